@@ -1,0 +1,174 @@
+"""One error hierarchy for the whole harness.
+
+Every error carries fields (serial, command, path, ...) rather than only a
+formatted string, so callers can act on them and the CLI can print one clear
+line. `harness.cli` is the only place that turns a `HarnessError` into a
+message and an exit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# Exit codes shared by every command (documented in README.md).
+EXIT_OK = 0
+EXIT_FAILURES = 1  # the command ran, but something measured failed or regressed
+EXIT_INPUT = 2  # unusable input: unknown variant, corrupt file, bad option
+EXIT_DEVICE = 3  # device or environment trouble: absent, unauthorized, disconnected
+
+
+class HarnessError(Exception):
+    """Root of every error the harness raises on purpose."""
+
+    exit_code: int = EXIT_INPUT
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message} ({self.hint})"
+
+
+class ConfigError(HarnessError):
+    """harness.toml / [tool.harness] is malformed or names something unknown."""
+
+
+class UnknownVariantError(HarnessError):
+    """A variant selection matched nothing; carries close matches to suggest."""
+
+    def __init__(self, selection: str, suggestions: Sequence[str] = ()) -> None:
+        self.selection = selection
+        self.suggestions = list(suggestions)
+        hint = f"did you mean {', '.join(self.suggestions)}?" if self.suggestions else (
+            "see `harness variants` for the list"
+        )
+        super().__init__(f"unknown variant {selection!r}", hint=hint)
+
+
+class ModelError(HarnessError):
+    """A model file is missing, truncated or not a TFLite flatbuffer."""
+
+    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}", hint=hint)
+
+
+class ConversionError(HarnessError):
+    """The TF converter failed for one variant."""
+
+    def __init__(self, message: str, *, variant: str, quant: str) -> None:
+        self.variant = variant
+        self.quant = quant
+        super().__init__(f"converting {variant} ({quant}) failed: {message}")
+
+
+@dataclass
+class DeviceErrorInfo:
+    """What a device call was doing when it failed (kept for logs and records)."""
+
+    serial: str | None = None
+    command: str | None = None
+    exit_code: int | None = None
+    output: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class DeviceError(HarnessError):
+    """A device could not be found, reached or commanded."""
+
+    exit_code = EXIT_DEVICE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        serial: str | None = None,
+        command: str | None = None,
+        exit_code: int | None = None,
+        output: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.serial = serial
+        self.command = command
+        self.returncode = exit_code
+        self.output = output
+        where = f"{serial}: " if serial else ""
+        super().__init__(f"{where}{message}", hint=hint)
+
+
+class DeviceNotFoundError(DeviceError):
+    """No attached device matches the --device selection."""
+
+
+class AmbiguousDeviceError(DeviceError):
+    """Several attached devices match a selection that wants exactly one."""
+
+
+class DeviceUnauthorizedError(DeviceError):
+    """The device is attached but has not accepted this host's adb key."""
+
+
+class DeviceOfflineError(DeviceError):
+    """The device went away (disconnected, offline, or dropped by the server)."""
+
+
+class DeviceTimeoutError(DeviceError):
+    """A device call did not finish within its timeout."""
+
+
+class DeviceCommandError(DeviceError):
+    """A shell command on the device exited non-zero."""
+
+
+class TransferError(DeviceError):
+    """A push or pull failed or did not verify (size / sha256 mismatch)."""
+
+
+class BinaryError(HarnessError):
+    """The benchmark binary is missing, unreadable or built for another ABI."""
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(message if not path else f"{path}: {message}", hint=hint)
+
+
+class DownloadError(HarnessError):
+    """Fetching an official binary or archive failed."""
+
+    exit_code = EXIT_DEVICE
+
+
+class ParseError(HarnessError):
+    """benchmark_model output could not be understood at all."""
+
+
+class ResultsError(HarnessError):
+    """A run folder or baseline is missing, unreadable or of an unknown schema."""
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(message if not path else f"{path}: {message}", hint=hint)
+
+
+class SchemaVersionError(ResultsError):
+    """A stored file has a schema_version this harness does not know."""
+
+
+class ContextMismatchError(HarnessError):
+    """Two runs cannot be compared: device, SoC, ABI or binary differ."""
+
+    def __init__(self, differences: Sequence[str]) -> None:
+        self.differences = list(differences)
+        super().__init__(
+            "refusing to compare runs with different context: " + "; ".join(self.differences),
+            hint="pass --allow-context-change to compare anyway",
+        )
+
+
+class SimulatorError(HarnessError):
+    """The simulated device could not start (missing bwrap/mksh, port in use, ...)."""
+
+    exit_code = EXIT_DEVICE

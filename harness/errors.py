@@ -115,6 +115,10 @@ class DeviceOfflineError(DeviceError):
     """The device went away (disconnected, offline, or dropped by the server)."""
 
 
+class DeviceLostError(DeviceError):
+    """The device stayed away longer than --reconnect-timeout; the run stops, resumable."""
+
+
 class DeviceTimeoutError(DeviceError):
     """A device call did not finish within its timeout."""
 
@@ -139,6 +143,10 @@ class DownloadError(HarnessError):
     """Fetching an official binary or archive failed."""
 
     exit_code = EXIT_DEVICE
+
+
+class PlanError(HarnessError):
+    """The run's settings describe no trials, or an impossible one (bad option values)."""
 
 
 class ParseError(HarnessError):

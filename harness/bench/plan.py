@@ -14,14 +14,10 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from harness.errors import HarnessError
+from harness.errors import PlanError
 from harness.results.schema import config_key
 
 XNNPACK_CHOICES = ("default", "on", "off", "both")
-
-
-class PlanError(HarnessError):
-    """The run's settings describe no trials, or an impossible one."""
 
 
 def xnnpack_settings(choice: str) -> tuple[str, ...]:

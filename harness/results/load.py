@@ -1,0 +1,189 @@
+"""Read run folders back into one pandas DataFrame of trials, with run context joined.
+
+Used by `compare`, `report` and users in a notebook: every row carries the
+context needed to trust it (device model, SoC, fingerprint, ABI, binary kind
+and sha256), so trials of many runs and many hosts can sit in one table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import ResultsError
+from harness.results.frame import TRIAL_DTYPES, coerce, trials_frame
+from harness.results.schema import config_key
+from harness.results.store import (
+    META_FILE,
+    TRIALS_FILE,
+    TRIALS_PARQUET,
+    check_schema_version,
+    read_jsonl,
+    read_meta,
+)
+
+log = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+# Columns joined from meta.json: name -> (meta section, key). Sections "devices"
+# and "binaries" are looked up by the trial's device_serial.
+DEVICE_COLUMNS: dict[str, str] = {
+    "device_platform": "platform",
+    "device_hardware": "hardware",
+    "device_fingerprint": "fingerprint",
+    "device_abi": "abi",
+    "device_android_release": "android_release",
+    "device_sdk": "sdk",
+    "device_emulated": "emulated",
+}
+BINARY_COLUMNS: dict[str, str] = {"binary_version": "version_line"}
+RUN_COLUMNS: dict[str, str] = {
+    "run_created_at": "created_at",
+    "run_status": "status",
+    "harness_version": "harness_version",
+    "run_seed": "seed",
+}
+META_COLUMNS: tuple[str, ...] = (
+    *DEVICE_COLUMNS,
+    *BINARY_COLUMNS,
+    *RUN_COLUMNS,
+    "config",
+)
+
+
+def load_meta(run_dir: PathLike) -> dict[str, Any]:
+    """meta.json of one run folder; SchemaVersionError for an unknown schema."""
+    return read_meta(Path(run_dir))
+
+
+def run_dirs(paths: PathLike | Iterable[PathLike]) -> list[Path]:
+    """Expand `paths` to run folders: each is a run folder or a folder of them."""
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if (path / META_FILE).is_file():
+            found.append(path)
+        elif path.is_dir():
+            children = sorted(p for p in path.iterdir() if (p / META_FILE).is_file())
+            if not children:
+                raise ResultsError("no run folders here (no meta.json)", path=str(path))
+            found.extend(children)
+        else:
+            raise ResultsError("no such run folder", path=str(path))
+    return found
+
+
+def _read_trials(run_dir: Path) -> pd.DataFrame:
+    """The trials of one run: parquet when finalized, else the jsonl log."""
+    parquet = run_dir / TRIALS_PARQUET
+    if parquet.is_file():
+        try:
+            frame = pd.read_parquet(parquet)
+        except Exception as exc:  # pyarrow raises many types for a damaged file
+            log.warning("%s unreadable (%s); reading %s instead", parquet, exc, TRIALS_FILE)
+        else:
+            if "schema_version" in frame.columns:
+                for version in frame["schema_version"].dropna().unique():
+                    check_schema_version(int(version), path=parquet)
+            return coerce(frame)
+    contents = read_jsonl(run_dir / TRIALS_FILE)
+    if contents.torn is not None:
+        log.warning("%s: ignoring a torn last line (a trial in flight when it stopped)", run_dir)
+    return trials_frame(contents.records)
+
+
+def _join_meta(frame: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
+    devices: dict[str, Any] = meta.get("devices") or {}
+    binaries: dict[str, Any] = meta.get("binaries") or {}
+    serials = frame["device_serial"].astype("string")
+
+    def lookup(section: dict[str, Any], key: str) -> list[Any]:
+        return [(section.get(str(s)) or {}).get(key) if pd.notna(s) else None for s in serials]
+
+    for column, key in DEVICE_COLUMNS.items():
+        frame[column] = pd.Series(lookup(devices, key), index=frame.index, dtype="object")
+    for column, key in BINARY_COLUMNS.items():
+        frame[column] = pd.Series(lookup(binaries, key), index=frame.index, dtype="object")
+    for column, key in RUN_COLUMNS.items():
+        frame[column] = pd.Series([meta.get(key)] * len(frame), index=frame.index, dtype="object")
+    # The record's own values win; meta only fills what a record left empty.
+    for column, section, key in (
+        ("device_model", devices, "model"),
+        ("binary_kind", binaries, "kind"),
+        ("binary_sha256", binaries, "sha256"),
+    ):
+        fill = pd.Series(lookup(section, key), index=frame.index, dtype="string")
+        current = frame[column].astype("string")
+        if column == "binary_kind":
+            current = current.mask(current == "unknown")
+        frame[column] = current.fillna(fill).fillna("unknown" if column == "binary_kind" else pd.NA)
+    frame["run_id"] = frame["run_id"].fillna(str(meta.get("run_id")))
+    frame["config"] = pd.Series(
+        [
+            config_key(str(v), str(q), int(t), str(c), str(x))
+            for v, q, t, c, x in zip(
+                frame["variant"],
+                frame["quant"],
+                frame["threads"],
+                frame["cores"],
+                frame["xnnpack"],
+                strict=True,
+            )
+        ],
+        index=frame.index,
+        dtype="string",
+    )
+    return frame
+
+
+def _tidy(column: pd.Series) -> pd.Series:
+    """Give an object column a nullable dtype when its values allow one."""
+    values = column.dropna()
+    if values.empty:
+        return column.astype("string")
+    if all(isinstance(v, bool) for v in values):
+        return column.astype("boolean")
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return column.astype("Int64")
+    return column.astype("string")
+
+
+def empty_frame() -> pd.DataFrame:
+    """The loaded-trials frame with no rows (every column, right dtypes)."""
+    return _finish([_join_meta(trials_frame([]), {})])
+
+
+def _finish(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-run frames and settle every column's dtype once."""
+    columns = list(TRIAL_DTYPES) + list(META_COLUMNS)
+    non_empty = [f for f in frames if len(f)] or frames[:1]
+    joined = pd.concat(non_empty, ignore_index=True) if len(non_empty) > 1 else non_empty[0]
+    joined = coerce(joined[columns].copy())
+    for column in (*DEVICE_COLUMNS, *BINARY_COLUMNS, *RUN_COLUMNS):
+        joined[column] = _tidy(joined[column].astype("object"))
+    return joined
+
+
+def load(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
+    """Trials of every run folder under `paths` as one DataFrame, meta columns joined.
+
+    Each path is a run folder or a folder of run folders (e.g. ``results/``).
+    Finalized runs are read from trials.parquet, others from trials.jsonl.
+    Raises SchemaVersionError for a schema this harness does not know, and
+    ResultsError for a path that holds no run.
+    """
+    frames: list[pd.DataFrame] = []
+    for run_dir in run_dirs(paths):
+        meta = read_meta(run_dir)
+        frame = _read_trials(run_dir)
+        frames.append(_join_meta(frame, meta))
+    if not frames:
+        return empty_frame()
+    return _finish(frames)

@@ -1,0 +1,143 @@
+"""One row per device x configuration: the trial latencies reduced to figures people read.
+
+Each trial's headline latency (`latency_ms`, the regular phase's mean) is one
+sample; the summary describes the spread *between* trials (separate
+processes), which is what the interleaved trial design is there to expose.
+Percentiles use numpy's linear interpolation over the trial latencies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness import catalogue
+from harness.errors import UnknownVariantError
+from harness.results.schema import config_key
+
+GROUP_COLUMNS: tuple[str, ...] = (
+    "device_serial",
+    "variant",
+    "quant",
+    "threads",
+    "cores",
+    "xnnpack",
+)
+FAILED_STATUSES = frozenset({"failed", "crashed", "timeout", "parse_error"})
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    *GROUP_COLUMNS,
+    "device_model",
+    "config",
+    "n_trials",
+    "n_ok",
+    "n_failed",
+    "median_ms",
+    "p5_ms",
+    "p95_ms",
+    "mean_ms",
+    "std_ms",
+    "cv",
+    "min_ms",
+    "max_ms",
+    "published_ms",
+    "ratio",
+    "throttled_trials",
+    "status",
+)
+_DTYPES: dict[str, str] = {
+    "device_serial": "string",
+    "variant": "string",
+    "quant": "string",
+    "threads": "int64",
+    "cores": "string",
+    "xnnpack": "string",
+    "device_model": "string",
+    "config": "string",
+    "n_trials": "int64",
+    "n_ok": "int64",
+    "n_failed": "int64",
+    "throttled_trials": "int64",
+    "status": "string",
+}
+
+
+def published_ms(variant: str) -> float | None:
+    """Google's Pixel-1 latency for `variant`, or None (unpublished or not a catalogue id)."""
+    try:
+        return catalogue.get(variant).published.pixel1_ms
+    except UnknownVariantError:
+        return None
+
+
+def _status(n_ok: int, n_failed: int) -> str:
+    if n_ok and not n_failed:
+        return "ok"
+    if n_ok:
+        return "partial"
+    # Nothing measured: "failed" if something was tried, "skipped" if nothing ran.
+    return "failed" if n_failed else "skipped"
+
+
+def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
+    statuses = group["status"].astype("string")
+    ok = group[statuses == "ok"]
+    lat = pd.to_numeric(ok["latency_ms"], errors="coerce").dropna().to_numpy(dtype=float)
+    n_ok = len(ok)
+    n_failed = int(statuses.isin(list(FAILED_STATUSES)).sum())
+    row: dict[str, Any] = dict(zip(GROUP_COLUMNS, key, strict=True))
+    models = group["device_model"].dropna()
+    row["device_model"] = str(models.iloc[0]) if len(models) else None
+    row["config"] = config_key(
+        str(row["variant"]),
+        str(row["quant"]),
+        int(row["threads"]),
+        str(row["cores"]),
+        str(row["xnnpack"]),
+    )
+    row.update(n_trials=len(group), n_ok=n_ok, n_failed=n_failed)
+    if len(lat):
+        mean = float(lat.mean())
+        std = float(lat.std(ddof=1)) if len(lat) > 1 else None
+        row.update(
+            median_ms=float(np.median(lat)),
+            p5_ms=float(np.percentile(lat, 5)),
+            p95_ms=float(np.percentile(lat, 95)),
+            mean_ms=mean,
+            std_ms=std,
+            cv=std / mean if std is not None and mean > 0 else None,
+            min_ms=float(lat.min()),
+            max_ms=float(lat.max()),
+        )
+    pub = published_ms(str(row["variant"]))
+    row["published_ms"] = pub
+    median = row.get("median_ms")
+    row["ratio"] = median / pub if median is not None and pub else None
+    row["throttled_trials"] = int(group["throttled"].fillna(False).astype(bool).sum())
+    row["status"] = _status(n_ok, n_failed)
+    return row
+
+
+def summarize(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per device x config (variant, quant, threads, cores, xnnpack): counts and ms figures.
+
+    Columns: SUMMARY_COLUMNS. `std_ms` is the sample std between trials (None
+    for one trial), `cv` = std/mean, `ratio` = median / published Pixel-1 ms.
+    `status` is ok (all trials ok), partial, failed (none ok) or skipped.
+    """
+    missing = [c for c in (*GROUP_COLUMNS, "status", "latency_ms") if c not in trials.columns]
+    if missing:
+        raise ValueError(f"not a trials table: missing columns {missing}")
+    frame = trials.copy()
+    for column in ("device_model", "throttled"):
+        if column not in frame.columns:
+            frame[column] = None
+    rows = [
+        _row(key if isinstance(key, tuple) else (key,), group)
+        for key, group in frame.groupby(list(GROUP_COLUMNS), sort=True, dropna=False)
+    ]
+    out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    for column in SUMMARY_COLUMNS:
+        out[column] = out[column].astype(_DTYPES.get(column, "float64"))
+    return out

@@ -1,0 +1,100 @@
+"""Whether two sides were measured under the same conditions (pyperf's checked metadata).
+
+Device model, SoC, ABI and benchmark binary decide what a latency means:
+a difference refuses the comparison. An Android build change or thermal
+trouble does not make numbers meaningless, but a reader must know: warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# (context key, what a person calls it): a difference refuses the comparison.
+MUST_MATCH = (
+    ("model", "device model"),
+    ("platform", "SoC"),
+    ("abi", "ABI"),
+    ("binary_kind", "benchmark binary kind"),
+    ("binary_sha256", "benchmark binary sha256"),
+)
+# A difference is worth a warning in every output.
+WARN_IF_DIFFERENT = (("fingerprint", "Android build"),)
+
+
+@dataclass
+class ContextReport:
+    """Differences that refuse the comparison, and warnings that go with it."""
+
+    differences: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _show(value: Any) -> str:
+    text = str(value)
+    # A sha256 is long; the first 12 hex digits name it well enough in one line.
+    return repr(text[:12] + "…") if len(text) == 64 else repr(text)
+
+
+def check_pair(
+    base: Mapping[str, Any], cur: Mapping[str, Any], *, label: str
+) -> ContextReport:
+    """Compare one baseline device context with one current device context."""
+    report = ContextReport()
+    for key, name in MUST_MATCH:
+        b, c = base.get(key), cur.get(key)
+        if b is None and c is None:
+            continue
+        if b is None or c is None:
+            side = "baseline" if b is None else "current run"
+            report.warnings.append(f"{label}: {name} unknown in the {side}; not checked")
+        elif b != c:
+            report.differences.append(f"{name}: baseline {_show(b)} vs current {_show(c)}")
+    for key, name in WARN_IF_DIFFERENT:
+        b, c = base.get(key), cur.get(key)
+        if b is not None and c is not None and b != c:
+            report.warnings.append(
+                f"{label}: {name} changed: baseline {b!r} vs current {c!r}; "
+                "a change may come from the OS, not the model"
+            )
+    for side, ctx in (("baseline", base), ("current run", cur)):
+        trouble = thermal_trouble(ctx)
+        if trouble:
+            report.warnings.append(f"{label}: thermal trouble in the {side}: {trouble}")
+    return report
+
+
+def thermal_trouble(ctx: Mapping[str, Any]) -> str | None:
+    """One phrase describing throttled or not-cooled trials, None when there were none."""
+    parts = []
+    throttled = ctx.get("throttled_trials") or 0
+    uncooled = ctx.get("uncooled_trials") or 0
+    if throttled:
+        parts.append(f"{throttled} throttled trial(s)")
+    if uncooled:
+        parts.append(f"{uncooled} trial(s) started before the device cooled down")
+    if not parts:
+        return None
+    temp = ctx.get("max_temp_c")
+    if temp is not None:
+        parts.append(f"max {float(temp):.1f} °C")
+    return ", ".join(parts)
+
+
+def pair_devices(
+    base_models: list[str], cur_models: list[str]
+) -> list[tuple[str | None, str | None]]:
+    """Pair baseline and current devices by model; a lone device on each side pairs anyway.
+
+    The lone-pair rule is what makes a model change visible as a context
+    difference instead of every configuration turning up `missing` and `new`.
+    """
+    if len(base_models) == 1 and len(cur_models) == 1:
+        return [(base_models[0], cur_models[0])]
+    pairs: list[tuple[str | None, str | None]] = [
+        (m, m) for m in base_models if m in cur_models
+    ]
+    pairs += [(m, None) for m in base_models if m not in cur_models]
+    pairs += [(None, m) for m in cur_models if m not in base_models]
+    return pairs

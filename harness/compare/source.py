@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from harness.errors import ResultsError, SchemaVersionError
-from harness.results.schema import SCHEMA_VERSION, TrialRecord
+from harness.results import load, load_meta
 
 BASELINE_KIND = "harness-baseline"
 BASELINE_SCHEMA_VERSION = 1
@@ -25,6 +27,9 @@ DEVICE_FIELDS = ("model", "device", "platform", "hardware", "abi", "fingerprint"
 THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "max_temp_c")
 CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", *THERMAL_FIELDS)
 
+CONFIG_COLUMNS = ("variant", "quant", "threads", "cores", "xnnpack")
+# Statuses that are failures of the configuration (skipped trials never ran).
+FAILED_STATUSES = ("failed", "crashed", "timeout", "parse_error")
 # (variant, quant, threads, cores, xnnpack): what a configuration is, within one device.
 ConfigId = tuple[str, str, int, str, str]
 
@@ -98,93 +103,62 @@ def _read_json(path: Path) -> Any:
         raise ResultsError(f"unreadable JSON: {exc}", path=str(path)) from None
 
 
-def _read_trials(path: Path) -> list[TrialRecord]:
-    if not path.is_file():
-        raise ResultsError("missing trials.jsonl", path=str(path.parent))
-    records = []
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if i == len(lines) - 1:
-                # The last line of an append-only log may be cut by a crash: earlier ones stand.
-                continue
-            raise ResultsError(f"line {i + 1}: not JSON ({exc})", path=str(path)) from None
-        if not isinstance(data, dict):
-            raise ResultsError(f"line {i + 1}: not a record", path=str(path))
-        version = data.get("schema_version", SCHEMA_VERSION)
-        if version != SCHEMA_VERSION:
-            raise SchemaVersionError(
-                f"line {i + 1}: schema_version {version!r}, this harness reads {SCHEMA_VERSION}",
-                path=str(path),
-            )
-        try:
-            records.append(TrialRecord.from_dict(data))
-        except (TypeError, ValueError) as exc:
-            raise ResultsError(f"line {i + 1}: bad trial record ({exc})", path=str(path)) from None
-    return records
-
-
-def _thermal(trials: list[TrialRecord]) -> dict[str, Any]:
-    temps = [t for r in trials for t in (r.temp_before_c, r.temp_after_c) if t is not None]
-    return {
-        "throttled_trials": sum(1 for r in trials if r.throttled),
-        "uncooled_trials": sum(1 for r in trials if r.cooled is False),
-        "max_temp_c": max(temps) if temps else None,
-    }
-
-
 def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _value(x: Any) -> Any:
+    # pandas gives NA/NaN for absent values; the context wants plain None.
+    return None if x is None or (not isinstance(x, str) and bool(pd.isna(x))) else x
+
+
+def _thermal(trials: pd.DataFrame) -> dict[str, Any]:
+    temps = pd.concat([trials["temp_before_c"], trials["temp_after_c"]]).dropna()
+    return {
+        "throttled_trials": int(trials["throttled"].fillna(False).astype(bool).sum()),
+        # cooled is None where no cooldown was asked for: only an explicit False counts.
+        "uncooled_trials": int((~trials["cooled"].astype("boolean").fillna(True)).sum()),
+        "max_temp_c": float(temps.max()) if len(temps) else None,
+    }
+
+
+def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
+    ctx: dict[str, Any] = {k: _value(info.get(k)) for k in DEVICE_FIELDS}
+    ctx["model"] = ctx["model"] or model
+    # The trials record the binary themselves (meta fills gaps in `load`).
+    for key in ("binary_kind", "binary_sha256"):
+        values = sorted({str(v) for v in trials[key].dropna().unique()})
+        ctx[key] = ",".join(values) if values else None
+    ctx.update(_thermal(trials))
+    return ctx
+
+
 def read_run(run_dir: Path) -> Source:
-    """A run folder as a Source: context from meta.json, values from ok trials."""
-    meta = _read_json(run_dir / "meta.json")
-    if not isinstance(meta, dict):
-        raise ResultsError("meta.json is not an object", path=str(run_dir))
-    version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"meta.json schema_version {version!r}, this harness reads {SCHEMA_VERSION}",
-            path=str(run_dir),
-        )
-    trials = _read_trials(run_dir / "trials.jsonl")
+    """A run folder as a Source, read with `harness.results` (context from meta.json)."""
+    if not (run_dir / "meta.json").is_file():
+        raise ResultsError("not a run folder (no meta.json)", path=str(run_dir),
+                           hint="pass a RUN_DIR made by `harness run`, or a baseline file")
+    meta = load_meta(run_dir)
+    trials = load(run_dir)
     devices = _as_dict(meta.get("devices"))
-    binaries = _as_dict(meta.get("binaries"))
-    by_model: dict[str, list[TrialRecord]] = {}
-    for r in trials:
-        by_model.setdefault(r.device_model, []).append(r)
     contexts: dict[str, dict[str, Any]] = {}
     configs: dict[str, dict[ConfigId, ConfigSamples]] = {}
-    for model, recs in sorted(by_model.items()):
-        serial = recs[0].device_serial
-        info = _as_dict(devices.get(serial))
-        binary = _as_dict(binaries.get(serial))
-        ctx: dict[str, Any] = {k: info.get(k) for k in DEVICE_FIELDS}
-        ctx["model"] = ctx["model"] or model
-        # Trials record the binary too: a meta without `binaries` still says what ran.
-        kinds = sorted({r.binary_kind for r in recs})
-        shas = sorted({r.binary_sha256 for r in recs if r.binary_sha256})
-        ctx["binary_kind"] = binary.get("kind") or ",".join(kinds)
-        ctx["binary_sha256"] = binary.get("sha256") or (",".join(shas) if shas else None)
-        ctx.update(_thermal(recs))
-        contexts[model] = ctx
-        groups: dict[ConfigId, list[TrialRecord]] = {}
-        for r in recs:
-            groups.setdefault((r.variant, r.quant, r.threads, r.cores, r.xnnpack), []).append(r)
-        configs[model] = {
-            cid: ConfigSamples(
-                model, *cid,
-                latency_ms=tuple(r.latency_ms for r in sorted(rs, key=lambda r: r.trial_index)
-                                 if r.status == "ok" and r.latency_ms is not None),
-                failed=sum(1 for r in rs if r.status not in ("ok", "skipped")),
+    for model, recs in trials.groupby("device_model", sort=True):
+        model = str(model)
+        serial = str(recs["device_serial"].iloc[0])
+        contexts[model] = _context(model, recs, _as_dict(devices.get(serial)))
+        by_config: dict[ConfigId, ConfigSamples] = {}
+        for key, group in recs.groupby(list(CONFIG_COLUMNS), sort=True):
+            v, q, t, c, x = key
+            cid: ConfigId = (str(v), str(q), int(t), str(c), str(x))
+            ok = group[(group["status"] == "ok") & group["latency_ms"].notna()]
+            ok = ok.sort_values(["trial_index", "order_index"])
+            failed = group["status"].isin(FAILED_STATUSES).sum()
+            by_config[cid] = ConfigSamples(
+                model, *cid, latency_ms=tuple(float(x) for x in ok["latency_ms"]),
+                failed=int(failed),
             )
-            for cid, rs in sorted(groups.items())
-        }
+        configs[model] = by_config
     return Source(
         path=str(run_dir), kind="run", run_ids=(str(meta.get("run_id", run_dir.name)),),
         created_at=meta.get("created_at"), status=meta.get("status"), contexts=contexts,

@@ -1,0 +1,196 @@
+"""Warnings a reader needs before trusting the numbers, each with what to do about it.
+
+pyperf's habit: a stability warning always comes with advice. The thresholds
+are named here so the report and its docs agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from harness.report.model import Advice, VariantRow
+from harness.report.runs import DeviceRun
+
+CV_LIMIT = 0.05  # trial-to-trial CV above this: the median is not a stable figure
+LOW_BATTERY = 20  # percent; many phones cap CPU frequency when the battery runs low
+LIST_LIMIT = 6  # name at most this many variants in one warning
+
+
+def _names(rows: Sequence[VariantRow]) -> str:
+    names = [f"{r.variant} {r.quant}" for r in rows[:LIST_LIMIT]]
+    more = len(rows) - LIST_LIMIT
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+def _thermal(run: DeviceRun) -> Advice | None:
+    limit = run.settings.get("cooldown_temp_c")
+    throttled = [t for t in run.trials if t.get("throttled")]
+    uncooled = [t for t in run.trials if t.get("cooled") is False]
+    hot = [
+        t
+        for t in run.trials
+        if isinstance(limit, (int, float))
+        and isinstance(t.get("temp_before_c"), (int, float))
+        and t["temp_before_c"] > limit
+    ]
+    if not (throttled or uncooled or hot):
+        return None
+    parts = []
+    if throttled:
+        parts.append(
+            f"{len(throttled)} trials ran with a CPU below its maximum frequency (throttled)"
+        )
+    if uncooled:
+        parts.append(f"{len(uncooled)} trials started before the cooldown finished")
+    if hot:
+        parts.append(f"{len(hot)} trials started above {limit} °C")
+    return Advice(
+        "warn",
+        "Throttled or hot trials",
+        "; ".join(parts) + ".",
+        "Let the phone cool (raise --cooldown-timeout, or lower the room temperature), unplug fast "
+        "chargers and take off the case, then rerun the affected variants.",
+    )
+
+
+def _unstable(rows: Sequence[VariantRow]) -> Advice | None:
+    noisy = [r for r in rows if r.cv is not None and r.cv > CV_LIMIT]
+    if not noisy:
+        return None
+    worst = max(noisy, key=lambda r: r.cv or 0.0)
+    return Advice(
+        "warn",
+        f"Trial-to-trial variation above {CV_LIMIT:.0%}",
+        f"{len(noisy)} variants vary by more than {CV_LIMIT:.0%} between trials ({_names(noisy)}); "
+        f"the worst is {worst.variant} {worst.quant} at {(worst.cv or 0) * 100:.1f}%.",
+        "Run more trials (--trials) and more runs per trial (--runs), close other apps, use "
+        "airplane mode, and check that the cores are pinned; a median of noisy trials "
+        "is a weak figure.",
+    )
+
+
+def _failed(rows: Sequence[VariantRow]) -> Advice | None:
+    bad = [r for r in rows if r.status != "ok"]
+    if not bad:
+        return None
+    errors = list(dict.fromkeys(e for r in bad for e in r.errors))[:3]
+    detail = f"{len(bad)} variants have failed trials ({_names(bad)})."
+    if errors:
+        detail += " Errors: " + " | ".join(errors)
+    return Advice(
+        "bad",
+        "Failed variants",
+        detail,
+        "Each failed trial is kept with its exit code and stderr tail in trials.jsonl; read them "
+        "there, fix the cause, and finish the run with `harness run --resume`.",
+    )
+
+
+def _battery(run: DeviceRun) -> Advice | None:
+    levels = [t["battery_level"] for t in run.trials if isinstance(t.get("battery_level"), int)]
+    start = run.device.get("battery_level")
+    if isinstance(start, int):
+        levels.append(start)
+    if not levels or min(levels) >= LOW_BATTERY:
+        return None
+    return Advice(
+        "warn",
+        "Low battery",
+        f"The battery was down to {min(levels)}% during the run.",
+        f"Charge the phone above {LOW_BATTERY}% (ideally 50% or more) before measuring: "
+        "many phones lower CPU frequencies on a low battery.",
+    )
+
+
+def _incomplete(run: DeviceRun) -> Advice | None:
+    status = run.meta.get("status")
+    if status in (None, "complete"):
+        return None
+    return Advice(
+        "warn",
+        f"Run {status}",
+        f"The run's status is {status!s}: some planned trials may be missing.",
+        "Continue it with `harness run --resume` to measure the rest; "
+        "trials already stored are kept.",
+    )
+
+
+def _op_profile(run: DeviceRun) -> Advice | None:
+    if not run.settings.get("op_profile"):
+        return None
+    return Advice(
+        "info",
+        "Op profiling was on",
+        "benchmark_model's op profiler adds overhead to every run.",
+        "Use the per-op shares below to see where time goes, but take headline latencies "
+        "from a run without --op-profile.",
+    )
+
+
+def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice, ...]:
+    """Every warning of one device in one run, most serious first."""
+    found = [
+        _failed(rows),
+        _incomplete(run),
+        _thermal(run),
+        _unstable(rows),
+        _battery(run),
+        _op_profile(run),
+    ]
+    order = {"bad": 0, "warn": 1, "info": 2, "ok": 3}
+    return tuple(sorted((a for a in found if a is not None), key=lambda a: order[a.tone]))
+
+
+# Context that should match between runs set side by side: label -> how to read it.
+_SETTINGS: dict[str, Callable[[DeviceRun], Any]] = {
+    "benchmark binary": lambda r: (r.binary.get("kind"), r.binary.get("sha256")),
+    "threads": lambda r: r.settings.get("threads"),
+    "cores": lambda r: r.settings.get("cores"),
+    "XNNPACK": lambda r: r.settings.get("xnnpack"),
+    "runs per trial": lambda r: r.settings.get("runs"),
+    "warmup runs": lambda r: r.settings.get("warmup"),
+    "harness version": lambda r: r.meta.get("harness_version"),
+    "TensorFlow version": lambda r: r.meta.get("tf_version"),
+}
+_DEVICE: dict[str, Callable[[DeviceRun], Any]] = {
+    "device model": lambda r: r.device.get("model"),
+    "SoC": lambda r: r.device.get("platform"),
+    "build fingerprint": lambda r: r.device.get("fingerprint"),
+}
+
+
+def _differing(
+    runs: Sequence[DeviceRun], readers: dict[str, Callable[[DeviceRun], Any]]
+) -> list[str]:
+    return [label for label, read in readers.items() if len({repr(read(r)) for r in runs}) > 1]
+
+
+def cross_run_warnings(runs: Sequence[DeviceRun]) -> tuple[Advice, ...]:
+    """Context that differs between the runs of one report (nothing for a single section)."""
+    if len(runs) < 2:
+        return ()
+    out = []
+    settings = _differing(runs, _SETTINGS)
+    if settings:
+        out.append(
+            Advice(
+                "warn",
+                "Settings differ between the runs in this report",
+                "These differ: " + ", ".join(settings) + ".",
+                "Compare latencies across sections only where the settings match, or rerun "
+                "with the same binary and options.",
+            )
+        )
+    devices = _differing(runs, _DEVICE)
+    if devices:
+        out.append(
+            Advice(
+                "info",
+                "Different devices or builds",
+                "These differ between sections: " + ", ".join(devices) + ".",
+                "Expected when comparing phones; a changed build fingerprint on one phone means "
+                "an OS update, which can move latencies by itself.",
+            )
+        )
+    return tuple(out)

@@ -1,0 +1,145 @@
+"""The baseline section, computed only through harness.compare's public API.
+
+The statistics (intervals, verdicts, thresholds) are harness.compare's job;
+this module only lays its `Comparison` rows out for people. The report is
+for reading, so a context change (other device, other binary) is compared
+anyway and flagged loudly rather than refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.report import charts
+from harness.report.model import Advice, BaselineSection, ChangeRow, Tone
+from harness.report.runs import DeviceRun
+
+DEFAULT_THRESHOLD = 0.05
+DEFAULT_CONFIDENCE = 0.99
+TONES: dict[str, Tone] = {
+    "regression": "bad",
+    "improvement": "ok",
+    "missing": "warn",
+    "unchanged": "info",
+    "inconclusive": "info",
+    "new": "info",
+}
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """harness.compare's verdicts for each current run folder, or why there are none."""
+
+    source: str
+    threshold: float
+    comparisons: dict[str, Any] = field(default_factory=dict)  # run_dir -> Comparison
+    unavailable: str | None = None
+    warnings: tuple[Advice, ...] = ()
+
+
+def _compare_api() -> Any:
+    """`harness.compare.compare_runs`, or None where this install has no compare package."""
+    try:
+        module = importlib.import_module("harness.compare")
+    except ImportError:
+        return None
+    return getattr(module, "compare_runs", None)
+
+
+def compare_baseline(
+    baseline: str | os.PathLike[str],
+    run_dirs: Sequence[Path],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> BaselineResult:
+    """Compare every run folder with `baseline` (a run folder or a baseline file).
+
+    Bad baseline input raises harness.compare's ResultsError / SchemaVersionError.
+    """
+    source = str(baseline)
+    compare_runs = _compare_api()
+    if compare_runs is None:
+        return BaselineResult(
+            source, threshold, unavailable="harness.compare is not available in this install"
+        )
+    comparisons: dict[str, Any] = {}
+    notes: list[str] = []
+    for run_dir in dict.fromkeys(run_dirs):
+        comparison = compare_runs(
+            baseline, run_dir, threshold=threshold, confidence=confidence, allow_context_change=True
+        )
+        comparisons[str(run_dir)] = comparison
+        notes.extend(str(w) for w in comparison.warnings)
+        notes.extend(
+            f"context differs from the baseline: {d}" for d in comparison.context_differences
+        )
+    warnings: tuple[Advice, ...] = ()
+    if notes:
+        warnings = (
+            Advice(
+                "warn",
+                "Baseline comparison caveats",
+                " · ".join(dict.fromkeys(notes)),
+                "A verdict across a changed context (device, build, binary) measures that "
+                "change too; record a new baseline on the new context before gating on it.",
+            ),
+        )
+    return BaselineResult(source, threshold, comparisons, warnings=warnings)
+
+
+def _pct(ratio: Any) -> float | None:
+    return (float(ratio) - 1.0) * 100.0 if isinstance(ratio, (int, float)) else None
+
+
+def change_row(row: Any) -> ChangeRow:
+    """One harness.compare ComparisonRow as the report shows it (ratios as % change)."""
+    verdict = str(row.verdict)
+    return ChangeRow(
+        config=str(row.config),
+        variant=str(row.variant),
+        quant=str(row.quant),
+        baseline_ms=row.baseline_median_ms,
+        current_ms=row.current_median_ms,
+        change_pct=_pct(row.ratio),
+        low_pct=_pct(row.ci_low),
+        high_pct=_pct(row.ci_high),
+        verdict=verdict,
+        tone=TONES.get(verdict, "info"),
+    )
+
+
+def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSection:
+    """The baseline section of one device in one run."""
+    if result.unavailable:
+        return BaselineSection(source=result.source, available=False, note=result.unavailable)
+    comparison = result.comparisons.get(str(run.run_dir))
+    models = {str(t.get("device_model")) for t in run.trials}
+    rows = tuple(
+        change_row(r)
+        for r in (comparison.rows if comparison else ())
+        if str(r.device_model) in models
+    )
+    if comparison is None or not rows:
+        return BaselineSection(
+            source=result.source,
+            available=False,
+            note="the baseline holds no configuration of this device",
+        )
+    note = (
+        f"{comparison.method}; a change counts when it exceeds its threshold "
+        f"(default {result.threshold:.0%}) at {comparison.confidence:.0%} confidence."
+    )
+    return BaselineSection(
+        source=result.source,
+        available=True,
+        note=note,
+        rows=rows,
+        chart=charts.baseline_changes(key, rows, result.threshold),
+        context_differences=tuple(str(d) for d in comparison.context_differences),
+    )

@@ -1,0 +1,288 @@
+"""The report's charts: matplotlib figures rendered to static inline SVG.
+
+matplotlib is the charting library (well kept, already a dependency, and its
+SVG needs nothing at view time: no script, no CDN, no web font). Text stays
+text (`svg.fonttype: none`), so the browser draws it with a local sans-serif
+and the file stays small. Each function takes already-computed rows and
+returns a `Chart`, or None when there is nothing to draw. Data artists carry a
+`marks-N` gid, which `svg.inline_svg` turns into `class="marks"`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from harness.report.model import ChangeRow, Chart, VariantRow
+from harness.report.svg import inline_svg
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+QUANT_MARKERS = {"fp32": "o", "int8": "s", "dynamic": "^", "fp16": "D"}
+TONE_COLOURS = {"bad": "#C0392B", "ok": "#1E8449", "warn": "#B9770E", "info": "#7F8C8D"}
+BAND = 0.20  # the +-20% band around y = x: "close to the published figure"
+
+
+def _t(text: str) -> str:
+    """Text for matplotlib: a `$` would start mathtext, so escape it."""
+    return text.replace("$", r"\$")
+
+
+@contextmanager
+def _figure(key: str, width_in: float, height_in: float) -> Iterator[tuple[Any, Any]]:
+    """A fresh Figure (no pyplot global state) with the report's rc settings."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context(
+        {
+            "svg.fonttype": "none",  # text as <text>: no glyph paths, no font files
+            "svg.hashsalt": key,  # deterministic ids (prefixed per chart later anyway)
+            "font.size": 9,
+            "font.family": "sans-serif",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+        }
+    ):
+        fig = Figure(figsize=(width_in, height_in), layout="constrained")
+        yield fig, fig.add_subplot()
+
+
+def _to_chart(fig: Any, key: str, title: str, caption: str) -> Chart:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    return Chart(
+        key=key, title=title, caption=caption, svg=inline_svg(buf.getvalue(), key, label=title)
+    )
+
+
+def _multiplier_colours(rows: Sequence[VariantRow]) -> dict[float, str]:
+    multipliers = sorted({r.depth_multiplier for r in rows}, reverse=True)
+    return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(multipliers)}
+
+
+def _measured(rows: Sequence[VariantRow]) -> list[VariantRow]:
+    return [r for r in rows if r.median_ms is not None]
+
+
+def _spread(rows: Sequence[VariantRow]) -> list[list[float]]:
+    """Error-bar extents (below, above) from p5 / p95 around the median."""
+    lows = [
+        max(0.0, (r.median_ms or 0) - (r.p5_ms if r.p5_ms is not None else r.median_ms or 0))
+        for r in rows
+    ]
+    highs = [
+        max(0.0, (r.p95_ms if r.p95_ms is not None else r.median_ms or 0) - (r.median_ms or 0))
+        for r in rows
+    ]
+    return [lows, highs]
+
+
+def measured_vs_published(key: str, rows: Sequence[VariantRow]) -> Chart | None:
+    """Measured median against the Pixel-1 column, with y = x and a +-20% band."""
+    points = [r for r in _measured(rows) if r.published_ms]
+    if not points:
+        return None
+    colours = _multiplier_colours(points)
+    with _figure(key, 6.0, 4.4) as (fig, ax):
+        xs = [float(r.published_ms or 0) for r in points]
+        ys = [float(r.median_ms or 0) for r in points]
+        lo = min([*xs, *ys]) * 0.7
+        hi = max([*xs, *ys]) * 1.4
+        ax.fill_between(
+            [lo, hi],
+            [lo * (1 - BAND), hi * (1 - BAND)],
+            [lo * (1 + BAND), hi * (1 + BAND)],
+            color="#95A5A6",
+            alpha=0.25,
+            linewidth=0,
+            label="published ±20%",
+        )
+        ax.plot([lo, hi], [lo, hi], color="#566573", linestyle="--", linewidth=1, label="y = x")
+        ax.errorbar(
+            xs, ys, yerr=_spread(points), fmt="none", ecolor="#566573", elinewidth=0.8, capsize=2
+        )
+        for n, quant in enumerate(sorted({r.quant for r in points})):
+            sel = [r for r in points if r.quant == quant]
+            sc = ax.scatter(
+                [r.published_ms for r in sel],
+                [r.median_ms for r in sel],
+                c=[colours[r.depth_multiplier] for r in sel],
+                marker=QUANT_MARKERS.get(quant, "o"),
+                s=28,
+                edgecolors="white",
+                linewidths=0.5,
+                zorder=3,
+                label=_t(quant),
+            )
+            sc.set_gid(f"marks-{n}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_xlabel("published latency, Pixel 1 (ms)")
+        ax.set_ylabel("measured median latency (ms)")
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        caption = (
+            "Each point is one variant: its measured median (bars: p5-p95 of the trials) "
+            "against the Pixel-1 figure Google published. Points inside the grey band are "
+            "within 20%; colour is the depth multiplier."
+        )
+        return _to_chart(fig, key, "Measured vs published latency", caption)
+
+
+def latency_vs_macs(key: str, rows: Sequence[VariantRow]) -> Chart | None:
+    """Latency against MACs, one line per family x multiplier (the README's latency figure)."""
+    points = [r for r in _measured(rows) if r.macs_m]
+    if not points:
+        return None
+    colours = _multiplier_colours(points)
+    groups = sorted(
+        {(r.family, r.depth_multiplier, r.quant) for r in points}, key=lambda g: (g[0], -g[1], g[2])
+    )
+    with _figure(key, 6.0, 4.4) as (fig, ax):
+        for n, (family, mult, quant) in enumerate(groups):
+            sel = sorted(
+                (
+                    r
+                    for r in points
+                    if (r.family, r.depth_multiplier, r.quant) == (family, mult, quant)
+                ),
+                key=lambda r: r.macs_m or 0,
+            )
+            label = f"{family.upper()} {mult:g}" + ("" if quant == "fp32" else f" {_t(quant)}")
+            (line,) = ax.plot(
+                [r.macs_m for r in sel],
+                [r.median_ms for r in sel],
+                color=colours[mult],
+                linestyle="--" if family == "v1" else "-",
+                marker=QUANT_MARKERS.get(quant, "o"),
+                markersize=4,
+                linewidth=1.3,
+                label=label,
+            )
+            line.set_gid(f"marks-{n}")
+        ax.set_xlabel("MACs (millions, published)")
+        ax.set_ylabel("measured median latency (ms)")
+        ax.legend(fontsize=7, frameon=False, ncols=2 if len(groups) > 6 else 1)
+        caption = (
+            "One line per depth multiplier, through the input resolutions (solid: MobileNetV2, "
+            "dashed: MobileNetV1), as in the MobileNetV2 README's latency figure."
+        )
+        return _to_chart(fig, key, "Latency vs MACs", caption)
+
+
+def accuracy_vs_latency(key: str, rows: Sequence[VariantRow]) -> Chart | None:
+    """Published top-1 against measured latency, marker area by parameter count."""
+    points = [r for r in _measured(rows) if r.top1 is not None]
+    if not points:
+        return None
+    colours = _multiplier_colours(points)
+    with _figure(key, 6.0, 4.4) as (fig, ax):
+        for n, mult in enumerate(sorted(colours, reverse=True)):
+            sel = [r for r in points if r.depth_multiplier == mult]
+            sc = ax.scatter(
+                [r.median_ms for r in sel],
+                [r.top1 for r in sel],
+                s=[max(8.0, 30.0 * (r.params_m or 0.3)) for r in sel],
+                color=colours[mult],
+                alpha=0.75,
+                edgecolors="white",
+                linewidths=0.5,
+                label=f"{mult:g}",
+            )
+            sc.set_gid(f"marks-{n}")
+        ax.set_xscale("log")
+        ax.set_xlabel("measured median latency (ms)")
+        ax.set_ylabel("published top-1 accuracy (%)")
+        ax.legend(
+            title="depth multiplier", fontsize=7, title_fontsize=7, frameon=False, markerscale=0.6
+        )
+        caption = (
+            "The MobileNetV2 README's accuracy figure with measured latency in place of MACs: "
+            "marker area grows with the parameter count, colour is the depth multiplier."
+        )
+        return _to_chart(fig, key, "Top-1 accuracy vs measured latency", caption)
+
+
+def trial_distributions(key: str, rows: Sequence[VariantRow]) -> Chart | None:
+    """Every trial's latency per configuration (box p5-p95 plus the points), fastest at the top."""
+    import numpy as np
+
+    points = sorted((r for r in rows if r.trials_ms), key=lambda r: r.median_ms or 0, reverse=True)
+    if not points:
+        return None
+    labels = [_t(f"{r.variant.removeprefix('mobilenet_')} {r.quant}") for r in points]
+    height = 1.2 + 0.24 * len(points)
+    rng = np.random.default_rng(0)  # jitter only: fixed so the same data give the same file
+    with _figure(key, 6.4, height) as (fig, ax):
+        data = [list(r.trials_ms) for r in points]
+        ax.boxplot(
+            data,
+            orientation="horizontal",
+            whis=(5, 95),
+            showfliers=False,
+            widths=0.6,
+            medianprops={"color": "#0072B2"},
+            boxprops={"color": "#566573"},
+            whiskerprops={"color": "#566573"},
+            capprops={"color": "#566573"},
+        )
+        ys = [i + 1 + rng.uniform(-0.18, 0.18) for i, r in enumerate(points) for _ in r.trials_ms]
+        xs = [t for r in points for t in r.trials_ms]
+        sc = ax.scatter(xs, ys, s=7, color="#D55E00", alpha=0.7, linewidths=0, zorder=3)
+        sc.set_gid("marks-0")
+        ax.set_yticks(range(1, len(points) + 1), labels, fontsize=7)
+        ax.set_xscale("log")
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("trial latency (ms, mean of the trial's timed runs)")
+        caption = (
+            "Each dot is one trial (one benchmark_model process); the box spans the quartiles, "
+            "the whiskers p5-p95, the blue line is the median."
+        )
+        return _to_chart(fig, key, "Per-trial latency distributions", caption)
+
+
+def baseline_changes(key: str, changes: Sequence[ChangeRow], threshold: float) -> Chart | None:
+    """Per-configuration change against the baseline with its interval; regressions in red."""
+    points = [c for c in changes if c.change_pct is not None]
+    if not points:
+        return None
+    points = sorted(points, key=lambda c: c.change_pct or 0)
+    height = 1.2 + 0.24 * len(points)
+    with _figure(key, 6.4, height) as (fig, ax):
+        ys = list(range(len(points)))
+        xs = [float(c.change_pct or 0) for c in points]
+        lows = [
+            max(0.0, x - (c.low_pct if c.low_pct is not None else x))
+            for x, c in zip(xs, points, strict=True)
+        ]
+        highs = [
+            max(0.0, (c.high_pct if c.high_pct is not None else x) - x)
+            for x, c in zip(xs, points, strict=True)
+        ]
+        ax.axvspan(-threshold * 100, threshold * 100, color="#95A5A6", alpha=0.2, linewidth=0)
+        ax.axvline(0, color="#566573", linewidth=0.8)
+        ax.errorbar(
+            xs, ys, xerr=[lows, highs], fmt="none", ecolor="#566573", elinewidth=0.9, capsize=2
+        )
+        sc = ax.scatter(xs, ys, c=[TONE_COLOURS[c.tone] for c in points], s=26, zorder=3)
+        sc.set_gid("marks-0")
+        ax.set_yticks(
+            ys,
+            [_t(f"{c.variant.removeprefix('mobilenet_')} {c.quant}") for c in points],
+            fontsize=7,
+        )
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel("change of the median vs the baseline (%), with its interval")
+        caption = (
+            f"Red: a regression (slower by more than {threshold:.0%} and significant); green: an "
+            "improvement; grey: within the threshold band or not significant."
+        )
+        return _to_chart(fig, key, "Change vs baseline", caption)

@@ -1,0 +1,152 @@
+"""Render stored runs into one self-contained HTML file.
+
+CSS, script, chart SVG and the raw trial data are all inline, and a
+Content-Security-Policy forbids every fetch, so the file opens anywhere
+offline and cannot phone home. The only script allowed to run is the
+report's own, pinned by its sha256: even a device string that got past
+escaping could not run. Device strings are escaped by jinja2's autoescape in
+HTML and by `json_for_script` inside the embedded JSON block.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from harness.errors import ResultsError
+from harness.report.advice import CV_LIMIT
+from harness.report.baseline import DEFAULT_THRESHOLD, compare_baseline
+from harness.report.context import build_context, fmt_ms, fmt_pct
+from harness.report.model import ReportContext
+from harness.report.runs import DeviceRun, read_runs
+from harness.results.schema import TRIAL_FIELDS
+
+REPORT_NAME = "report.html"
+# Per-trial columns of the CSV download: the section key, then the record, then context.
+DATA_COLUMNS: tuple[str, ...] = (
+    "section",
+    *TRIAL_FIELDS,
+    "device_fingerprint",
+    "device_platform",
+    "device_android_release",
+)
+
+
+def json_for_script(value: Any) -> Markup:
+    """JSON safe inside `<script type="application/json">`: no `<`, `>` or `&` survive.
+
+    A device string holding `</script>` would otherwise end the block and
+    start markup; escaped as \\u003c it stays a character of a JSON string.
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def trial_data(runs: Sequence[DeviceRun]) -> dict[str, Any]:
+    """Every trial of the report, column-wise (compact), for the CSV download."""
+    rows = [
+        [run.key if c == "section" else trial.get(c) for c in DATA_COLUMNS]
+        for run in runs
+        for trial in run.trials
+    ]
+    return {"columns": list(DATA_COLUMNS), "rows": rows}
+
+
+def _static(name: str) -> str:
+    return resources.files("harness.report").joinpath("static", name).read_text("utf-8")
+
+
+def _ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def _signed(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1f}%"
+
+
+def _num(value: float | int | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def environment() -> jinja2.Environment:
+    """The report's jinja2 environment: package templates, autoescape, StrictUndefined."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("harness.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(ms=fmt_ms, pct=fmt_pct, ratio=_ratio, signed=_signed, num=_num)
+    return env
+
+
+def render_html(ctx: ReportContext, data: dict[str, Any]) -> str:
+    """The report as one HTML string."""
+    js = _static("report.js")
+    digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
+    csp = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
+    template = environment().get_template("report.html.j2")
+    return template.render(
+        ctx=ctx,
+        css=Markup(_static("report.css")),
+        js=Markup(js),
+        csp=csp,
+        data_json=json_for_script(data),
+        cv_limit=CV_LIMIT,
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a report."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ResultsError(f"cannot write the report: {exc}", path=str(path)) from None
+
+
+def default_output(runs: Sequence[DeviceRun]) -> Path:
+    """RUN_DIR/report.html for one run folder, ./report.html for several."""
+    folders = list(dict.fromkeys(r.run_dir for r in runs))
+    return folders[0] / REPORT_NAME if len(folders) == 1 else Path(REPORT_NAME)
+
+
+def render(
+    run_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    baseline: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Path:
+    """Build the HTML report of `run_dirs` (optionally against `baseline`) and return its path.
+
+    Reads stored results only. Raises ResultsError / SchemaVersionError for
+    unusable input; nothing is written then.
+    """
+    paths = [run_dirs] if isinstance(run_dirs, (str, os.PathLike)) else list(run_dirs)
+    runs = read_runs(paths)
+    base = None
+    if baseline is not None:
+        base = compare_baseline(baseline, [r.run_dir for r in runs], threshold=threshold)
+    html = render_html(build_context(runs, base), trial_data(runs))
+    target = Path(out) if out is not None else default_output(runs)
+    _write_atomic(target, html)
+    return target

@@ -1,0 +1,105 @@
+"""Read the run folders a report is built from (through harness.results only).
+
+The report never touches a device: everything it shows comes from meta.json
+and the stored trials. One `DeviceRun` is one device in one run, which is what
+one section of the report shows.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import ResultsError
+from harness.results import load, load_meta, summarize
+from harness.results.load import run_dirs as expand_run_dirs
+
+
+@dataclass(frozen=True)
+class DeviceRun:
+    """The stored results of one device in one run."""
+
+    run_dir: Path
+    meta: dict[str, Any]
+    serial: str
+    trials: list[dict[str, Any]]  # one dict per trial, missing values as None
+    summary: list[dict[str, Any]]  # harness.results.summarize rows, missing values as None
+
+    @property
+    def key(self) -> str:
+        """`run_id|serial`: how the embedded trial data are tied to their section."""
+        return f"{self.meta.get('run_id')}|{self.serial}"
+
+    @property
+    def device(self) -> dict[str, Any]:
+        """The DeviceInfo dict stored in meta.json for this serial (empty if absent)."""
+        return dict((self.meta.get("devices") or {}).get(self.serial) or {})
+
+    @property
+    def binary(self) -> dict[str, Any]:
+        """The BinaryInfo dict stored in meta.json for this serial (empty if absent)."""
+        return dict((self.meta.get("binaries") or {}).get(self.serial) or {})
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The run's settings (threads, cores, trials, ...)."""
+        return dict(self.meta.get("settings") or {})
+
+
+def plain(value: Any) -> Any:
+    """A pandas / numpy cell as a plain Python value; NA and NaN become None."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of `frame` as dicts of plain values."""
+    columns = list(frame.columns)
+    return [
+        {c: plain(v) for c, v in zip(columns, row, strict=True)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[DeviceRun]:
+    """Every device of every run folder under `paths`, in the order given.
+
+    Raises ResultsError (exit 2) when a path holds no run or a run holds no
+    trial at all: a report of nothing would look like a report of success.
+    """
+    if not paths:
+        raise ResultsError("no run folder given", hint="pass one or more run folders")
+    out: list[DeviceRun] = []
+    for run_dir in expand_run_dirs(list(paths)):
+        meta = load_meta(run_dir)
+        frame = load([run_dir])
+        if frame.empty:
+            raise ResultsError(
+                "this run has no trials yet",
+                path=str(run_dir),
+                hint="a run writes trials.jsonl as it measures; wait for it or rerun",
+            )
+        serials = list(dict.fromkeys(str(s) for s in frame["device_serial"].dropna()))
+        for serial in serials:
+            part = frame[frame["device_serial"] == serial]
+            out.append(
+                DeviceRun(
+                    run_dir=run_dir,
+                    meta=meta,
+                    serial=serial,
+                    trials=records(part),
+                    summary=records(summarize(part)),
+                )
+            )
+    return out

@@ -1,0 +1,164 @@
+"""Write a synthetic run folder through harness.results.RunStore.
+
+For the report's tests, its benchmark and docs: a run shaped exactly like
+the ones `harness run` stores (same meta keys, same TrialRecords, same
+finalize), with latencies drawn around the published Pixel-1 column. Such a
+run is marked simulated and stand-in, so its own report says its numbers are
+not phone numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import catalogue
+from harness.results import RunStore, TrialRecord
+from harness.results.schema import BinaryKind
+
+PIXEL1_DEVICE: dict[str, Any] = {
+    "serial": "127.0.0.1:5555",
+    "state": "device",
+    "model": "Pixel",
+    "device": "sailfish",
+    "product": "sailfish",
+    "manufacturer": "Google",
+    "platform": "msm8996",
+    "hardware": "qcom",
+    "android_release": "10",
+    "sdk": 29,
+    "fingerprint": "google/sailfish/sailfish:10/QP1A.191005.007.A3/5972272:user/release-keys",
+    "abi": "arm64-v8a",
+    "abilist": "arm64-v8a,armeabi-v7a,armeabi",
+    "clusters": [
+        {"id": 0, "cpus": [0, 1], "max_khz": 1593600, "governor": "schedutil", "online": True},
+        {"id": 1, "cpus": [2, 3], "max_khz": 2150400, "governor": "schedutil", "online": True},
+    ],
+    "masks": {"big": "c", "prime": "8", "little": "3", "all": "f"},
+    "thermal_zones": [],
+    "battery_level": 87,
+    "battery_temp_c": 27.0,
+    "screen_on": False,
+    "emulated": True,
+    "features": [],
+}
+
+
+@dataclass
+class SampleSpec:
+    """What the synthetic run holds."""
+
+    variants: str = "v2:*"
+    quants: Sequence[str] = ("fp32",)
+    trials: int = 5
+    factor: float = 1.0  # measured / published
+    cv: float = 0.02  # trial-to-trial variation
+    seed: int = 0
+    device: Mapping[str, Any] = field(default_factory=dict)  # overrides of PIXEL1_DEVICE
+    binary_kind: BinaryKind = "stand-in"
+    failing: Sequence[str] = ()  # variant ids whose trials all fail
+    throttled: Sequence[str] = ()  # variant ids whose trials are throttled
+    noisy: Sequence[str] = ()  # variant ids with 10% trial-to-trial variation
+    battery_level: int = 87
+    run_id: str | None = None
+    status: str = "complete"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = None) -> Path:
+    """Create one finalized run folder under `out_dir` and return its path."""
+    spec = spec or SampleSpec()
+    rng = random.Random(spec.seed)
+    device = {**PIXEL1_DEVICE, **spec.device}
+    serial = str(device["serial"])
+    sha = f"{spec.seed:064x}"
+    variants = catalogue.select(spec.variants)
+    settings = {
+        "variants": [v.id for v in variants],
+        "quants": list(spec.quants),
+        "threads": 1,
+        "cores": "big",
+        "trials": spec.trials,
+        "runs": 50,
+        "warmup": 5,
+        "xnnpack": "default",
+        "cooldown_temp_c": 40.0,
+        "cooldown_timeout_s": 120.0,
+        "op_profile": False,
+        **spec.settings,
+    }
+    meta: dict[str, Any] = {
+        "run_id": spec.run_id,
+        "git_commit": "0000000",
+        "tf_version": "2.16.1",
+        "converter": "tflite",
+        "seed": spec.seed,
+        "settings": settings,
+        "devices": {serial: device},
+        "binaries": {
+            serial: {
+                "kind": spec.binary_kind,
+                "sha256": sha,
+                "version_line": "harness benchmark_model stand-in (sample)",
+                "device_path": "/system/bin/benchmark_model",
+                "flags": [],
+            }
+        },
+        "models": {},
+        "order": [],
+    }
+    store = RunStore.create(out_dir, {k: v for k, v in meta.items() if v is not None})
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    configs = [(v, q, i) for v in variants for q in spec.quants for i in range(spec.trials)]
+    rng.shuffle(configs)  # interleaved, as a real run plans them
+    for order, (v, quant, index) in enumerate(configs):
+        base = (v.published.pixel1_ms or v.published.macs_m * 0.25) * spec.factor
+        cv = 0.10 if v.id in spec.noisy else spec.cv
+        ok = v.id not in spec.failing
+        latency = max(0.1, rng.gauss(base, base * cv)) if ok else None
+        when = start + timedelta(seconds=order * 10)
+        store.append(
+            TrialRecord(
+                run_id=store.run_id,
+                trial_id=f"{serial}|{v.id}|{quant}|{index}",
+                device_serial=serial,
+                device_model=str(device["model"]),
+                variant=v.id,
+                family=v.family,
+                depth_multiplier=v.depth_multiplier,
+                resolution=v.resolution,
+                quant=quant,
+                threads=1,
+                cores="big",
+                core_mask="c",
+                xnnpack="default",
+                trial_index=index,
+                order_index=order,
+                status="ok" if ok else "crashed",
+                started_at=when.isoformat(),
+                finished_at=(when + timedelta(seconds=5)).isoformat(),
+                wall_s=5.0,
+                num_runs=50,
+                warmup_runs=5,
+                latency_ms=latency,
+                avg_us=latency * 1000 if latency else None,
+                exit_code=0 if ok else 139,
+                error=None if ok else "Segmentation fault (signal 11)",
+                temp_before_c=45.0 if v.id in spec.throttled else 35.0,
+                temp_after_c=38.0,
+                cooled=True,
+                throttled=v.id in spec.throttled,
+                battery_level=spec.battery_level,
+                binary_sha256=sha,
+                binary_kind=spec.binary_kind,
+                model_sha256=hashlib.sha256(f"{v.id}|{quant}".encode()).hexdigest(),
+            )
+        )
+    store.finalize(spec.status)
+    return store.run_dir

@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the app, map HarnessError to an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click *returns* a typer.Exit's code instead of raising it.
+        result = app(args=argv, standalone_mode=False)
     except HarnessError as exc:
         if debug:
             raise
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
         return 70
-    return 0
+    return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 
 if __name__ == "__main__":

@@ -1,9 +1,35 @@
-"""`harness baseline` (not yet registered)."""
+"""`harness baseline save RUN_DIR -o FILE`: a run as a small, committed baseline file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+baseline_app = typer.Typer(
+    name="baseline",
+    help="Make and refresh the baseline file `harness check` compares against.",
+    no_args_is_help=True,
+)
+
+
+@baseline_app.command("save")
+def save(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder made by `harness run`.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Baseline file to write (JSON; commit it).")
+    ],
+) -> None:
+    """Write the run's trial latencies and context as a diff-friendly baseline file."""
+    from harness.compare.baseline import save_baseline
+
+    path, warnings = save_baseline(run_dir, out)
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"baseline written to {path}", err=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add the `baseline` sub-app."""
+    app.add_typer(baseline_app)

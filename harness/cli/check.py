@@ -1,9 +1,79 @@
-"""`harness check` (not yet registered)."""
+"""`harness check`: a run against a baseline; exit 0 no regression, 1 regression, 2 bad input."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def check(
+    baseline: Annotated[
+        Path, typer.Option("--baseline", help="Baseline file or run folder to compare against.")
+    ],
+    current: Annotated[Path, typer.Option("--current", help="Run folder to check.")],
+    threshold: Annotated[
+        str, typer.Option("--threshold", help="Smallest slowdown that counts, e.g. 5% or 0.05.")
+    ] = "5%",
+    thresholds_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--thresholds",
+            help="JSON/TOML file: variant id or pattern -> threshold (e.g. "
+            '{"mobilenet_v2_0.35_*": "8%"}).',
+        ),
+    ] = None,
+    confidence: Annotated[
+        str, typer.Option("--confidence", help="Confidence of each one-sided test, e.g. 99%.")
+    ] = "99%",
+    allow_context_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-context-change",
+            help="Compare even if device model, SoC, ABI or binary differ (warns instead).",
+        ),
+    ] = False,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write JUnit XML (one testcase per config).")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Write a markdown table (CI summary, PR).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the comparison as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Give each configuration a verdict against the baseline and gate on regressions."""
+    from harness.compare.check import compare_runs
+    from harness.compare.junit import write_junit
+    from harness.compare.markdown import render_markdown
+    from harness.compare.table import render_table
+    from harness.compare.thresholds import load_thresholds, parse_fraction
+
+    comparison = compare_runs(
+        baseline,
+        current,
+        threshold=parse_fraction(threshold),
+        confidence=parse_fraction(confidence, what="confidence"),
+        thresholds=load_thresholds(thresholds_file) if thresholds_file else None,
+        allow_context_change=allow_context_change,
+    )
+    if junit:
+        write_junit(comparison, junit)
+    if markdown:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(render_markdown(comparison), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(comparison.to_dict(), indent=2, allow_nan=False))
+        for warning in comparison.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+    else:
+        typer.echo(render_table(comparison), nl=False)
+    raise typer.Exit(comparison.exit_code)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add `harness check`."""
+    app.command("check")(check)

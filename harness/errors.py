@@ -65,6 +65,15 @@ class ConversionError(HarnessError):
         super().__init__(f"converting {variant} ({quant}) failed: {message}")
 
 
+class UnknownQuantError(HarnessError):
+    """A quantization name the converter does not know (fp32, int8, dynamic, fp16)."""
+
+    def __init__(self, quant: str, known: Sequence[str]) -> None:
+        self.quant = quant
+        self.known = list(known)
+        super().__init__(f"unknown quantization {quant!r}", hint=f"use one of {', '.join(known)}")
+
+
 @dataclass
 class DeviceErrorInfo:
     """What a device call was doing when it failed (kept for logs and records)."""

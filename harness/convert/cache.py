@@ -1,0 +1,177 @@
+"""The content-addressed model cache: a recipe's hash names its `.tflite`.
+
+A recipe is everything that decides the bytes of a converted model: family,
+depth multiplier, resolution, quantization, classes, local weights (by hash),
+the converter settings, and the TensorFlow and Keras versions. Its sha256 is the
+cache key, so a second run finds its models by computing keys only, without
+importing TensorFlow (versions come from the installed packages' metadata).
+
+Every file is written atomically (temporary file, fsync, rename) and the entry's
+`.json` is written last: an entry counts only when its `.json` exists and the
+`.tflite` beside it has the size the `.json` records, so an interrupted
+conversion leaves nothing a later run would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# Bump when harness code changes what a recipe produces (invalidates old entries).
+RECIPE_FORMAT = 1
+MODELS_SUBDIR = "models"
+
+
+def cache_dir() -> Path:
+    """`$HARNESS_CACHE_DIR`, else `~/.cache/harness` (not created here)."""
+    preset = os.environ.get("HARNESS_CACHE_DIR")
+    return Path(preset).expanduser() if preset else Path.home() / ".cache" / "harness"
+
+
+def _dist_version(*names: str) -> str:
+    for name in names:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            return metadata.version(name)
+    return "absent"
+
+
+@lru_cache(maxsize=1)
+def tool_versions() -> dict[str, str]:
+    """Installed TensorFlow and Keras versions, read without importing them."""
+    return {
+        "tensorflow": _dist_version("tensorflow", "tensorflow-cpu", "tf-nightly"),
+        "keras": _dist_version("keras"),
+    }
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What to build: the inputs that decide a converted model's bytes."""
+
+    variant: str
+    family: str
+    depth_multiplier: float
+    resolution: int
+    quant: str
+    classes: int = 1000
+    weights_sha256: str | None = None  # local Keras weights; None = random init
+    settings: dict[str, Any] = field(default_factory=dict)  # converter settings
+
+    def key(self) -> str:
+        """sha256 over the recipe, the tool versions and the recipe format."""
+        blob = json.dumps(
+            {"recipe": asdict(self), "tools": tool_versions(), "format": RECIPE_FORMAT},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def stem(self) -> str:
+        """Readable file name stem: id, quant and the first 16 hex digits of the key."""
+        return f"{self.variant}-{self.quant}-{self.key()[:16]}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Recipe:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A trusted model in the cache and the facts stored beside it."""
+
+    path: Path
+    meta: dict[str, Any]
+
+
+def write_atomic(path: Path, chunks: bytes | Iterable[bytes]) -> None:
+    """Write `path` so that readers see the old file, or the whole new one.
+
+    A crash or kill mid-write leaves at most a hidden `.tmp` file that no lookup
+    reads; a Python-level interruption removes it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not every filesystem allows it.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ModelCache:
+    """The models folder of one cache directory."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = (root if root is not None else cache_dir()) / MODELS_SUBDIR
+
+    def paths(self, stem: str) -> tuple[Path, Path]:
+        """(model path, metadata path) for an entry stem."""
+        return self.root / f"{stem}.tflite", self.root / f"{stem}.json"
+
+    def lookup(self, stem: str, *, verify_hash: bool = False) -> CacheEntry | None:
+        """The entry if complete and consistent, else None (it will be rebuilt)."""
+        model, meta_path = self.paths(stem)
+        try:
+            meta = json.loads(meta_path.read_text("utf-8"))
+            size = model.stat().st_size
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or meta.get("size_bytes") != size:
+            return None
+        if verify_hash and meta.get("sha256") != sha256_file(model):
+            return None
+        return CacheEntry(model, meta)
+
+    def store(self, stem: str, data: bytes, meta: dict[str, Any]) -> CacheEntry:
+        """Write the model, then its metadata (the entry's commit mark)."""
+        model, meta_path = self.paths(stem)
+        meta = {
+            **meta,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "size_bytes": len(data),
+        }
+        # Drop a stale commit mark first, so a crash between the two writes
+        # cannot pair an old .json with a new .tflite of the same size.
+        with contextlib.suppress(FileNotFoundError):
+            meta_path.unlink()
+        write_atomic(model, data)
+        write_atomic(meta_path, json.dumps(meta, indent=1, sort_keys=True).encode("utf-8"))
+        return CacheEntry(model, meta)

@@ -1,0 +1,96 @@
+"""Run conversions across worker processes, with a progress bar on stderr.
+
+Processes rather than threads: each conversion holds the GIL for long
+stretches inside the TF converter, and a worker that crashes (out of memory,
+killed) must not take the caller with it. Workers are spawned, not forked, so
+no TensorFlow state is shared.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TextIO
+
+Task = dict[str, Any]
+Result = dict[str, Any]
+
+
+def default_jobs() -> int:
+    """The cores this process may use (the `--jobs` default)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class ProgressBar:
+    """`[####......] 3/22 label` on a terminal; one line per step otherwise."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled and total > 0
+        self.tty = self.enabled and self.stream.isatty()
+        self.started = time.monotonic()
+
+    def step(self, label: str) -> None:
+        """Count one finished item and redraw."""
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = time.monotonic() - self.started
+        filled = self.WIDTH * self.done // self.total
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        line = f"[{bar}] {self.done}/{self.total} {elapsed:5.1f}s {label}"
+        if self.tty:
+            self.stream.write(f"\r\x1b[K{line}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def run_tasks(
+    fn: Callable[[Task], Result],
+    tasks: Sequence[Task],
+    *,
+    jobs: int,
+    label: Callable[[Task], str],
+    progress: ProgressBar | None = None,
+    initializer: Callable[[], None] | None = None,
+) -> Iterator[tuple[int, Result]]:
+    """Yield (task index, result) as tasks finish, `jobs` processes at a time.
+
+    A worker that dies yields {"ok": False, "error": ...} for its task instead
+    of aborting the others. Ctrl-C cancels what has not started.
+    """
+    if not tasks:
+        return
+    workers = max(1, min(jobs, len(tasks)))
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=initializer)
+    try:
+        futures: dict[Future[Result], int] = {
+            executor.submit(fn, task): i for i, task in enumerate(tasks)
+        }
+        for future in as_completed(futures):
+            index = futures[future]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                result = {"ok": False, "error": "the worker process died (out of memory?)"}
+            if progress is not None:
+                progress.step(label(tasks[index]))
+            yield index, result
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,104 @@
+"""One conversion, run inside a worker process: build, convert, analyse, store.
+
+It runs in a separate process because TensorFlow is heavy to import, prints to
+the process's stdout (which must stay clean for `--json`), and keeps memory
+after a conversion. Its output goes to a log file in the cache, whose tail ends
+up in the error when a conversion fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from harness.convert.analysis import analyze_bytes
+from harness.convert.build import build_keras_model
+from harness.convert.cache import ModelCache, Recipe, tool_versions
+from harness.convert.tflite import to_tflite
+
+LOG_TAIL_CHARS = 1500
+
+
+def init_worker() -> None:
+    """Pool initializer: quiet TensorFlow's C++ logging before it is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def _output_to(log_path: Path) -> Iterator[None]:
+    """Send this process's stdout and stderr (file descriptors too) to a log file."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with log_path.open("wb") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def _tail(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        return path.read_text("utf-8", errors="replace")[-LOG_TAIL_CHARS:]
+    return ""
+
+
+def convert_task(task: dict[str, Any]) -> dict[str, Any]:
+    """Convert one recipe into the cache; never raises (errors come back as data).
+
+    `task`: {"recipe": Recipe.to_dict(), "cache_root": str, "weights": str|None}.
+    Returns {"ok": True, "meta": ...} or {"ok": False, "error": ..., "log": path}.
+    """
+    recipe = Recipe.from_dict(task["recipe"])
+    cache = ModelCache(Path(task["cache_root"]))
+    stem = recipe.stem()
+    log_path = cache.root.parent / "logs" / f"{stem}.log"
+    started = time.monotonic()
+    try:
+        with _output_to(log_path):
+            weights = Path(task["weights"]) if task.get("weights") else None
+            model = build_keras_model(
+                recipe.family,
+                recipe.depth_multiplier,
+                recipe.resolution,
+                classes=recipe.classes,
+                weights=weights,
+            )
+            data = to_tflite(model, recipe.resolution, recipe.settings)
+            import keras
+
+            keras.backend.clear_session()  # free the graph before the next task
+        analysis = analyze_bytes(data, path=f"{stem}.tflite")
+        meta = {
+            "recipe": recipe.to_dict(),
+            "key": recipe.key(),
+            "tools": tool_versions(),
+            "source": "keras",
+            "analysis": analysis.to_dict(),
+            "convert_s": round(time.monotonic() - started, 3),
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        entry = cache.store(stem, data, meta)
+    except Exception as exc:
+        tail = _tail(log_path).strip().splitlines()
+        last = tail[-1] if tail else ""
+        return {
+            "ok": False,
+            "error": f"{type(exc).__name__}: {exc}",
+            "log": str(log_path),
+            "log_last_line": last,
+        }
+    return {"ok": True, "meta": entry.meta}

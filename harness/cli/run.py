@@ -1,9 +1,215 @@
-"""`harness run` (not yet registered)."""
+"""`harness run`: measure variants on phones; a thin layer over `harness.run.run`."""
 
 from __future__ import annotations
 
+import json
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from harness.errors import PlanError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.run import RunOutcome
+
+
+def _split(values: list[str] | None) -> list[str]:
+    """Repeated options and comma lists alike: `--quant fp32,int8 --quant fp16`."""
+    out: list[str] = []
+    for value in values or []:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def _ints(values: list[str] | None, name: str) -> list[int]:
+    try:
+        return [int(v) for v in _split(values)]
+    except ValueError:
+        raise PlanError(f"{name} takes whole numbers, got {', '.join(values or [])}") from None
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def summary_table(summary: pd.DataFrame) -> str:
+    """The end-of-run table: median, spread between trials, the published Pixel-1 figure, ratio."""
+    several = summary["device_serial"].nunique() > 1
+    head = ["variant", "quant", "thr", "cores", "xnnpack", "ok/n", "median ms", "p5-p95 ms"]
+    head += ["cv %", "pixel1 ms", "ratio", "status"]
+    if several:
+        head.insert(0, "device")
+    rows = []
+    for r in summary.to_dict(orient="records"):
+        row = [
+            str(r["variant"]),
+            str(r["quant"]),
+            str(r["threads"]),
+            str(r["cores"]),
+            str(r["xnnpack"]),
+            f"{r['n_ok']}/{r['n_trials']}",
+            _fmt(r.get("median_ms"), ".2f"),
+            f"{_fmt(r.get('p5_ms'), '.2f')}-{_fmt(r.get('p95_ms'), '.2f')}",
+            _fmt(None if r.get("cv") is None else 100 * float(r["cv"]), ".1f"),
+            _fmt(r.get("published_ms"), ".1f"),
+            _fmt(r.get("ratio"), ".2f"),
+            str(r.get("status")),
+        ]
+        if several:
+            row.insert(0, str(r.get("device_model") or r["device_serial"]))
+        rows.append(row)
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)
+
+
+def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(outcome.to_dict(), indent=2, allow_nan=False))
+        return
+    if outcome.summary is not None and len(outcome.summary):
+        typer.echo(summary_table(outcome.summary))
+    typer.echo(
+        f"\n{outcome.trials_total} trial(s), {outcome.trials_failed} not ok; "
+        f"run {outcome.status}: {outcome.run_dir}"
+    )
+    if outcome.report:
+        typer.echo(f"report: {outcome.report}")
+    if outcome.resume_command:
+        typer.echo(f"continue with: {outcome.resume_command}")
 
 
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add `harness run` to the app."""
+
+    @app.command("run")
+    def run_cmd(
+        device: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--device",
+                "-d",
+                help="Serial, HOST:PORT, model/product name, alias, `all`, or `sim` "
+                "(starts a simulated Pixel 1). Repeat for several devices, run in parallel.",
+            ),
+        ] = None,
+        variants: Annotated[
+            list[str] | None,
+            typer.Option(help="Variants: ids, globs or short forms (v2:1.0_*). [all MobileNetV2]"),
+        ] = None,
+        quant: Annotated[
+            list[str] | None, typer.Option(help="fp32, int8, dynamic, fp16 (comma list). [fp32]")
+        ] = None,
+        threads: Annotated[
+            list[str] | None, typer.Option(help="Thread counts (comma list). [1, as published]")
+        ] = None,
+        cores: Annotated[
+            list[str] | None,
+            typer.Option(help="Core policies: big, prime, little, all, or a hex mask. [big]"),
+        ] = None,
+        trials: Annotated[int, typer.Option(help="Separate processes per configuration.")] = 5,
+        runs: Annotated[int, typer.Option(help="Timed runs per trial (--num_runs).")] = 50,
+        warmup: Annotated[int, typer.Option(help="Warm-up runs per trial (--warmup_runs).")] = 5,
+        xnnpack: Annotated[
+            str,
+            typer.Option(help="on, off, both, or default (pass no flag; recorded as `default`)."),
+        ] = "default",
+        cooldown_temp: Annotated[
+            float | None,
+            typer.Option(help="Wait before each trial until the device is at most this hot (°C)."),
+        ] = None,
+        cooldown_timeout: Annotated[
+            float, typer.Option(help="Longest cooldown wait per trial (s); then measure anyway.")
+        ] = 120.0,
+        op_profile: Annotated[
+            bool,
+            typer.Option(help="Afterwards, one op-profiling pass per configuration, stored apart."),
+        ] = False,
+        out: Annotated[Path, typer.Option(help="Folder for run folders.")] = Path("results"),
+        resume: Annotated[
+            Path | None,
+            typer.Option(help="Continue RUN_DIR: skip stored trials, reuse its seed and settings."),
+        ] = None,
+        benchmark_binary: Annotated[
+            Path | None,
+            typer.Option(help="benchmark_model to push (default: the one the device layer finds)."),
+        ] = None,
+        adb_server: Annotated[
+            str | None, typer.Option(help="HOST:PORT of the adb server (default: local).")
+        ] = None,
+        reconnect_timeout: Annotated[
+            float, typer.Option(help="How long to wait for a device that went away (s).")
+        ] = 60.0,
+        trial_timeout: Annotated[
+            float, typer.Option(help="Kill a trial that runs longer than this (s).")
+        ] = 600.0,
+        seed: Annotated[
+            int | None, typer.Option(help="Seed of the trial order (default: random, recorded).")
+        ] = None,
+        fixed_performance: Annotated[
+            bool, typer.Option(help="Enable Android 11+ fixed performance mode during the run.")
+        ] = False,
+        report: Annotated[bool, typer.Option(help="Write RUN_DIR/report.html.")] = True,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+    ) -> None:
+        """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
+        from harness.run import RunSettings
+
+        devices = _split(device)
+        if not devices and resume is None:
+            raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
+        settings = RunSettings(devices=devices, out=out, resume=resume)
+        if variants:
+            settings.variants = _split(variants)
+        if quant:
+            settings.quants = _split(quant)
+        if threads:
+            settings.threads = _ints(threads, "--threads")
+        if cores:
+            settings.cores = _split(cores)
+        settings.trials, settings.runs, settings.warmup = trials, runs, warmup
+        settings.xnnpack = xnnpack
+        settings.cooldown_temp_c, settings.cooldown_timeout_s = cooldown_temp, cooldown_timeout
+        settings.op_profile = op_profile
+        settings.benchmark_binary = benchmark_binary
+        settings.adb_server = adb_server
+        settings.reconnect_timeout_s = reconnect_timeout
+        settings.trial_timeout_s = trial_timeout
+        settings.seed = seed
+        settings.fixed_performance = fixed_performance
+        settings.report = report
+        outcome = execute(settings)
+        _print_outcome(outcome, as_json)
+        if outcome.exit_code:
+            raise typer.Exit(outcome.exit_code)
+
+
+def _emit(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def execute(settings: Any) -> RunOutcome:
+    """Open the devices (starting a simulated one for `sim`) and run."""
+    from harness.cli._devices import open_devices
+    from harness.run import run
+
+    if settings.resume is not None and not settings.devices:
+        from harness.results.store import read_meta
+
+        stored = read_meta(Path(settings.resume)).get("settings") or {}
+        settings.devices = list(stored.get("devices") or [])
+    with open_devices(settings.devices, settings.adb_server) as sessions:
+        if settings.resume is not None and any(d == "sim" for d in settings.devices):
+            _emit("note: `sim` is a fresh simulated device; trials continue under the run's serial")
+        return run(settings, sessions=list(sessions), emit=_emit)

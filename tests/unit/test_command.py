@@ -9,8 +9,15 @@ from harness.errors import BinaryError
 
 # Flags of a current classic binary (subset of `benchmark_model --help`, LiteRT HEAD).
 MODERN = {
-    "graph", "num_threads", "num_runs", "min_secs", "max_secs", "warmup_runs",
-    "warmup_min_secs", "use_xnnpack", "enable_op_profiling",
+    "graph",
+    "num_threads",
+    "num_runs",
+    "min_secs",
+    "max_secs",
+    "warmup_runs",
+    "warmup_min_secs",
+    "use_xnnpack",
+    "enable_op_profiling",
 }
 # A 2018-era binary: no min_secs family, no XNNPACK, no op profiling flag.
 OLD_2018 = {"graph", "num_threads", "num_runs", "input_layer", "input_layer_shape"}
@@ -72,8 +79,11 @@ def test_missing_num_runs_is_a_binary_error() -> None:
 
 def test_flags_are_normalized() -> None:
     assert normalize_flags(["--num_runs=50", "-graph", " min_secs ", "--"]) == {
-        "num_runs", "graph", "min_secs"
+        "num_runs",
+        "graph",
+        "min_secs",
     }
-    cmd = build_command("b", ["--graph", "--num_runs", "--num_threads"], graph="g", threads=1,
-                        runs=2, warmup=0)
+    cmd = build_command(
+        "b", ["--graph", "--num_runs", "--num_threads"], graph="g", threads=1, runs=2, warmup=0
+    )
     assert cmd.argv == ["b", "--graph=g", "--num_threads=1", "--num_runs=2"]

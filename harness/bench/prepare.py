@@ -1,0 +1,177 @@
+"""Getting one device ready for a run: who it is, which cores, which binary, which files.
+
+Done once per device before any trial: read its identity, resolve every
+`--cores` policy to a taskset mask, resolve and hash the benchmark binary,
+push the trial script and every model (skipped when the hash already
+matches), check that the binary can run every configuration, and clear
+trials an earlier harness left running.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.bench.command import build_command
+from harness.bench.plan import Config
+from harness.bench.remote import TrialRemote
+from harness.bench.trial import DeviceModel, DeviceTarget
+
+if TYPE_CHECKING:
+    from harness.device.session import DeviceSession
+
+log = logging.getLogger(__name__)
+
+TRIAL_SCRIPT = "run_trial.sh"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A converted model on the host, as the run pushes it."""
+
+    variant: str
+    quant: str
+    path: Path
+    sha256: str
+
+
+@dataclass
+class PreparedDevice:
+    """A device ready for trials, plus what meta.json records about it."""
+
+    target: DeviceTarget
+    info: dict[str, Any]
+    binary: dict[str, Any]
+    cores: dict[str, dict[str, Any]]
+    warnings: list[str]
+    fixed_performance: bool | None = None
+
+
+def _to_dict(obj: Any) -> dict[str, Any]:
+    if hasattr(obj, "to_dict"):
+        return dict(obj.to_dict())
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    return dict(obj)
+
+
+def _set_fixed_performance(session: DeviceSession, enabled: bool) -> bool:
+    """ADPF fixed performance mode (Android 11+, no root); True when the device took it."""
+    value = "true" if enabled else "false"
+    result = session.shell(
+        ["cmd", "power", "set-fixed-performance-mode-enabled", value], timeout_s=15.0, check=False
+    )
+    text = f"{result.stdout}{result.stderr}".lower()
+    return result.exit_code == 0 and "error" not in text and "unknown" not in text
+
+
+def prepare_device(
+    session: DeviceSession,
+    *,
+    models: Sequence[ModelFile],
+    configs: Iterable[Config],
+    cores: Sequence[str],
+    runs: int,
+    warmup: int,
+    benchmark_binary: Path | None,
+    reconnect_timeout_s: float,
+    logs_dir: Path | None,
+    fixed_performance: bool = False,
+    on_event: Callable[[str], None] = lambda _msg: None,
+) -> PreparedDevice:
+    """Make one device ready; raises HarnessError subclasses (nothing measured yet)."""
+    from harness.device import files
+    from harness.device.binary import prepare_binary
+    from harness.device.cores import select_cores
+    from harness.device.info import read_info
+
+    serial = session.serial
+    info = read_info(session)
+    info_dict = _to_dict(info)
+    warnings: list[str] = []
+    masks: dict[str, str] = {}
+    cpus: dict[str, list[int]] = {}
+    cores_meta: dict[str, dict[str, Any]] = {}
+    for policy in cores:
+        sel = select_cores(session, policy)
+        masks[policy] = str(sel.mask)
+        cpus[policy] = [int(c) for c in sel.cpus]
+        cores_meta[policy] = {"mask": str(sel.mask), "cpus": cpus[policy]}
+        for w in sel.warnings:
+            warnings.append(f"{serial}: cores {policy}: {w}")
+    binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
+    # Refuse now, not trial by trial, a configuration this binary cannot run.
+    for cfg in configs:
+        build_command(
+            binary.device_path, binary.flags, graph="x", threads=cfg.threads,
+            runs=runs, warmup=warmup, xnnpack=cfg.xnnpack,
+        )  # fmt: skip
+    script = f"{files.ensure_scripts(session)}/{TRIAL_SCRIPT}"
+    on_event(f"{serial}: {len(models)} model file(s) (pushed only when the sha256 differs)")
+    outcomes = files.push_many(
+        session, [(m.path, f"models/{m.sha256[:16]}-{m.path.name}") for m in models]
+    )
+    pushed = {
+        (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)
+        for m, o in zip(models, outcomes, strict=True)
+    }
+    fixed: bool | None = None
+    if fixed_performance:
+        fixed = _set_fixed_performance(session, True)
+        if not fixed:
+            warnings.append(f"{serial}: fixed performance mode is not available (Android 11+ only)")
+    workdir = script.rsplit("/", 2)[0]
+    remote = TrialRemote(
+        session,
+        script,
+        f"{workdir}/trials",
+        reconnect_timeout_s=reconnect_timeout_s,
+        on_event=on_event,
+    )
+    swept = remote.sweep()
+    if not swept.strip().endswith(" 0"):
+        warnings.append(
+            f"{serial}: stopped benchmark processes left over from an earlier run ({swept.strip()})"
+        )
+    cluster_max: dict[int, int] = {}
+    for cluster in info_dict.get("clusters") or []:
+        for cpu in cluster.get("cpus") or []:
+            if cluster.get("max_khz"):
+                cluster_max[int(cpu)] = int(cluster["max_khz"])
+    target = DeviceTarget(
+        session=session,
+        remote=remote,
+        model_name=str(info_dict.get("model") or serial),
+        binary=binary,
+        masks=masks,
+        cpus=cpus,
+        models=pushed,
+        cluster_max_khz=cluster_max,
+        logs_dir=logs_dir,
+    )
+    return PreparedDevice(
+        target=target,
+        info=info_dict,
+        binary=_to_dict(binary),
+        cores=cores_meta,
+        warnings=warnings,
+        fixed_performance=fixed,
+    )
+
+
+def release_device(prepared: PreparedDevice) -> None:
+    """Undo what preparation changed on the device (fixed performance mode)."""
+    if prepared.fixed_performance:
+        try:
+            _set_fixed_performance(prepared.target.session, False)
+        except Exception as exc:  # the run's results matter more than this cleanup
+            log.warning(
+                "%s: could not leave fixed performance mode: %s",
+                prepared.target.session.serial,
+                exc,
+            )

@@ -1,0 +1,191 @@
+"""Talking to device_scripts/run_trial.sh: start, wait, kill, sweep, and riding out disconnects.
+
+The detached process on the phone keeps running when USB drops; only the
+host's view of it is interrupted. So every call here that fails with
+DeviceOfflineError waits for the device to come back (up to the reconnect
+timeout) and then asks again, and only a device gone for longer ends the
+trial with DeviceLostError (the run stops and can be resumed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
+
+from harness.errors import DeviceError, DeviceLostError, DeviceOfflineError, DeviceTimeoutError
+
+if TYPE_CHECKING:
+    from harness.device.session import DeviceSession
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# A shell call that only reads a few files on the device; generous for slow USB.
+CALL_TIMEOUT_S = 30.0
+# How often to knock while the device is away.
+RECONNECT_PROBE_S = 0.5
+
+
+def trial_dir_name(trial_id: str) -> str:
+    """A device folder name for a trial id (ids contain `|`, `:` and `=`).
+
+    Readable prefix plus a hash, so two ids that sanitize alike stay apart.
+    """
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", trial_id).strip("_")[:80]
+    digest = hashlib.sha256(trial_id.encode("utf-8")).hexdigest()[:10]
+    return f"{safe}-{digest}"
+
+
+@dataclass(frozen=True)
+class TrialState:
+    """What `run_trial.sh wait` saw: running, done (with exit code and clock), or vanished."""
+
+    state: str  # running | done | vanished
+    exit_code: int | None = None
+    start: float | None = None
+    end: float | None = None
+    reason: str | None = None
+
+    @property
+    def wall_s(self) -> float | None:
+        """Wall time of the benchmark process by the device's clock."""
+        if self.start is None or self.end is None:
+            return None
+        return max(0.0, self.end - self.start)
+
+
+def parse_state(line: str) -> TrialState:
+    """Parse `state=done exit=0 start=.. end=..` (the last such line of the output)."""
+    found = [ln for ln in line.splitlines() if ln.startswith("state=")]
+    if not found:
+        raise ValueError(f"no state line in {line!r}")
+    fields = dict(part.split("=", 1) for part in found[-1].split() if "=" in part)
+    state = fields.get("state", "")
+    if state not in ("running", "done", "vanished"):
+        raise ValueError(f"unknown trial state {state!r}")
+
+    def num(key: str) -> float | None:
+        try:
+            return float(fields[key])
+        except (KeyError, ValueError):
+            return None
+
+    exit_raw = num("exit")
+    return TrialState(
+        state=state,
+        exit_code=None if exit_raw is None else int(exit_raw),
+        start=num("start"),
+        end=num("end"),
+        reason=fields.get("reason"),
+    )
+
+
+def wait_for_device(session: DeviceSession, *, timeout_s: float) -> bool:
+    """Knock until the device answers a shell call again, or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            session.shell(["true"], timeout_s=min(5.0, max(1.0, timeout_s)), check=False)
+            return True
+        except DeviceError as exc:
+            log.debug("%s still away: %s", session.serial, exc)
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(RECONNECT_PROBE_S)
+
+
+class TrialRemote:
+    """The device half of trials on one device: the script's path and the reconnect policy."""
+
+    def __init__(
+        self,
+        session: DeviceSession,
+        script: str,
+        trials_root: str,
+        *,
+        reconnect_timeout_s: float,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.script = script
+        self.trials_root = trials_root
+        self.reconnect_timeout_s = reconnect_timeout_s
+        self._on_event = on_event or (lambda _msg: None)
+
+    def trial_dir(self, trial_id: str) -> str:
+        """The device folder of one trial."""
+        return f"{self.trials_root}/{trial_dir_name(trial_id)}"
+
+    def resilient(self, what: str, call: Callable[[], T]) -> T:
+        """Run `call`; on a disconnect wait for the device and try again.
+
+        Only for calls that are safe to repeat (reads, kill, wait).
+        """
+        while True:
+            try:
+                return call()
+            except (DeviceOfflineError, DeviceTimeoutError) as exc:
+                self.reconnect(what, exc)
+
+    def reconnect(self, what: str, exc: DeviceError) -> None:
+        """Wait for the device after `exc`; DeviceLostError if it stays away."""
+        serial = self.session.serial
+        self._on_event(
+            f"{serial}: device lost during {what} ({exc}); waiting up to "
+            f"{self.reconnect_timeout_s:g} s for it to come back"
+        )
+        if not wait_for_device(self.session, timeout_s=self.reconnect_timeout_s):
+            raise DeviceLostError(
+                f"device did not come back within {self.reconnect_timeout_s:g} s",
+                serial=serial,
+                command=what,
+            ) from exc
+        self._on_event(f"{serial}: device is back, resuming {what}")
+
+    def _run(self, args: Sequence[str], timeout_s: float = CALL_TIMEOUT_S) -> str:
+        result = self.session.shell(["sh", self.script, *args], timeout_s=timeout_s)
+        return str(result.stdout)
+
+    def start(self, trial_dir: str, mask: str, argv: Sequence[str]) -> None:
+        """Launch the trial detached. Not blindly repeatable: a second start would
+        run the benchmark twice, so after a disconnect the trial's folder is
+        checked first and the start is repeated only if nothing ran."""
+        try:
+            self._run(["start", trial_dir, mask, *argv])
+            return
+        except (DeviceOfflineError, DeviceTimeoutError) as exc:
+            self.reconnect("trial start", exc)
+        state = self.wait(trial_dir, 0)
+        if state.state == "vanished":
+            # Either it never started, or it died with the connection: clear and start again.
+            self.kill(trial_dir)
+            self.resilient("trial start", lambda: self._run(["start", trial_dir, mask, *argv]))
+
+    def wait(self, trial_dir: str, max_wait_s: int) -> TrialState:
+        """Wait on the device up to `max_wait_s` for the trial to finish; its state."""
+        out = self.resilient(
+            "trial poll",
+            lambda: self._run(["wait", trial_dir, str(max_wait_s)], CALL_TIMEOUT_S + max_wait_s),
+        )
+        try:
+            return parse_state(out)
+        except ValueError as exc:
+            raise DeviceError(
+                f"run_trial.sh wait answered unexpectedly: {exc}",
+                serial=self.session.serial,
+                output=out,
+            ) from None
+
+    def kill(self, trial_dir: str) -> None:
+        """Kill the trial's benchmark process (timeouts, stale trials)."""
+        self.resilient("trial kill", lambda: self._run(["kill", trial_dir]))
+
+    def sweep(self) -> str:
+        """Kill trials an earlier harness left running and clear the trials folder."""
+        return self.resilient("trial sweep", lambda: self._run(["sweep", self.trials_root], 120.0))

@@ -1,0 +1,153 @@
+"""The run loop: one worker thread per device, each trial recorded the moment it ends.
+
+Devices are independent phones, so each gets its own worker working through
+its part of the plan; the store is thread-safe and fsyncs every record. A
+trial that fails is a record and the worker goes on. A device that stays
+away beyond the reconnect timeout stops only its own worker: the others
+finish, and the run is left resumable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from harness.bench.plan import Plan, TrialSpec
+from harness.bench.trial import TrialRunner
+from harness.errors import DeviceError, DeviceLostError, HarnessError
+from harness.results.schema import TrialRecord
+
+log = logging.getLogger(__name__)
+
+
+class RecordSink(Protocol):
+    """Where records go (harness.results.RunStore in a run)."""
+
+    def append(self, record: TrialRecord) -> None: ...
+
+    def completed_trial_ids(self) -> set[str]: ...
+
+
+@dataclass
+class WorkerOutcome:
+    """What one device's worker did."""
+
+    serial: str
+    planned: int
+    skipped: int = 0  # already stored (resume)
+    measured: int = 0
+    failed: int = 0
+    process_wall_s: float = 0.0  # summed benchmark-process wall time
+    lost: DeviceLostError | None = None
+    error: HarnessError | None = None
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+class Progress:
+    """Thread-safe `[done/total]` progress lines for all workers."""
+
+    def __init__(self, total: int, emit: Callable[[str], None]) -> None:
+        self.total = total
+        self.done = 0
+        self._emit = emit
+        self._lock = threading.Lock()
+
+    def trial(self, record: TrialRecord) -> None:
+        with self._lock:
+            self.done += 1
+            done = self.done
+        figure = f"{record.latency_ms:.2f} ms" if record.latency_ms is not None else record.status
+        if record.status != "ok" and record.error:
+            figure += f": {record.error}"
+        self._emit(
+            f"[{done}/{self.total}] {record.device_model} {record.variant} {record.quant} "
+            f"t{record.threads} {record.cores} xnnpack={record.xnnpack} "
+            f"#{record.trial_index}: {figure}"
+        )
+
+    def event(self, message: str) -> None:
+        self._emit(message)
+
+
+def _work(
+    runner: TrialRunner,
+    specs: Sequence[TrialSpec],
+    sink: RecordSink,
+    progress: Progress,
+    stop: threading.Event,
+) -> WorkerOutcome:
+    serial = runner.plan_serial
+    done = sink.completed_trial_ids()
+    todo = [s for s in specs if s.trial_id not in done]
+    outcome = WorkerOutcome(serial=serial, planned=len(specs), skipped=len(specs) - len(todo))
+    for spec in todo:
+        if stop.is_set():
+            break
+        try:
+            record = runner.run(spec)
+        except DeviceLostError as exc:
+            outcome.lost = exc
+            progress.event(f"{serial}: {exc}; stopping this device's trials")
+            break
+        except DeviceError as exc:
+            # Something about this trial broke on the device (not a disconnect):
+            # record it and carry on, so one bad configuration does not end the run.
+            log.debug("trial %s failed on the device", spec.trial_id, exc_info=True)
+            record = runner.failure_record(spec, exc)
+        sink.append(record)
+        outcome.measured += 1
+        outcome.process_wall_s += record.wall_s
+        outcome.statuses[record.status] = outcome.statuses.get(record.status, 0) + 1
+        if record.status != "ok":
+            outcome.failed += 1
+        progress.trial(record)
+    return outcome
+
+
+def run_plan(
+    runners: Sequence[TrialRunner],
+    plan: Plan,
+    sink: RecordSink,
+    *,
+    emit: Callable[[str], None] = lambda _msg: None,
+    stop: threading.Event | None = None,
+) -> list[WorkerOutcome]:
+    """Run every device's trials in parallel (one worker each) and return what happened.
+
+    Raises nothing for trial failures; a worker that hits an unexpected
+    HarnessError stops and reports it in its outcome.
+    """
+    stop = stop or threading.Event()
+    done = sink.completed_trial_ids()
+    total = sum(1 for t in plan.trials if t.trial_id not in done)
+    progress = Progress(total, emit)
+    by_serial = {r.plan_serial: r for r in runners}
+    missing = [d for d in plan.devices if d not in by_serial]
+    if missing:
+        raise HarnessError(f"no prepared device for {', '.join(missing)}")
+    started = time.monotonic()
+    with ThreadPoolExecutor(
+        max_workers=max(1, len(plan.devices)), thread_name_prefix="device"
+    ) as pool:
+        futures = {
+            serial: pool.submit(
+                _work, by_serial[serial], plan.for_device(serial), sink, progress, stop
+            )
+            for serial in plan.devices
+        }
+        outcomes: list[WorkerOutcome] = []
+        for serial, future in futures.items():
+            try:
+                outcomes.append(future.result())
+            except HarnessError as exc:
+                outcomes.append(WorkerOutcome(serial=serial, planned=0, error=exc))
+            except BaseException:
+                stop.set()  # KeyboardInterrupt or a bug: let the other workers wind down
+                raise
+    log.info("trials finished in %.1f s", time.monotonic() - started)
+    return outcomes

@@ -1,0 +1,394 @@
+"""One trial: cool down, snapshot, run benchmark_model detached and pinned, collect, record.
+
+A trial is one `taskset MASK benchmark_model ...` process on the phone
+(device_scripts/run_trial.sh), writing to files there. The host waits in
+bounded steps and pulls the files when the done marker appears, so a USB
+hiccup costs waiting time, not the measurement. Whatever happens to the
+benchmark itself (failure, crash, timeout) becomes the record's status; only
+losing the device for good raises (DeviceLostError), and then nothing is
+recorded, so `--resume` runs that trial again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.bench.command import build_command
+from harness.bench.plan import TrialSpec
+from harness.bench.remote import TrialRemote, TrialState, trial_dir_name
+from harness.catalogue import get as get_variant
+from harness.results.schema import TrialRecord
+
+if TYPE_CHECKING:
+    from harness.device.binary import BinaryInfo
+    from harness.device.session import DeviceSession
+
+log = logging.getLogger(__name__)
+
+STDERR_TAIL_CHARS = 2000
+PULL_TIMEOUT_S = 60.0
+# A process that died without the wrapper writing its exit code (the phone
+# rebooted, the wrapper was killed) measured nothing; run it again this often.
+MAX_ATTEMPTS = 2
+# After a kill, how long to wait for the wrapper to write the exit code.
+KILL_GRACE_S = 5
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """The per-trial knobs of a run."""
+
+    runs: int
+    warmup: int
+    cooldown_temp_c: float | None = None
+    cooldown_timeout_s: float = 120.0
+    timeout_s: float = 600.0
+    poll_s: int = 2  # longest single wait on the device before the host looks again
+
+
+@dataclass(frozen=True)
+class DeviceModel:
+    """A model file pushed to the device."""
+
+    path: str
+    sha256: str
+
+
+@dataclass
+class DeviceTarget:
+    """Everything a worker prepared once for its device and reuses for every trial."""
+
+    session: DeviceSession
+    remote: TrialRemote
+    model_name: str  # ro.product.model, for the record
+    binary: BinaryInfo
+    masks: dict[str, str]  # cores policy -> hex mask
+    cpus: dict[str, list[int]]  # cores policy -> cpu numbers (for snapshots)
+    models: dict[tuple[str, str], DeviceModel]  # (variant, quant) -> file on the device
+    cluster_max_khz: dict[int, int] = field(default_factory=dict)  # cpu -> cpuinfo max
+    logs_dir: Path | None = None  # host folder for raw outputs (RUN_DIR/logs)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _tail(text: str) -> str | None:
+    text = text.strip()
+    return text[-STDERR_TAIL_CHARS:] if text else None
+
+
+def _freqs(state: Any) -> dict[str, list[int]]:
+    raw = getattr(state, "freqs", None) or {}
+    return {str(k): [int(x) for x in v] for k, v in dict(raw).items()}
+
+
+def throttled(freqs: Mapping[str, list[int]], cluster_max_khz: Mapping[int, int]) -> bool | None:
+    """Whether a pinned CPU's frequency cap was below its hardware maximum.
+
+    `freqs` is cpu -> [max_khz (the current cap), cur_khz]; thermal
+    mitigation lowers the cap, so cap < cpuinfo max means throttled. None
+    when the device exposes neither.
+    """
+    seen = False
+    for cpu, values in freqs.items():
+        hw = cluster_max_khz.get(int(cpu))
+        if not values or not hw:
+            continue
+        seen = True
+        if values[0] < hw:
+            return True
+    return False if seen else None
+
+
+class TrialRunner:
+    """Runs trials on one prepared device and turns each into a TrialRecord."""
+
+    def __init__(
+        self,
+        target: DeviceTarget,
+        settings: TrialSettings,
+        run_id: str,
+        *,
+        on_event: Callable[[str], None] | None = None,
+        plan_serial: str | None = None,
+    ) -> None:
+        self.target = target
+        self.settings = settings
+        self.run_id = run_id
+        # The serial the plan (and trial ids) use; differs from the session's
+        # when a resumed single-device run reaches its phone at a new address.
+        self.plan_serial = plan_serial or target.session.serial
+        self._on_event = on_event or (lambda _msg: None)
+
+    # -- device state --------------------------------------------------------------------
+    def _snapshot(self, cpus: list[int]) -> Any:
+        from harness.device import thermal
+
+        try:
+            return self.target.remote.resilient(
+                "state snapshot", lambda: thermal.snapshot(self.target.session, cpus)
+            )
+        except Exception as exc:  # a missing sensor must not cost the measurement
+            from harness.errors import DeviceLostError
+
+            if isinstance(exc, DeviceLostError):
+                raise
+            log.warning("%s: state snapshot failed: %s", self.target.session.serial, exc)
+            return None
+
+    def _cooldown(self) -> tuple[bool | None, float | None]:
+        limit = self.settings.cooldown_temp_c
+        if limit is None:
+            return None, None
+        from harness.device import thermal
+
+        result = self.target.remote.resilient(
+            "cooldown",
+            lambda: thermal.wait_cool(
+                self.target.session,
+                max_temp_c=limit,
+                timeout_s=self.settings.cooldown_timeout_s,
+            ),
+        )
+        if not result.cooled:
+            self._on_event(
+                f"{self.target.session.serial}: still {result.temp_c} °C after "
+                f"{result.waited_s:.0f} s of cooldown; measuring anyway (recorded)"
+            )
+        return bool(result.cooled), float(result.waited_s)
+
+    # -- one trial -----------------------------------------------------------------------
+    def run(self, spec: TrialSpec, order_index: int | None = None) -> TrialRecord:
+        """Measure one planned trial. Raises only DeviceLostError (nothing recorded then)."""
+        cfg = spec.config
+        target = self.target
+        model = target.models[(cfg.variant, cfg.quant)]
+        mask = target.masks[cfg.cores]
+        cpus = target.cpus.get(cfg.cores, [])
+        command = build_command(
+            target.binary.device_path,
+            target.binary.flags,
+            graph=model.path,
+            threads=cfg.threads,
+            runs=self.settings.runs,
+            warmup=self.settings.warmup,
+            xnnpack=cfg.xnnpack,
+        )
+        cooled, cooldown_wait = self._cooldown()
+        before = self._snapshot(cpus)
+        started = time.time()
+        state, stdout, stderr, timed_out = self.execute(spec.trial_id, mask, command.argv)
+        finished = time.time()
+        after = self._snapshot(cpus)
+        return self._record(
+            spec,
+            order_index if order_index is not None else spec.order_index,
+            mask=mask,
+            model=model,
+            state=state,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=timed_out,
+            started=started,
+            finished=finished,
+            before=before,
+            after=after,
+            cooled=cooled,
+            cooldown_wait=cooldown_wait,
+            notes=command.notes,
+        )
+
+    def execute(
+        self, trial_id: str, mask: str, argv: list[str]
+    ) -> tuple[TrialState, str, str, bool]:
+        """Start, wait, collect; rerun a process that vanished without a result."""
+        remote = self.target.remote
+        trial_dir = remote.trial_dir(trial_id)
+        state = TrialState("vanished")
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            remote.start(trial_dir, mask, argv)
+            state, timed_out = self._wait(trial_dir)
+            if state.state == "done":
+                stdout, stderr = self._collect(trial_id, trial_dir)
+                return state, stdout, stderr, timed_out
+            self._on_event(
+                f"{remote.session.serial}: trial {trial_id} vanished on the device "
+                f"({state.reason}); attempt {attempt} of {MAX_ATTEMPTS}"
+            )
+        return state, "", "", False
+
+    def _wait(self, trial_dir: str) -> tuple[TrialState, bool]:
+        remote = self.target.remote
+        deadline = time.monotonic() + self.settings.timeout_s
+        while True:
+            left = deadline - time.monotonic()
+            step = int(max(0, min(self.settings.poll_s, left)))
+            state = remote.wait(trial_dir, step)
+            if state.state != "running":
+                return state, False
+            if time.monotonic() >= deadline:
+                remote.kill(trial_dir)
+                return remote.wait(trial_dir, KILL_GRACE_S), True
+
+    def _collect(self, trial_id: str, trial_dir: str) -> tuple[str, str]:
+        """Pull stdout and stderr to RUN_DIR/logs (kept: the raw evidence) and read them."""
+        target = self.target
+        logs = target.logs_dir
+        if logs is None:
+            import tempfile
+
+            logs = Path(tempfile.mkdtemp(prefix="harness-trial-"))
+        local = logs / trial_dir_name(trial_id)
+        local.mkdir(parents=True, exist_ok=True)
+        texts: list[str] = []
+        for name in ("stdout", "stderr"):
+            dest = local / name
+            target.remote.resilient(
+                f"pull {name}",
+                lambda n=name, d=dest: target.session.pull(  # type: ignore[misc]
+                    f"{trial_dir}/{n}", str(d), timeout_s=PULL_TIMEOUT_S
+                ),
+            )
+            texts.append(dest.read_text(encoding="utf-8", errors="replace"))
+        return texts[0], texts[1]
+
+    def failure_record(self, spec: TrialSpec, exc: Exception) -> TrialRecord:
+        """A `failed` record for a trial the device could not run (not a disconnect)."""
+        now = time.time()
+        cfg = spec.config
+        return self._record(
+            spec,
+            spec.order_index,
+            mask=self.target.masks.get(cfg.cores, ""),
+            model=self.target.models[(cfg.variant, cfg.quant)],
+            state=TrialState("vanished", reason="host-error"),
+            stdout="",
+            stderr=str(getattr(exc, "output", None) or ""),
+            timed_out=False,
+            started=now,
+            finished=now,
+            before=None,
+            after=None,
+            cooled=None,
+            cooldown_wait=None,
+            notes=[],
+            error=f"{type(exc).__name__}: {exc}",
+        )
+
+    # -- the record ----------------------------------------------------------------------
+    def _record(
+        self,
+        spec: TrialSpec,
+        order_index: int,
+        *,
+        mask: str,
+        model: DeviceModel,
+        state: TrialState,
+        stdout: str,
+        stderr: str,
+        timed_out: bool,
+        started: float,
+        finished: float,
+        before: Any,
+        after: Any,
+        cooled: bool | None,
+        cooldown_wait: float | None,
+        notes: list[str],
+        error: str | None = None,
+    ) -> TrialRecord:
+        from harness.bench.parser import parse
+
+        cfg = spec.config
+        variant = get_variant(cfg.variant)
+        parsed: dict[str, Any] = parse(stdout, stderr, state.exit_code).to_dict()
+        status = str(parsed.get("status") or "parse_error")
+        latency_ms: float | None = None
+        if error is not None:
+            status = "failed"
+        elif timed_out:
+            status = "timeout"
+            error = f"no result within {self.settings.timeout_s:g} s; process killed"
+        elif state.state != "done":
+            status = "failed"
+            error = f"benchmark process vanished on the device ({state.reason})"
+        elif status != "ok":
+            error = parsed.get("error")
+        else:
+            avg = parsed.get("avg_us")
+            if avg is None or not float(avg) > 0:
+                status, error = "parse_error", "no regular-phase avg in the output"
+            else:
+                latency_ms = float(avg) / 1000.0
+        if notes and status == "ok":
+            log.info("%s: %s", spec.trial_id, "; ".join(notes))
+        freq_before, freq_after = _freqs(before), _freqs(after)
+        temp_before = getattr(before, "max_temp_c", None)
+        temp_after = getattr(after, "max_temp_c", None)
+        battery = getattr(before, "battery_level", None)
+        wall = state.wall_s if state.wall_s is not None else max(0.0, finished - started)
+
+        def num(key: str) -> float | None:
+            value = parsed.get(key)
+            return None if value is None else float(value)
+
+        count = parsed.get("count")
+        return TrialRecord(
+            run_id=self.run_id,
+            trial_id=spec.trial_id,
+            device_serial=spec.device,
+            device_model=self.target.model_name,
+            variant=cfg.variant,
+            family=variant.family,
+            depth_multiplier=variant.depth_multiplier,
+            resolution=variant.resolution,
+            quant=cfg.quant,
+            threads=cfg.threads,
+            cores=cfg.cores,
+            core_mask=mask,
+            xnnpack=cfg.xnnpack,
+            trial_index=spec.trial_index,
+            order_index=order_index,
+            status=status,  # type: ignore[arg-type]
+            started_at=_iso(started),
+            finished_at=_iso(finished),
+            wall_s=round(wall, 6),
+            num_runs=self.settings.runs,
+            warmup_runs=self.settings.warmup,
+            latency_ms=latency_ms,
+            count=None if count is None else int(count),
+            avg_us=num("avg_us"),
+            min_us=num("min_us"),
+            max_us=num("max_us"),
+            std_us=num("std_us"),
+            p5_us=num("p5_us"),
+            median_us=num("median_us"),
+            p95_us=num("p95_us"),
+            init_us=num("init_us"),
+            first_us=num("first_us"),
+            warmup_avg_us=num("warmup_avg_us"),
+            inference_avg_us=num("inference_avg_us"),
+            mem_init_mb=num("mem_init_mb"),
+            mem_overall_mb=num("mem_overall_mb"),
+            peak_mem_mb=num("peak_mem_mb"),
+            exit_code=state.exit_code,
+            error=None if status == "ok" else (str(error) if error else f"status {status}"),
+            stderr_tail=None if status == "ok" else _tail(stderr) or _tail(stdout),
+            temp_before_c=None if temp_before is None else float(temp_before),
+            temp_after_c=None if temp_after is None else float(temp_after),
+            cooled=cooled,
+            cooldown_wait_s=cooldown_wait,
+            freq_before=freq_before,
+            freq_after=freq_after,
+            throttled=throttled(freq_after or freq_before, self.target.cluster_max_khz),
+            battery_level=None if battery is None else int(battery),
+            binary_sha256=self.target.binary.sha256,
+            binary_kind=self.target.binary.kind,
+            model_sha256=model.sha256,
+        )

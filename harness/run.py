@@ -1,0 +1,443 @@
+"""`harness run` as a plain function: convert, prepare devices, plan, measure, store, report.
+
+The CLI is a thin layer over `run(settings)`; tests and scripts call it
+directly. Every trial is stored the moment it ends, so whatever stops a run
+(a phone gone for good, Ctrl-C, a killed host) leaves a folder that
+`harness run --resume RUN_DIR` completes with the same seed and settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import logging
+import shlex
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness import __version__, catalogue
+from harness.bench.plan import build_plan, configurations, new_seed, xnnpack_settings
+from harness.bench.prepare import ModelFile, PreparedDevice, prepare_device, release_device
+from harness.bench.runner import WorkerOutcome, run_plan
+from harness.bench.trial import TrialRunner, TrialSettings
+from harness.errors import (
+    EXIT_DEVICE,
+    EXIT_FAILURES,
+    EXIT_OK,
+    HarnessError,
+    PlanError,
+    ResultsError,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.device.session import DeviceSession
+    from harness.results.store import RunStore
+
+log = logging.getLogger(__name__)
+
+# Settings a resumed run takes from meta.json (the rest may change: devices' adb
+# address, timeouts); these define what the trials measure.
+_MEASURED = (
+    "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
+    "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s",
+)  # fmt: skip
+
+
+@dataclass
+class RunSettings:
+    """Everything `harness run` was asked to do (defaults as documented in docs/run.md)."""
+
+    devices: list[str]
+    variants: list[str] = field(default_factory=lambda: [catalogue.DEFAULT_SELECTION])
+    quants: list[str] = field(default_factory=lambda: ["fp32"])
+    threads: list[int] = field(default_factory=lambda: [1])
+    cores: list[str] = field(default_factory=lambda: ["big"])
+    trials: int = 5
+    runs: int = 50
+    warmup: int = 5
+    xnnpack: str = "default"
+    cooldown_temp_c: float | None = None
+    cooldown_timeout_s: float = 120.0
+    op_profile: bool = False
+    out: Path = Path("results")
+    resume: Path | None = None
+    benchmark_binary: Path | None = None
+    adb_server: str | None = None
+    reconnect_timeout_s: float = 60.0
+    trial_timeout_s: float = 600.0
+    seed: int | None = None
+    fixed_performance: bool = False
+    report: bool = True
+
+    def measured(self) -> dict[str, Any]:
+        """The settings stored in meta.json (what the trials measure)."""
+        return {k: getattr(self, k) for k in _MEASURED}
+
+
+@dataclass
+class RunOutcome:
+    """What a run left behind and how it ended."""
+
+    run_dir: Path
+    run_id: str
+    status: str  # complete | interrupted | failed
+    exit_code: int
+    trials_total: int
+    trials_failed: int
+    summary: pd.DataFrame | None
+    workers: list[WorkerOutcome]
+    resume_command: str | None = None
+    report: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+    process_wall_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (the `harness run --json` contract)."""
+        from harness.results.frame import json_safe
+
+        rows: list[dict[str, Any]] = []
+        if self.summary is not None:
+            rows = [json_safe(r) for r in self.summary.to_dict(orient="records")]
+        return {
+            "run_dir": str(self.run_dir),
+            "run_id": self.run_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "trials_total": self.trials_total,
+            "trials_failed": self.trials_failed,
+            "resume_command": self.resume_command,
+            "report": str(self.report) if self.report else None,
+            "warnings": self.warnings,
+            "summary": rows,
+        }
+
+
+def resume_command(run_dir: Path, settings: RunSettings) -> str:
+    """The exact command that continues this run."""
+    argv = ["harness", "run", "--resume", str(run_dir)]
+    for d in settings.devices:
+        argv += ["--device", d]
+    if settings.adb_server:
+        argv += ["--adb-server", settings.adb_server]
+    return shlex.join(argv)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _tf_version() -> str | None:
+    # Read from package metadata: importing TensorFlow here would cost seconds.
+    for dist in ("tensorflow-cpu", "tensorflow", "tf-nightly"):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def _settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:
+    stored = meta.get("settings") or {}
+    missing = [
+        k for k in ("variants", "quants", "threads", "cores", "trials", "runs") if k not in stored
+    ]
+    if missing:
+        raise ResultsError(f"meta.json settings lack {', '.join(missing)}", path=str(given.resume))
+    merged = dataclasses.replace(given, **{k: stored[k] for k in _MEASURED if k in stored})
+    merged.seed = int(meta["seed"])
+    if not given.devices:
+        merged.devices = list(stored.get("devices") or [])
+    if not merged.devices:
+        raise PlanError("--resume needs --device (the run's meta.json names none)")
+    return merged
+
+
+def _convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
+    from harness.convert import convert_many
+
+    variants = catalogue.select(settings.variants)
+    emit(f"converting {len(variants)} variant(s) x {len(settings.quants)} quant(s) (cached)")
+    return list(convert_many(variants, tuple(settings.quants), progress=False))
+
+
+def _open_sessions(settings: RunSettings) -> list[DeviceSession]:
+    from harness.device.select import connect
+
+    return list(connect(settings.devices, adb_server=settings.adb_server))
+
+
+def _map_resumed_serials(meta: dict[str, Any], serials: list[str]) -> dict[str, str]:
+    """Old serial -> new serial: a single-device run may come back under a new
+    address (a simulated device or a phone over TCP gets a new port)."""
+    old = list((meta.get("devices") or {}).keys())
+    mapping = {s: s for s in serials if s in old}
+    if len(old) == 1 and len(serials) == 1 and not mapping:
+        mapping = {old[0]: serials[0]}
+    unknown = [s for s in serials if s not in mapping.values()]
+    if unknown:
+        raise PlanError(
+            f"--resume: {', '.join(unknown)} is not a device of this run ({', '.join(old)})"
+        )
+    return mapping
+
+
+def run(
+    settings: RunSettings,
+    *,
+    sessions: Sequence[DeviceSession] | None = None,
+    emit: Callable[[str], None] = lambda _msg: None,
+    stop: threading.Event | None = None,
+) -> RunOutcome:
+    """Run (or resume) a measurement; returns what happened. Raises HarnessError
+    only before the first trial (bad input, no device, conversion failure)."""
+    from harness.results.store import RunStore
+
+    store: RunStore | None = None
+    meta: dict[str, Any] = {}
+    if settings.resume is not None:
+        store = RunStore.open(settings.resume)
+        for msg in store.recovered:
+            emit(msg)
+        meta = store.meta
+        settings = _settings_from_meta(meta, settings)
+        emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
+    seed = settings.seed if settings.seed is not None else new_seed()
+    configs = configurations(
+        [v.id for v in catalogue.select(settings.variants)],
+        settings.quants,
+        xnnpack_settings(settings.xnnpack),
+        settings.threads,
+        settings.cores,
+    )
+    if settings.runs < 1 or settings.warmup < 0:
+        raise PlanError("--runs must be >= 1 and --warmup >= 0")
+    converted = _convert(settings, emit)
+    models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
+    if sessions is None:
+        sessions = _open_sessions(settings)
+    serials = [s.serial for s in sessions]
+    logs_dir = (store.run_dir / "logs") if store else None
+    prepared = _prepare_all(settings, sessions, models, configs, logs_dir, emit)
+    warnings = [w for p in prepared for w in p.warnings]
+    for w in warnings:
+        emit(f"warning: {w}")
+    try:
+        if store is None:
+            store = _create_store(settings, seed, prepared, converted, configs)
+            for p in prepared:
+                p.target.logs_dir = store.run_dir / "logs"
+        else:
+            _check_resumed_context(store, prepared, _map_resumed_serials(meta, serials))
+        plan_serials = _plan_serials(meta, serials) if settings.resume else serials
+        plan = build_plan(plan_serials, configs, trials=settings.trials, seed=seed)
+        if store.meta.get("status") != "running":
+            store.update_meta(status="running")
+        runners = _runners(settings, prepared, plan_serials, store.run_id, emit)
+        workers = run_plan(runners, plan, store, emit=emit, stop=stop)
+        lost = [w for w in workers if w.lost or w.error]
+        if settings.op_profile and not lost:
+            from harness.bench.profile import run_profiles
+
+            run_profiles(runners, plan.configs(), store.run_dir, emit=emit)
+        status = "interrupted" if lost else "complete"
+        store.finalize(status)
+    except BaseException:
+        if store is not None:
+            store.update_meta(status="interrupted")
+        raise
+    finally:
+        for p in prepared:
+            release_device(p)
+    return _outcome(settings, store, workers, status, warnings, emit)
+
+
+def _plan_serials(meta: dict[str, Any], serials: list[str]) -> list[str]:
+    # Plans of a resumed run use the stored serials, so trial ids stay those of the run.
+    inverse = {new: old for old, new in _map_resumed_serials(meta, serials).items()}
+    return [inverse[s] for s in serials]
+
+
+def _prepare_all(
+    settings: RunSettings,
+    sessions: Sequence[DeviceSession],
+    models: list[ModelFile],
+    configs: list[Any],
+    logs_dir: Path | None,
+    emit: Callable[[str], None],
+) -> list[PreparedDevice]:
+    def one(session: DeviceSession) -> PreparedDevice:
+        emit(f"{session.serial}: preparing (identity, cores, binary, models)")
+        return prepare_device(
+            session,
+            models=models,
+            configs=configs,
+            cores=settings.cores,
+            runs=settings.runs,
+            warmup=settings.warmup,
+            benchmark_binary=settings.benchmark_binary,
+            reconnect_timeout_s=settings.reconnect_timeout_s,
+            logs_dir=logs_dir,
+            fixed_performance=settings.fixed_performance,
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
+        return list(pool.map(one, sessions))
+
+
+def _create_store(
+    settings: RunSettings,
+    seed: int,
+    prepared: list[PreparedDevice],
+    converted: list[Any],
+    configs: list[Any],
+) -> RunStore:
+    from harness.results.store import RunStore
+
+    serials = [p.target.session.serial for p in prepared]
+    plan = build_plan(serials, configs, trials=settings.trials, seed=seed)
+    binaries = {}
+    for p in prepared:
+        b = dict(p.binary)
+        if isinstance(b.get("flags"), (set, frozenset, list, tuple)):
+            b["flags"] = sorted(b["flags"])
+        binaries[p.target.session.serial] = b
+    meta = {
+        "seed": seed,
+        "git_commit": _git_commit(),
+        "tf_version": _tf_version(),
+        "converter": "tf.lite.TFLiteConverter",
+        "harness_version": __version__,
+        "settings": {**settings.measured(), "devices": list(settings.devices)},
+        "devices": {p.target.session.serial: p.info for p in prepared},
+        "cores": {p.target.session.serial: p.cores for p in prepared},
+        "fixed_performance": {p.target.session.serial: p.fixed_performance for p in prepared},
+        "binaries": binaries,
+        "models": {
+            f"{c.variant.id}|{c.quant}": {
+                "sha256": c.sha256,
+                "size_bytes": c.size_bytes,
+                "macs": c.macs,
+                "weight_params": c.weight_params,
+            }
+            for c in converted
+        },
+        "order": plan.order,
+    }
+    return RunStore.create(settings.out, meta)
+
+
+def _check_resumed_context(
+    store: RunStore, prepared: list[PreparedDevice], mapping: dict[str, str]
+) -> None:
+    """A resumed run must measure with the same binary and models as before."""
+    meta = store.meta
+    by_new = {p.target.session.serial: p for p in prepared}
+    for old, new in mapping.items():
+        then = (meta.get("binaries") or {}).get(old) or {}
+        now = by_new[new].binary
+        if then.get("sha256") and then.get("sha256") != now.get("sha256"):
+            raise ResultsError(
+                f"{new}: benchmark binary differs from the one this run started with "
+                f"({str(now.get('sha256'))[:12]} vs {str(then.get('sha256'))[:12]})",
+                path=str(store.run_dir),
+                hint="resume with the same --benchmark-binary, or start a new run",
+            )
+        for key, model in by_new[new].target.models.items():
+            stored = (meta.get("models") or {}).get(f"{key[0]}|{key[1]}") or {}
+            if stored.get("sha256") and stored["sha256"] != model.sha256:
+                raise ResultsError(
+                    f"model {key[0]} ({key[1]}) changed since this run started",
+                    path=str(store.run_dir),
+                    hint="start a new run (the converter or its cache changed)",
+                )
+    for p in prepared:
+        p.target.logs_dir = store.run_dir / "logs"
+
+
+def _runners(
+    settings: RunSettings,
+    prepared: list[PreparedDevice],
+    plan_serials: list[str],
+    run_id: str,
+    emit: Callable[[str], None],
+) -> list[TrialRunner]:
+    trial_settings = TrialSettings(
+        runs=settings.runs,
+        warmup=settings.warmup,
+        cooldown_temp_c=settings.cooldown_temp_c,
+        cooldown_timeout_s=settings.cooldown_timeout_s,
+        timeout_s=settings.trial_timeout_s,
+    )
+    runners = []
+    for p, plan_serial in zip(prepared, plan_serials, strict=True):
+        runners.append(
+            TrialRunner(p.target, trial_settings, run_id, on_event=emit, plan_serial=plan_serial)
+        )
+    return runners
+
+
+def _outcome(
+    settings: RunSettings,
+    store: RunStore,
+    workers: list[WorkerOutcome],
+    status: str,
+    warnings: list[str],
+    emit: Callable[[str], None],
+) -> RunOutcome:
+    from harness.results.frame import trials_frame
+    from harness.results.summary import summarize
+
+    records = store.records()
+    frame = trials_frame(records)
+    summary = summarize(frame) if records else None
+    failed = sum(1 for r in records if r.status != "ok")
+    resume = None
+    if status != "complete":
+        resume = resume_command(store.run_dir, settings)
+        for w in workers:
+            if w.lost or w.error:
+                emit(f"{w.serial}: {w.lost or w.error}")
+        emit(f"run interrupted; continue it with: {resume}")
+    report = _report(store.run_dir, emit) if settings.report else None
+    exit_code = EXIT_DEVICE if status != "complete" else EXIT_FAILURES if failed else EXIT_OK
+    return RunOutcome(
+        run_dir=store.run_dir,
+        run_id=store.run_id,
+        status=status,
+        exit_code=exit_code,
+        trials_total=len(records),
+        trials_failed=failed,
+        summary=summary,
+        workers=workers,
+        resume_command=resume,
+        report=report,
+        warnings=warnings,
+        process_wall_s=sum(w.process_wall_s for w in workers),
+    )
+
+
+def _report(run_dir: Path, emit: Callable[[str], None]) -> Path | None:
+    """Write RUN_DIR/report.html when the report package offers `render`."""
+    try:
+        from harness.report import render
+    except ImportError:
+        return None
+    try:
+        return Path(render([run_dir], out=run_dir / "report.html"))
+    except HarnessError as exc:
+        emit(f"warning: report not written: {exc}")
+        return None

@@ -1,0 +1,180 @@
+"""A run survives a phone that drops off the bus, and a host that is killed.
+
+The simulated device's fault injection takes it off the network mid-run
+(`go_offline`), exactly as a USB hiccup or a rebooting lab switch would; the
+benchmark process on the device keeps running. Afterwards the run must be
+complete with every trial recorded exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.run import RunSettings, run
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128"]
+BIG_CPUS = {2, 3}
+
+
+def _sessions(serial: str) -> list[Any]:
+    from harness.device.select import connect
+
+    return list(connect([serial]))
+
+
+def _bench_records(sim: Any) -> list[dict[str, Any]]:
+    return [r for r in sim.affinity_records() if any("benchmark_model" in a for a in r["argv"])]
+
+
+def _trials(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "trials.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+def _assert_complete(run_dir: Path, expected: int) -> list[dict[str, Any]]:
+    trials = _trials(run_dir)
+    ids = [t["trial_id"] for t in trials]
+    assert len(ids) == len(set(ids)), "a trial was recorded twice"
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert sorted(ids) == sorted(meta["order"]), "a planned trial is missing"
+    assert len(trials) == expected
+    assert {t["status"] for t in trials} == {"ok"}, [t["error"] for t in trials]
+    assert meta["status"] == "complete"
+    return trials
+
+
+def _wait_back(serial: str, timeout_s: float = 60.0) -> list[Any]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            sessions = _sessions(serial)
+            sessions[0].shell(["true"], timeout_s=5)
+            return sessions
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def test_device_drop_mid_run_loses_nothing(sim: Any, tmp_path: Path) -> None:
+    before = len(_bench_records(sim))
+    messages: list[str] = []
+    fired = threading.Event()
+
+    def emit(message: str) -> None:
+        messages.append(message)
+        # After the first trial is stored, take the phone away while the next
+        # one is being prepared or is running.
+        if message.startswith("[1/") and not fired.is_set():
+            fired.set()
+            threading.Timer(0.3, sim.faults.go_offline, args=(3.0,)).start()
+
+    settings = RunSettings(
+        devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
+        out=tmp_path, seed=99, report=False, reconnect_timeout_s=60,
+    )  # fmt: skip
+    outcome = run(settings, sessions=_sessions(sim.serial), emit=emit)
+    assert fired.is_set()
+    assert any("device lost" in m for m in messages), messages
+    assert any("device is back" in m for m in messages), messages
+    assert outcome.status == "complete" and outcome.exit_code == 0, messages
+    _assert_complete(outcome.run_dir, 4)
+    procs = _bench_records(sim)[before:]
+    assert len(procs) == 4, "a trial's benchmark process ran twice"
+    assert all(set(p["device_cpus"]) <= BIG_CPUS for p in procs)
+
+
+def test_device_gone_too_long_stops_then_resume_completes(sim: Any, tmp_path: Path) -> None:
+    messages: list[str] = []
+    fired = threading.Event()
+
+    def emit(message: str) -> None:
+        messages.append(message)
+        if message.startswith("[1/") and not fired.is_set():
+            fired.set()
+            sim.faults.go_offline(8.0)
+
+    settings = RunSettings(
+        devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
+        out=tmp_path, seed=7, report=False, reconnect_timeout_s=1.0,
+    )  # fmt: skip
+    outcome = run(settings, sessions=_sessions(sim.serial), emit=emit)
+    assert outcome.status == "interrupted"
+    assert outcome.exit_code == 3
+    run_dir = outcome.run_dir
+    assert outcome.resume_command is not None
+    assert f"--resume {run_dir}" in outcome.resume_command
+    assert any(f"harness run --resume {run_dir}" in m for m in messages), messages
+    stored = _trials(run_dir)
+    assert 1 <= len(stored) < 4
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
+
+    sessions = _wait_back(sim.serial)
+    resumed = run(
+        RunSettings(devices=[sim.serial], resume=run_dir, report=False), sessions=sessions
+    )
+    assert resumed.status == "complete" and resumed.exit_code == 0
+    trials = _assert_complete(run_dir, 4)
+    # The first trials are untouched by the resume; the seed and settings were reused.
+    assert trials[: len(stored)] == stored
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["seed"] == 7 and meta["settings"]["runs"] == 3
+
+
+def _harness(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    code = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(), **kwargs,
+    )  # fmt: skip
+
+
+def test_killed_harness_then_resume_completes(sim: Any, tmp_path: Path) -> None:
+    before = len(_bench_records(sim))
+    args = [
+        "run", "--device", sim.serial, "--variants", ",".join(VARIANTS), "--trials", "2",
+        "--runs", "3", "--warmup", "1", "--out", str(tmp_path), "--seed", "3", "--no-report",
+    ]  # fmt: skip
+    proc = _harness(*args)
+    deadline = time.monotonic() + 240
+    run_dir: Path | None = None
+    try:
+        while time.monotonic() < deadline:
+            dirs = [d for d in tmp_path.iterdir() if (d / "trials.jsonl").exists()]
+            if dirs and len(_trials(dirs[0])) >= 1:
+                run_dir = dirs[0]
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        assert run_dir is not None, "no trial stored in time"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+    stored = _trials(run_dir)
+    assert len(stored) < 4, "the run finished before it could be killed"
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "running"
+
+    resumed = _harness("run", "--resume", str(run_dir), "--device", sim.serial, "--json")
+    out, err = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, err
+    outcome = json.loads(out)
+    assert outcome["status"] == "complete" and outcome["trials_total"] == 4
+    trials = _assert_complete(run_dir, 4)
+    assert trials[: len(stored)] == stored
+    # At most the one trial in flight at the kill ran again; the sweep stopped
+    # it if it was still running, so it never overlapped a new trial.
+    procs = _bench_records(sim)[before:]
+    assert 4 <= len(procs) <= 5
+    assert all(set(p["device_cpus"]) <= BIG_CPUS for p in procs)

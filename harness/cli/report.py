@@ -1,9 +1,55 @@
-"""`harness report` (not yet registered)."""
+"""`harness report`: stored runs -> one self-contained HTML file (never touches a device)."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def report(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Run folders, or folders holding run folders (e.g. results/).", show_default=False
+        ),
+    ],
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="Baseline file or run folder: adds the change section."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="HTML file to write [default: RUN_DIR/report.html for one run, "
+            "./report.html for several].",
+        ),
+    ] = None,
+    threshold: Annotated[
+        str, typer.Option("--threshold", help="Smallest change that counts vs the baseline.")
+    ] = "5%",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what the report holds as JSON on stdout.")
+    ] = False,
+) -> None:
+    """Write the HTML report: measured beside the published Pixel-1 column, for people."""
+    # Imported here so that `harness --help` does not load pandas, jinja2 or matplotlib.
+    from harness.compare.thresholds import parse_fraction
+    from harness.report.render import build
+
+    rendered = build(run_dirs, baseline, out, threshold=parse_fraction(threshold))
+    for section in rendered.context.sections:
+        for banner in section.banners:
+            typer.echo(f"note: {section.title}: {banner}", err=True)
+    if as_json:
+        typer.echo(json.dumps(rendered.to_dict(), indent=2, allow_nan=False))
+    typer.echo(f"wrote {rendered.path} ({rendered.size_bytes / 1e6:.2f} MB)", err=True)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add `harness report`."""
+    app.command("report")(report)

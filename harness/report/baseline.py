@@ -1,20 +1,19 @@
 """The baseline section, computed only through harness.compare's public API.
 
-The statistics (intervals, verdicts, thresholds) are harness.compare's job;
-this module only lays its `Comparison` rows out for people. The report is
+The statistics (intervals, verdicts, thresholds) are harness.compare's job
+(`compare_runs`); this module only lays its `Comparison` rows out for people. The report is
 for reading, so a context change (other device, other binary) is compared
 anyway and flagged loudly rather than refused.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from harness.compare import Comparison, ComparisonRow, compare_runs, load_source
 from harness.report import charts
 from harness.report.model import Advice, BaselineSection, ChangeRow, Tone
 from harness.report.runs import DeviceRun
@@ -37,18 +36,8 @@ class BaselineResult:
 
     source: str
     threshold: float
-    comparisons: dict[str, Any] = field(default_factory=dict)  # run_dir -> Comparison
-    unavailable: str | None = None
+    comparisons: dict[str, Comparison] = field(default_factory=dict)  # by run folder
     warnings: tuple[Advice, ...] = ()
-
-
-def _compare_api() -> Any:
-    """`harness.compare.compare_runs`, or None where this install has no compare package."""
-    try:
-        module = importlib.import_module("harness.compare")
-    except ImportError:
-        return None
-    return getattr(module, "compare_runs", None)
 
 
 def compare_baseline(
@@ -63,22 +52,15 @@ def compare_baseline(
     Bad baseline input raises harness.compare's ResultsError / SchemaVersionError.
     """
     source = str(baseline)
-    compare_runs = _compare_api()
-    if compare_runs is None:
-        return BaselineResult(
-            source, threshold, unavailable="harness.compare is not available in this install"
-        )
-    comparisons: dict[str, Any] = {}
+    base = load_source(Path(baseline))  # read once, compared with every run folder
+    comparisons: dict[str, Comparison] = {}
     notes: list[str] = []
     for run_dir in dict.fromkeys(run_dirs):
         comparison = compare_runs(
-            baseline, run_dir, threshold=threshold, confidence=confidence, allow_context_change=True
+            base, run_dir, threshold=threshold, confidence=confidence, allow_context_change=True
         )
         comparisons[str(run_dir)] = comparison
         notes.extend(str(w) for w in comparison.warnings)
-        notes.extend(
-            f"context differs from the baseline: {d}" for d in comparison.context_differences
-        )
     warnings: tuple[Advice, ...] = ()
     if notes:
         warnings = (
@@ -93,11 +75,11 @@ def compare_baseline(
     return BaselineResult(source, threshold, comparisons, warnings=warnings)
 
 
-def _pct(ratio: Any) -> float | None:
-    return (float(ratio) - 1.0) * 100.0 if isinstance(ratio, (int, float)) else None
+def _pct(ratio: float | None) -> float | None:
+    return None if ratio is None else (ratio - 1.0) * 100.0
 
 
-def change_row(row: Any) -> ChangeRow:
+def change_row(row: ComparisonRow) -> ChangeRow:
     """One harness.compare ComparisonRow as the report shows it (ratios as % change)."""
     verdict = str(row.verdict)
     return ChangeRow(
@@ -116,8 +98,6 @@ def change_row(row: Any) -> ChangeRow:
 
 def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSection:
     """The baseline section of one device in one run."""
-    if result.unavailable:
-        return BaselineSection(source=result.source, available=False, note=result.unavailable)
     comparison = result.comparisons.get(str(run.run_dir))
     models = {str(t.get("device_model")) for t in run.trials}
     rows = tuple(
@@ -141,5 +121,4 @@ def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSec
         note=note,
         rows=rows,
         chart=charts.baseline_changes(key, rows, result.threshold),
-        context_differences=tuple(str(d) for d in comparison.context_differences),
     )

@@ -124,7 +124,6 @@ class BaselineSection:
     note: str  # why unavailable, or how verdicts were reached
     rows: tuple[ChangeRow, ...] = ()
     chart: Chart | None = None
-    context_differences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

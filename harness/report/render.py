@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -129,14 +130,51 @@ def default_output(runs: Sequence[DeviceRun]) -> Path:
     return folders[0] / REPORT_NAME if len(folders) == 1 else Path(REPORT_NAME)
 
 
-def render(
+@dataclass(frozen=True)
+class Rendered:
+    """A written report: where it is and what it showed (for `harness report --json`)."""
+
+    path: Path
+    context: ReportContext
+    size_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: the file and, per section, the counts a script may gate on."""
+        sections = []
+        for s in self.context.sections:
+            base = s.baseline
+            sections.append(
+                {
+                    "device": s.title,
+                    "key": s.key,
+                    "variants": len(s.rows),
+                    "measured": sum(1 for r in s.rows if r.n_ok),
+                    "failed": sum(1 for r in s.rows if r.status != "ok"),
+                    "not_phone_numbers": bool(s.banners),
+                    "warnings": [w.title for w in s.warnings],
+                    "regressions": (
+                        sum(1 for c in base.rows if c.verdict == "regression")
+                        if base is not None and base.available
+                        else None
+                    ),
+                }
+            )
+        return {
+            "path": str(self.path),
+            "size_bytes": self.size_bytes,
+            "sections": sections,
+            "warnings": [w.title for w in self.context.warnings],
+        }
+
+
+def build(
     run_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     baseline: str | os.PathLike[str] | None = None,
     out: str | os.PathLike[str] | None = None,
     *,
     threshold: float = DEFAULT_THRESHOLD,
-) -> Path:
-    """Build the HTML report of `run_dirs` (optionally against `baseline`) and return its path.
+) -> Rendered:
+    """Build and write the HTML report of `run_dirs`, optionally against `baseline`.
 
     Reads stored results only. Raises ResultsError / SchemaVersionError for
     unusable input; nothing is written then.
@@ -146,7 +184,17 @@ def render(
     base = None
     if baseline is not None:
         base = compare_baseline(baseline, [r.run_dir for r in runs], threshold=threshold)
-    html = render_html(build_context(runs, base), trial_data(runs))
+    ctx = build_context(runs, base)
+    html = render_html(ctx, trial_data(runs))
     target = Path(out) if out is not None else default_output(runs)
     _write_atomic(target, html)
-    return target
+    return Rendered(path=target, context=ctx, size_bytes=len(html.encode("utf-8")))
+
+
+def render(
+    run_dirs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    baseline: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] | None = None,
+) -> Path:
+    """The contract entry point (docs/design.md "report"): write the report, return its path."""
+    return build(run_dirs, baseline, out).path

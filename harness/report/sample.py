@@ -65,6 +65,7 @@ class SampleSpec:
     failing: Sequence[str] = ()  # variant ids whose trials all fail
     throttled: Sequence[str] = ()  # variant ids whose trials are throttled
     noisy: Sequence[str] = ()  # variant ids with 10% trial-to-trial variation
+    slower: Mapping[str, float] = field(default_factory=dict)  # variant id -> extra factor
     battery_level: int = 87
     run_id: str | None = None
     status: str = "complete"
@@ -77,7 +78,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     rng = random.Random(spec.seed)
     device = {**PIXEL1_DEVICE, **spec.device}
     serial = str(device["serial"])
-    sha = f"{spec.seed:064x}"
+    sha = hashlib.sha256(spec.binary_kind.encode()).hexdigest()  # same binary in every sample
     variants = catalogue.select(spec.variants)
     settings = {
         "variants": [v.id for v in variants],
@@ -118,7 +119,8 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     configs = [(v, q, i) for v in variants for q in spec.quants for i in range(spec.trials)]
     rng.shuffle(configs)  # interleaved, as a real run plans them
     for order, (v, quant, index) in enumerate(configs):
-        base = (v.published.pixel1_ms or v.published.macs_m * 0.25) * spec.factor
+        published = v.published.pixel1_ms or v.published.macs_m * 0.25
+        base = published * spec.factor * spec.slower.get(v.id, 1.0)
         cv = 0.10 if v.id in spec.noisy else spec.cv
         ok = v.id not in spec.failing
         latency = max(0.1, rng.gauss(base, base * cv)) if ok else None

@@ -1,0 +1,207 @@
+"""Fault injection for one simulated device; every knob can change while it runs.
+
+Connection faults (drop after N bytes / N commands / at a time, go offline)
+act on the device's event loop through the `Controller` it registers; file
+and process faults (ENOSPC, hangs) are read by the services on each request;
+device-state faults (thermal, slowdown, battery, screen) are written into the
+files the device's tools read, so a phone-side script sees them.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.errors import SimulatorError
+from harness.sim import image
+from harness.sim.topology import Topology
+
+
+class Controller(Protocol):
+    """What the running device offers to the fault switches (thread-safe calls)."""
+
+    def drop_connections(self) -> None: ...
+
+    def drop_at(self, delay_s: float) -> None: ...
+
+    def go_offline(self, seconds: float) -> None: ...
+
+
+@dataclass
+class _Counters:
+    bytes_left: int | None = None
+    commands_left: int | None = None
+
+
+class Faults:
+    """The fault switches of one device (see docs/sim.md for what a client sees)."""
+
+    def __init__(self, root: Path, topology: Topology) -> None:
+        self._root = root
+        self._topology = topology
+        self._lock = threading.Lock()
+        self._counters = _Counters()
+        self._hangs: list[re.Pattern[str]] = []
+        self._push_allowance: int | None = None
+        self._controller: Controller | None = None
+
+    def _attach(self, controller: Controller) -> None:
+        self._controller = controller
+
+    def _require(self) -> Controller:
+        if self._controller is None:
+            raise SimulatorError("the device is not running")
+        return self._controller
+
+    # -- connection faults -------------------------------------------------------
+    def drop_after_bytes(self, count: int) -> None:
+        """Drop every connection once `count` more payload bytes have passed (either way)."""
+        with self._lock:
+            self._counters.bytes_left = _non_negative(count, "count")
+
+    def drop_after_commands(self, count: int) -> None:
+        """Serve `count` more services (shell, sync, ...); drop the connection at the next."""
+        with self._lock:
+            self._counters.commands_left = _non_negative(count, "count")
+
+    def drop_at(self, delay_s: float) -> None:
+        """Drop every connection `delay_s` seconds from now."""
+        self._require().drop_at(float(_non_negative(delay_s, "delay_s")))
+
+    def drop_now(self) -> None:
+        """Drop every connection at once (the adb server re-attaches within seconds)."""
+        self._require().drop_connections()
+
+    def go_offline(self, seconds: float) -> None:
+        """Drop connections and stop listening for `seconds`, then listen again on the same port."""
+        self._require().go_offline(float(_non_negative(seconds, "seconds")))
+
+    # -- command and file faults -------------------------------------------------
+    def hang_commands(self, pattern: str) -> None:
+        """Shell commands matching the regex never answer (until the host closes the stream)."""
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise SimulatorError(
+                f"hang pattern {pattern!r} is not a regular expression: {exc}"
+            ) from exc
+        with self._lock:
+            self._hangs.append(compiled)
+
+    def fail_pushes(self, after_bytes: int | None = 0) -> None:
+        """Pushes fail with ENOSPC after `after_bytes` bytes of each file (None: stop failing)."""
+        with self._lock:
+            self._push_allowance = (
+                None if after_bytes is None else _non_negative(after_bytes, "after_bytes")
+            )
+
+    # -- device-state faults -----------------------------------------------------
+    def set_thermal(
+        self, temps_c: dict[int | str, float] | None = None, max_khz: dict[int, int] | None = None
+    ) -> None:
+        """Heat zones (by index or type) and cap scaling_max_freq (by device cpu; whole cluster)."""
+        zones = self._zone_types()
+        for key, temp in (temps_c or {}).items():
+            index = key if isinstance(key, int) else zones.index(key) if key in zones else -1
+            if not 0 <= index < len(zones):
+                raise SimulatorError(f"no thermal zone {key!r} (zones: {', '.join(zones)})")
+            image.set_zone_temp(self._root, index, float(temp))
+        for cpu, cap in (max_khz or {}).items():
+            image.set_policy_cap(self._root, self._topology.cluster_of(cpu), int(cap))
+
+    def clear_thermal(self) -> None:
+        """Back to the image's resting temperatures and uncapped clocks."""
+        for index, (_kind, temp) in enumerate(image.DEFAULT_ZONES):
+            image.set_zone_temp(self._root, index, temp)
+        for cluster in self._topology.clusters:
+            image.set_policy_cap(self._root, cluster, None)
+
+    def set_slowdown(self, factor: float) -> None:
+        """Every benchmark_model inference takes `factor` times as long (really: it sleeps)."""
+        if not factor >= 1.0:
+            raise SimulatorError(f"slowdown factor must be >= 1.0, got {factor}")
+        image.write_state(self._root, "slowdown", f"{float(factor)}\n")
+
+    def set_battery(self, level: int = 85, temp_c: float = 28.1) -> None:
+        """What `dumpsys battery` reports."""
+        image.write_state(
+            self._root,
+            "battery",
+            f"level={int(level)}\ntemperature={round(temp_c * 10)}\nac=false\nusb=true\nstatus=2\n",
+        )
+
+    def set_screen(self, on: bool) -> None:
+        """What `dumpsys power` reports."""
+        image.write_state(self._root, "screen", "ON\n" if on else "OFF\n")
+
+    def clear(self) -> None:
+        """Switch every fault off."""
+        with self._lock:
+            self._counters = _Counters()
+            self._hangs.clear()
+            self._push_allowance = None
+        self.clear_thermal()
+        self.set_slowdown(1.0)
+
+    def apply(self, settings: dict[str, Any]) -> None:
+        """Set faults from a dict, e.g. {"slowdown": 2.0, "hang": "sleep", "fail_pushes": 0}."""
+        for key, value in settings.items():
+            if key == "slowdown":
+                self.set_slowdown(value)
+            elif key == "hang":
+                self.hang_commands(value)
+            elif key == "fail_pushes":
+                self.fail_pushes(value)
+            elif key == "drop_after_bytes":
+                self.drop_after_bytes(value)
+            elif key == "drop_after_commands":
+                self.drop_after_commands(value)
+            elif key == "thermal":
+                self.set_thermal(**value)
+            else:
+                raise SimulatorError(f"unknown fault {key!r}")
+
+    # -- read by the device ------------------------------------------------------
+    def _zone_types(self) -> list[str]:
+        return [kind for kind, _temp in image.DEFAULT_ZONES]
+
+    def count_bytes(self, count: int) -> bool:
+        """True when this traffic trips the byte fault (which then disarms)."""
+        with self._lock:
+            left = self._counters.bytes_left
+            if left is None:
+                return False
+            if count > left:
+                self._counters.bytes_left = None
+                return True
+            self._counters.bytes_left = left - count
+            return False
+
+    def count_command(self) -> bool:
+        """True when this service open trips the command fault (which then disarms)."""
+        with self._lock:
+            left = self._counters.commands_left
+            if left is None:
+                return False
+            if left == 0:
+                self._counters.commands_left = None
+                return True
+            self._counters.commands_left = left - 1
+            return False
+
+    def hangs(self, command: str) -> bool:
+        with self._lock:
+            return any(p.search(command) for p in self._hangs)
+
+    def push_allowance(self) -> int | None:
+        with self._lock:
+            return self._push_allowance
+
+
+def _non_negative(value: Any, name: str) -> Any:
+    if not isinstance(value, (int, float)) or value < 0:
+        raise SimulatorError(f"{name} must be a non-negative number, got {value!r}")
+    return value

@@ -1,0 +1,177 @@
+"""Device processes: mksh under bubblewrap with the phone's paths mounted.
+
+The namespace root is built from read-only binds of the host's top-level
+directories, plus the instance's own `/data` (writable), `/system`, and the
+simulated sysfs trees, so unmodified device scripts find `/data/local/tmp`,
+`/sys/devices/system/cpu` and `/system/bin/sh` where a phone has them.
+
+Starting bwrap costs ~12 ms, which would eat most of the `shell true` budget,
+so a few sandboxes are started ahead of time: each waits for its command on a
+pipe, then execs `sh -c COMMAND`. The argv is computed once per device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from collections import deque
+from pathlib import Path
+
+from harness.errors import SimulatorError
+
+# Host top-level entries that the device replaces with its own.
+_REPLACED = {"data", "system", "sys", "proc", "dev", "vendor"}
+# Inside the namespace the sim's private state (affinity log, fault knobs) lives here;
+# it is under the fresh /dev tmpfs, where a phone's `ls /` does not show it.
+STATE_MOUNT = "/dev/.harness-sim"
+
+# Waits for the command on fd N (argv[1]), then becomes `sh -c COMMAND`.
+_WAITER = (
+    "import os,sys\n"
+    "fd=int(sys.argv[1]);chunks=[]\n"
+    "while True:\n"
+    " c=os.read(fd,65536)\n"
+    " if not c:break\n"
+    " chunks.append(c)\n"
+    "os.close(fd)\n"
+    "os.execv(b'/system/bin/sh',[b'sh',b'-c',b''.join(chunks)])\n"
+)
+
+POOL_SIZE = 2
+
+
+def device_env(props: dict[str, str]) -> dict[str, str]:
+    """The environment of an `adb shell` on a phone (shell user)."""
+    return {
+        "PATH": "/system/bin",
+        "HOME": "/",
+        "TMPDIR": "/data/local/tmp",
+        "USER": "shell",
+        "LOGNAME": "shell",
+        "SHELL": "/system/bin/sh",
+        "HOSTNAME": props.get("ro.product.device", "localhost"),
+        "ANDROID_DATA": "/data",
+        "ANDROID_ROOT": "/system",
+        "HARNESS_SIM_STATE": STATE_MOUNT,
+    }
+
+
+def bwrap_argv(root: Path, env: dict[str, str]) -> list[str]:
+    """The bubblewrap prefix for one device instance rooted at `root`."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SimulatorError(
+            "bubblewrap (bwrap) is not installed", hint="apt-get install bubblewrap"
+        )
+    argv = [bwrap]
+    for entry in sorted(os.listdir("/")):
+        if entry in _REPLACED:
+            continue
+        argv += ["--ro-bind", f"/{entry}", f"/{entry}"]
+    argv += [
+        "--dev", "/dev",
+        "--proc", "/proc",
+        "--ro-bind", "/sys", "/sys",
+        "--bind", str(root / "data"), "/data",
+        "--ro-bind", str(root / "system"), "/system",
+        "--ro-bind", str(root / "sysfs" / "cpu"), "/sys/devices/system/cpu",
+        "--ro-bind", str(root / "sysfs" / "thermal"), "/sys/class/thermal",
+        "--bind", str(root / "state"), STATE_MOUNT,
+        "--chdir", "/",
+        "--clearenv",
+    ]  # fmt: skip
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return argv
+
+
+class Spawner:
+    """Starts device shell processes, keeping a few sandboxes warm."""
+
+    def __init__(self, prefix: list[str]) -> None:
+        self.prefix = prefix
+        self._warm: deque[tuple[asyncio.subprocess.Process, int]] = deque()
+        self._filling = False
+        self.pgids: set[int] = set()
+        self.procs: set[asyncio.subprocess.Process] = set()
+        self._closed = False
+
+    async def _start(self) -> tuple[asyncio.subprocess.Process, int]:
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.prefix,
+                sys.executable, "-S", "-I", "-c", _WAITER, str(read_fd),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                pass_fds=(read_fd,),
+                start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            os.close(write_fd)
+            raise SimulatorError(f"cannot start the device shell: {exc}") from exc
+        finally:
+            os.close(read_fd)
+        self.pgids.add(proc.pid)
+        self.procs.add(proc)
+        asyncio.get_running_loop().create_task(self._reap(proc))
+        return proc, write_fd
+
+    async def _reap(self, proc: asyncio.subprocess.Process) -> None:
+        await proc.wait()
+        self.procs.discard(proc)
+
+    async def _fill(self) -> None:
+        if self._filling:
+            return
+        self._filling = True
+        try:
+            while len(self._warm) < POOL_SIZE and not self._closed:
+                self._warm.append(await self._start())
+        finally:
+            self._filling = False
+
+    async def spawn(self, command: str) -> asyncio.subprocess.Process:
+        """Start `sh -c command` inside the device; its pid is its process group."""
+        while self._warm:
+            proc, write_fd = self._warm.popleft()
+            if proc.returncode is None:
+                break
+            os.close(write_fd)
+        else:
+            proc, write_fd = await self._start()
+        try:
+            os.write(write_fd, command.encode("utf-8", "surrogateescape"))
+        finally:
+            os.close(write_fd)
+        asyncio.get_running_loop().create_task(self._fill())
+        return proc
+
+    async def warm_up(self) -> None:
+        await self._fill()
+
+    async def close(self, timeout_s: float = 5.0) -> None:
+        """Kill every process group the device started (including detached jobs)."""
+        self._closed = True
+        while self._warm:
+            _proc, write_fd = self._warm.popleft()
+            os.close(write_fd)
+        for pgid in list(self.pgids):
+            kill_group(pgid, signal.SIGKILL)
+        self.pgids.clear()
+        if self.procs:
+            await asyncio.wait(
+                [asyncio.ensure_future(p.wait()) for p in self.procs], timeout=timeout_s
+            )
+
+
+def kill_group(pgid: int, sig: int) -> None:
+    """Signal a process group, ignoring one that is already gone."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

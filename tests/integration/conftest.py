@@ -1,0 +1,140 @@
+"""Fixtures for integration tests: a real adb server and simulated phones.
+
+`adb_server` (session): the adbutils-bundled adb started as a server on a free
+port, with emulator scanning, mDNS and USB off so it sees only what the tests
+connect; `ANDROID_ADB_SERVER_PORT` is exported so adbutils and the adb CLI both
+use it. `sim`: a running Pixel-1 `SimDevice` already `adb connect`ed.
+`make_sim(**kwargs)`: more devices, with custom topology / props / faults.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import adbutils
+import pytest
+
+from harness.sim import SimDevice
+
+ADB_TIMEOUT_S = 30.0
+ATTACH_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class AdbServer:
+    """A running adb server: where it listens and how to call the CLI against it."""
+
+    adb: str
+    port: int
+    env: dict[str, str]
+
+    def run(
+        self, *args: str, timeout_s: float = ADB_TIMEOUT_S, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `adb -P PORT ARGS...` and return its result (text)."""
+        return subprocess.run(
+            [self.adb, "-P", str(self.port), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env=self.env,
+            check=check,
+        )
+
+    def client(self) -> adbutils.AdbClient:
+        return adbutils.AdbClient(host="127.0.0.1", port=self.port, socket_timeout=ADB_TIMEOUT_S)
+
+    def connect(self, serial: str) -> None:
+        """`adb connect` and wait until the server lists the device as `device`."""
+        out = self.run("connect", serial).stdout
+        if "connected" not in out:
+            raise RuntimeError(f"adb connect {serial} failed: {out!r}")
+        self.wait_state(serial, "device")
+
+    def wait_state(self, serial: str, state: str, timeout_s: float = ATTACH_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            states = {d.serial: d.state for d in self.client().list(extended=True)}
+            if states.get(serial) == state:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{serial} not in state {state!r} after {timeout_s} s: {states}")
+            time.sleep(0.1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def adb_server() -> Iterator[AdbServer]:
+    """The adbutils-bundled adb as a server on a free port, killed at the end."""
+    adb = adbutils.adb_path()
+    port = _free_port()
+    env = dict(
+        os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
+    )
+    proc = subprocess.Popen(
+        [adb, "-P", str(port), "server", "nodaemon"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    server = AdbServer(adb=adb, port=port, env=env)
+    previous = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    os.environ["ANDROID_ADB_SERVER_PORT"] = str(port)
+    deadline = time.monotonic() + ADB_TIMEOUT_S
+    while True:
+        try:
+            server.client().server_version()
+            break
+        except Exception:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                proc.kill()
+                raise RuntimeError(f"adb server did not start on port {port}: {err}") from None
+            time.sleep(0.05)
+    yield server
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if previous is None:
+        os.environ.pop("ANDROID_ADB_SERVER_PORT", None)
+    else:
+        os.environ["ANDROID_ADB_SERVER_PORT"] = previous
+
+
+@pytest.fixture
+def make_sim(adb_server: AdbServer) -> Iterator[Callable[..., SimDevice]]:
+    """Factory: `make_sim(topology=..., props=..., faults=..., connect=True)` -> SimDevice."""
+    started: list[SimDevice] = []
+
+    def factory(*, connect: bool = True, **kwargs: Any) -> SimDevice:
+        device = SimDevice.start(**kwargs)
+        started.append(device)
+        if connect:
+            adb_server.connect(device.serial)
+        return device
+
+    yield factory
+    for device in started:
+        adb_server.run("disconnect", device.serial)
+        device.stop()
+
+
+@pytest.fixture
+def sim(make_sim: Callable[..., SimDevice]) -> SimDevice:
+    """A started Pixel-1 SimDevice, already `adb connect`ed to the test adb server."""
+    return make_sim()

@@ -1,0 +1,87 @@
+"""Project settings: `harness.toml` or `[tool.harness]` in `pyproject.toml`.
+
+A lab names its phones once (`[tool.harness.devices] lab1 = "SERIAL"`) and
+keeps defaults (`[tool.harness.defaults] device = "lab1"`) beside the code, so
+command lines stay short and CI jobs stay readable. `harness.toml` may use
+either the bare tables (`[devices]`, `[defaults]`) or the `[tool.harness.*]`
+ones; it wins over `pyproject.toml` when both exist.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised only on 3.10
+    import tomli as tomllib
+
+CONFIG_FILES = ("harness.toml", "pyproject.toml")
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    """Device aliases and default option values, with the file they came from."""
+
+    devices: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def resolve_alias(self, name: str) -> str | None:
+        """The selection an alias stands for (aliases are case-insensitive), or None."""
+        for alias, target in self.devices.items():
+            if alias.lower() == name.lower():
+                return target
+        return None
+
+
+def _section(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: [tool] must be a table")
+    section = tool.get("harness")
+    if section is None and path.name == "harness.toml":
+        section = {k: v for k, v in data.items() if k in ("devices", "defaults")}
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: [tool.harness] must be a table")
+    return section
+
+
+def _parse(section: dict[str, Any], path: Path) -> HarnessConfig:
+    devices = section.get("devices", {})
+    defaults = section.get("defaults", {})
+    if not isinstance(devices, dict) or not isinstance(defaults, dict):
+        raise ConfigError(f"{path}: 'devices' and 'defaults' must be tables")
+    for alias, target in devices.items():
+        if not isinstance(target, str) or not target.strip():
+            raise ConfigError(
+                f"{path}: device alias {alias!r} must map to a non-empty string",
+                hint='e.g. lab1 = "0123456789ABCDEF"',
+            )
+        if alias.lower() in ("all", "sim"):
+            raise ConfigError(f"{path}: {alias!r} is a reserved --device keyword, not an alias")
+    return HarnessConfig(devices=dict(devices), defaults=dict(defaults), path=path)
+
+
+def load_config(directory: Path | None = None) -> HarnessConfig:
+    """Read the settings of `directory` (default: the current one); empty when none."""
+    base = directory if directory is not None else Path.cwd()
+    for name in CONFIG_FILES:
+        path = base / name
+        if not path.is_file():
+            continue
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read settings: {exc}") from exc
+        section = _section(data, path)
+        if section is not None:
+            return _parse(section, path)
+    return HarnessConfig()

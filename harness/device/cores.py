@@ -1,0 +1,131 @@
+"""Which CPUs a benchmark is pinned to: topology and masks from device_scripts/cores.sh.
+
+The choice is made on the device by POSIX sh (cores.sh groups CPUs by
+cpufreq/related_cpus and ranks clusters by cpuinfo_max_freq) so that the same
+rule runs at a bench with plain `adb shell`; this module validates the policy
+before it travels and reads the script's answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from harness.device.files import ensure_scripts
+from harness.device.kv import cpu_list, int_or_none, parse_lines
+from harness.device.session import DeviceSession
+from harness.errors import CorePolicyError, DeviceError
+
+POLICIES = ("big", "prime", "little", "all")
+_HEX_MASK = re.compile(r"(0[xX])?[0-9a-fA-F]{1,8}")
+SCRIPT_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """CPUs sharing one cpufreq policy."""
+
+    id: int
+    cpus: tuple[int, ...]
+    max_khz: int | None
+    governor: str
+    online: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cpus"] = list(self.cpus)
+        data["online"] = list(self.online)
+        return data
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The CPUs of a device as cores.sh saw them, with the mask of every policy."""
+
+    ncpu: int
+    online: tuple[int, ...]
+    clusters: tuple[Cluster, ...]
+    masks: dict[str, str]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CoreSelection:
+    """The mask given to taskset for a policy, and the CPUs it names."""
+
+    policy: str
+    mask: str
+    cpus: tuple[int, ...]
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"policy": self.policy, "mask": self.mask, "cpus": list(self.cpus),
+                "warnings": list(self.warnings)}
+
+
+def check_policy(policy: str) -> str:
+    """Refuse a policy that is neither a name nor a hex mask, before any device call."""
+    name = policy.strip().lower()
+    if name in POLICIES:
+        return name
+    if _HEX_MASK.fullmatch(name) and int(name, 16) != 0:
+        return name
+    raise CorePolicyError(
+        f"unknown core policy {policy!r}",
+        hint="use big, prime, little, all or a non-zero hex mask such as f0",
+    )
+
+
+def parse_cores_output(text: str) -> tuple[Topology, CoreSelection | None, str | None]:
+    """Read cores.sh output: topology, the selection (None on error) and the error."""
+    plain, records, warnings = parse_lines(text)
+    clusters = tuple(
+        Cluster(
+            id=int(rec.get("cluster", "0")),
+            cpus=cpu_list(rec.get("cpus")),
+            max_khz=int_or_none(rec.get("max_khz")),
+            governor=rec.get("governor", "unknown"),
+            online=cpu_list(rec.get("online")),
+        )
+        for rec in records["cluster"]
+    )
+    topo = Topology(
+        ncpu=int_or_none(plain.get("cpus")) or 0,
+        online=cpu_list(plain.get("online")),
+        clusters=clusters,
+        masks={p: plain[f"mask_{p}"] for p in POLICIES if f"mask_{p}" in plain},
+        warnings=tuple(warnings),
+    )
+    error = plain.get("error")
+    if error is not None or "mask" not in plain:
+        return topo, None, error or "cores.sh printed no mask"
+    selection = CoreSelection(
+        policy=plain.get("policy", ""),
+        mask=plain["mask"],
+        cpus=cpu_list(plain.get("selected")),
+        warnings=tuple(warnings),
+    )
+    return topo, selection, None
+
+
+def run_cores_script(session: DeviceSession, policy: str) -> tuple[Topology, CoreSelection]:
+    """Run cores.sh for `policy` on the device (one round trip once scripts are there)."""
+    name = check_policy(policy)
+    scripts = ensure_scripts(session)
+    result = session.shell(["sh", f"{scripts}/cores.sh", name], timeout_s=SCRIPT_TIMEOUT_S,
+                           check=False)
+    topo, selection, error = parse_cores_output(result.stdout)
+    if selection is None:
+        if result.exit_code == 2 or result.exit_code == 3:
+            raise CorePolicyError(f"{session.serial}: {error}")
+        raise DeviceError(
+            f"cores.sh failed: {error}", serial=session.serial, command="cores.sh",
+            exit_code=result.exit_code, output=result.output,
+        )
+    return topo, selection
+
+
+def select_cores(session: DeviceSession, policy: str) -> CoreSelection:
+    """The taskset mask and CPUs for `policy` (big, prime, little, all, or hex)."""
+    return run_cores_script(session, policy)[1]

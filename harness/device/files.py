@@ -1,0 +1,184 @@
+"""Files the harness keeps on a device, all under one working folder.
+
+Everything goes to `WORKDIR` so that `harness clean` can remove exactly what
+the harness put there. A push is skipped when the device already holds a
+file with the same sha256 (models are tens of MB; a lab re-runs daily), and
+every push is verified by sha256 computed on the device afterwards. Hash
+checks for a batch of files cost one shell round trip, not one per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import harness
+from harness.device.quote import sh_quote
+from harness.device.session import DeviceSession
+from harness.errors import DeviceError, HarnessError, TransferError
+
+log = logging.getLogger(__name__)
+
+WORKDIR = "/data/local/tmp/harness"
+SCRIPTS_SUBDIR = "scripts"
+HASH_TIMEOUT_S = 60.0
+# A slow USB 2 link moves ~10 MB/s; allow half that plus a fixed margin.
+PUSH_BASE_TIMEOUT_S = 30.0
+PUSH_BYTES_PER_S = 5e6
+EXECUTABLE_SUFFIXES = (".sh",)
+
+
+@dataclass(frozen=True)
+class PushOutcome:
+    """What happened to one file: its device path, and whether bytes moved."""
+
+    remote: str
+    sha256: str
+    pushed: bool
+
+
+_hash_cache: dict[tuple[str, int, int], str] = {}
+
+
+def local_sha256(path: Path) -> str:
+    """sha256 of a host file, cached by (path, size, mtime) for repeated prepares."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    digest = _hash_cache.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        digest = _hash_cache[key] = h.hexdigest()
+    return digest
+
+
+def remote_path(name: str) -> str:
+    """The device path of `name` (relative, may hold sub-folders) inside WORKDIR."""
+    bad = (
+        not name
+        or name.startswith("/")
+        or "\x00" in name
+        or "\n" in name
+        or any(part in ("", ".", "..") for part in name.split("/"))
+    )
+    if bad:
+        raise HarnessError(
+            f"cannot place {name!r} on the device",
+            hint="use a relative name without '..', empty parts or newlines",
+        )
+    return f"{WORKDIR}/{name}"
+
+
+def scripts_source_dir() -> Path:
+    """device_scripts/ of this checkout (the package is installed editable)."""
+    return Path(harness.__file__).resolve().parent.parent / "device_scripts"
+
+
+def _remote_hashes(session: DeviceSession, remotes: Sequence[str]) -> list[str | None]:
+    """sha256 of each device path (None when absent), creating parent folders, in one call."""
+    parents = sorted({str(PurePosixPath(r).parent) for r in remotes})
+    lines = ["mkdir -p " + " ".join(sh_quote(p) for p in parents) + " || exit 3"]
+    for remote in remotes:
+        q = sh_quote(remote)
+        lines.append(f"if [ -f {q} ]; then sha256sum {q} || exit 4; else echo absent; fi")
+    result = session.shell("\n".join(lines), timeout_s=HASH_TIMEOUT_S, check=False)
+    if result.exit_code != 0:
+        raise DeviceError(
+            f"cannot prepare {WORKDIR} (exit {result.exit_code}): {result.output.strip()[-300:]}",
+            serial=session.serial, command="mkdir/sha256sum", exit_code=result.exit_code,
+            output=result.output, hint="the device needs a writable /data/local/tmp and sha256sum",
+        )
+    out = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    if len(out) != len(remotes):
+        raise DeviceError(
+            f"expected {len(remotes)} hash lines, got {len(out)}", serial=session.serial,
+            command="sha256sum", output=result.stdout,
+        )
+    hashes: list[str | None] = []
+    for line in out:
+        if line == "absent":
+            hashes.append(None)
+        else:
+            # sha256sum prefixes a backslash when it had to escape the name.
+            hashes.append(line.lstrip("\\").split(" ", 1)[0].lower())
+    return hashes
+
+
+def push_many(
+    session: DeviceSession, items: Sequence[tuple[Path | str, str]], *, executable: bool = False
+) -> list[PushOutcome]:
+    """Push (local, name) pairs into WORKDIR, skipping files already there; verify each.
+
+    Round trips: one hash check for all, one push per changed file, one hash
+    check of what was pushed.
+    """
+    if not items:
+        return []
+    plan: list[tuple[Path, str, str, int]] = []
+    for local, name in items:
+        path = Path(local)
+        if not path.is_file():
+            raise HarnessError(f"no such file to push: {path}")
+        mode = 0o755 if executable or name.endswith(EXECUTABLE_SUFFIXES) else 0o644
+        plan.append((path, remote_path(name), local_sha256(path), mode))
+    before = _remote_hashes(session, [p[1] for p in plan])
+    changed: list[tuple[Path, str, str, int]] = []
+    for entry, have in zip(plan, before, strict=True):
+        if have == entry[2]:
+            log.debug("%s: %s already on the device (sha256 matches)", session.serial, entry[1])
+        else:
+            changed.append(entry)
+    for path, remote, _digest, mode in changed:
+        timeout_s = PUSH_BASE_TIMEOUT_S + path.stat().st_size / PUSH_BYTES_PER_S
+        log.info("%s: pushing %s -> %s", session.serial, path.name, remote)
+        session.push(path, remote, timeout_s=timeout_s, mode=mode)
+    if changed:
+        after = _remote_hashes(session, [c[1] for c in changed])
+        for (path, remote, digest, _mode), got in zip(changed, after, strict=True):
+            if got != digest:
+                raise TransferError(
+                    f"{remote} does not match {path} after the push "
+                    f"(sha256 {got} on the device, {digest} on the host)",
+                    serial=session.serial, command=f"push {path}",
+                )
+    moved = {c[1] for c in changed}
+    return [PushOutcome(remote, digest, remote in moved) for _, remote, digest, _ in plan]
+
+
+def push_once(
+    session: DeviceSession, local: Path | str, name: str, *, executable: bool = False
+) -> str:
+    """Put `local` at WORKDIR/`name` unless it is already there; return the device path."""
+    return push_many(session, [(local, name)], executable=executable)[0].remote
+
+
+def ensure_scripts(session: DeviceSession) -> str:
+    """Push device_scripts/*.sh to WORKDIR/scripts once per session; return that folder."""
+    if session.scripts_dir is None:
+        source = scripts_source_dir()
+        scripts = sorted(source.glob("*.sh"))
+        if not scripts:
+            raise HarnessError(f"no device scripts found in {source}")
+        push_many(session, [(s, f"{SCRIPTS_SUBDIR}/{s.name}") for s in scripts])
+        session.scripts_dir = f"{WORKDIR}/{SCRIPTS_SUBDIR}"
+    return session.scripts_dir
+
+
+def clean(session: DeviceSession, *, timeout_s: float = 60.0) -> int:
+    """Remove WORKDIR and everything in it; return how many files were there."""
+    q = sh_quote(WORKDIR)
+    script = (
+        f"if [ -d {q} ]; then n=$(find {q} -type f | wc -l); rm -rf {q} || exit 1; "
+        f"echo removed=$n; else echo removed=0; fi"
+    )
+    result = session.shell(script, timeout_s=timeout_s)
+    session.scripts_dir = None
+    for line in result.stdout.splitlines():
+        if line.startswith("removed="):
+            return int(line.split("=", 1)[1].strip() or 0)
+    return 0

@@ -1,9 +1,110 @@
-"""`harness convert` (not yet registered)."""
+"""`harness convert`: catalogue variants -> cached `.tflite` files (or import ready ones)."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+# Where `--from official` fetches archives instead of the URLs in the catalogue
+# (a local mirror; tests point it at a server on 127.0.0.1).
+MIRROR_ENV = "HARNESS_CHECKPOINT_MIRROR"
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _mirrored(url: str) -> str:
+    mirror = os.environ.get(MIRROR_ENV)
+    return f"{mirror.rstrip('/')}/{url.rsplit('/', 1)[-1]}" if mirror else url
+
+
+def convert(
+    selection: Annotated[
+        str | None,
+        typer.Option(
+            "--variants",
+            help="Selection: all, ids, globs (mobilenet_v2_0.5_*), short (v2:1.0_*). "
+            "Default: the 22 MobileNetV2 variants.",
+        ),
+    ] = None,
+    quant: Annotated[
+        str, typer.Option("--quant", help="Comma list of fp32, int8, dynamic, fp16.")
+    ] = "fp32",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also place the files here as <id>_<quant>.tflite.")
+    ] = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: cores).")
+    ] = None,
+    sources: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from",
+            help="Import instead of converting: a .tflite or checkpoint .tgz (path or URL), "
+            "or 'official' for each selected variant's published checkpoint. Repeatable.",
+        ),
+    ] = None,
+    weights: Annotated[
+        Path | None,
+        typer.Option("--weights", help="Local Keras weights to load (one variant only)."),
+    ] = None,
+    classes: Annotated[
+        int, typer.Option("--classes", min=1, help="Classifier outputs (Keras default).")
+    ] = 1000,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list on stdout.")] = False,
+) -> None:
+    """Build each variant in Keras and convert it with the TF converter (cached by recipe)."""
+    from harness import catalogue
+    from harness.convert import convert_many, import_model
+    from harness.convert.listing import format_models_table
+    from harness.errors import HarnessError
+
+    if TYPE_CHECKING:
+        from harness.catalogue import Variant
+
+    variants = catalogue.select(selection or catalogue.DEFAULT_SELECTION)
+    pairs: list[tuple[str, Variant | None]]
+    if sources:
+        if sources == ["official"]:
+            pairs = [(_mirrored(v.checkpoint_url or ""), v) for v in variants]
+        else:
+            # Files name their variant, unless the user names it with --variants.
+            named = catalogue.get(selection) if selection else None
+            pairs = [(src, named) for src in sources]
+        models = [import_model(src, variant=v, out_dir=out) for src, v in pairs]
+    else:
+        if weights is not None and len(variants) != 1:
+            raise HarnessError(
+                f"--weights fits one architecture, but the selection has {len(variants)} variants",
+                hint="select exactly one with --variants",
+            )
+        models = convert_many(
+            variants,
+            _split(quant),
+            jobs=jobs,
+            out_dir=out,
+            progress=progress,
+            classes=classes,
+            weights=weights,
+        )
+    if as_json:
+        typer.echo(json.dumps([m.to_dict() for m in models], indent=1))
+    else:
+        typer.echo(format_models_table(models), nl=False)
+    mismatched = [m for m in models if m.quant != "file" and not m.matches_published]
+    if mismatched and classes == 1000 and weights is None:
+        names = ", ".join(f"{m.variant.id} ({m.quant})" for m in mismatched)
+        typer.echo(f"warning: computed MACs/params differ from published: {names}", err=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add `harness convert`."""
+    app.command("convert")(convert)

@@ -1,9 +1,29 @@
-"""`harness inspect` (not yet registered)."""
+"""`harness inspect FILE`: ops, MACs, parameters and input of a `.tflite`, from the file."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def inspect(
+    model: Annotated[Path, typer.Argument(help="A .tflite file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object on stdout.")] = False,
+) -> None:
+    """Read a TFLite flatbuffer and report its cost (no TensorFlow needed)."""
+    from harness.convert.analysis import analyze
+    from harness.convert.listing import format_analysis
+
+    analysis = analyze(model)
+    if as_json:
+        typer.echo(json.dumps({"path": str(model), **analysis.to_dict()}, indent=1))
+    else:
+        typer.echo(format_analysis(model, analysis), nl=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add `harness inspect`."""
+    app.command("inspect")(inspect)

@@ -1,9 +1,39 @@
-"""`harness variants` (not yet registered)."""
+"""`harness variants`: the catalogue, published figures beside computed ones."""
 
 from __future__ import annotations
+
+import json
+from typing import Annotated
 
 import typer
 
 
+def variants(
+    family: Annotated[
+        str | None, typer.Option("--family", help="Only this family: v1 or v2.")
+    ] = None,
+    selection: Annotated[
+        str,
+        typer.Option(
+            "--variants", help="Selection: all, ids, globs (mobilenet_v2_0.5_*), short (v2:1.0_*)."
+        ),
+    ] = "all",
+    quant: Annotated[
+        str, typer.Option("--quant", help="Whose cached model supplies the computed figures.")
+    ] = "fp32",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list on stdout.")] = False,
+) -> None:
+    """List the known variants with their published figures (and computed ones when converted)."""
+    from harness import catalogue
+    from harness.convert.listing import format_variant_table, variant_rows
+
+    rows = variant_rows(catalogue.select(selection, family=family), quant=quant)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+    else:
+        typer.echo(format_variant_table(rows), nl=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add `harness variants`."""
+    app.command("variants")(variants)

@@ -1,0 +1,93 @@
+"""Tables for people: the catalogue with computed figures, converted models, one analysis.
+
+Computed figures come from the cache only (`cached_model`), so listing the
+catalogue never converts anything and never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.catalogue import Variant
+from harness.convert.analysis import ModelAnalysis
+from harness.convert.core import ConvertedModel, cached_model
+
+
+def variant_rows(
+    variants: Sequence[Variant], *, quant: str = "fp32", cache_root: Path | None = None
+) -> list[dict[str, Any]]:
+    """`Variant.to_dict()` plus `computed` (figures of the cached model, or None)."""
+    rows = []
+    for variant in variants:
+        model = cached_model(variant, quant, cache_root=cache_root)
+        row = variant.to_dict()
+        row["computed"] = None if model is None else {
+            "quant": model.quant,
+            "macs_m": model.macs_m,
+            "params_m": model.params_m,
+            "macs": model.macs,
+            "weight_params": model.weight_params,
+            "bias_params": model.bias_params,
+            "size_bytes": model.size_bytes,
+            "matches_published": model.matches_published,
+            "path": str(model.path),
+        }
+        rows.append(row)
+    return rows
+
+
+def _fmt(value: object, spec: str = "") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_variant_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Published figures, with the cached model's own beside them (`pub/calc`)."""
+    header = (
+        f"{'id':<24} {'MACs(M) pub/calc':>17} {'params(M) pub/calc':>19} "
+        f"{'top1':>5} {'top5':>5} {'pixel1 ms':>9}"
+    )
+    lines = [header]
+    for row in rows:
+        pub = row["published"]
+        calc = row["computed"] or {}
+        flag = "" if not calc or calc["matches_published"] else "  MISMATCH"
+        macs = f"{pub['macs_m']} / {_fmt(calc.get('macs_m'))}"
+        params = f"{pub['params_m']:.2f} / {_fmt(calc.get('params_m'), '.2f')}"
+        lines.append(
+            f"{row['id']:<24} {macs:>17} {params:>19} {pub['top1']:>5.1f} {pub['top5']:>5.1f} "
+            f"{_fmt(pub['pixel1_ms'], '.1f'):>9}{flag}"
+        )
+    cached = sum(1 for row in rows if row["computed"])
+    lines.append(f"{len(rows)} variants, {cached} with computed figures (converted, in the cache)")
+    return "\n".join(lines) + "\n"
+
+
+def format_models_table(models: Sequence[ConvertedModel]) -> str:
+    """One line per converted model: size, MACs, params, match, cache hit, path."""
+    lines = [f"{'id':<24} {'quant':<7} {'MB':>6} {'MACs(M)':>7} {'params(M)':>9} {'match':<5} path"]
+    for m in models:
+        match = "yes" if m.matches_published else "NO"
+        origin = "cached" if m.cached else "new"
+        lines.append(
+            f"{m.variant.id:<24} {m.quant:<7} {m.size_bytes / 1e6:>6.2f} {m.macs_m:>7} "
+            f"{m.params_m:>9.2f} {match:<5} {m.path} ({origin})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def format_analysis(path: Path, analysis: ModelAnalysis) -> str:
+    """`harness inspect` for people: cost, shapes and ops by type."""
+    lines = [
+        f"file           {path}",
+        f"size           {analysis.size_bytes} bytes ({analysis.size_bytes / 1e6:.2f} MB)",
+        f"input          {analysis.input_shape} {analysis.input_dtype}",
+        f"output         {analysis.output_shape} {analysis.output_dtype}",
+        f"MACs           {analysis.macs} ({analysis.macs // 1_000_000} M)",
+        f"weight params  {analysis.weight_params} ({analysis.weight_params / 1e6:.2f} M)",
+        f"bias params    {analysis.bias_params}",
+        f"ops            {sum(analysis.ops.values())}",
+    ]
+    lines += [f"  {name:<24} {count}" for name, count in analysis.ops.items()]
+    return "\n".join(lines) + "\n"

@@ -1,9 +1,39 @@
-"""`harness trend` (not yet registered)."""
+"""`harness trend RUN_DIR...`: runs in time order and the step changes per configuration."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 
+def trend(
+    run_dirs: Annotated[
+        list[Path], typer.Argument(help="Run folders, or folders of run folders (e.g. results/).")
+    ],
+    penalty: Annotated[
+        float, typer.Option("--penalty", help="Cost of one more segment, in noise^2 x ln(n).")
+    ] = 4.0,
+    min_step: Annotated[
+        str, typer.Option("--min-step", help="Smallest step reported, e.g. 5% or 0.05.")
+    ] = "5%",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the trend as JSON.")] = False,
+) -> None:
+    """Order runs by time and find where each configuration's latency stepped."""
+    from harness.compare.thresholds import parse_fraction
+    from harness.compare.trend import render_trend
+    from harness.compare.trend import trend as compute_trend
+
+    result = compute_trend(run_dirs, penalty=penalty, min_step=parse_fraction(min_step,
+                                                                              what="min step"))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+    else:
+        typer.echo(render_trend(result), nl=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this subcommand to the app (nothing yet)."""
+    """Add `harness trend`."""
+    app.command("trend")(trend)

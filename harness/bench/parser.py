@@ -23,9 +23,11 @@ from __future__ import annotations
 import re
 import signal
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.bench.optable import parse_op_tables
+from harness.errors import ParseError
 
 Era = str  # "2018" | "2019" | "2020+"
 STATUSES = ("ok", "failed", "crashed", "timeout", "parse_error")
@@ -360,3 +362,20 @@ def _verdict(
         )
         return "parse_error", f"truncated output: stopped during {phase}; {_tail(messages)}"
     return "parse_error", f"no benchmark_model output recognised; {_tail(messages)}"
+
+
+def _read_text(path: Path) -> str:
+    try:
+        # Device output is not guaranteed UTF-8; a stray byte must not lose the figures.
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def parse_files(
+    stdout_path: Path, stderr_path: Path | None = None, *, exit_code: int | None = None
+) -> ParsedOutput:
+    """`parse` on saved files (what `harness parse` reads); ParseError if one is unreadable."""
+    stdout = _read_text(Path(stdout_path))
+    stderr = _read_text(Path(stderr_path)) if stderr_path is not None else ""
+    return parse(stdout, stderr, exit_code)

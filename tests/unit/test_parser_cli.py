@@ -1,0 +1,82 @@
+"""`harness parse` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
+
+
+def test_parse_json_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["parse", str(DATA / "era2020_ti_am62_cpu.log"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["status"] == "ok" and out["avg_us"] == pytest.approx(1.24027e6)
+    assert out["p95_us"] == 1247415 and out["era"] == "2020+" and out["error"] is None
+
+
+def test_parse_separate_stderr_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "parse",
+            str(DATA / "failed_prepare.stdout"),
+            "--stderr",
+            str(DATA / "failed_prepare.stderr"),
+            "--exit-code",
+            "1",
+            "--json",
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1  # something measured failed
+    assert out["status"] == "failed" and "BATCH_MATMUL" in out["error"]
+
+
+def test_parse_crash_by_signal_text(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["parse", str(DATA / "crash_sigsegv_mid_run.log"), "--exit-code", "139"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "status:      crashed" in out and "SIGSEGV" in out
+
+
+def test_parse_text_lists_slowest_ops(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["parse", str(DATA / "era2019_tf_readme_op_profiling.log")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "79.761 ms" in out  # the Inference: summary, not the profiler's 79.732
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "9 profiled" in line)
+    assert "Conv2d_1_pointwise" in lines[at + 1]  # the slowest op (6.107 ms) first
+
+
+def test_parse_json_turns_nan_into_null(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "nan.log"
+    log.write_text(
+        "count=1 curr=10\n"
+        "Memory footprint delta from the start of the tool (MB): init=nan overall=1\n"
+    )
+    assert main(["parse", str(log), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mem_init_mb"] is None and out["mem_overall_mb"] == 1
+
+
+def test_parse_missing_file_is_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["parse", str(tmp_path / "nope.log")])
+    assert code == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_parse_undecodable_bytes_keep_the_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "bytes.log"
+    log.write_bytes((DATA / "era2018_zedboard_armv7.log").read_bytes() + b"\xff\xfe junk\n")
+    assert main(["parse", str(log), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["avg_us"] == 747733

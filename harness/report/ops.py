@@ -1,79 +1,72 @@
 """Per-op-type breakdown of runs made with --op-profile.
 
-The bench parser gives each profiled trial an `ops` list (one dict per node
-type of benchmark_model's "Summary by node type" table). Trials of one
-configuration are averaged per node type, and each type's share is recomputed
-from those averages so the shares add up to 100%.
+`harness run --op-profile` stores one profiling process per configuration in
+the run folder's ops.parquet (harness.bench.profile: one row per node of
+benchmark_model's "Run Order" table, never mixed with the latency trials).
+Here the nodes of one configuration are summed per op type. Each graph
+(the primary graph, a delegate's internal ops) gets its own table: a
+delegate node's time already contains its internal ops, so adding the two
+would count that time twice.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 from collections import defaultdict
 from typing import Any
 
+import pandas as pd
+
+from harness.bench.profile import OPS_PARQUET
 from harness.report.model import OpBreakdown, OpRow
-from harness.report.runs import DeviceRun
+from harness.report.runs import DeviceRun, records
+
+log = logging.getLogger(__name__)
 
 
-def _op_list(value: Any) -> list[dict[str, Any]]:
-    """The trial's `ops` as a list of dicts (stored as a list or as JSON text)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return []
-    if not isinstance(value, list):
+def _ops_rows(run: DeviceRun) -> list[dict[str, Any]]:
+    """This device's op rows of the run (empty when it was not profiled)."""
+    path = run.run_dir / OPS_PARQUET
+    if not path.is_file():
         return []
-    return [v for v in value if isinstance(v, dict)]
-
-
-def _number(op: dict[str, Any], *names: str) -> float | None:
-    for name in names:
-        value = op.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-    return None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        log.warning("%s unreadable (%s); the report shows no op breakdown", path, exc)
+        return []
+    if not {"device_serial", "config", "node_type", "avg_ms"} <= set(frame.columns):
+        return []
+    frame = frame[frame["device_serial"].astype("string") == run.serial].copy()
+    frame["avg_ms"] = pd.to_numeric(frame["avg_ms"], errors="coerce")
+    if "graph" not in frame.columns:
+        frame["graph"] = None
+    return records(frame)
 
 
 def breakdowns(run: DeviceRun) -> tuple[OpBreakdown, ...]:
-    """One op-type table per profiled configuration, slowest type first."""
-    by_config: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for trial in run.trials:
-        if trial.get("status") == "ok" and _op_list(trial.get("ops")):
-            by_config[str(trial["config"])].append(trial)
+    """One op-type table per profiled configuration and graph, slowest type first."""
+    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = defaultdict(list)
+    for row in _ops_rows(run):
+        if row["avg_ms"] is not None:
+            groups[(str(row["config"]), row["graph"])].append(row)
     out = []
-    for config, trials in by_config.items():
-        times: dict[str, list[float]] = defaultdict(list)
-        counts: dict[str, float] = {}
-        for trial in trials:
-            for op in _op_list(trial.get("ops")):
-                name = str(op.get("node_type") or op.get("type") or "?")
-                avg = _number(op, "avg_ms")
-                if avg is None:
-                    continue
-                times[name].append(avg)
-                count = _number(op, "count")
-                if count is not None:
-                    counts[name] = count
-        means = {name: sum(v) / len(v) for name, v in times.items()}
-        total = sum(means.values()) or 1.0
-        rows = tuple(
-            OpRow(
-                node_type=name,
-                count=int(counts[name]) if name in counts else None,
-                avg_ms=ms,
-                pct=ms / total,
-            )
-            for name, ms in sorted(means.items(), key=lambda kv: -kv[1])
+    for (config, graph), rows in groups.items():
+        per_type: dict[str, list[float]] = defaultdict(list)
+        for row in rows:
+            per_type[str(row["node_type"])].append(float(row["avg_ms"]))
+        total = sum(sum(v) for v in per_type.values()) or 1.0
+        table = tuple(
+            OpRow(node_type=name, count=len(times), avg_ms=sum(times), pct=sum(times) / total)
+            for name, times in sorted(per_type.items(), key=lambda kv: -sum(kv[1]))
         )
-        if rows:
-            out.append(
-                OpBreakdown(
-                    config=config,
-                    variant=str(trials[0]["variant"]),
-                    quant=str(trials[0]["quant"]),
-                    rows=rows,
-                )
+        first = rows[0]
+        out.append(
+            OpBreakdown(
+                config=config,
+                variant=str(first.get("variant")),
+                quant=str(first.get("quant")),
+                graph=None if graph is None else str(graph),
+                rows=table,
             )
-    return tuple(sorted(out, key=lambda b: b.config))
+        )
+    return tuple(sorted(out, key=lambda b: (b.config, b.graph or "")))

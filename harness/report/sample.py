@@ -10,6 +10,7 @@ not phone numbers.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 from collections.abc import Mapping, Sequence
@@ -163,4 +164,60 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
             )
         )
     store.finalize(spec.status)
+    if settings["op_profile"]:
+        _write_profiles(store.run_dir, serial, str(device["model"]), variants, spec)
     return store.run_dir
+
+
+# Op types of a converted MobileNetV2 and their rough share of its time: (type, nodes, share).
+_V2_OPS = (
+    ("CONV_2D", 36, 0.66),
+    ("DEPTHWISE_CONV_2D", 17, 0.27),
+    ("ADD", 10, 0.04),
+    ("MEAN", 1, 0.01),
+    ("FULLY_CONNECTED", 1, 0.015),
+    ("SOFTMAX", 1, 0.005),
+)
+
+
+def _write_profiles(
+    run_dir: Path, serial: str, model: str, variants: Sequence[catalogue.Variant], spec: SampleSpec
+) -> None:
+    """profiles.jsonl as `harness run --op-profile` stores it, then ops.parquet from it."""
+    from harness.bench.profile import PROFILES_FILE, write_ops_table
+    from harness.results import config_key
+
+    lines = []
+    for v in variants:
+        for quant in spec.quants:
+            total = (v.published.pixel1_ms or 10.0) * spec.factor * 1.15  # profiler overhead
+            ops = [
+                {
+                    "node_type": kind,
+                    "avg_ms": total * share / nodes,
+                    "pct": share * 100 / nodes,
+                    "times_called": 1,
+                    "name": f"[{kind.lower()}_{i}]:{i}",
+                    "graph": None,
+                }
+                for kind, nodes, share in _V2_OPS
+                for i in range(nodes)
+            ]
+            lines.append(
+                json.dumps(
+                    {
+                        "device_serial": serial,
+                        "device_model": model,
+                        "config": config_key(v.id, quant, 1, "big", "default"),
+                        "variant": v.id,
+                        "quant": quant,
+                        "threads": 1,
+                        "cores": "big",
+                        "xnnpack": "default",
+                        "status": "ok",
+                        "ops": ops,
+                    }
+                )
+            )
+    (run_dir / PROFILES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_ops_table(run_dir)

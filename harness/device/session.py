@@ -122,9 +122,12 @@ class DeviceSession:
     "few round trips" promise.
     """
 
-    def __init__(self, client: AdbClient, serial: str) -> None:
+    def __init__(self, client: AdbClient, serial: str, *, shell_v2: bool | None = None) -> None:
         self._client = client
         self.serial = serial
+        # None: use shell_v2 when the device advertises it (False forces the
+        # marker path, as on pre-Nougat phones).
+        self._use_v2 = shell_v2
         self.round_trips = 0
         self._features: frozenset[str] | None = None
         # Filled by harness.device.files.ensure_scripts (one check per session).
@@ -209,10 +212,9 @@ class DeviceSession:
         cmd = argv if isinstance(argv, str) else sh_join(argv)
         deadline = time.monotonic() + timeout_s
         started = time.monotonic()
-        if "shell_v2" in self.features:
-            result = self._shell_v2(cmd, deadline)
-        else:
-            result = self._shell_marker(cmd, deadline)
+        use_v2 = self._use_v2 if self._use_v2 is not None else "shell_v2" in self.features
+        run = self._shell_v2 if use_v2 else self._shell_marker
+        result = run(cmd, deadline)
         log.debug(
             "%s $ %s -> exit %d in %.0f ms, %d+%d chars%s",
             self.serial, cmd, result.exit_code, (time.monotonic() - started) * 1e3,
@@ -262,7 +264,8 @@ class DeviceSession:
         a short but successful output.
         """
         marker = f"__harness_exit_{secrets.token_hex(6)}__"
-        wrapped = f"( {cmd}\n); echo {sh_quote(marker)}$?"
+        # 2>&1: one pipe keeps stderr ahead of the marker (two may interleave).
+        wrapped = f"( {cmd}\n) 2>&1; echo {sh_quote(marker)}$?"
         conn = self._open(deadline, cmd)
         try:
             sock = conn.conn
@@ -284,13 +287,14 @@ class DeviceSession:
             _close(conn)
         text = _decode(raw)
         idx = text.rfind(marker)
-        digits = text[idx + len(marker):].strip() if idx >= 0 else ""
-        if not digits.isdigit():
+        rest = text[idx + len(marker):] if idx >= 0 else ""
+        digits, _, after = rest.partition("\n")
+        if not digits.strip().isdigit():
             raise DeviceOfflineError(
                 f"output ended without the exit marker (device gone?): {cmd[:200]}",
                 serial=self.serial, command=cmd, output=_tail(text), hint=OFFLINE_HINT,
             )
-        return ShellResult(int(digits), text[:idx], "")
+        return ShellResult(int(digits), text[:idx] + after, "")
 
     # -- files -------------------------------------------------------------
     def _sync(self, what: str, timeout_s: float, fn: Callable[[socket.socket, float], T]) -> T:
@@ -323,11 +327,7 @@ class DeviceSession:
         size = src.stat().st_size
         what = f"push {src} -> {remote}"
 
-        def run(sock: socket.socket, deadline: float) -> sync.RemoteStat:
-            sync.push(sock, src, remote, mode, deadline)
-            return sync.stat(sock, remote, deadline)
-
-        got = self._sync(what, timeout_s, run)
+        got = self._sync(what, timeout_s, lambda s, d: sync.push(s, src, remote, mode, d))
         if got.size != size & 0xFFFFFFFF:
             raise TransferError(
                 f"{what}: {got.size} bytes arrived, {size} sent", serial=self.serial, command=what

@@ -88,6 +88,10 @@ def _fail_message(sock: socket.socket, length: int, deadline: float) -> str:
 def stat(sock: socket.socket, remote: str, deadline: float) -> RemoteStat:
     """`STAT remote` (v1: 32-bit mode, size, mtime)."""
     _request(sock, b"STAT", remote.encode(), deadline)
+    return _read_stat(sock, deadline)
+
+
+def _read_stat(sock: socket.socket, deadline: float) -> RemoteStat:
     reply = _recv_exact(sock, 16, deadline)
     if reply[:4] != b"STAT":
         raise SyncFailed(f"unexpected STAT reply {reply[:4]!r}")
@@ -95,24 +99,28 @@ def stat(sock: socket.socket, remote: str, deadline: float) -> RemoteStat:
     return RemoteStat(mode, size, mtime)
 
 
-def push(sock: socket.socket, local: Path, remote: str, mode: int, deadline: float) -> int:
-    """Send `local` to `remote` with permission bits `mode`; return bytes sent."""
+def push(sock: socket.socket, local: Path, remote: str, mode: int, deadline: float) -> RemoteStat:
+    """Send `local` to `remote` with permission bits `mode`; return the STAT after it.
+
+    The STAT request is sent right behind DONE, before reading DONE's answer,
+    as the adb client itself pipelines its requests: the device answers both
+    in order, and a device that batches its replies is not left waiting.
+    """
     # Real adb sends st_mode with the file-type bits; adbd keys on S_IFREG.
     spec = f"{remote},{stat_mod.S_IFREG | (mode & 0o7777)}".encode()
     _request(sock, b"SEND", spec, deadline)
-    sent = 0
     with local.open("rb") as fh:
         while chunk := fh.read(CHUNK_BYTES):
             _request(sock, b"DATA", chunk, deadline)
-            sent += len(chunk)
     _send(sock, b"DONE" + struct.pack("<I", int(time.time())), deadline)
+    _request(sock, b"STAT", remote.encode(), deadline)
     head = _recv_exact(sock, 8, deadline)
     status, length = head[:4], struct.unpack("<I", head[4:])[0]
     if status == b"FAIL":
         raise SyncFailed(_fail_message(sock, length, deadline))
     if status != b"OKAY":
         raise SyncFailed(f"unexpected reply {status!r} to DONE")
-    return sent
+    return _read_stat(sock, deadline)
 
 
 def pull(sock: socket.socket, remote: str, local: Path, deadline: float) -> int:

@@ -1,0 +1,134 @@
+"""DeviceSession through the real adb server and the simulated Pixel 1."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness.device.files import WORKDIR, push_many, push_once
+from harness.device.select import connect, make_client
+from harness.device.session import DeviceSession
+from harness.errors import (
+    DeviceCommandError,
+    DeviceOfflineError,
+    DeviceTimeoutError,
+    TransferError,
+)
+from harness.sim import SimDevice
+
+pytestmark = pytest.mark.integration
+
+
+def _session(sim: SimDevice, **kwargs: bool) -> DeviceSession:
+    return DeviceSession(make_client(), sim.serial, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("v2", [True, False], ids=["shell_v2", "marker"])
+def test_exit_codes_and_streams(sim: SimDevice, v2: bool) -> None:
+    session = _session(sim, shell_v2=v2)
+    result = session.shell("echo out; echo err >&2; exit 7", timeout_s=10, check=False)
+    assert result.exit_code == 7
+    if v2:
+        assert (result.stdout, result.stderr) == ("out\n", "err\n")
+    else:  # the legacy service merges the streams
+        assert "out" in result.stdout and "err" in result.stdout
+    assert session.shell(["true"], timeout_s=10).exit_code == 0
+    with pytest.raises(DeviceCommandError) as info:
+        session.shell(["ls", "/no/such/path"], timeout_s=10)
+    assert info.value.returncode != 0
+    assert info.value.serial == sim.serial
+    assert "ls /no/such/path" in (info.value.command or "")
+
+
+@pytest.mark.parametrize("v2", [True, False], ids=["shell_v2", "marker"])
+def test_hostile_words_reach_the_device_as_data(sim: SimDevice, v2: bool) -> None:
+    session = _session(sim, shell_v2=v2)
+    words = ["a b", "it's", '"q"', "$(echo pwned)", "`id`", "x;y", "*", "back\\slash", ""]
+    out = session.shell(["printf", "%s\\n", *words], timeout_s=10).stdout
+    assert out.split("\n")[:-1] == words
+
+
+def test_hanging_command_raises_timeout_within_its_deadline(sim: SimDevice) -> None:
+    sim.faults.hang_commands(r"sleep 1234")
+    session = _session(sim)
+    started = time.monotonic()
+    with pytest.raises(DeviceTimeoutError) as info:
+        session.shell("sleep 1234", timeout_s=1.5)
+    assert time.monotonic() - started < 4.0
+    assert info.value.serial == sim.serial
+
+
+def test_disconnect_midway_raises_offline(sim: SimDevice) -> None:
+    session = _session(sim)
+    session.shell(["true"], timeout_s=10)
+    sim.faults.drop_at(0.5)
+    started = time.monotonic()
+    with pytest.raises((DeviceOfflineError, DeviceTimeoutError)) as info:
+        session.shell("sleep 5; echo done", timeout_s=8)
+    assert time.monotonic() - started < 8.5
+    assert info.value.serial == sim.serial
+
+
+def test_push_is_skipped_when_unchanged_and_verified(sim: SimDevice, tmp_path: Path) -> None:
+    session = _session(sim)
+    src = tmp_path / "model.tflite"
+    src.write_bytes(bytes(range(256)) * 4000)
+    first = push_many(session, [(src, "models/model.tflite")])
+    assert first[0].pushed and first[0].remote == f"{WORKDIR}/models/model.tflite"
+    trips = session.round_trips
+    second = push_many(session, [(src, "models/model.tflite")])
+    assert not second[0].pushed
+    assert session.round_trips - trips == 1  # one hash check, no transfer
+    assert session.sha256(second[0].remote) == second[0].sha256
+    src.write_bytes(b"changed")
+    assert push_many(session, [(src, "models/model.tflite")])[0].pushed
+    changed = hashlib.sha256(b"changed").hexdigest()
+    assert session.sha256(f"{WORKDIR}/models/model.tflite") == changed
+
+
+def test_hostile_file_name_is_pushed_and_read_as_a_plain_name(
+    sim: SimDevice, tmp_path: Path
+) -> None:
+    session = _session(sim)
+    name = "my model 'v2' \"q\" $(touch pwned).tflite"
+    src = tmp_path / "plain.tflite"
+    src.write_bytes(b"tflite-bytes")
+    remote = push_once(session, src, f"models/{name}")
+    assert remote.endswith(name)
+    assert session.exists(remote)
+    assert session.shell(["cat", remote], timeout_s=10).stdout == "tflite-bytes"
+    assert not session.exists(f"{WORKDIR}/models/pwned")
+    assert not (sim.root / "pwned").exists()
+
+
+def test_failed_push_is_a_transfer_error(sim: SimDevice, tmp_path: Path) -> None:
+    session = _session(sim)
+    sim.faults.fail_pushes(after_bytes=100)
+    src = tmp_path / "big.bin"
+    src.write_bytes(b"x" * 200_000)
+    with pytest.raises(TransferError):
+        push_once(session, src, "big.bin")
+
+
+def test_pull_roundtrip(sim: SimDevice, tmp_path: Path) -> None:
+    session = _session(sim)
+    session.shell(f"mkdir -p {WORKDIR} && echo hello > {WORKDIR}/hello.txt", timeout_s=10)
+    dest = tmp_path / "hello.txt"
+    session.pull(f"{WORKDIR}/hello.txt", dest, timeout_s=10)
+    assert dest.read_text() == "hello\n"
+    with pytest.raises(TransferError):
+        session.pull(f"{WORKDIR}/absent.txt", tmp_path / "absent.txt", timeout_s=10)
+    assert not (tmp_path / "absent.txt").exists()
+
+
+def test_connect_by_serial_returns_a_working_session(
+    make_sim: Callable[..., SimDevice],
+) -> None:
+    sim = make_sim()
+    [session] = connect([sim.serial])
+    assert session.serial == sim.serial
+    assert "shell_v2" in session.features

@@ -215,11 +215,13 @@ def compare_runs(
     for side, src in (("baseline", base), ("current run", cur)):
         if src.status not in (None, "complete"):
             warnings.append(f"the {side} {src.path} is {src.status}: only what it measured counts")
-    for bm, cm in pair_devices(base.models(), cur.models()):
+    pairs = pair_devices(base.models(), cur.models())
+    for bm, cm in pairs:
         label = cm or bm or "?"
         if bm is not None and cm is not None:
             report = check_pair(base.contexts.get(bm, {}), cur.contexts.get(cm, {}), label=label)
-            differences += [d if bm == cm else f"{d} ({bm} vs {cm})" for d in report.differences]
+            # With several devices, say which one differs.
+            differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in report.differences]
             warnings += report.warnings
             rows += _pair_rows(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
                                threshold=threshold, confidence=confidence, thresholds=thresholds)

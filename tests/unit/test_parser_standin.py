@@ -1,0 +1,101 @@
+"""The parser on live output of the simulated device's benchmark_model stand-in (run on the host).
+
+The stand-in (harness/sim/tools/benchmark_model.py) runs a real model with
+LiteRT and prints the classic tool's current format; here it runs as a plain
+host process on a committed converter-made model, so its stdout and stderr
+arrive separately, as they do when the runner pulls the two files.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.bench.parser import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+STAND_IN = ROOT / "harness" / "sim" / "tools" / "benchmark_model.py"
+MODEL = ROOT / "tests" / "data" / "convert" / "tiny_fp32.tflite"
+
+
+def _run(*flags: str, timeout_s: float = 60.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(STAND_IN), *flags],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+
+
+def test_stand_in_fixed_counts_parse_ok() -> None:
+    proc = _run(
+        f"--graph={MODEL}",
+        "--num_runs=7",
+        "--warmup_runs=3",
+        "--min_secs=0",
+        "--warmup_min_secs=0",
+        "--num_threads=1",
+    )
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert proc.returncode == 0, proc.stderr
+    assert result.status == "ok", result.error
+    assert result.binary_id is not None and result.binary_id.startswith(
+        "harness benchmark_model stand-in"
+    )
+    assert result.count == 7  # the regular phase, exactly --num_runs
+    assert result.warmup is not None and result.warmup.count == 3
+    assert result.avg_us is not None and result.avg_us > 0
+    assert result.min_us is not None and result.max_us is not None
+    assert result.min_us <= result.avg_us <= result.max_us
+    assert result.p5_us is not None and result.median_us is not None and result.p95_us is not None
+    assert result.era == "2020+"
+    assert result.inference_avg_us is not None
+    # the summary repeats the regular mean with 6 significant digits
+    assert abs(result.inference_avg_us - result.avg_us) <= 1e-5 * result.avg_us + 0.5
+
+
+def test_stand_in_missing_model_is_failed() -> None:
+    proc = _run("--graph=/nonexistent/model.tflite")
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert proc.returncode == 1
+    assert result.status == "failed"
+    assert (
+        result.error is not None
+        and "Failed to mmap model /nonexistent/model.tflite" in result.error
+    )
+
+
+def test_stand_in_killed_mid_run_is_crashed() -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(STAND_IN),
+            f"--graph={MODEL}",
+            "--num_runs=100000000",
+            "--min_secs=0",
+            "--warmup_runs=1",
+            "--warmup_min_secs=0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        seen.append(line)
+        if "Running benchmark for at least 100000000" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    rest, err = proc.communicate(timeout=30)
+    result = parse("".join(seen) + rest, err, proc.returncode)
+    assert proc.returncode == -signal.SIGKILL
+    assert result.status == "crashed"
+    assert result.error is not None and "SIGKILL" in result.error
+    assert result.avg_us is None  # only the warm-up finished

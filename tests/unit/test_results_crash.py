@@ -1,0 +1,59 @@
+"""A harness process killed (SIGKILL) while appending trials loses nothing it acknowledged."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from harness.results import RunStore, load
+
+from .test_results_store import make_meta, make_record
+
+# The child appends trials as fast as it can and reports each one after append() returns.
+CHILD = textwrap.dedent(
+    """
+    import sys
+    from harness.results import RunStore, TrialRecord
+    sys.path.insert(0, sys.argv[2])
+    from test_results_store import make_record
+
+    store = RunStore.open(sys.argv[1])
+    i = 0
+    while True:
+        store.append(make_record(store.run_id, i))
+        print(i, flush=True)
+        i += 1
+    """
+)
+
+
+def test_sigkill_mid_run_keeps_every_acknowledged_trial(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, make_meta())
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(store.run_dir), str(Path(__file__).parent)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    acknowledged = -1
+    while acknowledged < 50:
+        line = child.stdout.readline()
+        assert line, "child died before appending"
+        acknowledged = int(line)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+
+    reopened = RunStore.open(store.run_dir)  # repairs a torn last line if the kill made one
+    ids = reopened.completed_trial_ids()
+    indices = {r.trial_index for r in reopened.records()}
+    assert set(range(acknowledged + 1)) <= indices  # nothing acknowledged was lost
+    assert len(ids) == len(indices) == len(reopened.records())  # nothing stored twice
+    for line in (store.run_dir / "trials.jsonl").read_text().splitlines():
+        json.loads(line)  # every remaining line is whole
+    # and the run goes on: the next trial appends cleanly and everything loads
+    reopened.append(make_record(store.run_id, max(indices) + 1))
+    assert len(load(store.run_dir)) == len(indices) + 1

@@ -115,7 +115,9 @@ class SyncSession:
         elif ident == b"RECV":
             await self.recv(path)
         elif ident == b"SEND":
-            return await self.send(path)
+            ok = await self.send(path)
+            await self.flush()
+            return ok
         else:
             await self.fail(f"unknown sync request {ident!r}")
             return False

@@ -35,13 +35,15 @@ class AdbServer:
     env: dict[str, str]
 
     def run(
-        self, *args: str, timeout_s: float = ADB_TIMEOUT_S, check: bool = False
+        self, *args: str, timeout_s: float = ADB_TIMEOUT_S, check: bool = False, input: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         """Run `adb -P PORT ARGS...` and return its result (text)."""
         return subprocess.run(
             [self.adb, "-P", str(self.port), *args],
             capture_output=True,
             text=True,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
             timeout=timeout_s,
             env=self.env,
             check=check,

@@ -14,7 +14,7 @@ from harness.device.cores import parse_cores_output
 from harness.device.files import ensure_scripts
 from harness.device.kv import int_or_none, parse_lines
 from harness.device.session import DeviceSession
-from harness.device.thermal import parse_state, zone_temp_c
+from harness.device.thermal import condition_warnings, parse_state, zone_temp_c
 from harness.errors import DeviceError
 
 INFO_TIMEOUT_S = 30.0
@@ -88,7 +88,7 @@ def parse_info(serial: str, state: str, text: str, features: frozenset[str]) -> 
         screen_on=dev_state.screen_on,
         emulated=emulated,
         features=sorted(features),
-        warnings=list(topo.warnings),
+        warnings=list(topo.warnings) + condition_warnings(dev_state),
     )
 
 

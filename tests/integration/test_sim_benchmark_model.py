@@ -1,0 +1,151 @@
+"""The benchmark_model stand-in on the simulated device, with a real converted model."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.sim import SimDevice
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+# The count= line regex from ../shared/reference/benchmark_model.md (same rules as the real tool).
+NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+COUNT = re.compile(
+    rf"count=(?P<count>\d+)(?: first=(?P<first>{NUM}))? curr=(?P<curr>{NUM})(?P<allsame>\(all same\))?"
+    rf"(?: min=(?P<min>{NUM}) max=(?P<max>{NUM}) avg=(?P<avg>{NUM}) std=(?P<std>{NUM}))?"
+    rf"(?: p5=(?P<p5>{NUM}) median=(?P<median>{NUM}) p95=(?P<p95>{NUM}))?"
+)
+SUMMARY = re.compile(
+    rf"Inference timings in us: Init: (?P<init>{NUM}), First inference: (?P<first>{NUM}), "
+    rf"Warmup \(avg\): (?P<warmup>{NUM}), Inference \(avg\): (?P<inference>{NUM})"
+)
+MEM = re.compile(rf"Memory footprint delta from the start of the tool \(MB\): init=({NUM}) overall=({NUM})")
+RUN = "--num_threads=1 --warmup_runs=2 --warmup_min_secs=0 --num_runs=15 --min_secs=0"
+
+
+@pytest.fixture(scope="module")
+def tiny_model() -> Path:
+    from harness.catalogue import get
+    from harness.convert import convert_many
+
+    (model,) = convert_many([get("mobilenet_v2_0.35_96")], progress=False)
+    return Path(model.path)
+
+
+def _push(sim: SimDevice, adb_server, model: Path) -> str:
+    remote = "/data/local/tmp/harness/models/tiny.tflite"
+    result = adb_server.run("-s", sim.serial, "push", str(model), remote, timeout_s=60)
+    assert result.returncode == 0, result.stderr
+    return remote
+
+
+def _host_median_us(model: Path, runs: int = 15) -> float:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_path=str(model), num_threads=1)
+    interp.allocate_tensors()
+    detail = interp.get_input_details()[0]
+    interp.set_tensor(detail["index"], np.zeros(detail["shape"], dtype=detail["dtype"]))
+    interp.invoke()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        interp.invoke()
+        times.append((time.perf_counter() - t0) * 1e6)
+    return statistics.median(times)
+
+
+def test_output_format_and_real_latency(sim: SimDevice, adb_server, tiny_model: Path) -> None:
+    remote = _push(sim, adb_server, tiny_model)
+    result = adb_server.run("-s", sim.serial, "shell", f"taskset 0c benchmark_model --graph={remote} {RUN}", timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("INFO: harness benchmark_model stand-in ")
+    assert "not the official TFLite tool" in lines[0]
+    assert lines[1] == "INFO: STARTING!"
+    assert "INFO: Num threads: [1]" in lines
+    assert f"INFO: Graph: [{remote}]" in lines
+    running = [line for line in lines if line.startswith("INFO: Running benchmark for at least")]
+    assert running == [
+        "INFO: Running benchmark for at least 2 iterations and at least 0 seconds but terminate if exceeding 150 seconds.",
+        "INFO: Running benchmark for at least 15 iterations and at least 0 seconds but terminate if exceeding 150 seconds.",
+    ]
+    counts = [m for line in lines if (m := COUNT.search(line))]
+    assert [int(m["count"]) for m in counts] == [2, 15]
+    regular = counts[1]
+    assert int(regular["min"]) <= int(regular["p5"]) <= int(regular["median"]) <= int(regular["p95"]) <= int(regular["max"])
+    summary = SUMMARY.search(result.stdout)
+    assert summary is not None
+    assert abs(float(summary["inference"]) - float(regular["avg"])) < 1.0
+    assert MEM.search(result.stdout) is not None
+    # Real measurements of this model: the same order as running it here directly.
+    host = _host_median_us(tiny_model)
+    assert host / 4 < float(regular["median"]) < host * 4
+    # Pinning happened, and it is on record.
+    assert sim.affinity_records()[-1]["argv"][0] == "benchmark_model"
+
+    from harness.bench.parser import parse
+
+    parsed = parse(result.stdout, result.stderr, result.returncode).to_dict()
+    assert parsed["status"] == "ok"
+    assert parsed["count"] == 15
+    assert parsed["binary_id"] and "stand-in" in parsed["binary_id"]
+
+
+def test_xnnpack_flag_and_unknown_flags(sim: SimDevice, adb_server, tiny_model: Path) -> None:
+    remote = _push(sim, adb_server, tiny_model)
+    cmd = f"benchmark_model --graph={remote} --use_xnnpack=false --not_a_flag=1 --num_runs=3 --min_secs=0 --warmup_min_secs=0"
+    result = adb_server.run("-s", sim.serial, "shell", cmd, timeout_s=120)
+    assert result.returncode == 0, result.stderr
+    assert "WARN: Unconsumed cmdline flags: --not_a_flag=1" in result.stdout
+    assert "INFO: Use xnnpack: [0]" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ("--enable_op_profiling=true", "op profiling"),
+        ("--use_gpu=true", "GPU delegate"),
+        ("--num_runs=many", "Failed to parse flag '--num_runs=many'"),
+    ],
+)
+def test_refused_flags_fail_like_the_real_tool(sim: SimDevice, adb_server, tiny_model: Path, flags: str, message: str) -> None:
+    remote = _push(sim, adb_server, tiny_model)
+    result = adb_server.run("-s", sim.serial, "shell", f"benchmark_model --graph={remote} {flags}", timeout_s=60)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert result.stderr.rstrip().endswith("ERROR: Benchmarking failed.")
+
+
+def test_missing_and_corrupt_models_fail(sim: SimDevice, adb_server) -> None:
+    missing = adb_server.run("-s", sim.serial, "shell", "benchmark_model --graph=/data/local/tmp/none.tflite")
+    assert missing.returncode == 1
+    assert "ERROR: Failed to mmap model /data/local/tmp/none.tflite" in missing.stderr
+    corrupt = adb_server.run(
+        "-s", sim.serial, "shell", "echo garbage > /data/local/tmp/bad.tflite; benchmark_model --graph=/data/local/tmp/bad.tflite"
+    )
+    assert corrupt.returncode == 1
+    assert "ERROR: Benchmarking failed." in corrupt.stderr
+
+
+def test_slowdown_fault_really_slows_inference(sim: SimDevice, adb_server, tiny_model: Path) -> None:
+    remote = _push(sim, adb_server, tiny_model)
+    cmd = f"benchmark_model --graph={remote} {RUN}"
+
+    def median() -> int:
+        out = adb_server.run("-s", sim.serial, "shell", cmd, timeout_s=120).stdout
+        return int([m for line in out.splitlines() if (m := COUNT.search(line))][1]["median"])
+
+    base = median()
+    sim.faults.set_slowdown(3.0)
+    t0 = time.monotonic()
+    slow = median()
+    wall = time.monotonic() - t0
+    assert slow > 2.2 * base
+    assert wall > 17 * slow / 1e6  # the runs really took that long (17 runs in all)

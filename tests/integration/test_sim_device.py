@@ -1,0 +1,114 @@
+"""What device-side scripts see: pinning through taskset, sysfs, props and services."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from harness.sim import SimDevice
+
+pytestmark = pytest.mark.integration
+
+
+def _allowed(status: str) -> str:
+    return next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
+
+
+def test_taskset_big_cores_pins_to_mapped_host_cpus(sim: SimDevice, adb_server) -> None:
+    result = adb_server.run("-s", sim.serial, "shell", "taskset 0xc cat /proc/self/status")
+    assert result.returncode == 0, result.stderr
+    expected_host = sim.topology.host_cpus([2, 3])
+    allowed = _allowed(result.stdout)
+    assert allowed == ",".join(map(str, expected_host)) or allowed == f"{expected_host[0]}-{expected_host[-1]}"
+    records = sim.affinity_records()
+    assert len(records) == 1
+    record = records[0]
+    assert record["argv"] == ["cat", "/proc/self/status"]
+    assert record["device_mask"] == "c"
+    assert record["device_cpus"] == [2, 3]
+    assert record["host_cpus"] == expected_host
+    assert isinstance(record["pid"], int) and record["time"] > 0
+
+
+def test_taskset_little_and_big_differ_on_a_two_cpu_map(make_sim, adb_server) -> None:
+    device = make_sim(topology={"clusters": [
+        {"cpus": [0, 1], "max_khz": 1593600, "host_cpus": [0]},
+        {"cpus": [2, 3], "max_khz": 2150400, "host_cpus": [1]},
+    ]})  # fmt: skip
+    out_little = adb_server.run("-s", device.serial, "shell", "taskset 3 cat /proc/self/status").stdout
+    out_big = adb_server.run("-s", device.serial, "shell", "taskset 8 cat /proc/self/status").stdout
+    assert _allowed(out_little) == "0"
+    assert _allowed(out_big) == "1"
+    assert [r["host_cpus"] for r in device.affinity_records()] == [[0], [1]]
+
+
+def test_taskset_rejects_offline_only_mask(make_sim, adb_server) -> None:
+    device = make_sim(topology={"clusters": [
+        {"cpus": [0, 1], "max_khz": 1593600},
+        {"cpus": [2, 3], "max_khz": 2150400, "offline": [3]},
+    ]})  # fmt: skip
+    result = adb_server.run("-s", device.serial, "shell", "taskset 8 true")
+    assert result.returncode == 1
+    assert "Invalid argument" in result.stderr
+    online = adb_server.run("-s", device.serial, "shell", "cat /sys/devices/system/cpu/online /sys/devices/system/cpu/cpu3/online")
+    assert online.stdout.split() == ["0-2", "0"]
+    assert device.affinity_records() == []
+
+
+def test_taskset_p_reports_device_mask(sim: SimDevice, adb_server) -> None:
+    result = adb_server.run("-s", sim.serial, "shell", "taskset 4 sh -c 'taskset -p $$'")
+    mask = int(result.stdout.strip().rsplit(":", 1)[1], 16)
+    # cpu2 alone maps to a host cpu shared with cpu3 on small hosts: both bits show.
+    assert mask & 0x4
+    assert not mask & 0x3 or sim.topology.host_map[0] == sim.topology.host_map[2]
+
+
+def test_custom_topology_sysfs(make_sim, adb_server) -> None:
+    device = make_sim(topology={"clusters": [
+        {"cpus": [0, 1, 2, 3], "max_khz": 1800000},
+        {"cpus": [4, 5, 6], "max_khz": 2400000, "scaling_max_khz": 1900000},
+        {"cpus": [7], "max_khz": 2850000, "governor": "performance"},
+    ]})  # fmt: skip
+    script = (
+        "cd /sys/devices/system/cpu; cat possible; cat cpu5/cpufreq/related_cpus cpu5/cpufreq/scaling_max_freq"
+        " cpu5/cpufreq/cpuinfo_max_freq cpu7/cpufreq/scaling_governor"
+    )
+    out = adb_server.run("-s", device.serial, "shell", script).stdout.split("\n")
+    assert out[:5] == ["0-7", "4 5 6", "1900000", "2400000", "performance"]
+
+
+def test_props_override_and_listing(make_sim, adb_server) -> None:
+    device = make_sim(props={"ro.build.version.release": "14", "ro.custom.thing": "a b"})
+    listing = adb_server.run("-s", device.serial, "shell", "getprop").stdout
+    assert "[ro.build.version.release]: [14]" in listing
+    assert "[ro.custom.thing]: [a b]" in listing
+    assert "[ro.product.cpu.abi]: [x86_64]" in listing or "[ro.product.cpu.abi]: [arm64-v8a]" in listing
+    missing = adb_server.run("-s", device.serial, "shell", "getprop no.such.prop; getprop no.such.prop fallback")
+    assert missing.stdout == "\nfallback\n"
+
+
+def test_dumpsys_and_cmd_power(sim: SimDevice, adb_server) -> None:
+    battery = adb_server.run("-s", sim.serial, "shell", "dumpsys battery").stdout
+    assert "  level: 85" in battery and "  temperature: 281" in battery
+    sim.faults.set_battery(level=12, temp_c=41.5)
+    sim.faults.set_screen(False)
+    battery = adb_server.run("-s", sim.serial, "shell", "dumpsys battery").stdout
+    assert "  level: 12" in battery and "  temperature: 415" in battery
+    power = adb_server.run("-s", sim.serial, "shell", "dumpsys power").stdout
+    assert "mWakefulness=Asleep" in power and "Display Power: state=OFF" in power
+    ok = adb_server.run("-s", sim.serial, "shell", "cmd power set-fixed-performance-mode-enabled true")
+    assert ok.returncode == 0
+    assert (sim.root / "state" / "fixed_performance_mode").read_text() == "true\n"
+    bad = adb_server.run("-s", sim.serial, "shell", "cmd nosuch thing")
+    assert bad.returncode == 20 and "Can't find service: nosuch" in bad.stderr
+
+
+def test_root_is_refused_like_a_user_build(sim: SimDevice, adb_server) -> None:
+    result = adb_server.run("-s", sim.serial, "root")
+    assert "cannot run as root in production builds" in result.stdout + result.stderr
+
+
+def test_topology_state_matches_api(sim: SimDevice) -> None:
+    state = json.loads((sim.root / "state" / "topology.json").read_text())
+    assert {int(k): v for k, v in state["host_map"].items()} == sim.topology.host_map

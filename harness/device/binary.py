@@ -34,8 +34,11 @@ INSTALLED_CANDIDATES = ("/data/local/tmp/benchmark_model", "/system/bin/benchmar
 STAND_IN_MARK = "harness benchmark_model stand-in"
 PROBE_TIMEOUT_S = 60.0
 _BEGIN, _END = "__harness_help_begin__", "__harness_help_end__"
-# A flag in a usage listing: "--num_runs=50  int32 ..." at the start of a line.
-_FLAG = re.compile(r"^\s*--([A-Za-z][A-Za-z0-9_]*)", re.MULTILINE)
+# A flag in a usage listing: "--num_runs=50  int32 ..." at the start of a line,
+# after the tool's optional log prefix (current builds log usage as "ERROR: ").
+_FLAG = re.compile(
+    r"^(?:(?:INFO|WARN|WARNING|ERROR|VERBOSE|FATAL):)?\s*--([A-Za-z][A-Za-z0-9_]*)", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,21 @@ def _to_chart(fig: Any, key: str, title: str, caption: str) -> Chart:
     )
 
 
+def _log_axis(ax: Any, which: str) -> None:
+    """A log scale labelled in plain milliseconds (10, 20, 50) rather than 2×10^1."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    if which == "x":
+        ax.set_xscale("log")
+        axis = ax.xaxis
+    else:
+        ax.set_yscale("log")
+        axis = ax.yaxis
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda _value, _pos: ""))
+
+
 def _multiplier_colours(rows: Sequence[VariantRow]) -> dict[float, str]:
     multipliers = sorted({r.depth_multiplier for r in rows}, reverse=True)
     return {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(multipliers)}
@@ -122,8 +137,8 @@ def measured_vs_published(key: str, rows: Sequence[VariantRow]) -> Chart | None:
                 label=_t(quant),
             )
             sc.set_gid(f"marks-{n}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_axis(ax, "x")
+        _log_axis(ax, "y")
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
         ax.set_xlabel("published latency, Pixel 1 (ms)")
@@ -198,7 +213,7 @@ def accuracy_vs_latency(key: str, rows: Sequence[VariantRow]) -> Chart | None:
                 label=f"{mult:g}",
             )
             sc.set_gid(f"marks-{n}")
-        ax.set_xscale("log")
+        _log_axis(ax, "x")
         ax.set_xlabel("measured median latency (ms)")
         ax.set_ylabel("published top-1 accuracy (%)")
         ax.legend(
@@ -239,7 +254,7 @@ def trial_distributions(key: str, rows: Sequence[VariantRow]) -> Chart | None:
         sc = ax.scatter(xs, ys, s=7, color="#D55E00", alpha=0.7, linewidths=0, zorder=3)
         sc.set_gid("marks-0")
         ax.set_yticks(range(1, len(points) + 1), labels, fontsize=7)
-        ax.set_xscale("log")
+        _log_axis(ax, "x")
         ax.grid(axis="y", visible=False)
         ax.set_xlabel("trial latency (ms, mean of the trial's timed runs)")
         caption = (

@@ -13,11 +13,12 @@ import json
 import math
 import typing
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from harness.results.schema import TrialRecord
+
+if TYPE_CHECKING:  # pandas is imported where tables are built, not by every importer
+    import pandas as pd
 
 
 def _dtype_for(annotation: Any) -> str:
@@ -84,6 +85,8 @@ def json_safe(value: Any) -> Any:
 
 def trials_frame(rows: Iterable[TrialRecord | Mapping[str, Any]]) -> pd.DataFrame:
     """One row per trial with exactly the TRIAL_DTYPES columns, in that order."""
+    import pandas as pd
+
     dicts = [r.to_dict() if isinstance(r, TrialRecord) else dict(r) for r in rows]
     data: dict[str, list[Any]] = {}
     for name in TRIAL_DTYPES:
@@ -100,6 +103,8 @@ def trials_frame(rows: Iterable[TrialRecord | Mapping[str, Any]]) -> pd.DataFram
 
 def coerce(frame: pd.DataFrame) -> pd.DataFrame:
     """Give the trial columns their fixed dtypes (after jsonl or parquet reads)."""
+    import pandas as pd
+
     for name, dtype in TRIAL_DTYPES.items():
         if name not in frame.columns:
             frame[name] = pd.Series([None] * len(frame), dtype=dtype, index=frame.index)

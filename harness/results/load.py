@@ -11,9 +11,7 @@ import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import ResultsError
 from harness.results.frame import TRIAL_DTYPES, coerce, trials_frame
@@ -26,6 +24,9 @@ from harness.results.store import (
     read_jsonl,
     read_meta,
 )
+
+if TYPE_CHECKING:  # pandas is imported when a table is read, not by every importer
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ def run_dirs(paths: PathLike | Iterable[PathLike]) -> list[Path]:
 
 def _read_trials(run_dir: Path) -> pd.DataFrame:
     """The trials of one run: parquet when finalized, else the jsonl log."""
+    import pandas as pd
+
     parquet = run_dir / TRIALS_PARQUET
     if parquet.is_file():
         try:
@@ -100,6 +103,8 @@ def _read_trials(run_dir: Path) -> pd.DataFrame:
 
 
 def _join_meta(frame: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
     devices: dict[str, Any] = meta.get("devices") or {}
     binaries: dict[str, Any] = meta.get("binaries") or {}
     serials = frame["device_serial"].astype("string")
@@ -162,6 +167,8 @@ def empty_frame() -> pd.DataFrame:
 
 def _finish(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate per-run frames and settle every column's dtype once."""
+    import pandas as pd
+
     columns = list(TRIAL_DTYPES) + list(META_COLUMNS)
     non_empty = [f for f in frames if len(f)] or frames[:1]
     joined = pd.concat(non_empty, ignore_index=True) if len(non_empty) > 1 else non_empty[0]

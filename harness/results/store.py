@@ -12,6 +12,7 @@ and dropped again if more trials are appended later (`--resume`), so
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ TRIALS_FILE = "trials.jsonl"
 TRIALS_PARQUET = "trials.parquet"
 SUMMARY_PARQUET = "summary.parquet"
 TORN_FILE = "trials.jsonl.torn"  # bytes of a torn last line, kept rather than lost
+LOCK_FILE = ".lock"  # flock'ed by the one process that may append to the run
 
 RUN_STATUSES = ("running", "complete", "interrupted", "failed")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
@@ -86,6 +88,42 @@ def write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     _fsync_dir(path.parent)
+
+
+# Run folders this process holds the lock of (realpath -> fd). The lock keeps a second
+# harness process (a double `--resume`) from appending to the same run; within one
+# process, reopening a run it already holds is allowed.
+_HELD: dict[str, int] = {}
+_HELD_GUARD = threading.Lock()
+
+
+def _lock_run_dir(run_dir: Path) -> None:
+    """Take the run folder's exclusive lock for this process, or raise ResultsError."""
+    key = os.path.realpath(run_dir)
+    with _HELD_GUARD:
+        if key in _HELD:
+            return
+        fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise ResultsError(
+                f"run folder is in use by another harness process (pid {holder})",
+                path=str(run_dir),
+                hint="wait for that run to end, or stop it, before resuming",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode("ascii"))
+        _HELD[key] = fd
+
+
+def _unlock_run_dir(run_dir: Path) -> None:
+    with _HELD_GUARD:
+        fd = _HELD.pop(os.path.realpath(run_dir), None)
+    if fd is not None:
+        os.close(fd)  # closing the descriptor releases the flock
 
 
 def check_schema_version(value: Any, *, path: Path) -> None:
@@ -178,7 +216,11 @@ def read_jsonl(path: Path) -> JsonlContents:
 
 
 class RunStore:
-    """One run folder, opened for appending trials (thread-safe: one worker per device)."""
+    """One run folder, opened for appending trials.
+
+    Thread-safe (one worker per device appends to one store) and exclusive to
+    one process at a time (a flock on RUN_DIR/.lock).
+    """
 
     def __init__(self, run_dir: Path, meta: dict[str, Any], records: Iterable[TrialRecord]) -> None:
         self.run_dir = Path(run_dir)
@@ -243,6 +285,7 @@ class RunStore:
             ) from None
         except OSError as exc:
             raise ResultsError(f"cannot create run folder: {exc}", path=str(out)) from None
+        _lock_run_dir(run_dir)
         write_json_atomic(run_dir / META_FILE, full)
         (run_dir / TRIALS_FILE).touch()
         _fsync_dir(run_dir)
@@ -255,10 +298,12 @@ class RunStore:
         """Reopen a run folder (for --resume), repairing a torn last trial line.
 
         The torn bytes are moved to trials.jsonl.torn (nothing is deleted) and
-        described in `.recovered`; SchemaVersionError for unknown versions.
+        described in `.recovered`; SchemaVersionError for unknown versions;
+        ResultsError if another harness process has the run open.
         """
         path = Path(run_dir)
         meta = read_meta(path)
+        _lock_run_dir(path)  # before any repair: another writer may be mid-append
         trials = path / TRIALS_FILE
         contents = read_jsonl(trials)
         store = cls(path, meta, contents.records)
@@ -347,6 +392,10 @@ class RunStore:
             write_json_atomic(self.meta_path, updated)
             self._meta = updated
             return self.meta
+
+    def close(self) -> None:
+        """Let other processes open the run (the lock is also dropped at process exit)."""
+        _unlock_run_dir(self.run_dir)
 
     def finalize(self, status: str = "complete") -> tuple[Path, Path]:
         """Write trials.parquet and summary.parquet and mark the run `status`.

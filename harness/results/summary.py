@@ -8,14 +8,14 @@ Percentiles use numpy's linear interpolation over the trial latencies.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
 from harness.errors import UnknownVariantError
 from harness.results.schema import config_key
+
+if TYPE_CHECKING:  # pandas is imported when a summary is computed
+    import pandas as pd
 
 GROUP_COLUMNS: tuple[str, ...] = (
     "device_serial",
@@ -81,6 +81,9 @@ def _status(n_ok: int, n_failed: int) -> str:
 
 
 def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
     statuses = group["status"].astype("string")
     ok = group[statuses == "ok"]
     lat = pd.to_numeric(ok["latency_ms"], errors="coerce").dropna().to_numpy(dtype=float)
@@ -126,6 +129,8 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     for one trial), `cv` = std/mean, `ratio` = median / published Pixel-1 ms.
     `status` is ok (all trials ok), partial, failed (none ok) or skipped.
     """
+    import pandas as pd
+
     missing = [c for c in (*GROUP_COLUMNS, "status", "latency_ms") if c not in trials.columns]
     if missing:
         raise ValueError(f"not a trials table: missing columns {missing}")

@@ -9,6 +9,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from harness.errors import ResultsError
 from harness.results import RunStore, load
 
 from .test_results_store import make_meta, make_record
@@ -33,6 +36,7 @@ CHILD = textwrap.dedent(
 
 def test_sigkill_mid_run_keeps_every_acknowledged_trial(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path, make_meta())
+    store.close()  # the child process is the writer
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(store.run_dir), str(Path(__file__).parent)],
         stdout=subprocess.PIPE,
@@ -57,3 +61,35 @@ def test_sigkill_mid_run_keeps_every_acknowledged_trial(tmp_path: Path) -> None:
     # and the run goes on: the next trial appends cleanly and everything loads
     reopened.append(make_record(store.run_id, max(indices) + 1))
     assert len(load(store.run_dir)) == len(indices) + 1
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    from harness.results import RunStore
+    store = RunStore.open(sys.argv[1])
+    print("holding", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+def test_a_second_process_cannot_open_a_run_in_use(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, make_meta())
+    store.close()  # this process lets go; the child takes the run
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(store.run_dir)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "holding"
+        with pytest.raises(
+            ResultsError, match=rf"in use by another harness process \(pid {child.pid}\)"
+        ):
+            RunStore.open(store.run_dir)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    # a killed holder releases the run: --resume after a crash works
+    reopened = RunStore.open(store.run_dir)
+    reopened.append(make_record(store.run_id, 0))
+    assert len(reopened.completed_trial_ids()) == 1

@@ -149,3 +149,17 @@ def test_summarize_unknown_variant_has_no_published_figure(tmp_path: Path) -> No
 def test_summarize_rejects_non_trial_tables() -> None:
     with pytest.raises(ValueError, match="missing columns"):
         summarize(pd.DataFrame({"x": [1]}))
+
+
+def test_importing_results_does_not_import_pandas() -> None:
+    # Device and bench code import TrialRecord / RunStore; pandas (1-2 s to import)
+    # is only for the code that builds tables.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, harness.results, harness.results.schema, harness.results.store; "
+        "print('pandas' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -167,12 +167,12 @@ class SimDevice:
         try:
             self._call(self._core.listen(port), START_TIMEOUT_S)
             self._call(self._core.spawner.warm_up(), START_TIMEOUT_S)
+            self.faults._attach(self)
+            if faults:
+                self.faults.apply(faults)
         except BaseException:
             self.stop()
             raise
-        self.faults._attach(self)
-        if faults:
-            self.faults.apply(faults)
         self.port = self._core.port
         self.serial = f"127.0.0.1:{self.port}"
         log.info(

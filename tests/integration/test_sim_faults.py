@@ -1,0 +1,125 @@
+"""Every fault of the simulated device, and what a client sees when it fires."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import adbutils
+import pytest
+
+from harness.errors import SimulatorError
+from harness.sim import SimDevice
+
+pytestmark = pytest.mark.integration
+
+# A TCP device that comes back is re-attached by the adb server within ~5-10 s.
+REATTACH_TIMEOUT_S = 30.0
+
+
+def _wait_usable(adb_server, serial: str) -> None:
+    deadline = time.monotonic() + REATTACH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        result = adb_server.run("-s", serial, "shell", "echo back", timeout_s=10)
+        if result.stdout == "back\n":
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{serial} did not come back within {REATTACH_TIMEOUT_S} s")
+
+
+def test_drop_after_bytes_breaks_a_push(sim: SimDevice, adb_server, tmp_path: Path) -> None:
+    src = tmp_path / "f.bin"
+    src.write_bytes(os.urandom(4 * 1024 * 1024))
+    sim.faults.drop_after_bytes(1024 * 1024)
+    result = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/f.bin", timeout_s=60)
+    assert result.returncode != 0
+    assert not (sim.root / "data" / "local" / "tmp" / "f.bin").exists()  # no half file under the name
+    _wait_usable(adb_server, sim.serial)  # the fault is one-shot; the server re-attaches
+    again = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/f.bin", timeout_s=60)
+    assert again.returncode == 0, again.stderr
+
+
+def test_drop_after_commands(sim: SimDevice, adb_server) -> None:
+    sim.faults.drop_after_commands(2)
+    assert adb_server.run("-s", sim.serial, "shell", "echo 1").stdout == "1\n"
+    assert adb_server.run("-s", sim.serial, "shell", "echo 2").stdout == "2\n"
+    third = adb_server.run("-s", sim.serial, "shell", "echo 3")
+    assert third.stdout != "3\n"
+    assert third.returncode != 0
+    _wait_usable(adb_server, sim.serial)
+
+
+def test_drop_at_a_time_cuts_a_running_command(sim: SimDevice, adb_server) -> None:
+    device = adb_server.client().device(sim.serial)
+    sim.faults.drop_at(1.0)
+    t0 = time.monotonic()
+    with pytest.raises((adbutils.AdbError, EOFError, OSError)):
+        device.shell2("sleep 20; echo done", v2=True, timeout=30)
+    assert time.monotonic() - t0 < 10
+    _wait_usable(adb_server, sim.serial)
+
+
+def test_hang_matching_commands_only(sim: SimDevice, adb_server) -> None:
+    sim.faults.hang_commands(r"^cat /proc/loadavg$")
+    device = adb_server.client().device(sim.serial)
+    with pytest.raises(adbutils.AdbTimeout):
+        device.shell2("cat /proc/loadavg", v2=True, timeout=2)
+    assert device.shell2("echo fine", v2=True, timeout=10).stdout == "fine\n"
+    with pytest.raises(SimulatorError):
+        sim.faults.hang_commands("(unclosed")
+
+
+def test_push_fails_with_enospc_and_leaves_nothing(sim: SimDevice, adb_server, tmp_path: Path) -> None:
+    src = tmp_path / "model.tflite"
+    src.write_bytes(os.urandom(300_000))
+    sim.faults.fail_pushes(after_bytes=100_000)
+    result = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/model.tflite")
+    assert result.returncode != 0
+    assert "No space left on device" in result.stderr
+    leftovers = list((sim.root / "data" / "local" / "tmp").iterdir())
+    assert leftovers == []
+    device = adb_server.client().device(sim.serial)
+    with pytest.raises(adbutils.AdbError):
+        device.sync.push(str(src), "/data/local/tmp/model.tflite")
+    sim.faults.fail_pushes(None)
+    ok = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/model.tflite")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_offline_and_back(sim: SimDevice, adb_server) -> None:
+    sim.faults.go_offline(3.0)
+    time.sleep(0.5)
+    gone = adb_server.run("-s", sim.serial, "shell", "echo x", timeout_s=15)
+    assert gone.returncode != 0
+    assert "offline" in gone.stderr or "not found" in gone.stderr or "closed" in gone.stderr
+    _wait_usable(adb_server, sim.serial)
+    adb_server.wait_state(sim.serial, "device")
+
+
+def test_thermal_throttling_is_visible_to_scripts(sim: SimDevice, adb_server) -> None:
+    script = (
+        "cat /sys/class/thermal/thermal_zone7/type /sys/class/thermal/thermal_zone7/temp"
+        " /sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq /sys/devices/system/cpu/cpu3/cpufreq/scaling_cur_freq"
+        " /sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq"
+    )
+    before = adb_server.run("-s", sim.serial, "shell", script).stdout.split()
+    assert before == ["tsens_tz_sensor4", "34500", "2150400", "2150400", "1593600"]
+    sim.faults.set_thermal(temps_c={"tsens_tz_sensor4": 78.5, 0: 41.0}, max_khz={2: 1036800})
+    hot = adb_server.run("-s", sim.serial, "shell", script).stdout.split()
+    assert hot == ["tsens_tz_sensor4", "78500", "1036800", "1036800", "1593600"]
+    assert adb_server.run("-s", sim.serial, "shell", "cat /sys/class/thermal/thermal_zone0/temp").stdout == "41000\n"
+    sim.faults.clear_thermal()
+    assert adb_server.run("-s", sim.serial, "shell", script).stdout.split() == before
+    with pytest.raises(SimulatorError):
+        sim.faults.set_thermal(temps_c={"no_such_zone": 50.0})
+
+
+def test_faults_given_at_start(make_sim, adb_server, tmp_path: Path) -> None:
+    device = make_sim(faults={"fail_pushes": 0})
+    src = tmp_path / "x"
+    src.write_text("x")
+    result = adb_server.run("-s", device.serial, "push", str(src), "/data/local/tmp/x")
+    assert "No space left on device" in result.stderr
+    with pytest.raises(SimulatorError):
+        SimDevice.start(faults={"no_such_fault": 1})

@@ -1,0 +1,96 @@
+"""How big is the report and how fast does it open? (targets: < 3 MB, < 2 s in chromium)
+
+Writes synthetic run folders through harness.results.RunStore (the
+harness.report.sample helper), renders the report, and opens it in Debian's
+headless chromium. Prints, per case: the Python render time, the file size,
+and the browser's time to the load event (Navigation Timing) and to the first
+contentful paint, as the median of several loads.
+
+    python benchmarks/bench_report.py [--loads 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from harness.report.render import build
+from harness.report.sample import SampleSpec, write_sample_run
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMING_JS = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+  return [nav.loadEventEnd, fcp ? fcp.startTime : null];
+}"""
+
+
+def cases(root: Path) -> list[tuple[str, list[Path], Path | None]]:
+    """(name, run folders, baseline) for each measured report."""
+    v2 = write_sample_run(root, SampleSpec(trials=10, run_id="v2-fp32"))
+    base = write_sample_run(root, SampleSpec(trials=10, run_id="v2-base", seed=7))
+    quants = write_sample_run(
+        root,
+        SampleSpec(
+            trials=10,
+            run_id="v2-4quants",
+            quants=("fp32", "fp16", "dynamic", "int8"),
+            settings={"op_profile": True},
+        ),
+    )
+    return [
+        ("22 variants x fp32, 10 trials", [v2], None),
+        ("22 variants x fp32, 10 trials, with baseline", [v2], base),
+        ("22 variants x 4 quants, 10 trials, op profile", [quants], None),
+    ]
+
+
+def browser_times(path: Path, loads: int) -> tuple[float, float]:
+    """Median (load event ms, first contentful paint ms) over `loads` fresh pages."""
+    from playwright.sync_api import sync_playwright
+
+    load_ms, fcp_ms = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for _ in range(loads):
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            load, fcp = page.evaluate(TIMING_JS)
+            load_ms.append(float(load))
+            if fcp is not None:
+                fcp_ms.append(float(fcp))
+            page.close()
+        browser.close()
+    return statistics.median(load_ms), statistics.median(fcp_ms) if fcp_ms else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loads", type=int, default=5, help="page loads per case (median)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        print(f"{'case':<48} {'render s':>9} {'size MB':>8} {'load ms':>8} {'FCP ms':>8}")
+        for name, runs, baseline in cases(root):
+            start = time.perf_counter()
+            result = build(runs, baseline, root / f"{name.split(',')[0].replace(' ', '_')}.html")
+            render_s = time.perf_counter() - start
+            load, fcp = browser_times(result.path, args.loads)
+            size = result.size_bytes / 1e6
+            print(f"{name:<48} {render_s:>9.2f} {size:>8.2f} {load:>8.0f} {fcp:>8.0f}")
+        print("targets: size < 3 MB, load < 2000 ms in headless chromium")
+
+
+if __name__ == "__main__":
+    main()

@@ -163,6 +163,7 @@ class ParsedOutput:
     binary_id: str | None = None
     warmup: PhaseStats | None = None
     regular: PhaseStats | None = None
+    invocations: int = 1  # STARTING! lines seen; a log of several runs is read from its last
 
     def to_dict(self) -> dict[str, Any]:
         """The `bench` contract of docs/design.md (JSON-ready)."""
@@ -218,6 +219,7 @@ def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> Parsed
     """Parse one benchmark_model process's output; never raises for bad output."""
     raw_lines = merge_streams(stdout, stderr).split("\n")
     out = ParsedOutput()
+    raw_lines, out.invocations = _last_invocation(raw_lines)
     messages: list[str] = []
     errors: list[str] = []
     fatal: list[str] = []
@@ -307,6 +309,22 @@ def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> Parsed
         out, exit_code, (fatal, hard, errors), running, saw_start, messages
     )
     return out
+
+
+def _last_invocation(lines: list[str]) -> tuple[list[str], int]:
+    """The lines of the last benchmark_model run in a log that holds several, and how many.
+
+    A saved terminal session often holds several runs one after the other;
+    mixing their phases would pair one run's warm-up with another's regular
+    runs. The stand-in's identity line just before STARTING! stays with it.
+    """
+    starts = [i for i, line in enumerate(lines) if _clean(line)[0].strip() == "STARTING!"]
+    if len(starts) < 2:
+        return lines, max(1, len(starts))
+    first = starts[-1]
+    if first > 0 and _clean(lines[first - 1])[0].strip().startswith(STAND_IN_MARK):
+        first -= 1
+    return lines[first:], len(starts)
 
 
 def _guess_era(saw_prefix: bool, out: ParsedOutput, running: list[bool]) -> Era | None:

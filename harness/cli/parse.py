@@ -87,7 +87,13 @@ def parse_cmd(
     """Parse a benchmark_model log of any era; exit 1 unless it shows a complete, successful run."""
     from harness.bench.parser import parse_files
 
-    result = parse_files(logfile, stderr, exit_code=exit_code).to_dict()
+    parsed = parse_files(logfile, stderr, exit_code=exit_code)
+    if parsed.invocations > 1:
+        typer.echo(
+            f"note: {logfile} holds {parsed.invocations} benchmark_model runs; showing the last",
+            err=True,
+        )
+    result = parsed.to_dict()
     if as_json:
         # NaN is not JSON: a figure the tool printed as nan becomes null.
         clean = {

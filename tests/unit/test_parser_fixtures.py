@@ -207,3 +207,13 @@ def test_merged_and_separate_streams_agree() -> None:
     separate = parse(stdout, stderr, exit_code=1).to_dict()
     merged = parse(stdout + stderr, "", exit_code=1).to_dict()
     assert separate == merged
+
+
+def test_log_of_several_runs_is_read_from_the_last() -> None:
+    first, _ = _read("era2024_int4_verbose.stdout")
+    second, _ = _read("era2018_zedboard_armv7.log")
+    result = parse("$ ./benchmark_model ...\n" + first + "$ ./benchmark_model ...\n" + second)
+    assert result.invocations == 2
+    assert result.avg_us == 747733 and result.count == 50  # the zedboard run, not a mix
+    assert result.warmup is not None and result.warmup.count == 1
+    assert result.mem_init_mb is None  # the first run's memory line is not carried over

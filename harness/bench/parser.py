@@ -228,7 +228,6 @@ def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> Parsed
     phases: list[PhaseStats | None] = []  # stats per Running line (None until its count= line)
     loose: list[PhaseStats] = []  # count= lines seen before any Running line (grep'd logs)
     saw_start = saw_prefix = False
-    old_label: str | None = None
 
     for raw in raw_lines:
         text, severity = _clean(raw)
@@ -261,30 +260,7 @@ def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> Parsed
             elif not phases:
                 loose.append(stats)
             continue
-        m_new = _NEW_SUMMARY.search(stripped)
-        if m_new:
-            out.era = "2020+"
-            out.init_us = float(m_new.group("init"))
-            out.first_us = float(m_new.group("first"))
-            out.warmup_avg_us = float(m_new.group("warmup"))
-            out.inference_avg_us = float(m_new.group("inference"))
-            continue
-        m_old = _OLD_SUMMARY.search(stripped)
-        if m_old:
-            old_label = m_old.group("label")
-            out.era = "2018" if old_label == "no stats" else "2019"
-            out.init_us = float(m_old.group("init"))
-            out.warmup_avg_us = float(m_old.group("warmup"))
-            out.inference_avg_us = float(m_old.group("inference"))
-            continue
-        m_mem = _MEM.search(stripped)
-        if m_mem:
-            out.mem_init_mb = float(m_mem.group("init"))
-            out.mem_overall_mb = float(m_mem.group("overall"))
-            continue
-        m_peak = _PEAK.search(stripped) or _OLD_MEM.search(stripped)
-        if m_peak:
-            out.peak_mem_mb = float(m_peak.group("peak"))
+        _read_summary(stripped, out)
 
     # Warm-up is the first phase, the regular runs the second (benchmark_model.cc Run()).
     if phases:
@@ -309,6 +285,26 @@ def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> Parsed
         out, exit_code, (fatal, hard, errors), running, saw_start, messages
     )
     return out
+
+
+def _read_summary(line: str, out: ParsedOutput) -> None:
+    """Fill `out` from a summary or memory line (any era); other lines change nothing."""
+    if m := _NEW_SUMMARY.search(line):
+        out.era = "2020+"
+        out.init_us = float(m.group("init"))
+        out.first_us = float(m.group("first"))
+        out.warmup_avg_us = float(m.group("warmup"))
+        out.inference_avg_us = float(m.group("inference"))
+    elif m := _OLD_SUMMARY.search(line):
+        out.era = "2018" if m.group("label") == "no stats" else "2019"
+        out.init_us = float(m.group("init"))
+        out.warmup_avg_us = float(m.group("warmup"))
+        out.inference_avg_us = float(m.group("inference"))
+    elif m := _MEM.search(line):
+        out.mem_init_mb = float(m.group("init"))
+        out.mem_overall_mb = float(m.group("overall"))
+    elif m := _PEAK.search(line) or _OLD_MEM.search(line):
+        out.peak_mem_mb = float(m.group("peak"))
 
 
 def _last_invocation(lines: list[str]) -> tuple[list[str], int]:

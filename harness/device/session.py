@@ -372,7 +372,8 @@ def parse_sha256_line(stdout: str, remote: str, *, serial: str | None) -> str | 
     first = stdout.strip().split("\n", 1)[0].strip()
     if first == "absent":
         return None
-    digest = first.split(" ", 1)[0].lower()
+    # A leading backslash says sha256sum escaped the file name; the hash follows.
+    digest = first.lstrip("\\").split(" ", 1)[0].lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise DeviceError(
             f"cannot read the sha256 of {remote}: {first[:120]!r}", serial=serial,

@@ -189,3 +189,7 @@ class SimulatorError(HarnessError):
     """The simulated device could not start (missing bwrap/mksh, port in use, ...)."""
 
     exit_code = EXIT_DEVICE
+
+
+class CorePolicyError(HarnessError):
+    """A --cores policy is neither big/prime/little/all nor a usable hex mask."""

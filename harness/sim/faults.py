@@ -147,12 +147,13 @@ class Faults:
         self.set_slowdown(1.0)
 
     def apply(self, settings: dict[str, Any]) -> None:
-        """Set faults from a dict, e.g. {"slowdown": 2.0, "hang": "sleep", "fail_pushes": 0}."""
+        """Set faults from a dict, e.g. {"slowdown": 2.0, "hang": ["sleep"], "fail_pushes": 0}."""
         for key, value in settings.items():
             if key == "slowdown":
                 self.set_slowdown(value)
             elif key == "hang":
-                self.hang_commands(value)
+                for pattern in [value] if isinstance(value, str) else list(value):
+                    self.hang_commands(pattern)
             elif key == "fail_pushes":
                 self.fail_pushes(value)
             elif key == "drop_after_bytes":

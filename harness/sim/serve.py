@@ -1,0 +1,116 @@
+"""Run one simulated device in the foreground (`harness sim serve`)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from harness.errors import SimulatorError
+from harness.sim import props as propmod
+from harness.sim.device import SimDevice
+
+
+def parse_pairs(items: list[str], what: str) -> dict[str, str]:
+    """`KEY=VALUE` options to a dict, with a clear error for anything else."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SimulatorError(f"{what} {item!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def fault_settings(
+    *,
+    slowdown: float | None = None,
+    hang: list[str] | None = None,
+    fail_pushes_after: int | None = None,
+    drop_after_bytes: int | None = None,
+    drop_after_commands: int | None = None,
+    thermal: list[str] | None = None,
+    cap: list[str] | None = None,
+) -> dict[str, Any]:
+    """Command-line fault options -> the dict `SimDevice.start(faults=...)` takes."""
+    settings: dict[str, Any] = {}
+    if slowdown is not None:
+        settings["slowdown"] = slowdown
+    if fail_pushes_after is not None:
+        settings["fail_pushes"] = fail_pushes_after
+    if drop_after_bytes is not None:
+        settings["drop_after_bytes"] = drop_after_bytes
+    if drop_after_commands is not None:
+        settings["drop_after_commands"] = drop_after_commands
+    temps: dict[int | str, float] = {}
+    for key, value in parse_pairs(thermal or [], "--thermal").items():
+        try:
+            temps[int(key) if key.isdigit() else key] = float(value)
+        except ValueError:
+            raise SimulatorError(f"--thermal {key}={value}: temperature must be a number") from None
+    caps: dict[int, int] = {}
+    for key, value in parse_pairs(cap or [], "--cap").items():
+        try:
+            caps[int(key)] = int(value)
+        except ValueError:
+            raise SimulatorError(f"--cap {key}={value}: expected CPU=KHZ (integers)") from None
+    if temps or caps:
+        settings["thermal"] = {"temps_c": temps, "max_khz": caps}
+    if hang:
+        settings["hang"] = list(hang)
+    return settings
+
+
+def start_device(
+    *,
+    port: int,
+    topology: Path | None,
+    props: list[str],
+    root: Path | None,
+    faults: dict[str, Any],
+) -> SimDevice:
+    """Start a device from command-line style options."""
+    overrides = propmod.parse_assignments(props)
+    return SimDevice.start(port=port, topology=topology, props=overrides, root=root, faults=faults)
+
+
+def describe(device: SimDevice) -> dict[str, Any]:
+    """What `harness sim serve --json` prints once the device listens."""
+    return {
+        "serial": device.serial,
+        "port": device.port,
+        "root": str(device.root),
+        "model": device.props["ro.product.model"],
+        "device": device.props["ro.product.device"],
+        "topology": device.topology.to_json(),
+    }
+
+
+def serve_foreground(device: SimDevice, *, as_json: bool) -> None:
+    """Announce the device, then serve until SIGINT/SIGTERM; always stop it."""
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if as_json:
+            sys.stdout.write(json.dumps(describe(device)) + "\n")
+        else:
+            sys.stdout.write(device.serial + "\n")
+            sys.stderr.write(
+                f"harness sim: a simulated {device.props['ro.product.model']} "
+                f"({device.props['ro.product.device']}) listens on {device.serial}; "
+                f"attach it with `adb connect {device.serial}`. Ctrl-C stops it.\n"
+            )
+        sys.stdout.flush()
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        device.stop()

@@ -1,0 +1,58 @@
+"""`harness sim serve` in the foreground, attached through the real adb server."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "sim", "serve", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_serve_json_props_faults_and_clean_stop(adb_server, tmp_path: Path) -> None:
+    root = tmp_path / "dev"
+    proc = _serve("--json", "--prop", "ro.product.model=Pixel 9", "--root", str(root), "--cap", "2=1036800")
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert info["model"] == "Pixel 9" and info["serial"] == f"127.0.0.1:{info['port']}"
+        adb_server.connect(info["serial"])
+        out = adb_server.run("-s", info["serial"], "shell", "getprop ro.product.model; cat /sys/devices/system/cpu/cpu3/cpufreq/scaling_max_freq")
+        assert out.stdout == "Pixel 9\n1036800\n"
+        adb_server.run("disconnect", info["serial"])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+    assert code == 0
+    assert (root / "data" / "local" / "tmp").is_dir()  # a given root is kept
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "5555"], "emulator range"),
+        (["--prop", "nonsense"], "expected KEY=VALUE"),
+        (["--topology", "/no/such.json"], "cannot read topology"),
+        (["--thermal", "hot=very"], "temperature must be a number"),
+        (["--slowdown", "0.5"], "slowdown factor"),
+    ],
+)
+def test_bad_options_are_clear_errors(args: list[str], message: str) -> None:
+    proc = _serve(*args)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err

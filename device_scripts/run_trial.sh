@@ -4,12 +4,17 @@
 # Why detached: a USB hiccup kills the `adb shell` that launched a command;
 # a trial must survive that, so the process runs in the background with
 # SIGHUP ignored and every output redirected to files in the trial folder.
-# The host polls with `wait` and pulls the files when `exit_code` exists.
+# The host asks again after a reconnect and collects the files once
+# `exit_code` exists.
 #
-#   sh run_trial.sh start DIR MASK BINARY [ARGS...]   -> "started WRAPPER_PID"
-#   sh run_trial.sh wait DIR MAX_S                    -> "state=running|done|vanished ..."
-#   sh run_trial.sh kill DIR                          -> "killed PID" | "gone"
-#   sh run_trial.sh sweep ROOT                        -> "swept N"
+#   sh run_trial.sh begin DIR MASK MAX_S MARK [CPU...] -- BINARY [ARGS...]
+#       state snapshot, start detached, then as `collect` (one round trip for
+#       a trial that ends within MAX_S seconds)
+#   sh run_trial.sh collect DIR MAX_S MARK [CPU...]
+#       wait on the device up to MAX_S s; print "state=running|done|vanished ...";
+#       when done also the files and a state snapshot, each after a "MARK name" line
+#   sh run_trial.sh kill DIR           -> "killed PID" | "gone"
+#   sh run_trial.sh sweep ROOT         -> "swept N"
 #
 # `sweep` kills trials a previous harness left running (it was killed, or lost
 # the device for good) and clears ROOT, so that a resumed run never measures
@@ -18,7 +23,10 @@
 # Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process), start,
 # end (seconds since the epoch, or uptime seconds if date lacks %N), and
 # exit_code, written last through a rename: its presence is the done marker.
+# State snapshots come from state.sh beside this script (device layer's format).
 # POSIX sh for Android's mksh and toybox; no bash-isms.
+
+here=${0%/*}
 
 now() {
     t=$(date +%s.%N 2>/dev/null)
@@ -28,52 +36,97 @@ now() {
     echo "$t"
 }
 
-cmd=$1
-dir=$2
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: run_trial.sh start|wait|kill DIR ..." >&2; exit 64; }
+# wait_done DIR MAX_S: print the trial's state line, waiting up to MAX_S for it to end.
+wait_done() {
+    _d=$1
+    _limit=$(($2 * 50))
+    _ticks=0
+    while [ ! -f "$_d/exit_code" ]; do
+        if [ ! -f "$_d/wrapper_pid" ]; then
+            echo "state=vanished reason=no-trial-folder"
+            return
+        fi
+        if ! kill -0 "$(cat "$_d/wrapper_pid")" 2>/dev/null; then
+            # The wrapper writes exit_code before it exits; look once more.
+            [ -f "$_d/exit_code" ] && break
+            echo "state=vanished reason=wrapper-gone"
+            return
+        fi
+        if [ "$_ticks" -ge "$_limit" ]; then
+            echo "state=running"
+            return
+        fi
+        sleep 0.02
+        _ticks=$((_ticks + 1))
+    done
+    echo "state=done exit=$(cat "$_d/exit_code") start=$(cat "$_d/start" 2>/dev/null) end=$(cat "$_d/end" 2>/dev/null)"
+}
 
-case $cmd in
-start)
-    mask=$3
+# collect DIR MAX_S MARK [CPU...]
+collect() {
+    _d=$1
+    _max=$2
+    _mark=$3
     shift 3
-    [ $# -ge 1 ] || { echo "start: no command given" >&2; exit 64; }
-    rm -rf "$dir" && mkdir -p "$dir" || { echo "cannot create $dir" >&2; exit 73; }
+    _line=$(wait_done "$_d" "$_max")
+    echo "$_line"
+    case $_line in
+        state=done*)
+            # `echo` after each file: the host strips exactly that one newline.
+            echo "$_mark stdout"; cat "$_d/stdout" 2>/dev/null; echo
+            echo "$_mark stderr"; cat "$_d/stderr" 2>/dev/null; echo
+            echo "$_mark after"; sh "$here/state.sh" "$@"
+            ;;
+    esac
+}
+
+start() {
+    _d=$1
+    _mask=$2
+    shift 2
+    rm -rf "$_d" && mkdir -p "$_d" || { echo "cannot create $_d" >&2; exit 73; }
     (
         trap '' HUP
-        now >"$dir/start"
-        taskset "$mask" "$@" >"$dir/stdout" 2>"$dir/stderr" </dev/null &
-        echo $! >"$dir/pid"
+        now >"$_d/start"
+        taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null &
+        echo $! >"$_d/pid"
         wait $!
         rc=$?
-        now >"$dir/end"
-        echo "$rc" >"$dir/exit_code.tmp" && mv "$dir/exit_code.tmp" "$dir/exit_code"
+        now >"$_d/end"
+        echo "$rc" >"$_d/exit_code.tmp" && mv "$_d/exit_code.tmp" "$_d/exit_code"
     ) </dev/null >/dev/null 2>&1 &
-    echo $! >"$dir/wrapper_pid"
-    echo "started $!"
-    ;;
-wait)
-    max=${3:-1}
-    # Wait on the device (cheap) rather than poll over adb (a round trip per look),
-    # but never longer than MAX_S so the host stays in control.
-    ticks=0
-    limit=$((max * 20))
-    while [ ! -f "$dir/exit_code" ]; do
-        if [ ! -f "$dir/wrapper_pid" ]; then
-            echo "state=vanished reason=no-trial-folder"
-            exit 0
-        fi
-        wpid=$(cat "$dir/wrapper_pid")
-        if ! kill -0 "$wpid" 2>/dev/null; then
-            # The wrapper writes exit_code before it exits; look once more.
-            [ -f "$dir/exit_code" ] && break
-            echo "state=vanished reason=wrapper-gone"
-            exit 0
-        fi
-        [ "$ticks" -ge "$limit" ] && { echo "state=running"; exit 0; }
-        sleep 0.05
-        ticks=$((ticks + 1))
+    echo $! >"$_d/wrapper_pid"
+}
+
+cmd=$1
+dir=$2
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: run_trial.sh begin|collect|kill|sweep DIR ..." >&2; exit 64; }
+
+case $cmd in
+begin)
+    mask=$3
+    max=$4
+    mark=$5
+    shift 5
+    cpus=""
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+        case $1 in *[!0-9]*|'') echo "begin: bad cpu '$1'" >&2; exit 64 ;; esac
+        cpus="$cpus $1"
+        shift
     done
-    echo "state=done exit=$(cat "$dir/exit_code") start=$(cat "$dir/start" 2>/dev/null) end=$(cat "$dir/end" 2>/dev/null)"
+    [ "$1" = "--" ] && shift
+    [ $# -ge 1 ] || { echo "begin: no command given" >&2; exit 64; }
+    echo "$mark before"
+    # shellcheck disable=SC2086 # cpus are digits only, split on purpose
+    sh "$here/state.sh" $cpus
+    start "$dir" "$mask" "$@"
+    echo "$mark started"
+    # shellcheck disable=SC2086
+    collect "$dir" "$max" "$mark" $cpus
+    ;;
+collect)
+    shift 2
+    collect "$dir" "$@"
     ;;
 kill)
     pid=$(cat "$dir/pid" 2>/dev/null)

@@ -292,6 +292,7 @@ def _prepare_all(
             reconnect_timeout_s=settings.reconnect_timeout_s,
             logs_dir=logs_dir,
             fixed_performance=settings.fixed_performance,
+            on_event=emit,
         )
 
     with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:

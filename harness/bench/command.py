@@ -54,6 +54,12 @@ def build_command(
     if warmup < 0:
         raise ValueError(f"warmup must be >= 0, got {warmup}")
     known = normalize_flags(flags)
+    notes: list[str] = []
+    if not known:
+        # The binary listed nothing for --help: pass only the flags every era
+        # of the classic tool has, rather than guess at newer ones.
+        known = frozenset({*_REQUIRED, "num_threads"})
+        notes.append("binary listed no flags; passing only --graph, --num_threads, --num_runs")
     for name in _REQUIRED:
         if name not in known:
             raise BinaryError(
@@ -61,7 +67,6 @@ def build_command(
                 path=binary,
                 hint="is this TFLite's classic benchmark_model?",
             )
-    notes: list[str] = []
     argv = [binary, f"--graph={graph}"]
     if "num_threads" in known:
         argv.append(f"--num_threads={threads}")

@@ -60,16 +60,6 @@ def _to_dict(obj: Any) -> dict[str, Any]:
     return dict(obj)
 
 
-def _set_fixed_performance(session: DeviceSession, enabled: bool) -> bool:
-    """ADPF fixed performance mode (Android 11+, no root); True when the device took it."""
-    value = "true" if enabled else "false"
-    result = session.shell(
-        ["cmd", "power", "set-fixed-performance-mode-enabled", value], timeout_s=15.0, check=False
-    )
-    text = f"{result.stdout}{result.stderr}".lower()
-    return result.exit_code == 0 and "error" not in text and "unknown" not in text
-
-
 def prepare_device(
     session: DeviceSession,
     *,
@@ -85,7 +75,7 @@ def prepare_device(
     on_event: Callable[[str], None] = lambda _msg: None,
 ) -> PreparedDevice:
     """Make one device ready; raises HarnessError subclasses (nothing measured yet)."""
-    from harness.device import files
+    from harness.device import files, thermal
     from harness.device.binary import prepare_binary
     from harness.device.cores import select_cores
     from harness.device.info import read_info
@@ -122,9 +112,12 @@ def prepare_device(
     }
     fixed: bool | None = None
     if fixed_performance:
-        fixed = _set_fixed_performance(session, True)
+        sdk = info_dict.get("sdk")
+        fixed = sdk is not None and int(sdk) >= 30 and thermal.set_fixed_performance(session, True)
         if not fixed:
-            warnings.append(f"{serial}: fixed performance mode is not available (Android 11+ only)")
+            warnings.append(f"{serial}: fixed performance mode unavailable (needs Android 11+)")
+    big = sorted({c for cs in cpus.values() for c in cs})
+    warnings += [f"{serial}: {w}" for w in thermal.check_conditions(session, big)]
     workdir = script.rsplit("/", 2)[0]
     remote = TrialRemote(
         session,
@@ -167,8 +160,10 @@ def prepare_device(
 def release_device(prepared: PreparedDevice) -> None:
     """Undo what preparation changed on the device (fixed performance mode)."""
     if prepared.fixed_performance:
+        from harness.device import thermal
+
         try:
-            _set_fixed_performance(prepared.target.session, False)
+            thermal.set_fixed_performance(prepared.target.session, False)
         except Exception as exc:  # the run's results matter more than this cleanup
             log.warning(
                 "%s: could not leave fixed performance mode: %s",

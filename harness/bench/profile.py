@@ -62,8 +62,10 @@ def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> dict[str, Any]:
         op_profile=True,
     )
     ident = f"{runner.plan_serial}|{cfg.key}|profile"
-    state, stdout, stderr, timed_out = runner.execute(ident, target.masks[cfg.cores], command.argv)
-    parsed = parse(stdout, stderr, state.exit_code).to_dict()
+    cpus = target.cpus.get(cfg.cores, [])
+    got, timed_out = runner.execute(ident, target.masks[cfg.cores], command.argv, cpus)
+    state = got.state
+    parsed = parse(got.stdout or "", got.stderr or "", state.exit_code).to_dict()
     status = "timeout" if timed_out else str(parsed.get("status"))
     return {
         "device_serial": runner.plan_serial,
@@ -114,6 +116,8 @@ def run_profiles(
             except DeviceLostError as exc:
                 emit(f"warning: {serial}: op profiling stopped: {exc}")
                 break
+            if record["status"] != "ok":
+                emit(f"warning: {serial}: op profile of {cfg.key}: {record['error']}")
             _append(path, record)
     write_ops_table(run_dir)
     return path

@@ -1,10 +1,13 @@
 """Talking to device_scripts/run_trial.sh: start, wait, kill, sweep, and riding out disconnects.
 
-The detached process on the phone keeps running when USB drops; only the
-host's view of it is interrupted. So every call here that fails with
-DeviceOfflineError waits for the device to come back (up to the reconnect
-timeout) and then asks again, and only a device gone for longer ends the
-trial with DeviceLostError (the run stops and can be resumed).
+A trial that ends within one wait window costs a single round trip: the
+`begin` call snapshots the device state, launches, waits on the device, and
+returns the outputs and an after-snapshot. The detached process on the phone
+keeps running when USB drops; only the host's view of it is interrupted.
+So every call here that fails with DeviceOfflineError waits for the device
+to come back (up to the reconnect timeout) and then asks again; only a
+device gone for longer ends the trial with DeviceLostError (the run stops
+and can be resumed).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -86,6 +90,59 @@ def parse_state(line: str) -> TrialState:
     )
 
 
+@dataclass(frozen=True)
+class Collected:
+    """One answer of run_trial.sh begin/collect: the trial's state and, once done, its files."""
+
+    state: TrialState
+    stdout: str | None = None
+    stderr: str | None = None
+    before: str | None = None  # state.sh output before the launch (begin only)
+    after: str | None = None  # state.sh output right after the process ended
+
+
+def _mark() -> str:
+    # A section marker no benchmark output will contain by chance.
+    return f"@@harness-{secrets.token_hex(8)}"
+
+
+def split_sections(text: str, mark: str) -> dict[str, str]:
+    """Cut run_trial.sh output at its `MARK name` lines; "" holds what came first."""
+    pattern = re.compile(rf"^{re.escape(mark)} (\w+)\n", re.MULTILINE)
+    found = list(pattern.finditer(text))
+    sections = {"": text[: found[0].start()] if found else text}
+    for i, m in enumerate(found):
+        end = found[i + 1].start() if i + 1 < len(found) else len(text)
+        sections[m.group(1)] = text[m.end() : end]
+    return sections
+
+
+def _file_section(text: str | None) -> str | None:
+    # The script echoes one newline after each file so the next marker starts a line.
+    if text is None:
+        return None
+    return text[:-1] if text.endswith("\n") else text
+
+
+def parse_collected(text: str, mark: str, serial: str | None = None) -> Collected:
+    """Parse a begin/collect answer; DeviceError if it is not one (a broken script)."""
+    sections = split_sections(text, mark)
+    head = sections.get("started", sections[""])
+    try:
+        state = parse_state(head)
+    except ValueError as exc:
+        raise DeviceError(
+            f"run_trial.sh answered unexpectedly: {exc}", serial=serial, output=text[-2000:]
+        ) from None
+    return Collected(
+        state=state,
+        stdout=_file_section(sections.get("stdout")),
+        stderr=_file_section(sections.get("stderr")),
+        before=sections.get("before"),
+        after=sections.get("after"),
+    )
+
+
 def wait_for_device(session: DeviceSession, *, timeout_s: float) -> bool:
     """Knock until the device answers a shell call again, or `timeout_s` passes."""
     deadline = time.monotonic() + timeout_s
@@ -152,35 +209,44 @@ class TrialRemote:
         result = self.session.shell(["sh", self.script, *args], timeout_s=timeout_s)
         return str(result.stdout)
 
-    def start(self, trial_dir: str, mask: str, argv: Sequence[str]) -> None:
-        """Launch the trial detached. Not blindly repeatable: a second start would
-        run the benchmark twice, so after a disconnect the trial's folder is
-        checked first and the start is repeated only if nothing ran."""
+    def begin(
+        self, trial_dir: str, mask: str, argv: Sequence[str], cpus: Sequence[int], max_wait_s: int
+    ) -> Collected:
+        """Snapshot, launch detached, and wait up to `max_wait_s`: one round trip.
+
+        Not blindly repeatable (a second launch would run the benchmark twice):
+        after a disconnect the trial's folder is asked first, and the launch is
+        repeated only if nothing ran there.
+        """
+        mark = _mark()
+        args = ["begin", trial_dir, mask, str(max_wait_s), mark, *map(str, cpus), "--", *argv]
         try:
-            self._run(["start", trial_dir, mask, *argv])
-            return
+            out = self._run(args, CALL_TIMEOUT_S + max_wait_s)
+            return parse_collected(out, mark, self.session.serial)
         except (DeviceOfflineError, DeviceTimeoutError) as exc:
             self.reconnect("trial start", exc)
-        state = self.wait(trial_dir, 0)
-        if state.state == "vanished":
-            # Either it never started, or it died with the connection: clear and start again.
-            self.kill(trial_dir)
-            self.resilient("trial start", lambda: self._run(["start", trial_dir, mask, *argv]))
-
-    def wait(self, trial_dir: str, max_wait_s: int) -> TrialState:
-        """Wait on the device up to `max_wait_s` for the trial to finish; its state."""
-        out = self.resilient(
-            "trial poll",
-            lambda: self._run(["wait", trial_dir, str(max_wait_s)], CALL_TIMEOUT_S + max_wait_s),
+        found = self.collect(trial_dir, cpus, 0)
+        if found.state.state != "vanished":
+            return found
+        # It never started, or died with the connection: clear and launch again.
+        self.kill(trial_dir)
+        return self.resilient(
+            "trial start",
+            lambda: parse_collected(
+                self._run(args, CALL_TIMEOUT_S + max_wait_s), mark, self.session.serial
+            ),
         )
-        try:
-            return parse_state(out)
-        except ValueError as exc:
-            raise DeviceError(
-                f"run_trial.sh wait answered unexpectedly: {exc}",
-                serial=self.session.serial,
-                output=out,
-            ) from None
+
+    def collect(self, trial_dir: str, cpus: Sequence[int], max_wait_s: int) -> Collected:
+        """Wait on the device up to `max_wait_s`; the state, and the outputs when done."""
+        mark = _mark()
+        args = ["collect", trial_dir, str(max_wait_s), mark, *map(str, cpus)]
+        return self.resilient(
+            "trial poll",
+            lambda: parse_collected(
+                self._run(args, CALL_TIMEOUT_S + max_wait_s), mark, self.session.serial
+            ),
+        )
 
     def kill(self, trial_dir: str) -> None:
         """Kill the trial's benchmark process (timeouts, stale trials)."""

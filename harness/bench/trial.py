@@ -11,6 +11,7 @@ recorded, so `--resume` runs that trial again.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
-from harness.bench.remote import TrialRemote, TrialState, trial_dir_name
+from harness.bench.remote import Collected, TrialRemote, TrialState, trial_dir_name
 from harness.catalogue import get as get_variant
 from harness.results.schema import TrialRecord
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_CHARS = 2000
-PULL_TIMEOUT_S = 60.0
 # A process that died without the wrapper writing its exit code (the phone
 # rebooted, the wrapper was killed) measured nothing; run it again this often.
 MAX_ATTEMPTS = 2
@@ -128,19 +128,16 @@ class TrialRunner:
         self._on_event = on_event or (lambda _msg: None)
 
     # -- device state --------------------------------------------------------------------
-    def _snapshot(self, cpus: list[int]) -> Any:
+    def _state(self, text: str | None) -> Any:
+        """Parse a state.sh snapshot; a missing or odd one must not cost the measurement."""
+        if text is None:
+            return None
         from harness.device import thermal
 
         try:
-            return self.target.remote.resilient(
-                "state snapshot", lambda: thermal.snapshot(self.target.session, cpus)
-            )
-        except Exception as exc:  # a missing sensor must not cost the measurement
-            from harness.errors import DeviceLostError
-
-            if isinstance(exc, DeviceLostError):
-                raise
-            log.warning("%s: state snapshot failed: %s", self.target.session.serial, exc)
+            return thermal.parse_state(text)
+        except Exception as exc:
+            log.warning("%s: unreadable state snapshot: %s", self.target.session.serial, exc)
             return None
 
     def _cooldown(self) -> tuple[bool | None, float | None]:
@@ -182,82 +179,71 @@ class TrialRunner:
             xnnpack=cfg.xnnpack,
         )
         cooled, cooldown_wait = self._cooldown()
-        before = self._snapshot(cpus)
         started = time.time()
-        state, stdout, stderr, timed_out = self.execute(spec.trial_id, mask, command.argv)
+        got, timed_out = self.execute(spec.trial_id, mask, command.argv, cpus)
         finished = time.time()
-        after = self._snapshot(cpus)
         return self._record(
             spec,
             order_index if order_index is not None else spec.order_index,
             mask=mask,
             model=model,
-            state=state,
-            stdout=stdout,
-            stderr=stderr,
+            state=got.state,
+            stdout=got.stdout or "",
+            stderr=got.stderr or "",
             timed_out=timed_out,
             started=started,
             finished=finished,
-            before=before,
-            after=after,
+            before=self._state(got.before),
+            after=self._state(got.after),
             cooled=cooled,
             cooldown_wait=cooldown_wait,
             notes=command.notes,
         )
 
     def execute(
-        self, trial_id: str, mask: str, argv: list[str]
-    ) -> tuple[TrialState, str, str, bool]:
-        """Start, wait, collect; rerun a process that vanished without a result."""
+        self, trial_id: str, mask: str, argv: list[str], cpus: list[int]
+    ) -> tuple[Collected, bool]:
+        """Launch, wait, collect; run again a process that vanished without a result.
+
+        Returns what was collected and whether the trial timed out (and was killed).
+        """
         remote = self.target.remote
         trial_dir = remote.trial_dir(trial_id)
-        state = TrialState("vanished")
+        poll = self.settings.poll_s
+        got = Collected(TrialState("vanished"))
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            remote.start(trial_dir, mask, argv)
-            state, timed_out = self._wait(trial_dir)
-            if state.state == "done":
-                stdout, stderr = self._collect(trial_id, trial_dir)
-                return state, stdout, stderr, timed_out
+            deadline = time.monotonic() + self.settings.timeout_s
+            before = None
+            got = remote.begin(trial_dir, mask, argv, cpus, int(min(poll, self.settings.timeout_s)))
+            before = got.before
+            timed_out = False
+            while got.state.state == "running":
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    remote.kill(trial_dir)
+                    got = remote.collect(trial_dir, cpus, KILL_GRACE_S)
+                    timed_out = True
+                    break
+                got = remote.collect(trial_dir, cpus, int(max(0, min(poll, left))))
+            if got.state.state == "done":
+                got = dataclasses.replace(got, before=got.before or before)
+                self._keep(trial_id, got)
+                return got, timed_out
             self._on_event(
                 f"{remote.session.serial}: trial {trial_id} vanished on the device "
-                f"({state.reason}); attempt {attempt} of {MAX_ATTEMPTS}"
+                f"({got.state.reason}); attempt {attempt} of {MAX_ATTEMPTS}"
             )
-        return state, "", "", False
+        return got, False
 
-    def _wait(self, trial_dir: str) -> tuple[TrialState, bool]:
-        remote = self.target.remote
-        deadline = time.monotonic() + self.settings.timeout_s
-        while True:
-            left = deadline - time.monotonic()
-            step = int(max(0, min(self.settings.poll_s, left)))
-            state = remote.wait(trial_dir, step)
-            if state.state != "running":
-                return state, False
-            if time.monotonic() >= deadline:
-                remote.kill(trial_dir)
-                return remote.wait(trial_dir, KILL_GRACE_S), True
-
-    def _collect(self, trial_id: str, trial_dir: str) -> tuple[str, str]:
-        """Pull stdout and stderr to RUN_DIR/logs (kept: the raw evidence) and read them."""
-        target = self.target
-        logs = target.logs_dir
+    def _keep(self, trial_id: str, got: Collected) -> None:
+        """Keep the raw outputs in RUN_DIR/logs/<trial>/ (the evidence behind a record)."""
+        logs = self.target.logs_dir
         if logs is None:
-            import tempfile
-
-            logs = Path(tempfile.mkdtemp(prefix="harness-trial-"))
+            return
         local = logs / trial_dir_name(trial_id)
         local.mkdir(parents=True, exist_ok=True)
-        texts: list[str] = []
-        for name in ("stdout", "stderr"):
-            dest = local / name
-            target.remote.resilient(
-                f"pull {name}",
-                lambda n=name, d=dest: target.session.pull(  # type: ignore[misc]
-                    f"{trial_dir}/{n}", str(d), timeout_s=PULL_TIMEOUT_S
-                ),
-            )
-            texts.append(dest.read_text(encoding="utf-8", errors="replace"))
-        return texts[0], texts[1]
+        (local / "stdout").write_text(got.stdout or "", encoding="utf-8")
+        (local / "stderr").write_text(got.stderr or "", encoding="utf-8")
 
     def failure_record(self, spec: TrialSpec, exc: Exception) -> TrialRecord:
         """A `failed` record for a trial the device could not run (not a disconnect)."""

@@ -79,7 +79,7 @@ def test_device_drop_mid_run_loses_nothing(sim: Any, tmp_path: Path) -> None:
         # one is being prepared or is running.
         if message.startswith("[1/") and not fired.is_set():
             fired.set()
-            threading.Timer(0.3, sim.faults.go_offline, args=(3.0,)).start()
+            threading.Timer(0.3, sim.faults.go_offline, args=(8.0,)).start()
 
     settings = RunSettings(
         devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,

@@ -87,3 +87,11 @@ def test_flags_are_normalized() -> None:
         "b", ["--graph", "--num_runs", "--num_threads"], graph="g", threads=1, runs=2, warmup=0
     )
     assert cmd.argv == ["b", "--graph=g", "--num_threads=1", "--num_runs=2"]
+
+
+def test_binary_listing_no_flags_gets_only_the_timeless_ones() -> None:
+    cmd = build_command("b", set(), graph="g", threads=1, runs=3, warmup=1)
+    assert cmd.argv == ["b", "--graph=g", "--num_threads=1", "--num_runs=3"]
+    assert any("listed no flags" in n for n in cmd.notes)
+    with pytest.raises(BinaryError, match="use_xnnpack"):
+        build_command("b", set(), graph="g", threads=1, runs=3, warmup=1, xnnpack="off")

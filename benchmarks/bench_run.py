@@ -1,0 +1,111 @@
+"""How much time does `harness run` add around the benchmark processes it starts?
+
+A full 22-variant MobileNetV2 sweep on the simulated Pixel 1 through a real
+adb server: the harness runs as a child process (`harness run --device
+127.0.0.1:PORT`), so its wall time and peak memory are its own, not the
+simulated device's. A first, unmeasured pass fills the model cache and the
+device's files; the measured pass then reports
+
+    overhead ratio = harness wall time / summed wall time of the benchmark processes
+
+(target <= 1.10 with cached models and files) and the harness's peak RSS.
+
+    python benchmarks/bench_run.py [--trials 2] [--runs 10] [--warmup 2] [--variants v2:*]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _harness(args: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, Any], str]:
+    """Run `harness ARGS --json` as a child; (wall s, its peak RSS KiB, outcome, stderr)."""
+    code = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code, *args, "--json"], stdout=out, stderr=err, env=env
+        )
+        # wait4: the resource usage of this child alone (and what it waited for).
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"harness run failed ({proc.returncode}):\n{stderr[-3000:]}")
+    return wall, int(usage.ru_maxrss), json.loads(stdout), stderr
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default="v2:*")
+    parser.add_argument("--trials", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    opts = parser.parse_args()
+
+    import adbutils
+
+    from harness.sim import SimDevice
+
+    port = _free_port()
+    env = dict(
+        os.environ, ANDROID_ADB_SERVER_PORT=str(port), ADB_EMU="0", ADB_MDNS="0", ADB_USB="0"
+    )
+    adb = adbutils.adb_path()
+    subprocess.run([adb, "-P", str(port), "start-server"], env=env, check=True, capture_output=True)
+    sim = SimDevice.start()
+    try:
+        subprocess.run(
+            [adb, "-P", str(port), "connect", sim.serial], env=env, check=True, capture_output=True
+        )
+        with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+            common = [
+                "run", "--device", sim.serial, "--variants", opts.variants, "--no-report",
+                "--runs", str(opts.runs), "--warmup", str(opts.warmup), "--seed", "1",
+            ]  # fmt: skip
+            # Warm pass: converts (cached afterwards) and pushes models (skipped afterwards).
+            print("warm-up pass (conversion and pushes; not measured)...", file=sys.stderr)
+            _harness([*common, "--trials", "1", "--runs", "1", "--warmup", "0",
+                      "--out", str(Path(tmp) / "warm")], env)  # fmt: skip
+            wall, peak_kib, outcome, _err = _harness(
+                [*common, "--trials", str(opts.trials), "--out", str(Path(tmp) / "measured")], env
+            )
+            run_dir = Path(outcome["run_dir"])
+            trials = [
+                json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines() if x
+            ]
+    finally:
+        sim.stop()
+        subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
+
+    process_s = sum(float(t["wall_s"]) for t in trials)
+    variants = len({t["variant"] for t in trials})
+    print(f"sweep: {variants} variants x {opts.trials} trials = {len(trials)} trials, "
+          f"--runs {opts.runs} --warmup {opts.warmup}, status {outcome['status']}")  # fmt: skip
+    print(f"harness wall time:              {wall:8.2f} s")
+    print(f"summed benchmark process time:  {process_s:8.2f} s")
+    print(f"overhead ratio:                 {wall / process_s:8.3f}  (target <= 1.10)")
+    print(f"per-trial host overhead:        {(wall - process_s) / len(trials) * 1000:8.1f} ms")
+    print(f"peak host memory (harness RSS): {peak_kib / 1024:8.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

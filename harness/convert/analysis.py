@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import struct
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,17 @@ _BUFFER_DATA, _BUFFER_OFFSET, _BUFFER_SIZE = 0, 1, 2
 
 
 @dataclass(frozen=True)
+class MacLayer:
+    """One CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED op, in graph order."""
+
+    kind: str
+    macs: int
+    weights: int
+    in_channels: int
+    out_channels: int
+
+
+@dataclass(frozen=True)
 class ModelAnalysis:
     """Cost and shape of one model, as `harness inspect` reports it."""
 
@@ -51,6 +62,7 @@ class ModelAnalysis:
     output_shape: list[int]
     output_dtype: str
     size_bytes: int
+    layers: list[MacLayer] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the `harness inspect --json` contract)."""
@@ -69,6 +81,7 @@ class ModelAnalysis:
             output_shape=[int(d) for d in data["output_shape"]],
             output_dtype=str(data["output_dtype"]),
             size_bytes=int(data["size_bytes"]),
+            layers=[MacLayer(**layer) for layer in data.get("layers", [])],
         )
 
 
@@ -214,6 +227,7 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
     if not subgraphs:
         raise _Corrupt("the model has no subgraph")
     ops: dict[str, int] = {}
+    layers: list[MacLayer] = []
     macs = 0
     weight_params = 0
     bias_params = 0
@@ -238,8 +252,13 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
             min_rank = 2 if kind == "FULLY_CONNECTED" else 4
             if len(filter_shape) < min_rank:
                 raise _Corrupt(f"{kind} filter of shape {filter_shape}")
-            macs += _op_macs(kind, out_shape, filter_shape)
-            weight_params += math.prod(filter_shape)
+            layer_macs = _op_macs(kind, out_shape, filter_shape)
+            weights = math.prod(filter_shape)
+            out_channels = filter_shape[-1] if kind == "DEPTHWISE_CONV_2D" else filter_shape[0]
+            in_channels = out_channels if kind == "DEPTHWISE_CONV_2D" else filter_shape[-1]
+            layers.append(MacLayer(kind, layer_macs, weights, in_channels, out_channels))
+            macs += layer_macs
+            weight_params += weights
             if len(inputs) > 2 and inputs[2] >= 0:  # -1 marks an omitted bias
                 bias_shape, _ = _tensor(reader, sub_tensors, inputs[2])
                 bias_params += math.prod(bias_shape)
@@ -259,6 +278,7 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
         output_shape=out_shape,
         output_dtype=out_dtype,
         size_bytes=reader.size,
+        layers=layers,
     )
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from harness import catalogue
 from harness.catalogue import Variant
-from harness.convert import archive
+from harness.convert import archive, published
 from harness.convert.analysis import ModelAnalysis, analyze_bytes
 from harness.convert.cache import (
     ModelCache,
@@ -32,6 +32,7 @@ from harness.convert.cache import (
     write_atomic,
 )
 from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
+from harness.convert.published import PublishedCheck
 from harness.convert.tflite import QUANT_SETTINGS, QUANTS
 from harness.errors import ConversionError, ModelError, UnknownQuantError
 
@@ -55,20 +56,24 @@ class ConvertedModel:
     source: str = "keras"
 
     @property
+    def published_check(self) -> PublishedCheck:
+        """This model's figures counted as the published table counts them."""
+        return published.check(self.variant, self.analysis)
+
+    @property
     def macs_m(self) -> int:
-        """MACs as the published tables count them: floor(MACs / 1e6)."""
-        return self.macs // 1_000_000
+        """MACs in millions, in the published table's convention (see published.py)."""
+        return self.published_check.macs_m
 
     @property
     def params_m(self) -> float:
-        """Weight parameters as published: millions, rounded to 0.01."""
-        return round(self.weight_params / 1e6, 2)
+        """Parameters in millions to 0.01, in the published table's convention."""
+        return self.published_check.params_m
 
     @property
     def matches_published(self) -> bool:
         """Both published figures reproduced (the check the issue asks for)."""
-        published = self.variant.published
-        return self.macs_m == published.macs_m and self.params_m == published.params_m
+        return self.published_check.ok
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the `harness convert --json` contract)."""
@@ -88,6 +93,7 @@ class ConvertedModel:
             "macs_m": self.macs_m,
             "params_m": self.params_m,
             "matches_published": self.matches_published,
+            "published_note": self.published_check.note,
             "input_shape": self.analysis.input_shape,
             "input_dtype": self.analysis.input_dtype,
             "cached": self.cached,

@@ -32,6 +32,7 @@ def variant_rows(
             "bias_params": model.bias_params,
             "size_bytes": model.size_bytes,
             "matches_published": model.matches_published,
+            "published_note": model.published_check.note,
             "path": str(model.path),
         }
         rows.append(row)

@@ -35,6 +35,14 @@ def check(
             help="Compare even if device model, SoC, ABI or binary differ (warns instead).",
         ),
     ] = False,
+    metric: Annotated[
+        str,
+        typer.Option(
+            "--metric",
+            help="Per-trial figure: mean (headline, default), or median / min of its timed runs "
+            "(robust to interference on a shared host).",
+        ),
+    ] = "mean",
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write JUnit XML (one testcase per config).")
     ] = None,
@@ -59,6 +67,7 @@ def check(
         confidence=parse_fraction(confidence, what="confidence"),
         thresholds=load_thresholds(thresholds_file) if thresholds_file else None,
         allow_context_change=allow_context_change,
+        metric=metric,
     )
     if junit:
         write_junit(comparison, junit)

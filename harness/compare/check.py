@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from harness.compare.context import check_pair, pair_devices
-from harness.compare.source import ConfigId, ConfigSamples, Source, load_source
+from harness.compare.source import METRICS, ConfigId, ConfigSamples, Source, load_source
 from harness.compare.stats import (
     METHOD,
     VERDICTS,
+    StatsInputError,
     Verdict,
     compare_samples,
     median,
@@ -90,6 +91,7 @@ class Comparison:
     confidence: float
     method: str = METHOD
     thresholds: dict[str, float] = field(default_factory=dict)
+    metric: str = "mean"
 
     @property
     def exit_code(self) -> int:
@@ -105,6 +107,7 @@ class Comparison:
         return {
             "schema_version": COMPARISON_SCHEMA_VERSION,
             "method": self.method,
+            "metric": self.metric,
             "threshold": self.threshold,
             "thresholds": dict(self.thresholds),
             "confidence": self.confidence,
@@ -130,6 +133,14 @@ def threshold_for(variant: str, default: float, thresholds: Mapping[str, float] 
 
 def _as_source(x: str | Path | Source) -> Source:
     return x if isinstance(x, Source) else load_source(x)
+
+
+def _metric_view(s: Source, metric: str) -> Source:
+    if metric == "mean":
+        return s
+    configs = {m: {cid: c.with_metric(metric) for cid, c in confs.items()}
+               for m, confs in s.configs.items()}
+    return dataclasses.replace(s, configs=configs)
 
 
 def _side(s: Source) -> Side:
@@ -198,18 +209,30 @@ def compare_runs(
     confidence: float = 0.99,
     thresholds: dict[str, float] | None = None,
     allow_context_change: bool = False,
+    metric: str = "mean",
 ) -> Comparison:
     """Verdicts for every configuration of `current` against `baseline`.
 
     Raises ContextMismatchError when device model, SoC, ABI or binary differ
     (unless `allow_context_change`: then each difference becomes a warning).
+    `metric` picks the per-trial figure: `mean` (the trial's headline latency,
+    default), or the `median` / `min` of its timed runs (robust to interference).
     """
+    if metric not in METRICS:
+        raise StatsInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     threshold = validate_threshold(threshold)
     confidence = validate_confidence(confidence)
     for value in (thresholds or {}).values():
         validate_threshold(value)
-    base, cur = _as_source(baseline), _as_source(current)
+    raw_base, raw_cur = _as_source(baseline), _as_source(current)
+    base, cur = _metric_view(raw_base, metric), _metric_view(raw_cur, metric)
     warnings: list[str] = []
+    for side, src in (("baseline", raw_base), ("current run", raw_cur)):
+        lacking = sum(1 for confs in src.configs.values() for c in confs.values()
+                      if len(c.values(metric)) < len(c.latency_ms))
+        if lacking:
+            warnings.append(f"the {side} lacks per-trial {metric} figures for {lacking} "
+                            f"configuration(s); those trials are left out")
     differences: list[str] = []
     rows: list[ComparisonRow] = []
     for side, src in (("baseline", base), ("current run", cur)):
@@ -240,5 +263,5 @@ def compare_runs(
     return Comparison(
         rows=rows, warnings=list(dict.fromkeys(warnings)), context_differences=differences,
         baseline=_side(base), current=_side(cur), threshold=threshold, confidence=confidence,
-        thresholds=dict(thresholds or {}),
+        thresholds=dict(thresholds or {}), metric=metric,
     )

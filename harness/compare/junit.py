@@ -72,6 +72,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
             ("threshold", f"{comparison.threshold * 100:g}%"),
             ("confidence", f"{comparison.confidence * 100:g}%"),
             ("method", comparison.method),
+            ("metric", comparison.metric),
             ("baseline", comparison.baseline.source),
             ("current", comparison.current.source),
             *((f"warning.{i}", w) for i, w in enumerate(comparison.warnings, 1)),

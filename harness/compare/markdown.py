@@ -38,7 +38,8 @@ def render_markdown(comparison: Comparison) -> str:
         "",
         escape(f"{len(comparison.rows)} configurations: {summary}. "
                f"Threshold {comparison.threshold * 100:g}%, confidence "
-               f"{comparison.confidence * 100:g}%; baseline {comparison.baseline.source}, "
+               f"{comparison.confidence * 100:g}%, per-trial {comparison.metric}; "
+               f"baseline {comparison.baseline.source}, "
                f"current {comparison.current.source}."),
         "",
     ]

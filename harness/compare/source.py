@@ -7,6 +7,7 @@ become the same `Source`, so the check never cares which it was given.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", *THERMAL_FIELD
 CONFIG_COLUMNS = ("variant", "quant", "threads", "cores", "xnnpack")
 # Statuses that are failures of the configuration (skipped trials never ran).
 FAILED_STATUSES = ("failed", "crashed", "timeout", "parse_error")
+# Which per-trial figure a comparison uses: the trial's mean (the headline, as published),
+# the median of its timed runs, or their minimum (both robust to interference).
+METRICS = ("mean", "median", "min")
 # (variant, quant, threads, cores, xnnpack): what a configuration is, within one device.
 ConfigId = tuple[str, str, int, str, str]
 
@@ -44,8 +48,18 @@ class ConfigSamples:
     threads: int
     cores: str
     xnnpack: str
-    latency_ms: tuple[float, ...]
+    latency_ms: tuple[float, ...]  # per ok trial: the mean of its timed runs
     failed: int = 0
+    median_ms: tuple[float, ...] = ()  # per ok trial that reported it
+    min_ms: tuple[float, ...] = ()
+
+    def values(self, metric: str = "mean") -> tuple[float, ...]:
+        """The per-trial figures for `metric` (see METRICS)."""
+        return {"mean": self.latency_ms, "median": self.median_ms, "min": self.min_ms}[metric]
+
+    def with_metric(self, metric: str) -> ConfigSamples:
+        """A copy whose `latency_ms` holds the `metric` figures (what the check compares)."""
+        return dataclasses.replace(self, latency_ms=self.values(metric))
 
     @property
     def config_id(self) -> ConfigId:
@@ -62,6 +76,8 @@ class ConfigSamples:
             "cores": self.cores,
             "xnnpack": self.xnnpack,
             "latency_ms": list(self.latency_ms),
+            "median_ms": list(self.median_ms),
+            "min_ms": list(self.min_ms),
             "failed": self.failed,
         }
 
@@ -135,9 +151,9 @@ def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str
 
 def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
     # Plain lists, not a pandas groupby per configuration: 10x faster for 150 configs.
-    cols = {c: recs[c].tolist() for c in (*CONFIG_COLUMNS, "status", "latency_ms",
-                                          "trial_index", "order_index")}
-    values: dict[ConfigId, list[tuple[int, int, float]]] = {}
+    cols = {c: recs[c].tolist() for c in (*CONFIG_COLUMNS, "status", "latency_ms", "median_us",
+                                          "min_us", "trial_index", "order_index")}
+    values: dict[ConfigId, list[tuple[int, int, float, float | None, float | None]]] = {}
     failed: dict[ConfigId, int] = {}
     for i in range(len(recs)):
         cid: ConfigId = (str(cols["variant"][i]), str(cols["quant"][i]), int(cols["threads"][i]),
@@ -146,15 +162,22 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
         failed.setdefault(cid, 0)
         status, latency = cols["status"][i], _value(cols["latency_ms"][i])
         if status == "ok" and latency is not None:
+            med, low = _value(cols["median_us"][i]), _value(cols["min_us"][i])
             values[cid].append((int(cols["trial_index"][i]), int(cols["order_index"][i]),
-                                float(latency)))
+                                float(latency), None if med is None else float(med) / 1000.0,
+                                None if low is None else float(low) / 1000.0))
         elif status in FAILED_STATUSES:
             failed[cid] += 1
-    return {
-        cid: ConfigSamples(model, *cid, latency_ms=tuple(v for _, _, v in sorted(values[cid])),
-                           failed=failed[cid])
-        for cid in sorted(values)
-    }
+    out = {}
+    for cid in sorted(values):
+        trials = sorted(values[cid], key=lambda v: v[:2])
+        out[cid] = ConfigSamples(
+            model, *cid, latency_ms=tuple(t[2] for t in trials), failed=failed[cid],
+            # Only strictly positive figures: a 0 us minimum is a timer artefact, not a value.
+            median_ms=tuple(t[3] for t in trials if t[3] is not None and t[3] > 0),
+            min_ms=tuple(t[4] for t in trials if t[4] is not None and t[4] > 0),
+        )
+    return out
 
 
 def read_run(run_dir: str | Path) -> Source:
@@ -180,17 +203,24 @@ def read_run(run_dir: str | Path) -> Source:
     )
 
 
+def _positive_list(data: Any, key: str) -> tuple[float, ...]:
+    values = tuple(float(v) for v in data.get(key) or ())
+    if any(not (math.isfinite(v) and v > 0) for v in values):
+        raise ValueError(f"{key} must be positive numbers")
+    return values
+
+
 def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
     try:
-        values = tuple(float(v) for v in data["latency_ms"])
-        if any(not (math.isfinite(v) and v > 0) for v in values):
-            raise ValueError("latency_ms must be positive numbers")
+        if not isinstance(data.get("latency_ms"), list):
+            raise KeyError("latency_ms")
         return ConfigSamples(
             str(data["device_model"]), str(data["variant"]), str(data["quant"]),
             int(data["threads"]), str(data["cores"]), str(data["xnnpack"]),
-            latency_ms=values, failed=int(data.get("failed", 0)),
+            latency_ms=_positive_list(data, "latency_ms"), failed=int(data.get("failed", 0)),
+            median_ms=_positive_list(data, "median_ms"), min_ms=_positive_list(data, "min_ms"),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ResultsError(f"configs[{i}] is malformed ({exc!r})", path=str(path)) from None
 
 

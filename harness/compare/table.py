@@ -35,6 +35,7 @@ def render_table(comparison: Comparison) -> str:
         out.append(f"warning: {w}")
     counts = ", ".join(f"{n} {v}" for v, n in comparison.counts().items() if n)
     level = f"{comparison.confidence * 100:g}%"
+    metric = "" if comparison.metric == "mean" else f", per-trial {comparison.metric}"
     out.append(f"{len(comparison.rows)} configurations: {counts or 'none'} "
-               f"(threshold {comparison.threshold * 100:g}%, confidence {level})")
+               f"(threshold {comparison.threshold * 100:g}%, confidence {level}{metric})")
     return "\n".join(out) + "\n"

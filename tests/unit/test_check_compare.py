@@ -258,3 +258,41 @@ def test_baseline_save_warns_about_interrupted_runs_and_thin_configs(tmp_path: P
     _, warnings = save_baseline(run, tmp_path / "b.json")
     assert any("interrupted" in w for w in warnings)
     assert any(B in w and "only 1 ok trial" in w for w in warnings)
+
+
+def test_metric_median_and_min_use_those_figures(tmp_path: Path, base: Path) -> None:
+    from harness.compare.synthetic import MEDIAN_SHARE, MIN_SHARE
+
+    cur = current(tmp_path, scale={A: 1.25})
+    mean = compare_runs(base, cur)
+    for metric, share in (("median", MEDIAN_SHARE), ("min", MIN_SHARE)):
+        comp = compare_runs(base, cur, metric=metric)
+        assert comp.metric == metric and comp.to_dict()["metric"] == metric
+        assert verdicts(comp) == verdicts(mean)
+        for r, m in zip(comp.rows, mean.rows, strict=True):
+            assert r.baseline_median_ms == pytest.approx(m.baseline_median_ms * share)
+    # The baseline file keeps all three, so a check may pick any of them later.
+    path, _ = save_baseline(base, tmp_path / "b.json")
+    from_file = compare_runs(path, cur, metric="min")
+    assert [r.to_dict() for r in from_file.rows] == [
+        r.to_dict() for r in compare_runs(base, cur, metric="min").rows
+    ]
+
+
+def test_metric_figures_absent_from_an_old_baseline_are_warned(tmp_path: Path, base: Path
+                                                               ) -> None:
+    path, _ = save_baseline(base, tmp_path / "b.json")
+    doc = json.loads(path.read_text())
+    for c in doc["configs"]:
+        del c["median_ms"]
+    path.write_text(json.dumps(doc))
+    comp = compare_runs(path, current(tmp_path), metric="median")
+    assert any("lacks per-trial median figures for 3" in w for w in comp.warnings)
+    assert {r.verdict for r in comp.rows} == {"inconclusive"}
+    assert all("baseline 0, current 5" in r.reason for r in comp.rows)
+    assert {r.verdict for r in compare_runs(path, current(tmp_path)).rows} == {"unchanged"}
+
+
+def test_unknown_metric(base: Path) -> None:
+    with pytest.raises(HarnessError, match="metric must be one of mean, median, min"):
+        compare_runs(base, base, metric="p95")

@@ -6,8 +6,9 @@ simulated sysfs trees, so unmodified device scripts find `/data/local/tmp`,
 `/sys/devices/system/cpu` and `/system/bin/sh` where a phone has them.
 
 Starting bwrap costs ~12 ms, which would eat most of the `shell true` budget,
-so a few sandboxes are started ahead of time: each waits for its command on a
-pipe, then execs `sh -c COMMAND`. The argv is computed once per device.
+so a few sandboxes are started ahead of time: each is a mksh waiting for its
+command on a pipe, which then execs `sh -c COMMAND`. The bwrap argv is
+computed once per device.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sys
 from collections import deque
 from pathlib import Path
 
@@ -28,17 +28,10 @@ _REPLACED = {"data", "system", "sys", "proc", "dev", "vendor"}
 # it is under the fresh /dev tmpfs, where a phone's `ls /` does not show it.
 STATE_MOUNT = "/dev/.harness-sim"
 
-# Waits for the command on fd N (argv[1]), then becomes `sh -c COMMAND`.
-_WAITER = (
-    "import os,sys\n"
-    "fd=int(sys.argv[1]);chunks=[]\n"
-    "while True:\n"
-    " c=os.read(fd,65536)\n"
-    " if not c:break\n"
-    " chunks.append(c)\n"
-    "os.close(fd)\n"
-    "os.execv(b'/system/bin/sh',[b'sh',b'-c',b''.join(chunks)])\n"
-)
+# The warm shell's first job: read "LENGTH\nCOMMAND" from its stdin and become
+# `sh -c COMMAND` (argv0 "sh"). mksh's `read -N` takes an exact byte count and
+# never reads ahead on a pipe, so whatever follows on stdin is the command's input.
+_WAITER = 'IFS= read -r n && IFS= read -r -N "$n" c && exec -a sh /system/bin/sh -c "$c"'
 
 POOL_SIZE = 2
 
@@ -93,33 +86,28 @@ class Spawner:
 
     def __init__(self, prefix: list[str]) -> None:
         self.prefix = prefix
-        self._warm: deque[tuple[asyncio.subprocess.Process, int]] = deque()
+        self._warm: deque[asyncio.subprocess.Process] = deque()
         self._filling = False
         self.pgids: set[int] = set()
         self.procs: set[asyncio.subprocess.Process] = set()
         self._closed = False
 
-    async def _start(self) -> tuple[asyncio.subprocess.Process, int]:
-        read_fd, write_fd = os.pipe()
+    async def _start(self) -> asyncio.subprocess.Process:
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.prefix,
-                sys.executable, "-S", "-I", "-c", _WAITER, str(read_fd),
+                "/system/bin/sh", "-c", _WAITER,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
-                pass_fds=(read_fd,),
                 start_new_session=True,
             )  # fmt: skip
         except OSError as exc:
-            os.close(write_fd)
             raise SimulatorError(f"cannot start the device shell: {exc}") from exc
-        finally:
-            os.close(read_fd)
         self.pgids.add(proc.pid)
         self.procs.add(proc)
         asyncio.get_running_loop().create_task(self._reap(proc))
-        return proc, write_fd
+        return proc
 
     async def _reap(self, proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
@@ -137,17 +125,18 @@ class Spawner:
 
     async def spawn(self, command: str) -> asyncio.subprocess.Process:
         """Start `sh -c command` inside the device; its pid is its process group."""
+        proc: asyncio.subprocess.Process | None = None
         while self._warm:
-            proc, write_fd = self._warm.popleft()
-            if proc.returncode is None:
+            candidate = self._warm.popleft()
+            if candidate.returncode is None:
+                proc = candidate
                 break
-            os.close(write_fd)
-        else:
-            proc, write_fd = await self._start()
-        try:
-            os.write(write_fd, command.encode("utf-8", "surrogateescape"))
-        finally:
-            os.close(write_fd)
+        if proc is None:
+            proc = await self._start()
+        assert proc.stdin is not None
+        raw = command.encode("utf-8", "surrogateescape")
+        proc.stdin.write(b"%d\n%s" % (len(raw), raw))
+        await proc.stdin.drain()
         asyncio.get_running_loop().create_task(self._fill())
         return proc
 
@@ -157,16 +146,13 @@ class Spawner:
     async def close(self, timeout_s: float = 5.0) -> None:
         """Kill every process group the device started (including detached jobs)."""
         self._closed = True
-        while self._warm:
-            _proc, write_fd = self._warm.popleft()
-            os.close(write_fd)
+        self._warm.clear()
         for pgid in list(self.pgids):
             kill_group(pgid, signal.SIGKILL)
         self.pgids.clear()
         if self.procs:
-            await asyncio.wait(
-                [asyncio.ensure_future(p.wait()) for p in self.procs], timeout=timeout_s
-            )
+            waits = [asyncio.ensure_future(p.wait()) for p in self.procs]
+            await asyncio.wait(waits, timeout=timeout_s)
 
 
 def kill_group(pgid: int, sig: int) -> None:

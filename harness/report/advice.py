@@ -17,6 +17,11 @@ LOW_BATTERY = 20  # percent; many phones cap CPU frequency when the battery runs
 LIST_LIMIT = 6  # name at most this many variants in one warning
 
 
+def count(n: int, noun: str) -> str:
+    """ "1 variant", "3 variants"."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _names(rows: Sequence[VariantRow]) -> str:
     names = [f"{r.variant} {r.quant}" for r in rows[:LIST_LIMIT]]
     more = len(rows) - LIST_LIMIT
@@ -42,9 +47,9 @@ def _thermal(run: DeviceRun) -> Advice | None:
             f"{len(throttled)} trials ran with a CPU below its maximum frequency (throttled)"
         )
     if uncooled:
-        parts.append(f"{len(uncooled)} trials started before the cooldown finished")
+        parts.append(f"{count(len(uncooled), 'trial')} started before the cooldown finished")
     if hot:
-        parts.append(f"{len(hot)} trials started above {limit} °C")
+        parts.append(f"{count(len(hot), 'trial')} started above {limit} °C")
     return Advice(
         "warn",
         "Throttled or hot trials",
@@ -62,7 +67,8 @@ def _unstable(rows: Sequence[VariantRow]) -> Advice | None:
     return Advice(
         "warn",
         f"Trial-to-trial variation above {CV_LIMIT:.0%}",
-        f"{len(noisy)} variants vary by more than {CV_LIMIT:.0%} between trials ({_names(noisy)}); "
+        f"Trials of {count(len(noisy), 'variant')} differ by more than {CV_LIMIT:.0%} "
+        f"({_names(noisy)}); "
         f"the worst is {worst.variant} {worst.quant} at {(worst.cv or 0) * 100:.1f}%.",
         "Run more trials (--trials) and more runs per trial (--runs), close other apps, use "
         "airplane mode, and check that the cores are pinned; a median of noisy trials "
@@ -75,7 +81,7 @@ def _failed(rows: Sequence[VariantRow]) -> Advice | None:
     if not bad:
         return None
     errors = list(dict.fromkeys(e for r in bad for e in r.errors))[:3]
-    detail = f"{len(bad)} variants have failed trials ({_names(bad)})."
+    detail = f"{count(len(bad), 'variant')} with failed trials ({_names(bad)})."
     if errors:
         detail += " Errors: " + " | ".join(errors)
     return Advice(
@@ -103,6 +109,19 @@ def _battery(run: DeviceRun) -> Advice | None:
     )
 
 
+def _device_setup(run: DeviceRun) -> Advice | None:
+    notes = [str(w) for w in run.device.get("warnings") or []]
+    if not notes:
+        return None
+    return Advice(
+        "warn",
+        "Device setup",
+        " · ".join(notes),
+        "Each note says what to change on the phone; fix them and measure again for steadier "
+        "numbers.",
+    )
+
+
 def _incomplete(run: DeviceRun) -> Advice | None:
     status = run.meta.get("status")
     if status in (None, "complete"):
@@ -124,6 +143,7 @@ def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice
         _thermal(run),
         _unstable(rows),
         _battery(run),
+        _device_setup(run),
     ]
     order = {"bad": 0, "warn": 1, "info": 2, "ok": 3}
     return tuple(sorted((a for a in found if a is not None), key=lambda a: order[a.tone]))

@@ -14,6 +14,7 @@ from typing import Any
 from harness import __version__, catalogue
 from harness.errors import UnknownVariantError
 from harness.report import advice, charts, ops
+from harness.report.advice import count as _count
 from harness.report.baseline import BaselineResult, changes_for
 from harness.report.model import (
     BaselineSection,
@@ -42,6 +43,9 @@ def fmt_pct(value: float | None, digits: int = 1) -> str:
 
 
 def _text(value: Any) -> str:
+    """A stored value as people read it: lists joined, absent values as a dash."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "–"
     return "–" if value is None or value == "" else str(value)
 
 
@@ -103,6 +107,13 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
 
 
 def _mask_text(run: DeviceRun) -> str:
+    """Core policy, CPUs and taskset mask: from meta["cores"] when stored, else the trials."""
+    chosen = (run.meta.get("cores") or {}).get(run.serial) or {}
+    if chosen:
+        return "; ".join(
+            f"{policy}: cpu {_text((c or {}).get('cpus'))} (mask 0x{(c or {}).get('mask')})"
+            for policy, c in chosen.items()
+        )
     masks = sorted({str(t["core_mask"]) for t in run.trials if t.get("core_mask")})
     cores = sorted({str(t["cores"]) for t in run.trials if t.get("cores")})
     return f"{', '.join(cores) or '–'} (mask {', '.join('0x' + m for m in masks) or '–'})"
@@ -153,6 +164,13 @@ def binary_facts(run: DeviceRun) -> tuple[Fact, ...]:
     )
 
 
+def _cooldown_text(settings: dict[str, Any]) -> str:
+    temp = settings.get("cooldown_temp_c")
+    if temp is None:
+        return "no temperature target"
+    return f"below {temp} °C, at most {_text(settings.get('cooldown_timeout_s'))} s"
+
+
 def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
     """How: threads, cores, XNNPACK, run counts, and which harness wrote it when."""
     s = run.settings
@@ -163,11 +181,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
         Fact("XNNPACK", _text(s.get("xnnpack"))),
         Fact("Runs / warmup per trial", f"{_text(s.get('runs'))} / {_text(s.get('warmup'))}"),
         Fact("Trials per variant", _text(s.get("trials"))),
-        Fact(
-            "Cooldown",
-            f"below {_text(s.get('cooldown_temp_c'))} °C, "
-            f"at most {_text(s.get('cooldown_timeout_s'))} s",
-        ),
+        Fact("Cooldown", _cooldown_text(s)),
         Fact("Op profile", "yes" if s.get("op_profile") else "no"),
         Fact("Harness", f"{_text(m.get('harness_version'))} (git {_text(m.get('git_commit'))})"),
         Fact("TensorFlow (converter)", _text(m.get("tf_version"))),
@@ -203,10 +217,6 @@ def banners(run: DeviceRun) -> tuple[str, ...]:
             "not TFLite's benchmark_model: these are not phone numbers."
         )
     return tuple(out)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def figures(rows: Sequence[VariantRow], baseline: BaselineSection | None) -> tuple[Figure, ...]:
@@ -272,6 +282,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         warnings=advice.section_warnings(run, rows),
         ops=ops.breakdowns(run),
         op_profile_requested=bool(run.settings.get("op_profile")),
+        op_errors=ops.profile_errors(run),
         baseline=base,
     )
 

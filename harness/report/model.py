@@ -145,6 +145,7 @@ class Section:
     warnings: tuple[Advice, ...]
     ops: tuple[OpBreakdown, ...] = ()
     op_profile_requested: bool = False
+    op_errors: tuple[str, ...] = ()  # why profiling stored nothing, from profiles.jsonl
     baseline: BaselineSection | None = None
 
 

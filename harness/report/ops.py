@@ -11,13 +11,14 @@ would count that time twice.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from typing import Any
 
 import pandas as pd
 
-from harness.bench.profile import OPS_PARQUET
+from harness.bench.profile import OPS_PARQUET, PROFILES_FILE
 from harness.report.model import OpBreakdown, OpRow
 from harness.report.runs import DeviceRun, records
 
@@ -70,3 +71,23 @@ def breakdowns(run: DeviceRun) -> tuple[OpBreakdown, ...]:
             )
         )
     return tuple(sorted(out, key=lambda b: (b.config, b.graph or "")))
+
+
+def profile_errors(run: DeviceRun) -> tuple[str, ...]:
+    """Why profiling produced nothing for this device: the distinct errors in profiles.jsonl."""
+    path = run.run_dir / PROFILES_FILE
+    if not path.is_file():
+        return ()
+    errors: dict[str, None] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a torn last line: the profile of that configuration runs again
+        if not isinstance(record, dict) or record.get("device_serial") != run.serial:
+            continue
+        if record.get("status") == "unsupported":
+            errors["the benchmark binary has no --enable_op_profiling"] = None
+        elif record.get("status") != "ok" and record.get("error"):
+            errors[str(record["error"])] = None
+    return tuple(errors)

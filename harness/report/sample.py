@@ -67,6 +67,7 @@ class SampleSpec:
     throttled: Sequence[str] = ()  # variant ids whose trials are throttled
     noisy: Sequence[str] = ()  # variant ids with 10% trial-to-trial variation
     slower: Mapping[str, float] = field(default_factory=dict)  # variant id -> extra factor
+    profile_error: str | None = None  # with op_profile: every profile failed with this error
     battery_level: int = 87
     run_id: str | None = None
     status: str = "complete"
@@ -84,8 +85,8 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     settings = {
         "variants": [v.id for v in variants],
         "quants": list(spec.quants),
-        "threads": 1,
-        "cores": "big",
+        "threads": [1],  # lists, as `harness run` stores them
+        "cores": ["big"],
         "trials": spec.trials,
         "runs": 50,
         "warmup": 5,
@@ -114,6 +115,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
         },
         "models": {},
         "order": [],
+        "cores": {serial: {"big": {"cpus": [2, 3], "mask": "c"}}},
     }
     store = RunStore.create(out_dir, {k: v for k, v in meta.items() if v is not None})
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -214,8 +216,9 @@ def _write_profiles(
                         "threads": 1,
                         "cores": "big",
                         "xnnpack": "default",
-                        "status": "ok",
-                        "ops": ops,
+                        "status": "failed" if spec.profile_error else "ok",
+                        "error": spec.profile_error,
+                        "ops": [] if spec.profile_error else ops,
                     }
                 )
             )

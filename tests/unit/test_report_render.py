@@ -52,10 +52,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                 throttled=["mobilenet_v2_0.35_96"],
                 noisy=["mobilenet_v2_0.35_128"],
                 battery_level=12,
+                settings={"op_profile": True},
+                profile_error="op profiling is not available in the stand-in",
                 device={
                     "model": f"Pixel {XSS}",
                     "fingerprint": f"google/{SCRIPT_BREAK}",
                     "serial": "emulator-5554",
+                    "warnings": [
+                        "screen is on: UI work competes for the CPUs; turn the screen off"
+                    ],
                 },
             ),
         ),
@@ -131,7 +136,7 @@ def test_header_names_device_binary_and_settings(clean_html: Path) -> None:
         "msm8996 / qcom",
         "google/sailfish/sailfish:10",
         "official",
-        "big (mask 0xc)",
+        "big: cpu 2, 3 (mask 0xc)",
         "Trials per variant",
         "Harness",
     ):
@@ -218,6 +223,7 @@ def test_warnings_come_with_advice(troubled_html: Path, clean_html: Path) -> Non
         "Throttled or hot trials",
         "Trial-to-trial variation above 5%",
         "Low battery",
+        "Device setup",
     ]
     for item in find(doc, SECTION_WARNINGS):
         assert "What to do:" in item.text_content()
@@ -244,6 +250,12 @@ def test_op_profile_breakdown_is_shown(clean_html: Path) -> None:
     assert len(tables) == 6
     first = [td.text_content() for td in find(tables[0], ".//tbody/tr")[0].findall("td")]
     assert first[0] == "CONV_2D" and first[1] == "36" and first[3] == "66.0%"
+
+
+def test_failed_op_profiling_says_why(troubled_html: Path) -> None:
+    doc = _doc(troubled_html)
+    assert not find(doc, f"//details[{C('ops')}]")
+    assert "Profiling reported: op profiling is not available in the stand-in" in doc.text_content()
 
 
 def test_baseline_section_marks_the_slower_variant(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from harness.cli import main
 from harness.device import download
 from harness.device.binary import prepare_binary
+from harness.device.cores import select_cores
 from harness.device.files import WORKDIR, clean, push_once
 from harness.device.select import connect
 from harness.device.session import DeviceSession
@@ -106,3 +107,21 @@ def test_cli_devices_json_and_clean(
     assert f"removed {WORKDIR}" in capsys.readouterr().err
     assert main(["devices", "--device", "no-such-phone"]) == 3
     assert "no device matches" in capsys.readouterr().err
+
+
+def test_hostile_model_name_is_pushed_and_benchmarked_pinned_to_big(sim: SimDevice) -> None:
+    session = _open(sim)
+    model = Path(__file__).resolve().parents[1] / "data" / "convert" / "tiny_fp32.tflite"
+    remote = push_once(session, model, "models/my model 'v2' \"q\" $(touch pwned) `id`.tflite")
+    binary = prepare_binary(session, None)
+    mask = select_cores(session, "big").mask
+    result = session.shell(
+        ["taskset", mask, binary.device_path, f"--graph={remote}", "--num_runs=3",
+         "--min_secs=0", "--warmup_runs=1", "--warmup_min_secs=0", "--num_threads=1"],
+        timeout_s=120,
+    )
+    assert "count=3" in result.output and remote in result.output
+    assert not (sim.root / "pwned").exists()
+    assert not session.exists(f"{WORKDIR}/models/pwned")
+    runs = [r for r in sim.affinity_records() if any(remote in a for a in r["argv"])]
+    assert runs and all(sorted(r["host_cpus"]) == sim.topology.host_cpus([2, 3]) for r in runs)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__, catalogue
-from harness.bench.plan import build_plan, configurations, new_seed, xnnpack_settings
+from harness.bench.plan import Config, build_plan, configurations, new_seed, xnnpack_settings
 from harness.bench.prepare import ModelFile, PreparedDevice, prepare_device, release_device
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner, TrialSettings
@@ -32,6 +32,7 @@ from harness.errors import (
     HarnessError,
     PlanError,
     ResultsError,
+    UnknownQuantError,
 )
 
 if TYPE_CHECKING:
@@ -75,6 +76,33 @@ class RunSettings:
     seed: int | None = None
     fixed_performance: bool = False
     report: bool = True
+
+    def validate(self) -> list[Config]:
+        """Check every option before any device is touched; the configurations to measure.
+
+        Raises PlanError, UnknownVariantError or UnknownQuantError (exit code 2).
+        """
+        from harness.convert.tflite import QUANTS
+
+        for q in self.quants:
+            if q not in QUANTS:
+                raise UnknownQuantError(q, QUANTS)
+        if self.runs < 1:
+            raise PlanError(f"--runs must be >= 1, got {self.runs}")
+        if self.warmup < 0:
+            raise PlanError(f"--warmup must be >= 0, got {self.warmup}")
+        if self.trials < 1:
+            raise PlanError(f"--trials must be >= 1, got {self.trials}")
+        for name in ("reconnect_timeout_s", "trial_timeout_s", "cooldown_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise PlanError(f"--{name[:-2].replace('_', '-')} must be > 0")
+        return configurations(
+            [v.id for v in catalogue.select(self.variants)],
+            self.quants,
+            xnnpack_settings(self.xnnpack),
+            self.threads,
+            self.cores,
+        )
 
     def measured(self) -> dict[str, Any]:
         """The settings stored in meta.json (what the trials measure)."""
@@ -216,15 +244,7 @@ def run(
         settings = _settings_from_meta(meta, settings)
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
-    configs = configurations(
-        [v.id for v in catalogue.select(settings.variants)],
-        settings.quants,
-        xnnpack_settings(settings.xnnpack),
-        settings.threads,
-        settings.cores,
-    )
-    if settings.runs < 1 or settings.warmup < 0:
-        raise PlanError("--runs must be >= 1 and --warmup >= 0")
+    configs = settings.validate()
     converted = _convert(settings, emit)
     models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
     if sessions is None:

@@ -204,7 +204,9 @@ def execute(settings: Any) -> RunOutcome:
     from harness.cli._devices import open_devices
     from harness.run import run
 
-    if settings.resume is not None and not settings.devices:
+    if settings.resume is None:
+        settings.validate()  # bad options fail before a device (or a simulator) is touched
+    elif not settings.devices:
         from harness.results.store import read_meta
 
         stored = read_meta(Path(settings.resume)).get("settings") or {}

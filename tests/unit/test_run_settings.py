@@ -1,0 +1,59 @@
+"""`harness run` refuses bad options before touching a device, with exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.cli import main
+from harness.errors import PlanError, UnknownQuantError, UnknownVariantError
+from harness.run import RunSettings, resume_command
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "--device is required"),
+        (["--device", "sim", "--xnnpack", "maybe"], "--xnnpack"),
+        (["--device", "sim", "--threads", "two"], "--threads"),
+        (["--device", "sim", "--threads", "0"], "--threads must be >= 1"),
+        (["--device", "sim", "--variants", "mobilenet_v2_9.9_224"], "unknown variant"),
+        (["--device", "sim", "--quant", "int4"], "unknown quantization"),
+        (["--device", "sim", "--runs", "0"], "--runs"),
+        (["--device", "sim", "--trials", "0"], "--trials"),
+        (["--device", "sim", "--reconnect-timeout", "0"], "--reconnect-timeout"),
+    ],
+)
+def test_bad_options_exit_2_without_a_device(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["run", *args])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err
+
+
+def test_validate_returns_the_configurations() -> None:
+    settings = RunSettings(
+        devices=["x"], variants=["v2:0.35_96", "v2:0.35_128"], xnnpack="both", threads=[1, 2]
+    )
+    configs = settings.validate()
+    assert len(configs) == 2 * 2 * 2
+    assert {c.xnnpack for c in configs} == {"off", "on"}
+
+
+def test_validate_raises_typed_errors() -> None:
+    with pytest.raises(UnknownQuantError):
+        RunSettings(devices=["x"], quants=["fp64"]).validate()
+    with pytest.raises(UnknownVariantError):
+        RunSettings(devices=["x"], variants=["v3:1.0_224"]).validate()
+    with pytest.raises(PlanError):
+        RunSettings(devices=["x"], warmup=-1).validate()
+
+
+def test_resume_command_is_exact_and_quoted(tmp_path: object) -> None:
+    settings = RunSettings(devices=["127.0.0.1:5600", "my phone"], adb_server="lab:5037")
+    cmd = resume_command(tmp_path / "run 1", settings)  # type: ignore[operator]
+    assert cmd == (
+        f"harness run --resume '{tmp_path}/run 1' --device 127.0.0.1:5600 "
+        "--device 'my phone' --adb-server lab:5037"
+    )

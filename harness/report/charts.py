@@ -159,19 +159,21 @@ def latency_vs_macs(key: str, rows: Sequence[VariantRow]) -> Chart | None:
         return None
     colours = _multiplier_colours(points)
     groups = sorted(
-        {(r.family, r.depth_multiplier, r.quant) for r in points}, key=lambda g: (g[0], -g[1], g[2])
+        {(r.family, r.depth_multiplier, r.series) for r in points},
+        key=lambda g: (g[0], -g[1], g[2]),
     )
     with _figure(key, 6.0, 4.4) as (fig, ax):
-        for n, (family, mult, quant) in enumerate(groups):
+        for n, (family, mult, series) in enumerate(groups):
             sel = sorted(
                 (
                     r
                     for r in points
-                    if (r.family, r.depth_multiplier, r.quant) == (family, mult, quant)
+                    if (r.family, r.depth_multiplier, r.series) == (family, mult, series)
                 ),
                 key=lambda r: r.macs_m or 0,
             )
-            label = f"{family.upper()} {mult:g}" + ("" if quant == "fp32" else f" {_t(quant)}")
+            quant = sel[0].quant
+            label = f"{family.upper()} {mult:g}" + ("" if series == "fp32" else f" {_t(series)}")
             (line,) = ax.plot(
                 [r.macs_m for r in sel],
                 [r.median_ms for r in sel],
@@ -233,7 +235,7 @@ def trial_distributions(key: str, rows: Sequence[VariantRow]) -> Chart | None:
     points = sorted((r for r in rows if r.trials_ms), key=lambda r: r.median_ms or 0, reverse=True)
     if not points:
         return None
-    labels = [_t(f"{r.variant.removeprefix('mobilenet_')} {r.quant}") for r in points]
+    labels = [_t(f"{r.variant.removeprefix('mobilenet_')} {r.series}") for r in points]
     height = 1.2 + 0.24 * len(points)
     rng = np.random.default_rng(0)  # jitter only: fixed so the same data give the same file
     with _figure(key, 6.4, height) as (fig, ax):

@@ -63,6 +63,7 @@ def _published(variant: str) -> catalogue.Published | None:
 def build_rows(run: DeviceRun) -> list[VariantRow]:
     """One row per measured configuration, in the order of the published tables."""
     order = _catalogue_order()
+    setups = {(s["threads"], s["cores"], s["xnnpack"]) for s in run.summary}
     rows: list[VariantRow] = []
     for s in run.summary:
         config = str(s["config"])
@@ -96,6 +97,9 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 status=str(s["status"]),
                 trials_ms=tuple(ok),
                 errors=errors,
+                setup=f"t{s['threads']} {s['cores']} xnnpack={s['xnnpack']}"
+                if len(setups) > 1
+                else "",
             )
         )
 

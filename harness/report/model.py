@@ -40,6 +40,12 @@ class VariantRow:
     status: str  # ok | partial | failed
     trials_ms: tuple[float, ...] = ()  # ok trials' latencies, for the distribution chart
     errors: tuple[str, ...] = ()  # distinct error lines of failed trials
+    setup: str = ""  # "t4 big xnnpack=on" when the section mixes threads / cores / XNNPACK
+
+    @property
+    def series(self) -> str:
+        """What tells this row's line apart from others of the same variant."""
+        return f"{self.quant} {self.setup}".strip()
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ class SampleSpec:
 
     variants: str = "v2:*"
     quants: Sequence[str] = ("fp32",)
+    threads: Sequence[int] = (1,)  # n threads: n times faster, as if it scaled perfectly
     trials: int = 5
     factor: float = 1.0  # measured / published
     cv: float = 0.02  # trial-to-trial variation
@@ -85,7 +86,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     settings = {
         "variants": [v.id for v in variants],
         "quants": list(spec.quants),
-        "threads": [1],  # lists, as `harness run` stores them
+        "threads": list(spec.threads),  # lists, as `harness run` stores them
         "cores": ["big"],
         "trials": spec.trials,
         "runs": 50,
@@ -119,11 +120,17 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     }
     store = RunStore.create(out_dir, {k: v for k, v in meta.items() if v is not None})
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    configs = [(v, q, i) for v in variants for q in spec.quants for i in range(spec.trials)]
+    configs = [
+        (v, q, t, i)
+        for v in variants
+        for q in spec.quants
+        for t in spec.threads
+        for i in range(spec.trials)
+    ]
     rng.shuffle(configs)  # interleaved, as a real run plans them
-    for order, (v, quant, index) in enumerate(configs):
+    for order, (v, quant, threads, index) in enumerate(configs):
         published = v.published.pixel1_ms or v.published.macs_m * 0.25
-        base = published * spec.factor * spec.slower.get(v.id, 1.0)
+        base = published * spec.factor * spec.slower.get(v.id, 1.0) / threads
         cv = 0.10 if v.id in spec.noisy else spec.cv
         ok = v.id not in spec.failing
         latency = max(0.1, rng.gauss(base, base * cv)) if ok else None
@@ -131,7 +138,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
         store.append(
             TrialRecord(
                 run_id=store.run_id,
-                trial_id=f"{serial}|{v.id}|{quant}|{index}",
+                trial_id=f"{serial}|{v.id}|{quant}|t{threads}|{index}",
                 device_serial=serial,
                 device_model=str(device["model"]),
                 variant=v.id,
@@ -139,7 +146,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
                 depth_multiplier=v.depth_multiplier,
                 resolution=v.resolution,
                 quant=quant,
-                threads=1,
+                threads=threads,
                 cores="big",
                 core_mask="c",
                 xnnpack="default",

@@ -290,6 +290,14 @@ def test_several_runs_get_a_section_each_and_a_selector(
     assert "benchmark binary" in find(doc, PAGE_WARNINGS)[0].text_content()
 
 
+def test_mixed_thread_counts_are_told_apart(tmp_path: Path) -> None:
+    run = write_sample_run(tmp_path, SampleSpec(variants="v2:0.35_96", trials=2, threads=(1, 4)))
+    doc = _doc(render([run]))
+    series = [tr.findall("td")[1].text_content() for tr in find(doc, "//table/tbody/tr")]
+    assert series == ["fp32 t1 big xnnpack=default", "fp32 t4 big xnnpack=default"]
+    assert "Threads</dt><dd>1, 4</dd>" in lxml.html.tostring(doc, encoding="unicode")
+
+
 def test_a_missing_folder_is_a_clear_error_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     with pytest.raises(ResultsError, match="no such run folder"):

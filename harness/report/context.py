@@ -7,6 +7,7 @@ so the template has nothing to get wrong.
 from __future__ import annotations
 
 import statistics
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -64,10 +65,13 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
     """One row per measured configuration, in the order of the published tables."""
     order = _catalogue_order()
     setups = {(s["threads"], s["cores"], s["xnnpack"]) for s in run.summary}
+    by_config: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for t in run.trials:
+        by_config[str(t["config"])].append(t)
     rows: list[VariantRow] = []
     for s in run.summary:
         config = str(s["config"])
-        trials = [t for t in run.trials if t["config"] == config]
+        trials = by_config[config]
         ok = [float(t["latency_ms"]) for t in trials if t["status"] == "ok" and t["latency_ms"]]
         errors = tuple(
             dict.fromkeys(str(t["error"]) for t in trials if t["status"] != "ok" and t["error"])

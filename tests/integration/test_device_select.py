@@ -5,12 +5,18 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from harness.config import HarnessConfig, load_config
 from harness.device.select import connect
-from harness.errors import AmbiguousDeviceError, DeviceNotFoundError
+from harness.errors import (
+    AmbiguousDeviceError,
+    DeviceError,
+    DeviceNotFoundError,
+    DeviceOfflineError,
+)
 from harness.sim import SimDevice
 
 pytestmark = pytest.mark.integration
@@ -82,3 +88,32 @@ def test_absent_device_lists_what_is_attached(sim: SimDevice) -> None:
         connect(["nokia"], config=NO_CONFIG)
     message = str(info.value)
     assert "nokia" in message and sim.serial in message and "device" in message
+
+
+def test_explicit_adb_server(sim: SimDevice, adb_server: Any,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANDROID_ADB_SERVER_PORT")
+    [session] = connect([sim.serial], adb_server=f"127.0.0.1:{adb_server.port}",
+                        config=NO_CONFIG)
+    assert session.adb_server == f"127.0.0.1:{adb_server.port}"
+    assert session.shell(["echo", "via explicit server"], timeout_s=10).stdout.strip()
+
+
+def test_unreachable_remote_server_is_a_device_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.2", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DeviceError, match="cannot reach the adb server") as info:
+        connect(["all"], adb_server=f"127.0.0.2:{port}", config=NO_CONFIG)
+    assert info.value.exit_code == 3
+
+
+def test_offline_device_is_reported_with_advice(sim: SimDevice, adb_server: Any) -> None:
+    sim.faults.go_offline(4.0)
+    adb_server.wait_state(sim.serial, "offline")
+    with pytest.raises(DeviceOfflineError) as info:
+        connect([sim.serial], config=NO_CONFIG)
+    assert info.value.hint
+    with pytest.raises(DeviceNotFoundError) as missing:
+        connect(["nokia"], config=NO_CONFIG)
+    assert "offline" in str(missing.value)

@@ -37,14 +37,20 @@ def timed(fn: object) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=50, help="file size for push/pull")
-    parser.add_argument("--repeats", type=int, default=3, help="transfers per figure (best and median shown)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="transfers per figure (best and median shown)"
+    )
     parser.add_argument("--shells", type=int, default=40, help="`shell true` calls per figure")
     args = parser.parse_args()
 
     adb = adbutils.adb_path()
     port = free_port()
-    env = dict(os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port))
-    server = subprocess.Popen([adb, "-P", str(port), "server", "nodaemon"], env=env, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
+    )
+    server = subprocess.Popen(
+        [adb, "-P", str(port), "server", "nodaemon"], env=env, stderr=subprocess.DEVNULL
+    )
     device = SimDevice.start()
     try:
         client = adbutils.AdbClient(host="127.0.0.1", port=port, socket_timeout=60)
@@ -60,8 +66,14 @@ def main() -> None:
         print(client.connect(device.serial, timeout=10))
 
         def cli(*a: str) -> None:
-            subprocess.run([adb, "-P", str(port), "-s", device.serial, *a], env=env, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300)  # fmt: skip
+            subprocess.run(
+                [adb, "-P", str(port), "-s", device.serial, *a],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=300,
+            )
 
         with tempfile.TemporaryDirectory() as tmp:
             src = Path(tmp) / "payload.bin"
@@ -72,9 +84,15 @@ def main() -> None:
             dst = Path(tmp) / "back.bin"
             mb = len(data) / 1e6
             figures: dict[str, list[float]] = {}
-            figures["adb CLI push (MB/s)"] = [mb / timed(lambda: cli("push", str(src), remote)) for _ in range(args.repeats)]
-            figures["adb CLI pull (MB/s)"] = [mb / timed(lambda: cli("pull", remote, str(dst))) for _ in range(args.repeats)]
-            assert hashlib.sha256(dst.read_bytes()).hexdigest() == digest, "CLI pull corrupted the data"
+            figures["adb CLI push (MB/s)"] = [
+                mb / timed(lambda: cli("push", str(src), remote)) for _ in range(args.repeats)
+            ]
+            figures["adb CLI pull (MB/s)"] = [
+                mb / timed(lambda: cli("pull", remote, str(dst))) for _ in range(args.repeats)
+            ]
+            assert hashlib.sha256(dst.read_bytes()).hexdigest() == digest, (
+                "CLI pull corrupted the data"
+            )
             dev = client.device(device.serial)
             figures["adbutils sync.push (MB/s)"] = [
                 mb / timed(lambda: dev.sync.push(str(src), remote)) for _ in range(args.repeats)
@@ -82,18 +100,30 @@ def main() -> None:
             figures["adbutils sync.pull (MB/s)"] = [
                 mb / timed(lambda: dev.sync.pull(remote, str(dst))) for _ in range(args.repeats)
             ]
-            assert hashlib.sha256(dst.read_bytes()).hexdigest() == digest, "adbutils pull corrupted the data"
+            assert hashlib.sha256(dst.read_bytes()).hexdigest() == digest, (
+                "adbutils pull corrupted the data"
+            )
             cli("shell", "true")
-            figures["adb CLI `shell true` (ms)"] = [1e3 * timed(lambda: cli("shell", "true")) for _ in range(args.shells)]
-            figures["adbutils shell('true') (ms)"] = [1e3 * timed(lambda: dev.shell("true")) for _ in range(args.shells)]
+            figures["adb CLI `shell true` (ms)"] = [
+                1e3 * timed(lambda: cli("shell", "true")) for _ in range(args.shells)
+            ]
+            figures["adbutils shell('true') (ms)"] = [
+                1e3 * timed(lambda: dev.shell("true")) for _ in range(args.shells)
+            ]
             figures["adbutils shell2('true', v2) (ms)"] = [
                 1e3 * timed(lambda: dev.shell2("true", v2=True)) for _ in range(args.shells)
             ]
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"simulated device {device.serial}, {args.mb} MB file, host CPUs {len(os.sched_getaffinity(0))}, load {load}")
+        print(
+            f"simulated device {device.serial}, {args.mb} MB file, "
+            f"host CPUs {len(os.sched_getaffinity(0))}, load {load}"
+        )
         for name, values in figures.items():
             best = max(values) if "MB/s" in name else min(values)
-            print(f"{name:36s} median {statistics.median(values):8.1f}   best {best:8.1f}   n={len(values)}")
+            print(
+                f"{name:36s} median {statistics.median(values):8.1f}"
+                f"   best {best:8.1f}   n={len(values)}"
+            )
         print("targets: adb CLI push >= 100 MB/s; adb CLI `shell true` median <= 15 ms")
     finally:
         device.stop()

@@ -16,24 +16,32 @@ sim_app = typer.Typer(
 
 @sim_app.command("serve")
 def serve(
-    port: Annotated[int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port; not 5554-5585).")] = 0,
+    port: Annotated[
+        int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port; not 5554-5585).")
+    ] = 0,
     topology: Annotated[
-        Path | None, typer.Option(help='CPU topology JSON: {"clusters": [{"cpus": [0,1], "max_khz": N}, ...]}.')
+        Path | None,
+        typer.Option(help='CPU topology JSON: {"clusters": [{"cpus": [0,1], "max_khz": N}, ...]}.'),
     ] = None,
     prop: Annotated[
-        list[str] | None, typer.Option("--prop", help="Override a system property: KEY=VALUE. Repeatable.")
+        list[str] | None,
+        typer.Option("--prop", help="Override a system property: KEY=VALUE. Repeatable."),
     ] = None,
     root: Annotated[
-        Path | None, typer.Option(help="Folder for the device's files (kept; default: a temporary one).")
+        Path | None,
+        typer.Option(help="Folder for the device's files (kept; default: a temporary one)."),
     ] = None,
     slowdown: Annotated[
-        float | None, typer.Option(help="Fault: every benchmark_model inference takes FACTOR times as long.")
+        float | None,
+        typer.Option(help="Fault: every benchmark_model inference takes FACTOR times as long."),
     ] = None,
     hang: Annotated[
-        list[str] | None, typer.Option(help="Fault: shell commands matching this regex never answer. Repeatable.")
+        list[str] | None,
+        typer.Option(help="Fault: shell commands matching this regex never answer. Repeatable."),
     ] = None,
     fail_pushes_after: Annotated[
-        int | None, typer.Option(help="Fault: pushes fail with ENOSPC after this many bytes of a file.")
+        int | None,
+        typer.Option(help="Fault: pushes fail with ENOSPC after this many bytes of a file."),
     ] = None,
     drop_after_bytes: Annotated[
         int | None, typer.Option(help="Fault: drop the connection after this many payload bytes.")
@@ -42,12 +50,16 @@ def serve(
         int | None, typer.Option(help="Fault: drop the connection at the command after this many.")
     ] = None,
     thermal: Annotated[
-        list[str] | None, typer.Option(help="Fault: zone temperature, ZONE=CELSIUS (index or type). Repeatable.")
+        list[str] | None,
+        typer.Option(help="Fault: zone temperature, ZONE=CELSIUS (index or type). Repeatable."),
     ] = None,
     cap: Annotated[
-        list[str] | None, typer.Option(help="Fault: cap a CPU's cluster scaling_max_freq, CPU=KHZ. Repeatable.")
+        list[str] | None,
+        typer.Option(help="Fault: cap a CPU's cluster scaling_max_freq, CPU=KHZ. Repeatable."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the device's details as JSON on stdout.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the device's details as JSON on stdout.")
+    ] = False,
 ) -> None:
     """Serve one simulated device until Ctrl-C; prints its serial (HOST:PORT) on stdout."""
     from harness.sim.serve import fault_settings, serve_foreground, start_device
@@ -61,7 +73,9 @@ def serve(
         thermal=thermal,
         cap=cap,
     )
-    device = start_device(port=port, topology=topology, props=list(prop or []), root=root, faults=faults)
+    device = start_device(
+        port=port, topology=topology, props=list(prop or []), root=root, faults=faults
+    )
     serve_foreground(device, as_json=as_json)
 
 

@@ -13,7 +13,8 @@ import logging
 import shutil
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from types import TracebackType
@@ -126,6 +127,18 @@ class _Core:
 class SimDevice:
     """A running simulated phone; use `SimDevice.start(...)` (also a context manager)."""
 
+    port: int
+    serial: str
+    root: Path
+    props: dict[str, str]
+    topology: topomod.Topology
+    faults: Faults
+    _owns_root: bool
+    _loop: asyncio.AbstractEventLoop
+    _core: _Core
+    _thread: threading.Thread
+    _stopped: bool
+
     def __init__(self) -> None:
         raise TypeError("use SimDevice.start(...)")
 
@@ -138,7 +151,7 @@ class SimDevice:
         root: Path | str | None = None,
         faults: dict[str, Any] | None = None,
     ) -> SimDevice:
-        """Build the image, start serving on 127.0.0.1:`port` (0: a free port), return the device."""
+        """Build the image, serve on 127.0.0.1:`port` (0: any free port), return the device."""
         if port in RESERVED_PORTS:
             raise SimulatorError(
                 f"port {port} is in the adb server's emulator range 5554-5585",
@@ -183,8 +196,8 @@ class SimDevice:
         )
         return self
 
-    def _call(self, coro: Awaitable[Any], timeout_s: float) -> Any:
-        future = asyncio.run_coroutine_threadsafe(coro, self._loop)  # type: ignore[arg-type]
+    def _call(self, coro: Coroutine[Any, Any, Any], timeout_s: float) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
             return future.result(timeout_s)
         except FutureTimeout as exc:

@@ -43,7 +43,9 @@ def pixel1_props() -> dict[str, str]:
         "ro.build.display.id": "QP1A.191005.007.A3",
         "ro.build.type": "user",
         "ro.build.tags": "release-keys",
-        "ro.build.fingerprint": "google/sailfish/sailfish:10/QP1A.191005.007.A3/5972272:user/release-keys",
+        "ro.build.fingerprint": (
+            "google/sailfish/sailfish:10/QP1A.191005.007.A3/5972272:user/release-keys"
+        ),
         "ro.build.characteristics": "nosdcard",
         "ro.debuggable": "0",
         "ro.secure": "1",

@@ -14,6 +14,7 @@ computed once per device.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -157,7 +158,5 @@ class Spawner:
 
 def kill_group(pgid: int, sig: int) -> None:
     """Signal a process group, ignoring one that is already gone."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

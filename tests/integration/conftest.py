@@ -35,7 +35,11 @@ class AdbServer:
     env: dict[str, str]
 
     def run(
-        self, *args: str, timeout_s: float = ADB_TIMEOUT_S, check: bool = False, input: str | None = None
+        self,
+        *args: str,
+        timeout_s: float = ADB_TIMEOUT_S,
+        check: bool = False,
+        input: str | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run `adb -P PORT ARGS...` and return its result (text)."""
         return subprocess.run(

@@ -71,17 +71,23 @@ def test_push_pull_20mb_with_equal_sha256(sim: SimDevice, adb_server, tmp_path: 
     data = os.urandom(20 * 1024 * 1024)
     src = tmp_path / "big.bin"
     src.write_bytes(data)
-    push = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/big.bin", timeout_s=120)
+    push = adb_server.run(
+        "-s", sim.serial, "push", str(src), "/data/local/tmp/big.bin", timeout_s=120
+    )
     assert push.returncode == 0, push.stderr
     remote = adb_server.run("-s", sim.serial, "shell", "sha256sum /data/local/tmp/big.bin").stdout
     assert remote.split()[0] == hashlib.sha256(data).hexdigest()
     dst = tmp_path / "back.bin"
-    pull = adb_server.run("-s", sim.serial, "pull", "/data/local/tmp/big.bin", str(dst), timeout_s=120)
+    pull = adb_server.run(
+        "-s", sim.serial, "pull", "/data/local/tmp/big.bin", str(dst), timeout_s=120
+    )
     assert pull.returncode == 0, pull.stderr
     assert hashlib.sha256(dst.read_bytes()).hexdigest() == hashlib.sha256(data).hexdigest()
 
 
-def test_push_creates_nested_directories_and_keeps_mode(sim: SimDevice, adb_server, tmp_path: Path) -> None:
+def test_push_creates_nested_directories_and_keeps_mode(
+    sim: SimDevice, adb_server, tmp_path: Path
+) -> None:
     src = tmp_path / "tool.sh"
     src.write_text("#!/system/bin/sh\necho ran\n")
     src.chmod(0o755)

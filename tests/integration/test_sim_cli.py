@@ -24,13 +24,20 @@ def _serve(*args: str) -> subprocess.Popen[str]:
 
 def test_serve_json_props_faults_and_clean_stop(adb_server, tmp_path: Path) -> None:
     root = tmp_path / "dev"
-    proc = _serve("--json", "--prop", "ro.product.model=Pixel 9", "--root", str(root), "--cap", "2=1036800")
+    proc = _serve(
+        "--json", "--prop", "ro.product.model=Pixel 9", "--root", str(root), "--cap", "2=1036800"
+    )
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
         assert info["model"] == "Pixel 9" and info["serial"] == f"127.0.0.1:{info['port']}"
         adb_server.connect(info["serial"])
-        out = adb_server.run("-s", info["serial"], "shell", "getprop ro.product.model; cat /sys/devices/system/cpu/cpu3/cpufreq/scaling_max_freq")
+        out = adb_server.run(
+            "-s",
+            info["serial"],
+            "shell",
+            "getprop ro.product.model; cat /sys/devices/system/cpu/cpu3/cpufreq/scaling_max_freq",
+        )
         assert out.stdout == "Pixel 9\n1036800\n"
         adb_server.run("disconnect", info["serial"])
     finally:

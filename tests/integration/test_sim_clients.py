@@ -60,7 +60,10 @@ def test_adb_shell_package_without_server(make_sim, tmp_path: Path) -> None:
         payload = os.urandom(200_000)
         src.write_bytes(payload)
         client.push(str(src), "/data/local/tmp/direct/f.bin")
-        assert client.shell("sha256sum /data/local/tmp/direct/f.bin").split()[0] == hashlib.sha256(payload).hexdigest()
+        assert (
+            client.shell("sha256sum /data/local/tmp/direct/f.bin").split()[0]
+            == hashlib.sha256(payload).hexdigest()
+        )
         dst = tmp_path / "g.bin"
         client.pull("/data/local/tmp/direct/f.bin", str(dst))
         assert dst.read_bytes() == payload

@@ -12,7 +12,11 @@ pytestmark = pytest.mark.integration
 
 
 def _allowed(status: str) -> str:
-    return next(line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("Cpus_allowed_list"))
+    return next(
+        line.split(":", 1)[1].strip()
+        for line in status.splitlines()
+        if line.startswith("Cpus_allowed_list")
+    )
 
 
 def test_taskset_big_cores_pins_to_mapped_host_cpus(sim: SimDevice, adb_server) -> None:
@@ -20,7 +24,10 @@ def test_taskset_big_cores_pins_to_mapped_host_cpus(sim: SimDevice, adb_server) 
     assert result.returncode == 0, result.stderr
     expected_host = sim.topology.host_cpus([2, 3])
     allowed = _allowed(result.stdout)
-    assert allowed == ",".join(map(str, expected_host)) or allowed == f"{expected_host[0]}-{expected_host[-1]}"
+    assert (
+        allowed == ",".join(map(str, expected_host))
+        or allowed == f"{expected_host[0]}-{expected_host[-1]}"
+    )
     records = sim.affinity_records()
     assert len(records) == 1
     record = records[0]
@@ -36,7 +43,9 @@ def test_taskset_little_and_big_differ_on_a_two_cpu_map(make_sim, adb_server) ->
         {"cpus": [0, 1], "max_khz": 1593600, "host_cpus": [0]},
         {"cpus": [2, 3], "max_khz": 2150400, "host_cpus": [1]},
     ]})  # fmt: skip
-    out_little = adb_server.run("-s", device.serial, "shell", "taskset 3 cat /proc/self/status").stdout
+    out_little = adb_server.run(
+        "-s", device.serial, "shell", "taskset 3 cat /proc/self/status"
+    ).stdout
     out_big = adb_server.run("-s", device.serial, "shell", "taskset 8 cat /proc/self/status").stdout
     assert _allowed(out_little) == "0"
     assert _allowed(out_big) == "1"
@@ -51,7 +60,12 @@ def test_taskset_rejects_offline_only_mask(make_sim, adb_server) -> None:
     result = adb_server.run("-s", device.serial, "shell", "taskset 8 true")
     assert result.returncode == 1
     assert "Invalid argument" in result.stderr
-    online = adb_server.run("-s", device.serial, "shell", "cat /sys/devices/system/cpu/online /sys/devices/system/cpu/cpu3/online")
+    online = adb_server.run(
+        "-s",
+        device.serial,
+        "shell",
+        "cat /sys/devices/system/cpu/online /sys/devices/system/cpu/cpu3/online",
+    )
     assert online.stdout.split() == ["0-2", "0"]
     assert device.affinity_records() == []
 
@@ -71,7 +85,8 @@ def test_custom_topology_sysfs(make_sim, adb_server) -> None:
         {"cpus": [7], "max_khz": 2850000, "governor": "performance"},
     ]})  # fmt: skip
     script = (
-        "cd /sys/devices/system/cpu; cat possible; cat cpu5/cpufreq/related_cpus cpu5/cpufreq/scaling_max_freq"
+        "cd /sys/devices/system/cpu; cat possible;"
+        " cat cpu5/cpufreq/related_cpus cpu5/cpufreq/scaling_max_freq"
         " cpu5/cpufreq/cpuinfo_max_freq cpu7/cpufreq/scaling_governor"
     )
     out = adb_server.run("-s", device.serial, "shell", script).stdout.split("\n")
@@ -83,8 +98,13 @@ def test_props_override_and_listing(make_sim, adb_server) -> None:
     listing = adb_server.run("-s", device.serial, "shell", "getprop").stdout
     assert "[ro.build.version.release]: [14]" in listing
     assert "[ro.custom.thing]: [a b]" in listing
-    assert "[ro.product.cpu.abi]: [x86_64]" in listing or "[ro.product.cpu.abi]: [arm64-v8a]" in listing
-    missing = adb_server.run("-s", device.serial, "shell", "getprop no.such.prop; getprop no.such.prop fallback")
+    assert (
+        "[ro.product.cpu.abi]: [x86_64]" in listing
+        or "[ro.product.cpu.abi]: [arm64-v8a]" in listing
+    )
+    missing = adb_server.run(
+        "-s", device.serial, "shell", "getprop no.such.prop; getprop no.such.prop fallback"
+    )
     assert missing.stdout == "\nfallback\n"
 
 
@@ -97,7 +117,9 @@ def test_dumpsys_and_cmd_power(sim: SimDevice, adb_server) -> None:
     assert "  level: 12" in battery and "  temperature: 415" in battery
     power = adb_server.run("-s", sim.serial, "shell", "dumpsys power").stdout
     assert "mWakefulness=Asleep" in power and "Display Power: state=OFF" in power
-    ok = adb_server.run("-s", sim.serial, "shell", "cmd power set-fixed-performance-mode-enabled true")
+    ok = adb_server.run(
+        "-s", sim.serial, "shell", "cmd power set-fixed-performance-mode-enabled true"
+    )
     assert ok.returncode == 0
     assert (sim.root / "state" / "fixed_performance_mode").read_text() == "true\n"
     bad = adb_server.run("-s", sim.serial, "shell", "cmd nosuch thing")

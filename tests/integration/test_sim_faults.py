@@ -32,11 +32,17 @@ def test_drop_after_bytes_breaks_a_push(sim: SimDevice, adb_server, tmp_path: Pa
     src = tmp_path / "f.bin"
     src.write_bytes(os.urandom(4 * 1024 * 1024))
     sim.faults.drop_after_bytes(1024 * 1024)
-    result = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/f.bin", timeout_s=60)
+    result = adb_server.run(
+        "-s", sim.serial, "push", str(src), "/data/local/tmp/f.bin", timeout_s=60
+    )
     assert result.returncode != 0
-    assert not (sim.root / "data" / "local" / "tmp" / "f.bin").exists()  # no half file under the name
+    assert not (
+        sim.root / "data" / "local" / "tmp" / "f.bin"
+    ).exists()  # no half file under the name
     _wait_usable(adb_server, sim.serial)  # the fault is one-shot; the server re-attaches
-    again = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/f.bin", timeout_s=60)
+    again = adb_server.run(
+        "-s", sim.serial, "push", str(src), "/data/local/tmp/f.bin", timeout_s=60
+    )
     assert again.returncode == 0, again.stderr
 
 
@@ -70,7 +76,9 @@ def test_hang_matching_commands_only(sim: SimDevice, adb_server) -> None:
         sim.faults.hang_commands("(unclosed")
 
 
-def test_push_fails_with_enospc_and_leaves_nothing(sim: SimDevice, adb_server, tmp_path: Path) -> None:
+def test_push_fails_with_enospc_and_leaves_nothing(
+    sim: SimDevice, adb_server, tmp_path: Path
+) -> None:
     src = tmp_path / "model.tflite"
     src.write_bytes(os.urandom(300_000))
     sim.faults.fail_pushes(after_bytes=100_000)
@@ -100,7 +108,8 @@ def test_offline_and_back(sim: SimDevice, adb_server) -> None:
 def test_thermal_throttling_is_visible_to_scripts(sim: SimDevice, adb_server) -> None:
     script = (
         "cat /sys/class/thermal/thermal_zone7/type /sys/class/thermal/thermal_zone7/temp"
-        " /sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq /sys/devices/system/cpu/cpu3/cpufreq/scaling_cur_freq"
+        " /sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq"
+        " /sys/devices/system/cpu/cpu3/cpufreq/scaling_cur_freq"
         " /sys/devices/system/cpu/cpu0/cpufreq/scaling_max_freq"
     )
     before = adb_server.run("-s", sim.serial, "shell", script).stdout.split()
@@ -108,7 +117,12 @@ def test_thermal_throttling_is_visible_to_scripts(sim: SimDevice, adb_server) ->
     sim.faults.set_thermal(temps_c={"tsens_tz_sensor4": 78.5, 0: 41.0}, max_khz={2: 1036800})
     hot = adb_server.run("-s", sim.serial, "shell", script).stdout.split()
     assert hot == ["tsens_tz_sensor4", "78500", "1036800", "1036800", "1593600"]
-    assert adb_server.run("-s", sim.serial, "shell", "cat /sys/class/thermal/thermal_zone0/temp").stdout == "41000\n"
+    assert (
+        adb_server.run(
+            "-s", sim.serial, "shell", "cat /sys/class/thermal/thermal_zone0/temp"
+        ).stdout
+        == "41000\n"
+    )
     sim.faults.clear_thermal()
     assert adb_server.run("-s", sim.serial, "shell", script).stdout.split() == before
     with pytest.raises(SimulatorError):

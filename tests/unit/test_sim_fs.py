@@ -63,7 +63,9 @@ def test_a_symlinked_folder_cannot_lead_a_push_out_of_data(fs: DeviceFS, tmp_pat
     assert list(outside.iterdir()) == []
 
 
-def test_a_push_replaces_a_symlink_instead_of_writing_through_it(fs: DeviceFS, tmp_path: Path) -> None:
+def test_a_push_replaces_a_symlink_instead_of_writing_through_it(
+    fs: DeviceFS, tmp_path: Path
+) -> None:
     victim = tmp_path / "victim"
     victim.write_text("keep")
     link = fs.root / "data/local/tmp/link"

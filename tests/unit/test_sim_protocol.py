@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import SimulatorError
-from harness.sim import protocol as p
 from harness.sim import props
+from harness.sim import protocol as p
 
 
 def test_encode_decode_round_trip_with_checksum() -> None:

@@ -20,7 +20,10 @@ def test_stat_line_like_tsl_stat_with_percentiles() -> None:
     for us in [100, 300, 200, 400]:
         stat.add(us)
     # avg 250; population std sqrt(12500)=111.8 -> 111; percentile = sorted[n*p/100]
-    assert stat.line() == "count=4 first=100 curr=400 min=100 max=400 avg=250 std=111 p5=100 median=300 p95=400"
+    assert (
+        stat.line()
+        == "count=4 first=100 curr=400 min=100 max=400 avg=250 std=111 p5=100 median=300 p95=400"
+    )
 
 
 def test_stat_line_single_and_all_same() -> None:
@@ -42,8 +45,14 @@ def test_doubles_print_like_cpp_ostream() -> None:
 
 
 def test_flag_parsing() -> None:
-    values, given, unconsumed = bm.parse(["--graph=/m.tflite", "--num_runs=5", "--use_xnnpack=false", "--x=1", "stray"])
-    assert values["graph"] == "/m.tflite" and values["num_runs"] == 5 and values["use_xnnpack"] is False
+    values, given, unconsumed = bm.parse(
+        ["--graph=/m.tflite", "--num_runs=5", "--use_xnnpack=false", "--x=1", "stray"]
+    )
+    assert (
+        values["graph"] == "/m.tflite"
+        and values["num_runs"] == 5
+        and values["use_xnnpack"] is False
+    )
     assert given == {"graph", "num_runs", "use_xnnpack"}
     assert unconsumed == ["--x=1", "stray"]
     with pytest.raises(bm.Failure, match="Failed to parse flag '--min_secs=soon'"):
@@ -61,7 +70,10 @@ def test_run_phase_counts_like_the_real_loop() -> None:
 
 
 def _state(tmp_path: Path, host: int) -> dict[str, str]:
-    topo = {"clusters": [{"cpus": [0, 1]}, {"cpus": [2, 3], "offline": [3]}], "host_map": {"0": host, "1": host, "2": host, "3": host}}
+    topo = {
+        "clusters": [{"cpus": [0, 1]}, {"cpus": [2, 3], "offline": [3]}],
+        "host_map": {"0": host, "1": host, "2": host, "3": host},
+    }
     (tmp_path / "topology.json").write_text(json.dumps(topo))
     return dict(os.environ, HARNESS_SIM_STATE=str(tmp_path))
 
@@ -74,7 +86,9 @@ def test_taskset_pins_and_records(tmp_path: Path) -> None:
         capture_output=True, text=True, env=env, timeout=30, check=True,
     ).stdout  # fmt: skip
     assert out.split(":")[1].strip() == str(host)
-    (record,) = [json.loads(line) for line in (tmp_path / "affinity.jsonl").read_text().splitlines()]
+    (record,) = [
+        json.loads(line) for line in (tmp_path / "affinity.jsonl").read_text().splitlines()
+    ]
     assert record["device_cpus"] == [2]  # cpu3 is offline
     assert record["host_cpus"] == [host]
     assert record["device_mask"] == "c"
@@ -83,11 +97,20 @@ def test_taskset_pins_and_records(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["8", "true"], "Invalid argument"), (["zz", "true"], "bad mask"), (["3"], "Needs 2 arguments"), (["-x", "3", "true"], "Unknown option")],
+    [
+        (["8", "true"], "Invalid argument"),
+        (["zz", "true"], "bad mask"),
+        (["3"], "Needs 2 arguments"),
+        (["-x", "3", "true"], "Unknown option"),
+    ],
 )
 def test_taskset_errors(tmp_path: Path, args: list[str], message: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(TASKSET), *args], capture_output=True, text=True, env=_state(tmp_path, 0), timeout=30
+        [sys.executable, str(TASKSET), *args],
+        capture_output=True,
+        text=True,
+        env=_state(tmp_path, 0),
+        timeout=30,
     )
     assert result.returncode == 1
     assert message in result.stderr
@@ -96,6 +119,10 @@ def test_taskset_errors(tmp_path: Path, args: list[str], message: str) -> None:
 
 def test_taskset_missing_command_is_127(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(TASKSET), "1", "/no/such/tool"], capture_output=True, text=True, env=_state(tmp_path, 0), timeout=30
+        [sys.executable, str(TASKSET), "1", "/no/such/tool"],
+        capture_output=True,
+        text=True,
+        env=_state(tmp_path, 0),
+        timeout=30,
     )
     assert result.returncode == 127

@@ -25,7 +25,12 @@ def test_more_host_cpus_than_device_cpus() -> None:
 
 def test_one_host_cpu_and_explicit_host_cpus() -> None:
     assert set(topology.parse(topology.PIXEL1, host_cpus=[5]).host_map.values()) == {5}
-    data = {"clusters": [{"cpus": [0], "max_khz": 1, "host_cpus": [1]}, {"cpus": [1, 2], "max_khz": 2, "host_cpus": [0]}]}
+    data = {
+        "clusters": [
+            {"cpus": [0], "max_khz": 1, "host_cpus": [1]},
+            {"cpus": [1, 2], "max_khz": 2, "host_cpus": [0]},
+        ]
+    }
     assert topology.parse(data, host_cpus=[0, 1]).host_map == {0: 1, 1: 0, 2: 0}
 
 

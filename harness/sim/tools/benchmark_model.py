@@ -257,7 +257,8 @@ def main(argv: list[str]) -> int:
 
     litert_version = getattr(ai_edge_litert, "__version__", "unknown")
     info(
-        f"harness benchmark_model stand-in {STANDIN_VERSION} (LiteRT {litert_version}); not the official TFLite tool"
+        f"harness benchmark_model stand-in {STANDIN_VERSION} (LiteRT {litert_version});"
+        " not the official TFLite tool"
     )
     sys.stdout.flush()
     values, given, unconsumed = parse(argv)
@@ -335,7 +336,8 @@ def main(argv: list[str]) -> int:
     for runs_key, secs_key in (("warmup_runs", "warmup_min_secs"), ("num_runs", "min_secs")):
         min_runs, min_secs, max_secs = values[runs_key], values[secs_key], values["max_secs"]
         info(
-            f"Running benchmark for at least {min_runs} iterations and at least {fmt(min_secs)} seconds"
+            f"Running benchmark for at least {min_runs} iterations"
+            f" and at least {fmt(min_secs)} seconds"
             f" but terminate if exceeding {fmt(max_secs)} seconds."
         )
         try:
@@ -352,12 +354,14 @@ def main(argv: list[str]) -> int:
         f"Warmup (avg): {fmt(warmup.avg())}, Inference (avg): {fmt(regular.avg())}"
     )
     info(
-        "Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE "
-        "to the actual memory footprint of the model at runtime. Take the information at your discretion."
+        "Note: as the benchmark tool itself affects memory footprint, the following is only "
+        "APPROXIMATE to the actual memory footprint of the model at runtime. "
+        "Take the information at your discretion."
     )
     rss_end = maxrss_kb()
     info(
-        f"Memory footprint delta from the start of the tool (MB): init={fmt((rss_init - rss_start) / 1024.0)} "
+        "Memory footprint delta from the start of the tool (MB): "
+        f"init={fmt((rss_init - rss_start) / 1024.0)} "
         f"overall={fmt((rss_end - rss_start) / 1024.0)}"
     )
     if values["report_peak_memory_footprint"]:

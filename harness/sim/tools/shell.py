@@ -27,10 +27,12 @@ done < "$f"
 echo "${2:-}"
 """
 
-DUMPSYS = r"""#!/system/bin/sh
+DUMPSYS_TEMPLATE = r"""#!/system/bin/sh
 # dumpsys battery | power | thermalservice (the parts a benchmarking host reads).
-state=%(state)s
-kv() { while IFS== read -r k v; do [ "$k" = "$1" ] && { echo "$v"; return; }; done < "$state/battery"; }
+state=@STATE@
+kv() {
+  while IFS== read -r k v; do [ "$k" = "$1" ] && { echo "$v"; return; }; done < "$state/battery"
+}
 case "$1" in
 battery)
   echo "Current Battery Service state:"
@@ -70,7 +72,7 @@ thermalservice)
   echo "Current temperatures from HAL:"
   for z in /sys/class/thermal/thermal_zone*; do
     read -r t < "$z/type"; read -r v < "$z/temp"
-    echo "	Temperature{mValue=$((v / 1000)).$(( (v %% 1000) / 100 )), mType=0, mName=$t, mStatus=0}"
+    echo "	Temperature{mValue=$((v / 1000)).$(( (v % 1000) / 100 )), mType=0, mName=$t, mStatus=0}"
   done
   ;;
 "")
@@ -83,11 +85,11 @@ thermalservice)
   echo "Can't find service: $1"
   ;;
 esac
-""" % {"state": _STATE}
+"""
 
-CMD = r"""#!/system/bin/sh
+CMD_TEMPLATE = r"""#!/system/bin/sh
 # cmd power set-fixed-performance-mode-enabled true|false (Android 11+ ADPF knob).
-state=%(state)s
+state=@STATE@
 if [ "$1" = power ] && [ "$2" = set-fixed-performance-mode-enabled ]; then
   case "$3" in
   true|false) echo "$3" > "$state/fixed_performance_mode"; exit 0 ;;
@@ -100,6 +102,8 @@ if [ "$1" = power ]; then
 fi
 echo "cmd: Can't find service: $1" >&2
 exit 20
-""" % {"state": _STATE}
+"""
 
+DUMPSYS = DUMPSYS_TEMPLATE.replace("@STATE@", _STATE)
+CMD = CMD_TEMPLATE.replace("@STATE@", _STATE)
 SCRIPTS = {"getprop": GETPROP, "dumpsys": DUMPSYS, "cmd": CMD}

@@ -172,7 +172,12 @@ def ensure_scripts(session: DeviceSession) -> str:
 def clean(session: DeviceSession, *, timeout_s: float = 60.0) -> int:
     """Remove WORKDIR and everything in it; return how many files were there."""
     q = sh_quote(WORKDIR)
+    runner = sh_quote(f"{WORKDIR}/{SCRIPTS_SUBDIR}/run_trial.sh")
+    trials = sh_quote(f"{WORKDIR}/trials")
+    # Stop benchmark processes a killed run left detached (run_trial.sh's
+    # `sweep`), so nothing keeps running from a folder that is gone.
     script = (
+        f"if [ -f {runner} ]; then sh {runner} sweep {trials} >/dev/null 2>&1; fi; "
         f"if [ -d {q} ]; then n=$(find {q} -type f | wc -l); rm -rf {q} || exit 1; "
         f"echo removed=$n; else echo removed=0; fi"
     )

@@ -6,9 +6,10 @@ simulated device's slowdown fault makes every benchmark run 1.25x longer for
 real (it sleeps), so the regression is measured, not injected into numbers.
 
 The stand-in benchmark_model shares this machine's cores with whatever else
-runs, so single timed runs are sometimes much slower than the model is: the
-checks compare each trial's median run (`--metric median`), which such
-outliers do not move, and use several timed runs per trial.
+runs, so on a busy host many timed runs are slower than the model is and
+trial means swing by 2x (measured: load 9 on 2 cores). The checks therefore
+compare each trial's fastest run (`--metric min`), which only the model and
+the fault move; the statistics themselves are tested in tests/unit/test_stats*.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128"]
 XSD = Path(__file__).resolve().parents[1] / "data" / "junit.xsd"
-METRIC = ["--metric", "median"]
+METRIC = ["--metric", "min"]
 
 
 def harness_run(serial: str, out: Path, capsys: pytest.CaptureFixture[str], *,
@@ -66,7 +67,7 @@ def test_baseline_then_same_then_slowdown_then_other_model(
     assert doc["contexts"]["Pixel"]["platform"] == "msm8996"
     assert doc["contexts"]["Pixel"]["binary_kind"] == "stand-in"
     assert {c["variant"] for c in doc["configs"]} == set(VARIANTS)
-    assert all(len(c["median_ms"]) == 5 for c in doc["configs"])
+    assert all(len(c["min_ms"]) == 5 for c in doc["configs"])
 
     # The same setup again: no regression.
     same = harness_run(sim.serial, tmp_path / "runs", capsys)

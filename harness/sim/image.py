@@ -93,6 +93,18 @@ def build_system(root: Path, props: dict[str, str]) -> None:
     for name, text in tools.render_all(python=sys.executable).items():
         _write(bin_dir / name, text, 0o755)
     _write(system / "build.prop", "".join(f"{k}={v}\n" for k, v in sorted(props.items())))
+    write_account_files(system / "etc")
+
+
+def write_account_files(etc: Path) -> None:
+    """passwd/group naming uid 2000 `shell`, as bionic does on a phone (bound over /etc/*)."""
+    for name, line in (("passwd", "shell:x:2000:2000:shell:/:/system/bin/sh"), ("group", "shell:x:2000:")):
+        try:
+            host = Path("/etc", name).read_text()
+        except OSError:
+            host = ""
+        kept = [row for row in host.splitlines() if row and row.split(":")[2:3] != ["2000"]]
+        _write(etc / name, "\n".join([*kept, line]) + "\n")
 
 
 def build_cpu_sysfs(root: Path, topo: Topology, caps: dict[int, int] | None = None) -> None:

@@ -35,6 +35,7 @@ STATE_MOUNT = "/dev/.harness-sim"
 _WAITER = 'IFS= read -r n && IFS= read -r -N "$n" c && exec -a sh /system/bin/sh -c "$c"'
 
 POOL_SIZE = 2
+SHELL_UID = 2000
 
 
 def device_env(props: dict[str, str]) -> dict[str, str]:
@@ -60,7 +61,9 @@ def bwrap_argv(root: Path, env: dict[str, str]) -> list[str]:
         raise SimulatorError(
             "bubblewrap (bwrap) is not installed", hint="apt-get install bubblewrap"
         )
-    argv = [bwrap]
+    # The phone's `adb shell` runs as the shell user (uid 2000), not root: a user
+    # namespace maps it onto the sim's own uid, so scripts that test for root behave.
+    argv = [bwrap, "--unshare-user", "--uid", str(SHELL_UID), "--gid", str(SHELL_UID)]
     for entry in sorted(os.listdir("/")):
         if entry in _REPLACED:
             continue
@@ -74,6 +77,8 @@ def bwrap_argv(root: Path, env: dict[str, str]) -> list[str]:
         "--ro-bind", str(root / "sysfs" / "cpu"), "/sys/devices/system/cpu",
         "--ro-bind", str(root / "sysfs" / "thermal"), "/sys/class/thermal",
         "--bind", str(root / "state"), STATE_MOUNT,
+        "--ro-bind", str(root / "system" / "etc" / "passwd"), "/etc/passwd",
+        "--ro-bind", str(root / "system" / "etc" / "group"), "/etc/group",
         "--chdir", "/",
         "--clearenv",
     ]  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -134,3 +135,19 @@ def test_root_is_refused_like_a_user_build(sim: SimDevice, adb_server) -> None:
 def test_topology_state_matches_api(sim: SimDevice) -> None:
     state = json.loads((sim.root / "state" / "topology.json").read_text())
     assert {int(k): v for k, v in state["host_map"].items()} == sim.topology.host_map
+
+
+def test_shell_runs_as_the_shell_user(sim: SimDevice, adb_server) -> None:
+    out = adb_server.run("-s", sim.serial, "shell", "id -u; echo $USER $HOME $TMPDIR").stdout
+    assert out == "2000\nshell / /data/local/tmp\n"
+
+
+def test_concurrent_streams_on_one_connection(sim: SimDevice, adb_server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    device = adb_server.client().device(sim.serial)
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda i: device.shell2(f"sleep 1; echo {i}", v2=True), range(8)))
+    assert [r.stdout for r in results] == [f"{i}\n" for i in range(8)]
+    assert time.monotonic() - t0 < 6  # eight 1-second commands overlapped

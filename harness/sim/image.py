@@ -98,7 +98,8 @@ def build_system(root: Path, props: dict[str, str]) -> None:
 
 def write_account_files(etc: Path) -> None:
     """passwd/group naming uid 2000 `shell`, as bionic does on a phone (bound over /etc/*)."""
-    for name, line in (("passwd", "shell:x:2000:2000:shell:/:/system/bin/sh"), ("group", "shell:x:2000:")):
+    entries = (("passwd", "shell:x:2000:2000:shell:/:/system/bin/sh"), ("group", "shell:x:2000:"))
+    for name, line in entries:
         try:
             host = Path("/etc", name).read_text()
         except OSError:

@@ -11,7 +11,7 @@ import pytest
 
 from harness.device.files import WORKDIR, push_many, push_once
 from harness.device.select import connect, make_client
-from harness.device.session import DeviceSession
+from harness.device.session import OPEN_ATTEMPTS, RETRY_DELAY_S, DeviceSession
 from harness.errors import (
     DeviceCommandError,
     DeviceOfflineError,
@@ -132,3 +132,21 @@ def test_connect_by_serial_returns_a_working_session(
     [session] = connect([sim.serial])
     assert session.serial == sim.serial
     assert "shell_v2" in session.features
+
+
+def test_offline_device_is_retried_a_bounded_number_of_times(
+    sim: SimDevice, adb_server: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = _session(sim)
+    session.shell(["true"], timeout_s=10)
+    sim.faults.go_offline(30.0)
+    adb_server.wait_state(sim.serial, "offline")  # type: ignore[attr-defined]
+    caplog.set_level("DEBUG", logger="harness.device.session")
+    started = time.monotonic()
+    trips = session.round_trips
+    with pytest.raises(DeviceOfflineError):
+        session.shell(["true"], timeout_s=20)
+    elapsed = time.monotonic() - started
+    assert session.round_trips - trips == OPEN_ATTEMPTS
+    assert (OPEN_ATTEMPTS - 1) * RETRY_DELAY_S <= elapsed < 20
+    assert sum("retrying" in r.message for r in caplog.records) == OPEN_ATTEMPTS - 1

@@ -2,36 +2,47 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.device.info import DeviceInfo, read_info
 from harness.device.select import list_attached, make_client
-from harness.device.session import DeviceSession
+from harness.device.session import OFFLINE_HINT, UNAUTHORIZED_HINT, DeviceSession
 from harness.errors import DeviceError
+
+MAX_PARALLEL = 8  # a lab lists many phones; each read waits on its own phone
+
+
+def _describe(session: DeviceSession) -> dict[str, Any]:
+    try:
+        return read_info(session).to_dict()
+    except DeviceError as exc:
+        return {"serial": session.serial, "state": "error", "error": str(exc)}
 
 
 def describe_sessions(sessions: list[DeviceSession]) -> list[dict[str, Any]]:
-    """read_info for each session; a device that fails is listed with its error."""
-    out: list[dict[str, Any]] = []
-    for session in sessions:
-        try:
-            out.append(read_info(session).to_dict())
-        except DeviceError as exc:
-            out.append({"serial": session.serial, "state": "error", "error": str(exc)})
-    return out
+    """read_info for each session (in parallel, order kept); failures listed with their error."""
+    if len(sessions) <= 1:
+        return [_describe(s) for s in sessions]
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(sessions))) as pool:
+        return list(pool.map(_describe, sessions))
 
 
 def describe_all(adb_server: str | None) -> list[dict[str, Any]]:
     """Every device the adb server lists; unusable ones (offline, unauthorized) by state only."""
     client = make_client(adb_server)
+    attached = list_attached(client)
+    usable = iter(describe_sessions(
+        [DeviceSession(client, a.serial) for a in attached if a.state == "device"]))
     out: list[dict[str, Any]] = []
-    for attached in list_attached(client):
-        if attached.state != "device":
-            out.append(DeviceInfo(serial=attached.serial, state=attached.state,
-                                  model=attached.model, device=attached.device,
-                                  product=attached.product).to_dict())
-            continue
-        out.extend(describe_sessions([DeviceSession(client, attached.serial)]))
+    for a in attached:
+        if a.state == "device":
+            out.append(next(usable))
+        else:
+            hint = {"unauthorized": UNAUTHORIZED_HINT, "offline": OFFLINE_HINT}.get(a.state)
+            out.append(DeviceInfo(serial=a.serial, state=a.state, model=a.model, device=a.device,
+                                  product=a.product,
+                                  warnings=[hint] if hint else []).to_dict())
     return out
 
 
@@ -46,7 +57,7 @@ def format_table(infos: list[dict[str, Any]]) -> str:
             blocks.append(f"{head}\n  error: {d['error']}")
             continue
         if d.get("state") != "device":
-            blocks.append(head)
+            blocks.append("\n".join([head, *(f"  {w}" for w in d.get("warnings") or [])]))
             continue
         lines = [
             f"{head}  {d.get('manufacturer') or ''} {d.get('model') or ''} "

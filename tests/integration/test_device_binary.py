@@ -6,7 +6,9 @@ import hashlib
 import json
 import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +127,18 @@ def test_hostile_model_name_is_pushed_and_benchmarked_pinned_to_big(sim: SimDevi
     assert not session.exists(f"{WORKDIR}/models/pwned")
     runs = [r for r in sim.affinity_records() if any(remote in a for a in r["argv"])]
     assert runs and all(sorted(r["host_cpus"]) == sim.topology.host_cpus([2, 3]) for r in runs)
+
+
+def test_cli_devices_lists_several_and_an_offline_one(
+    make_sim: Callable[..., SimDevice], adb_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pixel2 = {"clusters": [{"cpus": [0, 1, 2, 3], "max_khz": 1900800},
+                           {"cpus": [4, 5, 6, 7], "max_khz": 2457600}]}
+    first, second, gone = make_sim(), make_sim(topology=pixel2), make_sim()
+    gone.faults.go_offline(30.0)
+    adb_server.wait_state(gone.serial, "offline")
+    assert main(["devices", "--json"]) == 0
+    listed = {d["serial"]: d for d in json.loads(capsys.readouterr().out)}
+    assert listed[first.serial]["masks"]["big"] == "c"
+    assert listed[second.serial]["masks"]["big"] == "f0"
+    assert listed[gone.serial]["state"] == "offline" and listed[gone.serial]["warnings"]

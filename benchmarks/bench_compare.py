@@ -21,6 +21,7 @@ from pathlib import Path
 
 from harness.compare.check import compare_runs
 from harness.compare.power import minimum_detectable_change, verdict_rate
+from harness.compare.source import read_run
 from harness.compare.synthetic import noisy_latencies, write_run
 from harness.compare.trend import trend
 
@@ -64,10 +65,15 @@ def timing() -> None:
             for i in range(60)
         ]
         t0 = time.perf_counter()
+        for r in runs:
+            read_run(r)
+        read_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
         result = trend(runs)
         dt = time.perf_counter() - t0
-        print(f"trend: {len(runs)} runs x {len(result.series)} configurations: {dt * 1000:.0f} ms "
-              f"({len(result.steps)} steps found in pure noise)")
+        print(f"trend: {len(runs)} runs x {len(result.series)} configurations: {dt * 1000:.0f} ms, "
+              f"of which reading the runs (trials.jsonl via harness.results.load) "
+              f"{read_s * 1000:.0f} ms; {len(result.steps)} steps found in pure noise")
 
 
 def main() -> None:

@@ -120,3 +120,29 @@ def test_two_devices_at_once(make_sim, adb_server) -> None:
     assert "model:Pixel_XL" in out
     model = adb_server.run("-s", second.serial, "shell", "getprop ro.product.model").stdout
     assert model == "Pixel XL\n"
+
+
+def test_shell_without_command_reads_a_script_from_stdin(sim: SimDevice, adb_server) -> None:
+    result = adb_server.run("-s", sim.serial, "shell", input="echo from-stdin\nexit 3\n")
+    assert result.stdout == "from-stdin\n"
+    assert result.returncode == 3
+
+
+def test_push_and_pull_a_directory_tree(sim: SimDevice, adb_server, tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "sub" / "deeper").mkdir(parents=True)
+    (tree / "a.txt").write_text("a")
+    (tree / "sub" / "b.bin").write_bytes(os.urandom(70_000))
+    (tree / "sub" / "deeper" / "c").write_text("c")
+    push = adb_server.run("-s", sim.serial, "push", str(tree), "/data/local/tmp/")
+    assert push.returncode == 0, push.stderr
+    listing = adb_server.run(
+        "-s", sim.serial, "shell", "cd /data/local/tmp/tree && find . -type f | sort"
+    )
+    assert listing.stdout.split() == ["./a.txt", "./sub/b.bin", "./sub/deeper/c"]
+    back = tmp_path / "back"
+    back.mkdir()
+    pull = adb_server.run("-s", sim.serial, "pull", "/data/local/tmp/tree", str(back))
+    assert pull.returncode == 0, pull.stderr
+    for rel in ("a.txt", "sub/b.bin", "sub/deeper/c"):
+        assert (back / "tree" / rel).read_bytes() == (tree / rel).read_bytes()

@@ -29,6 +29,8 @@ HASH_TIMEOUT_S = 60.0
 PUSH_BASE_TIMEOUT_S = 30.0
 PUSH_BYTES_PER_S = 5e6
 EXECUTABLE_SUFFIXES = (".sh",)
+# adbd before Android 9 accepts 4 KiB per packet, the shell command included.
+MAX_SCRIPT_BYTES = 3500
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,27 @@ def scripts_source_dir() -> Path:
 
 
 def _remote_hashes(session: DeviceSession, remotes: Sequence[str]) -> list[str | None]:
-    """sha256 of each device path (None when absent), creating parent folders, in one call."""
+    """sha256 of each device path (None when absent), creating parent folders.
+
+    One shell call per batch whose script fits the 4 KiB payload of older
+    adbd versions (a whole catalogue of models is still only a few calls).
+    """
+    out: list[str | None] = []
+    batch: list[str] = []
+    size = 0
+    for remote in remotes:
+        cost = 2 * len(sh_quote(remote)) + 80
+        if batch and size + cost > MAX_SCRIPT_BYTES:
+            out.extend(_remote_hashes_once(session, batch))
+            batch, size = [], 0
+        batch.append(remote)
+        size += cost
+    if batch:
+        out.extend(_remote_hashes_once(session, batch))
+    return out
+
+
+def _remote_hashes_once(session: DeviceSession, remotes: Sequence[str]) -> list[str | None]:
     parents = sorted({str(PurePosixPath(r).parent) for r in remotes})
     lines = ["mkdir -p " + " ".join(sh_quote(p) for p in parents) + " || exit 3"]
     for remote in remotes:

@@ -150,3 +150,17 @@ def test_offline_device_is_retried_a_bounded_number_of_times(
     assert session.round_trips - trips == OPEN_ATTEMPTS
     assert (OPEN_ATTEMPTS - 1) * RETRY_DELAY_S <= elapsed < 20
     assert sum("retrying" in r.message for r in caplog.records) == OPEN_ATTEMPTS - 1
+
+
+def test_many_files_are_hash_checked_in_few_small_calls(sim: SimDevice, tmp_path: Path) -> None:
+    session = _session(sim)
+    items = []
+    for i in range(60):
+        path = tmp_path / f"mobilenet_v2_variant_{i:02d}_with_a_long_name.tflite"
+        path.write_bytes(i.to_bytes(2, "little") * 50)
+        items.append((path, f"models/{path.name}"))
+    assert all(o.pushed for o in push_many(session, items))
+    trips = session.round_trips
+    assert not any(o.pushed for o in push_many(session, items))
+    # 60 long names do not fit one 4 KiB command, but need far fewer than 60 calls.
+    assert 2 <= session.round_trips - trips <= 6

@@ -20,6 +20,13 @@ def trend(
         str, typer.Option("--min-step", help="Smallest step reported, e.g. 5% or 0.05.")
     ] = "5%",
     as_json: Annotated[bool, typer.Option("--json", help="Print the trend as JSON.")] = False,
+    fail_on_slowdown: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-slowdown",
+            help="Exit 1 when a configuration's latest step is a slowdown (for nightly jobs).",
+        ),
+    ] = False,
 ) -> None:
     """Order runs by time and find where each configuration's latency stepped."""
     from harness.compare.thresholds import parse_fraction
@@ -32,6 +39,8 @@ def trend(
         typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:
         typer.echo(render_trend(result), nl=False)
+    if fail_on_slowdown and result.open_slowdowns():
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

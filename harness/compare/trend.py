@@ -141,11 +141,19 @@ class Trend:
     penalty: float
     min_step: float
 
+    def open_slowdowns(self) -> list[Step]:
+        """Slower steps that are each series' latest step: the latency is still up now."""
+        latest: dict[tuple[str, str, str, int, str, str], Step] = {}
+        for st in self.steps:
+            latest[(st.device_model, st.variant, st.quant, st.threads, st.cores, st.xnnpack)] = st
+        return [st for st in latest.values() if st.ratio > 1.0]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (what `harness trend --json` prints)."""
         return {
             "penalty": self.penalty,
             "min_step": self.min_step,
+            "open_slowdowns": [asdict(s) for s in self.open_slowdowns()],
             "runs": [{"run_id": r, "created_at": c, "path": p} for r, c, p in self.runs],
             "series": [asdict(s) for s in self.series],
             "steps": [asdict(s) for s in self.steps],

@@ -132,3 +132,28 @@ def test_trend_cli_finds_the_step(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert [r["run_id"] for r in doc["runs"]] == [f"run{9 - i}" for i in range(10)]
     assert len(doc["steps"]) == 1 and doc["steps"][0]["at_index"] == 6
     assert main(["trend", str(tmp_path / "nope")]) == 2
+
+
+def test_trend_fail_on_slowdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+    def runs(folder: str, scale_after_6: float, recover_at: int | None = None) -> Path:
+        for i in range(10):
+            up = i >= 6 and (recover_at is None or i < recover_at)
+            write_run(tmp_path / folder / f"r{i}", noisy_latencies(
+                [A], n=5, cv=0.01, seed=i, scale={A: scale_after_6 if up else 1.0}),
+                created_at=start + timedelta(days=i))
+        return tmp_path / folder
+
+    still_slow = runs("slow", 1.2)
+    recovered = runs("recovered", 1.2, recover_at=8)
+    faster = runs("faster", 0.8)
+    assert main(["trend", str(still_slow), "--fail-on-slowdown"]) == 1
+    assert main(["trend", str(recovered), "--fail-on-slowdown"]) == 0
+    assert main(["trend", str(faster), "--fail-on-slowdown"]) == 0
+    assert main(["trend", str(still_slow)]) == 0
+    capsys.readouterr()
+    assert main(["trend", str(recovered), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [s["ratio"] > 1 for s in doc["steps"]] == [True, False]
+    assert doc["open_slowdowns"] == []

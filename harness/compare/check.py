@@ -177,8 +177,7 @@ def _pair_rows(
     for cid in sorted(set(base) | set(cur)):
         t = threshold_for(cid[0], threshold, thresholds)
         b, c = base.get(cid), cur.get(cid)
-        if c is None or (not c.latency_ms and b is not None and b.latency_ms):
-            assert b is not None
+        if b is not None and (c is None or (not c.latency_ms and b.latency_ms)):
             row = _one_sided_row(b, "missing", t, model)
             if c is not None:
                 # Measured but every trial failed: say so rather than "not measured".
@@ -187,8 +186,10 @@ def _pair_rows(
                 )
             rows.append(row)
             continue
-        if b is None:
+        if c is not None and b is None:
             rows.append(_one_sided_row(c, "new", t, model))
+            continue
+        if b is None or c is None:  # unreachable: cid came from one of the two
             continue
         res = compare_samples(b.latency_ms, c.latency_ms, threshold=t, confidence=confidence)
         reason = res.reason

@@ -36,11 +36,21 @@ now() {
     echo "$t"
 }
 
+# uptime_cs: seconds since boot in hundredths, without forking (the loop below
+# runs every 20 ms; a fork per look would load the CPUs being measured).
+uptime_cs() {
+    read -r _up _rest </proc/uptime
+    _whole=${_up%.*}
+    _frac=${_up#*.}
+    echo $((_whole * 100 + ${_frac#0}))
+}
+
 # wait_done DIR MAX_S: print the trial's state line, waiting up to MAX_S for it to end.
+# The bound is wall time (uptime), not a count of sleeps: on a loaded device a
+# sleep can take far longer than asked.
 wait_done() {
     _d=$1
-    _limit=$(($2 * 50))
-    _ticks=0
+    _deadline=$(($(uptime_cs) + $2 * 100))
     while [ ! -f "$_d/exit_code" ]; do
         if [ ! -f "$_d/wrapper_pid" ]; then
             echo "state=vanished reason=no-trial-folder"
@@ -52,12 +62,11 @@ wait_done() {
             echo "state=vanished reason=wrapper-gone"
             return
         fi
-        if [ "$_ticks" -ge "$_limit" ]; then
+        if [ "$(uptime_cs)" -ge "$_deadline" ]; then
             echo "state=running"
             return
         fi
         sleep 0.02
-        _ticks=$((_ticks + 1))
     done
     echo "state=done exit=$(cat "$_d/exit_code") start=$(cat "$_d/start" 2>/dev/null) end=$(cat "$_d/end" 2>/dev/null)"
 }
@@ -86,6 +95,10 @@ start() {
     shift 2
     rm -rf "$_d" && mkdir -p "$_d" || { echo "cannot create $_d" >&2; exit 73; }
     (
+        # Redirect with exec, inside: a redirection on the subshell itself makes
+        # mksh keep a saved copy of the caller's stdout open in the child, and
+        # adb's shell service then waits for the benchmark to finish.
+        exec </dev/null >/dev/null 2>&1
         trap '' HUP
         now >"$_d/start"
         taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null &
@@ -94,7 +107,7 @@ start() {
         rc=$?
         now >"$_d/end"
         echo "$rc" >"$_d/exit_code.tmp" && mv "$_d/exit_code.tmp" "$_d/exit_code"
-    ) </dev/null >/dev/null 2>&1 &
+    ) &
     echo $! >"$_d/wrapper_pid"
 }
 

@@ -276,8 +276,10 @@ def run(
         status = "interrupted" if lost else "complete"
         store.finalize(status)
     except BaseException:
+        # Ctrl-C or an unexpected error: what is stored stays, and can be continued.
         if store is not None:
             store.update_meta(status="interrupted")
+            emit(f"run interrupted; continue it with: {resume_command(store.run_dir, settings)}")
         raise
     finally:
         for p in prepared:
@@ -316,7 +318,15 @@ def _prepare_all(
         )
 
     with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
-        return list(pool.map(one, sessions))
+        futures = [pool.submit(one, s) for s in sessions]
+    ready = [f.result() for f in futures if f.exception() is None]
+    failed = [f.exception() for f in futures if f.exception() is not None]
+    if failed:
+        # Leave the devices that did get ready as they were before the run.
+        for p in ready:
+            release_device(p)
+        raise failed[0]  # type: ignore[misc]
+    return ready
 
 
 def _create_store(

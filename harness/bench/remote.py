@@ -248,9 +248,10 @@ class TrialRemote:
             ),
         )
 
-    def kill(self, trial_dir: str) -> None:
-        """Kill the trial's benchmark process (timeouts, stale trials)."""
-        self.resilient("trial kill", lambda: self._run(["kill", trial_dir]))
+    def kill(self, trial_dir: str) -> bool:
+        """Kill the trial's benchmark process; False when it had already ended."""
+        out = self.resilient("trial kill", lambda: self._run(["kill", trial_dir]))
+        return out.strip().startswith("killed")
 
     def sweep(self) -> str:
         """Kill trials an earlier harness left running and clear the trials folder."""

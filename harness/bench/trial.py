@@ -220,9 +220,9 @@ class TrialRunner:
             while got.state.state == "running":
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    remote.kill(trial_dir)
+                    # If it ended on its own just now, its result stands.
+                    timed_out = remote.kill(trial_dir)
                     got = remote.collect(trial_dir, cpus, KILL_GRACE_S)
-                    timed_out = True
                     break
                 got = remote.collect(trial_dir, cpus, int(max(0, min(poll, left))))
             if got.state.state == "done":

@@ -178,3 +178,24 @@ def test_killed_harness_then_resume_completes(sim: Any, tmp_path: Path) -> None:
     procs = _bench_records(sim)[before:]
     assert 4 <= len(procs) <= 5
     assert all(set(p["device_cpus"]) <= BIG_CPUS for p in procs)
+
+
+def test_trial_over_its_timeout_is_killed_and_recorded(sim: Any, tmp_path: Path) -> None:
+    """A benchmark that hangs is killed on the device, recorded `timeout`, and the run goes on."""
+    sim.faults.set_slowdown(5000.0)  # every inference sleeps: one takes over a second
+    settings = RunSettings(
+        devices=[sim.serial], variants=VARIANTS[:1], trials=2, runs=3, warmup=1,
+        out=tmp_path, seed=1, report=False, trial_timeout_s=1.5,
+    )  # fmt: skip
+    started = time.monotonic()
+    outcome = run(settings, sessions=_sessions(sim.serial))
+    assert time.monotonic() - started < 60
+    assert outcome.status == "complete" and outcome.exit_code == 1
+    trials = _trials(outcome.run_dir)
+    assert [t["status"] for t in trials] == ["timeout", "timeout"], [(t["wall_s"], t["count"], t["exit_code"], t["started_at"], t["finished_at"]) for t in trials]
+    for t in trials:
+        assert t["exit_code"] == 137  # SIGKILL, written by the trial's wrapper
+        assert "1.5 s" in t["error"] and t["latency_ms"] is None
+    # Nothing is left running on the device.
+    ps = _sessions(sim.serial)[0].shell("ps -A -o ARGS", timeout_s=10).stdout
+    assert "benchmark_model" not in ps, ps

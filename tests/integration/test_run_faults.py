@@ -192,7 +192,7 @@ def test_trial_over_its_timeout_is_killed_and_recorded(sim: Any, tmp_path: Path)
     assert time.monotonic() - started < 60
     assert outcome.status == "complete" and outcome.exit_code == 1
     trials = _trials(outcome.run_dir)
-    assert [t["status"] for t in trials] == ["timeout", "timeout"], [(t["wall_s"], t["count"], t["exit_code"], t["started_at"], t["finished_at"]) for t in trials]
+    assert [t["status"] for t in trials] == ["timeout", "timeout"], trials
     for t in trials:
         assert t["exit_code"] == 137  # SIGKILL, written by the trial's wrapper
         assert "1.5 s" in t["error"] and t["latency_ms"] is None

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from harness.compare import fmt
 from harness.compare.check import Comparison
+
+# Control characters (ANSI escapes, carriage returns) a device reported must not
+# reach the terminal: they could rewrite what the table says.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _safe(text: str) -> str:
+    return _CONTROL.sub("?", text)
 
 HEADERS = ("verdict", "device", "variant", "quant", "thr", "cores", "xnnpack",
            "base ms", "cur ms", "change", "bounds", "p", "n")
@@ -12,10 +22,11 @@ HEADERS = ("verdict", "device", "variant", "quant", "thr", "cores", "xnnpack",
 def render_table(comparison: Comparison) -> str:
     """Plain-text table with aligned columns, warnings and a verdict count underneath."""
     body = [
-        (r.verdict.upper() if r.verdict == "regression" else r.verdict, r.device_model,
-         r.variant, r.quant, str(r.threads), r.cores, r.xnnpack, fmt.ms(r.baseline_median_ms),
-         fmt.ms(r.current_median_ms), fmt.change(r.ratio), fmt.bounds(r), fmt.p_value(r.p_value),
-         fmt.trials(r))
+        tuple(_safe(cell) for cell in (
+            r.verdict.upper() if r.verdict == "regression" else r.verdict, r.device_model,
+            r.variant, r.quant, str(r.threads), r.cores, r.xnnpack, fmt.ms(r.baseline_median_ms),
+            fmt.ms(r.current_median_ms), fmt.change(r.ratio), fmt.bounds(r),
+            fmt.p_value(r.p_value), fmt.trials(r)))
         for r in comparison.rows
     ]
     widths = [max(len(h), *(len(row[i]) for row in body)) if body else len(h)
@@ -30,9 +41,10 @@ def render_table(comparison: Comparison) -> str:
     out += [line(row) for row in body]
     for r in comparison.rows:
         if r.verdict in ("regression", "inconclusive", "missing"):
-            out.append(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: {r.reason}")
+            out.append(_safe(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: "
+                             f"{r.reason}"))
     for w in comparison.warnings:
-        out.append(f"warning: {w}")
+        out.append(_safe(f"warning: {w}"))
     counts = ", ".join(f"{n} {v}" for v, n in comparison.counts().items() if n)
     level = f"{comparison.confidence * 100:g}%"
     metric = "" if comparison.metric == "mean" else f", per-trial {comparison.metric}"

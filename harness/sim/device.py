@@ -169,9 +169,9 @@ class SimDevice:
         self.props = merged
         image.build(self.root, merged, self.topology)
         self.faults = Faults(self.root, self.topology)
-        prefix = sandbox.bwrap_argv(self.root, sandbox.device_env(merged))
+        spawner = sandbox.Spawner(self.root, sandbox.device_env(merged))
         self._loop = asyncio.new_event_loop()
-        self._core = _Core(self.root, merged, self.faults, sandbox.Spawner(prefix))
+        self._core = _Core(self.root, merged, self.faults, spawner)
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="harness-sim", daemon=True
         )
@@ -179,7 +179,7 @@ class SimDevice:
         self._stopped = False
         try:
             self._call(self._core.listen(port), START_TIMEOUT_S)
-            self._call(self._core.spawner.warm_up(), START_TIMEOUT_S)
+            self._call(self._core.spawner.start(), START_TIMEOUT_S)
             self.faults._attach(self)
             if faults:
                 self.faults.apply(faults)

@@ -1,24 +1,25 @@
-"""Device processes: mksh under bubblewrap with the phone's paths mounted.
+"""Device processes: mksh in a bubblewrap namespace with the phone's paths mounted.
 
 The namespace root is built from read-only binds of the host's top-level
 directories, plus the instance's own `/data` (writable), `/system`, and the
 simulated sysfs trees, so unmodified device scripts find `/data/local/tmp`,
-`/sys/devices/system/cpu` and `/system/bin/sh` where a phone has them.
+`/sys/devices/system/cpu` and `/system/bin/sh` where a phone has them. A user
+namespace maps the phone's shell user (uid 2000) onto the sim's own uid.
 
-Starting bwrap costs ~12 ms, which would eat most of the `shell true` budget,
-so a few sandboxes are started ahead of time: each is a mksh waiting for its
-command on a pipe, which then execs `sh -c COMMAND`. The bwrap argv is
-computed once per device.
+Creating the namespaces costs ~12-30 ms (bwrap), more than the whole `shell
+true` budget, so each device builds them once: a holder process lives in them
+for the device's lifetime, and every command joins them with `nsenter`
+(setns, ~1 ms) before it execs `sh -c COMMAND`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
-from collections import deque
 from pathlib import Path
 
 from harness.errors import SimulatorError
@@ -28,14 +29,8 @@ _REPLACED = {"data", "system", "sys", "proc", "dev", "vendor"}
 # Inside the namespace the sim's private state (affinity log, fault knobs) lives here;
 # it is under the fresh /dev tmpfs, where a phone's `ls /` does not show it.
 STATE_MOUNT = "/dev/.harness-sim"
-
-# The warm shell's first job: read "LENGTH\nCOMMAND" from its stdin and become
-# `sh -c COMMAND` (argv0 "sh"). mksh's `read -N` takes an exact byte count and
-# never reads ahead on a pipe, so whatever follows on stdin is the command's input.
-_WAITER = 'IFS= read -r n && IFS= read -r -N "$n" c && exec -a sh /system/bin/sh -c "$c"'
-
-POOL_SIZE = 2
 SHELL_UID = 2000
+HOLDER_START_TIMEOUT_S = 30.0
 
 
 def device_env(props: dict[str, str]) -> dict[str, str]:
@@ -54,16 +49,17 @@ def device_env(props: dict[str, str]) -> dict[str, str]:
     }
 
 
-def bwrap_argv(root: Path, env: dict[str, str]) -> list[str]:
-    """The bubblewrap prefix for one device instance rooted at `root`."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
-        raise SimulatorError(
-            "bubblewrap (bwrap) is not installed", hint="apt-get install bubblewrap"
-        )
-    # The phone's `adb shell` runs as the shell user (uid 2000), not root: a user
-    # namespace maps it onto the sim's own uid, so scripts that test for root behave.
-    argv = [bwrap, "--unshare-user", "--uid", str(SHELL_UID), "--gid", str(SHELL_UID)]
+def _tool(name: str, package: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise SimulatorError(f"{name} is not installed", hint=f"apt-get install {package}")
+    return path
+
+
+def bwrap_argv(root: Path) -> list[str]:
+    """The bubblewrap prefix that builds one device instance's namespaces."""
+    argv = [_tool("bwrap", "bubblewrap")]
+    argv += ["--unshare-user", "--uid", str(SHELL_UID), "--gid", str(SHELL_UID)]
     for entry in sorted(os.listdir("/")):
         if entry in _REPLACED:
             continue
@@ -82,34 +78,83 @@ def bwrap_argv(root: Path, env: dict[str, str]) -> list[str]:
         "--chdir", "/",
         "--clearenv",
     ]  # fmt: skip
-    for key, value in env.items():
-        argv += ["--setenv", key, value]
     return argv
 
 
 class Spawner:
-    """Starts device shell processes, keeping a few sandboxes warm."""
+    """Owns a device's namespaces and starts its shell processes inside them."""
 
-    def __init__(self, prefix: list[str]) -> None:
-        self.prefix = prefix
-        self._warm: deque[asyncio.subprocess.Process] = deque()
-        self._filling = False
+    def __init__(self, root: Path, env: dict[str, str]) -> None:
+        self.root = root
+        self.env = env
+        self.holder: asyncio.subprocess.Process | None = None
+        self.prefix: list[str] = []
         self.pgids: set[int] = set()
         self.procs: set[asyncio.subprocess.Process] = set()
-        self._closed = False
 
-    async def _start(self) -> asyncio.subprocess.Process:
+    async def start(self) -> None:
+        """Create the namespaces (one bwrap holder process) and the nsenter prefix."""
+        nsenter = _tool("nsenter", "util-linux")
+        read_fd, write_fd = os.pipe()
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *self.prefix,
-                "/system/bin/sh", "-c", _WAITER,
+            self.holder = await asyncio.create_subprocess_exec(
+                *bwrap_argv(self.root), "--info-fd", str(write_fd),
+                # Says when the namespace is complete, then lives until killed.
+                "/system/bin/sh", "-c", "echo ready; read -r _",
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                pass_fds=(write_fd,),
                 start_new_session=True,
             )  # fmt: skip
         except OSError as exc:
-            raise SimulatorError(f"cannot start the device shell: {exc}") from exc
+            os.close(read_fd)
+            raise SimulatorError(f"cannot start bubblewrap: {exc}") from exc
+        finally:
+            os.close(write_fd)
+        try:
+            info = await asyncio.wait_for(
+                asyncio.to_thread(_read_all, read_fd), HOLDER_START_TIMEOUT_S
+            )
+            child = int(json.loads(info)["child-pid"])
+            # bwrap reports the pid before it has finished mounting: wait for the shell.
+            assert self.holder.stdout is not None
+            ready = await asyncio.wait_for(self.holder.stdout.readline(), HOLDER_START_TIMEOUT_S)
+            if ready != b"ready\n":
+                raise ValueError("the holder shell did not start")
+        except (ValueError, KeyError, asyncio.TimeoutError) as exc:
+            err = b""
+            if self.holder.stderr is not None and self.holder.returncode is not None:
+                err = await self.holder.stderr.read()
+            detail = err.decode(errors="replace").strip()
+            raise SimulatorError(
+                f"bubblewrap did not set up the device namespaces: {detail}",
+                hint="user namespaces must be allowed (CI runs as root)",
+            ) from exc
+        finally:
+            os.close(read_fd)
+        # --preserve-credentials: keep the sim's uid, which the namespace shows as 2000.
+        self.prefix = [
+            nsenter,
+            f"--target={child}",
+            "--user",
+            "--mount",
+            "--preserve-credentials",
+            "--wd=/",
+        ]
+
+    async def spawn(self, command: str) -> asyncio.subprocess.Process:
+        """Start `sh -c command` inside the device; its pid is its process group."""
+        if not self.prefix:
+            raise SimulatorError("the device's namespaces are not set up")
+        proc = await asyncio.create_subprocess_exec(
+            *self.prefix, "/system/bin/sh", "-c", command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.env,
+            start_new_session=True,
+        )  # fmt: skip
         self.pgids.add(proc.pid)
         self.procs.add(proc)
         asyncio.get_running_loop().create_task(self._reap(proc))
@@ -119,46 +164,26 @@ class Spawner:
         await proc.wait()
         self.procs.discard(proc)
 
-    async def _fill(self) -> None:
-        if self._filling:
-            return
-        self._filling = True
-        try:
-            while len(self._warm) < POOL_SIZE and not self._closed:
-                self._warm.append(await self._start())
-        finally:
-            self._filling = False
-
-    async def spawn(self, command: str) -> asyncio.subprocess.Process:
-        """Start `sh -c command` inside the device; its pid is its process group."""
-        proc: asyncio.subprocess.Process | None = None
-        while self._warm:
-            candidate = self._warm.popleft()
-            if candidate.returncode is None:
-                proc = candidate
-                break
-        if proc is None:
-            proc = await self._start()
-        assert proc.stdin is not None
-        raw = command.encode("utf-8", "surrogateescape")
-        proc.stdin.write(b"%d\n%s" % (len(raw), raw))
-        await proc.stdin.drain()
-        asyncio.get_running_loop().create_task(self._fill())
-        return proc
-
-    async def warm_up(self) -> None:
-        await self._fill()
-
     async def close(self, timeout_s: float = 5.0) -> None:
-        """Kill every process group the device started (including detached jobs)."""
-        self._closed = True
-        self._warm.clear()
+        """Kill every process group the device started (detached jobs too), then the holder."""
         for pgid in list(self.pgids):
             kill_group(pgid, signal.SIGKILL)
         self.pgids.clear()
-        if self.procs:
-            waits = [asyncio.ensure_future(p.wait()) for p in self.procs]
+        waits = [asyncio.ensure_future(p.wait()) for p in self.procs]
+        if self.holder is not None and self.holder.returncode is None:
+            kill_group(self.holder.pid, signal.SIGKILL)
+            waits.append(asyncio.ensure_future(self.holder.wait()))
+        if waits:
             await asyncio.wait(waits, timeout=timeout_s)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while True:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def kill_group(pgid: int, sig: int) -> None:

@@ -68,6 +68,8 @@ class ShellSession:
                 self._pump_out(proc.stdout, ID_STDOUT), self._pump_out(proc.stderr, ID_STDERR)
             )
             code = await proc.wait()
+            if code < 0:
+                code = 128 - code  # killed by signal N: a phone's shell reports 128+N
         except asyncio.CancelledError:
             await self._hang_up(proc)
             raise

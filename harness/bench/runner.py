@@ -51,8 +51,9 @@ class WorkerOutcome:
 class Progress:
     """Thread-safe `[done/total]` progress lines for all workers."""
 
-    def __init__(self, total: int, emit: Callable[[str], None]) -> None:
+    def __init__(self, total: int, emit: Callable[[str], None], *, several: bool = False) -> None:
         self.total = total
+        self.several = several  # name the serial too: two phones may share a model name
         self.done = 0
         self._emit = emit
         self._lock = threading.Lock()
@@ -64,8 +65,11 @@ class Progress:
         figure = f"{record.latency_ms:.2f} ms" if record.latency_ms is not None else record.status
         if record.status != "ok" and record.error:
             figure += f": {record.error}"
+        who = (
+            f"{record.device_model} {record.device_serial}" if self.several else record.device_model
+        )
         self._emit(
-            f"[{done}/{self.total}] {record.device_model} {record.variant} {record.quant} "
+            f"[{done}/{self.total}] {who} {record.variant} {record.quant} "
             f"t{record.threads} {record.cores} xnnpack={record.xnnpack} "
             f"#{record.trial_index}: {figure}"
         )
@@ -125,7 +129,7 @@ def run_plan(
     stop = stop or threading.Event()
     done = sink.completed_trial_ids()
     total = sum(1 for t in plan.trials if t.trial_id not in done)
-    progress = Progress(total, emit)
+    progress = Progress(total, emit, several=len(plan.devices) > 1)
     by_serial = {r.plan_serial: r for r in runners}
     missing = [d for d in plan.devices if d not in by_serial]
     if missing:

@@ -199,3 +199,43 @@ def test_trial_over_its_timeout_is_killed_and_recorded(sim: Any, tmp_path: Path)
     # Nothing is left running on the device.
     ps = _sessions(sim.serial)[0].shell("ps -A -o ARGS", timeout_s=10).stdout
     assert "benchmark_model" not in ps, ps
+
+
+def test_hot_throttled_phone_is_waited_for_and_recorded(sim: Any, tmp_path: Path) -> None:
+    """A cooldown that times out is recorded (cooled=False); a capped big cluster is throttled."""
+    sim.faults.set_thermal(temps_c={"tsens_tz_sensor4": 61.0}, max_khz={2: 1_500_000})
+    messages: list[str] = []
+    settings = RunSettings(
+        devices=[sim.serial], variants=VARIANTS[:1], trials=1, runs=3, warmup=1,
+        out=tmp_path, seed=1, report=False, cooldown_temp_c=45.0, cooldown_timeout_s=3.0,
+    )  # fmt: skip
+    outcome = run(settings, sessions=_sessions(sim.serial), emit=messages.append)
+    assert outcome.exit_code == 0
+    [trial] = _trials(outcome.run_dir)
+    assert trial["status"] == "ok"
+    # It waited (at least one of the device layer's polls), then measured anyway.
+    assert trial["cooled"] is False and 1.5 <= trial["cooldown_wait_s"] <= 10
+    assert trial["temp_before_c"] >= 61.0
+    assert trial["throttled"] is True
+    assert trial["freq_before"]["2"][0] == 1_500_000
+    assert any("cooldown" in m for m in messages), messages
+
+    sim.faults.clear_thermal()
+    cool = run(
+        RunSettings(
+            devices=[sim.serial],
+            variants=VARIANTS[:1],
+            trials=1,
+            runs=3,
+            warmup=1,
+            out=tmp_path,
+            seed=1,
+            report=False,
+            cooldown_temp_c=45.0,
+            cooldown_timeout_s=5.0,
+        ),
+        sessions=_sessions(sim.serial),
+    )
+    [trial] = _trials(cool.run_dir)
+    assert trial["cooled"] is True and trial["throttled"] is False
+    assert trial["temp_before_c"] < 45.0

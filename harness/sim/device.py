@@ -114,7 +114,10 @@ class _Core:
             self.server = None
         self.drop_connections_now()
         await asyncio.sleep(seconds)
-        await self.listen(self.port)
+        try:
+            await self.listen(self.port)
+        except SimulatorError as exc:
+            log.error("simulated device stays offline: %s", exc)
 
     async def close(self) -> None:
         if self.server is not None:

@@ -187,9 +187,9 @@ class Connection:
             self._on_open(packet)
         elif packet.command == p.A_WRTE:
             stream = self.streams.get(packet.arg1)
-            if stream is None:
-                self.send(p.Packet(p.A_CLSE, 0, packet.arg0))
-            else:
+            # Data for a stream the device already closed is dropped, like adbd does: a
+            # CLSE here could close a newer stream that reuses the host's id.
+            if stream is not None:
                 stream._deliver(packet.data)
         elif packet.command == p.A_OKAY:
             stream = self.streams.get(packet.arg1)

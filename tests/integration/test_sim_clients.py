@@ -70,3 +70,15 @@ def test_adb_shell_package_without_server(make_sim, tmp_path: Path) -> None:
         assert client.stat("/data/local/tmp/direct/f.bin")[1] == len(payload)
     finally:
         client.close()
+
+
+def test_adb_server_and_a_direct_client_at_once(sim: SimDevice, adb_server) -> None:
+    direct = AdbDeviceTcp("127.0.0.1", sim.port, default_transport_timeout_s=10.0)
+    assert direct.connect(rsa_keys=None, auth_timeout_s=1.0)
+    try:
+        assert direct.shell("echo direct") == "direct\n"
+        via_server = adb_server.client().device(sim.serial).shell2("echo server", v2=True)
+        assert via_server.stdout == "server\n"
+        assert direct.shell("echo again") == "again\n"
+    finally:
+        direct.close()

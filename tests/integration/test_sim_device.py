@@ -153,3 +153,20 @@ def test_concurrent_streams_on_one_connection(sim: SimDevice, adb_server) -> Non
         results = list(pool.map(lambda i: device.shell2(f"sleep 1; echo {i}", v2=True), range(8)))
     assert [r.stdout for r in results] == [f"{i}\n" for i in range(8)]
     assert time.monotonic() - t0 < 6  # eight 1-second commands overlapped
+
+
+def test_detached_nohup_job_outlives_its_shell(sim: SimDevice, adb_server) -> None:
+    start = time.monotonic()
+    launch = adb_server.run(
+        "-s",
+        sim.serial,
+        "shell",
+        "cd /data/local/tmp; nohup sh -c 'sleep 1; echo done > out.txt' > /dev/null 2>&1 &",
+    )
+    assert launch.returncode == 0
+    assert time.monotonic() - start < 1.0  # the shell returned before the job finished
+    result = sim.root / "data" / "local" / "tmp" / "out.txt"
+    deadline = time.monotonic() + 10
+    while not result.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert result.read_text() == "done\n"

@@ -293,7 +293,9 @@ def import_model(
         variant = _guess_variant(urlsplit(text).path if archive.is_url(text) else text)
     if archive.is_url(text):
         name = PurePosixPath(urlsplit(text).path).name or "download"
-        local = archive.download(text, root / "downloads" / name, timeout_s=timeout_s)
+        local = root / "downloads" / name
+        if not local.is_file():  # downloads are atomic: a file there is whole
+            archive.download(text, local, timeout_s=timeout_s)
     else:
         local = Path(text)
     if local.name.endswith((".tgz", ".tar.gz", ".tar")):

@@ -164,6 +164,7 @@ def test_import_from_url_guesses_the_variant_and_caches(
     assert first.path.read_bytes() == TINY
     assert first.macs == analyze_bytes(TINY).macs
     assert "mobilenet_v2_0.35_96.tflite" in first.source
+    (root / "mobilenet_v2_0.35_96.tgz").unlink()  # the second import needs no download
     again = import_model(f"{url}/mobilenet_v2_0.35_96.tgz", cache_root=cache, timeout_s=10)
     assert again.cached
     assert again.path == first.path

@@ -185,9 +185,23 @@ def set_zone_temp(root: Path, zone: int, temp_c: float) -> None:
     os.replace(tmp, path)
 
 
+MARKER = ".harness-sim-root"
+
+
 def build(root: Path, props: dict[str, str], topo: Topology) -> None:
-    """Create or refresh an instance root (keeps an existing /data)."""
+    """Create or refresh an instance root (keeps an existing /data).
+
+    Refreshing deletes system/, sysfs/ and state/ under the root, so a folder
+    that is neither empty nor marked as a device root is refused.
+    """
+    if root.exists() and any(root.iterdir()) and not (root / MARKER).exists():
+        raise SimulatorError(
+            f"{root} is not empty and not a simulated device's folder",
+            hint="pass an empty or new folder as --root",
+        )
     try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / MARKER).write_text("harness sim device root\n")
         (root / "data" / "local" / "tmp").mkdir(parents=True, exist_ok=True)
         os.chmod(root / "data" / "local" / "tmp", 0o771)
         state = root / "state"

@@ -72,3 +72,13 @@ def test_thermal_and_slowdown_write_device_files(faults: Faults, tmp_path: Path)
 def test_bad_fault_requests_are_clear_errors(faults: Faults, call) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(SimulatorError):
         call(faults)
+
+
+def test_a_non_empty_foreign_root_is_refused(tmp_path: Path) -> None:
+    precious = tmp_path / "home"
+    (precious / "system").mkdir(parents=True)
+    (precious / "system" / "keep.txt").write_text("mine")
+    topo = topology.parse(topology.PIXEL1, host_cpus=[0])
+    with pytest.raises(SimulatorError, match="not a simulated device's folder"):
+        image.build(precious, {"ro.product.model": "Pixel"}, topo)
+    assert (precious / "system" / "keep.txt").read_text() == "mine"

@@ -92,7 +92,9 @@ def _expand_short(term: str) -> str:
 
 def _suggest(term: str) -> list[str]:
     ids = [v.id for v in all_variants()]
-    return difflib.get_close_matches(_expand_short(term) if ":" in term else term, ids, n=3, cutoff=0.6)
+    return difflib.get_close_matches(
+        _expand_short(term) if ":" in term else term, ids, n=3, cutoff=0.6
+    )
 
 
 def select(

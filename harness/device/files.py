@@ -77,8 +77,13 @@ def remote_path(name: str) -> str:
 
 
 def scripts_source_dir() -> Path:
-    """device_scripts/ of this checkout (the package is installed editable)."""
-    return Path(harness.__file__).resolve().parent.parent / "device_scripts"
+    """The device scripts shipped with the package.
+
+    `harness/device/scripts` is a symlink to the top-level `device_scripts/`
+    in a checkout; a wheel carries the files themselves, so installed and
+    editable harnesses push the same scripts.
+    """
+    return Path(harness.__file__).resolve().parent / "device" / "scripts"
 
 
 def _remote_hashes(session: DeviceSession, remotes: Sequence[str]) -> list[str | None]:

@@ -10,7 +10,10 @@ device's files; the measured pass then reports
 
 (target <= 1.10 with cached models and files) and the harness's peak RSS.
 
-    python benchmarks/bench_run.py [--trials 2] [--runs 10] [--warmup 2] [--variants v2:*]
+    python benchmarks/bench_run.py [--trials 5] [--runs 50] [--warmup 5] [--variants v2:*]
+
+(the defaults are `harness run`'s). It also splits the harness's time into
+start-up + preparation, the trial loop, and the end (tables).
 """
 
 from __future__ import annotations
@@ -33,10 +36,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _harness(args: list[str], env: dict[str, str]) -> tuple[float, int, dict[str, Any], str]:
-    """Run `harness ARGS --json` as a child; (wall s, its peak RSS KiB, outcome, stderr)."""
+def _harness(args: list[str], env: dict[str, str]) -> tuple[float, float, int, dict[str, Any], str]:
+    """Run `harness ARGS --json` as a child: start epoch, wall s, peak RSS KiB, outcome, stderr."""
     code = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        epoch = time.time()
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-c", code, *args, "--json"], stdout=out, stderr=err, env=env
@@ -50,15 +54,21 @@ def _harness(args: list[str], env: dict[str, str]) -> tuple[float, int, dict[str
         stdout, stderr = out.read(), err.read()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"harness run failed ({proc.returncode}):\n{stderr[-3000:]}")
-    return wall, int(usage.ru_maxrss), json.loads(stdout), stderr
+    return epoch, wall, int(usage.ru_maxrss), json.loads(stdout), stderr
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", default="v2:*")
-    parser.add_argument("--trials", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=5)
     opts = parser.parse_args()
 
     import adbutils
@@ -85,7 +95,7 @@ def main() -> None:
             print("warm-up pass (conversion and pushes; not measured)...", file=sys.stderr)
             _harness([*common, "--trials", "1", "--runs", "1", "--warmup", "0",
                       "--out", str(Path(tmp) / "warm")], env)  # fmt: skip
-            wall, peak_kib, outcome, _err = _harness(
+            epoch, wall, peak_kib, outcome, _err = _harness(
                 [*common, "--trials", str(opts.trials), "--out", str(Path(tmp) / "measured")], env
             )
             run_dir = Path(outcome["run_dir"])
@@ -97,13 +107,20 @@ def main() -> None:
         subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
 
     process_s = sum(float(t["wall_s"]) for t in trials)
+    first = min(_epoch(t["started_at"]) for t in trials)
+    last = max(_epoch(t["finished_at"]) for t in trials)
+    loop_s = last - first
     variants = len({t["variant"] for t in trials})
     print(f"sweep: {variants} variants x {opts.trials} trials = {len(trials)} trials, "
           f"--runs {opts.runs} --warmup {opts.warmup}, status {outcome['status']}")  # fmt: skip
     print(f"harness wall time:              {wall:8.2f} s")
     print(f"summed benchmark process time:  {process_s:8.2f} s")
     print(f"overhead ratio:                 {wall / process_s:8.3f}  (target <= 1.10)")
-    print(f"per-trial host overhead:        {(wall - process_s) / len(trials) * 1000:8.1f} ms")
+    print(f"  start-up + preparation:       {first - epoch:8.2f} s")
+    print(f"  trial loop:                   {loop_s:8.2f} s  "
+          f"(ratio {loop_s / process_s:.3f}, {(loop_s - process_s) / len(trials) * 1000:.1f} ms "
+          "per trial around the process)")  # fmt: skip
+    print(f"  end (tables, exit):           {epoch + wall - last:8.2f} s")
     print(f"peak host memory (harness RSS): {peak_kib / 1024:8.1f} MiB")
 
 

@@ -7,12 +7,13 @@
 # The host asks again after a reconnect and collects the files once
 # `exit_code` exists.
 #
-#   sh run_trial.sh begin DIR MASK MAX_S MARK [CPU...] -- BINARY [ARGS...]
-#       state snapshot, start detached, then as `collect` (one round trip for
-#       a trial that ends within MAX_S seconds)
+#   sh run_trial.sh begin DIR MASK MAX_S MARK [--no-before] [CPU...] -- BINARY [ARGS...]
+#       state snapshot (unless --no-before: the host still holds one from a
+#       moment ago), start detached, then as `collect` (one round trip for a
+#       trial that ends within MAX_S seconds)
 #   sh run_trial.sh collect DIR MAX_S MARK [CPU...]
 #       wait on the device up to MAX_S s; print "state=running|done|vanished ...";
-#       when done also the files and a state snapshot, each after a "MARK name" line
+#       when done also the files and a quick state snapshot, each after a "MARK name" line
 #   sh run_trial.sh kill DIR           -> "killed PID" | "gone"
 #   sh run_trial.sh sweep ROOT         -> "swept N"
 #
@@ -23,7 +24,12 @@
 # Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process), start,
 # end (seconds since the epoch, or uptime seconds if date lacks %N), and
 # exit_code, written last through a rename: its presence is the done marker.
-# State snapshots come from state.sh beside this script (device layer's format).
+# The full state snapshot before a trial comes from state.sh beside this script
+# (the device layer's key=value format); the one right after a trial is
+# `quick_state` below: the same lines for zones, the pinned CPUs' clocks and a
+# sysfs battery, read with shell builtins only. It runs between two trials, on
+# every trial, so it must not fork (state.sh forks per value, and may run
+# dumpsys for the battery).
 # POSIX sh for Android's mksh and toybox; no bash-isms.
 
 here=${0%/*}
@@ -71,6 +77,38 @@ wait_done() {
     echo "state=done exit=$(cat "$_d/exit_code") start=$(cat "$_d/start" 2>/dev/null) end=$(cat "$_d/end" 2>/dev/null)"
 }
 
+# quick_state [CPU...]: state.sh's zone/freq/battery lines, without a fork.
+quick_state() {
+    for _z in /sys/class/thermal/thermal_zone*; do
+        _t=""
+        _ty=""
+        { read -r _t <"$_z/temp"; } 2>/dev/null
+        # A zone whose sensor is off reads EINVAL: skip it, do not report 0.
+        [ -n "$_t" ] || continue
+        { read -r _ty <"$_z/type"; } 2>/dev/null
+        echo "zone=${_z##*/} temp=$_t type=$_ty"
+    done
+    for _c in "$@"; do
+        _f=/sys/devices/system/cpu/cpu$_c/cpufreq
+        _mx=""
+        _cu=""
+        _gv=""
+        { read -r _mx <"$_f/scaling_max_freq"; } 2>/dev/null
+        { read -r _cu <"$_f/scaling_cur_freq"; } 2>/dev/null
+        { read -r _gv <"$_f/scaling_governor"; } 2>/dev/null
+        echo "freq=$_c max=$_mx cur=$_cu governor=$_gv"
+    done
+    _b=/sys/class/power_supply/battery
+    if [ -r "$_b/capacity" ]; then
+        _lv=""
+        _bt=""
+        { read -r _lv <"$_b/capacity"; } 2>/dev/null
+        { read -r _bt <"$_b/temp"; } 2>/dev/null
+        echo "battery_level=$_lv"
+        echo "battery_temp=$_bt"
+    fi
+}
+
 # collect DIR MAX_S MARK [CPU...]
 collect() {
     _d=$1
@@ -84,7 +122,7 @@ collect() {
             # `echo` after each file: the host strips exactly that one newline.
             echo "$_mark stdout"; cat "$_d/stdout" 2>/dev/null; echo
             echo "$_mark stderr"; cat "$_d/stderr" 2>/dev/null; echo
-            echo "$_mark after"; sh "$here/state.sh" "$@"
+            echo "$_mark after"; quick_state "$@"
             ;;
     esac
 }
@@ -121,6 +159,11 @@ begin)
     max=$4
     mark=$5
     shift 5
+    before=1
+    if [ "$1" = "--no-before" ]; then
+        before=0
+        shift
+    fi
     cpus=""
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do
         case $1 in *[!0-9]*|'') echo "begin: bad cpu '$1'" >&2; exit 64 ;; esac
@@ -129,9 +172,11 @@ begin)
     done
     [ "$1" = "--" ] && shift
     [ $# -ge 1 ] || { echo "begin: no command given" >&2; exit 64; }
-    echo "$mark before"
-    # shellcheck disable=SC2086 # cpus are digits only, split on purpose
-    sh "$here/state.sh" $cpus
+    if [ "$before" = 1 ]; then
+        echo "$mark before"
+        # shellcheck disable=SC2086 # cpus are digits only, split on purpose
+        sh "$here/state.sh" $cpus
+    fi
     start "$dir" "$mask" "$@"
     echo "$mark started"
     # shellcheck disable=SC2086

@@ -95,12 +95,16 @@ def prepare_device(
         for w in sel.warnings:
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
-    # Refuse now, not trial by trial, a configuration this binary cannot run.
+    # Refuse now, not trial by trial, a configuration this binary cannot run;
+    # and say once what an older binary cannot do as asked (fixed counts).
+    notes: dict[str, None] = {}
     for cfg in configs:
-        build_command(
+        command = build_command(
             binary.device_path, binary.flags, graph="x", threads=cfg.threads,
             runs=runs, warmup=warmup, xnnpack=cfg.xnnpack,
         )  # fmt: skip
+        notes.update(dict.fromkeys(command.notes))
+    warnings += [f"{serial}: {note}" for note in notes]
     script = f"{files.ensure_scripts(session)}/{TRIAL_SCRIPT}"
     on_event(f"{serial}: {len(models)} model file(s) (pushed only when the sha256 differs)")
     outcomes = files.push_many(

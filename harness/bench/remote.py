@@ -210,7 +210,14 @@ class TrialRemote:
         return str(result.stdout)
 
     def begin(
-        self, trial_dir: str, mask: str, argv: Sequence[str], cpus: Sequence[int], max_wait_s: int
+        self,
+        trial_dir: str,
+        mask: str,
+        argv: Sequence[str],
+        cpus: Sequence[int],
+        max_wait_s: int,
+        *,
+        snapshot_before: bool = True,
     ) -> Collected:
         """Snapshot, launch detached, and wait up to `max_wait_s`: one round trip.
 
@@ -219,7 +226,18 @@ class TrialRemote:
         repeated only if nothing ran there.
         """
         mark = _mark()
-        args = ["begin", trial_dir, mask, str(max_wait_s), mark, *map(str, cpus), "--", *argv]
+        flag = [] if snapshot_before else ["--no-before"]
+        args = [
+            "begin",
+            trial_dir,
+            mask,
+            str(max_wait_s),
+            mark,
+            *flag,
+            *map(str, cpus),
+            "--",
+            *argv,
+        ]
         try:
             out = self._run(args, CALL_TIMEOUT_S + max_wait_s)
             return parse_collected(out, mark, self.session.serial)

@@ -38,6 +38,10 @@ STDERR_TAIL_CHARS = 2000
 MAX_ATTEMPTS = 2
 # After a kill, how long to wait for the wrapper to write the exit code.
 KILL_GRACE_S = 5
+# A state snapshot taken right after the previous trial on this device is the
+# state the next one starts in, if no more than this has passed (no cooldown
+# wait in between); reusing it saves a state read per trial.
+FRESH_STATE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,11 @@ class TrialRunner:
         # The serial the plan (and trial ids) use; differs from the session's
         # when a resumed single-device run reaches its phone at a new address.
         self.plan_serial = plan_serial or target.session.serial
+        self._last_after: tuple[float, str] | None = None  # (monotonic time, state text)
+        # The quick after-trial snapshot has the battery only where sysfs shows
+        # it; otherwise the level from the last full snapshot is carried (it
+        # moves by a percent in minutes, not within a trial).
+        self._battery: int | None = None
         self._on_event = on_event or (lambda _msg: None)
 
     # -- device state --------------------------------------------------------------------
@@ -179,8 +188,11 @@ class TrialRunner:
             xnnpack=cfg.xnnpack,
         )
         cooled, cooldown_wait = self._cooldown()
+        recent = None
+        if self._last_after and time.monotonic() - self._last_after[0] <= FRESH_STATE_S:
+            recent = self._last_after[1]
         started = time.time()
-        got, timed_out = self.execute(spec.trial_id, mask, command.argv, cpus)
+        got, timed_out = self.execute(spec.trial_id, mask, command.argv, cpus, before=recent)
         finished = time.time()
         return self._record(
             spec,
@@ -201,11 +213,19 @@ class TrialRunner:
         )
 
     def execute(
-        self, trial_id: str, mask: str, argv: list[str], cpus: list[int]
+        self,
+        trial_id: str,
+        mask: str,
+        argv: list[str],
+        cpus: list[int],
+        *,
+        before: str | None = None,
     ) -> tuple[Collected, bool]:
         """Launch, wait, collect; run again a process that vanished without a result.
 
-        Returns what was collected and whether the trial timed out (and was killed).
+        `before` is a state snapshot from a moment ago (else one is taken on
+        launch). Returns what was collected and whether the trial timed out
+        (and was killed).
         """
         remote = self.target.remote
         trial_dir = remote.trial_dir(trial_id)
@@ -213,9 +233,15 @@ class TrialRunner:
         got = Collected(TrialState("vanished"))
         for attempt in range(1, MAX_ATTEMPTS + 1):
             deadline = time.monotonic() + self.settings.timeout_s
-            before = None
-            got = remote.begin(trial_dir, mask, argv, cpus, int(min(poll, self.settings.timeout_s)))
-            before = got.before
+            got = remote.begin(
+                trial_dir,
+                mask,
+                argv,
+                cpus,
+                int(min(poll, self.settings.timeout_s)),
+                snapshot_before=before is None,
+            )
+            before = got.before or before
             timed_out = False
             while got.state.state == "running":
                 left = deadline - time.monotonic()
@@ -227,6 +253,8 @@ class TrialRunner:
                 got = remote.collect(trial_dir, cpus, int(max(0, min(poll, left))))
             if got.state.state == "done":
                 got = dataclasses.replace(got, before=got.before or before)
+                if got.after is not None:
+                    self._last_after = (time.monotonic(), got.after)
                 self._keep(trial_id, got)
                 return got, timed_out
             self._on_event(
@@ -312,12 +340,15 @@ class TrialRunner:
                 status, error = "parse_error", "no regular-phase avg in the output"
             else:
                 latency_ms = float(avg) / 1000.0
-        if notes and status == "ok":
-            log.info("%s: %s", spec.trial_id, "; ".join(notes))
+        if notes:
+            log.debug("%s: %s", spec.trial_id, "; ".join(notes))
         freq_before, freq_after = _freqs(before), _freqs(after)
         temp_before = getattr(before, "max_temp_c", None)
         temp_after = getattr(after, "max_temp_c", None)
         battery = getattr(before, "battery_level", None)
+        if battery is None:
+            battery = self._battery
+        self._battery = battery
         wall = state.wall_s if state.wall_s is not None else max(0.0, finished - started)
 
         def num(key: str) -> float | None:

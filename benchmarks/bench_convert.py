@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -27,16 +28,36 @@ from harness import catalogue
 from harness.convert import convert_many
 
 CLI = "import sys; from harness.cli import main; sys.exit(main())"
-# Four small variants: enough work per worker to amortise TF's import.
-COLD_SET = "v2:0.35_96,v2:0.35_128,v2:0.5_96,v2:0.5_128"
+# Six small variants: three per worker with --jobs 2, so each worker's own
+# TensorFlow import (~4 s of CPU, paid once per process) is amortised as it
+# would be in a real run of many variants.
+COLD_SET = "v2:0.35_96,v2:0.35_128,v2:0.35_160,v2:0.5_96,v2:0.5_128,v2:0.5_160"
 
 
-def _cold(jobs: int) -> float:
+def _cold(jobs: int) -> tuple[float, float]:
+    """(wall s, worker CPU s) of converting COLD_SET into an empty cache."""
     with tempfile.TemporaryDirectory(prefix="bench-convert-") as tmp:
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         variants = catalogue.select(COLD_SET)
         convert_many(variants, ["fp32"], jobs=jobs, cache_root=Path(tmp), progress=False)
-        return time.perf_counter() - started
+        return time.perf_counter() - started, _children_cpu() - cpu_before
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _best_cold(jobs: int, repeats: int) -> float:
+    """Fastest of `repeats` cold runs (the machine is shared: the minimum is least disturbed)."""
+    best = float("inf")
+    for _ in range(repeats):
+        wall, cpu = _cold(jobs)
+        load = os.getloadavg()[0]
+        print(f"    --jobs {jobs}: {wall:6.1f} s wall, {cpu:6.1f} s worker CPU, load {load:.1f}")
+        best = min(best, wall)
+    return best
 
 
 def _warm_22(jobs: int) -> tuple[float, float, float]:
@@ -59,12 +80,12 @@ def _warm_22(jobs: int) -> tuple[float, float, float]:
     return fill, warm, cli
 
 
-def speed(jobs: int) -> None:
-    print(f"cold conversion of {COLD_SET} (fp32, empty cache each time):")
-    one = _cold(1)
-    print(f"  --jobs 1: {one:7.1f} s")
-    two = _cold(jobs)
-    print(f"  --jobs {jobs}: {two:7.1f} s   speedup {one / two:.2f}x (target >= 1.7x)")
+def speed(jobs: int, repeats: int) -> None:
+    print(f"cold conversion of {COLD_SET} (fp32, empty cache each time), {os.cpu_count()} CPUs:")
+    one = _best_cold(1, repeats)
+    two = _best_cold(jobs, repeats)
+    print(f"  best --jobs 1: {one:6.1f} s")
+    print(f"  best --jobs {jobs}: {two:6.1f} s   speedup {one / two:.2f}x (target >= 1.7x)")
     fill, warm, cli = _warm_22(jobs)
     print("all 22 MobileNetV2 variants, fp32:")
     print(f"  filling the cache (converts what is missing): {fill:7.1f} s")
@@ -102,11 +123,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check-all", action="store_true", help="convert and check all 38")
     parser.add_argument("--jobs", type=int, default=2, help="parallel workers (default 2)")
+    parser.add_argument("--repeats", type=int, default=2, help="cold runs per setting")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.check_all:
         return check_all(args.jobs)
-    speed(args.jobs)
+    speed(args.jobs, args.repeats)
     return 0
 
 

@@ -231,6 +231,13 @@ def _convert_missing(
     """Convert the `missing` indices in workers, filling `results`; return failures."""
     from harness.convert.worker import convert_task, init_worker
 
+    # Largest first, so that no worker is left with a big model at the end
+    # while the others idle (conversion time grows with the parameters).
+    missing = sorted(
+        missing,
+        key=lambda i: (pairs[i][0].published.params_m, pairs[i][0].published.macs_m),
+        reverse=True,
+    )
     tasks = [
         {
             "recipe": recipes[i].to_dict(),

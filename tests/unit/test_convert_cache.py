@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,3 +206,33 @@ def test_convert_many_takes_cached_models_without_workers(
     assert models[0].path.read_bytes() == TINY
     assert models[0].to_dict()["macs"] == analyze_bytes(TINY).macs
     assert json.loads(json.dumps(models[0].to_dict()))["cached"] is True
+
+
+def test_missing_models_go_to_workers_largest_first_and_come_back_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scheduling order differs from the result order; each result lands in its place."""
+    seen: list[str] = []
+
+    def fake_workers(
+        fn: object, tasks: list[dict[str, Any]], **kwargs: object
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        # Finish in reverse order of submission, as a real pool may.
+        for index, task in reversed(list(enumerate(tasks))):
+            recipe = Recipe.from_dict(task["recipe"])
+            seen.append(recipe.variant)
+            payload = TINY + recipe.variant.encode()  # distinct bytes per variant
+            meta = {"recipe": recipe.to_dict(), "analysis": analyze_bytes(TINY).to_dict()}
+            entry = ModelCache(Path(task["cache_root"])).store(recipe.stem(), payload, meta)
+            yield index, {"ok": True, "meta": entry.meta}
+
+    monkeypatch.setattr(core, "run_tasks", fake_workers)
+    _seed_cache(tmp_path, "mobilenet_v2_0.5_96", "fp32")  # one already cached
+    chosen = catalogue.select("v2:0.35_96,v2:1.4_224,v2:0.5_96,v2:1.0_128")
+    models = convert_many(chosen, ["fp32"], cache_root=tmp_path, progress=False)
+    assert [m.variant.id for m in models] == [v.id for v in chosen]
+    assert [m.cached for m in models] == [False, False, True, False]
+    for model in models[:2] + models[3:]:
+        assert model.path.read_bytes().endswith(model.variant.id.encode())
+    # Submitted largest first (here reversed by the fake pool's finishing order).
+    assert seen[::-1] == ["mobilenet_v2_1.4_224", "mobilenet_v2_1.0_128", "mobilenet_v2_0.35_96"]

@@ -34,9 +34,10 @@ def test_device_sim_starts_a_simulated_pixel(
 ) -> None:
     code = main([
         "run", "--device", "sim", "--variants", VARIANT, "--trials", "2", "--runs", "3",
-        "--warmup", "1", "--out", str(tmp_path), "--json", "--no-report",
+        "--warmup", "1", "--out", str(tmp_path), "--json", "--fixed-performance",
     ])  # fmt: skip
-    out = _json_out(capsys)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert code == 0, out
     assert out["status"] == "complete" and out["trials_total"] == 2 and out["trials_failed"] == 0
     [row] = out["summary"]
@@ -46,6 +47,12 @@ def test_device_sim_starts_a_simulated_pixel(
     [info] = meta["devices"].values()
     assert info["model"] == "Pixel"
     assert meta["settings"]["devices"] == ["sim"]
+    # The simulated Pixel runs Android 10: no fixed performance mode, said and recorded.
+    assert list(meta["fixed_performance"].values()) == [False]
+    assert "fixed performance mode unavailable" in captured.err
+    # Progress went to stderr, one line per trial; the HTML report was written.
+    assert captured.err.count("[1/2]") == 1 and captured.err.count("[2/2]") == 1
+    assert out["report"] and Path(out["report"]).is_file()
 
 
 def test_xnnpack_both_and_op_profile(

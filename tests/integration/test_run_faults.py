@@ -239,3 +239,39 @@ def test_hot_throttled_phone_is_waited_for_and_recorded(sim: Any, tmp_path: Path
     [trial] = _trials(cool.run_dir)
     assert trial["cooled"] is True and trial["throttled"] is False
     assert trial["temp_before_c"] < 45.0
+
+
+def test_one_of_two_devices_gone_the_other_finishes(make_sim: Any, tmp_path: Path) -> None:
+    """Device A vanishes for good: B still completes its trials; resume finishes only A's."""
+    a, b = make_sim(), make_sim()
+    fired = threading.Event()
+    messages: list[str] = []
+
+    def emit(message: str) -> None:
+        messages.append(message)
+        if message.startswith("[1/") and not fired.is_set():
+            fired.set()
+            a.faults.go_offline(10.0)
+
+    settings = RunSettings(
+        devices=[a.serial, b.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
+        out=tmp_path, seed=11, report=False, reconnect_timeout_s=1.0,
+    )  # fmt: skip
+    from harness.device.select import connect
+
+    outcome = run(settings, sessions=connect([a.serial, b.serial]), emit=emit)
+    assert outcome.status == "interrupted" and outcome.exit_code == 3
+    assert outcome.resume_command is not None and a.serial in outcome.resume_command
+    stored = _trials(outcome.run_dir)
+    by_device = {s: [t for t in stored if t["device_serial"] == s] for s in (a.serial, b.serial)}
+    assert len(by_device[b.serial]) == 4, "the healthy device stopped too"
+    assert len(by_device[a.serial]) < 4
+    lost = [w for w in outcome.workers if w.lost]
+    assert [w.serial for w in lost] == [a.serial]
+
+    sessions = _wait_back(a.serial) + _sessions(b.serial)
+    resumed = run(RunSettings(devices=[a.serial, b.serial], resume=outcome.run_dir,
+                              report=False), sessions=sessions)  # fmt: skip
+    assert resumed.status == "complete" and resumed.exit_code == 0
+    _assert_complete(outcome.run_dir, 8)
+    assert len(_bench_records(b)) == 4, "b's trials ran again on resume"

@@ -238,22 +238,18 @@ class TrialRemote:
             "--",
             *argv,
         ]
-        try:
-            out = self._run(args, CALL_TIMEOUT_S + max_wait_s)
-            return parse_collected(out, mark, self.session.serial)
-        except (DeviceOfflineError, DeviceTimeoutError) as exc:
-            self.reconnect("trial start", exc)
-        found = self.collect(trial_dir, cpus, 0)
-        if found.state.state != "vanished":
-            return found
-        # It never started, or died with the connection: clear and launch again.
-        self.kill(trial_dir)
-        return self.resilient(
-            "trial start",
-            lambda: parse_collected(
-                self._run(args, CALL_TIMEOUT_S + max_wait_s), mark, self.session.serial
-            ),
-        )
+        while True:
+            try:
+                out = self._run(args, CALL_TIMEOUT_S + max_wait_s)
+                return parse_collected(out, mark, self.session.serial)
+            except (DeviceOfflineError, DeviceTimeoutError) as exc:
+                self.reconnect("trial start", exc)
+            found = self.collect(trial_dir, cpus, 0)
+            if found.state.state != "vanished":
+                return found  # it is running (or done): the launch got through
+            # It never started, or died with the connection: clear, launch again.
+            self._on_event(f"{self.session.serial}: the trial did not start; launching it again")
+            self.kill(trial_dir)
 
     def collect(self, trial_dir: str, cpus: Sequence[int], max_wait_s: int) -> Collected:
         """Wait on the device up to `max_wait_s`; the state, and the outputs when done."""

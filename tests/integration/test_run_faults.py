@@ -275,3 +275,37 @@ def test_one_of_two_devices_gone_the_other_finishes(make_sim: Any, tmp_path: Pat
     assert resumed.status == "complete" and resumed.exit_code == 0
     _assert_complete(outcome.run_dir, 8)
     assert len(_bench_records(b)) == 4, "b's trials ran again on resume"
+
+
+@pytest.mark.parametrize(
+    ("fault", "relaunched"),
+    [
+        # The connection drops as the next trial's launch is sent: nothing ran, launch again.
+        ({"drop_after_commands": 0}, True),
+        # It drops while the launch's answer comes back: the trial ran, collect it, no relaunch.
+        ({"drop_after_bytes": 1500}, False),
+    ],
+)
+def test_drop_around_a_launch_runs_each_trial_once(
+    sim: Any, tmp_path: Path, fault: dict[str, int], relaunched: bool
+) -> None:
+    before = len(_bench_records(sim))
+    fired = threading.Event()
+    messages: list[str] = []
+
+    def emit(message: str) -> None:
+        messages.append(message)
+        if message.startswith("[1/") and not fired.is_set():
+            fired.set()
+            sim.faults.apply(fault)
+
+    settings = RunSettings(
+        devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
+        out=tmp_path, seed=5, report=False, reconnect_timeout_s=60,
+    )  # fmt: skip
+    outcome = run(settings, sessions=_sessions(sim.serial), emit=emit)
+    assert any("device lost during trial start" in m for m in messages), messages
+    assert any("launching it again" in m for m in messages) is relaunched, messages
+    assert outcome.status == "complete" and outcome.exit_code == 0, messages
+    _assert_complete(outcome.run_dir, 4)
+    assert len(_bench_records(sim)) - before == 4, "a trial ran twice or not at all"

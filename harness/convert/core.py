@@ -149,18 +149,21 @@ def cached_model(
 
 def _export(model: ConvertedModel, out_dir: Path) -> ConvertedModel:
     """Place the model in `out_dir` as `<id>_<quant>.tflite` (hard link when possible)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{model.variant.id}_{model.quant}.tflite"
     tmp = out_dir / f".{target.name}.{os.getpid()}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
     try:
-        os.link(model.path, tmp)
-        os.replace(tmp, target)
-    except OSError:  # another filesystem: copy, atomically
+        out_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        write_atomic(target, model.path.read_bytes())
+        try:
+            os.link(model.path, tmp)
+            os.replace(tmp, target)
+        except OSError:  # another filesystem: copy, atomically
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            write_atomic(target, model.path.read_bytes())
+    except OSError as exc:
+        raise ModelError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
     return ConvertedModel(**{**model.__dict__, "path": target})
 
 

@@ -20,7 +20,7 @@ from harness.convert import core
 from harness.convert.analysis import analyze_bytes
 from harness.convert.cache import ModelCache, Recipe, write_atomic
 from harness.convert.core import convert_many, recipe_for
-from harness.errors import UnknownQuantError
+from harness.errors import ModelError, UnknownQuantError
 
 DATA = Path(__file__).parent.parent / "data" / "convert"
 TINY = (DATA / "tiny_fp32.tflite").read_bytes()
@@ -236,3 +236,14 @@ def test_missing_models_go_to_workers_largest_first_and_come_back_in_order(
         assert model.path.read_bytes().endswith(model.variant.id.encode())
     # Submitted largest first (here reversed by the fake pool's finishing order).
     assert seen[::-1] == ["mobilenet_v2_1.4_224", "mobilenet_v2_1.0_128", "mobilenet_v2_0.35_96"]
+
+
+def test_unwritable_out_dir_is_a_clear_error(tmp_path: Path) -> None:
+    _seed_cache(tmp_path, "mobilenet_v2_0.35_96", "fp32")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(ModelError, match="cannot write") as info:
+        convert_many(
+            catalogue.select("v2:0.35_96"), cache_root=tmp_path, out_dir=blocker / "out"
+        )
+    assert info.value.path.startswith(str(blocker))

@@ -57,3 +57,35 @@ def test_resume_command_is_exact_and_quoted(tmp_path: object) -> None:
         f"harness run --resume '{tmp_path}/run 1' --device 127.0.0.1:5600 "
         "--device 'my phone' --adb-server lab:5037"
     )
+
+
+def test_resumed_single_device_may_come_back_at_a_new_address() -> None:
+    from harness.run import _map_resumed_serials, _plan_serials
+
+    meta = {"devices": {"127.0.0.1:40001": {}}}
+    assert _map_resumed_serials(meta, ["127.0.0.1:40001"]) == {"127.0.0.1:40001": "127.0.0.1:40001"}
+    # A fresh simulated device (or a phone over TCP on a new port): the run's serial stays.
+    assert _map_resumed_serials(meta, ["127.0.0.1:40777"]) == {"127.0.0.1:40001": "127.0.0.1:40777"}
+    assert _plan_serials(meta, ["127.0.0.1:40777"]) == ["127.0.0.1:40001"]
+    two = {"devices": {"A": {}, "B": {}}}
+    assert _plan_serials(two, ["B", "A"]) == ["B", "A"]
+    with pytest.raises(PlanError, match="not a device of this run"):
+        _map_resumed_serials(two, ["C"])
+
+
+def test_resume_takes_the_measured_settings_from_meta(tmp_path: object) -> None:
+    from harness.run import _settings_from_meta
+
+    stored = {
+        "seed": 42,
+        "settings": {
+            "variants": ["mobilenet_v2_0.35_96"], "quants": ["fp32"], "threads": [2],
+            "cores": ["big"], "trials": 3, "runs": 7, "warmup": 2, "xnnpack": "off",
+            "devices": ["sim"],
+        },
+    }  # fmt: skip
+    given = RunSettings(devices=[], runs=50, trials=5, resume=tmp_path, reconnect_timeout_s=9)  # type: ignore[arg-type]
+    merged = _settings_from_meta(stored, given)
+    assert (merged.seed, merged.runs, merged.trials, merged.threads) == (42, 7, 3, [2])
+    assert merged.xnnpack == "off" and merged.devices == ["sim"]
+    assert merged.reconnect_timeout_s == 9  # how to reach the phone may change

@@ -10,14 +10,21 @@ import typer
 
 
 def inspect(
-    model: Annotated[Path, typer.Argument(help="A .tflite file.")],
+    model: Annotated[
+        Path, typer.Argument(help="A .tflite file, or a checkpoint .tgz holding one.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object on stdout.")] = False,
 ) -> None:
     """Read a TFLite flatbuffer and report its cost (no TensorFlow needed)."""
-    from harness.convert.analysis import analyze
+    from harness.convert.analysis import analyze, analyze_bytes
+    from harness.convert.archive import tflite_from_archive
     from harness.convert.listing import format_analysis
 
-    analysis = analyze(model)
+    if model.name.endswith((".tgz", ".tar.gz", ".tar")):
+        member, data = tflite_from_archive(model)
+        analysis = analyze_bytes(data, path=f"{model}!{member}")
+    else:
+        analysis = analyze(model)
     if as_json:
         typer.echo(json.dumps({"path": str(model), **analysis.to_dict()}, indent=1))
     else:

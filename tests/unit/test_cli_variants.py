@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,15 @@ def test_errors_are_one_line_with_exit_2(
     assert needle in err
     if args[0] == "inspect":
         assert args[1].format(**paths) in err  # the error names the file
+
+
+def test_inspect_reads_the_tflite_inside_a_checkpoint_archive(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    archive = tmp_path / "mobilenet_v2_0.35_96.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(TINY, arcname="./mobilenet_v2_0.35_96.tflite")
+        tar.add(DATA / "make_fixtures.py", arcname="./mobilenet_v2_0.35_96.ckpt.index")
+    code, out, _ = run(capsys, "inspect", str(archive), "--json")
+    assert code == 0
+    assert json.loads(out)["macs"] == 9256

@@ -169,6 +169,20 @@ def register(app: typer.Typer) -> None:
         devices = _split(device)
         if not devices and resume is None:
             raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
+        if resume is not None:
+            given = {
+                "--variants": bool(variants), "--quant": bool(quant), "--threads": bool(threads),
+                "--cores": bool(cores), "--trials": trials != 5, "--runs": runs != 50,
+                "--warmup": warmup != 5, "--xnnpack": xnnpack != "default",
+                "--op-profile": op_profile, "--seed": seed is not None,
+                "--cooldown-temp": cooldown_temp is not None,
+            }  # fmt: skip
+            ignored = [name for name, set_ in given.items() if set_]
+            if ignored:
+                _emit(
+                    f"warning: {', '.join(ignored)} ignored: --resume measures with the "
+                    "run's own settings and seed"
+                )
         settings = RunSettings(devices=devices, out=out, resume=resume)
         if variants:
             settings.variants = _split(variants)

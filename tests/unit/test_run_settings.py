@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.cli import main
@@ -89,3 +91,13 @@ def test_resume_takes_the_measured_settings_from_meta(tmp_path: object) -> None:
     assert (merged.seed, merged.runs, merged.trials, merged.threads) == (42, 7, 3, [2])
     assert merged.xnnpack == "off" and merged.devices == ["sim"]
     assert merged.reconnect_timeout_s == 9  # how to reach the phone may change
+
+
+def test_resume_of_a_non_run_folder_and_ignored_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["run", "--resume", str(tmp_path / "nope"), "--runs", "7", "--seed", "3"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--runs, --seed ignored" in err
+    assert "not a run folder" in err

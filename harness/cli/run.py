@@ -100,23 +100,36 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--device",
                 "-d",
+                metavar="DEVICE",
                 help="Serial, HOST:PORT, model/product name, alias, `all`, or `sim` "
                 "(starts a simulated Pixel 1). Repeat for several devices, run in parallel.",
             ),
         ] = None,
         variants: Annotated[
             list[str] | None,
-            typer.Option(help="Variants: ids, globs or short forms (v2:1.0_*). [all MobileNetV2]"),
+            typer.Option(
+                metavar="LIST",
+                help="Variants: ids, globs or short forms (v2:1.0_*); default: all MobileNetV2.",
+            ),
         ] = None,
         quant: Annotated[
-            list[str] | None, typer.Option(help="fp32, int8, dynamic, fp16 (comma list). [fp32]")
+            list[str] | None,
+            typer.Option(
+                metavar="LIST", help="fp32, int8, dynamic, fp16 (comma list); default: fp32."
+            ),
         ] = None,
         threads: Annotated[
-            list[str] | None, typer.Option(help="Thread counts (comma list). [1, as published]")
+            list[str] | None,
+            typer.Option(
+                metavar="LIST", help="Thread counts (comma list); default: 1, as published."
+            ),
         ] = None,
         cores: Annotated[
             list[str] | None,
-            typer.Option(help="Core policies: big, prime, little, all, or a hex mask. [big]"),
+            typer.Option(
+                metavar="LIST",
+                help="Core policies: big, prime, little, all, or a hex mask; default: big.",
+            ),
         ] = None,
         trials: Annotated[int, typer.Option(help="Separate processes per configuration.")] = 5,
         runs: Annotated[int, typer.Option(help="Timed runs per trial (--num_runs).")] = 50,

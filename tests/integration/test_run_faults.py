@@ -143,6 +143,7 @@ def _harness(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
 
 def test_killed_harness_then_resume_completes(sim: Any, tmp_path: Path) -> None:
     before = len(_bench_records(sim))
+    sim.faults.set_slowdown(20.0)  # trials long enough that the kill lands mid-run
     args = [
         "run", "--device", sim.serial, "--variants", ",".join(VARIANTS), "--trials", "2",
         "--runs", "3", "--warmup", "1", "--out", str(tmp_path), "--seed", "3", "--no-report",

@@ -64,7 +64,7 @@ class RunSettings:
     runs: int = 50
     warmup: int = 5
     xnnpack: str = "default"
-    cooldown_temp_c: float | None = None
+    cooldown_temp_c: float | None = 40.0
     cooldown_timeout_s: float = 120.0
     op_profile: bool = False
     out: Path = Path("results")

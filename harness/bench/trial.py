@@ -155,6 +155,14 @@ class TrialRunner:
             return None, None
         from harness.device import thermal
 
+        # The previous trial's after-snapshot, taken moments ago, is this trial's
+        # state too: when it is already cool there is nothing to wait for, and the
+        # extra round trip would only add to every trial's cost.
+        if self._last_after and time.monotonic() - self._last_after[0] <= FRESH_STATE_S:
+            recent = self._state(self._last_after[1])
+            hottest = getattr(recent, "max_temp_c", None)
+            if hottest is not None and hottest < limit:
+                return True, 0.0
         result = self.target.remote.resilient(
             "cooldown",
             lambda: thermal.wait_cool(

@@ -139,9 +139,12 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="on, off, both, or default (pass no flag; recorded as `default`)."),
         ] = "default",
         cooldown_temp: Annotated[
-            float | None,
-            typer.Option(help="Wait before each trial until the device is at most this hot (°C)."),
-        ] = None,
+            float,
+            typer.Option(
+                help="Wait before each trial until the hottest CPU zone (or battery) is below "
+                "this (°C); 0 turns the wait off."
+            ),
+        ] = 40.0,
         cooldown_timeout: Annotated[
             float, typer.Option(help="Longest cooldown wait per trial (s); then measure anyway.")
         ] = 120.0,
@@ -188,7 +191,7 @@ def register(app: typer.Typer) -> None:
                 "--cores": bool(cores), "--trials": trials != 5, "--runs": runs != 50,
                 "--warmup": warmup != 5, "--xnnpack": xnnpack != "default",
                 "--op-profile": op_profile, "--seed": seed is not None,
-                "--cooldown-temp": cooldown_temp is not None,
+                "--cooldown-temp": cooldown_temp != 40.0,
             }  # fmt: skip
             ignored = [name for name, set_ in given.items() if set_]
             if ignored:
@@ -207,7 +210,8 @@ def register(app: typer.Typer) -> None:
             settings.cores = _split(cores)
         settings.trials, settings.runs, settings.warmup = trials, runs, warmup
         settings.xnnpack = xnnpack
-        settings.cooldown_temp_c, settings.cooldown_timeout_s = cooldown_temp, cooldown_timeout
+        settings.cooldown_temp_c = cooldown_temp if cooldown_temp > 0 else None
+        settings.cooldown_timeout_s = cooldown_timeout
         settings.op_profile = op_profile
         settings.benchmark_binary = benchmark_binary
         settings.adb_server = adb_server

@@ -5,6 +5,12 @@ the harness put there. A push is skipped when the device already holds a
 file with the same sha256 (models are tens of MB; a lab re-runs daily), and
 every push is verified by sha256 computed on the device afterwards. Hash
 checks for a batch of files cost one shell round trip, not one per file.
+
+Hashing every model on the phone before every run costs seconds (a full
+catalogue is ~100 MB), so each sha256 the device computes is recorded in
+`MANIFEST` with the file's size and modification time (to the nanosecond).
+A later check trusts a recorded hash only while the file still has that size
+and time, the quick check rsync makes; anything else is hashed again.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ log = logging.getLogger(__name__)
 
 WORKDIR = "/data/local/tmp/harness"
 SCRIPTS_SUBDIR = "scripts"
+MANIFEST = f"{WORKDIR}/.manifest"  # sha256 <TAB> size <TAB> mtime <TAB> path, newest last
+_STAT_FORMAT = "%s\t%y"  # toybox stat: size, modification time with nanoseconds
 HASH_TIMEOUT_S = 60.0
 # A slow USB 2 link moves ~10 MB/s; allow half that plus a fixed margin.
 PUSH_BASE_TIMEOUT_S = 30.0
@@ -112,7 +120,12 @@ def _remote_hashes_once(session: DeviceSession, remotes: Sequence[str]) -> list[
     lines = ["mkdir -p " + " ".join(sh_quote(p) for p in parents) + " || exit 3"]
     for remote in remotes:
         q = sh_quote(remote)
-        lines.append(f"if [ -f {q} ]; then sha256sum {q} || exit 4; else echo absent; fi")
+        # Print the hash, and record it with the file's size and time for quick checks.
+        lines.append(
+            f"if [ -f {q} ]; then set -- $(sha256sum {q}) || exit 4; echo \"$1\"; "
+            f"printf '%s\\t%s\\t%s\\n' \"$1\" \"$(stat -c {sh_quote(_STAT_FORMAT)} {q})\" {q}"
+            f" >> {sh_quote(MANIFEST)}; else echo absent; fi"
+        )
     result = session.shell("\n".join(lines), timeout_s=HASH_TIMEOUT_S, check=False)
     if result.exit_code != 0:
         raise DeviceError(
@@ -136,13 +149,45 @@ def _remote_hashes_once(session: DeviceSession, remotes: Sequence[str]) -> list[
     return hashes
 
 
+def _quick_check(session: DeviceSession, remotes: Sequence[str]) -> dict[str, str]:
+    """Device paths whose recorded sha256 still holds (same size and time), in one call.
+
+    Returns {path: sha256} for those only; the rest need hashing. A missing or
+    unreadable manifest just means nothing is trusted.
+    """
+    stats = " ".join(sh_quote(r) for r in remotes)
+    script = (
+        f"cat {sh_quote(MANIFEST)} 2>/dev/null; echo __stat__; "
+        f"for f in {stats}; do stat -c {sh_quote(_STAT_FORMAT)} \"$f\" 2>/dev/null "
+        "|| echo absent; done"
+    )
+    if len(script) > MAX_SCRIPT_BYTES:
+        return {}  # too many names for one old-adbd packet: hash them instead
+    result = session.shell(script, timeout_s=HASH_TIMEOUT_S, check=False)
+    manifest, _, stat_text = result.stdout.partition("__stat__\n")
+    known: dict[str, tuple[str, str]] = {}
+    for line in manifest.splitlines():
+        parts = line.split("\t", 3)
+        if len(parts) == 4:
+            known[parts[3]] = (parts[0], f"{parts[1]}\t{parts[2]}")  # the newest line wins
+    now = stat_text.splitlines()
+    if result.exit_code != 0 or len(now) != len(remotes):
+        return {}
+    return {
+        remote: known[remote][0]
+        for remote, current in zip(remotes, now, strict=True)
+        if remote in known and known[remote][1] == current
+    }
+
+
 def push_many(
     session: DeviceSession, items: Sequence[tuple[Path | str, str]], *, executable: bool = False
 ) -> list[PushOutcome]:
     """Push (local, name) pairs into WORKDIR, skipping files already there; verify each.
 
-    Round trips: one hash check for all, one push per changed file, one hash
-    check of what was pushed.
+    Round trips: one quick check for all (see `MANIFEST`), one hash check of
+    files it cannot vouch for, one push per changed file, one hash check of
+    what was pushed.
     """
     if not items:
         return []
@@ -153,10 +198,16 @@ def push_many(
             raise HarnessError(f"no such file to push: {path}")
         mode = 0o755 if executable or name.endswith(EXECUTABLE_SUFFIXES) else 0o644
         plan.append((path, remote_path(name), local_sha256(path), mode))
-    before = _remote_hashes(session, [p[1] for p in plan])
+    recorded = _quick_check(session, [p[1] for p in plan])
+    unsure = [entry for entry in plan if recorded.get(entry[1]) != entry[2]]
+    before = dict(zip([u[1] for u in unsure], _remote_hashes(session, [u[1] for u in unsure]),
+                      strict=True)) if unsure else {}
     changed: list[tuple[Path, str, str, int]] = []
-    for entry, have in zip(plan, before, strict=True):
-        if have == entry[2]:
+    for entry in plan:
+        if recorded.get(entry[1]) == entry[2]:
+            log.debug("%s: %s already on the device (recorded sha256, same size and time)",
+                      session.serial, entry[1])
+        elif before.get(entry[1]) == entry[2]:
             log.debug("%s: %s already on the device (sha256 matches)", session.serial, entry[1])
         else:
             changed.append(entry)

@@ -136,8 +136,11 @@ def make_sim(adb_server: AdbServer) -> Iterator[Callable[..., SimDevice]]:
 
     yield factory
     for device in started:
-        adb_server.run("disconnect", device.serial)
+        # Stop the device first: its sockets close, so the server drops the
+        # transport at once and `disconnect` has nothing left to wait for (the
+        # other order could block the server while it talked to a busy device).
         device.stop()
+        adb_server.run("disconnect", device.serial)
 
 
 @pytest.fixture

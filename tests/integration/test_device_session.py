@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.device.files import WORKDIR, push_many, push_once
+from harness.device.quote import sh_quote
 from harness.device.select import connect, make_client
 from harness.device.session import OPEN_ATTEMPTS, RETRY_DELAY_S, DeviceSession
 from harness.errors import (
@@ -88,6 +89,23 @@ def test_push_is_skipped_when_unchanged_and_verified(sim: SimDevice, tmp_path: P
     assert push_many(session, [(src, "models/model.tflite")])[0].pushed
     changed = hashlib.sha256(b"changed").hexdigest()
     assert session.sha256(f"{WORKDIR}/models/model.tflite") == changed
+
+
+def test_recorded_hash_is_not_trusted_once_the_device_file_changes(
+    sim: SimDevice, tmp_path: Path
+) -> None:
+    """The quick check (recorded sha256 + size + time) notices a same-size rewrite."""
+    session = _session(sim)
+    src = tmp_path / "model.tflite"
+    src.write_bytes(b"a" * 1000)
+    [first] = push_many(session, [(src, "models/same-size.tflite")])
+    assert first.pushed
+    # Rewrite it on the device with other bytes of the same length.
+    session.shell(f"printf '%1000s' x > {sh_quote(first.remote)}", timeout_s=10)
+    assert session.sha256(first.remote) != first.sha256
+    [again] = push_many(session, [(src, "models/same-size.tflite")])
+    assert again.pushed
+    assert session.sha256(first.remote) == first.sha256
 
 
 def test_hostile_file_name_is_pushed_and_read_as_a_plain_name(

@@ -81,18 +81,23 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def adb_server() -> Iterator[AdbServer]:
+def adb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdbServer]:
     """The adbutils-bundled adb as a server on a free port, killed at the end."""
     adb = adbutils.adb_path()
     port = _free_port()
     env = dict(
         os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
     )
+    # The server logs every transport event to stderr: into a file, never an
+    # unread pipe (once a pipe's 64 KiB fill up, the server blocks mid-log and
+    # every adb command after that hangs).
+    log_path = tmp_path_factory.mktemp("adb-server") / "adb-server.log"
+    log_file = log_path.open("wb")
     proc = subprocess.Popen(
         [adb, "-P", str(port), "server", "nodaemon"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log_file,
         start_new_session=True,
     )
     server = AdbServer(adb=adb, port=port, env=env)
@@ -105,7 +110,7 @@ def adb_server() -> Iterator[AdbServer]:
             break
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:
-                err = proc.stderr.read().decode() if proc.stderr else ""
+                err = log_path.read_text(errors="replace")[-2000:]
                 proc.kill()
                 raise RuntimeError(f"adb server did not start on port {port}: {err}") from None
             time.sleep(0.05)
@@ -116,6 +121,7 @@ def adb_server() -> Iterator[AdbServer]:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    log_file.close()
     if previous is None:
         os.environ.pop("ANDROID_ADB_SERVER_PORT", None)
     else:

@@ -42,39 +42,50 @@ now() {
     echo "$t"
 }
 
-# uptime_cs: seconds since boot in hundredths, without forking (the loop below
-# runs every 20 ms; a fork per look would load the CPUs being measured).
+# uptime_cs: sets _cs to the seconds since boot in hundredths, without forking
+# (no command substitution either: in mksh that forks too). The wait loop below
+# looks every 10 ms, and a fork per look would load the CPUs being measured.
 uptime_cs() {
     read -r _up _rest </proc/uptime
     _whole=${_up%.*}
     _frac=${_up#*.}
-    echo $((_whole * 100 + ${_frac#0}))
+    _cs=$((_whole * 100 + ${_frac#0}))
 }
 
 # wait_done DIR MAX_S: print the trial's state line, waiting up to MAX_S for it to end.
 # The bound is wall time (uptime), not a count of sleeps: on a loaded device a
-# sleep can take far longer than asked.
+# sleep can take far longer than asked. Only `sleep` forks in the loop.
 wait_done() {
     _d=$1
-    _deadline=$(($(uptime_cs) + $2 * 100))
+    uptime_cs
+    _deadline=$((_cs + $2 * 100))
+    _wpid=""
+    { read -r _wpid <"$_d/wrapper_pid"; } 2>/dev/null
     while [ ! -f "$_d/exit_code" ]; do
-        if [ ! -f "$_d/wrapper_pid" ]; then
+        if [ ! -f "$_d/wrapper_pid" ] || [ -z "$_wpid" ]; then
             echo "state=vanished reason=no-trial-folder"
             return
         fi
-        if ! kill -0 "$(cat "$_d/wrapper_pid")" 2>/dev/null; then
+        if ! kill -0 "$_wpid" 2>/dev/null; then
             # The wrapper writes exit_code before it exits; look once more.
             [ -f "$_d/exit_code" ] && break
             echo "state=vanished reason=wrapper-gone"
             return
         fi
-        if [ "$(uptime_cs)" -ge "$_deadline" ]; then
+        uptime_cs
+        if [ "$_cs" -ge "$_deadline" ]; then
             echo "state=running"
             return
         fi
-        sleep 0.02
+        sleep 0.01
     done
-    echo "state=done exit=$(cat "$_d/exit_code") start=$(cat "$_d/start" 2>/dev/null) end=$(cat "$_d/end" 2>/dev/null)"
+    _rc=""
+    _st=""
+    _en=""
+    { read -r _rc <"$_d/exit_code"; } 2>/dev/null
+    { read -r _st <"$_d/start"; } 2>/dev/null
+    { read -r _en <"$_d/end"; } 2>/dev/null
+    echo "state=done exit=$_rc start=$_st end=$_en"
 }
 
 # quick_state [CPU...]: state.sh's zone/freq/battery lines, without a fork.

@@ -57,12 +57,21 @@ def serve(
         list[str] | None,
         typer.Option(help="Fault: cap a CPU's cluster scaling_max_freq, CPU=KHZ. Repeatable."),
     ] = None,
+    unauthorized: Annotated[
+        bool,
+        typer.Option(help="Ask for adb auth and never trust the host: adb lists it unauthorized."),
+    ] = False,
+    auth: Annotated[
+        str | None,
+        typer.Option(metavar="MODE", help="adb auth: none, refuse (= --unauthorized) or "
+                     "accept-after:SECONDS (the user taps Allow after that long)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the device's details as JSON on stdout.")
     ] = False,
 ) -> None:
     """Serve one simulated device until Ctrl-C; prints its serial (HOST:PORT) on stdout."""
-    from harness.sim.serve import fault_settings, serve_foreground, start_device
+    from harness.sim.serve import auth_setting, fault_settings, serve_foreground, start_device
 
     faults = fault_settings(
         slowdown=slowdown,
@@ -74,7 +83,8 @@ def serve(
         cap=cap,
     )
     device = start_device(
-        port=port, topology=topology, props=list(prop or []), root=root, faults=faults
+        port=port, topology=topology, props=list(prop or []), root=root, faults=faults,
+        auth=auth_setting(auth, unauthorized=unauthorized),
     )
     serve_foreground(device, as_json=as_json)
 

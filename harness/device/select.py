@@ -125,7 +125,9 @@ def adb_connect(client: AdbClient, address: str) -> None:
     except (AdbError, OSError) as exc:
         raise DeviceNotFoundError(f"adb connect {address} failed: {exc}") from exc
     log.debug("adb connect %s: %s", address, answer.strip())
-    if "connected to" not in answer:
+    # "failed to authenticate to X": reached, but the phone has not trusted this host's
+    # key; the server keeps it as `unauthorized`, which the state check below reports.
+    if "connected to" not in answer and "failed to authenticate" not in answer:
         raise DeviceNotFoundError(
             f"adb connect {address}: {answer.strip()}",
             hint="is the device listening (adb tcpip 5555) and reachable from the adb server host?",
@@ -174,6 +176,10 @@ def _resolve(token: str, attached: list[Attached], client: AdbClient,
         if not usable:
             raise DeviceNotFoundError(f"--device all: no usable device ({_listing(attached)})",
                                       hint=_advice(attached))
+        skipped = [a for a in attached if a.state != "device"]
+        if skipped:  # say so: a lab run must not quietly lose a phone
+            log.warning("--device all skips %s (%s)", "; ".join(a.describe() for a in skipped),
+                        _advice(skipped))
         return usable
     if token.lower() == "sim":
         raise ConfigError("--device sim is handled by the harness command line, not here")

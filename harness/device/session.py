@@ -59,7 +59,9 @@ _V2_STDOUT, _V2_STDERR, _V2_EXIT, _V2_CLOSE_STDIN = 1, 2, 3, 4
 _OUTPUT_TAIL_CHARS = 2000
 
 UNAUTHORIZED_HINT = (
-    "unlock the phone and accept the 'Allow USB debugging?' prompt for this host, then retry"
+    "unlock the phone and accept the 'Allow USB debugging?' prompt for this host, then retry; "
+    "no prompt? revoke USB debugging authorizations in Developer options and replug the "
+    "cable (or `adb disconnect` and `adb connect` it again)"
 )
 OFFLINE_HINT = (
     "reconnect the cable or run `adb connect HOST:PORT` again; `harness devices` lists "

@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any
 
 from harness.errors import SimulatorError
+from harness.sim import auth as authmod
 from harness.sim import image, sandbox
 from harness.sim import props as propmod
 from harness.sim import topology as topomod
@@ -60,6 +61,30 @@ class _Core:
     # -- Hooks for transport.Connection ------------------------------------------
     def banner(self) -> bytes:
         return self._banner
+
+    def auth_policy(self) -> authmod.AuthPolicy:
+        return self.faults.auth_policy()
+
+    def trusts(self, token: bytes, signature: bytes) -> bool:
+        return self.faults.trusted_keys.trusts(token, signature)
+
+    def on_public_key(self, conn: Connection, payload: bytes) -> None:
+        """The "Allow USB debugging?" prompt: never answered, or Allow after a delay."""
+        policy = self.faults.auth_policy()
+        key = authmod.parse_public_key(payload)
+        log.info("auth: %s offers key %s (policy %s)", conn.peer,
+                 key.comment if key else "<malformed>", policy)
+        if key is None or policy.mode != "accept-after":
+            return
+        asyncio.get_running_loop().call_later(policy.delay_s, self._allow, conn, key, policy)
+
+    def _allow(self, conn: Connection, key: authmod.PublicKey,
+               policy: authmod.AuthPolicy) -> None:
+        if self.faults.auth_policy() is not policy:
+            return  # the policy changed while the prompt was up: that tap never happened
+        self.faults.trusted_keys.add(key)
+        if conn in self.connections:
+            conn.accept_host()
 
     def on_bytes(self, conn: Connection, count: int) -> None:
         if self.faults.count_bytes(count):
@@ -153,13 +178,19 @@ class SimDevice:
         props: dict[str, str] | None = None,
         root: Path | str | None = None,
         faults: dict[str, Any] | None = None,
+        auth: str | None = None,
     ) -> SimDevice:
-        """Build the image, serve on 127.0.0.1:`port` (0: any free port), return the device."""
+        """Build the image, serve on 127.0.0.1:`port` (0: any free port), return the device.
+
+        `auth`: `None`/`none` (no adb auth), `refuse` (the host stays
+        `unauthorized`) or `accept-after:SECONDS` (the user taps Allow then).
+        """
         if port in RESERVED_PORTS:
             raise SimulatorError(
                 f"port {port} is in the adb server's emulator range 5554-5585",
                 hint="use port 0 (any free port) or a high port",
             )
+        policy = authmod.parse_policy(auth)  # a bad value fails before anything is built
         self = cls.__new__(cls)
         self._owns_root = root is None
         self.root = Path(
@@ -172,6 +203,7 @@ class SimDevice:
         self.props = merged
         image.build(self.root, merged, self.topology)
         self.faults = Faults(self.root, self.topology)
+        self.faults.set_auth(policy)
         spawner = sandbox.Spawner(self.root, sandbox.device_env(merged))
         self._loop = asyncio.new_event_loop()
         self._core = _Core(self.root, merged, self.faults, spawner)

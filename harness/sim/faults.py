@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from harness.errors import SimulatorError
 from harness.sim import image
+from harness.sim.auth import AuthPolicy, KeyStore, parse_policy
 from harness.sim.topology import Topology
 
 
@@ -46,6 +47,8 @@ class Faults:
         self._counters = _Counters()
         self._hangs: list[re.Pattern[str]] = []
         self._push_allowance: int | None = None
+        self._auth = AuthPolicy()
+        self.trusted_keys = KeyStore()
         self._controller: Controller | None = None
 
     def _attach(self, controller: Controller) -> None:
@@ -98,6 +101,24 @@ class Faults:
                 None if after_bytes is None else _non_negative(after_bytes, "after_bytes")
             )
 
+    # -- authorization -------------------------------------------------------------
+    def set_auth(self, policy: str | AuthPolicy | None, *, revoke: bool = True) -> None:
+        """How the next handshakes go: `none`, `refuse` or `accept-after:SECONDS`.
+
+        `revoke` forgets the trusted keys ("Revoke USB debugging authorizations");
+        without it a host the phone already trusts still gets in by signature.
+        Open connections stay; `drop_now()` forces a new handshake.
+        """
+        parsed = parse_policy(policy)
+        with self._lock:
+            self._auth = parsed
+        if revoke:
+            self.trusted_keys.clear()
+
+    def auth_policy(self) -> AuthPolicy:
+        with self._lock:
+            return self._auth
+
     # -- device-state faults -----------------------------------------------------
     def set_thermal(
         self, temps_c: dict[int | str, float] | None = None, max_khz: dict[int, int] | None = None
@@ -143,6 +164,7 @@ class Faults:
             self._counters = _Counters()
             self._hangs.clear()
             self._push_allowance = None
+        self.set_auth(None)
         self.clear_thermal()
         self.set_slowdown(1.0)
 
@@ -162,6 +184,8 @@ class Faults:
                 self.drop_after_commands(value)
             elif key == "thermal":
                 self.set_thermal(**value)
+            elif key == "auth":
+                self.set_auth(value)
             else:
                 raise SimulatorError(f"unknown fault {key!r}")
 

@@ -64,6 +64,13 @@ def fault_settings(
     return settings
 
 
+def auth_setting(auth: str | None, *, unauthorized: bool) -> str | None:
+    """`--auth MODE` / `--unauthorized` -> the `auth` of `SimDevice.start` (checked there)."""
+    if unauthorized and auth is not None and auth.strip().lower() != "refuse":
+        raise SimulatorError(f"--unauthorized contradicts --auth {auth}")
+    return "refuse" if unauthorized else auth
+
+
 def start_device(
     *,
     port: int,
@@ -71,10 +78,13 @@ def start_device(
     props: list[str],
     root: Path | None,
     faults: dict[str, Any],
+    auth: str | None = None,
 ) -> SimDevice:
     """Start a device from command-line style options."""
     overrides = propmod.parse_assignments(props)
-    return SimDevice.start(port=port, topology=topology, props=overrides, root=root, faults=faults)
+    return SimDevice.start(
+        port=port, topology=topology, props=overrides, root=root, faults=faults, auth=auth
+    )
 
 
 def describe(device: SimDevice) -> dict[str, Any]:
@@ -85,6 +95,7 @@ def describe(device: SimDevice) -> dict[str, Any]:
         "root": str(device.root),
         "model": device.props["ro.product.model"],
         "device": device.props["ro.product.device"],
+        "auth": str(device.faults.auth_policy()),
         "topology": device.topology.to_json(),
     }
 
@@ -107,6 +118,12 @@ def serve_foreground(device: SimDevice, *, as_json: bool) -> None:
                 f"({device.props['ro.product.device']}) listens on {device.serial}; "
                 f"attach it with `adb connect {device.serial}`. Ctrl-C stops it.\n"
             )
+            policy = device.faults.auth_policy()
+            if policy.required:
+                sys.stderr.write(f"harness sim: adb auth {policy}: the host's key is "
+                                 + ("never accepted (adb shows it unauthorized).\n"
+                                    if policy.mode == "refuse" else
+                                    f"accepted {policy.delay_s:g} s after it is offered.\n"))
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass

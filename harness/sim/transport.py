@@ -4,17 +4,20 @@ One `Connection` per TCP client (an adb server, or a host library such as
 adb-shell talking to the device directly). Streams follow the adb rules from
 `protocol.txt`: the device answers OPEN with OKAY (or CLSE to refuse), sends
 one WRTE at a time and waits for the host's OKAY before the next, acknowledges
-every WRTE it receives, and answers a CLSE with a CLSE.
+every WRTE it receives, and answers a CLSE with a CLSE. When the device's
+auth policy asks for it, the handshake goes through AUTH first (`auth.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from harness.sim import auth
 from harness.sim import protocol as p
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,12 @@ class Hooks(Protocol):
     """What a connection asks of the device it belongs to (faults, services)."""
 
     def banner(self) -> bytes: ...
+
+    def auth_policy(self) -> auth.AuthPolicy: ...
+
+    def trusts(self, token: bytes, signature: bytes) -> bool: ...
+
+    def on_public_key(self, conn: Connection, payload: bytes) -> None: ...
 
     def on_bytes(self, conn: Connection, count: int) -> None: ...
 
@@ -122,6 +131,7 @@ class Connection:
         self.version = p.VERSION_SKIP_CHECKSUM
         self.max_payload = 4096  # until the host's CNXN says otherwise
         self.connected = False
+        self.token: bytes | None = None  # the AUTH challenge the host must answer
         self.streams: dict[int, Stream] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self._next_id = 1
@@ -181,6 +191,9 @@ class Connection:
         if packet.command == p.A_CNXN:
             self._on_connect(packet)
             return
+        if packet.command == p.A_AUTH:
+            self._on_auth(packet)
+            return
         if not self.connected:
             return  # adbd ignores everything before the handshake
         if packet.command == p.A_OPEN:
@@ -204,9 +217,35 @@ class Connection:
     def _on_connect(self, packet: p.Packet) -> None:
         self.version = min(packet.arg0, p.VERSION_SKIP_CHECKSUM)
         self.max_payload = max(256, min(packet.arg1, p.MAX_PAYLOAD))
+        self.connected = False  # a repeated CNXN gets a new handshake, as before
+        if self.hooks.auth_policy().required:
+            self._challenge()
+            return
+        self.accept_host()
+
+    def _challenge(self) -> None:
+        """AUTH(TOKEN): a fresh 20-byte challenge, as adbd's send_auth_request."""
+        self.token = os.urandom(auth.TOKEN_SIZE)
+        self.send(p.Packet(p.A_AUTH, auth.AUTH_TOKEN, 0, self.token))
+
+    def accept_host(self) -> None:
+        """Finish the handshake with our CNXN (at once, or once the host is trusted)."""
+        if self.connected or self.writer.is_closing():
+            return
         self.connected = True
-        banner = self.hooks.banner()
-        self.send(p.Packet(p.A_CNXN, self.version, p.MAX_PAYLOAD, banner))
+        self.token = None
+        self.send(p.Packet(p.A_CNXN, self.version, p.MAX_PAYLOAD, self.hooks.banner()))
+
+    def _on_auth(self, packet: p.Packet) -> None:
+        if self.connected or self.token is None:
+            return  # no challenge outstanding: adbd drops stray AUTH packets
+        if packet.arg0 == auth.AUTH_SIGNATURE:
+            if self.hooks.trusts(self.token, packet.data):
+                self.accept_host()
+            else:
+                self._challenge()  # the host tries its next key, then sends its public key
+        elif packet.arg0 == auth.AUTH_RSAPUBLICKEY:
+            self.hooks.on_public_key(self, packet.data)
 
     def _on_open(self, packet: p.Packet) -> None:
         service = packet.data.rstrip(b"\0").decode("utf-8", "surrogateescape")

@@ -124,6 +124,8 @@ class RunOutcome:
     resume_command: str | None = None
     report: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    # What a reader must know before any figure (stand-in binary, simulated device).
+    caveats: list[str] = field(default_factory=list)
     process_wall_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,6 +145,7 @@ class RunOutcome:
             "resume_command": self.resume_command,
             "report": str(self.report) if self.report else None,
             "warnings": self.warnings,
+            "caveats": self.caveats,
             "summary": rows,
         }
 
@@ -457,8 +460,26 @@ def _outcome(
         resume_command=resume,
         report=report,
         warnings=warnings,
+        caveats=caveats(store.meta, records),
         process_wall_s=sum(w.process_wall_s for w in workers),
     )
+
+
+def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
+    """What every reader of this run's numbers must know first (not phone numbers?)."""
+    out: list[str] = []
+    kinds = {r.binary_kind for r in records}
+    if "stand-in" in kinds:
+        out.append(
+            "measured with the benchmark_model stand-in (LiteRT on the host CPU), "
+            "not the official TFLite tool: these are not phone numbers"
+        )
+    emulated = [s for s, d in (meta.get("devices") or {}).items() if d.get("emulated")]
+    if emulated:
+        out.append(f"simulated or emulated device(s): {', '.join(sorted(emulated))}")
+    if "unknown" in kinds:
+        out.append("some trials ran a benchmark_model of unknown origin (see meta.json binaries)")
+    return out
 
 
 def _report(run_dir: Path, emit: Callable[[str], None]) -> Path | None:

@@ -80,6 +80,8 @@ def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
         return
     if outcome.summary is not None and len(outcome.summary):
         typer.echo(summary_table(outcome.summary))
+    for note in outcome.caveats:
+        typer.echo(f"note: {note}")
     typer.echo(
         f"\n{outcome.trials_total} trial(s), {outcome.trials_failed} not ok; "
         f"run {outcome.status}: {outcome.run_dir}"

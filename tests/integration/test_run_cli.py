@@ -53,6 +53,22 @@ def test_device_sim_starts_a_simulated_pixel(
     # Progress went to stderr, one line per trial; the HTML report was written.
     assert captured.err.count("[1/2]") == 1 and captured.err.count("[2/2]") == 1
     assert out["report"] and Path(out["report"]).is_file()
+    # Nobody reads these as phone numbers: the run says what measured them.
+    assert any("stand-in" in c and "not phone numbers" in c for c in out["caveats"])
+    assert any("simulated" in c for c in out["caveats"])
+
+
+def test_table_output_carries_the_caveats(
+    sim: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([
+        "run", "--device", sim.serial, "--variants", VARIANT, "--trials", "1", "--runs", "2",
+        "--warmup", "0", "--out", str(tmp_path), "--no-report",
+    ])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert VARIANT in out
+    assert "note: measured with the benchmark_model stand-in" in out
 
 
 def test_xnnpack_both_and_op_profile(

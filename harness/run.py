@@ -200,9 +200,19 @@ def _settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings
 def _convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
     from harness.convert import convert_many
 
+    from harness.convert.cache import cache_dir
+
     variants = catalogue.select(settings.variants)
-    emit(f"converting {len(variants)} variant(s) x {len(settings.quants)} quant(s) (cached)")
-    return list(convert_many(variants, tuple(settings.quants), progress=False))
+    emit(
+        f"models: {len(variants)} variant(s) x {len(settings.quants)} quant(s), "
+        f"converting only what {cache_dir()} lacks"
+    )
+    # A first run converts for minutes: the progress bar (stderr) shows it moving.
+    models = list(convert_many(variants, tuple(settings.quants), progress=True))
+    fresh = sum(1 for m in models if not m.cached)
+    if fresh:
+        emit(f"models: converted {fresh}, {len(models) - fresh} from the cache")
+    return models
 
 
 def _open_sessions(settings: RunSettings) -> list[DeviceSession]:

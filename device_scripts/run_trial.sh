@@ -33,6 +33,7 @@
 # POSIX sh for Android's mksh and toybox; no bash-isms.
 
 here=${0%/*}
+_wrapper=""  # pid of the trial's wrapper when this shell started it (`begin`)
 
 now() {
     t=$(date +%s.%N 2>/dev/null)
@@ -120,12 +121,30 @@ quick_state() {
     fi
 }
 
-# collect DIR MAX_S MARK [CPU...]
+# wait_child PID MAX_S: wait for this shell's own child PID, at most MAX_S seconds.
+# `begin` started the trial's wrapper itself, so it can block in `wait` and
+# learn of the end at once instead of looking every 10 ms; a timer subshell
+# interrupts the wait with USR1 (a trapped signal ends `wait`, POSIX). The
+# timer's fds go to /dev/null so it never holds adb's output open.
+wait_child() {
+    ( exec </dev/null >/dev/null 2>&1; sleep "$2"; kill -USR1 $$ ) &
+    _timer=$!
+    trap ':' USR1
+    wait "$1" 2>/dev/null
+    trap - USR1
+    kill "$_timer" 2>/dev/null
+}
+
+# collect DIR MAX_S MARK [CPU...]   (uses $_wrapper when `begin` set it)
 collect() {
     _d=$1
     _max=$2
     _mark=$3
     shift 3
+    if [ -n "$_wrapper" ]; then
+        wait_child "$_wrapper" "$_max"
+        _max=0  # the wait is over: one look at the files decides
+    fi
     _line=$(wait_done "$_d" "$_max")
     echo "$_line"
     case $_line in
@@ -157,7 +176,8 @@ start() {
         now >"$_d/end"
         echo "$rc" >"$_d/exit_code.tmp" && mv "$_d/exit_code.tmp" "$_d/exit_code"
     ) &
-    echo $! >"$_d/wrapper_pid"
+    _wrapper=$!
+    echo "$_wrapper" >"$_d/wrapper_pid"
 }
 
 cmd=$1

@@ -43,6 +43,12 @@ now() {
     echo "$t"
 }
 
+# readf VAR FILE: the first line of FILE into VAR (empty when unreadable), no fork.
+readf() {
+    eval "$1=''"
+    { read -r "$1" <"$2"; } 2>/dev/null
+}
+
 # uptime_cs: sets _cs to the seconds since boot in hundredths, without forking
 # (no command substitution either: in mksh that forks too). The wait loop below
 # looks every 10 ms, and a fork per look would load the CPUs being measured.
@@ -60,8 +66,7 @@ wait_done() {
     _d=$1
     uptime_cs
     _deadline=$((_cs + $2 * 100))
-    _wpid=""
-    { read -r _wpid <"$_d/wrapper_pid"; } 2>/dev/null
+    readf _wpid "$_d/wrapper_pid"
     while [ ! -f "$_d/exit_code" ]; do
         if [ ! -f "$_d/wrapper_pid" ] || [ -z "$_wpid" ]; then
             echo "state=vanished reason=no-trial-folder"
@@ -80,42 +85,32 @@ wait_done() {
         fi
         sleep 0.01
     done
-    _rc=""
-    _st=""
-    _en=""
-    { read -r _rc <"$_d/exit_code"; } 2>/dev/null
-    { read -r _st <"$_d/start"; } 2>/dev/null
-    { read -r _en <"$_d/end"; } 2>/dev/null
+    readf _rc "$_d/exit_code"
+    readf _st "$_d/start"
+    readf _en "$_d/end"
     echo "state=done exit=$_rc start=$_st end=$_en"
 }
 
 # quick_state [CPU...]: state.sh's zone/freq/battery lines, without a fork.
 quick_state() {
     for _z in /sys/class/thermal/thermal_zone*; do
-        _t=""
-        _ty=""
-        { read -r _t <"$_z/temp"; } 2>/dev/null
+        readf _t "$_z/temp"
         # A zone whose sensor is off reads EINVAL: skip it, do not report 0.
         [ -n "$_t" ] || continue
-        { read -r _ty <"$_z/type"; } 2>/dev/null
+        readf _ty "$_z/type"
         echo "zone=${_z##*/} temp=$_t type=$_ty"
     done
     for _c in "$@"; do
         _f=/sys/devices/system/cpu/cpu$_c/cpufreq
-        _mx=""
-        _cu=""
-        _gv=""
-        { read -r _mx <"$_f/scaling_max_freq"; } 2>/dev/null
-        { read -r _cu <"$_f/scaling_cur_freq"; } 2>/dev/null
-        { read -r _gv <"$_f/scaling_governor"; } 2>/dev/null
+        readf _mx "$_f/scaling_max_freq"
+        readf _cu "$_f/scaling_cur_freq"
+        readf _gv "$_f/scaling_governor"
         echo "freq=$_c max=$_mx cur=$_cu governor=$_gv"
     done
     _b=/sys/class/power_supply/battery
     if [ -r "$_b/capacity" ]; then
-        _lv=""
-        _bt=""
-        { read -r _lv <"$_b/capacity"; } 2>/dev/null
-        { read -r _bt <"$_b/temp"; } 2>/dev/null
+        readf _lv "$_b/capacity"
+        readf _bt "$_b/temp"
         echo "battery_level=$_lv"
         echo "battery_temp=$_bt"
     fi

@@ -17,18 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
 from harness.report.render import build
 from harness.report.sample import SampleSpec, write_sample_run
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = list(CHROMIUM_ARGS)
 TIMING_JS = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   const fcp = performance.getEntriesByName('first-contentful-paint')[0];

@@ -19,19 +19,12 @@ from typing import Any
 import pytest
 
 from harness.report import render
+from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
 from harness.report.sample import SampleSpec, write_sample_run
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+ARGS = list(CHROMIUM_ARGS)
 SELECTION = "v2:0.35_*,v2:0.5_224,v2:1.0_224"  # 7 variants
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -199,7 +199,6 @@ def _settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings
 
 def _convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
     from harness.convert import convert_many
-
     from harness.convert.cache import cache_dir
 
     variants = catalogue.select(settings.variants)

@@ -141,7 +141,7 @@ class Faults:
             image.set_policy_cap(self._root, cluster, None)
 
     def set_slowdown(self, factor: float) -> None:
-        """Every benchmark_model inference takes `factor` times as long (really: it sleeps)."""
+        """Every benchmark_model inference takes `factor` times as long (it computes longer)."""
         if not factor >= 1.0:
             raise SimulatorError(f"slowdown factor must be >= 1.0, got {factor}")
         image.write_state(self._root, "slowdown", f"{float(factor)}\n")

@@ -3,13 +3,17 @@
 Every step is the CLI a CI job runs: `harness run --device SERIAL` through the
 real adb server, `harness baseline save`, `harness check --junit`. The
 simulated device's slowdown fault makes every benchmark run 1.25x longer for
-real (it sleeps), so the regression is measured, not injected into numbers.
+real (it spins on the clock), so the regression is measured, not injected into
+numbers.
 
 The stand-in benchmark_model shares this machine's cores with whatever else
 runs, so on a busy host many timed runs are slower than the model is and
-trial means swing by 2x (measured: load 9 on 2 cores). Each trial has 60 runs
-and the checks compare each trial's fastest run (`--metric min`), which only
-the model and the fault move; the statistics themselves are tested in
+trial means swing by 2x (measured: load 9 on 2 cores). The two variants take
+under a millisecond, so each trial has 600 runs (a few tenths of a second, as a
+phone trial is a second or two); 60 runs made 36 ms trials whose fastest run
+was 15% off when a burst of other work covered the whole trial (seen in CI).
+The checks compare each trial's fastest run (`--metric min`), which only the
+model and the fault move; the statistics themselves are tested in
 tests/unit/test_stats*.
 """
 
@@ -33,7 +37,7 @@ METRIC = ["--metric", "min"]
 
 
 def harness_run(serial: str, out: Path, capsys: pytest.CaptureFixture[str], *,
-                trials: int = 5, variants: list[str] = VARIANTS, runs: int = 60) -> Path:
+                trials: int = 5, variants: list[str] = VARIANTS, runs: int = 600) -> Path:
     """`harness run` on one device; returns the run folder it reports."""
     code = main([
         "run", "--device", serial, "--variants", ",".join(variants), "--trials", str(trials),
@@ -95,9 +99,8 @@ def test_baseline_then_same_then_slowdown_then_other_model(
     assert {r["variant"]: r["verdict"] for r in result["rows"]} == {
         v: "regression" for v in VARIANTS}, table
     for r in result["rows"]:
-        # At least the fault's 1.25x; more for sub-millisecond runs, whose extra sleep
-        # is stretched by timer granularity and scheduling on a busy host.
-        assert r["ratio"] > 1.2, table
+        # The fault's 1.25x, within what a busy host adds to a trial's fastest run.
+        assert 1.2 < r["ratio"] < 1.45, table
     xml = etree.parse(str(junit))
     etree.XMLSchema(etree.parse(str(XSD))).assertValid(xml)
     failed = {c.get("name").split("|")[0] for c in xml.iter("testcase")

@@ -86,19 +86,19 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     # A pipe on stdout, as adb's shell service has: begin must not wait for the job.
     out = subprocess.run(
         [*cmd, "begin", str(trial), "1", "0", MARK, "--", "sh", "-c",
-         "echo out; echo err >&2; sleep 1.5; exit 3"],
+         "echo out; echo err >&2; sleep 3; exit 3"],
         capture_output=True, text=True, timeout=30, check=True,
     ).stdout  # fmt: skip
-    assert time.monotonic() - start < 1.4, "begin waited for the detached process"
+    assert time.monotonic() - start < 2.5, "begin waited for the detached process"
     first = parse_collected(out, MARK)
     assert first.state.state == "running" and first.before == "battery_level=80\n"
     out = subprocess.run(
-        [*cmd, "collect", str(trial), "5", MARK], capture_output=True, text=True, timeout=30
+        [*cmd, "collect", str(trial), "15", MARK], capture_output=True, text=True, timeout=30
     ).stdout
     done = parse_collected(out, MARK)
     assert done.state.state == "done" and done.state.exit_code == 3
     assert done.stdout == "out\n" and done.stderr == "err\n"
-    assert done.state.wall_s is not None and 1.4 < done.state.wall_s < 10
+    assert done.state.wall_s is not None and 2.9 < done.state.wall_s < 20
     # kill and sweep: a stale trial is stopped and the folder cleared.
     subprocess.run([*cmd, "begin", str(tmp_path / "trials" / "t2"), "1", "0", MARK, "--",
                     "sleep", "30"], capture_output=True, timeout=30, check=True)  # fmt: skip

@@ -4,7 +4,8 @@ The namespace root is built from read-only binds of the host's top-level
 directories, plus the instance's own `/data` (writable), `/system`, and the
 simulated sysfs trees, so unmodified device scripts find `/data/local/tmp`,
 `/sys/devices/system/cpu` and `/system/bin/sh` where a phone has them. A user
-namespace maps the phone's shell user (uid 2000) onto the sim's own uid.
+namespace maps the phone's shell user (uid 2000) onto the sim's own uid, and a
+pid namespace gives the device its own process table.
 
 Creating the namespaces costs ~12-30 ms (bwrap), more than the whole `shell
 true` budget, so each device builds them once: a holder process lives in them
@@ -59,7 +60,9 @@ def _tool(name: str, package: str) -> str:
 def bwrap_argv(root: Path) -> list[str]:
     """The bubblewrap prefix that builds one device instance's namespaces."""
     argv = [_tool("bwrap", "bubblewrap")]
-    argv += ["--unshare-user", "--uid", str(SHELL_UID), "--gid", str(SHELL_UID)]
+    # A pid namespace of its own: the device's `ps -A` lists its own processes,
+    # not the host's, and they all die with the device.
+    argv += ["--unshare-user", "--unshare-pid", "--uid", str(SHELL_UID), "--gid", str(SHELL_UID)]
     for entry in sorted(os.listdir("/")):
         if entry in _REPLACED:
             continue
@@ -139,6 +142,7 @@ class Spawner:
             f"--target={child}",
             "--user",
             "--mount",
+            "--pid",
             "--preserve-credentials",
             "--wd=/",
         ]

@@ -198,11 +198,8 @@ def test_trial_over_its_timeout_is_killed_and_recorded(sim: Any, tmp_path: Path)
         assert t["exit_code"] == 137  # SIGKILL, written by the trial's wrapper
         assert "1.5 s" in t["error"] and t["latency_ms"] is None
     # Nothing is left running on the device.
-    # (The simulated device shares the host's process table, so match the
-    # benchmark's own arguments, not a host command line that names the tool.)
     ps = _sessions(sim.serial)[0].shell("ps -A -o ARGS", timeout_s=10).stdout
-    left = [line for line in ps.splitlines() if "benchmark_model" in line and "--graph=" in line]
-    assert left == [], ps
+    assert "benchmark_model" not in ps, ps
 
 
 def test_hot_throttled_phone_is_waited_for_and_recorded(sim: Any, tmp_path: Path) -> None:

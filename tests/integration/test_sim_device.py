@@ -144,6 +144,16 @@ def test_shell_runs_as_the_shell_user(sim: SimDevice, adb_server) -> None:
     assert out == "2000\nshell / /data/local/tmp\n"
 
 
+def test_ps_lists_the_devices_processes_not_the_hosts(sim: SimDevice, adb_server) -> None:
+    out = adb_server.run(
+        "-s", sim.serial, "shell", "sleep 7 & ps -A -o PID,ARGS; kill $!"
+    ).stdout  # fmt: skip
+    args = [line.split(None, 1)[1] for line in out.splitlines()[1:]]
+    assert "sleep 7" in args, out
+    assert not any("pytest" in a or "adb" in a.split()[0] for a in args), out
+    assert len(args) < 20, out  # the holder, a few shells and this command, not a host's table
+
+
 def test_concurrent_streams_on_one_connection(sim: SimDevice, adb_server) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

@@ -1,7 +1,7 @@
 """Per-op-type breakdown of runs made with --op-profile.
 
 `harness run --op-profile` stores one profiling process per configuration in
-the run folder's ops.parquet (harness.bench.profile: one row per node of
+the run folder's ops.parquet (harness.results.profiles: one row per node of
 benchmark_model's "Run Order" table, never mixed with the latency trials).
 Here the nodes of one configuration are summed per op type. Each graph
 (the primary graph, a delegate's internal ops) gets its own table: a
@@ -11,16 +11,15 @@ would count that time twice.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from typing import Any
 
 import pandas as pd
 
-from harness.bench.profile import OPS_PARQUET, PROFILES_FILE
 from harness.report.model import OpBreakdown, OpRow
 from harness.report.runs import DeviceRun, records
+from harness.results.profiles import OPS_PARQUET, read_profiles
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +74,9 @@ def breakdowns(run: DeviceRun) -> tuple[OpBreakdown, ...]:
 
 def profile_errors(run: DeviceRun) -> tuple[str, ...]:
     """Why profiling produced nothing for this device: the distinct errors in profiles.jsonl."""
-    path = run.run_dir / PROFILES_FILE
-    if not path.is_file():
-        return ()
     errors: dict[str, None] = {}
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a torn last line: the profile of that configuration runs again
-        if not isinstance(record, dict) or record.get("device_serial") != run.serial:
+    for record in read_profiles(run.run_dir):
+        if record.get("device_serial") != run.serial:
             continue
         if record.get("status") == "unsupported":
             errors["the benchmark binary has no --enable_op_profiling"] = None

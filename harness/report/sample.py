@@ -10,7 +10,6 @@ not phone numbers.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 from collections.abc import Mapping, Sequence
@@ -193,10 +192,10 @@ def _write_profiles(
     run_dir: Path, serial: str, model: str, variants: Sequence[catalogue.Variant], spec: SampleSpec
 ) -> None:
     """profiles.jsonl as `harness run --op-profile` stores it, then ops.parquet from it."""
-    from harness.bench.profile import PROFILES_FILE, write_ops_table
     from harness.results import config_key
+    from harness.results.profiles import write_profiles
 
-    lines = []
+    records = []
     for v in variants:
         for quant in spec.quants:
             total = (v.published.pixel1_ms or 10.0) * spec.factor * 1.15  # profiler overhead
@@ -212,22 +211,19 @@ def _write_profiles(
                 for kind, nodes, share in _V2_OPS
                 for i in range(nodes)
             ]
-            lines.append(
-                json.dumps(
-                    {
-                        "device_serial": serial,
-                        "device_model": model,
-                        "config": config_key(v.id, quant, 1, "big", "default"),
-                        "variant": v.id,
-                        "quant": quant,
-                        "threads": 1,
-                        "cores": "big",
-                        "xnnpack": "default",
-                        "status": "failed" if spec.profile_error else "ok",
-                        "error": spec.profile_error,
-                        "ops": [] if spec.profile_error else ops,
-                    }
-                )
+            records.append(
+                {
+                    "device_serial": serial,
+                    "device_model": model,
+                    "config": config_key(v.id, quant, 1, "big", "default"),
+                    "variant": v.id,
+                    "quant": quant,
+                    "threads": 1,
+                    "cores": "big",
+                    "xnnpack": "default",
+                    "status": "failed" if spec.profile_error else "ok",
+                    "error": spec.profile_error,
+                    "ops": [] if spec.profile_error else ops,
+                }
             )
-    (run_dir / PROFILES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    write_ops_table(run_dir)
+    write_profiles(run_dir, records)

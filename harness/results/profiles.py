@@ -1,0 +1,97 @@
+"""Op-profile storage: `profiles.jsonl` (one record per device x config) and `ops.parquet`.
+
+Profiling adds overhead to every op, so its timings never share a file with the
+latency trials. The files live beside trials.jsonl and follow its rules:
+appended and fsynced one line at a time; on reading, only a torn *last* line
+(a crash mid-append) is tolerated; a malformed line anywhere else is a damaged
+file and is refused, so nothing is silently skipped. `report` reads these
+through here and never imports `harness.bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ResultsError
+
+PROFILES_FILE = "profiles.jsonl"
+OPS_PARQUET = "ops.parquet"
+
+# Columns copied from the profile record onto each of its op rows.
+_OP_CONTEXT = (
+    "device_serial", "device_model", "config", "variant", "quant", "threads", "cores", "xnnpack",
+)  # fmt: skip
+
+
+def read_profiles(run_dir: Path) -> list[dict[str, Any]]:
+    """The stored profile records, oldest first (empty when the run has none).
+
+    A torn last line is dropped (that profile runs again on resume); any other
+    unreadable line raises ResultsError naming the file and line.
+    """
+    path = Path(run_dir) / PROFILES_FILE
+    if not path.exists():
+        return []
+    # What follows the last newline is empty for a whole file, else an append
+    # that never finished: either way not a record.
+    complete = path.read_bytes().split(b"\n")[:-1]
+    out: list[dict[str, Any]] = []
+    for number, raw in enumerate(complete, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except ValueError as exc:
+            raise ResultsError(
+                f"{path}:{number}: not a JSON record ({exc})", path=str(path)
+            ) from exc
+        if not isinstance(record, dict):
+            raise ResultsError(f"{path}:{number}: not a JSON object", path=str(path))
+        out.append(record)
+    return out
+
+
+def append_profile(run_dir: Path, record: dict[str, Any]) -> None:
+    """Append one profile record and fsync it (a crash loses at most this line)."""
+    from harness.results.frame import json_safe
+
+    line = json.dumps(json_safe(record), sort_keys=True, allow_nan=False) + "\n"
+    with open(Path(run_dir) / PROFILES_FILE, "ab") as fh:
+        fh.write(line.encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_profiles(run_dir: Path, records: list[dict[str, Any]]) -> Path:
+    """Write a whole profiles.jsonl at once (sample runs, fixtures), then ops.parquet."""
+    path = Path(run_dir) / PROFILES_FILE
+    path.unlink(missing_ok=True)
+    for record in records:
+        append_profile(run_dir, record)
+    write_ops_table(run_dir)
+    return path
+
+
+def write_ops_table(run_dir: Path) -> Path | None:
+    """ops.parquet: one row per op per profiled configuration (None when nothing was profiled)."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for rec in read_profiles(run_dir):
+        for op in rec.get("ops") or []:
+            row = {k: rec.get(k) for k in _OP_CONTEXT}
+            row.update(op)
+            rows.append(row)
+    if not rows:
+        return None
+    out = Path(run_dir) / OPS_PARQUET
+    frame = pd.DataFrame(rows)
+    # Op tables mix numbers and names across eras; store mixed columns as text.
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(lambda v: None if v is None else str(v))
+    frame.to_parquet(out, index=False)
+    return out

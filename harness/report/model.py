@@ -12,6 +12,8 @@ from typing import Literal
 
 from markupsafe import Markup
 
+from harness.report.provenance import PHONE, Provenance
+
 Tone = Literal["ok", "warn", "bad", "info"]
 
 
@@ -56,6 +58,7 @@ class Chart:
     title: str
     caption: str
     svg: Markup
+    wide: bool = False  # a tall list of rows: it takes a row of its own, so no box stands empty
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Fact:
 
     label: str
     value: str
+    nowrap: bool = False  # a timestamp: wrapping it mid-way makes it unreadable
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,12 @@ class Section:
     op_profile_requested: bool = False
     op_errors: tuple[str, ...] = ()  # why profiling stored nothing, from profiles.jsonl
     baseline: BaselineSection | None = None
+    provenance: Provenance = PHONE
+
+    @property
+    def heading(self) -> str:
+        """The title as shown: the device model plus what it really was ("Pixel (simulated)")."""
+        return self.title + self.provenance.device_tag
 
 
 @dataclass(frozen=True)
@@ -163,5 +173,6 @@ class ReportContext:
     generated_at: str
     harness_version: str
     sections: tuple[Section, ...]
+    lede: str  # the page's first sentence, true of every section (provenance.lede)
     warnings: tuple[Advice, ...] = ()  # across sections (context differing between runs)
     run_dirs: tuple[str, ...] = field(default_factory=tuple)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from harness.bench.profile import OPS_PARQUET, PROFILES_FILE
 from harness.report.model import OpBreakdown, OpRow
+from harness.report.order import variant_size_key
 from harness.report.runs import DeviceRun, records
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,9 @@ def breakdowns(run: DeviceRun) -> tuple[OpBreakdown, ...]:
                 rows=table,
             )
         )
-    return tuple(sorted(out, key=lambda b: (b.config, b.graph or "")))
+    return tuple(
+        sorted(out, key=lambda b: (variant_size_key(b.variant, b.quant, b.config), b.graph or ""))
+    )
 
 
 def profile_errors(run: DeviceRun) -> tuple[str, ...]:

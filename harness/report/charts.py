@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from harness.report.model import ChangeRow, Chart, VariantRow
+from harness.report.model import ChangeRow, Chart, HistoryLine, StepMark, VariantRow
 from harness.report.order import quant_rank, row_size_key, variant_size_key
 from harness.report.svg import inline_svg
 
@@ -67,7 +67,9 @@ def _to_chart(
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     svg = inline_svg(buf.getvalue(), key, label=title, titles=titles or {})
-    return Chart(key=key, title=title, caption=caption, svg=svg, wide=wide)
+    # ~113 px per drawn inch: 9 pt chart text shows near the page's own text size.
+    max_px = round(fig.get_figwidth() * 113)
+    return Chart(key=key, title=title, caption=caption, svg=svg, wide=wide, max_px=max_px)
 
 
 def _log_axis(ax: Any, which: str) -> None:
@@ -395,3 +397,116 @@ def baseline_changes(key: str, changes: Sequence[ChangeRow], threshold: float) -
             )
         )
         return _to_chart(fig, key, "Change vs baseline", caption, wide=True)
+
+
+MAX_TICKS = 16  # run labels on the history's x axis; every run stays in the table below
+TICK_CHARS = 22  # a long label (a git describe) is cut on the axis, whole in the table
+
+
+def _tick(label: str) -> str:
+    return _t(label if len(label) <= TICK_CHARS else label[: TICK_CHARS - 1] + "…")
+
+
+def history(
+    key: str,
+    run_labels: Sequence[str],
+    lines: Sequence[HistoryLine],
+    steps: Sequence[StepMark],
+    *,
+    host: str = "",
+) -> Chart | None:
+    """Median per run, one line per configuration, steps marked (hover: what changed)."""
+    from matplotlib.lines import Line2D
+
+    drawn = [ln for ln in lines if any(v is not None for v in ln.values)]
+    if len(run_labels) < 2 or not drawn:
+        return None
+    multipliers = sorted({ln.depth_multiplier for ln in drawn}, reverse=True)
+    colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(multipliers)}
+    titles: dict[str, str] = {}
+    n = len(run_labels)
+    with _figure(key, 10.0, 4.8) as (fig, ax):
+        for x in sorted({s.x for s in steps}):
+            ax.axvline(x - 0.5, color="#7F8C8D", linestyle=":", linewidth=0.9)
+        for j, ln in enumerate(drawn):
+            ys = [float("nan") if v is None else v for v in ln.values]
+            (line,) = ax.plot(
+                range(n),
+                ys,
+                color=colours[ln.depth_multiplier],
+                marker="o",
+                markersize=2.5 if n > 30 else 3.5,
+                linewidth=1.1,
+            )
+            line.set_gid(f"marks-{j}")
+            known = [v for v in ln.values if v is not None]
+            titles[f"marks-{j}"] = (
+                f"{ln.label}: {known[0]:.3g} ms in the first run, {known[-1]:.3g} ms in the last"
+            )
+        for k, st in enumerate(steps):
+            sc = ax.scatter(
+                [st.x],
+                [st.y],
+                marker="^" if st.slower else "v",
+                s=70,
+                color=TONE_COLOURS["bad" if st.slower else "ok"],
+                edgecolors="white",
+                linewidths=0.6,
+                zorder=4,
+            )
+            sc.set_gid(f"step-{k}")
+            titles[f"step-{k}"] = st.text
+        every = max(1, -(-n // MAX_TICKS))
+        ticks = [i for i in range(0, n, every) if n - 1 - i >= every / 2 or i == 0]
+        ticks.append(n - 1)  # the newest run is always labelled
+        ax.set_xticks(ticks, [_tick(run_labels[i]) for i in ticks], rotation=30, ha="right")
+        ax.set_xlim(-0.5, n - 0.5)
+        ax.grid(axis="x", visible=False)
+        _log_axis(ax, "y")
+        ax.set_ylabel(_measured_axis(host))
+        handles: list[Any] = [
+            Line2D([], [], color=colours[m], marker="o", label=f"depth {m:g}") for m in multipliers
+        ]
+        kinds = {st.slower for st in steps}
+        if True in kinds:
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=TONE_COLOURS["bad"],
+                    marker="^",
+                    linestyle="",
+                    label="step: slower",
+                )
+            )
+        if False in kinds:
+            handles.append(
+                Line2D(
+                    [], [], color=TONE_COLOURS["ok"], marker="v", linestyle="", label="step: faster"
+                )
+            )
+        ax.legend(
+            handles=handles,
+            fontsize=7,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.0, 1.0),
+        )
+        caption = (
+            _host_note(host)
+            + f"The median of each configuration in each of the {n} runs, oldest on the left"
+            + (f" (one run in {every} labelled on the axis)" if every > 1 else "")
+            + "."
+            + _sentence(
+                [
+                    "colour is the depth multiplier" if len(multipliers) > 1 else "",
+                    "a triangle marks where `harness trend` found a step, pointing up for "
+                    "slower and down for faster, with a dotted line before that run; hover "
+                    "over it or a line for the figures"
+                    if steps
+                    else "`harness trend` found no step",
+                ]
+            )
+        )
+        title = _host_title("Median latency per run", host)
+        return _to_chart(fig, key, title, caption, wide=True, titles=titles)

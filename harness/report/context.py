@@ -14,7 +14,7 @@ from typing import Any
 
 from harness import __version__, catalogue
 from harness.errors import UnknownVariantError
-from harness.report import advice, charts, ops
+from harness.report import advice, charts, history, ops
 from harness.report.advice import count as _count
 from harness.report.baseline import BaselineResult, changes_for
 from harness.report.model import (
@@ -287,8 +287,13 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
 def build_context(
     runs: Sequence[DeviceRun], baseline: BaselineResult | None = None
 ) -> ReportContext:
-    """The whole report: one section per device per run, plus cross-run warnings."""
-    sections = tuple(build_section(i, run, baseline) for i, run in enumerate(runs))
+    """The whole report: a section per device per run, histories, cross-run warnings.
+
+    Where several runs of one device model make a history, only the newest
+    gets a full section; the history shows them all.
+    """
+    shown = history.shown_runs(runs)
+    sections = tuple(build_section(i, run, baseline) for i, run in enumerate(shown))
     warnings = advice.cross_run_warnings(runs)
     if baseline is not None:
         warnings = (*warnings, *baseline.warnings)
@@ -300,4 +305,5 @@ def build_context(
         lede=lede([s.provenance for s in sections]),
         warnings=warnings,
         run_dirs=tuple(dict.fromkeys(str(r.run_dir) for r in runs)),
+        histories=history.histories(runs),
     )

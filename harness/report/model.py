@@ -59,6 +59,7 @@ class Chart:
     caption: str
     svg: Markup
     wide: bool = False  # a tall list of rows: it takes a row of its own, so no box stands empty
+    max_px: int = 680  # widest it is shown: its drawn inches at the same text size as the rest
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,64 @@ class Section:
 
 
 @dataclass(frozen=True)
+class HistoryLine:
+    """One configuration's median per run of a history (None: not measured in that run)."""
+
+    label: str
+    depth_multiplier: float
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class StepMark:
+    """Where a step starts on the history chart, and the words shown on hover."""
+
+    x: int  # index of the first run at the new level
+    y: float  # the new level (ms)
+    slower: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    """One run of a history, as its row in the runs table."""
+
+    label: str  # meta.json "label", else its date
+    run_id: str
+    when: str
+    path: str
+    binary: str
+    shown: bool  # has a full section in this report (the newest run of its device)
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """A step `harness trend` found, as the table beneath the history chart shows it."""
+
+    config: str
+    at: str  # label of the first run at the new level
+    at_run_id: str
+    before_ms: float
+    after_ms: float
+    change_pct: float
+    sure: str  # how sure, in words (size against the run-to-run noise, runs on each side)
+    tone: Tone
+
+
+@dataclass(frozen=True)
+class History:
+    """Latency over the runs of one device model (never two models on one line)."""
+
+    anchor: str
+    device: str  # device model as reported, plus " (simulated)" when it was
+    runs: tuple[HistoryRun, ...]
+    steps: tuple[HistoryStep, ...]
+    chart: Chart | None
+    min_step: float  # the smallest step trend reports
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReportContext:
     """The whole report: what the template receives."""
 
@@ -176,3 +235,4 @@ class ReportContext:
     lede: str  # the page's first sentence, true of every section (provenance.lede)
     warnings: tuple[Advice, ...] = ()  # across sections (context differing between runs)
     run_dirs: tuple[str, ...] = field(default_factory=tuple)
+    histories: tuple[History, ...] = ()  # one per device model with two or more runs

@@ -500,11 +500,11 @@ def history(
             + _sentence(
                 [
                     "colour is the depth multiplier" if len(multipliers) > 1 else "",
-                    "a triangle marks where `harness trend` found a step, pointing up for "
+                    "a triangle marks where harness trend found a step, pointing up for "
                     "slower and down for faster, with a dotted line before that run; hover "
                     "over it or a line for the figures"
                     if steps
-                    else "`harness trend` found no step",
+                    else "harness trend found no step",
                 ]
             )
         )

@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from harness.compare.trend import Series, Trend, noise_sigma, trend
 from harness.report import charts
 from harness.report.model import History, HistoryLine, HistoryRun, HistoryStep, StepMark
-from harness.report.order import variant_size_key
+from harness.report.order import depth_multiplier, variant_size_key
 from harness.report.provenance import Provenance
 from harness.report.runs import DeviceRun
 
@@ -48,11 +49,11 @@ def _created(run: DeviceRun) -> str:
 
 def shown_runs(runs: Sequence[DeviceRun]) -> list[DeviceRun]:
     """The runs that get a full section: all but the older runs of a history."""
-    hidden: set[int] = set()
+    hidden: set[tuple[Path, str]] = set()
     for members in groups(runs).values():
         if len({r.run_dir for r in members}) > 1:
-            hidden.update(id(r) for r in members[:-1])
-    return [r for r in runs if id(r) not in hidden]
+            hidden.update((r.run_dir, r.serial) for r in members[:-1])
+    return [r for r in runs if (r.run_dir, r.serial) not in hidden]
 
 
 def _date(value: object) -> tuple[str, str]:
@@ -158,7 +159,7 @@ def build_history(index: int, key: GroupKey, members: Sequence[DeviceRun]) -> Hi
     lines = [
         HistoryLine(
             _config(s, many_setups),
-            _multiplier(s.variant),
+            depth_multiplier(s.variant),
             tuple(p.median_ms for p in s.points),
         )
         for s in series
@@ -193,10 +194,6 @@ def build_history(index: int, key: GroupKey, members: Sequence[DeviceRun]) -> Hi
         min_step=found.min_step,
         notes=tuple(notes),
     )
-
-
-def _multiplier(variant: str) -> float:
-    return -variant_size_key(variant, "")[0]
 
 
 def histories(runs: Sequence[DeviceRun]) -> tuple[History, ...]:

@@ -28,6 +28,14 @@ def size_key(
     return (-depth_multiplier, -resolution, family != "v2", family, quant_rank(quant), name, rest)
 
 
+def depth_multiplier(variant: str) -> float:
+    """A catalogue variant's depth multiplier; 0 for a user's own model."""
+    try:
+        return catalogue.get(variant).depth_multiplier
+    except UnknownVariantError:
+        return 0.0
+
+
 def variant_size_key(variant: str, quant: str, rest: str = "") -> SizeKey:
     """`size_key` of a catalogue variant id; a user's own model sorts last, by name."""
     try:

@@ -136,7 +136,7 @@ def lede(provenances: Sequence[Provenance]) -> str:
     )
     binary = _phrase(
         [p.stand_in for p in provenances],
-        "with the harness's stand-in for benchmark_model (the LiteRT interpreter on the host)",
+        "with a stand-in for benchmark_model (the LiteRT interpreter on the host)",
         "with TFLite's benchmark_model",
         "with TFLite's benchmark_model or the harness's stand-in",
     )

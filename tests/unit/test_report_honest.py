@@ -106,7 +106,7 @@ def test_a_stand_in_on_a_phone_names_the_binary_but_not_a_simulation(
 ) -> None:
     doc = _doc([runs["standin"]], tmp_path / "r.html")
     lede = _lede(doc)
-    assert "on Android phones with the harness's stand-in" in lede
+    assert "on Android phones with a stand-in for benchmark_model" in lede
     assert doc.xpath("//h2")[0].text_content() == "Pixel"
     assert "stand-in binary" in " ".join(_figures(doc))
 

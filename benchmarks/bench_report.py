@@ -4,9 +4,10 @@ Writes synthetic run folders through harness.results.RunStore (the
 harness.report.sample helper), renders the report, and opens it in Debian's
 headless chromium. Prints, per case: the Python render time, the file size,
 and the browser's time to the load event (Navigation Timing) and to the first
-contentful paint, as the median of several loads.
+contentful paint, as the median of several loads. The history case is 100
+runs of one device, a day apart, 22 variants each, slower from the fourth run.
 
-    python benchmarks/bench_report.py [--loads 5]
+    python benchmarks/bench_report.py [--loads 5] [--history-runs 100]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
@@ -29,7 +31,26 @@ TIMING_JS = """() => {
 }"""
 
 
-def cases(root: Path) -> list[tuple[str, list[Path], Path | None]]:
+def history_runs(root: Path, n: int) -> list[Path]:
+    """n runs of one device, a day apart, 22 variants x 10 trials; 20% slower from the 4th."""
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    return [
+        write_sample_run(
+            root / "history",
+            SampleSpec(
+                trials=10,
+                seed=i,
+                run_id=f"h{i:03d}",
+                label=f"release 1.{i}",
+                created_at=start + timedelta(days=i),
+                factor=1.2 if i >= 3 else 1.0,
+            ),
+        )
+        for i in range(n)
+    ]
+
+
+def cases(root: Path, n_history: int) -> list[tuple[str, list[Path], Path | None]]:
     """(name, run folders, baseline) for each measured report."""
     v2 = write_sample_run(root, SampleSpec(trials=10, run_id="v2-fp32"))
     base = write_sample_run(root, SampleSpec(trials=10, run_id="v2-base", seed=7))
@@ -46,6 +67,11 @@ def cases(root: Path) -> list[tuple[str, list[Path], Path | None]]:
         ("22 variants x fp32, 10 trials", [v2], None),
         ("22 variants x fp32, 10 trials, with baseline", [v2], base),
         ("22 variants x 4 quants, 10 trials, op profile", [quants], None),
+        (
+            f"history: {n_history} runs x 22 variants, 10 trials",
+            history_runs(root, n_history),
+            None,
+        ),
     ]
 
 
@@ -71,13 +97,17 @@ def browser_times(path: Path, loads: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loads", type=int, default=5, help="page loads per case (median)")
+    parser.add_argument(
+        "--history-runs", type=int, default=100, help="runs in the history case (default 100)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         print(f"{'case':<48} {'render s':>9} {'size MB':>8} {'load ms':>8} {'FCP ms':>8}")
-        for name, runs, baseline in cases(root):
+        for name, runs, baseline in cases(root, args.history_runs):
             start = time.perf_counter()
-            result = build(runs, baseline, root / f"{name.split(',')[0].replace(' ', '_')}.html")
+            out = root / f"{name.split(',')[0].replace(' ', '_').replace(':', '')}.html"
+            result = build(runs, baseline, out)
             render_s = time.perf_counter() - start
             load, fcp = browser_times(result.path, args.loads)
             size = result.size_bytes / 1e6

@@ -6,7 +6,7 @@
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -eu
 need=""
-for pkg in bubblewrap mksh toybox chromium; do
+for pkg in bubblewrap mksh toybox chromium poppler-utils; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0

@@ -35,6 +35,10 @@ def report(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print what the report holds as JSON on stdout.")
     ] = False,
+    pdf: Annotated[
+        Path | None,
+        typer.Option("--pdf", help="Also print the report to this PDF file (needs Chromium)."),
+    ] = None,
 ) -> None:
     """Write the HTML report: measured beside the published Pixel-1 column, for people."""
     # Imported here so that `harness --help` does not load pandas, jinja2 or matplotlib.
@@ -48,6 +52,10 @@ def report(
     if as_json:
         typer.echo(json.dumps(rendered.to_dict(), indent=2, allow_nan=False))
     typer.echo(f"wrote {rendered.path} ({rendered.size_bytes / 1e6:.2f} MB)", err=True)
+    if pdf is not None:
+        from harness.report.pdf import print_pdf
+
+        typer.echo(f"wrote {print_pdf(rendered.path, pdf)}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.compare import Comparison, ComparisonRow, compare_runs, load_source
 from harness.report import charts
 from harness.report.model import Advice, BaselineSection, ChangeRow, Tone
+from harness.report.order import variant_size_key
 from harness.report.runs import DeviceRun
 
 DEFAULT_THRESHOLD = 0.05
@@ -101,9 +102,14 @@ def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSec
     comparison = result.comparisons.get(str(run.run_dir))
     models = {str(t.get("device_model")) for t in run.trials}
     rows = tuple(
-        change_row(r)
-        for r in (comparison.rows if comparison else ())
-        if str(r.device_model) in models
+        sorted(
+            (
+                change_row(r)
+                for r in (comparison.rows if comparison else ())
+                if str(r.device_model) in models
+            ),
+            key=lambda c: variant_size_key(c.variant, c.quant, c.config),
+        )
     )
     if comparison is None or not rows:
         return BaselineSection(

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness import __version__, catalogue
 from harness.errors import UnknownVariantError
-from harness.report import advice, charts, ops
+from harness.report import advice, charts, history, ops
 from harness.report.advice import count as _count
 from harness.report.baseline import BaselineResult, changes_for
 from harness.report.model import (
@@ -26,9 +26,9 @@ from harness.report.model import (
     Section,
     VariantRow,
 )
+from harness.report.order import row_size_key
+from harness.report.provenance import Provenance, lede
 from harness.report.runs import DeviceRun
-
-QUANT_ORDER = ("fp32", "fp16", "dynamic", "int8")
 
 
 def fmt_ms(value: float | None) -> str:
@@ -50,10 +50,6 @@ def _text(value: Any) -> str:
     return "–" if value is None or value == "" else str(value)
 
 
-def _catalogue_order() -> dict[str, int]:
-    return {v.id: i for i, v in enumerate(catalogue.all_variants())}
-
-
 def _published(variant: str) -> catalogue.Published | None:
     try:
         return catalogue.get(variant).published
@@ -62,8 +58,7 @@ def _published(variant: str) -> catalogue.Published | None:
 
 
 def build_rows(run: DeviceRun) -> list[VariantRow]:
-    """One row per measured configuration, in the order of the published tables."""
-    order = _catalogue_order()
+    """One row per measured configuration, largest model first."""
     setups = {(s["threads"], s["cores"], s["xnnpack"]) for s in run.summary}
     by_config: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in run.trials:
@@ -107,11 +102,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
             )
         )
 
-    def sort_key(r: VariantRow) -> tuple[int, str, int, str]:
-        quant = QUANT_ORDER.index(r.quant) if r.quant in QUANT_ORDER else len(QUANT_ORDER)
-        return (order.get(r.variant, len(order)), r.variant, quant, r.config)
-
-    return sorted(rows, key=sort_key)
+    return sorted(rows, key=row_size_key)
 
 
 def _mask_text(run: DeviceRun) -> str:
@@ -137,12 +128,13 @@ def _clusters_text(device: dict[str, Any]) -> str:
     return "; ".join(parts) or "–"
 
 
-def device_facts(run: DeviceRun) -> tuple[Fact, ...]:
-    """Who measured: model, SoC, Android build, ABI, CPU clusters."""
+def device_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
+    """Who measured: model (and whether it was simulated), SoC, Android build, ABI, clusters."""
     d = run.device
     model = " ".join(str(x) for x in (d.get("manufacturer"), d.get("model")) if x) or _text(
         run.trials[0].get("device_model") if run.trials else None
     )
+    model += prov.device_tag
     soc = " / ".join(str(x) for x in (d.get("platform"), d.get("hardware")) if x)
     android = f"{_text(d.get('android_release'))} (SDK {_text(d.get('sdk'))})"
     return (
@@ -157,19 +149,32 @@ def device_facts(run: DeviceRun) -> tuple[Fact, ...]:
     )
 
 
-def binary_facts(run: DeviceRun) -> tuple[Fact, ...]:
-    """With what: the benchmark binary's kind, hash and own version line."""
+def binary_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
+    """With what: the benchmark binary's kind (saying what a stand-in is), hash, version line."""
     b = run.binary
     kinds = {str(t["binary_kind"]) for t in run.trials if t.get("binary_kind")}
     kind = str(b.get("kind") or ", ".join(sorted(kinds)) or "unknown")
     shas = {str(t["binary_sha256"]) for t in run.trials if t.get("binary_sha256")}
     sha = str(b.get("sha256") or ", ".join(sorted(shas)) or "–")
     return (
-        Fact("benchmark_model", kind),
+        Fact("Kind", kind + prov.binary_tag),
         Fact("sha256", sha),
         Fact("Version line", _text(b.get("version_line"))),
         Fact("Path on device", _text(b.get("device_path"))),
     )
+
+
+def _when(value: Any) -> str:
+    """An ISO timestamp as people read it ("2026-11-29 09:14:34 UTC"); other text unchanged."""
+    if not isinstance(value, str) or not value:
+        return _text(value)
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if stamp.tzinfo is None:
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")
+    return stamp.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _cooldown_text(settings: dict[str, Any]) -> str:
@@ -194,41 +199,19 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
         Fact("Harness", f"{_text(m.get('harness_version'))} (git {_text(m.get('git_commit'))})"),
         Fact("TensorFlow (converter)", _text(m.get("tf_version"))),
         Fact("Run", f"{_text(m.get('run_id'))}, {_text(m.get('status'))}"),
-        Fact("Date", f"{_text(m.get('created_at'))} → {_text(m.get('finished_at'))}"),
+        Fact("Started", _when(m.get("created_at")), nowrap=True),
+        Fact("Finished", _when(m.get("finished_at")), nowrap=True),
     )
 
 
-def is_simulated(run: DeviceRun) -> bool:
-    """True for the harness's simulated device (its numbers are the host's, not a phone's)."""
-    d = run.device
-    props = d.get("props") or {}
-    return bool(d.get("emulated")) or str(props.get("ro.harness.simulated", "")) == "1"
+def figures(
+    rows: Sequence[VariantRow], baseline: BaselineSection | None, prov: Provenance
+) -> tuple[Figure, ...]:
+    """The summary strip: measured, failures, median ratio, throttled, regressions.
 
-
-def is_stand_in(run: DeviceRun) -> bool:
-    """True when any trial ran the host stand-in rather than TFLite's benchmark_model."""
-    kinds = {str(t.get("binary_kind")) for t in run.trials} | {str(run.binary.get("kind"))}
-    return "stand-in" in kinds
-
-
-def banners(run: DeviceRun) -> tuple[str, ...]:
-    """Why this section's numbers are not phone numbers (empty for a real phone and binary)."""
-    out = []
-    if is_simulated(run):
-        out.append(
-            "Measured on the simulated device: these numbers are the host computer's, "
-            "not a phone's. Do not compare them with the Pixel-1 column."
-        )
-    if is_stand_in(run):
-        out.append(
-            "Measured with the stand-in benchmark binary (the LiteRT interpreter on the host), "
-            "not TFLite's benchmark_model: these are not phone numbers."
-        )
-    return tuple(out)
-
-
-def figures(rows: Sequence[VariantRow], baseline: BaselineSection | None) -> tuple[Figure, ...]:
-    """The summary strip: measured, failures, median ratio, throttled, regressions."""
+    Off a phone, the ratio card shows no number: a host-to-phone ratio in a
+    headline figure invites exactly the comparison the banner forbids.
+    """
     measured = sum(1 for r in rows if r.n_ok)
     failed_configs = sum(1 for r in rows if r.status != "ok")
     failed_trials = sum(r.n_trials - r.n_ok for r in rows)
@@ -245,7 +228,10 @@ def figures(rows: Sequence[VariantRow], baseline: BaselineSection | None) -> tup
             f"{_count(failed_configs, 'variant')}, {_count(failed_trials, 'trial')}",
             "bad" if failed_configs else "ok",
         ),
-        Figure("Median ratio to Pixel 1", f"{statistics.median(ratios):.2f}×" if ratios else "–"),
+        Figure(
+            prov.ratio_label,
+            f"{statistics.median(ratios):.2f}×" if ratios and prov.phone_numbers else "–",
+        ),
         Figure("Throttled trials", str(throttled), "warn" if throttled else "ok"),
     ]
     if baseline is not None and baseline.available:
@@ -254,13 +240,14 @@ def figures(rows: Sequence[VariantRow], baseline: BaselineSection | None) -> tup
     return tuple(out)
 
 
-def section_charts(anchor: str, rows: Sequence[VariantRow]) -> tuple[Chart, ...]:
-    """The section's charts that have something to draw."""
+def section_charts(anchor: str, rows: Sequence[VariantRow], prov: Provenance) -> tuple[Chart, ...]:
+    """The section's charts that have something to draw, saying where a host measured."""
+    host = "" if prov.phone_numbers else prov.what
     made = (
-        charts.measured_vs_published(f"{anchor}-pub", rows),
-        charts.latency_vs_macs(f"{anchor}-macs", rows),
-        charts.accuracy_vs_latency(f"{anchor}-acc", rows),
-        charts.trial_distributions(f"{anchor}-dist", rows),
+        charts.measured_vs_published(f"{anchor}-pub", rows, host=host),
+        charts.latency_vs_macs(f"{anchor}-macs", rows, host=host),
+        charts.accuracy_vs_latency(f"{anchor}-acc", rows, host=host),
+        charts.trial_distributions(f"{anchor}-dist", rows, host=host),
     )
     return tuple(c for c in made if c is not None)
 
@@ -275,31 +262,38 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         d.get("model") or (run.trials[0].get("device_model") if run.trials else None) or run.serial
     )
     subtitle = f"run {run.meta.get('run_id')} · {run.run_dir}"
+    prov = Provenance.of(run)
     return Section(
         anchor=anchor,
         key=run.key,
         title=title,
         subtitle=subtitle,
-        banners=banners(run),
-        device=device_facts(run),
-        binary=binary_facts(run),
+        banners=prov.banners(),
+        device=device_facts(run, prov),
+        binary=binary_facts(run, prov),
         settings=settings_facts(run),
-        figures=figures(rows, base),
+        figures=figures(rows, base, prov),
         rows=tuple(rows),
-        charts=section_charts(anchor, rows),
+        charts=section_charts(anchor, rows, prov),
         warnings=advice.section_warnings(run, rows),
         ops=ops.breakdowns(run),
         op_profile_requested=bool(run.settings.get("op_profile")),
         op_errors=ops.profile_errors(run),
         baseline=base,
+        provenance=prov,
     )
 
 
 def build_context(
     runs: Sequence[DeviceRun], baseline: BaselineResult | None = None
 ) -> ReportContext:
-    """The whole report: one section per device per run, plus cross-run warnings."""
-    sections = tuple(build_section(i, run, baseline) for i, run in enumerate(runs))
+    """The whole report: a section per device per run, histories, cross-run warnings.
+
+    Where several runs of one device model make a history, only the newest
+    gets a full section; the history shows them all.
+    """
+    shown = history.shown_runs(runs)
+    sections = tuple(build_section(i, run, baseline) for i, run in enumerate(shown))
     warnings = advice.cross_run_warnings(runs)
     if baseline is not None:
         warnings = (*warnings, *baseline.warnings)
@@ -308,6 +302,8 @@ def build_context(
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         harness_version=__version__,
         sections=sections,
+        lede=lede([s.provenance for s in sections]),
         warnings=warnings,
         run_dirs=tuple(dict.fromkeys(str(r.run_dir) for r in runs)),
+        histories=history.histories(runs),
     )

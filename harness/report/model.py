@@ -12,6 +12,8 @@ from typing import Literal
 
 from markupsafe import Markup
 
+from harness.report.provenance import PHONE, Provenance
+
 Tone = Literal["ok", "warn", "bad", "info"]
 
 
@@ -56,6 +58,8 @@ class Chart:
     title: str
     caption: str
     svg: Markup
+    wide: bool = False  # a tall list of rows: it takes a row of its own, so no box stands empty
+    max_px: int = 680  # widest it is shown: its drawn inches at the same text size as the rest
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class Fact:
 
     label: str
     value: str
+    nowrap: bool = False  # a timestamp: wrapping it mid-way makes it unreadable
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,70 @@ class Section:
     op_profile_requested: bool = False
     op_errors: tuple[str, ...] = ()  # why profiling stored nothing, from profiles.jsonl
     baseline: BaselineSection | None = None
+    provenance: Provenance = PHONE
+
+    @property
+    def heading(self) -> str:
+        """The title as shown: the device model plus what it really was ("Pixel (simulated)")."""
+        return self.title + self.provenance.device_tag
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One configuration's median per run of a history (None: not measured in that run)."""
+
+    label: str
+    depth_multiplier: float
+    values: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class StepMark:
+    """Where a step starts on the history chart, and the words shown on hover."""
+
+    x: int  # index of the first run at the new level
+    y: float  # the new level (ms)
+    slower: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class HistoryRun:
+    """One run of a history, as its row in the runs table."""
+
+    label: str  # meta.json "label", else its date
+    run_id: str
+    when: str
+    path: str
+    binary: str
+    shown: bool  # has a full section in this report (the newest run of its device)
+
+
+@dataclass(frozen=True)
+class HistoryStep:
+    """A step `harness trend` found, as the table beneath the history chart shows it."""
+
+    config: str
+    at: str  # label of the first run at the new level
+    at_run_id: str
+    before_ms: float
+    after_ms: float
+    change_pct: float
+    sure: str  # how sure, in words (size against the run-to-run noise, runs on each side)
+    tone: Tone
+
+
+@dataclass(frozen=True)
+class History:
+    """Latency over the runs of one device model (never two models on one line)."""
+
+    anchor: str
+    device: str  # device model as reported, plus " (simulated)" when it was
+    runs: tuple[HistoryRun, ...]
+    steps: tuple[HistoryStep, ...]
+    chart: Chart | None
+    min_step: float  # the smallest step trend reports
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,5 +232,7 @@ class ReportContext:
     generated_at: str
     harness_version: str
     sections: tuple[Section, ...]
+    lede: str  # the page's first sentence, true of every section (provenance.lede)
     warnings: tuple[Advice, ...] = ()  # across sections (context differing between runs)
     run_dirs: tuple[str, ...] = field(default_factory=tuple)
+    histories: tuple[History, ...] = ()  # one per device model with two or more runs

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from harness.report.model import OpBreakdown, OpRow
+from harness.report.order import variant_size_key
 from harness.report.runs import DeviceRun, records
 from harness.results.profiles import OPS_PARQUET, read_profiles
 
@@ -69,7 +70,9 @@ def breakdowns(run: DeviceRun) -> tuple[OpBreakdown, ...]:
                 rows=table,
             )
         )
-    return tuple(sorted(out, key=lambda b: (b.config, b.graph or "")))
+    return tuple(
+        sorted(out, key=lambda b: (variant_size_key(b.variant, b.quant, b.config), b.graph or ""))
+    )
 
 
 def profile_errors(run: DeviceRun) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ from harness.errors import ResultsError
 from harness.report.advice import CV_LIMIT
 from harness.report.baseline import DEFAULT_THRESHOLD, compare_baseline
 from harness.report.context import build_context, fmt_ms, fmt_pct
+from harness.report.history import shown_runs
 from harness.report.model import ReportContext
 from harness.report.runs import DeviceRun, read_runs
 from harness.results.schema import TRIAL_FIELDS
@@ -164,6 +165,21 @@ class Rendered:
             "size_bytes": self.size_bytes,
             "sections": sections,
             "warnings": [w.title for w in self.context.warnings],
+            "history": [
+                {
+                    "device": h.device,
+                    "runs": [r.run_id for r in h.runs],
+                    "steps": [
+                        {
+                            "config": st.config,
+                            "at_run_id": st.at_run_id,
+                            "change_pct": round(st.change_pct, 2),
+                        }
+                        for st in h.steps
+                    ],
+                }
+                for h in self.context.histories
+            ],
         }
 
 
@@ -181,11 +197,12 @@ def build(
     """
     paths = [run_dirs] if isinstance(run_dirs, (str, os.PathLike)) else list(run_dirs)
     runs = read_runs(paths)
+    shown = shown_runs(runs)  # the older runs of a history get no section of their own
     base = None
     if baseline is not None:
-        base = compare_baseline(baseline, [r.run_dir for r in runs], threshold=threshold)
+        base = compare_baseline(baseline, [r.run_dir for r in shown], threshold=threshold)
     ctx = build_context(runs, base)
-    html = render_html(ctx, trial_data(runs))
+    html = render_html(ctx, trial_data(shown))
     target = Path(out) if out is not None else default_output(runs)
     _write_atomic(target, html)
     return Rendered(path=target, context=ctx, size_bytes=len(html.encode("utf-8")))

@@ -70,6 +70,8 @@ class SampleSpec:
     profile_error: str | None = None  # with op_profile: every profile failed with this error
     battery_level: int = 87
     run_id: str | None = None
+    label: str | None = None  # meta.json "label" (a release, a commit), as `harness run --label`
+    created_at: datetime | None = None  # when the run started (default: now)
     status: str = "complete"
     settings: Mapping[str, Any] = field(default_factory=dict)
 
@@ -98,6 +100,8 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     }
     meta: dict[str, Any] = {
         "run_id": spec.run_id,
+        "label": spec.label,
+        "created_at": spec.created_at.isoformat() if spec.created_at else None,
         "git_commit": "0000000",
         "tf_version": "2.16.1",
         "converter": "tflite",
@@ -118,7 +122,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
         "cores": {serial: {"big": {"cpus": [2, 3], "mask": "c"}}},
     }
     store = RunStore.create(out_dir, {k: v for k, v in meta.items() if v is not None})
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = spec.created_at or datetime(2026, 1, 1, tzinfo=timezone.utc)
     configs = [
         (v, q, t, i)
         for v in variants

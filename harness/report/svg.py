@@ -12,6 +12,7 @@ the chart's own prefix here, and data groups tagged `marks-N` by charts.py get
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from markupsafe import Markup
 
@@ -26,11 +27,19 @@ _MARKS = re.compile(r'<g id="([^"]*-marks-\d+)"')
 _PREFIX_OK = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
-def inline_svg(document: str, prefix: str, *, label: str) -> Markup:
+def _title(text: str) -> str:
+    return f"<title>{Markup.escape(text)}</title>"
+
+
+def inline_svg(
+    document: str, prefix: str, *, label: str, titles: Mapping[str, str] | None = None
+) -> Markup:
     """The `<svg>` element of `document`, ids prefixed, sized by CSS, labelled for readers.
 
     `label` is plain text (it is escaped here); `prefix` must be a simple
-    lowercase token because it ends up in id attributes unescaped.
+    lowercase token because it ends up in id attributes unescaped. `titles`
+    maps an artist's gid to plain text shown on hover: a `<title>` (escaped
+    here) as the first child of that group, which browsers show as a tooltip.
     """
     if not _PREFIX_OK.match(prefix):
         raise ValueError(f"unsafe svg id prefix {prefix!r}")
@@ -42,6 +51,10 @@ def inline_svg(document: str, prefix: str, *, label: str) -> Markup:
     svg = _URL.sub(lambda m: f"url(#{prefix}-{m.group(1)})", svg)
     svg = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}-{m.group(2)}"', svg)
     svg = _MARKS.sub(lambda m: f'<g id="{m.group(1)}" class="marks"', svg)
+    for gid, text in (titles or {}).items():
+        found = re.search(rf'<g id="{re.escape(prefix)}-{re.escape(gid)}"[^>]*>', svg)
+        if found:
+            svg = svg[: found.end()] + _title(text) + svg[found.end() :]
     opening = f'<svg role="img" aria-label="{Markup.escape(label)}" class="chart-svg"'
     svg = svg.replace("<svg", opening, 1)
     # The SVG comes from matplotlib, which escapes the text it draws itself.

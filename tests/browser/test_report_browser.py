@@ -191,7 +191,7 @@ def test_html_in_device_strings_shows_as_text_and_nothing_runs(
         page.wait_for_timeout(300)  # give an injected handler the chance to fire
         assert v.dialogs == []
         assert page.locator("img").count() == 0
-        assert page.locator("h2").first.inner_text() == f"Pixel {XSS}"
+        assert page.locator("h2").first.inner_text() == f"Pixel {XSS} (simulated)"
         assert f"x/</script>{XSS}" in page.locator("section.device").inner_text()
         assert v.console_errors == [] and v.requests == [v.url]
 

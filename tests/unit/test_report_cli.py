@@ -50,3 +50,19 @@ def test_a_bad_threshold_exits_2_before_writing(
     )
     assert code == 2 and not out.exists()
     assert "threshold" in capsys.readouterr().err
+
+
+def test_pdf_without_chromium_is_one_clear_line_and_exit_3(
+    run_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.report import pdf
+
+    monkeypatch.setattr(pdf, "CANDIDATES", (str(tmp_path / "no-chromium"),))
+    out, target = tmp_path / "r.html", tmp_path / "r.pdf"
+    assert main(["report", str(run_dir), "-o", str(out), "--pdf", str(target)]) == 3
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and "Chromium is not installed" in errors[0]
+    assert out.is_file() and not target.exists()  # the HTML report is still there

@@ -35,6 +35,14 @@ def test_inline_svg_strips_document_parts_and_prefixes_every_id() -> None:
     assert '<g id="dev1-pub-marks-0" class="marks"' in svg
 
 
+def test_hover_titles_are_escaped_text_in_their_own_group() -> None:
+    svg = str(inline_svg(DOC, "h1", label="x", titles={"marks-0": "r<1> & <img src=x>"}))
+    assert (
+        '<g id="h1-marks-0" class="marks"><title>r&lt;1&gt; &amp; &lt;img src=x&gt;</title>' in svg
+    )
+    assert svg.count("<title>") == 1  # only the group named, not figure_1
+
+
 @pytest.mark.parametrize("prefix", ["", "Dev1", "a b", 'x"y', "1abc"])
 def test_inline_svg_refuses_a_prefix_that_is_not_a_plain_token(prefix: str) -> None:
     with pytest.raises(ValueError):

@@ -1,32 +1,42 @@
 """Parse the classic TFLite `benchmark_model` output of every era into one record.
 
 What it must get right (see ../shared/reference/benchmark_model.md 1.2-1.5):
+- Each line is normalised first (`lineforms.normalise`: indentation, logcat and
+  glog prefixes, `INFO:`-style tags, carriage returns, colour codes), then
+  matched against one table of line forms (`lineforms.FORMS`), so a pasted or
+  logcat log reads like a fresh one.
 - stdout and stderr are merged: old builds print everything unprefixed on
-  stderr, new ones print `INFO:` lines on stdout and `ERROR:` lines on stderr;
-  logcat and glog line prefixes are stripped too.
+  stderr, new ones print `INFO:` lines on stdout and `ERROR:` lines on stderr.
 - The latency is the REGULAR phase's `count=` line, the one after the second
   `Running benchmark for ...` line; the first is the warm-up. `count=1` and
   `(all same)` lines carry only `curr=`, so then avg = min = max = curr.
 - `Timings (microseconds): count=...` belongs to the op profiler (a sum of
   per-op times) and is never taken as latency.
-- The summary line names the era: 2018 `Average inference timings in us:
-  Warmup: .., Init: .., no stats: ..`, 2019 `..., Inference: ..`, 2020+
-  `Inference timings in us: Init: .., First inference: .., Warmup (avg): ..,
-  Inference (avg): ..`. Doubles may be printed in scientific notation.
 - Failures are data, not exceptions: `Benchmarking failed`, a missing model,
   a crash by signal (exit code 128+N from a shell, or -N from Python) and
   truncated output each give a status and an error message.
+- Absent figures are said out loud (`parse_warnings`), and so is a delegate
+  that was asked for but took none or only part of the graph.
+- The log is read line by line in constant memory; a saved session of several
+  runs gives the figures of the last one.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import signal
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from harness.bench.optable import parse_op_tables
+from harness.bench.delegation import ASKED, Delegation
+from harness.bench.lineforms import COUNT, FORMS, RUNNING, normalise
+from harness.bench.optable import OpTableReader
+from harness.bench.absent import absent_figures
 from harness.errors import ParseError
 
 Era = str  # "2018" | "2019" | "2020+"
@@ -34,52 +44,34 @@ STATUSES = ("ok", "failed", "crashed", "timeout", "parse_error")
 STAND_IN_MARK = "harness benchmark_model stand-in"
 TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` (toybox and coreutils) exits with
 
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
-_PREFIXES = [
-    # logcat -v threadtime: "05-31 10:31:13.022 21767 21767 I tflite  : msg"
-    re.compile(r"^\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*:\s?"),
-    # Android Studio logcat: "2023-04-04 17:24:18.428 19036-19036 tflite  pid-19036  I  msg"
-    re.compile(r"^\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+\d+-\d+\s+\S+\s+\S+\s+[VDIWEF]\s\s?"),
-    # logcat -v brief: "I/tflite  ( 1234): msg"
-    re.compile(r"^[VDIWEF]/[\w.-]+\s*(?:\(\s*\d+\))?:\s?"),
-    # glog (TensorFlow's own tools): "2017-11-27 08:56:25.497476: I path/file.cc:324] msg"
-    re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\]\s?"),
-]
-_SEVERITY = re.compile(r"^(?P<sev>INFO|WARN|WARNING|ERROR|VERBOSE|FATAL|DEBUG): ?")
-_RUNNING = re.compile(r"Running benchmark for (?P<atleast>at least )?(?P<n>\d+) iterations?")
-_COUNT = re.compile(
-    rf"(?P<prefix>Timings \(microseconds\): |Memory \(bytes\): )?count=(?P<count>\d+)"
-    rf"(?: first=(?P<first>{_NUM}))?(?: curr=(?P<curr>{_NUM}))?(?P<allsame>\(all same\))?"
-    rf"(?: min=(?P<min>{_NUM}) max=(?P<max>{_NUM}) avg=(?P<avg>{_NUM}) std=(?P<std>{_NUM}))?"
-    rf"(?: p5=(?P<p5>{_NUM}) median=(?P<median>{_NUM}) p95=(?P<p95>{_NUM}))?\s*$",
-    re.IGNORECASE,
-)  # anchored at the end: a line cut mid-figure does not match (truncated output)
-_NEW_SUMMARY = re.compile(
-    rf"Inference timings in us: Init: (?P<init>{_NUM}), First inference: (?P<first>{_NUM}), "
-    rf"Warmup \(avg\): (?P<warmup>{_NUM}), Inference \(avg\): (?P<inference>{_NUM})"
-)
-_OLD_SUMMARY = re.compile(
-    rf"Average inference timings in us: Warmup: (?P<warmup>{_NUM}), Init: (?P<init>{_NUM}), "
-    rf"(?P<label>no stats|Inference): (?P<inference>{_NUM})"
-)
-_MEM = re.compile(
-    rf"Memory footprint delta from the start of the tool \(MB\):.*?init=(?P<init>{_NUM})"
-    rf".*?overall=(?P<overall>{_NUM})"
-)
-_PEAK = re.compile(
-    rf"Overall peak memory footprint \(MB\) via periodic monitoring: (?P<peak>{_NUM})"
-)
-_OLD_MEM = re.compile(rf"max resident set size = (?P<peak>{_NUM}) MB")
 # Messages after which no result will come (benchmark_main.cc, benchmark_tflite_model.cc,
 # interpreter_builder.cc); matched anywhere on the line.
 _FATAL = re.compile(
     r"Benchmarking failed|Failed to mmap model|Failed to load model|Could not open|"
     r"Failed to allocate tensors|Failed to invoke|Failed to construct interpreter|"
-    r"Failed to initialize|Aborted|Segmentation fault",
+    r"Failed to initialize|Aborted|Segmentation fault|terminate called",
     re.IGNORECASE,
 )
 # Of those, the ones that mean failure even when figures were printed before them.
-_HARD_FATAL = re.compile(r"Benchmarking failed|Aborted|Segmentation fault", re.IGNORECASE)
+_HARD_FATAL = re.compile(
+    r"Benchmarking failed|Aborted|Segmentation fault|terminate called", re.IGNORECASE
+)
+# One search per line finds every word that makes a line worth a closer look.
+_KEYS = re.compile(
+    "|".join(
+        re.escape(k)
+        for k in dict.fromkeys(
+            [form.key for form in FORMS]
+            + ["Use ", "External delegate path", "ail", "AIL", "bort", "BORT", "fault",
+               "FAULT", "ould not", "OULD NOT", "erminate called"]
+        )
+    )
+)  # fmt: skip
+_FORMS_BY_KEY: dict[str, list[Any]] = {}
+for _f in FORMS:
+    _FORMS_BY_KEY.setdefault(_f.key, []).append(_f)
+_SUMMARY_ERA = {"summary-2018": "2018", "summary-2019": "2019", "summary-2020": "2020+"}
+_KEEP_PROBLEMS = 8  # error lines kept per run: enough for a message, bounded for huge logs
 
 
 @dataclass(frozen=True)
@@ -157,10 +149,15 @@ class ParsedOutput:
     mem_init_mb: float | None = None
     mem_overall_mb: float | None = None
     peak_mem_mb: float | None = None
+    model_size_mb: float | None = None
+    delegate: str | None = None
+    delegated_nodes: int | None = None
+    total_nodes: int | None = None
     ops: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     era: Era | None = None
     binary_id: str | None = None
+    parse_warnings: list[str] = field(default_factory=list)
     warmup: PhaseStats | None = None
     regular: PhaseStats | None = None
     invocations: int = 1  # STARTING! lines seen; a log of several runs is read from its last
@@ -171,21 +168,209 @@ class ParsedOutput:
             "status", "count", "avg_us", "min_us", "max_us", "std_us", "p5_us", "median_us",
             "p95_us", "init_us", "first_us", "warmup_avg_us", "inference_avg_us", "mem_init_mb",
             "mem_overall_mb", "peak_mem_mb", "ops", "error", "era", "binary_id",
+            "model_size_mb", "delegate", "delegated_nodes", "total_nodes", "parse_warnings",
         )  # fmt: skip
         out = {key: getattr(self, key) for key in keys}
         out["ops"] = [dict(op) for op in self.ops]
+        out["parse_warnings"] = list(self.parse_warnings)
         return out
 
 
-def _clean(line: str) -> tuple[str, str | None]:
-    """The message of one log line without logcat/glog/severity prefixes, and its severity."""
-    line = line.rstrip("\r")
-    for prefix in _PREFIXES:
-        line = prefix.sub("", line, count=1)
-    severity = _SEVERITY.match(line)
-    if severity:
-        return line[severity.end() :], severity.group("sev")
-    return line, None
+class _Run:
+    """What one benchmark_model invocation printed so far (reset at each STARTING!)."""
+
+    def __init__(self, binary_id: str | None = None) -> None:
+        self.out = ParsedOutput(binary_id=binary_id)
+        self.init_ms: float | None = None
+        self.errors: list[str] = []
+        self.fatal: list[str] = []
+        self.hard: list[str] = []
+        self.running: list[bool] = []  # one per "Running benchmark" line: was it "at least"?
+        self.phases: list[PhaseStats | None] = []  # per Running line (None until its count=)
+        self.loose: list[PhaseStats] = []  # count= lines before any Running line (grep'd logs)
+        self.saw_start = self.saw_prefix = self.in_profile = False
+        self.tail: deque[str] = deque(maxlen=3)
+        self.ops = OpTableReader()
+        self.delegation = Delegation()
+
+
+class LogReader:
+    """Feeds lines of one log, in order, into the figures of its last run (constant memory)."""
+
+    def __init__(self) -> None:
+        self.run = _Run()
+        self.invocations = 0
+        self._last_message = ""
+
+    def feed(self, raw: str) -> None:
+        """Read one raw line (with or without its line ending)."""
+        text, severity = normalise(raw)
+        run = self.run
+        run.ops.feed(text)
+        if severity is not None:
+            run.saw_prefix = True
+        if not text:
+            return
+        if text == "STARTING!":
+            self._start()
+            return
+        if not run.saw_start and run.out.binary_id is None and text.startswith(STAND_IN_MARK):
+            run.out.binary_id = text
+        self._last_message = text
+        run.tail.append(text)
+        if severity in ("ERROR", "FATAL"):
+            _keep(run.errors, text)
+        if text[:6] == "count=":
+            self._count(text)
+            return
+        if text[:17] == "Running benchmark":
+            m = RUNNING.match(text)
+            if m:
+                run.running.append(m.group("atleast") is not None)
+                run.phases.append(None)
+                return
+        if text[:1] in "=O" and ("Profiling Info" in text or text[:5] == "====="):
+            run.in_profile = True
+        if severity == "FATAL":
+            _keep(run.fatal, text)
+            _keep(run.hard, text)
+        key = _KEYS.search(text)
+        if key is None:
+            return
+        if _FATAL.search(text) and severity != "FATAL":
+            _keep(run.fatal, text)
+            if _HARD_FATAL.search(text):
+                _keep(run.hard, text)
+        self._forms(text, key.group(0))
+
+    def _start(self) -> None:
+        """A STARTING! line: a new invocation; the stand-in's identity line stays with it.
+
+        Lines before the first STARTING! may hold a whole earlier run whose own
+        STARTING! was cut off a paste; that counts as a run too.
+        """
+        run = self.run
+        earlier = run.saw_start or bool(run.running or run.loose)
+        self.invocations += 1 + int(earlier and self.invocations == 0)
+        if earlier:
+            mark = self._last_message.startswith(STAND_IN_MARK)
+            self.run = _Run(self._last_message if mark else None)
+        self.run.saw_start = True
+
+    def _count(self, text: str) -> None:
+        run = self.run
+        m = COUNT.match(text)
+        if m is None:
+            return
+        stats = PhaseStats.from_match(m)
+        if run.phases and run.phases[-1] is None:
+            run.phases[-1] = stats
+        elif not run.phases and not run.in_profile:
+            run.loose.append(stats)
+
+    def _forms(self, text: str, key: str) -> None:
+        run, out = self.run, self.run.out
+        if key in ("Use ", "External delegate path"):
+            m = ASKED.match(text)
+            if m:
+                run.delegation.ask(m)
+            return
+        for form in _FORMS_BY_KEY.get(key, ()):
+            m = form.pattern.search(text)
+            if m is None:
+                continue
+            values = m.groupdict()
+            if form.name.startswith("delegate-"):
+                self._delegate(form.name, values)
+                return
+            if form.name in _SUMMARY_ERA:
+                out.era = _SUMMARY_ERA[form.name]
+            for name, value in values.items():
+                if value is None:
+                    continue
+                if name == "init_ms":
+                    run.init_ms = float(value)
+                elif hasattr(out, name):
+                    setattr(out, name, float(value))
+            return
+
+    def _delegate(self, form: str, values: dict[str, str | None]) -> None:
+        delegation = self.run.delegation
+        name = values["name"] or ""
+        if form in ("delegate-replacing", "delegate-nodes-of"):
+            total = values.get("total")
+            delegation.replaced(name, int(values["nodes"] or 0), int(total) if total else None)
+        elif form in ("delegate-applied", "delegate-applied-2.2"):
+            kernels = values.get("kernels")
+            extent = "full" if values["extent"] == "completely" else "partial"
+            delegation.applied(name, extent, int(kernels) if kernels else None)
+        elif form == "delegate-unused":
+            delegation.applied(name, "none")
+        elif form == "delegate-applied-old" and name not in delegation.applied_to:
+            delegation.applied(name, "applied")
+
+    def result(self, exit_code: int | None = None) -> ParsedOutput:
+        """The figures, status and warnings of the last run read."""
+        run = self.run
+        out = run.out
+        out.invocations = max(1, self.invocations)
+        phases = run.phases
+        # Warm-up is the first phase, the regular runs the second (benchmark_model.cc Run()).
+        if phases:
+            out.warmup = phases[0]
+            out.regular = phases[1] if len(phases) >= 2 else None
+        elif run.loose:
+            out.warmup = run.loose[0] if len(run.loose) >= 2 else None
+            out.regular = run.loose[1] if len(run.loose) >= 2 else run.loose[0]
+        if out.regular is not None:
+            reg = out.regular
+            out.count = reg.count
+            out.avg_us, out.min_us, out.max_us, out.std_us = reg.avg, reg.min, reg.max, reg.std
+            out.p5_us, out.median_us, out.p95_us = reg.p5, reg.median, reg.p95
+        elif out.inference_avg_us is not None and out.inference_avg_us > 0:
+            out.avg_us = out.inference_avg_us  # only the summary survived (e.g. a logcat grep)
+        if out.first_us is None and out.warmup is not None:
+            out.first_us = out.warmup.first
+        if out.init_us is None and run.init_ms is not None:
+            out.init_us = run.init_ms * 1000.0
+        if out.era is None:
+            out.era = _guess_era(run.saw_prefix, out, run.running)
+        out.ops = run.ops.ops
+        out.delegate, out.delegated_nodes, out.total_nodes = run.delegation.figures()
+        out.status, out.error = _verdict(out, exit_code, run)
+        out.parse_warnings = [
+            *absent_figures(out, run.init_ms is not None),
+            *run.delegation.warnings(),
+        ]
+        if out.invocations > 1:
+            out.parse_warnings.append(
+                f"the log holds {out.invocations} benchmark_model runs; figures are the last one's"
+            )
+        return out
+
+
+def _keep(lines: list[str], text: str) -> None:
+    lines.append(text)
+    if len(lines) > _KEEP_PROBLEMS:
+        del lines[0]
+
+
+def parse_lines(lines: Iterable[str], exit_code: int | None = None) -> ParsedOutput:
+    """Parse a benchmark_model output given as lines (any iterable, read once)."""
+    reader = LogReader()
+    for line in lines:
+        reader.feed(line)
+    return reader.result(exit_code)
+
+
+def _text_lines(text: str) -> Iterator[str]:
+    # Universal newlines: \r\n and a lone \r end a line, as they do in a file opened as text.
+    return iter(io.StringIO(text, newline=None))
+
+
+def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> ParsedOutput:
+    """Parse one benchmark_model process's output (stdout then stderr); never raises."""
+    return parse_lines(chain(_text_lines(stdout), _text_lines(stderr)), exit_code)
 
 
 def signal_from_exit_code(exit_code: int | None) -> int | None:
@@ -215,114 +400,6 @@ def merge_streams(stdout: str, stderr: str) -> str:
     return stdout + stderr
 
 
-def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> ParsedOutput:
-    """Parse one benchmark_model process's output; never raises for bad output."""
-    raw_lines = merge_streams(stdout, stderr).split("\n")
-    out = ParsedOutput()
-    raw_lines, out.invocations = _last_invocation(raw_lines)
-    messages: list[str] = []
-    errors: list[str] = []
-    fatal: list[str] = []
-    hard: list[str] = []
-    running: list[bool] = []  # one per "Running benchmark" line: was it "at least"?
-    phases: list[PhaseStats | None] = []  # stats per Running line (None until its count= line)
-    loose: list[PhaseStats] = []  # count= lines seen before any Running line (grep'd logs)
-    saw_start = saw_prefix = False
-
-    for raw in raw_lines:
-        text, severity = _clean(raw)
-        messages.append(text)
-        saw_prefix = saw_prefix or severity is not None
-        stripped = text.strip()
-        if not stripped:
-            continue
-        if out.binary_id is None and not saw_start and stripped.startswith(STAND_IN_MARK):
-            out.binary_id = stripped
-        if stripped == "STARTING!":
-            saw_start = True
-            continue
-        if severity in ("ERROR", "FATAL"):
-            errors.append(stripped)
-        if _FATAL.search(stripped) or severity == "FATAL":
-            fatal.append(stripped)
-            if _HARD_FATAL.search(stripped) or severity == "FATAL":
-                hard.append(stripped)
-        m_run = _RUNNING.search(stripped)
-        if m_run:
-            running.append(m_run.group("atleast") is not None)
-            phases.append(None)
-            continue
-        m_count = _COUNT.search(stripped)
-        if m_count and m_count.group("prefix") is None and m_count.start() == 0:
-            stats = PhaseStats.from_match(m_count)
-            if phases and phases[-1] is None:
-                phases[-1] = stats
-            elif not phases:
-                loose.append(stats)
-            continue
-        _read_summary(stripped, out)
-
-    # Warm-up is the first phase, the regular runs the second (benchmark_model.cc Run()).
-    if phases:
-        out.warmup = phases[0]
-        out.regular = phases[1] if len(phases) >= 2 else None
-    elif loose:
-        out.warmup = loose[0] if len(loose) >= 2 else None
-        out.regular = loose[1] if len(loose) >= 2 else loose[0]
-    if out.regular is not None:
-        reg = out.regular
-        out.count = reg.count
-        out.avg_us, out.min_us, out.max_us, out.std_us = reg.avg, reg.min, reg.max, reg.std
-        out.p5_us, out.median_us, out.p95_us = reg.p5, reg.median, reg.p95
-    elif out.inference_avg_us is not None and out.inference_avg_us > 0:
-        out.avg_us = out.inference_avg_us  # only the summary survived (e.g. a logcat grep)
-    if out.first_us is None and out.warmup is not None:
-        out.first_us = out.warmup.first
-    if out.era is None:
-        out.era = _guess_era(saw_prefix, out, running)
-    out.ops = parse_op_tables(messages)
-    out.status, out.error = _verdict(
-        out, exit_code, (fatal, hard, errors), running, saw_start, messages
-    )
-    return out
-
-
-def _read_summary(line: str, out: ParsedOutput) -> None:
-    """Fill `out` from a summary or memory line (any era); other lines change nothing."""
-    if m := _NEW_SUMMARY.search(line):
-        out.era = "2020+"
-        out.init_us = float(m.group("init"))
-        out.first_us = float(m.group("first"))
-        out.warmup_avg_us = float(m.group("warmup"))
-        out.inference_avg_us = float(m.group("inference"))
-    elif m := _OLD_SUMMARY.search(line):
-        out.era = "2018" if m.group("label") == "no stats" else "2019"
-        out.init_us = float(m.group("init"))
-        out.warmup_avg_us = float(m.group("warmup"))
-        out.inference_avg_us = float(m.group("inference"))
-    elif m := _MEM.search(line):
-        out.mem_init_mb = float(m.group("init"))
-        out.mem_overall_mb = float(m.group("overall"))
-    elif m := _PEAK.search(line) or _OLD_MEM.search(line):
-        out.peak_mem_mb = float(m.group("peak"))
-
-
-def _last_invocation(lines: list[str]) -> tuple[list[str], int]:
-    """The lines of the last benchmark_model run in a log that holds several, and how many.
-
-    A saved terminal session often holds several runs one after the other;
-    mixing their phases would pair one run's warm-up with another's regular
-    runs. The stand-in's identity line just before STARTING! stays with it.
-    """
-    starts = [i for i, line in enumerate(lines) if _clean(line)[0].strip() == "STARTING!"]
-    if len(starts) < 2:
-        return lines, max(1, len(starts))
-    first = starts[-1]
-    if first > 0 and _clean(lines[first - 1])[0].strip().startswith(STAND_IN_MARK):
-        first -= 1
-    return lines[first:], len(starts)
-
-
 def _guess_era(saw_prefix: bool, out: ParsedOutput, running: list[bool]) -> Era | None:
     """The era from secondary signs when the summary line is missing (failed or cut short)."""
     if saw_prefix or (out.regular is not None and out.regular.p5 is not None):
@@ -332,56 +409,55 @@ def _guess_era(saw_prefix: bool, out: ParsedOutput, running: list[bool]) -> Era 
     return None
 
 
-def _tail(messages: list[str], n: int = 3) -> str:
-    lines = [m.strip() for m in messages if m.strip()]
-    return " | ".join(lines[-n:]) if lines else "no output"
+def _tail(run: _Run) -> str:
+    return " | ".join(run.tail) if run.tail else "no output"
 
 
-def _verdict(
-    out: ParsedOutput,
-    exit_code: int | None,
-    problems: tuple[list[str], list[str], list[str]],
-    running: list[bool],
-    saw_start: bool,
-    messages: list[str],
-) -> tuple[str, str | None]:
-    """Status and error message, in order of precedence.
-
-    `problems` is (fatal-looking lines, lines fatal even after results, ERROR lines).
-    """
-    fatal, hard, errors = problems
+def _verdict(out: ParsedOutput, exit_code: int | None, run: _Run) -> tuple[str, str | None]:
+    """Status and error message, in order of precedence."""
+    fatal, hard, errors = run.fatal, run.hard, run.errors
     has_latency = out.avg_us is not None and out.avg_us > 0
     signum = signal_from_exit_code(exit_code)
     if signum is not None:
-        return (
-            "crashed",
-            f"killed by {_signal_name(signum)} (exit code {exit_code}); {_tail(messages)}",
-        )
+        return "crashed", f"killed by {_signal_name(signum)} (exit code {exit_code}); {_tail(run)}"
     if exit_code == TIMEOUT_EXIT_CODE:
-        return "timeout", f"timed out (exit code {exit_code}); {_tail(messages)}"
+        return "timeout", f"timed out (exit code {exit_code}); {_tail(run)}"
     if hard or (fatal and not has_latency):
         # The specific cause first; "Benchmarking failed." only when nothing says more.
         causes = [e for e in (errors or fatal) if "Benchmarking failed" not in e] or fatal
         return "failed", "; ".join(dict.fromkeys(causes[-3:]))
     if has_latency and exit_code not in (None, 0):
-        return "failed", f"exit code {exit_code} after printing results; {_tail(messages)}"
+        return "failed", f"exit code {exit_code} after printing results; {_tail(run)}"
     if has_latency:
         return "ok", None
     if exit_code not in (None, 0):
-        detail = "; ".join(errors[-3:]) if errors else _tail(messages)
+        detail = "; ".join(errors[-3:]) if errors else _tail(run)
         return "failed", f"exit code {exit_code} without a result; {detail}"
-    if running or saw_start or out.warmup is not None:
+    if run.running or run.saw_start or out.warmup is not None:
         phase = (
-            "the regular runs" if len(running) >= 2 else "the warm-up" if running else "start-up"
+            "the regular runs"
+            if len(run.running) >= 2
+            else "the warm-up"
+            if run.running
+            else "start-up"
         )
-        return "parse_error", f"truncated output: stopped during {phase}; {_tail(messages)}"
-    return "parse_error", f"no benchmark_model output recognised; {_tail(messages)}"
+        return "parse_error", f"truncated output: stopped during {phase}; {_tail(run)}"
+    return "parse_error", f"no benchmark_model output recognised; {_tail(run)}"
 
 
-def _read_text(path: Path) -> str:
+def _file_lines(path: Path) -> Iterator[str]:
     try:
         # Device output is not guaranteed UTF-8; a stray byte must not lose the figures.
-        return path.read_bytes().decode("utf-8", errors="replace")
+        with path.open(encoding="utf-8", errors="replace", newline=None) as handle:
+            yield from handle
+    except OSError as exc:
+        raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _check_readable(path: Path) -> None:
+    try:
+        with path.open("rb"):
+            pass
     except OSError as exc:
         raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
 
@@ -389,7 +465,8 @@ def _read_text(path: Path) -> str:
 def parse_files(
     stdout_path: Path, stderr_path: Path | None = None, *, exit_code: int | None = None
 ) -> ParsedOutput:
-    """`parse` on saved files (what `harness parse` reads); ParseError if one is unreadable."""
-    stdout = _read_text(Path(stdout_path))
-    stderr = _read_text(Path(stderr_path)) if stderr_path is not None else ""
-    return parse(stdout, stderr, exit_code)
+    """`parse` on saved files, streamed (what `harness parse` reads); ParseError if unreadable."""
+    paths = [Path(stdout_path)] + ([Path(stderr_path)] if stderr_path is not None else [])
+    for path in paths:
+        _check_readable(path)
+    return parse_lines(chain.from_iterable(_file_lines(p) for p in paths), exit_code)

@@ -19,7 +19,8 @@ WARM = "count=3 first=20000 curr=15000 min=15000 max=20000 avg=16666.7 std=2357"
 DESIGN_KEYS = [
     "status", "count", "avg_us", "min_us", "max_us", "std_us", "p5_us", "median_us", "p95_us",
     "init_us", "first_us", "warmup_avg_us", "inference_avg_us", "mem_init_mb", "mem_overall_mb",
-    "peak_mem_mb", "ops", "error", "era", "binary_id",
+    "peak_mem_mb", "ops", "error", "era", "binary_id", "model_size_mb", "delegate",
+    "delegated_nodes", "total_nodes", "parse_warnings",
 ]  # fmt: skip
 
 

@@ -33,10 +33,10 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from harness.bench.absent import absent_figures
 from harness.bench.delegation import ASKED, Delegation
 from harness.bench.lineforms import COUNT, FORMS, RUNNING, normalise
 from harness.bench.optable import OpTableReader
-from harness.bench.absent import absent_figures
 from harness.errors import ParseError
 
 Era = str  # "2018" | "2019" | "2020+"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
+NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 # One alternation of every prefix a log line may carry before the tool's own text.
@@ -73,7 +73,7 @@ class LineForm:
     """One wording of one figure: what it fills and in which releases it appears."""
 
     name: str
-    key: str  # first word the message must contain (a cheap filter before the regex)
+    key: str  # words every line of this form contains: the cheap filter before the regex
     pattern: re.Pattern[str]
     releases: str  # TensorFlow / LiteRT release range that prints it
     fills: str  # the ParsedOutput fields it sets
@@ -97,7 +97,7 @@ RUNNING = re.compile(r"^Running benchmark for (?P<atleast>at least )?(?P<n>\d+) 
 FORMS: tuple[LineForm, ...] = (
     _form(
         "summary-2018",
-        "Average inference timings",
+        "timings in us",
         rf"Average inference timings in us: Warmup: (?P<warmup_avg_us>{NUM}), "
         rf"Init: (?P<init_us>{NUM}), no stats: (?P<inference_avg_us>{NUM})",
         "TF 1.10 - 1.13 (tensorflow/contrib/lite and lite/tools/benchmark)",
@@ -105,7 +105,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "summary-2019",
-        "Average inference timings",
+        "timings in us",
         rf"Average inference timings in us: Warmup: (?P<warmup_avg_us>{NUM}), "
         rf"Init: (?P<init_us>{NUM}), Inference: (?P<inference_avg_us>{NUM})",
         "TF 1.14 - 2.1",
@@ -113,7 +113,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "summary-2020",
-        "Inference timings in us",
+        "timings in us",
         rf"Inference timings in us: Init: (?P<init_us>{NUM}), "
         rf"First inference: (?P<first_us>{NUM}), Warmup \(avg\): (?P<warmup_avg_us>{NUM}), "
         rf"Inference \(avg\): (?P<inference_avg_us>{NUM})",
@@ -143,7 +143,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "mem-peak-2.2",
-        "Peak memory footprint",
+        "footprint (MB)",
         rf"Peak memory footprint \(MB\): init=(?P<mem_init_mb>{NUM}) "
         rf"overall=(?P<mem_overall_mb>{NUM})",
         "TF 2.2 - 2.5 (max_rss_kb deltas from the start of the tool)",
@@ -151,7 +151,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "mem-delta",
-        "Memory footprint delta",
+        "footprint delta",
         rf"Memory footprint delta from the start of the tool \(MB\): "
         rf"init=(?P<mem_init_mb>{NUM}) overall=(?P<mem_overall_mb>{NUM})",
         "TF 2.6 - today, LiteRT",
@@ -159,7 +159,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "mem-peak-monitor",
-        "via periodic monitoring",
+        "footprint (MB)",
         rf"Overall peak memory footprint \(MB\) via periodic monitoring: "
         rf"(?P<peak_mem_mb>{NUM})",
         "TF 2.4 - today, with --report_peak_memory_footprint",
@@ -184,7 +184,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "delegate-applied",
-        "Explicitly applied",
+        "xplicitly applied",
         r"^Explicitly applied (?P<name>.+?) delegate, and the model graph will be "
         r"(?P<extent>completely|partially) executed (?:by|w/) the delegate"
         r"(?: w/ (?P<kernels>\d+) delegate kernels)?",
@@ -193,7 +193,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "delegate-unused",
-        "explicitly applied",
+        "xplicitly applied",
         r"^Though (?P<name>.+?) delegate is explicitly applied, the model graph will not "
         r"be executed by the delegate",
         "TF 2.3 - today",

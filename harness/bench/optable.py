@@ -22,7 +22,7 @@ from typing import Any
 
 # Reference: docs/reference benchmark_model.md 1.2.5 (stats_calculator.cc formats).
 _HEADER = re.compile(r"^=+\s*(?P<title>.+?)\s*=+$")
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?|[-+]?(?:nan|inf)%?"
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?|[-+]?(?:nan|inf)%?"
 _GRAPH = re.compile(r"^(?:Primary graph \(name: .*\) profile:|Subgraph \(index: .*\) profile:)$")
 
 # Header label (lower case, brackets removed) -> output key.
@@ -122,6 +122,11 @@ class OpTableReader:
         self._graph: str | None = None
         self._table: tuple[list[str], bool] | None = None
         self._want_header = False
+
+    @property
+    def active(self) -> bool:
+        """Inside a table (or just after its title): every next line matters."""
+        return self._table is not None or self._want_header
 
     def feed(self, raw: str) -> None:
         """Take the next line (already stripped of log prefixes, or raw)."""

@@ -23,13 +23,11 @@ What it must get right (see ../shared/reference/benchmark_model.md 1.2-1.5):
 
 from __future__ import annotations
 
-import io
 import re
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,15 @@ from harness.bench.absent import absent_figures
 from harness.bench.delegation import ASKED, Delegation
 from harness.bench.lineforms import COUNT, FORMS, RUNNING, normalise
 from harness.bench.optable import OpTableReader
+from harness.bench.scan import (
+    KEYWORDS,
+    blocks,
+    keyword_line_starts,
+    last_messages,
+    line_at,
+    start_lines,
+    tagged_after,
+)
 from harness.errors import ParseError
 
 Era = str  # "2018" | "2019" | "2020+"
@@ -45,31 +52,18 @@ STAND_IN_MARK = "harness benchmark_model stand-in"
 TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` (toybox and coreutils) exits with
 
 # Messages after which no result will come (benchmark_main.cc, benchmark_tflite_model.cc,
-# interpreter_builder.cc); matched anywhere on the line.
+# interpreter_builder.cc, the shell); matched anywhere on the line. Capitalised as printed
+# or not, so that scan.KEYWORDS finds every line this can match.
 _FATAL = re.compile(
-    r"Benchmarking failed|Failed to mmap model|Failed to load model|Could not open|"
-    r"Failed to allocate tensors|Failed to invoke|Failed to construct interpreter|"
-    r"Failed to initialize|Aborted|Segmentation fault|terminate called",
-    re.IGNORECASE,
+    r"Benchmarking failed|[Ff]ailed to mmap model|[Ff]ailed to load model|[Cc]ould not open|"
+    r"[Ff]ailed to allocate tensors|[Ff]ailed to invoke|[Ff]ailed to construct interpreter|"
+    r"[Ff]ailed to initialize|[Aa]borted|[Ss]egmentation fault|terminate called"
 )
 # Of those, the ones that mean failure even when figures were printed before them.
-_HARD_FATAL = re.compile(
-    r"Benchmarking failed|Aborted|Segmentation fault|terminate called", re.IGNORECASE
-)
-# One search per line finds every word that makes a line worth a closer look.
-_KEYS = re.compile(
-    "|".join(
-        re.escape(k)
-        for k in dict.fromkeys(
-            [form.key for form in FORMS]
-            + ["Use ", "External delegate path", "ail", "AIL", "bort", "BORT", "fault",
-               "FAULT", "ould not", "OULD NOT", "erminate called"]
-        )
-    )
-)  # fmt: skip
-_FORMS_BY_KEY: dict[str, list[Any]] = {}
-for _f in FORMS:
-    _FORMS_BY_KEY.setdefault(_f.key, []).append(_f)
+_HARD_FATAL = re.compile(r"Benchmarking failed|[Aa]borted|[Ss]egmentation fault|terminate called")
+# One search per line finds the lines worth a closer look (the block reader finds them
+# with str.find instead, see scan.py).
+_KEYS = re.compile("|".join(re.escape(key) for key in KEYWORDS))
 _SUMMARY_ERA = {"summary-2018": "2018", "summary-2019": "2019", "summary-2020": "2020+"}
 _KEEP_PROBLEMS = 8  # error lines kept per run: enough for a message, bounded for huge logs
 
@@ -201,8 +195,63 @@ class LogReader:
         self.run = _Run()
         self.invocations = 0
         self._last_message = ""
+        self._started_at: int | None = None  # where in the current block the last run began
+        self._offset = 0  # start of the STARTING! line being read, within its block
 
-    def feed(self, raw: str) -> None:
+    def feed_block(self, text: str) -> None:
+        """Read a block of whole lines, looking only at the lines that can matter.
+
+        Gives the same figures as `feed` on every line (the corpus tests check
+        it). Runs that start and end inside the block are only counted: the
+        figures are the last run's. Within the run that may be last, the lines
+        read are the ones holding a keyword (`scan.KEYWORDS`) and the rows of
+        an op table; the tail and the tag flag are taken from the block itself.
+        """
+        self._started_at = None
+        done = self._table_rows(text, 0)  # a table may go on from the block before
+        starts = [at for at in start_lines(text) if at >= done]
+        if starts:
+            if self.invocations == 0:  # lines before the log's first start may be a run
+                done = self._read(text, done, starts[0])
+            skipped = starts[:-1]  # runs that begin and end in this block: only counted
+            if skipped:
+                self._offset = skipped[0]
+                self._start()
+                self.invocations += len(skipped) - 1
+            done = max(done, starts[-1])
+        self._read(text, done, len(text))
+        lo = self._started_at if self._started_at is not None else 0
+        self.run.tail.extend(last_messages(text, lo))
+        if not self.run.saw_prefix and tagged_after(text, lo):
+            self.run.saw_prefix = True
+        last = last_messages(text, 0, 1)
+        if last:
+            self._last_message = last[0]
+
+    def _read(self, text: str, lo: int, hi: int) -> int:
+        """Feed the keyword lines of `text[lo:hi]` and the op-table rows after them."""
+        done = lo
+        for start in keyword_line_starts(text, lo, hi):
+            if start < done:
+                continue  # already read as part of an op table
+            line, done = line_at(text, start)
+            if "STARTING!" in line:
+                before = last_messages(text, 0, 1, hi=start)
+                if before:
+                    self._last_message = before[0]
+                self._offset = start
+            self.feed(line, track_tail=False)
+            done = self._table_rows(text, done)
+        return done
+
+    def _table_rows(self, text: str, at: int) -> int:
+        """Feed lines from `at` while the op-table reader is inside a table; return where it stops."""
+        while self.run.ops.active and at < len(text):
+            line, at = line_at(text, at)
+            self.feed(line, track_tail=False)
+        return at
+
+    def feed(self, raw: str, *, track_tail: bool = True) -> None:
         """Read one raw line (with or without its line ending)."""
         text, severity = normalise(raw)
         run = self.run
@@ -217,7 +266,8 @@ class LogReader:
         if not run.saw_start and run.out.binary_id is None and text.startswith(STAND_IN_MARK):
             run.out.binary_id = text
         self._last_message = text
-        run.tail.append(text)
+        if track_tail:
+            run.tail.append(text)
         if severity in ("ERROR", "FATAL"):
             _keep(run.errors, text)
         if text[:6] == "count=":
@@ -234,14 +284,13 @@ class LogReader:
         if severity == "FATAL":
             _keep(run.fatal, text)
             _keep(run.hard, text)
-        key = _KEYS.search(text)
-        if key is None:
+        if _KEYS.search(text) is None:
             return
-        if _FATAL.search(text) and severity != "FATAL":
+        if severity != "FATAL" and _FATAL.search(text):
             _keep(run.fatal, text)
             if _HARD_FATAL.search(text):
                 _keep(run.hard, text)
-        self._forms(text, key.group(0))
+        self._forms(text)
 
     def _start(self) -> None:
         """A STARTING! line: a new invocation; the stand-in's identity line stays with it.
@@ -255,6 +304,7 @@ class LogReader:
         if earlier:
             mark = self._last_message.startswith(STAND_IN_MARK)
             self.run = _Run(self._last_message if mark else None)
+            self._started_at = self._offset
         self.run.saw_start = True
 
     def _count(self, text: str) -> None:
@@ -268,14 +318,16 @@ class LogReader:
         elif not run.phases and not run.in_profile:
             run.loose.append(stats)
 
-    def _forms(self, text: str, key: str) -> None:
+    def _forms(self, text: str) -> None:
         run, out = self.run, self.run.out
-        if key in ("Use ", "External delegate path"):
+        if "Use " in text or "External delegate path" in text:
             m = ASKED.match(text)
             if m:
                 run.delegation.ask(m)
-            return
-        for form in _FORMS_BY_KEY.get(key, ()):
+                return
+        for form in FORMS:
+            if form.key not in text:
+                continue
             m = form.pattern.search(text)
             if m is None:
                 continue
@@ -363,14 +415,14 @@ def parse_lines(lines: Iterable[str], exit_code: int | None = None) -> ParsedOut
     return reader.result(exit_code)
 
 
-def _text_lines(text: str) -> Iterator[str]:
-    # Universal newlines: \r\n and a lone \r end a line, as they do in a file opened as text.
-    return iter(io.StringIO(text, newline=None))
-
-
 def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> ParsedOutput:
     """Parse one benchmark_model process's output (stdout then stderr); never raises."""
-    return parse_lines(chain(_text_lines(stdout), _text_lines(stderr)), exit_code)
+    reader = LogReader()
+    for text in (stdout, stderr):
+        if text:
+            # Universal newlines, as a file opened as text reads them: \r\n and \r end lines.
+            reader.feed_block(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return reader.result(exit_code)
 
 
 def signal_from_exit_code(exit_code: int | None) -> int | None:
@@ -445,15 +497,6 @@ def _verdict(out: ParsedOutput, exit_code: int | None, run: _Run) -> tuple[str, 
     return "parse_error", f"no benchmark_model output recognised; {_tail(run)}"
 
 
-def _file_lines(path: Path) -> Iterator[str]:
-    try:
-        # Device output is not guaranteed UTF-8; a stray byte must not lose the figures.
-        with path.open(encoding="utf-8", errors="replace", newline=None) as handle:
-            yield from handle
-    except OSError as exc:
-        raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 def _check_readable(path: Path) -> None:
     try:
         with path.open("rb"):
@@ -465,8 +508,17 @@ def _check_readable(path: Path) -> None:
 def parse_files(
     stdout_path: Path, stderr_path: Path | None = None, *, exit_code: int | None = None
 ) -> ParsedOutput:
-    """`parse` on saved files, streamed (what `harness parse` reads); ParseError if unreadable."""
+    """`parse` on saved files, read in blocks (constant memory); ParseError if unreadable."""
     paths = [Path(stdout_path)] + ([Path(stderr_path)] if stderr_path is not None else [])
     for path in paths:
         _check_readable(path)
-    return parse_lines(chain.from_iterable(_file_lines(p) for p in paths), exit_code)
+    reader = LogReader()
+    for path in paths:
+        try:
+            # Device output is not guaranteed UTF-8; a stray byte must not lose the figures.
+            with path.open(encoding="utf-8", errors="replace", newline=None) as handle:
+                for block in blocks(handle):
+                    reader.feed_block(block)
+        except OSError as exc:
+            raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return reader.result(exit_code)

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import tomllib
 
-from harness.bench.parser import ParsedOutput, parse_files
+from harness.bench.parser import LogReader, ParsedOutput, parse_files
+from harness.bench.scan import blocks
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 INDEX: list[dict[str, Any]] = tomllib.loads((DATA / "index.toml").read_text())["log"]
@@ -96,3 +97,27 @@ def test_corpus_covers_what_the_issue_asks() -> None:
 def test_crlf_log_really_has_windows_line_endings() -> None:
     raw = (DATA / "windows_adb_xnnpack_count1_warmup_crlf.log").read_bytes()
     assert raw.count(b"\r\n") == raw.count(b"\n") > 20
+
+
+def _paths(entry: dict[str, Any]) -> list[Path]:
+    path = DATA / entry["file"]
+    stderr = path.with_suffix(".stderr")
+    return [path, stderr] if path.suffix == ".stdout" and stderr.exists() else [path]
+
+
+@pytest.mark.parametrize("entry", INDEX, ids=[e["file"] for e in INDEX])
+def test_block_reading_matches_reading_every_line(entry: dict[str, Any]) -> None:
+    """The fast path skips lines without a keyword; it must not change any figure."""
+    exit_code = entry.get("exit_code")
+    every_line = LogReader()
+    small_blocks = LogReader()
+    for path in _paths(entry):
+        with path.open(newline=None) as handle:
+            for line in handle:
+                every_line.feed(line)
+        with path.open(newline=None) as handle:
+            for block in blocks(handle, size=97):  # many block edges inside tables and runs
+                small_blocks.feed_block(block)
+    reference = every_line.result(exit_code).to_dict()
+    assert _parse(entry).to_dict() == reference
+    assert small_blocks.result(exit_code).to_dict() == reference

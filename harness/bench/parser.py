@@ -245,7 +245,7 @@ class LogReader:
         return done
 
     def _table_rows(self, text: str, at: int) -> int:
-        """Feed lines from `at` while the op-table reader is inside a table; return where it stops."""
+        """Feed lines from `at` while the op-table reader is in a table; return where it stops."""
         while self.run.ops.active and at < len(text):
             line, at = line_at(text, at)
             self.feed(line, track_tail=False)

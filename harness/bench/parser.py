@@ -17,22 +17,22 @@ What it must get right (see ../shared/reference/benchmark_model.md 1.2-1.5):
   truncated output each give a status and an error message.
 - Absent figures are said out loud (`parse_warnings`), and so is a delegate
   that was asked for but took none or only part of the graph.
-- The log is read line by line in constant memory; a saved session of several
-  runs gives the figures of the last one.
+- A file is read in blocks in constant memory, looking only at lines that
+  hold a keyword (harness.bench.scan); a saved session of several runs gives
+  the figures of the last one. `parse_lines` reads every line instead and
+  must agree with it (the corpus tests check that).
 """
 
 from __future__ import annotations
 
 import re
-import signal
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.bench.absent import absent_figures
 from harness.bench.delegation import ASKED, Delegation
+from harness.bench.figures import Era, ParsedOutput, PhaseStats
 from harness.bench.lineforms import COUNT, FORMS, RUNNING, normalise
 from harness.bench.optable import OpTableReader
 from harness.bench.scan import (
@@ -44,12 +44,32 @@ from harness.bench.scan import (
     start_lines,
     tagged_after,
 )
+from harness.bench.verdict import (
+    TIMEOUT_EXIT_CODE,
+    Evidence,
+    guess_era,
+    signal_from_exit_code,
+    verdict,
+)
 from harness.errors import ParseError
 
-Era = str  # "2018" | "2019" | "2020+"
+__all__ = [
+    "STAND_IN_MARK",
+    "STATUSES",
+    "TIMEOUT_EXIT_CODE",
+    "Era",
+    "LogReader",
+    "ParsedOutput",
+    "PhaseStats",
+    "merge_streams",
+    "parse",
+    "parse_files",
+    "parse_lines",
+    "signal_from_exit_code",
+]
+
 STATUSES = ("ok", "failed", "crashed", "timeout", "parse_error")
 STAND_IN_MARK = "harness benchmark_model stand-in"
-TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` (toybox and coreutils) exits with
 
 # Messages after which no result will come (benchmark_main.cc, benchmark_tflite_model.cc,
 # interpreter_builder.cc, the shell); matched anywhere on the line. Capitalised as printed
@@ -66,108 +86,6 @@ _HARD_FATAL = re.compile(r"Benchmarking failed|[Aa]borted|[Ss]egmentation fault|
 _KEYS = re.compile("|".join(re.escape(key) for key in KEYWORDS))
 _SUMMARY_ERA = {"summary-2018": "2018", "summary-2019": "2019", "summary-2020": "2020+"}
 _KEEP_PROBLEMS = 8  # error lines kept per run: enough for a message, bounded for huge logs
-
-
-@dataclass(frozen=True)
-class PhaseStats:
-    """One `count=` line: the statistics of a warm-up or regular phase (microseconds)."""
-
-    count: int
-    first: float | None
-    curr: float | None
-    min: float | None
-    max: float | None
-    avg: float | None
-    std: float | None
-    p5: float | None = None
-    median: float | None = None
-    p95: float | None = None
-    all_same: bool = False
-
-    @classmethod
-    def from_match(cls, m: re.Match[str]) -> PhaseStats:
-        def num(name: str) -> float | None:
-            value = m.group(name)
-            return None if value is None else float(value)
-
-        count = int(m.group("count"))
-        curr = num("curr")
-        stats = cls(
-            count=count,
-            first=num("first"),
-            curr=curr,
-            min=num("min"),
-            max=num("max"),
-            avg=num("avg"),
-            std=num("std"),
-            p5=num("p5"),
-            median=num("median"),
-            p95=num("p95"),
-            all_same=m.group("allsame") is not None,
-        )
-        if stats.avg is None and curr is not None and (count == 1 or stats.all_same):
-            # count=1 or "(all same)": every run took `curr`, so the spread is zero.
-            return cls(
-                count=count,
-                first=stats.first if stats.first is not None else curr,
-                curr=curr,
-                min=curr,
-                max=curr,
-                avg=curr,
-                std=0.0,
-                p5=stats.p5,
-                median=stats.median,
-                p95=stats.p95,
-                all_same=stats.all_same,
-            )
-        return stats
-
-
-@dataclass
-class ParsedOutput:
-    """Everything one benchmark_model process printed, reduced to figures and a status."""
-
-    status: str = "parse_error"
-    count: int | None = None
-    avg_us: float | None = None
-    min_us: float | None = None
-    max_us: float | None = None
-    std_us: float | None = None
-    p5_us: float | None = None
-    median_us: float | None = None
-    p95_us: float | None = None
-    init_us: float | None = None
-    first_us: float | None = None
-    warmup_avg_us: float | None = None
-    inference_avg_us: float | None = None
-    mem_init_mb: float | None = None
-    mem_overall_mb: float | None = None
-    peak_mem_mb: float | None = None
-    model_size_mb: float | None = None
-    delegate: str | None = None
-    delegated_nodes: int | None = None
-    total_nodes: int | None = None
-    ops: list[dict[str, Any]] = field(default_factory=list)
-    error: str | None = None
-    era: Era | None = None
-    binary_id: str | None = None
-    parse_warnings: list[str] = field(default_factory=list)
-    warmup: PhaseStats | None = None
-    regular: PhaseStats | None = None
-    invocations: int = 1  # STARTING! lines seen; a log of several runs is read from its last
-
-    def to_dict(self) -> dict[str, Any]:
-        """The `bench` contract of docs/design.md (JSON-ready)."""
-        keys = (
-            "status", "count", "avg_us", "min_us", "max_us", "std_us", "p5_us", "median_us",
-            "p95_us", "init_us", "first_us", "warmup_avg_us", "inference_avg_us", "mem_init_mb",
-            "mem_overall_mb", "peak_mem_mb", "ops", "error", "era", "binary_id",
-            "model_size_mb", "delegate", "delegated_nodes", "total_nodes", "parse_warnings",
-        )  # fmt: skip
-        out = {key: getattr(self, key) for key in keys}
-        out["ops"] = [dict(op) for op in self.ops]
-        out["parse_warnings"] = list(self.parse_warnings)
-        return out
 
 
 class _Run:
@@ -386,10 +304,13 @@ class LogReader:
         if out.init_us is None and run.init_ms is not None:
             out.init_us = run.init_ms * 1000.0
         if out.era is None:
-            out.era = _guess_era(run.saw_prefix, out, run.running)
+            out.era = guess_era(run.saw_prefix, out, run.running)
         out.ops = run.ops.ops
         out.delegate, out.delegated_nodes, out.total_nodes = run.delegation.figures()
-        out.status, out.error = _verdict(out, exit_code, run)
+        evidence = Evidence(
+            run.fatal, run.hard, run.errors, run.running, run.saw_start, list(run.tail)
+        )
+        out.status, out.error = verdict(out, exit_code, evidence)
         out.parse_warnings = [
             *absent_figures(out, run.init_ms is not None),
             *run.delegation.warnings(),
@@ -415,34 +336,6 @@ def parse_lines(lines: Iterable[str], exit_code: int | None = None) -> ParsedOut
     return reader.result(exit_code)
 
 
-def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> ParsedOutput:
-    """Parse one benchmark_model process's output (stdout then stderr); never raises."""
-    reader = LogReader()
-    for text in (stdout, stderr):
-        if text:
-            # Universal newlines, as a file opened as text reads them: \r\n and \r end lines.
-            reader.feed_block(text.replace("\r\n", "\n").replace("\r", "\n"))
-    return reader.result(exit_code)
-
-
-def signal_from_exit_code(exit_code: int | None) -> int | None:
-    """The signal that killed the process, from a Python (-N) or shell (128+N) exit code."""
-    if exit_code is None:
-        return None
-    if exit_code < 0:
-        return -exit_code
-    if 128 < exit_code < 128 + 65:
-        return exit_code - 128
-    return None
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
-
-
 def merge_streams(stdout: str, stderr: str) -> str:
     """stdout then stderr as one text (what `2>&1` would give, up to interleaving)."""
     if not stderr:
@@ -452,49 +345,14 @@ def merge_streams(stdout: str, stderr: str) -> str:
     return stdout + stderr
 
 
-def _guess_era(saw_prefix: bool, out: ParsedOutput, running: list[bool]) -> Era | None:
-    """The era from secondary signs when the summary line is missing (failed or cut short)."""
-    if saw_prefix or (out.regular is not None and out.regular.p5 is not None):
-        return "2020+"
-    if running and not any(running):
-        return "2018"  # "Running benchmark for N iterations" predates "at least"
-    return None
-
-
-def _tail(run: _Run) -> str:
-    return " | ".join(run.tail) if run.tail else "no output"
-
-
-def _verdict(out: ParsedOutput, exit_code: int | None, run: _Run) -> tuple[str, str | None]:
-    """Status and error message, in order of precedence."""
-    fatal, hard, errors = run.fatal, run.hard, run.errors
-    has_latency = out.avg_us is not None and out.avg_us > 0
-    signum = signal_from_exit_code(exit_code)
-    if signum is not None:
-        return "crashed", f"killed by {_signal_name(signum)} (exit code {exit_code}); {_tail(run)}"
-    if exit_code == TIMEOUT_EXIT_CODE:
-        return "timeout", f"timed out (exit code {exit_code}); {_tail(run)}"
-    if hard or (fatal and not has_latency):
-        # The specific cause first; "Benchmarking failed." only when nothing says more.
-        causes = [e for e in (errors or fatal) if "Benchmarking failed" not in e] or fatal
-        return "failed", "; ".join(dict.fromkeys(causes[-3:]))
-    if has_latency and exit_code not in (None, 0):
-        return "failed", f"exit code {exit_code} after printing results; {_tail(run)}"
-    if has_latency:
-        return "ok", None
-    if exit_code not in (None, 0):
-        detail = "; ".join(errors[-3:]) if errors else _tail(run)
-        return "failed", f"exit code {exit_code} without a result; {detail}"
-    if run.running or run.saw_start or out.warmup is not None:
-        phase = (
-            "the regular runs"
-            if len(run.running) >= 2
-            else "the warm-up"
-            if run.running
-            else "start-up"
-        )
-        return "parse_error", f"truncated output: stopped during {phase}; {_tail(run)}"
-    return "parse_error", f"no benchmark_model output recognised; {_tail(run)}"
+def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> ParsedOutput:
+    """Parse one benchmark_model process's output (stdout then stderr); never raises."""
+    reader = LogReader()
+    for text in (stdout, stderr):
+        if text:
+            # Universal newlines, as a file opened as text reads them: \r\n and \r end lines.
+            reader.feed_block(text.replace("\r\n", "\n").replace("\r", "\n"))
+    return reader.result(exit_code)
 
 
 def _check_readable(path: Path) -> None:

@@ -100,7 +100,7 @@ FORMS: tuple[LineForm, ...] = (
         "timings in us",
         rf"Average inference timings in us: Warmup: (?P<warmup_avg_us>{NUM}), "
         rf"Init: (?P<init_us>{NUM}), no stats: (?P<inference_avg_us>{NUM})",
-        "TF 1.10 - 1.13 (tensorflow/contrib/lite and lite/tools/benchmark)",
+        "TF 1.10 (contrib/lite) to about 1.14; vendor ports of r2.1 kept it (NXP i.MX RT)",
         "warmup_avg_us, init_us, inference_avg_us; era 2018",
     ),
     _form(
@@ -108,7 +108,7 @@ FORMS: tuple[LineForm, ...] = (
         "timings in us",
         rf"Average inference timings in us: Warmup: (?P<warmup_avg_us>{NUM}), "
         rf"Init: (?P<init_us>{NUM}), Inference: (?P<inference_avg_us>{NUM})",
-        "TF 1.14 - 2.1",
+        "about TF 1.15 - 2.1 (tools/benchmark README, benchmark APK README)",
         "warmup_avg_us, init_us, inference_avg_us; era 2019",
     ),
     _form(
@@ -117,28 +117,28 @@ FORMS: tuple[LineForm, ...] = (
         rf"Inference timings in us: Init: (?P<init_us>{NUM}), "
         rf"First inference: (?P<first_us>{NUM}), Warmup \(avg\): (?P<warmup_avg_us>{NUM}), "
         rf"Inference \(avg\): (?P<inference_avg_us>{NUM})",
-        "TF 2.2 - today, LiteRT 1.x - today",
+        "TF 2.2 - today, LiteRT",
         "init_us, first_us, warmup_avg_us, inference_avg_us; era 2020+",
     ),
     _form(
         "init-session",
         "Initialized session",
         rf"^Initialized session in (?P<init_ms>{NUM}) ?ms",
-        "all releases (`Xms` before TF 1.15, `X ms.`/`Xms.` after)",
+        "all releases (`Xms` in 1.x, `Xms.` from about 2.2)",
         "init_us when no summary line gives it (ms x 1000)",
     ),
     _form(
         "model-size",
         "model file size",
         rf"The input model file size \(MB\): (?P<model_size_mb>{NUM})",
-        "TF 2.2 - today",
+        "about TF 2.2 - today",
         "model_size_mb",
     ),
     _form(
         "mem-rss-overall",
         "resident set size",
         rf"\[Overall\] - Memory usage: max resident set size = (?P<peak_mem_mb>{NUM}) MB",
-        "TF 1.14 - 2.1 (the process's max RSS over the whole run, not a delta)",
+        "about TF 2.0 - 2.1 (the process's max RSS over the run, not a delta)",
         "peak_mem_mb (the `[Init Phase]` twin is absolute RSS after init: not read)",
     ),
     _form(
@@ -146,7 +146,7 @@ FORMS: tuple[LineForm, ...] = (
         "footprint (MB)",
         rf"Peak memory footprint \(MB\): init=(?P<mem_init_mb>{NUM}) "
         rf"overall=(?P<mem_overall_mb>{NUM})",
-        "TF 2.2 - 2.5 (max_rss_kb deltas from the start of the tool)",
+        "about TF 2.2 - 2.4 (seen in a v2.4.0 build); deltas from the start of the tool",
         "mem_init_mb, mem_overall_mb",
     ),
     _form(
@@ -154,7 +154,7 @@ FORMS: tuple[LineForm, ...] = (
         "footprint delta",
         rf"Memory footprint delta from the start of the tool \(MB\): "
         rf"init=(?P<mem_init_mb>{NUM}) overall=(?P<mem_overall_mb>{NUM})",
-        "TF 2.6 - today, LiteRT",
+        "about TF 2.5 - today, LiteRT",
         "mem_init_mb, mem_overall_mb",
     ),
     _form(
@@ -162,7 +162,7 @@ FORMS: tuple[LineForm, ...] = (
         "footprint (MB)",
         rf"Overall peak memory footprint \(MB\) via periodic monitoring: "
         rf"(?P<peak_mem_mb>{NUM})",
-        "TF 2.4 - today, with --report_peak_memory_footprint",
+        "about TF 2.5 - today, with --report_peak_memory_footprint",
         "peak_mem_mb",
     ),
     _form(
@@ -170,8 +170,8 @@ FORMS: tuple[LineForm, ...] = (
         "with delegate (",
         r"Replacing (?P<nodes>\d+)(?: out of (?P<total>\d+))? node\(s\) with delegate "
         r"\((?P<name>[^)]*)\) node(?:, yielding (?P<partitions>\d+) partitions)?",
-        "TF 1.13 - today; `out of M` since TF 2.13, `for the whole graph` / "
-        "`for subgraph N` since TF 2.16",
+        "about TF 2.0 - today; `for the whole graph` by TF 2.11, then `N out of M ...`"
+        " `for subgraph K` (2024-26 logs)",
         "delegated_nodes, total_nodes (per delegate)",
     ),
     _form(
@@ -179,7 +179,7 @@ FORMS: tuple[LineForm, ...] = (
         "nodes delegated out of",
         r"^(?P<name>\S+) delegate: (?P<nodes>\d+) nodes delegated out of (?P<total>\d+) "
         r"nodes(?: with (?P<partitions>\d+) partitions)?",
-        "TF 2.2 - today (Hexagon, and delegates built on GraphPartitionHelper such as QNN)",
+        "about TF 2.2 - today (Hexagon, QNN and other delegates on GraphPartitionHelper)",
         "delegated_nodes, total_nodes (per delegate)",
     ),
     _form(
@@ -188,7 +188,7 @@ FORMS: tuple[LineForm, ...] = (
         r"^Explicitly applied (?P<name>.+?) delegate, and the model graph will be "
         r"(?P<extent>completely|partially) executed (?:by|w/) the delegate"
         r"(?: w/ (?P<kernels>\d+) delegate kernels)?",
-        "TF 2.3 - today (benchmark_tflite_model.cc)",
+        "about TF 2.3 - today (benchmark_tflite_model.cc)",
         "delegate, delegation = full / partial",
     ),
     _form(
@@ -196,7 +196,7 @@ FORMS: tuple[LineForm, ...] = (
         "xplicitly applied",
         r"^Though (?P<name>.+?) delegate is explicitly applied, the model graph will not "
         r"be executed by the delegate",
-        "TF 2.3 - today",
+        "about TF 2.3 - today",
         "delegate, delegation = none",
     ),
     _form(
@@ -205,14 +205,14 @@ FORMS: tuple[LineForm, ...] = (
         r"^Applied (?P<name>.+?) delegate, and the model graph will be "
         r"(?P<extent>completely|partially) executed w/ the delegate"
         r"(?: w/ (?P<kernels>\d+) delegate kernels)?",
-        "TF 2.2 (benchmark_tflite_model.cc, before the `Explicitly applied` wording)",
+        "about TF 2.2 (before the `Explicitly applied` wording)",
         "delegate, delegation = full / partial",
     ),
     _form(
         "delegate-applied-old",
         "Applied",
         r"^Applied (?P<name>\S+) delegate\.?$",
-        "TF 2.1 - 2.2",
+        "label_image and TF 2.1-era tools; not seen from benchmark_model itself",
         "delegate",
     ),
 )

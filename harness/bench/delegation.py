@@ -40,7 +40,10 @@ class Delegation:
     # Per delegate named by an "Explicitly applied" / "Though ... explicitly applied" line:
     # ("full" | "partial" | "none", "w/ N delegate kernels"), in the order printed.
     applied_to: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    # (nodes, total) per delegate: from the runtime's "Replacing ..." lines, and from the
+    # delegate's own "N nodes delegated out of M" lines. Both may report one delegation.
     nodes: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
+    claimed: dict[str, list[tuple[int, int | None]]] = field(default_factory=dict)
 
     def ask(self, match: re.Match[str]) -> None:
         flag = match.group("flag")
@@ -50,6 +53,9 @@ class Delegation:
 
     def replaced(self, name: str, nodes: int, total: int | None) -> None:
         self.nodes.setdefault(short_name(name), []).append((nodes, total))
+
+    def claims(self, name: str, nodes: int, total: int) -> None:
+        self.claimed.setdefault(short_name(name), []).append((nodes, total))
 
     def applied(self, name: str, extent: str, kernels: int | None = None) -> None:
         self.applied_to[short_name(name)] = (extent, kernels)
@@ -63,13 +69,17 @@ class Delegation:
         return next(iter(self.applied_to), None)
 
     def _lines_of(self, name: str) -> list[tuple[int, int | None]]:
-        if name in self.nodes:
-            return self.nodes[name]
+        """A delegate's (nodes, total) lines: its own count when it prints one (with the
+        total), else the runtime's Replacing lines; never both, which would count twice."""
+        for source in (self.claimed, self.nodes):
+            if name in source:
+                return source[name]
         if name == "EXTERNAL":  # an external delegate's node carries its own name
             builtin = {short for _, short in _ALIASES}
-            for other, lines in self.nodes.items():
-                if other not in builtin:
-                    return lines
+            for source in (self.claimed, self.nodes):
+                for other, lines in source.items():
+                    if other not in builtin:
+                        return lines
         return []
 
     def figures(self) -> tuple[str | None, int | None, int | None]:
@@ -81,8 +91,8 @@ class Delegation:
         the delegate has as many nodes in total as it took.
         """
         name = self.explicit or (self.asked[0] if self.asked else None)
-        if name is None and self.nodes:
-            name = next(iter(self.nodes))
+        if name is None and (self.claimed or self.nodes):
+            name = next(iter(self.claimed or self.nodes))
         if name is None:
             return None, None, None
         lines = self._lines_of(name)

@@ -267,9 +267,11 @@ class LogReader:
     def _delegate(self, form: str, values: dict[str, str | None]) -> None:
         delegation = self.run.delegation
         name = values["name"] or ""
-        if form in ("delegate-replacing", "delegate-nodes-of"):
+        if form == "delegate-replacing":
             total = values.get("total")
             delegation.replaced(name, int(values["nodes"] or 0), int(total) if total else None)
+        elif form == "delegate-nodes-of":
+            delegation.claims(name, int(values["nodes"] or 0), int(values["total"] or 0))
         elif form in ("delegate-applied", "delegate-applied-2.2"):
             kernels = values.get("kernels")
             extent = "full" if values["extent"] == "completely" else "partial"

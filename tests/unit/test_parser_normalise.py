@@ -1,4 +1,4 @@
-"""lineforms.normalise: every prefix a pasted or dumped line may carry comes off, the message stays."""
+"""lineforms.normalise: every prefix a pasted or dumped line carries comes off, not the message."""
 
 from __future__ import annotations
 

@@ -17,13 +17,15 @@ class _Figures(Protocol):
     count: int | None
     p5_us: float | None
     init_us: float | None
+    first_us: float | None
+    warmup_avg_us: float | None
     inference_avg_us: float | None
     mem_init_mb: float | None
     mem_overall_mb: float | None
     peak_mem_mb: float | None
 
 
-def absent_figures(out: _Figures, init_from_session_line: bool) -> list[str]:
+def absent_figures(out: _Figures) -> list[str]:
     """One sentence per group of absent figures of a run that did measure a latency."""
     if out.status != "ok":
         return []  # a failed run's error says what happened; listing absent figures adds noise
@@ -39,15 +41,13 @@ def absent_figures(out: _Figures, init_from_session_line: bool) -> list[str]:
             "(older releases print none)"
         )
     if out.inference_avg_us is None:
-        missing = "first_us, warmup_avg_us, inference_avg_us"
-        if not init_from_session_line:
-            missing = "init_us, " + missing
+        # init_us and first_us may still come from the session line and the warm-up.
+        names = ("init_us", "first_us", "warmup_avg_us", "inference_avg_us")
+        missing = ", ".join(name for name in names if getattr(out, name) is None)
         warnings.append(
             f"{missing} absent: no summary line (Inference timings in us / Average inference "
             "timings in us); the log was cut or filtered before it"
         )
-    elif init_from_session_line and out.init_us is None:
-        warnings.append("init_us absent: no Init figure in the log")
     no_memory = out.mem_init_mb is None and out.mem_overall_mb is None
     if out.era == "2020+" and no_memory and out.peak_mem_mb is None:
         warnings.append(

@@ -314,7 +314,7 @@ class LogReader:
         )
         out.status, out.error = verdict(out, exit_code, evidence)
         out.parse_warnings = [
-            *absent_figures(out, run.init_ms is not None),
+            *absent_figures(out),
             *run.delegation.warnings(),
         ]
         if out.invocations > 1:

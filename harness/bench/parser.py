@@ -126,11 +126,12 @@ class LogReader:
         an op table; the tail and the tag flag are taken from the block itself.
         """
         self._started_at = None
-        done = self._table_rows(text, 0)  # a table may go on from the block before
-        starts = [at for at in start_lines(text) if at >= done]
+        starts = start_lines(text)
+        first = starts[0] if starts else len(text)
+        done = self._table_rows(text, 0, first)  # a table may go on from the block before
         if starts:
             if self.invocations == 0:  # lines before the log's first start may be a run
-                done = self._read(text, done, starts[0])
+                done = self._read(text, done, first)
             skipped = starts[:-1]  # runs that begin and end in this block: only counted
             if skipped:
                 self._offset = skipped[0]
@@ -159,12 +160,12 @@ class LogReader:
                     self._last_message = before[0]
                 self._offset = start
             self.feed(line, track_tail=False)
-            done = self._table_rows(text, done)
+            done = self._table_rows(text, done, hi)
         return done
 
-    def _table_rows(self, text: str, at: int) -> int:
-        """Feed lines from `at` while the op-table reader is in a table; return where it stops."""
-        while self.run.ops.active and at < len(text):
+    def _table_rows(self, text: str, at: int, hi: int) -> int:
+        """Feed lines from `at` (up to `hi`) while the op-table reader is in a table."""
+        while self.run.ops.active and at < hi:
             line, at = line_at(text, at)
             self.feed(line, track_tail=False)
         return at

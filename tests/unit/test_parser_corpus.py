@@ -121,3 +121,25 @@ def test_block_reading_matches_reading_every_line(entry: dict[str, Any]) -> None
     reference = every_line.result(exit_code).to_dict()
     assert _parse(entry).to_dict() == reference
     assert small_blocks.result(exit_code).to_dict() == reference
+
+
+@pytest.mark.parametrize("size", [61, 97, 1000, 1 << 20])
+def test_block_reading_of_the_whole_corpus_as_one_log(size: int, tmp_path: Path) -> None:
+    """All logs one after another: runs, tables and cut lines meet every block edge."""
+    log = tmp_path / "all.log"
+    with log.open("w") as out:
+        for entry in INDEX:
+            for path in _paths(entry):
+                out.write(path.read_text(errors="replace").replace("\r\n", "\n"))
+                out.write("\n")
+    every_line = LogReader()
+    with log.open() as handle:
+        for line in handle:
+            every_line.feed(line)
+    by_block = LogReader()
+    with log.open() as handle:
+        for block in blocks(handle, size=size):
+            by_block.feed_block(block)
+    reference = every_line.result().to_dict()
+    assert by_block.result().to_dict() == reference
+    assert by_block.invocations == every_line.invocations > 20

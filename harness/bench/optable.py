@@ -22,7 +22,7 @@ from typing import Any
 
 # Reference: docs/reference benchmark_model.md 1.2.5 (stats_calculator.cc formats).
 _HEADER = re.compile(r"^=+\s*(?P<title>.+?)\s*=+$")
-_NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?%?|[-+]?(?:nan|inf)%?"
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?%?|[-+]?(?:nan|inf)%?"
 _GRAPH = re.compile(r"^(?:Primary graph \(name: .*\) profile:|Subgraph \(index: .*\) profile:)$")
 
 # Header label (lower case, brackets removed) -> output key.
@@ -104,52 +104,72 @@ def _row_dict(keys: list[str], fields: list[str]) -> dict[str, Any] | None:
     return row
 
 
-def parse_op_tables(lines: Iterable[str]) -> list[dict[str, Any]]:
-    """Rows of every regular-run "Run Order" table, in the order printed.
+class OpTableReader:
+    """Reads the regular-run "Run Order" rows one line at a time (constant memory).
 
-    Each row has `node_type`, `first_ms`, `avg_ms`, `pct`, `cdf_pct`, `mem_kb`,
+    `feed` takes each log line in order; `ops` holds the rows so far, each with
+    `node_type`, `first_ms`, `avg_ms`, `pct`, `cdf_pct`, `mem_kb`,
     `times_called`, `name` (and `start_ms` when the binary prints it), plus
     `graph`: the subgraph label above the table, or None.
     """
-    ops: list[dict[str, Any]] = []
-    phase = "run"  # tables before any phase heading belong to the regular runs (old builds)
-    graph: str | None = None
-    table: tuple[list[str], bool] | None = None
-    want_header = False
-    for raw in lines:
-        line = raw.rstrip("\r\n")
-        text = line.strip()
+
+    # Lines that can change the reader's state outside a table start with one of these.
+    _MARKS = frozenset("=OPSDp")
+
+    def __init__(self) -> None:
+        self.ops: list[dict[str, Any]] = []
+        self._phase = "run"  # tables before any phase heading belong to the regular runs
+        self._graph: str | None = None
+        self._table: tuple[list[str], bool] | None = None
+        self._want_header = False
+
+    @property
+    def active(self) -> bool:
+        """Inside a table (or just after its title): every next line matters."""
+        return self._table is not None or self._want_header
+
+    def feed(self, raw: str) -> None:
+        """Take the next line (already stripped of log prefixes, or raw)."""
+        text = raw.strip()
+        if self._table is None and not self._want_header and text[:1] not in self._MARKS:
+            return  # the common case: not in a table, not a heading
         if "Profiling Info for Benchmark Initialization" in text:
-            phase, graph, table = "init", None, None
-            continue
+            self._phase, self._graph, self._table = "init", None, None
+            return
         if "Profiling Info for Regular Benchmark Runs" in text:
-            phase, graph, table = "run", None, None
-            continue
+            self._phase, self._graph, self._table = "run", None, None
+            return
         if _GRAPH.match(text) or text.startswith("Delegate internal:"):
-            graph, table = text.rstrip(":"), None
-            continue
+            self._graph, self._table = text.rstrip(":"), None
+            return
         header = _HEADER.match(text)
         if header:
-            want_header = header.group("title") == "Run Order" and phase == "run"
-            table = None
-            continue
-        if want_header:
-            if not text:
-                continue
-            table = _columns(line)
-            want_header = False
-            continue
-        if table is None:
-            continue
+            self._want_header = header.group("title") == "Run Order" and self._phase == "run"
+            self._table = None
+            return
+        if self._want_header:
+            if text:
+                self._table = _columns(raw.rstrip("\r\n"))
+                self._want_header = False
+            return
+        if self._table is None:
+            return
         if not text:
-            table = None  # a blank line ends the table
-            continue
-        keys, csv = table
-        fields = _split_row(line, keys, csv)
+            self._table = None  # a blank line ends the table
+            return
+        keys, csv = self._table
+        fields = _split_row(raw.rstrip("\r\n"), keys, csv)
         row = _row_dict(keys, fields) if fields is not None else None
         if row is None:
-            table = None
-            continue
-        row["graph"] = graph
-        ops.append(row)
-    return ops
+            self._table = None
+            return
+        row["graph"] = self._graph
+        self.ops.append(row)
+
+
+def parse_op_tables(lines: Iterable[str]) -> list[dict[str, Any]]:
+    """Rows of every regular-run "Run Order" table, in the order printed (see OpTableReader)."""
+    reader = OpTableReader()
+    for line in lines:
+        reader.feed(line)
+    return reader.ops

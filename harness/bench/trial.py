@@ -416,4 +416,13 @@ class TrialRunner:
             binary_sha256=self.target.binary.sha256,
             binary_kind=self.target.binary.kind,
             model_sha256=model.sha256,
+            model_size_mb=num("model_size_mb"),
+            delegate=parsed.get("delegate"),
+            delegated_nodes=_int_or_none(parsed.get("delegated_nodes")),
+            total_nodes=_int_or_none(parsed.get("total_nodes")),
+            parse_warnings="\n".join(parsed.get("parse_warnings") or []) or None,
         )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)

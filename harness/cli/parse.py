@@ -44,6 +44,17 @@ def render_text(result: dict[str, object], *, top_ops: int = 10) -> str:
         f"start-up:    init {_ms(get('init_us'))}, first inference {_ms(get('first_us'))}, "
         f"warm-up mean {_ms(get('warmup_avg_us'))}"
     )
+    if result.get("delegate"):
+        nodes = result.get("delegated_nodes")
+        total = result.get("total_nodes")
+        took = (
+            f", {nodes} of {total} nodes"
+            if nodes is not None and total is not None
+            else f", {nodes} nodes"
+            if nodes is not None
+            else ""
+        )
+        lines.append(f"delegate:    {result['delegate']}{took}")
     memory = [
         f"{label} {value:g} MB"
         for label, value in (
@@ -88,11 +99,9 @@ def parse_cmd(
     from harness.bench.parser import parse_files
 
     parsed = parse_files(logfile, stderr, exit_code=exit_code)
-    if parsed.invocations > 1:
-        typer.echo(
-            f"note: {logfile} holds {parsed.invocations} benchmark_model runs; showing the last",
-            err=True,
-        )
+    # Absent figures and partial delegation go to stderr, so --json stays clean on stdout.
+    for warning in parsed.parse_warnings:
+        typer.echo(f"warning: {warning}", err=True)
     result = parsed.to_dict()
     if as_json:
         # NaN is not JSON: a figure the tool printed as nan becomes null.

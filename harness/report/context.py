@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -99,10 +99,31 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 setup=f"t{s['threads']} {s['cores']} xnnpack={s['xnnpack']}"
                 if len(setups) > 1
                 else "",
+                delegation=_delegation_text(s),
+                n_warned=int(_known(s.get("warned_trials")) or 0),
             )
         )
 
     return sorted(rows, key=row_size_key)
+
+
+def _known(value: Any) -> Any:
+    """None for a missing value of any kind (None, NaN, pandas NA), else the value."""
+    try:
+        return None if value is None or value != value else value
+    except TypeError:  # pandas NA refuses comparison
+        return None
+
+
+def _delegation_text(s: Mapping[str, Any]) -> str:
+    """'GPU, 40 of 49 nodes' from a summary row (older runs have no such columns)."""
+    delegate = _known(s.get("delegate"))
+    if delegate is None:
+        return ""
+    nodes, total = _known(s.get("delegated_nodes")), _known(s.get("total_nodes"))
+    if nodes is not None and total is not None:
+        return f"{delegate}, {int(nodes)} of {int(total)} nodes"
+    return str(delegate)
 
 
 def _mask_text(run: DeviceRun) -> str:

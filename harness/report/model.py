@@ -43,6 +43,8 @@ class VariantRow:
     trials_ms: tuple[float, ...] = ()  # ok trials' latencies, for the distribution chart
     errors: tuple[str, ...] = ()  # distinct error lines of failed trials
     setup: str = ""  # "t4 big xnnpack=on" when the section mixes threads / cores / XNNPACK
+    delegation: str = ""  # "GPU, 40 of 49 nodes" as the trials' logs say; "" if none
+    n_warned: int = 0  # trials whose log lacked figures or under-delegated
 
     @property
     def series(self) -> str:

@@ -84,6 +84,12 @@ class TrialRecord:
     binary_sha256: str | None = None
     binary_kind: BinaryKind = "unknown"
     model_sha256: str | None = None
+    # What the log said beyond the latency (additive: records written before have None).
+    model_size_mb: float | None = None
+    delegate: str | None = None  # the delegate that ran the graph, as the log names it
+    delegated_nodes: int | None = None  # nodes it took...
+    total_nodes: int | None = None  # ...out of the graph's nodes
+    parse_warnings: str | None = None  # absent figures, partial delegation; one per line
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

@@ -45,6 +45,10 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "ratio",
     "throttled_trials",
     "status",
+    "delegate",
+    "delegated_nodes",
+    "total_nodes",
+    "warned_trials",
 )
 _DTYPES: dict[str, str] = {
     "device_serial": "string",
@@ -60,6 +64,10 @@ _DTYPES: dict[str, str] = {
     "n_failed": "int64",
     "throttled_trials": "int64",
     "status": "string",
+    "delegate": "string",
+    "delegated_nodes": "Int64",
+    "total_nodes": "Int64",
+    "warned_trials": "int64",
 }
 
 
@@ -119,7 +127,24 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
     row["ratio"] = median / pub if median is not None and pub else None
     row["throttled_trials"] = int(group["throttled"].fillna(False).astype(bool).sum())
     row["status"] = _status(n_ok, n_failed)
+    row.update(_delegation(group))
     return row
+
+
+def _delegation(group: pd.DataFrame) -> dict[str, Any]:
+    """The delegate its trials name most often, its node counts, and how many trials warned."""
+    named = group.dropna(subset=["delegate"])
+    out: dict[str, Any] = {"delegate": None, "delegated_nodes": None, "total_nodes": None}
+    if len(named):
+        top = named["delegate"].astype("string").mode().iloc[0]
+        of_top = named[named["delegate"].astype("string") == top]
+        out["delegate"] = str(top)
+        for column in ("delegated_nodes", "total_nodes"):
+            values = of_top[column].dropna()
+            out[column] = int(values.mode().iloc[0]) if len(values) else None
+    warned = group["parse_warnings"].fillna("").astype(str).str.len() > 0
+    out["warned_trials"] = int(warned.sum())
+    return out
 
 
 def summarize(trials: pd.DataFrame) -> pd.DataFrame:
@@ -128,6 +153,8 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     Columns: SUMMARY_COLUMNS. `std_ms` is the sample std between trials (None
     for one trial), `cv` = std/mean, `ratio` = median / published Pixel-1 ms.
     `status` is ok (all trials ok), partial, failed (none ok) or skipped.
+    `delegate`, `delegated_nodes`, `total_nodes` are what most trials' logs say;
+    `warned_trials` counts trials whose log lacked figures or under-delegated.
     """
     import pandas as pd
 
@@ -135,7 +162,14 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"not a trials table: missing columns {missing}")
     frame = trials.copy()
-    for column in ("device_model", "throttled"):
+    for column in (
+        "device_model",
+        "throttled",
+        "delegate",
+        "delegated_nodes",
+        "total_nodes",
+        "parse_warnings",
+    ):
         if column not in frame.columns:
             frame[column] = None
     rows = [

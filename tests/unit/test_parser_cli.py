@@ -80,3 +80,23 @@ def test_parse_undecodable_bytes_keep_the_figures(
     log.write_bytes((DATA / "era2018_zedboard_armv7.log").read_bytes() + b"\xff\xfe junk\n")
     assert main(["parse", str(log), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["avg_us"] == 747733
+
+
+def test_parse_prints_warnings_on_stderr_and_keeps_json_clean(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = DATA / "tf56301_threadtime_nnapi_partial_cut.log"
+    assert main(["parse", str(log), "--json"]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)  # stdout is only the JSON
+    assert out["delegate"] == "NNAPI" and out["avg_us"] == pytest.approx(12167.6)
+    assert out["parse_warnings"] and all(w in captured.err for w in out["parse_warnings"])
+    assert "warning: p5_us, median_us, p95_us absent" in captured.err
+    assert "NNAPI delegate took only part of the graph" in captured.err
+
+
+def test_parse_complete_log_prints_no_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["parse", str(DATA / "logcat_threadtime_apk_yolo26n_full.log")])
+    captured = capsys.readouterr()
+    assert code == 0 and captured.err == ""
+    assert "delegate:    XNNPACK, 642 of 685 nodes" in captured.out

@@ -19,7 +19,8 @@ WARM = "count=3 first=20000 curr=15000 min=15000 max=20000 avg=16666.7 std=2357"
 DESIGN_KEYS = [
     "status", "count", "avg_us", "min_us", "max_us", "std_us", "p5_us", "median_us", "p95_us",
     "init_us", "first_us", "warmup_avg_us", "inference_avg_us", "mem_init_mb", "mem_overall_mb",
-    "peak_mem_mb", "ops", "error", "era", "binary_id",
+    "peak_mem_mb", "ops", "error", "era", "binary_id", "model_size_mb", "delegate",
+    "delegated_nodes", "total_nodes", "parse_warnings",
 ]  # fmt: skip
 
 
@@ -201,3 +202,27 @@ def test_op_table_stops_at_a_row_that_is_not_a_row() -> None:
         "\tCONV_2D\t1.0\t2.0\t50.000%\t50.000%\t0.000\t1\t[c]:2",
     ]
     assert [op["name"] for op in parse_op_tables(lines)] == ["[a]:0"]
+
+
+def test_log_cut_before_the_summary_says_which_figures_are_missing() -> None:
+    text = "\n".join(
+        ["STARTING!", "Initialized session in 5.5ms.", RUN1, WARM, "", RUN2,
+         "count=50 first=5 curr=5 min=4 max=6 avg=5 std=1", ""]
+    )  # fmt: skip
+    result = parse(text)
+    assert result.status == "ok" and result.init_us == 5500 and result.first_us == 20000
+    assert any(
+        w.startswith("warmup_avg_us, inference_avg_us absent: no summary line")
+        for w in result.parse_warnings
+    ), result.parse_warnings
+    assert any(w.startswith("p5_us, median_us, p95_us absent") for w in result.parse_warnings)
+
+
+def test_complete_current_log_has_no_warning() -> None:
+    text = _log(
+        "count=50 first=5 curr=5 min=4 max=6 avg=5 std=1 p5=4 median=5 p95=6",
+        "Inference timings in us: Init: 1, First inference: 20000, Warmup (avg): 16666.7, "
+        "Inference (avg): 5",
+        "Memory footprint delta from the start of the tool (MB): init=1 overall=2",
+    )
+    assert parse(text).parse_warnings == []

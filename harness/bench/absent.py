@@ -1,0 +1,57 @@
+"""Which figures a parsed log lacks, and why: said out loud instead of left as silent nulls.
+
+A log pasted from logcat or a doc often lost a line (a grep, a cut paste), and
+older releases never printed some figures. Either way the record must say
+which figures are absent, so nobody reads a summary average as a full
+statistics line.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class _Figures(Protocol):
+    status: str
+    era: str | None
+    count: int | None
+    p5_us: float | None
+    init_us: float | None
+    first_us: float | None
+    warmup_avg_us: float | None
+    inference_avg_us: float | None
+    mem_init_mb: float | None
+    mem_overall_mb: float | None
+    peak_mem_mb: float | None
+
+
+def absent_figures(out: _Figures) -> list[str]:
+    """One sentence per group of absent figures of a run that did measure a latency."""
+    if out.status != "ok":
+        return []  # a failed run's error says what happened; listing absent figures adds noise
+    warnings: list[str] = []
+    if out.count is None:
+        warnings.append(
+            "count, min_us, max_us, std_us, p5_us, median_us, p95_us absent: no statistics "
+            "line (count=...) for the regular runs; avg_us is the summary line's inference average"
+        )
+    elif out.p5_us is None:
+        warnings.append(
+            "p5_us, median_us, p95_us absent: the statistics line has no percentiles "
+            "(older releases print none)"
+        )
+    if out.inference_avg_us is None:
+        # init_us and first_us may still come from the session line and the warm-up.
+        names = ("init_us", "first_us", "warmup_avg_us", "inference_avg_us")
+        missing = ", ".join(name for name in names if getattr(out, name) is None)
+        warnings.append(
+            f"{missing} absent: no summary line (Inference timings in us / Average inference "
+            "timings in us); the log was cut or filtered before it"
+        )
+    no_memory = out.mem_init_mb is None and out.mem_overall_mb is None
+    if out.era == "2020+" and no_memory and out.peak_mem_mb is None:
+        warnings.append(
+            "mem_init_mb, mem_overall_mb absent: no memory footprint line (the tool prints "
+            "none where it cannot read its RSS, e.g. on Windows, or the log was cut)"
+        )
+    return warnings

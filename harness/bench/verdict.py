@@ -1,0 +1,90 @@
+"""A run's status and error message from its figures, its last lines and its exit code.
+
+Failures are data, not exceptions: `Benchmarking failed`, a missing model,
+a crash by signal (exit code 128+N from a shell, or -N from Python), a
+timeout and truncated output each give a status and a message that says why.
+"""
+
+from __future__ import annotations
+
+import signal
+from dataclasses import dataclass
+
+from harness.bench.figures import Era, ParsedOutput
+
+TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` (toybox and coreutils) exits with
+
+
+def signal_from_exit_code(exit_code: int | None) -> int | None:
+    """The signal that killed the process, from a Python (-N) or shell (128+N) exit code."""
+    if exit_code is None:
+        return None
+    if exit_code < 0:
+        return -exit_code
+    if 128 < exit_code < 128 + 65:
+        return exit_code - 128
+    return None
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def guess_era(saw_prefix: bool, out: ParsedOutput, running: list[bool]) -> Era | None:
+    """The era from secondary signs when the summary line is missing (failed or cut short)."""
+    if saw_prefix or (out.regular is not None and out.regular.p5 is not None):
+        return "2020+"
+    if running and not any(running):
+        return "2018"  # "Running benchmark for N iterations" predates "at least"
+    return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a run's log said about how it ended, beyond its figures."""
+
+    fatal: list[str]  # lines after which no result comes
+    hard: list[str]  # of those, the ones that mean failure even after results
+    errors: list[str]  # ERROR: / FATAL: lines
+    running: list[bool]  # one per "Running benchmark" line
+    saw_start: bool
+    tail: list[str]  # the last messages, for an error text
+
+
+def _tail(run: Evidence) -> str:
+    return " | ".join(run.tail) if run.tail else "no output"
+
+
+def verdict(out: ParsedOutput, exit_code: int | None, run: Evidence) -> tuple[str, str | None]:
+    """Status and error message, in order of precedence."""
+    fatal, hard, errors = run.fatal, run.hard, run.errors
+    has_latency = out.avg_us is not None and out.avg_us > 0
+    signum = signal_from_exit_code(exit_code)
+    if signum is not None:
+        return "crashed", f"killed by {signal_name(signum)} (exit code {exit_code}); {_tail(run)}"
+    if exit_code == TIMEOUT_EXIT_CODE:
+        return "timeout", f"timed out (exit code {exit_code}); {_tail(run)}"
+    if hard or (fatal and not has_latency):
+        # The specific cause first; "Benchmarking failed." only when nothing says more.
+        causes = [e for e in (errors or fatal) if "Benchmarking failed" not in e] or fatal
+        return "failed", "; ".join(dict.fromkeys(causes[-3:]))
+    if has_latency and exit_code not in (None, 0):
+        return "failed", f"exit code {exit_code} after printing results; {_tail(run)}"
+    if has_latency:
+        return "ok", None
+    if exit_code not in (None, 0):
+        detail = "; ".join(errors[-3:]) if errors else _tail(run)
+        return "failed", f"exit code {exit_code} without a result; {detail}"
+    if run.running or run.saw_start or out.warmup is not None:
+        phase = (
+            "the regular runs"
+            if len(run.running) >= 2
+            else "the warm-up"
+            if run.running
+            else "start-up"
+        )
+        return "parse_error", f"truncated output: stopped during {phase}; {_tail(run)}"
+    return "parse_error", f"no benchmark_model output recognised; {_tail(run)}"

@@ -224,7 +224,7 @@ def _with_shift(raw: StatResult, own: StatResult, shift: float) -> tuple[Verdict
     return raw.verdict, raw.reason
 
 
-def _pair_rows(
+def judge_configs(
     base: dict[ConfigId, ConfigSamples],
     cur: dict[ConfigId, ConfigSamples],
     model: str,
@@ -233,7 +233,11 @@ def _pair_rows(
     confidence: float,
     thresholds: Mapping[str, float] | None,
 ) -> tuple[list[ComparisonRow], float | None]:
-    """The rows of one device pair, and the run's shared shift (None below MIN_CONFIGS)."""
+    """The rows of one device pair, and the run's shared shift (None below MIN_CONFIGS).
+
+    What `compare_runs` does per device once the files are read; public so the
+    power simulations (`harness.compare.power`) run exactly this code.
+    """
     rows = []
     measured: list[tuple[ConfigId, ConfigSamples, ConfigSamples, float, Effect]] = []
     for cid in sorted(set(base) | set(cur)):
@@ -349,7 +353,7 @@ def compare_runs(
             # With several devices, say which one differs.
             differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in report.differences]
             warnings += report.warnings
-            pair_rows, shift = _pair_rows(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
+            pair_rows, shift = judge_configs(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
                                           threshold=threshold, confidence=confidence,
                                           thresholds=thresholds)
             rows += pair_rows

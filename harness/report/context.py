@@ -219,6 +219,11 @@ def banners(run: DeviceRun) -> tuple[str, ...]:
             "Measured on the simulated device: these numbers are the host computer's, "
             "not a phone's. Do not compare them with the Pixel-1 column."
         )
+    if "synthetic latencies" in str(run.binary.get("version_line") or "").lower():
+        out.append(
+            "Synthetic latencies: the simulated device's deterministic mode drew every time "
+            "from a seeded distribution. They measure nothing; they exist to test the harness."
+        )
     if is_stand_in(run):
         out.append(
             "Measured with the stand-in benchmark binary (the LiteRT interpreter on the host), "

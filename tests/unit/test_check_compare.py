@@ -349,3 +349,22 @@ def test_metric_figures_absent_from_an_old_baseline_are_warned(tmp_path: Path, b
 def test_unknown_metric(base: Path) -> None:
     with pytest.raises(HarnessError, match="metric must be one of mean, median, min"):
         compare_runs(base, base, metric="p95")
+
+
+def test_synthetic_latencies_are_never_compared_with_measured_ones(tmp_path: Path) -> None:
+    # The simulated device's deterministic mode says so in the binary's first line.
+    drawn = {"version_line": "INFO: harness benchmark_model stand-in 1.0 (LiteRT 1.2.0); not "
+             "the official TFLite tool; SYNTHETIC latencies (seeded: seed=7 cv=0.02); times "
+             "are drawn, not measured"}
+    b = write_run(tmp_path / "b", noisy_latencies([A, B, C], n=5, cv=0.01, seed=1))
+    c = write_run(tmp_path / "c", noisy_latencies([A, B, C], n=5, cv=0.01, seed=2),
+                  binary=drawn)
+    with pytest.raises(ContextMismatchError, match="latencies: baseline 'measured' vs current "
+                       "'synthetic'"):
+        compare_runs(b, c)
+    # Two synthetic runs compare; the baseline file keeps the label.
+    c2 = write_run(tmp_path / "c2", noisy_latencies([A, B, C], n=5, cv=0.01, seed=3),
+                   binary=drawn)
+    path, _ = save_baseline(c, tmp_path / "syn.json")
+    assert json.loads(path.read_text())["contexts"]["Pixel"]["latencies"] == "synthetic"
+    assert compare_runs(path, c2).context_differences == []

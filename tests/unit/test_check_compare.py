@@ -368,3 +368,54 @@ def test_synthetic_latencies_are_never_compared_with_measured_ones(tmp_path: Pat
     path, _ = save_baseline(c, tmp_path / "syn.json")
     assert json.loads(path.read_text())["contexts"]["Pixel"]["latencies"] == "synthetic"
     assert compare_runs(path, c2).context_differences == []
+
+
+FIVE = [A, B, C, "mobilenet_v2_0.75_160", "mobilenet_v2_1.4_224"]
+
+
+def test_a_device_change_shared_by_the_run_is_not_a_regression(tmp_path: Path) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies(FIVE, n=5, cv=0.01, seed=1))
+    # Every configuration 30% slower, as a hotter phone or a busier host makes them.
+    c = write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01, seed=2,
+                                                  scale=dict.fromkeys(FIVE, 1.3)))
+    comp = compare_runs(b, c)
+    assert set(verdicts(comp).values()) == {"inconclusive"}
+    assert comp.exit_code == 0
+    for row in comp.rows:
+        assert row.ratio is not None and row.ratio > 1.25  # what was measured, still shown
+        assert row.shift == pytest.approx(1.3, rel=0.02)
+        assert row.own_ratio == pytest.approx(1.0, abs=0.02)
+        assert "the device or its state changed" in row.reason
+    assert any("the whole run moved by about +" in w and "median of 5" in w for w in comp.warnings)
+    doc = comp.to_dict()
+    assert {"shift", "own_ratio", "own_ci_low", "own_ci_high", "n_failed"} <= set(doc["rows"][0])
+
+
+def test_a_slowdown_hidden_by_a_faster_device_is_still_flagged(tmp_path: Path) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies(FIVE, n=5, cv=0.01, seed=1))
+    scale = dict.fromkeys(FIVE, 0.8)
+    scale[A] = 0.8 * 1.2  # 20% slower than the rest of a run that got 20% faster
+    comp = compare_runs(b, write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01,
+                                                                     seed=2, scale=scale)))
+    row = next(r for r in comp.rows if r.variant == A)
+    assert row.ratio is not None and row.ratio < 1.0  # measured faster...
+    assert row.verdict == "regression"  # ...but slower than everything else moved
+    assert row.own_ratio == pytest.approx(1.2, rel=0.03)
+    assert "than the rest of the run" in row.reason
+    assert comp.exit_code == 1
+
+
+def test_with_two_configurations_no_shift_is_taken_out_and_the_output_says_so(
+    tmp_path: Path,
+) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
+    c = write_run(tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2,
+                                                  scale={A: 1.3, B: 1.3}))
+    comp = compare_runs(b, c)
+    assert set(verdicts(comp).values()) == {"regression"}
+    assert all(r.shift is None and r.own_ratio is None for r in comp.rows)
+    assert any("only 2 configuration(s)" in w and "between-run noise is not accounted for" in w
+               for w in comp.warnings), comp.warnings
+    quiet = compare_runs(b, write_run(tmp_path / "q", noisy_latencies([A, B], n=5, cv=0.01,
+                                                                      seed=3)))
+    assert not any("only 2" in w for w in quiet.warnings)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from harness.compare.synthetic import noisy_latencies, write_run
 from harness.report import render
 from harness.run import caveats
@@ -36,3 +38,29 @@ def test_measured_runs_carry_no_synthetic_label(tmp_path: Path) -> None:
     assert not any("synthetic" in n for n in caveats(meta, []))
     html = Path(render([run], out=tmp_path / "r.html")).read_text()
     assert "Synthetic latencies" not in html
+
+
+def test_the_mode_is_set_on_the_device_side(tmp_path: Path) -> None:
+    # `harness sim serve --synthetic SEED` and `faults={"synthetic": ...}` both end in the
+    # state file the device's benchmark_model reads; nothing in the harness under test changes.
+    from harness.errors import SimulatorError
+    from harness.sim import topology
+    from harness.sim.faults import Faults
+    from harness.sim.serve import fault_settings
+
+    assert fault_settings(synthetic=5) == {"synthetic": 5}
+    assert fault_settings() == {}
+    (tmp_path / "state").mkdir()
+    faults = Faults(tmp_path, topology.load(None))
+    faults.apply({"synthetic": 5, "slowdown": {"factor": 1.25, "models": "*0.35_96-*"}})
+    assert (tmp_path / "state" / "synthetic").read_text() == "seed=5 cv=0.02 run_cv=0.01\n"
+    assert (tmp_path / "state" / "synthetic.count").read_text() == "{}"
+    assert (tmp_path / "state" / "slowdown").read_text() == "1.25 *0.35_96-*\n"
+    faults.apply({"synthetic": {"seed": 6, "cv": 0.05}})
+    assert (tmp_path / "state" / "synthetic").read_text() == "seed=6 cv=0.05 run_cv=0.01\n"
+    faults.set_synthetic(None)
+    assert (tmp_path / "state" / "synthetic").read_text() == ""
+    for bad in ({"synthetic": "x"}, {"synthetic": {"seed": 1, "cv": 2.0}},
+                {"slowdown": {"factor": 1.1, "models": "a b"}}):
+        with pytest.raises(SimulatorError):
+            faults.apply(bad)

@@ -207,8 +207,8 @@ def _with_shift(raw: StatResult, own: StatResult, shift: float) -> tuple[Verdict
     is inconclusive, whatever its size.
     """
     moved = f"the run's configurations moved {_pct(math.exp(shift))} (median)"
-    own_bounds = f"own change {_pct(own.ratio or 1.0)}, bounds {_pct(own.ci_low or 1.0)} .. " \
-        f"{_pct(own.ci_high or 1.0)}"
+    own_bounds = (f"own change {_pct(own.ratio or 1.0)}, bounds {_pct(own.ci_low or 1.0)} .. "
+                  f"{_pct(own.ci_high or 1.0)}")
     # A configuration measured within the threshold stays unchanged: calling it slower or
     # faster than the others would contradict its own numbers.
     if own.verdict in ("regression", "improvement") and raw.verdict != "unchanged":

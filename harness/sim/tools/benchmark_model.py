@@ -292,7 +292,10 @@ def draw_number(key: str) -> int:
         raw = b""
         while chunk := os.read(fd, 65536):
             raw += chunk
-        counts: dict[str, int] = json.loads(raw) if raw.strip() else {}
+        try:
+            counts: dict[str, int] = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            raise Failure(f"synthetic mode: {path} is damaged; set the mode again") from None
         n = counts.get(key, 0)
         counts[key] = n + 1
         os.lseek(fd, 0, os.SEEK_SET)

@@ -56,8 +56,8 @@ def main() -> None:
     print()
     every = check_rates(reps=reps, noise=REALISTIC, configs=6, slowdown=0.10, slowed=6)
     print(f"every one of 6 configurations 10% slower (realistic noise): regression "
-          f"{pct(every.detected)}, inconclusive {pct(every.inconclusive)} "
-          "(a change the whole run shares reads as a device change)")
+          f"{pct(every.detected)}, inconclusive {pct(every.inconclusive)}, unchanged "
+          f"{pct(every.unchanged)} (a change the whole run shares reads as a device change)")
     two = check_rates(reps=reps, noise=REALISTIC, configs=2)
     print(f"only 2 configurations (no shared shift can be taken out), identical code: "
           f"false alarms per check {pct(two.false_per_check)}")

@@ -110,6 +110,7 @@ class CheckRates:
     false_per_check: float  # checks where some unchanged configuration was a regression
     detected: float  # slowed configurations called regression
     inconclusive: float  # slowed configurations called inconclusive
+    unchanged: float  # slowed configurations called unchanged
     raw_false_per_check: float  # the same checks judged by the per-trial test alone
     reps: int
 
@@ -157,7 +158,7 @@ def check_rates(
     """
     cur_noise = current_noise or noise
     rng = random.Random(f"check|{seed}|{configs}|{n}|{slowdown}|{slowed}|{noise}|{cur_noise}")
-    false_cfg = false_chk = raw_chk = hits = unsure = 0
+    false_cfg = false_chk = raw_chk = hits = unsure = missed = 0
     slowed = slowed if slowdown else 0
     for _ in range(reps):
         means = [rng.uniform(5.0, 300.0) for _ in range(configs)]
@@ -171,6 +172,7 @@ def check_rates(
         false_chk += any(v == "regression" for v in same)
         hits += sum(by_variant[f"config{j}"] == "regression" for j in range(slowed))
         unsure += sum(by_variant[f"config{j}"] == "inconclusive" for j in range(slowed))
+        missed += sum(by_variant[f"config{j}"] == "unchanged" for j in range(slowed))
         raw = [compare_samples(base[c].latency_ms, cur[c].latency_ms, threshold=threshold,
                                confidence=confidence).verdict
                for c in sorted(base) if int(c[0][6:]) >= slowed]
@@ -181,6 +183,7 @@ def check_rates(
         false_per_check=false_chk / reps,
         detected=hits / (reps * slowed) if slowed else 0.0,
         inconclusive=unsure / (reps * slowed) if slowed else 0.0,
+        unchanged=missed / (reps * slowed) if slowed else 0.0,
         raw_false_per_check=raw_chk / reps,
         reps=reps,
     )

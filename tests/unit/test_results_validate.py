@@ -141,3 +141,10 @@ def test_check_trend_and_report_refuse_with_exit_2_naming_file_and_line(
     assert where in capsys.readouterr().err
     assert main(["baseline", "save", str(cur), "-o", str(tmp_path / "b.json")]) == 2
     assert where in capsys.readouterr().err
+
+
+def test_a_run_in_progress_gets_no_cache_from_a_reader(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "results", make_meta(run_id="run-b"))
+    store.append(make_record("run-b", 0, latency_ms=70.0))
+    assert list(load(store.run_dir)["latency_ms"]) == [70.0]
+    assert not (store.run_dir / TRIALS_PARQUET).exists()  # the writer owns the folder

@@ -8,6 +8,9 @@ Prints:
 2. how often identical distributions are flagged (regression or improvement);
 3. wall time of `compare_runs` and `trend` on synthetic run folders.
 
+Items 1-2 are the trial test alone (within-run noise); how the check fares when
+whole runs differ is `benchmarks/bench_check_power.py`.
+
 Run: python benchmarks/bench_compare.py [--quick]
 """
 

@@ -483,6 +483,15 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
             "measured with the benchmark_model stand-in (LiteRT on the host CPU), "
             "not the official TFLite tool: these are not phone numbers"
         )
+    synthetic = sorted(
+        s for s, b in (meta.get("binaries") or {}).items()
+        if "synthetic latencies" in str((b or {}).get("version_line") or "").lower()
+    )
+    if synthetic:
+        out.append(
+            f"synthetic latencies on {', '.join(synthetic)}: the simulated device's deterministic "
+            "mode drew every time from a seeded distribution; they measure nothing"
+        )
     emulated = [s for s, d in (meta.get("devices") or {}).items() if d.get("emulated")]
     if emulated:
         out.append(f"simulated or emulated device(s): {', '.join(sorted(emulated))}")

@@ -1,4 +1,8 @@
-"""`harness check`: a run against a baseline; exit 0 no regression, 1 regression, 2 bad input."""
+"""`harness check`: a run against a baseline.
+
+Exit 0: no regression; 1: a regression, a configuration whose trials all failed,
+or one the run lacks (unless --allow-missing); 2: bad input.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +47,14 @@ def check(
             "(robust to interference on a shared host).",
         ),
     ] = "mean",
+    allow_missing: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing",
+            help="Pass configurations of the baseline that this run did not measure (a "
+            "deliberate subset). A configuration whose trials all failed still fails.",
+        ),
+    ] = False,
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write JUnit XML (one testcase per config).")
     ] = None,
@@ -68,6 +80,7 @@ def check(
         thresholds=load_thresholds(thresholds_file) if thresholds_file else None,
         allow_context_change=allow_context_change,
         metric=metric,
+        allow_missing=allow_missing,
     )
     if junit:
         write_junit(comparison, junit)

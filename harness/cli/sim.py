@@ -35,6 +35,12 @@ def serve(
         float | None,
         typer.Option(help="Fault: every benchmark_model inference takes FACTOR times as long."),
     ] = None,
+    synthetic: Annotated[
+        int | None,
+        typer.Option(metavar="SEED", help="Deterministic mode: benchmark_model draws its times "
+                     "from a distribution seeded with SEED (labelled synthetic) instead of "
+                     "measuring them."),
+    ] = None,
     hang: Annotated[
         list[str] | None,
         typer.Option(help="Fault: shell commands matching this regex never answer. Repeatable."),
@@ -81,6 +87,7 @@ def serve(
         drop_after_commands=drop_after_commands,
         thermal=thermal,
         cap=cap,
+        synthetic=synthetic,
     )
     device = start_device(
         port=port, topology=topology, props=list(prop or []), root=root, faults=faults,

@@ -8,19 +8,25 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.compare.context import check_pair, pair_devices
+from harness.compare.shift import MIN_CONFIGS, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigId, ConfigSamples, Source, load_source
 from harness.compare.stats import (
     METHOD,
     VERDICTS,
+    Effect,
+    StatResult,
     StatsInputError,
     Verdict,
     compare_samples,
+    decide,
+    effect,
     median,
     validate_confidence,
     validate_threshold,
@@ -52,6 +58,13 @@ class ComparisonRow:
     n_current: int
     threshold: float
     reason: str
+    n_failed: int = 0  # current trials of this configuration that failed
+    # The run's shared shift taken out (docs/ci.md "Between-run noise"): the other
+    # configurations' median ratio, and this one's own change against it with its bounds.
+    shift: float | None = None
+    own_ratio: float | None = None
+    own_ci_low: float | None = None
+    own_ci_high: float | None = None
 
     @property
     def config(self) -> str:
@@ -92,11 +105,18 @@ class Comparison:
     method: str = METHOD
     thresholds: dict[str, float] = field(default_factory=dict)
     metric: str = "mean"
+    allow_missing: bool = False
+
+    def fails(self, row: ComparisonRow) -> bool:
+        """Whether a row fails the gate: regression, failed, or missing unless allowed."""
+        return row.verdict in ("regression", "failed") or (
+            row.verdict == "missing" and not self.allow_missing
+        )
 
     @property
     def exit_code(self) -> int:
-        """1 when any configuration regressed, else 0."""
-        return EXIT_FAILURES if any(r.verdict == "regression" for r in self.rows) else EXIT_OK
+        """1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
+        return EXIT_FAILURES if any(self.fails(r) for r in self.rows) else EXIT_OK
 
     def counts(self) -> dict[str, int]:
         """How many rows got each verdict (every verdict present, zeros included)."""
@@ -111,6 +131,7 @@ class Comparison:
             "threshold": self.threshold,
             "thresholds": dict(self.thresholds),
             "confidence": self.confidence,
+            "allow_missing": self.allow_missing,
             "exit_code": self.exit_code,
             "counts": self.counts(),
             "warnings": list(self.warnings),
@@ -161,10 +182,49 @@ def _one_sided_row(
         med if verdict == "missing" else None, med if verdict == "new" else None,
         None, None, None, None,
         n if verdict == "missing" else 0, n if verdict == "new" else 0, threshold, reason,
+        n_failed=c.failed if verdict == "new" else 0,
     )
 
 
-def _pair_rows(
+def _failed_row(b: ConfigSamples, c: ConfigSamples, threshold: float, model: str) -> ComparisonRow:
+    """In the baseline, measured now, and every current trial failed: the configuration broke."""
+    return dataclasses.replace(
+        _one_sided_row(b, "missing", threshold, model), verdict="failed",
+        reason=f"all {c.failed} current trial(s) failed: the configuration no longer runs",
+        n_failed=c.failed,
+    )
+
+
+def _pct(ratio: float) -> str:
+    return f"{(ratio - 1.0) * 100:+.1f}%"
+
+
+def _with_shift(raw: StatResult, own: StatResult, shift: float) -> tuple[Verdict, str]:
+    """The verdict once the run's shared shift is taken out (docs/ci.md "Between-run noise").
+
+    The own change decides a regression or improvement (so a device that got
+    faster cannot hide a slower configuration); a change the whole run shares
+    is inconclusive, whatever its size.
+    """
+    moved = f"the run's configurations moved {_pct(math.exp(shift))} (median)"
+    own_bounds = (f"own change {_pct(own.ratio or 1.0)}, bounds {_pct(own.ci_low or 1.0)} .. "
+                  f"{_pct(own.ci_high or 1.0)}")
+    # A configuration measured within the threshold stays unchanged: calling it slower or
+    # faster than the others would contradict its own numbers.
+    if own.verdict in ("regression", "improvement") and raw.verdict != "unchanged":
+        word = "slower" if own.verdict == "regression" else "faster"
+        return own.verdict, (f"{word} by {_pct(own.ratio or 1.0)} than the rest of the run "
+                             f"({moved}; {own_bounds}, p={own.p_value:.2g}); "
+                             f"measured {_pct(raw.ratio or 1.0)}")
+    if raw.verdict in ("regression", "improvement"):
+        return "inconclusive", (f"measured {_pct(raw.ratio or 1.0)}, but {moved} too: the device "
+                                "or its state changed between the runs, or a change moved every "
+                                f"configuration alike; check cannot tell these apart "
+                                f"({own_bounds})")
+    return raw.verdict, raw.reason
+
+
+def judge_configs(
     base: dict[ConfigId, ConfigSamples],
     cur: dict[ConfigId, ConfigSamples],
     model: str,
@@ -172,34 +232,77 @@ def _pair_rows(
     threshold: float,
     confidence: float,
     thresholds: Mapping[str, float] | None,
-) -> list[ComparisonRow]:
+) -> tuple[list[ComparisonRow], float | None]:
+    """The rows of one device pair, and the run's shared shift (None below MIN_CONFIGS).
+
+    What `compare_runs` does per device once the files are read; public so the
+    power simulations (`harness.compare.power`) run exactly this code.
+    """
     rows = []
+    measured: list[tuple[ConfigId, ConfigSamples, ConfigSamples, float, Effect]] = []
     for cid in sorted(set(base) | set(cur)):
         t = threshold_for(cid[0], threshold, thresholds)
         b, c = base.get(cid), cur.get(cid)
-        if b is not None and (c is None or (not c.latency_ms and b.latency_ms)):
-            row = _one_sided_row(b, "missing", t, model)
-            if c is not None:
-                # Measured but every trial failed: say so rather than "not measured".
-                row = dataclasses.replace(
-                    row, reason=f"no ok trials in the current run ({c.failed} failed)"
-                )
-            rows.append(row)
-            continue
-        if c is not None and b is None:
+        if b is not None and c is None:
+            rows.append(_one_sided_row(b, "missing", t, model))
+        elif c is not None and b is None:
             rows.append(_one_sided_row(c, "new", t, model))
+        elif b is not None and c is not None:
+            eff = effect(b.latency_ms, c.latency_ms)
+            if not c.latency_ms and c.failed:
+                rows.append(_failed_row(b, c, t, model))
+            elif not c.latency_ms and b.latency_ms:
+                rows.append(dataclasses.replace(  # listed, but none of its trials ran
+                    _one_sided_row(b, "missing", t, model),
+                    reason="no ok trials in the current run (none failed: none ran)"))
+            elif eff is None:
+                res = compare_samples(b.latency_ms, c.latency_ms, threshold=t,
+                                      confidence=confidence)
+                rows.append(_row(cid, model, b, c, t, res, res.verdict, res.reason))
+            else:
+                measured.append((cid, b, c, t, eff))
+    owns = own_changes([m[4] for m in measured])
+    for i, (cid, b, c, t, eff) in enumerate(measured):
+        raw = decide(eff, threshold=t, confidence=confidence)
+        if owns is None:
+            rows.append(_row(cid, model, b, c, t, raw, raw.verdict, raw.reason))
             continue
-        if b is None or c is None:  # unreachable: cid came from one of the two
-            continue
-        res = compare_samples(b.latency_ms, c.latency_ms, threshold=t, confidence=confidence)
-        reason = res.reason
-        if c.failed:
-            reason += f"; {c.failed} current trial(s) failed"
-        rows.append(ComparisonRow(
-            *cid, model, res.verdict, median(b.latency_ms), median(c.latency_ms), res.ratio,
-            res.ci_low, res.ci_high, res.p_value, res.n_baseline, res.n_current, t, reason,
+        own = decide(owns[i].effect, threshold=t, confidence=confidence)
+        verdict, reason = _with_shift(raw, own, owns[i].shift)
+        rows.append(dataclasses.replace(
+            _row(cid, model, b, c, t, raw, verdict, reason), shift=math.exp(owns[i].shift),
+            own_ratio=own.ratio, own_ci_low=own.ci_low, own_ci_high=own.ci_high,
         ))
-    return rows
+    return rows, shared_shift([m[4] for m in measured])
+
+
+def _row(cid: ConfigId, model: str, b: ConfigSamples, c: ConfigSamples, t: float,
+         res: StatResult, verdict: Verdict, reason: str) -> ComparisonRow:
+    if c.failed:
+        reason += f"; {c.failed} of {c.failed + len(c.latency_ms)} current trials failed"
+    return ComparisonRow(
+        *cid, model, verdict, median(b.latency_ms), median(c.latency_ms), res.ratio,
+        res.ci_low, res.ci_high, res.p_value, res.n_baseline, res.n_current, t, reason,
+        n_failed=c.failed,
+    )
+
+
+def _shift_warning(model: str, shift: float | None, n: int, threshold: float,
+                   rows: list[ComparisonRow]) -> str | None:
+    """A line for every output when the whole run moved, or when it could not be checked."""
+    if shift is not None:
+        if abs(math.log(shift)) <= math.log1p(threshold):
+            return None
+        return (f"{model}: the whole run moved by about {_pct(shift)} (median of {n} "
+                "configurations): "
+                "the device or its state changed between the runs (thermal state, background "
+                "load, governor), or a change moved them all alike; check cannot tell these "
+                "apart, so such rows are inconclusive: rerun the baseline's code to see which")
+    if any(r.verdict in ("regression", "improvement") for r in rows):
+        return (f"{model}: only {n} configuration(s) measured on both sides (fewer than "
+                f"{MIN_CONFIGS}): a change of the whole run (device state) cannot be told "
+                "from a change of one configuration, so between-run noise is not accounted for")
+    return None
 
 
 def compare_runs(
@@ -211,6 +314,7 @@ def compare_runs(
     thresholds: dict[str, float] | None = None,
     allow_context_change: bool = False,
     metric: str = "mean",
+    allow_missing: bool = False,
 ) -> Comparison:
     """Verdicts for every configuration of `current` against `baseline`.
 
@@ -218,6 +322,8 @@ def compare_runs(
     (unless `allow_context_change`: then each difference becomes a warning).
     `metric` picks the per-trial figure: `mean` (the trial's headline latency,
     default), or the `median` / `min` of its timed runs (robust to interference).
+    `allow_missing` keeps configurations absent from the current run (a deliberate
+    subset) from failing the gate; a configuration whose trials all failed still fails.
     """
     if metric not in METRICS:
         raise StatsInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
@@ -247,8 +353,14 @@ def compare_runs(
             # With several devices, say which one differs.
             differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in report.differences]
             warnings += report.warnings
-            rows += _pair_rows(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
-                               threshold=threshold, confidence=confidence, thresholds=thresholds)
+            pair_rows, shift = judge_configs(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
+                                          threshold=threshold, confidence=confidence,
+                                          thresholds=thresholds)
+            rows += pair_rows
+            both = sum(1 for r in pair_rows if r.n_baseline >= 2 and r.n_current >= 2)
+            note = _shift_warning(label, shift, both, threshold, pair_rows)
+            if note:
+                warnings.append(note)
         elif bm is not None:
             warnings.append(f"{bm}: in the baseline, absent from the current run")
             rows += [_one_sided_row(c, "missing", threshold_for(c.variant, threshold, thresholds),
@@ -264,5 +376,5 @@ def compare_runs(
     return Comparison(
         rows=rows, warnings=list(dict.fromkeys(warnings)), context_differences=differences,
         baseline=_side(base), current=_side(cur), threshold=threshold, confidence=confidence,
-        thresholds=dict(thresholds or {}), metric=metric,
+        thresholds=dict(thresholds or {}), metric=metric, allow_missing=allow_missing,
     )

@@ -51,6 +51,10 @@ def check_pair(
             report.warnings.append(f"{label}: {name} unknown in the {side}; not checked")
         elif b != c:
             report.differences.append(f"{name}: baseline {_show(b)} vs current {_show(c)}")
+    # Synthetic (drawn) against measured latencies compares nothing; older files say neither.
+    b_lat, c_lat = base.get("latencies") or "measured", cur.get("latencies") or "measured"
+    if b_lat != c_lat:
+        report.differences.append(f"latencies: baseline {b_lat!r} vs current {c_lat!r}")
     for key, name in WARN_IF_DIFFERENT:
         b, c = base.get(key), cur.get(key)
         if b is not None and c is not None and b != c:

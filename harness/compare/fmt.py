@@ -28,8 +28,9 @@ def p_value(value: float | None) -> str:
 
 
 def trials(row: ComparisonRow) -> str:
-    """`5/5`: ok trials in baseline / current."""
-    return f"{row.n_baseline}/{row.n_current}"
+    """`5/5`: ok trials in baseline / current; `5/3, 2 failed` when current trials failed."""
+    failed = f", {row.n_failed} failed" if row.n_failed else ""
+    return f"{row.n_baseline}/{row.n_current}{failed}"
 
 
 def config_label(row: ComparisonRow) -> str:

@@ -2,7 +2,9 @@
 
 The Ant/Jenkins JUnit format (validated against tests/data/junit.xsd): one
 <testsuite> per device model, one <testcase> per configuration; a regression
-is a <failure>, an inconclusive verdict is <skipped message=reason>, and the
+is a <failure>, and so is a configuration whose current trials all failed or
+that the current run lacks (unless --allow-missing: then <skipped>); an
+inconclusive verdict is <skipped message=reason>, and the
 warnings go to the suite's <system-err> and <properties> so they show
 wherever the XML is shown. ElementTree escapes text and attributes, so
 whatever a device reported cannot break the XML.
@@ -34,7 +36,8 @@ def _details(row: ComparisonRow) -> str:
         f"{fmt.config_label(row)} on {row.device_model}\n"
         f"verdict: {row.verdict}\n"
         f"baseline median: {fmt.ms(row.baseline_median_ms)} ms (n={row.n_baseline})\n"
-        f"current median: {fmt.ms(row.current_median_ms)} ms (n={row.n_current})\n"
+        f"current median: {fmt.ms(row.current_median_ms)} ms (n={row.n_current}"
+        f"{f', {row.n_failed} failed' if row.n_failed else ''})\n"
         f"change: {fmt.change(row.ratio)} "
         f"(bounds {fmt.bounds(row)}, p={fmt.p_value(row.p_value)})\n"
         f"threshold: {row.threshold * 100:g}%\n"
@@ -42,16 +45,28 @@ def _details(row: ComparisonRow) -> str:
     )
 
 
+def _failure_message(row: ComparisonRow) -> str:
+    """One line for a failing configuration; it counts the current trials that failed."""
+    if row.verdict == "regression":
+        return f"{fmt.change(row.ratio)} slower: {row.reason}"
+    return f"{row.verdict}: {row.reason}"
+
+
+def _skipped(comparison: Comparison, row: ComparisonRow) -> bool:
+    """Inconclusive rows, and missing ones the check was told to allow."""
+    return row.verdict == "inconclusive" or (row.verdict == "missing"
+                                              and not comparison.fails(row))
+
+
 def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) -> ET.Element:
     """The <testsuites> element for a comparison."""
     when = (timestamp or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S")
-    counts = comparison.counts()
     root = ET.Element("testsuites", {
         "name": "harness check",
         "tests": str(len(comparison.rows)),
-        "failures": str(counts["regression"]),
+        "failures": str(sum(comparison.fails(r) for r in comparison.rows)),
         "errors": "0",
-        "skipped": str(counts["inconclusive"]),
+        "skipped": str(sum(_skipped(comparison, r) for r in comparison.rows)),
         "time": "0",
     })
     models = sorted({r.device_model for r in comparison.rows})
@@ -60,9 +75,9 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
         suite = ET.SubElement(root, "testsuite", {
             "name": _clean(f"harness check {model}"),
             "tests": str(len(rows)),
-            "failures": str(sum(r.verdict == "regression" for r in rows)),
+            "failures": str(sum(comparison.fails(r) for r in rows)),
             "errors": "0",
-            "skipped": str(sum(r.verdict == "inconclusive" for r in rows)),
+            "skipped": str(sum(_skipped(comparison, r) for r in rows)),
             "time": "0",
             "timestamp": when,
             "hostname": _clean(socket.gethostname() or "localhost"),
@@ -83,13 +98,12 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
             case = ET.SubElement(suite, "testcase", {
                 "name": _clean(row.config), "classname": classname, "time": "0",
             })
-            if row.verdict == "regression":
+            if comparison.fails(row):
                 failure = ET.SubElement(case, "failure", {
-                    "message": _clean(f"{fmt.change(row.ratio)} slower: {row.reason}"),
-                    "type": "regression",
+                    "message": _clean(_failure_message(row)), "type": row.verdict,
                 })
                 failure.text = _details(row)
-            elif row.verdict == "inconclusive":
+            elif _skipped(comparison, row):
                 ET.SubElement(case, "skipped", {"message": _clean(row.reason)})
             out = ET.SubElement(case, "system-out")
             out.text = _details(row)

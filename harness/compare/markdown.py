@@ -32,7 +32,9 @@ def render_markdown(comparison: Comparison) -> str:
     """Heading with the outcome, warnings as a list, then one table row per configuration."""
     counts = comparison.counts()
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no configurations"
-    outcome = "regression" if comparison.exit_code else "no regression"
+    failing = [v for v in ("regression", "failed", "missing")
+               if any(r.verdict == v and comparison.fails(r) for r in comparison.rows)]
+    outcome = ", ".join(failing) if failing else "no regression"
     lines = [
         f"### harness check: {outcome}",
         "",
@@ -50,7 +52,7 @@ def render_markdown(comparison: Comparison) -> str:
     lines.append("| " + " | ".join(HEADERS) + " |")
     lines.append("| " + " | ".join(ALIGN) + " |")
     for r in comparison.rows:
-        verdict = f"**{r.verdict}**" if r.verdict == "regression" else r.verdict
+        verdict = f"**{r.verdict}**" if comparison.fails(r) else r.verdict
         cells = [
             escape(r.device_model), escape(fmt.config_label(r)), fmt.ms(r.baseline_median_ms),
             fmt.ms(r.current_median_ms), escape(fmt.change(r.ratio)), escape(fmt.bounds(r)),

@@ -1,17 +1,23 @@
-"""How small a slowdown the check can see: seeded simulation of its detection rate.
+"""How small a slowdown the check can see, and how often it cries wolf: seeded simulations.
 
-Used by the statistical tests and by `benchmarks/bench_compare.py`, which
-prints the minimum-detectable-change table quoted in docs/ci.md. Trial
-latencies are drawn log-normal with a given coefficient of variation, the
-noise model the t test on logs assumes; a real phone's noise is checked by
-the end-to-end tests and by `harness check` reporting `inconclusive`.
+Two models. `verdict_rate` / `minimum_detectable_change`: one configuration,
+within-run noise only (trials log-normal with a given CV), the per-trial test
+on its own; `benchmarks/bench_compare.py` prints its table (docs/ci.md
+"Minimum detectable change"). `check_rates`: whole runs of several
+configurations with between-run noise on top (`RunNoise`), judged by the very
+code `compare_runs` uses per device (`judge_configs`);
+`benchmarks/bench_check_power.py` prints its figures (docs/ci.md "Between-run
+noise").
 """
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 
+from harness.compare.check import judge_configs
+from harness.compare.source import ConfigId, ConfigSamples
 from harness.compare.stats import compare_samples
 
 BASE_MS = 20.0
@@ -66,3 +72,118 @@ def minimum_detectable_change(
         if rate >= DETECTION_TARGET:
             return pct
     return None
+
+
+@dataclass(frozen=True)
+class RunNoise:
+    """Where a run's trial latencies scatter, as log-scale standard deviations (fractions).
+
+    Each run gets a shift shared by all its configurations: normal with sd
+    `shift_sd`, plus, with probability `big_shift_p`, a jump of uniform size in
+    `big_shift` with a random sign (a host whose load changed, a throttled
+    phone). Each configuration takes its share of the shift, `1 + N(0,
+    share_sd)`, and a small run-level offset of its own, `N(0, config_sd)`.
+    Trials inside a run are log-normal with coefficient of variation `cv`.
+    """
+
+    shift_sd: float = 0.05
+    big_shift_p: float = 0.10
+    big_shift: tuple[float, float] = (0.15, 0.35)
+    share_sd: float = 0.05
+    config_sd: float = 0.005
+    cv: float = 0.02
+
+    def describe(self) -> str:
+        """One line stating the model (printed by the benchmark, quoted in docs)."""
+        lo, hi = self.big_shift
+        return (f"between runs: shared shift sd {self.shift_sd:.0%}, plus a +-{lo:.0%}..{hi:.0%} "
+                f"jump in {self.big_shift_p:.0%} of runs; each configuration's share of it "
+                f"varies by sd {self.share_sd:.0%}, plus its own sd {self.config_sd:.1%}; "
+                f"within a run: trial CV {self.cv:.0%}")
+
+
+@dataclass(frozen=True)
+class CheckRates:
+    """What `check_rates` counted over its repetitions (fractions)."""
+
+    false_per_config: float  # unchanged configurations called regression or improvement
+    false_per_check: float  # checks where some unchanged configuration was a regression
+    detected: float  # slowed configurations called regression
+    inconclusive: float  # slowed configurations called inconclusive
+    unchanged: float  # slowed configurations called unchanged
+    raw_false_per_check: float  # the same checks judged by the per-trial test alone
+    reps: int
+
+
+def _run_shift(rng: random.Random, noise: RunNoise) -> float:
+    shift = rng.gauss(0.0, noise.shift_sd)
+    if rng.random() < noise.big_shift_p:
+        shift += rng.choice((-1.0, 1.0)) * rng.uniform(*noise.big_shift)
+    return shift
+
+
+def _draw_run(rng: random.Random, means: list[float], n: int, noise: RunNoise,
+              scale: dict[int, float]) -> dict[ConfigId, ConfigSamples]:
+    """One run's trials: every configuration moved by the run's shift (see RunNoise)."""
+    shift = _run_shift(rng, noise)
+    out = {}
+    for j, mean in enumerate(means):
+        level = shift * (1.0 + rng.gauss(0.0, noise.share_sd)) + rng.gauss(0.0, noise.config_sd)
+        values = draw_trials(rng, n, noise.cv, scale.get(j, 1.0) * math.exp(level) * mean
+                             / BASE_MS)
+        cid: ConfigId = (f"config{j}", "fp32", 1, "big", "default")
+        out[cid] = ConfigSamples("sim", *cid, latency_ms=tuple(values))
+    return out
+
+
+def check_rates(
+    *,
+    configs: int = 6,
+    n: int = 5,
+    noise: RunNoise = RunNoise(),
+    current_noise: RunNoise | None = None,
+    slowdown: float = 0.0,
+    slowed: int = 1,
+    reps: int = 2000,
+    seed: int = 0,
+    threshold: float = 0.05,
+    confidence: float = 0.99,
+) -> CheckRates:
+    """Pairs of runs (baseline, current) judged as `harness check` judges one device.
+
+    The first `slowed` configurations of the current run are `slowdown` slower
+    (0.10 = 10%); the rest are identical code. Latency levels are spread over
+    5-300 ms as MobileNets are on a Pixel 1. `current_noise` (default: `noise`)
+    lets the current run's conditions differ, e.g. a jump in every current run.
+    """
+    cur_noise = current_noise or noise
+    rng = random.Random(f"check|{seed}|{configs}|{n}|{slowdown}|{slowed}|{noise}|{cur_noise}")
+    false_cfg = false_chk = raw_chk = hits = unsure = missed = 0
+    slowed = slowed if slowdown else 0
+    for _ in range(reps):
+        means = [rng.uniform(5.0, 300.0) for _ in range(configs)]
+        base = _draw_run(rng, means, n, noise, {})
+        cur = _draw_run(rng, means, n, cur_noise, {j: 1.0 + slowdown for j in range(slowed)})
+        rows, _ = judge_configs(base, cur, "sim", threshold=threshold, confidence=confidence,
+                                thresholds=None)
+        by_variant = {r.variant: r.verdict for r in rows}
+        same = [by_variant[f"config{j}"] for j in range(slowed, configs)]
+        false_cfg += sum(v in ("regression", "improvement") for v in same)
+        false_chk += any(v == "regression" for v in same)
+        hits += sum(by_variant[f"config{j}"] == "regression" for j in range(slowed))
+        unsure += sum(by_variant[f"config{j}"] == "inconclusive" for j in range(slowed))
+        missed += sum(by_variant[f"config{j}"] == "unchanged" for j in range(slowed))
+        raw = [compare_samples(base[c].latency_ms, cur[c].latency_ms, threshold=threshold,
+                               confidence=confidence).verdict
+               for c in sorted(base) if int(c[0][6:]) >= slowed]
+        raw_chk += any(v == "regression" for v in raw)
+    unchanged = reps * (configs - slowed)
+    return CheckRates(
+        false_per_config=false_cfg / unchanged if unchanged else 0.0,
+        false_per_check=false_chk / reps,
+        detected=hits / (reps * slowed) if slowed else 0.0,
+        inconclusive=unsure / (reps * slowed) if slowed else 0.0,
+        unchanged=missed / (reps * slowed) if slowed else 0.0,
+        raw_false_per_check=raw_chk / reps,
+        reps=reps,
+    )

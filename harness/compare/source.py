@@ -26,7 +26,9 @@ BASELINE_SCHEMA_VERSION = 1
 DEVICE_FIELDS = ("model", "device", "platform", "hardware", "abi", "fingerprint",
                  "android_release", "sdk")
 THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "max_temp_c")
-CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", *THERMAL_FIELDS)
+CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", "latencies", *THERMAL_FIELDS)
+# What the simulated device's benchmark_model says on its first line in deterministic mode.
+SYNTHETIC_MARK = "synthetic latencies"
 
 CONFIG_COLUMNS = ("variant", "quant", "threads", "cores", "xnnpack")
 # Statuses that are failures of the configuration (skipped trials never ran).
@@ -145,6 +147,9 @@ def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str
     for key in ("binary_kind", "binary_sha256"):
         values = sorted({str(v) for v in trials[key].dropna().unique()})
         ctx[key] = ",".join(values) if values else None
+    # Drawn (the simulated device's deterministic mode) or measured: never compared across.
+    versions = " ".join(str(v) for v in trials["binary_version"].dropna().unique()).lower()
+    ctx["latencies"] = "synthetic" if SYNTHETIC_MARK in versions else "measured"
     ctx.update(_thermal(trials))
     return ctx
 

@@ -34,18 +34,23 @@ from scipy import stats as _sps
 
 from harness.errors import HarnessError
 
-Verdict = Literal["regression", "improvement", "unchanged", "inconclusive", "missing", "new"]
+Verdict = Literal[
+    "regression", "improvement", "unchanged", "inconclusive", "failed", "missing", "new"
+]
 VERDICTS: tuple[Verdict, ...] = (
     "regression",
     "improvement",
     "unchanged",
     "inconclusive",
+    "failed",
     "missing",
     "new",
 )
 METHOD = (
     "Student t on log latencies (pooled variance), one-sided at the confidence level; "
-    "effect = ratio of geometric means, must also exceed the threshold"
+    "effect = ratio of geometric means, must also exceed the threshold; with 3 or more "
+    "configurations on a device, each is also judged against the shift the run's other "
+    "configurations share (their median), so a device change does not pass for a regression"
 )
 MIN_TRIALS = 2  # a variance needs two values per side
 
@@ -107,35 +112,38 @@ def _pct(r: float) -> str:
     return f"{(r - 1.0) * 100:+.1f}%"
 
 
-def compare_samples(
-    baseline: Sequence[float],
-    current: Sequence[float],
-    *,
-    threshold: float = 0.05,
-    confidence: float = 0.99,
-) -> StatResult:
-    """Verdict for one configuration from its baseline and current trial latencies.
+@dataclass(frozen=True)
+class Effect:
+    """A change on the log scale: estimate, its standard error and degrees of freedom.
 
-    regression: ratio > 1+threshold and the lower bound > 1 (significant).
-    improvement: ratio < 1/(1+threshold) and the upper bound < 1.
-    unchanged: both bounds within [1/(1+threshold), 1+threshold] (TOST).
-    inconclusive: anything else (too noisy or too few trials at this threshold).
+    `compare_samples` builds one from two trial sets; the check builds another
+    for the same configuration relative to the run's shared shift
+    (`harness.compare.shift`) and decides both with `decide`.
     """
-    threshold = validate_threshold(threshold)
-    confidence = validate_confidence(confidence)
+
+    log_ratio: float
+    se: float
+    df: int
+    n_baseline: int
+    n_current: int
+
+
+def effect(baseline: Sequence[float], current: Sequence[float]) -> Effect | None:
+    """The pooled-t effect of `current` over `baseline`, None with fewer than 2 trials a side."""
     lb, lc = _logs(baseline, "baseline"), _logs(current, "current")
     nb, nc = len(lb), len(lc)
     if nb < MIN_TRIALS or nc < MIN_TRIALS:
-        ratio = math.exp(sum(lc) / nc - sum(lb) / nb) if nb and nc else None
-        return StatResult(
-            "inconclusive", ratio, None, None, None, nb, nc,
-            f"too few ok trials to tell (baseline {nb}, current {nc}; need {MIN_TRIALS} each)",
-        )
+        return None
     mb, ssb = _mean_var(lb)
     mc, ssc = _mean_var(lc)
-    diff = mc - mb
     df = nb + nc - 2
     se = math.sqrt((ssb + ssc) / df * (1.0 / nb + 1.0 / nc))
+    return Effect(mc - mb, se, df, nb, nc)
+
+
+def decide(eff: Effect, *, threshold: float, confidence: float) -> StatResult:
+    """The verdict rules (see `compare_samples`) applied to one effect."""
+    diff, se, df, nb, nc = eff.log_ratio, eff.se, eff.df, eff.n_baseline, eff.n_current
     ratio = math.exp(diff)
     if se == 0.0:
         # Identical values within each side: no noise to weigh the change against.
@@ -166,6 +174,34 @@ def compare_samples(
             why = f"cannot tell a {threshold * 100:g}% change ({bounds})"
         reason = f"{why}: too noisy or too few trials (n={nb}/{nc})"
     return StatResult(verdict, ratio, lo, hi, p, nb, nc, reason)
+
+
+def compare_samples(
+    baseline: Sequence[float],
+    current: Sequence[float],
+    *,
+    threshold: float = 0.05,
+    confidence: float = 0.99,
+) -> StatResult:
+    """Verdict for one configuration from its baseline and current trial latencies.
+
+    regression: ratio > 1+threshold and the lower bound > 1 (significant).
+    improvement: ratio < 1/(1+threshold) and the upper bound < 1.
+    unchanged: both bounds within [1/(1+threshold), 1+threshold] (TOST).
+    inconclusive: anything else (too noisy or too few trials at this threshold).
+    """
+    threshold = validate_threshold(threshold)
+    confidence = validate_confidence(confidence)
+    eff = effect(baseline, current)
+    if eff is None:
+        nb, nc = len(baseline), len(current)
+        lb, lc = _logs(baseline, "baseline"), _logs(current, "current")
+        ratio = math.exp(sum(lc) / nc - sum(lb) / nb) if nb and nc else None
+        return StatResult(
+            "inconclusive", ratio, None, None, None, nb, nc,
+            f"too few ok trials to tell (baseline {nb}, current {nc}; need {MIN_TRIALS} each)",
+        )
+    return decide(eff, threshold=threshold, confidence=confidence)
 
 
 def cv(values: Sequence[float]) -> float | None:

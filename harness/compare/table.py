@@ -23,7 +23,7 @@ def render_table(comparison: Comparison) -> str:
     """Plain-text table with aligned columns, warnings and a verdict count underneath."""
     body = [
         tuple(_safe(cell) for cell in (
-            r.verdict.upper() if r.verdict == "regression" else r.verdict, r.device_model,
+            r.verdict.upper() if comparison.fails(r) else r.verdict, r.device_model,
             r.variant, r.quant, str(r.threads), r.cores, r.xnnpack, fmt.ms(r.baseline_median_ms),
             fmt.ms(r.current_median_ms), fmt.change(r.ratio), fmt.bounds(r),
             fmt.p_value(r.p_value), fmt.trials(r)))
@@ -40,7 +40,7 @@ def render_table(comparison: Comparison) -> str:
     out = [line(HEADERS), line(tuple("-" * w for w in widths))]
     out += [line(row) for row in body]
     for r in comparison.rows:
-        if r.verdict in ("regression", "inconclusive", "missing"):
+        if r.verdict in ("regression", "inconclusive", "failed", "missing") or r.n_failed:
             out.append(_safe(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: "
                              f"{r.reason}"))
     for w in comparison.warnings:

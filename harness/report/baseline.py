@@ -24,6 +24,7 @@ DEFAULT_CONFIDENCE = 0.99
 TONES: dict[str, Tone] = {
     "regression": "bad",
     "improvement": "ok",
+    "failed": "bad",
     "missing": "warn",
     "unchanged": "info",
     "inconclusive": "info",

@@ -25,6 +25,11 @@ def is_simulated(run: DeviceRun) -> bool:
     return bool(d.get("emulated")) or str(props.get("ro.harness.simulated", "")) == "1"
 
 
+def is_synthetic(run: DeviceRun) -> bool:
+    """True when the stand-in ran in the simulated device's deterministic mode (drawn times)."""
+    return "synthetic latencies" in str(run.binary.get("version_line") or "").lower()
+
+
 def is_stand_in(run: DeviceRun) -> bool:
     """True when any trial ran the host stand-in rather than TFLite's benchmark_model."""
     kinds = {str(t.get("binary_kind")) for t in run.trials} | {str(run.binary.get("kind"))}
@@ -37,16 +42,19 @@ class Provenance:
 
     simulated: bool
     stand_in: bool
+    synthetic: bool = False
 
     @classmethod
     def of(cls, run: DeviceRun) -> Provenance:
         """Read from meta.json's device info and the trials' binary kind."""
-        return cls(simulated=is_simulated(run), stand_in=is_stand_in(run))
+        return cls(
+            simulated=is_simulated(run), stand_in=is_stand_in(run), synthetic=is_synthetic(run)
+        )
 
     @property
     def phone_numbers(self) -> bool:
         """Only a real phone running TFLite's benchmark_model yields phone numbers."""
-        return not (self.simulated or self.stand_in)
+        return not (self.simulated or self.stand_in or self.synthetic)
 
     @property
     def what(self) -> str:
@@ -56,6 +64,8 @@ class Provenance:
             parts.append("simulated device")
         if self.stand_in:
             parts.append("stand-in binary")
+        if self.synthetic:
+            parts.append("synthetic latencies")
         return ", ".join(parts)
 
     @property
@@ -109,6 +119,11 @@ class Provenance:
             out.append(
                 "Measured on the simulated device: these numbers are the host computer's, "
                 "not a phone's. Do not compare them with the Pixel-1 column."
+            )
+        if self.synthetic:
+            out.append(
+                "Synthetic latencies: the simulated device's deterministic mode drew every time "
+                "from a seeded distribution. They measure nothing; they exist to test the harness."
             )
         if self.stand_in:
             out.append(

@@ -113,7 +113,8 @@ def coerce(frame: pd.DataFrame) -> pd.DataFrame:
         if dtype == "float64":
             frame[name] = pd.to_numeric(column, errors="coerce").astype("float64")
         elif dtype in ("int64", "Int64"):
-            frame[name] = pd.to_numeric(column, errors="coerce").astype(dtype)
+            nullable: Any = dtype  # "int64" or "Int64": a str the stubs cannot narrow
+            frame[name] = pd.to_numeric(column, errors="coerce").astype(nullable)
         elif dtype == "boolean":
             frame[name] = column.astype("boolean")
         elif dtype == "string":

@@ -1,6 +1,11 @@
 """Read run folders back into one pandas DataFrame of trials, with run context joined.
 
-Used by `compare`, `report` and users in a notebook: every row carries the
+The one validating reader of runs: `check`, `trend` (through
+`harness.compare.source`), `report` and users in a notebook all read here, so
+every one refuses the same corrupt records (`harness.results.validate`:
+duplicate trial ids, latencies that are not finite, not positive or absurd,
+with file and line) and trusts the parquet cache only while it matches
+trials.jsonl. Every row carries the
 context needed to trust it (device model, SoC, fingerprint, ABI, binary kind
 and sha256), so trials of many runs and many hosts can sit in one table.
 """
@@ -20,10 +25,14 @@ from harness.results.store import (
     META_FILE,
     TRIALS_FILE,
     TRIALS_PARQUET,
+    cache_digest,
     check_schema_version,
+    jsonl_digest,
     read_jsonl,
     read_meta,
+    write_cache,
 )
+from harness.results.validate import frame_problem
 
 if TYPE_CHECKING:  # pandas is imported when a table is read, not by every importer
     import pandas as pd
@@ -81,25 +90,56 @@ def run_dirs(paths: PathLike | Iterable[PathLike]) -> list[Path]:
     return found
 
 
-def _read_trials(run_dir: Path) -> pd.DataFrame:
-    """The trials of one run: parquet when finalized, else the jsonl log."""
+def _cached_trials(parquet: Path, digest: str) -> pd.DataFrame | None:
+    """The parquet cache when it was made from these jsonl bytes and passes validation."""
     import pandas as pd
 
+    made_from = cache_digest(parquet)
+    if made_from != digest:
+        log.info("%s is stale (made from other trials.jsonl bytes); reading the jsonl", parquet)
+        return None
+    try:
+        frame = pd.read_parquet(parquet)
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        log.warning("%s unreadable (%s); reading %s instead", parquet, exc, TRIALS_FILE)
+        return None
+    if "schema_version" in frame.columns:
+        for version in frame["schema_version"].dropna().unique():
+            check_schema_version(int(version), path=parquet)
+    problem = frame_problem(frame)
+    if problem:
+        # The jsonl decides: it refuses the same problem naming the line, or proves the
+        # cache alone is damaged.
+        log.warning("%s: %s; reading %s instead", parquet, problem, TRIALS_FILE)
+        return None
+    return coerce(frame)
+
+
+def _read_trials(run_dir: Path) -> pd.DataFrame:
+    """The trials of one run, validated: trials.jsonl is the record, parquet a cache of it.
+
+    The parquet cache is used while it was made from the jsonl's current bytes;
+    a stale or damaged one is rebuilt from the jsonl (best effort: a read-only
+    folder is read all the same).
+    """
+    jsonl = run_dir / TRIALS_FILE
     parquet = run_dir / TRIALS_PARQUET
+    digest = jsonl_digest(jsonl)
     if parquet.is_file():
-        try:
-            frame = pd.read_parquet(parquet)
-        except Exception as exc:  # pyarrow raises many types for a damaged file
-            log.warning("%s unreadable (%s); reading %s instead", parquet, exc, TRIALS_FILE)
-        else:
-            if "schema_version" in frame.columns:
-                for version in frame["schema_version"].dropna().unique():
-                    check_schema_version(int(version), path=parquet)
-            return coerce(frame)
-    contents = read_jsonl(run_dir / TRIALS_FILE)
+        cached = _cached_trials(parquet, digest)
+        if cached is not None:
+            return cached
+    contents = read_jsonl(jsonl)
     if contents.torn is not None:
         log.warning("%s: ignoring a torn last line (a trial in flight when it stopped)", run_dir)
-    return trials_frame(contents.records)
+    frame = trials_frame(contents.records)
+    if parquet.is_file() and contents.torn is None:
+        try:
+            write_cache(run_dir, frame, digest)
+            log.info("%s: rebuilt the parquet cache from %s", run_dir, TRIALS_FILE)
+        except (OSError, ResultsError) as exc:
+            log.warning("%s: parquet cache not rebuilt (%s)", run_dir, exc)
+    return frame
 
 
 def _join_meta(frame: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
@@ -182,9 +222,11 @@ def load(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
     """Trials of every run folder under `paths` as one DataFrame, meta columns joined.
 
     Each path is a run folder or a folder of run folders (e.g. ``results/``).
-    Finalized runs are read from trials.parquet, others from trials.jsonl.
-    Raises SchemaVersionError for a schema this harness does not know, and
-    ResultsError for a path that holds no run.
+    trials.jsonl is the record; trials.parquet is used while it was made from
+    the jsonl's current bytes, and rebuilt when stale. Raises
+    SchemaVersionError for a schema this harness does not know, and
+    ResultsError (exit 2, naming file and line) for a path that holds no run
+    or a corrupt record.
     """
     frames: list[pd.DataFrame] = []
     for run_dir in run_dirs(paths):

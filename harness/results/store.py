@@ -6,13 +6,16 @@ fsynced as soon as it is known (a crash loses at most the trial in flight),
 and `meta.json` is only ever replaced atomically (tmp + fsync + rename), so a
 reader never sees half of it. The parquet files are derived at `finalize()`
 and dropped again if more trials are appended later (`--resume`), so
-`trials.jsonl` is always the source of truth.
+`trials.jsonl` is always the source of truth: each parquet file records the
+sha256 of the jsonl it was made from, and readers (`harness.results.load`)
+use it only while that still matches.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -29,6 +32,7 @@ from harness import __version__
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results.frame import json_safe, trials_frame
 from harness.results.schema import SCHEMA_VERSION, TrialRecord
+from harness.results.validate import record_problem
 
 log = logging.getLogger(__name__)
 
@@ -165,23 +169,40 @@ class JsonlContents:
     good_size: int = 0  # bytes up to and including the last complete line
 
 
+class _UntrustedRecord(ValueError):
+    """A well-formed line whose values cannot be trusted (`harness.results.validate`)."""
+
+
 def _parse_line(raw: bytes, *, path: Path) -> TrialRecord:
     data = json.loads(raw)
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     check_schema_version(data.get("schema_version"), path=path)
+    problem = record_problem(data)
+    if problem:
+        raise _UntrustedRecord(f"trial {data.get('trial_id')!r}: {problem}")
     try:
         return TrialRecord.from_dict(data)
     except TypeError as exc:  # a required field is missing
         raise ValueError(str(exc)) from None
 
 
+def _check_unique(record: TrialRecord, lineno: int, seen: dict[str, int], path: Path) -> None:
+    first = seen.setdefault(record.trial_id, lineno)
+    if first != lineno:
+        raise ResultsError(
+            f"line {lineno}: trial id {record.trial_id!r} is already on line {first}",
+            path=str(path), hint="was the file appended to itself? keep one copy of each trial",
+        )
+
+
 def read_jsonl(path: Path) -> JsonlContents:
-    """Parse trials.jsonl, tolerating (and reporting) a torn last line only.
+    """Parse and validate trials.jsonl, tolerating (and reporting) a torn last line only.
 
     Each append is one write ending in a newline, so a crash can only leave
     an unterminated last line; a bad line that is terminated is corruption
-    and raises ResultsError.
+    and raises ResultsError, as do a repeated trial id and a latency that is
+    not finite, not positive or absurd (ResultsError naming file and line).
     """
     out = JsonlContents()
     try:
@@ -190,26 +211,36 @@ def read_jsonl(path: Path) -> JsonlContents:
         return out
     lines = blob.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
+    seen: dict[str, int] = {}  # trial id -> line
     for lineno, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
-            out.records.append(_parse_line(raw, path=path))
+            record = _parse_line(raw, path=path)
         except SchemaVersionError:
             raise
+        except _UntrustedRecord as exc:
+            raise ResultsError(f"line {lineno}: {exc}", path=str(path)) from None
         except ValueError as exc:
             msg = f"line {lineno} is not a trial record: {exc}"
             raise ResultsError(msg, path=str(path)) from None
+        _check_unique(record, lineno, seen, path)
+        out.records.append(record)
     out.good_size = len(blob) - len(tail)
     if tail.strip():
         try:
-            out.records.append(_parse_line(tail, path=path))
-            out.missing_newline = True
-            out.good_size = len(blob)
+            record = _parse_line(tail, path=path)
         except SchemaVersionError:
             raise
+        except _UntrustedRecord as exc:  # complete, so not torn: corrupt
+            raise ResultsError(f"line {len(lines) + 1}: {exc}", path=str(path)) from None
         except ValueError:
             out.torn = tail
+        else:
+            _check_unique(record, len(lines) + 1, seen, path)
+            out.records.append(record)
+            out.missing_newline = True
+            out.good_size = len(blob)
     elif tail:
         out.torn = tail  # whitespace or NUL padding only
     return out
@@ -402,21 +433,61 @@ class RunStore:
 
         Returns the two parquet paths. Safe to call again after more appends.
         """
-        from harness.results.summary import summarize  # pandas work lives there
-
-        frame = trials_frame(self.records())
-        trials_pq = self.run_dir / TRIALS_PARQUET
-        summary_pq = self.run_dir / SUMMARY_PARQUET
-        _write_parquet_atomic(frame, trials_pq)
-        _write_parquet_atomic(summarize(frame), summary_pq)
+        with self._lock:
+            frame = trials_frame(self._records)
+            digest = jsonl_digest(self.trials_path)
+        paths = write_cache(self.run_dir, frame, digest)
         self.update_meta(status=status, finished_at=utc_now())
-        return trials_pq, summary_pq
+        return paths
 
 
-def _write_parquet_atomic(frame: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+# Parquet files are a cache of trials.jsonl: each carries the sha256 of the jsonl bytes it
+# was made from, and a reader uses it only while they still match (else: rebuilt).
+CACHE_KEY = b"harness.trials_jsonl_sha256"
+
+
+def jsonl_digest(path: Path) -> str:
+    """sha256 of trials.jsonl as it is now (of no bytes when it is absent)."""
     try:
-        frame.to_parquet(tmp, index=False)
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    return hashlib.sha256(data).hexdigest()
+
+
+def cache_digest(path: Path) -> str | None:
+    """The jsonl sha256 a parquet file was made from; None if absent or unreadable."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception:  # pyarrow raises many types for a damaged file
+        return None
+    value = meta.get(CACHE_KEY)
+    return value.decode("ascii", "replace") if value else None
+
+
+def write_cache(run_dir: Path, frame: Any, digest: str) -> tuple[Path, Path]:
+    """trials.parquet and summary.parquet from a trials frame, stamped with the jsonl digest."""
+    from harness.results.summary import summarize  # pandas work lives there
+
+    trials_pq = run_dir / TRIALS_PARQUET
+    summary_pq = run_dir / SUMMARY_PARQUET
+    _write_parquet_atomic(frame, trials_pq, digest)
+    _write_parquet_atomic(summarize(frame), summary_pq, digest)
+    return trials_pq, summary_pq
+
+
+def _write_parquet_atomic(frame: Any, path: Path, digest: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[CACHE_KEY] = digest.encode("ascii")
+        pq.write_table(table.replace_schema_metadata(meta), tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -178,5 +178,6 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     ]
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     for column in SUMMARY_COLUMNS:
-        out[column] = out[column].astype(_DTYPES.get(column, "float64"))
+        dtype: Any = _DTYPES.get(column, "float64")  # a str the pandas stubs cannot narrow
+        out[column] = out[column].astype(dtype)
     return out

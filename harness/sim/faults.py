@@ -140,11 +140,36 @@ class Faults:
         for cluster in self._topology.clusters:
             image.set_policy_cap(self._root, cluster, None)
 
-    def set_slowdown(self, factor: float) -> None:
-        """Every benchmark_model inference takes `factor` times as long (it computes longer)."""
+    def set_slowdown(self, factor: float, models: str | None = None) -> None:
+        """Every benchmark_model inference takes `factor` times as long (it computes longer).
+
+        `models`: an fnmatch pattern on the model file's name (`*0.35_96*`); only
+        those models slow down. Synthetic latencies are scaled the same way.
+        """
         if not factor >= 1.0:
             raise SimulatorError(f"slowdown factor must be >= 1.0, got {factor}")
-        image.write_state(self._root, "slowdown", f"{float(factor)}\n")
+        if models is not None and (not models.strip() or any(c.isspace() for c in models)):
+            raise SimulatorError(f"slowdown models pattern {models!r}: one word, no spaces")
+        rule = f"{float(factor)}" + (f" {models}" if models else "")
+        image.write_state(self._root, "slowdown", rule + "\n")
+
+    def set_synthetic(self, seed: int | None, *, cv: float = 0.02, run_cv: float = 0.01) -> None:
+        """Deterministic mode: the stand-in draws its times from a seeded distribution.
+
+        Not a fault (`clear()` leaves it): the device's benchmark_model reports
+        times drawn around a made-up nominal latency (trial-to-trial CV `cv`,
+        run-to-run `run_cv`), labelled "SYNTHETIC latencies" on its first line.
+        Setting it restarts the draws; `None` measures for real again.
+        """
+        if seed is None:
+            image.write_state(self._root, "synthetic", "")
+            return
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise SimulatorError(f"synthetic seed must be an integer, got {seed!r}")
+        if not (0.0 <= cv < 1.0 and 0.0 <= run_cv < 1.0):
+            raise SimulatorError(f"synthetic cv and run_cv must be in [0, 1), got {cv}, {run_cv}")
+        image.write_state(self._root, "synthetic.count", "{}")
+        image.write_state(self._root, "synthetic", f"seed={seed} cv={cv} run_cv={run_cv}\n")
 
     def set_battery(self, level: int = 85, temp_c: float = 28.1) -> None:
         """What `dumpsys battery` reports."""
@@ -169,10 +194,22 @@ class Faults:
         self.set_slowdown(1.0)
 
     def apply(self, settings: dict[str, Any]) -> None:
-        """Set faults from a dict, e.g. {"slowdown": 2.0, "hang": ["sleep"], "fail_pushes": 0}."""
+        """Set faults from a dict, e.g. {"slowdown": 2.0, "hang": ["sleep"], "fail_pushes": 0}.
+
+        Also {"slowdown": {"factor": 1.25, "models": "*0.35_96*"}} and the
+        deterministic mode {"synthetic": SEED} or {"synthetic": {"seed": 7, "cv": 0.02}}.
+        """
         for key, value in settings.items():
             if key == "slowdown":
-                self.set_slowdown(value)
+                if isinstance(value, dict):
+                    self.set_slowdown(**value)
+                else:
+                    self.set_slowdown(value)
+            elif key == "synthetic":
+                if isinstance(value, dict):
+                    self.set_synthetic(**value)
+                else:
+                    self.set_synthetic(value)
             elif key == "hang":
                 for pattern in [value] if isinstance(value, str) else list(value):
                     self.hang_commands(pattern)

@@ -34,11 +34,14 @@ def fault_settings(
     drop_after_commands: int | None = None,
     thermal: list[str] | None = None,
     cap: list[str] | None = None,
+    synthetic: int | None = None,
 ) -> dict[str, Any]:
     """Command-line fault options -> the dict `SimDevice.start(faults=...)` takes."""
     settings: dict[str, Any] = {}
     if slowdown is not None:
         settings["slowdown"] = slowdown
+    if synthetic is not None:
+        settings["synthetic"] = synthetic
     if fail_pushes_after is not None:
         settings["fail_pushes"] = fail_pushes_after
     if drop_after_bytes is not None:

@@ -180,3 +180,60 @@ def test_slowdown_fault_really_slows_inference(
     wall = time.monotonic() - t0
     assert slow > 2.2 * base
     assert wall > 17 * slow / 1e6  # the runs really took that long (17 runs in all)
+
+
+def _runs(adb_server, sim: SimDevice, remote: str) -> tuple[str, list[int]]:
+    """First line and the regular phase's run times, from the stand-in's count= line."""
+    out = adb_server.run("-s", sim.serial, "shell", f"benchmark_model --graph={remote} {RUN}",
+                         timeout_s=120)
+    assert out.returncode == 0, out.stderr
+    regular = [m for line in out.stdout.splitlines() if (m := COUNT.search(line))][1]
+    figures = [int(regular[k]) for k in ("first", "curr", "min", "max", "p5", "median", "p95")]
+    return out.stdout.splitlines()[0], figures
+
+
+def test_synthetic_mode_is_labelled_seeded_and_repeatable(
+    sim: SimDevice, adb_server, tiny_model: Path
+) -> None:
+    remote = _push(sim, adb_server, tiny_model)
+    sim.faults.set_synthetic(7)
+    try:
+        first_line, one = _runs(adb_server, sim, remote)
+        _, two = _runs(adb_server, sim, remote)
+        sim.faults.set_synthetic(7)  # restarts the draws
+        _, again = _runs(adb_server, sim, remote)
+        sim.faults.set_synthetic(8)
+        _, other_seed = _runs(adb_server, sim, remote)
+    finally:
+        sim.faults.set_synthetic(None)
+    assert "SYNTHETIC latencies (seeded: seed=7 cv=0.02)" in first_line
+    assert first_line.startswith("INFO: harness benchmark_model stand-in ")
+    assert again == one  # same seed, same draws: host load plays no part
+    assert two != one and other_seed != one  # each trial (and seed) draws anew
+    # The binary id the harness stores says it too.
+    from harness.device.binary import classify
+
+    assert classify("0" * 64, first_line) == "stand-in"
+    real_line, _ = _runs(adb_server, sim, remote)
+    assert "SYNTHETIC" not in real_line
+
+
+def test_synthetic_slowdown_applies_to_the_matching_models_only(
+    sim: SimDevice, adb_server, tiny_model: Path
+) -> None:
+    remote = _push(sim, adb_server, tiny_model)
+    try:
+        sim.faults.set_synthetic(3)
+        _, base = _runs(adb_server, sim, remote)
+        sim.faults.set_synthetic(3)
+        sim.faults.set_slowdown(1.25, models="tiny*")
+        _, slow = _runs(adb_server, sim, remote)
+        sim.faults.set_synthetic(3)
+        sim.faults.set_slowdown(1.25, models="*0.35_128*")
+        _, other = _runs(adb_server, sim, remote)
+    finally:
+        sim.faults.set_synthetic(None)
+        sim.faults.set_slowdown(1.0)
+    # The same draws, each scaled by the fault (to the microsecond the tool truncates to).
+    assert all(abs(s - 1.25 * b) <= 1.25 for s, b in zip(slow, base, strict=True)), (slow, base)
+    assert other == base

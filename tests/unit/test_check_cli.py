@@ -157,3 +157,21 @@ def test_trend_fail_on_slowdown(tmp_path: Path, capsys: pytest.CaptureFixture[st
     doc = json.loads(capsys.readouterr().out)
     assert [s["ratio"] > 1 for s in doc["steps"]] == [True, False]
     assert doc["open_slowdowns"] == []
+
+
+def test_failed_and_missing_exit_1_unless_allowed(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    base = write_run(tmp_path / "base", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
+    subset = write_run(tmp_path / "subset", noisy_latencies([A], n=5, cv=0.01, seed=2))
+    lat = noisy_latencies([A], n=5, cv=0.01, seed=3)
+    lat[B] = []
+    broke = write_run(tmp_path / "broke", lat, failed={B: 5})
+    args = ["check", "--baseline", str(base)]
+    assert main([*args, "--current", str(subset)]) == 1
+    out = capsys.readouterr().out
+    assert "MISSING" in out and "not measured in the current run" in out
+    assert main([*args, "--current", str(subset), "--allow-missing"]) == 0
+    assert main([*args, "--current", str(broke)]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "5/0, 5 failed" in out and "all 5 current trial(s) failed" in out
+    assert main([*args, "--current", str(broke), "--allow-missing"]) == 1

@@ -49,7 +49,7 @@ def test_slowdown_is_a_regression_and_exits_1(tmp_path: Path, base: Path) -> Non
     assert row.current_median_ms / row.baseline_median_ms == pytest.approx(1.25, rel=0.03)
     assert row.config == f"{A}|fp32|t1|big|xnnpack=default"
     assert comp.counts() == {"regression": 1, "improvement": 1, "unchanged": 1,
-                             "inconclusive": 0, "missing": 0, "new": 0}
+                             "inconclusive": 0, "failed": 0, "missing": 0, "new": 0}
 
 
 def test_baseline_file_gives_the_same_verdicts_as_the_run(tmp_path: Path, base: Path) -> None:
@@ -80,30 +80,63 @@ def test_baseline_file_is_one_line_per_config_and_round_trips(tmp_path: Path, ba
 
 def test_missing_and_new_configurations(tmp_path: Path, base: Path) -> None:
     lat = noisy_latencies([A, B, "mobilenet_v2_1.4_224"], n=5, cv=0.01, seed=3)
-    comp = compare_runs(base, write_run(tmp_path / "cur", lat))
+    cur = write_run(tmp_path / "cur", lat)
+    comp = compare_runs(base, cur)
     v = verdicts(comp)
     assert v[C] == "missing" and v["mobilenet_v2_1.4_224"] == "new"
     missing = next(r for r in comp.rows if r.variant == C)
     assert missing.n_current == 0 and missing.current_median_ms is None
-    assert comp.exit_code == 0
+    # A configuration of the baseline that the current run lacks fails the gate...
+    assert comp.exit_code == 1
+    # ...unless the run is a deliberate subset.
+    allowed = compare_runs(base, cur, allow_missing=True)
+    assert verdicts(allowed)[C] == "missing" and allowed.exit_code == 0
+    assert allowed.to_dict()["allow_missing"] is True
 
 
-def test_all_trials_failed_is_missing_with_the_reason(tmp_path: Path, base: Path) -> None:
+def test_a_device_absent_from_the_current_run_is_missing_and_fails(tmp_path: Path) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies([A], n=5, cv=0.01, seed=1))
+    c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2),
+                  device={"model": "Pixel 2", "serial": "OTHER"})
+    both = write_run(tmp_path / "both", noisy_latencies([A], n=5, cv=0.01, seed=3))
+    # Two devices in the baseline: one of them is absent from the current run.
+    two = tmp_path / "two.json"
+    doc = json.loads(save_baseline(b, tmp_path / "one.json")[0].read_text())
+    other = json.loads(save_baseline(c, tmp_path / "other.json")[0].read_text())
+    doc["contexts"].update(other["contexts"])
+    doc["configs"] += other["configs"]
+    two.write_text(dumps_baseline(doc))
+    comp = compare_runs(two, both)
+    assert {(r.device_model, r.verdict) for r in comp.rows} == {("Pixel", "unchanged"),
+                                                                ("Pixel 2", "missing")}
+    assert comp.exit_code == 1
+    assert compare_runs(two, both, allow_missing=True).exit_code == 0
+
+
+def test_all_trials_failed_is_failed_and_fails_the_gate(tmp_path: Path, base: Path) -> None:
     lat = noisy_latencies([A, B], n=5, cv=0.01, seed=3)
     lat[C] = []
-    comp = compare_runs(base, write_run(tmp_path / "cur", lat, failed={C: 5}))
+    cur = write_run(tmp_path / "cur", lat, failed={C: 5})
+    comp = compare_runs(base, cur)
     row = next(r for r in comp.rows if r.variant == C)
-    assert row.verdict == "missing"
-    assert "5 failed" in row.reason
+    assert row.verdict == "failed"
+    assert row.n_failed == 5 and row.n_current == 0
+    assert "all 5 current trial(s) failed" in row.reason
+    assert comp.exit_code == 1
+    assert comp.counts()["failed"] == 1
+    # --allow-missing is for a deliberate subset; a configuration that broke still fails.
+    assert compare_runs(base, cur, allow_missing=True).exit_code == 1
 
 
-def test_some_failed_trials_are_mentioned(tmp_path: Path, base: Path) -> None:
+def test_some_failed_trials_are_counted(tmp_path: Path, base: Path) -> None:
     lat = noisy_latencies([A, B, C], n=5, cv=0.01, seed=3)
     lat[A] = lat[A][:3]
     comp = compare_runs(base, write_run(tmp_path / "cur", lat, failed={A: 2}))
     row = next(r for r in comp.rows if r.variant == A)
-    assert row.n_current == 3
-    assert "2 current trial(s) failed" in row.reason
+    assert row.n_current == 3 and row.n_failed == 2
+    assert "2 of 5 current trials failed" in row.reason
+    assert row.to_dict()["n_failed"] == 2
+    assert comp.exit_code == 0
 
 
 def test_one_trial_is_inconclusive(tmp_path: Path) -> None:
@@ -173,12 +206,32 @@ def test_interrupted_run_is_a_warning(tmp_path: Path, base: Path) -> None:
     assert any("interrupted" in w for w in comp.warnings)
 
 
-def test_per_variant_thresholds(tmp_path: Path, base: Path) -> None:
-    cur = current(tmp_path, scale={A: 1.08, B: 1.08})
+def test_per_variant_thresholds(tmp_path: Path) -> None:
+    # Five configurations, two of them 8% slower: most of the run did not move, so the
+    # run's shared shift is ~0 and each configuration is judged on its own change.
+    d, e = "mobilenet_v2_0.75_160", "mobilenet_v2_1.4_224"
+    names = [A, B, C, d, e]
+    base = write_run(tmp_path / "b", noisy_latencies(names, n=5, cv=0.01, seed=1))
+    cur = write_run(tmp_path / "c", noisy_latencies(names, n=5, cv=0.01, seed=2,
+                                                    scale={A: 1.08, B: 1.08}))
     assert verdicts(compare_runs(base, cur))[A] == "regression"
     comp = compare_runs(base, cur, thresholds={"mobilenet_v2_1.0_*": 0.15})
-    assert verdicts(comp) == {A: "unchanged", B: "regression", C: "unchanged"}
+    assert verdicts(comp) == {A: "unchanged", B: "regression", C: "unchanged",
+                              d: "unchanged", e: "unchanged"}
     assert next(r for r in comp.rows if r.variant == A).threshold == 0.15
+
+
+def test_most_of_the_run_moving_alike_is_inconclusive(tmp_path: Path, base: Path) -> None:
+    # Two of three configurations 8% slower: as the median, that is the run's shift, which a
+    # device change makes just as well (docs/ci.md "Between-run noise").
+    comp = compare_runs(base, current(tmp_path, scale={A: 1.08, B: 1.08}))
+    assert verdicts(comp) == {A: "inconclusive", B: "inconclusive", C: "unchanged"}
+    row = next(r for r in comp.rows if r.variant == A)
+    assert "cannot tell these apart" in row.reason
+    assert row.shift == pytest.approx(1.08, rel=0.02)
+    assert row.own_ratio == pytest.approx(1.0, abs=0.02)
+    assert any("the whole run moved by about +7" in w for w in comp.warnings), comp.warnings
+    assert comp.exit_code == 0
 
 
 def test_threshold_resolution_order() -> None:
@@ -296,3 +349,73 @@ def test_metric_figures_absent_from_an_old_baseline_are_warned(tmp_path: Path, b
 def test_unknown_metric(base: Path) -> None:
     with pytest.raises(HarnessError, match="metric must be one of mean, median, min"):
         compare_runs(base, base, metric="p95")
+
+
+def test_synthetic_latencies_are_never_compared_with_measured_ones(tmp_path: Path) -> None:
+    # The simulated device's deterministic mode says so in the binary's first line.
+    drawn = {"version_line": "INFO: harness benchmark_model stand-in 1.0 (LiteRT 1.2.0); not "
+             "the official TFLite tool; SYNTHETIC latencies (seeded: seed=7 cv=0.02); times "
+             "are drawn, not measured"}
+    b = write_run(tmp_path / "b", noisy_latencies([A, B, C], n=5, cv=0.01, seed=1))
+    c = write_run(tmp_path / "c", noisy_latencies([A, B, C], n=5, cv=0.01, seed=2),
+                  binary=drawn)
+    with pytest.raises(ContextMismatchError, match="latencies: baseline 'measured' vs current "
+                       "'synthetic'"):
+        compare_runs(b, c)
+    # Two synthetic runs compare; the baseline file keeps the label.
+    c2 = write_run(tmp_path / "c2", noisy_latencies([A, B, C], n=5, cv=0.01, seed=3),
+                   binary=drawn)
+    path, _ = save_baseline(c, tmp_path / "syn.json")
+    assert json.loads(path.read_text())["contexts"]["Pixel"]["latencies"] == "synthetic"
+    assert compare_runs(path, c2).context_differences == []
+
+
+FIVE = [A, B, C, "mobilenet_v2_0.75_160", "mobilenet_v2_1.4_224"]
+
+
+def test_a_device_change_shared_by_the_run_is_not_a_regression(tmp_path: Path) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies(FIVE, n=5, cv=0.01, seed=1))
+    # Every configuration 30% slower, as a hotter phone or a busier host makes them.
+    c = write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01, seed=2,
+                                                  scale=dict.fromkeys(FIVE, 1.3)))
+    comp = compare_runs(b, c)
+    assert set(verdicts(comp).values()) == {"inconclusive"}
+    assert comp.exit_code == 0
+    for row in comp.rows:
+        assert row.ratio is not None and row.ratio > 1.25  # what was measured, still shown
+        assert row.shift == pytest.approx(1.3, rel=0.02)
+        assert row.own_ratio == pytest.approx(1.0, abs=0.02)
+        assert "the device or its state changed" in row.reason
+    assert any("the whole run moved by about +" in w and "median of 5" in w for w in comp.warnings)
+    doc = comp.to_dict()
+    assert {"shift", "own_ratio", "own_ci_low", "own_ci_high", "n_failed"} <= set(doc["rows"][0])
+
+
+def test_a_slowdown_hidden_by_a_faster_device_is_still_flagged(tmp_path: Path) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies(FIVE, n=5, cv=0.01, seed=1))
+    scale = dict.fromkeys(FIVE, 0.8)
+    scale[A] = 0.8 * 1.2  # 20% slower than the rest of a run that got 20% faster
+    comp = compare_runs(b, write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01,
+                                                                     seed=2, scale=scale)))
+    row = next(r for r in comp.rows if r.variant == A)
+    assert row.ratio is not None and row.ratio < 1.0  # measured faster...
+    assert row.verdict == "regression"  # ...but slower than everything else moved
+    assert row.own_ratio == pytest.approx(1.2, rel=0.03)
+    assert "than the rest of the run" in row.reason
+    assert comp.exit_code == 1
+
+
+def test_with_two_configurations_no_shift_is_taken_out_and_the_output_says_so(
+    tmp_path: Path,
+) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
+    c = write_run(tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2,
+                                                  scale={A: 1.3, B: 1.3}))
+    comp = compare_runs(b, c)
+    assert set(verdicts(comp).values()) == {"regression"}
+    assert all(r.shift is None and r.own_ratio is None for r in comp.rows)
+    assert any("only 2 configuration(s)" in w and "between-run noise is not accounted for" in w
+               for w in comp.warnings), comp.warnings
+    quiet = compare_runs(b, write_run(tmp_path / "q", noisy_latencies([A, B], n=5, cv=0.01,
+                                                                      seed=3)))
+    assert not any("only 2" in w for w in quiet.warnings)

@@ -42,7 +42,8 @@ def test_valid_against_the_schema_with_failures_and_skips(
     schema.assertValid(doc)
     root = doc.getroot()
     assert root.tag == "testsuites"
-    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("4", "1", "1")
+    # A regressed (A) and a missing (C) configuration both fail the gate.
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("4", "2", "1")
     cases = root.findall("testsuite/testcase")
     assert len(cases) == len(comp.rows) == 4
     by_name = {c.get("name"): c for c in cases}
@@ -51,9 +52,11 @@ def test_valid_against_the_schema_with_failures_and_skips(
     assert "slower" in (failure.get("message") or "") and "+30" in (failure.text or "")
     skipped = by_name[f"{D}|fp32|t1|big|xnnpack=default"].find("skipped")
     assert skipped is not None and "too few ok trials" in (skipped.get("message") or "")
-    for name in (B, C):
-        case = by_name[f"{name}|fp32|t1|big|xnnpack=default"]
-        assert case.find("failure") is None and case.find("skipped") is None
+    case = by_name[f"{B}|fp32|t1|big|xnnpack=default"]
+    assert case.find("failure") is None and case.find("skipped") is None
+    missing = by_name[f"{C}|fp32|t1|big|xnnpack=default"].find("failure")
+    assert missing is not None and missing.get("type") == "missing"
+    assert "not measured in the current run" in (missing.get("message") or "")
     assert "missing" in (by_name[f"{C}|fp32|t1|big|xnnpack=default"].findtext("system-out") or "")
     # Warnings reach the suite: thermal trouble of the current run.
     err = root.findtext("testsuite/system-err") or ""
@@ -100,3 +103,33 @@ def test_the_schema_rejects_what_ci_readers_reject(schema: etree.XMLSchema) -> N
     good = (b'<testsuites><testsuite name="s" tests="1" skipped="1"><testcase name="x">'
             b'<skipped message="why"/></testcase></testsuite></testsuites>')
     assert schema.validate(etree.fromstring(good))
+
+
+def test_failed_and_partly_failed_configurations(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    base = noisy_latencies([A, B, C], n=5, cv=0.01, seed=1)
+    cur = noisy_latencies([A, B, C], n=5, cv=0.01, seed=2, scale={A: 1.3})
+    cur[A], cur[B] = cur[A][:3], []
+    b = write_run(tmp_path / "b", base)
+    c = write_run(tmp_path / "c", cur, failed={A: 2, B: 5})
+    comp = compare_runs(b, c)
+    doc = etree.fromstring(junit_xml(comp))
+    schema.assertValid(doc)
+    by_name = {t.get("name").split("|")[0]: t for t in doc.iter("testcase")}
+    broke = by_name[B].find("failure")
+    assert broke is not None and broke.get("type") == "failed"
+    assert "all 5 current trial(s) failed" in (broke.get("message") or "")
+    slow = by_name[A].find("failure")
+    assert slow is not None and slow.get("type") == "regression"
+    assert "2 of 5 current trials failed" in (slow.get("message") or "")
+    assert "(n=3, 2 failed)" in (slow.text or "")
+    assert doc.get("failures") == "2"
+
+
+def test_allowed_missing_is_skipped_not_failed(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    b = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
+    c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2))
+    doc = etree.fromstring(junit_xml(compare_runs(b, c, allow_missing=True)))
+    schema.assertValid(doc)
+    case = next(t for t in doc.iter("testcase") if t.get("name").startswith(B))
+    assert case.find("failure") is None and case.find("skipped") is not None
+    assert (doc.get("failures"), doc.get("skipped")) == ("0", "1")

@@ -78,3 +78,17 @@ def test_warnings_and_context_changes_are_listed(tmp_path: Path) -> None:
     html = MarkdownIt("commonmark").enable("table").render(render_markdown(comp))
     assert "<strong>Warnings</strong>" in html
     assert "context changed (allowed): SoC: baseline" in html
+
+
+def test_failed_configurations_count_in_the_table(tmp_path: Path) -> None:
+    cur = noisy_latencies([A], n=3, cv=0.01, seed=2)
+    cur[B] = []
+    base = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
+    comp = compare_runs(base, write_run(tmp_path / "c", cur, failed={A: 2, B: 4}))
+    text = render_markdown(comp)
+    assert text.startswith("### harness check: failed")
+    row_a = next(line for line in text.splitlines() if line.startswith("| unchanged")
+                 or line.startswith("| inconclusive"))
+    assert "5/3, 2 failed" in row_a
+    row_b = next(line for line in text.splitlines() if line.startswith("| **failed**"))
+    assert "5/0, 4 failed" in row_b and "all 4 current trial(s) failed" in row_b

@@ -10,16 +10,29 @@ Like the real tool, unknown flags only draw a `WARN: Unconsumed cmdline flags`
 line; a known flag with a bad value, or one this stand-in cannot honour
 (GPU/NNAPI delegates, op profiling), ends it with `ERROR:` lines and exit 1.
 Standalone (copied into the image): stdlib + numpy + ai_edge_litert only.
+
+Deterministic mode (docs/sim.md "Synthetic latencies"): when the device's
+state file `synthetic` holds a seed, every time printed is drawn from a
+seeded distribution instead of measured, so tests of the statistics and the
+pipeline do not depend on how busy the host is. The model is still loaded and
+run once (a broken model fails as before). The first line then says
+"SYNTHETIC latencies", so every log, binary id and report built from it says
+so too.
 """
 
 from __future__ import annotations
 
+import fcntl
+import fnmatch
+import json
 import math
 import os
+import random
 import resource
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 STANDIN_VERSION = "1.0"
@@ -185,6 +198,9 @@ class Stat:
     def add(self, us: int) -> None:
         self.values.append(us)
 
+    def count(self) -> int:
+        return len(self.values)
+
     def avg(self) -> float:
         return sum(self.values) / len(self.values) if self.values else 0.0
 
@@ -211,13 +227,108 @@ class Stat:
         return out + f" p5={pct(5)} median={pct(50)} p95={pct(95)}"
 
 
-def slowdown() -> float:
-    """The device's slowdown fault, re-read before every run so tests can flip it."""
+def slowdown(graph: str = "") -> float:
+    """The device's slowdown fault for this model, re-read before every run so tests can flip it.
+
+    The state file holds `FACTOR` (every model) or `FACTOR PATTERN` (models whose
+    file name matches the fnmatch PATTERN; others run at full speed).
+    """
     try:
         with open(os.path.join(STATE, "slowdown")) as fh:
-            return max(1.0, float(fh.read().strip() or 1.0))
+            factor, _, pattern = fh.read().strip().partition(" ")
+        if pattern and not fnmatch.fnmatchcase(os.path.basename(graph), pattern.strip()):
+            return 1.0
+        return max(1.0, float(factor or 1.0))
     except (OSError, ValueError):
         return 1.0
+
+
+# -- deterministic mode -------------------------------------------------------------------
+# A made-up scale, not a prediction: ms per MB of model at 224x224 input, one thread.
+SYNTHETIC_MS_PER_MB = 5.0
+SYNTHETIC_FLOOR_MS = 0.2
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """The device's deterministic mode: seed, trial-to-trial CV, run-to-run CV."""
+
+    seed: int
+    cv: float = 0.02
+    run_cv: float = 0.01
+
+    def label(self) -> str:
+        return (f"SYNTHETIC latencies (seeded: seed={self.seed} cv={self.cv:g}); "
+                "times are drawn, not measured")
+
+
+def synthetic_mode() -> Synthetic | None:
+    """The `synthetic` state file: `seed=N cv=F run_cv=F` (empty or absent: off)."""
+    try:
+        with open(os.path.join(STATE, "synthetic")) as fh:
+            text = fh.read().strip()
+    except OSError:
+        return None
+    if not text:
+        return None
+    fields = dict(item.partition("=")[::2] for item in text.split())
+    try:
+        return Synthetic(int(fields["seed"]), float(fields.get("cv", 0.02)),
+                         float(fields.get("run_cv", 0.01)))
+    except (KeyError, ValueError):
+        raise Failure(f"synthetic mode: cannot read {text!r} (want seed=N cv=F run_cv=F)") from None
+
+
+def draw_number(key: str) -> int:
+    """How many trials of `key` this device drew before (a per-key counter, under a lock).
+
+    Each process is one trial; numbering them per model and flags keeps one
+    configuration's draws the same whatever else ran in between.
+    """
+    path = os.path.join(STATE, "synthetic.count")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        raw = b""
+        while chunk := os.read(fd, 65536):
+            raw += chunk
+        try:
+            counts: dict[str, int] = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            raise Failure(f"synthetic mode: {path} is damaged; set the mode again") from None
+        n = counts.get(key, 0)
+        counts[key] = n + 1
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps(counts, sort_keys=True).encode())
+        return n
+    finally:
+        os.close(fd)
+
+
+class SyntheticClock:
+    """Seeded run times for one trial: nominal x trial factor x run factor x slowdown."""
+
+    def __init__(self, mode: Synthetic, graph: str, nominal_us: float, key: str) -> None:
+        self.graph = graph
+        self.rng = random.Random(f"{mode.seed}|{key}|{draw_number(key)}")
+        self.run_sigma = math.sqrt(math.log1p(mode.run_cv * mode.run_cv))
+        sigma = math.sqrt(math.log1p(mode.cv * mode.cv))
+        self.trial_us = nominal_us * math.exp(self.rng.gauss(-sigma * sigma / 2.0, sigma))
+
+    def run_us(self) -> int:
+        s = self.run_sigma
+        factor = math.exp(self.rng.gauss(-s * s / 2.0, s))
+        return max(1, int(self.trial_us * factor * slowdown(self.graph)))
+
+
+def nominal_us(graph: str, input_shape: tuple[int, ...], threads: int) -> float:
+    """A synthetic model's nominal latency: grows with its size and input pixels."""
+    size_mb = os.path.getsize(graph) / 1e6
+    pixels = input_shape[1] * input_shape[2] if len(input_shape) == 4 else 224 * 224
+    ms = SYNTHETIC_MS_PER_MB * size_mb * pixels / (224 * 224) + SYNTHETIC_FLOOR_MS
+    speedup: float = max(1, threads) ** 0.7
+    return ms * 1000.0 / speedup
 
 
 def spin_until(deadline: float) -> None:
@@ -237,22 +348,34 @@ def maxrss_kb() -> int:
 
 
 def run_phase(
-    invoke: Callable[[], None], min_runs: int, min_secs: float, max_secs: float, delay: float
+    invoke: Callable[[], None], min_runs: int, min_secs: float, max_secs: float, delay: float,
+    graph: str = "", clock: SyntheticClock | None = None,
 ) -> Stat:
-    """BenchmarkModel::Run: loop while (runs < min or time < min_secs) and time <= max_secs."""
+    """BenchmarkModel::Run: loop while (runs < min or time < min_secs) and time <= max_secs.
+
+    With a synthetic clock the runs are drawn, not timed, and the loop's own
+    time is the sum of the drawn runs.
+    """
     stat = Stat()
+    if clock is not None:
+        elapsed = 0.0
+        while (stat.count() < min_runs or elapsed < min_secs) and elapsed <= max_secs:
+            us = clock.run_us()
+            stat.add(us)
+            elapsed += us / 1e6 + max(delay, 0.0)
+        return stat
     start = time.perf_counter()
     min_finish = start + min_secs
     max_finish = start + max_secs
     now = start
     runs = 0
     while (runs < min_runs or now < min_finish) and now <= max_finish:
-        factor = slowdown()
+        factor = slowdown(graph)
         t0 = time.perf_counter()
         invoke()
-        elapsed = time.perf_counter() - t0
+        elapsed_s = time.perf_counter() - t0
         if factor > 1.0:
-            spin_until(t0 + elapsed * factor)
+            spin_until(t0 + elapsed_s * factor)
         stat.add(int((time.perf_counter() - t0) * 1e6))
         runs += 1
         if delay > 0:
@@ -268,9 +391,10 @@ def main(argv: list[str]) -> int:
     from ai_edge_litert import interpreter as litert
 
     litert_version = getattr(ai_edge_litert, "__version__", "unknown")
+    mode = synthetic_mode()
     info(
         f"harness benchmark_model stand-in {STANDIN_VERSION} (LiteRT {litert_version});"
-        " not the official TFLite tool"
+        " not the official TFLite tool" + (f"; {mode.label()}" if mode else "")
     )
     sys.stdout.flush()
     values, given, unconsumed = parse(argv)
@@ -325,6 +449,12 @@ def main(argv: list[str]) -> int:
         raise Failure(f"Failed to mmap model {graph}") from None
     info(f"The input model file size (MB): {fmt(os.path.getsize(graph) / 1e6)}")
     init_us = int((time.perf_counter() - t_init) * 1e6)
+    clock: SyntheticClock | None = None
+    if mode:
+        shape = tuple(int(d) for d in interp.get_input_details()[0]["shape"])
+        key = f"{os.path.basename(graph)}|t{threads}|xnnpack={values['use_xnnpack']}"
+        clock = SyntheticClock(mode, graph, nominal_us(graph, shape, threads), key)
+        init_us = int(clock.trial_us * 3)  # drawn like everything else it prints
     info(f"Initialized session in {fmt(init_us / 1e3)}ms.")
     rss_init = maxrss_kb()
     rng = np.random.default_rng(0)
@@ -344,6 +474,12 @@ def main(argv: list[str]) -> int:
             -1.0,
             -1.0,
         )
+    if clock is not None and not values["dry_run"]:
+        try:
+            interp.invoke()  # once, untimed: a model that cannot run still fails
+        except (ValueError, RuntimeError) as exc:
+            error(str(exc).strip() or type(exc).__name__)
+            raise Failure("Failed to invoke!") from None
     phases = []
     for runs_key, secs_key in (("warmup_runs", "warmup_min_secs"), ("num_runs", "min_secs")):
         min_runs, min_secs, max_secs = values[runs_key], values[secs_key], values["max_secs"]
@@ -353,7 +489,8 @@ def main(argv: list[str]) -> int:
             f" but terminate if exceeding {fmt(max_secs)} seconds."
         )
         try:
-            stat = run_phase(interp.invoke, min_runs, min_secs, max_secs, values["run_delay"])
+            stat = run_phase(interp.invoke, min_runs, min_secs, max_secs, values["run_delay"],
+                             graph, clock)
         except (ValueError, RuntimeError) as exc:
             error(str(exc).strip() or type(exc).__name__)
             raise Failure("Failed to invoke!") from None

@@ -1,0 +1,82 @@
+"""What a stored trial may hold: the checks every reader of a run applies, in one place.
+
+A run folder is read back by `check`, `report`, `trend` and notebooks alike
+(`harness.results.load`); a corrupt record must be refused there, naming the
+file and line, rather than trusted: a `trials.jsonl` appended to itself
+counts every trial twice and narrows every interval; an `Infinity` or `1e308`
+latency renders as "inf" and poisons every mean. The rules:
+
+- a trial id appears once per run;
+- latency figures are finite numbers; `latency_ms` is positive, the `*_us`
+  figures are not negative (a 0 us minimum is a timer artefact, not a lie);
+- no latency is absurd: one inference longer than ABSURD_LATENCY_MS (ten
+  minutes; a MobileNet takes milliseconds, the slowest phone a few seconds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from harness.results.schema import TrialRecord
+
+if TYPE_CHECKING:  # pandas only where a table is checked
+    import pandas as pd
+
+ABSURD_LATENCY_MS = 600_000.0
+# Per-trial figures benchmark_model prints, in microseconds.
+US_FIELDS: tuple[str, ...] = (
+    "avg_us", "min_us", "max_us", "std_us", "p5_us", "median_us", "p95_us", "init_us",
+    "first_us", "warmup_avg_us", "inference_avg_us",
+)
+
+
+def _bad_number(value: Any, *, unit_ms: float, positive: bool) -> str | None:
+    """Why a latency value cannot be trusted, or None when it can."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{value!r} is not a number"
+    if not math.isfinite(value):
+        return f"{value!r} is not finite"
+    if value < 0 or (positive and value == 0):
+        return f"{value!r} is not positive" if positive else f"{value!r} is negative"
+    if value * unit_ms > ABSURD_LATENCY_MS:
+        return f"{value!r} is absurd (over {ABSURD_LATENCY_MS / 60000:g} minutes per inference)"
+    return None
+
+
+def record_problem(record: TrialRecord | Mapping[str, Any]) -> str | None:
+    """Why one trial (a record or its stored dict) cannot be trusted (first problem), or None."""
+    data = record.to_dict() if isinstance(record, TrialRecord) else record
+    why = _bad_number(data.get("latency_ms"), unit_ms=1.0, positive=True)
+    if why:
+        return f"latency_ms {why}"
+    for name in US_FIELDS:
+        why = _bad_number(data.get(name), unit_ms=1e-3, positive=False)
+        if why:
+            return f"{name} {why}"
+    return None
+
+
+def frame_problem(frame: pd.DataFrame) -> str | None:
+    """The same rules over a trials table (a parquet cache); a description of the first breach."""
+    import numpy as np
+
+    duplicated = frame["trial_id"].duplicated()
+    if bool(duplicated.any()):
+        return f"trial id {frame['trial_id'][duplicated].iloc[0]!r} appears more than once"
+    for name, unit_ms, positive in (("latency_ms", 1.0, True),
+                                    *((n, 1e-3, False) for n in US_FIELDS)):
+        if name not in frame.columns:
+            continue
+        values = frame[name].dropna().to_numpy(dtype=float)
+        limit = ABSURD_LATENCY_MS / unit_ms
+        bad = ~np.isfinite(values) | (values < 0) | (values > limit)
+        if positive:
+            bad |= values == 0
+        if bool(bad.any()):
+            why = _bad_number(float(values[bad][0]), unit_ms=unit_ms, positive=positive)
+            return f"{name} {why}"
+    return None

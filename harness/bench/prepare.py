@@ -174,3 +174,49 @@ def release_device(prepared: PreparedDevice) -> None:
                 prepared.target.session.serial,
                 exc,
             )
+
+
+# Preparation is repeatable (pushes skip what already matches), so a drop in
+# the middle costs a wait and a second pass, never the run; this bounds the passes.
+PREPARE_ATTEMPTS = 3
+
+
+def prepare_with_reconnect(
+    session: DeviceSession,
+    *,
+    reconnect_timeout_s: float,
+    on_event: Callable[[str], None] = lambda _msg: None,
+    **kwargs: Any,
+) -> PreparedDevice:
+    """prepare_device that rides out disconnects like trials do.
+
+    A drop (or a call that times out while the device does not answer) waits
+    up to `reconnect_timeout_s` for the device and prepares again; a device
+    that stays away raises DeviceLostError. A call that times out while the
+    device answers is a device problem, raised as is.
+    """
+    from harness.bench.remote import answers, wait_for_device
+    from harness.errors import DeviceLostError, DeviceOfflineError, DeviceTimeoutError
+
+    for attempt in range(1, PREPARE_ATTEMPTS + 1):
+        try:
+            return prepare_device(
+                session, reconnect_timeout_s=reconnect_timeout_s, on_event=on_event, **kwargs
+            )
+        except (DeviceOfflineError, DeviceTimeoutError) as exc:
+            if isinstance(exc, DeviceTimeoutError) and answers(session):
+                raise
+            if attempt == PREPARE_ATTEMPTS:
+                raise
+            on_event(
+                f"{session.serial}: device lost during preparation ({exc}); waiting up to "
+                f"{reconnect_timeout_s:g} s for it to come back"
+            )
+            if not wait_for_device(session, timeout_s=reconnect_timeout_s):
+                raise DeviceLostError(
+                    f"device did not come back within {reconnect_timeout_s:g} s",
+                    serial=session.serial, command="preparation",
+                    hint="reconnect it, then run the same command again",
+                ) from exc
+            on_event(f"{session.serial}: device is back, preparing again")
+    raise AssertionError("unreachable")

@@ -102,7 +102,9 @@ class _Core:
         shell = parse_service(service)
         if shell is not None:
             _kind, v2, command = shell
-            return lambda s: ShellSession(s, self.spawner, command, v2, self.faults.hangs).run()
+            return lambda s: ShellSession(
+                s, self.spawner, command, v2, self.faults.hangs, self.faults.hangup_policy
+            ).run()
         if service == "sync:":
             return lambda s: SyncSession(s, self.fs, self.faults.push_allowance).run()
         if service in ("root:", "unroot:"):

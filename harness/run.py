@@ -225,7 +225,10 @@ def _convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
 def _open_sessions(settings: RunSettings) -> list[DeviceSession]:
     from harness.device.select import connect
 
-    return list(connect(settings.devices, adb_server=settings.adb_server))
+    return list(
+        connect(settings.devices, adb_server=settings.adb_server,
+                wait_s=settings.reconnect_timeout_s)
+    )  # fmt: skip
 
 
 # What makes a phone the same phone for --resume: a trial measured on another
@@ -248,27 +251,27 @@ def identity_differences(
 
 
 def _map_resumed_serials(
-    meta: dict[str, Any], prepared: Sequence[PreparedDevice]
+    meta: dict[str, Any], identities: dict[str, tuple[dict[str, Any], str | None]]
 ) -> dict[str, str]:
     """Old serial -> new serial, only for phones whose identity matches the run's.
 
     A device may come back under a new address (a simulated device or a phone
     over TCP gets a new port): it takes the old serial of the one device of
-    the run with the same identity. Raises PlanError (exit 2) naming every
-    difference when a device is not the one the run measured.
+    the run with the same identity. `identities` is serial -> (device info,
+    binary sha256) of the devices now at hand. Raises PlanError (exit 2)
+    naming every difference when a device is not the one the run measured.
     """
     devices = meta.get("devices") or {}
     binaries = meta.get("binaries") or {}
 
-    def diffs(old: str, p: PreparedDevice) -> list[str]:
+    def diffs(old: str, p: tuple[dict[str, Any], str | None]) -> list[str]:
         return identity_differences(
-            devices.get(old) or {}, p.info,
-            (binaries.get(old) or {}).get("sha256"), p.binary.get("sha256"),
-        )  # fmt: skip
+            devices.get(old) or {}, p[0], (binaries.get(old) or {}).get("sha256"), p[1]
+        )
 
     mapping: dict[str, str] = {}
     refused: list[str] = []
-    by_serial = {p.target.session.serial: p for p in prepared}
+    by_serial = identities
     for serial, p in by_serial.items():
         if serial in devices:
             found = diffs(serial, p)
@@ -346,11 +349,12 @@ def run(
             for p in prepared:
                 p.target.logs_dir = store.run_dir / "logs"
         else:
-            mapping = _map_resumed_serials(meta, prepared)
+            identities = {
+                p.target.session.serial: (p.info, p.binary.get("sha256")) for p in prepared
+            }
+            mapping = _map_resumed_serials(meta, identities)
             _check_resumed_context(store, prepared, mapping)
-            # Plans of a resumed run use the stored serials, so trial ids stay those of the run.
-            inverse = {new: old for old, new in mapping.items()}
-            plan_serials = [inverse[s] for s in serials]
+            plan_serials = _plan_serials(mapping, serials)
         plan = build_plan(plan_serials, configs, trials=settings.trials, seed=seed)
         if store.meta.get("status") != "running":
             store.update_meta(status="running")
@@ -378,6 +382,12 @@ def run(
         for p in prepared:
             release_device(p)
     return _outcome(settings, store, workers, status, warnings, emit)
+
+
+def _plan_serials(mapping: dict[str, str], serials: Sequence[str]) -> list[str]:
+    """Plans of a resumed run use the stored serials, so trial ids stay those of the run."""
+    inverse = {new: old for old, new in mapping.items()}
+    return [inverse[s] for s in serials]
 
 
 # After Ctrl-C / SIGTERM, the one call that kills a trial in flight gets this long.

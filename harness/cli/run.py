@@ -286,7 +286,9 @@ def execute(settings: Any) -> RunOutcome:
 
         stored = read_meta(Path(settings.resume)).get("settings") or {}
         settings.devices = list(stored.get("devices") or [])
-    with open_devices(settings.devices, settings.adb_server) as sessions:
+    with open_devices(
+        settings.devices, settings.adb_server, wait_s=settings.reconnect_timeout_s
+    ) as sessions:
         if settings.resume is not None and any(d == "sim" for d in settings.devices):
             _emit("note: `sim` is a fresh simulated device; trials continue under the run's serial")
         return run(settings, sessions=list(sessions), emit=_emit)

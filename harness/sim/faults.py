@@ -95,6 +95,11 @@ class Faults:
         with self._lock:
             self._hangs.append(compiled)
 
+    def clear_hangs(self) -> None:
+        """Shell commands answer again (hangs already in progress stay hung)."""
+        with self._lock:
+            self._hangs.clear()
+
     def fail_pushes(self, after_bytes: int | None = 0) -> None:
         """Pushes fail with ENOSPC after `after_bytes` bytes of each file (None: stop failing)."""
         with self._lock:

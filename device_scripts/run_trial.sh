@@ -126,7 +126,10 @@ quick_state() {
 # interrupts the wait with USR1 (a trapped signal ends `wait`, POSIX). The
 # timer's fds go to /dev/null so it never holds adb's output open.
 wait_child() {
-    ( exec </dev/null >/dev/null 2>&1; sleep "$2"; kill -USR1 $$ ) &
+    # The timer is a fresh `sh -c`, not a subshell: a subshell keeps the begin
+    # call's argv, so a timer outliving the trial would look like a benchmark
+    # in `ps`. Its `sleep` may outlive it by up to MAX_S, doing nothing.
+    sh -c 'sleep "$1" && kill -USR1 "$2"' timer "$2" $$ </dev/null >/dev/null 2>&1 &
     _timer=$!
     trap ':' USR1
     wait "$1" 2>/dev/null

@@ -401,6 +401,9 @@ def _stop_in_flight(runners: Sequence[TrialRunner], emit: Callable[[str], None])
     once keeps its process, which the next run's sweep stops before measuring.
     """
     busy = [(r, r.in_flight) for r in runners if r.in_flight]
+    for r in runners:
+        if not r.in_flight:
+            emit(f"{r.target.session.serial}: no trial was running on the device")
 
     def kill(runner: TrialRunner, trial_dir: str) -> None:
         session = runner.target.session

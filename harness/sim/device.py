@@ -53,6 +53,7 @@ class _Core:
         self.fs = DeviceFS(root)
         self.server: asyncio.Server | None = None
         self.connections: set[Connection] = set()
+        self._offline: set[asyncio.Task[None]] = set()  # go_offline waits, cancelled on close
         self.port = 0
         self.host = "127.0.0.1"
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -140,7 +141,14 @@ class _Core:
             self.server.close()
             self.server = None
         self.drop_connections_now()
-        await asyncio.sleep(seconds)
+        task = asyncio.current_task()
+        if task is not None:
+            self._offline.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            if task is not None:
+                self._offline.discard(task)
         try:
             await self.listen(self.port)
         except SimulatorError as exc:
@@ -149,6 +157,8 @@ class _Core:
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
+        for task in list(self._offline):
+            task.cancel()  # stopping while offline: no listen() after the device is gone
         self.drop_connections_now()
         await self.spawner.close()
         await asyncio.sleep(0)

@@ -24,6 +24,7 @@ from harness.bench.plan import Config, build_plan, configurations, new_seed, xnn
 from harness.bench.prepare import (
     ModelFile,
     PreparedDevice,
+    prepare_device,
     prepare_with_reconnect,
     release_device,
 )
@@ -451,6 +452,7 @@ def _prepare_all(
             logs_dir=logs_dir,
             fixed_performance=settings.fixed_performance,
             on_event=emit,
+            prepare=prepare_device,
         )
 
     results: dict[int, PreparedDevice | BaseException] = {}

@@ -200,9 +200,10 @@ def prepare_with_reconnect(
     *,
     reconnect_timeout_s: float,
     on_event: Callable[[str], None] = lambda _msg: None,
+    prepare: Callable[..., PreparedDevice] | None = None,
     **kwargs: Any,
 ) -> PreparedDevice:
-    """prepare_device that rides out disconnects like trials do.
+    """prepare_device (or `prepare`) that rides out disconnects like trials do.
 
     A drop (or a call that times out while the device does not answer) waits
     up to `reconnect_timeout_s` for the device and prepares again; a device
@@ -212,9 +213,10 @@ def prepare_with_reconnect(
     from harness.bench.remote import answers, wait_for_device
     from harness.errors import DeviceLostError, DeviceOfflineError
 
+    prepare = prepare or prepare_device
     for attempt in range(1, PREPARE_ATTEMPTS + 1):
         try:
-            return prepare_device(
+            return prepare(
                 session, reconnect_timeout_s=reconnect_timeout_s, on_event=on_event, **kwargs
             )
         except (DeviceOfflineError, DeviceTimeoutError) as exc:

@@ -161,7 +161,9 @@ def test_killing_the_launching_stream_leaves_the_trial_running(sim: Any, tmp_pat
     assert len(_bench_procs(sim)) == 1, "the trial was killed with its launcher and ran again"
 
 
-def test_a_resume_with_part_of_the_devices_is_incomplete(make_sim: Any, tmp_path: Path) -> None:
+def test_a_resume_with_part_of_the_devices_is_incomplete(
+    make_sim: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Problem 2: the survivor alone cannot make the run complete."""
     a, b = make_sim(), make_sim()
     fired = threading.Event()
@@ -196,6 +198,20 @@ def test_a_resume_with_part_of_the_devices_is_incomplete(make_sim: Any, tmp_path
     row_a = resumed.summary[resumed.summary["device_serial"] == a.serial]
     if len(row_a):  # a's one stored trial reads 1/2, not 1/1
         assert int(row_a["n_planned"].iloc[0]) == 2
+    # The command line says so too: summary line, --json, exit 1.
+    from harness.cli import main
+
+    capsys.readouterr()
+    args = ["run", "--resume", str(first.run_dir), "--device", b.serial, "--no-report"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    n = 2 - len(stored_a)
+    assert f"{n} missing ({a.serial}: {n}); run incomplete" in out, out
+    if stored_a:
+        assert "1/2" in out, out
+    assert main([*args, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "incomplete" and data["missing"] == {a.serial: n}
 
 
 def test_a_resume_onto_another_phone_is_refused(make_sim: Any, tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ RECONNECT_PROBE_S = 0.5
 PROBE_TIMEOUT_S = 5.0
 # The shortest deadline a call gets, even when a trial's own is nearly spent.
 MIN_CALL_S = 1.0
+# A device that keeps dropping and coming back within one call is as good as
+# lost: after this many reconnects for the same call, stop waiting.
+MAX_RECOVERIES = 5
 
 
 class CallHung(DeviceTimeoutError):
@@ -208,11 +211,20 @@ class TrialRemote:
         Only for calls that are safe to repeat (reads, kill, wait). A call
         that missed its deadline while the device answers raises CallHung.
         """
-        while True:
+        for _ in range(MAX_RECOVERIES):
             try:
                 return call()
             except (DeviceOfflineError, DeviceTimeoutError) as exc:
                 self.recover(what, exc)
+        raise self._flapping(what)
+
+    def _flapping(self, what: str) -> DeviceLostError:
+        return DeviceLostError(
+            f"device dropped off {MAX_RECOVERIES} times during one {what}",
+            serial=self.session.serial,
+            command=what,
+            hint="check the cable or the network; then resume the run",
+        )
 
     def recover(self, what: str, exc: DeviceError) -> None:
         """After a failed call: CallHung if the device answers though the call timed out,
@@ -278,7 +290,7 @@ class TrialRemote:
             *argv,
         ]
         limit = timeout_s if timeout_s is not None else CALL_TIMEOUT_S + max_wait_s
-        while True:
+        for _ in range(MAX_RECOVERIES):
             try:
                 out = self._run(args, max(MIN_CALL_S, limit))
                 return parse_collected(out, mark, self.session.serial)
@@ -290,6 +302,7 @@ class TrialRemote:
             # It never started, or died with the connection: clear, launch again.
             self._on_event(f"{self.session.serial}: the trial did not start; launching it again")
             self.kill(trial_dir)
+        raise self._flapping("trial start")
 
     def collect(
         self,

@@ -8,7 +8,7 @@ from the event that starts it to the event that ends it:
           folder removed. Promise: <= 2 s.
 - hung:   a `run_trial.sh begin` that never answers -> its `timeout` record
           (the record's own started/finished times). Promise: <= --trial-timeout
-          + 30 s (trial call margin, the `true` probe, the kill).
+          + 45 s (trial call margin, the `true` probe, the kill).
 - lost:   the phone goes away for good mid-run -> run() returns `interrupted`.
           Promise: <= --reconnect-timeout + 25 s.
 
@@ -177,7 +177,7 @@ def main() -> None:
             rows.append(_line(name, [stop_latency(env, sig) for _ in range(opts.repeat)],
                               "<= 2 s"))  # fmt: skip
         rows.append(_line("hung call", [hung_call(env) for _ in range(opts.repeat)],
-                          f"<= trial timeout {TRIAL_TIMEOUT_S:g} s + 30 s"))  # fmt: skip
+                          f"<= trial timeout {TRIAL_TIMEOUT_S:g} s + 45 s"))  # fmt: skip
         rows.append(_line("lost device", [lost_device(env) for _ in range(opts.repeat)],
                           f"<= reconnect timeout {RECONNECT_TIMEOUT_S:g} s + 25 s"))  # fmt: skip
     print("\n".join(rows))

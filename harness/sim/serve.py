@@ -34,9 +34,12 @@ def fault_settings(
     drop_after_commands: int | None = None,
     thermal: list[str] | None = None,
     cap: list[str] | None = None,
+    hangup: str | None = None,
 ) -> dict[str, Any]:
     """Command-line fault options -> the dict `SimDevice.start(faults=...)` takes."""
     settings: dict[str, Any] = {}
+    if hangup is not None:
+        settings["hangup"] = hangup
     if slowdown is not None:
         settings["slowdown"] = slowdown
     if fail_pushes_after is not None:

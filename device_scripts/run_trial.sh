@@ -1,11 +1,15 @@
 #!/system/bin/sh
 # One benchmark trial, detached from the adb connection that started it.
 #
-# Why detached: a USB hiccup kills the `adb shell` that launched a command;
-# a trial must survive that, so the process runs in the background with
-# SIGHUP ignored and every output redirected to files in the trial folder.
-# The host asks again after a reconnect and collects the files once
-# `exit_code` exists.
+# Why detached: a USB hiccup ends the `adb shell` that launched a command, and
+# adbd then sends its shell SIGHUP (some daemons kill the shell's whole process
+# group). A trial must survive both, so its wrapper runs in a session of its
+# own (`setsid`: a new session and process group, no controlling terminal),
+# ignores SIGHUP (so does the benchmark, which inherits that), and writes every
+# output to files in the trial folder. `begin` returns only after the wrapper
+# has written `started`, i.e. once it is in its own session with SIGHUP ignored
+# and the benchmark is launched. The host asks again after a reconnect and
+# collects the files once `exit_code` exists.
 #
 #   sh run_trial.sh begin DIR MASK MAX_S MARK [--no-before] [CPU...] -- BINARY [ARGS...]
 #       state snapshot (unless --no-before: the host still holds one from a
@@ -21,8 +25,8 @@
 # the device for good) and clears ROOT, so that a resumed run never measures
 # while a stale benchmark process competes for the same cores.
 #
-# Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process), start,
-# end (seconds since the epoch, or uptime seconds if date lacks %N), and
+# Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process), started,
+# start, end (seconds since the epoch, or uptime seconds if date lacks %N), and
 # exit_code, written last through a rename: its presence is the done marker.
 # The full state snapshot before a trial comes from state.sh beside this script
 # (the device layer's key=value format); the one right after a trial is
@@ -122,7 +126,10 @@ quick_state() {
 # interrupts the wait with USR1 (a trapped signal ends `wait`, POSIX). The
 # timer's fds go to /dev/null so it never holds adb's output open.
 wait_child() {
-    ( exec </dev/null >/dev/null 2>&1; sleep "$2"; kill -USR1 $$ ) &
+    # The timer is a fresh `sh -c`, not a subshell: a subshell keeps the begin
+    # call's argv, so a timer outliving the trial would look like a benchmark
+    # in `ps`. Its `sleep` may outlive it by up to MAX_S, doing nothing.
+    sh -c 'sleep "$1" && kill -USR1 "$2"' timer "$2" $$ </dev/null >/dev/null 2>&1 &
     _timer=$!
     trap ':' USR1
     wait "$1" 2>/dev/null
@@ -157,22 +164,34 @@ start() {
     _mask=$2
     shift 2
     rm -rf "$_d" && mkdir -p "$_d" || { echo "cannot create $_d" >&2; exit 73; }
-    (
-        # Redirect with exec, inside: a redirection on the subshell itself makes
-        # mksh keep a saved copy of the caller's stdout open in the child, and
-        # adb's shell service then waits for the benchmark to finish.
-        exec </dev/null >/dev/null 2>&1
-        trap '' HUP
-        now >"$_d/start"
-        taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null &
-        echo $! >"$_d/pid"
-        wait $!
-        rc=$?
-        now >"$_d/end"
-        echo "$rc" >"$_d/exit_code.tmp" && mv "$_d/exit_code.tmp" "$_d/exit_code"
-    ) &
+    # setsid execs in place (a background job is no group leader), so $! is the
+    # wrapper itself and `wait` works on it. Without setsid the wrapper still
+    # ignores SIGHUP, but shares the launching shell's process group.
+    _setsid=""
+    command -v setsid >/dev/null 2>&1 && _setsid=setsid
+    $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 &
     _wrapper=$!
     echo "$_wrapper" >"$_d/wrapper_pid"
+    # Return only once the trial is safely started (see the top of this file).
+    while [ ! -f "$_d/started" ] && kill -0 "$_wrapper" 2>/dev/null; do
+        sleep 0.01
+    done
+}
+
+# _wrap DIR MASK BINARY [ARGS...]: the detached wrapper (run by `start` only).
+wrap() {
+    _d=$1
+    _mask=$2
+    shift 2
+    trap '' HUP
+    now >"$_d/start"
+    taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null &
+    echo $! >"$_d/pid"
+    : >"$_d/started"
+    wait $!
+    rc=$?
+    now >"$_d/end"
+    echo "$rc" >"$_d/exit_code.tmp" && mv "$_d/exit_code.tmp" "$_d/exit_code"
 }
 
 cmd=$1
@@ -180,6 +199,10 @@ dir=$2
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: run_trial.sh begin|collect|kill|sweep DIR ..." >&2; exit 64; }
 
 case $cmd in
+_wrap)
+    shift 1
+    wrap "$@"
+    ;;
 begin)
     mask=$3
     max=$4

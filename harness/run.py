@@ -15,14 +15,19 @@ import shlex
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__, catalogue
 from harness.bench.plan import Config, build_plan, configurations, new_seed, xnnpack_settings
-from harness.bench.prepare import ModelFile, PreparedDevice, prepare_device, release_device
+from harness.bench.prepare import (
+    ModelFile,
+    PreparedDevice,
+    prepare_device,
+    prepare_with_reconnect,
+    release_device,
+)
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner, TrialSettings
 from harness.errors import (
@@ -115,7 +120,7 @@ class RunOutcome:
 
     run_dir: Path
     run_id: str
-    status: str  # complete | interrupted | failed
+    status: str  # complete | incomplete | interrupted | failed
     exit_code: int
     trials_total: int
     trials_failed: int
@@ -127,6 +132,8 @@ class RunOutcome:
     # What a reader must know before any figure (stand-in binary, simulated device).
     caveats: list[str] = field(default_factory=list)
     process_wall_s: float = 0.0
+    # Planned trials without a record, per device (empty when complete).
+    missing: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (the `harness run --json` contract)."""
@@ -142,6 +149,8 @@ class RunOutcome:
             "exit_code": self.exit_code,
             "trials_total": self.trials_total,
             "trials_failed": self.trials_failed,
+            "trials_missing": sum(self.missing.values()),
+            "missing": self.missing,
             "resume_command": self.resume_command,
             "report": str(self.report) if self.report else None,
             "warnings": self.warnings,
@@ -217,22 +226,88 @@ def _convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
 def _open_sessions(settings: RunSettings) -> list[DeviceSession]:
     from harness.device.select import connect
 
-    return list(connect(settings.devices, adb_server=settings.adb_server))
+    return list(
+        connect(settings.devices, adb_server=settings.adb_server,
+                wait_s=settings.reconnect_timeout_s)
+    )  # fmt: skip
 
 
-def _map_resumed_serials(meta: dict[str, Any], serials: list[str]) -> dict[str, str]:
-    """Old serial -> new serial: a single-device run may come back under a new
-    address (a simulated device or a phone over TCP gets a new port)."""
-    old = list((meta.get("devices") or {}).keys())
-    mapping = {s: s for s in serials if s in old}
-    if len(old) == 1 and len(serials) == 1 and not mapping:
-        mapping = {old[0]: serials[0]}
-    unknown = [s for s in serials if s not in mapping.values()]
-    if unknown:
+# What makes a phone the same phone for --resume: a trial measured on another
+# model, SoC, build or binary is not the same measurement.
+IDENTITY_KEYS = ("model", "device", "platform", "hardware", "abi", "fingerprint")
+
+
+def identity_differences(
+    then: dict[str, Any], now: dict[str, Any], binary_then: str | None, binary_now: str | None
+) -> list[str]:
+    """`key: stored -> now` for every identity field that differs (unknowns are skipped)."""
+    out = [
+        f"{key} {then[key]!r} -> {now.get(key)!r}"
+        for key in IDENTITY_KEYS
+        if then.get(key) is not None and then.get(key) != now.get(key)
+    ]
+    if binary_then and binary_now and binary_then != binary_now:
+        out.append(f"benchmark binary sha256 {binary_then[:12]} -> {binary_now[:12]}")
+    return out
+
+
+def _map_resumed_serials(
+    meta: dict[str, Any], identities: dict[str, tuple[dict[str, Any], str | None]]
+) -> dict[str, str]:
+    """Old serial -> new serial, only for phones whose identity matches the run's.
+
+    A device may come back under a new address (a simulated device or a phone
+    over TCP gets a new port): it takes the old serial of the one device of
+    the run with the same identity. `identities` is serial -> (device info,
+    binary sha256) of the devices now at hand. Raises PlanError (exit 2)
+    naming every difference when a device is not the one the run measured.
+    """
+    devices = meta.get("devices") or {}
+    binaries = meta.get("binaries") or {}
+
+    def diffs(old: str, p: tuple[dict[str, Any], str | None]) -> list[str]:
+        return identity_differences(
+            devices.get(old) or {}, p[0], (binaries.get(old) or {}).get("sha256"), p[1]
+        )
+
+    mapping: dict[str, str] = {}
+    refused: list[str] = []
+    by_serial = identities
+    for serial, p in by_serial.items():
+        if serial in devices:
+            found = diffs(serial, p)
+            if found:
+                refused.append(f"{serial}: {'; '.join(found)}")
+            else:
+                mapping[serial] = serial
+    for serial, p in by_serial.items():
+        if serial in devices:
+            continue
+        free = [old for old in devices if old not in mapping]
+        same = [old for old in free if not diffs(old, p)]
+        if same:
+            mapping[same[0]] = serial
+        elif len(free) == 1:
+            refused.append(f"{serial} (for {free[0]}): {'; '.join(diffs(free[0], p))}")
+        else:
+            refused.append(f"{serial} is not a device of this run ({', '.join(devices) or '-'})")
+    if refused:
         raise PlanError(
-            f"--resume: {', '.join(unknown)} is not a device of this run ({', '.join(old)})"
+            "--resume: not the device(s) this run measured: " + " | ".join(refused),
+            hint="resume on the same phone with the same benchmark binary, or start a new run",
         )
     return mapping
+
+
+def missing_trials(store: RunStore) -> dict[str, int]:
+    """Planned trials (meta.json `order`) without a record, counted per device."""
+    done = store.completed_trial_ids()
+    missing: dict[str, int] = {}
+    for trial in store.meta.get("order") or []:
+        if trial not in done:
+            device = str(trial).split("|", 1)[0]
+            missing[device] = missing.get(device, 0) + 1
+    return missing
 
 
 def run(
@@ -267,14 +342,20 @@ def run(
     warnings = [w for p in prepared for w in p.warnings]
     for w in warnings:
         emit(f"warning: {w}")
+    runners: list[TrialRunner] = []
     try:
+        plan_serials = serials
         if store is None:
             store = _create_store(settings, seed, prepared, converted, configs)
             for p in prepared:
                 p.target.logs_dir = store.run_dir / "logs"
         else:
-            _check_resumed_context(store, prepared, _map_resumed_serials(meta, serials))
-        plan_serials = _plan_serials(meta, serials) if settings.resume else serials
+            identities = {
+                p.target.session.serial: (p.info, p.binary.get("sha256")) for p in prepared
+            }
+            mapping = _map_resumed_serials(meta, identities)
+            _check_resumed_context(store, prepared, mapping)
+            plan_serials = _plan_serials(mapping, serials)
         plan = build_plan(plan_serials, configs, trials=settings.trials, seed=seed)
         if store.meta.get("status") != "running":
             store.update_meta(status="running")
@@ -285,12 +366,17 @@ def run(
             from harness.bench.profile import run_profiles
 
             run_profiles(runners, plan.configs(), store.run_dir, emit=emit)
-        status = "interrupted" if lost else "complete"
+        missing = missing_trials(store)
+        status = "interrupted" if lost else "incomplete" if missing else "complete"
         store.finalize(status)
+        store.update_meta(missing=missing)
+    except PlanError:
+        raise  # a refused resume changes nothing in the run folder
     except BaseException:
-        # Ctrl-C or an unexpected error: what is stored stays, and can be continued.
+        # Ctrl-C, SIGTERM or an unexpected error: what is stored stays, and can be continued.
         if store is not None:
-            store.update_meta(status="interrupted")
+            store.update_meta(status="interrupted", missing=missing_trials(store))
+            _stop_in_flight(runners, emit)
             emit(f"run interrupted; continue it with: {resume_command(store.run_dir, settings)}")
         raise
     finally:
@@ -299,10 +385,49 @@ def run(
     return _outcome(settings, store, workers, status, warnings, emit)
 
 
-def _plan_serials(meta: dict[str, Any], serials: list[str]) -> list[str]:
-    # Plans of a resumed run use the stored serials, so trial ids stay those of the run.
-    inverse = {new: old for old, new in _map_resumed_serials(meta, serials).items()}
+def _plan_serials(mapping: dict[str, str], serials: Sequence[str]) -> list[str]:
+    """Plans of a resumed run use the stored serials, so trial ids stay those of the run."""
+    inverse = {new: old for old, new in mapping.items()}
     return [inverse[s] for s in serials]
+
+
+# After Ctrl-C / SIGTERM, the one call that kills a trial in flight gets this long.
+STOP_KILL_S = 1.0
+
+
+def _stop_in_flight(runners: Sequence[TrialRunner], emit: Callable[[str], None]) -> None:
+    """Kill the benchmark processes the stopped run left on its phones; say which were left.
+
+    One bounded call per device, in parallel: a phone that does not answer at
+    once keeps its process, which the next run's sweep stops before measuring.
+    """
+    busy = [(r, r.in_flight) for r in runners if r.in_flight]
+    for r in runners:
+        if not r.in_flight:
+            emit(f"{r.target.session.serial}: no trial was running on the device")
+
+    def kill(runner: TrialRunner, trial_dir: str) -> None:
+        session = runner.target.session
+        session.reopen()
+        try:
+            out = session.shell(
+                ["sh", runner.target.remote.script, "kill", trial_dir], timeout_s=STOP_KILL_S
+            )
+            what = "killed" if out.stdout.startswith("killed") else "had already ended"
+            emit(f"{session.serial}: the trial in flight {what}")
+        except HarnessError as exc:
+            emit(
+                f"{session.serial}: the trial in flight was left running ({exc}); "
+                "a resumed run stops it before measuring"
+            )
+        finally:
+            session.abort()
+
+    threads = [threading.Thread(target=kill, args=item, daemon=True) for item in busy]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(STOP_KILL_S + 0.5)
 
 
 def _prepare_all(
@@ -315,7 +440,7 @@ def _prepare_all(
 ) -> list[PreparedDevice]:
     def one(session: DeviceSession) -> PreparedDevice:
         emit(f"{session.serial}: preparing (identity, cores, binary, models)")
-        return prepare_device(
+        return prepare_with_reconnect(
             session,
             models=models,
             configs=configs,
@@ -327,18 +452,41 @@ def _prepare_all(
             logs_dir=logs_dir,
             fixed_performance=settings.fixed_performance,
             on_event=emit,
+            prepare=prepare_device,
         )
 
-    with ThreadPoolExecutor(max_workers=max(1, len(sessions))) as pool:
-        futures = [pool.submit(one, s) for s in sessions]
-    ready = [f.result() for f in futures if f.exception() is None]
-    failed = [f.exception() for f in futures if f.exception() is not None]
+    results: dict[int, PreparedDevice | BaseException] = {}
+
+    def worker(index: int, session: DeviceSession) -> None:
+        try:
+            results[index] = one(session)
+        except BaseException as exc:  # handed to the main thread
+            results[index] = exc
+
+    # Daemon threads the main thread only watches (short joins), so Ctrl-C and
+    # SIGTERM reach it at once; on a stop every call in flight is cut.
+    threads = [
+        threading.Thread(target=worker, args=(i, s), name=f"prepare-{s.serial}", daemon=True)
+        for i, s in enumerate(sessions)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)
+    except BaseException:
+        for session in sessions:
+            session.abort()
+        raise
+    ready = [r for r in results.values() if isinstance(r, PreparedDevice)]
+    failed = [r for _i, r in sorted(results.items()) if isinstance(r, BaseException)]
     if failed:
         # Leave the devices that did get ready as they were before the run.
         for p in ready:
             release_device(p)
-        raise failed[0]  # type: ignore[misc]
-    return ready
+        raise failed[0]
+    return [r for _i, r in sorted(results.items()) if isinstance(r, PreparedDevice)]
 
 
 def _create_store(
@@ -386,19 +534,11 @@ def _create_store(
 def _check_resumed_context(
     store: RunStore, prepared: list[PreparedDevice], mapping: dict[str, str]
 ) -> None:
-    """A resumed run must measure with the same binary and models as before."""
+    """A resumed run must measure with the same models as before (the phone and
+    binary were checked by _map_resumed_serials)."""
     meta = store.meta
     by_new = {p.target.session.serial: p for p in prepared}
-    for old, new in mapping.items():
-        then = (meta.get("binaries") or {}).get(old) or {}
-        now = by_new[new].binary
-        if then.get("sha256") and then.get("sha256") != now.get("sha256"):
-            raise ResultsError(
-                f"{new}: benchmark binary differs from the one this run started with "
-                f"({str(now.get('sha256'))[:12]} vs {str(then.get('sha256'))[:12]})",
-                path=str(store.run_dir),
-                hint="resume with the same --benchmark-binary, or start a new run",
-            )
+    for new in mapping.values():
         for key, model in by_new[new].target.models.items():
             stored = (meta.get("models") or {}).get(f"{key[0]}|{key[1]}") or {}
             if stored.get("sha256") and stored["sha256"] != model.sha256:
@@ -447,16 +587,28 @@ def _outcome(
     records = store.records()
     frame = trials_frame(records)
     summary = summarize(frame) if records else None
+    if summary is not None:
+        summary = _with_planned(summary, store.meta.get("order") or [])
     failed = sum(1 for r in records if r.status != "ok")
+    missing = missing_trials(store)
     resume = None
-    if status != "complete":
+    if status == "interrupted":
         resume = resume_command(store.run_dir, settings)
         for w in workers:
             if w.lost or w.error:
                 emit(f"{w.serial}: {w.lost or w.error}")
         emit(f"run interrupted; continue it with: {resume}")
+    elif status == "incomplete":
+        # The trials of devices this resume did not include: name those devices.
+        resume = resume_command(store.run_dir, dataclasses.replace(settings, devices=list(missing)))
+        counts = ", ".join(f"{d}: {n}" for d, n in missing.items())
+        emit(f"run incomplete: {sum(missing.values())} planned trial(s) missing ({counts}); "
+             f"continue it with: {resume}")
     report = _report(store.run_dir, emit) if settings.report else None
-    exit_code = EXIT_DEVICE if status != "complete" else EXIT_FAILURES if failed else EXIT_OK
+    if status == "interrupted":
+        exit_code = EXIT_DEVICE
+    else:
+        exit_code = EXIT_FAILURES if failed or missing else EXIT_OK
     return RunOutcome(
         run_dir=store.run_dir,
         run_id=store.run_id,
@@ -471,7 +623,25 @@ def _outcome(
         warnings=warnings,
         caveats=caveats(store.meta, records),
         process_wall_s=sum(w.process_wall_s for w in workers),
+        missing=missing,
     )
+
+
+def _with_planned(summary: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Add `n_planned` (trials the plan has for each row's device and configuration),
+    so a device that never ran its trials reads 1/2, not 1/1."""
+    planned: dict[tuple[str, str], int] = {}
+    for trial in order:
+        # device|config key (itself |-separated)|trial index
+        device, _, rest = str(trial).partition("|")
+        key = rest.rpartition("|")[0]
+        planned[(device, key)] = planned.get((device, key), 0) + 1
+    out = summary.copy()
+    out["n_planned"] = [
+        planned.get((str(d), str(c)), int(n))
+        for d, c, n in zip(out["device_serial"], out["config"], out["n_trials"], strict=True)
+    ]
+    return out
 
 
 def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:

@@ -19,6 +19,7 @@ from harness.bench.command import build_command
 from harness.bench.plan import Config
 from harness.bench.remote import TrialRemote
 from harness.bench.trial import DeviceModel, DeviceTarget
+from harness.errors import DeviceTimeoutError
 
 if TYPE_CHECKING:
     from harness.device.session import DeviceSession
@@ -75,23 +76,31 @@ def prepare_device(
     on_event: Callable[[str], None] = lambda _msg: None,
 ) -> PreparedDevice:
     """Make one device ready; raises HarnessError subclasses (nothing measured yet)."""
-    from harness.device import files, thermal
+    from harness.device import files, preflight, thermal
     from harness.device.binary import prepare_binary
-    from harness.device.cores import select_cores
+    from harness.device.cores import select_cores, unverified_selection
     from harness.device.info import read_info
 
     serial = session.serial
+    # Once, before anything else: a phone that cannot run a trial says so here,
+    # in one line (exit 3), not trial by trial.
+    checked = preflight.check(session)
+    warnings: list[str] = [f"{serial}: {w}" for w in checked.warnings]
     info = read_info(session)
     info_dict = _to_dict(info)
-    warnings: list[str] = []
     masks: dict[str, str] = {}
     cpus: dict[str, list[int]] = {}
     cores_meta: dict[str, dict[str, Any]] = {}
     for policy in cores:
-        sel = select_cores(session, policy)
+        if checked.sysfs:
+            sel = select_cores(session, policy)
+        else:
+            sel = unverified_selection(policy, checked.ncpu)
         masks[policy] = str(sel.mask)
         cpus[policy] = [int(c) for c in sel.cpus]
-        cores_meta[policy] = {"mask": str(sel.mask), "cpus": cpus[policy]}
+        cores_meta[policy] = {
+            "mask": str(sel.mask), "cpus": cpus[policy], "verified": checked.sysfs,
+        }  # fmt: skip
         for w in sel.warnings:
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
@@ -121,7 +130,12 @@ def prepare_device(
         if not fixed:
             warnings.append(f"{serial}: fixed performance mode unavailable (needs Android 11+)")
     big = sorted({c for cs in cpus.values() for c in cs})
-    warnings += [f"{serial}: {w}" for w in thermal.check_conditions(session, big)]
+    try:
+        warnings += [f"{serial}: {w}" for w in thermal.check_conditions(session, big)]
+    except DeviceTimeoutError as exc:
+        # Only warnings depend on it; a hung state read must not stop the run here
+        # (each trial's own reads are bounded and end that trial as `timeout`).
+        warnings.append(f"{serial}: device state unreadable ({exc})")
     workdir = script.rsplit("/", 2)[0]
     remote = TrialRemote(
         session,
@@ -174,3 +188,51 @@ def release_device(prepared: PreparedDevice) -> None:
                 prepared.target.session.serial,
                 exc,
             )
+
+
+# Preparation is repeatable (pushes skip what already matches), so a drop in
+# the middle costs a wait and a second pass, never the run; this bounds the passes.
+PREPARE_ATTEMPTS = 3
+
+
+def prepare_with_reconnect(
+    session: DeviceSession,
+    *,
+    reconnect_timeout_s: float,
+    on_event: Callable[[str], None] = lambda _msg: None,
+    prepare: Callable[..., PreparedDevice] | None = None,
+    **kwargs: Any,
+) -> PreparedDevice:
+    """prepare_device (or `prepare`) that rides out disconnects like trials do.
+
+    A drop (or a call that times out while the device does not answer) waits
+    up to `reconnect_timeout_s` for the device and prepares again; a device
+    that stays away raises DeviceLostError. A call that times out while the
+    device answers is a device problem, raised as is.
+    """
+    from harness.bench.remote import answers, wait_for_device
+    from harness.errors import DeviceLostError, DeviceOfflineError
+
+    prepare = prepare or prepare_device
+    for attempt in range(1, PREPARE_ATTEMPTS + 1):
+        try:
+            return prepare(
+                session, reconnect_timeout_s=reconnect_timeout_s, on_event=on_event, **kwargs
+            )
+        except (DeviceOfflineError, DeviceTimeoutError) as exc:
+            if isinstance(exc, DeviceTimeoutError) and answers(session):
+                raise
+            if attempt == PREPARE_ATTEMPTS:
+                raise
+            on_event(
+                f"{session.serial}: device lost during preparation ({exc}); waiting up to "
+                f"{reconnect_timeout_s:g} s for it to come back"
+            )
+            if not wait_for_device(session, timeout_s=reconnect_timeout_s):
+                raise DeviceLostError(
+                    f"device did not come back within {reconnect_timeout_s:g} s",
+                    serial=session.serial, command="preparation",
+                    hint="reconnect it, then run the same command again",
+                ) from exc
+            on_event(f"{session.serial}: device is back, preparing again")
+    raise AssertionError("unreachable")

@@ -4,10 +4,14 @@ A trial that ends within one wait window costs a single round trip: the
 `begin` call snapshots the device state, launches, waits on the device, and
 returns the outputs and an after-snapshot. The detached process on the phone
 keeps running when USB drops; only the host's view of it is interrupted.
-So every call here that fails with DeviceOfflineError waits for the device
-to come back (up to the reconnect timeout) and then asks again; only a
-device gone for longer ends the trial with DeviceLostError (the run stops
-and can be resumed).
+
+Every call has a deadline, and what a missed deadline means is decided once,
+here: the device is asked `true` at once. If it answers, the call itself hung
+(a wedged script, a stuck tool): that is `CallHung`, the trial ends as a
+`timeout` and the run goes on; asking the same thing again would hang again.
+If it does not answer, the device went away: wait for it up to the reconnect
+timeout and ask again, or give up with DeviceLostError (the run stops and can
+be resumed).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from harness.device.session import SessionAborted
 from harness.errors import DeviceError, DeviceLostError, DeviceOfflineError, DeviceTimeoutError
 
 if TYPE_CHECKING:
@@ -34,6 +39,18 @@ T = TypeVar("T")
 CALL_TIMEOUT_S = 30.0
 # How often to knock while the device is away.
 RECONNECT_PROBE_S = 0.5
+# After a call missed its deadline: how long `true` may take to tell "the call
+# hung" (it answers) from "the device is gone" (it does not).
+PROBE_TIMEOUT_S = 5.0
+# The shortest deadline a call gets, even when a trial's own is nearly spent.
+MIN_CALL_S = 1.0
+# A device that keeps dropping and coming back within one call is as good as
+# lost: after this many reconnects for the same call, stop waiting.
+MAX_RECOVERIES = 5
+
+
+class CallHung(DeviceTimeoutError):
+    """A device call missed its deadline while the device still answers: end the trial."""
 
 
 def trial_dir_name(trial_id: str) -> str:
@@ -143,15 +160,24 @@ def parse_collected(text: str, mark: str, serial: str | None = None) -> Collecte
     )
 
 
+def answers(session: DeviceSession, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether the device runs `true` within `timeout_s` (one bounded round trip)."""
+    try:
+        session.shell(["true"], timeout_s=timeout_s, check=False)
+    except SessionAborted:
+        raise
+    except DeviceError as exc:
+        log.debug("%s does not answer: %s", session.serial, exc)
+        return False
+    return True
+
+
 def wait_for_device(session: DeviceSession, *, timeout_s: float) -> bool:
     """Knock until the device answers a shell call again, or `timeout_s` passes."""
     deadline = time.monotonic() + timeout_s
     while True:
-        try:
-            session.shell(["true"], timeout_s=min(5.0, max(1.0, timeout_s)), check=False)
+        if answers(session, min(PROBE_TIMEOUT_S, max(1.0, timeout_s))):
             return True
-        except DeviceError as exc:
-            log.debug("%s still away: %s", session.serial, exc)
         if time.monotonic() >= deadline:
             return False
         time.sleep(RECONNECT_PROBE_S)
@@ -180,15 +206,38 @@ class TrialRemote:
         return f"{self.trials_root}/{trial_dir_name(trial_id)}"
 
     def resilient(self, what: str, call: Callable[[], T]) -> T:
-        """Run `call`; on a disconnect wait for the device and try again.
+        """Run `call`; after a disconnect wait for the device and try again.
 
-        Only for calls that are safe to repeat (reads, kill, wait).
+        Only for calls that are safe to repeat (reads, kill, wait). A call
+        that missed its deadline while the device answers raises CallHung.
         """
-        while True:
+        for _ in range(MAX_RECOVERIES):
             try:
                 return call()
             except (DeviceOfflineError, DeviceTimeoutError) as exc:
-                self.reconnect(what, exc)
+                self.recover(what, exc)
+        raise self._flapping(what)
+
+    def _flapping(self, what: str) -> DeviceLostError:
+        return DeviceLostError(
+            f"device dropped off {MAX_RECOVERIES} times during one {what}",
+            serial=self.session.serial,
+            command=what,
+            hint="check the cable or the network; then resume the run",
+        )
+
+    def recover(self, what: str, exc: DeviceError) -> None:
+        """After a failed call: CallHung if the device answers though the call timed out,
+        else wait for the device (DeviceLostError if it stays away)."""
+        if isinstance(exc, CallHung):
+            raise exc
+        if isinstance(exc, DeviceTimeoutError) and answers(self.session):
+            raise CallHung(
+                f"{what} did not answer in time, though the device does",
+                serial=self.session.serial,
+                command=exc.command,
+            ) from exc
+        self.reconnect(what, exc)
 
     def reconnect(self, what: str, exc: DeviceError) -> None:
         """Wait for the device after `exc`; DeviceLostError if it stays away."""
@@ -218,12 +267,14 @@ class TrialRemote:
         max_wait_s: int,
         *,
         snapshot_before: bool = True,
+        timeout_s: float | None = None,
     ) -> Collected:
         """Snapshot, launch detached, and wait up to `max_wait_s`: one round trip.
 
         Not blindly repeatable (a second launch would run the benchmark twice):
         after a disconnect the trial's folder is asked first, and the launch is
-        repeated only if nothing ran there.
+        repeated only if nothing ran there. `timeout_s` bounds each attempt
+        (default: the wait plus CALL_TIMEOUT_S).
         """
         mark = _mark()
         flag = [] if snapshot_before else ["--no-before"]
@@ -238,33 +289,41 @@ class TrialRemote:
             "--",
             *argv,
         ]
-        while True:
+        limit = timeout_s if timeout_s is not None else CALL_TIMEOUT_S + max_wait_s
+        for _ in range(MAX_RECOVERIES):
             try:
-                out = self._run(args, CALL_TIMEOUT_S + max_wait_s)
+                out = self._run(args, max(MIN_CALL_S, limit))
                 return parse_collected(out, mark, self.session.serial)
             except (DeviceOfflineError, DeviceTimeoutError) as exc:
-                self.reconnect("trial start", exc)
+                self.recover("trial start", exc)
             found = self.collect(trial_dir, cpus, 0)
             if found.state.state != "vanished":
                 return found  # it is running (or done): the launch got through
             # It never started, or died with the connection: clear, launch again.
             self._on_event(f"{self.session.serial}: the trial did not start; launching it again")
             self.kill(trial_dir)
+        raise self._flapping("trial start")
 
-    def collect(self, trial_dir: str, cpus: Sequence[int], max_wait_s: int) -> Collected:
+    def collect(
+        self,
+        trial_dir: str,
+        cpus: Sequence[int],
+        max_wait_s: int,
+        *,
+        timeout_s: float | None = None,
+    ) -> Collected:
         """Wait on the device up to `max_wait_s`; the state, and the outputs when done."""
         mark = _mark()
         args = ["collect", trial_dir, str(max_wait_s), mark, *map(str, cpus)]
+        limit = max(MIN_CALL_S, timeout_s if timeout_s is not None else CALL_TIMEOUT_S + max_wait_s)
         return self.resilient(
             "trial poll",
-            lambda: parse_collected(
-                self._run(args, CALL_TIMEOUT_S + max_wait_s), mark, self.session.serial
-            ),
+            lambda: parse_collected(self._run(args, limit), mark, self.session.serial),
         )
 
-    def kill(self, trial_dir: str) -> bool:
+    def kill(self, trial_dir: str, *, timeout_s: float = CALL_TIMEOUT_S) -> bool:
         """Kill the trial's benchmark process; False when it had already ended."""
-        out = self.resilient("trial kill", lambda: self._run(["kill", trial_dir]))
+        out = self.resilient("trial kill", lambda: self._run(["kill", trial_dir], timeout_s))
         return out.strip().startswith("killed")
 
     def sweep(self) -> str:

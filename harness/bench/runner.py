@@ -5,6 +5,10 @@ its part of the plan; the store is thread-safe and fsyncs every record. A
 trial that fails is a record and the worker goes on. A device that stays
 away beyond the reconnect timeout stops only its own worker: the others
 finish, and the run is left resumable.
+
+The workers are daemon threads the main thread only watches: on Ctrl-C or
+SIGTERM it cuts every device call in flight (`DeviceSession.abort`) and
+returns within a fraction of a second, never waiting out a device timeout.
 """
 
 from __future__ import annotations
@@ -13,16 +17,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from harness.bench.plan import Plan, TrialSpec
 from harness.bench.trial import TrialRunner
+from harness.device.session import SessionAborted
 from harness.errors import DeviceError, DeviceLostError, HarnessError
 from harness.results.schema import TrialRecord
 
 log = logging.getLogger(__name__)
+
+# How long the main thread gives the workers to notice a stop (their calls
+# are cut at once, so they need only to unwind).
+STOP_JOIN_S = 1.0
 
 
 class RecordSink(Protocol):
@@ -94,11 +102,15 @@ def _work(
             break
         try:
             record = runner.run(spec)
+        except SessionAborted:
+            break  # the run is stopping: nothing is recorded for this trial
         except DeviceLostError as exc:
             outcome.lost = exc
             progress.event(f"{serial}: {exc}; stopping this device's trials")
             break
         except DeviceError as exc:
+            if stop.is_set():
+                break
             # Something about this trial broke on the device (not a disconnect):
             # record it and carry on, so one bad configuration does not end the run.
             log.debug("trial %s failed on the device", spec.trial_id, exc_info=True)
@@ -135,23 +147,44 @@ def run_plan(
     if missing:
         raise HarnessError(f"no prepared device for {', '.join(missing)}")
     started = time.monotonic()
-    with ThreadPoolExecutor(
-        max_workers=max(1, len(plan.devices)), thread_name_prefix="device"
-    ) as pool:
-        futures = {
-            serial: pool.submit(
-                _work, by_serial[serial], plan.for_device(serial), sink, progress, stop
+    results: dict[str, WorkerOutcome | BaseException] = {}
+
+    def worker(serial: str) -> None:
+        try:
+            results[serial] = _work(
+                by_serial[serial], plan.for_device(serial), sink, progress, stop
             )
-            for serial in plan.devices
-        }
-        outcomes: list[WorkerOutcome] = []
-        for serial, future in futures.items():
-            try:
-                outcomes.append(future.result())
-            except HarnessError as exc:
-                outcomes.append(WorkerOutcome(serial=serial, planned=0, error=exc))
-            except BaseException:
-                stop.set()  # KeyboardInterrupt or a bug: let the other workers wind down
-                raise
+        except BaseException as exc:  # handed to the main thread
+            results[serial] = exc
+
+    threads = [
+        threading.Thread(target=worker, args=(serial,), name=f"device-{serial}", daemon=True)
+        for serial in plan.devices
+    ]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)  # short joins: a signal handler gets to run in between
+    except BaseException:
+        # KeyboardInterrupt, SIGTERM or a bug: cut the workers' device calls so
+        # they stop now, not after their current call's timeout.
+        stop.set()
+        for r in runners:
+            r.target.session.abort()
+        for t in threads:
+            t.join(STOP_JOIN_S)
+        raise
+    outcomes: list[WorkerOutcome] = []
+    for serial in plan.devices:
+        got = results.get(serial)
+        if isinstance(got, WorkerOutcome):
+            outcomes.append(got)
+        elif isinstance(got, HarnessError):
+            outcomes.append(WorkerOutcome(serial=serial, planned=0, error=got))
+        elif isinstance(got, BaseException):
+            stop.set()
+            raise got
     log.info("trials finished in %.1f s", time.monotonic() - started)
     return outcomes

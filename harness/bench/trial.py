@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
-from harness.bench.remote import Collected, TrialRemote, TrialState, trial_dir_name
+from harness.bench.remote import (
+    CALL_TIMEOUT_S,
+    CallHung,
+    Collected,
+    TrialRemote,
+    TrialState,
+    trial_dir_name,
+)
 from harness.catalogue import get as get_variant
 from harness.results.schema import TrialRecord
 
@@ -38,6 +45,11 @@ STDERR_TAIL_CHARS = 2000
 MAX_ATTEMPTS = 2
 # After a kill, how long to wait for the wrapper to write the exit code.
 KILL_GRACE_S = 5
+# What a trial call may take beyond the time it asks the device to wait: the
+# script's own work (state snapshot, cat of the outputs) and the transfer.
+CALL_MARGIN_S = 10.0
+# The kill after a timeout, and the look that follows it, are bounded too.
+KILL_CALL_S = 10.0
 # A state snapshot taken right after the previous trial on this device is the
 # state the next one starts in, if no more than this has passed (no cooldown
 # wait in between); reusing it saves a state read per trial.
@@ -135,6 +147,10 @@ class TrialRunner:
         # moves by a percent in minutes, not within a trial).
         self._battery: int | None = None
         self._on_event = on_event or (lambda _msg: None)
+        # The device folder of the trial being run, for whoever stops the run.
+        self.in_flight: str | None = None
+        # Why the last trial timed out when it was not the benchmark's own slowness.
+        self._hung: str | None = None
 
     # -- device state --------------------------------------------------------------------
     def _state(self, text: str | None) -> Any:
@@ -163,12 +179,15 @@ class TrialRunner:
             hottest = getattr(recent, "max_temp_c", None)
             if hottest is not None and hottest < limit:
                 return True, 0.0
+        # A state read may take no longer than a whole trial is allowed.
+        read_s = min(thermal.STATE_TIMEOUT_S, max(1.0, self.settings.timeout_s))
         result = self.target.remote.resilient(
             "cooldown",
             lambda: thermal.wait_cool(
                 self.target.session,
                 max_temp_c=limit,
                 timeout_s=self.settings.cooldown_timeout_s,
+                read_timeout_s=read_s,
             ),
         )
         if not result.cooled:
@@ -195,12 +214,21 @@ class TrialRunner:
             warmup=self.settings.warmup,
             xnnpack=cfg.xnnpack,
         )
-        cooled, cooldown_wait = self._cooldown()
-        recent = None
-        if self._last_after and time.monotonic() - self._last_after[0] <= FRESH_STATE_S:
-            recent = self._last_after[1]
+        self._hung = None
         started = time.time()
-        got, timed_out = self.execute(spec.trial_id, mask, command.argv, cpus, before=recent)
+        try:
+            cooled, cooldown_wait = self._cooldown()
+        except CallHung as exc:
+            # The state read hung: nothing was launched, the trial ends here.
+            cooled, cooldown_wait = None, None
+            got, timed_out = Collected(TrialState("vanished", reason="call-hung")), True
+            self._hung = f"{exc}; nothing was started on the device"
+        else:
+            recent = None
+            if self._last_after and time.monotonic() - self._last_after[0] <= FRESH_STATE_S:
+                recent = self._last_after[1]
+            started = time.time()
+            got, timed_out = self.execute(spec.trial_id, mask, command.argv, cpus, before=recent)
         finished = time.time()
         return self._record(
             spec,
@@ -237,17 +265,56 @@ class TrialRunner:
         """
         remote = self.target.remote
         trial_dir = remote.trial_dir(trial_id)
+        self.in_flight = trial_dir
+        try:
+            return self._attempts(trial_id, trial_dir, mask, argv, cpus, before)
+        except CallHung as exc:
+            # A call hung though the device answers: asking again would hang
+            # again. Kill whatever the trial started, record it, go on.
+            killed = self._kill_after_hang(trial_dir)
+            self._hung = f"{exc}; {killed}"
+            return Collected(TrialState("vanished", reason="call-hung")), True
+        finally:
+            self.in_flight = None
+
+    def _call_limit(self, deadline: float, wait_s: float) -> float:
+        """A call's deadline: its device wait plus a margin, never far past the trial's."""
+        left = max(0.0, deadline - time.monotonic())
+        return min(CALL_TIMEOUT_S, CALL_MARGIN_S + min(wait_s, left))
+
+    def _kill_after_hang(self, trial_dir: str) -> str:
+        try:
+            killed = self.target.remote.kill(trial_dir, timeout_s=KILL_CALL_S)
+        except CallHung:
+            return (
+                "the kill did not answer either: its process may still run "
+                "(the next run's sweep stops it)"
+            )
+        return "its process was killed" if killed else "nothing of it was left running"
+
+    def _attempts(
+        self,
+        trial_id: str,
+        trial_dir: str,
+        mask: str,
+        argv: list[str],
+        cpus: list[int],
+        before: str | None,
+    ) -> tuple[Collected, bool]:
+        remote = self.target.remote
         poll = self.settings.poll_s
         got = Collected(TrialState("vanished"))
         for attempt in range(1, MAX_ATTEMPTS + 1):
             deadline = time.monotonic() + self.settings.timeout_s
+            wait = int(min(poll, self.settings.timeout_s))
             got = remote.begin(
                 trial_dir,
                 mask,
                 argv,
                 cpus,
-                int(min(poll, self.settings.timeout_s)),
+                wait,
                 snapshot_before=before is None,
+                timeout_s=self._call_limit(deadline, wait),
             )
             before = got.before or before
             timed_out = False
@@ -255,10 +322,15 @@ class TrialRunner:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     # If it ended on its own just now, its result stands.
-                    timed_out = remote.kill(trial_dir)
-                    got = remote.collect(trial_dir, cpus, KILL_GRACE_S)
+                    timed_out = remote.kill(trial_dir, timeout_s=KILL_CALL_S)
+                    got = remote.collect(
+                        trial_dir, cpus, KILL_GRACE_S, timeout_s=KILL_GRACE_S + KILL_CALL_S
+                    )
                     break
-                got = remote.collect(trial_dir, cpus, int(max(0, min(poll, left))))
+                wait = int(max(0, min(poll, left)))
+                got = remote.collect(
+                    trial_dir, cpus, wait, timeout_s=self._call_limit(deadline, wait)
+                )
             if got.state.state == "done":
                 got = dataclasses.replace(got, before=got.before or before)
                 if got.after is not None:
@@ -334,6 +406,9 @@ class TrialRunner:
         latency_ms: float | None = None
         if error is not None:
             status = "failed"
+        elif timed_out and self._hung:
+            status = "timeout"
+            error = self._hung
         elif timed_out:
             status = "timeout"
             error = f"no result within {self.settings.timeout_s:g} s; process killed"

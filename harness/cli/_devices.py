@@ -12,15 +12,20 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from harness.device.select import adb_connect, connect, make_client
+from harness.device.select import ATTACH_WAIT_S, adb_connect, connect, make_client
 from harness.device.session import DeviceSession
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
-def open_devices(selection: list[str], adb_server: str | None) -> Iterator[list[DeviceSession]]:
-    """Sessions for `selection`; each `sim` entry is a fresh simulated Pixel 1, stopped at exit."""
+def open_devices(
+    selection: list[str], adb_server: str | None, *, wait_s: float = ATTACH_WAIT_S
+) -> Iterator[list[DeviceSession]]:
+    """Sessions for `selection`; each `sim` entry is a fresh simulated Pixel 1, stopped at exit.
+
+    An `offline` device is waited for up to `wait_s` (run passes --reconnect-timeout).
+    """
     tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
     with contextlib.ExitStack() as stack:
         resolved: list[str] = []
@@ -38,7 +43,7 @@ def open_devices(selection: list[str], adb_server: str | None) -> Iterator[list[
             stack.callback(_disconnect, adb_server, device.serial)
             log.info("simulated Pixel 1 at %s", device.serial)
             resolved.append(device.serial)
-        yield connect(resolved, adb_server=adb_server)
+        yield connect(resolved, adb_server=adb_server, wait_s=wait_s)
 
 
 def _disconnect(adb_server: str | None, serial: str) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -57,7 +61,7 @@ def summary_table(summary: pd.DataFrame) -> str:
             str(r["threads"]),
             str(r["cores"]),
             str(r["xnnpack"]),
-            f"{r['n_ok']}/{r['n_trials']}",
+            f"{r['n_ok']}/{r.get('n_planned', r['n_trials'])}",
             _fmt(r.get("median_ms"), ".2f"),
             f"{_fmt(r.get('p5_ms'), '.2f')}-{_fmt(r.get('p95_ms'), '.2f')}",
             _fmt(None if r.get("cv") is None else 100 * float(r["cv"]), ".1f"),
@@ -82,8 +86,13 @@ def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
         typer.echo(summary_table(outcome.summary))
     for note in outcome.caveats:
         typer.echo(f"note: {note}")
+    missing = sum(outcome.missing.values())
+    gone = ""
+    if missing:
+        counts = ", ".join(f"{d}: {n}" for d, n in outcome.missing.items())
+        gone = f", {missing} missing ({counts})"
     typer.echo(
-        f"\n{outcome.trials_total} trial(s), {outcome.trials_failed} not ok; "
+        f"\n{outcome.trials_total} trial(s), {outcome.trials_failed} not ok{gone}; "
         f"run {outcome.status}: {outcome.run_dir}"
     )
     if outcome.report:
@@ -222,10 +231,43 @@ def register(app: typer.Typer) -> None:
         settings.seed = seed
         settings.fixed_performance = fixed_performance
         settings.report = report
-        outcome = execute(settings)
+        try:
+            with _sigterm_as_interrupt():
+                outcome = execute(settings)
+        except Terminated:
+            _emit("terminated (SIGTERM)")
+            raise typer.Exit(EXIT_SIGTERM) from None
         _print_outcome(outcome, as_json)
         if outcome.exit_code:
             raise typer.Exit(outcome.exit_code)
+
+
+# What a shell reports for a process ended by SIGTERM (128 + 15), which CI
+# runners and `timeout` send; Ctrl-C is 130 (harness.cli maps KeyboardInterrupt).
+EXIT_SIGTERM = 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwind exactly as Ctrl-C does (record, clean up), then exit 143."""
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn the first SIGTERM into Terminated in the main thread; ignore repeats while
+    the run cleans up (a second one must not cut the cleanup short)."""
+
+    def handler(_signum: int, _frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (tests drive the CLI from others)
+        return
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _emit(message: str) -> None:
@@ -244,7 +286,9 @@ def execute(settings: Any) -> RunOutcome:
 
         stored = read_meta(Path(settings.resume)).get("settings") or {}
         settings.devices = list(stored.get("devices") or [])
-    with open_devices(settings.devices, settings.adb_server) as sessions:
+    with open_devices(
+        settings.devices, settings.adb_server, wait_s=settings.reconnect_timeout_s
+    ) as sessions:
         if settings.resume is not None and any(d == "sim" for d in settings.devices):
             _emit("note: `sim` is a fresh simulated device; trials continue under the run's serial")
         return run(settings, sessions=list(sessions), emit=_emit)

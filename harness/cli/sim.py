@@ -63,6 +63,11 @@ def serve(
         list[str] | None,
         typer.Option(help="Fault: cap a CPU's cluster scaling_max_freq, CPU=KHZ. Repeatable."),
     ] = None,
+    hangup: Annotated[
+        str | None,
+        typer.Option(metavar="POLICY", help="What a closed shell stream does: adbd (SIGHUP to "
+                     "the shell, as AOSP adbd; default) or group (SIGHUP+SIGKILL its group)."),
+    ] = None,
     unauthorized: Annotated[
         bool,
         typer.Option(help="Ask for adb auth and never trust the host: adb lists it unauthorized."),
@@ -88,6 +93,7 @@ def serve(
         thermal=thermal,
         cap=cap,
         synthetic=synthetic,
+        hangup=hangup,
     )
     device = start_device(
         port=port, topology=topology, props=list(prop or []), root=root, faults=faults,

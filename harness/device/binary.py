@@ -23,7 +23,7 @@ from harness.device import download, elf
 from harness.device.files import WORKDIR, push_many
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession, parse_sha256_line
-from harness.errors import BinaryError
+from harness.errors import BinaryError, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -150,18 +150,27 @@ def prepare_binary(
         probed = _probe(session, list(INSTALLED_CANDIDATES), search_path=True)
         source = "installed"
     if probed is None:
-        raise BinaryError(
-            "no benchmark_model on the device",
-            hint="run `harness fetch-binary` and pass --benchmark-binary PATH, or install one in "
-            f"{WORKDIR}",
+        # A device problem (exit 3): name exactly where we looked, and one way that works.
+        searched = ["$PATH (command -v benchmark_model)", *INSTALLED_CANDIDATES]
+        raise DeviceError(
+            "no benchmark_model on the device; searched " + ", ".join(searched),
+            serial=session.serial,
+            command="benchmark_model probe",
+            hint="run `harness fetch-binary` and pass the file it prints with "
+            "--benchmark-binary PATH (pushed to "
+            f"{WORKDIR}/{DEVICE_NAME}), or `adb push benchmark_model "
+            f"{INSTALLED_CANDIDATES[0]}` and `adb shell chmod 755 {INSTALLED_CANDIDATES[0]}`",
         )
     device_path, sha, help_text, code = probed
     version_line, flags = parse_help(help_text)
     # 126/127: not executable / loader missing; >= 128: killed by a signal.
     if code in (126, 127) or code >= 128 or version_line is None:
-        raise BinaryError(
+        raise DeviceError(
             f"{device_path} does not run on the device (exit {code}): {help_text.strip()[:200]}",
-            path=device_path,
+            serial=session.serial,
+            command=f"{device_path} --help",
+            hint="use a build for the device's ABI (`harness fetch-binary`) with "
+            "--benchmark-binary PATH",
         )
     if not flags:
         log.warning("%s: %s listed no flags for --help; trials will pass only what is required",

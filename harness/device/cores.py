@@ -129,3 +129,36 @@ def run_cores_script(session: DeviceSession, policy: str) -> tuple[Topology, Cor
 def select_cores(session: DeviceSession, policy: str) -> CoreSelection:
     """The taskset mask and CPUs for `policy` (big, prime, little, all, or hex)."""
     return run_cores_script(session, policy)[1]
+
+
+def unverified_selection(policy: str, ncpu: int | None) -> CoreSelection:
+    """A mask for a device whose CPU topology cannot be read (no sysfs).
+
+    `all` and an explicit hex mask need no topology, so the run proceeds, with
+    a warning that nothing checked the mask against the real cores; `big`,
+    `prime` and `little` cannot be resolved and raise DeviceError (exit 3).
+    """
+    name = check_policy(policy)
+    if name in ("big", "prime", "little"):
+        raise DeviceError(
+            f"--cores {name} needs the CPU topology, but /sys/devices/system/cpu is not readable",
+            hint="pass --cores all or a hex mask such as f0",
+        )
+    if name == "all":
+        if not ncpu:
+            raise DeviceError(
+                "--cores all: cannot count the CPUs (no sysfs topology, no nproc)",
+                hint="pass a hex mask such as f0",
+            )
+        mask = format((1 << ncpu) - 1, "x")
+    else:
+        mask = format(int(name, 16), "x")
+    value = int(mask, 16)
+    cpus = tuple(i for i in range(value.bit_length()) if value >> i & 1)
+    return CoreSelection(
+        policy=name,
+        mask=mask,
+        cpus=cpus,
+        warnings=(f"affinity not verified: mask {mask} was not checked against the CPU "
+                  "topology (sysfs unreadable)",),
+    )

@@ -43,6 +43,8 @@ CONNECT_TIMEOUT_S = 15.0
 # After `adb connect` a TCP device shows `offline` until its CNXN arrives.
 ATTACH_WAIT_S = 10.0
 ATTACH_POLL_S = 0.1
+# While waiting for a TCP device, ask the server to connect again this often.
+RECONNECT_EVERY_S = 2.0
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$")
 
 
@@ -114,34 +116,58 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_]+", "_", name.strip().lower())
 
 
-def adb_connect(client: AdbClient, address: str) -> None:
+def adb_connect(client: AdbClient, address: str, *, wait_s: float = ATTACH_WAIT_S) -> None:
     """`adb connect HOST:PORT`, then wait until the device is usable.
 
     adbutils returns the server's text without raising ("failed to connect
     ..."): read it. The device then shows `offline` until its handshake lands.
+    A phone that is not listening yet (rebooting, back in a few seconds) is
+    asked again until `wait_s` has passed.
     """
-    try:
-        answer = client.connect(address, timeout=CONNECT_TIMEOUT_S)
-    except (AdbError, OSError) as exc:
-        raise DeviceNotFoundError(f"adb connect {address} failed: {exc}") from exc
-    log.debug("adb connect %s: %s", address, answer.strip())
-    # "failed to authenticate to X": reached, but the phone has not trusted this host's
-    # key; the server keeps it as `unauthorized`, which the state check below reports.
-    if "connected to" not in answer and "failed to authenticate" not in answer:
-        raise DeviceNotFoundError(
-            f"adb connect {address}: {answer.strip()}",
-            hint="is the device listening (adb tcpip 5555) and reachable from the adb server host?",
-        )
-    deadline = time.monotonic() + ATTACH_WAIT_S
+    deadline = time.monotonic() + wait_s
     state = "absent"
-    while time.monotonic() < deadline:
+    asked = 0.0
+    answer = ""
+    while True:
+        now = time.monotonic()
+        if now - asked >= RECONNECT_EVERY_S or not asked:
+            asked = now
+            try:
+                answer = client.connect(address, timeout=CONNECT_TIMEOUT_S)
+            except (AdbError, OSError) as exc:
+                answer = f"failed: {exc}"
+            log.debug("adb connect %s: %s", address, answer.strip())
         state = next((a.state for a in list_attached(client) if a.serial == address), "absent")
-        if state == "device":
-            return
-        if state == "unauthorized":
+        # "failed to authenticate to X": reached, but the phone has not trusted this host's
+        # key; the server keeps it as `unauthorized`, which the state check below reports.
+        if state in ("device", "unauthorized"):
+            break
+        if time.monotonic() >= deadline:
+            if state == "absent":
+                raise DeviceNotFoundError(
+                    f"adb connect {address}: {answer.strip()}",
+                    hint="is the device listening (adb tcpip 5555) and reachable from the "
+                    "adb server host?",
+                )
             break
         time.sleep(ATTACH_POLL_S)
-    _raise_state(address, state)
+    if state != "device":
+        _raise_state(address, state)
+
+
+def wait_usable(client: AdbClient, attached: Attached, *, wait_s: float) -> None:
+    """Wait for an `offline` device to come back (reconnecting a HOST:PORT one)."""
+    if _HOST_PORT.match(attached.serial):
+        adb_connect(client, attached.serial, wait_s=wait_s)
+        return
+    deadline = time.monotonic() + wait_s
+    state = attached.state
+    while state == "offline" and time.monotonic() < deadline:
+        time.sleep(ATTACH_POLL_S * 5)
+        state = next((a.state for a in list_attached(client) if a.serial == attached.serial),
+                     "absent")
+    if state != "device":
+        _raise_state(attached.serial, state)
 
 
 def _raise_state(serial: str, state: str) -> None:
@@ -169,7 +195,8 @@ def _advice(attached: Sequence[Attached]) -> str | None:
 
 
 def _resolve(token: str, attached: list[Attached], client: AdbClient,
-             config: HarnessConfig, seen_alias: frozenset[str] = frozenset()) -> list[Attached]:
+             config: HarnessConfig, seen_alias: frozenset[str] = frozenset(),
+             *, wait_s: float = ATTACH_WAIT_S) -> list[Attached]:
     """The attached devices one selection token names (may raise)."""
     if token.lower() == "all":
         usable = [a for a in attached if a.state == "device"]
@@ -185,10 +212,11 @@ def _resolve(token: str, attached: list[Attached], client: AdbClient,
         raise ConfigError("--device sim is handled by the harness command line, not here")
     target = config.resolve_alias(token)
     if target is not None and token.lower() not in seen_alias:
-        return _resolve(target, attached, client, config, seen_alias | {token.lower()})
+        return _resolve(target, attached, client, config, seen_alias | {token.lower()},
+                        wait_s=wait_s)
     exact = [a for a in attached if a.serial == token]
     if not exact and _HOST_PORT.match(token):
-        adb_connect(client, token)
+        adb_connect(client, token, wait_s=wait_s)
         attached[:] = list_attached(client)
         exact = [a for a in attached if a.serial == token]
     if exact:
@@ -211,12 +239,18 @@ def _resolve(token: str, attached: list[Attached], client: AdbClient,
 
 
 def connect(
-    selection: list[str], *, adb_server: str | None = None, config: HarnessConfig | None = None
+    selection: list[str],
+    *,
+    adb_server: str | None = None,
+    config: HarnessConfig | None = None,
+    wait_s: float = ATTACH_WAIT_S,
 ) -> list[DeviceSession]:
     """Sessions for every device the selection names (each once, in selection order).
 
     Several tokens may be given (or comma-separated); an empty selection means
     the `device` default from the settings, else the single attached device.
+    A device the server lists `offline` is waited for up to `wait_s` (a
+    HOST:PORT one is connected again meanwhile); `unauthorized` fails at once.
     """
     cfg = config if config is not None else load_config()
     tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
@@ -235,11 +269,14 @@ def connect(
         tokens = [usable[0].serial]
     chosen: dict[str, Attached] = {}
     for token in tokens:
-        for a in _resolve(token, attached, client, cfg):
+        for a in _resolve(token, attached, client, cfg, wait_s=wait_s):
             chosen.setdefault(a.serial, a)
     sessions = []
     for a in chosen.values():
-        if a.state != "device":
+        if a.state == "offline":
+            log.info("%s is offline; waiting up to %g s for it", a.serial, wait_s)
+            wait_usable(client, a, wait_s=wait_s)
+        elif a.state != "device":
             _raise_state(a.serial, a.state)
         sessions.append(DeviceSession(client, a.serial))
     log.debug("selected %s via %s:%s", [s.serial for s in sessions], client.host, client.port)

@@ -22,6 +22,7 @@ import os
 import secrets
 import socket
 import struct
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,10 @@ OFFLINE_HINT = (
     "reconnect the cable or run `adb connect HOST:PORT` again; `harness devices` lists "
     "what the adb server sees"
 )
+
+
+class SessionAborted(DeviceError):
+    """The run is stopping (Ctrl-C, SIGTERM): calls in flight were cut, new ones refused."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,37 @@ class DeviceSession:
         self._features: frozenset[str] | None = None
         # Filled by harness.device.files.ensure_scripts (one check per session).
         self.scripts_dir: str | None = None
+        # Sockets of calls in flight, so that abort() can cut them from another thread.
+        self._live: set[socket.socket] = set()
+        self._live_lock = threading.Lock()
+        self._aborted = False
+
+    def abort(self) -> None:
+        """Cut every call in flight and refuse new ones (the run is stopping).
+
+        A worker blocked in a long device wait returns at once with
+        SessionAborted instead of holding the host for up to a call timeout.
+        """
+        with self._live_lock:
+            self._aborted = True
+            live = list(self._live)
+        for sock in live:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def reopen(self) -> None:
+        """Accept calls again after abort() (for bounded cleanup calls)."""
+        with self._live_lock:
+            self._aborted = False
+
+    def _check_aborted(self, command: str) -> None:
+        if self._aborted:
+            raise SessionAborted("the run is stopping", serial=self.serial, command=command)
+
+    def _forget(self, conn: AdbConnection) -> None:
+        with self._live_lock:
+            self._live.discard(conn.conn)
+        _close(conn)
 
     def __repr__(self) -> str:
         return f"DeviceSession({self.serial!r} via {self._client.host}:{self._client.port})"
@@ -153,16 +189,23 @@ class DeviceSession:
                     f"timed out before reaching the device: {command}",
                     serial=self.serial, command=command,
                 )
+            self._check_aborted(command)
             self.round_trips += 1
             conn: AdbConnection | None = None
             try:
                 conn = self._client.make_connection(timeout=remaining)
+                with self._live_lock:
+                    self._live.add(conn.conn)
+                    aborted = self._aborted
+                if aborted:
+                    raise EOFError("aborted")
                 conn.send_command(f"host:transport:{self.serial}")
                 conn.check_okay()
                 return conn
             except (AdbError, OSError, EOFError) as exc:
                 if conn is not None:
-                    _close(conn)
+                    self._forget(conn)
+                self._check_aborted(command)
                 text = str(exc)
                 transient = any(t in text for t in TRANSIENT_OPEN_ERRORS)
                 time_left = deadline - time.monotonic() > RETRY_DELAY_S
@@ -253,9 +296,10 @@ class DeviceSession:
                     code = data[0] if data else 255
                     return ShellResult(code, _decode(out), _decode(err))
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
+            self._check_aborted(cmd)
             raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
         finally:
-            _close(conn)
+            self._forget(conn)
 
     def _shell_marker(self, cmd: str, deadline: float) -> ShellResult:
         """Legacy `shell:` without exit codes: the command prints its own status.
@@ -284,9 +328,10 @@ class DeviceSession:
                     break
                 raw += chunk
         except (OSError, EOFError, AdbError, sync.SyncTimeout) as exc:
+            self._check_aborted(cmd)
             raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
         finally:
-            _close(conn)
+            self._forget(conn)
         text = _decode(raw)
         idx = text.rfind(marker)
         rest = text[idx + len(marker):] if idx >= 0 else ""
@@ -315,9 +360,10 @@ class DeviceSession:
                 output=str(exc),
             ) from exc
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
+            self._check_aborted(what)
             raise map_adb_error(exc, serial=self.serial, command=what) from exc
         finally:
-            _close(conn)
+            self._forget(conn)
         log.debug("%s: %s in %.0f ms", self.serial, what, (time.monotonic() - started) * 1e3)
         return result
 

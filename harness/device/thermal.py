@@ -117,10 +117,12 @@ def parse_state(text: str) -> DeviceState:
     )
 
 
-def read_state(session: DeviceSession, args: Sequence[str]) -> DeviceState:
+def read_state(
+    session: DeviceSession, args: Sequence[str], *, timeout_s: float = STATE_TIMEOUT_S
+) -> DeviceState:
     """Run state.sh with `args` and parse it."""
     scripts = ensure_scripts(session)
-    result = session.shell(["sh", f"{scripts}/state.sh", *args], timeout_s=STATE_TIMEOUT_S)
+    result = session.shell(["sh", f"{scripts}/state.sh", *args], timeout_s=timeout_s)
     return parse_state(result.stdout)
 
 
@@ -136,6 +138,7 @@ def wait_cool(
     timeout_s: float,
     poll_s: float = POLL_S,
     sleep: Callable[[float], None] = time.sleep,
+    read_timeout_s: float = STATE_TIMEOUT_S,
 ) -> CooldownResult:
     """Poll until the hottest CPU zone (or battery) is below `max_temp_c`.
 
@@ -144,7 +147,7 @@ def wait_cool(
     """
     started = time.monotonic()
     while True:
-        state = read_state(session, ["none"])
+        state = read_state(session, ["none"], timeout_s=read_timeout_s)
         waited = time.monotonic() - started
         if state.max_temp_c is None:
             log.info("%s: no thermal sensor readable; not waiting", session.serial)

@@ -43,7 +43,7 @@ SUMMARY_PARQUET = "summary.parquet"
 TORN_FILE = "trials.jsonl.torn"  # bytes of a torn last line, kept rather than lost
 LOCK_FILE = ".lock"  # flock'ed by the one process that may append to the run
 
-RUN_STATUSES = ("running", "complete", "interrupted", "failed")
+RUN_STATUSES = ("running", "complete", "incomplete", "interrupted", "failed")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 

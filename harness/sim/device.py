@@ -53,6 +53,7 @@ class _Core:
         self.fs = DeviceFS(root)
         self.server: asyncio.Server | None = None
         self.connections: set[Connection] = set()
+        self._offline: set[asyncio.Task[None]] = set()  # go_offline waits, cancelled on close
         self.port = 0
         self.host = "127.0.0.1"
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -102,7 +103,9 @@ class _Core:
         shell = parse_service(service)
         if shell is not None:
             _kind, v2, command = shell
-            return lambda s: ShellSession(s, self.spawner, command, v2, self.faults.hangs).run()
+            return lambda s: ShellSession(
+                s, self.spawner, command, v2, self.faults.hangs, self.faults.hangup_policy
+            ).run()
         if service == "sync:":
             return lambda s: SyncSession(s, self.fs, self.faults.push_allowance).run()
         if service in ("root:", "unroot:"):
@@ -138,7 +141,14 @@ class _Core:
             self.server.close()
             self.server = None
         self.drop_connections_now()
-        await asyncio.sleep(seconds)
+        task = asyncio.current_task()
+        if task is not None:
+            self._offline.add(task)
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            if task is not None:
+                self._offline.discard(task)
         try:
             await self.listen(self.port)
         except SimulatorError as exc:
@@ -147,6 +157,8 @@ class _Core:
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
+        for task in list(self._offline):
+            task.cancel()  # stopping while offline: no listen() after the device is gone
         self.drop_connections_now()
         await self.spawner.close()
         await asyncio.sleep(0)

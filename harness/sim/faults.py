@@ -48,6 +48,7 @@ class Faults:
         self._hangs: list[re.Pattern[str]] = []
         self._push_allowance: int | None = None
         self._auth = AuthPolicy()
+        self._hangup = "adbd"
         self.trusted_keys = KeyStore()
         self._controller: Controller | None = None
 
@@ -94,12 +95,34 @@ class Faults:
         with self._lock:
             self._hangs.append(compiled)
 
+    def clear_hangs(self) -> None:
+        """Shell commands answer again (hangs already in progress stay hung)."""
+        with self._lock:
+            self._hangs.clear()
+
     def fail_pushes(self, after_bytes: int | None = 0) -> None:
         """Pushes fail with ENOSPC after `after_bytes` bytes of each file (None: stop failing)."""
         with self._lock:
             self._push_allowance = (
                 None if after_bytes is None else _non_negative(after_bytes, "after_bytes")
             )
+
+    def set_hangup(self, policy: str) -> None:
+        """What a closed shell stream does to its command: `adbd` (SIGHUP to the shell
+        only, output pipes closed; the default, as AOSP adbd) or `group` (SIGHUP then
+        SIGKILL to the whole process group, as some independent daemons do)."""
+        from harness.sim.shell_service import HANGUP_POLICIES
+
+        if policy not in HANGUP_POLICIES:
+            raise SimulatorError(
+                f"unknown hang-up policy {policy!r} (choose {', '.join(HANGUP_POLICIES)})"
+            )
+        with self._lock:
+            self._hangup = policy
+
+    def hangup_policy(self) -> str:
+        with self._lock:
+            return self._hangup
 
     # -- authorization -------------------------------------------------------------
     def set_auth(self, policy: str | AuthPolicy | None, *, revoke: bool = True) -> None:
@@ -189,6 +212,7 @@ class Faults:
             self._counters = _Counters()
             self._hangs.clear()
             self._push_allowance = None
+            self._hangup = "adbd"
         self.set_auth(None)
         self.clear_thermal()
         self.set_slowdown(1.0)
@@ -223,6 +247,8 @@ class Faults:
                 self.set_thermal(**value)
             elif key == "auth":
                 self.set_auth(value)
+            elif key == "hangup":
+                self.set_hangup(value)
             else:
                 raise SimulatorError(f"unknown fault {key!r}")
 

@@ -35,9 +35,12 @@ def fault_settings(
     thermal: list[str] | None = None,
     cap: list[str] | None = None,
     synthetic: int | None = None,
+    hangup: str | None = None,
 ) -> dict[str, Any]:
     """Command-line fault options -> the dict `SimDevice.start(faults=...)` takes."""
     settings: dict[str, Any] = {}
+    if hangup is not None:
+        settings["hangup"] = hangup
     if slowdown is not None:
         settings["slowdown"] = slowdown
     if synthetic is not None:

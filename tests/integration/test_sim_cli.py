@@ -55,6 +55,7 @@ def test_serve_json_props_faults_and_clean_stop(adb_server, tmp_path: Path) -> N
         (["--topology", "/no/such.json"], "cannot read topology"),
         (["--thermal", "hot=very"], "temperature must be a number"),
         (["--slowdown", "0.5"], "slowdown factor"),
+        (["--hangup", "process"], "unknown hang-up policy"),
     ],
 )
 def test_bad_options_are_clear_errors(args: list[str], message: str) -> None:

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 
 def devices(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (a list) to stdout.")] = False,
@@ -32,9 +34,9 @@ def devices(
     else:
         infos = describe_all(adb_server)
     if as_json:
-        typer.echo(json.dumps(infos, indent=2))
+        echo(json.dumps(infos, indent=2))
     else:
-        typer.echo(format_table(infos))
+        echo(format_table(infos))
 
 
 def register(app: typer.Typer) -> None:

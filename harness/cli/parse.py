@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.textsafe import echo
 
 
 def _ms(value_us: float | None) -> str:
@@ -89,7 +90,7 @@ def parse_cmd(
 
     parsed = parse_files(logfile, stderr, exit_code=exit_code)
     if parsed.invocations > 1:
-        typer.echo(
+        echo(
             f"note: {logfile} holds {parsed.invocations} benchmark_model runs; showing the last",
             err=True,
         )
@@ -100,9 +101,9 @@ def parse_cmd(
             k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in result.items()
         }
-        typer.echo(json.dumps(clean, indent=2, allow_nan=False))
+        echo(json.dumps(clean, indent=2, allow_nan=False))
     else:
-        typer.echo(render_text(result), nl=False)
+        echo(render_text(result), nl=False)
     raise typer.Exit(EXIT_OK if result["status"] == "ok" else EXIT_FAILURES)
 
 

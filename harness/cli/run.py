@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from harness.errors import PlanError
+from harness.textsafe import echo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,20 +76,20 @@ def summary_table(summary: pd.DataFrame) -> str:
 
 def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(outcome.to_dict(), indent=2, allow_nan=False))
+        echo(json.dumps(outcome.to_dict(), indent=2, allow_nan=False))
         return
     if outcome.summary is not None and len(outcome.summary):
-        typer.echo(summary_table(outcome.summary))
+        echo(summary_table(outcome.summary))
     for note in outcome.caveats:
-        typer.echo(f"note: {note}")
-    typer.echo(
+        echo(f"note: {note}")
+    echo(
         f"\n{outcome.trials_total} trial(s), {outcome.trials_failed} not ok; "
         f"run {outcome.status}: {outcome.run_dir}"
     )
     if outcome.report:
-        typer.echo(f"report: {outcome.report}")
+        echo(f"report: {outcome.report}")
     if outcome.resume_command:
-        typer.echo(f"continue with: {outcome.resume_command}")
+        echo(f"continue with: {outcome.resume_command}")
 
 
 def register(app: typer.Typer) -> None:
@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
             settings.cores = _split(cores)
         settings.trials, settings.runs, settings.warmup = trials, runs, warmup
         settings.xnnpack = xnnpack
-        settings.cooldown_temp_c = cooldown_temp if cooldown_temp > 0 else None
+        settings.cooldown_temp_c = None if cooldown_temp == 0 else cooldown_temp
         settings.cooldown_timeout_s = cooldown_timeout
         settings.op_profile = op_profile
         settings.benchmark_binary = benchmark_binary
@@ -229,7 +229,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _emit(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    echo(message, err=True)
 
 
 def execute(settings: Any) -> RunOutcome:

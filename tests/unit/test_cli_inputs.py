@@ -9,6 +9,7 @@ with the option's own message proves the refusal came before any work.
 """
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import shutil
@@ -22,7 +23,7 @@ import pytest
 from harness.cli import main
 from harness.compare.synthetic import noisy_latencies, write_run
 from harness.convert.archive import MAX_MEMBER_BYTES
-from harness.errors import EXIT_DEVICE, EXIT_INPUT, HarnessError
+from harness.errors import EXIT_DEVICE, EXIT_INPUT, HarnessError, from_os_error
 from harness.run import MAX_TRIALS, RunSettings
 
 A = "mobilenet_v2_1.0_224"
@@ -131,6 +132,22 @@ def test_full_disk_while_writing_is_exit_3(tmp_path: Path, runs: dict[str, Path]
     assert proc.returncode == EXIT_DEVICE, proc.stderr
     line = one_error_line(proc.stderr)
     assert "No space left on device" in line and f"{mount}/b.json" in line
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (FileNotFoundError(errno.ENOENT, "No such file or directory", "/x/y"), EXIT_INPUT),
+        (IsADirectoryError(errno.EISDIR, "Is a directory", "/x"), EXIT_INPUT),
+        (OSError(errno.ENOSPC, "No space left on device"), EXIT_DEVICE),
+        (PermissionError(errno.EACCES, "Permission denied", "/x/y"), EXIT_DEVICE),
+        (OSError(errno.EROFS, "Read-only file system", "/x/y"), EXIT_DEVICE),
+    ],
+)
+def test_os_errors_map_to_input_or_environment(error: OSError, code: int) -> None:
+    mapped = from_os_error(error, path="/fallback")
+    assert mapped.exit_code == code
+    assert str(mapped) == f"{error.filename or '/fallback'}: {error.strerror}"
 
 
 def test_sim_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:

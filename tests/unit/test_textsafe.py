@@ -78,9 +78,9 @@ def test_baseline_check_report_trend_print_no_escapes(
     baseline = tmp_path / "baseline.json"
     assert main(["baseline", "save", str(hostile_runs["base"]), "-o", str(baseline)]) == 0
     assert main(["check", "--baseline", str(baseline), "--current", str(hostile_runs["cur"])]) == 1
-    out = capsys.readouterr().out
-    assert "Pixel" in out  # the check table shows the model
-    assert_clean(out)
+    captured = capsys.readouterr()
+    assert "Pixel" in captured.out  # the check table shows the model
+    assert_clean(captured.out + captured.err)
     assert main(["report", str(hostile_runs["cur"]), "-o", str(tmp_path / "r.html")]) == 0
     assert main(["trend", str(hostile_runs["base"]), str(hostile_runs["cur"])]) == 0
     captured = capsys.readouterr()

@@ -8,6 +8,7 @@ message and an exit code.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,7 +16,9 @@ from dataclasses import dataclass, field
 EXIT_OK = 0
 EXIT_FAILURES = 1  # the command ran, but something measured failed or regressed
 EXIT_INPUT = 2  # unusable input: unknown variant, corrupt file, bad option
-EXIT_DEVICE = 3  # device or environment trouble: absent, unauthorized, disconnected
+EXIT_DEVICE = 3  # device or environment trouble: absent, unauthorized, disconnected, disk
+EXIT_UNEXPECTED = 70  # a bug: an error the harness did not expect (sysexits EX_SOFTWARE)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 class HarnessError(Exception):
@@ -193,3 +196,51 @@ class SimulatorError(HarnessError):
 
 class CorePolicyError(HarnessError):
     """A --cores policy is neither big/prime/little/all nor a usable hex mask."""
+
+
+class OutputPathError(HarnessError):
+    """An output option names a folder where a file goes, or a file where a folder goes."""
+
+    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}", hint=hint)
+
+
+class StorageError(HarnessError):
+    """The host refused a write or read: permission, read-only or full filesystem.
+
+    The input was fine; the environment was not (exit 3), so the message names
+    the path and the operating system's reason, and nothing else.
+    """
+
+    exit_code = EXIT_DEVICE
+
+    def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(message if not path else f"{path}: {message}", hint=hint)
+
+
+# OSError numbers that mean "this path names the wrong thing" (the user's input)
+# rather than "the host cannot do it" (permissions, a full or read-only disk, I/O).
+_PATH_ERRNOS = frozenset(
+    {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ELOOP}
+)
+
+# OSError numbers that mean the host's storage refused: permission, a full,
+# read-only or failing disk, a file-size limit.
+STORAGE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
+)
+
+
+def from_os_error(exc: OSError, *, path: str | None = None) -> HarnessError:
+    """The one-line `HarnessError` for an `OSError`: exit 2 for a wrong path, else 3.
+
+    Only the path (the error's own, else `path`) and the system's reason are
+    kept: no library detail appended.
+    """
+    where = exc.filename if isinstance(exc.filename, str) else path
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno in _PATH_ERRNOS:
+        return HarnessError(reason if where is None else f"{where}: {reason}")
+    return StorageError(reason, path=where)

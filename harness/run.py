@@ -85,10 +85,12 @@ class RunSettings:
     def validate(self) -> list[Config]:
         """Check every option before any device is touched; the configurations to measure.
 
-        Raises PlanError, UnknownVariantError or UnknownQuantError (exit code 2).
+        Raises PlanError, UnknownVariantError, UnknownQuantError or OutputPathError
+        (exit code 2), or StorageError (exit 3) for an --out the host will not let us write.
         """
         from harness.convert.tflite import QUANTS
 
+        _refuse_out_of_bounds(self)
         for q in self.quants:
             if q not in QUANTS:
                 raise UnknownQuantError(q, QUANTS)
@@ -112,6 +114,30 @@ class RunSettings:
     def measured(self) -> dict[str, Any]:
         """The settings stored in meta.json (what the trials measure)."""
         return {k: getattr(self, k) for k in _MEASURED}
+
+
+# The most trials per configuration `harness run` accepts (docs/run.md). 1000 is
+# already hours per configuration on a phone; a typo like 10^9 used to build a
+# plan that ate memory for a minute before printing anything.
+MAX_TRIALS = 1000
+
+
+def _refuse_out_of_bounds(settings: RunSettings) -> None:
+    """PlanError (exit 2) for option values that select nothing or make no sense."""
+    from harness.outputs import output_folder
+
+    for option, values in (("--variants", settings.variants), ("--quant", settings.quants),
+                           ("--threads", settings.threads), ("--cores", settings.cores)):
+        if not values:
+            raise PlanError(f"{option} selects nothing", hint="see `harness run --help`")
+    if settings.trials > MAX_TRIALS:
+        raise PlanError(f"--trials must be <= {MAX_TRIALS}, got {settings.trials}")
+    if settings.cooldown_temp_c is not None and not settings.cooldown_temp_c > 0:
+        raise PlanError(
+            f"--cooldown-temp must be above 0 °C, got {settings.cooldown_temp_c:g}",
+            hint="0 turns the wait off",
+        )
+    output_folder(settings.out, "--out")
 
 
 @dataclass

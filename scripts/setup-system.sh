@@ -3,10 +3,12 @@
 #   bubblewrap, mksh, toybox  the simulated device's shell (a phone's mksh + toybox
 #                             in a mount namespace); mksh/toybox also test device_scripts/
 #   chromium                  the headless browser the report tests open
+#   adb                       Debian's adb (29.x): the integration tests run against
+#                             it as well as the adb bundled with adbutils
 # Idempotent: installs only what is missing. Uses sudo when not root.
 set -eu
 need=""
-for pkg in bubblewrap mksh toybox chromium poppler-utils; do
+for pkg in bubblewrap mksh toybox chromium poppler-utils adb; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 [ -z "$need" ] && exit 0

@@ -1,4 +1,4 @@
-"""Shared test setup: one model cache per test session, artifacts folder."""
+"""Shared test setup: the tests' own model cache, artifacts folder."""
 
 from __future__ import annotations
 
@@ -8,14 +8,26 @@ from pathlib import Path
 
 import pytest
 
+# A developer may keep converted test models across sessions by naming a folder
+# here (README, Development). It is never the user's `$HARNESS_CACHE_DIR`:
+# tests convert V1, int8, fp16 and dynamic models that `harness variants` would
+# then list as the user's own.
+TEST_CACHE_ENV = "HARNESS_TEST_CACHE_DIR"
+CACHE_ENV = "HARNESS_CACHE_DIR"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Convert each variant at most once per test session (conversions take ~9 s)."""
-    preset = os.environ.get("HARNESS_CACHE_DIR")
-    path = Path(preset) if preset else tmp_path_factory.mktemp("harness-cache")
-    os.environ["HARNESS_CACHE_DIR"] = str(path)
+    """One cache per test session (conversions take ~9 s), never the user's cache."""
+    preset = os.environ.get(TEST_CACHE_ENV)
+    path = Path(preset).expanduser() if preset else tmp_path_factory.mktemp("harness-cache")
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(path)
     yield path
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous
 
 
 @pytest.fixture(scope="session")

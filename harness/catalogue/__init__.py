@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from harness.errors import UnknownVariantError
+from harness.errors import HarnessError, UnknownVariantError
 
 FAMILIES = ("v1", "v2")
 DEFAULT_SELECTION = "v2:*"
@@ -114,9 +114,15 @@ def select(
         [t.strip() for t in selection.split(",")] if isinstance(selection, str) else list(selection)
     )
     terms = [t for t in terms if t]
+    if not terms:  # `--variants ''` is a slip, not a request for all 38 variants
+        shown = selection if isinstance(selection, str) else ",".join(selection)
+        raise HarnessError(
+            f"the variant selection {shown!r} names no variant",
+            hint="give ids, globs or short forms (v2:1.0_*), or all",
+        )
     variants = all_variants()
     chosen: set[str] = set()
-    for term in terms or ["all"]:
+    for term in terms:
         if term.lower() == "all":
             chosen.update(v.id for v in variants)
             continue

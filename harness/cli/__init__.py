@@ -16,7 +16,14 @@ from typing import Annotated
 import typer
 
 from harness import __version__
-from harness.errors import EXIT_INPUT, HarnessError
+from harness.errors import (
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_UNEXPECTED,
+    HarnessError,
+    from_os_error,
+)
+from harness.textsafe import PrintableFormatter, echo
 
 # Subcommand modules, in the order `--help` lists them (the data's order).
 COMMAND_MODULES = (
@@ -51,7 +58,7 @@ _state = {"debug": False}
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"harness {__version__}")
+        echo(f"harness {__version__}")
         raise typer.Exit()
 
 
@@ -72,17 +79,31 @@ def _main(
 ) -> None:
     _state["debug"] = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(
-        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    # Debug logs quote device output verbatim: printable, like every other line.
+    handler.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"harness.cli.{_name}").register(app)
 
 
+def _usage_line(exc: Exception) -> str:
+    """A click usage error as one line, naming the command whose --help explains it."""
+    message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", None) or "harness"
+    return f"error: {message} (see `{path} --help`)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Console-script entry point: run the app, map HarnessError to an exit code."""
+    """Console-script entry point: run the app, map every failure to one line and an exit code.
+
+    0/1 come from the command; `HarnessError`s carry 2 (input) or 3 (device or
+    environment); an `OSError` that escaped is one of those too (`from_os_error`);
+    anything else is a bug: 70, with the traceback behind `--debug`.
+    """
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         # Without standalone mode click *returns* a typer.Exit's code instead of raising it.
@@ -90,25 +111,34 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        echo(f"error: {exc}", err=True)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
     except typer.Abort:
-        typer.echo("aborted", err=True)
-        return 130
+        echo("aborted", err=True)
+        return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return 130
+        echo("interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        if debug:
+            raise
+        error = from_os_error(exc)
+        echo(f"error: {error}", err=True)
+        return error.exit_code
     except Exception as exc:  # usage errors (click's, vendored or not) and the unexpected
         show = getattr(exc, "show", None)
         if callable(show) and hasattr(exc, "exit_code"):
-            show()
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                show()  # a bare `harness baseline`: the help is the answer
+            else:
+                echo(_usage_line(exc), err=True)
             return int(getattr(exc, "exit_code", 0) or EXIT_INPUT)
         if debug:
             raise
-        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
-        return 70
+        echo(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        return EXIT_UNEXPECTED
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 

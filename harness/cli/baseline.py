@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 baseline_app = typer.Typer(
     name="baseline",
     help="Make and refresh the baseline file `harness check` compares against.",
@@ -23,11 +25,14 @@ def save(
 ) -> None:
     """Write the run's trial latencies and context as a diff-friendly baseline file."""
     from harness.compare.baseline import save_baseline
+    from harness.outputs import output_file, writing
 
-    path, warnings = save_baseline(run_dir, out)
+    output_file(out, "--out")
+    with writing(out):
+        path, warnings = save_baseline(run_dir, out)
     for warning in warnings:
-        typer.echo(f"warning: {warning}", err=True)
-    typer.echo(f"baseline written to {path}", err=True)
+        echo(f"warning: {warning}", err=True)
+    echo(f"baseline written to {path}", err=True)
 
 
 def register(app: typer.Typer) -> None:

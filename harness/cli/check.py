@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 
 def check(
     baseline: Annotated[
@@ -71,7 +73,13 @@ def check(
     from harness.compare.markdown import render_markdown
     from harness.compare.table import render_table
     from harness.compare.thresholds import load_thresholds, parse_fraction
+    from harness.outputs import output_file, writing
 
+    # Refused before the comparison, so a bad path never costs a finished check.
+    if junit:
+        output_file(junit, "--junit")
+    if markdown:
+        output_file(markdown, "--markdown")
     comparison = compare_runs(
         baseline,
         current,
@@ -83,16 +91,18 @@ def check(
         allow_missing=allow_missing,
     )
     if junit:
-        write_junit(comparison, junit)
+        with writing(junit):
+            write_junit(comparison, junit)
     if markdown:
-        markdown.parent.mkdir(parents=True, exist_ok=True)
-        markdown.write_text(render_markdown(comparison), encoding="utf-8")
+        with writing(markdown):
+            markdown.parent.mkdir(parents=True, exist_ok=True)
+            markdown.write_text(render_markdown(comparison), encoding="utf-8")
     if as_json:
-        typer.echo(json.dumps(comparison.to_dict(), indent=2, allow_nan=False))
+        echo(json.dumps(comparison.to_dict(), indent=2, allow_nan=False))
         for warning in comparison.warnings:
-            typer.echo(f"warning: {warning}", err=True)
+            echo(f"warning: {warning}", err=True)
     else:
-        typer.echo(render_table(comparison), nl=False)
+        echo(render_table(comparison), nl=False)
     raise typer.Exit(comparison.exit_code)
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from harness.device.files import WORKDIR
+from harness.textsafe import echo
 
 
 def clean(
@@ -26,7 +27,7 @@ def clean(
     with open_devices(list(device), adb_server) as sessions:
         for session in sessions:
             removed = clean_device(session)
-            typer.echo(f"{session.serial}: removed {WORKDIR} ({removed} files)", err=True)
+            echo(f"{session.serial}: removed {WORKDIR} ({removed} files)", err=True)
 
 
 def register(app: typer.Typer) -> None:

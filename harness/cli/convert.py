@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 # Where `--from official` fetches archives instead of the URLs in the catalogue
 # (a local mirror; tests point it at a server on 127.0.0.1).
 MIRROR_ENV = "HARNESS_CHECKPOINT_MIRROR"
@@ -70,7 +72,11 @@ def convert(
     if TYPE_CHECKING:
         from harness.catalogue import Variant
 
-    variants = catalogue.select(selection or catalogue.DEFAULT_SELECTION)
+    if out is not None:
+        from harness.outputs import output_folder
+
+        output_folder(out, "--out")
+    variants = catalogue.select(catalogue.DEFAULT_SELECTION if selection is None else selection)
     pairs: list[tuple[str, Variant | None]]
     if sources:
         if sources == ["official"]:
@@ -96,16 +102,16 @@ def convert(
             weights=weights,
         )
     if as_json:
-        typer.echo(json.dumps([m.to_dict() for m in models], indent=1))
+        echo(json.dumps([m.to_dict() for m in models], indent=1))
     else:
-        typer.echo(format_models_table(models), nl=False)
+        echo(format_models_table(models), nl=False)
     for model in models:
         if model.quant == "file" or classes != 1000 or weights is not None:
             continue  # only the harness's own recipe is expected to match the tables
         if not model.matches_published:
             check = model.published_check
             note = f" ({check.note})" if check.note else ""
-            typer.echo(
+            echo(
                 f"warning: {model.variant.id} ({model.quant}): computed {check.macs_m} M MACs, "
                 f"{check.params_m} M params differ from the published row{note}",
                 err=True,

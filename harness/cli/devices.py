@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from harness.textsafe import echo
+
 if TYPE_CHECKING:
     from harness.device.session import DeviceSession
 
@@ -41,9 +43,9 @@ def devices(
         client = make_client(adb_server)
         add_preflight(infos, [DeviceSession(client, str(i["serial"])) for i in infos])
     if as_json:
-        typer.echo(json.dumps(infos, indent=2))
+        echo(json.dumps(infos, indent=2))
     else:
-        typer.echo(format_table(infos))
+        echo(format_table(infos))
 
 
 def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:

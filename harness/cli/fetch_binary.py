@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from harness.device.download import ABI_TARGETS, OFFICIAL_BASE_URL
+from harness.textsafe import echo
 
 
 def fetch_binary(
@@ -25,12 +26,12 @@ def fetch_binary(
 
     got = fetch(abi, base_url=base_url, force=force)
     if as_json:
-        typer.echo(json.dumps(got.to_dict(), indent=2))
+        echo(json.dumps(got.to_dict(), indent=2))
         return
     state = "cached" if got.cached else "downloaded"
     kind = "official nightly" if got.official else "NOT from the official bucket"
-    typer.echo(f"{got.path}", nl=True)
-    typer.echo(f"{state} {got.abi} benchmark_model ({kind}), {got.size_bytes} bytes, "
+    echo(f"{got.path}", nl=True)
+    echo(f"{state} {got.abi} benchmark_model ({kind}), {got.size_bytes} bytes, "
                f"sha256 {got.sha256}", err=True)
 
 

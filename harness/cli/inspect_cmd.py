@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 
 def inspect(
     model: Annotated[
@@ -26,9 +28,9 @@ def inspect(
     else:
         analysis = analyze(model)
     if as_json:
-        typer.echo(json.dumps({"path": str(model), **analysis.to_dict()}, indent=1))
+        echo(json.dumps({"path": str(model), **analysis.to_dict()}, indent=1))
     else:
-        typer.echo(format_analysis(model, analysis), nl=False)
+        echo(format_analysis(model, analysis), nl=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.textsafe import echo
 
 
 def _ms(value_us: float | None) -> str:
@@ -101,7 +102,7 @@ def parse_cmd(
     parsed = parse_files(logfile, stderr, exit_code=exit_code)
     # Absent figures and partial delegation go to stderr, so --json stays clean on stdout.
     for warning in parsed.parse_warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     result = parsed.to_dict()
     if as_json:
         # NaN is not JSON: a figure the tool printed as nan becomes null.
@@ -109,9 +110,9 @@ def parse_cmd(
             k: (None if isinstance(v, float) and not math.isfinite(v) else v)
             for k, v in result.items()
         }
-        typer.echo(json.dumps(clean, indent=2, allow_nan=False))
+        echo(json.dumps(clean, indent=2, allow_nan=False))
     else:
-        typer.echo(render_text(result), nl=False)
+        echo(render_text(result), nl=False)
     raise typer.Exit(EXIT_OK if result["status"] == "ok" else EXIT_FAILURES)
 
 

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 
 def report(
     run_dirs: Annotated[
@@ -43,19 +45,22 @@ def report(
     """Write the HTML report: measured beside the published Pixel-1 column, for people."""
     # Imported here so that `harness --help` does not load pandas, jinja2 or matplotlib.
     from harness.compare.thresholds import parse_fraction
+    from harness.outputs import output_file
     from harness.report.render import build
 
+    if out is not None:
+        output_file(out, "--output")
     rendered = build(run_dirs, baseline, out, threshold=parse_fraction(threshold))
     for section in rendered.context.sections:
         for banner in section.banners:
-            typer.echo(f"note: {section.title}: {banner}", err=True)
+            echo(f"note: {section.title}: {banner}", err=True)
     if as_json:
-        typer.echo(json.dumps(rendered.to_dict(), indent=2, allow_nan=False))
-    typer.echo(f"wrote {rendered.path} ({rendered.size_bytes / 1e6:.2f} MB)", err=True)
+        echo(json.dumps(rendered.to_dict(), indent=2, allow_nan=False))
+    echo(f"wrote {rendered.path} ({rendered.size_bytes / 1e6:.2f} MB)", err=True)
     if pdf is not None:
         from harness.report.pdf import print_pdf
 
-        typer.echo(f"wrote {print_pdf(rendered.path, pdf)}", err=True)
+        echo(f"wrote {print_pdf(rendered.path, pdf)}", err=True)
 
 
 def register(app: typer.Typer) -> None:

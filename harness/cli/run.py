@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from harness.errors import PlanError
+from harness.textsafe import echo
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,25 +80,25 @@ def summary_table(summary: pd.DataFrame) -> str:
 
 def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(outcome.to_dict(), indent=2, allow_nan=False))
+        echo(json.dumps(outcome.to_dict(), indent=2, allow_nan=False))
         return
     if outcome.summary is not None and len(outcome.summary):
-        typer.echo(summary_table(outcome.summary))
+        echo(summary_table(outcome.summary))
     for note in outcome.caveats:
-        typer.echo(f"note: {note}")
+        echo(f"note: {note}")
     missing = sum(outcome.missing.values())
     gone = ""
     if missing:
         counts = ", ".join(f"{d}: {n}" for d, n in outcome.missing.items())
         gone = f", {missing} missing ({counts})"
-    typer.echo(
+    echo(
         f"\n{outcome.trials_total} trial(s), {outcome.trials_failed} not ok{gone}; "
         f"run {outcome.status}: {outcome.run_dir}"
     )
     if outcome.report:
-        typer.echo(f"report: {outcome.report}")
+        echo(f"report: {outcome.report}")
     if outcome.resume_command:
-        typer.echo(f"continue with: {outcome.resume_command}")
+        echo(f"continue with: {outcome.resume_command}")
 
 
 def register(app: typer.Typer) -> None:
@@ -221,7 +221,7 @@ def register(app: typer.Typer) -> None:
             settings.cores = _split(cores)
         settings.trials, settings.runs, settings.warmup = trials, runs, warmup
         settings.xnnpack = xnnpack
-        settings.cooldown_temp_c = cooldown_temp if cooldown_temp > 0 else None
+        settings.cooldown_temp_c = None if cooldown_temp == 0 else cooldown_temp
         settings.cooldown_timeout_s = cooldown_timeout
         settings.op_profile = op_profile
         settings.benchmark_binary = benchmark_binary
@@ -271,7 +271,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 
 def _emit(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    echo(message, err=True)
 
 
 def execute(settings: Any) -> RunOutcome:

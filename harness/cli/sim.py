@@ -17,7 +17,10 @@ sim_app = typer.Typer(
 @sim_app.command("serve")
 def serve(
     port: Annotated[
-        int, typer.Option(help="TCP port on 127.0.0.1 (0: any free port; not 5554-5585).")
+        int,
+        typer.Option(
+            min=0, max=65535, help="TCP port on 127.0.0.1 (0: any free port; not 5554-5585)."
+        ),
     ] = 0,
     topology: Annotated[
         Path | None,

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 
 def trend(
     run_dirs: Annotated[
@@ -36,9 +38,9 @@ def trend(
     result = compute_trend(run_dirs, penalty=penalty, min_step=parse_fraction(min_step,
                                                                               what="min step"))
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
+        echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:
-        typer.echo(render_trend(result), nl=False)
+        echo(render_trend(result), nl=False)
     if fail_on_slowdown and result.open_slowdowns():
         raise typer.Exit(1)
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from harness.textsafe import echo
+
 
 def variants(
     family: Annotated[
@@ -29,9 +31,9 @@ def variants(
 
     rows = variant_rows(catalogue.select(selection, family=family), quant=quant)
     if as_json:
-        typer.echo(json.dumps(rows, indent=1))
+        echo(json.dumps(rows, indent=1))
     else:
-        typer.echo(format_variant_table(rows), nl=False)
+        echo(format_variant_table(rows), nl=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,10 @@ from harness.errors import DownloadError, ModelError
 
 DOWNLOAD_CHUNK = 1 << 20
 DEFAULT_DOWNLOAD_TIMEOUT_S = 60.0
+# The largest `.tflite` member taken out of an archive (docs/convert.md): the
+# biggest catalogue model is ~17 MB, so this leaves room for any MobileNet while
+# a hostile or mistaken archive cannot make `inspect` read gigabytes into memory.
+MAX_MEMBER_BYTES = 128 << 20
 
 
 def is_url(source: str) -> bool:
@@ -71,9 +75,11 @@ def tflite_from_archive(path: Path, *, prefer: str | None = None) -> tuple[str, 
     """
     try:
         with tarfile.open(path, "r:*") as archive:
-            members = [
-                m for m in archive.getmembers() if m.isfile() and m.name.endswith(".tflite")
-            ]
+            members: list[tarfile.TarInfo] = []
+            for member in archive:  # headers one by one: a huge member is refused on sight
+                if member.isfile() and member.name.endswith(".tflite"):
+                    _refuse_large(member, path)
+                    members.append(member)
             if not members:
                 raise ModelError("the archive holds no .tflite file", path=str(path))
             chosen = members[0]
@@ -87,15 +93,26 @@ def tflite_from_archive(path: Path, *, prefer: str | None = None) -> tuple[str, 
                         hint="name the variant to pick one",
                     )
                 chosen = named[0]
+            _refuse_large(chosen, path)  # from the header, before a byte of it is read
             handle = archive.extractfile(chosen)
             if handle is None:
                 raise ModelError(f"cannot read {chosen.name} in the archive", path=str(path))
             with contextlib.closing(handle):
-                return chosen.name, handle.read()
+                return chosen.name, handle.read(MAX_MEMBER_BYTES)
     except FileNotFoundError:
         raise ModelError("no such file", path=str(path)) from None
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ModelError(f"not a readable .tgz archive: {exc}", path=str(path)) from None
+
+
+def _refuse_large(member: tarfile.TarInfo, path: Path) -> None:
+    if member.size > MAX_MEMBER_BYTES:
+        raise ModelError(
+            f"{member.name} in the archive is {member.size / 1e6:.0f} MB, over the "
+            f"{MAX_MEMBER_BYTES >> 20} MiB limit for a model",
+            path=str(path),
+            hint="a MobileNet .tflite is under 20 MB; is this the right archive?",
+        )
 
 
 def read_tflite(path: Path) -> bytes:

@@ -26,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from harness.errors import StorageError
+
 # Bump when harness code changes what a recipe produces (invalidates old entries).
 RECIPE_FORMAT = 1
 MODELS_SUBDIR = "models"
@@ -168,10 +170,31 @@ class ModelCache:
             "sha256": hashlib.sha256(data).hexdigest(),
             "size_bytes": len(data),
         }
-        # Drop a stale commit mark first, so a crash between the two writes
-        # cannot pair an old .json with a new .tflite of the same size.
-        with contextlib.suppress(FileNotFoundError):
-            meta_path.unlink()
-        write_atomic(model, data)
-        write_atomic(meta_path, json.dumps(meta, indent=1, sort_keys=True).encode("utf-8"))
+        try:
+            # Drop a stale commit mark first, so a crash between the two writes
+            # cannot pair an old .json with a new .tflite of the same size.
+            with contextlib.suppress(FileNotFoundError):
+                meta_path.unlink()
+            write_atomic(model, data)
+            write_atomic(meta_path, json.dumps(meta, indent=1, sort_keys=True).encode("utf-8"))
+        except OSError as exc:  # a full or read-only disk: the host's trouble (exit 3)
+            raise StorageError(
+                f"cannot store a model in the cache: {exc.strerror or exc}", path=str(self.root)
+            ) from None
         return CacheEntry(model, meta)
+
+    def check_writable(self) -> None:
+        """Refuse (StorageError, exit 3) a cache folder that cannot take files, before any work."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".probe.", dir=self.root)
+            try:  # one byte takes a block: an empty file would fit on a full disk
+                os.write(fd, b"\0")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            raise StorageError(
+                f"the model cache cannot take files: {exc.strerror or exc}", path=str(self.root)
+            ) from None

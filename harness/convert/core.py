@@ -34,7 +34,7 @@ from harness.convert.cache import (
 from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
 from harness.convert.published import PublishedCheck
 from harness.convert.tflite import QUANT_SETTINGS, QUANTS
-from harness.errors import ConversionError, ModelError, UnknownQuantError
+from harness.errors import ConversionError, ModelError, StorageError, UnknownQuantError
 
 FILE_QUANT = "file"  # quant name of imported models (their quantization is their own)
 
@@ -209,6 +209,8 @@ def convert_many(
             missing.append(i)
         else:
             results.append(_model(pairs[i][0], entry.path, entry.meta, cached=True))
+    if missing:
+        cache.check_writable()  # a full or read-only cache fails now, not after the conversions
     failures = _convert_missing(
         pairs, recipes, missing, results, cache, jobs=jobs, progress=progress, weights=weights
     )
@@ -264,6 +266,9 @@ def _convert_missing(
         if result["ok"]:
             path = cache.paths(recipes[i].stem())[0]
             results[i] = _model(variant, path, result["meta"], cached=False)
+        elif result.get("storage"):
+            # Every other conversion would hit the same disk: stop with the host's reason.
+            raise StorageError(str(result["error"]))
         else:
             detail = result.get("log_last_line") or ""
             log = f" (log: {result['log']})" if result.get("log") else ""

@@ -20,6 +20,7 @@ from harness.convert.analysis import analyze_bytes
 from harness.convert.build import build_keras_model
 from harness.convert.cache import ModelCache, Recipe, tool_versions
 from harness.convert.tflite import to_tflite
+from harness.errors import STORAGE_ERRNOS, StorageError, from_os_error
 
 LOG_TAIL_CHARS = 1500
 
@@ -93,6 +94,13 @@ def convert_task(task: dict[str, Any]) -> dict[str, Any]:
         }
         entry = cache.store(stem, data, meta)
     except Exception as exc:
+        if isinstance(exc, StorageError) or (
+            isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
+        ):
+            # The host's trouble (a full disk, say), not the model's: say so plainly,
+            # without the converter log's last line (often a tensor spec) appended.
+            error = exc if isinstance(exc, StorageError) else from_os_error(exc)
+            return {"ok": False, "error": str(error), "storage": True}
         tail = _tail(log_path).strip().splitlines()
         last = tail[-1] if tail else ""
         return {

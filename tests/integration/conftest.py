@@ -1,9 +1,20 @@
-"""Fixtures for integration tests: a real adb server and simulated phones.
+"""Fixtures for integration tests: real adb servers and simulated phones.
 
-`adb_server` (session): the adbutils-bundled adb started as a server on a free
-port, with emulator scanning, mDNS and USB off so it sees only what the tests
-connect; `ANDROID_ADB_SERVER_PORT` is exported so adbutils and the adb CLI both
-use it. `sim`: a running Pixel-1 `SimDevice` already `adb connect`ed.
+`adb_server` (session, parametrized): each adb server the tests run against,
+started on a free port with emulator scanning, mDNS and USB off so it sees only
+what the tests connect; `ANDROID_ADB_SERVER_PORT` is exported so adbutils and
+the adb CLI both use it. Every test that uses it (directly or through `sim` /
+`make_sim`) runs once per server:
+
+- `bundled`: the adb inside the adbutils wheel (recent platform-tools), always;
+- `debian`: Debian's `adb` package (`/usr/bin/adb`, 29.x; installed by
+  scripts/setup-system.sh; `HARNESS_TEST_DEBIAN_ADB` names another path), when
+  installed. With `CI=true` a missing one is a failure, not a skip: CI must
+  test both.
+
+The binary is chosen by path, never by whichever `adb` comes first on PATH.
+`HARNESS_TEST_ADB_SERVERS=bundled` (or `debian`) narrows the set for a quick
+local run. `sim`: a running Pixel-1 `SimDevice` already `adb connect`ed.
 `make_sim(**kwargs)`: more devices, with custom topology / props / faults.
 """
 
@@ -15,6 +26,8 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import adbutils
@@ -22,6 +35,11 @@ import pytest
 
 from harness.sim import SimDevice
 
+BUNDLED, DEBIAN = "bundled", "debian"
+# Where Debian's package puts it; overridable for a checkout elsewhere (and for
+# the test that proves CI fails without it).
+DEBIAN_ADB = Path(os.environ.get("HARNESS_TEST_DEBIAN_ADB", "/usr/bin/adb"))
+SERVERS_ENV = "HARNESS_TEST_ADB_SERVERS"
 ADB_TIMEOUT_S = 30.0
 ATTACH_TIMEOUT_S = 20.0
 
@@ -33,6 +51,12 @@ class AdbServer:
     adb: str
     port: int
     env: dict[str, str]
+    kind: str = BUNDLED
+
+    @staticmethod
+    def said(result: subprocess.CompletedProcess[str]) -> str:
+        """What the adb CLI said: recent adb prints `adb: error: ...` on stderr, 29.x on stdout."""
+        return result.stderr + result.stdout
 
     def run(
         self,
@@ -80,10 +104,41 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def adb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdbServer]:
-    """The adbutils-bundled adb as a server on a free port, killed at the end."""
-    adb = adbutils.adb_path()
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def server_kinds() -> list[str]:
+    """The adb servers to test against (see the module docstring)."""
+    chosen = os.environ.get(SERVERS_ENV, "")
+    kinds = [k.strip() for k in chosen.split(",") if k.strip()]
+    unknown = set(kinds) - {BUNDLED, DEBIAN}
+    if unknown:
+        raise pytest.UsageError(f"{SERVERS_ENV}: unknown {sorted(unknown)}; use bundled, debian")
+    if kinds:
+        return kinds
+    return [BUNDLED, DEBIAN] if DEBIAN_ADB.exists() or _in_ci() else [BUNDLED]
+
+
+def adb_binary(kind: str) -> str:
+    """The adb executable of a server kind, by path (adbutils.adb_path() prefers PATH)."""
+    if kind == BUNDLED:
+        return str(resources.files("adbutils") / "binaries" / "adb")
+    if not DEBIAN_ADB.exists():
+        pytest.fail(
+            f"Debian's adb ({DEBIAN_ADB}) is not installed, but the tests must run against it"
+            f"{' (CI=true)' if _in_ci() else f' ({SERVERS_ENV})'}: run scripts/setup-system.sh"
+        )
+    return str(DEBIAN_ADB)
+
+
+@pytest.fixture(scope="session", params=server_kinds())
+def adb_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AdbServer]:
+    """An adb server (one per kind, see the module docstring) on a free port, killed at the end."""
+    kind = str(request.param)
+    adb = adb_binary(kind)
     port = _free_port()
     env = dict(
         os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
@@ -91,7 +146,7 @@ def adb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdbServer]:
     # The server logs every transport event to stderr: into a file, never an
     # unread pipe (once a pipe's 64 KiB fill up, the server blocks mid-log and
     # every adb command after that hangs).
-    log_path = tmp_path_factory.mktemp("adb-server") / "adb-server.log"
+    log_path = tmp_path_factory.mktemp(f"adb-server-{kind}") / "adb-server.log"
     log_file = log_path.open("wb")
     proc = subprocess.Popen(
         [adb, "-P", str(port), "server", "nodaemon"],
@@ -100,7 +155,7 @@ def adb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AdbServer]:
         stderr=log_file,
         start_new_session=True,
     )
-    server = AdbServer(adb=adb, port=port, env=env)
+    server = AdbServer(adb=adb, port=port, env=env, kind=kind)
     previous = os.environ.get("ANDROID_ADB_SERVER_PORT")
     os.environ["ANDROID_ADB_SERVER_PORT"] = str(port)
     deadline = time.monotonic() + ADB_TIMEOUT_S

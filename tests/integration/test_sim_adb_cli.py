@@ -103,13 +103,13 @@ def test_push_outside_data_fails_cleanly(sim: SimDevice, adb_server, tmp_path: P
     src.write_text("x")
     push = adb_server.run("-s", sim.serial, "push", str(src), "/system/bin/f")
     assert push.returncode != 0
-    assert "Read-only file system" in push.stderr
+    assert "Read-only file system" in adb_server.said(push)
 
 
 def test_pull_missing_file_fails(sim: SimDevice, adb_server, tmp_path: Path) -> None:
     pull = adb_server.run("-s", sim.serial, "pull", "/data/local/tmp/nope", str(tmp_path / "x"))
     assert pull.returncode != 0
-    assert "No such file" in pull.stderr
+    assert "No such file" in adb_server.said(pull)
 
 
 def test_two_devices_at_once(make_sim, adb_server) -> None:

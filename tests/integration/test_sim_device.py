@@ -145,9 +145,13 @@ def test_shell_runs_as_the_shell_user(sim: SimDevice, adb_server) -> None:
 
 
 def test_ps_lists_the_devices_processes_not_the_hosts(sim: SimDevice, adb_server) -> None:
-    out = adb_server.run(
-        "-s", sim.serial, "shell", "sleep 7 & ps -A -o PID,ARGS; kill $!"
-    ).stdout  # fmt: skip
+    # The background child is a forked shell until it execs sleep: wait (boundedly)
+    # until ps shows the exec'd command, so a loaded host cannot catch it in between.
+    script = (
+        "sleep 7 & i=0; while [ $i -lt 200 ] && ! ps -A -o ARGS | grep -qx 'sleep 7'; do "
+        "i=$((i+1)); done; ps -A -o PID,ARGS; kill $!"
+    )
+    out = adb_server.run("-s", sim.serial, "shell", script).stdout
     args = [line.split(None, 1)[1] for line in out.splitlines()[1:]]
     assert "sleep 7" in args, out
     assert not any("pytest" in a or "adb" in a.split()[0] for a in args), out

@@ -84,7 +84,7 @@ def test_push_fails_with_enospc_and_leaves_nothing(
     sim.faults.fail_pushes(after_bytes=100_000)
     result = adb_server.run("-s", sim.serial, "push", str(src), "/data/local/tmp/model.tflite")
     assert result.returncode != 0
-    assert "No space left on device" in result.stderr
+    assert "No space left on device" in adb_server.said(result)
     leftovers = list((sim.root / "data" / "local" / "tmp").iterdir())
     assert leftovers == []
     device = adb_server.client().device(sim.serial)
@@ -134,6 +134,7 @@ def test_faults_given_at_start(make_sim, adb_server, tmp_path: Path) -> None:
     src = tmp_path / "x"
     src.write_text("x")
     result = adb_server.run("-s", device.serial, "push", str(src), "/data/local/tmp/x")
-    assert "No space left on device" in result.stderr
+    assert result.returncode != 0
+    assert "No space left on device" in adb_server.said(result)
     with pytest.raises(SimulatorError):
         SimDevice.start(faults={"no_such_fault": 1})

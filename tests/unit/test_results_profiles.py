@@ -1,4 +1,4 @@
-"""Op-profile storage: a torn last line is tolerated, damage elsewhere refused; report is bench-free."""
+"""Op-profile storage: torn last line tolerated, damage elsewhere refused, no bench in report."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from harness import __version__
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results.frame import json_safe, trials_frame
 from harness.results.schema import SCHEMA_VERSION, TrialRecord
-from harness.results.validate import record_problem
+from harness.results.validate import meta_problem, record_problem
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,9 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     if not isinstance(meta, dict):
         raise ResultsError("meta.json is not a JSON object", path=str(path))
     check_schema_version(meta.get("schema_version"), path=path)
+    problem = meta_problem(meta)
+    if problem:
+        raise ResultsError(f"meta.json: {problem}", path=str(path))
     return meta
 
 

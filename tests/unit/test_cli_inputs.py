@@ -178,14 +178,8 @@ def test_a_bare_group_still_shows_its_help(capsys: pytest.CaptureFixture[str]) -
     assert "save" in capsys.readouterr().out  # help, not an error line
 
 
-# Reading a corrupt run is the validating reader's job (issue 11 item 3, in
-# harness/results/, another branch); these pin the exit code the CLI must show
-# once it lands. strict: an unexpected pass means the marker must go.
-pending_reader = pytest.mark.xfail(
-    strict=True, reason="needs the validating run reader (issue 11 item 3)"
-)
-
-
+# Reading a corrupt run is the validating reader's job (harness.results.validate);
+# these pin the exit code and the one line the CLI shows.
 def _corrupt(run: Path, *, meta: dict[str, object] | None = None,
              trial: dict[str, object] | None = None) -> Path:
     if meta:
@@ -198,7 +192,6 @@ def _corrupt(run: Path, *, meta: dict[str, object] | None = None,
     return run
 
 
-@pending_reader
 @pytest.mark.parametrize(
     "corruption",
     [{"meta": {"devices": "Pixel"}}, {"trial": {"threads": "x"}}, {"trial": {"latency_ms": 1e308}}],

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__, catalogue
-from harness.bench.plan import Config, build_plan, configurations, new_seed, xnnpack_settings
+from harness.bench.plan import build_plan, configurations, new_seed, xnnpack_settings
 from harness.bench.prepare import (
     ModelFile,
     PreparedDevice,
@@ -39,6 +39,7 @@ from harness.errors import (
     ResultsError,
     UnknownQuantError,
 )
+from harness.vocab import Config
 
 if TYPE_CHECKING:
     import pandas as pd

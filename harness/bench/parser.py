@@ -52,10 +52,10 @@ from harness.bench.verdict import (
     verdict,
 )
 from harness.errors import ParseError
+from harness.vocab import STAND_IN_MARK
 
 __all__ = [
     "STAND_IN_MARK",
-    "STATUSES",
     "TIMEOUT_EXIT_CODE",
     "Era",
     "LogReader",
@@ -68,8 +68,6 @@ __all__ = [
     "signal_from_exit_code",
 ]
 
-STATUSES = ("ok", "failed", "crashed", "timeout", "parse_error")
-STAND_IN_MARK = "harness benchmark_model stand-in"
 
 # Messages after which no result will come (benchmark_main.cc, benchmark_tflite_model.cc,
 # interpreter_builder.cc, the shell); matched anywhere on the line. Capitalised as printed

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
-from harness.bench.plan import Config
 from harness.bench.remote import TrialRemote
 from harness.bench.trial import DeviceModel, DeviceTarget
 from harness.errors import DeviceTimeoutError
+from harness.vocab import Config
 
 if TYPE_CHECKING:
     from harness.device.session import DeviceSession

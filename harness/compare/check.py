@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.compare.context import check_pair, pair_devices
 from harness.compare.shift import MIN_CONFIGS, own_changes, shared_shift
-from harness.compare.source import METRICS, ConfigId, ConfigSamples, Source, load_source
+from harness.compare.source import METRICS, ConfigSamples, Source, load_source
 from harness.compare.stats import (
     METHOD,
     VERDICTS,
@@ -33,6 +33,7 @@ from harness.compare.stats import (
 )
 from harness.errors import EXIT_FAILURES, EXIT_OK, ContextMismatchError
 from harness.results.schema import config_key
+from harness.vocab import ConfigId
 
 COMPARISON_SCHEMA_VERSION = 1
 

@@ -17,8 +17,9 @@ import random
 from dataclasses import dataclass
 
 from harness.compare.check import judge_configs
-from harness.compare.source import ConfigId, ConfigSamples
+from harness.compare.source import ConfigSamples
 from harness.compare.stats import compare_samples
+from harness.vocab import ConfigId
 
 BASE_MS = 20.0
 DETECTION_TARGET = 0.95  # the acceptance criterion: flagged in >= 95% of repetitions

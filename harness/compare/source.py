@@ -18,6 +18,7 @@ import pandas as pd
 
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results import load, load_meta
+from harness.vocab import CONFIG_FIELDS, FAILED_STATUSES, ConfigId, DeviceConfig
 
 BASELINE_KIND = "harness-baseline"
 BASELINE_SCHEMA_VERSION = 1
@@ -30,26 +31,16 @@ CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", "latencies", *
 # What the simulated device's benchmark_model says on its first line in deterministic mode.
 SYNTHETIC_MARK = "synthetic latencies"
 
-CONFIG_COLUMNS = ("variant", "quant", "threads", "cores", "xnnpack")
-# Statuses that are failures of the configuration (skipped trials never ran).
-FAILED_STATUSES = ("failed", "crashed", "timeout", "parse_error")
+CONFIG_COLUMNS = CONFIG_FIELDS
 # Which per-trial figure a comparison uses: the trial's mean (the headline, as published),
 # the median of its timed runs, or their minimum (both robust to interference).
 METRICS = ("mean", "median", "min")
-# (variant, quant, threads, cores, xnnpack): what a configuration is, within one device.
-ConfigId = tuple[str, str, int, str, str]
 
 
 @dataclass(frozen=True)
-class ConfigSamples:
+class ConfigSamples(DeviceConfig):
     """The ok trial latencies of one configuration on one device model."""
 
-    device_model: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
     latency_ms: tuple[float, ...]  # per ok trial: the mean of its timed runs
     failed: int = 0
     median_ms: tuple[float, ...] = ()  # per ok trial that reported it
@@ -62,11 +53,6 @@ class ConfigSamples:
     def with_metric(self, metric: str) -> ConfigSamples:
         """A copy whose `latency_ms` holds the `metric` figures (what the check compares)."""
         return dataclasses.replace(self, latency_ms=self.values(metric))
-
-    @property
-    def config_id(self) -> ConfigId:
-        """The configuration without the device (devices are paired separately)."""
-        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack)
 
     def to_dict(self) -> dict[str, Any]:
         """The baseline file's per-configuration record."""

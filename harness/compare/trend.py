@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.compare.source import ConfigId, Source, read_run
+from harness.compare.source import Source, read_run
 from harness.compare.stats import median
 from harness.errors import ResultsError
 from harness.results.load import run_dirs as expand_run_dirs
+from harness.vocab import ConfigId, DeviceConfig
 
 DEFAULT_PENALTY = 4.0
 DEFAULT_MIN_STEP = 0.05
@@ -101,15 +102,9 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(DeviceConfig):
     """Latency changed from `before_ms` to `after_ms` starting with run `at_run_id`."""
 
-    device_model: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
     at_run_id: str
     at_index: int
     before_ms: float
@@ -118,15 +113,9 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Series:
+class Series(DeviceConfig):
     """One configuration's points over the runs, and the fitted levels."""
 
-    device_model: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
     points: list[TrendPoint]
     segments: list[Segment] = field(default_factory=list)
 

@@ -17,21 +17,20 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from harness.device import download, elf
 from harness.device.files import WORKDIR, push_many
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession, parse_sha256_line
 from harness.errors import BinaryError, DeviceError
+from harness.vocab import STAND_IN_MARK, BinaryKind
 
 log = logging.getLogger(__name__)
 
-BinaryKind = Literal["official", "stand-in", "unknown"]
 DEVICE_NAME = "bin/benchmark_model"
 # Where an installed benchmark_model usually lives, after $PATH.
 INSTALLED_CANDIDATES = ("/data/local/tmp/benchmark_model", "/system/bin/benchmark_model")
-STAND_IN_MARK = "harness benchmark_model stand-in"
 PROBE_TIMEOUT_S = 60.0
 _BEGIN, _END = "__harness_help_begin__", "__harness_help_end__"
 # A flag in a usage listing: "--num_runs=50  int32 ..." at the start of a line,

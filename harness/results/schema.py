@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from harness.vocab import TRIAL_STATUSES, BinaryKind, TrialStatus, config_key
 
 SCHEMA_VERSION = 1
 
-TrialStatus = Literal["ok", "failed", "crashed", "timeout", "parse_error", "skipped"]
-TRIAL_STATUSES: tuple[str, ...] = ("ok", "failed", "crashed", "timeout", "parse_error", "skipped")
-BinaryKind = Literal["official", "stand-in", "unknown"]
-
-
-def config_key(variant: str, quant: str, threads: int, cores: str, xnnpack: str) -> str:
-    """The configuration a trial measures; trials of one key are comparable."""
-    return f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
+__all__ = [
+    "SCHEMA_VERSION",
+    "TRIAL_STATUSES",
+    "BinaryKind",
+    "TrialRecord",
+    "TrialStatus",
+    "config_key",
+]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from harness.errors import ResultsError, SchemaVersionError
 from harness.results.frame import json_safe, trials_frame
 from harness.results.schema import SCHEMA_VERSION, TrialRecord
 from harness.results.validate import meta_problem, record_problem
+from harness.vocab import RUN_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ SUMMARY_PARQUET = "summary.parquet"
 TORN_FILE = "trials.jsonl.torn"  # bytes of a torn last line, kept rather than lost
 LOCK_FILE = ".lock"  # flock'ed by the one process that may append to the run
 
-RUN_STATUSES = ("running", "complete", "incomplete", "interrupted", "failed")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 

@@ -32,6 +32,7 @@ from harness.bench.remote import (
 )
 from harness.catalogue import get as get_variant
 from harness.results.schema import TrialRecord
+from harness.vocab import TRIAL_STATUSES, TrialStatus
 
 if TYPE_CHECKING:
     from harness.device.binary import BinaryInfo
@@ -401,8 +402,9 @@ class TrialRunner:
 
         cfg = spec.config
         variant = get_variant(cfg.variant)
-        parsed: dict[str, Any] = parse(stdout, stderr, state.exit_code).to_dict()
-        status = str(parsed.get("status") or "parse_error")
+        parsed = parse(stdout, stderr, state.exit_code)
+        figures = parsed.figures
+        status: TrialStatus = _trial_status(parsed.status)
         latency_ms: float | None = None
         if error is not None:
             status = "failed"
@@ -416,13 +418,11 @@ class TrialRunner:
             status = "failed"
             error = f"benchmark process vanished on the device ({state.reason})"
         elif status != "ok":
-            error = parsed.get("error")
+            error = parsed.error
+        elif figures.avg_us is None or not figures.avg_us > 0:
+            status, error = "parse_error", "no regular-phase avg in the output"
         else:
-            avg = parsed.get("avg_us")
-            if avg is None or not float(avg) > 0:
-                status, error = "parse_error", "no regular-phase avg in the output"
-            else:
-                latency_ms = float(avg) / 1000.0
+            latency_ms = figures.avg_us / 1000.0
         if notes:
             log.debug("%s: %s", spec.trial_id, "; ".join(notes))
         freq_before, freq_after = _freqs(before), _freqs(after)
@@ -433,12 +433,6 @@ class TrialRunner:
             battery = self._battery
         self._battery = battery
         wall = state.wall_s if state.wall_s is not None else max(0.0, finished - started)
-
-        def num(key: str) -> float | None:
-            value = parsed.get(key)
-            return None if value is None else float(value)
-
-        count = parsed.get("count")
         return TrialRecord(
             run_id=self.run_id,
             trial_id=spec.trial_id,
@@ -455,28 +449,14 @@ class TrialRunner:
             xnnpack=cfg.xnnpack,
             trial_index=spec.trial_index,
             order_index=order_index,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             started_at=_iso(started),
             finished_at=_iso(finished),
             wall_s=round(wall, 6),
             num_runs=self.settings.runs,
             warmup_runs=self.settings.warmup,
             latency_ms=latency_ms,
-            count=None if count is None else int(count),
-            avg_us=num("avg_us"),
-            min_us=num("min_us"),
-            max_us=num("max_us"),
-            std_us=num("std_us"),
-            p5_us=num("p5_us"),
-            median_us=num("median_us"),
-            p95_us=num("p95_us"),
-            init_us=num("init_us"),
-            first_us=num("first_us"),
-            warmup_avg_us=num("warmup_avg_us"),
-            inference_avg_us=num("inference_avg_us"),
-            mem_init_mb=num("mem_init_mb"),
-            mem_overall_mb=num("mem_overall_mb"),
-            peak_mem_mb=num("peak_mem_mb"),
+            figures=figures,
             exit_code=state.exit_code,
             error=None if status == "ok" else (str(error) if error else f"status {status}"),
             stderr_tail=None if status == "ok" else _tail(stderr) or _tail(stdout),
@@ -491,13 +471,12 @@ class TrialRunner:
             binary_sha256=self.target.binary.sha256,
             binary_kind=self.target.binary.kind,
             model_sha256=model.sha256,
-            model_size_mb=num("model_size_mb"),
-            delegate=parsed.get("delegate"),
-            delegated_nodes=_int_or_none(parsed.get("delegated_nodes")),
-            total_nodes=_int_or_none(parsed.get("total_nodes")),
-            parse_warnings="\n".join(parsed.get("parse_warnings") or []) or None,
         )
 
 
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _trial_status(word: str) -> TrialStatus:
+    """The parser's status as a trial status (the parser speaks the same words)."""
+    for status in TRIAL_STATUSES:
+        if status == word:
+            return status
+    return "parse_error"

@@ -77,7 +77,7 @@ def write_run(
                 "binary_sha256": binr["sha256"], "binary_kind": binr["kind"],
                 **(trial_overrides or {}),
             }
-            records.append(TrialRecord(**fields))
+            records.append(TrialRecord.from_dict(fields))
             order += 1
     meta = {
         "schema_version": SCHEMA_VERSION, "run_id": run_id, "created_at": start.isoformat(),

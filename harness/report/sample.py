@@ -20,7 +20,7 @@ from typing import Any
 
 from harness import catalogue
 from harness.results import RunStore, TrialRecord
-from harness.results.schema import BinaryKind
+from harness.results.schema import BinaryKind, Figures
 
 PIXEL1_DEVICE: dict[str, Any] = {
     "serial": "127.0.0.1:5555",
@@ -162,7 +162,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
                 num_runs=50,
                 warmup_runs=5,
                 latency_ms=latency,
-                avg_us=latency * 1000 if latency else None,
+                figures=Figures(avg_us=latency * 1000 if latency else None),
                 exit_code=0 if ok else 139,
                 error=None if ok else "Segmentation fault (signal 11)",
                 temp_before_c=45.0 if v.id in spec.throttled else 35.0,

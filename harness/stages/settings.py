@@ -71,7 +71,7 @@ class RunSettings:
             raise PlanError(f"--trials must be >= 1, got {self.trials}")
         for name in ("reconnect_timeout_s", "trial_timeout_s", "cooldown_timeout_s"):
             if not getattr(self, name) > 0:
-                raise PlanError(f"--{name[:-2].replace('_', '-')} must be > 0")
+                raise PlanError(f"{option_name(name)} must be > 0")
         return configurations(
             [v.id for v in catalogue.select(self.variants)],
             self.quants,
@@ -124,3 +124,27 @@ def settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:
     if not merged.devices:
         raise PlanError("--resume needs --device (the run's meta.json names none)")
     return merged
+
+
+DEFAULTS = RunSettings(devices=[])
+"""The defaults of every option: the CLI's typer defaults are read from here."""
+
+
+def option_name(field_name: str) -> str:
+    """The `harness run` option that sets a field: `trial_timeout_s` -> `--trial-timeout`."""
+    if field_name == "quants":
+        return "--quant"
+    for unit in ("_s", "_c"):
+        if field_name.endswith(unit):
+            field_name = field_name[: -len(unit)]
+    return "--" + field_name.replace("_", "-")
+
+
+def ignored_on_resume(settings: RunSettings) -> list[str]:
+    """The options given away from their default that `--resume` ignores (its run's win)."""
+    return [
+        option_name(name)
+        for name in (*MEASURED, "seed")
+        if getattr(settings, name) != getattr(DEFAULTS, name)
+    ]
+

@@ -24,6 +24,7 @@ from harness.bench.prepare import (
     prepare_with_reconnect,
     release_device,
 )
+from harness.results.schema import RunMeta
 from harness.stages.plan import Planned
 from harness.stages.resume import check_resumed_context, map_resumed_serials, plan_serials
 from harness.stages.settings import RunSettings
@@ -173,18 +174,18 @@ def create_store(
         if isinstance(b.get("flags"), (set, frozenset, list, tuple)):
             b["flags"] = sorted(b["flags"])
         binaries[p.target.session.serial] = b
-    meta = {
-        "seed": seed,
-        "git_commit": _git_commit(),
-        "tf_version": _tf_version(),
-        "converter": "tf.lite.TFLiteConverter",
-        "harness_version": __version__,
-        "settings": {**settings.measured(), "devices": list(settings.devices)},
-        "devices": {p.target.session.serial: p.info for p in prepared},
-        "cores": {p.target.session.serial: p.cores for p in prepared},
-        "fixed_performance": {p.target.session.serial: p.fixed_performance for p in prepared},
-        "binaries": binaries,
-        "models": {
+    meta = RunMeta(
+        seed=seed,
+        git_commit=_git_commit(),
+        tf_version=_tf_version(),
+        converter="tf.lite.TFLiteConverter",
+        harness_version=__version__,
+        settings={**settings.measured(), "devices": list(settings.devices)},
+        devices={p.target.session.serial: p.info for p in prepared},
+        cores={p.target.session.serial: p.cores for p in prepared},
+        fixed_performance={p.target.session.serial: p.fixed_performance for p in prepared},
+        binaries=binaries,
+        models={
             f"{c.variant.id}|{c.quant}": {
                 "sha256": c.sha256,
                 "size_bytes": c.size_bytes,
@@ -193,9 +194,9 @@ def create_store(
             }
             for c in converted
         },
-        "order": plan.order,
-    }
-    return RunStore.create(settings.out, meta)
+        order=plan.order,
+    )
+    return RunStore.create(settings.out, meta.to_dict())
 
 
 def _git_commit() -> str | None:

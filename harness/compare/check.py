@@ -22,7 +22,6 @@ from harness.compare.stats import (
     VERDICTS,
     Effect,
     StatResult,
-    StatsInputError,
     Verdict,
     compare_samples,
     decide,
@@ -31,7 +30,7 @@ from harness.compare.stats import (
     validate_confidence,
     validate_threshold,
 )
-from harness.errors import EXIT_FAILURES, EXIT_OK, ContextMismatchError
+from harness.errors import EXIT_FAILURES, EXIT_OK, ContextMismatchError, StatsInputError
 from harness.results.schema import config_key
 from harness.vocab import ConfigId
 

@@ -11,16 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ResultsError
+from harness.errors import BadFractionError, ResultsError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
-
-
-class BadFractionError(ResultsError):
-    """A threshold or confidence that is neither `N%` nor a fraction in (0, 1)."""
 
 
 def parse_fraction(text: str | float, *, what: str = "threshold") -> float:

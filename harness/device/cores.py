@@ -121,7 +121,7 @@ def run_cores_script(session: DeviceSession, policy: str) -> tuple[Topology, Cor
             raise CorePolicyError(f"{session.serial}: {error}")
         raise DeviceError(
             f"cores.sh failed: {error}", serial=session.serial, command="cores.sh",
-            exit_code=result.exit_code, output=result.output,
+            device_exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr,
         )
     return topo, selection
 

@@ -130,14 +130,15 @@ def _remote_hashes_once(session: DeviceSession, remotes: Sequence[str]) -> list[
     if result.exit_code != 0:
         raise DeviceError(
             f"cannot prepare {WORKDIR} (exit {result.exit_code}): {result.output.strip()[-300:]}",
-            serial=session.serial, command="mkdir/sha256sum", exit_code=result.exit_code,
-            output=result.output, hint="the device needs a writable /data/local/tmp and sha256sum",
+            serial=session.serial, command="mkdir/sha256sum", device_exit_code=result.exit_code,
+            stdout=result.stdout, stderr=result.stderr,
+            hint="the device needs a writable /data/local/tmp and sha256sum",
         )
     out = [line.strip() for line in result.stdout.splitlines() if line.strip()]
     if len(out) != len(remotes):
         raise DeviceError(
             f"expected {len(remotes)} hash lines, got {len(out)}", serial=session.serial,
-            command="sha256sum", output=result.stdout,
+            command="sha256sum", stdout=result.stdout,
         )
     hashes: list[str | None] = []
     for line in out:

@@ -100,6 +100,7 @@ def read_info(session: DeviceSession) -> DeviceInfo:
     if result.exit_code not in (0, 3):  # 3: topology unreadable, still worth showing
         raise DeviceError(
             f"info.sh failed with exit {result.exit_code}", serial=session.serial,
-            command="info.sh", exit_code=result.exit_code, output=result.output,
+            command="info.sh", device_exit_code=result.exit_code, stdout=result.stdout,
+            stderr=result.stderr,
         )
     return parse_info(session.serial, "device", result.stdout, features)

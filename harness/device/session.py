@@ -99,11 +99,11 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
     text = str(exc).strip()
     if isinstance(exc, adbutils.AdbTimeout | TimeoutError | socket.timeout | sync.SyncTimeout):
         return DeviceTimeoutError(
-            f"timed out: {command}", serial=serial, command=command, output=text or None
+            f"timed out: {command}", serial=serial, command=command, stderr=text or None
         )
     if "unauthorized" in text:
         return DeviceUnauthorizedError(
-            "device is unauthorized", serial=serial, command=command, output=text,
+            "device is unauthorized", serial=serial, command=command, stderr=text,
             hint=UNAUTHORIZED_HINT,
         )
     lowered = text.lower()
@@ -116,7 +116,7 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
     ):
         return DeviceOfflineError(
             f"device went away during: {command}" + (f" ({text})" if text else ""),
-            serial=serial, command=command, output=text or None, hint=OFFLINE_HINT,
+            serial=serial, command=command, stderr=text or None, hint=OFFLINE_HINT,
         )
     return DeviceError(f"adb failed: {text} (during: {command})", serial=serial, command=command)
 
@@ -269,8 +269,8 @@ class DeviceSession:
         if check and result.exit_code != 0:
             raise DeviceCommandError(
                 f"`{cmd[:200]}` exited {result.exit_code}: {_tail(result.output).strip()[-300:]}",
-                serial=self.serial, command=cmd, exit_code=result.exit_code,
-                output=_tail(result.output),
+                serial=self.serial, command=cmd, device_exit_code=result.exit_code,
+                stdout=_tail(result.stdout), stderr=_tail(result.stderr),
             )
         return result
 
@@ -339,7 +339,7 @@ class DeviceSession:
         if not digits.strip().isdigit():
             raise DeviceOfflineError(
                 f"output ended without the exit marker (device gone?): {cmd[:200]}",
-                serial=self.serial, command=cmd, output=_tail(text), hint=OFFLINE_HINT,
+                serial=self.serial, command=cmd, stdout=_tail(text), hint=OFFLINE_HINT,
             )
         return ShellResult(int(digits), text[:idx] + after, "")
 
@@ -357,7 +357,7 @@ class DeviceSession:
         except sync.SyncFailed as exc:
             raise TransferError(
                 f"{what} refused by the device: {exc}", serial=self.serial, command=what,
-                output=str(exc),
+                stderr=str(exc),
             ) from exc
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
             self._check_aborted(what)
@@ -425,7 +425,7 @@ def parse_sha256_line(stdout: str, remote: str, *, serial: str | None) -> str | 
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise DeviceError(
             f"cannot read the sha256 of {remote}: {first[:120]!r}", serial=serial,
-            command=f"sha256sum {remote}", output=stdout,
+            command=f"sha256sum {remote}", stdout=stdout,
             hint="the device needs toybox sha256sum (Android 6+)",
         )
     return digest

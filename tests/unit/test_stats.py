@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from harness.compare.stats import StatsInputError, compare_samples, cv, median
-from harness.errors import HarnessError
+from harness.compare.stats import compare_samples, cv, median
+from harness.errors import HarnessError, StatsInputError
 
 BASE = [20.0, 20.2, 19.8, 20.1, 19.9]
 

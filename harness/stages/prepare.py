@@ -80,7 +80,9 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
         for p in devices:
             p.target.logs_dir = store.run_dir / "logs"
         return Opened(store, serials)
-    identities = {p.target.session.serial: (p.info, p.binary.get("sha256")) for p in devices}
+    identities = {
+        p.target.session.serial: (p.info.to_dict(), p.binary.get("sha256")) for p in devices
+    }
     mapping = map_resumed_serials(planned.meta, identities)
     check_resumed_context(store, devices, mapping)
     return Opened(store, plan_serials(mapping, serials))
@@ -181,7 +183,7 @@ def create_store(
         converter="tf.lite.TFLiteConverter",
         harness_version=__version__,
         settings={**settings.measured(), "devices": list(settings.devices)},
-        devices={p.target.session.serial: p.info for p in prepared},
+        devices={p.target.session.serial: p.info.to_dict() for p in prepared},
         cores={p.target.session.serial: p.cores for p in prepared},
         fixed_performance={p.target.session.serial: p.fixed_performance for p in prepared},
         binaries=binaries,

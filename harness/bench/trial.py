@@ -14,14 +14,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
+from harness.bench.record import build_record, throttled
 from harness.bench.remote import (
     CALL_TIMEOUT_S,
     CallHung,
@@ -30,9 +30,7 @@ from harness.bench.remote import (
     TrialState,
     trial_dir_name,
 )
-from harness.catalogue import get as get_variant
 from harness.results.schema import TrialRecord
-from harness.vocab import TRIAL_STATUSES, TrialStatus
 
 if TYPE_CHECKING:
     from harness.device.binary import BinaryInfo
@@ -40,7 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STDERR_TAIL_CHARS = 2000
+__all__ = ["DeviceModel", "DeviceTarget", "TrialRunner", "TrialSettings", "throttled"]
+
 # A process that died without the wrapper writing its exit code (the phone
 # rebooted, the wrapper was killed) measured nothing; run it again this often.
 MAX_ATTEMPTS = 2
@@ -90,38 +89,6 @@ class DeviceTarget:
     models: dict[tuple[str, str], DeviceModel]  # (variant, quant) -> file on the device
     cluster_max_khz: dict[int, int] = field(default_factory=dict)  # cpu -> cpuinfo max
     logs_dir: Path | None = None  # host folder for raw outputs (RUN_DIR/logs)
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _tail(text: str) -> str | None:
-    text = text.strip()
-    return text[-STDERR_TAIL_CHARS:] if text else None
-
-
-def _freqs(state: Any) -> dict[str, list[int]]:
-    raw = getattr(state, "freqs", None) or {}
-    return {str(k): [int(x) for x in v] for k, v in dict(raw).items()}
-
-
-def throttled(freqs: Mapping[str, list[int]], cluster_max_khz: Mapping[int, int]) -> bool | None:
-    """Whether a pinned CPU's frequency cap was below its hardware maximum.
-
-    `freqs` is cpu -> [max_khz (the current cap), cur_khz]; thermal
-    mitigation lowers the cap, so cap < cpuinfo max means throttled. None
-    when the device exposes neither.
-    """
-    seen = False
-    for cpu, values in freqs.items():
-        hw = cluster_max_khz.get(int(cpu))
-        if not values or not hw:
-            continue
-        seen = True
-        if values[0] < hw:
-            return True
-    return False if seen else None
 
 
 class TrialRunner:
@@ -378,6 +345,7 @@ class TrialRunner:
         )
 
     # -- the record ----------------------------------------------------------------------
+
     def _record(
         self,
         spec: TrialSpec,
@@ -398,85 +366,14 @@ class TrialRunner:
         notes: list[str],
         error: str | None = None,
     ) -> TrialRecord:
-        from harness.bench.parser import parse
-
-        cfg = spec.config
-        variant = get_variant(cfg.variant)
-        parsed = parse(stdout, stderr, state.exit_code)
-        figures = parsed.figures
-        status: TrialStatus = _trial_status(parsed.status)
-        latency_ms: float | None = None
-        if error is not None:
-            status = "failed"
-        elif timed_out and self._hung:
-            status = "timeout"
-            error = self._hung
-        elif timed_out:
-            status = "timeout"
-            error = f"no result within {self.settings.timeout_s:g} s; process killed"
-        elif state.state != "done":
-            status = "failed"
-            error = f"benchmark process vanished on the device ({state.reason})"
-        elif status != "ok":
-            error = parsed.error
-        elif figures.avg_us is None or not figures.avg_us > 0:
-            status, error = "parse_error", "no regular-phase avg in the output"
-        else:
-            latency_ms = figures.avg_us / 1000.0
-        if notes:
-            log.debug("%s: %s", spec.trial_id, "; ".join(notes))
-        freq_before, freq_after = _freqs(before), _freqs(after)
-        temp_before = getattr(before, "max_temp_c", None)
-        temp_after = getattr(after, "max_temp_c", None)
         battery = getattr(before, "battery_level", None)
         if battery is None:
-            battery = self._battery
+            battery = self._battery  # a state read that failed: the last level known
         self._battery = battery
-        wall = state.wall_s if state.wall_s is not None else max(0.0, finished - started)
-        return TrialRecord(
-            run_id=self.run_id,
-            trial_id=spec.trial_id,
-            device_serial=spec.device,
-            device_model=self.target.model_name,
-            variant=cfg.variant,
-            family=variant.family,
-            depth_multiplier=variant.depth_multiplier,
-            resolution=variant.resolution,
-            quant=cfg.quant,
-            threads=cfg.threads,
-            cores=cfg.cores,
-            core_mask=mask,
-            xnnpack=cfg.xnnpack,
-            trial_index=spec.trial_index,
-            order_index=order_index,
-            status=status,
-            started_at=_iso(started),
-            finished_at=_iso(finished),
-            wall_s=round(wall, 6),
-            num_runs=self.settings.runs,
-            warmup_runs=self.settings.warmup,
-            latency_ms=latency_ms,
-            figures=figures,
-            exit_code=state.exit_code,
-            error=None if status == "ok" else (str(error) if error else f"status {status}"),
-            stderr_tail=None if status == "ok" else _tail(stderr) or _tail(stdout),
-            temp_before_c=None if temp_before is None else float(temp_before),
-            temp_after_c=None if temp_after is None else float(temp_after),
-            cooled=cooled,
-            cooldown_wait_s=cooldown_wait,
-            freq_before=freq_before,
-            freq_after=freq_after,
-            throttled=throttled(freq_after or freq_before, self.target.cluster_max_khz),
-            battery_level=None if battery is None else int(battery),
-            binary_sha256=self.target.binary.sha256,
-            binary_kind=self.target.binary.kind,
-            model_sha256=model.sha256,
-        )
-
-
-def _trial_status(word: str) -> TrialStatus:
-    """The parser's status as a trial status (the parser speaks the same words)."""
-    for status in TRIAL_STATUSES:
-        if status == word:
-            return status
-    return "parse_error"
+        return build_record(
+            spec, order_index, run_id=self.run_id, target=self.target, settings=self.settings,
+            mask=mask, model=model, state=state, stdout=stdout, stderr=stderr,
+            timed_out=timed_out, hung=self._hung, started=started, finished=finished,
+            before=before, after=after, cooled=cooled, cooldown_wait=cooldown_wait,
+            battery=battery, notes=notes, error=error,
+        )  # fmt: skip

@@ -178,11 +178,9 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
 
 
 def write_report(run_dir: Path, emit: Callable[[str], None]) -> Path | None:
-    """Write RUN_DIR/report.html when the report package offers `render`."""
-    try:
-        from harness.report import render
-    except ImportError:
-        return None
+    """Write RUN_DIR/report.html; a report that cannot be written is a warning, not a failure."""
+    from harness.report import render  # part of the package: a failed import is a real error
+
     try:
         return Path(render([run_dir], out=run_dir / "report.html"))
     except HarnessError as exc:

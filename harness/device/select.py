@@ -248,14 +248,12 @@ def connect(
     """Sessions for every device the selection names (each once, in selection order).
 
     Several tokens may be given (or comma-separated); an empty selection means
-    the `device` default from the settings, else the single attached device.
+    the single attached device (the commands always pass --device: docs/device.md).
     A device the server lists `offline` is waited for up to `wait_s` (a
     HOST:PORT one is connected again meanwhile); `unauthorized` fails at once.
     """
     cfg = config if config is not None else load_config()
     tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
-    if not tokens and isinstance(cfg.defaults.get("device"), str):
-        tokens = [cfg.defaults["device"]]
     server = adb_server or (cfg.defaults.get("adb_server") if isinstance(
         cfg.defaults.get("adb_server"), str) else None)
     client = make_client(server)

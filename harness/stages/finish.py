@@ -30,7 +30,7 @@ class RunOutcome:
 
     run_dir: Path
     run_id: str
-    status: str  # complete | incomplete | interrupted | failed
+    status: str  # complete | incomplete | interrupted (harness.vocab.RUN_STATUSES)
     exit_code: int
     trials_total: int
     trials_failed: int

@@ -82,11 +82,16 @@ class DeviceConfig:
     xnnpack: str
 
     @property
+    def configuration(self) -> Config:
+        """The configuration without the device (devices are paired separately)."""
+        return Config(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+
+    @property
     def config(self) -> str:
         """The configuration key shared with results (`config_key`)."""
-        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return self.configuration.key
 
     @property
     def config_id(self) -> ConfigId:
-        """The configuration without the device (devices are paired separately)."""
-        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        """The configuration as a tuple, for pairing across runs."""
+        return self.configuration.config_id

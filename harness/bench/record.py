@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -27,31 +28,42 @@ log = logging.getLogger(__name__)
 STDERR_TAIL_CHARS = 2000
 
 
+@dataclass
+class Observed:
+    """What the host saw of one trial: its outputs, process state, times and device state."""
+
+    mask: str
+    model: DeviceModel
+    state: TrialState
+    stdout: str
+    stderr: str
+    timed_out: bool
+    started: float
+    finished: float
+    before: Any
+    after: Any
+    cooled: bool | None
+    cooldown_wait: float | None
+    notes: list[str]
+    error: str | None = None
+
+
 def build_record(
     spec: TrialSpec,
     order_index: int,
+    seen: Observed,
     *,
     run_id: str,
     target: DeviceTarget,
     settings: TrialSettings,
-    mask: str,
-    model: DeviceModel,
-    state: TrialState,
-    stdout: str,
-    stderr: str,
-    timed_out: bool,
     hung: str | None,
-    started: float,
-    finished: float,
-    before: Any,
-    after: Any,
-    cooled: bool | None,
-    cooldown_wait: float | None,
     battery: int | None,
-    notes: list[str],
-    error: str | None = None,
 ) -> TrialRecord:
     """The trial's record; `battery` is the level read before it (or the last one known)."""
+    mask, model, state, error = seen.mask, seen.model, seen.state, seen.error
+    stdout, stderr, timed_out, notes = seen.stdout, seen.stderr, seen.timed_out, seen.notes
+    started, finished, before, after = seen.started, seen.finished, seen.before, seen.after
+    cooled, cooldown_wait = seen.cooled, seen.cooldown_wait
     cfg = spec.config
     variant = get_variant(cfg.variant)
     parsed = parse(stdout, stderr, state.exit_code)

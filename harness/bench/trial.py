@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
-from harness.bench.record import build_record, throttled
+from harness.bench.record import Observed, build_record, throttled
 from harness.bench.remote import (
     CALL_TIMEOUT_S,
     CallHung,
@@ -201,6 +201,7 @@ class TrialRunner:
         return self._record(
             spec,
             order_index if order_index is not None else spec.order_index,
+            Observed(
             mask=mask,
             model=model,
             state=got.state,
@@ -214,6 +215,7 @@ class TrialRunner:
             cooled=cooled,
             cooldown_wait=cooldown_wait,
             notes=command.notes,
+            ),
         )
 
     def execute(
@@ -328,6 +330,7 @@ class TrialRunner:
         return self._record(
             spec,
             spec.order_index,
+            Observed(
             mask=self.target.masks.get(cfg.cores, ""),
             model=self.target.models[(cfg.variant, cfg.quant)],
             state=TrialState("vanished", reason="host-error"),
@@ -342,38 +345,16 @@ class TrialRunner:
             cooldown_wait=None,
             notes=[],
             error=f"{type(exc).__name__}: {exc}",
+            ),
         )
 
     # -- the record ----------------------------------------------------------------------
-
-    def _record(
-        self,
-        spec: TrialSpec,
-        order_index: int,
-        *,
-        mask: str,
-        model: DeviceModel,
-        state: TrialState,
-        stdout: str,
-        stderr: str,
-        timed_out: bool,
-        started: float,
-        finished: float,
-        before: Any,
-        after: Any,
-        cooled: bool | None,
-        cooldown_wait: float | None,
-        notes: list[str],
-        error: str | None = None,
-    ) -> TrialRecord:
-        battery = getattr(before, "battery_level", None)
+    def _record(self, spec: TrialSpec, order_index: int, seen: Observed) -> TrialRecord:
+        battery = getattr(seen.before, "battery_level", None)
         if battery is None:
             battery = self._battery  # a state read that failed: the last level known
         self._battery = battery
         return build_record(
-            spec, order_index, run_id=self.run_id, target=self.target, settings=self.settings,
-            mask=mask, model=model, state=state, stdout=stdout, stderr=stderr,
-            timed_out=timed_out, hung=self._hung, started=started, finished=finished,
-            before=before, after=after, cooled=cooled, cooldown_wait=cooldown_wait,
-            battery=battery, notes=notes, error=error,
+            spec, order_index, seen, run_id=self.run_id, target=self.target,
+            settings=self.settings, hung=self._hung, battery=battery,
         )  # fmt: skip

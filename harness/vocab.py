@@ -39,6 +39,11 @@ BINARY_KINDS: tuple[BinaryKind, ...] = ("official", "stand-in", "unknown")
 # result knows it was not measured by the official tool.
 STAND_IN_MARK = "harness benchmark_model stand-in"
 
+# What the stand-in adds to its first line in deterministic mode (lower-cased for
+# matching): those latencies were drawn, not measured, and are never compared with
+# measured ones.
+SYNTHETIC_MARK = "synthetic latencies"
+
 # What a configuration is, within one device: trials of one key are comparable.
 CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack")
 ConfigId = tuple[str, str, int, str, str]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results import load, load_meta
-from harness.vocab import CONFIG_FIELDS, FAILED_STATUSES, ConfigId, DeviceConfig
+from harness.vocab import CONFIG_FIELDS, FAILED_STATUSES, SYNTHETIC_MARK, ConfigId, DeviceConfig
 
 BASELINE_KIND = "harness-baseline"
 BASELINE_SCHEMA_VERSION = 1
@@ -29,7 +29,6 @@ DEVICE_FIELDS = ("model", "device", "platform", "hardware", "abi", "fingerprint"
 THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "max_temp_c")
 CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", "latencies", *THERMAL_FIELDS)
 # What the simulated device's benchmark_model says on its first line in deterministic mode.
-SYNTHETIC_MARK = "synthetic latencies"
 
 CONFIG_COLUMNS = CONFIG_FIELDS
 # Which per-trial figure a comparison uses: the trial's mean (the headline, as published),

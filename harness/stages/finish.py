@@ -17,6 +17,7 @@ from harness.bench.runner import WorkerOutcome
 from harness.errors import EXIT_DEVICE, EXIT_FAILURES, EXIT_OK, HarnessError
 from harness.stages.measure import Measured, missing_trials
 from harness.stages.settings import RunSettings
+from harness.vocab import SYNTHETIC_MARK
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -162,7 +163,7 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
         )
     synthetic = sorted(
         s for s, b in (meta.get("binaries") or {}).items()
-        if "synthetic latencies" in str((b or {}).get("version_line") or "").lower()
+        if SYNTHETIC_MARK in str((b or {}).get("version_line") or "").lower()
     )
     if synthetic:
         out.append(

@@ -58,9 +58,7 @@ def run(
     try:
         opened = open_store(planned, prepared)
         store = opened.store
-        runners = make_runners(
-            settings, prepared.devices, opened.plan_serials, store.run_id, emit
-        )
+        runners = make_runners(settings, prepared.devices, opened.plan_serials, store.run_id, emit)
         measured = measure(
             settings, runners, opened.plan_serials, planned.configs, planned.seed, store,
             emit=emit, stop=stop,

@@ -53,6 +53,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
 def _version(value: bool) -> None:
     if value:
         echo(f"harness {__version__}")

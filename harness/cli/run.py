@@ -122,15 +122,11 @@ def run_cmd(
     ] = None,
     quant: Annotated[
         list[str] | None,
-        typer.Option(
-            metavar="LIST", help="fp32, int8, dynamic, fp16 (comma list); default: fp32."
-        ),
+        typer.Option(metavar="LIST", help="fp32, int8, dynamic, fp16 (comma list); default: fp32."),
     ] = None,
     threads: Annotated[
         list[str] | None,
-        typer.Option(
-            metavar="LIST", help="Thread counts (comma list); default: 1, as published."
-        ),
+        typer.Option(metavar="LIST", help="Thread counts (comma list); default: 1, as published."),
     ] = None,
     cores: Annotated[
         list[str] | None,

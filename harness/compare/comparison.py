@@ -67,8 +67,12 @@ class Side:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"source": self.source, "kind": self.kind, "run_ids": list(self.run_ids),
-                "contexts": self.contexts}
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "run_ids": list(self.run_ids),
+            "contexts": self.contexts,
+        }
 
 
 @dataclass

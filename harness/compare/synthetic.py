@@ -63,19 +63,34 @@ def write_run(
         for i, trial_status in enumerate(statuses):
             t = (start + timedelta(seconds=order)).isoformat()
             fields: dict[str, Any] = {
-                "run_id": run_id, "trial_id": f"{dev['serial']}|{key}|{i}",
-                "device_serial": dev["serial"], "device_model": dev["model"],
-                "variant": variant, "family": "mobilenet_v2", "depth_multiplier": 1.0,
-                "resolution": 224, "quant": quant, "threads": 1, "cores": "big",
-                "core_mask": "c", "xnnpack": "default", "trial_index": i, "order_index": order,
-                "status": trial_status, "started_at": t, "finished_at": t, "wall_s": 1.0,
-                "num_runs": 50, "warmup_runs": 5,
+                "run_id": run_id,
+                "trial_id": f"{dev['serial']}|{key}|{i}",
+                "device_serial": dev["serial"],
+                "device_model": dev["model"],
+                "variant": variant,
+                "family": "mobilenet_v2",
+                "depth_multiplier": 1.0,
+                "resolution": 224,
+                "quant": quant,
+                "threads": 1,
+                "cores": "big",
+                "core_mask": "c",
+                "xnnpack": "default",
+                "trial_index": i,
+                "order_index": order,
+                "status": trial_status,
+                "started_at": t,
+                "finished_at": t,
+                "wall_s": 1.0,
+                "num_runs": 50,
+                "warmup_runs": 5,
                 "latency_ms": values[i] if trial_status == "ok" else None,
                 # Fixed shares of the mean stand in for the runs' median and minimum.
                 "median_us": values[i] * 1000 * MEDIAN_SHARE if trial_status == "ok" else None,
                 "min_us": values[i] * 1000 * MIN_SHARE if trial_status == "ok" else None,
                 "exit_code": 0 if trial_status == "ok" else 139,
-                "binary_sha256": binr["sha256"], "binary_kind": binr["kind"],
+                "binary_sha256": binr["sha256"],
+                "binary_kind": binr["kind"],
                 **(trial_overrides or {}),
             }
             records.append(TrialRecord.from_dict(fields))
@@ -93,7 +108,11 @@ def write_run(
 
 
 def noisy_latencies(
-    variants: Sequence[str], *, n: int, cv: float, scale: Mapping[str, float] | None = None,
+    variants: Sequence[str],
+    *,
+    n: int,
+    cv: float,
+    scale: Mapping[str, float] | None = None,
     seed: int = 0,
 ) -> dict[str, list[float]]:
     """Seeded log-normal trials per variant, each scaled by `scale[variant]` (default 1)."""

@@ -63,7 +63,10 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
         )
     if "unauthorized" in text:
         return DeviceUnauthorizedError(
-            "device is unauthorized", serial=serial, command=command, stderr=text,
+            "device is unauthorized",
+            serial=serial,
+            command=command,
+            stderr=text,
             hint=UNAUTHORIZED_HINT,
         )
     lowered = text.lower()
@@ -76,7 +79,10 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
     ):
         return DeviceOfflineError(
             f"device went away during: {command}" + (f" ({text})" if text else ""),
-            serial=serial, command=command, stderr=text or None, hint=OFFLINE_HINT,
+            serial=serial,
+            command=command,
+            stderr=text or None,
+            hint=OFFLINE_HINT,
         )
     return DeviceError(f"adb failed: {text} (during: {command})", serial=serial, command=command)
 
@@ -90,8 +96,10 @@ def parse_sha256_line(stdout: str, remote: str, *, serial: str | None) -> str | 
     digest = first.lstrip("\\").split(" ", 1)[0].lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise DeviceError(
-            f"cannot read the sha256 of {remote}: {first[:120]!r}", serial=serial,
-            command=f"sha256sum {remote}", stdout=stdout,
+            f"cannot read the sha256 of {remote}: {first[:120]!r}",
+            serial=serial,
+            command=f"sha256sum {remote}",
+            stdout=stdout,
             hint="the device needs toybox sha256sum (Android 6+)",
         )
     return digest

@@ -74,6 +74,7 @@ FILE_QUERY_TIMEOUT_S = 30.0
 # shell,v2 packet ids (AOSP shell_protocol.h).
 _V2_STDOUT, _V2_STDERR, _V2_EXIT, _V2_CLOSE_STDIN = 1, 2, 3, 4
 
+
 class SessionAborted(DeviceError):
     """The run is stopping (Ctrl-C, SIGTERM): calls in flight were cut, new ones refused."""
 
@@ -144,7 +145,8 @@ class DeviceSession:
             if remaining <= 0:
                 raise DeviceTimeoutError(
                     f"timed out before reaching the device: {command}",
-                    serial=self.serial, command=command,
+                    serial=self.serial,
+                    command=command,
                 )
             self._check_aborted(command)
             self.round_trips += 1
@@ -169,7 +171,11 @@ class DeviceSession:
                 if transient and attempt < OPEN_ATTEMPTS and time_left:
                     log.debug(
                         "%s: %r while opening transport (attempt %d/%d); retrying in %.1f s",
-                        self.serial, text, attempt, OPEN_ATTEMPTS, RETRY_DELAY_S,
+                        self.serial,
+                        text,
+                        attempt,
+                        OPEN_ATTEMPTS,
+                        RETRY_DELAY_S,
                     )
                     time.sleep(RETRY_DELAY_S)
                     continue
@@ -219,15 +225,22 @@ class DeviceSession:
         result = run(cmd, deadline)
         log.debug(
             "%s $ %s -> exit %d in %.0f ms, %d+%d chars%s",
-            self.serial, cmd, result.exit_code, (time.monotonic() - started) * 1e3,
-            len(result.stdout), len(result.stderr),
+            self.serial,
+            cmd,
+            result.exit_code,
+            (time.monotonic() - started) * 1e3,
+            len(result.stdout),
+            len(result.stderr),
             f": {result.output[:200]!r}" if result.output else "",
         )
         if check and result.exit_code != 0:
             raise DeviceCommandError(
                 f"`{cmd[:200]}` exited {result.exit_code}: {tail(result.output).strip()[-300:]}",
-                serial=self.serial, command=cmd, device_exit_code=result.exit_code,
-                stdout=tail(result.stdout), stderr=tail(result.stderr),
+                serial=self.serial,
+                command=cmd,
+                device_exit_code=result.exit_code,
+                stdout=tail(result.stdout),
+                stderr=tail(result.stderr),
             )
         return result
 
@@ -291,12 +304,15 @@ class DeviceSession:
             self._forget(conn)
         text = decode(raw)
         idx = text.rfind(marker)
-        rest = text[idx + len(marker):] if idx >= 0 else ""
+        rest = text[idx + len(marker) :] if idx >= 0 else ""
         digits, _, after = rest.partition("\n")
         if not digits.strip().isdigit():
             raise DeviceOfflineError(
                 f"output ended without the exit marker (device gone?): {cmd[:200]}",
-                serial=self.serial, command=cmd, stdout=tail(text), hint=OFFLINE_HINT,
+                serial=self.serial,
+                command=cmd,
+                stdout=tail(text),
+                hint=OFFLINE_HINT,
             )
         return ShellResult(int(digits), text[:idx] + after, "")
 
@@ -313,7 +329,9 @@ class DeviceSession:
             sync.quit_(sock, deadline)
         except sync.SyncFailed as exc:
             raise TransferError(
-                f"{what} refused by the device: {exc}", serial=self.serial, command=what,
+                f"{what} refused by the device: {exc}",
+                serial=self.serial,
+                command=what,
                 stderr=str(exc),
             ) from exc
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:

@@ -72,6 +72,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+
 class RunStore:
     """One run folder, opened for appending trials.
 
@@ -270,5 +271,3 @@ class RunStore:
         paths = write_cache(self.run_dir, frame, digest)
         self.update_meta(status=status, finished_at=utc_now())
         return paths
-
-

@@ -110,8 +110,10 @@ def finish(
         # The trials of devices this resume did not include: name those devices.
         resume = resume_command(store.run_dir, dataclasses.replace(settings, devices=list(missing)))
         counts = ", ".join(f"{d}: {n}" for d, n in missing.items())
-        emit(f"run incomplete: {sum(missing.values())} planned trial(s) missing ({counts}); "
-             f"continue it with: {resume}")
+        emit(
+            f"run incomplete: {sum(missing.values())} planned trial(s) missing ({counts}); "
+            f"continue it with: {resume}"
+        )
     report = write_report(store.run_dir, emit) if settings.report else None
     if status == "interrupted":
         exit_code = EXIT_DEVICE
@@ -162,7 +164,8 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
             "not the official TFLite tool: these are not phone numbers"
         )
     synthetic = sorted(
-        s for s, b in (meta.get("binaries") or {}).items()
+        s
+        for s, b in (meta.get("binaries") or {}).items()
         if SYNTHETIC_MARK in str((b or {}).get("version_line") or "").lower()
     )
     if synthetic:

@@ -107,6 +107,7 @@ def prepare_all(
     emit: Callable[[str], None],
 ) -> list[PreparedDevice]:
     """Prepare every device in its own thread; on any failure release the ready ones."""
+
     def one(session: DeviceSession) -> PreparedDevice:
         emit(f"{session.serial}: preparing (identity, cores, binary, models)")
         return prepare_with_reconnect(

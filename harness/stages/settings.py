@@ -95,8 +95,12 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     """PlanError (exit 2) for option values that select nothing or make no sense."""
     from harness.outputs import output_folder
 
-    for option, values in (("--variants", settings.variants), ("--quant", settings.quants),
-                           ("--threads", settings.threads), ("--cores", settings.cores)):
+    for option, values in (
+        ("--variants", settings.variants),
+        ("--quant", settings.quants),
+        ("--threads", settings.threads),
+        ("--cores", settings.cores),
+    ):
         if not values:
             raise PlanError(f"{option} selects nothing", hint="see `harness run --help`")
     if settings.trials > MAX_TRIALS:
@@ -147,4 +151,3 @@ def ignored_on_resume(settings: RunSettings) -> list[str]:
         for name in (*MEASURED, "seed")
         if getattr(settings, name) != getattr(DEFAULTS, name)
     ]
-

@@ -40,6 +40,7 @@ def lint(session: nox.Session) -> None:
     """ruff check and format check."""
     session.install("ruff")
     session.run("ruff", "check", "harness", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "harness", "tests", "benchmarks", "noxfile.py")
 
 
 @nox.session(python=PYTHON)

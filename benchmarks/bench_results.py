@@ -16,6 +16,7 @@ from pathlib import Path
 
 from harness.bench.parser import parse
 from harness.results import RunStore, TrialRecord, load
+from harness.results.schema import Figures
 
 N_TRIALS = 660  # 22 variants x 2 xnnpack x 5 trials x 3 repeats
 FIXTURE = (
@@ -51,7 +52,7 @@ def _record(run_id: str, i: int) -> TrialRecord:
         num_runs=50,
         warmup_runs=5,
         latency_ms=70.0 + (i % 7),
-        avg_us=(70.0 + (i % 7)) * 1000,
+        figures=Figures(avg_us=(70.0 + (i % 7)) * 1000),
         freq_before={"2": [2150400, 2150400], "3": [2150400, 2150400]},
     )
 

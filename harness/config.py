@@ -1,7 +1,7 @@
 """Project settings: `harness.toml` or `[tool.harness]` in `pyproject.toml`.
 
 A lab names its phones once (`[tool.harness.devices] lab1 = "SERIAL"`) and
-keeps defaults (`[tool.harness.defaults] device = "lab1"`) beside the code, so
+keeps defaults (`[tool.harness.defaults] adb_server = "lab-host:5037"`) beside the code, so
 command lines stay short and CI jobs stay readable. `harness.toml` may use
 either the bare tables (`[devices]`, `[defaults]`) or the `[tool.harness.*]`
 ones; it wins over `pyproject.toml` when both exist.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 # Exit codes shared by every command (documented in README.md).
 EXIT_OK = 0
@@ -45,8 +44,10 @@ class UnknownVariantError(HarnessError):
     def __init__(self, selection: str, suggestions: Sequence[str] = ()) -> None:
         self.selection = selection
         self.suggestions = list(suggestions)
-        hint = f"did you mean {', '.join(self.suggestions)}?" if self.suggestions else (
-            "see `harness variants` for the list"
+        hint = (
+            f"did you mean {', '.join(self.suggestions)}?"
+            if self.suggestions
+            else ("see `harness variants` for the list")
         )
         super().__init__(f"unknown variant {selection!r}", hint=hint)
 
@@ -77,19 +78,13 @@ class UnknownQuantError(HarnessError):
         super().__init__(f"unknown quantization {quant!r}", hint=f"use one of {', '.join(known)}")
 
 
-@dataclass
-class DeviceErrorInfo:
-    """What a device call was doing when it failed (kept for logs and records)."""
-
-    serial: str | None = None
-    command: str | None = None
-    exit_code: int | None = None
-    output: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-
 class DeviceError(HarnessError):
-    """A device could not be found, reached or commanded."""
+    """A device could not be found, reached or commanded.
+
+    Like mobly's `AdbError`, it carries the command, the device command's own
+    status (`device_exit_code`; `exit_code` is the CLI's) and its stdout and
+    stderr apart. For a failure of adb itself, adb's message is the stderr.
+    """
 
     exit_code = EXIT_DEVICE
 
@@ -99,16 +94,25 @@ class DeviceError(HarnessError):
         *,
         serial: str | None = None,
         command: str | None = None,
-        exit_code: int | None = None,
-        output: str | None = None,
+        device_exit_code: int | None = None,
+        stdout: str | None = None,
+        stderr: str | None = None,
         hint: str | None = None,
     ) -> None:
         self.serial = serial
         self.command = command
-        self.returncode = exit_code
-        self.output = output
+        self.device_exit_code = device_exit_code
+        self.stdout = stdout
+        self.stderr = stderr
         where = f"{serial}: " if serial else ""
         super().__init__(f"{where}{message}", hint=hint)
+
+    @property
+    def output(self) -> str | None:
+        """stdout and stderr together (stderr last), for messages and records."""
+        if self.stdout is None and self.stderr is None:
+            return None
+        return (self.stdout or "") + (self.stderr or "")
 
 
 class DeviceNotFoundError(DeviceError):
@@ -175,6 +179,24 @@ class ResultsError(HarnessError):
 
 class SchemaVersionError(ResultsError):
     """A stored file has a schema_version this harness does not know."""
+
+
+class BadFractionError(ResultsError):
+    """A threshold or confidence that is neither `N%` nor a fraction in (0, 1)."""
+
+
+class StatsInputError(HarnessError):
+    """A threshold, confidence or latency value that the statistical test cannot use."""
+
+
+class PdfError(HarnessError):
+    """The report could not be printed to PDF (no Chromium, or Chromium failed)."""
+
+    exit_code = EXIT_DEVICE
+
+    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}", hint=hint)
 
 
 class ContextMismatchError(HarnessError):

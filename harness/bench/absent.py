@@ -8,26 +8,12 @@ statistics line.
 
 from __future__ import annotations
 
-from typing import Protocol
+from harness.results.schema import Figures
 
 
-class _Figures(Protocol):
-    status: str
-    era: str | None
-    count: int | None
-    p5_us: float | None
-    init_us: float | None
-    first_us: float | None
-    warmup_avg_us: float | None
-    inference_avg_us: float | None
-    mem_init_mb: float | None
-    mem_overall_mb: float | None
-    peak_mem_mb: float | None
-
-
-def absent_figures(out: _Figures) -> list[str]:
+def absent_figures(status: str, era: str | None, out: Figures) -> list[str]:
     """One sentence per group of absent figures of a run that did measure a latency."""
-    if out.status != "ok":
+    if status != "ok":
         return []  # a failed run's error says what happened; listing absent figures adds noise
     warnings: list[str] = []
     if out.count is None:
@@ -49,7 +35,7 @@ def absent_figures(out: _Figures) -> list[str]:
             "timings in us); the log was cut or filtered before it"
         )
     no_memory = out.mem_init_mb is None and out.mem_overall_mb is None
-    if out.era == "2020+" and no_memory and out.peak_mem_mb is None:
+    if era == "2020+" and no_memory and out.peak_mem_mb is None:
         warnings.append(
             "mem_init_mb, mem_overall_mb absent: no memory footprint line (the tool prints "
             "none where it cannot read its RSS, e.g. on Windows, or the log was cut)"

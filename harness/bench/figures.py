@@ -1,14 +1,17 @@
 """The figures one benchmark_model run printed: its two phases' statistics and the record.
 
 `ParsedOutput.to_dict()` is the `bench` contract of docs/design.md; the
-parser (harness.bench.parser) fills it, the trial record copies it.
+parser (harness.bench.parser) fills it, the trial record embeds its `Figures`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from harness.results.schema import LATE_FIGURES, Figures
 
 Era = str  # "2018" | "2019" | "2020+"
 
@@ -73,43 +76,26 @@ class ParsedOutput:
     """Everything one benchmark_model process printed, reduced to figures and a status."""
 
     status: str = "parse_error"
-    count: int | None = None
-    avg_us: float | None = None
-    min_us: float | None = None
-    max_us: float | None = None
-    std_us: float | None = None
-    p5_us: float | None = None
-    median_us: float | None = None
-    p95_us: float | None = None
-    init_us: float | None = None
-    first_us: float | None = None
-    warmup_avg_us: float | None = None
-    inference_avg_us: float | None = None
-    mem_init_mb: float | None = None
-    mem_overall_mb: float | None = None
-    peak_mem_mb: float | None = None
-    model_size_mb: float | None = None
-    delegate: str | None = None
-    delegated_nodes: int | None = None
-    total_nodes: int | None = None
+    figures: Figures = field(default_factory=Figures)
     ops: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     era: Era | None = None
     binary_id: str | None = None
-    parse_warnings: list[str] = field(default_factory=list)
     warmup: PhaseStats | None = None
     regular: PhaseStats | None = None
     invocations: int = 1  # STARTING! lines seen; a log of several runs is read from its last
 
     def to_dict(self) -> dict[str, Any]:
         """The `bench` contract of docs/design.md (JSON-ready)."""
-        keys = (
-            "status", "count", "avg_us", "min_us", "max_us", "std_us", "p5_us", "median_us",
-            "p95_us", "init_us", "first_us", "warmup_avg_us", "inference_avg_us", "mem_init_mb",
-            "mem_overall_mb", "peak_mem_mb", "ops", "error", "era", "binary_id",
-            "model_size_mb", "delegate", "delegated_nodes", "total_nodes", "parse_warnings",
-        )  # fmt: skip
-        out = {key: getattr(self, key) for key in keys}
-        out["ops"] = [dict(op) for op in self.ops]
-        out["parse_warnings"] = list(self.parse_warnings)
-        return out
+        figures = dataclasses.asdict(self.figures)
+        figures["parse_warnings"] = list(self.figures.parse_warnings)
+        late = {name: figures.pop(name) for name in LATE_FIGURES}
+        return {
+            "status": self.status,
+            **figures,
+            "ops": [dict(op) for op in self.ops],
+            "error": self.error,
+            "era": self.era,
+            "binary_id": self.binary_id,
+            **late,  # after the first release's keys, as they were added
+        }

@@ -25,10 +25,12 @@ What it must get right (see ../shared/reference/benchmark_model.md 1.2-1.5):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from harness.bench.absent import absent_figures
 from harness.bench.delegation import ASKED, Delegation
@@ -52,10 +54,11 @@ from harness.bench.verdict import (
     verdict,
 )
 from harness.errors import ParseError
+from harness.results.schema import Figures
+from harness.vocab import STAND_IN_MARK
 
 __all__ = [
     "STAND_IN_MARK",
-    "STATUSES",
     "TIMEOUT_EXIT_CODE",
     "Era",
     "LogReader",
@@ -68,8 +71,6 @@ __all__ = [
     "signal_from_exit_code",
 ]
 
-STATUSES = ("ok", "failed", "crashed", "timeout", "parse_error")
-STAND_IN_MARK = "harness benchmark_model stand-in"
 
 # Messages after which no result will come (benchmark_main.cc, benchmark_tflite_model.cc,
 # interpreter_builder.cc, the shell); matched anywhere on the line. Capitalised as printed
@@ -85,6 +86,7 @@ _HARD_FATAL = re.compile(r"Benchmarking failed|[Aa]borted|[Ss]egmentation fault|
 # with str.find instead, see scan.py).
 _KEYS = re.compile("|".join(re.escape(key) for key in KEYWORDS))
 _SUMMARY_ERA = {"summary-2018": "2018", "summary-2019": "2019", "summary-2020": "2020+"}
+_FIGURE_NAMES = frozenset(f.name for f in dataclasses.fields(Figures))
 _KEEP_PROBLEMS = 8  # error lines kept per run: enough for a message, bounded for huge logs
 
 
@@ -94,6 +96,7 @@ class _Run:
     def __init__(self, binary_id: str | None = None) -> None:
         self.out = ParsedOutput(binary_id=binary_id)
         self.init_ms: float | None = None
+        self.summary: dict[str, float] = {}  # figures of the summary lines, by Figures field
         self.errors: list[str] = []
         self.fatal: list[str] = []
         self.hard: list[str] = []
@@ -261,8 +264,8 @@ class LogReader:
                     continue
                 if name == "init_ms":
                     run.init_ms = float(value)
-                elif hasattr(out, name):
-                    setattr(out, name, float(value))
+                elif name in _FIGURE_NAMES:
+                    run.summary[name] = float(value)
             return
 
     def _delegate(self, form: str, values: dict[str, str | None]) -> None:
@@ -295,33 +298,33 @@ class LogReader:
         elif run.loose:
             out.warmup = run.loose[0] if len(run.loose) >= 2 else None
             out.regular = run.loose[1] if len(run.loose) >= 2 else run.loose[0]
+        values: dict[str, Any] = dict(run.summary)
         if out.regular is not None:
             reg = out.regular
-            out.count = reg.count
-            out.avg_us, out.min_us, out.max_us, out.std_us = reg.avg, reg.min, reg.max, reg.std
-            out.p5_us, out.median_us, out.p95_us = reg.p5, reg.median, reg.p95
-        elif out.inference_avg_us is not None and out.inference_avg_us > 0:
-            out.avg_us = out.inference_avg_us  # only the summary survived (e.g. a logcat grep)
-        if out.first_us is None and out.warmup is not None:
-            out.first_us = out.warmup.first
-        if out.init_us is None and run.init_ms is not None:
-            out.init_us = run.init_ms * 1000.0
+            values.update(count=reg.count, avg_us=reg.avg, min_us=reg.min, max_us=reg.max)
+            values.update(std_us=reg.std, p5_us=reg.p5, median_us=reg.median, p95_us=reg.p95)
+        elif values.get("inference_avg_us") is not None and values["inference_avg_us"] > 0:
+            values["avg_us"] = values["inference_avg_us"]  # only the summary survived (logcat)
+        if values.get("first_us") is None and out.warmup is not None:
+            values["first_us"] = out.warmup.first
+        if values.get("init_us") is None and run.init_ms is not None:
+            values["init_us"] = run.init_ms * 1000.0
+        delegate, delegated_nodes, total_nodes = run.delegation.figures()
+        values.update(delegate=delegate, delegated_nodes=delegated_nodes, total_nodes=total_nodes)
+        out.figures = Figures(**values)
         if out.era is None:
             out.era = guess_era(run.saw_prefix, out, run.running)
         out.ops = run.ops.ops
-        out.delegate, out.delegated_nodes, out.total_nodes = run.delegation.figures()
         evidence = Evidence(
             run.fatal, run.hard, run.errors, run.running, run.saw_start, list(run.tail)
         )
         out.status, out.error = verdict(out, exit_code, evidence)
-        out.parse_warnings = [
-            *absent_figures(out),
-            *run.delegation.warnings(),
-        ]
+        warnings = [*absent_figures(out.status, out.era, out.figures), *run.delegation.warnings()]
         if out.invocations > 1:
-            out.parse_warnings.append(
+            warnings.append(
                 f"the log holds {out.invocations} benchmark_model runs; figures are the last one's"
             )
+        out.figures = dataclasses.replace(out.figures, parse_warnings=tuple(warnings))
         return out
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from harness.errors import PlanError
-from harness.results.schema import config_key
+from harness.vocab import Config
 
 XNNPACK_CHOICES = ("default", "on", "off", "both")
 
@@ -30,22 +30,6 @@ def xnnpack_settings(choice: str) -> tuple[str, ...]:
         choices = ", ".join(XNNPACK_CHOICES)
         raise PlanError(f"unknown --xnnpack value {choice!r}", hint=f"choose one of {choices}")
     return ("off", "on") if choice == "both" else (choice,)
-
-
-@dataclass(frozen=True)
-class Config:
-    """One measured configuration, independent of the device."""
-
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
-
-    @property
-    def key(self) -> str:
-        """The stored configuration key (see harness.results.schema.config_key)."""
-        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
-from harness.bench.plan import Config
 from harness.bench.remote import TrialRemote
 from harness.bench.trial import DeviceModel, DeviceTarget
 from harness.errors import DeviceTimeoutError
+from harness.vocab import Config
 
 if TYPE_CHECKING:
+    from harness.device.info import DeviceInfo
     from harness.device.session import DeviceSession
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class PreparedDevice:
     """A device ready for trials, plus what meta.json records about it."""
 
     target: DeviceTarget
-    info: dict[str, Any]
+    info: DeviceInfo
     binary: dict[str, Any]
     cores: dict[str, dict[str, Any]]
     warnings: list[str]
@@ -87,7 +88,6 @@ def prepare_device(
     checked = preflight.check(session)
     warnings: list[str] = [f"{serial}: {w}" for w in checked.warnings]
     info = read_info(session)
-    info_dict = _to_dict(info)
     masks: dict[str, str] = {}
     cpus: dict[str, list[int]] = {}
     cores_meta: dict[str, dict[str, Any]] = {}
@@ -125,10 +125,54 @@ def prepare_device(
     }
     fixed: bool | None = None
     if fixed_performance:
-        sdk = info_dict.get("sdk")
+        sdk = info.sdk
         fixed = sdk is not None and int(sdk) >= 30 and thermal.set_fixed_performance(session, True)
         if not fixed:
             warnings.append(f"{serial}: fixed performance mode unavailable (needs Android 11+)")
+    try:
+        remote = _ready_to_measure(session, script, cpus, warnings, reconnect_timeout_s, on_event)
+    except BaseException:
+        if fixed:  # a failed preparation leaves the phone as it found it
+            _leave_fixed_performance(session)
+        raise
+    cluster_max: dict[int, int] = {}
+    for cluster in info.clusters or []:
+        for cpu in cluster.get("cpus") or []:
+            if cluster.get("max_khz"):
+                cluster_max[int(cpu)] = int(cluster["max_khz"])
+    target = DeviceTarget(
+        session=session,
+        remote=remote,
+        model_name=str(info.model or serial),
+        binary=binary,
+        masks=masks,
+        cpus=cpus,
+        models=pushed,
+        cluster_max_khz=cluster_max,
+        logs_dir=logs_dir,
+    )
+    return PreparedDevice(
+        target=target,
+        info=info,
+        binary=_to_dict(binary),
+        cores=cores_meta,
+        warnings=warnings,
+        fixed_performance=fixed,
+    )
+
+
+def _ready_to_measure(
+    session: DeviceSession,
+    script: str,
+    cpus: dict[str, list[int]],
+    warnings: list[str],
+    reconnect_timeout_s: float,
+    on_event: Callable[[str], None],
+) -> TrialRemote:
+    """Check the device's state (warnings only) and stop leftovers of an earlier run."""
+    from harness.device import thermal
+
+    serial = session.serial
     big = sorted({c for cs in cpus.values() for c in cs})
     try:
         warnings += [f"{serial}: {w}" for w in thermal.check_conditions(session, big)]
@@ -149,45 +193,22 @@ def prepare_device(
         warnings.append(
             f"{serial}: stopped benchmark processes left over from an earlier run ({swept.strip()})"
         )
-    cluster_max: dict[int, int] = {}
-    for cluster in info_dict.get("clusters") or []:
-        for cpu in cluster.get("cpus") or []:
-            if cluster.get("max_khz"):
-                cluster_max[int(cpu)] = int(cluster["max_khz"])
-    target = DeviceTarget(
-        session=session,
-        remote=remote,
-        model_name=str(info_dict.get("model") or serial),
-        binary=binary,
-        masks=masks,
-        cpus=cpus,
-        models=pushed,
-        cluster_max_khz=cluster_max,
-        logs_dir=logs_dir,
-    )
-    return PreparedDevice(
-        target=target,
-        info=info_dict,
-        binary=_to_dict(binary),
-        cores=cores_meta,
-        warnings=warnings,
-        fixed_performance=fixed,
-    )
+    return remote
+
+
+def _leave_fixed_performance(session: DeviceSession) -> None:
+    from harness.device import thermal
+
+    try:
+        thermal.set_fixed_performance(session, False)
+    except Exception as exc:  # the run's results matter more than this cleanup
+        log.warning("%s: could not leave fixed performance mode: %s", session.serial, exc)
 
 
 def release_device(prepared: PreparedDevice) -> None:
     """Undo what preparation changed on the device (fixed performance mode)."""
     if prepared.fixed_performance:
-        from harness.device import thermal
-
-        try:
-            thermal.set_fixed_performance(prepared.target.session, False)
-        except Exception as exc:  # the run's results matter more than this cleanup
-            log.warning(
-                "%s: could not leave fixed performance mode: %s",
-                prepared.target.session.serial,
-                exc,
-            )
+        _leave_fixed_performance(prepared.target.session)
 
 
 # Preparation is repeatable (pushes skip what already matches), so a drop in
@@ -231,7 +252,8 @@ def prepare_with_reconnect(
             if not wait_for_device(session, timeout_s=reconnect_timeout_s):
                 raise DeviceLostError(
                     f"device did not come back within {reconnect_timeout_s:g} s",
-                    serial=session.serial, command="preparation",
+                    serial=session.serial,
+                    command="preparation",
                     hint="reconnect it, then run the same command again",
                 ) from exc
             on_event(f"{session.serial}: device is back, preparing again")

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.bench.command import build_command, normalize_flags
-from harness.bench.plan import Config
 from harness.bench.trial import TrialRunner
 from harness.errors import DeviceLostError
 from harness.results.profiles import PROFILES_FILE, append_profile, read_profiles, write_ops_table
+from harness.vocab import Config
 
 PROFILE_RUNS = 10  # enough for stable per-op averages, short next to the trials
 

@@ -149,7 +149,7 @@ def parse_collected(text: str, mark: str, serial: str | None = None) -> Collecte
         state = parse_state(head)
     except ValueError as exc:
         raise DeviceError(
-            f"run_trial.sh answered unexpectedly: {exc}", serial=serial, output=text[-2000:]
+            f"run_trial.sh answered unexpectedly: {exc}", serial=serial, stdout=text[-2000:]
         ) from None
     return Collected(
         state=state,

@@ -14,14 +14,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
+from harness.bench.record import Observed, build_record, throttled
 from harness.bench.remote import (
     CALL_TIMEOUT_S,
     CallHung,
@@ -30,7 +30,6 @@ from harness.bench.remote import (
     TrialState,
     trial_dir_name,
 )
-from harness.catalogue import get as get_variant
 from harness.results.schema import TrialRecord
 
 if TYPE_CHECKING:
@@ -39,7 +38,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STDERR_TAIL_CHARS = 2000
+__all__ = ["DeviceModel", "DeviceTarget", "TrialRunner", "TrialSettings", "throttled"]
+
 # A process that died without the wrapper writing its exit code (the phone
 # rebooted, the wrapper was killed) measured nothing; run it again this often.
 MAX_ATTEMPTS = 2
@@ -89,38 +89,6 @@ class DeviceTarget:
     models: dict[tuple[str, str], DeviceModel]  # (variant, quant) -> file on the device
     cluster_max_khz: dict[int, int] = field(default_factory=dict)  # cpu -> cpuinfo max
     logs_dir: Path | None = None  # host folder for raw outputs (RUN_DIR/logs)
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _tail(text: str) -> str | None:
-    text = text.strip()
-    return text[-STDERR_TAIL_CHARS:] if text else None
-
-
-def _freqs(state: Any) -> dict[str, list[int]]:
-    raw = getattr(state, "freqs", None) or {}
-    return {str(k): [int(x) for x in v] for k, v in dict(raw).items()}
-
-
-def throttled(freqs: Mapping[str, list[int]], cluster_max_khz: Mapping[int, int]) -> bool | None:
-    """Whether a pinned CPU's frequency cap was below its hardware maximum.
-
-    `freqs` is cpu -> [max_khz (the current cap), cur_khz]; thermal
-    mitigation lowers the cap, so cap < cpuinfo max means throttled. None
-    when the device exposes neither.
-    """
-    seen = False
-    for cpu, values in freqs.items():
-        hw = cluster_max_khz.get(int(cpu))
-        if not values or not hw:
-            continue
-        seen = True
-        if values[0] < hw:
-            return True
-    return False if seen else None
 
 
 class TrialRunner:
@@ -233,19 +201,21 @@ class TrialRunner:
         return self._record(
             spec,
             order_index if order_index is not None else spec.order_index,
-            mask=mask,
-            model=model,
-            state=got.state,
-            stdout=got.stdout or "",
-            stderr=got.stderr or "",
-            timed_out=timed_out,
-            started=started,
-            finished=finished,
-            before=self._state(got.before),
-            after=self._state(got.after),
-            cooled=cooled,
-            cooldown_wait=cooldown_wait,
-            notes=command.notes,
+            Observed(
+                mask=mask,
+                model=model,
+                state=got.state,
+                stdout=got.stdout or "",
+                stderr=got.stderr or "",
+                timed_out=timed_out,
+                started=started,
+                finished=finished,
+                before=self._state(got.before),
+                after=self._state(got.after),
+                cooled=cooled,
+                cooldown_wait=cooldown_wait,
+                notes=command.notes,
+            ),
         )
 
     def execute(
@@ -360,144 +330,31 @@ class TrialRunner:
         return self._record(
             spec,
             spec.order_index,
-            mask=self.target.masks.get(cfg.cores, ""),
-            model=self.target.models[(cfg.variant, cfg.quant)],
-            state=TrialState("vanished", reason="host-error"),
-            stdout="",
-            stderr=str(getattr(exc, "output", None) or ""),
-            timed_out=False,
-            started=now,
-            finished=now,
-            before=None,
-            after=None,
-            cooled=None,
-            cooldown_wait=None,
-            notes=[],
-            error=f"{type(exc).__name__}: {exc}",
+            Observed(
+                mask=self.target.masks.get(cfg.cores, ""),
+                model=self.target.models[(cfg.variant, cfg.quant)],
+                state=TrialState("vanished", reason="host-error"),
+                stdout="",
+                stderr=str(getattr(exc, "output", None) or ""),
+                timed_out=False,
+                started=now,
+                finished=now,
+                before=None,
+                after=None,
+                cooled=None,
+                cooldown_wait=None,
+                notes=[],
+                error=f"{type(exc).__name__}: {exc}",
+            ),
         )
 
     # -- the record ----------------------------------------------------------------------
-    def _record(
-        self,
-        spec: TrialSpec,
-        order_index: int,
-        *,
-        mask: str,
-        model: DeviceModel,
-        state: TrialState,
-        stdout: str,
-        stderr: str,
-        timed_out: bool,
-        started: float,
-        finished: float,
-        before: Any,
-        after: Any,
-        cooled: bool | None,
-        cooldown_wait: float | None,
-        notes: list[str],
-        error: str | None = None,
-    ) -> TrialRecord:
-        from harness.bench.parser import parse
-
-        cfg = spec.config
-        variant = get_variant(cfg.variant)
-        parsed: dict[str, Any] = parse(stdout, stderr, state.exit_code).to_dict()
-        status = str(parsed.get("status") or "parse_error")
-        latency_ms: float | None = None
-        if error is not None:
-            status = "failed"
-        elif timed_out and self._hung:
-            status = "timeout"
-            error = self._hung
-        elif timed_out:
-            status = "timeout"
-            error = f"no result within {self.settings.timeout_s:g} s; process killed"
-        elif state.state != "done":
-            status = "failed"
-            error = f"benchmark process vanished on the device ({state.reason})"
-        elif status != "ok":
-            error = parsed.get("error")
-        else:
-            avg = parsed.get("avg_us")
-            if avg is None or not float(avg) > 0:
-                status, error = "parse_error", "no regular-phase avg in the output"
-            else:
-                latency_ms = float(avg) / 1000.0
-        if notes:
-            log.debug("%s: %s", spec.trial_id, "; ".join(notes))
-        freq_before, freq_after = _freqs(before), _freqs(after)
-        temp_before = getattr(before, "max_temp_c", None)
-        temp_after = getattr(after, "max_temp_c", None)
-        battery = getattr(before, "battery_level", None)
+    def _record(self, spec: TrialSpec, order_index: int, seen: Observed) -> TrialRecord:
+        battery = getattr(seen.before, "battery_level", None)
         if battery is None:
-            battery = self._battery
+            battery = self._battery  # a state read that failed: the last level known
         self._battery = battery
-        wall = state.wall_s if state.wall_s is not None else max(0.0, finished - started)
-
-        def num(key: str) -> float | None:
-            value = parsed.get(key)
-            return None if value is None else float(value)
-
-        count = parsed.get("count")
-        return TrialRecord(
-            run_id=self.run_id,
-            trial_id=spec.trial_id,
-            device_serial=spec.device,
-            device_model=self.target.model_name,
-            variant=cfg.variant,
-            family=variant.family,
-            depth_multiplier=variant.depth_multiplier,
-            resolution=variant.resolution,
-            quant=cfg.quant,
-            threads=cfg.threads,
-            cores=cfg.cores,
-            core_mask=mask,
-            xnnpack=cfg.xnnpack,
-            trial_index=spec.trial_index,
-            order_index=order_index,
-            status=status,  # type: ignore[arg-type]
-            started_at=_iso(started),
-            finished_at=_iso(finished),
-            wall_s=round(wall, 6),
-            num_runs=self.settings.runs,
-            warmup_runs=self.settings.warmup,
-            latency_ms=latency_ms,
-            count=None if count is None else int(count),
-            avg_us=num("avg_us"),
-            min_us=num("min_us"),
-            max_us=num("max_us"),
-            std_us=num("std_us"),
-            p5_us=num("p5_us"),
-            median_us=num("median_us"),
-            p95_us=num("p95_us"),
-            init_us=num("init_us"),
-            first_us=num("first_us"),
-            warmup_avg_us=num("warmup_avg_us"),
-            inference_avg_us=num("inference_avg_us"),
-            mem_init_mb=num("mem_init_mb"),
-            mem_overall_mb=num("mem_overall_mb"),
-            peak_mem_mb=num("peak_mem_mb"),
-            exit_code=state.exit_code,
-            error=None if status == "ok" else (str(error) if error else f"status {status}"),
-            stderr_tail=None if status == "ok" else _tail(stderr) or _tail(stdout),
-            temp_before_c=None if temp_before is None else float(temp_before),
-            temp_after_c=None if temp_after is None else float(temp_after),
-            cooled=cooled,
-            cooldown_wait_s=cooldown_wait,
-            freq_before=freq_before,
-            freq_after=freq_after,
-            throttled=throttled(freq_after or freq_before, self.target.cluster_max_khz),
-            battery_level=None if battery is None else int(battery),
-            binary_sha256=self.target.binary.sha256,
-            binary_kind=self.target.binary.kind,
-            model_sha256=model.sha256,
-            model_size_mb=num("model_size_mb"),
-            delegate=parsed.get("delegate"),
-            delegated_nodes=_int_or_none(parsed.get("delegated_nodes")),
-            total_nodes=_int_or_none(parsed.get("total_nodes")),
-            parse_warnings="\n".join(parsed.get("parse_warnings") or []) or None,
-        )
-
-
-def _int_or_none(value: Any) -> int | None:
-    return None if value is None else int(value)
+        return build_record(
+            spec, order_index, seen, run_id=self.run_id, target=self.target,
+            settings=self.settings, hung=self._hung, battery=battery,
+        )  # fmt: skip

@@ -61,7 +61,7 @@ def _tail(run: Evidence) -> str:
 def verdict(out: ParsedOutput, exit_code: int | None, run: Evidence) -> tuple[str, str | None]:
     """Status and error message, in order of precedence."""
     fatal, hard, errors = run.fatal, run.hard, run.errors
-    has_latency = out.avg_us is not None and out.avg_us > 0
+    has_latency = out.figures.avg_us is not None and out.figures.avg_us > 0
     signum = signal_from_exit_code(exit_code)
     if signum is not None:
         return "crashed", f"killed by {signal_name(signum)} (exit code {exit_code}); {_tail(run)}"

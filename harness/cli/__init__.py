@@ -53,8 +53,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-_state = {"debug": False}
-
 
 def _version(value: bool) -> None:
     if value:
@@ -77,7 +75,6 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    _state["debug"] = debug
     level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     # Debug logs quote device output verbatim: printable, like every other line.

@@ -101,7 +101,7 @@ def parse_cmd(
 
     parsed = parse_files(logfile, stderr, exit_code=exit_code)
     # Absent figures and partial delegation go to stderr, so --json stays clean on stdout.
-    for warning in parsed.parse_warnings:
+    for warning in parsed.figures.parse_warnings:
         echo(f"warning: {warning}", err=True)
     result = parsed.to_dict()
     if as_json:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from harness.errors import PlanError
+from harness.stages.settings import DEFAULTS, RunSettings, ignored_on_resume
 from harness.textsafe import echo
 
 if TYPE_CHECKING:
@@ -101,145 +102,137 @@ def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
         echo(f"continue with: {outcome.resume_command}")
 
 
+def run_cmd(
+    device: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--device",
+            "-d",
+            metavar="DEVICE",
+            help="Serial, HOST:PORT, model/product name, alias, `all`, or `sim` "
+            "(starts a simulated Pixel 1). Repeat for several devices, run in parallel.",
+        ),
+    ] = None,
+    variants: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LIST",
+            help="Variants: ids, globs or short forms (v2:1.0_*); default: all MobileNetV2.",
+        ),
+    ] = None,
+    quant: Annotated[
+        list[str] | None,
+        typer.Option(metavar="LIST", help="fp32, int8, dynamic, fp16 (comma list); default: fp32."),
+    ] = None,
+    threads: Annotated[
+        list[str] | None,
+        typer.Option(metavar="LIST", help="Thread counts (comma list); default: 1, as published."),
+    ] = None,
+    cores: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LIST",
+            help="Core policies: big, prime, little, all, or a hex mask; default: big.",
+        ),
+    ] = None,
+    trials: Annotated[
+        int, typer.Option(help="Separate processes per configuration.")
+    ] = DEFAULTS.trials,
+    runs: Annotated[int, typer.Option(help="Timed runs per trial (--num_runs).")] = DEFAULTS.runs,
+    warmup: Annotated[
+        int, typer.Option(help="Warm-up runs per trial (--warmup_runs).")
+    ] = DEFAULTS.warmup,
+    xnnpack: Annotated[
+        str,
+        typer.Option(help="on, off, both, or default (pass no flag; recorded as `default`)."),
+    ] = DEFAULTS.xnnpack,
+    cooldown_temp: Annotated[
+        float,
+        typer.Option(
+            help="Wait before each trial until the hottest CPU zone (or battery) is below "
+            "this (°C); 0 turns the wait off."
+        ),
+    ] = DEFAULTS.cooldown_temp_c or 0.0,
+    cooldown_timeout: Annotated[
+        float, typer.Option(help="Longest cooldown wait per trial (s); then measure anyway.")
+    ] = DEFAULTS.cooldown_timeout_s,
+    op_profile: Annotated[
+        bool,
+        typer.Option(help="Afterwards, one op-profiling pass per configuration, stored apart."),
+    ] = DEFAULTS.op_profile,
+    out: Annotated[Path, typer.Option(help="Folder for run folders.")] = DEFAULTS.out,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue RUN_DIR: skip stored trials, reuse its seed and settings."),
+    ] = None,
+    benchmark_binary: Annotated[
+        Path | None,
+        typer.Option(help="benchmark_model to push (default: the one the device layer finds)."),
+    ] = None,
+    adb_server: Annotated[
+        str | None, typer.Option(help="HOST:PORT of the adb server (default: local).")
+    ] = None,
+    reconnect_timeout: Annotated[
+        float, typer.Option(help="How long to wait for a device that went away (s).")
+    ] = DEFAULTS.reconnect_timeout_s,
+    trial_timeout: Annotated[
+        float, typer.Option(help="Kill a trial that runs longer than this (s).")
+    ] = DEFAULTS.trial_timeout_s,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the trial order (default: random, recorded).")
+    ] = None,
+    fixed_performance: Annotated[
+        bool, typer.Option(help="Enable Android 11+ fixed performance mode during the run.")
+    ] = DEFAULTS.fixed_performance,
+    report: Annotated[bool, typer.Option(help="Write RUN_DIR/report.html.")] = DEFAULTS.report,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
+) -> None:
+    """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
+    devices = _split(device)
+    if not devices and resume is None:
+        raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
+    settings = RunSettings(devices=devices, out=out, resume=resume)
+    if variants:
+        settings.variants = _split(variants)
+    if quant:
+        settings.quants = _split(quant)
+    if threads:
+        settings.threads = _ints(threads, "--threads")
+    if cores:
+        settings.cores = _split(cores)
+    settings.trials, settings.runs, settings.warmup = trials, runs, warmup
+    settings.xnnpack = xnnpack
+    settings.cooldown_temp_c = None if cooldown_temp == 0 else cooldown_temp
+    settings.cooldown_timeout_s = cooldown_timeout
+    settings.op_profile = op_profile
+    settings.benchmark_binary = benchmark_binary
+    settings.adb_server = adb_server
+    settings.reconnect_timeout_s = reconnect_timeout
+    settings.trial_timeout_s = trial_timeout
+    settings.seed = seed
+    settings.fixed_performance = fixed_performance
+    settings.report = report
+    if resume is not None:
+        ignored = ignored_on_resume(settings)
+        if ignored:
+            _emit(
+                f"warning: {', '.join(ignored)} ignored: --resume measures with the "
+                "run's own settings and seed"
+            )
+    try:
+        with _sigterm_as_interrupt():
+            outcome = execute(settings)
+    except Terminated:
+        _emit("terminated (SIGTERM)")
+        raise typer.Exit(EXIT_SIGTERM) from None
+    _print_outcome(outcome, as_json)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
 def register(app: typer.Typer) -> None:
     """Add `harness run` to the app."""
-
-    @app.command("run")
-    def run_cmd(
-        device: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--device",
-                "-d",
-                metavar="DEVICE",
-                help="Serial, HOST:PORT, model/product name, alias, `all`, or `sim` "
-                "(starts a simulated Pixel 1). Repeat for several devices, run in parallel.",
-            ),
-        ] = None,
-        variants: Annotated[
-            list[str] | None,
-            typer.Option(
-                metavar="LIST",
-                help="Variants: ids, globs or short forms (v2:1.0_*); default: all MobileNetV2.",
-            ),
-        ] = None,
-        quant: Annotated[
-            list[str] | None,
-            typer.Option(
-                metavar="LIST", help="fp32, int8, dynamic, fp16 (comma list); default: fp32."
-            ),
-        ] = None,
-        threads: Annotated[
-            list[str] | None,
-            typer.Option(
-                metavar="LIST", help="Thread counts (comma list); default: 1, as published."
-            ),
-        ] = None,
-        cores: Annotated[
-            list[str] | None,
-            typer.Option(
-                metavar="LIST",
-                help="Core policies: big, prime, little, all, or a hex mask; default: big.",
-            ),
-        ] = None,
-        trials: Annotated[int, typer.Option(help="Separate processes per configuration.")] = 5,
-        runs: Annotated[int, typer.Option(help="Timed runs per trial (--num_runs).")] = 50,
-        warmup: Annotated[int, typer.Option(help="Warm-up runs per trial (--warmup_runs).")] = 5,
-        xnnpack: Annotated[
-            str,
-            typer.Option(help="on, off, both, or default (pass no flag; recorded as `default`)."),
-        ] = "default",
-        cooldown_temp: Annotated[
-            float,
-            typer.Option(
-                help="Wait before each trial until the hottest CPU zone (or battery) is below "
-                "this (°C); 0 turns the wait off."
-            ),
-        ] = 40.0,
-        cooldown_timeout: Annotated[
-            float, typer.Option(help="Longest cooldown wait per trial (s); then measure anyway.")
-        ] = 120.0,
-        op_profile: Annotated[
-            bool,
-            typer.Option(help="Afterwards, one op-profiling pass per configuration, stored apart."),
-        ] = False,
-        out: Annotated[Path, typer.Option(help="Folder for run folders.")] = Path("results"),
-        resume: Annotated[
-            Path | None,
-            typer.Option(help="Continue RUN_DIR: skip stored trials, reuse its seed and settings."),
-        ] = None,
-        benchmark_binary: Annotated[
-            Path | None,
-            typer.Option(help="benchmark_model to push (default: the one the device layer finds)."),
-        ] = None,
-        adb_server: Annotated[
-            str | None, typer.Option(help="HOST:PORT of the adb server (default: local).")
-        ] = None,
-        reconnect_timeout: Annotated[
-            float, typer.Option(help="How long to wait for a device that went away (s).")
-        ] = 60.0,
-        trial_timeout: Annotated[
-            float, typer.Option(help="Kill a trial that runs longer than this (s).")
-        ] = 600.0,
-        seed: Annotated[
-            int | None, typer.Option(help="Seed of the trial order (default: random, recorded).")
-        ] = None,
-        fixed_performance: Annotated[
-            bool, typer.Option(help="Enable Android 11+ fixed performance mode during the run.")
-        ] = False,
-        report: Annotated[bool, typer.Option(help="Write RUN_DIR/report.html.")] = True,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
-    ) -> None:
-        """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
-        from harness.run import RunSettings
-
-        devices = _split(device)
-        if not devices and resume is None:
-            raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
-        if resume is not None:
-            given = {
-                "--variants": bool(variants), "--quant": bool(quant), "--threads": bool(threads),
-                "--cores": bool(cores), "--trials": trials != 5, "--runs": runs != 50,
-                "--warmup": warmup != 5, "--xnnpack": xnnpack != "default",
-                "--op-profile": op_profile, "--seed": seed is not None,
-                "--cooldown-temp": cooldown_temp != 40.0,
-            }  # fmt: skip
-            ignored = [name for name, set_ in given.items() if set_]
-            if ignored:
-                _emit(
-                    f"warning: {', '.join(ignored)} ignored: --resume measures with the "
-                    "run's own settings and seed"
-                )
-        settings = RunSettings(devices=devices, out=out, resume=resume)
-        if variants:
-            settings.variants = _split(variants)
-        if quant:
-            settings.quants = _split(quant)
-        if threads:
-            settings.threads = _ints(threads, "--threads")
-        if cores:
-            settings.cores = _split(cores)
-        settings.trials, settings.runs, settings.warmup = trials, runs, warmup
-        settings.xnnpack = xnnpack
-        settings.cooldown_temp_c = None if cooldown_temp == 0 else cooldown_temp
-        settings.cooldown_timeout_s = cooldown_timeout
-        settings.op_profile = op_profile
-        settings.benchmark_binary = benchmark_binary
-        settings.adb_server = adb_server
-        settings.reconnect_timeout_s = reconnect_timeout
-        settings.trial_timeout_s = trial_timeout
-        settings.seed = seed
-        settings.fixed_performance = fixed_performance
-        settings.report = report
-        try:
-            with _sigterm_as_interrupt():
-                outcome = execute(settings)
-        except Terminated:
-            _emit("terminated (SIGTERM)")
-            raise typer.Exit(EXIT_SIGTERM) from None
-        _print_outcome(outcome, as_json)
-        if outcome.exit_code:
-            raise typer.Exit(outcome.exit_code)
+    app.command("run")(run_cmd)
 
 
 # What a shell reports for a process ended by SIGTERM (128 + 15), which CI

@@ -10,19 +10,20 @@ import dataclasses
 import fnmatch
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from harness.compare.comparison import (
+    COMPARISON_SCHEMA_VERSION,
+    Comparison,
+    ComparisonRow,
+    Side,
+)
 from harness.compare.context import check_pair, pair_devices
 from harness.compare.shift import MIN_CONFIGS, own_changes, shared_shift
-from harness.compare.source import METRICS, ConfigId, ConfigSamples, Source, load_source
+from harness.compare.source import METRICS, ConfigSamples, Source, load_source
 from harness.compare.stats import (
-    METHOD,
-    VERDICTS,
     Effect,
     StatResult,
-    StatsInputError,
     Verdict,
     compare_samples,
     decide,
@@ -31,115 +32,18 @@ from harness.compare.stats import (
     validate_confidence,
     validate_threshold,
 )
-from harness.errors import EXIT_FAILURES, EXIT_OK, ContextMismatchError
-from harness.results.schema import config_key
+from harness.errors import ContextMismatchError, StatsInputError
+from harness.vocab import ConfigId
 
-COMPARISON_SCHEMA_VERSION = 1
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One configuration's verdict (fields documented in docs/design.md "compare")."""
-
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
-    device_model: str
-    verdict: Verdict
-    baseline_median_ms: float | None
-    current_median_ms: float | None
-    ratio: float | None
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    n_baseline: int
-    n_current: int
-    threshold: float
-    reason: str
-    n_failed: int = 0  # current trials of this configuration that failed
-    # The run's shared shift taken out (docs/ci.md "Between-run noise"): the other
-    # configurations' median ratio, and this one's own change against it with its bounds.
-    shift: float | None = None
-    own_ratio: float | None = None
-    own_ci_low: float | None = None
-    own_ci_high: float | None = None
-
-    @property
-    def config(self) -> str:
-        """The configuration key shared with results (`config_key`)."""
-        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict, with the configuration key added."""
-        return {**dataclasses.asdict(self), "config": self.config}
-
-
-@dataclass(frozen=True)
-class Side:
-    """Where one side came from and the device contexts it carried."""
-
-    source: str
-    kind: str
-    run_ids: tuple[str, ...]
-    contexts: dict[str, dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {"source": self.source, "kind": self.kind, "run_ids": list(self.run_ids),
-                "contexts": self.contexts}
-
-
-@dataclass
-class Comparison:
-    """All verdicts of one check, plus what a reader must be warned about."""
-
-    rows: list[ComparisonRow]
-    warnings: list[str]
-    context_differences: list[str]
-    baseline: Side
-    current: Side
-    threshold: float
-    confidence: float
-    method: str = METHOD
-    thresholds: dict[str, float] = field(default_factory=dict)
-    metric: str = "mean"
-    allow_missing: bool = False
-
-    def fails(self, row: ComparisonRow) -> bool:
-        """Whether a row fails the gate: regression, failed, or missing unless allowed."""
-        return row.verdict in ("regression", "failed") or (
-            row.verdict == "missing" and not self.allow_missing
-        )
-
-    @property
-    def exit_code(self) -> int:
-        """1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
-        return EXIT_FAILURES if any(self.fails(r) for r in self.rows) else EXIT_OK
-
-    def counts(self) -> dict[str, int]:
-        """How many rows got each verdict (every verdict present, zeros included)."""
-        return {v: sum(1 for r in self.rows if r.verdict == v) for v in VERDICTS}
-
-    def to_dict(self) -> dict[str, Any]:
-        """What `harness check --json` prints."""
-        return {
-            "schema_version": COMPARISON_SCHEMA_VERSION,
-            "method": self.method,
-            "metric": self.metric,
-            "threshold": self.threshold,
-            "thresholds": dict(self.thresholds),
-            "confidence": self.confidence,
-            "allow_missing": self.allow_missing,
-            "exit_code": self.exit_code,
-            "counts": self.counts(),
-            "warnings": list(self.warnings),
-            "context_differences": list(self.context_differences),
-            "baseline": self.baseline.to_dict(),
-            "current": self.current.to_dict(),
-            "rows": [r.to_dict() for r in self.rows],
-        }
+__all__ = [
+    "COMPARISON_SCHEMA_VERSION",
+    "Comparison",
+    "ComparisonRow",
+    "Side",
+    "compare_runs",
+    "judge_configs",
+    "threshold_for",
+]
 
 
 def threshold_for(variant: str, default: float, thresholds: Mapping[str, float] | None) -> float:
@@ -159,8 +63,10 @@ def _as_source(x: str | Path | Source) -> Source:
 def _metric_view(s: Source, metric: str) -> Source:
     if metric == "mean":
         return s
-    configs = {m: {cid: c.with_metric(metric) for cid, c in confs.items()}
-               for m, confs in s.configs.items()}
+    configs = {
+        m: {cid: c.with_metric(metric) for cid, c in confs.items()}
+        for m, confs in s.configs.items()
+    }
     return dataclasses.replace(s, configs=configs)
 
 
@@ -178,10 +84,23 @@ def _one_sided_row(
         reason = "measured in the current run, not in the baseline"
     med = median(c.latency_ms)
     return ComparisonRow(
-        c.variant, c.quant, c.threads, c.cores, c.xnnpack, model, verdict,
-        med if verdict == "missing" else None, med if verdict == "new" else None,
-        None, None, None, None,
-        n if verdict == "missing" else 0, n if verdict == "new" else 0, threshold, reason,
+        c.variant,
+        c.quant,
+        c.threads,
+        c.cores,
+        c.xnnpack,
+        model,
+        verdict,
+        med if verdict == "missing" else None,
+        med if verdict == "new" else None,
+        None,
+        None,
+        None,
+        None,
+        n if verdict == "missing" else 0,
+        n if verdict == "new" else 0,
+        threshold,
+        reason,
         n_failed=c.failed if verdict == "new" else 0,
     )
 
@@ -189,7 +108,8 @@ def _one_sided_row(
 def _failed_row(b: ConfigSamples, c: ConfigSamples, threshold: float, model: str) -> ComparisonRow:
     """In the baseline, measured now, and every current trial failed: the configuration broke."""
     return dataclasses.replace(
-        _one_sided_row(b, "missing", threshold, model), verdict="failed",
+        _one_sided_row(b, "missing", threshold, model),
+        verdict="failed",
         reason=f"all {c.failed} current trial(s) failed: the configuration no longer runs",
         n_failed=c.failed,
     )
@@ -207,20 +127,26 @@ def _with_shift(raw: StatResult, own: StatResult, shift: float) -> tuple[Verdict
     is inconclusive, whatever its size.
     """
     moved = f"the run's configurations moved {_pct(math.exp(shift))} (median)"
-    own_bounds = (f"own change {_pct(own.ratio or 1.0)}, bounds {_pct(own.ci_low or 1.0)} .. "
-                  f"{_pct(own.ci_high or 1.0)}")
+    own_bounds = (
+        f"own change {_pct(own.ratio or 1.0)}, bounds {_pct(own.ci_low or 1.0)} .. "
+        f"{_pct(own.ci_high or 1.0)}"
+    )
     # A configuration measured within the threshold stays unchanged: calling it slower or
     # faster than the others would contradict its own numbers.
     if own.verdict in ("regression", "improvement") and raw.verdict != "unchanged":
         word = "slower" if own.verdict == "regression" else "faster"
-        return own.verdict, (f"{word} by {_pct(own.ratio or 1.0)} than the rest of the run "
-                             f"({moved}; {own_bounds}, p={own.p_value:.2g}); "
-                             f"measured {_pct(raw.ratio or 1.0)}")
+        return own.verdict, (
+            f"{word} by {_pct(own.ratio or 1.0)} than the rest of the run "
+            f"({moved}; {own_bounds}, p={own.p_value:.2g}); "
+            f"measured {_pct(raw.ratio or 1.0)}"
+        )
     if raw.verdict in ("regression", "improvement"):
-        return "inconclusive", (f"measured {_pct(raw.ratio or 1.0)}, but {moved} too: the device "
-                                "or its state changed between the runs, or a change moved every "
-                                f"configuration alike; check cannot tell these apart "
-                                f"({own_bounds})")
+        return "inconclusive", (
+            f"measured {_pct(raw.ratio or 1.0)}, but {moved} too: the device "
+            "or its state changed between the runs, or a change moved every "
+            f"configuration alike; check cannot tell these apart "
+            f"({own_bounds})"
+        )
     return raw.verdict, raw.reason
 
 
@@ -252,12 +178,16 @@ def judge_configs(
             if not c.latency_ms and c.failed:
                 rows.append(_failed_row(b, c, t, model))
             elif not c.latency_ms and b.latency_ms:
-                rows.append(dataclasses.replace(  # listed, but none of its trials ran
-                    _one_sided_row(b, "missing", t, model),
-                    reason="no ok trials in the current run (none failed: none ran)"))
+                rows.append(
+                    dataclasses.replace(  # listed, but none of its trials ran
+                        _one_sided_row(b, "missing", t, model),
+                        reason="no ok trials in the current run (none failed: none ran)",
+                    )
+                )
             elif eff is None:
-                res = compare_samples(b.latency_ms, c.latency_ms, threshold=t,
-                                      confidence=confidence)
+                res = compare_samples(
+                    b.latency_ms, c.latency_ms, threshold=t, confidence=confidence
+                )
                 rows.append(_row(cid, model, b, c, t, res, res.verdict, res.reason))
             else:
                 measured.append((cid, b, c, t, eff))
@@ -269,39 +199,68 @@ def judge_configs(
             continue
         own = decide(owns[i].effect, threshold=t, confidence=confidence)
         verdict, reason = _with_shift(raw, own, owns[i].shift)
-        rows.append(dataclasses.replace(
-            _row(cid, model, b, c, t, raw, verdict, reason), shift=math.exp(owns[i].shift),
-            own_ratio=own.ratio, own_ci_low=own.ci_low, own_ci_high=own.ci_high,
-        ))
+        rows.append(
+            dataclasses.replace(
+                _row(cid, model, b, c, t, raw, verdict, reason),
+                shift=math.exp(owns[i].shift),
+                own_ratio=own.ratio,
+                own_ci_low=own.ci_low,
+                own_ci_high=own.ci_high,
+            )
+        )
     return rows, shared_shift([m[4] for m in measured])
 
 
-def _row(cid: ConfigId, model: str, b: ConfigSamples, c: ConfigSamples, t: float,
-         res: StatResult, verdict: Verdict, reason: str) -> ComparisonRow:
+def _row(
+    cid: ConfigId,
+    model: str,
+    b: ConfigSamples,
+    c: ConfigSamples,
+    t: float,
+    res: StatResult,
+    verdict: Verdict,
+    reason: str,
+) -> ComparisonRow:
     if c.failed:
         reason += f"; {c.failed} of {c.failed + len(c.latency_ms)} current trials failed"
     return ComparisonRow(
-        *cid, model, verdict, median(b.latency_ms), median(c.latency_ms), res.ratio,
-        res.ci_low, res.ci_high, res.p_value, res.n_baseline, res.n_current, t, reason,
+        *cid,
+        model,
+        verdict,
+        median(b.latency_ms),
+        median(c.latency_ms),
+        res.ratio,
+        res.ci_low,
+        res.ci_high,
+        res.p_value,
+        res.n_baseline,
+        res.n_current,
+        t,
+        reason,
         n_failed=c.failed,
     )
 
 
-def _shift_warning(model: str, shift: float | None, n: int, threshold: float,
-                   rows: list[ComparisonRow]) -> str | None:
+def _shift_warning(
+    model: str, shift: float | None, n: int, threshold: float, rows: list[ComparisonRow]
+) -> str | None:
     """A line for every output when the whole run moved, or when it could not be checked."""
     if shift is not None:
         if abs(math.log(shift)) <= math.log1p(threshold):
             return None
-        return (f"{model}: the whole run moved by about {_pct(shift)} (median of {n} "
-                "configurations): "
-                "the device or its state changed between the runs (thermal state, background "
-                "load, governor), or a change moved them all alike; check cannot tell these "
-                "apart, so such rows are inconclusive: rerun the baseline's code to see which")
+        return (
+            f"{model}: the whole run moved by about {_pct(shift)} (median of {n} "
+            "configurations): "
+            "the device or its state changed between the runs (thermal state, background "
+            "load, governor), or a change moved them all alike; check cannot tell these "
+            "apart, so such rows are inconclusive: rerun the baseline's code to see which"
+        )
     if any(r.verdict in ("regression", "improvement") for r in rows):
-        return (f"{model}: only {n} configuration(s) measured on both sides (fewer than "
-                f"{MIN_CONFIGS}): a change of the whole run (device state) cannot be told "
-                "from a change of one configuration, so between-run noise is not accounted for")
+        return (
+            f"{model}: only {n} configuration(s) measured on both sides (fewer than "
+            f"{MIN_CONFIGS}): a change of the whole run (device state) cannot be told "
+            "from a change of one configuration, so between-run noise is not accounted for"
+        )
     return None
 
 
@@ -335,11 +294,17 @@ def compare_runs(
     base, cur = _metric_view(raw_base, metric), _metric_view(raw_cur, metric)
     warnings: list[str] = []
     for side, src in (("baseline", raw_base), ("current run", raw_cur)):
-        lacking = sum(1 for confs in src.configs.values() for c in confs.values()
-                      if len(c.values(metric)) < len(c.latency_ms))
+        lacking = sum(
+            1
+            for confs in src.configs.values()
+            for c in confs.values()
+            if len(c.values(metric)) < len(c.latency_ms)
+        )
         if lacking:
-            warnings.append(f"the {side} lacks per-trial {metric} figures for {lacking} "
-                            f"configuration(s); those trials are left out")
+            warnings.append(
+                f"the {side} lacks per-trial {metric} figures for {lacking} "
+                f"configuration(s); those trials are left out"
+            )
     differences: list[str] = []
     rows: list[ComparisonRow] = []
     for side, src in (("baseline", base), ("current run", cur)):
@@ -353,9 +318,14 @@ def compare_runs(
             # With several devices, say which one differs.
             differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in report.differences]
             warnings += report.warnings
-            pair_rows, shift = judge_configs(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
-                                          threshold=threshold, confidence=confidence,
-                                          thresholds=thresholds)
+            pair_rows, shift = judge_configs(
+                base.configs.get(bm, {}),
+                cur.configs.get(cm, {}),
+                cm,
+                threshold=threshold,
+                confidence=confidence,
+                thresholds=thresholds,
+            )
             rows += pair_rows
             both = sum(1 for r in pair_rows if r.n_baseline >= 2 and r.n_current >= 2)
             note = _shift_warning(label, shift, both, threshold, pair_rows)
@@ -363,18 +333,29 @@ def compare_runs(
                 warnings.append(note)
         elif bm is not None:
             warnings.append(f"{bm}: in the baseline, absent from the current run")
-            rows += [_one_sided_row(c, "missing", threshold_for(c.variant, threshold, thresholds),
-                                    bm) for _, c in sorted(base.configs.get(bm, {}).items())]
+            rows += [
+                _one_sided_row(c, "missing", threshold_for(c.variant, threshold, thresholds), bm)
+                for _, c in sorted(base.configs.get(bm, {}).items())
+            ]
         elif cm is not None:
-            rows += [_one_sided_row(c, "new", threshold_for(c.variant, threshold, thresholds),
-                                    cm) for _, c in sorted(cur.configs.get(cm, {}).items())]
+            rows += [
+                _one_sided_row(c, "new", threshold_for(c.variant, threshold, thresholds), cm)
+                for _, c in sorted(cur.configs.get(cm, {}).items())
+            ]
     differences = list(dict.fromkeys(differences))
     if differences and not allow_context_change:
         raise ContextMismatchError(differences)
     warnings = [f"context changed (allowed): {d}" for d in differences] + warnings
     rows.sort(key=lambda r: (r.device_model, r.variant, r.quant, r.threads, r.cores, r.xnnpack))
     return Comparison(
-        rows=rows, warnings=list(dict.fromkeys(warnings)), context_differences=differences,
-        baseline=_side(base), current=_side(cur), threshold=threshold, confidence=confidence,
-        thresholds=dict(thresholds or {}), metric=metric, allow_missing=allow_missing,
+        rows=rows,
+        warnings=list(dict.fromkeys(warnings)),
+        context_differences=differences,
+        baseline=_side(base),
+        current=_side(cur),
+        threshold=threshold,
+        confidence=confidence,
+        thresholds=dict(thresholds or {}),
+        metric=metric,
+        allow_missing=allow_missing,
     )

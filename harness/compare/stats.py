@@ -32,7 +32,7 @@ from typing import Literal
 
 from scipy import stats as _sps
 
-from harness.errors import HarnessError
+from harness.errors import StatsInputError
 
 Verdict = Literal[
     "regression", "improvement", "unchanged", "inconclusive", "failed", "missing", "new"
@@ -53,10 +53,6 @@ METHOD = (
     "configurations share (their median), so a device change does not pass for a regression"
 )
 MIN_TRIALS = 2  # a variance needs two values per side
-
-
-class StatsInputError(HarnessError):
-    """A threshold, confidence or latency value that the test cannot use."""
 
 
 @dataclass(frozen=True)
@@ -198,7 +194,13 @@ def compare_samples(
         lb, lc = _logs(baseline, "baseline"), _logs(current, "current")
         ratio = math.exp(sum(lc) / nc - sum(lb) / nb) if nb and nc else None
         return StatResult(
-            "inconclusive", ratio, None, None, None, nb, nc,
+            "inconclusive",
+            ratio,
+            None,
+            None,
+            None,
+            nb,
+            nc,
             f"too few ok trials to tell (baseline {nb}, current {nc}; need {MIN_TRIALS} each)",
         )
     return decide(eff, threshold=threshold, confidence=confidence)

@@ -1,30 +1,32 @@
 """Synthetic run folders: seeded log-normal trials in the stored run format.
 
 For the compare tests, `benchmarks/bench_compare.py`, and trying `harness
-check` without a phone. The folder has what `harness run` writes first
-(meta.json + trials.jsonl, docs/design.md "results"); values are drawn with
+check` without a phone. The folder is written through RunStore
+(harness.results.fabricate), like a measured run's; values are drawn with
 `power.draw_trials`, so their noise is the model the statistics assume.
 """
 
 from __future__ import annotations
 
-import json
 import random
+import shutil
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from harness.compare.power import draw_trials
-from harness.results.schema import SCHEMA_VERSION, TrialRecord
+from harness.results.fabricate import PIXEL1_DEVICE, write_run_folder
+from harness.results.schema import TrialRecord
 
+# The Pixel 1 of the sample report, as a phone (not emulated) with a serial of its own.
 PIXEL_DEVICE: dict[str, Any] = {
-    "serial": "FA6AE0301234", "model": "Pixel", "device": "sailfish", "product": "sailfish",
-    "manufacturer": "Google", "platform": "msm8996", "hardware": "sailfish",
-    "android_release": "10", "sdk": 29,
-    "fingerprint": "google/sailfish/sailfish:10/QP1A.191005.007.A3/5972272:user/release-keys",
-    "abi": "arm64-v8a",
-}
+    **{key: PIXEL1_DEVICE[key] for key in (
+        "model", "device", "product", "manufacturer", "platform", "hardware",
+        "android_release", "sdk", "fingerprint", "abi",
+    )},
+    "serial": "FA6AE0301234",
+}  # fmt: skip
 STAND_IN_BINARY = {"kind": "stand-in", "sha256": "ab" * 32}
 MEDIAN_SHARE, MIN_SHARE = 0.98, 0.9  # a trial's median and min run, as shares of its mean
 
@@ -44,10 +46,9 @@ def write_run(
 
     Keys are `variant` or `variant|quant`; threads=1, cores=big, xnnpack=default.
     `failed` adds that many failed trials to a key; `trial_overrides` sets fields
-    (e.g. throttled=True) on every trial.
+    (e.g. throttled=True) on every trial. A run folder already at `run_dir` is replaced.
     """
     out = Path(run_dir)
-    out.mkdir(parents=True, exist_ok=True)
     dev = {**PIXEL_DEVICE, **(device or {})}
     binr = {**STAND_IN_BINARY, **(binary or {})}
     start = created_at or datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -62,39 +63,56 @@ def write_run(
         for i, trial_status in enumerate(statuses):
             t = (start + timedelta(seconds=order)).isoformat()
             fields: dict[str, Any] = {
-                "run_id": run_id, "trial_id": f"{dev['serial']}|{key}|{i}",
-                "device_serial": dev["serial"], "device_model": dev["model"],
-                "variant": variant, "family": "mobilenet_v2", "depth_multiplier": 1.0,
-                "resolution": 224, "quant": quant, "threads": 1, "cores": "big",
-                "core_mask": "c", "xnnpack": "default", "trial_index": i, "order_index": order,
-                "status": trial_status, "started_at": t, "finished_at": t, "wall_s": 1.0,
-                "num_runs": 50, "warmup_runs": 5,
+                "run_id": run_id,
+                "trial_id": f"{dev['serial']}|{key}|{i}",
+                "device_serial": dev["serial"],
+                "device_model": dev["model"],
+                "variant": variant,
+                "family": "mobilenet_v2",
+                "depth_multiplier": 1.0,
+                "resolution": 224,
+                "quant": quant,
+                "threads": 1,
+                "cores": "big",
+                "core_mask": "c",
+                "xnnpack": "default",
+                "trial_index": i,
+                "order_index": order,
+                "status": trial_status,
+                "started_at": t,
+                "finished_at": t,
+                "wall_s": 1.0,
+                "num_runs": 50,
+                "warmup_runs": 5,
                 "latency_ms": values[i] if trial_status == "ok" else None,
                 # Fixed shares of the mean stand in for the runs' median and minimum.
                 "median_us": values[i] * 1000 * MEDIAN_SHARE if trial_status == "ok" else None,
                 "min_us": values[i] * 1000 * MIN_SHARE if trial_status == "ok" else None,
                 "exit_code": 0 if trial_status == "ok" else 139,
-                "binary_sha256": binr["sha256"], "binary_kind": binr["kind"],
+                "binary_sha256": binr["sha256"],
+                "binary_kind": binr["kind"],
                 **(trial_overrides or {}),
             }
-            records.append(TrialRecord(**fields))
+            records.append(TrialRecord.from_dict(fields))
             order += 1
     meta = {
-        "schema_version": SCHEMA_VERSION, "run_id": run_id, "created_at": start.isoformat(),
-        "finished_at": (start + timedelta(seconds=order)).isoformat(), "status": status,
-        "harness_version": "0.1.0", "seed": 0,
-        "devices": {dev["serial"]: dev}, "binaries": {dev["serial"]: binr},
+        "run_id": run_id, "created_at": start.isoformat(), "harness_version": "0.1.0",
+        "seed": 0, "devices": {dev["serial"]: dev}, "binaries": {dev["serial"]: binr},
         "order": [r.trial_id for r in records],
-    }
-    (out / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    with (out / "trials.jsonl").open("w", encoding="utf-8") as fh:
-        for r in records:
-            fh.write(json.dumps(r.to_dict()) + "\n")
-    return out
+    }  # fmt: skip
+    if (out / "meta.json").is_file():
+        shutil.rmtree(out)  # written again: the new run replaces the old one, as a file would
+    elif out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    return write_run_folder(out.parent, meta, lambda _run_id: records, status=status)
 
 
 def noisy_latencies(
-    variants: Sequence[str], *, n: int, cv: float, scale: Mapping[str, float] | None = None,
+    variants: Sequence[str],
+    *,
+    n: int,
+    cv: float,
+    scale: Mapping[str, float] | None = None,
     seed: int = 0,
 ) -> dict[str, list[float]]:
     """Seeded log-normal trials per variant, each scaled by `scale[variant]` (default 1)."""

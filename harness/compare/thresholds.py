@@ -11,16 +11,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ResultsError
+from harness.errors import BadFractionError, ResultsError
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
-
-
-class BadFractionError(ResultsError):
-    """A threshold or confidence that is neither `N%` nor a fraction in (0, 1)."""
 
 
 def parse_fraction(text: str | float, *, what: str = "threshold") -> float:
@@ -29,8 +25,9 @@ def parse_fraction(text: str | float, *, what: str = "threshold") -> float:
     try:
         value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise BadFractionError(f"{what} {raw!r} is not a percentage like 5% or a fraction like 0.05"
-                               ) from None
+        raise BadFractionError(
+            f"{what} {raw!r} is not a percentage like 5% or a fraction like 0.05"
+        ) from None
     if not 0.0 < value < 1.0:
         raise BadFractionError(f"{what} {raw!r} must be between 0% and 100% (exclusive)")
     return value
@@ -51,8 +48,9 @@ def load_thresholds(path: str | Path) -> dict[str, float]:
     if isinstance(data, dict) and isinstance(data.get("thresholds"), dict):
         data = data["thresholds"]  # allow a [thresholds] table
     if not isinstance(data, dict) or not data:
-        raise ResultsError("thresholds file must map variant ids or patterns to thresholds",
-                           path=str(p))
+        raise ResultsError(
+            "thresholds file must map variant ids or patterns to thresholds", path=str(p)
+        )
     out = {}
     for key, value in data.items():
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):

@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.compare.source import ConfigId, Source, read_run
+from harness.compare.source import Source, read_run
 from harness.compare.stats import median
 from harness.errors import ResultsError
 from harness.results.load import run_dirs as expand_run_dirs
+from harness.vocab import ConfigId, DeviceConfig
 
 DEFAULT_PENALTY = 4.0
 DEFAULT_MIN_STEP = 0.05
@@ -101,15 +102,9 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(DeviceConfig):
     """Latency changed from `before_ms` to `after_ms` starting with run `at_run_id`."""
 
-    device_model: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
     at_run_id: str
     at_index: int
     before_ms: float
@@ -118,15 +113,9 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Series:
+class Series(DeviceConfig):
     """One configuration's points over the runs, and the fitted levels."""
 
-    device_model: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
     points: list[TrendPoint]
     segments: list[Segment] = field(default_factory=list)
 
@@ -216,9 +205,17 @@ def trend(
         for a, b in itertools.pairwise(segments):
             ratio = b.level / a.level
             if abs(ratio - 1.0) >= min_step:
-                steps.append(Step(model, *cid, at_run_id=points[b.start].run_id,
-                                  at_index=b.start, before_ms=a.level, after_ms=b.level,
-                                  ratio=ratio))
+                steps.append(
+                    Step(
+                        model,
+                        *cid,
+                        at_run_id=points[b.start].run_id,
+                        at_index=b.start,
+                        before_ms=a.level,
+                        after_ms=b.level,
+                        ratio=ratio,
+                    )
+                )
     runs = [(s.run_ids[0], s.created_at, s.path) for s in sources]
     return Trend(runs=runs, series=series, steps=steps, penalty=penalty, min_step=min_step)
 
@@ -228,8 +225,10 @@ def render_trend(result: Trend) -> str:
     lines = [f"{len(result.runs)} runs, oldest first:"]
     lines += [f"  {i:3d}  {r}  {c or '-'}" for i, (r, c, _) in enumerate(result.runs)]
     if not result.steps:
-        lines.append(f"no step changes of {result.min_step * 100:g}% or more in "
-                     f"{len(result.series)} configurations")
+        lines.append(
+            f"no step changes of {result.min_step * 100:g}% or more in "
+            f"{len(result.series)} configurations"
+        )
     for st in result.steps:
         kind = "slower" if st.ratio > 1 else "faster"
         lines.append(

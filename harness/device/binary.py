@@ -17,21 +17,20 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from harness.device import download, elf
 from harness.device.files import WORKDIR, push_many
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession, parse_sha256_line
 from harness.errors import BinaryError, DeviceError
+from harness.vocab import STAND_IN_MARK, BinaryKind
 
 log = logging.getLogger(__name__)
 
-BinaryKind = Literal["official", "stand-in", "unknown"]
 DEVICE_NAME = "bin/benchmark_model"
 # Where an installed benchmark_model usually lives, after $PATH.
 INSTALLED_CANDIDATES = ("/data/local/tmp/benchmark_model", "/system/bin/benchmark_model")
-STAND_IN_MARK = "harness benchmark_model stand-in"
 PROBE_TIMEOUT_S = 60.0
 _BEGIN, _END = "__harness_help_begin__", "__harness_help_end__"
 # A flag in a usage listing: "--num_runs=50  int32 ..." at the start of a line,
@@ -53,9 +52,14 @@ class BinaryInfo:
     source: str  # "pushed:<host path>" or "installed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "sha256": self.sha256, "device_path": self.device_path,
-                "version_line": self.version_line, "flags": sorted(self.flags),
-                "source": self.source}
+        return {
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "device_path": self.device_path,
+            "version_line": self.version_line,
+            "flags": sorted(self.flags),
+            "source": self.source,
+        }
 
 
 def classify(sha256: str, version_line: str | None) -> BinaryKind:
@@ -104,7 +108,7 @@ def _probe(
     out = session.shell(script, timeout_s=PROBE_TIMEOUT_S).stdout
     head, _, rest = out.partition(f"{_BEGIN}\n")
     lines = head.splitlines()
-    path = lines[0][len("path="):].strip() if lines and lines[0].startswith("path=") else ""
+    path = lines[0][len("path=") :].strip() if lines and lines[0].startswith("path=") else ""
     if not path:
         return None
     sha = parse_sha256_line("\n".join(lines[1:]), path, serial=session.serial)
@@ -173,9 +177,13 @@ def prepare_binary(
             "--benchmark-binary PATH",
         )
     if not flags:
-        log.warning("%s: %s listed no flags for --help; trials will pass only what is required",
-                    session.serial, device_path)
+        log.warning(
+            "%s: %s listed no flags for --help; trials will pass only what is required",
+            session.serial,
+            device_path,
+        )
     kind = classify(sha, version_line)
-    log.info("%s: benchmark_model %s (%s, sha256 %s...)", session.serial, device_path, kind,
-             sha[:12])
+    log.info(
+        "%s: benchmark_model %s (%s, sha256 %s...)", session.serial, device_path, kind, sha[:12]
+    )
     return BinaryInfo(kind, sha, device_path, version_line, flags, source)

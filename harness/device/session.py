@@ -25,25 +25,41 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import adbutils
 from adbutils import AdbClient, AdbConnection, AdbError
 
 from harness.device import sync
+from harness.device.calls import (
+    OFFLINE_HINT,
+    UNAUTHORIZED_HINT,
+    ShellResult,
+    map_adb_error,
+    parse_sha256_line,
+    tail,
+)
 from harness.device.quote import sh_join, sh_quote
+from harness.device.wire import close, decode, expect_okay, send_all, service
 from harness.errors import (
     DeviceCommandError,
     DeviceError,
     DeviceOfflineError,
     DeviceTimeoutError,
-    DeviceUnauthorizedError,
     TransferError,
 )
 
 log = logging.getLogger(__name__)
+
+__all__ = [
+    "OFFLINE_HINT",
+    "UNAUTHORIZED_HINT",
+    "DeviceSession",
+    "SessionAborted",
+    "ShellResult",
+    "map_adb_error",
+    "parse_sha256_line",
+]
 
 T = TypeVar("T")
 
@@ -57,68 +73,10 @@ HOST_CALL_TIMEOUT_S = 10.0
 FILE_QUERY_TIMEOUT_S = 30.0
 # shell,v2 packet ids (AOSP shell_protocol.h).
 _V2_STDOUT, _V2_STDERR, _V2_EXIT, _V2_CLOSE_STDIN = 1, 2, 3, 4
-_OUTPUT_TAIL_CHARS = 2000
-
-UNAUTHORIZED_HINT = (
-    "unlock the phone and accept the 'Allow USB debugging?' prompt for this host, then retry; "
-    "no prompt? revoke USB debugging authorizations in Developer options and replug the "
-    "cable (or `adb disconnect` and `adb connect` it again)"
-)
-OFFLINE_HINT = (
-    "reconnect the cable or run `adb connect HOST:PORT` again; `harness devices` lists "
-    "what the adb server sees"
-)
 
 
 class SessionAborted(DeviceError):
     """The run is stopping (Ctrl-C, SIGTERM): calls in flight were cut, new ones refused."""
-
-
-@dataclass(frozen=True)
-class ShellResult:
-    """What a device shell command returned."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        """stdout and stderr together (stderr last), for messages and parsers."""
-        return self.stdout + self.stderr
-
-
-def _tail(text: str) -> str:
-    return text if len(text) <= _OUTPUT_TAIL_CHARS else "..." + text[-_OUTPUT_TAIL_CHARS:]
-
-
-def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> DeviceError:
-    """Turn an adbutils / socket failure into the matching DeviceError subclass."""
-    if isinstance(exc, DeviceError):
-        return exc
-    text = str(exc).strip()
-    if isinstance(exc, adbutils.AdbTimeout | TimeoutError | socket.timeout | sync.SyncTimeout):
-        return DeviceTimeoutError(
-            f"timed out: {command}", serial=serial, command=command, output=text or None
-        )
-    if "unauthorized" in text:
-        return DeviceUnauthorizedError(
-            "device is unauthorized", serial=serial, command=command, output=text,
-            hint=UNAUTHORIZED_HINT,
-        )
-    lowered = text.lower()
-    if (
-        isinstance(exc, EOFError | ConnectionError | sync.SyncClosed)
-        or not text
-        or "offline" in lowered
-        or "not found" in lowered
-        or "closed" in lowered
-    ):
-        return DeviceOfflineError(
-            f"device went away during: {command}" + (f" ({text})" if text else ""),
-            serial=serial, command=command, output=text or None, hint=OFFLINE_HINT,
-        )
-    return DeviceError(f"adb failed: {text} (during: {command})", serial=serial, command=command)
 
 
 class DeviceSession:
@@ -169,7 +127,7 @@ class DeviceSession:
     def _forget(self, conn: AdbConnection) -> None:
         with self._live_lock:
             self._live.discard(conn.conn)
-        _close(conn)
+        close(conn)
 
     def __repr__(self) -> str:
         return f"DeviceSession({self.serial!r} via {self._client.host}:{self._client.port})"
@@ -187,7 +145,8 @@ class DeviceSession:
             if remaining <= 0:
                 raise DeviceTimeoutError(
                     f"timed out before reaching the device: {command}",
-                    serial=self.serial, command=command,
+                    serial=self.serial,
+                    command=command,
                 )
             self._check_aborted(command)
             self.round_trips += 1
@@ -212,7 +171,11 @@ class DeviceSession:
                 if transient and attempt < OPEN_ATTEMPTS and time_left:
                     log.debug(
                         "%s: %r while opening transport (attempt %d/%d); retrying in %.1f s",
-                        self.serial, text, attempt, OPEN_ATTEMPTS, RETRY_DELAY_S,
+                        self.serial,
+                        text,
+                        attempt,
+                        OPEN_ATTEMPTS,
+                        RETRY_DELAY_S,
                     )
                     time.sleep(RETRY_DELAY_S)
                     continue
@@ -262,15 +225,22 @@ class DeviceSession:
         result = run(cmd, deadline)
         log.debug(
             "%s $ %s -> exit %d in %.0f ms, %d+%d chars%s",
-            self.serial, cmd, result.exit_code, (time.monotonic() - started) * 1e3,
-            len(result.stdout), len(result.stderr),
+            self.serial,
+            cmd,
+            result.exit_code,
+            (time.monotonic() - started) * 1e3,
+            len(result.stdout),
+            len(result.stderr),
             f": {result.output[:200]!r}" if result.output else "",
         )
         if check and result.exit_code != 0:
             raise DeviceCommandError(
-                f"`{cmd[:200]}` exited {result.exit_code}: {_tail(result.output).strip()[-300:]}",
-                serial=self.serial, command=cmd, exit_code=result.exit_code,
-                output=_tail(result.output),
+                f"`{cmd[:200]}` exited {result.exit_code}: {tail(result.output).strip()[-300:]}",
+                serial=self.serial,
+                command=cmd,
+                device_exit_code=result.exit_code,
+                stdout=tail(result.stdout),
+                stderr=tail(result.stderr),
             )
         return result
 
@@ -278,23 +248,23 @@ class DeviceSession:
         conn = self._open(deadline, cmd)
         try:
             sock = conn.conn
-            _send_all(sock, _service(f"shell,v2,raw:{cmd}"), deadline)
-            _expect_okay(sock, deadline)
+            send_all(sock, service(f"shell,v2,raw:{cmd}"), deadline)
+            expect_okay(sock, deadline)
             # Our stdin is never a terminal: say so, like the adb client does,
             # so a command that reads stdin sees EOF instead of waiting.
-            _send_all(sock, struct.pack("<BI", _V2_CLOSE_STDIN, 0), deadline)
+            send_all(sock, struct.pack("<BI", _V2_CLOSE_STDIN, 0), deadline)
             out, err = bytearray(), bytearray()
             while True:
-                head = _recv_exact(sock, 5, deadline)
+                head = sync.recv_exact(sock, 5, deadline)
                 kind, length = head[0], struct.unpack("<I", head[1:])[0]
-                data = _recv_exact(sock, length, deadline) if length else b""
+                data = sync.recv_exact(sock, length, deadline) if length else b""
                 if kind == _V2_STDOUT:
                     out += data
                 elif kind == _V2_STDERR:
                     err += data
                 elif kind == _V2_EXIT:
                     code = data[0] if data else 255
-                    return ShellResult(code, _decode(out), _decode(err))
+                    return ShellResult(code, decode(out), decode(err))
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
             self._check_aborted(cmd)
             raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
@@ -315,8 +285,8 @@ class DeviceSession:
         conn = self._open(deadline, cmd)
         try:
             sock = conn.conn
-            _send_all(sock, _service(f"shell:{wrapped}"), deadline)
-            _expect_okay(sock, deadline)
+            send_all(sock, service(f"shell:{wrapped}"), deadline)
+            expect_okay(sock, deadline)
             raw = bytearray()
             while True:
                 remaining = deadline - time.monotonic()
@@ -332,14 +302,17 @@ class DeviceSession:
             raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
         finally:
             self._forget(conn)
-        text = _decode(raw)
+        text = decode(raw)
         idx = text.rfind(marker)
-        rest = text[idx + len(marker):] if idx >= 0 else ""
+        rest = text[idx + len(marker) :] if idx >= 0 else ""
         digits, _, after = rest.partition("\n")
         if not digits.strip().isdigit():
             raise DeviceOfflineError(
                 f"output ended without the exit marker (device gone?): {cmd[:200]}",
-                serial=self.serial, command=cmd, output=_tail(text), hint=OFFLINE_HINT,
+                serial=self.serial,
+                command=cmd,
+                stdout=tail(text),
+                hint=OFFLINE_HINT,
             )
         return ShellResult(int(digits), text[:idx] + after, "")
 
@@ -350,14 +323,16 @@ class DeviceSession:
         started = time.monotonic()
         try:
             sock = conn.conn
-            _send_all(sock, _service("sync:"), deadline)
-            _expect_okay(sock, deadline)
+            send_all(sock, service("sync:"), deadline)
+            expect_okay(sock, deadline)
             result = fn(sock, deadline)
             sync.quit_(sock, deadline)
         except sync.SyncFailed as exc:
             raise TransferError(
-                f"{what} refused by the device: {exc}", serial=self.serial, command=what,
-                output=str(exc),
+                f"{what} refused by the device: {exc}",
+                serial=self.serial,
+                command=what,
+                stderr=str(exc),
             ) from exc
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
             self._check_aborted(what)
@@ -413,60 +388,6 @@ class DeviceSession:
         script = f"if [ -f {q} ]; then sha256sum {q}; else echo absent; fi"
         result = self.shell(script, timeout_s=timeout_s)
         return parse_sha256_line(result.stdout, remote, serial=self.serial)
-
-
-def parse_sha256_line(stdout: str, remote: str, *, serial: str | None) -> str | None:
-    """Read `sha256sum` output (`<hex>  <path>`); None for the `absent` answer."""
-    first = stdout.strip().split("\n", 1)[0].strip()
-    if first == "absent":
-        return None
-    # A leading backslash says sha256sum escaped the file name; the hash follows.
-    digest = first.lstrip("\\").split(" ", 1)[0].lower()
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise DeviceError(
-            f"cannot read the sha256 of {remote}: {first[:120]!r}", serial=serial,
-            command=f"sha256sum {remote}", output=stdout,
-            hint="the device needs toybox sha256sum (Android 6+)",
-        )
-    return digest
-
-
-# -- small socket helpers (the adb server's smart-socket framing) -------------
-def _service(name: str) -> bytes:
-    data = name.encode("utf-8")
-    return f"{len(data):04x}".encode() + data
-
-
-def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise sync.SyncTimeout("deadline passed")
-    sock.settimeout(remaining)
-    sock.sendall(data)
-
-
-def _recv_exact(sock: socket.socket, n: int, deadline: float) -> bytes:
-    return sync._recv_exact(sock, n, deadline)
-
-
-def _expect_okay(sock: socket.socket, deadline: float) -> None:
-    status = _recv_exact(sock, 4, deadline)
-    if status == b"OKAY":
-        return
-    if status == b"FAIL":
-        length = int(_recv_exact(sock, 4, deadline), 16)
-        raise AdbError(_decode(_recv_exact(sock, length, deadline)))
-    raise AdbError(f"unexpected reply {status!r}")
-
-
-def _decode(data: bytes | bytearray) -> str:
-    return bytes(data).decode("utf-8", errors="replace")
-
-
-def _close(conn: AdbConnection) -> None:
-    """Close without adbutils' 10 ms linger (it costs ~a third of a round trip)."""
-    with contextlib.suppress(AdbError, OSError):
-        conn.conn.close()
 
 
 def default_adb_server() -> tuple[str, int]:

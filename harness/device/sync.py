@@ -49,7 +49,8 @@ class RemoteStat:
         return stat_mod.S_ISREG(self.mode)
 
 
-def _recv_exact(sock: socket.socket, n: int, deadline: float) -> bytes:
+def recv_exact(sock: socket.socket, n: int, deadline: float) -> bytes:
+    """Exactly `n` bytes before `deadline`; SyncTimeout, or SyncClosed at end of stream."""
     buf = bytearray()
     while len(buf) < n:
         remaining = deadline - time.monotonic()
@@ -82,7 +83,7 @@ def _request(sock: socket.socket, cmd: bytes, arg: bytes, deadline: float) -> No
 
 
 def _fail_message(sock: socket.socket, length: int, deadline: float) -> str:
-    return _recv_exact(sock, length, deadline).decode("utf-8", "replace")
+    return recv_exact(sock, length, deadline).decode("utf-8", "replace")
 
 
 def stat(sock: socket.socket, remote: str, deadline: float) -> RemoteStat:
@@ -92,7 +93,7 @@ def stat(sock: socket.socket, remote: str, deadline: float) -> RemoteStat:
 
 
 def _read_stat(sock: socket.socket, deadline: float) -> RemoteStat:
-    reply = _recv_exact(sock, 16, deadline)
+    reply = recv_exact(sock, 16, deadline)
     if reply[:4] != b"STAT":
         raise SyncFailed(f"unexpected STAT reply {reply[:4]!r}")
     mode, size, mtime = struct.unpack("<III", reply[4:])
@@ -114,7 +115,7 @@ def push(sock: socket.socket, local: Path, remote: str, mode: int, deadline: flo
             _request(sock, b"DATA", chunk, deadline)
     _send(sock, b"DONE" + struct.pack("<I", int(time.time())), deadline)
     _request(sock, b"STAT", remote.encode(), deadline)
-    head = _recv_exact(sock, 8, deadline)
+    head = recv_exact(sock, 8, deadline)
     status, length = head[:4], struct.unpack("<I", head[4:])[0]
     if status == b"FAIL":
         raise SyncFailed(_fail_message(sock, length, deadline))
@@ -131,10 +132,10 @@ def pull(sock: socket.socket, remote: str, local: Path, deadline: float) -> int:
     try:
         with tmp.open("wb") as fh:
             while True:
-                head = _recv_exact(sock, 8, deadline)
+                head = recv_exact(sock, 8, deadline)
                 tag, length = head[:4], struct.unpack("<I", head[4:])[0]
                 if tag == b"DATA":
-                    fh.write(_recv_exact(sock, length, deadline))
+                    fh.write(recv_exact(sock, length, deadline))
                     received += length
                 elif tag == b"DONE":
                     break

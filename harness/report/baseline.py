@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.compare import Comparison, ComparisonRow, compare_runs, load_source
-from harness.report import charts
+from harness.report import history_charts
 from harness.report.model import Advice, BaselineSection, ChangeRow, Tone
 from harness.report.order import variant_size_key
 from harness.report.runs import DeviceRun
@@ -127,5 +127,5 @@ def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSec
         available=True,
         note=note,
         rows=rows,
-        chart=charts.baseline_changes(key, rows, result.threshold),
+        chart=history_charts.baseline_changes(key, rows, result.threshold),
     )

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harness.compare.trend import Series, Trend, noise_sigma, trend
-from harness.report import charts
+from harness.report import history_charts
 from harness.report.model import History, HistoryLine, HistoryRun, HistoryStep, StepMark
 from harness.report.order import depth_multiplier, variant_size_key
 from harness.report.provenance import Provenance
@@ -164,7 +164,7 @@ def build_history(index: int, key: GroupKey, members: Sequence[DeviceRun]) -> Hi
         )
         for s in series
     ]
-    chart = charts.history(
+    chart = history_charts.history(
         f"{anchor}-chart", labels, lines, marks, host="" if prov.phone_numbers else prov.what
     )
     newest = ordered[-1]

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.errors import EXIT_DEVICE, HarnessError
+from harness.errors import PdfError
 from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
 
 log = logging.getLogger(__name__)
@@ -25,16 +25,6 @@ log = logging.getLogger(__name__)
 CANDIDATES: tuple[str, ...] = (CHROMIUM, "chromium", "chromium-browser")
 PDF_TIMEOUT_S = 120.0  # a 100-run history prints in a few seconds; a hung browser must not hang us
 PRINT_ARGS = ("--headless", "--no-pdf-header-footer")
-
-
-class PdfError(HarnessError):
-    """The report could not be printed to PDF (no Chromium, or Chromium failed)."""
-
-    exit_code = EXIT_DEVICE
-
-    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
-        self.path = path
-        super().__init__(f"{path}: {message}", hint=hint)
 
 
 def find_chromium(candidates: Sequence[str] | None = None) -> str | None:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness.vocab import SYNTHETIC_MARK
+
 if TYPE_CHECKING:  # model.py imports this module; keep pandas out of its import
     from harness.report.runs import DeviceRun
 
@@ -27,7 +29,7 @@ def is_simulated(run: DeviceRun) -> bool:
 
 def is_synthetic(run: DeviceRun) -> bool:
     """True when the stand-in ran in the simulated device's deterministic mode (drawn times)."""
-    return "synthetic latencies" in str(run.binary.get("version_line") or "").lower()
+    return SYNTHETIC_MARK in str(run.binary.get("version_line") or "").lower()
 
 
 def is_stand_in(run: DeviceRun) -> bool:

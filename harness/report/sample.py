@@ -1,4 +1,4 @@
-"""Write a synthetic run folder through harness.results.RunStore.
+"""Write a synthetic run folder through harness.results.RunStore (results/fabricate.py).
 
 For the report's tests, its benchmark and docs: a run shaped exactly like
 the ones `harness run` stores (same meta keys, same TrialRecords, same
@@ -9,6 +9,7 @@ not phone numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -19,35 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalogue
-from harness.results import RunStore, TrialRecord
-from harness.results.schema import BinaryKind
-
-PIXEL1_DEVICE: dict[str, Any] = {
-    "serial": "127.0.0.1:5555",
-    "state": "device",
-    "model": "Pixel",
-    "device": "sailfish",
-    "product": "sailfish",
-    "manufacturer": "Google",
-    "platform": "msm8996",
-    "hardware": "qcom",
-    "android_release": "10",
-    "sdk": 29,
-    "fingerprint": "google/sailfish/sailfish:10/QP1A.191005.007.A3/5972272:user/release-keys",
-    "abi": "arm64-v8a",
-    "abilist": "arm64-v8a,armeabi-v7a,armeabi",
-    "clusters": [
-        {"id": 0, "cpus": [0, 1], "max_khz": 1593600, "governor": "schedutil", "online": True},
-        {"id": 1, "cpus": [2, 3], "max_khz": 2150400, "governor": "schedutil", "online": True},
-    ],
-    "masks": {"big": "c", "prime": "8", "little": "3", "all": "f"},
-    "thermal_zones": [],
-    "battery_level": 87,
-    "battery_temp_c": 27.0,
-    "screen_on": False,
-    "emulated": True,
-    "features": [],
-}
+from harness.results import TrialRecord
+from harness.results.fabricate import PIXEL1_DEVICE, write_run_folder
+from harness.results.schema import BinaryKind, Figures
 
 
 @dataclass
@@ -121,7 +96,6 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
         "order": [],
         "cores": {serial: {"big": {"cpus": [2, 3], "mask": "c"}}},
     }
-    store = RunStore.create(out_dir, {k: v for k, v in meta.items() if v is not None})
     start = spec.created_at or datetime(2026, 1, 1, tzinfo=timezone.utc)
     configs = [
         (v, q, t, i)
@@ -131,6 +105,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
         for i in range(spec.trials)
     ]
     rng.shuffle(configs)  # interleaved, as a real run plans them
+    records: list[TrialRecord] = []
     for order, (v, quant, threads, index) in enumerate(configs):
         published = v.published.pixel1_ms or v.published.macs_m * 0.25
         base = published * spec.factor * spec.slower.get(v.id, 1.0) / threads
@@ -138,9 +113,9 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
         ok = v.id not in spec.failing
         latency = max(0.1, rng.gauss(base, base * cv)) if ok else None
         when = start + timedelta(seconds=order * 10)
-        store.append(
+        records.append(
             TrialRecord(
-                run_id=store.run_id,
+                run_id="",  # the store's, once it is created (see `with_run_id`)
                 trial_id=f"{serial}|{v.id}|{quant}|t{threads}|{index}",
                 device_serial=serial,
                 device_model=str(device["model"]),
@@ -162,7 +137,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
                 num_runs=50,
                 warmup_runs=5,
                 latency_ms=latency,
-                avg_us=latency * 1000 if latency else None,
+                figures=Figures(avg_us=latency * 1000 if latency else None),
                 exit_code=0 if ok else 139,
                 error=None if ok else "Segmentation fault (signal 11)",
                 temp_before_c=45.0 if v.id in spec.throttled else 35.0,
@@ -175,10 +150,15 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
                 model_sha256=hashlib.sha256(f"{v.id}|{quant}".encode()).hexdigest(),
             )
         )
-    store.finalize(spec.status)
+
+    def with_run_id(run_id: str) -> list[TrialRecord]:
+        return [dataclasses.replace(r, run_id=run_id) for r in records]
+
+    given = {k: v for k, v in meta.items() if v is not None}
+    run_dir = write_run_folder(out_dir, given, with_run_id, status=spec.status)
     if settings["op_profile"]:
-        _write_profiles(store.run_dir, serial, str(device["model"]), variants, spec)
-    return store.run_dir
+        _write_profiles(run_dir, serial, str(device["model"]), variants, spec)
+    return run_dir
 
 
 # Op types of a converted MobileNetV2 and their rough share of its time: (type, nodes, share).

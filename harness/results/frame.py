@@ -15,7 +15,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness.results.schema import TrialRecord
+from harness.results.schema import STORED_TYPES, TrialRecord
 
 if TYPE_CHECKING:  # pandas is imported where tables are built, not by every importer
     import pandas as pd
@@ -43,18 +43,11 @@ def _dtype_for(annotation: Any) -> str:
     return "object"
 
 
-def _field_dtypes() -> dict[str, str]:
-    hints = typing.get_type_hints(TrialRecord)
-    return {f.name: _dtype_for(hints[f.name]) for f in dataclasses.fields(TrialRecord)}
-
-
-TRIAL_DTYPES: dict[str, str] = _field_dtypes()
-"""Column name -> pandas dtype for the trial table (TrialRecord fields, in order)."""
+TRIAL_DTYPES: dict[str, str] = {name: _dtype_for(kind) for name, kind in STORED_TYPES.items()}
+"""Column name -> pandas dtype for the trial table (the stored fields, in order)."""
 
 DICT_COLUMNS: tuple[str, ...] = tuple(
-    f.name
-    for f in dataclasses.fields(TrialRecord)
-    if typing.get_origin(typing.get_type_hints(TrialRecord)[f.name]) is dict
+    name for name, kind in STORED_TYPES.items() if typing.get_origin(kind) is dict
 )
 
 

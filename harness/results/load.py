@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import ResultsError
 from harness.results.frame import TRIAL_DTYPES, coerce, trials_frame
-from harness.results.schema import config_key
+from harness.results.schema import SCHEMA_VERSION, config_key
 from harness.results.store import (
     META_FILE,
     TRIALS_FILE,
@@ -105,7 +105,10 @@ def _cached_trials(parquet: Path, digest: str) -> pd.DataFrame | None:
         return None
     if "schema_version" in frame.columns:
         for version in frame["schema_version"].dropna().unique():
-            check_schema_version(int(version), path=parquet)
+            if check_schema_version(int(version), path=parquet) != SCHEMA_VERSION:
+                # Rows of an earlier schema: the jsonl reader upgrades them line by line.
+                log.info("%s holds schema_version %s rows; reading the jsonl", parquet, version)
+                return None
     problem = frame_problem(frame)
     if problem:
         # The jsonl decides: it refuses the same problem naming the line, or proves the

@@ -7,19 +7,79 @@ Records are immutable and validated at creation; every stored file carries
 from __future__ import annotations
 
 import dataclasses
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
+
+from harness.vocab import TRIAL_STATUSES, BinaryKind, RunStatus, TrialStatus, config_key
 
 SCHEMA_VERSION = 1
 
-TrialStatus = Literal["ok", "failed", "crashed", "timeout", "parse_error", "skipped"]
-TRIAL_STATUSES: tuple[str, ...] = ("ok", "failed", "crashed", "timeout", "parse_error", "skipped")
-BinaryKind = Literal["official", "stand-in", "unknown"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "TRIAL_FIELDS",
+    "TRIAL_STATUSES",
+    "BinaryKind",
+    "Figures",
+    "RunMeta",
+    "TrialRecord",
+    "TrialStatus",
+    "config_key",
+]
 
 
-def config_key(variant: str, quant: str, threads: int, cores: str, xnnpack: str) -> str:
-    """The configuration a trial measures; trials of one key are comparable."""
-    return f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
+@dataclass(frozen=True)
+class Figures:
+    """What one benchmark_model process measured, as its log printed it.
+
+    The parser fills it (`ParsedOutput.figures`), the trial record embeds it
+    (`TrialRecord.figures`); stored files hold the fields flat. Latencies are
+    microseconds, memory is MB.
+    """
+
+    count: int | None = None
+    avg_us: float | None = None
+    min_us: float | None = None
+    max_us: float | None = None
+    std_us: float | None = None
+    p5_us: float | None = None
+    median_us: float | None = None
+    p95_us: float | None = None
+    init_us: float | None = None
+    first_us: float | None = None
+    warmup_avg_us: float | None = None
+    inference_avg_us: float | None = None
+    mem_init_mb: float | None = None
+    mem_overall_mb: float | None = None
+    peak_mem_mb: float | None = None
+    # What the log said beyond the latency (additive: records written before have None).
+    model_size_mb: float | None = None
+    delegate: str | None = None  # the delegate that ran the graph, as the log names it
+    delegated_nodes: int | None = None  # nodes it took...
+    total_nodes: int | None = None  # ...out of the graph's nodes
+    parse_warnings: tuple[str, ...] = ()  # absent figures, partial delegation
+
+    def to_flat(self) -> dict[str, Any]:
+        """The stored columns: warnings joined one per line, None when there are none."""
+        flat = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        flat["parse_warnings"] = "\n".join(self.parse_warnings) or None
+        return flat
+
+    @classmethod
+    def from_flat(cls, data: Mapping[str, Any]) -> Figures:
+        """Gather the figures from a stored (flat) dict; absent keys stay None."""
+        values: dict[str, Any] = {f.name: data.get(f.name) for f in dataclasses.fields(cls)}
+        warnings = values.pop("parse_warnings")
+        if isinstance(warnings, str):
+            values["parse_warnings"] = tuple(warnings.split("\n"))
+        elif isinstance(warnings, (list, tuple)):
+            values["parse_warnings"] = tuple(str(w) for w in warnings)
+        return cls(**values)
+
+
+# Figures added after the first release, stored after model_sha256 (see _stored_types).
+LATE_FIGURES = ("model_size_mb", "delegate", "delegated_nodes", "total_nodes", "parse_warnings")
 
 
 @dataclass(frozen=True)
@@ -54,21 +114,7 @@ class TrialRecord:
     num_runs: int
     warmup_runs: int
     latency_ms: float | None = None
-    count: int | None = None
-    avg_us: float | None = None
-    min_us: float | None = None
-    max_us: float | None = None
-    std_us: float | None = None
-    p5_us: float | None = None
-    median_us: float | None = None
-    p95_us: float | None = None
-    init_us: float | None = None
-    first_us: float | None = None
-    warmup_avg_us: float | None = None
-    inference_avg_us: float | None = None
-    mem_init_mb: float | None = None
-    mem_overall_mb: float | None = None
-    peak_mem_mb: float | None = None
+    figures: Figures = field(default_factory=Figures)
     exit_code: int | None = None
     error: str | None = None
     stderr_tail: str | None = None
@@ -84,12 +130,6 @@ class TrialRecord:
     binary_sha256: str | None = None
     binary_kind: BinaryKind = "unknown"
     model_sha256: str | None = None
-    # What the log said beyond the latency (additive: records written before have None).
-    model_size_mb: float | None = None
-    delegate: str | None = None  # the delegate that ran the graph, as the log names it
-    delegated_nodes: int | None = None  # nodes it took...
-    total_nodes: int | None = None  # ...out of the graph's nodes
-    parse_warnings: str | None = None  # absent figures, partial delegation; one per line
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -106,14 +146,97 @@ class TrialRecord:
         return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict (one line of trials.jsonl)."""
-        return dataclasses.asdict(self)
+        """Plain JSON-ready dict (one line of trials.jsonl): the figures flattened in."""
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        flat = {**own, **self.figures.to_flat()}
+        return {name: _plain(flat[name]) for name in TRIAL_FIELDS}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
-        """Build from a stored dict, ignoring keys this version does not know."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+    def from_dict(cls, data: Mapping[str, Any]) -> TrialRecord:
+        """Build from a stored (flat) dict, ignoring keys this version does not know."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"figures"}
+        own = {k: v for k, v in data.items() if k in names}
+        return cls(**own, figures=Figures.from_flat(data))
 
 
-TRIAL_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrialRecord))
+def _plain(value: Any) -> Any:
+    """A copy of dict and list values, so a stored dict never aliases a record's."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _stored_types() -> dict[str, Any]:
+    """Column -> annotation of trials.jsonl, in the order files have always had.
+
+    The figures sit where they sat before they were gathered into `Figures`:
+    the latency figures after `latency_ms`, the later additions (LATE_FIGURES)
+    after `model_sha256`; so parquet columns and stored lines do not change.
+    """
+    own = typing.get_type_hints(TrialRecord)
+    figures = typing.get_type_hints(Figures)
+    figures["parse_warnings"] = str | None  # stored as one string, a warning per line
+    early = [n for n in figures if n not in LATE_FIGURES]
+    types: dict[str, Any] = {}
+    for f in dataclasses.fields(TrialRecord):
+        if f.name == "figures":
+            types.update((n, figures[n]) for n in early)
+            continue
+        types[f.name] = own[f.name]
+        if f.name == "model_sha256":
+            types.update((n, figures[n]) for n in LATE_FIGURES)
+    return types
+
+
+STORED_TYPES: dict[str, Any] = _stored_types()
+TRIAL_FIELDS: tuple[str, ...] = tuple(STORED_TYPES)
+"""The flat columns of trials.jsonl and trials.parquet, in order."""
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """meta.json: what a run measured, where, with what, and how it ended.
+
+    `RunStore.create` fills run_id, created_at, status and harness_version
+    when they are empty. Keys this version does not know are kept in `extra`
+    and written back, so a newer harness's additions survive a resume.
+    """
+
+    seed: int
+    settings: dict[str, Any]  # RunSettings.measured() plus the devices asked for
+    devices: dict[str, dict[str, Any]]  # serial -> device identity (DeviceInfo)
+    binaries: dict[str, dict[str, Any]]  # serial -> benchmark binary (sha256, kind, flags)
+    models: dict[str, dict[str, Any]]  # "variant|quant" -> sha256, size, MACs, params
+    order: list[str]  # the planned trial ids, in the order they run
+    cores: dict[str, Any] = field(default_factory=dict)  # serial -> topology and masks
+    fixed_performance: dict[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None
+    tf_version: str | None = None
+    converter: str | None = None
+    harness_version: str | None = None
+    run_id: str | None = None
+    created_at: str | None = None
+    finished_at: str | None = None
+    status: RunStatus | None = None
+    missing: dict[str, int] | None = None  # planned trials unstored, per device (when ended)
+    schema_version: int = SCHEMA_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """meta.json's object (None values of unset keys left out, as the store fills them)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
+        later = ("run_id", "created_at", "finished_at", "status", "harness_version", "missing")
+        for name in later:  # filled by the store when the run is created or ends
+            if out[name] is None:
+                del out[name]
+        return {**self.extra, **out}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunMeta:
+        """From an upgraded meta.json (harness.results.versions); unknown keys go to `extra`."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        known = {k: v for k, v in data.items() if k in names}
+        extra = {k: v for k, v in data.items() if k not in names}
+        return cls(**known, extra=extra)

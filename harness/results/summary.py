@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
 from harness.errors import UnknownVariantError
-from harness.results.schema import config_key
+from harness.vocab import FAILED_STATUSES, config_key
 
 if TYPE_CHECKING:  # pandas is imported when a summary is computed
     import pandas as pd
@@ -25,7 +25,6 @@ GROUP_COLUMNS: tuple[str, ...] = (
     "cores",
     "xnnpack",
 )
-FAILED_STATUSES = frozenset({"failed", "crashed", "timeout", "parse_error"})
 SUMMARY_COLUMNS: tuple[str, ...] = (
     *GROUP_COLUMNS,
     "device_model",

@@ -40,7 +40,7 @@ def test_exit_codes_and_streams(sim: SimDevice, v2: bool) -> None:
     assert session.shell(["true"], timeout_s=10).exit_code == 0
     with pytest.raises(DeviceCommandError) as info:
         session.shell(["ls", "/no/such/path"], timeout_s=10)
-    assert info.value.returncode != 0
+    assert info.value.device_exit_code != 0
     assert info.value.serial == sim.serial
     assert "ls /no/such/path" in (info.value.command or "")
 

@@ -87,7 +87,7 @@ def test_failing_variant_is_recorded_and_run_goes_on(
     sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One variant's model on the device is corrupt: its trials fail, the other's measure."""
-    import harness.run as run_mod
+    import harness.stages.prepare as prepare_stage
     from harness.bench import prepare as prep
     from harness.device import files
 
@@ -104,7 +104,7 @@ def test_failing_variant_is_recorded_and_run_goes_on(
         prepared.target.models[key] = type(model)(path=remote, sha256=model.sha256)
         return prepared
 
-    monkeypatch.setattr(run_mod, "prepare_device", corrupting)
+    monkeypatch.setattr(prepare_stage, "prepare_device", corrupting)
     settings = RunSettings(
         devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
         out=tmp_path, seed=6, report=False, trial_timeout_s=60,

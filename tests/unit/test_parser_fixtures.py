@@ -101,14 +101,14 @@ def test_three_eras_are_covered() -> None:
 )  # fmt: skip
 def test_op_profiler_totals_are_never_latency(name: str, timings_avg: float) -> None:
     result = parse(*_read(name), exit_code=0)
-    assert result.avg_us is not None and result.avg_us != timings_avg
-    assert result.count != 0  # "Memory (bytes): count=0" is not a phase either
+    assert result.figures.avg_us is not None and result.figures.avg_us != timings_avg
+    assert result.figures.count != 0  # "Memory (bytes): count=0" is not a phase either
 
 
 def test_regular_phase_not_warmup_is_latency() -> None:
     result = parse(*_read("era2020_noprefix_xnnpack_rpi.log"))
     assert result.warmup is not None and result.warmup.avg == pytest.approx(57758.2)
-    assert result.regular is not None and result.avg_us == result.regular.avg == 55043.2
+    assert result.regular is not None and result.figures.avg_us == result.regular.avg == 55043.2
 
 
 def test_op_table_with_start_column_and_spaces() -> None:
@@ -164,7 +164,7 @@ def test_benchmarking_failed_with_separate_streams() -> None:
     assert result.error is not None
     assert "Node number 57 (BATCH_MATMUL) failed to prepare" in result.error
     assert "Failed to allocate tensors" in result.error
-    assert result.avg_us is None and result.count is None
+    assert result.figures.avg_us is None and result.figures.count is None
 
 
 def test_benchmarking_failed_even_when_old_binary_exits_zero() -> None:
@@ -185,7 +185,7 @@ def test_crash_by_signal(exit_code: int) -> None:
     result = parse(*_read("crash_sigsegv_mid_run.log"), exit_code=exit_code)
     assert result.status == "crashed"
     assert result.error is not None and "SIGSEGV" in result.error
-    assert result.avg_us is None
+    assert result.figures.avg_us is None
     assert result.warmup is not None and result.warmup.count == 1  # what it got to
 
 
@@ -198,7 +198,7 @@ def test_cut_short_without_exit_code_is_truncated() -> None:
 def test_line_cut_mid_figure_is_not_a_result() -> None:
     result = parse(*_read("truncated_mid_line.log"), exit_code=0)
     assert result.status == "parse_error"
-    assert result.avg_us is None  # never the cut "avg=7477"
+    assert result.figures.avg_us is None  # never the cut "avg=7477"
     assert result.error is not None and "regular runs" in result.error
 
 
@@ -214,6 +214,7 @@ def test_log_of_several_runs_is_read_from_the_last() -> None:
     second, _ = _read("era2018_zedboard_armv7.log")
     result = parse("$ ./benchmark_model ...\n" + first + "$ ./benchmark_model ...\n" + second)
     assert result.invocations == 2
-    assert result.avg_us == 747733 and result.count == 50  # the zedboard run, not a mix
+    # the zedboard run, not a mix
+    assert result.figures.avg_us == 747733 and result.figures.count == 50
     assert result.warmup is not None and result.warmup.count == 1
-    assert result.mem_init_mb is None  # the first run's memory line is not carried over
+    assert result.figures.mem_init_mb is None  # the first run's memory line is not carried over

@@ -35,21 +35,22 @@ def test_to_dict_has_exactly_the_contract_keys() -> None:
 def test_count_one_gives_avg_equal_to_curr() -> None:
     result = parse(_log("count=1 curr=12345"))
     assert result.status == "ok"
-    assert (result.count, result.avg_us, result.min_us, result.max_us) == (1, 12345, 12345, 12345)
-    assert result.std_us == 0
+    fig = result.figures
+    assert (fig.count, fig.avg_us, fig.min_us, fig.max_us) == (1, 12345, 12345, 12345)
+    assert result.figures.std_us == 0
 
 
 def test_all_same_line() -> None:
     result = parse(_log("count=4 curr=777(all same)"))
-    assert result.status == "ok" and result.count == 4
-    assert result.avg_us == result.min_us == result.max_us == 777
+    assert result.status == "ok" and result.figures.count == 4
+    assert result.figures.avg_us == result.figures.min_us == result.figures.max_us == 777
     assert result.regular is not None and result.regular.all_same
 
 
 def test_count_line_without_avg_is_not_a_latency() -> None:
     # A count>1 line that lost its min/max/avg/std cannot be averaged from curr.
     result = parse(_log("count=50 first=1 curr=2"))
-    assert result.status == "parse_error" and result.avg_us is None
+    assert result.status == "parse_error" and result.figures.avg_us is None
 
 
 def test_scientific_notation_and_percentiles() -> None:
@@ -58,14 +59,15 @@ def test_scientific_notation_and_percentiles() -> None:
         " p5=1e+06 median=1.15e+06 p95=1.3e+06"
     )
     result = parse(_log(line))
-    assert result.avg_us == 1.15e6 and result.p95_us == 1.3e6 and result.std_us == 1e5
+    fig = result.figures
+    assert fig.avg_us == 1.15e6 and fig.p95_us == 1.3e6 and fig.std_us == 1e5
 
 
 def test_warmup_only_is_truncated_not_latency() -> None:
     result = parse("STARTING!\n" + RUN1 + "\n" + WARM + "\n")
     assert result.status == "parse_error"
     assert result.error is not None and "warm-up" in result.error
-    assert result.avg_us is None
+    assert result.figures.avg_us is None
 
 
 def test_logcat_threadtime_prefixes_are_stripped() -> None:
@@ -75,22 +77,22 @@ def test_logcat_threadtime_prefixes_are_stripped() -> None:
         for line in _log("count=50 first=5 curr=5 min=4 max=6 avg=5 std=1").splitlines()
     )
     result = parse(text)
-    assert result.status == "ok" and result.avg_us == 5 and result.count == 50
+    assert result.status == "ok" and result.figures.avg_us == 5 and result.figures.count == 50
 
 
 def test_logcat_brief_and_glog_prefixes_are_stripped() -> None:
     brief = "\n".join(
         "I/tflite  ( 4242): " + line for line in _log("count=2 curr=9(all same)").splitlines()
     )
-    assert parse(brief).avg_us == 9
+    assert parse(brief).figures.avg_us == 9
     glog = "2017-11-27 08:56:25.497476: I tensorflow/lite/tools/benchmark/benchmark_model.cc:324] "
     text = "\n".join(glog + line for line in _log("count=2 curr=8(all same)").splitlines())
-    assert parse(text).avg_us == 8
+    assert parse(text).figures.avg_us == 8
 
 
 def test_crlf_line_endings() -> None:
     result = parse(_log("count=50 first=5 curr=5 min=4 max=6 avg=5 std=1").replace("\n", "\r\n"))
-    assert result.status == "ok" and result.avg_us == 5
+    assert result.status == "ok" and result.figures.avg_us == 5
 
 
 def test_stand_in_first_line_is_the_binary_id() -> None:
@@ -112,8 +114,9 @@ def test_peak_memory_and_nan() -> None:
         "Overall peak memory footprint (MB) via periodic monitoring: 42.25",
     )
     result = parse(text)
-    assert result.peak_mem_mb == 42.25 and result.mem_overall_mb == 3.5
-    assert result.mem_init_mb is not None and result.mem_init_mb != result.mem_init_mb  # NaN
+    assert result.figures.peak_mem_mb == 42.25 and result.figures.mem_overall_mb == 3.5
+    mem_init = result.figures.mem_init_mb
+    assert mem_init is not None and mem_init != mem_init  # NaN
 
 
 def test_old_memory_line() -> None:
@@ -121,7 +124,7 @@ def test_old_memory_line() -> None:
         "count=1 curr=5",
         "[Overall] - Memory usage: max resident set size = 21.5 MB, total malloc-ed size = 3.2 MB",
     )
-    assert parse(text).peak_mem_mb == 21.5
+    assert parse(text).figures.peak_mem_mb == 21.5
 
 
 def test_non_fatal_error_lines_keep_an_ok_result() -> None:
@@ -166,7 +169,7 @@ def test_failure_without_known_message_uses_exit_code_and_errors() -> None:
 @pytest.mark.parametrize("text", ["", "\n\n", "hello world\n", "Segmentation fault\n"])
 def test_garbage_or_empty(text: str) -> None:
     result = parse(text)
-    assert result.status in ("parse_error", "failed") and result.avg_us is None
+    assert result.status in ("parse_error", "failed") and result.figures.avg_us is None
     assert result.error
 
 
@@ -210,12 +213,13 @@ def test_log_cut_before_the_summary_says_which_figures_are_missing() -> None:
          "count=50 first=5 curr=5 min=4 max=6 avg=5 std=1", ""]
     )  # fmt: skip
     result = parse(text)
-    assert result.status == "ok" and result.init_us == 5500 and result.first_us == 20000
+    fig = result.figures
+    assert result.status == "ok" and fig.init_us == 5500 and fig.first_us == 20000
     assert any(
         w.startswith("warmup_avg_us, inference_avg_us absent: no summary line")
-        for w in result.parse_warnings
-    ), result.parse_warnings
-    assert any(w.startswith("p5_us, median_us, p95_us absent") for w in result.parse_warnings)
+        for w in result.figures.parse_warnings
+    ), result.figures.parse_warnings
+    assert any(w.startswith("p5_us, median_us, p95_us absent") for w in fig.parse_warnings)
 
 
 def test_complete_current_log_has_no_warning() -> None:
@@ -225,4 +229,4 @@ def test_complete_current_log_has_no_warning() -> None:
         "Inference (avg): 5",
         "Memory footprint delta from the start of the tool (MB): init=1 overall=2",
     )
-    assert parse(text).parse_warnings == []
+    assert parse(text).figures.parse_warnings == ()

@@ -60,7 +60,7 @@ def test_records_written_before_the_new_fields_still_read(tmp_path: Path) -> Non
     for key in ("model_size_mb", "delegate", "delegated_nodes", "total_nodes", "parse_warnings"):
         del old[key]
     path.write_text(json.dumps(old) + "\n")
-    assert TrialRecord.from_dict(old).delegate is None
+    assert TrialRecord.from_dict(old).figures.delegate is None
     row = summarize(load(store.run_dir)).iloc[0]
     assert pd.isna(row["delegate"]) and pd.isna(row["delegated_nodes"])
     assert row["warned_trials"] == 0 and row["status"] == "ok"

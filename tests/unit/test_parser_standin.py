@@ -46,16 +46,17 @@ def test_stand_in_fixed_counts_parse_ok() -> None:
     assert result.binary_id is not None and result.binary_id.startswith(
         "harness benchmark_model stand-in"
     )
-    assert result.count == 7  # the regular phase, exactly --num_runs
+    assert result.figures.count == 7  # the regular phase, exactly --num_runs
     assert result.warmup is not None and result.warmup.count == 3
-    assert result.avg_us is not None and result.avg_us > 0
-    assert result.min_us is not None and result.max_us is not None
-    assert result.min_us <= result.avg_us <= result.max_us
-    assert result.p5_us is not None and result.median_us is not None and result.p95_us is not None
+    assert result.figures.avg_us is not None and result.figures.avg_us > 0
+    assert result.figures.min_us is not None and result.figures.max_us is not None
+    assert result.figures.min_us <= result.figures.avg_us <= result.figures.max_us
+    fig = result.figures
+    assert fig.p5_us is not None and fig.median_us is not None and fig.p95_us is not None
     assert result.era == "2020+"
-    assert result.inference_avg_us is not None
+    assert result.figures.inference_avg_us is not None
     # the summary repeats the regular mean with 6 significant digits
-    assert abs(result.inference_avg_us - result.avg_us) <= 1e-5 * result.avg_us + 0.5
+    assert abs(fig.inference_avg_us - fig.avg_us) <= 1e-5 * fig.avg_us + 0.5
 
 
 def test_stand_in_missing_model_is_failed() -> None:
@@ -98,4 +99,4 @@ def test_stand_in_killed_mid_run_is_crashed() -> None:
     assert proc.returncode == -signal.SIGKILL
     assert result.status == "crashed"
     assert result.error is not None and "SIGKILL" in result.error
-    assert result.avg_us is None  # only the warm-up finished
+    assert result.figures.avg_us is None  # only the warm-up finished

@@ -133,7 +133,7 @@ def test_one_table_row_per_measured_configuration(clean_html: Path) -> None:
 def test_header_names_device_binary_and_settings(clean_html: Path) -> None:
     text = _doc(clean_html).text_content()
     for expected in (
-        "msm8996 / qcom",
+        "msm8996 / sailfish",
         "google/sailfish/sailfish:10",
         "official",
         "big: cpu 2, 3 (mask 0xc)",

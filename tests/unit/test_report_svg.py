@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from harness.report import charts
+from harness.report import charts, history_charts
 from harness.report.model import VariantRow
 from harness.report.svg import inline_svg
 
@@ -95,4 +95,4 @@ def test_a_chart_with_nothing_to_draw_is_left_out() -> None:
     empty = VariantRow(**{**unmeasured.__dict__, "median_ms": None, "trials_ms": ()})
     assert charts.measured_vs_published("k", [empty]) is None
     assert charts.trial_distributions("k", [empty]) is None
-    assert charts.baseline_changes("k", [], 0.05) is None
+    assert history_charts.baseline_changes("k", [], 0.05) is None

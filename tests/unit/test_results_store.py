@@ -72,7 +72,7 @@ def make_record(run_id: str, index: int, **changes: Any) -> TrialRecord:
         "throttled": index == 2,
     }
     fields.update(changes)
-    return TrialRecord(**fields)
+    return TrialRecord.from_dict(fields)
 
 
 def test_create_writes_meta_with_schema_and_defaults(tmp_path: Path) -> None:

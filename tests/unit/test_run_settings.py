@@ -63,37 +63,42 @@ def test_resume_command_is_exact_and_quoted(tmp_path: object) -> None:
 
 
 def test_resumed_single_device_may_come_back_at_a_new_address() -> None:
-    from harness.run import _map_resumed_serials, _plan_serials
+    from harness.stages.resume import map_resumed_serials, plan_serials
 
-    pixel = {"model": "Pixel", "device": "sailfish", "platform": "msm8996", "abi": "arm64-v8a",
-             "fingerprint": "google/sailfish/sailfish:10/QP1A"}
+    pixel = {
+        "model": "Pixel",
+        "device": "sailfish",
+        "platform": "msm8996",
+        "abi": "arm64-v8a",
+        "fingerprint": "google/sailfish/sailfish:10/QP1A",
+    }
     old = "127.0.0.1:40001"
     meta = {"devices": {old: pixel}, "binaries": {old: {"sha256": "ab"}}}
 
     def now(serial: str, info: dict[str, str] = pixel, sha: str = "ab") -> dict[str, Any]:
         return {serial: (info, sha)}
 
-    same = _map_resumed_serials(meta, now("127.0.0.1:40001"))
+    same = map_resumed_serials(meta, now("127.0.0.1:40001"))
     assert same == {"127.0.0.1:40001": "127.0.0.1:40001"}
     # A fresh simulated device (or a phone over TCP on a new port): the run's serial stays.
-    moved = _map_resumed_serials(meta, now("127.0.0.1:40777"))
+    moved = map_resumed_serials(meta, now("127.0.0.1:40777"))
     assert moved == {"127.0.0.1:40001": "127.0.0.1:40777"}
-    assert _plan_serials(moved, ["127.0.0.1:40777"]) == ["127.0.0.1:40001"]
+    assert plan_serials(moved, ["127.0.0.1:40777"]) == ["127.0.0.1:40001"]
     two = {"devices": {"A": {}, "B": {}}}
-    both = _map_resumed_serials(two, {"B": ({}, None), "A": ({}, None)})
-    assert _plan_serials(both, ["B", "A"]) == ["B", "A"]
+    both = map_resumed_serials(two, {"B": ({}, None), "A": ({}, None)})
+    assert plan_serials(both, ["B", "A"]) == ["B", "A"]
     with pytest.raises(PlanError, match="not a device of this run"):
-        _map_resumed_serials(two, {"C": ({}, None), "D": ({}, None), "E": ({}, None)})
+        map_resumed_serials(two, {"C": ({}, None), "D": ({}, None), "E": ({}, None)})
     # Another phone, or another binary, is refused with every difference named.
     other = {**pixel, "model": "Pixel 4", "platform": "sm8150"}
     with pytest.raises(PlanError, match=r"model 'Pixel' -> 'Pixel 4'.*platform 'msm8996'"):
-        _map_resumed_serials(meta, now("127.0.0.1:40777", other))
+        map_resumed_serials(meta, now("127.0.0.1:40777", other))
     with pytest.raises(PlanError, match="benchmark binary sha256 ab -> cd"):
-        _map_resumed_serials(meta, now("127.0.0.1:40001", pixel, "cd"))
+        map_resumed_serials(meta, now("127.0.0.1:40001", pixel, "cd"))
 
 
-def test_resume_takes_the_measured_settings_from_meta(tmp_path: object) -> None:
-    from harness.run import _settings_from_meta
+def test_resume_takes_the_measuredsettings_from_meta(tmp_path: object) -> None:
+    from harness.stages.settings import settings_from_meta
 
     stored = {
         "seed": 42,
@@ -104,7 +109,7 @@ def test_resume_takes_the_measured_settings_from_meta(tmp_path: object) -> None:
         },
     }  # fmt: skip
     given = RunSettings(devices=[], runs=50, trials=5, resume=tmp_path, reconnect_timeout_s=9)  # type: ignore[arg-type]
-    merged = _settings_from_meta(stored, given)
+    merged = settings_from_meta(stored, given)
     assert (merged.seed, merged.runs, merged.trials, merged.threads) == (42, 7, 3, [2])
     assert merged.xnnpack == "off" and merged.devices == ["sim"]
     assert merged.reconnect_timeout_s == 9  # how to reach the phone may change

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from harness.compare.stats import StatsInputError, compare_samples, cv, median
-from harness.errors import HarnessError
+from harness.compare.stats import compare_samples, cv, median
+from harness.errors import HarnessError, StatsInputError
 
 BASE = [20.0, 20.2, 19.8, 20.1, 19.9]
 
@@ -107,8 +107,9 @@ def test_bad_latency_values_raise_a_harness_error(bad: float) -> None:
         compare_samples([20.0, bad], BASE)
 
 
-@pytest.mark.parametrize("kwargs", [{"threshold": 0.0}, {"threshold": 1.5},
-                                    {"confidence": 1.0}, {"confidence": 0.2}])
+@pytest.mark.parametrize(
+    "kwargs", [{"threshold": 0.0}, {"threshold": 1.5}, {"confidence": 1.0}, {"confidence": 0.2}]
+)
 def test_bad_threshold_or_confidence(kwargs: dict[str, float]) -> None:
     with pytest.raises(HarnessError):
         compare_samples(BASE, BASE, **kwargs)

@@ -1,0 +1,126 @@
+"""What `harness check` produces: one verdict row per configuration, and the whole comparison.
+
+The records of docs/design.md "compare"; harness.compare.check computes them,
+and the console table, JUnit, markdown and JSON outputs render them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.compare.stats import METHOD, VERDICTS, Verdict
+from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.results.schema import config_key
+
+COMPARISON_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One configuration's verdict (fields documented in docs/design.md "compare")."""
+
+    variant: str
+    quant: str
+    threads: int
+    cores: str
+    xnnpack: str
+    device_model: str
+    verdict: Verdict
+    baseline_median_ms: float | None
+    current_median_ms: float | None
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    n_baseline: int
+    n_current: int
+    threshold: float
+    reason: str
+    n_failed: int = 0  # current trials of this configuration that failed
+    # The run's shared shift taken out (docs/ci.md "Between-run noise"): the other
+    # configurations' median ratio, and this one's own change against it with its bounds.
+    shift: float | None = None
+    own_ratio: float | None = None
+    own_ci_low: float | None = None
+    own_ci_high: float | None = None
+
+    @property
+    def config(self) -> str:
+        """The configuration key shared with results (`config_key`)."""
+        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict, with the configuration key added."""
+        return {**dataclasses.asdict(self), "config": self.config}
+
+
+@dataclass(frozen=True)
+class Side:
+    """Where one side came from and the device contexts it carried."""
+
+    source: str
+    kind: str
+    run_ids: tuple[str, ...]
+    contexts: dict[str, dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "run_ids": list(self.run_ids),
+            "contexts": self.contexts,
+        }
+
+
+@dataclass
+class Comparison:
+    """All verdicts of one check, plus what a reader must be warned about."""
+
+    rows: list[ComparisonRow]
+    warnings: list[str]
+    context_differences: list[str]
+    baseline: Side
+    current: Side
+    threshold: float
+    confidence: float
+    method: str = METHOD
+    thresholds: dict[str, float] = field(default_factory=dict)
+    metric: str = "mean"
+    allow_missing: bool = False
+
+    def fails(self, row: ComparisonRow) -> bool:
+        """Whether a row fails the gate: regression, failed, or missing unless allowed."""
+        return row.verdict in ("regression", "failed") or (
+            row.verdict == "missing" and not self.allow_missing
+        )
+
+    @property
+    def exit_code(self) -> int:
+        """1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
+        return EXIT_FAILURES if any(self.fails(r) for r in self.rows) else EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        """How many rows got each verdict (every verdict present, zeros included)."""
+        return {v: sum(1 for r in self.rows if r.verdict == v) for v in VERDICTS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `harness check --json` prints."""
+        return {
+            "schema_version": COMPARISON_SCHEMA_VERSION,
+            "method": self.method,
+            "metric": self.metric,
+            "threshold": self.threshold,
+            "thresholds": dict(self.thresholds),
+            "confidence": self.confidence,
+            "allow_missing": self.allow_missing,
+            "exit_code": self.exit_code,
+            "counts": self.counts(),
+            "warnings": list(self.warnings),
+            "context_differences": list(self.context_differences),
+            "baseline": self.baseline.to_dict(),
+            "current": self.current.to_dict(),
+            "rows": [r.to_dict() for r in self.rows],
+        }

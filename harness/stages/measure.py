@@ -1,0 +1,133 @@
+"""Stage 3, measure: one trial runner per device works through the shuffled plan.
+
+Every trial is stored the moment it ends (harness.bench.runner), so whatever
+stops this stage leaves a run folder that `--resume` completes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from harness.bench.plan import build_plan
+from harness.bench.prepare import PreparedDevice
+from harness.bench.runner import WorkerOutcome, run_plan
+from harness.bench.trial import TrialRunner, TrialSettings
+from harness.errors import HarnessError
+from harness.stages.settings import RunSettings
+from harness.vocab import Config, RunStatus
+
+if TYPE_CHECKING:
+    from harness.results.store import RunStore
+
+
+@dataclass
+class Measured:
+    """The measure stage's output: how each device's worker ended and the run's status."""
+
+    workers: list[WorkerOutcome]
+    status: RunStatus  # complete | incomplete | interrupted
+    missing: dict[str, int] = field(default_factory=dict)  # planned trials without a record
+
+
+def measure(
+    settings: RunSettings,
+    runners: Sequence[TrialRunner],
+    plan_serials: list[str],
+    configs: list[Config],
+    seed: int,
+    store: RunStore,
+    *,
+    emit: Callable[[str], None],
+    stop: threading.Event | None,
+) -> Measured:
+    """Run the plan (and the op profiles), then close the run folder with its status."""
+    plan = build_plan(plan_serials, configs, trials=settings.trials, seed=seed)
+    if store.meta.get("status") != "running":
+        store.update_meta(status="running")
+    workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)
+    lost = [w for w in workers if w.lost or w.error]
+    if settings.op_profile and not lost:
+        from harness.bench.profile import run_profiles
+
+        run_profiles(list(runners), plan.configs(), store.run_dir, emit=emit)
+    missing = missing_trials(store)
+    status: RunStatus = "interrupted" if lost else "incomplete" if missing else "complete"
+    store.finalize(status)
+    store.update_meta(missing=missing)
+    return Measured(workers, status, missing)
+
+
+def missing_trials(store: RunStore) -> dict[str, int]:
+    """Planned trials (meta.json `order`) without a record, counted per device."""
+    done = store.completed_trial_ids()
+    missing: dict[str, int] = {}
+    for trial in store.meta.get("order") or []:
+        if trial not in done:
+            device = str(trial).split("|", 1)[0]
+            missing[device] = missing.get(device, 0) + 1
+    return missing
+
+
+def make_runners(
+    settings: RunSettings,
+    prepared: Sequence[PreparedDevice],
+    plan_serials: list[str],
+    run_id: str,
+    emit: Callable[[str], None],
+) -> list[TrialRunner]:
+    """One TrialRunner per prepared device, naming its trials with the plan's serial."""
+    trial_settings = TrialSettings(
+        runs=settings.runs,
+        warmup=settings.warmup,
+        cooldown_temp_c=settings.cooldown_temp_c,
+        cooldown_timeout_s=settings.cooldown_timeout_s,
+        timeout_s=settings.trial_timeout_s,
+    )
+    runners = []
+    for p, plan_serial in zip(prepared, plan_serials, strict=True):
+        runners.append(
+            TrialRunner(p.target, trial_settings, run_id, on_event=emit, plan_serial=plan_serial)
+        )
+    return runners
+
+
+# After Ctrl-C / SIGTERM, the one call that kills a trial in flight gets this long.
+STOP_KILL_S = 1.0
+
+
+def stop_in_flight(runners: Sequence[TrialRunner], emit: Callable[[str], None]) -> None:
+    """Kill the benchmark processes the stopped run left on its phones; say which were left.
+
+    One bounded call per device, in parallel: a phone that does not answer at
+    once keeps its process, which the next run's sweep stops before measuring.
+    """
+    busy = [(r, r.in_flight) for r in runners if r.in_flight]
+    for r in runners:
+        if not r.in_flight:
+            emit(f"{r.target.session.serial}: no trial was running on the device")
+
+    def kill(runner: TrialRunner, trial_dir: str) -> None:
+        session = runner.target.session
+        session.reopen()
+        try:
+            out = session.shell(
+                ["sh", runner.target.remote.script, "kill", trial_dir], timeout_s=STOP_KILL_S
+            )
+            what = "killed" if out.stdout.startswith("killed") else "had already ended"
+            emit(f"{session.serial}: the trial in flight {what}")
+        except HarnessError as exc:
+            emit(
+                f"{session.serial}: the trial in flight was left running ({exc}); "
+                "a resumed run stops it before measuring"
+            )
+        finally:
+            session.abort()
+
+    threads = [threading.Thread(target=kill, args=item, daemon=True) for item in busy]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(STOP_KILL_S + 0.5)

@@ -1,0 +1,73 @@
+"""Stage 1, plan: what this run measures, before any device is touched.
+
+Opens the run folder of a resumed run (its settings and seed win), validates
+every option and converts the models, so a typo or a broken conversion stops
+the run before a phone is prepared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness import catalogue
+from harness.bench.plan import new_seed
+from harness.bench.prepare import ModelFile
+from harness.stages.settings import RunSettings, settings_from_meta
+from harness.vocab import Config
+
+if TYPE_CHECKING:
+    from harness.results.store import RunStore
+
+
+@dataclass
+class Planned:
+    """The plan stage's output: settings as they will run, the seed, configurations, models."""
+
+    settings: RunSettings
+    seed: int
+    configs: list[Config]
+    converted: list[Any]  # harness.convert results: sha256, size, MACs per model
+    models: list[ModelFile]
+    store: RunStore | None = None  # the run folder being resumed; None for a new run
+    meta: dict[str, Any] = field(default_factory=dict)  # its meta.json
+
+
+def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
+    """Resume (settings from meta.json), validate, convert; raises HarnessError on bad input."""
+    from harness.results.store import RunStore
+
+    store: RunStore | None = None
+    meta: dict[str, Any] = {}
+    if settings.resume is not None:
+        store = RunStore.open(settings.resume)
+        for msg in store.recovered:
+            emit(msg)
+        meta = store.meta
+        settings = settings_from_meta(meta, settings)
+        emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
+    seed = settings.seed if settings.seed is not None else new_seed()
+    configs = settings.validate()
+    converted = convert(settings, emit)
+    models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
+    return Planned(settings, seed, configs, converted, models, store, meta)
+
+
+def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
+    """The run's models as .tflite files, converting only what the cache lacks."""
+    from harness.convert import convert_many
+    from harness.convert.cache import cache_dir
+
+    variants = catalogue.select(settings.variants)
+    emit(
+        f"models: {len(variants)} variant(s) x {len(settings.quants)} quant(s), "
+        f"converting only what {cache_dir()} lacks"
+    )
+    # A first run converts for minutes: the progress bar (stderr) shows it moving.
+    models = list(convert_many(variants, tuple(settings.quants), progress=True))
+    fresh = sum(1 for m in models if not m.cached)
+    if fresh:
+        emit(f"models: converted {fresh}, {len(models) - fresh} from the cache")
+    return models

@@ -1,0 +1,223 @@
+"""Stage 2, prepare: every device ready to measure, and the run folder that stores it.
+
+Devices are prepared in parallel (identity, cores, binary, models); a device
+that fails leaves the others as they were. Then the run folder is created with
+its meta.json, or, for a resumed run, checked against the devices now at hand.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import subprocess
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness import __version__
+from harness.bench.plan import build_plan
+from harness.bench.prepare import (
+    ModelFile,
+    PreparedDevice,
+    prepare_device,
+    prepare_with_reconnect,
+    release_device,
+)
+from harness.results.schema import RunMeta
+from harness.stages.plan import Planned
+from harness.stages.resume import check_resumed_context, map_resumed_serials, plan_serials
+from harness.stages.settings import RunSettings
+
+if TYPE_CHECKING:
+    from harness.device.session import DeviceSession
+    from harness.results.store import RunStore
+
+
+@dataclass
+class Prepared:
+    """The prepare stage's output: the ready devices and what they warned about."""
+
+    devices: list[PreparedDevice]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Opened:
+    """The run folder to store into, and the serials the plan's trial ids use."""
+
+    store: RunStore
+    plan_serials: list[str]
+
+
+def prepare(
+    planned: Planned,
+    sessions: Sequence[DeviceSession] | None,
+    emit: Callable[[str], None],
+) -> tuple[list[DeviceSession], Prepared]:
+    """Connect (unless `sessions` are given) and prepare every device; warnings emitted."""
+    if sessions is None:
+        sessions = open_sessions(planned.settings)
+    logs_dir = (planned.store.run_dir / "logs") if planned.store else None
+    devices = prepare_all(
+        planned.settings, sessions, planned.models, planned.configs, logs_dir, emit
+    )
+    warnings = [w for p in devices for w in p.warnings]
+    for w in warnings:
+        emit(f"warning: {w}")
+    return list(sessions), Prepared(devices, warnings)
+
+
+def open_store(planned: Planned, prepared: Prepared) -> Opened:
+    """Create the run folder, or check a resumed one's devices and models (PlanError)."""
+    devices = prepared.devices
+    serials = [p.target.session.serial for p in devices]
+    store = planned.store
+    if store is None:
+        store = create_store(
+            planned.settings, planned.seed, devices, planned.converted, planned.configs
+        )
+        for p in devices:
+            p.target.logs_dir = store.run_dir / "logs"
+        return Opened(store, serials)
+    identities = {
+        p.target.session.serial: (p.info.to_dict(), p.binary.get("sha256")) for p in devices
+    }
+    mapping = map_resumed_serials(planned.meta, identities)
+    check_resumed_context(store, devices, mapping)
+    return Opened(store, plan_serials(mapping, serials))
+
+
+def open_sessions(settings: RunSettings) -> list[DeviceSession]:
+    """Connect to every --device (waiting up to the reconnect timeout for each)."""
+    from harness.device.select import connect
+
+    return list(
+        connect(settings.devices, adb_server=settings.adb_server,
+                wait_s=settings.reconnect_timeout_s)
+    )  # fmt: skip
+
+
+def prepare_all(
+    settings: RunSettings,
+    sessions: Sequence[DeviceSession],
+    models: list[ModelFile],
+    configs: list[Any],
+    logs_dir: Path | None,
+    emit: Callable[[str], None],
+) -> list[PreparedDevice]:
+    """Prepare every device in its own thread; on any failure release the ready ones."""
+
+    def one(session: DeviceSession) -> PreparedDevice:
+        emit(f"{session.serial}: preparing (identity, cores, binary, models)")
+        return prepare_with_reconnect(
+            session,
+            models=models,
+            configs=configs,
+            cores=settings.cores,
+            runs=settings.runs,
+            warmup=settings.warmup,
+            benchmark_binary=settings.benchmark_binary,
+            reconnect_timeout_s=settings.reconnect_timeout_s,
+            logs_dir=logs_dir,
+            fixed_performance=settings.fixed_performance,
+            on_event=emit,
+            prepare=prepare_device,
+        )
+
+    results: dict[int, PreparedDevice | BaseException] = {}
+
+    def worker(index: int, session: DeviceSession) -> None:
+        try:
+            results[index] = one(session)
+        except BaseException as exc:  # handed to the main thread
+            results[index] = exc
+
+    # Daemon threads the main thread only watches (short joins), so Ctrl-C and
+    # SIGTERM reach it at once; on a stop every call in flight is cut.
+    threads = [
+        threading.Thread(target=worker, args=(i, s), name=f"prepare-{s.serial}", daemon=True)
+        for i, s in enumerate(sessions)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.1)
+    except BaseException:
+        for session in sessions:
+            session.abort()
+        raise
+    ready = [r for r in results.values() if isinstance(r, PreparedDevice)]
+    failed = [r for _i, r in sorted(results.items()) if isinstance(r, BaseException)]
+    if failed:
+        # Leave the devices that did get ready as they were before the run.
+        for p in ready:
+            release_device(p)
+        raise failed[0]
+    return [r for _i, r in sorted(results.items()) if isinstance(r, PreparedDevice)]
+
+
+def create_store(
+    settings: RunSettings,
+    seed: int,
+    prepared: list[PreparedDevice],
+    converted: list[Any],
+    configs: list[Any],
+) -> RunStore:
+    """A new run folder whose meta.json says what, where and with what this run measures."""
+    from harness.results.store import RunStore
+
+    serials = [p.target.session.serial for p in prepared]
+    plan = build_plan(serials, configs, trials=settings.trials, seed=seed)
+    binaries = {}
+    for p in prepared:
+        b = dict(p.binary)
+        if isinstance(b.get("flags"), (set, frozenset, list, tuple)):
+            b["flags"] = sorted(b["flags"])
+        binaries[p.target.session.serial] = b
+    meta = RunMeta(
+        seed=seed,
+        git_commit=_git_commit(),
+        tf_version=_tf_version(),
+        converter="tf.lite.TFLiteConverter",
+        harness_version=__version__,
+        settings={**settings.measured(), "devices": list(settings.devices)},
+        devices={p.target.session.serial: p.info.to_dict() for p in prepared},
+        cores={p.target.session.serial: p.cores for p in prepared},
+        fixed_performance={p.target.session.serial: p.fixed_performance for p in prepared},
+        binaries=binaries,
+        models={
+            f"{c.variant.id}|{c.quant}": {
+                "sha256": c.sha256,
+                "size_bytes": c.size_bytes,
+                "macs": c.macs,
+                "weight_params": c.weight_params,
+            }
+            for c in converted
+        },
+        order=plan.order,
+    )
+    return RunStore.create(settings.out, meta.to_dict())
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _tf_version() -> str | None:
+    # Read from package metadata: importing TensorFlow here would cost seconds.
+    for dist in ("tensorflow-cpu", "tensorflow", "tf-nightly"):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None

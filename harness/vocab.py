@@ -1,0 +1,102 @@
+"""The words the harness stores and compares, spelled once.
+
+Trial and run statuses, binary kinds, the stand-in's mark and the
+configuration a trial measures were spelled out by hand in the parser, the
+store, the schema, `compare` and `report`; a new status or a sixth
+configuration field is now one edit here. This module imports nothing from
+the harness, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+TrialStatus = Literal["ok", "failed", "crashed", "timeout", "parse_error", "skipped"]
+TRIAL_STATUSES: tuple[TrialStatus, ...] = (
+    "ok",
+    "failed",
+    "crashed",
+    "timeout",
+    "parse_error",
+    "skipped",
+)
+# Statuses that are failures of the configuration (skipped trials never ran).
+FAILED_STATUSES: tuple[TrialStatus, ...] = ("failed", "crashed", "timeout", "parse_error")
+
+# A run is `running` while it measures, then `complete` (every planned trial
+# stored), `incomplete` (finished with planned trials missing) or `interrupted`
+# (a device was lost or the user stopped it). A run whose trials all failed is
+# still `complete`: the failures are records. "failed" was documented but never
+# written, so it is not a run status.
+RunStatus = Literal["running", "complete", "incomplete", "interrupted"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("running", "complete", "incomplete", "interrupted")
+
+BinaryKind = Literal["official", "stand-in", "unknown"]
+BINARY_KINDS: tuple[BinaryKind, ...] = ("official", "stand-in", "unknown")
+
+# The first line the simulated device's benchmark_model prints; how a stored
+# result knows it was not measured by the official tool.
+STAND_IN_MARK = "harness benchmark_model stand-in"
+
+# What the stand-in adds to its first line in deterministic mode (lower-cased for
+# matching): those latencies were drawn, not measured, and are never compared with
+# measured ones.
+SYNTHETIC_MARK = "synthetic latencies"
+
+# What a configuration is, within one device: trials of one key are comparable.
+CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack")
+ConfigId = tuple[str, str, int, str, str]
+
+
+def config_key(variant: str, quant: str, threads: int, cores: str, xnnpack: str) -> str:
+    """The configuration a trial measures, as stored in the `config` column."""
+    return f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
+
+
+@dataclass(frozen=True)
+class Config:
+    """One measured configuration, independent of the device."""
+
+    variant: str
+    quant: str
+    threads: int
+    cores: str
+    xnnpack: str
+
+    @property
+    def key(self) -> str:
+        """The stored configuration key (see `config_key`)."""
+        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+
+    @property
+    def config_id(self) -> ConfigId:
+        """The configuration as a tuple (sorts and pairs without the device)."""
+        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """A configuration on one device model: the leading fields of compare's records."""
+
+    device_model: str
+    variant: str
+    quant: str
+    threads: int
+    cores: str
+    xnnpack: str
+
+    @property
+    def configuration(self) -> Config:
+        """The configuration without the device (devices are paired separately)."""
+        return Config(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+
+    @property
+    def config(self) -> str:
+        """The configuration key shared with results (`config_key`)."""
+        return self.configuration.key
+
+    @property
+    def config_id(self) -> ConfigId:
+        """The configuration as a tuple, for pairing across runs."""
+        return self.configuration.config_id

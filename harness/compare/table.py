@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from harness.compare import fmt
 from harness.compare.check import Comparison
-
-# Control characters (ANSI escapes, carriage returns) a device reported must not
-# reach the terminal: they could rewrite what the table says.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+from harness.textsafe import printable
 
 
-def _safe(text: str) -> str:
-    return _CONTROL.sub("?", text)
+def _cell(text: str) -> str:
+    """A device-supplied cell, printable and on one line (a newline would break the rows)."""
+    return " ".join(printable(text).split())
 
 HEADERS = ("verdict", "device", "variant", "quant", "thr", "cores", "xnnpack",
            "base ms", "cur ms", "change", "bounds", "p", "n")
@@ -22,7 +18,7 @@ HEADERS = ("verdict", "device", "variant", "quant", "thr", "cores", "xnnpack",
 def render_table(comparison: Comparison) -> str:
     """Plain-text table with aligned columns, warnings and a verdict count underneath."""
     body = [
-        tuple(_safe(cell) for cell in (
+        tuple(_cell(cell) for cell in (
             r.verdict.upper() if comparison.fails(r) else r.verdict, r.device_model,
             r.variant, r.quant, str(r.threads), r.cores, r.xnnpack, fmt.ms(r.baseline_median_ms),
             fmt.ms(r.current_median_ms), fmt.change(r.ratio), fmt.bounds(r),
@@ -41,10 +37,10 @@ def render_table(comparison: Comparison) -> str:
     out += [line(row) for row in body]
     for r in comparison.rows:
         if r.verdict in ("regression", "inconclusive", "failed", "missing") or r.n_failed:
-            out.append(_safe(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: "
+            out.append(printable(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: "
                              f"{r.reason}"))
     for w in comparison.warnings:
-        out.append(_safe(f"warning: {w}"))
+        out.append(printable(f"warning: {w}"))
     counts = ", ".join(f"{n} {v}" for v, n in comparison.counts().items() if n)
     level = f"{comparison.confidence * 100:g}%"
     metric = "" if comparison.metric == "mean" else f", per-trial {comparison.metric}"

@@ -17,9 +17,9 @@ standard error has four parts:
 - its within-run variance, a third its own and two thirds the device's mean
   over all k configurations (degrees of freedom by Satterthwaite's formula):
   5+5 trials estimate a variance poorly, and the family-wise level below
-  would otherwise need the far tail of a t with 8 degrees of freedom (in a
-  replica of the benchmark's simulation, a 10% slowdown at 22 configurations
-  was then flagged in under 80% of checks, not 91%); the third
+  would otherwise need the far tail of a t with 8 degrees of freedom (with
+  OWN_WEIGHT = 1, the benchmark's simulation flags a 10% slowdown at 22
+  configurations in 68% of checks, not 91%); the third
   of its own keeps a configuration that is noisier than the others from
   being judged by their noise alone;
 - the uncertainty of the median (pi/2 * mean se^2 / k);

@@ -30,8 +30,10 @@ def pct(x: float, digits: int = 1) -> str:
 
 def row(label: str, same: CheckRates, slow: CheckRates) -> str:
     """One table row; per configuration with two decimals (0.05% at 22 is not 0.0%)."""
-    return (f"| {label} | {pct(same.false_per_check)} | {pct(same.false_per_config, 2)} | "
-            f"{pct(same.raw_false_per_check)} | {pct(slow.detected)} |")
+    return (
+        f"| {label} | {pct(same.false_per_check)} | {pct(same.false_per_config, 2)} | "
+        f"{pct(same.raw_false_per_check)} | {pct(slow.detected)} |"
+    )
 
 
 CONFIGS = (3, 6, 12, 22)  # 22: every MobileNetV2 variant, `harness run`'s default
@@ -40,9 +42,11 @@ CONFIGS = (3, 6, 12, 22)  # 22: every MobileNetV2 variant, `harness run`'s defau
 def cases() -> list[tuple[str, dict[str, object]]]:
     """The table's rows: (label, check_rates keywords); test_check_power.py reads the same."""
     out: list[tuple[str, dict[str, object]]] = []
-    for label, kw in (("realistic", dict(noise=REALISTIC)),
-                      ("none (trials only)", dict(noise=QUIET)),
-                      ("current run jumped 15-35%", dict(noise=REALISTIC, current_noise=JUMPED))):
+    for label, kw in (
+        ("realistic", dict(noise=REALISTIC)),
+        ("none (trials only)", dict(noise=QUIET)),
+        ("current run jumped 15-35%", dict(noise=REALISTIC, current_noise=JUMPED)),
+    ):
         out += [(f"{label}, {k}", {**kw, "configs": k}) for k in CONFIGS]
     return out
 
@@ -53,8 +57,10 @@ def main() -> None:
     print(f"noise model (realistic): {REALISTIC.describe()}")
     print(f"{reps} seeded pairs of runs per cell; 5 trials a side; threshold 5%, confidence 99%")
     print()
-    print("| between-run noise, configurations | false alarms per check | per configuration "
-          "| per check, trial test alone | 10% slowdown of one flagged |")
+    print(
+        "| between-run noise, configurations | false alarms per check | per configuration "
+        "| per check, trial test alone | 10% slowdown of one flagged |"
+    )
     print("|---|---:|---:|---:|---:|")
     for label, kw in cases():
         same = check_rates(reps=reps, **kw)  # type: ignore[arg-type]
@@ -62,12 +68,16 @@ def main() -> None:
         print(row(label, same, slow))
     print()
     every = check_rates(reps=reps, noise=REALISTIC, configs=6, slowdown=0.10, slowed=6)
-    print(f"every one of 6 configurations 10% slower (realistic noise): regression "
-          f"{pct(every.detected)}, inconclusive {pct(every.inconclusive)}, unchanged "
-          f"{pct(every.unchanged)} (a change the whole run shares reads as a device change)")
+    print(
+        f"every one of 6 configurations 10% slower (realistic noise): regression "
+        f"{pct(every.detected)}, inconclusive {pct(every.inconclusive)}, unchanged "
+        f"{pct(every.unchanged)} (a change the whole run shares reads as a device change)"
+    )
     two = check_rates(reps=reps, noise=REALISTIC, configs=2)
-    print(f"only 2 configurations (no shared shift can be taken out), identical code: "
-          f"false alarms per check {pct(two.false_per_check)}")
+    print(
+        f"only 2 configurations (no shared shift can be taken out), identical code: "
+        f"false alarms per check {pct(two.false_per_check)}"
+    )
     print(f"({time.perf_counter() - t0:.0f} s)")
 
 

@@ -96,8 +96,10 @@ def own_changes(effects: Sequence[Effect]) -> list[OwnChange] | None:
     shift = median([e.log_ratio for e in effects])
     assert shift is not None  # k >= MIN_CONFIGS > 0
     moderated = _moderated(effects)
-    se2 = [v * (1.0 / e.n_baseline + 1.0 / e.n_current)
-           for e, (v, _) in zip(effects, moderated, strict=True)]
+    se2 = [
+        v * (1.0 / e.n_baseline + 1.0 / e.n_current)
+        for e, (v, _) in zip(effects, moderated, strict=True)
+    ]
     # Variance of a median of k estimates ~ pi/2 x their mean variance / k.
     var_shift = math.pi / 2.0 * sum(se2) / (k * k)
     spread2 = (SHARE_SPREAD * shift) ** 2 + OWN_SPREAD**2

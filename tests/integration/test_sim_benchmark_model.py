@@ -175,8 +175,9 @@ def test_slowdown_fault_really_slows_inference(
     # scaled without the spin would claim far more than the wall time.
     sim.faults.set_slowdown(200.0)
     started = time.monotonic()
-    out = adb_server.run("-s", sim.serial, "shell", f"benchmark_model --graph={remote} {RUN}",
-                         timeout_s=600)
+    out = adb_server.run(
+        "-s", sim.serial, "shell", f"benchmark_model --graph={remote} {RUN}", timeout_s=600
+    )
     wall_s = time.monotonic() - started
     assert out.returncode == 0, out.stderr
     assert "SYNTHETIC" not in out.stdout.splitlines()[0]
@@ -185,8 +186,9 @@ def test_slowdown_fault_really_slows_inference(
 
 def _runs(adb_server, sim: SimDevice, remote: str) -> tuple[str, list[int]]:
     """First line and the regular phase's run times, from the stand-in's count= line."""
-    out = adb_server.run("-s", sim.serial, "shell", f"benchmark_model --graph={remote} {RUN}",
-                         timeout_s=120)
+    out = adb_server.run(
+        "-s", sim.serial, "shell", f"benchmark_model --graph={remote} {RUN}", timeout_s=120
+    )
     assert out.returncode == 0, out.stderr
     regular = [m for line in out.stdout.splitlines() if (m := COUNT.search(line))][1]
     figures = [int(regular[k]) for k in ("first", "curr", "min", "max", "p5", "median", "p95")]

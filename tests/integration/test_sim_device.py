@@ -168,13 +168,16 @@ def test_concurrent_streams_on_one_connection(sim: SimDevice, adb_server) -> Non
     adb_server.run("-s", sim.serial, "shell", f"rm -rf {gate}; mkdir -p {gate}")
 
     def command(i: int) -> str:
-        return (f"touch {gate}/{i}; n=0; while [ $(ls {gate} | wc -l) -lt 8 ] && [ $n -lt 600 ];"
-                f" do sleep 0.1; n=$((n+1)); done; echo {i} $(ls {gate} | wc -l)")
+        return (
+            f"touch {gate}/{i}; n=0; while [ $(ls {gate} | wc -l) -lt 8 ] && [ $n -lt 600 ];"
+            f" do sleep 0.1; n=$((n+1)); done; echo {i} $(ls {gate} | wc -l)"
+        )
 
     device = adb_server.client().device(sim.serial)
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda i: device.shell2(command(i), v2=True, timeout=120),
-                                range(8)))
+        results = list(
+            pool.map(lambda i: device.shell2(command(i), v2=True, timeout=120), range(8))
+        )
     assert [r.stdout for r in results] == [f"{i} 8\n" for i in range(8)]
 
 
@@ -183,8 +186,10 @@ def test_detached_nohup_job_outlives_its_shell(sim: SimDevice, adb_server) -> No
     # so a shell that waited for its job could return only when the job gives up (60 s).
     tmp = sim.root / "data" / "local" / "tmp"
     (tmp / "go").unlink(missing_ok=True)
-    job = ("n=0; while [ ! -e go ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done; "
-           "{ [ -e go ] && echo done || echo gave-up; } > out.part; mv out.part out.txt")
+    job = (
+        "n=0; while [ ! -e go ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done; "
+        "{ [ -e go ] && echo done || echo gave-up; } > out.part; mv out.part out.txt"
+    )
     launch = adb_server.run(
         "-s",
         sim.serial,

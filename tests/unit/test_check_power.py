@@ -96,10 +96,18 @@ def test_docs_quote_the_simulated_figures() -> None:
     text = DOCS.read_text(encoding="utf-8")
     section = text.split("## Between-run noise", 1)[1].split("\n## ", 1)[0]
     for configs in (3, *GATED):
-        m = re.search(rf"^\| realistic, {configs} \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| "
-                      r"([\d.]+)% \|$", section, re.M)
+        m = re.search(
+            rf"^\| realistic, {configs} \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| "
+            r"([\d.]+)% \|$",
+            section,
+            re.M,
+        )
         assert m, f"the 'realistic, {configs}' row is missing from docs/ci.md"
         same, slow = identical(configs), slowed(configs)
-        measured = [round(same.false_per_check * 100, 1), round(same.false_per_config * 100, 2),
-                    round(same.raw_false_per_check * 100, 1), round(slow.detected * 100, 1)]
+        measured = [
+            round(same.false_per_check * 100, 1),
+            round(same.false_per_config * 100, 2),
+            round(same.raw_false_per_check * 100, 1),
+            round(slow.detected * 100, 1),
+        ]
         assert [float(g) for g in m.groups()] == measured, configs

@@ -86,8 +86,10 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     # A pipe on stdout, as adb's shell service has: begin must not wait for the job. The
     # job ends only once `go` exists, which is written after begin returned; a begin that
     # waited would run into its 30 s timeout (the job gives up only after 60 s).
-    job = (f"echo out; echo err >&2; i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do "
-           "sleep 0.1; i=$((i+1)); done; exit 3")
+    job = (
+        f"echo out; echo err >&2; i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do "
+        "sleep 0.1; i=$((i+1)); done; exit 3"
+    )
     before_begin = time.time()
     out = subprocess.run(
         [*cmd, "begin", str(trial), "1", "0", MARK, "--", "sh", "-c", job],

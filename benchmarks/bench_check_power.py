@@ -24,15 +24,31 @@ QUIET = RunNoise(shift_sd=0.0, big_shift_p=0.0, share_sd=0.0, config_sd=0.0)
 JUMPED = RunNoise(big_shift_p=1.0)  # the current run always jumped: issue 11's incident
 
 
-def pct(x: float) -> str:
-    return f"{x * 100:.1f}%"
+def pct(x: float, digits: int = 1) -> str:
+    return f"{x * 100:.{digits}f}%"
 
 
 def row(label: str, same: CheckRates, slow: CheckRates) -> str:
+    """One table row; per configuration with two decimals (0.05% at 22 is not 0.0%)."""
     return (
-        f"| {label} | {pct(same.false_per_check)} | {pct(same.false_per_config)} | "
+        f"| {label} | {pct(same.false_per_check)} | {pct(same.false_per_config, 2)} | "
         f"{pct(same.raw_false_per_check)} | {pct(slow.detected)} |"
     )
+
+
+CONFIGS = (3, 6, 12, 22)  # 22: every MobileNetV2 variant, `harness run`'s default
+
+
+def cases() -> list[tuple[str, dict[str, object]]]:
+    """The table's rows: (label, check_rates keywords); test_check_power.py reads the same."""
+    out: list[tuple[str, dict[str, object]]] = []
+    for label, kw in (
+        ("realistic", dict(noise=REALISTIC)),
+        ("none (trials only)", dict(noise=QUIET)),
+        ("current run jumped 15-35%", dict(noise=REALISTIC, current_noise=JUMPED)),
+    ):
+        out += [(f"{label}, {k}", {**kw, "configs": k}) for k in CONFIGS]
+    return out
 
 
 def main() -> None:
@@ -46,14 +62,7 @@ def main() -> None:
         "| per check, trial test alone | 10% slowdown of one flagged |"
     )
     print("|---|---:|---:|---:|---:|")
-    cases = [
-        ("realistic, 6", dict(noise=REALISTIC, configs=6)),
-        ("realistic, 3", dict(noise=REALISTIC, configs=3)),
-        ("realistic, 12", dict(noise=REALISTIC, configs=12)),
-        ("none (trials only), 6", dict(noise=QUIET, configs=6)),
-        ("current run jumped 15-35%, 6", dict(noise=REALISTIC, current_noise=JUMPED, configs=6)),
-    ]
-    for label, kw in cases:
+    for label, kw in cases():
         same = check_rates(reps=reps, **kw)  # type: ignore[arg-type]
         slow = check_rates(reps=reps, slowdown=0.10, **kw)  # type: ignore[arg-type]
         print(row(label, same, slow))

@@ -19,7 +19,7 @@ from harness.compare.comparison import (
     Side,
 )
 from harness.compare.context import check_pair, pair_devices
-from harness.compare.shift import MIN_CONFIGS, own_changes, shared_shift
+from harness.compare.shift import MIN_CONFIGS, family_confidence, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigSamples, Source, load_source
 from harness.compare.stats import (
     Effect,
@@ -132,7 +132,8 @@ def _with_shift(raw: StatResult, own: StatResult, shift: float) -> tuple[Verdict
         f"{_pct(own.ci_high or 1.0)}"
     )
     # A configuration measured within the threshold stays unchanged: calling it slower or
-    # faster than the others would contradict its own numbers.
+    # faster than the others would contradict its own numbers, and when most of a run
+    # really got faster (an optimisation) the rest would fail the gate.
     if own.verdict in ("regression", "improvement") and raw.verdict != "unchanged":
         word = "slower" if own.verdict == "regression" else "faster"
         return own.verdict, (
@@ -192,12 +193,14 @@ def judge_configs(
             else:
                 measured.append((cid, b, c, t, eff))
     owns = own_changes([m[4] for m in measured])
+    # One false-alarm budget for the device's configurations (docs/ci.md "Between-run noise").
+    own_level = family_confidence(confidence, len(measured)) if owns else confidence
     for i, (cid, b, c, t, eff) in enumerate(measured):
         raw = decide(eff, threshold=t, confidence=confidence)
         if owns is None:
             rows.append(_row(cid, model, b, c, t, raw, raw.verdict, raw.reason))
             continue
-        own = decide(owns[i].effect, threshold=t, confidence=confidence)
+        own = decide(owns[i].effect, threshold=t, confidence=own_level)
         verdict, reason = _with_shift(raw, own, owns[i].shift)
         rows.append(
             dataclasses.replace(

@@ -79,12 +79,14 @@ def minimum_detectable_change(
 class RunNoise:
     """Where a run's trial latencies scatter, as log-scale standard deviations (fractions).
 
-    Each run gets a shift shared by all its configurations: normal with sd
-    `shift_sd`, plus, with probability `big_shift_p`, a jump of uniform size in
-    `big_shift` with a random sign (a host whose load changed, a throttled
-    phone). Each configuration takes its share of the shift, `1 + N(0,
-    share_sd)`, and a small run-level offset of its own, `N(0, config_sd)`.
-    Trials inside a run are log-normal with coefficient of variation `cv`.
+    Each run, independently of the other, gets a shift shared by all its
+    configurations: normal with sd `shift_sd`, plus, with probability
+    `big_shift_p`, a jump of uniform size in `big_shift` with a random sign (a
+    host whose load changed, a throttled phone); so both runs of a pair jump
+    with probability `big_shift_p` squared. Each configuration takes its share
+    of its run's shift, `1 + N(0, share_sd)`, and a small run-level offset of
+    its own, `N(0, config_sd)`. Trials inside a run are log-normal with
+    coefficient of variation `cv`, the same for every configuration.
     """
 
     shift_sd: float = 0.05

@@ -49,8 +49,9 @@ VERDICTS: tuple[Verdict, ...] = (
 METHOD = (
     "Student t on log latencies (pooled variance), one-sided at the confidence level; "
     "effect = ratio of geometric means, must also exceed the threshold; with 3 or more "
-    "configurations on a device, each is also judged against the shift the run's other "
-    "configurations share (their median), so a device change does not pass for a regression"
+    "configurations on a device, each is also judged against the shift the run's "
+    "configurations share (their median), so a device change does not pass for a regression, "
+    "at level (1 - confidence) / k for k configurations (one false-alarm budget per device)"
 )
 MIN_TRIALS = 2  # a variance needs two values per side
 

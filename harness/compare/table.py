@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from harness.compare import fmt
 from harness.compare.check import Comparison
-
-# Control characters (ANSI escapes, carriage returns) a device reported must not
-# reach the terminal: they could rewrite what the table says.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+from harness.textsafe import printable
 
 
-def _safe(text: str) -> str:
-    return _CONTROL.sub("?", text)
+def _cell(text: str) -> str:
+    """A device-supplied cell, printable and on one line (a newline would break the rows)."""
+    return " ".join(printable(text).split())
 
 
 HEADERS = (
@@ -37,7 +33,7 @@ def render_table(comparison: Comparison) -> str:
     """Plain-text table with aligned columns, warnings and a verdict count underneath."""
     body = [
         tuple(
-            _safe(cell)
+            _cell(cell)
             for cell in (
                 r.verdict.upper() if comparison.fails(r) else r.verdict,
                 r.device_model,
@@ -73,10 +69,10 @@ def render_table(comparison: Comparison) -> str:
     for r in comparison.rows:
         if r.verdict in ("regression", "inconclusive", "failed", "missing") or r.n_failed:
             out.append(
-                _safe(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: {r.reason}")
+                printable(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: {r.reason}")
             )
     for w in comparison.warnings:
-        out.append(_safe(f"warning: {w}"))
+        out.append(printable(f"warning: {w}"))
     counts = ", ".join(f"{n} {v}" for v, n in comparison.counts().items() if n)
     level = f"{comparison.confidence * 100:g}%"
     metric = "" if comparison.metric == "mean" else f", per-trial {comparison.metric}"

@@ -119,13 +119,19 @@ def test_snapshot_shows_throttling(sim: SimDevice) -> None:
     assert hot.max_temp_c == pytest.approx(61.5) and hot.source == "cpu"
 
 
+@pytest.mark.timeout(120)  # a hang guard only: a wait that never gives up never returns
 def test_wait_cool_gives_up_and_says_so(sim: SimDevice) -> None:
     session = _open(sim)
     sim.faults.set_thermal(temps_c={"tsens_tz_sensor1": 48.0})
-    started = time.monotonic()
-    result = thermal.wait_cool(session, max_temp_c=40.0, timeout_s=1.0, poll_s=0.3)
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        time.sleep(seconds)
+
+    result = thermal.wait_cool(session, max_temp_c=40.0, timeout_s=1.0, poll_s=0.3, sleep=nap)
     assert not result.cooled and result.temp_c == pytest.approx(48.0)
-    assert time.monotonic() - started < 5
+    assert naps and set(naps) == {0.3}  # it polled at its interval before giving up
     sim.faults.clear_thermal()
     cooled = thermal.wait_cool(session, max_temp_c=40.0, timeout_s=5.0, poll_s=0.3)
     assert cooled.cooled and cooled.temp_c is not None and cooled.temp_c < 40.0

@@ -53,24 +53,30 @@ def test_hostile_words_reach_the_device_as_data(sim: SimDevice, v2: bool) -> Non
     assert out.split("\n")[:-1] == words
 
 
-def test_hanging_command_raises_timeout_within_its_deadline(sim: SimDevice) -> None:
+@pytest.mark.timeout(120)  # a hang guard only: a session that ignored its timeout never returns
+def test_hanging_command_raises_timeout_at_its_deadline(sim: SimDevice) -> None:
+    # The command never prints or exits on the device, so only the session's own
+    # timeout can end the call; it must not give up before that deadline either.
     sim.faults.hang_commands(r"sleep 1234")
     session = _session(sim)
     started = time.monotonic()
     with pytest.raises(DeviceTimeoutError) as info:
         session.shell("sleep 1234", timeout_s=1.5)
-    assert time.monotonic() - started < 4.0
+    assert time.monotonic() - started >= 1.5
     assert info.value.serial == sim.serial
+    assert "sleep 1234" in (info.value.command or "")
+    sim.faults.clear_hangs()
+    assert session.shell(["echo", "after"], timeout_s=30).stdout == "after\n"
 
 
 def test_disconnect_midway_raises_offline(sim: SimDevice) -> None:
+    # The command would run for 20 minutes and its timeout is far away, so an offline
+    # error (not a timeout) can only come from the cut noticed mid-command.
     session = _session(sim)
     session.shell(["true"], timeout_s=10)
     sim.faults.drop_at(0.5)
-    started = time.monotonic()
-    with pytest.raises((DeviceOfflineError, DeviceTimeoutError)) as info:
-        session.shell("sleep 5; echo done", timeout_s=8)
-    assert time.monotonic() - started < 8.5
+    with pytest.raises(DeviceOfflineError) as info:
+        session.shell("sleep 1234; echo done", timeout_s=120)
     assert info.value.serial == sim.serial
 
 
@@ -164,9 +170,9 @@ def test_offline_device_is_retried_a_bounded_number_of_times(
     trips = session.round_trips
     with pytest.raises(DeviceOfflineError):
         session.shell(["true"], timeout_s=20)
-    elapsed = time.monotonic() - started
     assert session.round_trips - trips == OPEN_ATTEMPTS
-    assert (OPEN_ATTEMPTS - 1) * RETRY_DELAY_S <= elapsed < 20
+    # It waited between its attempts (a lower bound: a busy host only adds to it).
+    assert time.monotonic() - started >= (OPEN_ATTEMPTS - 1) * RETRY_DELAY_S
     assert sum("retrying" in r.message for r in caplog.records) == OPEN_ATTEMPTS - 1
 
 

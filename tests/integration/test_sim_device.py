@@ -161,26 +161,46 @@ def test_ps_lists_the_devices_processes_not_the_hosts(sim: SimDevice, adb_server
 def test_concurrent_streams_on_one_connection(sim: SimDevice, adb_server) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    # Each command marks that it started, then waits (at most 60 s, a hang guard) until
+    # all eight have: it sees eight marks only if the streams really ran side by side.
+    # Served one after another, the first would give up seeing one mark, not eight.
+    gate = "/data/local/tmp/gate"
+    adb_server.run("-s", sim.serial, "shell", f"rm -rf {gate}; mkdir -p {gate}")
+
+    def command(i: int) -> str:
+        return (
+            f"touch {gate}/{i}; n=0; while [ $(ls {gate} | wc -l) -lt 8 ] && [ $n -lt 600 ];"
+            f" do sleep 0.1; n=$((n+1)); done; echo {i} $(ls {gate} | wc -l)"
+        )
+
     device = adb_server.client().device(sim.serial)
-    t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda i: device.shell2(f"sleep 1; echo {i}", v2=True), range(8)))
-    assert [r.stdout for r in results] == [f"{i}\n" for i in range(8)]
-    assert time.monotonic() - t0 < 6  # eight 1-second commands overlapped
+        results = list(
+            pool.map(lambda i: device.shell2(command(i), v2=True, timeout=120), range(8))
+        )
+    assert [r.stdout for r in results] == [f"{i} 8\n" for i in range(8)]
 
 
 def test_detached_nohup_job_outlives_its_shell(sim: SimDevice, adb_server) -> None:
-    start = time.monotonic()
+    # The job waits for a file the test writes only after the launching shell returned,
+    # so a shell that waited for its job could return only when the job gives up (60 s).
+    tmp = sim.root / "data" / "local" / "tmp"
+    (tmp / "go").unlink(missing_ok=True)
+    job = (
+        "n=0; while [ ! -e go ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n+1)); done; "
+        "{ [ -e go ] && echo done || echo gave-up; } > out.part; mv out.part out.txt"
+    )
     launch = adb_server.run(
         "-s",
         sim.serial,
         "shell",
-        "cd /data/local/tmp; nohup sh -c 'sleep 3; echo done > out.txt' > /dev/null 2>&1 &",
+        f"cd /data/local/tmp; rm -f out.txt; nohup sh -c '{job}' > /dev/null 2>&1 &",
     )
     assert launch.returncode == 0
-    assert time.monotonic() - start < 2.5  # the shell returned before the job finished
-    result = sim.root / "data" / "local" / "tmp" / "out.txt"
-    deadline = time.monotonic() + 10
+    result = tmp / "out.txt"
+    assert not result.exists()  # the shell returned while the job still waited
+    (tmp / "go").write_text("")
+    deadline = time.monotonic() + 60  # a hang guard: the job ends as soon as it sees the file
     while not result.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert result.read_text() == "done\n"

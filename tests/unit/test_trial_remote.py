@@ -82,23 +82,34 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     (scripts / "state.sh").write_text("echo battery_level=80\n")
     trial = tmp_path / "trials" / "t1"
     cmd = ["mksh", str(scripts / "run_trial.sh")]
-    start = time.monotonic()
-    # A pipe on stdout, as adb's shell service has: begin must not wait for the job.
+    go = tmp_path / "go"
+    # A pipe on stdout, as adb's shell service has: begin must not wait for the job. The
+    # job ends only once `go` exists, which is written after begin returned; a begin that
+    # waited would run into its 30 s timeout (the job gives up only after 60 s).
+    job = (
+        f"echo out; echo err >&2; i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do "
+        "sleep 0.1; i=$((i+1)); done; exit 3"
+    )
+    before_begin = time.time()
     out = subprocess.run(
-        [*cmd, "begin", str(trial), "1", "0", MARK, "--", "sh", "-c",
-         "echo out; echo err >&2; sleep 3; exit 3"],
+        [*cmd, "begin", str(trial), "1", "0", MARK, "--", "sh", "-c", job],
         capture_output=True, text=True, timeout=30, check=True,
     ).stdout  # fmt: skip
-    assert time.monotonic() - start < 2.5, "begin waited for the detached process"
     first = parse_collected(out, MARK)
     assert first.state.state == "running" and first.before == "battery_level=80\n"
+    released = time.time()
+    go.write_text("")
     out = subprocess.run(
         [*cmd, "collect", str(trial), "15", MARK], capture_output=True, text=True, timeout=30
     ).stdout
     done = parse_collected(out, MARK)
     assert done.state.state == "done" and done.state.exit_code == 3
     assert done.stdout == "out\n" and done.stderr == "err\n"
-    assert done.state.wall_s is not None and 2.9 < done.state.wall_s < 20
+    # Its recorded span is the job's: it started after begin was called and ended after
+    # `go` was written, before collect returned (an order of events; 0.05 s for clocks).
+    start, end = done.state.start, done.state.end
+    assert start is not None and end is not None
+    assert before_begin - 0.05 <= start and released - 0.05 <= end <= time.time() + 0.05
     # kill and sweep: a stale trial is stopped and the folder cleared.
     subprocess.run([*cmd, "begin", str(tmp_path / "trials" / "t2"), "1", "0", MARK, "--",
                     "sleep", "30"], capture_output=True, timeout=30, check=True)  # fmt: skip

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.catalogue.order import config_size_key
 from harness.compare.context import check_pair, pair_devices
 from harness.compare.shift import MIN_CONFIGS, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigId, ConfigSamples, Source, load_source
@@ -372,7 +373,8 @@ def compare_runs(
     if differences and not allow_context_change:
         raise ContextMismatchError(differences)
     warnings = [f"context changed (allowed): {d}" for d in differences] + warnings
-    rows.sort(key=lambda r: (r.device_model, r.variant, r.quant, r.threads, r.cores, r.xnnpack))
+    rows.sort(key=lambda r: (r.device_model, config_size_key(r.variant, r.quant, r.threads,
+                                                              r.cores, r.xnnpack)))
     return Comparison(
         rows=rows, warnings=list(dict.fromkeys(warnings)), context_differences=differences,
         baseline=_side(base), current=_side(cur), threshold=threshold, confidence=confidence,

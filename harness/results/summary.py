@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
+from harness.catalogue.order import config_size_key
 from harness.errors import UnknownVariantError
 from harness.results.schema import config_key
 
@@ -176,6 +177,11 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
         _row(key if isinstance(key, tuple) else (key,), group)
         for key, group in frame.groupby(list(GROUP_COLUMNS), sort=True, dropna=False)
     ]
+    # By device, then by model size (largest first), not as text: `1.0_96` after `1.0_224`
+    # would read as a typo.
+    rows.sort(key=lambda r: (str(r["device_serial"]), config_size_key(
+        str(r["variant"]), str(r["quant"]), int(r["threads"]), str(r["cores"]),
+        str(r["xnnpack"]))))
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     for column in SUMMARY_COLUMNS:
         dtype: Any = _DTYPES.get(column, "float64")  # a str the pandas stubs cannot narrow

@@ -23,8 +23,8 @@ def test_columns_align_and_regressions_explain_themselves(tmp_path: Path) -> Non
     for row in rows:
         for pos in starts[1:3]:
             assert row[pos - 2:pos] == "  " and row[pos] != " "
-    # Sorted by variant id: 0.35_96 before 1.0_224.
-    assert rows[0].startswith("unchanged") and rows[1].startswith("REGRESSION")
+    # Sorted by size, largest first: 1.0_224 before 0.35_96.
+    assert rows[0].startswith("REGRESSION") and rows[1].startswith("unchanged")
     assert any(line.startswith("  regression:") and "slower by +" in line for line in lines)
     assert lines[-1].startswith("2 configurations: 1 regression, 1 unchanged (threshold 5%")
 

@@ -26,6 +26,7 @@ from harness.compare.stats import (
     StatsInputError,
     Verdict,
     compare_samples,
+    cv,
     decide,
     effect,
     median,
@@ -34,6 +35,7 @@ from harness.compare.stats import (
 )
 from harness.errors import EXIT_FAILURES, EXIT_OK, ContextMismatchError
 from harness.results.schema import config_key
+from harness.results.summary import NOISY_CV, is_noisy
 
 COMPARISON_SCHEMA_VERSION = 1
 
@@ -66,6 +68,9 @@ class ComparisonRow:
     own_ratio: float | None = None
     own_ci_low: float | None = None
     own_ci_high: float | None = None
+    # Either side's trials disagree beyond NOISY_CV (docs/results.md): the verdict rests
+    # on figures not to be trusted, and its reason says so.
+    noisy: bool = False
 
     @property
     def config(self) -> str:
@@ -281,11 +286,23 @@ def _row(cid: ConfigId, model: str, b: ConfigSamples, c: ConfigSamples, t: float
          res: StatResult, verdict: Verdict, reason: str) -> ComparisonRow:
     if c.failed:
         reason += f"; {c.failed} of {c.failed + len(c.latency_ms)} current trials failed"
+    noise = _noise_note(b, c)
     return ComparisonRow(
         *cid, model, verdict, median(b.latency_ms), median(c.latency_ms), res.ratio,
-        res.ci_low, res.ci_high, res.p_value, res.n_baseline, res.n_current, t, reason,
-        n_failed=c.failed,
+        res.ci_low, res.ci_high, res.p_value, res.n_baseline, res.n_current, t, reason + noise,
+        n_failed=c.failed, noisy=bool(noise),
     )
+
+
+def _noise_note(b: ConfigSamples, c: ConfigSamples) -> str:
+    """The reason's clause naming the side(s) whose trials disagree beyond NOISY_CV, or ''."""
+    sides = [f"{name} CV {v * 100:.0f}%"
+             for name, v in (("baseline", cv(b.latency_ms)), ("current", cv(c.latency_ms)))
+             if v is not None and is_noisy(v)]
+    if not sides:
+        return ""
+    return (f"; built on noisy trials ({', '.join(sides)}, bound {NOISY_CV:.0%}): do not "
+            "trust this verdict before a rerun on a quiet phone")
 
 
 def _shift_warning(model: str, shift: float | None, n: int, threshold: float,
@@ -373,6 +390,11 @@ def compare_runs(
     if differences and not allow_context_change:
         raise ContextMismatchError(differences)
     warnings = [f"context changed (allowed): {d}" for d in differences] + warnings
+    noisy = sum(r.noisy for r in rows)
+    if noisy:
+        warnings.append(f"{noisy} configuration(s) rest on noisy trials (CV {NOISY_CV:.0%} or "
+                        "more on a side): their verdicts and medians are not to be trusted; "
+                        "rerun them on a quiet phone with more --trials")
     rows.sort(key=lambda r: (r.device_model, config_size_key(r.variant, r.quant, r.threads,
                                                               r.cores, r.xnnpack)))
     return Comparison(

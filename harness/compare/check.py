@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.catalogue.order import config_size_key
-from harness.compare.context import check_pair, pair_devices
+from harness.compare.context import check_pair, not_a_phone, pair_devices
 from harness.compare.shift import MIN_CONFIGS, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigId, ConfigSamples, Source, load_source
 from harness.compare.stats import (
@@ -123,6 +123,23 @@ class Comparison:
     def exit_code(self) -> int:
         """1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
         return EXIT_FAILURES if any(self.fails(r) for r in self.rows) else EXIT_OK
+
+    @property
+    def stand_in_words(self) -> list[str]:
+        """What either side really was when not a phone ("simulated device", ...), or []."""
+        both = not_a_phone(self.baseline.contexts) + not_a_phone(self.current.contexts)
+        return list(dict.fromkeys(both))
+
+    @property
+    def stand_in(self) -> str:
+        """"" for phones on both sides, else what the run(s) really were, for every header."""
+        b, c = not_a_phone(self.baseline.contexts), not_a_phone(self.current.contexts)
+        if not (b or c):
+            return ""
+        if b == c:
+            return f"{', '.join(b)} (baseline and current): not a phone's latencies"
+        sides = [f"{name} {', '.join(w)}" for name, w in (("baseline", b), ("current", c)) if w]
+        return f"{'; '.join(sides)}: not a phone's latencies"
 
     def counts(self) -> dict[str, int]:
         """How many rows got each verdict (every verdict present, zeros included)."""

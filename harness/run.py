@@ -408,6 +408,8 @@ def run(
     finally:
         for p in prepared:
             release_device(p)
+        if store is not None:
+            store.close()  # the run has ended: no `.lock` stays in its folder
     return _outcome(settings, store, workers, status, warnings, emit)
 
 

@@ -178,6 +178,7 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     store.finalize(spec.status)
     if settings["op_profile"]:
         _write_profiles(store.run_dir, serial, str(device["model"]), variants, spec)
+    store.close()
     return store.run_dir
 
 

@@ -152,7 +152,8 @@ class Rendered:
                     "key": s.key,
                     "variants": len(s.rows),
                     "measured": sum(1 for r in s.rows if r.n_ok),
-                    "failed": sum(1 for r in s.rows if r.status != "ok"),
+                    "failed": sum(1 for r in s.rows if r.status not in ("ok", "noisy")),
+                    "noisy": sum(1 for r in s.rows if r.status == "noisy"),
                     "not_phone_numbers": bool(s.banners),
                     "warnings": [w.title for w in s.warnings],
                     "regressions": (

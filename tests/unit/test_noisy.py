@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from harness.cli import main
 from harness.compare import compare_runs
 from harness.compare.markdown import render_markdown
 from harness.compare.synthetic import write_run
@@ -67,3 +70,12 @@ def test_quiet_runs_carry_no_noise_note(tmp_path: Path) -> None:
     comparison = compare_runs(base, cur)
     assert not any(r.noisy for r in comparison.rows)
     assert "noisy" not in render_table(comparison)
+
+
+def test_report_counts_noisy_apart_from_failed(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    run = write_run(tmp_path / "r", {A: NOISY, B: QUIET})
+    assert main(["report", str(run), "-o", str(tmp_path / "r.html"), "--json"]) == 0
+    (section,) = json.loads(capsys.readouterr().out)["sections"]
+    assert (section["failed"], section["noisy"]) == (0, 1)
+    assert "Noisy: trials disagree by 10% or more" in section["warnings"]

@@ -16,9 +16,18 @@ from typing import Any
 
 # typer's label (inside <...>) -> click's word; list[...] options repeat, so they take
 # the element's word.
-WORDS = {"int": "INTEGER", "int range": "INTEGER", "float": "FLOAT", "float range": "FLOAT",
-         "str": "TEXT", "path": "PATH", "Path": "PATH", "file": "PATH", "directory": "PATH",
-         "bool": "BOOLEAN"}
+WORDS = {
+    "int": "INTEGER",
+    "int range": "INTEGER",
+    "float": "FLOAT",
+    "float range": "FLOAT",
+    "str": "TEXT",
+    "path": "PATH",
+    "Path": "PATH",
+    "file": "PATH",
+    "directory": "PATH",
+    "bool": "BOOLEAN",
+}
 _LABEL = re.compile(r"^<(?:list\[)?(?P<label>[^\]>]*)\]?>$")
 
 

@@ -30,8 +30,9 @@ def variants(
     from harness.catalogue.order import variant_size_key
     from harness.convert.listing import format_variant_table, variant_rows
 
-    chosen = sorted(catalogue.select(selection, family=family),
-                    key=lambda v: variant_size_key(v.id))
+    chosen = sorted(
+        catalogue.select(selection, family=family), key=lambda v: variant_size_key(v.id)
+    )
     rows = variant_rows(chosen, quant=quant)
     if as_json:
         echo(json.dumps(rows, indent=1))

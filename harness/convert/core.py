@@ -231,11 +231,15 @@ def cache_note(total: int, cached: int, stream: TextIO | None = None) -> None:
     if total and cached == total:
         out.write(f"all {total} model(s) come from the cache: nothing to convert\n")
     elif cached:
-        out.write(f"{cached} of {total} model(s) come from the cache; converting the other "
-                  f"{total - cached}\n")
+        out.write(
+            f"{cached} of {total} model(s) come from the cache; converting the other "
+            f"{total - cached}\n"
+        )
     elif total:
-        out.write(f"converting {total} model(s) (a first conversion takes minutes; "
-                  "later runs use the cache)\n")
+        out.write(
+            f"converting {total} model(s) (a first conversion takes minutes; "
+            "later runs use the cache)\n"
+        )
     out.flush()
 
 

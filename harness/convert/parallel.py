@@ -46,8 +46,14 @@ class ProgressBar:
 
     WIDTH = 24
 
-    def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = total
         self.done = 0
         self.stream = stream if stream is not None else sys.stderr
@@ -81,8 +87,9 @@ class ProgressBar:
         elapsed = self.clock() - self.started
         left = self.total - self.done
         eta = f" {format_left(elapsed / self.done * left)}" if left else ""
-        self._write(f"{self._bar()} {self.done}/{self.total} {elapsed:5.1f}s{eta} {label}",
-                    last=not left)
+        self._write(
+            f"{self._bar()} {self.done}/{self.total} {elapsed:5.1f}s{eta} {label}", last=not left
+        )
 
 
 def run_tasks(

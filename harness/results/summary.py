@@ -211,9 +211,18 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     ]
     # By device, then by model size (largest first), not as text: `1.0_96` after `1.0_224`
     # would read as a typo.
-    rows.sort(key=lambda r: (str(r["device_serial"]), config_size_key(
-        str(r["variant"]), str(r["quant"]), int(r["threads"]), str(r["cores"]),
-        str(r["xnnpack"]))))
+    rows.sort(
+        key=lambda r: (
+            str(r["device_serial"]),
+            config_size_key(
+                str(r["variant"]),
+                str(r["quant"]),
+                int(r["threads"]),
+                str(r["cores"]),
+                str(r["xnnpack"]),
+            ),
+        )
+    )
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     for column in SUMMARY_COLUMNS:
         dtype: Any = _DTYPES.get(column, "float64")  # a str the pandas stubs cannot narrow

@@ -29,8 +29,10 @@ def test_stand_in_and_simulated_runs_are_named_in_table_and_markdown(tmp_path: P
     c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2), device=sim)
     comparison = compare_runs(b, c)
     first = render_table(comparison).splitlines()[0]
-    assert first == ("harness check: simulated device, stand-in binary (baseline and current): "
-                     "not a phone's latencies")
+    assert first == (
+        "harness check: simulated device, stand-in binary (baseline and current): "
+        "not a phone's latencies"
+    )
     md = render_markdown(comparison)
     assert md.startswith("### harness check: no regression (simulated device, stand-in binary)")
     assert "**Simulated device, stand-in binary (baseline and current): not a phone" in md
@@ -38,8 +40,12 @@ def test_stand_in_and_simulated_runs_are_named_in_table_and_markdown(tmp_path: P
 
 def test_sides_that_differ_are_named_apart(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", noisy_latencies([A], n=5, cv=0.01, seed=1), binary=PHONE)
-    c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2),
-                  device={"props": {"ro.harness.simulated": "1"}}, binary=PHONE)
+    c = write_run(
+        tmp_path / "c",
+        noisy_latencies([A], n=5, cv=0.01, seed=2),
+        device={"props": {"ro.harness.simulated": "1"}},
+        binary=PHONE,
+    )
     comparison = compare_runs(b, c)
     assert comparison.stand_in == "current simulated device: not a phone's latencies"
 

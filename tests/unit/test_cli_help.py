@@ -28,8 +28,9 @@ def test_every_command_is_covered() -> None:
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: " ".join(p) or "harness")
-def test_help_at_80_columns(path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_at_80_columns(
+    path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     assert main([*path, "--help"]) == 0
     text = capsys.readouterr().out
@@ -46,13 +47,19 @@ def test_help_at_80_columns(path: tuple[str, ...], monkeypatch: pytest.MonkeyPat
             assert len(line) - len(line.lstrip()) <= 34, line
 
 
-def test_metavars_are_words(monkeypatch: pytest.MonkeyPatch,
-                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_metavars_are_words(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("COLUMNS", "80")
     main(["sim", "serve", "--help"])
     text = capsys.readouterr().out
-    for option, word in (("--port", "INTEGER"), ("--topology", "PATH"), ("--prop", "TEXT"),
-                         ("--slowdown", "FLOAT"), ("--synthetic", "SEED")):
+    for option, word in (
+        ("--port", "INTEGER"),
+        ("--topology", "PATH"),
+        ("--prop", "TEXT"),
+        ("--slowdown", "FLOAT"),
+        ("--synthetic", "SEED"),
+    ):
         assert re.search(rf"^  {option} {word}\b", text, re.M), (option, text)
     main(["report", "--help"])
     text = capsys.readouterr().out
@@ -62,9 +69,18 @@ def test_metavars_are_words(monkeypatch: pytest.MonkeyPatch,
     assert re.search(r"^  --variants LIST\b", capsys.readouterr().out, re.M)
 
 
-@pytest.mark.parametrize(("label", "word"), [
-    ("<int>", "INTEGER"), ("<int range>", "INTEGER"), ("<float>", "FLOAT"), ("<str>", "TEXT"),
-    ("<path>", "PATH"), ("<list[str]>", "TEXT"), ("<list[Path]>", "PATH"), ("<a|b>", "A|B"),
-])
+@pytest.mark.parametrize(
+    ("label", "word"),
+    [
+        ("<int>", "INTEGER"),
+        ("<int range>", "INTEGER"),
+        ("<float>", "FLOAT"),
+        ("<str>", "TEXT"),
+        ("<path>", "PATH"),
+        ("<list[str]>", "TEXT"),
+        ("<list[Path]>", "PATH"),
+        ("<a|b>", "A|B"),
+    ],
+)
 def test_word_for(label: str, word: str) -> None:
     assert word_for(label) == word

@@ -57,11 +57,14 @@ def test_time_left_is_estimated_from_the_pace_so_far() -> None:
     assert format_left(0.2) == "about 1s left" and format_left(89) == "about 89s left"
 
 
-@pytest.mark.parametrize(("total", "cached", "said"), [
-    (3, 3, "all 3 model(s) come from the cache: nothing to convert"),
-    (3, 1, "1 of 3 model(s) come from the cache; converting the other 2"),
-    (2, 0, "converting 2 model(s) (a first conversion takes minutes"),
-])
+@pytest.mark.parametrize(
+    ("total", "cached", "said"),
+    [
+        (3, 3, "all 3 model(s) come from the cache: nothing to convert"),
+        (3, 1, "1 of 3 model(s) come from the cache; converting the other 2"),
+        (2, 0, "converting 2 model(s) (a first conversion takes minutes"),
+    ],
+)
 def test_the_cache_says_what_it_supplies(total: int, cached: int, said: str) -> None:
     stream = io.StringIO()
     cache_note(total, cached, stream)

@@ -42,15 +42,30 @@ def test_usual_mode_follows_the_umask(umask: int) -> None:
     assert usual_file_mode() == 0o666 & ~umask
 
 
-def test_report_baseline_junit_and_markdown(tmp_path: Path, umask: int,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_baseline_junit_and_markdown(
+    tmp_path: Path, umask: int, capsys: pytest.CaptureFixture[str]
+) -> None:
     want = 0o666 & ~umask
     b = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
     c = write_run(tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2))
     out = tmp_path / "out"
     assert main(["baseline", "save", str(b), "-o", str(out / "base.json")]) == 0
-    assert main(["check", "--baseline", str(out / "base.json"), "--current", str(c),
-                 "--junit", str(out / "check.xml"), "--markdown", str(out / "check.md")]) == 0
+    assert (
+        main(
+            [
+                "check",
+                "--baseline",
+                str(out / "base.json"),
+                "--current",
+                str(c),
+                "--junit",
+                str(out / "check.xml"),
+                "--markdown",
+                str(out / "check.md"),
+            ]
+        )
+        == 0
+    )
     assert main(["report", str(c), "-o", str(out / "report.html")]) == 0
     capsys.readouterr()
     written = sorted(out.iterdir())
@@ -64,14 +79,21 @@ def test_run_folder_files(tmp_path: Path, umask: int) -> None:
     store.finalize()
     store.close()
     files = sorted(store.run_dir.iterdir())
-    assert {p.name for p in files} >= {"meta.json", "trials.jsonl", "trials.parquet",
-                                        "summary.parquet"}
+    assert {p.name for p in files} >= {
+        "meta.json",
+        "trials.jsonl",
+        "trials.parquet",
+        "summary.parquet",
+    }
     assert {p.name: mode(p) for p in files} == {p.name: 0o666 & ~umask for p in files}
 
 
 def test_cached_models_and_downloads(tmp_path: Path, umask: int) -> None:
     entry = ModelCache(tmp_path / "cache").store("m_fp32", b"TFL3", {"variant": "m"})
     _write_atomic(tmp_path / "bin" / "benchmark_model.json", b"{}")
-    for path in (entry.path, *entry.path.parent.glob("*.json"),
-                 tmp_path / "bin" / "benchmark_model.json"):
+    for path in (
+        entry.path,
+        *entry.path.parent.glob("*.json"),
+        tmp_path / "bin" / "benchmark_model.json",
+    ):
         assert mode(path) == 0o666 & ~umask, path

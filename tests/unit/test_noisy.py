@@ -72,8 +72,9 @@ def test_quiet_runs_carry_no_noise_note(tmp_path: Path) -> None:
     assert "noisy" not in render_table(comparison)
 
 
-def test_report_counts_noisy_apart_from_failed(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_counts_noisy_apart_from_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = write_run(tmp_path / "r", {A: NOISY, B: QUIET})
     assert main(["report", str(run), "-o", str(tmp_path / "r.html"), "--json"]) == 0
     (section,) = json.loads(capsys.readouterr().out)["sections"]

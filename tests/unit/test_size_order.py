@@ -18,8 +18,13 @@ from harness.compare.trend import trend
 from harness.results import load, summarize
 
 # Text order would be 0.35_96, 1.0_128, 1.0_224, 1.0_96, 1.4_224.
-BY_SIZE = ["mobilenet_v2_1.4_224", "mobilenet_v2_1.0_224", "mobilenet_v2_1.0_128",
-           "mobilenet_v2_1.0_96", "mobilenet_v2_0.35_96"]
+BY_SIZE = [
+    "mobilenet_v2_1.4_224",
+    "mobilenet_v2_1.0_224",
+    "mobilenet_v2_1.0_128",
+    "mobilenet_v2_1.0_96",
+    "mobilenet_v2_0.35_96",
+]
 SHUFFLED = [BY_SIZE[i] for i in (3, 0, 4, 2, 1)]
 
 
@@ -33,9 +38,11 @@ def test_key_puts_larger_models_first_and_own_models_last() -> None:
     assert sorted(SHUFFLED, key=variant_size_key) == BY_SIZE
     assert sorted(["my_model", "mobilenet_v2_0.35_96"], key=variant_size_key)[0] != "my_model"
     assert config_size_key("mobilenet_v2_1.0_224", "fp32", 2, "big", "on") > config_size_key(
-        "mobilenet_v2_1.0_224", "fp32", 1, "big", "on")
+        "mobilenet_v2_1.0_224", "fp32", 1, "big", "on"
+    )
     assert config_size_key("mobilenet_v2_1.0_224", "int8", 1, "big", "on") > config_size_key(
-        "mobilenet_v2_1.0_224", "fp32", 4, "big", "on")
+        "mobilenet_v2_1.0_224", "fp32", 4, "big", "on"
+    )
 
 
 def test_run_summary_is_by_size(tmp_path: Path) -> None:
@@ -48,15 +55,20 @@ def test_check_table_markdown_and_junit_are_by_size(tmp_path: Path) -> None:
     c = write_run(tmp_path / "c", noisy_latencies(SHUFFLED, n=5, cv=0.01, seed=2))
     comparison = compare_runs(b, c)
     assert [r.variant for r in comparison.rows] == BY_SIZE
-    for text in (render_table(comparison), render_markdown(comparison),
-                 junit_xml(comparison).decode()):
+    for text in (
+        render_table(comparison),
+        render_markdown(comparison),
+        junit_xml(comparison).decode(),
+    ):
         at = positions(text, BY_SIZE)
         assert at == sorted(at), text
 
 
 def test_trend_series_are_by_size(tmp_path: Path) -> None:
-    runs = [write_run(tmp_path / f"r{i}", noisy_latencies(SHUFFLED, n=3, cv=0.01, seed=i))
-            for i in range(3)]
+    runs = [
+        write_run(tmp_path / f"r{i}", noisy_latencies(SHUFFLED, n=3, cv=0.01, seed=i))
+        for i in range(3)
+    ]
     assert [s.variant for s in trend(runs).series] == BY_SIZE
 
 

@@ -65,3 +65,25 @@ def writing(path: Path) -> Iterator[None]:
         yield
     except OSError as exc:
         raise from_os_error(exc, path=str(path)) from None
+
+
+def usual_file_mode() -> int:
+    """The mode `open()` gives a new file: 0o666 less the umask (0644 under the default 022).
+
+    `tempfile.mkstemp` makes 0600 files; an atomic write renames one into place, so
+    without this the report, a baseline or a cached model would be private to us.
+    """
+    try:  # Linux shows the umask without changing it (os.umask would, for all threads)
+        for line in Path("/proc/self/status").read_text("ascii").splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def give_usual_mode(fd: int) -> None:
+    """Give a temporary file (from `tempfile.mkstemp`) the mode a plain new file gets."""
+    os.fchmod(fd, usual_file_mode())

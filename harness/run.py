@@ -75,4 +75,6 @@ def run(
     finally:
         for p in prepared.devices:
             release_device(p)
+        if store is not None:
+            store.close()  # the run has ended: no `.lock` stays in its folder
     return finish(settings, store, measured, prepared.warnings, emit)

@@ -8,10 +8,11 @@ one line on stderr and an exit code; a traceback reaches the user only with
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,6 +52,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # plain click layout: see harness.cli.helptext
 )
 
 
@@ -86,6 +88,16 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"harness.cli.{_name}").register(app)
 
 
+@functools.lru_cache(maxsize=1)
+def command() -> Any:
+    """The click command `main` runs: the app, with words for metavars (see helptext)."""
+    from harness.cli.helptext import plain_metavars
+
+    cmd = typer.main.get_command(app)
+    plain_metavars(cmd)
+    return cmd
+
+
 def _usage_line(exc: Exception) -> str:
     """A click usage error as one line, naming the command whose --help explains it."""
     message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
@@ -104,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         # Without standalone mode click *returns* a typer.Exit's code instead of raising it.
-        result = app(args=argv, standalone_mode=False)
+        result = command()(args=argv, standalone_mode=False)
     except HarnessError as exc:
         if debug:
             raise
@@ -128,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         show = getattr(exc, "show", None)
         if callable(show) and hasattr(exc, "exit_code"):
             if type(exc).__name__ == "NoArgsIsHelpError":
-                show()  # a bare `harness baseline`: the help is the answer
+                ctx = getattr(exc, "ctx", None)  # a bare `harness baseline`: the help is the
+                if ctx is not None:  # answer, on stdout as `--help` prints it
+                    echo(ctx.get_help())
+                else:
+                    show()
             else:
                 echo(_usage_line(exc), err=True)
             return int(getattr(exc, "exit_code", 0) or EXIT_INPUT)

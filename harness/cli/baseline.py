@@ -13,6 +13,7 @@ baseline_app = typer.Typer(
     name="baseline",
     help="Make and refresh the baseline file `harness check` compares against.",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain click layout: see harness.cli.helptext
 )
 
 

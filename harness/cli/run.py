@@ -84,7 +84,11 @@ def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
         echo(json.dumps(outcome.to_dict(), indent=2, allow_nan=False))
         return
     if outcome.summary is not None and len(outcome.summary):
+        from harness.results.summary import status_notes
+
         echo(summary_table(outcome.summary))
+        for note in status_notes(outcome.summary):
+            echo(note)
     for note in outcome.caveats:
         echo(f"note: {note}")
     missing = sum(outcome.missing.values())

@@ -11,6 +11,7 @@ sim_app = typer.Typer(
     name="sim",
     help="A simulated Android device that speaks the real adb protocol (no phone needed).",
     no_args_is_help=True,
+    rich_markup_mode=None,  # plain click layout: see harness.cli.helptext
 )
 
 

@@ -27,9 +27,13 @@ def variants(
 ) -> None:
     """List the known variants with their published figures (and computed ones when converted)."""
     from harness import catalogue
+    from harness.catalogue.order import variant_size_key
     from harness.convert.listing import format_variant_table, variant_rows
 
-    rows = variant_rows(catalogue.select(selection, family=family), quant=quant)
+    chosen = sorted(
+        catalogue.select(selection, family=family), key=lambda v: variant_size_key(v.id)
+    )
+    rows = variant_rows(chosen, quant=quant)
     if as_json:
         echo(json.dumps(rows, indent=1))
     else:

@@ -23,6 +23,7 @@ from harness.compare.source import (
     load_source,
 )
 from harness.errors import ResultsError
+from harness.outputs import give_usual_mode
 
 
 def baseline_dict(source: Source) -> dict[str, Any]:
@@ -81,6 +82,7 @@ def save_baseline(run_dir: str | Path, out: str | Path) -> tuple[Path, list[str]
     # Atomic replace: a crash never leaves a half-written baseline in the user's repo.
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
     try:
+        give_usual_mode(fd)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

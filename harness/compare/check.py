@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
+from harness.catalogue.order import config_size_key
 from harness.compare.comparison import (
     COMPARISON_SCHEMA_VERSION,
     Comparison,
@@ -26,6 +27,7 @@ from harness.compare.stats import (
     StatResult,
     Verdict,
     compare_samples,
+    cv,
     decide,
     effect,
     median,
@@ -33,6 +35,7 @@ from harness.compare.stats import (
     validate_threshold,
 )
 from harness.errors import ContextMismatchError, StatsInputError
+from harness.results.summary import NOISY_CV, is_noisy
 from harness.vocab import ConfigId
 
 __all__ = [
@@ -226,6 +229,7 @@ def _row(
 ) -> ComparisonRow:
     if c.failed:
         reason += f"; {c.failed} of {c.failed + len(c.latency_ms)} current trials failed"
+    noise = _noise_note(b, c)
     return ComparisonRow(
         *cid,
         model,
@@ -239,8 +243,24 @@ def _row(
         res.n_baseline,
         res.n_current,
         t,
-        reason,
+        reason + noise,
         n_failed=c.failed,
+        noisy=bool(noise),
+    )
+
+
+def _noise_note(b: ConfigSamples, c: ConfigSamples) -> str:
+    """The reason's clause naming the side(s) whose trials disagree beyond NOISY_CV, or ''."""
+    sides = [
+        f"{name} CV {v * 100:.0f}%"
+        for name, v in (("baseline", cv(b.latency_ms)), ("current", cv(c.latency_ms)))
+        if v is not None and is_noisy(v)
+    ]
+    if not sides:
+        return ""
+    return (
+        f"; built on noisy trials ({', '.join(sides)}, bound {NOISY_CV:.0%}): do not "
+        "trust this verdict before a rerun on a quiet phone"
     )
 
 
@@ -349,7 +369,19 @@ def compare_runs(
     if differences and not allow_context_change:
         raise ContextMismatchError(differences)
     warnings = [f"context changed (allowed): {d}" for d in differences] + warnings
-    rows.sort(key=lambda r: (r.device_model, r.variant, r.quant, r.threads, r.cores, r.xnnpack))
+    noisy = sum(r.noisy for r in rows)
+    if noisy:
+        warnings.append(
+            f"{noisy} configuration(s) rest on noisy trials (CV {NOISY_CV:.0%} or "
+            "more on a side): their verdicts and medians are not to be trusted; "
+            "rerun them on a quiet phone with more --trials"
+        )
+    rows.sort(
+        key=lambda r: (
+            r.device_model,
+            config_size_key(r.variant, r.quant, r.threads, r.cores, r.xnnpack),
+        )
+    )
     return Comparison(
         rows=rows,
         warnings=list(dict.fromkeys(warnings)),

@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.compare.context import not_a_phone
 from harness.compare.stats import METHOD, VERDICTS, Verdict
 from harness.errors import EXIT_FAILURES, EXIT_OK
 from harness.results.schema import config_key
@@ -45,6 +46,9 @@ class ComparisonRow:
     own_ratio: float | None = None
     own_ci_low: float | None = None
     own_ci_high: float | None = None
+    # Either side's trials disagree beyond NOISY_CV (docs/results.md): the verdict rests
+    # on figures not to be trusted, and its reason says so.
+    noisy: bool = False
 
     @property
     def config(self) -> str:
@@ -101,6 +105,23 @@ class Comparison:
     def exit_code(self) -> int:
         """1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
         return EXIT_FAILURES if any(self.fails(r) for r in self.rows) else EXIT_OK
+
+    @property
+    def stand_in_words(self) -> list[str]:
+        """What either side really was when not a phone ("simulated device", ...), or []."""
+        both = not_a_phone(self.baseline.contexts) + not_a_phone(self.current.contexts)
+        return list(dict.fromkeys(both))
+
+    @property
+    def stand_in(self) -> str:
+        """ "" for phones on both sides, else what the run(s) really were, for every header."""
+        b, c = not_a_phone(self.baseline.contexts), not_a_phone(self.current.contexts)
+        if not (b or c):
+            return ""
+        if b == c:
+            return f"{', '.join(b)} (baseline and current): not a phone's latencies"
+        sides = [f"{name} {', '.join(w)}" for name, w in (("baseline", b), ("current", c)) if w]
+        return f"{'; '.join(sides)}: not a phone's latencies"
 
     def counts(self) -> dict[str, int]:
         """How many rows got each verdict (every verdict present, zeros included)."""

@@ -98,3 +98,19 @@ def pair_devices(
     pairs += [(m, None) for m in base_models if m not in cur_models]
     pairs += [(None, m) for m in cur_models if m not in base_models]
     return pairs
+
+
+def not_a_phone(contexts: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Words for what one side really ran when it was not a phone with benchmark_model.
+
+    [] for a phone; else some of "simulated device", "stand-in binary", "synthetic
+    latencies", so that every output of `harness check` can name such a run as such.
+    """
+    words = []
+    if any(c.get("simulated") for c in contexts.values()):
+        words.append("simulated device")
+    if any("stand-in" in str(c.get("binary_kind") or "") for c in contexts.values()):
+        words.append("stand-in binary")
+    if any(c.get("latencies") == "synthetic" for c in contexts.values()):
+        words.append("synthetic latencies")
+    return words

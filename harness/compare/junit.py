@@ -22,6 +22,7 @@ from pathlib import Path
 
 from harness.compare import fmt
 from harness.compare.check import Comparison, ComparisonRow
+from harness.outputs import give_usual_mode
 
 # XML 1.0 forbids most control characters even when escaped; a device may print them.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -143,6 +144,7 @@ def write_junit(comparison: Comparison, path: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:
+        give_usual_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             fh.write(junit_xml(comparison))
         os.replace(tmp, out)

@@ -48,9 +48,11 @@ def render_markdown(comparison: Comparison) -> str:
         if any(r.verdict == v and comparison.fails(r) for r in comparison.rows)
     ]
     outcome = ", ".join(failing) if failing else "no regression"
-    lines = [
-        f"### harness check: {outcome}",
-        "",
+    lines = [f"### harness check: {outcome}", ""]
+    if comparison.stand_in:  # never let a simulated or stand-in run pass for a phone's
+        lines[0] += f" ({', '.join(comparison.stand_in_words)})"
+        lines += [f"**{escape(comparison.stand_in[0].upper() + comparison.stand_in[1:])}.**", ""]
+    lines += [
         escape(
             f"{len(comparison.rows)} configurations: {summary}. "
             f"Threshold {comparison.threshold * 100:g}%, confidence "

@@ -35,7 +35,14 @@ DEVICE_FIELDS = (
     "sdk",
 )
 THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "max_temp_c")
-CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", "latencies", *THERMAL_FIELDS)
+CONTEXT_FIELDS = (
+    *DEVICE_FIELDS,
+    "binary_kind",
+    "binary_sha256",
+    "latencies",
+    "simulated",
+    *THERMAL_FIELDS,
+)
 # What the simulated device's benchmark_model says on its first line in deterministic mode.
 
 CONFIG_COLUMNS = CONFIG_FIELDS
@@ -143,6 +150,9 @@ def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str
     # Drawn (the simulated device's deterministic mode) or measured: never compared across.
     versions = " ".join(str(v) for v in trials["binary_version"].dropna().unique()).lower()
     ctx["latencies"] = "synthetic" if SYNTHETIC_MARK in versions else "measured"
+    # The harness's simulated device (or an emulator): the host's speed, not a phone's.
+    props = _as_dict(info.get("props"))
+    ctx["simulated"] = bool(info.get("emulated")) or str(props.get("ro.harness.simulated")) == "1"
     ctx.update(_thermal(trials))
     return ctx
 

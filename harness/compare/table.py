@@ -1,4 +1,8 @@
-"""The console table `harness check` prints: one line per configuration, then a summary."""
+"""The console table `harness check` prints: one line per configuration, then a summary.
+
+A simulated device, the stand-in binary or synthetic latencies are named above
+the columns; rows that need attention get their reason beneath the table.
+"""
 
 from __future__ import annotations
 
@@ -64,16 +68,24 @@ def render_table(comparison: Comparison) -> str:
             for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
-    out = [line(HEADERS), line(tuple("-" * w for w in widths))]
+    # A run that was not a phone with benchmark_model says so above its columns.
+    out = [f"harness check: {comparison.stand_in}"] if comparison.stand_in else []
+    out += [line(HEADERS), line(tuple("-" * w for w in widths))]
     out += [line(row) for row in body]
+    # A missing row says all there is in its table row: it is not repeated as a line.
     for r in comparison.rows:
-        if r.verdict in ("regression", "inconclusive", "failed", "missing") or r.n_failed:
+        if r.verdict in ("regression", "inconclusive", "failed") or r.n_failed:
             out.append(
                 printable(f"  {r.verdict}: {fmt.config_label(r)} [{r.device_model}]: {r.reason}")
             )
     for w in comparison.warnings:
         out.append(printable(f"warning: {w}"))
-    counts = ", ".join(f"{n} {v}" for v, n in comparison.counts().items() if n)
+    counts = ", ".join(
+        f"{n} {v}"
+        + (" (in the baseline, not measured in the current run)" if v == "missing" else "")
+        for v, n in comparison.counts().items()
+        if n
+    )
     level = f"{comparison.confidence * 100:g}%"
     metric = "" if comparison.metric == "mean" else f", per-trial {comparison.metric}"
     out.append(

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.catalogue.order import config_size_key
 from harness.compare.source import Source, read_run
 from harness.compare.stats import median
 from harness.errors import ResultsError
@@ -181,7 +182,7 @@ def trend(
     }
     series: list[Series] = []
     steps: list[Step] = []
-    for model, cid in sorted(keys):
+    for model, cid in sorted(keys, key=lambda k: (k[0], config_size_key(*k[1]))):
         points: list[TrendPoint] = []
         logs: list[float] = []
         within: list[float] = []

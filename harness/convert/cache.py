@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import StorageError
+from harness.outputs import give_usual_mode
 
 # Bump when harness code changes what a recipe produces (invalidates old entries).
 RECIPE_FORMAT = 1
@@ -106,6 +107,7 @@ def write_atomic(path: Path, chunks: bytes | Iterable[bytes]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        give_usual_mode(fd)
         with os.fdopen(fd, "wb") as handle:
             for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
                 handle.write(chunk)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from harness import catalogue
@@ -211,6 +212,8 @@ def convert_many(
             results.append(_model(pairs[i][0], entry.path, entry.meta, cached=True))
     if missing:
         cache.check_writable()  # a full or read-only cache fails now, not after the conversions
+    if progress:
+        cache_note(len(pairs), len(pairs) - len(missing))
     failures = _convert_missing(
         pairs, recipes, missing, results, cache, jobs=jobs, progress=progress, weights=weights
     )
@@ -220,6 +223,24 @@ def convert_many(
         raise ConversionError(message + more, variant=variant.id, quant=quant)
     models = [m for m in results if m is not None]
     return [_export(m, out_dir) for m in models] if out_dir is not None else models
+
+
+def cache_note(total: int, cached: int, stream: TextIO | None = None) -> None:
+    """Say on stderr what the cache supplies: all models (nothing to wait for) or some."""
+    out = stream if stream is not None else sys.stderr
+    if total and cached == total:
+        out.write(f"all {total} model(s) come from the cache: nothing to convert\n")
+    elif cached:
+        out.write(
+            f"{cached} of {total} model(s) come from the cache; converting the other "
+            f"{total - cached}\n"
+        )
+    elif total:
+        out.write(
+            f"converting {total} model(s) (a first conversion takes minutes; "
+            "later runs use the cache)\n"
+        )
+    out.flush()
 
 
 def _convert_missing(

@@ -29,35 +29,67 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def format_left(seconds: float) -> str:
+    """A rough time left, as people say it: `about 40s left`, `about 3m left`."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))}s left"
+    return f"about {round(seconds / 60)}m left"
+
+
 class ProgressBar:
-    """`[####......] 3/22 label` on a terminal; one line per step otherwise."""
+    """`[####......] 3/22 12.0s about 40s left label` on a terminal; one line per step otherwise.
+
+    `start` prints the first line at once (a first conversion takes minutes, and a
+    silent minute looks like a hang); each step then estimates the time left from the
+    pace so far. `clock` is there for tests: they check what is printed, not how fast.
+    """
 
     WIDTH = 24
 
-    def __init__(self, total: int, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = total
         self.done = 0
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = enabled and total > 0
         self.tty = self.enabled and self.stream.isatty()
-        self.started = time.monotonic()
+        self.clock = clock
+        self.started = clock()
 
-    def step(self, label: str) -> None:
-        """Count one finished item and redraw."""
-        self.done += 1
-        if not self.enabled:
-            return
-        elapsed = time.monotonic() - self.started
-        filled = self.WIDTH * self.done // self.total
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        line = f"[{bar}] {self.done}/{self.total} {elapsed:5.1f}s {label}"
+    def _write(self, line: str, *, last: bool = False) -> None:
         if self.tty:
-            self.stream.write(f"\r\x1b[K{line}")
-            if self.done == self.total:
-                self.stream.write("\n")
+            self.stream.write(f"\r\x1b[K{line}" + ("\n" if last else ""))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def _bar(self) -> str:
+        filled = self.WIDTH * self.done // self.total
+        return "[" + "#" * filled + "." * (self.WIDTH - filled) + "]"
+
+    def start(self, note: str) -> None:
+        """Print the first line now, before anything has finished (`note`: what is starting)."""
+        self.started = self.clock()
+        if self.enabled:
+            self._write(f"{self._bar()} 0/{self.total} {note}")
+
+    def step(self, label: str) -> None:
+        """Count one finished item and redraw, with an estimate of the time left."""
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = self.clock() - self.started
+        left = self.total - self.done
+        eta = f" {format_left(elapsed / self.done * left)}" if left else ""
+        self._write(
+            f"{self._bar()} {self.done}/{self.total} {elapsed:5.1f}s{eta} {label}", last=not left
+        )
 
 
 def run_tasks(
@@ -83,6 +115,8 @@ def run_tasks(
         futures: dict[Future[Result], int] = {
             executor.submit(fn, task): i for i, task in enumerate(tasks)
         }
+        if progress is not None:  # before waiting for the first result
+            progress.start(f"started in {workers} worker process(es)")
         for future in as_completed(futures):
             index = futures[future]
             try:

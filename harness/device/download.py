@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.device.elf import ABI_ELF, read_header
 from harness.errors import DownloadError, HarnessError
+from harness.outputs import give_usual_mode
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
     try:
+        give_usual_mode(fd)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -197,6 +197,9 @@ def _advice(attached: Sequence[Attached]) -> str | None:
         tips.append("offline: replug the cable, or `adb disconnect` and `adb connect` again")
     if not attached:
         tips.append("plug a phone in with USB debugging on, or pass --device HOST:PORT")
+    if not any(a.state == "device" for a in attached):
+        # No usable phone at all: the simulated one shows what the harness does first.
+        tips.append("no phone at hand? try `--device sim` (a simulated Pixel 1) first")
     return "; ".join(tips) or None
 
 

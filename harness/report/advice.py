@@ -11,8 +11,11 @@ from typing import Any
 
 from harness.report.model import Advice, VariantRow
 from harness.report.runs import DeviceRun
+from harness.results.summary import NOISY_CV
 
-CV_LIMIT = 0.05  # trial-to-trial CV above this: the median is not a stable figure
+# Trial-to-trial CV at or above this: the row's status is `noisy` and its median is not a
+# stable figure. One bound for the table, the status and the JSON (docs/results.md).
+CV_LIMIT = NOISY_CV
 LOW_BATTERY = 20  # percent; many phones cap CPU frequency when the battery runs low
 LIST_LIMIT = 6  # name at most this many variants in one warning
 
@@ -60,24 +63,24 @@ def _thermal(run: DeviceRun) -> Advice | None:
 
 
 def _unstable(rows: Sequence[VariantRow]) -> Advice | None:
-    noisy = [r for r in rows if r.cv is not None and r.cv > CV_LIMIT]
+    noisy = [r for r in rows if r.status == "noisy"]
     if not noisy:
         return None
     worst = max(noisy, key=lambda r: r.cv or 0.0)
     return Advice(
         "warn",
-        f"Trial-to-trial variation above {CV_LIMIT:.0%}",
-        f"Trials of {count(len(noisy), 'variant')} differ by more than {CV_LIMIT:.0%} "
-        f"({_names(noisy)}); "
-        f"the worst is {worst.variant} {worst.quant} at {(worst.cv or 0) * 100:.1f}%.",
-        "Run more trials (--trials) and more runs per trial (--runs), close other apps, use "
-        "airplane mode, and check that the cores are pinned; a median of noisy trials "
-        "is a weak figure.",
+        f"Noisy: trials disagree by {CV_LIMIT:.0%} or more",
+        f"Trials of {count(len(noisy), 'variant')} differ by {CV_LIMIT:.0%} or more (CV of "
+        f"trial latencies; {_names(noisy)}); the worst is {worst.variant} {worst.quant} at "
+        f"{(worst.cv or 0) * 100:.1f}%. Do not trust their median, p5–p95 or ratio: which "
+        "trials happened to run moves them.",
+        "Rerun those variants on a quiet phone: airplane mode, other apps closed, cores "
+        "pinned, cooled between trials; add trials (--trials) and runs per trial (--runs).",
     )
 
 
 def _failed(rows: Sequence[VariantRow]) -> Advice | None:
-    bad = [r for r in rows if r.status != "ok"]
+    bad = [r for r in rows if r.status not in ("ok", "noisy")]
     if not bad:
         return None
     errors = list(dict.fromkeys(e for r in bad for e in r.errors))[:3]

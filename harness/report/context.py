@@ -234,7 +234,7 @@ def figures(
     headline figure invites exactly the comparison the banner forbids.
     """
     measured = sum(1 for r in rows if r.n_ok)
-    failed_configs = sum(1 for r in rows if r.status != "ok")
+    failed_configs = sum(1 for r in rows if r.status not in ("ok", "noisy"))
     failed_trials = sum(r.n_trials - r.n_ok for r in rows)
     ratios = [r.ratio for r in rows if r.ratio is not None]
     throttled = sum(r.n_throttled for r in rows)

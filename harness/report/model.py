@@ -39,7 +39,7 @@ class VariantRow:
     p95_ms: float | None
     cv: float | None  # coefficient of variation of the per-trial latencies
     ratio: float | None  # median / published
-    status: str  # ok | partial | failed
+    status: str  # ok | noisy | partial | failed | skipped
     trials_ms: tuple[float, ...] = ()  # ok trials' latencies, for the distribution chart
     errors: tuple[str, ...] = ()  # distinct error lines of failed trials
     setup: str = ""  # "t4 big xnnpack=on" when the section mixes threads / cores / XNNPACK

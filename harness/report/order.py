@@ -1,48 +1,26 @@
-"""One order for configurations everywhere in the report: by size, largest first.
-
-Depth multiplier, then input resolution, both descending, as the published
-MobileNet tables list them; then family, quantization and setup so that the
-order is total. Sorting names as text would put `1.0_96` after `1.0_224`.
-"""
+"""The report's configuration order: `harness.catalogue.order`, plus the key of a table row."""
 
 from __future__ import annotations
 
-from harness import catalogue
-from harness.errors import UnknownVariantError
+from harness.catalogue.order import (
+    QUANT_ORDER,
+    SizeKey,
+    depth_multiplier,
+    quant_rank,
+    size_key,
+    variant_size_key,
+)
 from harness.report.model import VariantRow
 
-QUANT_ORDER = ("fp32", "fp16", "dynamic", "int8")
-SizeKey = tuple[float, int, bool, str, int, str, str]
-
-
-def quant_rank(quant: str) -> int:
-    """fp32 first, then the smaller formats; unknown ones last."""
-    return QUANT_ORDER.index(quant) if quant in QUANT_ORDER else len(QUANT_ORDER)
-
-
-def size_key(
-    depth_multiplier: float, resolution: int, family: str, quant: str, name: str, rest: str = ""
-) -> SizeKey:
-    """Sort key: largest model first. A model of unknown size (0, 0) goes last."""
-    # MobileNetV2 (the subject) before a V1 of the same size.
-    return (-depth_multiplier, -resolution, family != "v2", family, quant_rank(quant), name, rest)
-
-
-def depth_multiplier(variant: str) -> float:
-    """A catalogue variant's depth multiplier; 0 for a user's own model."""
-    try:
-        return catalogue.get(variant).depth_multiplier
-    except UnknownVariantError:
-        return 0.0
-
-
-def variant_size_key(variant: str, quant: str, rest: str = "") -> SizeKey:
-    """`size_key` of a catalogue variant id; a user's own model sorts last, by name."""
-    try:
-        v = catalogue.get(variant)
-    except UnknownVariantError:
-        return size_key(0.0, 0, "", quant, variant, rest)
-    return size_key(v.depth_multiplier, v.resolution, v.family, quant, variant, rest)
+__all__ = [
+    "QUANT_ORDER",
+    "SizeKey",
+    "depth_multiplier",
+    "quant_rank",
+    "row_size_key",
+    "size_key",
+    "variant_size_key",
+]
 
 
 def row_size_key(r: VariantRow) -> SizeKey:

@@ -25,6 +25,7 @@ import jinja2
 from markupsafe import Markup
 
 from harness.errors import ResultsError
+from harness.outputs import give_usual_mode
 from harness.report.advice import CV_LIMIT
 from harness.report.baseline import DEFAULT_THRESHOLD, compare_baseline
 from harness.report.context import build_context, fmt_ms, fmt_pct
@@ -118,6 +119,7 @@ def _write_atomic(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        give_usual_mode(fd)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -150,7 +152,8 @@ class Rendered:
                     "key": s.key,
                     "variants": len(s.rows),
                     "measured": sum(1 for r in s.rows if r.n_ok),
-                    "failed": sum(1 for r in s.rows if r.status != "ok"),
+                    "failed": sum(1 for r in s.rows if r.status not in ("ok", "noisy")),
+                    "noisy": sum(1 for r in s.rows if r.status == "noisy"),
                     "not_phone_numbers": bool(s.banners),
                     "warnings": [w.title for w in s.warnings],
                     "regressions": (

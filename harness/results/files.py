@@ -93,27 +93,50 @@ def lock_run_dir(run_dir: Path) -> None:
     with _HELD_GUARD:
         if key in _HELD:
             return
-        fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+        while True:
+            fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise ResultsError(
+                    f"run folder is in use by another harness process (pid {holder})",
+                    path=str(run_dir),
+                    hint="wait for that run to end, or stop it, before resuming",
+                ) from None
+            if _is_current(fd, run_dir / LOCK_FILE):
+                break
+            # The holder removed the file as it let go (close); a lock on that orphan
+            # would not exclude a process that creates the file anew: take the new one.
             os.close(fd)
-            raise ResultsError(
-                f"run folder is in use by another harness process (pid {holder})",
-                path=str(run_dir),
-                hint="wait for that run to end, or stop it, before resuming",
-            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode("ascii"))
         _HELD[key] = fd
 
 
+def _is_current(fd: int, path: Path) -> bool:
+    """Whether `fd` is still the file at `path` (not one unlinked since it was opened)."""
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+
+
 def unlock_run_dir(run_dir: Path) -> None:
+    """Drop the lock and its file: a finished run folder keeps no `.lock`.
+
+    The file goes while the flock is still held, so a process that opened it meanwhile
+    either fails to lock it or (see `_is_current`) notices it is gone and starts over.
+    """
     with _HELD_GUARD:
         fd = _HELD.pop(os.path.realpath(run_dir), None)
-    if fd is not None:
-        os.close(fd)  # closing the descriptor releases the flock
+        if fd is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(run_dir / LOCK_FILE)
+            os.close(fd)  # closing the descriptor releases the flock
 
 
 # Parquet files are a cache of trials.jsonl: each carries the sha256 of the jsonl bytes it

@@ -257,7 +257,7 @@ class RunStore:
             return self.meta
 
     def close(self) -> None:
-        """Let other processes open the run (the lock is also dropped at process exit)."""
+        """Let other processes open the run and remove `.lock`: call it when the run ends."""
         unlock_run_dir(self.run_dir)
 
     def finalize(self, status: str = "complete") -> tuple[Path, Path]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
+from harness.catalogue.order import config_size_key
 from harness.errors import UnknownVariantError
 from harness.vocab import FAILED_STATUSES, config_key
 
@@ -78,9 +79,40 @@ def published_ms(variant: str) -> float | None:
         return None
 
 
-def _status(n_ok: int, n_failed: int) -> str:
+# Trials whose latencies spread with a CV (sample std / mean) at or above this are
+# `noisy`: pyperf's bound (it warns at std >= 10% of the mean). Separate benchmark
+# processes on a quiet, pinned phone agree within a few percent; beyond 10% the median
+# moves with which trials happened to run, so its ratio to the published figure and any
+# comparison built on it are not to be trusted.
+NOISY_CV = 0.10
+
+
+def is_noisy(cv: float | None) -> bool:
+    """Whether trials with this CV disagree beyond the bound (None: one trial, unknown)."""
+    return cv is not None and cv == cv and cv >= NOISY_CV
+
+
+def noisy_advice(configs: list[str]) -> str:
+    """One line for a person: which figures not to trust, and what to do about it."""
+    return (
+        f"noisy: trials of {', '.join(configs)} disagree by {NOISY_CV:.0%} or more "
+        "(CV of trial latencies): do not trust their median or ratio; rerun them on a quiet "
+        "phone (airplane mode, other apps closed, cores pinned, cooled) with more --trials"
+    )
+
+
+def status_notes(summary: pd.DataFrame) -> list[str]:
+    """Notes to print under a summary table: the advice for `noisy` rows, if any."""
+    noisy = summary[summary["status"] == "noisy"]
+    if not len(noisy):
+        return []
+    rows = noisy.to_dict(orient="records")
+    return [noisy_advice([f"{r['variant']} {r['quant']} t{r['threads']}" for r in rows])]
+
+
+def _status(n_ok: int, n_failed: int, cv: float | None = None) -> str:
     if n_ok and not n_failed:
-        return "ok"
+        return "noisy" if is_noisy(cv) else "ok"
     if n_ok:
         return "partial"
     # Nothing measured: "failed" if something was tried, "skipped" if nothing ran.
@@ -125,7 +157,7 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
     median = row.get("median_ms")
     row["ratio"] = median / pub if median is not None and pub else None
     row["throttled_trials"] = int(group["throttled"].fillna(False).astype(bool).sum())
-    row["status"] = _status(n_ok, n_failed)
+    row["status"] = _status(n_ok, n_failed, row.get("cv"))
     row.update(_delegation(group))
     return row
 
@@ -151,7 +183,8 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
 
     Columns: SUMMARY_COLUMNS. `std_ms` is the sample std between trials (None
     for one trial), `cv` = std/mean, `ratio` = median / published Pixel-1 ms.
-    `status` is ok (all trials ok), partial, failed (none ok) or skipped.
+    `status` is ok (all trials ok), noisy (all ok, but their CV is NOISY_CV or
+    more), partial, failed (none ok) or skipped.
     `delegate`, `delegated_nodes`, `total_nodes` are what most trials' logs say;
     `warned_trials` counts trials whose log lacked figures or under-delegated.
     """
@@ -175,6 +208,20 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
         _row(key if isinstance(key, tuple) else (key,), group)
         for key, group in frame.groupby(list(GROUP_COLUMNS), sort=True, dropna=False)
     ]
+    # By device, then by model size (largest first), not as text: `1.0_96` after `1.0_224`
+    # would read as a typo.
+    rows.sort(
+        key=lambda r: (
+            str(r["device_serial"]),
+            config_size_key(
+                str(r["variant"]),
+                str(r["quant"]),
+                int(r["threads"]),
+                str(r["cores"]),
+                str(r["xnnpack"]),
+            ),
+        )
+    )
     out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     for column in SUMMARY_COLUMNS:
         dtype: Any = _DTYPES.get(column, "float64")  # a str the pandas stubs cannot narrow

@@ -93,6 +93,19 @@ def test_absent_device_lists_what_is_attached(sim: SimDevice) -> None:
     assert "nokia" in message and sim.serial in message and "device" in message
 
 
+def test_no_phone_attached_suggests_the_simulated_one(adb_server: Any) -> None:
+    with pytest.raises(DeviceNotFoundError) as info:
+        connect(["pixel"], config=NO_CONFIG)
+    assert "no devices attached" in str(info.value)
+    assert "--device sim" in (info.value.hint or "")
+
+
+def test_a_phone_attached_needs_no_sim_suggestion(sim: SimDevice) -> None:
+    with pytest.raises(DeviceNotFoundError) as info:
+        connect(["nokia"], config=NO_CONFIG)
+    assert "--device sim" not in (info.value.hint or "")
+
+
 def test_explicit_adb_server(
     sim: SimDevice, adb_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -81,6 +81,8 @@ def test_run_several_variants_and_trials(sim: Any, tmp_path: Path) -> None:
         assert set(p["device_cpus"]) <= BIG_CPUS and p["device_cpus"], p
     # Raw outputs are kept beside the records.
     assert len(list((run_dir / "logs").glob("*/stdout"))) == 4
+    # The run has ended: its folder keeps no lock file.
+    assert not (run_dir / ".lock").exists()
 
 
 def test_failing_variant_is_recorded_and_run_goes_on(

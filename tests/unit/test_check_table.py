@@ -14,7 +14,8 @@ def test_columns_align_and_regressions_explain_themselves(tmp_path: Path) -> Non
     b = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
     c = write_run(tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2, scale={A: 1.3}))
     text = render_table(compare_runs(b, c))
-    lines = text.splitlines()
+    title, *lines = text.splitlines()
+    assert title.startswith("harness check: stand-in binary")  # write_run's default binary
     header, rule, *rows = lines[:4]
     assert header.split()[:3] == ["verdict", "device", "variant"]
     # Every column starts where its header does.
@@ -22,8 +23,8 @@ def test_columns_align_and_regressions_explain_themselves(tmp_path: Path) -> Non
     for row in rows:
         for pos in starts[1:3]:
             assert row[pos - 2 : pos] == "  " and row[pos] != " "
-    # Sorted by variant id: 0.35_96 before 1.0_224.
-    assert rows[0].startswith("unchanged") and rows[1].startswith("REGRESSION")
+    # Sorted by size, largest first: 1.0_224 before 0.35_96.
+    assert rows[0].startswith("REGRESSION") and rows[1].startswith("unchanged")
     assert any(line.startswith("  regression:") and "slower by +" in line for line in lines)
     assert lines[-1].startswith("2 configurations: 1 regression, 1 unchanged (threshold 5%")
 

@@ -184,7 +184,7 @@ def _seed_cache(root: Path, variant_id: str, quant: str) -> None:
 
 
 def test_convert_many_takes_cached_models_without_workers(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     def no_workers(fn: object, tasks: list[object], **kwargs: object) -> list[object]:
         assert tasks == [], "a cached model was converted again"
@@ -199,6 +199,8 @@ def test_convert_many_takes_cached_models_without_workers(
     )
     assert [m.variant.id for m in models] == ["mobilenet_v2_0.35_128", "mobilenet_v2_0.35_96"]
     assert all(m.cached for m in models)
+    # A run whose models all come from the cache says so (and no bar starts).
+    assert capsys.readouterr().err == "all 2 model(s) come from the cache: nothing to convert\n"
     assert [p.name for p in sorted(out.iterdir())] == [
         "mobilenet_v2_0.35_128_fp32.tflite",
         "mobilenet_v2_0.35_96_fp32.tflite",

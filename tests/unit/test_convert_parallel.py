@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
+from harness.convert.core import cache_note
+from harness.convert.parallel import ProgressBar, default_jobs, format_left, run_tasks
 
 
 def test_default_jobs_is_the_usable_cores() -> None:
@@ -23,8 +24,51 @@ def test_runs_every_task_in_worker_processes() -> None:
     results = dict(run_tasks(dict, tasks, jobs=2, label=lambda t: f"task {t['n']}", progress=bar))
     assert results == {i: {"n": i} for i in range(5)}
     lines = stream.getvalue().splitlines()
-    assert len(lines) == 5
+    # The first line comes when the pool starts, before any result; then one per result.
+    assert lines[0] == "[" + "." * ProgressBar.WIDTH + "] 0/5 started in 2 worker process(es)"
+    assert [line.split()[1] for line in lines[1:]] == ["1/5", "2/5", "3/5", "4/5", "5/5"]
+    assert all("left" in line for line in lines[1:-1]) and "left" not in lines[-1]
     assert lines[-1].startswith("[" + "#" * ProgressBar.WIDTH + "] 5/5")
+
+
+def test_the_first_line_is_out_before_the_first_result_is_awaited() -> None:
+    stream = io.StringIO()
+    bar = ProgressBar(2, stream=stream)
+    results = run_tasks(dict, [{"n": 0}, {"n": 1}], jobs=1, label=str, progress=bar)
+    first = next(results)  # the generator started the pool and waited for one result
+    lines = stream.getvalue().splitlines()
+    assert lines[0].endswith("0/2 started in 1 worker process(es)")
+    assert lines[1].split()[1] == "1/2" and first[1] == {"n": first[0]}
+    list(results)
+
+
+def test_time_left_is_estimated_from_the_pace_so_far() -> None:
+    now = [100.0]
+    stream = io.StringIO()
+    bar = ProgressBar(4, stream=stream, clock=lambda: now[0])
+    bar.start("started")
+    now[0] = 110.0  # the first item took 10 s: 3 more take about 30 s
+    bar.step("a")
+    now[0] = 300.0  # 200 s for 2 items: 2 more take about 200 s
+    bar.step("b")
+    lines = stream.getvalue().splitlines()
+    assert "10.0s about 30s left a" in lines[1]
+    assert "200.0s about 3m left b" in lines[2]
+    assert format_left(0.2) == "about 1s left" and format_left(89) == "about 89s left"
+
+
+@pytest.mark.parametrize(
+    ("total", "cached", "said"),
+    [
+        (3, 3, "all 3 model(s) come from the cache: nothing to convert"),
+        (3, 1, "1 of 3 model(s) come from the cache; converting the other 2"),
+        (2, 0, "converting 2 model(s) (a first conversion takes minutes"),
+    ],
+)
+def test_the_cache_says_what_it_supplies(total: int, cached: int, said: str) -> None:
+    stream = io.StringIO()
+    cache_note(total, cached, stream)
+    assert stream.getvalue().startswith(said)
 
 
 def test_a_dying_worker_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:

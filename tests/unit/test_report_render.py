@@ -222,12 +222,17 @@ def test_warnings_come_with_advice(troubled_html: Path, clean_html: Path) -> Non
     assert titles == [
         "Failed variants",
         "Throttled or hot trials",
-        "Trial-to-trial variation above 5%",
+        "Noisy: trials disagree by 10% or more",
         "Low battery",
         "Device setup",
     ]
     for item in find(doc, SECTION_WARNINGS):
         assert "What to do:" in item.text_content()
+    noisy = find(doc, f"//td[{C('status-noisy')}]")
+    assert noisy and all(
+        td.text_content() == "noisy" and "do not trust" in td.get("title", "") for td in noisy
+    )
+    assert "Do not trust their median" in doc.text_content()
     assert "Segmentation fault" in doc.text_content()
     assert not find(_doc(clean_html), SECTION_WARNINGS)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -93,3 +94,34 @@ def test_a_second_process_cannot_open_a_run_in_use(tmp_path: Path) -> None:
     reopened = RunStore.open(store.run_dir)
     reopened.append(make_record(store.run_id, 0))
     assert len(reopened.completed_trial_ids()) == 1
+
+
+def test_a_closed_run_keeps_no_lock_file_and_opens_again(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path, make_meta())
+    lock = store.run_dir / ".lock"
+    assert lock.read_text() == str(os.getpid())  # held while the run is written
+    store.append(make_record(store.run_id, 0))
+    store.finalize()
+    store.close()
+    assert not lock.exists()
+    assert sorted(p.name for p in store.run_dir.iterdir() if p.name.startswith(".")) == []
+    again = RunStore.open(store.run_dir)  # a resume takes a fresh lock
+    assert lock.exists()
+    again.close()
+    assert not lock.exists()
+
+
+def test_a_lock_on_a_removed_lock_file_is_not_taken_for_the_run(tmp_path: Path) -> None:
+    """A process that opened `.lock` just before its holder removed it must start over."""
+    from harness.results.store import _is_current
+
+    lock = tmp_path / ".lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        assert _is_current(fd, lock)
+        lock.unlink()
+        assert not _is_current(fd, lock)
+        lock.write_text("")  # another process made the file anew
+        assert not _is_current(fd, lock)
+    finally:
+        os.close(fd)

@@ -189,6 +189,14 @@ def run_cmd(
         bool, typer.Option(help="Enable Android 11+ fixed performance mode during the run.")
     ] = DEFAULTS.fixed_performance,
     report: Annotated[bool, typer.Option(help="Write RUN_DIR/report.html.")] = DEFAULTS.report,
+    label: Annotated[
+        str | None,
+        typer.Option(
+            help="What this run measured: a release, commit or build number, stored in "
+            "meta.json; the report's History labels runs by it (default: git describe of "
+            "the current folder when it is a git checkout, else none)."
+        ),
+    ] = DEFAULTS.label,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -216,6 +224,7 @@ def run_cmd(
     settings.seed = seed
     settings.fixed_performance = fixed_performance
     settings.report = report
+    settings.label = label
     if resume is not None:
         ignored = ignored_on_resume(settings)
         if ignored:

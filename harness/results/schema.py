@@ -213,6 +213,7 @@ class RunMeta:
     cores: dict[str, Any] = field(default_factory=dict)  # serial -> topology and masks
     fixed_performance: dict[str, Any] = field(default_factory=dict)
     git_commit: str | None = None
+    label: str | None = None  # `harness run --label`: the release/commit/build measured
     tf_version: str | None = None
     converter: str | None = None
     harness_version: str | None = None

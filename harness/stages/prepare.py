@@ -25,6 +25,7 @@ from harness.bench.prepare import (
     release_device,
 )
 from harness.results.schema import RunMeta
+from harness.stages.label import default_label
 from harness.stages.plan import Planned
 from harness.stages.resume import check_resumed_context, map_resumed_serials, plan_serials
 from harness.stages.settings import RunSettings
@@ -180,6 +181,7 @@ def create_store(
     meta = RunMeta(
         seed=seed,
         git_commit=_git_commit(),
+        label=settings.label if settings.label is not None else default_label(Path.cwd()),
         tf_version=_tf_version(),
         converter="tf.lite.TFLiteConverter",
         harness_version=__version__,

@@ -50,6 +50,9 @@ class RunSettings:
     seed: int | None = None
     fixed_performance: bool = False
     report: bool = True
+    # What this run is of (a release, commit, build); None: `git describe` of the
+    # current folder when it is a checkout (see stages.label), else no label.
+    label: str | None = None
 
     def validate(self) -> list[Config]:
         """Check every option before any device is touched; the configurations to measure.
@@ -148,6 +151,6 @@ def ignored_on_resume(settings: RunSettings) -> list[str]:
     """The options given away from their default that `--resume` ignores (its run's win)."""
     return [
         option_name(name)
-        for name in (*MEASURED, "seed")
+        for name in (*MEASURED, "seed", "label")
         if getattr(settings, name) != getattr(DEFAULTS, name)
     ]

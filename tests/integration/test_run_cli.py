@@ -35,6 +35,7 @@ def test_device_sim_starts_a_simulated_pixel(
     code = main([
         "run", "--device", "sim", "--variants", VARIANT, "--trials", "2", "--runs", "3",
         "--warmup", "1", "--out", str(tmp_path), "--json", "--fixed-performance",
+        "--label", "v2.4-rc1",
     ])  # fmt: skip
     captured = capsys.readouterr()
     out = json.loads(captured.out)
@@ -47,6 +48,7 @@ def test_device_sim_starts_a_simulated_pixel(
     [info] = meta["devices"].values()
     assert info["model"] == "Pixel"
     assert meta["settings"]["devices"] == ["sim"]
+    assert meta["label"] == "v2.4-rc1"  # what the report's History names this run by
     # The simulated Pixel runs Android 10: no fixed performance mode, said and recorded.
     assert list(meta["fixed_performance"].values()) == [False]
     assert "fixed performance mode unavailable" in captured.err

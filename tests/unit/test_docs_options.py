@@ -32,6 +32,9 @@ FOREIGN = {
     "--check-all",  # benchmarks/bench_convert.py's
 }  # fmt: skip
 
+# Inline code that runs another program quotes that program's options.
+FOREIGN_PROGRAMS = {"git", "adb", "nox", "pytest", "python", "pip", "chromium", "ruff", "mypy"}
+
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w])")
 
 
@@ -132,6 +135,8 @@ def _mentions() -> list[Mention]:
                     seen.add(opt)
             # Prose: any other backticked option must exist on some command.
             for code in re.findall(r"`([^`]*)`", line):
+                if code.split(" ", 1)[0] in FOREIGN_PROGRAMS:
+                    continue
                 for opt in OPTION.findall(code):
                     if opt not in seen and "_" not in code.split("=")[0]:
                         out.append(Mention(path.name, number, None, opt, line.strip()))

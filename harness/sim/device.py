@@ -178,6 +178,7 @@ class SimDevice:
     _core: _Core
     _thread: threading.Thread
     _stopped: bool
+    _procstat: procstat.ProcStatServer
 
     def __init__(self) -> None:
         raise TypeError("use SimDevice.start(...)")

@@ -185,7 +185,7 @@ class Proof:
     throttled_during: bool | None = None
     hot: bool | None = None
     interfered: bool | None = None
-    binary_version: str | None = None
+    log_version: str | None = None
     log_threads: int | None = None
     log_xnnpack: bool | None = None
     log_mismatch: str | None = None
@@ -260,7 +260,7 @@ def prove(
         throttled_during=throttled_during,
         hot=hot,
         interfered=interfered,
-        binary_version=claims.version,
+        log_version=claims.version,
         log_threads=claims.threads,
         log_xnnpack=claims.xnnpack_applied,
         log_mismatch=mismatch,
@@ -322,7 +322,7 @@ def with_proof(
         interference_pct=proof.interference_pct,
         hot=proof.hot,
         interfered=proof.interfered,
-        binary_version=proof.binary_version,
+        log_version=proof.log_version,
         log_threads=proof.log_threads,
         log_xnnpack=proof.log_xnnpack,
         log_mismatch=proof.log_mismatch,

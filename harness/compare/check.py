@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.compare.context import check_pair, pair_devices
+from harness.compare.flags import downgrade
 from harness.compare.shift import MIN_CONFIGS, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigId, ConfigSamples, Source, load_source
 from harness.compare.stats import (
@@ -356,6 +357,7 @@ def compare_runs(
             pair_rows, shift = judge_configs(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
                                           threshold=threshold, confidence=confidence,
                                           thresholds=thresholds)
+            pair_rows = downgrade(pair_rows, base.configs.get(bm, {}), cur.configs.get(cm, {}))
             rows += pair_rows
             both = sum(1 for r in pair_rows if r.n_baseline >= 2 and r.n_current >= 2)
             note = _shift_warning(label, shift, both, threshold, pair_rows)

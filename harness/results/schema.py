@@ -100,7 +100,7 @@ class TrialRecord:
     interference_pct: float | None = None  # other processes' share of the pinned CPUs
     hot: bool | None = None  # temp_max_c reached the cooldown limit
     interfered: bool | None = None  # interference_pct above proof.INTERFERENCE_BOUND_PCT
-    binary_version: str | None = None  # the log's version line
+    log_version: str | None = None  # the log's version line (meta: `binary_version`)
     log_threads: int | None = None  # the thread count the log reports
     log_xnnpack: bool | None = None  # XNNPACK applied per the log (None: it does not say)
     log_mismatch: str | None = None  # how the log contradicts the settings

@@ -63,3 +63,13 @@ def downgrade(
             )
         out.append(row)
     return out
+
+
+def flagged_trials(trials: Iterable[Mapping[str, object]]) -> list[str]:
+    """`#i flags` for each ok trial with proof flags, in trial order (summary, report)."""
+    out = []
+    for t in sorted(trials, key=lambda t: int(str(t.get("trial_index") or 0))):
+        marks = trial_flags(t)
+        if marks and t.get("status") == "ok":
+            out.append(describe(int(str(t.get("trial_index") or 0)), marks))
+    return out

@@ -148,21 +148,21 @@ def test_affinity_heat_and_clocks_are_proved_per_trial(sim: Any, tmp_path: Path)
 
 def test_busy_process_on_a_big_core_shows_as_interfered(sim: Any, tmp_path: Path) -> None:
     session = _sessions(sim.serial)[0]
-    busy: list[str] = []
+    pid_file = "/data/local/tmp/busy.pid"
 
     def fault() -> None:
         # Detached and pinned to big core 3, as a stray app thread would be.
-        out = session.shell(
-            ["sh", "-c", "setsid taskset 8 sh -c 'while :; do :; done' "
-             "</dev/null >/dev/null 2>&1 & echo $!"],
+        session.shell(
+            ["sh", "-c", f"setsid taskset 8 sh -c 'echo $$ >{pid_file}; while :; do :; done' "
+             "</dev/null >/dev/null 2>&1 &"],
             timeout_s=30,
         )  # fmt: skip
-        busy.append(out.stdout.strip().splitlines()[-1])
 
     def clear() -> None:
-        for pid in busy:
+        pid = session.shell(["cat", pid_file], timeout_s=30, check=False).stdout.strip()
+        if pid:
             session.shell(["kill", "-9", pid], timeout_s=30)
-        busy.clear()
+            session.shell(["rm", "-f", pid_file], timeout_s=30)
 
     records = _run(sim, tmp_path, Conductor(sim, target=1, fault=fault, clear=clear), trials=3)
     target, others = records[1], [records[0], records[2]]

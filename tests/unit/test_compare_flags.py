@@ -50,3 +50,20 @@ def test_flags_are_read_from_the_trials_table() -> None:
     frame = pd.DataFrame(rows).astype({"hot": "boolean", "interfered": "boolean"})
     (samples,) = _configs("Pixel", frame).values()
     assert samples.flagged == ("#1 hot+interfered",)
+
+
+def test_summary_names_the_flagged_trials() -> None:
+    from harness.results.summary import summarize
+
+    base = {
+        "device_serial": "s", "device_model": "Pixel", "variant": CID[0], "quant": "fp32",
+        "threads": 1, "cores": "big", "xnnpack": "default", "status": "ok", "latency_ms": 10.0,
+    }  # fmt: skip
+    rows = [
+        {**base, "trial_index": 0, "hot": False, "throttled": False},
+        {**base, "trial_index": 1, "hot": True, "throttled": True},
+        {**base, "trial_index": 2, "status": "failed", "latency_ms": None, "hot": True},
+    ]
+    (row,) = summarize(pd.DataFrame(rows)).to_dict("records")
+    assert row["flagged_trials"] == 1  # a failed trial is not a figure to doubt
+    assert row["proof_flags"] == "#1 throttled+hot"

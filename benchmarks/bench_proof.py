@@ -13,7 +13,7 @@
    `collect` then waits for a trial of TRIAL_S seconds, for main's
    run_trial.sh (`git show main:device_scripts/run_trial.sh`) and this one.
 
-    python benchmarks/bench_proof.py [--pairs 3] [--trials 4] [--runs 30]
+    python benchmarks/bench_proof.py [--pairs 3] [--trials 3] [--runs 1500]
 """
 
 from __future__ import annotations
@@ -71,9 +71,12 @@ def wakeups(script_text: str, work: Path) -> float:
     return count / elapsed
 
 
-def _latencies(run_dir: Path) -> list[float]:
+def _latencies(run_dir: Path) -> tuple[list[float], float]:
+    """Ok trials' latencies, and the mean number of proof samples per trial."""
     rows = [json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines() if x]
-    return [float(r["latency_ms"]) for r in rows if r["status"] == "ok"]
+    ok = [r for r in rows if r["status"] == "ok"]
+    samples = statistics.mean(r.get("proof_samples") or 0 for r in ok) if ok else 0.0
+    return [float(r["latency_ms"]) for r in ok], samples
 
 
 def sampling_cost(pairs: int, trials: int, runs: int) -> tuple[float, float, float]:
@@ -100,8 +103,10 @@ def sampling_cost(pairs: int, trials: int, runs: int) -> tuple[float, float, flo
         from harness.device.select import connect
 
         with tempfile.TemporaryDirectory() as tmp:
+            # ABBA order (on off off on ...) so a steady drift of the host's load
+            # falls on both sides alike; pass 0 is unmeasured and fills caches.
             for i in range(pairs * 2 + 1):
-                sampling = i % 2 == 1  # the first, unmeasured pass fills caches
+                sampling = i > 0 and (i - 1) % 4 in (0, 3)
                 sim._core.spawner.env["HARNESS_SAMPLE_S"] = "0.5" if sampling else "0"
                 settings = RunSettings(
                     devices=[sim.serial], variants=["mobilenet_v2_0.35_96"], trials=trials,
@@ -110,7 +115,12 @@ def sampling_cost(pairs: int, trials: int, runs: int) -> tuple[float, float, flo
                 outcome = run(settings, sessions=list(connect([sim.serial])))
                 if i == 0:
                     continue
-                (on if sampling else off).extend(_latencies(outcome.run_dir))
+                got = _latencies(outcome.run_dir)
+                print(
+                    f"  pass {i}: sampling {'on ' if sampling else 'off'} "
+                    f"mean {statistics.mean(got):.3f} ms over {len(got)} trials"
+                )
+                (on if sampling else off).extend(got)
     finally:
         sim.stop()
         subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
@@ -121,8 +131,9 @@ def sampling_cost(pairs: int, trials: int, runs: int) -> tuple[float, float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=3)
-    parser.add_argument("--trials", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--trials", type=int, default=3)
+    # Enough runs that a trial spans several 500 ms samples.
+    parser.add_argument("--runs", type=int, default=1500)
     args = parser.parse_args()
     old = subprocess.run(
         ["git", "-C", str(ROOT), "show", "main:device_scripts/run_trial.sh"],

@@ -25,7 +25,8 @@
 # the device for good) and clears ROOT, so that a resumed run never measures
 # while a stale benchmark process competes for the same cores.
 #
-# Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process), started,
+# Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process),
+# sampler_pid and samples (the proof samples, see `sample()`), started,
 # start, end (seconds since the epoch, or uptime seconds if date lacks %N), and
 # exit_code, written last through a rename: its presence is the done marker.
 # The full state snapshot before a trial comes from state.sh beside this script
@@ -273,16 +274,17 @@ wrap() {
     taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null 3>&- &
     _bp=$!
     echo "$_bp" >"$_d/pid"
-    : >"$_d/started"
-    # `start` is waiting for this end of the fifo to close. Before the sampler
-    # starts: mksh would keep a copy of fd 3 open in a function's subshell.
-    exec 3>&-
     _sp=""
     if [ "$SAMPLE_S" != 0 ]; then
+        # The subshell closes the fifo's fd first: a redirection on the call
+        # itself would leave mksh's saved copy of fd 3 open in it.
         # shellcheck disable=SC2086 # cpus are digits only, split on purpose
-        sample "$_bp" "$_d/samples" $_cpus </dev/null &
+        (exec 3>&-; sample "$_bp" "$_d/samples" $_cpus) </dev/null &
         _sp=$!
+        echo "$_sp" >"$_d/sampler_pid"  # before `started`: sweep finds it
     fi
+    : >"$_d/started"
+    exec 3>&-  # `start` is waiting for this end of the fifo to close
     wait "$_bp"
     rc=$?
     now >"$_d/end"
@@ -347,7 +349,7 @@ sweep)
     for d in "$dir"/*; do
         [ -d "$d" ] || continue
         if [ ! -f "$d/exit_code" ]; then
-            for f in pid wrapper_pid; do
+            for f in pid wrapper_pid sampler_pid; do
                 p=$(cat "$d/$f" 2>/dev/null)
                 [ -n "$p" ] && kill -9 "$p" 2>/dev/null && n=$((n + 1))
             done

@@ -115,10 +115,11 @@ def sampling_cost(pairs: int, trials: int, runs: int) -> tuple[float, float, flo
                 outcome = run(settings, sessions=list(connect([sim.serial])))
                 if i == 0:
                     continue
-                got = _latencies(outcome.run_dir)
+                got, samples = _latencies(outcome.run_dir)
                 print(
                     f"  pass {i}: sampling {'on ' if sampling else 'off'} "
-                    f"mean {statistics.mean(got):.3f} ms over {len(got)} trials"
+                    f"mean {statistics.mean(got):.3f} ms over {len(got)} trials, "
+                    f"{samples:.1f} samples per trial"
                 )
                 (on if sampling else off).extend(got)
     finally:

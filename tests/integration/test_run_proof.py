@@ -90,7 +90,10 @@ class Conductor:
                 index = len(seen) - 1
                 base = _samples(trial_dir)
                 if index == self.target:
-                    self.fault()
+                    try:
+                        self.fault()
+                    except Exception as exc:  # reported by the test, not lost in this thread
+                        self.errors.append(f"fault for trial {index}: {exc}")
                     self.faulted = trial_dir.name
                     base = _samples(trial_dir)  # samples from here on saw the fault
                 deadline = time.monotonic() + WAIT_S

@@ -25,7 +25,8 @@
 # the device for good) and clears ROOT, so that a resumed run never measures
 # while a stale benchmark process competes for the same cores.
 #
-# Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process), started,
+# Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process),
+# sampler_pid and samples (the proof samples, see `sample()`), started,
 # start, end (seconds since the epoch, or uptime seconds if date lacks %N), and
 # exit_code, written last through a rename: its presence is the done marker.
 # The full state snapshot before a trial comes from state.sh beside this script
@@ -37,6 +38,11 @@
 # POSIX sh for Android's mksh and toybox; no bash-isms.
 
 here=${0%/*}
+SYS="${SYSFS_ROOT:-}/sys"
+# Seconds between proof samples during a trial; 0 turns sampling off (the
+# sampling-cost benchmark compares both).
+SAMPLE_S=${HARNESS_SAMPLE_S:-0.5}
+case $SAMPLE_S in ''|*[!0-9.]*) SAMPLE_S=0.5 ;; esac
 _wrapper=""  # pid of the trial's wrapper when this shell started it (`begin`)
 
 now() {
@@ -55,7 +61,7 @@ readf() {
 
 # uptime_cs: sets _cs to the seconds since boot in hundredths, without forking
 # (no command substitution either: in mksh that forks too). The wait loop below
-# looks every 10 ms, and a fork per look would load the CPUs being measured.
+# looks every 200 ms, and a fork per look would load the CPUs being measured.
 uptime_cs() {
     read -r _up _rest </proc/uptime
     _whole=${_up%.*}
@@ -87,7 +93,7 @@ wait_done() {
             echo "state=running"
             return
         fi
-        sleep 0.01
+        sleep 0.2  # no faster: this shell shares the phone with the trial
     done
     readf _rc "$_d/exit_code"
     readf _st "$_d/start"
@@ -129,9 +135,11 @@ wait_child() {
     # The timer is a fresh `sh -c`, not a subshell: a subshell keeps the begin
     # call's argv, so a timer outliving the trial would look like a benchmark
     # in `ps`. Its `sleep` may outlive it by up to MAX_S, doing nothing.
+    # The trap is set first: a USR1 before it would end this shell. One that
+    # lands between the trap and `wait` would be lost, so MAX_S 0 never gets here.
+    trap ':' USR1
     sh -c 'sleep "$1" && kill -USR1 "$2"' timer "$2" $$ </dev/null >/dev/null 2>&1 &
     _timer=$!
-    trap ':' USR1
     wait "$1" 2>/dev/null
     trap - USR1
     kill "$_timer" 2>/dev/null
@@ -143,7 +151,7 @@ collect() {
     _max=$2
     _mark=$3
     shift 3
-    if [ -n "$_wrapper" ]; then
+    if [ -n "$_wrapper" ] && [ "$_max" != 0 ]; then
         wait_child "$_wrapper" "$_max"
         _max=0  # the wait is over: one look at the files decides
     fi
@@ -154,6 +162,7 @@ collect() {
             # `echo` after each file: the host strips exactly that one newline.
             echo "$_mark stdout"; cat "$_d/stdout" 2>/dev/null; echo
             echo "$_mark stderr"; cat "$_d/stderr" 2>/dev/null; echo
+            echo "$_mark samples"; cat "$_d/samples" 2>/dev/null; echo
             echo "$_mark after"; quick_state "$@"
             ;;
     esac
@@ -169,28 +178,120 @@ start() {
     # ignores SIGHUP, but shares the launching shell's process group.
     _setsid=""
     command -v setsid >/dev/null 2>&1 && _setsid=setsid
-    $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 &
-    _wrapper=$!
-    echo "$_wrapper" >"$_d/wrapper_pid"
     # Return only once the trial is safely started (see the top of this file).
-    while [ ! -f "$_d/started" ] && kill -0 "$_wrapper" 2>/dev/null; do
-        sleep 0.01
+    # Blocking, not polling: the wrapper holds a fifo's write end and closes it
+    # once `started` exists (or by dying), which ends our `read` at once.
+    if mkfifo "$_d/ready" 2>/dev/null; then
+        $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 3>"$_d/ready" &
+        _wrapper=$!
+        echo "$_wrapper" >"$_d/wrapper_pid"
+        read -r _ready <"$_d/ready"
+        rm -f "$_d/ready"
+    else
+        $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 &
+        _wrapper=$!
+        echo "$_wrapper" >"$_d/wrapper_pid"
+        while [ ! -f "$_d/started" ] && kill -0 "$_wrapper" 2>/dev/null; do
+            sleep 0.2  # no faster: this shell shares the phone with the trial
+        done
+    fi
+}
+
+# sample PID OUT CPU...: the proof lines of one trial, appended to OUT while PID runs.
+#   affinity mask=<hex, taskset -p> list=<Cpus_allowed_list of /proc/PID/status>
+#   sample up=<uptime s> temp=<hottest zone, millidegrees C> f<cpu>=<cur kHz>...
+#          s<cpu>=<busy ticks>,<total ticks>... self=<ticks>
+# s<cpu> are the pinned CPUs' /proc/stat counters (busy leaves out idle and
+# iowait); self is the benchmark's utime+stime from /proc/PID/stat. The host
+# differences them between samples (harness/bench/proof.py). Every
+# SAMPLE_MS (500 ms): the only fork per sample is `sleep`; the files are read
+# with builtins, and `taskset -p` runs once, after the first sleep, when the
+# benchmark's own taskset has surely applied the mask and exec'd.
+sample() {
+    _p=$1
+    _o=$2
+    shift 2
+    _pinned=$*
+    _n=0
+    while sleep "$SAMPLE_S" && kill -0 "$_p" 2>/dev/null; do
+        if [ "$_n" = 0 ]; then
+            _am=$(taskset -p "$_p" 2>/dev/null)
+            _al=""
+            while read -r _k _v; do
+                [ "$_k" = Cpus_allowed_list: ] && _al=$_v
+            done <"/proc/$_p/status" 2>/dev/null
+            echo "affinity mask=${_am##*: } list=$_al" >>"$_o"
+        fi
+        _n=$((_n + 1))
+        read -r _up _rest </proc/uptime
+        _line="sample up=$_up"
+        _hot=""
+        for _z in "$SYS"/class/thermal/thermal_zone*; do
+            readf _t "$_z/temp"
+            case $_t in ''|*[!0-9-]*|-) continue ;; esac
+            # Zones report millidegrees, a few whole degrees (thermal.zone_temp_c).
+            [ "$_t" -gt -1000 ] && [ "$_t" -lt 1000 ] && _t=$((_t * 1000))
+            if [ -z "$_hot" ] || [ "$_t" -gt "$_hot" ]; then _hot=$_t; fi
+        done
+        _line="$_line temp=$_hot"
+        for _c in $_pinned; do
+            readf _cu "$SYS/devices/system/cpu/cpu$_c/cpufreq/scaling_cur_freq"
+            _line="$_line f$_c=$_cu"
+        done
+        # Per CPU, summed on the host: mksh arithmetic is 32-bit.
+        while read -r _name _us _ni _sy _id _io _irq _si _st _rest; do
+            for _c in $_pinned; do
+                if [ "$_name" = "cpu$_c" ]; then
+                    _b=$((_us + _ni + _sy + _irq + _si + ${_st:-0}))
+                    _line="$_line s$_c=$_b,$((_b + _id + _io))"
+                fi
+            done
+        done </proc/stat
+        _self=""
+        readf _ps "/proc/$_p/stat"
+        if [ -n "$_ps" ]; then
+            # Fields after "(comm) " (comm may hold spaces): state is the first,
+            # utime and stime the 12th and 13th (fields 14 and 15 of proc(5)).
+            set -f  # split on purpose, never globbed
+            # shellcheck disable=SC2086
+            set -- ${_ps##*) }
+            set +f
+            [ $# -ge 13 ] && shift 11 && _self=$(( $1 + $2 ))
+        fi
+        echo "$_line self=$_self" >>"$_o"
     done
 }
 
-# _wrap DIR MASK BINARY [ARGS...]: the detached wrapper (run by `start` only).
+# _wrap DIR MASK CPUS BINARY [ARGS...]: the detached wrapper (run by `start` only).
+# CPUS: the pinned CPUs, space-separated ("" samples no clocks nor /proc/stat).
 wrap() {
     _d=$1
     _mask=$2
-    shift 2
+    _cpus=$3
+    shift 3
     trap '' HUP
     now >"$_d/start"
-    taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null &
-    echo $! >"$_d/pid"
+    taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null 3>&- &
+    _bp=$!
+    echo "$_bp" >"$_d/pid"
+    _sp=""
+    if [ "$SAMPLE_S" != 0 ]; then
+        # The subshell closes the fifo's fd first: a redirection on the call
+        # itself would leave mksh's saved copy of fd 3 open in it.
+        # shellcheck disable=SC2086 # cpus are digits only, split on purpose
+        (exec 3>&-; sample "$_bp" "$_d/samples" $_cpus) </dev/null &
+        _sp=$!
+        echo "$_sp" >"$_d/sampler_pid"  # before `started`: sweep finds it
+    fi
     : >"$_d/started"
-    wait $!
+    exec 3>&-  # `start` is waiting for this end of the fifo to close
+    wait "$_bp"
     rc=$?
     now >"$_d/end"
+    if [ -n "$_sp" ]; then
+        kill "$_sp" 2>/dev/null
+        wait "$_sp" 2>/dev/null
+    fi
     echo "$rc" >"$_d/exit_code.tmp" && mv "$_d/exit_code.tmp" "$_d/exit_code"
 }
 
@@ -226,7 +327,7 @@ begin)
         # shellcheck disable=SC2086 # cpus are digits only, split on purpose
         sh "$here/state.sh" $cpus
     fi
-    start "$dir" "$mask" "$@"
+    start "$dir" "$mask" "$cpus" "$@"
     echo "$mark started"
     # shellcheck disable=SC2086
     collect "$dir" "$max" "$mark" $cpus
@@ -248,7 +349,7 @@ sweep)
     for d in "$dir"/*; do
         [ -d "$d" ] || continue
         if [ ! -f "$d/exit_code" ]; then
-            for f in pid wrapper_pid; do
+            for f in pid wrapper_pid sampler_pid; do
                 p=$(cat "$d/$f" 2>/dev/null)
                 [ -n "$p" ] && kill -9 "$p" 2>/dev/null && n=$((n + 1))
             done

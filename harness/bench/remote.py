@@ -116,6 +116,7 @@ class Collected:
     stderr: str | None = None
     before: str | None = None  # state.sh output before the launch (begin only)
     after: str | None = None  # state.sh output right after the process ended
+    samples: str | None = None  # the wrapper's proof samples (harness/bench/proof.py)
 
 
 def _mark() -> str:
@@ -157,6 +158,7 @@ def parse_collected(text: str, mark: str, serial: str | None = None) -> Collecte
         stderr=_file_section(sections.get("stderr")),
         before=sections.get("before"),
         after=sections.get("after"),
+        samples=_file_section(sections.get("samples")),
     )
 
 

@@ -198,7 +198,7 @@ class TrialRunner:
             started = time.time()
             got, timed_out = self.execute(spec.trial_id, mask, command.argv, cpus, before=recent)
         finished = time.time()
-        return self._record(
+        record = self._record(
             spec,
             order_index if order_index is not None else spec.order_index,
             Observed(
@@ -216,6 +216,15 @@ class TrialRunner:
                 cooldown_wait=cooldown_wait,
                 notes=command.notes,
             ),
+        )
+        from harness.bench.proof import with_proof
+
+        return with_proof(
+            record,
+            got.samples,
+            cluster_max_khz=self.target.cluster_max_khz,
+            hot_limit_c=self.settings.cooldown_temp_c,
+            log=f"{got.stdout or ''}\n{got.stderr or ''}",
         )
 
     def execute(

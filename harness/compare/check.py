@@ -20,6 +20,7 @@ from harness.compare.comparison import (
     Side,
 )
 from harness.compare.context import check_pair, pair_devices
+from harness.compare.flags import downgrade
 from harness.compare.shift import MIN_CONFIGS, family_confidence, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigSamples, Source, load_source
 from harness.compare.stats import (
@@ -349,6 +350,7 @@ def compare_runs(
                 confidence=confidence,
                 thresholds=thresholds,
             )
+            pair_rows = downgrade(pair_rows, base.configs.get(bm, {}), cur.configs.get(cm, {}))
             rows += pair_rows
             both = sum(1 for r in pair_rows if r.n_baseline >= 2 and r.n_current >= 2)
             note = _shift_warning(label, shift, both, threshold, pair_rows)

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from harness.bench.proof import FLAG_FIELDS
+from harness.compare.flags import describe, trial_flags
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results import load, load_meta
 from harness.vocab import CONFIG_FIELDS, FAILED_STATUSES, SYNTHETIC_MARK, ConfigId, DeviceConfig
@@ -59,6 +61,7 @@ class ConfigSamples(DeviceConfig):
     failed: int = 0
     median_ms: tuple[float, ...] = ()  # per ok trial that reported it
     min_ms: tuple[float, ...] = ()
+    flagged: tuple[str, ...] = ()  # ok trials with proof flags, "#2 hot" (compare/flags.py)
 
     def values(self, metric: str = "mean") -> tuple[float, ...]:
         """The per-trial figures for `metric` (see METRICS)."""
@@ -173,6 +176,8 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
     }
     values: dict[ConfigId, list[tuple[int, int, float, float | None, float | None]]] = {}
     failed: dict[ConfigId, int] = {}
+    flag_cols = {c: recs[c].tolist() for c in FLAG_FIELDS if c in recs.columns}
+    flagged: dict[ConfigId, list[str]] = {}
     for i in range(len(recs)):
         cid: ConfigId = (
             str(cols["variant"][i]),
@@ -185,6 +190,9 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
         failed.setdefault(cid, 0)
         status, latency = cols["status"][i], _value(cols["latency_ms"][i])
         if status == "ok" and latency is not None:
+            marks = trial_flags({k: v[i] for k, v in flag_cols.items()})
+            if marks:
+                flagged.setdefault(cid, []).append(describe(int(cols["trial_index"][i]), marks))
             med, low = _value(cols["median_us"][i]), _value(cols["min_us"][i])
             values[cid].append(
                 (
@@ -208,6 +216,7 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             # Only strictly positive figures: a 0 us minimum is a timer artefact, not a value.
             median_ms=tuple(t[3] for t in trials if t[3] is not None and t[3] > 0),
             min_ms=tuple(t[4] for t in trials if t[4] is not None and t[4] > 0),
+            flagged=tuple(flagged.get(cid, ())),
         )
     return out
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from harness import __version__, catalogue
+from harness.compare.flags import flagged_trials
 from harness.errors import UnknownVariantError
 from harness.report import advice, charts, history, ops
 from harness.report.advice import count as _count
@@ -88,6 +89,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 n_trials=int(s["n_trials"]),
                 n_ok=int(s["n_ok"]),
                 n_throttled=int(s["throttled_trials"] or 0),
+                flagged="; ".join(flagged_trials(trials)),
                 median_ms=s["median_ms"],
                 p5_ms=s["p5_ms"],
                 p95_ms=s["p95_ms"],

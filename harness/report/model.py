@@ -45,6 +45,7 @@ class VariantRow:
     setup: str = ""  # "t4 big xnnpack=on" when the section mixes threads / cores / XNNPACK
     delegation: str = ""  # "GPU, 40 of 49 nodes" as the trials' logs say; "" if none
     n_warned: int = 0  # trials whose log lacked figures or under-delegated
+    flagged: str = ""  # ok trials with proof flags, "#1 hot+throttled; #3 interfered"
 
     @property
     def series(self) -> str:

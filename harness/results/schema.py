@@ -130,6 +130,21 @@ class TrialRecord:
     binary_sha256: str | None = None
     binary_kind: BinaryKind = "unknown"
     model_sha256: str | None = None
+    # Proof of what ran, sampled during the trial (harness/bench/proof.py; additive:
+    # records written before have None). `throttled` above also covers the clocks seen.
+    affinity_cpus: str | None = None  # the benchmark's CPUs as the phone reported them, "4,5"
+    proof_samples: int | None = None  # samples taken during the trial (one per 500 ms)
+    freq_min_khz: int | None = None  # lowest / highest clock seen on the pinned CPUs
+    freq_max_khz: int | None = None
+    temp_max_c: float | None = None  # hottest zone seen during the trial
+    interference_pct: float | None = None  # other processes' share of the pinned CPUs
+    hot: bool | None = None  # temp_max_c reached the cooldown limit
+    interfered: bool | None = None  # interference_pct above proof.INTERFERENCE_BOUND_PCT
+    log_version: str | None = None  # the log's version line (meta: `binary_version`)
+    log_threads: int | None = None  # the thread count the log reports
+    log_xnnpack: bool | None = None  # XNNPACK applied per the log (None: it does not say)
+    log_mismatch: str | None = None  # how the log contradicts the settings
+    proof_warnings: str | None = None  # one line per flag: which and why
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

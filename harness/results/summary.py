@@ -49,6 +49,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "delegated_nodes",
     "total_nodes",
     "warned_trials",
+    "flagged_trials",  # ok trials with proof flags (throttled, hot, interfered, log_mismatch)
+    "proof_flags",  # which and why: "#1 hot+throttled; #3 interfered"
 )
 _DTYPES: dict[str, str] = {
     "device_serial": "string",
@@ -68,6 +70,8 @@ _DTYPES: dict[str, str] = {
     "delegated_nodes": "Int64",
     "total_nodes": "Int64",
     "warned_trials": "int64",
+    "flagged_trials": "int64",
+    "proof_flags": "string",
 }
 
 
@@ -159,6 +163,10 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
     row["throttled_trials"] = int(group["throttled"].fillna(False).astype(bool).sum())
     row["status"] = _status(n_ok, n_failed, row.get("cv"))
     row.update(_delegation(group))
+    from harness.compare.flags import flagged_trials
+
+    flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])
+    row.update(flagged_trials=len(flagged), proof_flags="; ".join(flagged) or None)
     return row
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from harness.errors import SimulatorError
 from harness.sim import auth as authmod
-from harness.sim import image, sandbox
+from harness.sim import image, procstat, sandbox
 from harness.sim import props as propmod
 from harness.sim import topology as topomod
 from harness.sim.faults import Faults
@@ -181,6 +181,7 @@ class SimDevice:
     _core: _Core
     _thread: threading.Thread
     _stopped: bool
+    _procstat: procstat.ProcStatServer
 
     def __init__(self) -> None:
         raise TypeError("use SimDevice.start(...)")
@@ -219,6 +220,7 @@ class SimDevice:
         image.build(self.root, merged, self.topology)
         self.faults = Faults(self.root, self.topology)
         self.faults.set_auth(policy)
+        self._procstat = procstat.ProcStatServer(self.root, self.topology)
         spawner = sandbox.Spawner(self.root, sandbox.device_env(merged))
         self._loop = asyncio.new_event_loop()
         self._core = _Core(self.root, merged, self.faults, spawner)
@@ -284,6 +286,9 @@ class SimDevice:
             if self._loop.is_running():
                 self._call(self._core.close(), STOP_TIMEOUT_S)
         finally:
+            procstat_server = getattr(self, "_procstat", None)
+            if procstat_server is not None:
+                procstat_server.stop()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(STOP_TIMEOUT_S)
             if not self._thread.is_alive():

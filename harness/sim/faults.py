@@ -176,6 +176,20 @@ class Faults:
         rule = f"{float(factor)}" + (f" {models}" if models else "")
         image.write_state(self._root, "slowdown", rule + "\n")
 
+    def set_hold(self, on: bool) -> None:
+        """Hold every benchmark_model between two runs until turned off.
+
+        Tests use it to keep a trial running until something has been seen
+        (samples taken, a fault applied), then let it finish: its length is set
+        by events, not by how fast the host computes. Runs are timed before the
+        pause, so the figures are unaffected; only the trial's wall time grows.
+        """
+        path = self._root / "state" / "hold"
+        if on:
+            image.write_state(self._root, "hold", "on\n")
+        else:
+            path.unlink(missing_ok=True)
+
     def set_synthetic(self, seed: int | None, *, cv: float = 0.02, run_cv: float = 0.01) -> None:
         """Deterministic mode: the stand-in draws its times from a seeded distribution.
 
@@ -216,6 +230,7 @@ class Faults:
         self.set_auth(None)
         self.clear_thermal()
         self.set_slowdown(1.0)
+        self.set_hold(False)
 
     def apply(self, settings: dict[str, Any]) -> None:
         """Set faults from a dict, e.g. {"slowdown": 2.0, "hang": ["sleep"], "fail_pushes": 0}.

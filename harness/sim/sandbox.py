@@ -70,6 +70,8 @@ def bwrap_argv(root: Path) -> list[str]:
     argv += [
         "--dev", "/dev",
         "--proc", "/proc",
+        # /proc/stat in device cpu numbers, served live by procstat.py.
+        "--ro-bind", str(root / "proc_stat"), "/proc/stat",
         "--ro-bind", "/sys", "/sys",
         "--bind", str(root / "data"), "/data",
         "--ro-bind", str(root / "system"), "/system",

@@ -329,3 +329,14 @@ def test_an_unknown_schema_version_is_refused(runs: dict[str, Path], tmp_path: P
     (copy / "meta.json").write_text(json.dumps({**meta, "schema_version": 99}))
     with pytest.raises(SchemaVersionError):
         render([copy], out=tmp_path / "r.html")
+
+
+def test_flagged_trials_are_named_next_to_their_figures(
+    troubled_html: Path, clean_html: Path
+) -> None:
+    flagged = [s.text_content() for s in find(_doc(troubled_html), f"//span[{C('flagged')}]")]
+    # The throttled variant's four trials, by index and reason, in its table row.
+    assert flagged == ["flagged: #0 throttled; #1 throttled; #2 throttled; #3 throttled"]
+    row = find(_doc(troubled_html), f"//span[{C('flagged')}]/ancestor::tr")[0]
+    assert "0.35" in row.text_content() and "96" in row.text_content()
+    assert find(_doc(clean_html), f"//span[{C('flagged')}]") == []

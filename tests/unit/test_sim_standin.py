@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,30 @@ def test_taskset_missing_command_is_127(tmp_path: Path) -> None:
         timeout=30,
     )
     assert result.returncode == 127
+
+
+def test_taskset_p_answers_in_device_cpus(tmp_path: Path) -> None:
+    """All device cpus share one host cpu here: only the pinning record tells 0x4 from 0x7."""
+    host = sorted(os.sched_getaffinity(0))[-1]
+    env = _state(tmp_path, host)
+    pinned = subprocess.Popen([sys.executable, str(TASKSET), "0xc", "sleep", "30"], env=env)
+    plain = subprocess.Popen(["sleep", "30"], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not (tmp_path / "affinity.jsonl").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+        def ask(pid: int) -> str:
+            return subprocess.run(
+                [sys.executable, str(TASKSET), "-p", str(pid)],
+                capture_output=True, text=True, env=env, timeout=30, check=True,
+            ).stdout.strip()  # fmt: skip
+
+        # toybox's format; cpu3 is offline, so of 0xc only cpu2 remains.
+        assert ask(pinned.pid) == f"pid {pinned.pid}'s current affinity mask: 4"
+        # Never pinned by taskset: the reverse map of its host cpus, all online cpus.
+        assert ask(plain.pid) == f"pid {plain.pid}'s current affinity mask: 7"
+    finally:
+        for proc in (pinned, plain):
+            proc.kill()
+            proc.wait()

@@ -116,5 +116,5 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     swept = subprocess.run(
         [*cmd, "sweep", str(tmp_path / "trials")], capture_output=True, text=True, timeout=30
     ).stdout
-    assert swept.strip() == "swept 2"  # the wrapper and the sleep
+    assert swept.strip() == "swept 3"  # the wrapper, its sampler and the sleep
     assert list((tmp_path / "trials").iterdir()) == []

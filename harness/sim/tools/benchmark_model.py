@@ -388,8 +388,16 @@ def run_phase(
         runs += 1
         if delay > 0:
             time.sleep(delay)
+        hold()
         now = time.perf_counter()
     return stat
+
+
+def hold() -> None:
+    """Pause between runs while the device's hold fault is on (tests end a trial on an event)."""
+    path = os.path.join(STATE, "hold")
+    while os.path.exists(path):
+        time.sleep(0.02)
 
 
 def main(argv: list[str]) -> int:

@@ -77,9 +77,35 @@ def apply(pid: int, mask: int, argv: list[str]) -> int | None:
     return None
 
 
+def pinned_mask(pid: int, host: set[int]) -> int | None:
+    """The device mask this tool last gave pid, if the kernel still holds its host CPUs.
+
+    Several device cpus share one host cpu, so the host affinity alone cannot
+    tell mask 0x40 from 0xc0; the record written when pinning can.
+    """
+    found: int | None = None
+    try:
+        with open(os.path.join(STATE, "affinity.jsonl")) as fh:
+            for line in fh:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue
+                if rec.get("pid") == pid:
+                    same = set(rec.get("host_cpus", ())) == host
+                    found = int(rec["device_mask"], 16) if same else None
+    except OSError:
+        return None
+    return found
+
+
 def current_mask(pid: int) -> int:
+    """pid's affinity in DEVICE cpus, as a phone's taskset -p reports it."""
     mapping, online = load_map()
     host = os.sched_getaffinity(pid)
+    pinned = pinned_mask(pid or os.getpid(), host)
+    if pinned is not None:
+        return pinned & to_mask(online)
     return to_mask({d for d in online if mapping[d] in host})
 
 

@@ -75,7 +75,9 @@ class RunSettings:
     out: Path = Path("results")
     resume: Path | None = None
     benchmark_binary: Path | None = None
-    adb_server: str | None = None
+    adb_server: str | list[str] | None = None  # a lab: several servers
+    wait_for_device_s: float | None = None  # how long to wait for a leased phone
+    on_run_id: Callable[[str], None] | None = None  # told the run id (the leases record it)
     reconnect_timeout_s: float = 60.0
     trial_timeout_s: float = 600.0
     seed: int | None = None
@@ -190,8 +192,10 @@ def resume_command(run_dir: Path, settings: RunSettings) -> str:
     argv = ["harness", "run", "--resume", str(run_dir)]
     for d in settings.devices:
         argv += ["--device", d]
-    if settings.adb_server:
-        argv += ["--adb-server", settings.adb_server]
+    servers = [settings.adb_server] if isinstance(settings.adb_server, str) else (
+        settings.adb_server or [])
+    for server in servers:
+        argv += ["--adb-server", server]
     return shlex.join(argv)
 
 
@@ -250,12 +254,10 @@ def _convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
 
 
 def _open_sessions(settings: RunSettings) -> list[DeviceSession]:
-    from harness.device.select import connect
+    from harness.device.servers import connect_all
 
-    return list(
-        connect(settings.devices, adb_server=settings.adb_server,
-                wait_s=settings.reconnect_timeout_s)
-    )  # fmt: skip
+    return connect_all(settings.devices, adb_servers=settings.adb_server,
+                       wait_s=settings.reconnect_timeout_s).sessions  # fmt: skip
 
 
 # What makes a phone the same phone for --resume: a trial measured on another
@@ -382,6 +384,8 @@ def run(
             mapping = _map_resumed_serials(meta, identities)
             _check_resumed_context(store, prepared, mapping)
             plan_serials = _plan_serials(mapping, serials)
+        if settings.on_run_id is not None:
+            settings.on_run_id(store.run_id)
         plan = build_plan(plan_serials, configs, trials=settings.trials, seed=seed)
         if store.meta.get("status") != "running":
             store.update_meta(status="running")

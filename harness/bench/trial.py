@@ -496,6 +496,7 @@ class TrialRunner:
             delegated_nodes=_int_or_none(parsed.get("delegated_nodes")),
             total_nodes=_int_or_none(parsed.get("total_nodes")),
             parse_warnings="\n".join(parsed.get("parse_warnings") or []) or None,
+            adb_server=self.target.session.adb_server,
         )
 
 

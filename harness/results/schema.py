@@ -90,6 +90,7 @@ class TrialRecord:
     delegated_nodes: int | None = None  # nodes it took...
     total_nodes: int | None = None  # ...out of the graph's nodes
     parse_warnings: str | None = None  # absent figures, partial delegation; one per line
+    adb_server: str | None = None  # HOST:PORT the phone was reached through (a lab has many)
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

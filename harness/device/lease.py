@@ -153,19 +153,21 @@ def try_take(session: DeviceSession, owner: Owner) -> Holder | None:
     return _parse_holder(out)
 
 
-def break_stale(session: DeviceSession, holder: Holder) -> bool:
+def break_stale(session: DeviceSession, holder: Holder, *, stale_after_s: int = STALE_AFTER_S
+                ) -> bool:
     """Remove the lease `holder` left, if it is still that lease and still stale.
 
     True when this call broke it; False when another breaker won or the
     holder came back. The `break` folder makes the check-and-remove one
-    winner's job.
+    winner's job. `stale_after_s=-1` takes over a lease regardless of age
+    (this run's own, left by its dead process; see `acquire`).
     """
     script = (
         f"L={sh_quote(LEASE_DIR)}; T={sh_quote(holder.token)}; "
         'mkdir "$L/break" 2>/dev/null || { echo lost; exit 0; }; '
         'tok=$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null); '
         'hb=$(cat "$L/heartbeat" 2>/dev/null); now=$(date +%s); '
-        f'if [ "$tok" = "$T" ] && [ $((now - ${{hb:-0}})) -gt {STALE_AFTER_S} ]; then '
+        f'if [ "$tok" = "$T" ] && [ $((now - ${{hb:-0}})) -gt {int(stale_after_s)} ]; then '
         'rm -rf "$L" && echo broken; else rmdir "$L/break"; echo lost; fi'
     )
     out = session.shell(script, timeout_s=LEASE_CALL_TIMEOUT_S).stdout
@@ -201,12 +203,32 @@ def acquire(session: DeviceSession, owner: Owner, *, wait_s: float,
         holder = try_take(session, owner)
         if holder is None:
             return None
+        if _own_orphan(holder, owner):
+            # A resume finds the lease its run's earlier process could not release
+            # (the phone was gone): that process is dead, the lease is ours to take.
+            if break_stale(session, holder, stale_after_s=-1):
+                emit(f"{session.serial}: took over this run's lease from its ended process "
+                     f"(pid {holder.pid})")
+            continue
         if not holder.stale:
             return holder
         if break_stale(session, holder):
             emit(f"warning: {session.serial}: broke a stale lease ({holder.describe()}; "
                  f"stale after {STALE_AFTER_S} s)")
     return read_holder(session)
+
+
+def _own_orphan(holder: Holder, owner: Owner) -> bool:
+    """The lease names this very run, taken on this host by a process that has ended."""
+    if holder.run != owner.run or holder.host != owner.host or not holder.pid.isdigit():
+        return False
+    try:
+        os.kill(int(holder.pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class Lease:

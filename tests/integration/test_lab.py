@@ -46,22 +46,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def second_server(adb_server: AdbServer, tmp_path: Path) -> Iterator[AdbServer]:
-    """The bundled adb started a second time, with `-P`, on its own port."""
+def _start_adb(like: AdbServer, log: Path, port: int | None = None
+               ) -> tuple[AdbServer, subprocess.Popen[bytes]]:
+    """The bundled adb started (again), with `-P`, on its own port."""
     adb = str(resources.files("adbutils") / "binaries" / "adb")
-    port = _free_port()
+    port = port or _free_port()
     env = dict(os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0",
                ANDROID_ADB_SERVER_PORT=str(port))
-    log = (tmp_path / "adb-2.log").open("wb")
-    proc = subprocess.Popen([adb, "-P", str(port), "server", "nodaemon"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-    server = dataclasses.replace(adb_server, adb=adb, port=port, env=env, kind="bundled")
-    _until(lambda: _answers(server), "the second adb server to answer")
-    yield server
+    with log.open("ab") as out:
+        proc = subprocess.Popen([adb, "-P", str(port), "server", "nodaemon"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)
+    server = dataclasses.replace(like, adb=adb, port=port, env=env, kind="bundled")
+    _until(lambda: _answers(server), "an adb server to answer")
+    return server, proc
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
-    proc.wait(10)
-    log.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def second_server(adb_server: AdbServer, tmp_path: Path) -> Iterator[AdbServer]:
+    """A second adb server beside the session's (the bundled adb, `-P`)."""
+    server, proc = _start_adb(adb_server, tmp_path / "adb-2.log")
+    yield server
+    _stop(proc)
 
 
 def _answers(server: AdbServer) -> bool:
@@ -300,3 +314,42 @@ def test_a_pool_of_three_shared_by_four_runs(
     before = _trials(_run_dir(results[firsts.index(mine)][1]))
     after = _trials(_run_dir(results[3][1]))
     assert max(t["finished_at"] for t in before) <= min(t["started_at"] for t in after)
+
+
+def test_a_server_that_drops_mid_run_is_a_phone_gone(
+        adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path) -> None:
+    second, proc = _start_adb(adb_server, tmp_path / "adb-drop.log")
+    try:
+        a, b = _sim(sims, adb_server), _sim(sims, second)
+        servers = ["--adb-server", _spec(adb_server), "--adb-server", _spec(second)]
+        devices = ["-d", a.serial, "-d", b.serial]
+        out = tmp_path / "out"
+        run = _harness("run", *devices, *servers, *RUN, "--trials", "6", "--json",
+                       "--reconnect-timeout", "3", "--out", str(out))
+
+        def b_measured() -> bool:
+            return any(b.serial in line for f in out.glob("*/trials.jsonl")
+                       for line in f.read_text().splitlines())
+
+        _until(b_measured, "a trial of the second server's phone")
+        _stop(proc)  # the whole second host's adb server goes away
+        code, stdout, err = _finish(run)
+        assert code == 3, err
+        outcome = json.loads(stdout)
+        assert outcome["status"] == "interrupted"
+        trials = _trials(Path(outcome["run_dir"]))
+        assert sum(t["device_serial"] == a.serial for t in trials) == 6  # the other went on
+        assert 0 < sum(t["device_serial"] == b.serial for t in trials) < 6
+        assert outcome["missing"] == {b.serial: 6 - sum(t["device_serial"] == b.serial
+                                                        for t in trials)}
+        # The server comes back on its port; the printed resume finishes the run.
+        second, proc = _start_adb(adb_server, tmp_path / "adb-drop.log", port=second.port)
+        second.connect(b.serial)
+        code, stdout, err = _finish(_harness("run", "--resume", outcome["run_dir"], *devices,
+                                             *servers, "--json", "--no-report"))
+        assert code == 0, err
+        assert len(_trials(Path(outcome["run_dir"]))) == 12
+        # The dropped run could not release its lease on that phone; its resume takes it over.
+        assert f"{b.serial}: took over this run's lease from its ended process" in err
+    finally:
+        _stop(proc)

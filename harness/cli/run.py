@@ -112,8 +112,9 @@ def register(app: typer.Typer) -> None:
                 "--device",
                 "-d",
                 metavar="DEVICE",
-                help="Serial, HOST:PORT, model/product name, alias, `all`, or `sim` "
-                "(starts a simulated Pixel 1). Repeat for several devices, run in parallel.",
+                help="Serial, SERIAL@HOST:PORT, HOST:PORT, model/product name, alias, `all`, "
+                "pool:NAME[*N] (free phones of a pool), or `sim` (starts a simulated Pixel 1). "
+                "Repeat for several devices, run in parallel.",
             ),
         ] = None,
         variants: Annotated[

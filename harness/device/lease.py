@@ -286,13 +286,12 @@ def take_all(
 ) -> list[Lease]:
     """Leases on every session, or DeviceBusyError naming the holders (after `wait_s`)."""
     held: list[Lease] = []
-    pending = list(sessions)
     deadline = None if wait_s is None else time.monotonic() + wait_s
     told: dict[str, str] = {}
     try:
         while True:
             busy: list[tuple[DeviceSession, Holder]] = []
-            for s in pending:
+            for s in sessions:
                 holder = acquire(s, owner, wait_s=0, emit=emit)
                 if holder is None:
                     held.append(Lease(fresh(s), owner, s))
@@ -300,6 +299,10 @@ def take_all(
                     busy.append((s, holder))
             if not busy:
                 return held
+            # All or nothing: a run holding A while it waits for B, and another
+            # holding B while it waits for A, would wait for each other forever.
+            release_all(held)
+            held = []
             if deadline is None or time.monotonic() >= deadline:
                 raise DeviceBusyError(
                     "; ".join(f"{s.serial} is leased by {h.describe()}" for s, h in busy),
@@ -310,12 +313,21 @@ def take_all(
                 if told.get(s.serial) != h.token:
                     told[s.serial] = h.token
                     emit(f"{s.serial}: waiting for the lease of {h.describe()}")
-            pending = [s for s, _h in busy]
-            time.sleep(WAIT_POLL_S)
+            pause()
     except BaseException:
-        for lease in held:
-            lease.close()
+        release_all(held)
         raise
+
+
+def pause() -> None:
+    """Sleep before looking again; the jitter keeps competing runs out of lockstep."""
+    time.sleep(WAIT_POLL_S * (0.5 + secrets.randbelow(1000) / 1000))
+
+
+def release_all(leases: list[Lease]) -> None:
+    """Close every lease (heartbeat stopped, folder removed)."""
+    for lease in leases:
+        lease.close()
 
 
 __all__ = [

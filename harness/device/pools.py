@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from harness.config import HarnessConfig
 from harness.device import select
-from harness.device.lease import WAIT_POLL_S, DeviceBusyError, Holder, Lease, Owner, acquire
+from harness.device.lease import (
+    DeviceBusyError,
+    Holder,
+    Lease,
+    Owner,
+    acquire,
+    pause,
+    release_all,
+)
 from harness.device.servers import POOL_PREFIX, Server, resolve, session_for
 from harness.device.session import DeviceSession
 from harness.errors import DeviceError, DeviceNotFoundError, PlanError
@@ -94,6 +102,8 @@ def take(request: PoolRequest, pool: Sequence[DeviceSession], owner: Owner, *,
                     busy.append((s, holder))
             if len(held) == request.count:
                 return held
+            release_all(held)  # all or nothing, as lease.take_all (no deadlock)
+            held = []
             if deadline is None or time.monotonic() >= deadline:
                 raise DeviceBusyError(
                     f"pool {request.name!r}: {len(busy)} phone(s) busy: "
@@ -104,10 +114,9 @@ def take(request: PoolRequest, pool: Sequence[DeviceSession], owner: Owner, *,
                 told = True
                 emit(f"pool {request.name}: waiting for a free phone (busy: "
                      + "; ".join(f"{s.serial} leased by {h.describe()}" for s, h in busy) + ")")
-            time.sleep(WAIT_POLL_S)
+            pause()
     except BaseException:
-        for lease in held:
-            lease.close()
+        release_all(held)
         raise
 
 

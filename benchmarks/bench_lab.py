@@ -45,12 +45,17 @@ def _free_port() -> int:
 def _start_server(adb: str, log: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     env = dict(os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0")
-    proc = subprocess.Popen([adb, "-P", str(port), "server", "nodaemon"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=log.open("wb"),
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [adb, "-P", str(port), "server", "nodaemon"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        start_new_session=True,
+    )
     for _ in range(300):
-        if subprocess.run([adb, "-P", str(port), "version"], capture_output=True,
-                          env=env, check=False).returncode == 0 and _listening(port):
+        if subprocess.run(
+            [adb, "-P", str(port), "version"], capture_output=True, env=env, check=False
+        ).returncode == 0 and _listening(port):
             return proc, port
         time.sleep(0.1)
     raise SystemExit(f"adb server on {port} did not start")
@@ -68,8 +73,9 @@ def _harness_cpu(args: list[str]) -> tuple[float, float, int]:
     """Run `harness run ARGS --json` as a child: (CPU s, wall s, trials stored)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "run", *args, "--json"],
-                                stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "harness.cli", "run", *args, "--json"], stdout=out, stderr=err
+        )
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         out.seek(0)
@@ -98,30 +104,49 @@ def main() -> None:
                 phone = SimDevice.start()
                 phone.faults.set_synthetic(len(phones) + 1)
                 port = servers[len(phones) % 2][1]
-                subprocess.run([adb, "-P", str(port), "connect", phone.serial],
-                               capture_output=True, check=True)
+                subprocess.run(
+                    [adb, "-P", str(port), "connect", phone.serial], capture_output=True, check=True
+                )
                 phones.append(phone)
-            devices = [a for p in phones[:size]
-                       for a in ("-d", f"{p.serial}@{specs[phones.index(p) % 2]}")]
-            base = [*devices, *(a for s in specs for a in ("--adb-server", s)),
-                    "--variants", VARIANT, "--runs", str(opts.runs), "--warmup", "1",
-                    "--cooldown-temp", "0", "--no-report", "--out", str(tmp / "runs")]
+            devices = [
+                a for p in phones[:size] for a in ("-d", f"{p.serial}@{specs[phones.index(p) % 2]}")
+            ]
+            base = [
+                *devices,
+                *(a for s in specs for a in ("--adb-server", s)),
+                "--variants",
+                VARIANT,
+                "--runs",
+                str(opts.runs),
+                "--warmup",
+                "1",
+                "--cooldown-temp",
+                "0",
+                "--no-report",
+                "--out",
+                str(tmp / "runs"),
+            ]
             _harness_cpu([*base, "--trials", "1"])  # push binary, models, scripts
             cpu1, wall1, n1 = _harness_cpu([*base, "--trials", str(opts.trials)])
             cpu2, wall2, n2 = _harness_cpu([*base, "--trials", str(2 * opts.trials)])
             per_trial = (cpu2 - cpu1) / max(1, n2 - n1)
             rows.append((size, n2, cpu2, wall2, per_trial))
-            print(f"{size} phone(s): {n1} + {n2} trials; harness CPU {cpu1:.2f} s / "
-                  f"{cpu2:.2f} s (wall {wall1:.1f} s / {wall2:.1f} s); "
-                  f"CPU per trial {per_trial * 1e3:.1f} ms", flush=True)
+            print(
+                f"{size} phone(s): {n1} + {n2} trials; harness CPU {cpu1:.2f} s / "
+                f"{cpu2:.2f} s (wall {wall1:.1f} s / {wall2:.1f} s); "
+                f"CPU per trial {per_trial * 1e3:.1f} ms",
+                flush=True,
+            )
     finally:
         for phone in phones:
             phone.stop()
         for proc, _port in servers:
             proc.terminate()
             proc.wait(10)
-    print("\n| phones | trials (2T pass) | harness CPU, 2T pass | wall, 2T pass "
-          "| harness CPU per trial |")
+    print(
+        "\n| phones | trials (2T pass) | harness CPU, 2T pass | wall, 2T pass "
+        "| harness CPU per trial |"
+    )
     print("|---|---|---|---|---|")
     for size, n, cpu, wall, per in rows:
         print(f"| {size} | {n} | {cpu:.2f} s | {wall:.1f} s | {per * 1e3:.1f} ms |")

@@ -74,15 +74,21 @@ def _parse(section: dict[str, Any], path: Path) -> HarnessConfig:
         isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v)
         for v in pools.values()
     ):
-        raise ConfigError(f"{path}: [pools] entries must be non-empty lists of serials",
-                          hint='e.g. pixel4 = ["SERIAL1", "SERIAL2@lab-host:5037"]')
+        raise ConfigError(
+            f"{path}: [pools] entries must be non-empty lists of serials",
+            hint='e.g. pixel4 = ["SERIAL1", "SERIAL2@lab-host:5037"]',
+        )
     servers = defaults.get("adb_servers")
     if servers is not None and not (
         isinstance(servers, list) and all(isinstance(x, str) for x in servers)
     ):
         raise ConfigError(f"{path}: [defaults] adb_servers must be a list of HOST:PORT strings")
-    return HarnessConfig(devices=dict(devices), defaults=dict(defaults),
-                         pools={k: list(v) for k, v in pools.items()}, path=path)
+    return HarnessConfig(
+        devices=dict(devices),
+        defaults=dict(defaults),
+        pools={k: list(v) for k, v in pools.items()},
+        path=path,
+    )
 
 
 def load_config(directory: Path | None = None) -> HarnessConfig:

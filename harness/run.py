@@ -128,8 +128,12 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     """PlanError (exit 2) for option values that select nothing or make no sense."""
     from harness.outputs import output_folder
 
-    for option, values in (("--variants", settings.variants), ("--quant", settings.quants),
-                           ("--threads", settings.threads), ("--cores", settings.cores)):
+    for option, values in (
+        ("--variants", settings.variants),
+        ("--quant", settings.quants),
+        ("--threads", settings.threads),
+        ("--cores", settings.cores),
+    ):
         if not values:
             raise PlanError(f"{option} selects nothing", hint="see `harness run --help`")
     if settings.trials > MAX_TRIALS:
@@ -192,8 +196,11 @@ def resume_command(run_dir: Path, settings: RunSettings) -> str:
     argv = ["harness", "run", "--resume", str(run_dir)]
     for d in settings.devices:
         argv += ["--device", d]
-    servers = [settings.adb_server] if isinstance(settings.adb_server, str) else (
-        settings.adb_server or [])
+    servers = (
+        [settings.adb_server]
+        if isinstance(settings.adb_server, str)
+        else (settings.adb_server or [])
+    )
     for server in servers:
         argv += ["--adb-server", server]
     return shlex.join(argv)
@@ -632,8 +639,10 @@ def _outcome(
         # The trials of devices this resume did not include: name those devices.
         resume = resume_command(store.run_dir, dataclasses.replace(settings, devices=list(missing)))
         counts = ", ".join(f"{d}: {n}" for d, n in missing.items())
-        emit(f"run incomplete: {sum(missing.values())} planned trial(s) missing ({counts}); "
-             f"continue it with: {resume}")
+        emit(
+            f"run incomplete: {sum(missing.values())} planned trial(s) missing ({counts}); "
+            f"continue it with: {resume}"
+        )
     report = _report(store.run_dir, emit) if settings.report else None
     if status == "interrupted":
         exit_code = EXIT_DEVICE
@@ -684,7 +693,8 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
             "not the official TFLite tool: these are not phone numbers"
         )
     synthetic = sorted(
-        s for s, b in (meta.get("binaries") or {}).items()
+        s
+        for s, b in (meta.get("binaries") or {}).items()
         if "synthetic latencies" in str((b or {}).get("version_line") or "").lower()
     )
     if synthetic:

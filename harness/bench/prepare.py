@@ -231,7 +231,8 @@ def prepare_with_reconnect(
             if not wait_for_device(session, timeout_s=reconnect_timeout_s):
                 raise DeviceLostError(
                     f"device did not come back within {reconnect_timeout_s:g} s",
-                    serial=session.serial, command="preparation",
+                    serial=session.serial,
+                    command="preparation",
                     hint="reconnect it, then run the same command again",
                 ) from exc
             on_event(f"{session.serial}: device is back, preparing again")

@@ -25,7 +25,10 @@ log = logging.getLogger(__name__)
 
 @contextlib.contextmanager
 def open_devices(
-    selection: list[str], adb_server: AdbServers, *, wait_s: float = ATTACH_WAIT_S,
+    selection: list[str],
+    adb_server: AdbServers,
+    *,
+    wait_s: float = ATTACH_WAIT_S,
     lease: LeaseRequest | None = None,
 ) -> Iterator[list[DeviceSession]]:
     """Sessions for `selection`; each `sim` entry is a fresh simulated Pixel 1, stopped at exit.

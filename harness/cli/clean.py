@@ -13,8 +13,11 @@ from harness.textsafe import echo
 def clean(
     device: Annotated[
         list[str],
-        typer.Option("--device", "-d", help="Serial, SERIAL@HOST:PORT, HOST:PORT, model name, "
-                     "alias or all. Repeatable."),
+        typer.Option(
+            "--device",
+            "-d",
+            help="Serial, SERIAL@HOST:PORT, HOST:PORT, model name, alias or all. Repeatable.",
+        ),
     ],
     adb_server: Annotated[
         list[str] | None,
@@ -22,8 +25,11 @@ def clean(
     ] = None,
     force: Annotated[
         bool,
-        typer.Option("--force", help="Also clean a phone whose lease is live (another run may "
-                     "be measuring on it) and release that lease."),
+        typer.Option(
+            "--force",
+            help="Also clean a phone whose lease is live (another run may "
+            "be measuring on it) and release that lease.",
+        ),
     ] = False,
 ) -> None:
     """Delete /data/local/tmp/harness (binary, models, scripts, trial outputs) on the devices,
@@ -45,8 +51,10 @@ def clean(
             echo(f"{session.serial}: removed {WORKDIR} ({removed} files)", err=True)
             if holder is not None and release(session, None):
                 why = "stale" if holder.stale else "--force"
-                echo(f"{session.serial}: released {LEASE_DIR} ({why}; was {holder.describe()})",
-                     err=True)
+                echo(
+                    f"{session.serial}: released {LEASE_DIR} ({why}; was {holder.describe()})",
+                    err=True,
+                )
     if busy:
         raise DeviceBusyError("; ".join(busy), hint="clean it after that run, or pass --force")
 

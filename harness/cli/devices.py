@@ -17,13 +17,20 @@ def devices(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (a list) to stdout.")] = False,
     device: Annotated[
         list[str] | None,
-        typer.Option("--device", "-d", help="Only these: serial, SERIAL@HOST:PORT, HOST:PORT, "
-                     "model name, alias, all, or sim (starts a simulated Pixel 1). Repeatable."),
+        typer.Option(
+            "--device",
+            "-d",
+            help="Only these: serial, SERIAL@HOST:PORT, HOST:PORT, "
+            "model name, alias, all, or sim (starts a simulated Pixel 1). Repeatable.",
+        ),
     ] = None,
     adb_server: Annotated[
         list[str] | None,
-        typer.Option("--adb-server", help="adb server HOST:PORT (default: local, or "
-                     "ANDROID_ADB_SERVER_HOST/PORT); repeat for every server of a lab."),
+        typer.Option(
+            "--adb-server",
+            help="adb server HOST:PORT (default: local, or "
+            "ANDROID_ADB_SERVER_HOST/PORT); repeat for every server of a lab.",
+        ),
     ] = None,
 ) -> None:
     """Show every device the adb servers see (with the server and the lease holder of each)."""
@@ -55,8 +62,9 @@ def devices(
             infos += found
             sessions += [DeviceSession(server.client, str(i["serial"])) for i in found]
         if all(s.client is None for s in servers):
-            raise DeviceError("no adb server could be reached: "
-                              + ", ".join(s.spec for s in servers))
+            raise DeviceError(
+                "no adb server could be reached: " + ", ".join(s.spec for s in servers)
+            )
         add_preflight(infos, sessions)
         add_leases(infos, sessions)
     if as_json:
@@ -103,11 +111,19 @@ def add_leases(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> No
         except DeviceError as exc:
             info.setdefault("warnings", []).append(f"lease unreadable: {exc}")
             continue
-        info["lease"] = None if holder is None else {
-            "host": holder.host, "pid": holder.pid, "run": holder.run, "since": holder.since,
-            "heartbeat_age_s": holder.age_s, "stale": holder.stale,
-            "describe": holder.describe() + (" (stale)" if holder.stale else ""),
-        }
+        info["lease"] = (
+            None
+            if holder is None
+            else {
+                "host": holder.host,
+                "pid": holder.pid,
+                "run": holder.run,
+                "since": holder.since,
+                "heartbeat_age_s": holder.age_s,
+                "stale": holder.stale,
+                "describe": holder.describe() + (" (stale)" if holder.stale else ""),
+            }
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -175,13 +175,17 @@ def register(app: typer.Typer) -> None:
         ] = None,
         adb_server: Annotated[
             list[str] | None,
-            typer.Option(help="HOST:PORT of an adb server (default: local); repeat for a lab's "
-                         "several servers (or [defaults] adb_servers)."),
+            typer.Option(
+                help="HOST:PORT of an adb server (default: local); repeat for a lab's "
+                "several servers (or [defaults] adb_servers)."
+            ),
         ] = None,
         wait_for_device: Annotated[
             float | None,
-            typer.Option(help="Wait up to this long (s) for a phone another run has leased "
-                         "(default: exit 3 at once, naming the holder)."),
+            typer.Option(
+                help="Wait up to this long (s) for a phone another run has leased "
+                "(default: exit 3 at once, naming the holder)."
+            ),
         ] = None,
         reconnect_timeout: Annotated[
             float, typer.Option(help="How long to wait for a device that went away (s).")
@@ -297,8 +301,9 @@ def execute(settings: Any) -> RunOutcome:
         settings.devices = list(stored.get("devices") or [])
     from harness.device.lab import LeaseRequest
 
-    lease = LeaseRequest(settings.wait_for_device_s, _emit,
-                         run=Path(settings.resume).name if settings.resume else "")
+    lease = LeaseRequest(
+        settings.wait_for_device_s, _emit, run=Path(settings.resume).name if settings.resume else ""
+    )
     with open_devices(
         settings.devices, settings.adb_server, wait_s=settings.reconnect_timeout_s, lease=lease
     ) as sessions:

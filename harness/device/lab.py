@@ -58,14 +58,15 @@ def open_lab(
     chosen = connect_all(selection, adb_servers=adb_servers, config=cfg, wait_s=wait_s)
     if lease is None:
         if chosen.pools:
-            raise PlanError(f"--device {chosen.pools[0]}: pools are for `harness run`, "
-                            "which leases the phone it picks")
+            raise PlanError(
+                f"--device {chosen.pools[0]}: pools are for `harness run`, "
+                "which leases the phone it picks"
+            )
         yield chosen.sessions
         return
     owner = Owner.new(lease.run or f"starting-{os.getpid()}")
     with contextlib.ExitStack() as stack:
-        held = take_all(chosen.sessions, owner, wait_s=lease.wait_s, emit=lease.emit,
-                        fresh=_twin)
+        held = take_all(chosen.sessions, owner, wait_s=lease.wait_s, emit=lease.emit, fresh=_twin)
         for one in held:
             stack.callback(one.close)
         if chosen.pools:
@@ -74,8 +75,15 @@ def open_lab(
             for token in chosen.pools:
                 request = PoolRequest.parse(token)
                 pool = candidates(request, servers, cfg, wait_s=wait_s)
-                got = take(request, pool, owner, wait_s=lease.wait_s, emit=lease.emit,
-                           exclude=exclude, fresh=_twin)
+                got = take(
+                    request,
+                    pool,
+                    owner,
+                    wait_s=lease.wait_s,
+                    emit=lease.emit,
+                    exclude=exclude,
+                    fresh=_twin,
+                )
                 for one in got:
                     stack.callback(one.close)
                     exclude.add(f"{one.target.serial}@{one.target.adb_server}")

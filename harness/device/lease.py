@@ -74,8 +74,7 @@ class Holder:
         return age is not None and age > STALE_AFTER_S
 
     def describe(self) -> str:
-        since = (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since))
-                 if self.since else "?")
+        since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.since)) if self.since else "?"
         age = self.age_s
         beat = f", heartbeat {age} s ago" if age is not None else ""
         return f"host {self.host} pid {self.pid} run {self.run} since {since}{beat}"
@@ -95,9 +94,15 @@ def _parse_holder(text: str) -> Holder:
     # A lease caught between its mkdir and its first heartbeat ages from the
     # folder's own modification time.
     beat = num("heartbeat")
-    return Holder(kv.get("token", "?"), kv.get("host", "?"), kv.get("pid", "?"),
-                  kv.get("run", "?"), num("since"), beat if beat is not None else num("created"),
-                  num("now"))
+    return Holder(
+        kv.get("token", "?"),
+        kv.get("host", "?"),
+        kv.get("pid", "?"),
+        kv.get("run", "?"),
+        num("since"),
+        beat if beat is not None else num("created"),
+        num("now"),
+    )
 
 
 _READ = (
@@ -108,7 +113,7 @@ _READ = (
 
 def read_holder(session: DeviceSession) -> Holder | None:
     """The phone's lease holder, or None when the phone is free."""
-    script = f"L={sh_quote(LEASE_DIR)}; if [ -d \"$L\" ]; then echo held; {_READ}; fi"
+    script = f'L={sh_quote(LEASE_DIR)}; if [ -d "$L" ]; then echo held; {_READ}; fi'
     out = session.shell(script, timeout_s=LEASE_CALL_TIMEOUT_S).stdout
     if not out.startswith("held"):
         return None
@@ -127,19 +132,19 @@ class Owner:
     @staticmethod
     def new(run: str) -> Owner:
         """This process as owner; the token tells our lease from a later one."""
-        return Owner(run=run, host=socket.gethostname(), pid=os.getpid(),
-                     token=secrets.token_hex(8))
+        return Owner(
+            run=run, host=socket.gethostname(), pid=os.getpid(), token=secrets.token_hex(8)
+        )
 
 
 def try_take(session: DeviceSession, owner: Owner) -> Holder | None:
     """Take the lease in one round trip; None when taken, else the current holder."""
-    lines = [f"token={owner.token}", f"host={owner.host}", f"pid={owner.pid}",
-             f"run={owner.run}"]
+    lines = [f"token={owner.token}", f"host={owner.host}", f"pid={owner.pid}", f"run={owner.run}"]
     fields = " ".join(sh_quote(line) for line in lines)
     script = (
         f"L={sh_quote(LEASE_DIR)}; "
         'if mkdir "$L" 2>/dev/null; then date +%s > "$L/heartbeat"; '
-        f"printf '%s\\n' {fields} \"since=$(date +%s)\" > \"$L/owner.tmp\" && "
+        f'printf \'%s\\n\' {fields} "since=$(date +%s)" > "$L/owner.tmp" && '
         'mv "$L/owner.tmp" "$L/owner" && echo taken; '
         f"else echo held; {_READ}; fi"
     )
@@ -147,14 +152,17 @@ def try_take(session: DeviceSession, owner: Owner) -> Holder | None:
     if out.startswith("taken"):
         return None
     if not out.startswith("held"):
-        raise DeviceError(f"cannot create the lease {LEASE_DIR}: {out.strip()[-200:]}",
-                          serial=session.serial,
-                          hint="the device needs a writable /data/local/tmp")
+        raise DeviceError(
+            f"cannot create the lease {LEASE_DIR}: {out.strip()[-200:]}",
+            serial=session.serial,
+            hint="the device needs a writable /data/local/tmp",
+        )
     return _parse_holder(out)
 
 
-def break_stale(session: DeviceSession, holder: Holder, *, stale_after_s: int = STALE_AFTER_S
-                ) -> bool:
+def break_stale(
+    session: DeviceSession, holder: Holder, *, stale_after_s: int = STALE_AFTER_S
+) -> bool:
     """Remove the lease `holder` left, if it is still that lease and still stale.
 
     True when this call broke it; False when another breaker won or the
@@ -176,11 +184,18 @@ def break_stale(session: DeviceSession, holder: Holder, *, stale_after_s: int = 
 
 def release(session: DeviceSession, token: str | None) -> bool:
     """Remove the lease if `token` holds it (None: whoever holds it, for `clean --force`)."""
-    check = "" if token is None else (
-        f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {sh_quote(token)} ] || '
-        "{ echo other; exit 0; }; ")
-    script = (f"L={sh_quote(LEASE_DIR)}; [ -d \"$L\" ] || {{ echo none; exit 0; }}; {check}"
-              'rm -rf "$L" && echo released')
+    check = (
+        ""
+        if token is None
+        else (
+            f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {sh_quote(token)} ] || '
+            "{ echo other; exit 0; }; "
+        )
+    )
+    script = (
+        f'L={sh_quote(LEASE_DIR)}; [ -d "$L" ] || {{ echo none; exit 0; }}; {check}'
+        'rm -rf "$L" && echo released'
+    )
     out = session.shell(script, timeout_s=LEASE_CALL_TIMEOUT_S).stdout
     return out.startswith("released")
 
@@ -190,14 +205,20 @@ def heartbeat(session: DeviceSession, token: str) -> bool:
     script = (
         f"L={sh_quote(LEASE_DIR)}; "
         f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {sh_quote(token)} ] || '
-        '{ echo lost; exit 0; }; '
+        "{ echo lost; exit 0; }; "
         'date +%s > "$L/heartbeat.tmp" && mv "$L/heartbeat.tmp" "$L/heartbeat" && echo ok'
     )
     return session.shell(script, timeout_s=LEASE_CALL_TIMEOUT_S).stdout.startswith("ok")
 
 
-def acquire(session: DeviceSession, owner: Owner, *, wait_s: float,
-            emit: Callable[[str], None], waited: set[str] | None = None) -> Holder | None:
+def acquire(
+    session: DeviceSession,
+    owner: Owner,
+    *,
+    wait_s: float,
+    emit: Callable[[str], None],
+    waited: set[str] | None = None,
+) -> Holder | None:
     """One attempt: take the lease, breaking a stale one; the live holder when busy."""
     for _ in range(3):  # a broken lease may be retaken by someone else first
         holder = try_take(session, owner)
@@ -207,14 +228,18 @@ def acquire(session: DeviceSession, owner: Owner, *, wait_s: float,
             # A resume finds the lease its run's earlier process could not release
             # (the phone was gone): that process is dead, the lease is ours to take.
             if break_stale(session, holder, stale_after_s=-1):
-                emit(f"{session.serial}: took over this run's lease from its ended process "
-                     f"(pid {holder.pid})")
+                emit(
+                    f"{session.serial}: took over this run's lease from its ended process "
+                    f"(pid {holder.pid})"
+                )
             continue
         if not holder.stale:
             return holder
         if break_stale(session, holder):
-            emit(f"warning: {session.serial}: broke a stale lease ({holder.describe()}; "
-                 f"stale after {STALE_AFTER_S} s)")
+            emit(
+                f"warning: {session.serial}: broke a stale lease ({holder.describe()}; "
+                f"stale after {STALE_AFTER_S} s)"
+            )
     return read_holder(session)
 
 
@@ -234,14 +259,16 @@ def _own_orphan(holder: Holder, owner: Owner) -> bool:
 class Lease:
     """A held lease with its heartbeat thread; `close()` stops it and releases."""
 
-    def __init__(self, session: DeviceSession, owner: Owner,
-                 target: DeviceSession | None = None) -> None:
+    def __init__(
+        self, session: DeviceSession, owner: Owner, target: DeviceSession | None = None
+    ) -> None:
         self.session = session  # the lease's own session (heartbeat, release)
         self.target = target or session  # the run's session on the same phone
         self.owner = owner
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True,
-                                        name=f"lease-{session.serial}")
+        self._thread = threading.Thread(
+            target=self._beat, daemon=True, name=f"lease-{session.serial}"
+        )
         self._thread.start()
 
     def _beat(self) -> None:
@@ -256,11 +283,15 @@ class Lease:
     def name_run(self, run_id: str) -> None:
         """Put the run id (known once the run folder exists) into the owner file."""
         script = (
-            f"L={sh_quote(LEASE_DIR)}; "
-            f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {sh_quote(self.owner.token)} ]'
-            f' && sed "s/^run=.*/run={run_id}/" "$L/owner" > "$L/owner.tmp" && '
-            'mv "$L/owner.tmp" "$L/owner"'
-        ) if _plain_run_id(run_id) else ""
+            (
+                f"L={sh_quote(LEASE_DIR)}; "
+                f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {sh_quote(self.owner.token)} ]'
+                f' && sed "s/^run=.*/run={run_id}/" "$L/owner" > "$L/owner.tmp" && '
+                'mv "$L/owner.tmp" "$L/owner"'
+            )
+            if _plain_run_id(run_id)
+            else ""
+        )
         if script:
             with contextlib.suppress(HarnessError):
                 self.session.shell(script, timeout_s=LEASE_CALL_TIMEOUT_S, check=False)
@@ -271,8 +302,12 @@ class Lease:
         try:
             release(self.session, self.owner.token)
         except HarnessError as exc:  # it goes stale and is broken later, with a warning
-            log.warning("%s: lease not released (%s); it goes stale after %d s",
-                        self.session.serial, exc, STALE_AFTER_S)
+            log.warning(
+                "%s: lease not released (%s); it goes stale after %d s",
+                self.session.serial,
+                exc,
+                STALE_AFTER_S,
+            )
 
 
 def _plain_run_id(run_id: str) -> bool:
@@ -281,8 +316,12 @@ def _plain_run_id(run_id: str) -> bool:
 
 
 def take_all(
-    sessions: list[DeviceSession], owner: Owner, *, wait_s: float | None,
-    emit: Callable[[str], None], fresh: Callable[[DeviceSession], DeviceSession],
+    sessions: list[DeviceSession],
+    owner: Owner,
+    *,
+    wait_s: float | None,
+    emit: Callable[[str], None],
+    fresh: Callable[[DeviceSession], DeviceSession],
 ) -> list[Lease]:
     """Leases on every session, or DeviceBusyError naming the holders (after `wait_s`)."""
     held: list[Lease] = []

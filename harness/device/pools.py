@@ -38,26 +38,31 @@ class PoolRequest:
 
     @staticmethod
     def parse(token: str) -> PoolRequest:
-        body = token[len(POOL_PREFIX):]
+        body = token[len(POOL_PREFIX) :]
         name, star, count = body.partition("*")
-        if not name.strip() or (star and not count.strip().isdigit()) or (
-                star and int(count) < 1):
+        if not name.strip() or (star and not count.strip().isdigit()) or (star and int(count) < 1):
             raise PlanError(f"--device {token!r}: write pool:NAME or pool:NAME*N (N >= 1)")
         return PoolRequest(name.strip(), int(count) if star else 1)
 
 
-def candidates(request: PoolRequest, servers: list[Server], config: HarnessConfig, *,
-               wait_s: float) -> list[DeviceSession]:
+def candidates(
+    request: PoolRequest, servers: list[Server], config: HarnessConfig, *, wait_s: float
+) -> list[DeviceSession]:
     """The pool's usable phones, in the pool's order (the settings' list, else name order)."""
-    entries = next((v for k, v in config.pools.items() if k.lower() == request.name.lower()),
-                   None)
+    entries = next((v for k, v in config.pools.items() if k.lower() == request.name.lower()), None)
     found = []
     if entries is None:
         wanted = select._norm(request.name)
-        found = [(s, a) for s in servers if s.client is not None for a in s.attached
-                 if a.state == "device" and any(
-                     v is not None and select._norm(v) == wanted
-                     for v in (a.model, a.product, a.device))]
+        found = [
+            (s, a)
+            for s in servers
+            if s.client is not None
+            for a in s.attached
+            if a.state == "device"
+            and any(
+                v is not None and select._norm(v) == wanted for v in (a.model, a.product, a.device)
+            )
+        ]
     else:
         for entry in entries:
             try:
@@ -71,19 +76,29 @@ def candidates(request: PoolRequest, servers: list[Server], config: HarnessConfi
         except DeviceError:
             continue
     if not sessions:
-        raise DeviceNotFoundError(f"pool {request.name!r} has no usable phone",
-                                  hint="list pools under [pools] in harness.toml, or name a model")
+        raise DeviceNotFoundError(
+            f"pool {request.name!r} has no usable phone",
+            hint="list pools under [pools] in harness.toml, or name a model",
+        )
     return sessions
 
 
-def take(request: PoolRequest, pool: Sequence[DeviceSession], owner: Owner, *,
-         wait_s: float | None, emit: Callable[[str], None],
-         exclude: set[str], fresh: Callable[[DeviceSession], DeviceSession]) -> list[Lease]:
+def take(
+    request: PoolRequest,
+    pool: Sequence[DeviceSession],
+    owner: Owner,
+    *,
+    wait_s: float | None,
+    emit: Callable[[str], None],
+    exclude: set[str],
+    fresh: Callable[[DeviceSession], DeviceSession],
+) -> list[Lease]:
     """Lease `request.count` free phones of `pool`, skipping busy ones (and `exclude`)."""
     usable = [s for s in pool if f"{s.serial}@{s.adb_server}" not in exclude]
     if len(usable) < request.count:
         raise DeviceNotFoundError(
-            f"pool {request.name!r} has {len(usable)} phone(s), {request.count} wanted")
+            f"pool {request.name!r} has {len(usable)} phone(s), {request.count} wanted"
+        )
     held: list[Lease] = []
     deadline = None if wait_s is None else time.monotonic() + wait_s
     told = False
@@ -112,8 +127,11 @@ def take(request: PoolRequest, pool: Sequence[DeviceSession], owner: Owner, *,
                 )
             if not told:
                 told = True
-                emit(f"pool {request.name}: waiting for a free phone (busy: "
-                     + "; ".join(f"{s.serial} leased by {h.describe()}" for s, h in busy) + ")")
+                emit(
+                    f"pool {request.name}: waiting for a free phone (busy: "
+                    + "; ".join(f"{s.serial} leased by {h.describe()}" for s, h in busy)
+                    + ")"
+                )
             pause()
     except BaseException:
         release_all(held)

@@ -103,8 +103,14 @@ def split_at(token: str) -> tuple[str, str | None]:
     return serial, _key(server)
 
 
-def resolve(token: str, servers: list[Server], config: HarnessConfig, *,
-            wait_s: float, seen: frozenset[str] = frozenset()) -> list[Found]:
+def resolve(
+    token: str,
+    servers: list[Server],
+    config: HarnessConfig,
+    *,
+    wait_s: float,
+    seen: frozenset[str] = frozenset(),
+) -> list[Found]:
     """The (server, device) pairs one selection token names across the servers."""
     live = [s for s in servers if s.client is not None]
     low = token.lower()
@@ -120,8 +126,10 @@ def resolve(token: str, servers: list[Server], config: HarnessConfig, *,
     if at is not None:
         live = [s for s in live if s.spec == at]
         if not live:
-            raise ConfigError(f"--device {token!r}: {at} is not a reachable --adb-server",
-                              hint=f"add --adb-server {at}")
+            raise ConfigError(
+                f"--device {token!r}: {at} is not a reachable --adb-server",
+                hint=f"add --adb-server {at}",
+            )
     exact = [(s, a) for s in live for a in s.attached if a.serial == serial]
     if len(exact) > 1:
         raise AmbiguousDeviceError(
@@ -138,9 +146,12 @@ def resolve(token: str, servers: list[Server], config: HarnessConfig, *,
         first.attached = list_attached(first.client)
         return [(first, a) for a in first.attached if a.serial == serial]
     wanted = select._norm(serial)
-    named = [(s, a) for s in live for a in s.attached
-             if any(v is not None and select._norm(v) == wanted
-                    for v in (a.model, a.product, a.device))]
+    named = [
+        (s, a)
+        for s in live
+        for a in s.attached
+        if any(v is not None and select._norm(v) == wanted for v in (a.model, a.product, a.device))
+    ]
     if len(named) > 1:
         raise AmbiguousDeviceError(
             f"--device {token!r} matches {len(named)} devices: "
@@ -186,13 +197,17 @@ def connect_all(
     plain = [t for t in tokens if not t.lower().startswith(POOL_PREFIX)]
     if len(specs) == 1 and not any("@" in t for t in plain):
         # One server: exactly the single-server behaviour of select.connect.
-        sessions = select.connect(plain, adb_server=specs[0], config=cfg,
-                                  wait_s=wait_s) if plain or not pools else []
+        sessions = (
+            select.connect(plain, adb_server=specs[0], config=cfg, wait_s=wait_s)
+            if plain or not pools
+            else []
+        )
         return Selection(sessions, pools, open_servers(specs) if pools else [])
     servers = open_servers(specs)
     if all(s.error for s in servers):
-        raise DeviceError("no adb server could be reached: "
-                          + "; ".join(f"{s.spec}: {s.error}" for s in servers))
+        raise DeviceError(
+            "no adb server could be reached: " + "; ".join(f"{s.spec}: {s.error}" for s in servers)
+        )
     if not plain and not pools:
         default = cfg.defaults.get("device")
         plain = [default] if isinstance(default, str) else ["all"]
@@ -209,9 +224,19 @@ def refuse_twins(serials: Sequence[str]) -> None:
     """Two phones with one serial (on two servers) cannot share a run: trial ids are per serial."""
     twins = sorted({s for s in serials if list(serials).count(s) > 1})
     if twins:
-        raise PlanError(f"serial(s) {', '.join(twins)} selected on two adb servers in one run",
-                        hint="measure them in separate runs (trial ids are per serial)")
+        raise PlanError(
+            f"serial(s) {', '.join(twins)} selected on two adb servers in one run",
+            hint="measure them in separate runs (trial ids are per serial)",
+        )
 
 
-__all__ = ["POOL_PREFIX", "Selection", "Server", "connect_all", "open_servers", "resolve",
-           "server_specs", "split_at"]
+__all__ = [
+    "POOL_PREFIX",
+    "Selection",
+    "Server",
+    "connect_all",
+    "open_servers",
+    "resolve",
+    "server_specs",
+    "split_at",
+]

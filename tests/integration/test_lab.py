@@ -32,8 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VARIANT = "mobilenet_v2_0.35_96"
 EVENT_TIMEOUT_S = 300.0  # a ceiling for a stuck run, not a speed bound
-RUN = ["--variants", VARIANT, "--runs", "2", "--warmup", "1", "--no-report",
-       "--cooldown-temp", "0"]
+RUN = ["--variants", VARIANT, "--runs", "2", "--warmup", "1", "--no-report", "--cooldown-temp", "0"]
 
 
 # The fixtures' AdbServer (tests/integration/conftest.py), by duck type.
@@ -46,16 +45,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_adb(like: AdbServer, log: Path, port: int | None = None
-               ) -> tuple[AdbServer, subprocess.Popen[bytes]]:
+def _start_adb(
+    like: AdbServer, log: Path, port: int | None = None
+) -> tuple[AdbServer, subprocess.Popen[bytes]]:
     """The bundled adb started (again), with `-P`, on its own port."""
     adb = str(resources.files("adbutils") / "binaries" / "adb")
     port = port or _free_port()
-    env = dict(os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0",
-               ANDROID_ADB_SERVER_PORT=str(port))
+    env = dict(
+        os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
+    )
     with log.open("ab") as out:
-        proc = subprocess.Popen([adb, "-P", str(port), "server", "nodaemon"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=out, start_new_session=True)
+        proc = subprocess.Popen(
+            [adb, "-P", str(port), "server", "nodaemon"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+            start_new_session=True,
+        )
     server = dataclasses.replace(like, adb=adb, port=port, env=env, kind="bundled")
     _until(lambda: _answers(server), "an adb server to answer")
     return server, proc
@@ -115,8 +121,13 @@ def _spec(server: AdbServer) -> str:
 
 
 def _harness(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
@@ -146,16 +157,33 @@ def _run_dir(stdout: str) -> Path:
     return Path(json.loads(stdout)["run_dir"])
 
 
-def test_one_run_over_two_servers(adb_server: AdbServer, second_server: AdbServer,
-                                  sims: list[SimDevice], tmp_path: Path) -> None:
+def test_one_run_over_two_servers(
+    adb_server: AdbServer, second_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+) -> None:
     a, b = _sim(sims, adb_server), _sim(sims, second_server)
     servers = ["--adb-server", _spec(adb_server), "--adb-server", _spec(second_server)]
-    code, out, err = _finish(_harness("run", "-d", a.serial, "-d", b.serial, *servers, *RUN,
-                                      "--trials", "2", "--out", str(tmp_path), "--json"))
+    code, out, err = _finish(
+        _harness(
+            "run",
+            "-d",
+            a.serial,
+            "-d",
+            b.serial,
+            *servers,
+            *RUN,
+            "--trials",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--json",
+        )
+    )
     assert code == 0, err
     trials = _trials(_run_dir(out))
     assert {(t["device_serial"], t["adb_server"]) for t in trials} == {
-        (a.serial, _spec(adb_server)), (b.serial, _spec(second_server))}
+        (a.serial, _spec(adb_server)),
+        (b.serial, _spec(second_server)),
+    }
     assert len(trials) == 4 and {t["status"] for t in trials} == {"ok"}
     # `harness devices` lists both servers' phones, and names a server it cannot reach
     # without failing the others.
@@ -169,40 +197,63 @@ def test_one_run_over_two_servers(adb_server: AdbServer, second_server: AdbServe
 
 
 def test_a_serial_on_two_servers_must_name_its_server(
-        adb_server: AdbServer, second_server: AdbServer, sims: list[SimDevice]) -> None:
+    adb_server: AdbServer, second_server: AdbServer, sims: list[SimDevice]
+) -> None:
     both = _sim(sims, adb_server, second_server)
     servers = ["--adb-server", _spec(adb_server), "--adb-server", _spec(second_server)]
     code, _out, err = _finish(_harness("devices", "--json", "-d", both.serial, *servers))
     assert code == 3
     assert f"{both.serial}@{_spec(adb_server)}" in err
     assert f"{both.serial}@{_spec(second_server)}" in err
-    code, out, err = _finish(_harness("devices", "--json", "-d",
-                                      f"{both.serial}@{_spec(second_server)}", *servers))
+    code, out, err = _finish(
+        _harness("devices", "--json", "-d", f"{both.serial}@{_spec(second_server)}", *servers)
+    )
     assert code == 0, err
     [info] = json.loads(out)
     assert (info["serial"], info["adb_server"]) == (both.serial, _spec(second_server))
 
 
 def test_a_leased_phone_is_refused_then_waited_for(
-        adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path) -> None:
+    adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+) -> None:
     phone = _sim(sims, adb_server)
     [session] = connect([phone.serial])
     holder = Owner.new("held-by-the-test")
     assert take_lease(session, holder) is None
     lease = Lease(session, holder)
     try:
-        code, _out, err = _finish(_harness("run", "-d", phone.serial, *RUN, "--trials", "1",
-                                           "--out", str(tmp_path)))
+        code, _out, err = _finish(
+            _harness("run", "-d", phone.serial, *RUN, "--trials", "1", "--out", str(tmp_path))
+        )
         assert code == 3
-        assert f"{phone.serial} is leased by host {holder.host} pid {holder.pid} " \
-               "run held-by-the-test since" in err
-        listed = json.loads(subprocess.run(
-            [sys.executable, "-m", "harness.cli", "devices", "--json"], capture_output=True,
-            text=True, check=True, timeout=EVENT_TIMEOUT_S).stdout)
+        assert (
+            f"{phone.serial} is leased by host {holder.host} pid {holder.pid} "
+            "run held-by-the-test since" in err
+        )
+        listed = json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "harness.cli", "devices", "--json"],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=EVENT_TIMEOUT_S,
+            ).stdout
+        )
         [mine] = [d for d in listed if d["serial"] == phone.serial]
         assert mine["lease"]["run"] == "held-by-the-test"
-        waiting = _harness("run", "-d", phone.serial, *RUN, "--trials", "1",
-                           "--out", str(tmp_path), "--json", "--wait-for-device", "600")
+        waiting = _harness(
+            "run",
+            "-d",
+            phone.serial,
+            *RUN,
+            "--trials",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--json",
+            "--wait-for-device",
+            "600",
+        )
         seen: list[str] = []
         assert waiting.stderr is not None
         _wait_line(waiting.stderr, "waiting for the lease of host", seen)
@@ -216,10 +267,10 @@ def test_a_leased_phone_is_refused_then_waited_for(
 
 
 def test_two_runs_on_one_phone_never_overlap(
-        adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path) -> None:
+    adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+) -> None:
     phone = _sim(sims, adb_server)
-    args = ["run", "-d", phone.serial, *RUN, "--trials", "3", "--json",
-            "--wait-for-device", "600"]
+    args = ["run", "-d", phone.serial, *RUN, "--trials", "3", "--json", "--wait-for-device", "600"]
     first = _harness(*args, "--out", str(tmp_path / "first"))
     _until(lambda: (_lease_dir(phone) / "owner").exists(), "the first run's lease")
     second = _harness(*args, "--out", str(tmp_path / "second"))
@@ -233,16 +284,17 @@ def test_two_runs_on_one_phone_never_overlap(
 
 
 def test_a_stale_lease_is_broken_with_a_warning(
-        adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path) -> None:
+    adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+) -> None:
     phone = _sim(sims, adb_server)
     lease = _lease_dir(phone)
     lease.mkdir(parents=True)
     old = int(time.time()) - STALE_AFTER_S - 60  # the simulated phone's clock is the host's
-    (lease / "owner").write_text(f"token=gone\nhost=ci-7\npid=4242\nrun=crashed-run\n"
-                                 f"since={old}\n")
+    (lease / "owner").write_text(f"token=gone\nhost=ci-7\npid=4242\nrun=crashed-run\nsince={old}\n")
     (lease / "heartbeat").write_text(f"{old}\n")
-    code, _out, err = _finish(_harness("run", "-d", phone.serial, *RUN, "--trials", "1",
-                                       "--out", str(tmp_path)))
+    code, _out, err = _finish(
+        _harness("run", "-d", phone.serial, *RUN, "--trials", "1", "--out", str(tmp_path))
+    )
     assert code == 0, err
     assert "broke a stale lease (host ci-7 pid 4242 run crashed-run since" in err
 
@@ -266,7 +318,8 @@ def test_only_one_of_two_breakers_wins(adb_server: AdbServer, sims: list[SimDevi
 
 
 def test_clean_releases_only_a_stale_lease_unless_forced(
-        adb_server: AdbServer, sims: list[SimDevice]) -> None:
+    adb_server: AdbServer, sims: list[SimDevice]
+) -> None:
     phone = _sim(sims, adb_server)
     [session] = connect([phone.serial])
     assert take_lease(session, Owner.new("live")) is None
@@ -284,7 +337,8 @@ def test_clean_releases_only_a_stale_lease_unless_forced(
 
 
 def test_a_pool_of_three_shared_by_four_runs(
-        adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path) -> None:
+    adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+) -> None:
     phones = [_sim(sims, adb_server) for _ in range(3)]
     listed = ", ".join(f'"{p.serial}"' for p in phones)
     (tmp_path / "harness.toml").write_text(f"[pools]\nlab = [{listed}]\n")
@@ -292,9 +346,29 @@ def test_a_pool_of_three_shared_by_four_runs(
     # cools them: the fourth run finds every phone busy, whatever the host's speed.
     for p in phones:
         p.faults.set_thermal({i: 60.0 for i in range(len(DEFAULT_ZONES))})
-    args = ["run", "-d", "pool:lab", "--variants", VARIANT, "--runs", "2", "--warmup", "1",
-            "--no-report", "--trials", "1", "--cooldown-temp", "45", "--cooldown-timeout", "600",
-            "--json", "--wait-for-device", "600", "--out", str(tmp_path / "out")]
+    args = [
+        "run",
+        "-d",
+        "pool:lab",
+        "--variants",
+        VARIANT,
+        "--runs",
+        "2",
+        "--warmup",
+        "1",
+        "--no-report",
+        "--trials",
+        "1",
+        "--cooldown-temp",
+        "45",
+        "--cooldown-timeout",
+        "600",
+        "--json",
+        "--wait-for-device",
+        "600",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     runs = [_harness(*args, cwd=tmp_path) for _ in range(3)]
     _until(lambda: all((_lease_dir(p) / "owner").exists() for p in phones), "three leases")
     fourth = _harness(*args, cwd=tmp_path)
@@ -317,19 +391,34 @@ def test_a_pool_of_three_shared_by_four_runs(
 
 
 def test_a_server_that_drops_mid_run_is_a_phone_gone(
-        adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path) -> None:
+    adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+) -> None:
     second, proc = _start_adb(adb_server, tmp_path / "adb-drop.log")
     try:
         a, b = _sim(sims, adb_server), _sim(sims, second)
         servers = ["--adb-server", _spec(adb_server), "--adb-server", _spec(second)]
         devices = ["-d", a.serial, "-d", b.serial]
         out = tmp_path / "out"
-        run = _harness("run", *devices, *servers, *RUN, "--trials", "6", "--json",
-                       "--reconnect-timeout", "3", "--out", str(out))
+        run = _harness(
+            "run",
+            *devices,
+            *servers,
+            *RUN,
+            "--trials",
+            "6",
+            "--json",
+            "--reconnect-timeout",
+            "3",
+            "--out",
+            str(out),
+        )
 
         def b_measured() -> bool:
-            return any(b.serial in line for f in out.glob("*/trials.jsonl")
-                       for line in f.read_text().splitlines())
+            return any(
+                b.serial in line
+                for f in out.glob("*/trials.jsonl")
+                for line in f.read_text().splitlines()
+            )
 
         _until(b_measured, "a trial of the second server's phone")
         _stop(proc)  # the whole second host's adb server goes away
@@ -340,13 +429,17 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
         trials = _trials(Path(outcome["run_dir"]))
         assert sum(t["device_serial"] == a.serial for t in trials) == 6  # the other went on
         assert 0 < sum(t["device_serial"] == b.serial for t in trials) < 6
-        assert outcome["missing"] == {b.serial: 6 - sum(t["device_serial"] == b.serial
-                                                        for t in trials)}
+        assert outcome["missing"] == {
+            b.serial: 6 - sum(t["device_serial"] == b.serial for t in trials)
+        }
         # The server comes back on its port; the printed resume finishes the run.
         second, proc = _start_adb(adb_server, tmp_path / "adb-drop.log", port=second.port)
         second.connect(b.serial)
-        code, stdout, err = _finish(_harness("run", "--resume", outcome["run_dir"], *devices,
-                                             *servers, "--json", "--no-report"))
+        code, stdout, err = _finish(
+            _harness(
+                "run", "--resume", outcome["run_dir"], *devices, *servers, "--json", "--no-report"
+            )
+        )
         assert code == 0, err
         assert len(_trials(Path(outcome["run_dir"]))) == 12
         # The dropped run could not release its lease on that phone; its resume takes it over.

@@ -46,8 +46,10 @@ def test_two_phones_with_one_serial_cannot_share_a_run() -> None:
 
 
 def test_holder_text_and_staleness() -> None:
-    text = ("held\ntoken=t1\nhost=ci-3\npid=77\nrun=20261129-x\nsince=1000\n\n"
-            "heartbeat=1100\ncreated=999\nnow=1105\n")
+    text = (
+        "held\ntoken=t1\nhost=ci-3\npid=77\nrun=20261129-x\nsince=1000\n\n"
+        "heartbeat=1100\ncreated=999\nnow=1105\n"
+    )
     holder = _parse_holder(text)
     assert (holder.host, holder.pid, holder.run, holder.age_s) == ("ci-3", "77", "20261129-x", 5)
     assert not holder.stale
@@ -62,11 +64,12 @@ def test_holder_text_and_staleness() -> None:
 def test_pools_and_adb_servers_settings(tmp_path: Path) -> None:
     (tmp_path / "harness.toml").write_text(
         '[defaults]\nadb_servers = ["lab-1:5037", "lab-2:5037"]\n'
-        '[pools]\npixel4 = ["A", "B@lab-2:5037"]\n')
+        '[pools]\npixel4 = ["A", "B@lab-2:5037"]\n'
+    )
     cfg = load_config(tmp_path)
     assert cfg.pools == {"pixel4": ["A", "B@lab-2:5037"]}
     assert cfg.defaults["adb_servers"] == ["lab-1:5037", "lab-2:5037"]
-    for bad in ('[pools]\np = []\n', '[pools]\np = "A"\n', '[defaults]\nadb_servers = "x:1"\n'):
+    for bad in ("[pools]\np = []\n", '[pools]\np = "A"\n', '[defaults]\nadb_servers = "x:1"\n'):
         (tmp_path / "harness.toml").write_text(bad)
         with pytest.raises(ConfigError):
             load_config(tmp_path)

@@ -30,6 +30,8 @@ class HarnessConfig:
 
     devices: dict[str, str] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)
+    # `[pools] pixel4 = ["SERIAL", ...]`: phones a `--device pool:NAME` picks from.
+    pools: dict[str, list[str]] = field(default_factory=dict)
     path: Path | None = None
 
     def resolve_alias(self, name: str) -> str | None:
@@ -46,7 +48,7 @@ def _section(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
         raise ConfigError(f"{path}: [tool] must be a table")
     section = tool.get("harness")
     if section is None and path.name == "harness.toml":
-        section = {k: v for k, v in data.items() if k in ("devices", "defaults")}
+        section = {k: v for k, v in data.items() if k in ("devices", "defaults", "pools")}
     if section is None:
         return None
     if not isinstance(section, dict):
@@ -67,7 +69,26 @@ def _parse(section: dict[str, Any], path: Path) -> HarnessConfig:
             )
         if alias.lower() in ("all", "sim"):
             raise ConfigError(f"{path}: {alias!r} is a reserved --device keyword, not an alias")
-    return HarnessConfig(devices=dict(devices), defaults=dict(defaults), path=path)
+    pools = section.get("pools", {})
+    if not isinstance(pools, dict) or not all(
+        isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v)
+        for v in pools.values()
+    ):
+        raise ConfigError(
+            f"{path}: [pools] entries must be non-empty lists of serials",
+            hint='e.g. pixel4 = ["SERIAL1", "SERIAL2@lab-host:5037"]',
+        )
+    servers = defaults.get("adb_servers")
+    if servers is not None and not (
+        isinstance(servers, list) and all(isinstance(x, str) for x in servers)
+    ):
+        raise ConfigError(f"{path}: [defaults] adb_servers must be a list of HOST:PORT strings")
+    return HarnessConfig(
+        devices=dict(devices),
+        defaults=dict(defaults),
+        pools={k: list(v) for k, v in pools.items()},
+        path=path,
+    )
 
 
 def load_config(directory: Path | None = None) -> HarnessConfig:

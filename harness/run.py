@@ -58,6 +58,8 @@ def run(
     try:
         opened = open_store(planned, prepared)
         store = opened.store
+        if settings.on_run_id is not None:
+            settings.on_run_id(store.run_id)  # the leases record which run holds them
         runners = make_runners(settings, prepared.devices, opened.plan_serials, store.run_id, emit)
         measured = measure(
             settings, runners, opened.plan_serials, planned.configs, planned.seed, store,

@@ -131,6 +131,7 @@ def build_record(
         binary_sha256=target.binary.sha256,
         binary_kind=target.binary.kind,
         model_sha256=model.sha256,
+        adb_server=target.session.adb_server,
     )
 
 

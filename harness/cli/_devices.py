@@ -9,23 +9,38 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from harness.device.select import ATTACH_WAIT_S, adb_connect, connect, make_client
+from harness.device.select import ATTACH_WAIT_S, adb_connect, make_client
 from harness.device.session import DeviceSession
+
+if TYPE_CHECKING:
+    from harness.device.lab import LeaseRequest
+
+AdbServers = Sequence[str] | str | None
 
 log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
 def open_devices(
-    selection: list[str], adb_server: str | None, *, wait_s: float = ATTACH_WAIT_S
+    selection: list[str],
+    adb_server: AdbServers,
+    *,
+    wait_s: float = ATTACH_WAIT_S,
+    lease: LeaseRequest | None = None,
 ) -> Iterator[list[DeviceSession]]:
     """Sessions for `selection`; each `sim` entry is a fresh simulated Pixel 1, stopped at exit.
 
     An `offline` device is waited for up to `wait_s` (run passes --reconnect-timeout).
+    Several adb servers may be given (a lab); with `lease`, each phone is
+    leased for the block (harness.device.lab). A `sim` is connected through
+    the first server.
     """
+    from harness.device.lab import open_lab
+
+    first = _first(adb_server)
     tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
     with contextlib.ExitStack() as stack:
         resolved: list[str] = []
@@ -38,12 +53,31 @@ def open_devices(
             # Any: SimDevice sets its attributes in start(), beyond mypy's view.
             device: Any = SimDevice.start()
             stack.callback(device.stop)
-            client = make_client(adb_server)
+            client = make_client(first)
             adb_connect(client, device.serial)
-            stack.callback(_disconnect, adb_server, device.serial)
+            stack.callback(_disconnect, first, device.serial)
             log.info("simulated Pixel 1 at %s", device.serial)
             resolved.append(device.serial)
-        yield connect(resolved, adb_server=adb_server, wait_s=wait_s)
+        several = not isinstance(adb_server, str) and len(adb_server or []) > 1
+        if several and any(t.lower() == "sim" for t in tokens):
+            # The simulated phone is attached to the first server only: name it there,
+            # so a serial seen on no other server resolves without ambiguity.
+            resolved = [f"{t}@{_server_key(first)}" if t not in tokens else t for t in resolved]
+        with open_lab(resolved, adb_server, wait_s=wait_s, lease=lease) as sessions:
+            yield sessions
+
+
+def _first(adb_server: AdbServers) -> str | None:
+    if adb_server is None or isinstance(adb_server, str):
+        return adb_server
+    return next(iter(adb_server), None)
+
+
+def _server_key(spec: str | None) -> str:
+    from harness.device.select import parse_server
+
+    host, port = parse_server(spec)
+    return f"{host}:{port}"
 
 
 def _disconnect(adb_server: str | None, serial: str) -> None:

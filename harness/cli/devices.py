@@ -20,38 +20,61 @@ def devices(
         typer.Option(
             "--device",
             "-d",
-            help="Only these: serial, HOST:PORT, model name, alias, "
-            "all, or sim (starts a simulated Pixel 1). Repeatable.",
+            help="Only these: serial, SERIAL@HOST:PORT, HOST:PORT, "
+            "model name, alias, all, or sim (starts a simulated Pixel 1). Repeatable.",
         ),
     ] = None,
     adb_server: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--adb-server",
-            help="adb server HOST:PORT (default: local, or ANDROID_ADB_SERVER_HOST/PORT).",
+            help="adb server HOST:PORT (default: local, or "
+            "ANDROID_ADB_SERVER_HOST/PORT); repeat for every server of a lab.",
         ),
     ] = None,
 ) -> None:
-    """Show every device the adb server sees, read in one shell round trip each."""
-    from harness.device.listing import describe_all, describe_sessions, format_table
+    """Show every device the adb servers see (with the server and the lease holder of each)."""
+    from harness.device.listing import describe_server, describe_sessions, format_table
 
     if device:
         from harness.cli._devices import open_devices
 
         with open_devices(list(device), adb_server) as sessions:
             infos = describe_sessions(sessions)
+            for info, session in zip(infos, sessions, strict=True):
+                info["adb_server"] = session.adb_server
             add_preflight(infos, sessions)
+            add_leases(infos, sessions)
     else:
-        from harness.device.select import make_client
+        from harness.config import load_config
+        from harness.device.servers import open_servers, server_specs
         from harness.device.session import DeviceSession
+        from harness.errors import DeviceError
 
-        infos = describe_all(adb_server)
-        client = make_client(adb_server)
-        add_preflight(infos, [DeviceSession(client, str(i["serial"])) for i in infos])
+        servers = open_servers(server_specs(adb_server, load_config()))
+        infos, sessions = [], []
+        for server in servers:
+            if server.client is None:
+                # Said, not raised: one lab host down must not hide the others' phones.
+                echo(f"adb server {server.spec}: could not be reached ({server.error})", err=True)
+                continue
+            found = describe_server(server.client)
+            infos += found
+            sessions += [DeviceSession(server.client, str(i["serial"])) for i in found]
+        if all(s.client is None for s in servers):
+            raise DeviceError(
+                "no adb server could be reached: " + ", ".join(s.spec for s in servers)
+            )
+        add_preflight(infos, sessions)
+        add_leases(infos, sessions)
     if as_json:
         echo(json.dumps(infos, indent=2))
     else:
         echo(format_table(infos))
+
+
+def _key(info: dict[str, Any]) -> tuple[str, str]:
+    return str(info.get("serial")), str(info.get("adb_server"))
 
 
 def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:
@@ -59,9 +82,9 @@ def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) ->
     from harness.device.preflight import run_preflight
     from harness.errors import DeviceError
 
-    by_serial = {s.serial: s for s in sessions}
+    by_key = {(s.serial, s.adb_server): s for s in sessions}
     for info in infos:
-        session = by_serial.get(str(info.get("serial")))
+        session = by_key.get(_key(info))
         if info.get("state") != "device" or session is None:
             continue
         try:
@@ -71,6 +94,36 @@ def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) ->
             continue
         extra = [f"cannot run trials: {p}" for p in found.problems()] + found.warnings
         info["warnings"] = [*info.get("warnings", []), *extra]
+
+
+def add_leases(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:
+    """Add `lease` (the holder, or None when free) to each usable device."""
+    from harness.device.lease import read_holder
+    from harness.errors import DeviceError
+
+    by_key = {(s.serial, s.adb_server): s for s in sessions}
+    for info in infos:
+        session = by_key.get(_key(info))
+        if info.get("state") != "device" or session is None:
+            continue
+        try:
+            holder = read_holder(session)
+        except DeviceError as exc:
+            info.setdefault("warnings", []).append(f"lease unreadable: {exc}")
+            continue
+        info["lease"] = (
+            None
+            if holder is None
+            else {
+                "host": holder.host,
+                "pid": holder.pid,
+                "run": holder.run,
+                "since": holder.since,
+                "heartbeat_age_s": holder.age_s,
+                "stale": holder.stale,
+                "describe": holder.describe() + (" (stale)" if holder.stale else ""),
+            }
+        )
 
 
 def register(app: typer.Typer) -> None:

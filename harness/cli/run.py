@@ -113,8 +113,9 @@ def run_cmd(
             "--device",
             "-d",
             metavar="DEVICE",
-            help="Serial, HOST:PORT, model/product name, alias, `all`, or `sim` "
-            "(starts a simulated Pixel 1). Repeat for several devices, run in parallel.",
+            help="Serial, SERIAL@HOST:PORT, HOST:PORT, model/product name, alias, `all`, "
+            "pool:NAME[*N] (free phones of a pool), or `sim` (starts a simulated Pixel 1). "
+            "Repeat for several devices, run in parallel.",
         ),
     ] = None,
     variants: Annotated[
@@ -174,7 +175,18 @@ def run_cmd(
         typer.Option(help="benchmark_model to push (default: the one the device layer finds)."),
     ] = None,
     adb_server: Annotated[
-        str | None, typer.Option(help="HOST:PORT of the adb server (default: local).")
+        list[str] | None,
+        typer.Option(
+            help="HOST:PORT of an adb server (default: local); repeat for a lab's "
+            "several servers (or [defaults] adb_servers)."
+        ),
+    ] = None,
+    wait_for_device: Annotated[
+        float | None,
+        typer.Option(
+            help="Wait up to this long (s) for a phone another run has leased "
+            "(default: exit 3 at once, naming the holder)."
+        ),
     ] = None,
     reconnect_timeout: Annotated[
         float, typer.Option(help="How long to wait for a device that went away (s).")
@@ -219,6 +231,7 @@ def run_cmd(
     settings.op_profile = op_profile
     settings.benchmark_binary = benchmark_binary
     settings.adb_server = adb_server
+    settings.wait_for_device_s = wait_for_device
     settings.reconnect_timeout_s = reconnect_timeout
     settings.trial_timeout_s = trial_timeout
     settings.seed = seed
@@ -292,9 +305,15 @@ def execute(settings: Any) -> RunOutcome:
 
         stored = read_meta(Path(settings.resume)).get("settings") or {}
         settings.devices = list(stored.get("devices") or [])
+    from harness.device.lab import LeaseRequest
+
+    lease = LeaseRequest(
+        settings.wait_for_device_s, _emit, run=Path(settings.resume).name if settings.resume else ""
+    )
     with open_devices(
-        settings.devices, settings.adb_server, wait_s=settings.reconnect_timeout_s
+        settings.devices, settings.adb_server, wait_s=settings.reconnect_timeout_s, lease=lease
     ) as sessions:
+        settings.on_run_id = lease.name_run
         if settings.resume is not None and any(d == "sim" for d in settings.devices):
             _emit("note: `sim` is a fresh simulated device; trials continue under the run's serial")
         return run(settings, sessions=list(sessions), emit=_emit)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from adbutils import AdbClient
+
 from harness.device.info import DeviceInfo, read_info
 from harness.device.select import list_attached, make_client
 from harness.device.session import OFFLINE_HINT, UNAUTHORIZED_HINT, DeviceSession
@@ -30,7 +32,11 @@ def describe_sessions(sessions: list[DeviceSession]) -> list[dict[str, Any]]:
 
 def describe_all(adb_server: str | None) -> list[dict[str, Any]]:
     """Every device the adb server lists; unusable ones (offline, unauthorized) by state only."""
-    client = make_client(adb_server)
+    return describe_server(make_client(adb_server))
+
+
+def describe_server(client: AdbClient) -> list[dict[str, Any]]:
+    """describe_all for an already reached server, each entry with its `adb_server`."""
     attached = list_attached(client)
     usable = iter(
         describe_sessions(
@@ -53,6 +59,8 @@ def describe_all(adb_server: str | None) -> list[dict[str, Any]]:
                     warnings=[hint] if hint else [],
                 ).to_dict()
             )
+    for info in out:
+        info["adb_server"] = f"{client.host}:{client.port}"
     return out
 
 
@@ -63,6 +71,12 @@ def format_table(infos: list[dict[str, Any]]) -> str:
     blocks = []
     for d in infos:
         head = f"{d['serial']}  {d.get('state')}"
+        if d.get("adb_server"):
+            head += f"  via {d['adb_server']}"
+        if d.get("lease"):
+            head += f"  leased by {d['lease']['describe']}"
+        elif d.get("state") == "device" and "lease" in d:
+            head += "  free"
         if d.get("error"):
             blocks.append(f"{head}\n  error: {d['error']}")
             continue

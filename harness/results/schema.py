@@ -145,6 +145,7 @@ class TrialRecord:
     log_xnnpack: bool | None = None  # XNNPACK applied per the log (None: it does not say)
     log_mismatch: str | None = None  # how the log contradicts the settings
     proof_warnings: str | None = None  # one line per flag: which and why
+    adb_server: str | None = None  # HOST:PORT the phone was reached through (a lab has many)
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

@@ -75,8 +75,13 @@ def resume_command(run_dir: Path, settings: RunSettings) -> str:
     argv = ["harness", "run", "--resume", str(run_dir)]
     for d in settings.devices:
         argv += ["--device", d]
-    if settings.adb_server:
-        argv += ["--adb-server", settings.adb_server]
+    servers = (
+        [settings.adb_server]
+        if isinstance(settings.adb_server, str)
+        else (settings.adb_server or [])
+    )
+    for server in servers:
+        argv += ["--adb-server", server]
     return shlex.join(argv)
 
 

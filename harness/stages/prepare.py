@@ -91,12 +91,11 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
 
 def open_sessions(settings: RunSettings) -> list[DeviceSession]:
     """Connect to every --device (waiting up to the reconnect timeout for each)."""
-    from harness.device.select import connect
+    from harness.device.servers import connect_all
 
-    return list(
-        connect(settings.devices, adb_server=settings.adb_server,
-                wait_s=settings.reconnect_timeout_s)
-    )  # fmt: skip
+    return connect_all(
+        settings.devices, adb_servers=settings.adb_server, wait_s=settings.reconnect_timeout_s
+    ).sessions
 
 
 def prepare_all(

@@ -8,6 +8,7 @@ them), so a default changes here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,9 @@ class RunSettings:
     out: Path = Path("results")
     resume: Path | None = None
     benchmark_binary: Path | None = None
-    adb_server: str | None = None
+    adb_server: str | list[str] | None = None  # a lab: several servers
+    wait_for_device_s: float | None = None  # how long to wait for a leased phone
+    on_run_id: Callable[[str], None] | None = None  # told the run id (the leases record it)
     reconnect_timeout_s: float = 60.0
     trial_timeout_s: float = 600.0
     seed: int | None = None

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__, catalogue
-from harness.bench.plan import Config, build_plan, configurations, new_seed, xnnpack_settings
+from harness.bench.arms import ArmSpec, check_arms, plan_for, resolve_arms
+from harness.bench.plan import Config, configurations, new_seed, xnnpack_settings
 from harness.bench.prepare import (
     ModelFile,
     PreparedDevice,
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 # address, timeouts); these define what the trials measure.
 _MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
-    "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s",
+    "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
 )  # fmt: skip
 
 
@@ -81,6 +82,7 @@ class RunSettings:
     seed: int | None = None
     fixed_performance: bool = False
     report: bool = True
+    arms: list[ArmSpec] = field(default_factory=list)  # A/B run: harness.bench.arms
 
     def validate(self) -> list[Config]:
         """Check every option before any device is touched; the configurations to measure.
@@ -103,13 +105,10 @@ class RunSettings:
         for name in ("reconnect_timeout_s", "trial_timeout_s", "cooldown_timeout_s"):
             if not getattr(self, name) > 0:
                 raise PlanError(f"--{name[:-2].replace('_', '-')} must be > 0")
-        return configurations(
-            [v.id for v in catalogue.select(self.variants)],
-            self.quants,
-            xnnpack_settings(self.xnnpack),
-            self.threads,
-            self.cores,
-        )
+        ids = [v.id for v in catalogue.select(self.variants)]
+        check_arms(self.arms, ids, self.quants)
+        return configurations(ids, self.quants, xnnpack_settings(self.xnnpack), self.threads,
+                              self.cores)
 
     def measured(self) -> dict[str, Any]:
         """The settings stored in meta.json (what the trials measure)."""
@@ -358,14 +357,18 @@ def run(
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
     configs = settings.validate()
-    converted = _convert(settings, emit)
+    # An A/B run whose every arm brings its models converts nothing.
+    converting = not settings.arms or any(a["models"] is None for a in settings.arms)
+    converted = _convert(settings, emit) if converting else []
     models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
+    arms = resolve_arms(settings.arms, list(dict.fromkeys(c.variant for c in configs)),
+                        settings.quants, models)
     if sessions is None:
         sessions = _open_sessions(settings)
     serials = [s.serial for s in sessions]
     logs_dir = (store.run_dir / "logs") if store else None
-    prepared = _prepare_all(settings, sessions, models, configs, logs_dir, emit)
-    warnings = [w for p in prepared for w in p.warnings]
+    prepared = _prepare_all(settings, sessions, models, configs, logs_dir, emit, arms.files)
+    warnings = arms.warnings + [w for p in prepared for w in p.warnings]
     for w in warnings:
         emit(f"warning: {w}")
     runners: list[TrialRunner] = []
@@ -373,6 +376,8 @@ def run(
         plan_serials = serials
         if store is None:
             store = _create_store(settings, seed, prepared, converted, configs)
+            if arms.meta:
+                store.update_meta(arms=arms.meta)
             for p in prepared:
                 p.target.logs_dir = store.run_dir / "logs"
         else:
@@ -382,7 +387,7 @@ def run(
             mapping = _map_resumed_serials(meta, identities)
             _check_resumed_context(store, prepared, mapping)
             plan_serials = _plan_serials(mapping, serials)
-        plan = build_plan(plan_serials, configs, trials=settings.trials, seed=seed)
+        plan = plan_for(plan_serials, configs, settings.arms, trials=settings.trials, seed=seed)
         if store.meta.get("status") != "running":
             store.update_meta(status="running")
         runners = _runners(settings, prepared, plan_serials, store.run_id, emit)
@@ -463,6 +468,7 @@ def _prepare_all(
     configs: list[Any],
     logs_dir: Path | None,
     emit: Callable[[str], None],
+    arms: dict[str, tuple[Path | None, list[ModelFile]]] | None = None,
 ) -> list[PreparedDevice]:
     def one(session: DeviceSession) -> PreparedDevice:
         emit(f"{session.serial}: preparing (identity, cores, binary, models)")
@@ -479,6 +485,7 @@ def _prepare_all(
             fixed_performance=settings.fixed_performance,
             on_event=emit,
             prepare=prepare_device,
+            arms=arms,
         )
 
     results: dict[int, PreparedDevice | BaseException] = {}
@@ -525,7 +532,7 @@ def _create_store(
     from harness.results.store import RunStore
 
     serials = [p.target.session.serial for p in prepared]
-    plan = build_plan(serials, configs, trials=settings.trials, seed=seed)
+    plan = plan_for(serials, configs, settings.arms, trials=settings.trials, seed=seed)
     binaries = {}
     for p in prepared:
         b = dict(p.binary)

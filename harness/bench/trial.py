@@ -89,6 +89,17 @@ class DeviceTarget:
     models: dict[tuple[str, str], DeviceModel]  # (variant, quant) -> file on the device
     cluster_max_khz: dict[int, int] = field(default_factory=dict)  # cpu -> cpuinfo max
     logs_dir: Path | None = None  # host folder for raw outputs (RUN_DIR/logs)
+    # A/B runs: arm label -> (its binary, its models on the device); harness.bench.arms.
+    arms: dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]] = field(
+        default_factory=dict
+    )
+
+    def for_arm(self, arm: str | None) -> DeviceTarget:
+        """The target as one arm's trials see it (its binary and models); itself without arms."""
+        if arm is None:
+            return self
+        binary, models = self.arms[arm]
+        return dataclasses.replace(self, binary=binary, models=models)
 
 
 def _iso(ts: float) -> str:
@@ -201,7 +212,7 @@ class TrialRunner:
     def run(self, spec: TrialSpec, order_index: int | None = None) -> TrialRecord:
         """Measure one planned trial. Raises only DeviceLostError (nothing recorded then)."""
         cfg = spec.config
-        target = self.target
+        target = self.target.for_arm(spec.arm)
         model = target.models[(cfg.variant, cfg.quant)]
         mask = target.masks[cfg.cores]
         cpus = target.cpus.get(cfg.cores, [])
@@ -361,7 +372,7 @@ class TrialRunner:
             spec,
             spec.order_index,
             mask=self.target.masks.get(cfg.cores, ""),
-            model=self.target.models[(cfg.variant, cfg.quant)],
+            model=self.target.for_arm(spec.arm).models[(cfg.variant, cfg.quant)],
             state=TrialState("vanished", reason="host-error"),
             stdout="",
             stderr=str(getattr(exc, "output", None) or ""),
@@ -488,14 +499,15 @@ class TrialRunner:
             freq_after=freq_after,
             throttled=throttled(freq_after or freq_before, self.target.cluster_max_khz),
             battery_level=None if battery is None else int(battery),
-            binary_sha256=self.target.binary.sha256,
-            binary_kind=self.target.binary.kind,
+            binary_sha256=self.target.for_arm(spec.arm).binary.sha256,
+            binary_kind=self.target.for_arm(spec.arm).binary.kind,
             model_sha256=model.sha256,
             model_size_mb=num("model_size_mb"),
             delegate=parsed.get("delegate"),
             delegated_nodes=_int_or_none(parsed.get("delegated_nodes")),
             total_nodes=_int_or_none(parsed.get("total_nodes")),
             parse_warnings="\n".join(parsed.get("parse_warnings") or []) or None,
+            arm=spec.arm,
         )
 
 

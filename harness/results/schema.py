@@ -90,6 +90,9 @@ class TrialRecord:
     delegated_nodes: int | None = None  # nodes it took...
     total_nodes: int | None = None  # ...out of the graph's nodes
     parse_warnings: str | None = None  # absent figures, partial delegation; one per line
+    # The A/B arm this trial measured (docs/run.md "A/B runs"); None outside an A/B run.
+    # Not part of the configuration key: an A/B check compares the arms of one key.
+    arm: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

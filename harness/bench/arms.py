@@ -162,14 +162,14 @@ def arm_models(
 def model_differences(
     per_arm: Mapping[str, Sequence[ModelFile]],
 ) -> tuple[list[str], dict[str, dict[str, object]]]:
-    """Warnings where arms' models differ in input shape or op set, and each model's analysis.
+    """Warnings where arms' models differ in input (shape, dtype) or op set; each one's analysis.
 
     Such a difference may be the point of the experiment, but a reader of the
     verdict should see it (a different graph is not the same workload).
     """
     from harness.convert.analysis import analyze
 
-    seen: dict[tuple[str, str], list[tuple[str, list[int], frozenset[str]]]] = {}
+    seen: dict[tuple[str, str], list[tuple[str, str, frozenset[str]]]] = {}
     analyses: dict[str, dict[str, object]] = {}
     for label, files in per_arm.items():
         for m in files:
@@ -177,10 +177,10 @@ def model_differences(
             analyses.setdefault(label, {})[f"{m.variant}|{m.quant}"] = {
                 "path": str(m.path), "sha256": m.sha256, "size_bytes": a.size_bytes,
                 "macs": a.macs, "weight_params": a.weight_params,
-                "input_shape": a.input_shape, "ops": a.ops,
+                "input_shape": a.input_shape, "input_dtype": a.input_dtype, "ops": a.ops,
             }
             seen.setdefault((m.variant, m.quant), []).append(
-                (label, a.input_shape, frozenset(a.ops)))
+                (label, f"{a.input_shape} {a.input_dtype}", frozenset(a.ops)))
     warnings = []
     for (v, q), entries in seen.items():
         first_label, first_shape, first_ops = entries[0]

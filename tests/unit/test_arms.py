@@ -232,3 +232,19 @@ def test_check_ab_and_baseline_options_do_not_mix(
     assert main(["check", "--baseline", str(tmp_path), "--current", str(tmp_path),
                  "--a", "x"]) == 2
     assert "--a and --b" in _one_line(capsys.readouterr().err)
+
+
+def test_arms_whose_models_differ_in_input_are_named_in_a_warning() -> None:
+    from harness.bench.arms import model_differences
+    from harness.bench.prepare import ModelFile
+
+    data = Path(__file__).resolve().parents[1] / "data" / "convert"
+    fp32 = ModelFile(VARIANTS[0], "fp32", data / "tiny_fp32.tflite", "a" * 64)
+    int8 = ModelFile(VARIANTS[0], "fp32", data / "tiny_int8.tflite", "b" * 64)
+    warnings, analyses = model_differences({"old": [fp32], "new": [int8]})
+    # The same graph quantized: same shape and ops, another input type.
+    assert warnings == [f"{VARIANTS[0]} (fp32): arm new's model takes input [1, 8, 8, 3] int8, "
+                        "arm old's [1, 8, 8, 3] float32"]
+    assert analyses["new"][f"{VARIANTS[0]}|fp32"]["input_shape"] == [1, 8, 8, 3]  # type: ignore[index]
+    same, _ = model_differences({"old": [fp32], "new": [fp32]})
+    assert same == []

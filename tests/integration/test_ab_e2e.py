@@ -73,6 +73,17 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     table = capsys.readouterr().out
     assert "improvement" in table and "-2" in table  # about -20%
 
+    # The report shows both arms, the ratio B/A with its interval, and the trials by arm.
+    report = tmp_path / "ab.html"
+    assert main(["report", str(run_dir), "-o", str(report)]) == 0
+    capsys.readouterr()
+    html = report.read_text()
+    assert "A/B: arm cand against arm base" in html
+    section = html.split("A/B: arm cand against arm base")[1].split("</table>")[0]
+    assert f"{(row['ratio'] - 1) * 100:+.1f}%" in section and "regression" in section
+    chart = html.split("Trials by arm, in run order", 1)[1].split("</svg>", 1)[0].lower()
+    assert "#0072b2" in chart and "#e69f00" in chart  # one colour per arm
+
     # The same model in both arms: no change.
     sim.faults.set_slowdown(1.0)
     code = main(["run", "--device", sim.serial, "--variants", VARIANT, "--trials", "4",

@@ -18,7 +18,8 @@ same graph padded so that the device's latency model, 5 ms per MB at 224x224,
 gives exactly 10% more). docs/ci.md "A/B or baseline" quotes the output.
 
 Run: python benchmarks/bench_ab.py [--same 20] [--heavier 10] [--trials 10]
-(about 10 minutes on 2 busy cores with the defaults)
+(12 minutes on the project's shared 2-core host with the defaults; --same 5
+--heavier 5 for a quick look)
 """
 
 from __future__ import annotations

@@ -20,7 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__, catalogue
-from harness.bench.arms import ArmSpec, check_arms, plan_for, resolve_arms
+from harness.bench.arms import (
+    ArmSpec,
+    arm_note,
+    check_arms,
+    check_resumed_arms,
+    plan_for,
+    resolve_arms,
+)
 from harness.bench.plan import Config, configurations, new_seed, xnnpack_settings
 from harness.bench.prepare import (
     ModelFile,
@@ -386,6 +393,7 @@ def run(
             }
             mapping = _map_resumed_serials(meta, identities)
             _check_resumed_context(store, prepared, mapping)
+            check_resumed_arms(store.meta.get("arms") or {}, arms, store.run_dir)
             plan_serials = _plan_serials(mapping, serials)
         plan = plan_for(plan_serials, configs, settings.arms, trials=settings.trials, seed=seed)
         if store.meta.get("status") != "running":
@@ -698,6 +706,9 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
     emulated = [s for s, d in (meta.get("devices") or {}).items() if d.get("emulated")]
     if emulated:
         out.append(f"simulated or emulated device(s): {', '.join(sorted(emulated))}")
+    note = arm_note(meta)
+    if note:
+        out.append(note)
     if "unknown" in kinds:
         out.append("some trials ran a benchmark_model of unknown origin (see meta.json binaries)")
     return out

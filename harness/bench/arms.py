@@ -317,3 +317,35 @@ def resolve_arms(
         for a in arms
     }
     return ResolvedArms(files, warnings, meta)
+
+
+def check_resumed_arms(stored: Mapping[str, object], now: ResolvedArms, run_dir: Path) -> None:
+    """A resumed A/B run must measure each arm with the models it started with."""
+    from harness.errors import ResultsError
+
+    for label, entry in now.meta.items():
+        then = stored.get(label)
+        before = then.get("models") if isinstance(then, dict) else None
+        models = entry.get("models")
+        if not isinstance(before, dict) or not isinstance(models, dict):
+            continue
+        for key, model in models.items():
+            old = before.get(key)
+            if isinstance(old, dict) and isinstance(model, dict) and old.get("sha256") not in (
+                None, model.get("sha256")
+            ):
+                raise ResultsError(
+                    f"arm {label}: model {key.replace('|', ' (')}) changed since this run started",
+                    path=str(run_dir), hint="start a new run (the arm's folder changed)",
+                )
+
+
+def arm_note(meta: Mapping[str, object]) -> str | None:
+    """What a reader of an A/B run's summary table must know: it pools the arms."""
+    settings = meta.get("settings")
+    arms = settings.get("arms") if isinstance(settings, dict) else None
+    if not arms:
+        return None
+    labels = ", ".join(str(a.get("label")) for a in arms if isinstance(a, dict))
+    return (f"A/B run (arms {labels}): the summary pools the arms; compare them with "
+            "`harness check --ab RUN_DIR` (or see the report's A/B section)")

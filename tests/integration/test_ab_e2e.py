@@ -84,6 +84,20 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     chart = html.split("Trials by arm, in run order", 1)[1].split("</svg>", 1)[0].lower()
     assert "#0072b2" in chart and "#e69f00" in chart  # one colour per arm
 
+    # Resumed, an A/B run continues its arms, and refuses an arm whose model changed.
+    lines = (run_dir / "trials.jsonl").read_text().splitlines(keepends=True)
+    (run_dir / "trials.jsonl").write_text("".join(lines[:3]))
+    shutil.copyfile(TINY.with_name("tiny_int8.tflite"), cand / f"{VARIANT}-fp32.tflite")
+    resume = ["run", "--resume", str(run_dir), "--device", sim.serial, "--no-report"]
+    assert main(resume) == 2
+    assert "arm cand: model mobilenet_v2_0.35_96 (fp32) changed" in capsys.readouterr().err
+    shutil.copyfile(TINY, cand / f"{VARIANT}-fp32.tflite")
+    assert main(resume) == 0, capsys.readouterr().err[-2000:]
+    capsys.readouterr()
+    again = [json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines()]
+    assert sorted((r["arm"], r["trial_index"]) for r in again) == sorted(
+        (r["arm"], r["trial_index"]) for r in records)
+
     # The same model in both arms: no change.
     sim.faults.set_slowdown(1.0)
     code = main(["run", "--device", sim.serial, "--variants", VARIANT, "--trials", "4",

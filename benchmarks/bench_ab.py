@@ -92,9 +92,16 @@ class Experiment:
                 self.sim.faults.set_slowdown(HOG)
 
         settings = RunSettings(
-            devices=[self.sim.serial], variants=[VARIANT], trials=self.trials, runs=10, warmup=1,
-            cooldown_temp_c=None, out=self.out, adb_server=self.adb_server,
-            seed=self.rng.randrange(1, 2**31), report=False,
+            devices=[self.sim.serial],
+            variants=[VARIANT],
+            trials=self.trials,
+            runs=10,
+            warmup=1,
+            cooldown_temp_c=None,
+            out=self.out,
+            adb_server=self.adb_server,
+            seed=self.rng.randrange(1, 2**31),
+            report=False,
             arms=[{"label": label, "binary": None, "models": str(path)} for label, path in arms],
         )
         outcome = run(settings, emit=emit)
@@ -131,14 +138,17 @@ def main() -> None:
     tally: dict[tuple[str, str], Counter[str]] = {}
     ratios: dict[tuple[str, str], list[float]] = {}
     try:
-        subprocess.run([adb, "-P", str(port), "connect", sim.serial], check=True,
-                       capture_output=True)
+        subprocess.run(
+            [adb, "-P", str(port), "connect", sim.serial], check=True, capture_output=True
+        )
         with tempfile.TemporaryDirectory(prefix="bench-ab-") as tmp:
             base, same, heavier = _models(Path(tmp))
             exp = Experiment(sim, f"127.0.0.1:{port}", Path(tmp) / "runs", opts.trials)
             stored = exp.run([("base", base)], hog=False)  # the baseline, before any hog
-            for name, cand, reps in (("identical", same, opts.same),
-                                     ("10% heavier", heavier, opts.heavier)):
+            for name, cand, reps in (
+                ("identical", same, opts.same),
+                ("10% heavier", heavier, opts.heavier),
+            ):
                 for rep in range(reps):
                     ab = exp.run([("base", base), ("cand", cand)], hog=True)
                     verdict, ratio = _verdict(compare_arms(ab))
@@ -148,24 +158,32 @@ def main() -> None:
                     verdict_b, ratio_b = _verdict(compare_runs(stored, alone))
                     tally.setdefault((name, "baseline"), Counter())[verdict_b] += 1
                     ratios.setdefault((name, "baseline"), []).append(ratio_b or float("nan"))
-                    print(f"{name} #{rep + 1}: A/B {verdict} {ratio or 0:.3f}; "
-                          f"baseline {verdict_b} {ratio_b or 0:.3f}", file=sys.stderr)
+                    print(
+                        f"{name} #{rep + 1}: A/B {verdict} {ratio or 0:.3f}; "
+                        f"baseline {verdict_b} {ratio_b or 0:.3f}",
+                        file=sys.stderr,
+                    )
     finally:
         sim.stop()
         subprocess.run([adb, "-P", str(port), "kill-server"], capture_output=True)
 
-    print(f"{VARIANT} fp32 on the simulated Pixel 1 (synthetic latencies, CV 2%), "
-          f"{opts.trials} trials per arm, --runs 10; hog: every inference x{HOG} from a trial "
-          "near the middle of each run; threshold 5%, confidence 99%")
+    print(
+        f"{VARIANT} fp32 on the simulated Pixel 1 (synthetic latencies, CV 2%), "
+        f"{opts.trials} trials per arm, --runs 10; hog: every inference x{HOG} from a trial "
+        "near the middle of each run; threshold 5%, confidence 99%"
+    )
     print()
-    print("| candidate | gate | regression | inconclusive | unchanged | improvement | "
-          "median ratio |")
+    print(
+        "| candidate | gate | regression | inconclusive | unchanged | improvement | median ratio |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|")
     for key, counts in tally.items():
         n = sum(counts.values())
         values = sorted(ratios[key])
-        cells = " | ".join(f"{counts.get(v, 0)}/{n}"
-                           for v in ("regression", "inconclusive", "unchanged", "improvement"))
+        cells = " | ".join(
+            f"{counts.get(v, 0)}/{n}"
+            for v in ("regression", "inconclusive", "unchanged", "improvement")
+        )
         print(f"| {key[0]} | {key[1]} | {cells} | {values[len(values) // 2]:.3f} |")
     print()
     print(f"wall time {time.perf_counter() - started:.0f} s")

@@ -29,8 +29,10 @@ def pct(x: float) -> str:
 
 
 def row(label: str, same: CheckRates, slow: CheckRates) -> str:
-    return (f"| {label} | {pct(same.false_per_check)} | {pct(same.false_per_config)} | "
-            f"{pct(same.raw_false_per_check)} | {pct(slow.detected)} |")
+    return (
+        f"| {label} | {pct(same.false_per_check)} | {pct(same.false_per_config)} | "
+        f"{pct(same.raw_false_per_check)} | {pct(slow.detected)} |"
+    )
 
 
 def main() -> None:
@@ -39,8 +41,10 @@ def main() -> None:
     print(f"noise model (realistic): {REALISTIC.describe()}")
     print(f"{reps} seeded pairs of runs per cell; 5 trials a side; threshold 5%, confidence 99%")
     print()
-    print("| between-run noise, configurations | false alarms per check | per configuration "
-          "| per check, trial test alone | 10% slowdown of one flagged |")
+    print(
+        "| between-run noise, configurations | false alarms per check | per configuration "
+        "| per check, trial test alone | 10% slowdown of one flagged |"
+    )
     print("|---|---:|---:|---:|---:|")
     cases = [
         ("realistic, 6", dict(noise=REALISTIC, configs=6)),
@@ -55,12 +59,16 @@ def main() -> None:
         print(row(label, same, slow))
     print()
     every = check_rates(reps=reps, noise=REALISTIC, configs=6, slowdown=0.10, slowed=6)
-    print(f"every one of 6 configurations 10% slower (realistic noise): regression "
-          f"{pct(every.detected)}, inconclusive {pct(every.inconclusive)}, unchanged "
-          f"{pct(every.unchanged)} (a change the whole run shares reads as a device change)")
+    print(
+        f"every one of 6 configurations 10% slower (realistic noise): regression "
+        f"{pct(every.detected)}, inconclusive {pct(every.inconclusive)}, unchanged "
+        f"{pct(every.unchanged)} (a change the whole run shares reads as a device change)"
+    )
     two = check_rates(reps=reps, noise=REALISTIC, configs=2)
-    print(f"only 2 configurations (no shared shift can be taken out), identical code: "
-          f"false alarms per check {pct(two.false_per_check)}")
+    print(
+        f"only 2 configurations (no shared shift can be taken out), identical code: "
+        f"false alarms per check {pct(two.false_per_check)}"
+    )
     print(f"({time.perf_counter() - t0:.0f} s)")
 
 

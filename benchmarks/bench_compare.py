@@ -44,10 +44,15 @@ def mdc_table(reps: int) -> None:
 def false_flags(reps: int) -> None:
     print(f"identical distributions flagged (regression + improvement), {reps} reps")
     for n in TRIAL_COUNTS:
-        rates = [verdict_rate(n, cv, 0.0, "regression", reps=reps)
-                 + verdict_rate(n, cv, 0.0, "improvement", reps=reps) for cv in CVS]
-        print(f"  n={n:2d}: " + "  ".join(f"CV {cv:.0%}: {r:.2%}" for cv, r in zip(CVS, rates,
-                                                                                  strict=True)))
+        rates = [
+            verdict_rate(n, cv, 0.0, "regression", reps=reps)
+            + verdict_rate(n, cv, 0.0, "improvement", reps=reps)
+            for cv in CVS
+        ]
+        print(
+            f"  n={n:2d}: "
+            + "  ".join(f"CV {cv:.0%}: {r:.2%}" for cv, r in zip(CVS, rates, strict=True))
+        )
 
 
 def timing() -> None:
@@ -63,8 +68,11 @@ def timing() -> None:
         print(f"compare_runs: {rows} configurations x 10 trials: {dt * 1000:.0f} ms")
         start = datetime(2026, 1, 1, tzinfo=timezone.utc)
         runs = [
-            write_run(Path(tmp) / f"r{i:03d}", noisy_latencies(variants, n=5, cv=0.02, seed=i),
-                      created_at=start + timedelta(days=i))
+            write_run(
+                Path(tmp) / f"r{i:03d}",
+                noisy_latencies(variants, n=5, cv=0.02, seed=i),
+                created_at=start + timedelta(days=i),
+            )
             for i in range(60)
         ]
         t0 = time.perf_counter()
@@ -74,9 +82,11 @@ def timing() -> None:
         t0 = time.perf_counter()
         result = trend(runs)
         dt = time.perf_counter() - t0
-        print(f"trend: {len(runs)} runs x {len(result.series)} configurations: {dt * 1000:.0f} ms, "
-              f"of which reading the runs (trials.jsonl via harness.results.load) "
-              f"{read_s * 1000:.0f} ms; {len(result.steps)} steps found in pure noise")
+        print(
+            f"trend: {len(runs)} runs x {len(result.series)} configurations: {dt * 1000:.0f} ms, "
+            f"of which reading the runs (trials.jsonl via harness.results.load) "
+            f"{read_s * 1000:.0f} ms; {len(result.steps)} steps found in pure noise"
+        )
 
 
 def main() -> None:

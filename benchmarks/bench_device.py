@@ -40,11 +40,13 @@ def _free_port() -> int:
 
 def _start_server() -> subprocess.Popen[bytes]:
     port = _free_port()
-    os.environ.update(ADB_EMU="0", ADB_MDNS="0", ADB_USB="0",
-                      ANDROID_ADB_SERVER_PORT=str(port))
-    proc = subprocess.Popen([adbutils.adb_path(), "-P", str(port), "server", "nodaemon"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    os.environ.update(ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port))
+    proc = subprocess.Popen(
+        [adbutils.adb_path(), "-P", str(port), "server", "nodaemon"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -82,38 +84,53 @@ def main() -> int:
                 path.write_bytes(os.urandom(size))
                 models.append(path)
             adb_connect(make_client(), sim.serial)
-            print(f"device: simulated Pixel 1 at {sim.serial}; models "
-                  f"{sum(MODEL_BYTES) / 1e6:.1f} MB in {len(models)} files")
+            print(
+                f"device: simulated Pixel 1 at {sim.serial}; models "
+                f"{sum(MODEL_BYTES) / 1e6:.1f} MB in {len(models)} files"
+            )
             for label in ("cold", "warm", "warm"):
                 [session] = connect([sim.serial])
                 wall = timed(lambda s=session: prepare(s, models))  # type: ignore[misc]
-                print(f"prepare {label}: {session.round_trips:3d} adb round trips, "
-                      f"{wall * 1e3:7.1f} ms")
+                print(
+                    f"prepare {label}: {session.round_trips:3d} adb round trips, "
+                    f"{wall * 1e3:7.1f} ms"
+                )
             [session] = connect([sim.serial])
             steps = {
                 "info": lambda: read_info(session),
                 "cores": lambda: select_cores(session, "big"),
                 "binary probe": lambda: prepare_binary(session, None),
                 "model hash check": lambda: push_many(
-                    session, [(m, f"models/{m.name}") for m in models]),
+                    session, [(m, f"models/{m.name}") for m in models]
+                ),
             }
-            print("warm steps: " + ", ".join(f"{k} {timed(fn) * 1e3:.0f} ms"
-                                             for k, fn in steps.items()))
+            print(
+                "warm steps: "
+                + ", ".join(f"{k} {timed(fn) * 1e3:.0f} ms" for k, fn in steps.items())
+            )
             samples = [timed(lambda: session.shell(["true"], timeout_s=10)) for _ in range(30)]
             median_ms = statistics.median(samples) * 1e3
-            print(f"shell round trip (shell_v2 `true`): median {median_ms:.1f} ms, "
-                  f"min {min(samples) * 1e3:.1f} ms over {len(samples)}")
+            print(
+                f"shell round trip (shell_v2 `true`): median {median_ms:.1f} ms, "
+                f"min {min(samples) * 1e3:.1f} ms over {len(samples)}"
+            )
             marker = DeviceSession(make_client(), sim.serial, shell_v2=False)
             samples = [timed(lambda: marker.shell(["true"], timeout_s=10)) for _ in range(30)]
-            print(f"shell round trip (legacy shell + exit marker): median "
-                  f"{statistics.median(samples) * 1e3:.1f} ms")
+            print(
+                f"shell round trip (legacy shell + exit marker): median "
+                f"{statistics.median(samples) * 1e3:.1f} ms"
+            )
             big = Path(tmp) / "big.bin"
             big.write_bytes(os.urandom(20_000_000))
-            secs = timed(lambda: session.push(big, "/data/local/tmp/harness/big.bin",
-                                              timeout_s=120))
+            secs = timed(
+                lambda: session.push(big, "/data/local/tmp/harness/big.bin", timeout_s=120)
+            )
             print(f"push 20 MB (verified size): {secs * 1e3:.0f} ms, {20 / secs:.0f} MB/s")
-            secs = timed(lambda: session.pull("/data/local/tmp/harness/big.bin",
-                                              Path(tmp) / "back.bin", timeout_s=120))
+            secs = timed(
+                lambda: session.pull(
+                    "/data/local/tmp/harness/big.bin", Path(tmp) / "back.bin", timeout_s=120
+                )
+            )
             print(f"pull 20 MB: {secs * 1e3:.0f} ms, {20 / secs:.0f} MB/s")
     finally:
         sim.stop()

@@ -45,8 +45,10 @@ class UnknownVariantError(HarnessError):
     def __init__(self, selection: str, suggestions: Sequence[str] = ()) -> None:
         self.selection = selection
         self.suggestions = list(suggestions)
-        hint = f"did you mean {', '.join(self.suggestions)}?" if self.suggestions else (
-            "see `harness variants` for the list"
+        hint = (
+            f"did you mean {', '.join(self.suggestions)}?"
+            if self.suggestions
+            else ("see `harness variants` for the list")
         )
         super().__init__(f"unknown variant {selection!r}", hint=hint)
 

@@ -114,8 +114,9 @@ class RunSettings:
                 raise PlanError(f"--{name[:-2].replace('_', '-')} must be > 0")
         ids = [v.id for v in catalogue.select(self.variants)]
         check_arms(self.arms, ids, self.quants)
-        return configurations(ids, self.quants, xnnpack_settings(self.xnnpack), self.threads,
-                              self.cores)
+        return configurations(
+            ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
+        )
 
     def measured(self) -> dict[str, Any]:
         """The settings stored in meta.json (what the trials measure)."""
@@ -132,8 +133,12 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     """PlanError (exit 2) for option values that select nothing or make no sense."""
     from harness.outputs import output_folder
 
-    for option, values in (("--variants", settings.variants), ("--quant", settings.quants),
-                           ("--threads", settings.threads), ("--cores", settings.cores)):
+    for option, values in (
+        ("--variants", settings.variants),
+        ("--quant", settings.quants),
+        ("--threads", settings.threads),
+        ("--cores", settings.cores),
+    ):
         if not values:
             raise PlanError(f"{option} selects nothing", hint="see `harness run --help`")
     if settings.trials > MAX_TRIALS:
@@ -368,8 +373,9 @@ def run(
     converting = not settings.arms or any(a["models"] is None for a in settings.arms)
     converted = _convert(settings, emit) if converting else []
     models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
-    arms = resolve_arms(settings.arms, list(dict.fromkeys(c.variant for c in configs)),
-                        settings.quants, models)
+    arms = resolve_arms(
+        settings.arms, list(dict.fromkeys(c.variant for c in configs)), settings.quants, models
+    )
     if sessions is None:
         sessions = _open_sessions(settings)
     serials = [s.serial for s in sessions]
@@ -643,8 +649,10 @@ def _outcome(
         # The trials of devices this resume did not include: name those devices.
         resume = resume_command(store.run_dir, dataclasses.replace(settings, devices=list(missing)))
         counts = ", ".join(f"{d}: {n}" for d, n in missing.items())
-        emit(f"run incomplete: {sum(missing.values())} planned trial(s) missing ({counts}); "
-             f"continue it with: {resume}")
+        emit(
+            f"run incomplete: {sum(missing.values())} planned trial(s) missing ({counts}); "
+            f"continue it with: {resume}"
+        )
     report = _report(store.run_dir, emit) if settings.report else None
     if status == "interrupted":
         exit_code = EXIT_DEVICE
@@ -695,7 +703,8 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
             "not the official TFLite tool: these are not phone numbers"
         )
     synthetic = sorted(
-        s for s, b in (meta.get("binaries") or {}).items()
+        s
+        for s, b in (meta.get("binaries") or {}).items()
         if "synthetic latencies" in str((b or {}).get("version_line") or "").lower()
     )
     if synthetic:

@@ -65,15 +65,19 @@ def _labelled(values: Sequence[str], option: str) -> tuple[str | None, dict[str,
         label, path = _split_label(value, option)
         if label is None:
             if plain is not None:
-                raise PlanError(f"{option} given twice without a label: {plain}, {path}",
-                                hint=f"label each arm: {option} LABEL=PATH")
+                raise PlanError(
+                    f"{option} given twice without a label: {plain}, {path}",
+                    hint=f"label each arm: {option} LABEL=PATH",
+                )
             plain = path
             continue
         # Case-insensitive file systems would store two such arms under one name.
         other = folded.get(label.lower())
         if other is not None:
-            raise PlanError(f"two arms with the same label {label!r} in {option}"
-                            + ("" if other == label else f" (and {other!r}: only case differs)"))
+            raise PlanError(
+                f"two arms with the same label {label!r} in {option}"
+                + ("" if other == label else f" (and {other!r}: only case differs)")
+            )
         folded[label.lower()] = label
         out[label] = path
     return plain, out
@@ -93,14 +97,21 @@ def parse_arms(binaries: Sequence[str], models: Sequence[str]) -> tuple[str | No
     for label in labels:
         other = folded.setdefault(label.lower(), label)
         if other != label:
-            raise PlanError(f"arm labels {other!r} and {label!r} differ only in case",
-                            hint="they would share files on a case-insensitive file system")
+            raise PlanError(
+                f"arm labels {other!r} and {label!r} differ only in case",
+                hint="they would share files on a case-insensitive file system",
+            )
     if not labels and plain_models is not None:
-        raise PlanError("--models without a label needs labelled arms",
-                        hint="e.g. --models new=DIR (one arm) or --models old=DIR --models new=DIR")
+        raise PlanError(
+            "--models without a label needs labelled arms",
+            hint="e.g. --models new=DIR (one arm) or --models old=DIR --models new=DIR",
+        )
     arms: list[ArmSpec] = [
-        ArmSpec(label=label, binary=labelled_binaries.get(label, plain_binary),
-                models=labelled_models.get(label, plain_models))
+        ArmSpec(
+            label=label,
+            binary=labelled_binaries.get(label, plain_binary),
+            models=labelled_models.get(label, plain_models),
+        )
         for label in labels
     ]
     return plain_binary, arms
@@ -123,8 +134,9 @@ def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequenc
         folder = Path(arm["models"])
         if not folder.is_dir():
             raise PlanError(f"arm {arm['label']}: models folder {folder} is not a folder")
-        lacking = [f"{v}-{q}.tflite" for v in variants for q in quants
-                   if model_path(folder, v, q) is None]
+        lacking = [
+            f"{v}-{q}.tflite" for v in variants for q in quants if model_path(folder, v, q) is None
+        ]
         if lacking:
             more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
             raise PlanError(
@@ -175,23 +187,33 @@ def model_differences(
         for m in files:
             a = analyze(m.path)
             analyses.setdefault(label, {})[f"{m.variant}|{m.quant}"] = {
-                "path": str(m.path), "sha256": m.sha256, "size_bytes": a.size_bytes,
-                "macs": a.macs, "weight_params": a.weight_params,
-                "input_shape": a.input_shape, "input_dtype": a.input_dtype, "ops": a.ops,
+                "path": str(m.path),
+                "sha256": m.sha256,
+                "size_bytes": a.size_bytes,
+                "macs": a.macs,
+                "weight_params": a.weight_params,
+                "input_shape": a.input_shape,
+                "input_dtype": a.input_dtype,
+                "ops": a.ops,
             }
             seen.setdefault((m.variant, m.quant), []).append(
-                (label, f"{a.input_shape} {a.input_dtype}", frozenset(a.ops)))
+                (label, f"{a.input_shape} {a.input_dtype}", frozenset(a.ops))
+            )
     warnings = []
     for (v, q), entries in seen.items():
         first_label, first_shape, first_ops = entries[0]
         for label, shape, ops in entries[1:]:
             if shape != first_shape:
-                warnings.append(f"{v} ({q}): arm {label}'s model takes input {shape}, "
-                                f"arm {first_label}'s {first_shape}")
+                warnings.append(
+                    f"{v} ({q}): arm {label}'s model takes input {shape}, "
+                    f"arm {first_label}'s {first_shape}"
+                )
             if ops != first_ops:
                 only = sorted(ops ^ first_ops)
-                warnings.append(f"{v} ({q}): arms {first_label} and {label} use different ops "
-                                f"({', '.join(only)})")
+                warnings.append(
+                    f"{v} ({q}): arms {first_label} and {label} use different ops "
+                    f"({', '.join(only)})"
+                )
     return warnings, analyses
 
 
@@ -215,7 +237,11 @@ def _blocks(arms: Sequence[str], trials: int, forward_first: bool) -> list[list[
 
 
 def build_arm_plan(
-    devices: Sequence[str], configs: Sequence[Config], arms: Sequence[str], *, trials: int,
+    devices: Sequence[str],
+    configs: Sequence[Config],
+    arms: Sequence[str],
+    *,
+    trials: int,
     seed: int,
 ) -> Plan:
     """`trials` trials per arm of every configuration, in blocks shuffled into rounds.
@@ -243,7 +269,11 @@ def build_arm_plan(
 
 
 def plan_for(
-    devices: Sequence[str], configs: Sequence[Config], arms: Sequence[ArmSpec], *, trials: int,
+    devices: Sequence[str],
+    configs: Sequence[Config],
+    arms: Sequence[ArmSpec],
+    *,
+    trials: int,
     seed: int,
 ) -> Plan:
     """The run's plan: interleaved arms in an A/B run, else exactly `build_plan`'s."""
@@ -278,16 +308,26 @@ def prepare_arms(
         path = binary_path or default_binary
         binary = prepare_binary(session, str(path) if path else None)
         for cfg in configs:
-            command = build_command(binary.device_path, binary.flags, graph="x",
-                                    threads=cfg.threads, runs=runs, warmup=warmup,
-                                    xnnpack=cfg.xnnpack)
+            command = build_command(
+                binary.device_path,
+                binary.flags,
+                graph="x",
+                threads=cfg.threads,
+                runs=runs,
+                warmup=warmup,
+                xnnpack=cfg.xnnpack,
+            )
             notes.update(dict.fromkeys(f"arm {label}: {n}" for n in command.notes))
         pushed = files.push_many(
-            session, [(m.path, f"models/{m.sha256[:16]}-{m.path.name}") for m in models])
-        out[label] = (binary, {
-            (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)
-            for m, o in zip(models, pushed, strict=True)
-        })
+            session, [(m.path, f"models/{m.sha256[:16]}-{m.path.name}") for m in models]
+        )
+        out[label] = (
+            binary,
+            {
+                (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)
+                for m, o in zip(models, pushed, strict=True)
+            },
+        )
     return out, list(notes)
 
 
@@ -301,19 +341,26 @@ class ResolvedArms:
 
 
 def resolve_arms(
-    arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequence[str],
+    arms: Sequence[ArmSpec],
+    variants: Sequence[str],
+    quants: Sequence[str],
     converted: Sequence[ModelFile],
 ) -> ResolvedArms:
     """Hash and analyse every arm's models (as converted ones are); warn where arms differ."""
     files = {
-        a["label"]: (Path(a["binary"]) if a["binary"] else None,
-                     arm_models(a, variants, quants, converted))
+        a["label"]: (
+            Path(a["binary"]) if a["binary"] else None,
+            arm_models(a, variants, quants, converted),
+        )
         for a in arms
     }
     warnings, analyses = model_differences({label: f[1] for label, f in files.items()})
     meta: dict[str, dict[str, object]] = {
-        a["label"]: {"binary": a["binary"], "models_dir": a["models"],
-                     "models": analyses.get(a["label"], {})}
+        a["label"]: {
+            "binary": a["binary"],
+            "models_dir": a["models"],
+            "models": analyses.get(a["label"], {}),
+        }
         for a in arms
     }
     return ResolvedArms(files, warnings, meta)
@@ -331,12 +378,15 @@ def check_resumed_arms(stored: Mapping[str, object], now: ResolvedArms, run_dir:
             continue
         for key, model in models.items():
             old = before.get(key)
-            if isinstance(old, dict) and isinstance(model, dict) and old.get("sha256") not in (
-                None, model.get("sha256")
+            if (
+                isinstance(old, dict)
+                and isinstance(model, dict)
+                and old.get("sha256") not in (None, model.get("sha256"))
             ):
                 raise ResultsError(
                     f"arm {label}: model {key.replace('|', ' (')}) changed since this run started",
-                    path=str(run_dir), hint="start a new run (the arm's folder changed)",
+                    path=str(run_dir),
+                    hint="start a new run (the arm's folder changed)",
                 )
 
 
@@ -347,5 +397,7 @@ def arm_note(meta: Mapping[str, object]) -> str | None:
     if not arms:
         return None
     labels = ", ".join(str(a.get("label")) for a in arms if isinstance(a, dict))
-    return (f"A/B run (arms {labels}): the summary pools the arms; compare them with "
-            "`harness check --ab RUN_DIR` (or see the report's A/B section)")
+    return (
+        f"A/B run (arms {labels}): the summary pools the arms; compare them with "
+        "`harness check --ab RUN_DIR` (or see the report's A/B section)"
+    )

@@ -126,7 +126,11 @@ def prepare_device(
         for m, o in zip(models, outcomes, strict=True)
     }
     arm_parts, arm_notes = prepare_arms(
-        session, arms or {}, default_binary=benchmark_binary, configs=list(configs), runs=runs,
+        session,
+        arms or {},
+        default_binary=benchmark_binary,
+        configs=list(configs),
+        runs=runs,
         warmup=warmup,
     )
     warnings += [f"{serial}: {note}" for note in arm_notes]
@@ -239,7 +243,8 @@ def prepare_with_reconnect(
             if not wait_for_device(session, timeout_s=reconnect_timeout_s):
                 raise DeviceLostError(
                     f"device did not come back within {reconnect_timeout_s:g} s",
-                    serial=session.serial, command="preparation",
+                    serial=session.serial,
+                    command="preparation",
                     hint="reconnect it, then run the same command again",
                 ) from exc
             on_event(f"{session.serial}: device is back, preparing again")

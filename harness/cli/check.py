@@ -101,31 +101,52 @@ def check(
         if baseline is not None or current is not None:
             raise PlanError("--ab compares the arms of one run: leave out --baseline/--current")
         if thresholds_file or allow_context_change or allow_missing:
-            raise PlanError("--thresholds, --allow-context-change and --allow-missing apply to "
-                            "--baseline checks, not --ab")
+            raise PlanError(
+                "--thresholds, --allow-context-change and --allow-missing apply to "
+                "--baseline checks, not --ab"
+            )
         comparison = compare_arms(
-            ab, a=arm_a, b=arm_b, threshold=parse_fraction(threshold),
-            confidence=parse_fraction(confidence, what="confidence"), metric=metric,
+            ab,
+            a=arm_a,
+            b=arm_b,
+            threshold=parse_fraction(threshold),
+            confidence=parse_fraction(confidence, what="confidence"),
+            metric=metric,
         )
     elif baseline is None or current is None:
         import click
 
         raise click.MissingParameter(
-            "compare a run against a baseline, or use --ab RUN_DIR", param_type="option",
+            "compare a run against a baseline, or use --ab RUN_DIR",
+            param_type="option",
             param_hint="'--baseline'" if baseline is None else "'--current'",
         )
     elif arm_a is not None or arm_b is not None:
         raise PlanError("--a and --b choose the arms of an --ab check")
     else:
-        comparison = _against_baseline(baseline, current, threshold, thresholds_file,
-                                       confidence, allow_context_change, metric, allow_missing)
+        comparison = _against_baseline(
+            baseline,
+            current,
+            threshold,
+            thresholds_file,
+            confidence,
+            allow_context_change,
+            metric,
+            allow_missing,
+        )
     _write_outputs(comparison, junit, markdown, as_json)
     raise typer.Exit(comparison.exit_code)
 
 
 def _against_baseline(
-    baseline: Path, current: Path, threshold: str, thresholds_file: Path | None,
-    confidence: str, allow_context_change: bool, metric: str, allow_missing: bool,
+    baseline: Path,
+    current: Path,
+    threshold: str,
+    thresholds_file: Path | None,
+    confidence: str,
+    allow_context_change: bool,
+    metric: str,
+    allow_missing: bool,
 ) -> Comparison:
     from harness.compare.check import compare_runs
     from harness.compare.thresholds import load_thresholds, parse_fraction

@@ -13,8 +13,9 @@ from harness.textsafe import echo
 def clean(
     device: Annotated[
         list[str],
-        typer.Option("--device", "-d", help="Serial, HOST:PORT, model name, alias or all. "
-                     "Repeatable."),
+        typer.Option(
+            "--device", "-d", help="Serial, HOST:PORT, model name, alias or all. Repeatable."
+        ),
     ],
     adb_server: Annotated[
         str | None, typer.Option("--adb-server", help="adb server HOST:PORT.")

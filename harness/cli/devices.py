@@ -17,13 +17,19 @@ def devices(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (a list) to stdout.")] = False,
     device: Annotated[
         list[str] | None,
-        typer.Option("--device", "-d", help="Only these: serial, HOST:PORT, model name, alias, "
-                     "all, or sim (starts a simulated Pixel 1). Repeatable."),
+        typer.Option(
+            "--device",
+            "-d",
+            help="Only these: serial, HOST:PORT, model name, alias, "
+            "all, or sim (starts a simulated Pixel 1). Repeatable.",
+        ),
     ] = None,
     adb_server: Annotated[
         str | None,
-        typer.Option("--adb-server", help="adb server HOST:PORT (default: local, or "
-                     "ANDROID_ADB_SERVER_HOST/PORT)."),
+        typer.Option(
+            "--adb-server",
+            help="adb server HOST:PORT (default: local, or ANDROID_ADB_SERVER_HOST/PORT).",
+        ),
     ] = None,
 ) -> None:
     """Show every device the adb server sees, read in one shell round trip each."""

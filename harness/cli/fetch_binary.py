@@ -31,8 +31,10 @@ def fetch_binary(
     state = "cached" if got.cached else "downloaded"
     kind = "official nightly" if got.official else "NOT from the official bucket"
     echo(f"{got.path}", nl=True)
-    echo(f"{state} {got.abi} benchmark_model ({kind}), {got.size_bytes} bytes, "
-               f"sha256 {got.sha256}", err=True)
+    echo(
+        f"{state} {got.abi} benchmark_model ({kind}), {got.size_bytes} bytes, sha256 {got.sha256}",
+        err=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

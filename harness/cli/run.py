@@ -173,7 +173,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 metavar="[LABEL=]PATH",
                 help="benchmark_model to push (default: the one the device layer finds). "
-                "LABEL=PATH makes an A/B arm; repeat for each arm (docs/run.md \"A/B runs\").",
+                'LABEL=PATH makes an A/B arm; repeat for each arm (docs/run.md "A/B runs").',
             ),
         ] = None,
         models: Annotated[

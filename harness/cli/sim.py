@@ -40,9 +40,12 @@ def serve(
     ] = None,
     synthetic: Annotated[
         int | None,
-        typer.Option(metavar="SEED", help="Deterministic mode: benchmark_model draws its times "
-                     "from a distribution seeded with SEED (labelled synthetic) instead of "
-                     "measuring them."),
+        typer.Option(
+            metavar="SEED",
+            help="Deterministic mode: benchmark_model draws its times "
+            "from a distribution seeded with SEED (labelled synthetic) instead of "
+            "measuring them.",
+        ),
     ] = None,
     hang: Annotated[
         list[str] | None,
@@ -68,8 +71,11 @@ def serve(
     ] = None,
     hangup: Annotated[
         str | None,
-        typer.Option(metavar="POLICY", help="What a closed shell stream does: adbd (SIGHUP to "
-                     "the shell, as AOSP adbd; default) or group (SIGHUP+SIGKILL its group)."),
+        typer.Option(
+            metavar="POLICY",
+            help="What a closed shell stream does: adbd (SIGHUP to "
+            "the shell, as AOSP adbd; default) or group (SIGHUP+SIGKILL its group).",
+        ),
     ] = None,
     unauthorized: Annotated[
         bool,
@@ -77,8 +83,11 @@ def serve(
     ] = False,
     auth: Annotated[
         str | None,
-        typer.Option(metavar="MODE", help="adb auth: none, refuse (= --unauthorized) or "
-                     "accept-after:SECONDS (the user taps Allow after that long)."),
+        typer.Option(
+            metavar="MODE",
+            help="adb auth: none, refuse (= --unauthorized) or "
+            "accept-after:SECONDS (the user taps Allow after that long).",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the device's details as JSON on stdout.")
@@ -99,7 +108,11 @@ def serve(
         hangup=hangup,
     )
     device = start_device(
-        port=port, topology=topology, props=list(prop or []), root=root, faults=faults,
+        port=port,
+        topology=topology,
+        props=list(prop or []),
+        root=root,
+        faults=faults,
         auth=auth_setting(auth, unauthorized=unauthorized),
     )
     serve_foreground(device, as_json=as_json)

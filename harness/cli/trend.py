@@ -35,8 +35,9 @@ def trend(
     from harness.compare.trend import render_trend
     from harness.compare.trend import trend as compute_trend
 
-    result = compute_trend(run_dirs, penalty=penalty, min_step=parse_fraction(min_step,
-                                                                              what="min step"))
+    result = compute_trend(
+        run_dirs, penalty=penalty, min_step=parse_fraction(min_step, what="min step")
+    )
     if as_json:
         echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:

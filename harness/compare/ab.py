@@ -66,8 +66,9 @@ def pick_arms(arms: list[str], a: str | None, b: str | None, run_dir: Path) -> t
 def _value(row: dict[str, Any], metric: str) -> float | None:
     if row.get("status") != "ok":
         return None
-    raw = {"mean": row.get("latency_ms"), "median": row.get("median_us"),
-           "min": row.get("min_us")}[metric]
+    raw = {"mean": row.get("latency_ms"), "median": row.get("median_us"), "min": row.get("min_us")}[
+        metric
+    ]
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return None
     value = float(raw) / (1.0 if metric == "mean" else 1000.0)
@@ -86,8 +87,15 @@ def paired_effect(pairs: list[tuple[float, float]]) -> Effect | None:
 
 
 def judge_pairs(
-    cid: ConfigId, model: str, a_rows: list[dict[str, Any]], b_rows: list[dict[str, Any]],
-    *, threshold: float, confidence: float, metric: str, labels: tuple[str, str],
+    cid: ConfigId,
+    model: str,
+    a_rows: list[dict[str, Any]],
+    b_rows: list[dict[str, Any]],
+    *,
+    threshold: float,
+    confidence: float,
+    metric: str,
+    labels: tuple[str, str],
 ) -> ComparisonRow:
     """One configuration on one device: B's trials against the A trials beside them."""
     la, lb = labels
@@ -100,18 +108,33 @@ def judge_pairs(
 
     def row(verdict: Any, reason: str, res: Any = None) -> ComparisonRow:
         return ComparisonRow(
-            *cid, model, verdict, a_med, b_med,
-            res.ratio if res else None, res.ci_low if res else None,
-            res.ci_high if res else None, res.p_value if res else None,
-            len(pairs), len(pairs), threshold, reason, n_failed=b_failed,
+            *cid,
+            model,
+            verdict,
+            a_med,
+            b_med,
+            res.ratio if res else None,
+            res.ci_low if res else None,
+            res.ci_high if res else None,
+            res.p_value if res else None,
+            len(pairs),
+            len(pairs),
+            threshold,
+            reason,
+            n_failed=b_failed,
         )
 
     if not b_ok and b_failed:
-        return row("failed", f"all {b_failed} trial(s) of arm {lb} failed: it does not run "
-                             "this configuration")
+        return row(
+            "failed",
+            f"all {b_failed} trial(s) of arm {lb} failed: it does not run this configuration",
+        )
     if not a_ok and a_failed:
-        return row("failed", f"all {a_failed} trial(s) of arm {la} (the reference) failed: "
-                             "nothing to compare against")
+        return row(
+            "failed",
+            f"all {a_failed} trial(s) of arm {la} (the reference) failed: "
+            "nothing to compare against",
+        )
     if not a_ok or not b_ok:
         return row("missing", f"no ok trial of arm {la if not a_ok else lb} (none ran)")
     eff = paired_effect(pairs)
@@ -122,8 +145,9 @@ def judge_pairs(
     result = decide(eff, threshold=threshold, confidence=confidence)
     reason = result.reason.replace("(n=", "(pairs n=")
     if b_failed or a_failed:
-        reason += (f"; {a_failed} trial(s) of {la} and {b_failed} of {lb} failed "
-                   "(their pairs left out)")
+        reason += (
+            f"; {a_failed} trial(s) of {la} and {b_failed} of {lb} failed (their pairs left out)"
+        )
     return row(result.verdict, reason, result)
 
 
@@ -144,8 +168,11 @@ def compare_arms(
     threshold, confidence = validate_threshold(threshold), validate_confidence(confidence)
     run_dir = Path(run_dir)
     if not (run_dir / "meta.json").is_file():
-        raise ResultsError("not a run folder (no meta.json)", path=str(run_dir),
-                           hint="pass the RUN_DIR of an A/B `harness run`")
+        raise ResultsError(
+            "not a run folder (no meta.json)",
+            path=str(run_dir),
+            hint="pass the RUN_DIR of an A/B `harness run`",
+        )
     meta = load_meta(run_dir)
     la, lb = pick_arms(run_arms(meta), a, b, run_dir)
     trials = load(run_dir)
@@ -154,13 +181,26 @@ def compare_arms(
         r = {str(k): v for k, v in raw.items()}
         if r.get("arm") not in (la, lb):
             continue
-        cid: ConfigId = (str(r["variant"]), str(r["quant"]), int(r["threads"]), str(r["cores"]),
-                         str(r["xnnpack"]))
+        cid: ConfigId = (
+            str(r["variant"]),
+            str(r["quant"]),
+            int(r["threads"]),
+            str(r["cores"]),
+            str(r["xnnpack"]),
+        )
         model = str(r.get("device_model") or r["device_serial"])
         groups.setdefault((model, cid), {la: [], lb: []})[str(r["arm"])].append(r)
     rows = [
-        judge_pairs(cid, model, g[la], g[lb], threshold=threshold, confidence=confidence,
-                    metric=metric, labels=(la, lb))
+        judge_pairs(
+            cid,
+            model,
+            g[la],
+            g[lb],
+            threshold=threshold,
+            confidence=confidence,
+            metric=metric,
+            labels=(la, lb),
+        )
         for (model, cid), g in sorted(groups.items())
     ]
     warnings = []
@@ -173,7 +213,13 @@ def compare_arms(
         return Side(f"{run_dir} arm {label}", "arm", (run_id,), {})
 
     return Comparison(
-        rows=rows, warnings=warnings, context_differences=[], baseline=side(la),
-        current=side(lb), threshold=threshold, confidence=confidence, method=METHOD,
+        rows=rows,
+        warnings=warnings,
+        context_differences=[],
+        baseline=side(la),
+        current=side(lb),
+        threshold=threshold,
+        confidence=confidence,
+        method=METHOD,
         metric=metric,
     )

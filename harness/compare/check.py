@@ -87,8 +87,12 @@ class Side:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"source": self.source, "kind": self.kind, "run_ids": list(self.run_ids),
-                "contexts": self.contexts}
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "run_ids": list(self.run_ids),
+            "contexts": self.contexts,
+        }
 
 
 @dataclass
@@ -159,8 +163,10 @@ def _as_source(x: str | Path | Source) -> Source:
 def _metric_view(s: Source, metric: str) -> Source:
     if metric == "mean":
         return s
-    configs = {m: {cid: c.with_metric(metric) for cid, c in confs.items()}
-               for m, confs in s.configs.items()}
+    configs = {
+        m: {cid: c.with_metric(metric) for cid, c in confs.items()}
+        for m, confs in s.configs.items()
+    }
     return dataclasses.replace(s, configs=configs)
 
 
@@ -178,10 +184,23 @@ def _one_sided_row(
         reason = "measured in the current run, not in the baseline"
     med = median(c.latency_ms)
     return ComparisonRow(
-        c.variant, c.quant, c.threads, c.cores, c.xnnpack, model, verdict,
-        med if verdict == "missing" else None, med if verdict == "new" else None,
-        None, None, None, None,
-        n if verdict == "missing" else 0, n if verdict == "new" else 0, threshold, reason,
+        c.variant,
+        c.quant,
+        c.threads,
+        c.cores,
+        c.xnnpack,
+        model,
+        verdict,
+        med if verdict == "missing" else None,
+        med if verdict == "new" else None,
+        None,
+        None,
+        None,
+        None,
+        n if verdict == "missing" else 0,
+        n if verdict == "new" else 0,
+        threshold,
+        reason,
         n_failed=c.failed if verdict == "new" else 0,
     )
 
@@ -189,7 +208,8 @@ def _one_sided_row(
 def _failed_row(b: ConfigSamples, c: ConfigSamples, threshold: float, model: str) -> ComparisonRow:
     """In the baseline, measured now, and every current trial failed: the configuration broke."""
     return dataclasses.replace(
-        _one_sided_row(b, "missing", threshold, model), verdict="failed",
+        _one_sided_row(b, "missing", threshold, model),
+        verdict="failed",
         reason=f"all {c.failed} current trial(s) failed: the configuration no longer runs",
         n_failed=c.failed,
     )
@@ -207,20 +227,26 @@ def _with_shift(raw: StatResult, own: StatResult, shift: float) -> tuple[Verdict
     is inconclusive, whatever its size.
     """
     moved = f"the run's configurations moved {_pct(math.exp(shift))} (median)"
-    own_bounds = (f"own change {_pct(own.ratio or 1.0)}, bounds {_pct(own.ci_low or 1.0)} .. "
-                  f"{_pct(own.ci_high or 1.0)}")
+    own_bounds = (
+        f"own change {_pct(own.ratio or 1.0)}, bounds {_pct(own.ci_low or 1.0)} .. "
+        f"{_pct(own.ci_high or 1.0)}"
+    )
     # A configuration measured within the threshold stays unchanged: calling it slower or
     # faster than the others would contradict its own numbers.
     if own.verdict in ("regression", "improvement") and raw.verdict != "unchanged":
         word = "slower" if own.verdict == "regression" else "faster"
-        return own.verdict, (f"{word} by {_pct(own.ratio or 1.0)} than the rest of the run "
-                             f"({moved}; {own_bounds}, p={own.p_value:.2g}); "
-                             f"measured {_pct(raw.ratio or 1.0)}")
+        return own.verdict, (
+            f"{word} by {_pct(own.ratio or 1.0)} than the rest of the run "
+            f"({moved}; {own_bounds}, p={own.p_value:.2g}); "
+            f"measured {_pct(raw.ratio or 1.0)}"
+        )
     if raw.verdict in ("regression", "improvement"):
-        return "inconclusive", (f"measured {_pct(raw.ratio or 1.0)}, but {moved} too: the device "
-                                "or its state changed between the runs, or a change moved every "
-                                f"configuration alike; check cannot tell these apart "
-                                f"({own_bounds})")
+        return "inconclusive", (
+            f"measured {_pct(raw.ratio or 1.0)}, but {moved} too: the device "
+            "or its state changed between the runs, or a change moved every "
+            f"configuration alike; check cannot tell these apart "
+            f"({own_bounds})"
+        )
     return raw.verdict, raw.reason
 
 
@@ -252,12 +278,16 @@ def judge_configs(
             if not c.latency_ms and c.failed:
                 rows.append(_failed_row(b, c, t, model))
             elif not c.latency_ms and b.latency_ms:
-                rows.append(dataclasses.replace(  # listed, but none of its trials ran
-                    _one_sided_row(b, "missing", t, model),
-                    reason="no ok trials in the current run (none failed: none ran)"))
+                rows.append(
+                    dataclasses.replace(  # listed, but none of its trials ran
+                        _one_sided_row(b, "missing", t, model),
+                        reason="no ok trials in the current run (none failed: none ran)",
+                    )
+                )
             elif eff is None:
-                res = compare_samples(b.latency_ms, c.latency_ms, threshold=t,
-                                      confidence=confidence)
+                res = compare_samples(
+                    b.latency_ms, c.latency_ms, threshold=t, confidence=confidence
+                )
                 rows.append(_row(cid, model, b, c, t, res, res.verdict, res.reason))
             else:
                 measured.append((cid, b, c, t, eff))
@@ -269,39 +299,68 @@ def judge_configs(
             continue
         own = decide(owns[i].effect, threshold=t, confidence=confidence)
         verdict, reason = _with_shift(raw, own, owns[i].shift)
-        rows.append(dataclasses.replace(
-            _row(cid, model, b, c, t, raw, verdict, reason), shift=math.exp(owns[i].shift),
-            own_ratio=own.ratio, own_ci_low=own.ci_low, own_ci_high=own.ci_high,
-        ))
+        rows.append(
+            dataclasses.replace(
+                _row(cid, model, b, c, t, raw, verdict, reason),
+                shift=math.exp(owns[i].shift),
+                own_ratio=own.ratio,
+                own_ci_low=own.ci_low,
+                own_ci_high=own.ci_high,
+            )
+        )
     return rows, shared_shift([m[4] for m in measured])
 
 
-def _row(cid: ConfigId, model: str, b: ConfigSamples, c: ConfigSamples, t: float,
-         res: StatResult, verdict: Verdict, reason: str) -> ComparisonRow:
+def _row(
+    cid: ConfigId,
+    model: str,
+    b: ConfigSamples,
+    c: ConfigSamples,
+    t: float,
+    res: StatResult,
+    verdict: Verdict,
+    reason: str,
+) -> ComparisonRow:
     if c.failed:
         reason += f"; {c.failed} of {c.failed + len(c.latency_ms)} current trials failed"
     return ComparisonRow(
-        *cid, model, verdict, median(b.latency_ms), median(c.latency_ms), res.ratio,
-        res.ci_low, res.ci_high, res.p_value, res.n_baseline, res.n_current, t, reason,
+        *cid,
+        model,
+        verdict,
+        median(b.latency_ms),
+        median(c.latency_ms),
+        res.ratio,
+        res.ci_low,
+        res.ci_high,
+        res.p_value,
+        res.n_baseline,
+        res.n_current,
+        t,
+        reason,
         n_failed=c.failed,
     )
 
 
-def _shift_warning(model: str, shift: float | None, n: int, threshold: float,
-                   rows: list[ComparisonRow]) -> str | None:
+def _shift_warning(
+    model: str, shift: float | None, n: int, threshold: float, rows: list[ComparisonRow]
+) -> str | None:
     """A line for every output when the whole run moved, or when it could not be checked."""
     if shift is not None:
         if abs(math.log(shift)) <= math.log1p(threshold):
             return None
-        return (f"{model}: the whole run moved by about {_pct(shift)} (median of {n} "
-                "configurations): "
-                "the device or its state changed between the runs (thermal state, background "
-                "load, governor), or a change moved them all alike; check cannot tell these "
-                "apart, so such rows are inconclusive: rerun the baseline's code to see which")
+        return (
+            f"{model}: the whole run moved by about {_pct(shift)} (median of {n} "
+            "configurations): "
+            "the device or its state changed between the runs (thermal state, background "
+            "load, governor), or a change moved them all alike; check cannot tell these "
+            "apart, so such rows are inconclusive: rerun the baseline's code to see which"
+        )
     if any(r.verdict in ("regression", "improvement") for r in rows):
-        return (f"{model}: only {n} configuration(s) measured on both sides (fewer than "
-                f"{MIN_CONFIGS}): a change of the whole run (device state) cannot be told "
-                "from a change of one configuration, so between-run noise is not accounted for")
+        return (
+            f"{model}: only {n} configuration(s) measured on both sides (fewer than "
+            f"{MIN_CONFIGS}): a change of the whole run (device state) cannot be told "
+            "from a change of one configuration, so between-run noise is not accounted for"
+        )
     return None
 
 
@@ -335,11 +394,17 @@ def compare_runs(
     base, cur = _metric_view(raw_base, metric), _metric_view(raw_cur, metric)
     warnings: list[str] = []
     for side, src in (("baseline", raw_base), ("current run", raw_cur)):
-        lacking = sum(1 for confs in src.configs.values() for c in confs.values()
-                      if len(c.values(metric)) < len(c.latency_ms))
+        lacking = sum(
+            1
+            for confs in src.configs.values()
+            for c in confs.values()
+            if len(c.values(metric)) < len(c.latency_ms)
+        )
         if lacking:
-            warnings.append(f"the {side} lacks per-trial {metric} figures for {lacking} "
-                            f"configuration(s); those trials are left out")
+            warnings.append(
+                f"the {side} lacks per-trial {metric} figures for {lacking} "
+                f"configuration(s); those trials are left out"
+            )
     differences: list[str] = []
     rows: list[ComparisonRow] = []
     for side, src in (("baseline", base), ("current run", cur)):
@@ -353,9 +418,14 @@ def compare_runs(
             # With several devices, say which one differs.
             differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in report.differences]
             warnings += report.warnings
-            pair_rows, shift = judge_configs(base.configs.get(bm, {}), cur.configs.get(cm, {}), cm,
-                                          threshold=threshold, confidence=confidence,
-                                          thresholds=thresholds)
+            pair_rows, shift = judge_configs(
+                base.configs.get(bm, {}),
+                cur.configs.get(cm, {}),
+                cm,
+                threshold=threshold,
+                confidence=confidence,
+                thresholds=thresholds,
+            )
             rows += pair_rows
             both = sum(1 for r in pair_rows if r.n_baseline >= 2 and r.n_current >= 2)
             note = _shift_warning(label, shift, both, threshold, pair_rows)
@@ -363,18 +433,29 @@ def compare_runs(
                 warnings.append(note)
         elif bm is not None:
             warnings.append(f"{bm}: in the baseline, absent from the current run")
-            rows += [_one_sided_row(c, "missing", threshold_for(c.variant, threshold, thresholds),
-                                    bm) for _, c in sorted(base.configs.get(bm, {}).items())]
+            rows += [
+                _one_sided_row(c, "missing", threshold_for(c.variant, threshold, thresholds), bm)
+                for _, c in sorted(base.configs.get(bm, {}).items())
+            ]
         elif cm is not None:
-            rows += [_one_sided_row(c, "new", threshold_for(c.variant, threshold, thresholds),
-                                    cm) for _, c in sorted(cur.configs.get(cm, {}).items())]
+            rows += [
+                _one_sided_row(c, "new", threshold_for(c.variant, threshold, thresholds), cm)
+                for _, c in sorted(cur.configs.get(cm, {}).items())
+            ]
     differences = list(dict.fromkeys(differences))
     if differences and not allow_context_change:
         raise ContextMismatchError(differences)
     warnings = [f"context changed (allowed): {d}" for d in differences] + warnings
     rows.sort(key=lambda r: (r.device_model, r.variant, r.quant, r.threads, r.cores, r.xnnpack))
     return Comparison(
-        rows=rows, warnings=list(dict.fromkeys(warnings)), context_differences=differences,
-        baseline=_side(base), current=_side(cur), threshold=threshold, confidence=confidence,
-        thresholds=dict(thresholds or {}), metric=metric, allow_missing=allow_missing,
+        rows=rows,
+        warnings=list(dict.fromkeys(warnings)),
+        context_differences=differences,
+        baseline=_side(base),
+        current=_side(cur),
+        threshold=threshold,
+        confidence=confidence,
+        thresholds=dict(thresholds or {}),
+        metric=metric,
+        allow_missing=allow_missing,
     )

@@ -37,9 +37,7 @@ def _show(value: Any) -> str:
     return repr(text[:12] + "…") if len(text) == 64 else repr(text)
 
 
-def check_pair(
-    base: Mapping[str, Any], cur: Mapping[str, Any], *, label: str
-) -> ContextReport:
+def check_pair(base: Mapping[str, Any], cur: Mapping[str, Any], *, label: str) -> ContextReport:
     """Compare one baseline device context with one current device context."""
     report = ContextReport()
     for key, name in MUST_MATCH:
@@ -96,9 +94,7 @@ def pair_devices(
     """
     if len(base_models) == 1 and len(cur_models) == 1:
         return [(base_models[0], cur_models[0])]
-    pairs: list[tuple[str | None, str | None]] = [
-        (m, m) for m in base_models if m in cur_models
-    ]
+    pairs: list[tuple[str | None, str | None]] = [(m, m) for m in base_models if m in cur_models]
     pairs += [(m, None) for m in base_models if m not in cur_models]
     pairs += [(None, m) for m in cur_models if m not in base_models]
     return pairs

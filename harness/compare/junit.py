@@ -54,34 +54,40 @@ def _failure_message(row: ComparisonRow) -> str:
 
 def _skipped(comparison: Comparison, row: ComparisonRow) -> bool:
     """Inconclusive rows, and missing ones the check was told to allow."""
-    return row.verdict == "inconclusive" or (row.verdict == "missing"
-                                              and not comparison.fails(row))
+    return row.verdict == "inconclusive" or (row.verdict == "missing" and not comparison.fails(row))
 
 
 def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) -> ET.Element:
     """The <testsuites> element for a comparison."""
     when = (timestamp or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S")
-    root = ET.Element("testsuites", {
-        "name": "harness check",
-        "tests": str(len(comparison.rows)),
-        "failures": str(sum(comparison.fails(r) for r in comparison.rows)),
-        "errors": "0",
-        "skipped": str(sum(_skipped(comparison, r) for r in comparison.rows)),
-        "time": "0",
-    })
+    root = ET.Element(
+        "testsuites",
+        {
+            "name": "harness check",
+            "tests": str(len(comparison.rows)),
+            "failures": str(sum(comparison.fails(r) for r in comparison.rows)),
+            "errors": "0",
+            "skipped": str(sum(_skipped(comparison, r) for r in comparison.rows)),
+            "time": "0",
+        },
+    )
     models = sorted({r.device_model for r in comparison.rows})
     for model in models or ["(no configurations)"]:
         rows = [r for r in comparison.rows if r.device_model == model]
-        suite = ET.SubElement(root, "testsuite", {
-            "name": _clean(f"harness check {model}"),
-            "tests": str(len(rows)),
-            "failures": str(sum(comparison.fails(r) for r in rows)),
-            "errors": "0",
-            "skipped": str(sum(_skipped(comparison, r) for r in rows)),
-            "time": "0",
-            "timestamp": when,
-            "hostname": _clean(socket.gethostname() or "localhost"),
-        })
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            {
+                "name": _clean(f"harness check {model}"),
+                "tests": str(len(rows)),
+                "failures": str(sum(comparison.fails(r) for r in rows)),
+                "errors": "0",
+                "skipped": str(sum(_skipped(comparison, r) for r in rows)),
+                "time": "0",
+                "timestamp": when,
+                "hostname": _clean(socket.gethostname() or "localhost"),
+            },
+        )
         props = ET.SubElement(suite, "properties")
         for name, value in (
             ("threshold", f"{comparison.threshold * 100:g}%"),
@@ -95,13 +101,24 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
             ET.SubElement(props, "property", {"name": name, "value": _clean(value)})
         classname = _clean("harness.check." + re.sub(r"[^A-Za-z0-9_]+", "_", model).strip("_"))
         for row in rows:
-            case = ET.SubElement(suite, "testcase", {
-                "name": _clean(row.config), "classname": classname, "time": "0",
-            })
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                {
+                    "name": _clean(row.config),
+                    "classname": classname,
+                    "time": "0",
+                },
+            )
             if comparison.fails(row):
-                failure = ET.SubElement(case, "failure", {
-                    "message": _clean(_failure_message(row)), "type": row.verdict,
-                })
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    {
+                        "message": _clean(_failure_message(row)),
+                        "type": row.verdict,
+                    },
+                )
                 failure.text = _details(row)
             elif _skipped(comparison, row):
                 ET.SubElement(case, "skipped", {"message": _clean(row.reason)})

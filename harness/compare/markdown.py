@@ -17,8 +17,18 @@ from harness.compare.check import Comparison
 # inline ones. `<`, `>` and `&` become entities instead: a backslash before `&` would
 # turn the entity itself into literal text.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-HEADERS = ("Verdict", "Device", "Configuration", "Baseline ms", "Current ms", "Change",
-           "Bounds", "p", "Trials", "Reason")
+HEADERS = (
+    "Verdict",
+    "Device",
+    "Configuration",
+    "Baseline ms",
+    "Current ms",
+    "Change",
+    "Bounds",
+    "p",
+    "Trials",
+    "Reason",
+)
 ALIGN = ("---", "---", "---", "---:", "---:", "---:", "---", "---:", "---:", "---")
 
 
@@ -32,17 +42,22 @@ def render_markdown(comparison: Comparison) -> str:
     """Heading with the outcome, warnings as a list, then one table row per configuration."""
     counts = comparison.counts()
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n) or "no configurations"
-    failing = [v for v in ("regression", "failed", "missing")
-               if any(r.verdict == v and comparison.fails(r) for r in comparison.rows)]
+    failing = [
+        v
+        for v in ("regression", "failed", "missing")
+        if any(r.verdict == v and comparison.fails(r) for r in comparison.rows)
+    ]
     outcome = ", ".join(failing) if failing else "no regression"
     lines = [
         f"### harness check: {outcome}",
         "",
-        escape(f"{len(comparison.rows)} configurations: {summary}. "
-               f"Threshold {comparison.threshold * 100:g}%, confidence "
-               f"{comparison.confidence * 100:g}%, per-trial {comparison.metric}; "
-               f"baseline {comparison.baseline.source}, "
-               f"current {comparison.current.source}."),
+        escape(
+            f"{len(comparison.rows)} configurations: {summary}. "
+            f"Threshold {comparison.threshold * 100:g}%, confidence "
+            f"{comparison.confidence * 100:g}%, per-trial {comparison.metric}; "
+            f"baseline {comparison.baseline.source}, "
+            f"current {comparison.current.source}."
+        ),
         "",
     ]
     if comparison.warnings:
@@ -54,9 +69,15 @@ def render_markdown(comparison: Comparison) -> str:
     for r in comparison.rows:
         verdict = f"**{r.verdict}**" if comparison.fails(r) else r.verdict
         cells = [
-            escape(r.device_model), escape(fmt.config_label(r)), fmt.ms(r.baseline_median_ms),
-            fmt.ms(r.current_median_ms), escape(fmt.change(r.ratio)), escape(fmt.bounds(r)),
-            escape(fmt.p_value(r.p_value)), escape(fmt.trials(r)), escape(r.reason),
+            escape(r.device_model),
+            escape(fmt.config_label(r)),
+            fmt.ms(r.baseline_median_ms),
+            fmt.ms(r.current_median_ms),
+            escape(fmt.change(r.ratio)),
+            escape(fmt.bounds(r)),
+            escape(fmt.p_value(r.p_value)),
+            escape(fmt.trials(r)),
+            escape(r.reason),
         ]
         lines.append("| " + " | ".join([verdict, *cells]) + " |")
     if not comparison.rows:

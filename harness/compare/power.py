@@ -96,10 +96,12 @@ class RunNoise:
     def describe(self) -> str:
         """One line stating the model (printed by the benchmark, quoted in docs)."""
         lo, hi = self.big_shift
-        return (f"between runs: shared shift sd {self.shift_sd:.0%}, plus a +-{lo:.0%}..{hi:.0%} "
-                f"jump in {self.big_shift_p:.0%} of runs; each configuration's share of it "
-                f"varies by sd {self.share_sd:.0%}, plus its own sd {self.config_sd:.1%}; "
-                f"within a run: trial CV {self.cv:.0%}")
+        return (
+            f"between runs: shared shift sd {self.shift_sd:.0%}, plus a +-{lo:.0%}..{hi:.0%} "
+            f"jump in {self.big_shift_p:.0%} of runs; each configuration's share of it "
+            f"varies by sd {self.share_sd:.0%}, plus its own sd {self.config_sd:.1%}; "
+            f"within a run: trial CV {self.cv:.0%}"
+        )
 
 
 @dataclass(frozen=True)
@@ -122,15 +124,15 @@ def _run_shift(rng: random.Random, noise: RunNoise) -> float:
     return shift
 
 
-def _draw_run(rng: random.Random, means: list[float], n: int, noise: RunNoise,
-              scale: dict[int, float]) -> dict[ConfigId, ConfigSamples]:
+def _draw_run(
+    rng: random.Random, means: list[float], n: int, noise: RunNoise, scale: dict[int, float]
+) -> dict[ConfigId, ConfigSamples]:
     """One run's trials: every configuration moved by the run's shift (see RunNoise)."""
     shift = _run_shift(rng, noise)
     out = {}
     for j, mean in enumerate(means):
         level = shift * (1.0 + rng.gauss(0.0, noise.share_sd)) + rng.gauss(0.0, noise.config_sd)
-        values = draw_trials(rng, n, noise.cv, scale.get(j, 1.0) * math.exp(level) * mean
-                             / BASE_MS)
+        values = draw_trials(rng, n, noise.cv, scale.get(j, 1.0) * math.exp(level) * mean / BASE_MS)
         cid: ConfigId = (f"config{j}", "fp32", 1, "big", "default")
         out[cid] = ConfigSamples("sim", *cid, latency_ms=tuple(values))
     return out
@@ -164,8 +166,9 @@ def check_rates(
         means = [rng.uniform(5.0, 300.0) for _ in range(configs)]
         base = _draw_run(rng, means, n, noise, {})
         cur = _draw_run(rng, means, n, cur_noise, {j: 1.0 + slowdown for j in range(slowed)})
-        rows, _ = judge_configs(base, cur, "sim", threshold=threshold, confidence=confidence,
-                                thresholds=None)
+        rows, _ = judge_configs(
+            base, cur, "sim", threshold=threshold, confidence=confidence, thresholds=None
+        )
         by_variant = {r.variant: r.verdict for r in rows}
         same = [by_variant[f"config{j}"] for j in range(slowed, configs)]
         false_cfg += sum(v in ("regression", "improvement") for v in same)
@@ -173,9 +176,13 @@ def check_rates(
         hits += sum(by_variant[f"config{j}"] == "regression" for j in range(slowed))
         unsure += sum(by_variant[f"config{j}"] == "inconclusive" for j in range(slowed))
         missed += sum(by_variant[f"config{j}"] == "unchanged" for j in range(slowed))
-        raw = [compare_samples(base[c].latency_ms, cur[c].latency_ms, threshold=threshold,
-                               confidence=confidence).verdict
-               for c in sorted(base) if int(c[0][6:]) >= slowed]
+        raw = [
+            compare_samples(
+                base[c].latency_ms, cur[c].latency_ms, threshold=threshold, confidence=confidence
+            ).verdict
+            for c in sorted(base)
+            if int(c[0][6:]) >= slowed
+        ]
         raw_chk += any(v == "regression" for v in raw)
     unchanged = reps * (configs - slowed)
     return CheckRates(

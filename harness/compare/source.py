@@ -23,8 +23,16 @@ BASELINE_KIND = "harness-baseline"
 BASELINE_SCHEMA_VERSION = 1
 
 # Context fields taken from meta.json's DeviceInfo dict, in the order they are shown.
-DEVICE_FIELDS = ("model", "device", "platform", "hardware", "abi", "fingerprint",
-                 "android_release", "sdk")
+DEVICE_FIELDS = (
+    "model",
+    "device",
+    "platform",
+    "hardware",
+    "abi",
+    "fingerprint",
+    "android_release",
+    "sdk",
+)
 THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "max_temp_c")
 CONTEXT_FIELDS = (*DEVICE_FIELDS, "binary_kind", "binary_sha256", "latencies", *THERMAL_FIELDS)
 # What the simulated device's benchmark_model says on its first line in deterministic mode.
@@ -156,28 +164,52 @@ def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str
 
 def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
     # Plain lists, not a pandas groupby per configuration: 10x faster for 150 configs.
-    cols = {c: recs[c].tolist() for c in (*CONFIG_COLUMNS, "status", "latency_ms", "median_us",
-                                          "min_us", "trial_index", "order_index")}
+    cols = {
+        c: recs[c].tolist()
+        for c in (
+            *CONFIG_COLUMNS,
+            "status",
+            "latency_ms",
+            "median_us",
+            "min_us",
+            "trial_index",
+            "order_index",
+        )
+    }
     values: dict[ConfigId, list[tuple[int, int, float, float | None, float | None]]] = {}
     failed: dict[ConfigId, int] = {}
     for i in range(len(recs)):
-        cid: ConfigId = (str(cols["variant"][i]), str(cols["quant"][i]), int(cols["threads"][i]),
-                         str(cols["cores"][i]), str(cols["xnnpack"][i]))
+        cid: ConfigId = (
+            str(cols["variant"][i]),
+            str(cols["quant"][i]),
+            int(cols["threads"][i]),
+            str(cols["cores"][i]),
+            str(cols["xnnpack"][i]),
+        )
         values.setdefault(cid, [])
         failed.setdefault(cid, 0)
         status, latency = cols["status"][i], _value(cols["latency_ms"][i])
         if status == "ok" and latency is not None:
             med, low = _value(cols["median_us"][i]), _value(cols["min_us"][i])
-            values[cid].append((int(cols["trial_index"][i]), int(cols["order_index"][i]),
-                                float(latency), None if med is None else float(med) / 1000.0,
-                                None if low is None else float(low) / 1000.0))
+            values[cid].append(
+                (
+                    int(cols["trial_index"][i]),
+                    int(cols["order_index"][i]),
+                    float(latency),
+                    None if med is None else float(med) / 1000.0,
+                    None if low is None else float(low) / 1000.0,
+                )
+            )
         elif status in FAILED_STATUSES:
             failed[cid] += 1
     out = {}
     for cid in sorted(values):
         trials = sorted(values[cid], key=lambda v: v[:2])
         out[cid] = ConfigSamples(
-            model, *cid, latency_ms=tuple(t[2] for t in trials), failed=failed[cid],
+            model,
+            *cid,
+            latency_ms=tuple(t[2] for t in trials),
+            failed=failed[cid],
             # Only strictly positive figures: a 0 us minimum is a timer artefact, not a value.
             median_ms=tuple(t[3] for t in trials if t[3] is not None and t[3] > 0),
             min_ms=tuple(t[4] for t in trials if t[4] is not None and t[4] > 0),
@@ -189,8 +221,11 @@ def read_run(run_dir: str | Path) -> Source:
     """A run folder as a Source, read with `harness.results` (context from meta.json)."""
     run_dir = Path(run_dir)
     if not (run_dir / "meta.json").is_file():
-        raise ResultsError("not a run folder (no meta.json)", path=str(run_dir),
-                           hint="pass a RUN_DIR made by `harness run`, or a baseline file")
+        raise ResultsError(
+            "not a run folder (no meta.json)",
+            path=str(run_dir),
+            hint="pass a RUN_DIR made by `harness run`, or a baseline file",
+        )
     meta = load_meta(run_dir)
     trials = load(run_dir)
     devices = _as_dict(meta.get("devices"))
@@ -202,9 +237,14 @@ def read_run(run_dir: str | Path) -> Source:
         contexts[model] = _context(model, recs, _as_dict(devices.get(serial)))
         configs[model] = _configs(model, recs)
     return Source(
-        path=str(run_dir), kind="run", run_ids=(str(meta.get("run_id", run_dir.name)),),
-        created_at=meta.get("created_at"), status=meta.get("status"), contexts=contexts,
-        configs=configs, harness_version=meta.get("harness_version"),
+        path=str(run_dir),
+        kind="run",
+        run_ids=(str(meta.get("run_id", run_dir.name)),),
+        created_at=meta.get("created_at"),
+        status=meta.get("status"),
+        contexts=contexts,
+        configs=configs,
+        harness_version=meta.get("harness_version"),
     )
 
 
@@ -220,10 +260,16 @@ def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
         if not isinstance(data.get("latency_ms"), list):
             raise KeyError("latency_ms")
         return ConfigSamples(
-            str(data["device_model"]), str(data["variant"]), str(data["quant"]),
-            int(data["threads"]), str(data["cores"]), str(data["xnnpack"]),
-            latency_ms=_positive_list(data, "latency_ms"), failed=int(data.get("failed", 0)),
-            median_ms=_positive_list(data, "median_ms"), min_ms=_positive_list(data, "min_ms"),
+            str(data["device_model"]),
+            str(data["variant"]),
+            str(data["quant"]),
+            int(data["threads"]),
+            str(data["cores"]),
+            str(data["xnnpack"]),
+            latency_ms=_positive_list(data, "latency_ms"),
+            failed=int(data.get("failed", 0)),
+            median_ms=_positive_list(data, "median_ms"),
+            min_ms=_positive_list(data, "min_ms"),
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise ResultsError(f"configs[{i}] is malformed ({exc!r})", path=str(path)) from None
@@ -234,7 +280,8 @@ def read_baseline(path: Path) -> Source:
     data = _read_json(path)
     if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
         raise ResultsError(
-            "not a harness baseline file (no kind: harness-baseline)", path=str(path),
+            "not a harness baseline file (no kind: harness-baseline)",
+            path=str(path),
             hint="give a run folder or a file written by `harness baseline save`",
         )
     if data.get("schema_version") != BASELINE_SCHEMA_VERSION:
@@ -246,17 +293,26 @@ def read_baseline(path: Path) -> Source:
     contexts = data.get("contexts")
     raw = data.get("configs")
     if not isinstance(contexts, dict) or not isinstance(raw, list):
-        raise ResultsError("baseline needs `contexts` (object) and `configs` (list)",
-                           path=str(path))
+        raise ResultsError(
+            "baseline needs `contexts` (object) and `configs` (list)", path=str(path)
+        )
     configs: dict[str, dict[ConfigId, ConfigSamples]] = {}
     for i, item in enumerate(raw):
         c = _config_from_dict(item, path, i)
         configs.setdefault(c.device_model, {})[c.config_id] = c
-    ctxs = {str(m): {k: (v or {}).get(k) for k in CONTEXT_FIELDS} for m, v in contexts.items()
-            if isinstance(v, dict)}
+    ctxs = {
+        str(m): {k: (v or {}).get(k) for k in CONTEXT_FIELDS}
+        for m, v in contexts.items()
+        if isinstance(v, dict)
+    }
     source = data.get("source") or {}
     return Source(
-        path=str(path), kind="baseline", run_ids=tuple(source.get("run_ids") or ()),
-        created_at=source.get("created_at"), status=source.get("status"),
-        contexts=ctxs, configs=configs, harness_version=data.get("harness_version"),
+        path=str(path),
+        kind="baseline",
+        run_ids=tuple(source.get("run_ids") or ()),
+        created_at=source.get("created_at"),
+        status=source.get("status"),
+        contexts=ctxs,
+        configs=configs,
+        harness_version=data.get("harness_version"),
     )

@@ -198,7 +198,13 @@ def compare_samples(
         lb, lc = _logs(baseline, "baseline"), _logs(current, "current")
         ratio = math.exp(sum(lc) / nc - sum(lb) / nb) if nb and nc else None
         return StatResult(
-            "inconclusive", ratio, None, None, None, nb, nc,
+            "inconclusive",
+            ratio,
+            None,
+            None,
+            None,
+            nb,
+            nc,
             f"too few ok trials to tell (baseline {nb}, current {nc}; need {MIN_TRIALS} each)",
         )
     return decide(eff, threshold=threshold, confidence=confidence)

@@ -19,9 +19,15 @@ from harness.compare.power import draw_trials
 from harness.results.schema import SCHEMA_VERSION, TrialRecord
 
 PIXEL_DEVICE: dict[str, Any] = {
-    "serial": "FA6AE0301234", "model": "Pixel", "device": "sailfish", "product": "sailfish",
-    "manufacturer": "Google", "platform": "msm8996", "hardware": "sailfish",
-    "android_release": "10", "sdk": 29,
+    "serial": "FA6AE0301234",
+    "model": "Pixel",
+    "device": "sailfish",
+    "product": "sailfish",
+    "manufacturer": "Google",
+    "platform": "msm8996",
+    "hardware": "sailfish",
+    "android_release": "10",
+    "sdk": 29,
     "fingerprint": "google/sailfish/sailfish:10/QP1A.191005.007.A3/5972272:user/release-keys",
     "abi": "arm64-v8a",
 }
@@ -62,28 +68,48 @@ def write_run(
         for i, trial_status in enumerate(statuses):
             t = (start + timedelta(seconds=order)).isoformat()
             fields: dict[str, Any] = {
-                "run_id": run_id, "trial_id": f"{dev['serial']}|{key}|{i}",
-                "device_serial": dev["serial"], "device_model": dev["model"],
-                "variant": variant, "family": "mobilenet_v2", "depth_multiplier": 1.0,
-                "resolution": 224, "quant": quant, "threads": 1, "cores": "big",
-                "core_mask": "c", "xnnpack": "default", "trial_index": i, "order_index": order,
-                "status": trial_status, "started_at": t, "finished_at": t, "wall_s": 1.0,
-                "num_runs": 50, "warmup_runs": 5,
+                "run_id": run_id,
+                "trial_id": f"{dev['serial']}|{key}|{i}",
+                "device_serial": dev["serial"],
+                "device_model": dev["model"],
+                "variant": variant,
+                "family": "mobilenet_v2",
+                "depth_multiplier": 1.0,
+                "resolution": 224,
+                "quant": quant,
+                "threads": 1,
+                "cores": "big",
+                "core_mask": "c",
+                "xnnpack": "default",
+                "trial_index": i,
+                "order_index": order,
+                "status": trial_status,
+                "started_at": t,
+                "finished_at": t,
+                "wall_s": 1.0,
+                "num_runs": 50,
+                "warmup_runs": 5,
                 "latency_ms": values[i] if trial_status == "ok" else None,
                 # Fixed shares of the mean stand in for the runs' median and minimum.
                 "median_us": values[i] * 1000 * MEDIAN_SHARE if trial_status == "ok" else None,
                 "min_us": values[i] * 1000 * MIN_SHARE if trial_status == "ok" else None,
                 "exit_code": 0 if trial_status == "ok" else 139,
-                "binary_sha256": binr["sha256"], "binary_kind": binr["kind"],
+                "binary_sha256": binr["sha256"],
+                "binary_kind": binr["kind"],
                 **(trial_overrides or {}),
             }
             records.append(TrialRecord(**fields))
             order += 1
     meta = {
-        "schema_version": SCHEMA_VERSION, "run_id": run_id, "created_at": start.isoformat(),
-        "finished_at": (start + timedelta(seconds=order)).isoformat(), "status": status,
-        "harness_version": "0.1.0", "seed": 0,
-        "devices": {dev["serial"]: dev}, "binaries": {dev["serial"]: binr},
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_id,
+        "created_at": start.isoformat(),
+        "finished_at": (start + timedelta(seconds=order)).isoformat(),
+        "status": status,
+        "harness_version": "0.1.0",
+        "seed": 0,
+        "devices": {dev["serial"]: dev},
+        "binaries": {dev["serial"]: binr},
         "order": [r.trial_id for r in records],
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -94,7 +120,11 @@ def write_run(
 
 
 def noisy_latencies(
-    variants: Sequence[str], *, n: int, cv: float, scale: Mapping[str, float] | None = None,
+    variants: Sequence[str],
+    *,
+    n: int,
+    cv: float,
+    scale: Mapping[str, float] | None = None,
     seed: int = 0,
 ) -> dict[str, list[float]]:
     """Seeded log-normal trials per variant, each scaled by `scale[variant]` (default 1)."""

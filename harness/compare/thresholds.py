@@ -29,8 +29,9 @@ def parse_fraction(text: str | float, *, what: str = "threshold") -> float:
     try:
         value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
     except ValueError:
-        raise BadFractionError(f"{what} {raw!r} is not a percentage like 5% or a fraction like 0.05"
-                               ) from None
+        raise BadFractionError(
+            f"{what} {raw!r} is not a percentage like 5% or a fraction like 0.05"
+        ) from None
     if not 0.0 < value < 1.0:
         raise BadFractionError(f"{what} {raw!r} must be between 0% and 100% (exclusive)")
     return value
@@ -51,8 +52,9 @@ def load_thresholds(path: str | Path) -> dict[str, float]:
     if isinstance(data, dict) and isinstance(data.get("thresholds"), dict):
         data = data["thresholds"]  # allow a [thresholds] table
     if not isinstance(data, dict) or not data:
-        raise ResultsError("thresholds file must map variant ids or patterns to thresholds",
-                           path=str(p))
+        raise ResultsError(
+            "thresholds file must map variant ids or patterns to thresholds", path=str(p)
+        )
     out = {}
     for key, value in data.items():
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):

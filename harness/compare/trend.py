@@ -216,9 +216,17 @@ def trend(
         for a, b in itertools.pairwise(segments):
             ratio = b.level / a.level
             if abs(ratio - 1.0) >= min_step:
-                steps.append(Step(model, *cid, at_run_id=points[b.start].run_id,
-                                  at_index=b.start, before_ms=a.level, after_ms=b.level,
-                                  ratio=ratio))
+                steps.append(
+                    Step(
+                        model,
+                        *cid,
+                        at_run_id=points[b.start].run_id,
+                        at_index=b.start,
+                        before_ms=a.level,
+                        after_ms=b.level,
+                        ratio=ratio,
+                    )
+                )
     runs = [(s.run_ids[0], s.created_at, s.path) for s in sources]
     return Trend(runs=runs, series=series, steps=steps, penalty=penalty, min_step=min_step)
 
@@ -228,8 +236,10 @@ def render_trend(result: Trend) -> str:
     lines = [f"{len(result.runs)} runs, oldest first:"]
     lines += [f"  {i:3d}  {r}  {c or '-'}" for i, (r, c, _) in enumerate(result.runs)]
     if not result.steps:
-        lines.append(f"no step changes of {result.min_step * 100:g}% or more in "
-                     f"{len(result.series)} configurations")
+        lines.append(
+            f"no step changes of {result.min_step * 100:g}% or more in "
+            f"{len(result.series)} configurations"
+        )
     for st in result.steps:
         kind = "slower" if st.ratio > 1 else "faster"
         lines.append(

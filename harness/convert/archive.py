@@ -49,9 +49,7 @@ def download(url: str, dest: Path, *, timeout_s: float = DEFAULT_DOWNLOAD_TIMEOU
             received += len(block)
             yield block
         if expected is not None and received != expected:
-            raise DownloadError(
-                f"{url}: connection closed after {received} of {expected} bytes"
-            )
+            raise DownloadError(f"{url}: connection closed after {received} of {expected} bytes")
 
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:

@@ -23,18 +23,22 @@ def variant_rows(
     for variant in variants:
         model = cached_model(variant, quant, cache_root=cache_root)
         row = variant.to_dict()
-        row["computed"] = None if model is None else {
-            "quant": model.quant,
-            "macs_m": model.macs_m,
-            "params_m": model.params_m,
-            "macs": model.macs,
-            "weight_params": model.weight_params,
-            "bias_params": model.bias_params,
-            "size_bytes": model.size_bytes,
-            "matches_published": model.matches_published,
-            "published_note": model.published_check.note,
-            "path": str(model.path),
-        }
+        row["computed"] = (
+            None
+            if model is None
+            else {
+                "quant": model.quant,
+                "macs_m": model.macs_m,
+                "params_m": model.params_m,
+                "macs": model.macs,
+                "weight_params": model.weight_params,
+                "bias_params": model.bias_params,
+                "size_bytes": model.size_bytes,
+                "matches_published": model.matches_published,
+                "published_note": model.published_check.note,
+                "path": str(model.path),
+            }
+        )
         rows.append(row)
     return rows
 

@@ -53,9 +53,14 @@ class BinaryInfo:
     source: str  # "pushed:<host path>" or "installed"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "sha256": self.sha256, "device_path": self.device_path,
-                "version_line": self.version_line, "flags": sorted(self.flags),
-                "source": self.source}
+        return {
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "device_path": self.device_path,
+            "version_line": self.version_line,
+            "flags": sorted(self.flags),
+            "source": self.source,
+        }
 
 
 def classify(sha256: str, version_line: str | None) -> BinaryKind:
@@ -104,7 +109,7 @@ def _probe(
     out = session.shell(script, timeout_s=PROBE_TIMEOUT_S).stdout
     head, _, rest = out.partition(f"{_BEGIN}\n")
     lines = head.splitlines()
-    path = lines[0][len("path="):].strip() if lines and lines[0].startswith("path=") else ""
+    path = lines[0][len("path=") :].strip() if lines and lines[0].startswith("path=") else ""
     if not path:
         return None
     sha = parse_sha256_line("\n".join(lines[1:]), path, serial=session.serial)
@@ -173,9 +178,13 @@ def prepare_binary(
             "--benchmark-binary PATH",
         )
     if not flags:
-        log.warning("%s: %s listed no flags for --help; trials will pass only what is required",
-                    session.serial, device_path)
+        log.warning(
+            "%s: %s listed no flags for --help; trials will pass only what is required",
+            session.serial,
+            device_path,
+        )
     kind = classify(sha, version_line)
-    log.info("%s: benchmark_model %s (%s, sha256 %s...)", session.serial, device_path, kind,
-             sha[:12])
+    log.info(
+        "%s: benchmark_model %s (%s, sha256 %s...)", session.serial, device_path, kind, sha[:12]
+    )
     return BinaryInfo(kind, sha, device_path, version_line, flags, source)

@@ -60,8 +60,12 @@ class CoreSelection:
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"policy": self.policy, "mask": self.mask, "cpus": list(self.cpus),
-                "warnings": list(self.warnings)}
+        return {
+            "policy": self.policy,
+            "mask": self.mask,
+            "cpus": list(self.cpus),
+            "warnings": list(self.warnings),
+        }
 
 
 def check_policy(policy: str) -> str:
@@ -113,15 +117,19 @@ def run_cores_script(session: DeviceSession, policy: str) -> tuple[Topology, Cor
     """Run cores.sh for `policy` on the device (one round trip once scripts are there)."""
     name = check_policy(policy)
     scripts = ensure_scripts(session)
-    result = session.shell(["sh", f"{scripts}/cores.sh", name], timeout_s=SCRIPT_TIMEOUT_S,
-                           check=False)
+    result = session.shell(
+        ["sh", f"{scripts}/cores.sh", name], timeout_s=SCRIPT_TIMEOUT_S, check=False
+    )
     topo, selection, error = parse_cores_output(result.stdout)
     if selection is None:
         if result.exit_code == 2 or result.exit_code == 3:
             raise CorePolicyError(f"{session.serial}: {error}")
         raise DeviceError(
-            f"cores.sh failed: {error}", serial=session.serial, command="cores.sh",
-            exit_code=result.exit_code, output=result.output,
+            f"cores.sh failed: {error}",
+            serial=session.serial,
+            command="cores.sh",
+            exit_code=result.exit_code,
+            output=result.output,
         )
     return topo, selection
 
@@ -159,6 +167,8 @@ def unverified_selection(policy: str, ncpu: int | None) -> CoreSelection:
         policy=name,
         mask=mask,
         cpus=cpus,
-        warnings=(f"affinity not verified: mask {mask} was not checked against the CPU "
-                  "topology (sysfs unreadable)",),
+        warnings=(
+            f"affinity not verified: mask {mask} was not checked against the CPU "
+            "topology (sysfs unreadable)",
+        ),
     )

@@ -71,8 +71,10 @@ def cache_root() -> Path:
 def binary_url(abi: str, base_url: str = OFFICIAL_BASE_URL) -> str:
     """The nightly URL of the classic benchmark_model for `abi`."""
     if abi not in ABI_TARGETS:
-        raise HarnessError(f"no official benchmark_model for ABI {abi!r}",
-                           hint=f"choose one of {', '.join(ABI_TARGETS)}")
+        raise HarnessError(
+            f"no official benchmark_model for ABI {abi!r}",
+            hint=f"choose one of {', '.join(ABI_TARGETS)}",
+        )
     return f"{base_url.rstrip('/')}/{ABI_TARGETS[abi]}_benchmark_model"
 
 
@@ -111,7 +113,9 @@ def record(root: Path, fetched: FetchedBinary) -> None:
     """Add a fetched binary to the index (rewritten atomically)."""
     index = load_index(root)
     index[fetched.sha256] = {
-        "abi": fetched.abi, "url": fetched.url, "official": fetched.official,
+        "abi": fetched.abi,
+        "url": fetched.url,
+        "official": fetched.official,
         "size_bytes": fetched.size_bytes,
         "fetched_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -147,8 +151,15 @@ def fetch_binary(
         digest = hashlib.sha256(dest.read_bytes()).hexdigest()
         entry = load_index(root).get(digest)
         if entry is not None:
-            return FetchedBinary(abi, dest, digest, dest.stat().st_size, str(entry.get("url")),
-                                 bool(entry.get("official")), cached=True)
+            return FetchedBinary(
+                abi,
+                dest,
+                digest,
+                dest.stat().st_size,
+                str(entry.get("url")),
+                bool(entry.get("official")),
+                cached=True,
+            )
     log.info("downloading %s", url)
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp:
@@ -158,8 +169,9 @@ def fetch_binary(
         raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"{url}: {reason}",
-                            hint="check the network, or pass --benchmark-binary PATH") from exc
+        raise DownloadError(
+            f"{url}: {reason}", hint="check the network, or pass --benchmark-binary PATH"
+        ) from exc
     if expected is not None and expected.isdigit() and int(expected) != len(data):
         raise DownloadError(f"{url}: got {len(data)} bytes of {expected}")
     tmp = dest.with_name(dest.name + ".download")
@@ -174,7 +186,8 @@ def fetch_binary(
         raise DownloadError(f"{url}: the download is {header.describe()}, not {abi}")
     os.replace(tmp, dest)
     dest.chmod(0o755)
-    fetched = FetchedBinary(abi, dest, hashlib.sha256(data).hexdigest(), len(data), url,
-                            official, cached=False)
+    fetched = FetchedBinary(
+        abi, dest, hashlib.sha256(data).hexdigest(), len(data), url, official, cached=False
+    )
     record(root, fetched)
     return fetched

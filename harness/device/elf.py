@@ -17,8 +17,13 @@ from harness.errors import BinaryError
 
 # ELF e_machine values (System V ABI / elf.h).
 EM_386, EM_ARM, EM_X86_64, EM_AARCH64, EM_RISCV = 3, 40, 62, 183, 243
-MACHINE_NAMES = {EM_386: "x86", EM_ARM: "ARM", EM_X86_64: "x86-64", EM_AARCH64: "AArch64",
-                 EM_RISCV: "RISC-V"}
+MACHINE_NAMES = {
+    EM_386: "x86",
+    EM_ARM: "ARM",
+    EM_X86_64: "x86-64",
+    EM_AARCH64: "AArch64",
+    EM_RISCV: "RISC-V",
+}
 # Android ABI name -> (ELF class bits, e_machine).
 ABI_ELF: dict[str, tuple[int, int]] = {
     "arm64-v8a": (64, EM_AARCH64),
@@ -60,7 +65,8 @@ def read_header(path: Path) -> ElfHeader:
         raise BinaryError(f"cannot read: {exc.strerror}", path=str(path)) from exc
     if len(head) < 20 or head[:4] != b"\x7fELF":
         raise BinaryError(
-            "not an ELF executable", path=str(path),
+            "not an ELF executable",
+            path=str(path),
             hint="pass the benchmark_model binary itself (not an APK, archive or script)",
         )
     bits = {1: 32, 2: 64}.get(head[4])

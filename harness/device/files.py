@@ -122,22 +122,27 @@ def _remote_hashes_once(session: DeviceSession, remotes: Sequence[str]) -> list[
         q = sh_quote(remote)
         # Print the hash, and record it with the file's size and time for quick checks.
         lines.append(
-            f"if [ -f {q} ]; then set -- $(sha256sum {q}) || exit 4; echo \"$1\"; "
-            f"printf '%s\\t%s\\t%s\\n' \"$1\" \"$(stat -c {sh_quote(_STAT_FORMAT)} {q})\" {q}"
+            f'if [ -f {q} ]; then set -- $(sha256sum {q}) || exit 4; echo "$1"; '
+            f'printf \'%s\\t%s\\t%s\\n\' "$1" "$(stat -c {sh_quote(_STAT_FORMAT)} {q})" {q}'
             f" >> {sh_quote(MANIFEST)}; else echo absent; fi"
         )
     result = session.shell("\n".join(lines), timeout_s=HASH_TIMEOUT_S, check=False)
     if result.exit_code != 0:
         raise DeviceError(
             f"cannot prepare {WORKDIR} (exit {result.exit_code}): {result.output.strip()[-300:]}",
-            serial=session.serial, command="mkdir/sha256sum", exit_code=result.exit_code,
-            output=result.output, hint="the device needs a writable /data/local/tmp and sha256sum",
+            serial=session.serial,
+            command="mkdir/sha256sum",
+            exit_code=result.exit_code,
+            output=result.output,
+            hint="the device needs a writable /data/local/tmp and sha256sum",
         )
     out = [line.strip() for line in result.stdout.splitlines() if line.strip()]
     if len(out) != len(remotes):
         raise DeviceError(
-            f"expected {len(remotes)} hash lines, got {len(out)}", serial=session.serial,
-            command="sha256sum", output=result.stdout,
+            f"expected {len(remotes)} hash lines, got {len(out)}",
+            serial=session.serial,
+            command="sha256sum",
+            output=result.stdout,
         )
     hashes: list[str | None] = []
     for line in out:
@@ -158,7 +163,7 @@ def _quick_check(session: DeviceSession, remotes: Sequence[str]) -> dict[str, st
     stats = " ".join(sh_quote(r) for r in remotes)
     script = (
         f"cat {sh_quote(MANIFEST)} 2>/dev/null; echo __stat__; "
-        f"for f in {stats}; do stat -c {sh_quote(_STAT_FORMAT)} \"$f\" 2>/dev/null "
+        f'for f in {stats}; do stat -c {sh_quote(_STAT_FORMAT)} "$f" 2>/dev/null '
         "|| echo absent; done"
     )
     if len(script) > MAX_SCRIPT_BYTES:
@@ -200,13 +205,23 @@ def push_many(
         plan.append((path, remote_path(name), local_sha256(path), mode))
     recorded = _quick_check(session, [p[1] for p in plan])
     unsure = [entry for entry in plan if recorded.get(entry[1]) != entry[2]]
-    before = dict(zip([u[1] for u in unsure], _remote_hashes(session, [u[1] for u in unsure]),
-                      strict=True)) if unsure else {}
+    before = (
+        dict(
+            zip(
+                [u[1] for u in unsure], _remote_hashes(session, [u[1] for u in unsure]), strict=True
+            )
+        )
+        if unsure
+        else {}
+    )
     changed: list[tuple[Path, str, str, int]] = []
     for entry in plan:
         if recorded.get(entry[1]) == entry[2]:
-            log.debug("%s: %s already on the device (recorded sha256, same size and time)",
-                      session.serial, entry[1])
+            log.debug(
+                "%s: %s already on the device (recorded sha256, same size and time)",
+                session.serial,
+                entry[1],
+            )
         elif before.get(entry[1]) == entry[2]:
             log.debug("%s: %s already on the device (sha256 matches)", session.serial, entry[1])
         else:
@@ -222,7 +237,8 @@ def push_many(
                 raise TransferError(
                     f"{remote} does not match {path} after the push "
                     f"(sha256 {got} on the device, {digest} on the host)",
-                    serial=session.serial, command=f"push {path}",
+                    serial=session.serial,
+                    command=f"push {path}",
                 )
     moved = {c[1] for c in changed}
     return [PushOutcome(remote, digest, remote in moved) for _, remote, digest, _ in plan]

@@ -55,16 +55,16 @@ class DeviceInfo:
 def parse_info(serial: str, state: str, text: str, features: frozenset[str]) -> DeviceInfo:
     """Build a DeviceInfo from info.sh output."""
     plain, records, _ = parse_lines(text)
-    prop = {k[len("prop."):]: v for k, v in plain.items() if k.startswith("prop.")}
+    prop = {k[len("prop.") :]: v for k, v in plain.items() if k.startswith("prop.")}
     topo, _selection, _error = parse_cores_output(text)
     dev_state = parse_state(text)
     zones = [
-        {"zone": rec.get("zone"), "type": rec.get("type"),
-         "temp_c": zone_temp_c(rec.get("temp"))}
+        {"zone": rec.get("zone"), "type": rec.get("type"), "temp_c": zone_temp_c(rec.get("temp"))}
         for rec in records["zone"]
     ]
-    emulated = any(prop.get(k) == "1" for k in ("ro.kernel.qemu", "ro.boot.qemu",
-                                                "ro.harness.simulated"))
+    emulated = any(
+        prop.get(k) == "1" for k in ("ro.kernel.qemu", "ro.boot.qemu", "ro.harness.simulated")
+    )
     return DeviceInfo(
         serial=serial,
         state=state,
@@ -99,7 +99,10 @@ def read_info(session: DeviceSession) -> DeviceInfo:
     result = session.shell(["sh", f"{scripts}/info.sh"], timeout_s=INFO_TIMEOUT_S, check=False)
     if result.exit_code not in (0, 3):  # 3: topology unreadable, still worth showing
         raise DeviceError(
-            f"info.sh failed with exit {result.exit_code}", serial=session.serial,
-            command="info.sh", exit_code=result.exit_code, output=result.output,
+            f"info.sh failed with exit {result.exit_code}",
+            serial=session.serial,
+            command="info.sh",
+            exit_code=result.exit_code,
+            output=result.output,
         )
     return parse_info(session.serial, "device", result.stdout, features)

@@ -32,17 +32,27 @@ def describe_all(adb_server: str | None) -> list[dict[str, Any]]:
     """Every device the adb server lists; unusable ones (offline, unauthorized) by state only."""
     client = make_client(adb_server)
     attached = list_attached(client)
-    usable = iter(describe_sessions(
-        [DeviceSession(client, a.serial) for a in attached if a.state == "device"]))
+    usable = iter(
+        describe_sessions(
+            [DeviceSession(client, a.serial) for a in attached if a.state == "device"]
+        )
+    )
     out: list[dict[str, Any]] = []
     for a in attached:
         if a.state == "device":
             out.append(next(usable))
         else:
             hint = {"unauthorized": UNAUTHORIZED_HINT, "offline": OFFLINE_HINT}.get(a.state)
-            out.append(DeviceInfo(serial=a.serial, state=a.state, model=a.model, device=a.device,
-                                  product=a.product,
-                                  warnings=[hint] if hint else []).to_dict())
+            out.append(
+                DeviceInfo(
+                    serial=a.serial,
+                    state=a.state,
+                    model=a.model,
+                    device=a.device,
+                    product=a.product,
+                    warnings=[hint] if hint else [],
+                ).to_dict()
+            )
     return out
 
 
@@ -70,18 +80,26 @@ def format_table(infos: list[dict[str, Any]]) -> str:
         for c in d.get("clusters") or []:
             cpus = ",".join(str(x) for x in c["cpus"])
             online = ",".join(str(x) for x in c["online"])
-            lines.append(f"  cluster {c['id']}: cpus {cpus} up to {c['max_khz']} kHz, "
-                         f"{c['governor']}, online {online or 'none'}")
+            lines.append(
+                f"  cluster {c['id']}: cpus {cpus} up to {c['max_khz']} kHz, "
+                f"{c['governor']}, online {online or 'none'}"
+            )
         masks = d.get("masks") or {}
         lines.append("  masks " + " ".join(f"{k}={v}" for k, v in masks.items()))
         zones = d.get("thermal_zones") or []
         if zones:
-            lines.append("  thermal " + ", ".join(
-                f"{z['type']} {z['temp_c']:.1f} C" for z in zones if z.get("temp_c") is not None))
+            lines.append(
+                "  thermal "
+                + ", ".join(
+                    f"{z['type']} {z['temp_c']:.1f} C" for z in zones if z.get("temp_c") is not None
+                )
+            )
         battery = d.get("battery_level")
-        lines.append(f"  battery {battery if battery is not None else '?'}%"
-                     + (f" at {d['battery_temp_c']:.1f} C" if d.get("battery_temp_c") else "")
-                     + f", screen {_onoff(d.get('screen_on'))}")
+        lines.append(
+            f"  battery {battery if battery is not None else '?'}%"
+            + (f" at {d['battery_temp_c']:.1f} C" if d.get("battery_temp_c") else "")
+            + f", screen {_onoff(d.get('screen_on'))}"
+        )
         lines.extend(f"  warning: {w}" for w in d.get("warnings") or [])
         blocks.append("\n".join(lines))
     return "\n".join(blocks)

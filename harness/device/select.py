@@ -59,8 +59,11 @@ class Attached:
     device: str | None = None
 
     def describe(self) -> str:
-        names = " ".join(f"{k}:{v}" for k, v in (("model", self.model), ("product", self.product),
-                                                   ("device", self.device)) if v)
+        names = " ".join(
+            f"{k}:{v}"
+            for k, v in (("model", self.model), ("product", self.product), ("device", self.device))
+            if v
+        )
         return f"{self.serial} ({self.state}{', ' + names if names else ''})"
 
 
@@ -105,8 +108,9 @@ def list_attached(client: AdbClient) -> list[Attached]:
     except (AdbError, OSError) as exc:
         raise map_adb_error(exc, serial=None, command="devices -l") from exc
     return [
-        Attached(i.serial, i.state, i.tags.get("model"), i.tags.get("product"),
-                 i.tags.get("device"))
+        Attached(
+            i.serial, i.state, i.tags.get("model"), i.tags.get("product"), i.tags.get("device")
+        )
         for i in infos
     ]
 
@@ -164,16 +168,18 @@ def wait_usable(client: AdbClient, attached: Attached, *, wait_s: float) -> None
     state = attached.state
     while state == "offline" and time.monotonic() < deadline:
         time.sleep(ATTACH_POLL_S * 5)
-        state = next((a.state for a in list_attached(client) if a.serial == attached.serial),
-                     "absent")
+        state = next(
+            (a.state for a in list_attached(client) if a.serial == attached.serial), "absent"
+        )
     if state != "device":
         _raise_state(attached.serial, state)
 
 
 def _raise_state(serial: str, state: str) -> None:
     if state == "unauthorized":
-        raise DeviceUnauthorizedError("device is unauthorized", serial=serial,
-                                      hint=UNAUTHORIZED_HINT)
+        raise DeviceUnauthorizedError(
+            "device is unauthorized", serial=serial, hint=UNAUTHORIZED_HINT
+        )
     raise DeviceOfflineError(f"device is {state}", serial=serial, hint=OFFLINE_HINT)
 
 
@@ -194,26 +200,37 @@ def _advice(attached: Sequence[Attached]) -> str | None:
     return "; ".join(tips) or None
 
 
-def _resolve(token: str, attached: list[Attached], client: AdbClient,
-             config: HarnessConfig, seen_alias: frozenset[str] = frozenset(),
-             *, wait_s: float = ATTACH_WAIT_S) -> list[Attached]:
+def _resolve(
+    token: str,
+    attached: list[Attached],
+    client: AdbClient,
+    config: HarnessConfig,
+    seen_alias: frozenset[str] = frozenset(),
+    *,
+    wait_s: float = ATTACH_WAIT_S,
+) -> list[Attached]:
     """The attached devices one selection token names (may raise)."""
     if token.lower() == "all":
         usable = [a for a in attached if a.state == "device"]
         if not usable:
-            raise DeviceNotFoundError(f"--device all: no usable device ({_listing(attached)})",
-                                      hint=_advice(attached))
+            raise DeviceNotFoundError(
+                f"--device all: no usable device ({_listing(attached)})", hint=_advice(attached)
+            )
         skipped = [a for a in attached if a.state != "device"]
         if skipped:  # say so: a lab run must not quietly lose a phone
-            log.warning("--device all skips %s (%s)", "; ".join(a.describe() for a in skipped),
-                        _advice(skipped))
+            log.warning(
+                "--device all skips %s (%s)",
+                "; ".join(a.describe() for a in skipped),
+                _advice(skipped),
+            )
         return usable
     if token.lower() == "sim":
         raise ConfigError("--device sim is handled by the harness command line, not here")
     target = config.resolve_alias(token)
     if target is not None and token.lower() not in seen_alias:
-        return _resolve(target, attached, client, config, seen_alias | {token.lower()},
-                        wait_s=wait_s)
+        return _resolve(
+            target, attached, client, config, seen_alias | {token.lower()}, wait_s=wait_s
+        )
     exact = [a for a in attached if a.serial == token]
     if not exact and _HOST_PORT.match(token):
         adb_connect(client, token, wait_s=wait_s)
@@ -223,7 +240,8 @@ def _resolve(token: str, attached: list[Attached], client: AdbClient,
         return exact
     wanted = _norm(token)
     named = [
-        a for a in attached
+        a
+        for a in attached
         if any(v is not None and _norm(v) == wanted for v in (a.model, a.product, a.device))
     ]
     if len(named) > 1:
@@ -234,8 +252,9 @@ def _resolve(token: str, attached: list[Attached], client: AdbClient,
         )
     if named:
         return named
-    raise DeviceNotFoundError(f"no device matches {token!r} ({_listing(attached)})",
-                              hint=_advice(attached))
+    raise DeviceNotFoundError(
+        f"no device matches {token!r} ({_listing(attached)})", hint=_advice(attached)
+    )
 
 
 def connect(
@@ -256,16 +275,18 @@ def connect(
     tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
     if not tokens and isinstance(cfg.defaults.get("device"), str):
         tokens = [cfg.defaults["device"]]
-    server = adb_server or (cfg.defaults.get("adb_server") if isinstance(
-        cfg.defaults.get("adb_server"), str) else None)
+    server = adb_server or (
+        cfg.defaults.get("adb_server") if isinstance(cfg.defaults.get("adb_server"), str) else None
+    )
     client = make_client(server)
     attached = list_attached(client)
     if not tokens:
         usable = [a for a in attached if a.state == "device"]
         if len(usable) != 1:
             cls = AmbiguousDeviceError if len(usable) > 1 else DeviceNotFoundError
-            raise cls(f"choose a device with --device ({_listing(attached)})",
-                      hint=_advice(attached))
+            raise cls(
+                f"choose a device with --device ({_listing(attached)})", hint=_advice(attached)
+            )
         tokens = [usable[0].serial]
     chosen: dict[str, Attached] = {}
     for token in tokens:

@@ -103,7 +103,10 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
         )
     if "unauthorized" in text:
         return DeviceUnauthorizedError(
-            "device is unauthorized", serial=serial, command=command, output=text,
+            "device is unauthorized",
+            serial=serial,
+            command=command,
+            output=text,
             hint=UNAUTHORIZED_HINT,
         )
     lowered = text.lower()
@@ -116,7 +119,10 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
     ):
         return DeviceOfflineError(
             f"device went away during: {command}" + (f" ({text})" if text else ""),
-            serial=serial, command=command, output=text or None, hint=OFFLINE_HINT,
+            serial=serial,
+            command=command,
+            output=text or None,
+            hint=OFFLINE_HINT,
         )
     return DeviceError(f"adb failed: {text} (during: {command})", serial=serial, command=command)
 
@@ -187,7 +193,8 @@ class DeviceSession:
             if remaining <= 0:
                 raise DeviceTimeoutError(
                     f"timed out before reaching the device: {command}",
-                    serial=self.serial, command=command,
+                    serial=self.serial,
+                    command=command,
                 )
             self._check_aborted(command)
             self.round_trips += 1
@@ -212,7 +219,11 @@ class DeviceSession:
                 if transient and attempt < OPEN_ATTEMPTS and time_left:
                     log.debug(
                         "%s: %r while opening transport (attempt %d/%d); retrying in %.1f s",
-                        self.serial, text, attempt, OPEN_ATTEMPTS, RETRY_DELAY_S,
+                        self.serial,
+                        text,
+                        attempt,
+                        OPEN_ATTEMPTS,
+                        RETRY_DELAY_S,
                     )
                     time.sleep(RETRY_DELAY_S)
                     continue
@@ -262,14 +273,20 @@ class DeviceSession:
         result = run(cmd, deadline)
         log.debug(
             "%s $ %s -> exit %d in %.0f ms, %d+%d chars%s",
-            self.serial, cmd, result.exit_code, (time.monotonic() - started) * 1e3,
-            len(result.stdout), len(result.stderr),
+            self.serial,
+            cmd,
+            result.exit_code,
+            (time.monotonic() - started) * 1e3,
+            len(result.stdout),
+            len(result.stderr),
             f": {result.output[:200]!r}" if result.output else "",
         )
         if check and result.exit_code != 0:
             raise DeviceCommandError(
                 f"`{cmd[:200]}` exited {result.exit_code}: {_tail(result.output).strip()[-300:]}",
-                serial=self.serial, command=cmd, exit_code=result.exit_code,
+                serial=self.serial,
+                command=cmd,
+                exit_code=result.exit_code,
                 output=_tail(result.output),
             )
         return result
@@ -334,12 +351,15 @@ class DeviceSession:
             self._forget(conn)
         text = _decode(raw)
         idx = text.rfind(marker)
-        rest = text[idx + len(marker):] if idx >= 0 else ""
+        rest = text[idx + len(marker) :] if idx >= 0 else ""
         digits, _, after = rest.partition("\n")
         if not digits.strip().isdigit():
             raise DeviceOfflineError(
                 f"output ended without the exit marker (device gone?): {cmd[:200]}",
-                serial=self.serial, command=cmd, output=_tail(text), hint=OFFLINE_HINT,
+                serial=self.serial,
+                command=cmd,
+                output=_tail(text),
+                hint=OFFLINE_HINT,
             )
         return ShellResult(int(digits), text[:idx] + after, "")
 
@@ -356,7 +376,9 @@ class DeviceSession:
             sync.quit_(sock, deadline)
         except sync.SyncFailed as exc:
             raise TransferError(
-                f"{what} refused by the device: {exc}", serial=self.serial, command=what,
+                f"{what} refused by the device: {exc}",
+                serial=self.serial,
+                command=what,
                 output=str(exc),
             ) from exc
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
@@ -424,8 +446,10 @@ def parse_sha256_line(stdout: str, remote: str, *, serial: str | None) -> str | 
     digest = first.lstrip("\\").split(" ", 1)[0].lower()
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise DeviceError(
-            f"cannot read the sha256 of {remote}: {first[:120]!r}", serial=serial,
-            command=f"sha256sum {remote}", output=stdout,
+            f"cannot read the sha256 of {remote}: {first[:120]!r}",
+            serial=serial,
+            command=f"sha256sum {remote}",
+            output=stdout,
             hint="the device needs toybox sha256sum (Android 6+)",
         )
     return digest

@@ -32,8 +32,9 @@ LOW_BATTERY_PERCENT = 25  # Jetpack Microbenchmark's LOW-BATTERY threshold
 LOCKED_GOVERNORS = frozenset({"performance", "userspace"})
 # Sensor names of CPU / SoC die zones across vendors (Qualcomm tsens, Exynos,
 # MediaTek, Tensor); battery and skin sensors are deliberately left out.
-CPU_ZONE = re.compile(r"cpu|tsens|cluster|kryo|gold|silver|soc|apc|big|little|mtktscpu",
-                      re.IGNORECASE)
+CPU_ZONE = re.compile(
+    r"cpu|tsens|cluster|kryo|gold|silver|soc|apc|big|little|mtktscpu", re.IGNORECASE
+)
 FIXED_PERF_MIN_SDK = 30  # Android 11 added `cmd power set-fixed-performance-mode-enabled`
 
 
@@ -156,8 +157,13 @@ def wait_cool(
             return CooldownResult(True, waited, state.max_temp_c)
         if waited + poll_s > timeout_s:
             return CooldownResult(False, waited, state.max_temp_c)
-        log.info("%s: %.1f C (%s) >= %.1f C; waiting", session.serial, state.max_temp_c,
-                 state.source, max_temp_c)
+        log.info(
+            "%s: %.1f C (%s) >= %.1f C; waiting",
+            session.serial,
+            state.max_temp_c,
+            state.source,
+            max_temp_c,
+        )
         sleep(poll_s)
 
 
@@ -189,7 +195,8 @@ def set_fixed_performance(session: DeviceSession, enabled: bool) -> bool:
     """ADPF fixed performance mode on/off; True when the device accepted it."""
     result = session.shell(
         ["cmd", "power", "set-fixed-performance-mode-enabled", "true" if enabled else "false"],
-        timeout_s=15.0, check=False,
+        timeout_s=15.0,
+        check=False,
     )
     text = result.output.lower()
     return result.exit_code == 0 and "error" not in text and "unknown" not in text
@@ -204,8 +211,11 @@ def fixed_performance(session: DeviceSession, sdk: int | None) -> Iterator[bool]
     """
     enabled = False
     if sdk is not None and sdk < FIXED_PERF_MIN_SDK:
-        log.warning("%s: fixed performance mode needs Android 11 (SDK 30); this is SDK %d",
-                    session.serial, sdk)
+        log.warning(
+            "%s: fixed performance mode needs Android 11 (SDK 30); this is SDK %d",
+            session.serial,
+            sdk,
+        )
     else:
         enabled = set_fixed_performance(session, True)
         if not enabled:

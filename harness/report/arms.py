@@ -27,9 +27,16 @@ def arms_section(run: DeviceRun, key: str) -> ArmsSection | None:
         return None  # the report still shows every trial; `check --ab` says what is wrong
     a, b = labels[0], labels[1]
     model = {str(t.get("device_model")) for t in run.trials}
-    rows = tuple(sorted((change_row(r) for r in comparison.rows if r.device_model in model),
-                        key=lambda c: variant_size_key(c.variant, c.quant, c.config)))
-    note = (f"{comparison.method}; a change counts when it exceeds {comparison.threshold:.0%} "
-            f"at {comparison.confidence:.0%} confidence. Interval: each end a one-sided bound.")
-    return ArmsSection(a=a, b=b, note=note, rows=rows,
-                       chart=charts.arm_trials(key, run.trials, labels))
+    rows = tuple(
+        sorted(
+            (change_row(r) for r in comparison.rows if r.device_model in model),
+            key=lambda c: variant_size_key(c.variant, c.quant, c.config),
+        )
+    )
+    note = (
+        f"{comparison.method}; a change counts when it exceeds {comparison.threshold:.0%} "
+        f"at {comparison.confidence:.0%} confidence. Interval: each end a one-sided bound."
+    )
+    return ArmsSection(
+        a=a, b=b, note=note, rows=rows, chart=charts.arm_trials(key, run.trials, labels)
+    )

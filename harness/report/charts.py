@@ -512,16 +512,17 @@ def history(
         return _to_chart(fig, key, title, caption, wide=True, titles=titles)
 
 
-def arm_trials(
-    key: str, trials: Sequence[Mapping[str, Any]], arms: Sequence[str]
-) -> Chart | None:
+def arm_trials(key: str, trials: Sequence[Mapping[str, Any]], arms: Sequence[str]) -> Chart | None:
     """An A/B run's ok trials per configuration, one colour per arm, in run order.
 
     Time order on x (the trial's place in the run) shows what interleaving is
     for: a drift moves both colours together.
     """
-    ok = [t for t in trials if t.get("status") == "ok" and t.get("arm") in arms
-          and t.get("latency_ms")]
+    ok = [
+        t
+        for t in trials
+        if t.get("status") == "ok" and t.get("arm") in arms and t.get("latency_ms")
+    ]
     if not ok:
         return None
     configs = sorted({f"{t['variant']} {t['quant']}" for t in ok})
@@ -529,14 +530,20 @@ def arm_trials(
     with _figure(key, 6.4, 3.2) as (fig, ax):
         for n, arm in enumerate(arms):
             for m, config in enumerate(configs):
-                mine = [t for t in ok
-                        if t["arm"] == arm and f"{t['variant']} {t['quant']}" == config]
+                mine = [
+                    t for t in ok if t["arm"] == arm and f"{t['variant']} {t['quant']}" == config
+                ]
                 if not mine:
                     continue
                 sc = ax.scatter(
-                    [int(t["order_index"]) for t in mine], [float(t["latency_ms"]) for t in mine],
-                    s=16, color=PALETTE[n % len(PALETTE)], marker=markers[m % len(markers)],
-                    edgecolors="white", linewidths=0.4, zorder=3,
+                    [int(t["order_index"]) for t in mine],
+                    [float(t["latency_ms"]) for t in mine],
+                    s=16,
+                    color=PALETTE[n % len(PALETTE)],
+                    marker=markers[m % len(markers)],
+                    edgecolors="white",
+                    linewidths=0.4,
+                    zorder=3,
                     label=_t(f"{arm}" + (f" · {config}" if len(configs) > 1 else "")),
                 )
                 sc.set_gid(f"marks-{n}")
@@ -544,8 +551,10 @@ def arm_trials(
         ax.set_xlabel("place in the run's order")
         ax.set_ylabel("trial latency (ms, mean of its timed runs)")
         ax.legend(fontsize=7, frameon=False)
-        caption = ("Each dot is one trial; colour is the arm"
-                   + (", marker the configuration" if len(configs) > 1 else "")
-                   + ". Neighbouring trials of the two arms form the pairs the ratio is "
-                   "taken from.")
+        caption = (
+            "Each dot is one trial; colour is the arm"
+            + (", marker the configuration" if len(configs) > 1 else "")
+            + ". Neighbouring trials of the two arms form the pairs the ratio is "
+            "taken from."
+        )
         return _to_chart(fig, key, "Trials by arm, in run order", caption, wide=True)

@@ -195,7 +195,8 @@ def _check_unique(record: TrialRecord, lineno: int, seen: dict[str, int], path: 
     if first != lineno:
         raise ResultsError(
             f"line {lineno}: trial id {record.trial_id!r} is already on line {first}",
-            path=str(path), hint="was the file appended to itself? keep one copy of each trial",
+            path=str(path),
+            hint="was the file appended to itself? keep one copy of each trial",
         )
 
 

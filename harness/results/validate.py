@@ -31,8 +31,17 @@ if TYPE_CHECKING:  # pandas only where a table is checked
 ABSURD_LATENCY_MS = 600_000.0
 # Per-trial figures benchmark_model prints, in microseconds.
 US_FIELDS: tuple[str, ...] = (
-    "avg_us", "min_us", "max_us", "std_us", "p5_us", "median_us", "p95_us", "init_us",
-    "first_us", "warmup_avg_us", "inference_avg_us",
+    "avg_us",
+    "min_us",
+    "max_us",
+    "std_us",
+    "p5_us",
+    "median_us",
+    "p95_us",
+    "init_us",
+    "first_us",
+    "warmup_avg_us",
+    "inference_avg_us",
 )
 
 
@@ -109,8 +118,10 @@ def frame_problem(frame: pd.DataFrame) -> str | None:
     duplicated = frame["trial_id"].duplicated()
     if bool(duplicated.any()):
         return f"trial id {frame['trial_id'][duplicated].iloc[0]!r} appears more than once"
-    for name, unit_ms, positive in (("latency_ms", 1.0, True),
-                                    *((n, 1e-3, False) for n in US_FIELDS)):
+    for name, unit_ms, positive in (
+        ("latency_ms", 1.0, True),
+        *((n, 1e-3, False) for n in US_FIELDS),
+    ):
         if name not in frame.columns:
             continue
         values = frame[name].dropna().to_numpy(dtype=float)

@@ -35,6 +35,7 @@ _KEY_STRUCT = struct.Struct(f"<II{MODULUS_BYTES}s{MODULUS_BYTES}sI")  # 524 byte
 # DER DigestInfo prefix for SHA-1 (RFC 8017 9.2 note 1).
 _SHA1_DIGEST_INFO = bytes.fromhex("3021300906052b0e03021a05000414")
 
+
 @dataclass(frozen=True)
 class AuthPolicy:
     """What the phone does with a host: `none` (no auth), `refuse`, `accept-after` delay_s."""
@@ -65,9 +66,7 @@ def parse_policy(value: str | AuthPolicy | None) -> AuthPolicy:
             delay = -1.0
         if math.isfinite(delay) and delay >= 0:
             return AuthPolicy("accept-after", delay)
-    raise SimulatorError(
-        f"auth {value!r}: expected none, refuse or accept-after:SECONDS"
-    )
+    raise SimulatorError(f"auth {value!r}: expected none, refuse or accept-after:SECONDS")
 
 
 @dataclass(frozen=True)

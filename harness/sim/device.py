@@ -73,14 +73,17 @@ class _Core:
         """The "Allow USB debugging?" prompt: never answered, or Allow after a delay."""
         policy = self.faults.auth_policy()
         key = authmod.parse_public_key(payload)
-        log.info("auth: %s offers key %s (policy %s)", conn.peer,
-                 key.comment if key else "<malformed>", policy)
+        log.info(
+            "auth: %s offers key %s (policy %s)",
+            conn.peer,
+            key.comment if key else "<malformed>",
+            policy,
+        )
         if key is None or policy.mode != "accept-after":
             return
         asyncio.get_running_loop().call_later(policy.delay_s, self._allow, conn, key, policy)
 
-    def _allow(self, conn: Connection, key: authmod.PublicKey,
-               policy: authmod.AuthPolicy) -> None:
+    def _allow(self, conn: Connection, key: authmod.PublicKey, policy: authmod.AuthPolicy) -> None:
         if self.faults.auth_policy() is not policy:
             return  # the policy changed while the prompt was up: that tap never happened
         self.faults.trusted_keys.add(key)

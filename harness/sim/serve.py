@@ -126,10 +126,14 @@ def serve_foreground(device: SimDevice, *, as_json: bool) -> None:
             )
             policy = device.faults.auth_policy()
             if policy.required:
-                sys.stderr.write(f"harness sim: adb auth {policy}: the host's key is "
-                                 + ("never accepted (adb shows it unauthorized).\n"
-                                    if policy.mode == "refuse" else
-                                    f"accepted {policy.delay_s:g} s after it is offered.\n"))
+                sys.stderr.write(
+                    f"harness sim: adb auth {policy}: the host's key is "
+                    + (
+                        "never accepted (adb shows it unauthorized).\n"
+                        if policy.mode == "refuse"
+                        else f"accepted {policy.delay_s:g} s after it is offered.\n"
+                    )
+                )
         sys.stdout.flush()
         while not stop.wait(0.5):
             pass

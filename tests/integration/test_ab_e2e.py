@@ -35,12 +35,36 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     cand.mkdir()
     shutil.copyfile(TINY, base / f"{VARIANT}.tflite")
     shutil.copyfile(TINY, cand / f"{VARIANT}-fp32.tflite")
-    sim = make_sim(faults={"synthetic": 5, "slowdown": {"factor": 1.25,
-                                                        "models": f"*{VARIANT}-fp32.tflite"}})
-    code = main(["run", "--device", sim.serial, "--variants", VARIANT, "--trials", "4",
-                 "--runs", "10", "--warmup", "1", "--cooldown-temp", "0", "--seed", "3",
-                 "--models", f"base={base}", "--models", f"cand={cand}",
-                 "--out", str(tmp_path / "runs"), "--no-report", "--json"])
+    sim = make_sim(
+        faults={"synthetic": 5, "slowdown": {"factor": 1.25, "models": f"*{VARIANT}-fp32.tflite"}}
+    )
+    code = main(
+        [
+            "run",
+            "--device",
+            sim.serial,
+            "--variants",
+            VARIANT,
+            "--trials",
+            "4",
+            "--runs",
+            "10",
+            "--warmup",
+            "1",
+            "--cooldown-temp",
+            "0",
+            "--seed",
+            "3",
+            "--models",
+            f"base={base}",
+            "--models",
+            f"cand={cand}",
+            "--out",
+            str(tmp_path / "runs"),
+            "--no-report",
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err[-2000:]
     run_dir = Path(json.loads(captured.out)["run_dir"])
@@ -57,8 +81,18 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     assert "[cand]" in captured.err  # progress lines name the arm
 
     junit, markdown = tmp_path / "ab.xml", tmp_path / "ab.md"
-    code = main(["check", "--ab", str(run_dir), "--json", "--junit", str(junit),
-                 "--markdown", str(markdown)])
+    code = main(
+        [
+            "check",
+            "--ab",
+            str(run_dir),
+            "--json",
+            "--junit",
+            str(junit),
+            "--markdown",
+            str(markdown),
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert code == 1, doc
     (row,) = doc["rows"]
@@ -96,14 +130,38 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     capsys.readouterr()
     again = [json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines()]
     assert sorted((r["arm"], r["trial_index"]) for r in again) == sorted(
-        (r["arm"], r["trial_index"]) for r in records)
+        (r["arm"], r["trial_index"]) for r in records
+    )
 
     # The same model in both arms: no change.
     sim.faults.set_slowdown(1.0)
-    code = main(["run", "--device", sim.serial, "--variants", VARIANT, "--trials", "4",
-                 "--runs", "10", "--warmup", "1", "--cooldown-temp", "0", "--seed", "4",
-                 "--models", f"base={base}", "--models", f"cand={cand}",
-                 "--out", str(tmp_path / "runs"), "--no-report", "--json"])
+    code = main(
+        [
+            "run",
+            "--device",
+            sim.serial,
+            "--variants",
+            VARIANT,
+            "--trials",
+            "4",
+            "--runs",
+            "10",
+            "--warmup",
+            "1",
+            "--cooldown-temp",
+            "0",
+            "--seed",
+            "4",
+            "--models",
+            f"base={base}",
+            "--models",
+            f"cand={cand}",
+            "--out",
+            str(tmp_path / "runs"),
+            "--no-report",
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err[-2000:]
     same = json.loads(captured.out)["run_dir"]

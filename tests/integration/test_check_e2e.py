@@ -38,15 +38,37 @@ XSD = Path(__file__).resolve().parents[1] / "data" / "junit.xsd"
 SEED = 11
 
 
-def harness_run(serial: str, out: Path, capsys: pytest.CaptureFixture[str], *,
-                trials: int = 5, variants: list[str] = VARIANTS, runs: int = 20
-                ) -> tuple[Path, dict[str, Any]]:
+def harness_run(
+    serial: str,
+    out: Path,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    trials: int = 5,
+    variants: list[str] = VARIANTS,
+    runs: int = 20,
+) -> tuple[Path, dict[str, Any]]:
     """`harness run` on one device; returns the run folder and its JSON summary."""
-    code = main([
-        "run", "--device", serial, "--variants", ",".join(variants), "--trials", str(trials),
-        "--runs", str(runs), "--warmup", "2", "--out", str(out), "--seed", "7", "--no-report",
-        "--json",
-    ])
+    code = main(
+        [
+            "run",
+            "--device",
+            serial,
+            "--variants",
+            ",".join(variants),
+            "--trials",
+            str(trials),
+            "--runs",
+            str(runs),
+            "--warmup",
+            "2",
+            "--out",
+            str(out),
+            "--seed",
+            "7",
+            "--no-report",
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err[-2000:]
     outcome = json.loads(captured.out)
@@ -55,18 +77,30 @@ def harness_run(serial: str, out: Path, capsys: pytest.CaptureFixture[str], *,
     return run_dir, outcome
 
 
-def check(baseline: Path, current: Path, junit: Path, capsys: pytest.CaptureFixture[str]
-          ) -> tuple[int, dict[str, Any], str]:
-    code = main(["check", "--baseline", str(baseline), "--current", str(current),
-                 "--junit", str(junit), "--json"])
+def check(
+    baseline: Path, current: Path, junit: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any], str]:
+    code = main(
+        [
+            "check",
+            "--baseline",
+            str(baseline),
+            "--current",
+            str(current),
+            "--junit",
+            str(junit),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     doc = json.loads(captured.out) if captured.out.strip() else {}
     return code, doc, captured.err
 
 
 def table(result: dict[str, Any]) -> str:
-    return "\n".join(f"{r['variant']}: {r['verdict']} {r['ratio']} {r['reason']}"
-                     for r in result.get("rows", []))
+    return "\n".join(
+        f"{r['variant']}: {r['verdict']} {r['ratio']} {r['reason']}" for r in result.get("rows", [])
+    )
 
 
 def test_synthetic_baseline_same_one_slower_all_slower_other_model(
@@ -109,8 +143,9 @@ def test_synthetic_baseline_same_one_slower_all_slower_other_model(
     assert 1.15 < row["own_ratio"] < 1.35, table(result)
     xml = etree.parse(str(junit))
     etree.XMLSchema(etree.parse(str(XSD))).assertValid(xml)
-    failed = {c.get("name").split("|")[0] for c in xml.iter("testcase")
-              if c.find("failure") is not None}
+    failed = {
+        c.get("name").split("|")[0] for c in xml.iter("testcase") if c.find("failure") is not None
+    }
     assert failed == {SLOWED}
     assert xml.getroot().get("failures") == "1"
 
@@ -126,8 +161,9 @@ def test_synthetic_baseline_same_one_slower_all_slower_other_model(
 
     # A baseline from another device model: refused, naming the difference.
     other = make_sim(props={"ro.product.model": "Pixel 2"}, faults={"synthetic": SEED})
-    other_run, _ = harness_run(other.serial, tmp_path / "runs", capsys, trials=2,
-                               variants=VARIANTS[:1])
+    other_run, _ = harness_run(
+        other.serial, tmp_path / "runs", capsys, trials=2, variants=VARIANTS[:1]
+    )
     code, result, err = check(baseline, other_run, tmp_path / "other.xml", capsys)
     assert code == 2
     assert "device model: baseline 'Pixel' vs current 'Pixel 2'" in err

@@ -79,11 +79,23 @@ def test_pushed_binary_is_identified_from_the_device(
     info = prepare_binary(session, local, abilist=["x86_64"])
     digest = hashlib.sha256(local.read_bytes()).hexdigest()
     assert (info.device_path, info.sha256, info.kind) == (
-        f"{WORKDIR}/bin/benchmark_model", digest, "unknown")
+        f"{WORKDIR}/bin/benchmark_model",
+        digest,
+        "unknown",
+    )
     # The same hash, once recorded as fetched from the official bucket, is "official".
-    download.record(download.cache_root(), download.FetchedBinary(
-        "x86_64", local, digest, local.stat().st_size,
-        download.binary_url("x86_64"), official=True, cached=False))
+    download.record(
+        download.cache_root(),
+        download.FetchedBinary(
+            "x86_64",
+            local,
+            digest,
+            local.stat().st_size,
+            download.binary_url("x86_64"),
+            official=True,
+            cached=False,
+        ),
+    )
     assert prepare_binary(session, local, abilist=["x86_64"]).kind == "official"
 
 
@@ -118,8 +130,17 @@ def test_hostile_model_name_is_pushed_and_benchmarked_pinned_to_big(sim: SimDevi
     binary = prepare_binary(session, None)
     mask = select_cores(session, "big").mask
     result = session.shell(
-        ["taskset", mask, binary.device_path, f"--graph={remote}", "--num_runs=3",
-         "--min_secs=0", "--warmup_runs=1", "--warmup_min_secs=0", "--num_threads=1"],
+        [
+            "taskset",
+            mask,
+            binary.device_path,
+            f"--graph={remote}",
+            "--num_runs=3",
+            "--min_secs=0",
+            "--warmup_runs=1",
+            "--warmup_min_secs=0",
+            "--num_threads=1",
+        ],
         timeout_s=120,
     )
     assert "count=3" in result.output and remote in result.output
@@ -132,8 +153,12 @@ def test_hostile_model_name_is_pushed_and_benchmarked_pinned_to_big(sim: SimDevi
 def test_cli_devices_lists_several_and_an_offline_one(
     make_sim: Callable[..., SimDevice], adb_server: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pixel2 = {"clusters": [{"cpus": [0, 1, 2, 3], "max_khz": 1900800},
-                           {"cpus": [4, 5, 6, 7], "max_khz": 2457600}]}
+    pixel2 = {
+        "clusters": [
+            {"cpus": [0, 1, 2, 3], "max_khz": 1900800},
+            {"cpus": [4, 5, 6, 7], "max_khz": 2457600},
+        ]
+    }
     first, second, gone = make_sim(), make_sim(topology=pixel2), make_sim()
     gone.faults.go_offline(30.0)
     adb_server.wait_state(gone.serial, "offline")

@@ -17,11 +17,19 @@ from harness.sim import SimDevice
 
 pytestmark = pytest.mark.integration
 
-PIXEL2 = {"clusters": [{"cpus": [0, 1, 2, 3], "max_khz": 1900800},
-                       {"cpus": [4, 5, 6, 7], "max_khz": 2457600}]}
-TRI = {"clusters": [{"cpus": [0, 1, 2, 3], "max_khz": 1785600},
-                    {"cpus": [4, 5], "max_khz": 2419200},
-                    {"cpus": [6, 7], "max_khz": 2841600}]}
+PIXEL2 = {
+    "clusters": [
+        {"cpus": [0, 1, 2, 3], "max_khz": 1900800},
+        {"cpus": [4, 5, 6, 7], "max_khz": 2457600},
+    ]
+}
+TRI = {
+    "clusters": [
+        {"cpus": [0, 1, 2, 3], "max_khz": 1785600},
+        {"cpus": [4, 5], "max_khz": 2419200},
+        {"cpus": [6, 7], "max_khz": 2841600},
+    ]
+}
 
 
 def _open(sim: SimDevice) -> DeviceSession:
@@ -35,7 +43,9 @@ def test_pixel1_info(sim: SimDevice) -> None:
     assert (info.model, info.device, info.platform) == ("Pixel", "sailfish", "msm8996")
     assert info.sdk == 29 and info.fingerprint and info.abi
     assert [(c["cpus"], c["max_khz"]) for c in info.clusters] == [
-        ([0, 1], 1593600), ([2, 3], 2150400)]
+        ([0, 1], 1593600),
+        ([2, 3], 2150400),
+    ]
     assert info.masks == {"big": "c", "prime": "c", "little": "3", "all": "f"}
     assert {z["type"] for z in info.thermal_zones} >= {"battery", "tsens_tz_sensor0"}
     assert info.battery_level == 85 and info.battery_temp_c == pytest.approx(28.1)
@@ -55,7 +65,10 @@ def test_pixel1_info(sim: SimDevice) -> None:
     ids=["pixel2", "tri-cluster"],
 )
 def test_custom_topologies(
-    make_sim: Callable[..., SimDevice], topology: dict[str, object], big: str, prime: str,
+    make_sim: Callable[..., SimDevice],
+    topology: dict[str, object],
+    big: str,
+    prime: str,
     little: str,
 ) -> None:
     session = _open(make_sim(topology=topology))
@@ -64,8 +77,12 @@ def test_custom_topologies(
 
 
 def test_offline_big_cores(make_sim: Callable[..., SimDevice]) -> None:
-    topo = {"clusters": [{"cpus": [0, 1], "max_khz": 1593600},
-                         {"cpus": [2, 3], "max_khz": 2150400, "offline": [3]}]}
+    topo = {
+        "clusters": [
+            {"cpus": [0, 1], "max_khz": 1593600},
+            {"cpus": [2, 3], "max_khz": 2150400, "offline": [3]},
+        ]
+    }
     session = _open(make_sim(topology=topo))
     sel = select_cores(session, "big")
     assert (sel.mask, sel.cpus) == ("4", (2,))

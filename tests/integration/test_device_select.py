@@ -53,9 +53,7 @@ def test_host_port_nobody_listens(adb_server: object) -> None:
 def test_alias_from_pyproject(
     sim: SimDevice, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "pyproject.toml").write_text(
-        f'[tool.harness.devices]\nlab1 = "{sim.serial}"\n'
-    )
+    (tmp_path / "pyproject.toml").write_text(f'[tool.harness.devices]\nlab1 = "{sim.serial}"\n')
     monkeypatch.chdir(tmp_path)
     assert load_config().devices == {"lab1": sim.serial}
     assert [s.serial for s in connect(["LAB1"])] == [sim.serial]
@@ -75,8 +73,13 @@ def test_two_pixels_are_ambiguous_and_listed(make_sim: Callable[..., SimDevice])
 
 def test_custom_model_selected_by_adb_style_name(make_sim: Callable[..., SimDevice]) -> None:
     make_sim()
-    other = make_sim(props={"ro.product.model": "Pixel 2", "ro.product.device": "walleye",
-                            "ro.product.name": "walleye"})
+    other = make_sim(
+        props={
+            "ro.product.model": "Pixel 2",
+            "ro.product.device": "walleye",
+            "ro.product.name": "walleye",
+        }
+    )
     [session] = connect(["pixel 2"], config=NO_CONFIG)
     assert session.serial == other.serial
     [session] = connect(["walleye"], config=NO_CONFIG)
@@ -90,11 +93,11 @@ def test_absent_device_lists_what_is_attached(sim: SimDevice) -> None:
     assert "nokia" in message and sim.serial in message and "device" in message
 
 
-def test_explicit_adb_server(sim: SimDevice, adb_server: Any,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_adb_server(
+    sim: SimDevice, adb_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("ANDROID_ADB_SERVER_PORT")
-    [session] = connect([sim.serial], adb_server=f"127.0.0.1:{adb_server.port}",
-                        config=NO_CONFIG)
+    [session] = connect([sim.serial], adb_server=f"127.0.0.1:{adb_server.port}", config=NO_CONFIG)
     assert session.adb_server == f"127.0.0.1:{adb_server.port}"
     assert session.shell(["echo", "via explicit server"], timeout_s=10).stdout.strip()
 

@@ -100,7 +100,10 @@ def test_auth_packets(policy: str) -> None:
             host.send(p.A_CNXN, p.VERSION_SKIP_CHECKSUM, p.MAX_PAYLOAD, b"host::\0")
             first = host.recv(5)
             assert first is not None and (first.command, first.arg0, first.arg1) == (
-                p.A_AUTH, simauth.AUTH_TOKEN, 0)
+                p.A_AUTH,
+                simauth.AUTH_TOKEN,
+                0,
+            )
             assert len(first.data) == 20
             host.send(p.A_OPEN, 1, 0, b"shell:echo no\0")  # before the handshake: ignored
             host.send(p.A_AUTH, simauth.AUTH_SIGNATURE, 0, os.urandom(256))
@@ -132,8 +135,9 @@ def test_refusing_device_is_unauthorized_for_adb_cli_and_adbutils(adb_server: An
             adb_server.wait_state(device.serial, "unauthorized")
             time.sleep(2.0)  # nobody taps Allow: it stays that way
             assert _devices_line(adb_server, device.serial).split()[1] == "unauthorized"
-            [info] = [d for d in adb_server.client().list(extended=True)
-                      if d.serial == device.serial]
+            [info] = [
+                d for d in adb_server.client().list(extended=True) if d.serial == device.serial
+            ]
             assert info.state == "unauthorized"
             assert "model" not in info.tags  # the banner (with the model) never arrived
             shell = adb_server.run("-s", device.serial, "shell", "echo", "hi")
@@ -180,8 +184,9 @@ def test_trusted_key_gets_back_in_by_signature_revoked_key_does_not(adb_server: 
             assert _shell_ok_within(adb_server, device.serial, REATTACH_TIMEOUT_S)
             # Revoked, with another host's key trusted instead: this host stays outside.
             device.faults.set_auth("refuse")
-            other = simauth.PublicKey(int.from_bytes(os.urandom(256), "big") | 1 | 1 << 2047,
-                                      65537, "other@host")
+            other = simauth.PublicKey(
+                int.from_bytes(os.urandom(256), "big") | 1 | 1 << 2047, 65537, "other@host"
+            )
             device.faults.trusted_keys.add(other)
             device.faults.drop_now()
             adb_server.wait_state(device.serial, "unauthorized", timeout_s=REATTACH_TIMEOUT_S)
@@ -223,7 +228,9 @@ def test_bad_auth_values_are_refused(value: str) -> None:
 def test_serve_unauthorized_cli(adb_server: Any) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "harness.cli", "sim", "serve", "--unauthorized", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -237,8 +244,19 @@ def test_serve_unauthorized_cli(adb_server: Any) -> None:
         code = proc.wait(30)
     assert code == 0
     clash = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "sim", "serve", "--unauthorized",
-         "--auth", "accept-after:1"], capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "sim",
+            "serve",
+            "--unauthorized",
+            "--auth",
+            "accept-after:1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert clash.returncode == 3 and "contradicts" in clash.stderr
 
@@ -304,8 +322,14 @@ def test_all_with_only_an_unauthorized_device(refusing: SimDevice) -> None:
 
 def _harness(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     # ANDROID_ADB_SERVER_PORT (the test server) is inherited from the adb_server fixture.
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
-                          text=True, timeout=120, cwd=cwd, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=dict(os.environ),
+    )
 
 
 def test_harness_devices_lists_unauthorized_with_state(

@@ -184,8 +184,9 @@ def test_slowdown_fault_really_slows_inference(
 
 def _runs(adb_server, sim: SimDevice, remote: str) -> tuple[str, list[int]]:
     """First line and the regular phase's run times, from the stand-in's count= line."""
-    out = adb_server.run("-s", sim.serial, "shell", f"benchmark_model --graph={remote} {RUN}",
-                         timeout_s=120)
+    out = adb_server.run(
+        "-s", sim.serial, "shell", f"benchmark_model --graph={remote} {RUN}", timeout_s=120
+    )
     assert out.returncode == 0, out.stderr
     regular = [m for line in out.stdout.splitlines() if (m := COUNT.search(line))][1]
     figures = [int(regular[k]) for k in ("first", "curr", "min", "max", "p5", "median", "p95")]

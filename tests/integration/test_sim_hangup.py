@@ -59,9 +59,7 @@ def test_closing_the_stream_hangs_up_the_shell(sim: Any, policy: str) -> None:
     sim.faults.set_hangup(policy)
     session = _session(sim.serial)
     t = "/data/local/tmp"
-    _launch_and_hang_up(
-        session, f"echo $$ > {t}/sh.pid; sleep 60 & echo $! > {t}/bg.pid; wait"
-    )
+    _launch_and_hang_up(session, f"echo $$ > {t}/sh.pid; sleep 60 & echo $! > {t}/bg.pid; wait")
     shell, background = _read(session, f"{t}/sh.pid"), _read(session, f"{t}/bg.pid")
     _wait_gone(session, shell)
     if policy == "adbd":

@@ -87,8 +87,10 @@ def test_arm_plan_pairs_every_trial_with_a_neighbour_of_the_other_arm(trials: in
         for i, t in enumerate(seq):
             near = [seq[j] for j in (i - 1, i + 1) if 0 <= j < len(seq)]
             # Trial i of one arm sits next to trial i of the other, same configuration.
-            assert any(n.config == t.config and n.arm != t.arm
-                       and n.trial_index == t.trial_index for n in near), (i, seq)
+            assert any(
+                n.config == t.config and n.arm != t.arm and n.trial_index == t.trial_index
+                for n in near
+            ), (i, seq)
 
 
 def test_arm_plan_alternates_abba_and_baab_and_shuffles_configurations() -> None:
@@ -96,35 +98,46 @@ def test_arm_plan_alternates_abba_and_baab_and_shuffles_configurations() -> None
     blocks: dict[str, list[str]] = {}
     seq = plan.for_device("D")
     for start in range(0, len(seq), 4):
-        block = seq[start:start + 4]
+        block = seq[start : start + 4]
         assert len({t.config for t in block}) == 1  # a block is contiguous
         blocks.setdefault(block[0].config.key, []).append("".join(str(t.arm) for t in block))
     for pattern in blocks.values():
         assert set(pattern) <= {"ABBA", "BAAB"}
         assert all(a != b for a, b in itertools.pairwise(pattern))  # alternating
-    orders = {tuple(t.config.key for t in seq[r * 12:(r + 1) * 12:4]) for r in range(3)}
+    orders = {tuple(t.config.key for t in seq[r * 12 : (r + 1) * 12 : 4]) for r in range(3)}
     assert len(orders) > 1  # rounds are shuffled, not one fixed order
     assert plan == build_arm_plan(["D"], CONFIGS, ["A", "B"], trials=6, seed=11)
 
 
 def test_without_arms_the_plan_is_exactly_todays() -> None:
     assert plan_for(["D"], CONFIGS, [], trials=4, seed=9) == build_plan(
-        ["D"], CONFIGS, trials=4, seed=9)
+        ["D"], CONFIGS, trials=4, seed=9
+    )
     ids = {t.trial_id for t in plan_for(["D"], CONFIGS, [], trials=1, seed=9).trials}
     assert f"D|{CONFIGS[0].key}|0" in ids
 
 
 def _rows(arm: str, values: list[float | None]) -> list[dict[str, Any]]:
-    return [{"arm": arm, "trial_index": i, "status": "ok" if v else "failed", "latency_ms": v}
-            for i, v in enumerate(values)]
+    return [
+        {"arm": arm, "trial_index": i, "status": "ok" if v else "failed", "latency_ms": v}
+        for i, v in enumerate(values)
+    ]
 
 
 CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default")
 
 
 def _judge(a: list[float | None], b: list[float | None]) -> Any:
-    return judge_pairs(CID, "Pixel", _rows("A", a), _rows("B", b), threshold=0.05,
-                       confidence=0.99, metric="mean", labels=("A", "B"))
+    return judge_pairs(
+        CID,
+        "Pixel",
+        _rows("A", a),
+        _rows("B", b),
+        threshold=0.05,
+        confidence=0.99,
+        metric="mean",
+        labels=("A", "B"),
+    )
 
 
 def test_pairs_cancel_a_drift_the_two_sample_test_would_call_a_change() -> None:
@@ -166,10 +179,13 @@ def test_pick_arms_defaults_and_refusals(tmp_path: Path) -> None:
     assert pick_arms(["x", "y", "z"], None, None, tmp_path) == ("x", "y")
     assert pick_arms(["x", "y", "z"], "z", None, tmp_path) == ("z", "x")
     assert pick_arms(["x", "y", "z"], None, "x", tmp_path) == ("y", "x")
-    for arms, a, b, words in (([], None, None, "no arms"), (["x"], None, None, "one arm"),
-                              (["x", "y"], "q", None, "--a: no arm 'q'"),
-                              (["x", "y"], None, "q", "--b: no arm 'q'"),
-                              (["x", "y"], "x", "x", "same arm")):
+    for arms, a, b, words in (
+        ([], None, None, "no arms"),
+        (["x"], None, None, "one arm"),
+        (["x", "y"], "q", None, "--a: no arm 'q'"),
+        (["x", "y"], None, "q", "--b: no arm 'q'"),
+        (["x", "y"], "x", "x", "same arm"),
+    ):
         with pytest.raises(PlanError, match=words):
             pick_arms(arms, a, b, tmp_path)
 
@@ -193,11 +209,23 @@ def test_run_refuses_bad_arms_before_any_device(
     args: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "empty").mkdir()
-    args = [a.replace("NOFOLDER", str(tmp_path / "nope")).replace("EMPTY", str(tmp_path / "empty"))
-            for a in args]
+    args = [
+        a.replace("NOFOLDER", str(tmp_path / "nope")).replace("EMPTY", str(tmp_path / "empty"))
+        for a in args
+    ]
     # A device that does not exist: reaching it would be a device error (exit 3), not 2.
-    code = main(["run", "--device", "no-such-phone", "--variants", "mobilenet_v2_0.35_96",
-                 "--out", str(tmp_path / "runs"), *args])
+    code = main(
+        [
+            "run",
+            "--device",
+            "no-such-phone",
+            "--variants",
+            "mobilenet_v2_0.35_96",
+            "--out",
+            str(tmp_path / "runs"),
+            *args,
+        ]
+    )
     assert code == 2
     assert words in _one_line(capsys.readouterr().err)
 
@@ -207,8 +235,14 @@ def test_run_refuses_bad_arms_before_any_device(
     [
         (None, [], "has no arms"),
         ([{"label": "x", "binary": None, "models": None}], [], "has one arm (x)"),
-        ([{"label": "x", "binary": None, "models": None},
-          {"label": "y", "binary": None, "models": None}], ["--b", "z"], "--b: no arm 'z'"),
+        (
+            [
+                {"label": "x", "binary": None, "models": None},
+                {"label": "y", "binary": None, "models": None},
+            ],
+            ["--b", "z"],
+            "--b: no arm 'z'",
+        ),
     ],
 )
 def test_check_ab_refuses_runs_without_two_arms(
@@ -217,8 +251,9 @@ def test_check_ab_refuses_runs_without_two_arms(
     settings: dict[str, Any] = {"variants": VARIANTS[:1]}
     if arms is not None:
         settings["arms"] = arms
-    (tmp_path / "meta.json").write_text(json.dumps(
-        {"schema_version": 1, "run_id": "r", "status": "complete", "settings": settings}))
+    (tmp_path / "meta.json").write_text(
+        json.dumps({"schema_version": 1, "run_id": "r", "status": "complete", "settings": settings})
+    )
     code = main(["check", "--ab", str(tmp_path), *extra])
     assert code == 2
     assert words in _one_line(capsys.readouterr().err)
@@ -229,8 +264,7 @@ def test_check_ab_and_baseline_options_do_not_mix(
 ) -> None:
     assert main(["check", "--ab", str(tmp_path), "--baseline", str(tmp_path)]) == 2
     assert "leave out --baseline" in _one_line(capsys.readouterr().err)
-    assert main(["check", "--baseline", str(tmp_path), "--current", str(tmp_path),
-                 "--a", "x"]) == 2
+    assert main(["check", "--baseline", str(tmp_path), "--current", str(tmp_path), "--a", "x"]) == 2
     assert "--a and --b" in _one_line(capsys.readouterr().err)
 
 
@@ -243,8 +277,10 @@ def test_arms_whose_models_differ_in_input_are_named_in_a_warning() -> None:
     int8 = ModelFile(VARIANTS[0], "fp32", data / "tiny_int8.tflite", "b" * 64)
     warnings, analyses = model_differences({"old": [fp32], "new": [int8]})
     # The same graph quantized: same shape and ops, another input type.
-    assert warnings == [f"{VARIANTS[0]} (fp32): arm new's model takes input [1, 8, 8, 3] int8, "
-                        "arm old's [1, 8, 8, 3] float32"]
+    assert warnings == [
+        f"{VARIANTS[0]} (fp32): arm new's model takes input [1, 8, 8, 3] int8, "
+        "arm old's [1, 8, 8, 3] float32"
+    ]
     assert analyses["new"][f"{VARIANTS[0]}|fp32"]["input_shape"] == [1, 8, 8, 3]  # type: ignore[index]
     same, _ = model_differences({"old": [fp32], "new": [fp32]})
     assert same == []

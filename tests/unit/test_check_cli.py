@@ -18,10 +18,14 @@ A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96"
 def runs(tmp_path: Path) -> dict[str, Path]:
     base = write_run(tmp_path / "base", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
     same = write_run(tmp_path / "same", noisy_latencies([A, B], n=5, cv=0.01, seed=2))
-    slow = write_run(tmp_path / "slow", noisy_latencies([A, B], n=5, cv=0.01, seed=3,
-                                                        scale={A: 1.25}))
-    other = write_run(tmp_path / "other", noisy_latencies([A, B], n=5, cv=0.01, seed=4),
-                      device={"model": "Pixel 2"})
+    slow = write_run(
+        tmp_path / "slow", noisy_latencies([A, B], n=5, cv=0.01, seed=3, scale={A: 1.25})
+    )
+    other = write_run(
+        tmp_path / "other",
+        noisy_latencies([A, B], n=5, cv=0.01, seed=4),
+        device={"model": "Pixel 2"},
+    )
     return {"base": base, "same": same, "slow": slow, "other": other}
 
 
@@ -31,8 +35,9 @@ def save(run: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     return out
 
 
-def test_exit_0_1_2(tmp_path: Path, runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
-                    ) -> None:
+def test_exit_0_1_2(
+    tmp_path: Path, runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     baseline = save(runs["base"], tmp_path / "baseline.json", capsys)
     assert main(["check", "--baseline", str(baseline), "--current", str(runs["same"])]) == 0
     out = capsys.readouterr().out
@@ -44,26 +49,50 @@ def test_exit_0_1_2(tmp_path: Path, runs: dict[str, Path], capsys: pytest.Captur
     err = capsys.readouterr().err
     assert "device model: baseline 'Pixel' vs current 'Pixel 2'" in err
     assert "--allow-context-change" in err
-    assert main(["check", "--baseline", str(baseline), "--current", str(runs["other"]),
-                 "--allow-context-change"]) == 0
+    assert (
+        main(
+            [
+                "check",
+                "--baseline",
+                str(baseline),
+                "--current",
+                str(runs["other"]),
+                "--allow-context-change",
+            ]
+        )
+        == 0
+    )
     assert "context changed (allowed)" in capsys.readouterr().out
 
 
-def test_outputs_json_junit_markdown(tmp_path: Path, runs: dict[str, Path],
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_outputs_json_junit_markdown(
+    tmp_path: Path, runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     junit, md = tmp_path / "r" / "check.xml", tmp_path / "r" / "check.md"
-    code = main(["check", "--baseline", str(runs["base"]), "--current", str(runs["slow"]),
-                 "--json", "--junit", str(junit), "--markdown", str(md)])
+    code = main(
+        [
+            "check",
+            "--baseline",
+            str(runs["base"]),
+            "--current",
+            str(runs["slow"]),
+            "--json",
+            "--junit",
+            str(junit),
+            "--markdown",
+            str(md),
+        ]
+    )
     assert code == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["exit_code"] == 1
-    assert {r["variant"]: r["verdict"] for r in doc["rows"]} == {A: "regression",
-                                                                 B: "unchanged"}
+    assert {r["variant"]: r["verdict"] for r in doc["rows"]} == {A: "regression", B: "unchanged"}
     assert "<failure" in junit.read_text() and "| **regression** |" in md.read_text()
 
 
-def test_threshold_options(tmp_path: Path, runs: dict[str, Path],
-                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_threshold_options(
+    tmp_path: Path, runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     args = ["check", "--baseline", str(runs["base"]), "--current", str(runs["slow"]), "--json"]
     assert main([*args, "--threshold", "30%"]) == 0
     assert json.loads(capsys.readouterr().out)["threshold"] == 0.3
@@ -88,31 +117,44 @@ def test_threshold_options(tmp_path: Path, runs: dict[str, Path],
         (["--thresholds", "/nonexistent/t.json"], "cannot read thresholds file"),
     ],
 )
-def test_bad_options_exit_2(runs: dict[str, Path], capsys: pytest.CaptureFixture[str],
-                            extra: list[str], message: str) -> None:
-    code = main(["check", "--baseline", str(runs["base"]), "--current", str(runs["same"]),
-                 *extra])
+def test_bad_options_exit_2(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    code = main(["check", "--baseline", str(runs["base"]), "--current", str(runs["same"]), *extra])
     assert code == 2
     assert message in capsys.readouterr().err
 
 
-def test_malformed_thresholds_file_exits_2(tmp_path: Path, runs: dict[str, Path],
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_malformed_thresholds_file_exits_2(
+    tmp_path: Path, runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     for name, text in (("a.json", "{"), ("b.json", "[]"), ("c.json", '{"x": true}')):
         (tmp_path / name).write_text(text)
-        code = main(["check", "--baseline", str(runs["base"]), "--current", str(runs["same"]),
-                     "--thresholds", str(tmp_path / name)])
+        code = main(
+            [
+                "check",
+                "--baseline",
+                str(runs["base"]),
+                "--current",
+                str(runs["same"]),
+                "--thresholds",
+                str(tmp_path / name),
+            ]
+        )
         assert code == 2, name
         assert "threshold" in capsys.readouterr().err
 
 
-def test_missing_inputs_exit_2(tmp_path: Path, runs: dict[str, Path],
-                               capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--baseline", str(tmp_path / "x.json"), "--current",
-                 str(runs["same"])]) == 2
+def test_missing_inputs_exit_2(
+    tmp_path: Path, runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["check", "--baseline", str(tmp_path / "x.json"), "--current", str(runs["same"])]) == 2
+    )
     assert "no such run folder or baseline file" in capsys.readouterr().err
-    assert main(["baseline", "save", str(tmp_path / "nothing"), "-o",
-                 str(tmp_path / "b.json")]) == 2
+    assert (
+        main(["baseline", "save", str(tmp_path / "nothing"), "-o", str(tmp_path / "b.json")]) == 2
+    )
     assert not (tmp_path / "b.json").exists()
 
 
@@ -120,9 +162,11 @@ def test_trend_cli_finds_the_step(tmp_path: Path, capsys: pytest.CaptureFixture[
     start = datetime(2026, 3, 1, tzinfo=timezone.utc)
     for i in range(10):
         # Folder names sort against time: the order must come from created_at.
-        write_run(tmp_path / "results" / f"run{9 - i}", noisy_latencies(
-            [A, B], n=5, cv=0.01, seed=i, scale={A: 1.2 if i >= 6 else 1.0}),
-            created_at=start + timedelta(days=i))
+        write_run(
+            tmp_path / "results" / f"run{9 - i}",
+            noisy_latencies([A, B], n=5, cv=0.01, seed=i, scale={A: 1.2 if i >= 6 else 1.0}),
+            created_at=start + timedelta(days=i),
+        )
     assert main(["trend", str(tmp_path / "results")]) == 0
     out = capsys.readouterr().out
     assert "step slower +20" in out and f"{A}" in out and "from run run3 (#6)" in out
@@ -140,9 +184,11 @@ def test_trend_fail_on_slowdown(tmp_path: Path, capsys: pytest.CaptureFixture[st
     def runs(folder: str, scale_after_6: float, recover_at: int | None = None) -> Path:
         for i in range(10):
             up = i >= 6 and (recover_at is None or i < recover_at)
-            write_run(tmp_path / folder / f"r{i}", noisy_latencies(
-                [A], n=5, cv=0.01, seed=i, scale={A: scale_after_6 if up else 1.0}),
-                created_at=start + timedelta(days=i))
+            write_run(
+                tmp_path / folder / f"r{i}",
+                noisy_latencies([A], n=5, cv=0.01, seed=i, scale={A: scale_after_6 if up else 1.0}),
+                created_at=start + timedelta(days=i),
+            )
         return tmp_path / folder
 
     still_slow = runs("slow", 1.2)
@@ -159,8 +205,9 @@ def test_trend_fail_on_slowdown(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert doc["open_slowdowns"] == []
 
 
-def test_failed_and_missing_exit_1_unless_allowed(tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_failed_and_missing_exit_1_unless_allowed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     base = write_run(tmp_path / "base", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
     subset = write_run(tmp_path / "subset", noisy_latencies([A], n=5, cv=0.01, seed=2))
     lat = noisy_latencies([A], n=5, cv=0.01, seed=3)

@@ -48,8 +48,15 @@ def test_slowdown_is_a_regression_and_exits_1(tmp_path: Path, base: Path) -> Non
     assert row.baseline_median_ms is not None and row.current_median_ms is not None
     assert row.current_median_ms / row.baseline_median_ms == pytest.approx(1.25, rel=0.03)
     assert row.config == f"{A}|fp32|t1|big|xnnpack=default"
-    assert comp.counts() == {"regression": 1, "improvement": 1, "unchanged": 1,
-                             "inconclusive": 0, "failed": 0, "missing": 0, "new": 0}
+    assert comp.counts() == {
+        "regression": 1,
+        "improvement": 1,
+        "unchanged": 1,
+        "inconclusive": 0,
+        "failed": 0,
+        "missing": 0,
+        "new": 0,
+    }
 
 
 def test_baseline_file_gives_the_same_verdicts_as_the_run(tmp_path: Path, base: Path) -> None:
@@ -65,8 +72,15 @@ def test_baseline_file_is_one_line_per_config_and_round_trips(tmp_path: Path, ba
     text = path.read_text()
     doc = json.loads(text)
     assert doc["schema_version"] == 1 and doc["kind"] == "harness-baseline"
-    assert set(doc["contexts"]["Pixel"]) >= {"model", "platform", "abi", "binary_kind",
-                                              "binary_sha256", "fingerprint", "throttled_trials"}
+    assert set(doc["contexts"]["Pixel"]) >= {
+        "model",
+        "platform",
+        "abi",
+        "binary_kind",
+        "binary_sha256",
+        "fingerprint",
+        "throttled_trials",
+    }
     config_lines = [line for line in text.splitlines() if '"latency_ms"' in line]
     assert len(config_lines) == 3 == len(doc["configs"])
     # Re-saving a baseline is byte-identical: diffs show only real changes.
@@ -96,8 +110,11 @@ def test_missing_and_new_configurations(tmp_path: Path, base: Path) -> None:
 
 def test_a_device_absent_from_the_current_run_is_missing_and_fails(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", noisy_latencies([A], n=5, cv=0.01, seed=1))
-    c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2),
-                  device={"model": "Pixel 2", "serial": "OTHER"})
+    c = write_run(
+        tmp_path / "c",
+        noisy_latencies([A], n=5, cv=0.01, seed=2),
+        device={"model": "Pixel 2", "serial": "OTHER"},
+    )
     both = write_run(tmp_path / "both", noisy_latencies([A], n=5, cv=0.01, seed=3))
     # Two devices in the baseline: one of them is absent from the current run.
     two = tmp_path / "two.json"
@@ -107,8 +124,10 @@ def test_a_device_absent_from_the_current_run_is_missing_and_fails(tmp_path: Pat
     doc["configs"] += other["configs"]
     two.write_text(dumps_baseline(doc))
     comp = compare_runs(two, both)
-    assert {(r.device_model, r.verdict) for r in comp.rows} == {("Pixel", "unchanged"),
-                                                                ("Pixel 2", "missing")}
+    assert {(r.device_model, r.verdict) for r in comp.rows} == {
+        ("Pixel", "unchanged"),
+        ("Pixel 2", "missing"),
+    }
     assert comp.exit_code == 1
     assert compare_runs(two, both, allow_missing=True).exit_code == 0
 
@@ -158,7 +177,10 @@ def test_one_trial_is_inconclusive(tmp_path: Path) -> None:
     ],
 )
 def test_context_mismatch_refuses_and_names_the_difference(
-    tmp_path: Path, base: Path, device: dict[str, str] | None, binary: dict[str, str] | None,
+    tmp_path: Path,
+    base: Path,
+    device: dict[str, str] | None,
+    binary: dict[str, str] | None,
     named: str,
 ) -> None:
     cur = current(tmp_path, device=device, binary=binary)
@@ -181,8 +203,11 @@ def test_model_change_pairs_the_lone_devices(tmp_path: Path, base: Path) -> None
 
 
 def test_android_build_change_and_thermal_trouble_are_warnings(tmp_path: Path, base: Path) -> None:
-    cur = current(tmp_path, device={"fingerprint": "google/sailfish/sailfish:11/RP1A/1:user"},
-                  trial_overrides={"throttled": True, "cooled": False, "temp_after_c": 51.5})
+    cur = current(
+        tmp_path,
+        device={"fingerprint": "google/sailfish/sailfish:11/RP1A/1:user"},
+        trial_overrides={"throttled": True, "cooled": False, "temp_after_c": 51.5},
+    )
     comp = compare_runs(base, cur)
     text = "\n".join(comp.warnings)
     assert "Android build changed" in text and "sailfish:11" in text
@@ -193,12 +218,14 @@ def test_android_build_change_and_thermal_trouble_are_warnings(tmp_path: Path, b
 
 
 def test_thermal_trouble_in_the_baseline_is_a_warning_too(tmp_path: Path) -> None:
-    b = write_run(tmp_path / "b", noisy_latencies([A], n=5, cv=0.01, seed=1),
-                  trial_overrides={"cooled": False})
+    b = write_run(
+        tmp_path / "b",
+        noisy_latencies([A], n=5, cv=0.01, seed=1),
+        trial_overrides={"cooled": False},
+    )
     c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2))
     comp = compare_runs(b, c)
-    assert any("thermal trouble in the baseline" in w and "cooled down" in w
-               for w in comp.warnings)
+    assert any("thermal trouble in the baseline" in w and "cooled down" in w for w in comp.warnings)
 
 
 def test_interrupted_run_is_a_warning(tmp_path: Path, base: Path) -> None:
@@ -212,12 +239,18 @@ def test_per_variant_thresholds(tmp_path: Path) -> None:
     d, e = "mobilenet_v2_0.75_160", "mobilenet_v2_1.4_224"
     names = [A, B, C, d, e]
     base = write_run(tmp_path / "b", noisy_latencies(names, n=5, cv=0.01, seed=1))
-    cur = write_run(tmp_path / "c", noisy_latencies(names, n=5, cv=0.01, seed=2,
-                                                    scale={A: 1.08, B: 1.08}))
+    cur = write_run(
+        tmp_path / "c", noisy_latencies(names, n=5, cv=0.01, seed=2, scale={A: 1.08, B: 1.08})
+    )
     assert verdicts(compare_runs(base, cur))[A] == "regression"
     comp = compare_runs(base, cur, thresholds={"mobilenet_v2_1.0_*": 0.15})
-    assert verdicts(comp) == {A: "unchanged", B: "regression", C: "unchanged",
-                              d: "unchanged", e: "unchanged"}
+    assert verdicts(comp) == {
+        A: "unchanged",
+        B: "regression",
+        C: "unchanged",
+        d: "unchanged",
+        e: "unchanged",
+    }
     assert next(r for r in comp.rows if r.variant == A).threshold == 0.15
 
 
@@ -249,10 +282,25 @@ def test_to_dict_is_json_ready(tmp_path: Path, base: Path) -> None:
     assert doc["exit_code"] == 1 and doc["schema_version"] == 1
     assert doc["baseline"]["contexts"]["Pixel"]["platform"] == "msm8996"
     assert {r["verdict"] for r in doc["rows"]} == {"regression", "unchanged"}
-    assert set(doc["rows"][0]) >= {"variant", "quant", "threads", "cores", "xnnpack",
-                                   "device_model", "verdict", "baseline_median_ms",
-                                   "current_median_ms", "ratio", "ci_low", "ci_high", "p_value",
-                                   "n_baseline", "n_current", "threshold", "reason"}
+    assert set(doc["rows"][0]) >= {
+        "variant",
+        "quant",
+        "threads",
+        "cores",
+        "xnnpack",
+        "device_model",
+        "verdict",
+        "baseline_median_ms",
+        "current_median_ms",
+        "ratio",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n_baseline",
+        "n_current",
+        "threshold",
+        "reason",
+    }
 
 
 def test_bad_inputs_are_results_errors(tmp_path: Path, base: Path) -> None:
@@ -270,16 +318,34 @@ def test_bad_inputs_are_results_errors(tmp_path: Path, base: Path) -> None:
     with pytest.raises(ResultsError, match="unreadable JSON"):
         compare_runs(broken, base)
     future = tmp_path / "future.json"
-    future.write_text(json.dumps({"kind": "harness-baseline", "schema_version": 99,
-                                  "contexts": {}, "configs": []}))
+    future.write_text(
+        json.dumps(
+            {"kind": "harness-baseline", "schema_version": 99, "contexts": {}, "configs": []}
+        )
+    )
     with pytest.raises(SchemaVersionError):
         compare_runs(future, base)
     bad_values = tmp_path / "bad.json"
-    bad_values.write_text(json.dumps({
-        "kind": "harness-baseline", "schema_version": 1, "contexts": {},
-        "configs": [{"device_model": "Pixel", "variant": A, "quant": "fp32", "threads": 1,
-                     "cores": "big", "xnnpack": "default", "latency_ms": [20.0, -1]}],
-    }))
+    bad_values.write_text(
+        json.dumps(
+            {
+                "kind": "harness-baseline",
+                "schema_version": 1,
+                "contexts": {},
+                "configs": [
+                    {
+                        "device_model": "Pixel",
+                        "variant": A,
+                        "quant": "fp32",
+                        "threads": 1,
+                        "cores": "big",
+                        "xnnpack": "default",
+                        "latency_ms": [20.0, -1],
+                    }
+                ],
+            }
+        )
+    )
     with pytest.raises(ResultsError, match=r"configs\[0\] is malformed"):
         compare_runs(bad_values, base)
 
@@ -332,8 +398,7 @@ def test_metric_median_and_min_use_those_figures(tmp_path: Path, base: Path) -> 
     ]
 
 
-def test_metric_figures_absent_from_an_old_baseline_are_warned(tmp_path: Path, base: Path
-                                                               ) -> None:
+def test_metric_figures_absent_from_an_old_baseline_are_warned(tmp_path: Path, base: Path) -> None:
     path, _ = save_baseline(base, tmp_path / "b.json")
     doc = json.loads(path.read_text())
     for c in doc["configs"]:
@@ -353,18 +418,19 @@ def test_unknown_metric(base: Path) -> None:
 
 def test_synthetic_latencies_are_never_compared_with_measured_ones(tmp_path: Path) -> None:
     # The simulated device's deterministic mode says so in the binary's first line.
-    drawn = {"version_line": "INFO: harness benchmark_model stand-in 1.0 (LiteRT 1.2.0); not "
-             "the official TFLite tool; SYNTHETIC latencies (seeded: seed=7 cv=0.02); times "
-             "are drawn, not measured"}
+    drawn = {
+        "version_line": "INFO: harness benchmark_model stand-in 1.0 (LiteRT 1.2.0); not "
+        "the official TFLite tool; SYNTHETIC latencies (seeded: seed=7 cv=0.02); times "
+        "are drawn, not measured"
+    }
     b = write_run(tmp_path / "b", noisy_latencies([A, B, C], n=5, cv=0.01, seed=1))
-    c = write_run(tmp_path / "c", noisy_latencies([A, B, C], n=5, cv=0.01, seed=2),
-                  binary=drawn)
-    with pytest.raises(ContextMismatchError, match="latencies: baseline 'measured' vs current "
-                       "'synthetic'"):
+    c = write_run(tmp_path / "c", noisy_latencies([A, B, C], n=5, cv=0.01, seed=2), binary=drawn)
+    with pytest.raises(
+        ContextMismatchError, match="latencies: baseline 'measured' vs current 'synthetic'"
+    ):
         compare_runs(b, c)
     # Two synthetic runs compare; the baseline file keeps the label.
-    c2 = write_run(tmp_path / "c2", noisy_latencies([A, B, C], n=5, cv=0.01, seed=3),
-                   binary=drawn)
+    c2 = write_run(tmp_path / "c2", noisy_latencies([A, B, C], n=5, cv=0.01, seed=3), binary=drawn)
     path, _ = save_baseline(c, tmp_path / "syn.json")
     assert json.loads(path.read_text())["contexts"]["Pixel"]["latencies"] == "synthetic"
     assert compare_runs(path, c2).context_differences == []
@@ -376,8 +442,9 @@ FIVE = [A, B, C, "mobilenet_v2_0.75_160", "mobilenet_v2_1.4_224"]
 def test_a_device_change_shared_by_the_run_is_not_a_regression(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", noisy_latencies(FIVE, n=5, cv=0.01, seed=1))
     # Every configuration 30% slower, as a hotter phone or a busier host makes them.
-    c = write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01, seed=2,
-                                                  scale=dict.fromkeys(FIVE, 1.3)))
+    c = write_run(
+        tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01, seed=2, scale=dict.fromkeys(FIVE, 1.3))
+    )
     comp = compare_runs(b, c)
     assert set(verdicts(comp).values()) == {"inconclusive"}
     assert comp.exit_code == 0
@@ -395,8 +462,9 @@ def test_a_slowdown_hidden_by_a_faster_device_is_still_flagged(tmp_path: Path) -
     b = write_run(tmp_path / "b", noisy_latencies(FIVE, n=5, cv=0.01, seed=1))
     scale = dict.fromkeys(FIVE, 0.8)
     scale[A] = 0.8 * 1.2  # 20% slower than the rest of a run that got 20% faster
-    comp = compare_runs(b, write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01,
-                                                                     seed=2, scale=scale)))
+    comp = compare_runs(
+        b, write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01, seed=2, scale=scale))
+    )
     row = next(r for r in comp.rows if r.variant == A)
     assert row.ratio is not None and row.ratio < 1.0  # measured faster...
     assert row.verdict == "regression"  # ...but slower than everything else moved
@@ -409,13 +477,17 @@ def test_with_two_configurations_no_shift_is_taken_out_and_the_output_says_so(
     tmp_path: Path,
 ) -> None:
     b = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
-    c = write_run(tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2,
-                                                  scale={A: 1.3, B: 1.3}))
+    c = write_run(
+        tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2, scale={A: 1.3, B: 1.3})
+    )
     comp = compare_runs(b, c)
     assert set(verdicts(comp).values()) == {"regression"}
     assert all(r.shift is None and r.own_ratio is None for r in comp.rows)
-    assert any("only 2 configuration(s)" in w and "between-run noise is not accounted for" in w
-               for w in comp.warnings), comp.warnings
-    quiet = compare_runs(b, write_run(tmp_path / "q", noisy_latencies([A, B], n=5, cv=0.01,
-                                                                      seed=3)))
+    assert any(
+        "only 2 configuration(s)" in w and "between-run noise is not accounted for" in w
+        for w in comp.warnings
+    ), comp.warnings
+    quiet = compare_runs(
+        b, write_run(tmp_path / "q", noisy_latencies([A, B], n=5, cv=0.01, seed=3))
+    )
     assert not any("only 2" in w for w in quiet.warnings)

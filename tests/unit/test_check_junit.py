@@ -13,8 +13,12 @@ from harness.compare.junit import junit_xml
 from harness.compare.synthetic import noisy_latencies, write_run
 
 XSD = Path(__file__).resolve().parents[1] / "data" / "junit.xsd"
-A, B, C, D = ("mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96", "mobilenet_v2_0.5_128",
-              "mobilenet_v2_0.75_160")
+A, B, C, D = (
+    "mobilenet_v2_1.0_224",
+    "mobilenet_v2_0.35_96",
+    "mobilenet_v2_0.5_128",
+    "mobilenet_v2_0.75_160",
+)
 HOSTILE_MODEL = "Pixel <b>\"&'</b>\x07 ]]>"
 
 
@@ -100,8 +104,10 @@ def test_the_schema_rejects_what_ci_readers_reject(schema: etree.XMLSchema) -> N
     ]
     for doc in bad:
         assert not schema.validate(etree.fromstring(doc)), doc
-    good = (b'<testsuites><testsuite name="s" tests="1" skipped="1"><testcase name="x">'
-            b'<skipped message="why"/></testcase></testsuite></testsuites>')
+    good = (
+        b'<testsuites><testsuite name="s" tests="1" skipped="1"><testcase name="x">'
+        b'<skipped message="why"/></testcase></testsuite></testsuites>'
+    )
     assert schema.validate(etree.fromstring(good))
 
 

@@ -58,8 +58,12 @@ def test_renders_as_a_table_with_one_row_per_configuration(tmp_path: Path) -> No
 def test_hostile_strings_render_as_text(tmp_path: Path) -> None:
     dev = {"model": HOSTILE}
     b = write_run(tmp_path / "b", noisy_latencies([A], n=5, cv=0.01, seed=1), device=dev)
-    c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2), device=dev,
-                  trial_overrides={"throttled": True})
+    c = write_run(
+        tmp_path / "c",
+        noisy_latencies([A], n=5, cv=0.01, seed=2),
+        device=dev,
+        trial_overrides={"throttled": True},
+    )
     text = render_markdown(compare_runs(b, c))
     header, rows, html = table_cells(text)
     assert len(rows) == 1 and len(rows[0]) == len(header)
@@ -72,8 +76,9 @@ def test_hostile_strings_render_as_text(tmp_path: Path) -> None:
 
 def test_warnings_and_context_changes_are_listed(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", noisy_latencies([A], n=5, cv=0.01, seed=1))
-    c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2),
-                  device={"platform": "msm8998"})
+    c = write_run(
+        tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2), device={"platform": "msm8998"}
+    )
     comp = compare_runs(b, c, allow_context_change=True)
     html = MarkdownIt("commonmark").enable("table").render(render_markdown(comp))
     assert "<strong>Warnings</strong>" in html
@@ -87,8 +92,11 @@ def test_failed_configurations_count_in_the_table(tmp_path: Path) -> None:
     comp = compare_runs(base, write_run(tmp_path / "c", cur, failed={A: 2, B: 4}))
     text = render_markdown(comp)
     assert text.startswith("### harness check: failed")
-    row_a = next(line for line in text.splitlines() if line.startswith("| unchanged")
-                 or line.startswith("| inconclusive"))
+    row_a = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("| unchanged") or line.startswith("| inconclusive")
+    )
     assert "5/3, 2 failed" in row_a
     row_b = next(line for line in text.splitlines() if line.startswith("| **failed**"))
     assert "5/0, 4 failed" in row_b and "all 4 current trial(s) failed" in row_b

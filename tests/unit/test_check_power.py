@@ -65,11 +65,16 @@ def test_every_configuration_slower_mostly_reads_as_inconclusive() -> None:
 def test_docs_quote_the_simulated_headline_figures(identical: CheckRates) -> None:
     text = DOCS.read_text(encoding="utf-8")
     section = text.split("## Between-run noise", 1)[1].split("\n## ", 1)[0]
-    m = re.search(r"^\| realistic, 6 \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|$",
-                  section, re.M)
+    m = re.search(
+        r"^\| realistic, 6 \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \| ([\d.]+)% \|$", section, re.M
+    )
     assert m, "the 'realistic, 6' row is missing from docs/ci.md"
     slow = check_rates(reps=REPS, noise=REALISTIC, configs=6, slowdown=0.10)
     shown = [float(g) for g in m.groups()]
-    measured = [identical.false_per_check, identical.false_per_config,
-                identical.raw_false_per_check, slow.detected]
+    measured = [
+        identical.false_per_check,
+        identical.false_per_config,
+        identical.raw_false_per_check,
+        slow.detected,
+    ]
     assert shown == [round(x * 100, 1) for x in measured]

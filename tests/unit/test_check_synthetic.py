@@ -18,13 +18,16 @@ from harness.report import render
 from harness.run import caveats
 
 A = "mobilenet_v2_1.0_224"
-DRAWN = ("INFO: harness benchmark_model stand-in 1.0 (LiteRT 1.2.0); not the official TFLite "
-         "tool; SYNTHETIC latencies (seeded: seed=7 cv=0.02); times are drawn, not measured")
+DRAWN = (
+    "INFO: harness benchmark_model stand-in 1.0 (LiteRT 1.2.0); not the official TFLite "
+    "tool; SYNTHETIC latencies (seeded: seed=7 cv=0.02); times are drawn, not measured"
+)
 
 
 def test_run_caveats_and_report_banner_say_synthetic(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "syn", noisy_latencies([A], n=3, cv=0.02, seed=1),
-                    binary={"version_line": DRAWN})
+    run = write_run(
+        tmp_path / "syn", noisy_latencies([A], n=3, cv=0.02, seed=1), binary={"version_line": DRAWN}
+    )
     meta = json.loads((run / "meta.json").read_text())
     notes = caveats(meta, [])
     assert any(n.startswith("synthetic latencies on FA6AE0301234") for n in notes), notes
@@ -60,7 +63,10 @@ def test_the_mode_is_set_on_the_device_side(tmp_path: Path) -> None:
     assert (tmp_path / "state" / "synthetic").read_text() == "seed=6 cv=0.05 run_cv=0.01\n"
     faults.set_synthetic(None)
     assert (tmp_path / "state" / "synthetic").read_text() == ""
-    for bad in ({"synthetic": "x"}, {"synthetic": {"seed": 1, "cv": 2.0}},
-                {"slowdown": {"factor": 1.1, "models": "a b"}}):
+    for bad in (
+        {"synthetic": "x"},
+        {"synthetic": {"seed": 1, "cv": 2.0}},
+        {"slowdown": {"factor": 1.1, "models": "a b"}},
+    ):
         with pytest.raises(SimulatorError):
             faults.apply(bad)

@@ -12,8 +12,7 @@ A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96"
 
 def test_columns_align_and_regressions_explain_themselves(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", noisy_latencies([A, B], n=5, cv=0.01, seed=1))
-    c = write_run(tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2,
-                                                  scale={A: 1.3}))
+    c = write_run(tmp_path / "c", noisy_latencies([A, B], n=5, cv=0.01, seed=2, scale={A: 1.3}))
     text = render_table(compare_runs(b, c))
     lines = text.splitlines()
     header, rule, *rows = lines[:4]
@@ -22,7 +21,7 @@ def test_columns_align_and_regressions_explain_themselves(tmp_path: Path) -> Non
     starts = [i for i, ch in enumerate(rule) if ch == "-" and (i == 0 or rule[i - 1] == " ")]
     for row in rows:
         for pos in starts[1:3]:
-            assert row[pos - 2:pos] == "  " and row[pos] != " "
+            assert row[pos - 2 : pos] == "  " and row[pos] != " "
     # Sorted by variant id: 0.35_96 before 1.0_224.
     assert rows[0].startswith("unchanged") and rows[1].startswith("REGRESSION")
     assert any(line.startswith("  regression:") and "slower by +" in line for line in lines)
@@ -32,8 +31,12 @@ def test_columns_align_and_regressions_explain_themselves(tmp_path: Path) -> Non
 def test_control_characters_from_the_device_do_not_reach_the_terminal(tmp_path: Path) -> None:
     dev = {"model": "Pixel\x1b[2J\rfake"}
     b = write_run(tmp_path / "b", noisy_latencies([A], n=5, cv=0.01, seed=1), device=dev)
-    c = write_run(tmp_path / "c", noisy_latencies([A], n=5, cv=0.01, seed=2), device=dev,
-                  trial_overrides={"throttled": True})
+    c = write_run(
+        tmp_path / "c",
+        noisy_latencies([A], n=5, cv=0.01, seed=2),
+        device=dev,
+        trial_overrides={"throttled": True},
+    )
     text = render_table(compare_runs(b, c))
     assert "\x1b" not in text and "\r" not in text
     assert "Pixel?[2J?fake" in text

@@ -35,16 +35,13 @@ def test_fit_is_the_optimal_segmentation(seed: int) -> None:
     y = [rng.gauss(0, 1) + (3 if i > 4 else 0) for i in range(9)]
     beta = 2.0
     segs = fit_segments(y, beta)
-    cost = sum(
-        sum((v - s.level) ** 2 for v in y[s.start:s.end]) + beta for s in segs
-    )
+    cost = sum(sum((v - s.level) ** 2 for v in y[s.start : s.end]) + beta for s in segs)
     assert cost == pytest.approx(brute_force_cost(y, beta))
     assert segs[0].start == 0 and segs[-1].end == len(y)
     assert all(a.end == b.start for a, b in itertools.pairwise(segs))
 
 
-def series(rng: random.Random, n: int, cv: float, step_at: int | None, step: float
-           ) -> list[float]:
+def series(rng: random.Random, n: int, cv: float, step_at: int | None, step: float) -> list[float]:
     sigma = math.sqrt(math.log1p(cv * cv))
     out = []
     for i in range(n):
@@ -59,8 +56,9 @@ def test_no_steps_in_pure_noise() -> None:
     false = 0
     for _ in range(200):
         segs = detect_steps(series(rng, 30, 0.03, None, 1.0))
-        false += any(abs(math.exp(b.level - a.level) - 1) >= 0.05
-                     for a, b in itertools.pairwise(segs))
+        false += any(
+            abs(math.exp(b.level - a.level) - 1) >= 0.05 for a, b in itertools.pairwise(segs)
+        )
     assert false <= 2  # <= 1% of series
 
 
@@ -69,8 +67,10 @@ def test_a_ten_percent_step_is_found_where_it_is() -> None:
     found = 0
     for _ in range(200):
         segs = detect_steps(series(rng, 30, 0.02, 17, 1.10))
-        found += any(abs(b.start - 17) <= 1 and math.exp(b.level - a.level) > 1.05
-                     for a, b in itertools.pairwise(segs))
+        found += any(
+            abs(b.start - 17) <= 1 and math.exp(b.level - a.level) > 1.05
+            for a, b in itertools.pairwise(segs)
+        )
     assert found >= 190
 
 
@@ -87,10 +87,12 @@ def test_trend_orders_runs_by_time_and_handles_gaps(tmp_path: Path) -> None:
     dirs = []
     for i in range(12):
         variants = [a, b] if i % 4 else [a]  # b absent from some runs
-        lat = noisy_latencies(variants, n=5, cv=0.01, seed=i,
-                              scale={a: 0.8 if i >= 5 else 1.0, b: 1.0})
-        dirs.append(write_run(tmp_path / f"z{11 - i:02d}", lat,
-                              created_at=start + timedelta(hours=i)))
+        lat = noisy_latencies(
+            variants, n=5, cv=0.01, seed=i, scale={a: 0.8 if i >= 5 else 1.0, b: 1.0}
+        )
+        dirs.append(
+            write_run(tmp_path / f"z{11 - i:02d}", lat, created_at=start + timedelta(hours=i))
+        )
     result = trend(list(reversed(dirs)))
     assert [r[0] for r in result.runs] == [f"z{11 - i:02d}" for i in range(12)]
     (step,) = result.steps
@@ -106,9 +108,14 @@ def test_trend_orders_runs_by_time_and_handles_gaps(tmp_path: Path) -> None:
 def test_min_step_hides_small_steps(tmp_path: Path) -> None:
     a = "mobilenet_v2_1.0_224"
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    dirs = [write_run(tmp_path / f"r{i}", noisy_latencies(
-        [a], n=5, cv=0.002, seed=i, scale={a: 1.03 if i >= 4 else 1.0}),
-        created_at=start + timedelta(hours=i)) for i in range(8)]
+    dirs = [
+        write_run(
+            tmp_path / f"r{i}",
+            noisy_latencies([a], n=5, cv=0.002, seed=i, scale={a: 1.03 if i >= 4 else 1.0}),
+            created_at=start + timedelta(hours=i),
+        )
+        for i in range(8)
+    ]
     assert trend(dirs).steps == []
     (step,) = trend(dirs, min_step=0.02).steps
     assert step.at_index == 4

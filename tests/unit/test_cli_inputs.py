@@ -7,6 +7,7 @@ an adb server that is not there (127.0.0.1:1): an option that got past
 validation would reach the device step and fail there with exit 3, so exit 2
 with the option's own message proves the refusal came before any work.
 """
+
 from __future__ import annotations
 
 import errno
@@ -113,7 +114,9 @@ def test_read_only_filesystem_is_exit_3(tmp_path: Path, runs: dict[str, Path]) -
     assert proc.returncode == EXIT_DEVICE, proc.stderr
     assert "read-only filesystem" in one_error_line(proc.stderr)
     proc = _harness_in_tmpfs(
-        mount, "ro", f"{harness} check --baseline {runs['base']} --current {runs['cur']} "
+        mount,
+        "ro",
+        f"{harness} check --baseline {runs['base']} --current {runs['cur']} "
         f"--markdown {mount}/sub/check.md",
     )
     assert proc.returncode == EXIT_DEVICE, proc.stderr
@@ -180,8 +183,9 @@ def test_a_bare_group_still_shows_its_help(capsys: pytest.CaptureFixture[str]) -
 
 # Reading a corrupt run is the validating reader's job (harness.results.validate);
 # these pin the exit code and the one line the CLI shows.
-def _corrupt(run: Path, *, meta: dict[str, object] | None = None,
-             trial: dict[str, object] | None = None) -> Path:
+def _corrupt(
+    run: Path, *, meta: dict[str, object] | None = None, trial: dict[str, object] | None = None
+) -> Path:
     if meta:
         doc = json.loads((run / "meta.json").read_text())
         (run / "meta.json").write_text(json.dumps({**doc, **meta}))
@@ -198,7 +202,8 @@ def _corrupt(run: Path, *, meta: dict[str, object] | None = None,
     ids=["devices-is-a-string", "threads-x", "latency-1e308"],
 )
 def test_corrupt_run_is_exit_2(
-    runs: dict[str, Path], corruption: dict[str, dict[str, object]],
+    runs: dict[str, Path],
+    corruption: dict[str, dict[str, object]],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     current = _corrupt(runs["cur"], **corruption)

@@ -243,7 +243,5 @@ def test_unwritable_out_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
     with pytest.raises(ModelError, match="cannot write") as info:
-        convert_many(
-            catalogue.select("v2:0.35_96"), cache_root=tmp_path, out_dir=blocker / "out"
-        )
+        convert_many(catalogue.select("v2:0.35_96"), cache_root=tmp_path, out_dir=blocker / "out")
     assert info.value.path.startswith(str(blocker))

@@ -72,8 +72,10 @@ def test_fetch_caches_and_indexes(mirror: Mirror, tmp_path: Path) -> None:
     again = download.fetch_binary("arm64-v8a", base_url=mirror.url, root=tmp_path)
     assert again.cached and again.sha256 == got.sha256
     assert len(mirror.hits) == 1
-    assert download.fetch_binary("arm64-v8a", base_url=mirror.url, root=tmp_path,
-                                 force=True).cached is False
+    assert (
+        download.fetch_binary("arm64-v8a", base_url=mirror.url, root=tmp_path, force=True).cached
+        is False
+    )
     assert len(mirror.hits) == 2
 
 
@@ -103,8 +105,9 @@ def test_http_errors_and_bad_input(mirror: Mirror, tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="http"):
         download.fetch_binary("arm64-v8a", base_url="file:///etc", root=tmp_path)
     with pytest.raises(DownloadError):
-        download.fetch_binary("arm64-v8a", base_url="http://127.0.0.1:9/x", root=tmp_path,
-                              timeout_s=2)
+        download.fetch_binary(
+            "arm64-v8a", base_url="http://127.0.0.1:9/x", root=tmp_path, timeout_s=2
+        )
 
 
 def test_official_urls_are_the_documented_ones() -> None:
@@ -116,7 +119,9 @@ def test_official_urls_are_the_documented_ones() -> None:
 
 
 def test_cli_fetch_binary(
-    mirror: Mirror, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    mirror: Mirror,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path))

@@ -9,8 +9,10 @@ from harness.device.preflight import parse_preflight
 from harness.errors import DeviceError
 from harness.run import identity_differences
 
-FULL = "tool.taskset=yes\ntool.sha256sum=yes\ntool.setsid=yes\ntool.nproc=yes\nshell=yes\n" \
-       "sysfs=yes\nncpu=8\n"
+FULL = (
+    "tool.taskset=yes\ntool.sha256sum=yes\ntool.setsid=yes\ntool.nproc=yes\nshell=yes\n"
+    "sysfs=yes\nncpu=8\n"
+)
 
 
 def test_a_complete_phone_has_no_problem_and_no_warning() -> None:
@@ -21,8 +23,10 @@ def test_a_complete_phone_has_no_problem_and_no_warning() -> None:
 
 def test_each_gap_is_one_line() -> None:
     found = parse_preflight(
-        FULL.replace("tool.taskset=yes", "tool.taskset=no").replace("shell=yes", "shell=no")
-        .replace("tool.setsid=yes", "tool.setsid=no").replace("sysfs=yes", "sysfs=no")
+        FULL.replace("tool.taskset=yes", "tool.taskset=no")
+        .replace("shell=yes", "shell=no")
+        .replace("tool.setsid=yes", "tool.setsid=no")
+        .replace("sysfs=yes", "sysfs=no")
     )
     problems = found.problems()
     assert len(problems) == 2
@@ -54,7 +58,8 @@ def test_identity_differences_name_each_field_and_skip_unknowns() -> None:
     then = {"model": "Pixel", "platform": "msm8996", "abi": "arm64-v8a", "fingerprint": None}
     now = {"model": "Pixel 4", "platform": "sm8150", "abi": "arm64-v8a", "fingerprint": "x"}
     assert identity_differences(then, now, "aa" * 32, "aa" * 32) == [
-        "model 'Pixel' -> 'Pixel 4'", "platform 'msm8996' -> 'sm8150'",
+        "model 'Pixel' -> 'Pixel 4'",
+        "platform 'msm8996' -> 'sm8150'",
     ]
     assert identity_differences(then, then, "a" * 64, "b" * 64) == [
         "benchmark binary sha256 aaaaaaaaaaaa -> bbbbbbbbbbbb"

@@ -58,7 +58,11 @@ def run(script: str, phone: str, *args: str, path: Path) -> subprocess.Completed
     env = {"PATH": str(path), "SYSFS_ROOT": str(DATA / phone)}
     return subprocess.run(
         [str(MKSH), str(SCRIPTS / script), *args],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=False,
     )
 
 
@@ -151,8 +155,14 @@ def test_state_without_cpu_zones_uses_battery(toybox_path: Path, tmp_path: Path)
     for zone in (root / "sys/class/thermal").iterdir():
         shutil.rmtree(zone)
     env = {"PATH": str(toybox_path), "SYSFS_ROOT": str(root)}
-    proc = subprocess.run([str(MKSH), str(SCRIPTS / "state.sh")], capture_output=True,
-                          text=True, env=env, timeout=30, check=True)
+    proc = subprocess.run(
+        [str(MKSH), str(SCRIPTS / "state.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
+        check=True,
+    )
     state = parse_state(proc.stdout)
     assert (state.max_temp_c, state.source) == (pytest.approx(27.0), "battery")
 
@@ -181,8 +191,16 @@ def test_info_in_one_call(toybox_path: Path) -> None:
 
 
 # Constructs mksh accepts but a POSIX sh / older toybox-era shells do not.
-BASHISMS = [r"\[\[", r"^\s*function\s", r"\$\{[A-Za-z_]+//", r"^\s*[A-Za-z_]+=\(",
-            r"\bsource\s", r"<<<", r"\$'", r"&>"]
+BASHISMS = [
+    r"\[\[",
+    r"^\s*function\s",
+    r"\$\{[A-Za-z_]+//",
+    r"^\s*[A-Za-z_]+=\(",
+    r"\bsource\s",
+    r"<<<",
+    r"\$'",
+    r"&>",
+]
 OWN_SCRIPTS = ("cores.sh", "state.sh", "info.sh")
 
 
@@ -190,11 +208,15 @@ OWN_SCRIPTS = ("cores.sh", "state.sh", "info.sh")
 def test_scripts_are_posix(name: str) -> None:
     text = (SCRIPTS / name).read_text()
     for pattern in BASHISMS:
-        hits = [line for line in text.splitlines()
-                if not line.lstrip().startswith("#") and re.search(pattern, line)]
+        hits = [
+            line
+            for line in text.splitlines()
+            if not line.lstrip().startswith("#") and re.search(pattern, line)
+        ]
         assert not hits, f"{name}: {pattern} in {hits}"
     dash = shutil.which("dash")
     if dash:  # a second, stricter POSIX parser
-        proc = subprocess.run([dash, "-n", str(SCRIPTS / name)], capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run(
+            [dash, "-n", str(SCRIPTS / name)], capture_output=True, text=True, check=False
+        )
         assert proc.returncode == 0, proc.stderr

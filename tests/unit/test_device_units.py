@@ -30,8 +30,25 @@ from harness.errors import (
     HarnessError,
 )
 
-HOSTILE = ["plain", "a b", "it's", '"dq"', "$(touch /tmp/pwned)", "`id`", "x;y|z&", "*", "~",
-           "back\\slash", "new\nline", "", "-n", "'", "''", "$HOME", "100%"]
+HOSTILE = [
+    "plain",
+    "a b",
+    "it's",
+    '"dq"',
+    "$(touch /tmp/pwned)",
+    "`id`",
+    "x;y|z&",
+    "*",
+    "~",
+    "back\\slash",
+    "new\nline",
+    "",
+    "-n",
+    "'",
+    "''",
+    "$HOME",
+    "100%",
+]
 
 
 @pytest.mark.skipif(not shutil.which("mksh"), reason="needs mksh")
@@ -70,7 +87,7 @@ def test_config_from_harness_toml_and_pyproject(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['[devices\nx = "y"', '[devices]\nlab = 3\n', '[devices]\nall = "SERIAL"\n', "devices = 1\n"],
+    ['[devices\nx = "y"', "[devices]\nlab = 3\n", '[devices]\nall = "SERIAL"\n', "devices = 1\n"],
 )
 def test_bad_config_is_a_config_error(tmp_path: Path, text: str) -> None:
     (tmp_path / "harness.toml").write_text(text)
@@ -137,7 +154,13 @@ def test_parse_sha256_line() -> None:
 
 def test_check_policy() -> None:
     assert [check_policy(p) for p in ("BIG", "prime", "little", "all", "0xF0", "c")] == [
-        "big", "prime", "little", "all", "0xf0", "c"]
+        "big",
+        "prime",
+        "little",
+        "all",
+        "0xf0",
+        "c",
+    ]
     for bad in ("turbo", "0", "g0", "0x", "123456789", "c; reboot"):
         with pytest.raises(CorePolicyError):
             check_policy(bad)
@@ -160,8 +183,9 @@ def test_map_adb_error_types() -> None:
     assert isinstance(map_adb_error(TimeoutError(), serial="s", command="c"), DeviceTimeoutError)
     assert isinstance(map_adb_error(EOFError(), serial="s", command="c"), DeviceOfflineError)
     assert isinstance(map_adb_error(AdbError(""), serial="s", command="c"), DeviceOfflineError)
-    unauthorized = map_adb_error(AdbError("device unauthorized.\nThis adb server's ..."),
-                                 serial="s", command="c")
+    unauthorized = map_adb_error(
+        AdbError("device unauthorized.\nThis adb server's ..."), serial="s", command="c"
+    )
     assert isinstance(unauthorized, DeviceUnauthorizedError) and unauthorized.hint
     gone = map_adb_error(AdbError("device 's' not found"), serial="s", command="ls")
     assert isinstance(gone, DeviceOfflineError) and gone.command == "ls" and gone.serial == "s"

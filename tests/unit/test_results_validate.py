@@ -60,10 +60,17 @@ def test_a_file_appended_to_itself_is_refused_naming_the_line(tmp_path: Path) ->
     assert str(jsonl) in msg and "line 4" in msg and "already on line 1" in msg
 
 
-@pytest.mark.parametrize(("value", "why"), [
-    ("Infinity", "not finite"), ("NaN", "not finite"), (1e308, "absurd"), (0.0, "positive"),
-    (-3.0, "positive"), ("12", "not a number"),
-])
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("Infinity", "not finite"),
+        ("NaN", "not finite"),
+        (1e308, "absurd"),
+        (0.0, "positive"),
+        (-3.0, "positive"),
+        ("12", "not a number"),
+    ],
+)
 def test_an_untrustworthy_latency_is_refused_even_with_parquet_present(
     tmp_path: Path, value: object, why: str
 ) -> None:

@@ -65,8 +65,13 @@ def test_resume_command_is_exact_and_quoted(tmp_path: object) -> None:
 def test_resumed_single_device_may_come_back_at_a_new_address() -> None:
     from harness.run import _map_resumed_serials, _plan_serials
 
-    pixel = {"model": "Pixel", "device": "sailfish", "platform": "msm8996", "abi": "arm64-v8a",
-             "fingerprint": "google/sailfish/sailfish:10/QP1A"}
+    pixel = {
+        "model": "Pixel",
+        "device": "sailfish",
+        "platform": "msm8996",
+        "abi": "arm64-v8a",
+        "fingerprint": "google/sailfish/sailfish:10/QP1A",
+    }
     old = "127.0.0.1:40001"
     meta = {"devices": {old: pixel}, "binaries": {old: {"sha256": "ab"}}}
 

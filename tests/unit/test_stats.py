@@ -107,8 +107,9 @@ def test_bad_latency_values_raise_a_harness_error(bad: float) -> None:
         compare_samples([20.0, bad], BASE)
 
 
-@pytest.mark.parametrize("kwargs", [{"threshold": 0.0}, {"threshold": 1.5},
-                                    {"confidence": 1.0}, {"confidence": 0.2}])
+@pytest.mark.parametrize(
+    "kwargs", [{"threshold": 0.0}, {"threshold": 1.5}, {"confidence": 1.0}, {"confidence": 0.2}]
+)
 def test_bad_threshold_or_confidence(kwargs: dict[str, float]) -> None:
     with pytest.raises(HarnessError):
         compare_samples(BASE, BASE, **kwargs)

@@ -258,8 +258,10 @@ class Synthetic:
     run_cv: float = 0.01
 
     def label(self) -> str:
-        return (f"SYNTHETIC latencies (seeded: seed={self.seed} cv={self.cv:g}); "
-                "times are drawn, not measured")
+        return (
+            f"SYNTHETIC latencies (seeded: seed={self.seed} cv={self.cv:g}); "
+            "times are drawn, not measured"
+        )
 
 
 def synthetic_mode() -> Synthetic | None:
@@ -273,8 +275,9 @@ def synthetic_mode() -> Synthetic | None:
         return None
     fields = dict(item.partition("=")[::2] for item in text.split())
     try:
-        return Synthetic(int(fields["seed"]), float(fields.get("cv", 0.02)),
-                         float(fields.get("run_cv", 0.01)))
+        return Synthetic(
+            int(fields["seed"]), float(fields.get("cv", 0.02)), float(fields.get("run_cv", 0.01))
+        )
     except (KeyError, ValueError):
         raise Failure(f"synthetic mode: cannot read {text!r} (want seed=N cv=F run_cv=F)") from None
 
@@ -348,8 +351,13 @@ def maxrss_kb() -> int:
 
 
 def run_phase(
-    invoke: Callable[[], None], min_runs: int, min_secs: float, max_secs: float, delay: float,
-    graph: str = "", clock: SyntheticClock | None = None,
+    invoke: Callable[[], None],
+    min_runs: int,
+    min_secs: float,
+    max_secs: float,
+    delay: float,
+    graph: str = "",
+    clock: SyntheticClock | None = None,
 ) -> Stat:
     """BenchmarkModel::Run: loop while (runs < min or time < min_secs) and time <= max_secs.
 
@@ -489,8 +497,9 @@ def main(argv: list[str]) -> int:
             f" but terminate if exceeding {fmt(max_secs)} seconds."
         )
         try:
-            stat = run_phase(interp.invoke, min_runs, min_secs, max_secs, values["run_delay"],
-                             graph, clock)
+            stat = run_phase(
+                interp.invoke, min_runs, min_secs, max_secs, values["run_delay"], graph, clock
+            )
         except (ValueError, RuntimeError) as exc:
             error(str(exc).strip() or type(exc).__name__)
             raise Failure("Failed to invoke!") from None

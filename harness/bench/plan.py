@@ -38,18 +38,19 @@ class TrialSpec:
 
     device: str  # serial
     config: Config
-    trial_index: int  # 0-based within (device, config)
+    trial_index: int  # 0-based within (device, config[, arm])
     order_index: int  # position in this device's sequence
+    arm: str | None = None  # the A/B arm (harness.bench.arms); None outside an A/B run
 
     @property
     def trial_id(self) -> str:
-        """Stable id, unique within a run: device|config_key|trial_index."""
-        return trial_id(self.device, self.config.key, self.trial_index)
+        """Stable id, unique within a run: device|config_key|trial_index (index `ARM:i` in A/B)."""
+        return trial_id(self.device, self.config.key, self.trial_index, self.arm)
 
 
-def trial_id(device: str, key: str, index: int) -> str:
+def trial_id(device: str, key: str, index: int, arm: str | None = None) -> str:
     """Compose a trial id; the single definition shared by planning and resuming."""
-    return f"{device}|{key}|{index}"
+    return f"{device}|{key}|{index if arm is None else f'{arm}:{index}'}"
 
 
 @dataclass(frozen=True)

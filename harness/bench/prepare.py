@@ -10,11 +10,12 @@ trials an earlier harness left running.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.bench.arms import prepare_arms
 from harness.bench.command import build_command
 from harness.bench.remote import TrialRemote
 from harness.bench.trial import DeviceModel, DeviceTarget
@@ -75,6 +76,7 @@ def prepare_device(
     logs_dir: Path | None,
     fixed_performance: bool = False,
     on_event: Callable[[str], None] = lambda _msg: None,
+    arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]] | None = None,
 ) -> PreparedDevice:
     """Make one device ready; raises HarnessError subclasses (nothing measured yet)."""
     from harness.device import files, preflight, thermal
@@ -123,6 +125,15 @@ def prepare_device(
         (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)
         for m, o in zip(models, outcomes, strict=True)
     }
+    arm_parts, arm_notes = prepare_arms(
+        session,
+        arms or {},
+        default_binary=benchmark_binary,
+        configs=list(configs),
+        runs=runs,
+        warmup=warmup,
+    )
+    warnings += [f"{serial}: {note}" for note in arm_notes]
     fixed: bool | None = None
     if fixed_performance:
         sdk = info.sdk
@@ -150,6 +161,7 @@ def prepare_device(
         models=pushed,
         cluster_max_khz=cluster_max,
         logs_dir=logs_dir,
+        arms=arm_parts,
     )
     return PreparedDevice(
         target=target,

@@ -132,6 +132,7 @@ def build_record(
         binary_kind=target.binary.kind,
         model_sha256=model.sha256,
         adb_server=target.session.adb_server,
+        arm=spec.arm,
     )
 
 

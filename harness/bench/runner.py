@@ -79,7 +79,7 @@ class Progress:
         self._emit(
             f"[{done}/{self.total}] {who} {record.variant} {record.quant} "
             f"t{record.threads} {record.cores} xnnpack={record.xnnpack} "
-            f"#{record.trial_index}: {figure}"
+            f"#{record.trial_index}{f' [{record.arm}]' if record.arm else ''}: {figure}"
         )
 
     def event(self, message: str) -> None:

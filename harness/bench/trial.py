@@ -89,6 +89,17 @@ class DeviceTarget:
     models: dict[tuple[str, str], DeviceModel]  # (variant, quant) -> file on the device
     cluster_max_khz: dict[int, int] = field(default_factory=dict)  # cpu -> cpuinfo max
     logs_dir: Path | None = None  # host folder for raw outputs (RUN_DIR/logs)
+    # A/B runs: arm label -> (its binary, its models on the device); harness.bench.arms.
+    arms: dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]] = field(
+        default_factory=dict
+    )
+
+    def for_arm(self, arm: str | None) -> DeviceTarget:
+        """The target as one arm's trials see it (its binary and models); itself without arms."""
+        if arm is None:
+            return self
+        binary, models = self.arms[arm]
+        return dataclasses.replace(self, binary=binary, models=models)
 
 
 class TrialRunner:
@@ -169,7 +180,7 @@ class TrialRunner:
     def run(self, spec: TrialSpec, order_index: int | None = None) -> TrialRecord:
         """Measure one planned trial. Raises only DeviceLostError (nothing recorded then)."""
         cfg = spec.config
-        target = self.target
+        target = self.target.for_arm(spec.arm)
         model = target.models[(cfg.variant, cfg.quant)]
         mask = target.masks[cfg.cores]
         cpus = target.cpus.get(cfg.cores, [])
@@ -341,7 +352,7 @@ class TrialRunner:
             spec.order_index,
             Observed(
                 mask=self.target.masks.get(cfg.cores, ""),
-                model=self.target.models[(cfg.variant, cfg.quant)],
+                model=self.target.for_arm(spec.arm).models[(cfg.variant, cfg.quant)],
                 state=TrialState("vanished", reason="host-error"),
                 stdout="",
                 stderr=str(getattr(exc, "output", None) or ""),
@@ -364,6 +375,6 @@ class TrialRunner:
             battery = self._battery  # a state read that failed: the last level known
         self._battery = battery
         return build_record(
-            spec, order_index, seen, run_id=self.run_id, target=self.target,
+            spec, order_index, seen, run_id=self.run_id, target=self.target.for_arm(spec.arm),
             settings=self.settings, hung=self._hung, battery=battery,
         )  # fmt: skip

@@ -1,4 +1,4 @@
-"""`harness check`: a run against a baseline.
+"""`harness check`: a run against a baseline, or arm B against arm A of one A/B run (`--ab`).
 
 Exit 0: no regression; 1: a regression, a configuration whose trials all failed,
 or one the run lacks (unless --allow-missing); 2: bad input.
@@ -8,18 +8,38 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from harness.errors import PlanError
 from harness.textsafe import echo
+
+if TYPE_CHECKING:
+    from harness.compare.check import Comparison
 
 
 def check(
     baseline: Annotated[
-        Path, typer.Option("--baseline", help="Baseline file or run folder to compare against.")
-    ],
-    current: Annotated[Path, typer.Option("--current", help="Run folder to check.")],
+        Path | None,
+        typer.Option("--baseline", help="Baseline file or run folder to compare against."),
+    ] = None,
+    current: Annotated[Path | None, typer.Option("--current", help="Run folder to check.")] = None,
+    ab: Annotated[
+        Path | None,
+        typer.Option(
+            "--ab",
+            help="An A/B run folder: compare arm B against arm A pair by pair (instead of "
+            "--baseline/--current).",
+        ),
+    ] = None,
+    arm_a: Annotated[
+        str | None, typer.Option("--a", help="With --ab: the reference arm (default: the first).")
+    ] = None,
+    arm_b: Annotated[
+        str | None,
+        typer.Option("--b", help="With --ab: the arm judged (default: the next after A)."),
+    ] = None,
     threshold: Annotated[
         str, typer.Option("--threshold", help="Smallest slowdown that counts, e.g. 5% or 0.05.")
     ] = "5%",
@@ -67,20 +87,71 @@ def check(
         bool, typer.Option("--json", help="Print the comparison as JSON on stdout.")
     ] = False,
 ) -> None:
-    """Give each configuration a verdict against the baseline and gate on regressions."""
-    from harness.compare.check import compare_runs
-    from harness.compare.junit import write_junit
-    from harness.compare.markdown import render_markdown
-    from harness.compare.table import render_table
-    from harness.compare.thresholds import load_thresholds, parse_fraction
-    from harness.outputs import output_file, writing
+    """Give each configuration a verdict against the baseline (or arm A) and gate on regressions."""
+    from harness.compare.ab import compare_arms
+    from harness.compare.thresholds import parse_fraction
+    from harness.outputs import output_file
 
     # Refused before the comparison, so a bad path never costs a finished check.
     if junit:
         output_file(junit, "--junit")
     if markdown:
         output_file(markdown, "--markdown")
-    comparison = compare_runs(
+    if ab is not None:
+        if baseline is not None or current is not None:
+            raise PlanError("--ab compares the arms of one run: leave out --baseline/--current")
+        if thresholds_file or allow_context_change or allow_missing:
+            raise PlanError(
+                "--thresholds, --allow-context-change and --allow-missing apply to "
+                "--baseline checks, not --ab"
+            )
+        comparison = compare_arms(
+            ab,
+            a=arm_a,
+            b=arm_b,
+            threshold=parse_fraction(threshold),
+            confidence=parse_fraction(confidence, what="confidence"),
+            metric=metric,
+        )
+    elif baseline is None or current is None:
+        import click
+
+        raise click.MissingParameter(
+            "compare a run against a baseline, or use --ab RUN_DIR",
+            param_type="option",
+            param_hint="'--baseline'" if baseline is None else "'--current'",
+        )
+    elif arm_a is not None or arm_b is not None:
+        raise PlanError("--a and --b choose the arms of an --ab check")
+    else:
+        comparison = _against_baseline(
+            baseline,
+            current,
+            threshold,
+            thresholds_file,
+            confidence,
+            allow_context_change,
+            metric,
+            allow_missing,
+        )
+    _write_outputs(comparison, junit, markdown, as_json)
+    raise typer.Exit(comparison.exit_code)
+
+
+def _against_baseline(
+    baseline: Path,
+    current: Path,
+    threshold: str,
+    thresholds_file: Path | None,
+    confidence: str,
+    allow_context_change: bool,
+    metric: str,
+    allow_missing: bool,
+) -> Comparison:
+    from harness.compare.check import compare_runs
+    from harness.compare.thresholds import load_thresholds, parse_fraction
+
+    return compare_runs(
         baseline,
         current,
         threshold=parse_fraction(threshold),
@@ -90,6 +161,16 @@ def check(
         metric=metric,
         allow_missing=allow_missing,
     )
+
+
+def _write_outputs(
+    comparison: Comparison, junit: Path | None, markdown: Path | None, as_json: bool
+) -> None:
+    from harness.compare.junit import write_junit
+    from harness.compare.markdown import render_markdown
+    from harness.compare.table import render_table
+    from harness.outputs import writing
+
     if junit:
         with writing(junit):
             write_junit(comparison, junit)
@@ -103,7 +184,6 @@ def check(
             echo(f"warning: {warning}", err=True)
     else:
         echo(render_table(comparison), nl=False)
-    raise typer.Exit(comparison.exit_code)
 
 
 def register(app: typer.Typer) -> None:

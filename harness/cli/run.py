@@ -171,8 +171,20 @@ def run_cmd(
         typer.Option(help="Continue RUN_DIR: skip stored trials, reuse its seed and settings."),
     ] = None,
     benchmark_binary: Annotated[
-        Path | None,
-        typer.Option(help="benchmark_model to push (default: the one the device layer finds)."),
+        list[str] | None,
+        typer.Option(
+            metavar="[LABEL=]PATH",
+            help="benchmark_model to push (default: the one the device layer finds). "
+            'LABEL=PATH makes an A/B arm; repeat for each arm (docs/run.md "A/B runs").',
+        ),
+    ] = None,
+    models: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="[LABEL=]DIR",
+            help="An arm's own models instead of converting: DIR holds ID.tflite (fp32) or "
+            "ID-QUANT.tflite per selected variant. Unlabelled: every arm's.",
+        ),
     ] = None,
     adb_server: Annotated[
         list[str] | None,
@@ -229,7 +241,10 @@ def run_cmd(
     settings.cooldown_temp_c = None if cooldown_temp == 0 else cooldown_temp
     settings.cooldown_timeout_s = cooldown_timeout
     settings.op_profile = op_profile
-    settings.benchmark_binary = benchmark_binary
+    from harness.bench.arms import parse_arms
+
+    default_binary, settings.arms = parse_arms(benchmark_binary or [], models or [])
+    settings.benchmark_binary = Path(default_binary) if default_binary else None
     settings.adb_server = adb_server
     settings.wait_for_device_s = wait_for_device
     settings.reconnect_timeout_s = reconnect_timeout

@@ -17,6 +17,7 @@ from harness.compare.flags import flagged_trials
 from harness.errors import UnknownVariantError
 from harness.report import advice, charts, history, ops
 from harness.report.advice import count as _count
+from harness.report.arms import arms_section
 from harness.report.baseline import BaselineResult, changes_for
 from harness.report.model import (
     BaselineSection,
@@ -304,6 +305,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         op_errors=ops.profile_errors(run),
         baseline=base,
         provenance=prov,
+        arms=arms_section(run, f"{anchor}-ab"),
     )
 
 

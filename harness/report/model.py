@@ -131,6 +131,17 @@ class ChangeRow:
 
 
 @dataclass(frozen=True)
+class ArmsSection:
+    """An A/B run: arm B against arm A per configuration (harness.compare.ab's verdicts)."""
+
+    a: str
+    b: str
+    note: str  # how the verdicts were reached
+    rows: tuple[ChangeRow, ...]  # baseline_ms: arm A's median, current_ms: arm B's
+    chart: Chart | None = None
+
+
+@dataclass(frozen=True)
 class BaselineSection:
     """The comparison with a baseline, or why there is none."""
 
@@ -162,6 +173,7 @@ class Section:
     op_errors: tuple[str, ...] = ()  # why profiling stored nothing, from profiles.jsonl
     baseline: BaselineSection | None = None
     provenance: Provenance = PHONE
+    arms: ArmsSection | None = None  # an A/B run's arms side by side
 
     @property
     def heading(self) -> str:

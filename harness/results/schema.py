@@ -146,6 +146,9 @@ class TrialRecord:
     log_mismatch: str | None = None  # how the log contradicts the settings
     proof_warnings: str | None = None  # one line per flag: which and why
     adb_server: str | None = None  # HOST:PORT the phone was reached through (a lab has many)
+    # The A/B arm this trial measured (docs/run.md "A/B runs"); None outside an A/B run.
+    # Not part of the configuration key: an A/B check compares the arms of one key.
+    arm: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

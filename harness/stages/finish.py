@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.bench.arms import arm_note
 from harness.bench.runner import WorkerOutcome
 from harness.errors import EXIT_DEVICE, EXIT_FAILURES, EXIT_OK, HarnessError
 from harness.stages.measure import Measured, missing_trials
@@ -181,6 +182,9 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
     emulated = [s for s, d in (meta.get("devices") or {}).items() if d.get("emulated")]
     if emulated:
         out.append(f"simulated or emulated device(s): {', '.join(sorted(emulated))}")
+    note = arm_note(meta)
+    if note:
+        out.append(note)
     if "unknown" in kinds:
         out.append("some trials ran a benchmark_model of unknown origin (see meta.json binaries)")
     return out

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from harness.bench.plan import build_plan
+from harness.bench.arms import plan_for
 from harness.bench.prepare import PreparedDevice
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner, TrialSettings
@@ -44,7 +44,7 @@ def measure(
     stop: threading.Event | None,
 ) -> Measured:
     """Run the plan (and the op profiles), then close the run folder with its status."""
-    plan = build_plan(plan_serials, configs, trials=settings.trials, seed=seed)
+    plan = plan_for(plan_serials, configs, settings.arms, trials=settings.trials, seed=seed)
     if store.meta.get("status") != "running":
         store.update_meta(status="running")
     workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
+from harness.bench.arms import ResolvedArms, resolve_arms
 from harness.bench.plan import new_seed
 from harness.bench.prepare import ModelFile
 from harness.stages.settings import RunSettings, settings_from_meta
@@ -31,6 +32,7 @@ class Planned:
     configs: list[Config]
     converted: list[Any]  # harness.convert results: sha256, size, MACs per model
     models: list[ModelFile]
+    arms: ResolvedArms  # an A/B run's arms (empty without arms)
     store: RunStore | None = None  # the run folder being resumed; None for a new run
     meta: dict[str, Any] = field(default_factory=dict)  # its meta.json
 
@@ -50,9 +52,13 @@ def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
     configs = settings.validate()
-    converted = convert(settings, emit)
+    # An A/B run whose every arm brings its own models converts nothing.
+    converting = not settings.arms or any(a["models"] is None for a in settings.arms)
+    converted = convert(settings, emit) if converting else []
     models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
-    return Planned(settings, seed, configs, converted, models, store, meta)
+    variants = list(dict.fromkeys(c.variant for c in configs))
+    arms = resolve_arms(settings.arms, variants, settings.quants, models)
+    return Planned(settings, seed, configs, converted, models, arms, store, meta)
 
 
 def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__
-from harness.bench.plan import build_plan
+from harness.bench.arms import check_resumed_arms, plan_for
 from harness.bench.prepare import (
     ModelFile,
     PreparedDevice,
@@ -61,9 +61,10 @@ def prepare(
         sessions = open_sessions(planned.settings)
     logs_dir = (planned.store.run_dir / "logs") if planned.store else None
     devices = prepare_all(
-        planned.settings, sessions, planned.models, planned.configs, logs_dir, emit
-    )
-    warnings = [w for p in devices for w in p.warnings]
+        planned.settings, sessions, planned.models, planned.configs, logs_dir, emit,
+        planned.arms.files,
+    )  # fmt: skip
+    warnings = planned.arms.warnings + [w for p in devices for w in p.warnings]
     for w in warnings:
         emit(f"warning: {w}")
     return list(sessions), Prepared(devices, warnings)
@@ -78,6 +79,8 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
         store = create_store(
             planned.settings, planned.seed, devices, planned.converted, planned.configs
         )
+        if planned.arms.meta:
+            store.update_meta(arms=planned.arms.meta)
         for p in devices:
             p.target.logs_dir = store.run_dir / "logs"
         return Opened(store, serials)
@@ -86,6 +89,7 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     }
     mapping = map_resumed_serials(planned.meta, identities)
     check_resumed_context(store, devices, mapping)
+    check_resumed_arms(store.meta.get("arms") or {}, planned.arms, store.run_dir)
     return Opened(store, plan_serials(mapping, serials))
 
 
@@ -105,6 +109,7 @@ def prepare_all(
     configs: list[Any],
     logs_dir: Path | None,
     emit: Callable[[str], None],
+    arms: dict[str, tuple[Path | None, list[ModelFile]]] | None = None,
 ) -> list[PreparedDevice]:
     """Prepare every device in its own thread; on any failure release the ready ones."""
 
@@ -123,6 +128,7 @@ def prepare_all(
             fixed_performance=settings.fixed_performance,
             on_event=emit,
             prepare=prepare_device,
+            arms=arms,
         )
 
     results: dict[int, PreparedDevice | BaseException] = {}
@@ -170,7 +176,7 @@ def create_store(
     from harness.results.store import RunStore
 
     serials = [p.target.session.serial for p in prepared]
-    plan = build_plan(serials, configs, trials=settings.trials, seed=seed)
+    plan = plan_for(serials, configs, settings.arms, trials=settings.trials, seed=seed)
     binaries = {}
     for p in prepared:
         b = dict(p.binary)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalogue
+from harness.bench.arms import ArmSpec, check_arms
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.errors import PlanError, ResultsError, UnknownQuantError
 from harness.vocab import Config
@@ -22,7 +23,7 @@ from harness.vocab import Config
 # address, timeouts); these define what the trials measure.
 MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
-    "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s",
+    "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
 )  # fmt: skip
 
 
@@ -56,6 +57,7 @@ class RunSettings:
     # What this run is of (a release, commit, build); None: `git describe` of the
     # current folder when it is a checkout (see stages.label), else no label.
     label: str | None = None
+    arms: list[ArmSpec] = field(default_factory=list)  # A/B run: harness.bench.arms
 
     def validate(self) -> list[Config]:
         """Check every option before any device is touched; the configurations to measure.
@@ -78,12 +80,10 @@ class RunSettings:
         for name in ("reconnect_timeout_s", "trial_timeout_s", "cooldown_timeout_s"):
             if not getattr(self, name) > 0:
                 raise PlanError(f"{option_name(name)} must be > 0")
+        ids = [v.id for v in catalogue.select(self.variants)]
+        check_arms(self.arms, ids, self.quants)
         return configurations(
-            [v.id for v in catalogue.select(self.variants)],
-            self.quants,
-            xnnpack_settings(self.xnnpack),
-            self.threads,
-            self.cores,
+            ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
         )
 
     def measured(self) -> dict[str, Any]:
@@ -144,6 +144,8 @@ def option_name(field_name: str) -> str:
     """The `harness run` option that sets a field: `trial_timeout_s` -> `--trial-timeout`."""
     if field_name == "quants":
         return "--quant"
+    if field_name == "arms":
+        return "--benchmark-binary/--models LABEL=..."
     for unit in ("_s", "_c"):
         if field_name.endswith(unit):
             field_name = field_name[: -len(unit)]

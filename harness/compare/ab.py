@@ -1,0 +1,224 @@
+"""`harness check --ab`: arm B against arm A of one A/B run, pair by pair.
+
+Why pairs: the plan put trial i of A next to trial i of B on the same phone
+(harness.bench.arms: ABBA blocks), so whatever drifted during the run (heat, a
+background job starting half-way) moved both trials of a pair alike. The test
+is Student's one-sample t on the pairs' log ratios log(B_i / A_i), with n-1
+degrees of freedom; the drift cancels within each pair instead of widening
+(or faking) the difference of two means. The verdict rules are the baseline
+check's (`harness.compare.stats.decide`: threshold and significance both);
+there is no between-run shift to take out, since both arms are one run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+from typing import Any
+
+from harness.compare.comparison import Comparison, ComparisonRow, Side
+from harness.compare.source import METRICS
+from harness.compare.stats import (
+    MIN_TRIALS,
+    Effect,
+    decide,
+    median,
+    validate_confidence,
+    validate_threshold,
+)
+from harness.errors import PlanError, ResultsError, StatsInputError
+
+METHOD = (
+    "paired Student t on log(B/A) of the A and B trials the plan put next to each other "
+    "(same device and configuration), one-sided at the confidence level; effect = geometric "
+    "mean ratio B/A, must also exceed the threshold"
+)
+FAILED = ("failed", "crashed", "timeout", "parse_error")
+ConfigId = tuple[str, str, int, str, str]
+
+
+def run_arms(meta: dict[str, Any]) -> list[str]:
+    """The arm labels of a run, in the order given on the command line."""
+    stored = (meta.get("settings") or {}).get("arms") or []
+    return [str(a["label"]) for a in stored if isinstance(a, dict) and "label" in a]
+
+
+def pick_arms(arms: list[str], a: str | None, b: str | None, run_dir: Path) -> tuple[str, str]:
+    """(A, B): the ones named, else the first two arms; PlanError (exit 2) otherwise."""
+    if len(arms) < 2:
+        what = "no arms" if not arms else f"one arm ({arms[0]})"
+        raise PlanError(
+            f"--ab: {run_dir} has {what}; an A/B check needs a run with two labelled arms",
+            hint="harness run --benchmark-binary base=PATH --benchmark-binary new=PATH ...",
+        )
+    for option, label in (("--a", a), ("--b", b)):
+        if label is not None and label not in arms:
+            raise PlanError(f"{option}: no arm {label!r} in {run_dir} (arms: {', '.join(arms)})")
+    first = a or next(x for x in arms if x != b)
+    second = b or next(x for x in arms if x != first)
+    if first == second:
+        raise PlanError(f"--a and --b name the same arm {first!r}")
+    return first, second
+
+
+def _value(row: dict[str, Any], metric: str) -> float | None:
+    if row.get("status") != "ok":
+        return None
+    raw = {"mean": row.get("latency_ms"), "median": row.get("median_us"), "min": row.get("min_us")}[
+        metric
+    ]
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return None
+    value = float(raw) / (1.0 if metric == "mean" else 1000.0)
+    return value if value > 0 else None
+
+
+def paired_effect(pairs: list[tuple[float, float]]) -> Effect | None:
+    """The mean log ratio B/A of the pairs and its standard error; None below MIN_TRIALS pairs."""
+    logs = [math.log(b) - math.log(a) for a, b in pairs]
+    n = len(logs)
+    if n < MIN_TRIALS:
+        return None
+    mean = sum(logs) / n
+    var = sum((x - mean) ** 2 for x in logs) / (n - 1)
+    return Effect(mean, math.sqrt(var / n), n - 1, n, n)
+
+
+def judge_pairs(
+    cid: ConfigId,
+    model: str,
+    a_rows: list[dict[str, Any]],
+    b_rows: list[dict[str, Any]],
+    *,
+    threshold: float,
+    confidence: float,
+    metric: str,
+    labels: tuple[str, str],
+) -> ComparisonRow:
+    """One configuration on one device: B's trials against the A trials beside them."""
+    la, lb = labels
+    a_ok = {int(r["trial_index"]): v for r in a_rows if (v := _value(r, metric)) is not None}
+    b_ok = {int(r["trial_index"]): v for r in b_rows if (v := _value(r, metric)) is not None}
+    b_failed = sum(1 for r in b_rows if r.get("status") in FAILED)
+    a_failed = sum(1 for r in a_rows if r.get("status") in FAILED)
+    pairs = [(a_ok[i], b_ok[i]) for i in sorted(set(a_ok) & set(b_ok))]
+    a_med, b_med = median(list(a_ok.values())), median(list(b_ok.values()))
+
+    def row(verdict: Any, reason: str, res: Any = None) -> ComparisonRow:
+        return ComparisonRow(
+            *cid,
+            model,
+            verdict,
+            a_med,
+            b_med,
+            res.ratio if res else None,
+            res.ci_low if res else None,
+            res.ci_high if res else None,
+            res.p_value if res else None,
+            len(pairs),
+            len(pairs),
+            threshold,
+            reason,
+            n_failed=b_failed,
+        )
+
+    if not b_ok and b_failed:
+        return row(
+            "failed",
+            f"all {b_failed} trial(s) of arm {lb} failed: it does not run this configuration",
+        )
+    if not a_ok and a_failed:
+        return row(
+            "failed",
+            f"all {a_failed} trial(s) of arm {la} (the reference) failed: "
+            "nothing to compare against",
+        )
+    if not a_ok or not b_ok:
+        return row("missing", f"no ok trial of arm {la if not a_ok else lb} (none ran)")
+    eff = paired_effect(pairs)
+    if eff is None:
+        ratio = math.exp(sum(math.log(b / a) for a, b in pairs) / len(pairs)) if pairs else None
+        few = row("inconclusive", f"{len(pairs)} complete pair(s); need {MIN_TRIALS}")
+        return dataclasses.replace(few, ratio=ratio)
+    result = decide(eff, threshold=threshold, confidence=confidence)
+    reason = result.reason.replace("(n=", "(pairs n=")
+    if b_failed or a_failed:
+        reason += (
+            f"; {a_failed} trial(s) of {la} and {b_failed} of {lb} failed (their pairs left out)"
+        )
+    return row(result.verdict, reason, result)
+
+
+def compare_arms(
+    run_dir: str | Path,
+    *,
+    a: str | None = None,
+    b: str | None = None,
+    threshold: float = 0.05,
+    confidence: float = 0.99,
+    metric: str = "mean",
+) -> Comparison:
+    """Verdicts for arm B against arm A in every configuration and device of an A/B run."""
+    from harness.results.load import load, load_meta
+
+    if metric not in METRICS:
+        raise StatsInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    threshold, confidence = validate_threshold(threshold), validate_confidence(confidence)
+    run_dir = Path(run_dir)
+    if not (run_dir / "meta.json").is_file():
+        raise ResultsError(
+            "not a run folder (no meta.json)",
+            path=str(run_dir),
+            hint="pass the RUN_DIR of an A/B `harness run`",
+        )
+    meta = load_meta(run_dir)
+    la, lb = pick_arms(run_arms(meta), a, b, run_dir)
+    trials = load(run_dir)
+    groups: dict[tuple[str, ConfigId], dict[str, list[dict[str, Any]]]] = {}
+    for raw in trials.to_dict(orient="records"):
+        r = {str(k): v for k, v in raw.items()}
+        if r.get("arm") not in (la, lb):
+            continue
+        cid: ConfigId = (
+            str(r["variant"]),
+            str(r["quant"]),
+            int(r["threads"]),
+            str(r["cores"]),
+            str(r["xnnpack"]),
+        )
+        model = str(r.get("device_model") or r["device_serial"])
+        groups.setdefault((model, cid), {la: [], lb: []})[str(r["arm"])].append(r)
+    rows = [
+        judge_pairs(
+            cid,
+            model,
+            g[la],
+            g[lb],
+            threshold=threshold,
+            confidence=confidence,
+            metric=metric,
+            labels=(la, lb),
+        )
+        for (model, cid), g in sorted(groups.items())
+    ]
+    warnings = []
+    status = meta.get("status")
+    if status not in (None, "complete"):
+        warnings.append(f"the run {run_dir} is {status}: only what it measured counts")
+    run_id = str(meta.get("run_id") or run_dir.name)
+
+    def side(label: str) -> Side:
+        return Side(f"{run_dir} arm {label}", "arm", (run_id,), {})
+
+    return Comparison(
+        rows=rows,
+        warnings=warnings,
+        context_differences=[],
+        baseline=side(la),
+        current=side(lb),
+        threshold=threshold,
+        confidence=confidence,
+        method=METHOD,
+        metric=metric,
+    )

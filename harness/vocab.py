@@ -100,3 +100,9 @@ class DeviceConfig:
     def config_id(self) -> ConfigId:
         """The configuration as a tuple, for pairing across runs."""
         return self.configuration.config_id
+
+
+# Proof flags a trial may carry (harness/bench/proof.py writes them; docs/run.md
+# "Proof in every record"): the clocks dropped, the phone got hot, something else
+# ran on the pinned cores, or the log contradicts the settings.
+FLAG_FIELDS: tuple[str, ...] = ("throttled", "hot", "interfered", "log_mismatch")

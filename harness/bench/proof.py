@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from harness.results.schema import TrialRecord
+from harness.vocab import FLAG_FIELDS
 
 # Other processes' share of the pinned CPUs' time above which a trial is
 # `interfered`. A quiet phone shows 0-2 % (kernel threads, the sampler itself);
@@ -270,9 +271,6 @@ def prove(
 
 def _cpus(cpus: Iterable[int]) -> str:
     return ",".join(str(c) for c in sorted(cpus))
-
-
-FLAG_FIELDS: tuple[str, ...] = ("throttled", "hot", "interfered", "log_mismatch")
 
 
 def flags_of(record: Mapping[str, object] | TrialRecord) -> list[str]:

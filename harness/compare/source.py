@@ -16,11 +16,17 @@ from typing import Any
 
 import pandas as pd
 
-from harness.bench.proof import FLAG_FIELDS
-from harness.compare.flags import describe, trial_flags
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results import load, load_meta
-from harness.vocab import CONFIG_FIELDS, FAILED_STATUSES, SYNTHETIC_MARK, ConfigId, DeviceConfig
+from harness.results.flags import describe, trial_flags
+from harness.vocab import (
+    CONFIG_FIELDS,
+    FAILED_STATUSES,
+    FLAG_FIELDS,
+    SYNTHETIC_MARK,
+    ConfigId,
+    DeviceConfig,
+)
 
 BASELINE_KIND = "harness-baseline"
 BASELINE_SCHEMA_VERSION = 1

@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from harness import __version__, catalogue
-from harness.compare.flags import flagged_trials
 from harness.errors import UnknownVariantError
 from harness.report import advice, charts, history, ops
 from harness.report.advice import count as _count
@@ -31,6 +30,7 @@ from harness.report.model import (
 from harness.report.order import row_size_key
 from harness.report.provenance import Provenance, lede
 from harness.report.runs import DeviceRun
+from harness.results.flags import flagged_trials
 
 
 def fmt_ms(value: float | None) -> str:

@@ -248,7 +248,8 @@ class RunMeta:
         """meta.json's object (None values of unset keys left out, as the store fills them)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
         later = ("run_id", "created_at", "finished_at", "status", "harness_version", "missing")
-        for name in later:  # filled by the store when the run is created or ends
+        optional = ("label",)  # absent, not null, when the run has none (as in v1 files)
+        for name in (*later, *optional):  # later: filled when the run is created or ends
             if out[name] is None:
                 del out[name]
         return {**self.extra, **out}

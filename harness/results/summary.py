@@ -163,7 +163,7 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
     row["throttled_trials"] = int(group["throttled"].fillna(False).astype(bool).sum())
     row["status"] = _status(n_ok, n_failed, row.get("cv"))
     row.update(_delegation(group))
-    from harness.compare.flags import flagged_trials
+    from harness.results.flags import flagged_trials
 
     flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])
     row.update(flagged_trials=len(flagged), proof_flags="; ".join(flagged) or None)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from harness.compare.check import ComparisonRow
-from harness.compare.flags import downgrade, trial_flags
+from harness.compare.flags import downgrade
 from harness.compare.source import ConfigSamples, _configs
+from harness.results.flags import trial_flags
 
 CID = ("mobilenet_v2_1.0_224", "fp32", 1, "big", "default")
 

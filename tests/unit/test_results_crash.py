@@ -113,7 +113,7 @@ def test_a_closed_run_keeps_no_lock_file_and_opens_again(tmp_path: Path) -> None
 
 def test_a_lock_on_a_removed_lock_file_is_not_taken_for_the_run(tmp_path: Path) -> None:
     """A process that opened `.lock` just before its holder removed it must start over."""
-    from harness.results.store import _is_current
+    from harness.results.files import _is_current
 
     lock = tmp_path / ".lock"
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)

@@ -24,19 +24,38 @@ def _lines() -> list[dict[str, object]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
+# Fields added since v1 (optional, additive: a v1 record reads them as None).
+ADDED = [f for f in TRIAL_FIELDS if f not in _lines()[0]]
+
+
+def test_fields_added_since_v1_are_optional_additions_only() -> None:
+    # Every v1 field is still stored; what was added since is the lab, proof and A/B
+    # block, all optional (None in a v1 record).
+    assert set(_lines()[0]) <= set(TRIAL_FIELDS)
+    assert set(ADDED) <= {
+        "adb_server", "arm", "affinity_cpus", "proof_samples", "freq_min_khz", "freq_max_khz",
+        "temp_max_c", "interference_pct", "hot", "interfered", "log_version", "log_threads",
+        "log_xnnpack", "log_mismatch", "proof_warnings",
+    }  # fmt: skip
+
+
 def test_a_v1_trial_line_round_trips_through_the_record() -> None:
     for line in _lines():
         record = TrialRecord.from_dict(line)
         assert record.figures.avg_us == line["avg_us"]
-        assert record.to_dict() == line
-        assert list(record.to_dict()) == list(TRIAL_FIELDS)
+        out = record.to_dict()
+        assert {k: v for k, v in out.items() if k in line} == line
+        assert all(out[k] is None for k in ADDED)
+        assert list(out) == list(TRIAL_FIELDS)
 
 
 def test_the_parquet_columns_of_a_v1_run_are_the_stored_fields() -> None:
     stored = pd.read_parquet(V1 / "trials.parquet")
     rebuilt = trials_frame(TrialRecord.from_dict(line) for line in _lines())
-    assert list(stored.columns) == list(rebuilt.columns) == list(TRIAL_FIELDS)
-    assert dict(stored.dtypes.astype(str)) == dict(rebuilt.dtypes.astype(str))
+    assert list(rebuilt.columns) == list(TRIAL_FIELDS)
+    assert list(stored.columns) == [c for c in TRIAL_FIELDS if c not in ADDED]
+    shared = dict(stored.dtypes.astype(str))
+    assert shared == {c: t for c, t in rebuilt.dtypes.astype(str).items() if c in shared}
 
 
 def test_parse_warnings_are_stored_one_per_line_and_gathered_back() -> None:
@@ -78,9 +97,13 @@ def test_run_meta_round_trips_meta_json_and_keeps_unknown_keys() -> None:
 
     stored = json.loads((V1 / "meta.json").read_text(encoding="utf-8"))
     assert RunMeta.from_dict(stored).to_dict() == stored
-    newer = {**stored, "label": "nightly"}
+    # A key a newer harness added survives a read and a write by this one.
+    newer = {**stored, "lease_host": "lab-3"}
     meta = RunMeta.from_dict(newer)
-    assert meta.extra == {"label": "nightly"} and meta.to_dict() == newer
+    assert meta.extra == {"lease_host": "lab-3"} and meta.to_dict() == newer
+    # `label` (harness run --label) is a field now, not an unknown key.
+    labelled = RunMeta.from_dict({**stored, "label": "nightly"})
+    assert labelled.label == "nightly" and labelled.extra == {}
 
 
 def test_earlier_versions_are_upgraded_step_by_step_and_the_future_refused() -> None:

@@ -154,10 +154,13 @@ def test_busy_process_on_a_big_core_shows_as_interfered(sim: Any, tmp_path: Path
     pid_file = "/data/local/tmp/busy.pid"
 
     def fault() -> None:
-        # Detached and pinned to big core 3, as a stray app thread would be.
+        # Detached and pinned to big core 3, as a stray app thread would be. The path:
+        # toybox's setsid runs a bare `taskset` as its own built-in applet (xexec does
+        # not exec a name without a '/'), which on the simulated device would pin in
+        # host CPU numbers instead of going through the device's taskset.
         session.shell(
-            ["sh", "-c", f"setsid taskset 8 sh -c 'echo $$ >{pid_file}; while :; do :; done' "
-             "</dev/null >/dev/null 2>&1 &"],
+            ["sh", "-c", "setsid /system/bin/taskset 8 sh -c "
+             f"'echo $$ >{pid_file}; while :; do :; done' </dev/null >/dev/null 2>&1 &"],
             timeout_s=30,
         )  # fmt: skip
         # Samples count from when it runs (it writes its pid once pinned).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -77,16 +78,23 @@ def _key(info: dict[str, Any]) -> tuple[str, str]:
     return str(info.get("serial")), str(info.get("adb_server"))
 
 
+def _usable(
+    infos: list[dict[str, Any]], sessions: list[DeviceSession]
+) -> Iterator[tuple[dict[str, Any], DeviceSession]]:
+    """Each listed device in state `device` with the session that reaches it."""
+    by_key = {(s.serial, s.adb_server): s for s in sessions}
+    for info in infos:
+        session = by_key.get(_key(info))
+        if info.get("state") == "device" and session is not None:
+            yield info, session
+
+
 def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:
     """Add the warnings `harness run` would give (run's preflight) to each usable device."""
     from harness.device.preflight import run_preflight
     from harness.errors import DeviceError
 
-    by_key = {(s.serial, s.adb_server): s for s in sessions}
-    for info in infos:
-        session = by_key.get(_key(info))
-        if info.get("state") != "device" or session is None:
-            continue
+    for info, session in _usable(infos, sessions):
         try:
             found = run_preflight(session)
         except DeviceError as exc:
@@ -101,11 +109,7 @@ def add_leases(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> No
     from harness.device.lease import read_holder
     from harness.errors import DeviceError
 
-    by_key = {(s.serial, s.adb_server): s for s in sessions}
-    for info in infos:
-        session = by_key.get(_key(info))
-        if info.get("state") != "device" or session is None:
-            continue
+    for info, session in _usable(infos, sessions):
         try:
             holder = read_holder(session)
         except DeviceError as exc:

@@ -2,7 +2,8 @@
 # Debian packages the harness needs beside its pip dependencies:
 #   bubblewrap, mksh, toybox  the simulated device's shell (a phone's mksh + toybox
 #                             in a mount namespace); mksh/toybox also test device_scripts/
-#   chromium                  the headless browser the report tests open
+#   chromium                  the headless browser the report tests open (and --pdf)
+#   poppler-utils             pdfinfo/pdftotext: the browser tests read the printed PDF
 #   adb                       Debian's adb (29.x): the integration tests run against
 #                             it as well as the adb bundled with adbutils
 # Idempotent: installs only what is missing. Uses sudo when not root.

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from harness.bench.arms import plan_for
+from harness.bench.arm_plan import plan_for
 from harness.bench.prepare import PreparedDevice
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner, TrialSettings

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import __version__
-from harness.bench.arms import check_resumed_arms, plan_for
+from harness.bench.arm_plan import plan_for
+from harness.bench.arms import check_resumed_arms
 from harness.bench.prepare import (
     ModelFile,
     PreparedDevice,

@@ -11,13 +11,8 @@ from typing import Any
 
 import pytest
 
-from harness.bench.arms import (
-    build_arm_plan,
-    check_arms,
-    model_path,
-    parse_arms,
-    plan_for,
-)
+from harness.bench.arm_plan import build_arm_plan, plan_for
+from harness.bench.arms import check_arms, model_path, parse_arms
 from harness.bench.plan import build_plan, configurations
 from harness.cli import main
 from harness.compare.ab import judge_pairs, paired_effect, pick_arms

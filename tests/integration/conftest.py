@@ -132,55 +132,88 @@ def adb_binary(kind: str) -> str:
     return str(DEBIAN_ADB)
 
 
-@pytest.fixture(scope="session", params=server_kinds())
-def adb_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[AdbServer]:
-    """An adb server (one per kind, see the module docstring) on a free port, killed at the end."""
-    kind = str(request.param)
-    adb = adb_binary(kind)
-    port = _free_port()
+def launch_adb_server(
+    adb: str, kind: str, log_path: Path, port: int | None = None
+) -> tuple[AdbServer, subprocess.Popen[bytes]]:
+    """Start `adb -P PORT server nodaemon` and wait until it answers (RuntimeError if not).
+
+    The server logs every transport event to stderr: into a file, never an
+    unread pipe (once a pipe's 64 KiB fill up, the server blocks mid-log and
+    every adb command after that hangs).
+    """
+    port = port or _free_port()
     env = dict(
         os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
     )
-    # The server logs every transport event to stderr: into a file, never an
-    # unread pipe (once a pipe's 64 KiB fill up, the server blocks mid-log and
-    # every adb command after that hangs).
-    log_path = tmp_path_factory.mktemp(f"adb-server-{kind}") / "adb-server.log"
-    log_file = log_path.open("wb")
-    proc = subprocess.Popen(
-        [adb, "-P", str(port), "server", "nodaemon"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log_file,
-        start_new_session=True,
-    )
+    with log_path.open("ab") as log_file:  # the child keeps its own descriptor
+        proc = subprocess.Popen(
+            [adb, "-P", str(port), "server", "nodaemon"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            start_new_session=True,
+        )
     server = AdbServer(adb=adb, port=port, env=env, kind=kind)
-    previous = os.environ.get("ANDROID_ADB_SERVER_PORT")
-    os.environ["ANDROID_ADB_SERVER_PORT"] = str(port)
     deadline = time.monotonic() + ADB_TIMEOUT_S
     while True:
         try:
             server.client().server_version()
-            break
+            return server, proc
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:
                 err = log_path.read_text(errors="replace")[-2000:]
                 proc.kill()
                 raise RuntimeError(f"adb server did not start on port {port}: {err}") from None
             time.sleep(0.05)
-    yield server
+
+
+def stop_adb_server(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server started by `launch_adb_server` (kill if it lingers)."""
     proc.terminate()
     try:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    log_file.close()
+
+
+@pytest.fixture(scope="session", params=server_kinds())
+def adb_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AdbServer]:
+    """An adb server (one per kind, see the module docstring) on a free port, killed at the end."""
+    kind = str(request.param)
+    log_path = tmp_path_factory.mktemp(f"adb-server-{kind}") / "adb-server.log"
+    server, proc = launch_adb_server(adb_binary(kind), kind, log_path)
+    previous = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    os.environ["ANDROID_ADB_SERVER_PORT"] = str(server.port)
+    yield server
+    stop_adb_server(proc)
     if previous is None:
         os.environ.pop("ANDROID_ADB_SERVER_PORT", None)
     else:
         os.environ["ANDROID_ADB_SERVER_PORT"] = previous
+
+
+@dataclass(frozen=True)
+class AdbLauncher:
+    """More adb servers for tests that need several (conftest is not importable as a module)."""
+
+    def start(
+        self, log_path: Path, port: int | None = None
+    ) -> tuple[AdbServer, subprocess.Popen[bytes]]:
+        """The bundled adb started again, with `-P`, on its own (or the given) port."""
+        return launch_adb_server(adb_binary(BUNDLED), BUNDLED, log_path, port)
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        """Stop a server this launcher started."""
+        stop_adb_server(proc)
+
+
+@pytest.fixture(scope="session")
+def adb_launcher() -> AdbLauncher:
+    """Start extra adb servers (a lab's second host) with the same launcher as `adb_server`."""
+    return AdbLauncher()
 
 
 @pytest.fixture

@@ -8,15 +8,12 @@ lease folder appears, a line is printed), never on a duration.
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,51 +42,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_adb(
-    like: AdbServer, log: Path, port: int | None = None
-) -> tuple[AdbServer, subprocess.Popen[bytes]]:
-    """The bundled adb started (again), with `-P`, on its own port."""
-    adb = str(resources.files("adbutils") / "binaries" / "adb")
-    port = port or _free_port()
-    env = dict(
-        os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
-    )
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [adb, "-P", str(port), "server", "nodaemon"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=out,
-            start_new_session=True,
-        )
-    server = dataclasses.replace(like, adb=adb, port=port, env=env, kind="bundled")
-    _until(lambda: _answers(server), "an adb server to answer")
-    return server, proc
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture
-def second_server(adb_server: AdbServer, tmp_path: Path) -> Iterator[AdbServer]:
+def second_server(adb_launcher: Any, tmp_path: Path) -> Iterator[AdbServer]:
     """A second adb server beside the session's (the bundled adb, `-P`)."""
-    server, proc = _start_adb(adb_server, tmp_path / "adb-2.log")
+    server, proc = adb_launcher.start(tmp_path / "adb-2.log")
     yield server
-    _stop(proc)
-
-
-def _answers(server: AdbServer) -> bool:
-    try:
-        server.client().server_version()
-        return True
-    except Exception:
-        return False
+    adb_launcher.stop(proc)
 
 
 def _until(ready: Callable[[], bool], what: str) -> None:
@@ -101,11 +59,14 @@ def _until(ready: Callable[[], bool], what: str) -> None:
 
 
 @pytest.fixture
-def sims() -> Iterator[list[SimDevice]]:
+def sims(adb_server: AdbServer) -> Iterator[list[SimDevice]]:
+    """Devices a test starts; stopped, then dropped from the session's server, at the end
+    (as `make_sim` does), so no offline Pixel is left for later tests to trip over."""
     started: list[SimDevice] = []
     yield started
     for device in started:
         device.stop()
+        adb_server.run("disconnect", device.serial)
 
 
 def _sim(started: list[SimDevice], *servers: AdbServer) -> SimDevice:
@@ -391,9 +352,9 @@ def test_a_pool_of_three_shared_by_four_runs(
 
 
 def test_a_server_that_drops_mid_run_is_a_phone_gone(
-    adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+    adb_server: AdbServer, adb_launcher: Any, sims: list[SimDevice], tmp_path: Path
 ) -> None:
-    second, proc = _start_adb(adb_server, tmp_path / "adb-drop.log")
+    second, proc = adb_launcher.start(tmp_path / "adb-drop.log")
     try:
         a, b = _sim(sims, adb_server), _sim(sims, second)
         servers = ["--adb-server", _spec(adb_server), "--adb-server", _spec(second)]
@@ -421,7 +382,7 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
             )
 
         _until(b_measured, "a trial of the second server's phone")
-        _stop(proc)  # the whole second host's adb server goes away
+        adb_launcher.stop(proc)  # the whole second host's adb server goes away
         code, stdout, err = _finish(run)
         assert code == 3, err
         outcome = json.loads(stdout)
@@ -433,7 +394,7 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
             b.serial: 6 - sum(t["device_serial"] == b.serial for t in trials)
         }
         # The server comes back on its port; the printed resume finishes the run.
-        second, proc = _start_adb(adb_server, tmp_path / "adb-drop.log", port=second.port)
+        second, proc = adb_launcher.start(tmp_path / "adb-drop.log", port=second.port)
         second.connect(b.serial)
         code, stdout, err = _finish(
             _harness(
@@ -445,4 +406,4 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
         # The dropped run could not release its lease on that phone; its resume takes it over.
         assert f"{b.serial}: took over this run's lease from its ended process" in err
     finally:
-        _stop(proc)
+        adb_launcher.stop(proc)

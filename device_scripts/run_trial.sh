@@ -349,7 +349,9 @@ sweep)
     for d in "$dir"/*; do
         [ -d "$d" ] || continue
         if [ ! -f "$d/exit_code" ]; then
-            for f in pid wrapper_pid sampler_pid; do
+            # The wrapper first: killed after its benchmark, it would wake,
+            # stop the sampler itself and write into a folder being removed.
+            for f in wrapper_pid sampler_pid pid; do
                 p=$(cat "$d/$f" 2>/dev/null)
                 [ -n "$p" ] && kill -9 "$p" 2>/dev/null && n=$((n + 1))
             done

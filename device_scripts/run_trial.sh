@@ -262,6 +262,33 @@ sample() {
     done
 }
 
+# others_mask MASK: the online CPUs outside MASK (hex, "0x" optional) as a hex
+# mask, or nothing when MASK covers them all or either cannot be read. The
+# sampler runs there, so that its wake-ups never take time from the measured
+# cores. mksh arithmetic is 32-bit: CPUs past 30 are left out.
+others_mask() {
+    _m=${1#0[xX]}
+    case $_m in ''|*[!0-9a-fA-F]*) return ;; esac
+    readf _on "$SYS/devices/system/cpu/online"
+    _all=0
+    _ifs=$IFS
+    IFS=,
+    set -f
+    for _r in $_on; do
+        _lo=${_r%-*}
+        _hi=${_r#*-}
+        case $_lo$_hi in ''|*[!0-9]*) continue ;; esac
+        while [ "$_lo" -le "$_hi" ] && [ "$_lo" -le 30 ]; do
+            _all=$((_all | (1 << _lo)))
+            _lo=$((_lo + 1))
+        done
+    done
+    set +f
+    IFS=$_ifs
+    _rest=$((_all & ~16#$_m))
+    [ "$_rest" -gt 0 ] && printf '%x\n' "$_rest"
+}
+
 # _wrap DIR MASK CPUS BINARY [ARGS...]: the detached wrapper (run by `start` only).
 # CPUS: the pinned CPUs, space-separated ("" samples no clocks nor /proc/stat).
 wrap() {
@@ -270,16 +297,22 @@ wrap() {
     _cpus=$3
     shift 3
     trap '' HUP
+    _smask=""
+    [ "$SAMPLE_S" != 0 ] && _smask=$(others_mask "$_mask")  # forks, so before the start
     now >"$_d/start"
     taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null 3>&- &
     _bp=$!
     echo "$_bp" >"$_d/pid"
     _sp=""
     if [ "$SAMPLE_S" != 0 ]; then
-        # The subshell closes the fifo's fd first: a redirection on the call
-        # itself would leave mksh's saved copy of fd 3 open in it.
+        # A script of its own (taskset execs it: $! is the sampler), pinned
+        # off the measured cores from its first instruction when others exist.
         # shellcheck disable=SC2086 # cpus are digits only, split on purpose
-        (exec 3>&-; sample "$_bp" "$_d/samples" $_cpus) </dev/null &
+        if [ -n "$_smask" ]; then
+            taskset "$_smask" sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null 3>&- &
+        else
+            sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null 3>&- &
+        fi
         _sp=$!
         echo "$_sp" >"$_d/sampler_pid"  # before `started`: sweep finds it
     fi
@@ -300,6 +333,10 @@ dir=$2
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: run_trial.sh begin|collect|kill|sweep DIR ..." >&2; exit 64; }
 
 case $cmd in
+_sample)
+    shift 1
+    sample "$@"
+    ;;
 _wrap)
     shift 1
     wrap "$@"

@@ -147,6 +147,11 @@ def test_affinity_heat_and_clocks_are_proved_per_trial(sim: Any, tmp_path: Path)
     # The device's taskset saw the same mask for every benchmark process.
     procs = [p for p in sim.affinity_records() if any("benchmark_model" in a for a in p["argv"])]
     assert all(set(p["device_cpus"]) <= BIG_CPUS for p in procs)
+    # The sampler of every trial ran pinned to the online CPUs outside the mask.
+    samplers = [p for p in sim.affinity_records() if "_sample" in p["argv"]]
+    assert len(samplers) == len(records)
+    online = set(sim.topology.host_map) - {c for cl in sim.topology.clusters for c in cl.offline}
+    assert all(set(p["device_cpus"]) == online - BIG_CPUS for p in samplers)
 
 
 def test_busy_process_on_a_big_core_shows_as_interfered(sim: Any, tmp_path: Path) -> None:

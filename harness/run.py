@@ -11,6 +11,8 @@ with the same seed and settings.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -21,7 +23,7 @@ from harness.errors import PlanError
 from harness.stages.finish import RunOutcome, caveats, finish, resume_command
 from harness.stages.measure import make_runners, measure, missing_trials, stop_in_flight
 from harness.stages.plan import plan
-from harness.stages.prepare import open_store, prepare
+from harness.stages.prepare import open_leased, open_store, prepare
 from harness.stages.resume import identity_differences
 from harness.stages.settings import MAX_TRIALS, RunSettings
 
@@ -49,7 +51,32 @@ def run(
     stop: threading.Event | None = None,
 ) -> RunOutcome:
     """Run (or resume) a measurement; returns what happened. Raises HarnessError
-    only before the first trial (bad input, no device, conversion failure)."""
+    only before the first trial (bad input, no device, conversion failure).
+
+    Without `sessions`, the phones are opened here and leased for the run
+    (as the CLI does), so a script calling `run()` never measures on a phone
+    another run is measuring on. Given `sessions` are the caller's to lease.
+    """
+    if sessions is not None:
+        return _run(settings, sessions, emit, stop)
+    with contextlib.ExitStack() as stack:
+        lease, sessions = open_leased(settings, emit, stack)
+        chained = settings.on_run_id
+
+        def named(run_id: str) -> None:
+            lease.name_run(run_id)
+            if chained is not None:
+                chained(run_id)
+
+        return _run(dataclasses.replace(settings, on_run_id=named), sessions, emit, stop)
+
+
+def _run(
+    settings: RunSettings,
+    sessions: Sequence[DeviceSession],
+    emit: Callable[[str], None],
+    stop: threading.Event | None,
+) -> RunOutcome:
     planned = plan(settings, emit)
     settings = planned.settings
     _sessions, prepared = prepare(planned, sessions, emit)

@@ -7,6 +7,7 @@ its meta.json, or, for a resumed run, checked against the devices now at hand.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import subprocess
 import threading
@@ -32,6 +33,7 @@ from harness.stages.resume import check_resumed_context, map_resumed_serials, pl
 from harness.stages.settings import RunSettings
 
 if TYPE_CHECKING:
+    from harness.device.lab import LeaseRequest
     from harness.device.session import DeviceSession
     from harness.results.store import RunStore
 
@@ -54,12 +56,10 @@ class Opened:
 
 def prepare(
     planned: Planned,
-    sessions: Sequence[DeviceSession] | None,
+    sessions: Sequence[DeviceSession],
     emit: Callable[[str], None],
 ) -> tuple[list[DeviceSession], Prepared]:
-    """Connect (unless `sessions` are given) and prepare every device; warnings emitted."""
-    if sessions is None:
-        sessions = open_sessions(planned.settings)
+    """Prepare every device of `sessions`; warnings emitted."""
     logs_dir = (planned.store.run_dir / "logs") if planned.store else None
     devices = prepare_all(
         planned.settings, sessions, planned.models, planned.configs, logs_dir, emit,
@@ -94,13 +94,23 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     return Opened(store, plan_serials(mapping, serials))
 
 
-def open_sessions(settings: RunSettings) -> list[DeviceSession]:
-    """Connect to every --device (waiting up to the reconnect timeout for each)."""
-    from harness.device.servers import connect_all
+def open_leased(
+    settings: RunSettings, emit: Callable[[str], None], stack: contextlib.ExitStack
+) -> tuple[LeaseRequest, list[DeviceSession]]:
+    """Connect to every --device and lease each for as long as `stack` is open."""
+    from harness.device.lab import LeaseRequest, open_lab
 
-    return connect_all(
-        settings.devices, adb_servers=settings.adb_server, wait_s=settings.reconnect_timeout_s
-    ).sessions
+    resumed = Path(settings.resume).name if settings.resume else ""
+    lease = LeaseRequest(settings.wait_for_device_s, emit, run=resumed)
+    sessions = stack.enter_context(
+        open_lab(
+            list(settings.devices),
+            settings.adb_server,
+            wait_s=settings.reconnect_timeout_s,
+            lease=lease,
+        )
+    )
+    return lease, list(sessions)
 
 
 def prepare_all(

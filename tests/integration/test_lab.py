@@ -9,6 +9,7 @@ lease folder appears, a line is printed), never on a duration.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -407,3 +408,41 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
         assert f"{b.serial}: took over this run's lease from its ended process" in err
     finally:
         adb_launcher.stop(proc)
+
+
+def test_run_called_without_sessions_leases_its_phone(
+    adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
+) -> None:
+    """`harness.run.run()` from a script: refused on a leased phone, leased while it measures."""
+    from harness.device.lease import DeviceBusyError
+    from harness.run import RunSettings, run
+
+    phone = _sim(sims, adb_server)
+    [session] = connect([phone.serial])
+    holder = Owner.new("held-by-the-test")
+    assert take_lease(session, holder) is None
+    lease = Lease(session, holder)
+
+    def settings(out: Path) -> RunSettings:
+        return RunSettings(
+            devices=[phone.serial], variants=[VARIANT], trials=2, runs=2, warmup=1,
+            out=out, seed=3, report=False,
+        )  # fmt: skip
+
+    try:
+        with pytest.raises(DeviceBusyError, match="held-by-the-test"):
+            run(settings(tmp_path / "refused"))
+    finally:
+        lease.close()
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
+    owners: list[str] = []
+
+    def emit(message: str) -> None:
+        if message.startswith("[1/"):  # a trial is stored: the run is measuring
+            owners.append((_lease_dir(phone) / "owner").read_text())
+
+    outcome = run(settings(tmp_path / "ran"), emit=emit)
+    assert outcome.status == "complete", outcome
+    [owner] = owners
+    assert f"run={outcome.run_dir.name}" in owner and f"pid={os.getpid()}" in owner
+    assert not _lease_dir(phone).exists()  # released at the end

@@ -77,8 +77,13 @@ def prepare_device(
     fixed_performance: bool = False,
     on_event: Callable[[str], None] = lambda _msg: None,
     arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]] | None = None,
+    vet: Callable[[str, dict[str, Any], str | None], None] | None = None,
 ) -> PreparedDevice:
-    """Make one device ready; raises HarnessError subclasses (nothing measured yet)."""
+    """Make one device ready; raises HarnessError subclasses (nothing measured yet).
+
+    `vet(serial, identity, binary sha256)` may refuse the phone (a resumed run's check
+    that it is the phone the run measured) before any model is pushed to it.
+    """
     from harness.device import files, preflight, thermal
     from harness.device.binary import prepare_binary
     from harness.device.cores import select_cores, unverified_selection
@@ -106,6 +111,8 @@ def prepare_device(
         for w in sel.warnings:
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
+    if vet is not None:
+        vet(serial, info.to_dict(), _to_dict(binary).get("sha256"))
     # Refuse now, not trial by trial, a configuration this binary cannot run;
     # and say once what an older binary cannot do as asked (fixed counts).
     notes: dict[str, None] = {}

@@ -61,9 +61,18 @@ def prepare(
 ) -> tuple[list[DeviceSession], Prepared]:
     """Prepare every device of `sessions`; warnings emitted."""
     logs_dir = (planned.store.run_dir / "logs") if planned.store else None
+    vet = None
+    if planned.store is not None:  # a resumed run
+        meta = planned.meta
+
+        def vet(serial: str, identity: dict[str, Any], binary_sha256: str | None) -> None:
+            # One phone against the run's phones, before its models are pushed;
+            # open_store then maps all of them together.
+            map_resumed_serials(meta, {serial: (identity, binary_sha256)})
+
     devices = prepare_all(
         planned.settings, sessions, planned.models, planned.configs, logs_dir, emit,
-        planned.arms.files,
+        planned.arms.files, vet,
     )  # fmt: skip
     warnings = planned.arms.warnings + [w for p in devices for w in p.warnings]
     for w in warnings:
@@ -121,6 +130,7 @@ def prepare_all(
     logs_dir: Path | None,
     emit: Callable[[str], None],
     arms: dict[str, tuple[Path | None, list[ModelFile]]] | None = None,
+    vet: Callable[[str, dict[str, Any], str | None], None] | None = None,
 ) -> list[PreparedDevice]:
     """Prepare every device in its own thread; on any failure release the ready ones."""
 
@@ -140,6 +150,7 @@ def prepare_all(
             on_event=emit,
             prepare=prepare_device,
             arms=arms,
+            vet=vet,
         )
 
     results: dict[int, PreparedDevice | BaseException] = {}

@@ -227,6 +227,8 @@ def test_a_resume_onto_another_phone_is_refused(make_sim: Any, tmp_path: Path) -
     message = str(info.value)
     assert info.value.exit_code == 2
     assert "model 'Pixel' -> 'Pixel 4'" in message and "platform 'msm8996' -> 'sm8150'" in message
+    # Refused before any model was pushed to it.
+    assert list(other.root.rglob("*.tflite")) == []
     assert (first.run_dir / "trials.jsonl").read_bytes() == before
     assert _meta(first.run_dir)["status"] == "complete"
     # The same phone at a new address is still welcome (nothing is left to run).

@@ -309,3 +309,35 @@ def test_drop_around_a_launch_runs_each_trial_once(
     assert outcome.status == "complete" and outcome.exit_code == 0, messages
     _assert_complete(outcome.run_dir, 4)
     assert len(_bench_records(sim)) - before == 4, "a trial ran twice or not at all"
+
+
+def test_a_failed_preparation_leaves_fixed_performance_mode(
+    make_sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--fixed-performance is switched on during preparation; a preparation that fails
+    after that switches it off again, and a run that completes does too."""
+    import harness.bench.prepare as bench_prepare
+    from harness.errors import DeviceError
+
+    phone = make_sim(props={"ro.build.version.sdk": "30", "ro.build.version.release": "11"})
+    state = phone.root / "state" / "fixed_performance_mode"
+    seen: list[str] = []
+
+    def broken(session: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(state.read_text().strip())  # what the phone was in when it failed
+        raise DeviceError("the leftover sweep failed", serial=session.serial)
+
+    settings = RunSettings(
+        devices=[phone.serial], variants=VARIANTS[:1], trials=1, runs=2, warmup=1,
+        out=tmp_path, seed=2, report=False, fixed_performance=True,
+    )  # fmt: skip
+    with monkeypatch.context() as patch:
+        patch.setattr(bench_prepare, "_ready_to_measure", broken)
+        with pytest.raises(DeviceError, match="leftover sweep"):
+            run(settings, sessions=_sessions(phone.serial))
+    assert seen == ["true"] and state.read_text().strip() == "false"
+    outcome = run(settings, sessions=_sessions(phone.serial))
+    assert outcome.status == "complete", outcome
+    meta = json.loads((outcome.run_dir / "meta.json").read_text())
+    assert list(meta["fixed_performance"].values()) == [True]
+    assert state.read_text().strip() == "false"

@@ -446,3 +446,62 @@ def test_run_called_without_sessions_leases_its_phone(
     [owner] = owners
     assert f"run={outcome.run_dir.name}" in owner and f"pid={os.getpid()}" in owner
     assert not _lease_dir(phone).exists()  # released at the end
+
+
+def test_a_run_waiting_for_one_phone_holds_none(
+    adb_server: AdbServer, sims: list[SimDevice], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All or nothing: while B is busy, a run wanting A and B leaves A free (so a run
+    holding B and waiting for A can finish), then takes both once B is free."""
+    import threading
+
+    import harness.device.lease as lease_module
+    from harness.device.lab import _twin
+
+    a, b = _sim(sims, adb_server), _sim(sims, adb_server)
+    [sa, sb] = connect([a.serial, b.serial])
+    other = Owner.new("holds-b-then-wants-a")
+    assert take_lease(sb, other) is None
+    held_b = Lease(sb, other)
+    # Its pause between looks waits for the test, so what it holds while
+    # waiting is seen between two of its looks, never in the middle of one.
+    paused, go_on = threading.Event(), threading.Event()
+
+    def pause() -> None:
+        paused.set()
+        assert go_on.wait(EVENT_TIMEOUT_S)
+
+    monkeypatch.setattr(lease_module, "pause", pause)
+    said: list[str] = []
+    got: list[Any] = []
+    errors: list[BaseException] = []
+
+    def wants_both() -> None:
+        try:
+            got.extend(
+                lease_module.take_all([sa, sb], Owner.new("wants-a-and-b"),
+                                      wait_s=EVENT_TIMEOUT_S, emit=said.append, fresh=_twin)
+            )  # fmt: skip
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=wants_both, daemon=True)
+    thread.start()
+    assert paused.wait(EVENT_TIMEOUT_S), errors
+    assert any("waiting for the lease of" in m and "holds-b-then-wants-a" in m for m in said)
+    # While it waits for B, A is free: the holder of B can take A too, and finish.
+    assert not _lease_dir(a).exists()
+    [sa2] = connect([a.serial])
+    assert take_lease(sa2, other) is None
+    Lease(sa2, other).close()
+    held_b.close()
+    go_on.set()
+    thread.join(EVENT_TIMEOUT_S)
+    assert not thread.is_alive() and errors == []
+    try:
+        assert sorted(lease.target.serial for lease in got) == sorted([a.serial, b.serial])
+        assert "run=wants-a-and-b" in (_lease_dir(a) / "owner").read_text()
+        assert "run=wants-a-and-b" in (_lease_dir(b) / "owner").read_text()
+    finally:
+        for lease in got:
+            lease.close()

@@ -157,6 +157,10 @@ def launch_adb_server(
     deadline = time.monotonic() + ADB_TIMEOUT_S
     while True:
         try:
+            # The port first, with a plain socket: adbutils, finding nothing there,
+            # would run `adb start-server` (the first adb on PATH, default port 5037)
+            # and leave a stray server behind.
+            socket.create_connection(("127.0.0.1", port), timeout=ADB_TIMEOUT_S).close()
             server.client().server_version()
             return server, proc
         except Exception:

@@ -297,8 +297,12 @@ wrap() {
     _cpus=$3
     shift 3
     trap '' HUP
-    _smask=""
-    [ "$SAMPLE_S" != 0 ] && _smask=$(others_mask "$_mask")  # forks, so before the start
+    # The sampler's pinning (see below); others_mask forks, so before the start.
+    _pin=""
+    if [ "$SAMPLE_S" != 0 ]; then
+        _smask=$(others_mask "$_mask")
+        [ -n "$_smask" ] && _pin="taskset $_smask"
+    fi
     now >"$_d/start"
     taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null 3>&- &
     _bp=$!
@@ -307,12 +311,8 @@ wrap() {
     if [ "$SAMPLE_S" != 0 ]; then
         # A script of its own (taskset execs it: $! is the sampler), pinned
         # off the measured cores from its first instruction when others exist.
-        # shellcheck disable=SC2086 # cpus are digits only, split on purpose
-        if [ -n "$_smask" ]; then
-            taskset "$_smask" sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null 3>&- &
-        else
-            sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null 3>&- &
-        fi
+        # shellcheck disable=SC2086 # _pin and cpus split on purpose (hex, digits)
+        $_pin sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null 3>&- &
         _sp=$!
         echo "$_sp" >"$_d/sampler_pid"  # before `started`: sweep finds it
     fi

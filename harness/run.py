@@ -11,7 +11,6 @@ with the same seed and settings.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import threading
 from collections.abc import Callable, Sequence
@@ -59,8 +58,7 @@ def run(
     """
     if sessions is not None:
         return _run(settings, sessions, emit, stop)
-    with contextlib.ExitStack() as stack:
-        lease, sessions = open_leased(settings, emit, stack)
+    with open_leased(settings, emit) as (lease, opened):
         chained = settings.on_run_id
 
         def named(run_id: str) -> None:
@@ -68,7 +66,7 @@ def run(
             if chained is not None:
                 chained(run_id)
 
-        return _run(dataclasses.replace(settings, on_run_id=named), sessions, emit, stop)
+        return _run(dataclasses.replace(settings, on_run_id=named), opened, emit, stop)
 
 
 def _run(

@@ -320,11 +320,9 @@ def execute(settings: Any) -> RunOutcome:
 
         stored = read_meta(Path(settings.resume)).get("settings") or {}
         settings.devices = list(stored.get("devices") or [])
-    from harness.device.lab import LeaseRequest
+    from harness.stages.prepare import lease_request
 
-    lease = LeaseRequest(
-        settings.wait_for_device_s, _emit, run=Path(settings.resume).name if settings.resume else ""
-    )
+    lease = lease_request(settings, _emit)
     with open_devices(
         settings.devices, settings.adb_server, wait_s=settings.reconnect_timeout_s, lease=lease
     ) as sessions:

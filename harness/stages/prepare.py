@@ -11,7 +11,7 @@ import contextlib
 import importlib.metadata
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,23 +103,29 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     return Opened(store, plan_serials(mapping, serials))
 
 
-def open_leased(
-    settings: RunSettings, emit: Callable[[str], None], stack: contextlib.ExitStack
-) -> tuple[LeaseRequest, list[DeviceSession]]:
-    """Connect to every --device and lease each for as long as `stack` is open."""
-    from harness.device.lab import LeaseRequest, open_lab
+def lease_request(settings: RunSettings, emit: Callable[[str], None]) -> LeaseRequest:
+    """How a run leases its phones: waiting --wait-for-device, named after a resumed run."""
+    from harness.device.lab import LeaseRequest
 
     resumed = Path(settings.resume).name if settings.resume else ""
-    lease = LeaseRequest(settings.wait_for_device_s, emit, run=resumed)
-    sessions = stack.enter_context(
-        open_lab(
-            list(settings.devices),
-            settings.adb_server,
-            wait_s=settings.reconnect_timeout_s,
-            lease=lease,
-        )
-    )
-    return lease, list(sessions)
+    return LeaseRequest(settings.wait_for_device_s, emit, run=resumed)
+
+
+@contextlib.contextmanager
+def open_leased(
+    settings: RunSettings, emit: Callable[[str], None]
+) -> Iterator[tuple[LeaseRequest, list[DeviceSession]]]:
+    """Connect to every --device and lease each for the block."""
+    from harness.device.lab import open_lab
+
+    lease = lease_request(settings, emit)
+    with open_lab(
+        list(settings.devices),
+        settings.adb_server,
+        wait_s=settings.reconnect_timeout_s,
+        lease=lease,
+    ) as sessions:
+        yield lease, list(sessions)
 
 
 def prepare_all(

@@ -110,6 +110,13 @@ def _lease_dir(device: SimDevice) -> Path:
     return device.root / LEASE_DIR.lstrip("/")
 
 
+def _hold(device: SimDevice, owner: Owner) -> Lease:
+    """The test takes the phone's lease itself, as another run would."""
+    [session] = connect([device.serial])
+    assert take_lease(session, owner) is None
+    return Lease(session, owner)
+
+
 def _trials(run_dir: Path) -> list[dict[str, Any]]:
     text = (run_dir / "trials.jsonl").read_text()
     return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -179,10 +186,8 @@ def test_a_leased_phone_is_refused_then_waited_for(
     adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
 ) -> None:
     phone = _sim(sims, adb_server)
-    [session] = connect([phone.serial])
     holder = Owner.new("held-by-the-test")
-    assert take_lease(session, holder) is None
-    lease = Lease(session, holder)
+    lease = _hold(phone, holder)
     try:
         code, _out, err = _finish(
             _harness("run", "-d", phone.serial, *RUN, "--trials", "1", "--out", str(tmp_path))
@@ -418,10 +423,8 @@ def test_run_called_without_sessions_leases_its_phone(
     from harness.run import RunSettings, run
 
     phone = _sim(sims, adb_server)
-    [session] = connect([phone.serial])
     holder = Owner.new("held-by-the-test")
-    assert take_lease(session, holder) is None
-    lease = Lease(session, holder)
+    lease = _hold(phone, holder)
 
     def settings(out: Path) -> RunSettings:
         return RunSettings(
@@ -461,8 +464,7 @@ def test_a_run_waiting_for_one_phone_holds_none(
     a, b = _sim(sims, adb_server), _sim(sims, adb_server)
     [sa, sb] = connect([a.serial, b.serial])
     other = Owner.new("holds-b-then-wants-a")
-    assert take_lease(sb, other) is None
-    held_b = Lease(sb, other)
+    held_b = _hold(b, other)
     # Its pause between looks waits for the test, so what it holds while
     # waiting is seen between two of its looks, never in the middle of one.
     paused, go_on = threading.Event(), threading.Event()
@@ -491,9 +493,7 @@ def test_a_run_waiting_for_one_phone_holds_none(
     assert any("waiting for the lease of" in m and "holds-b-then-wants-a" in m for m in said)
     # While it waits for B, A is free: the holder of B can take A too, and finish.
     assert not _lease_dir(a).exists()
-    [sa2] = connect([a.serial])
-    assert take_lease(sa2, other) is None
-    Lease(sa2, other).close()
+    _hold(a, other).close()
     held_b.close()
     go_on.set()
     thread.join(EVENT_TIMEOUT_S)

@@ -27,6 +27,19 @@ TINY = Path(__file__).resolve().parents[1] / "data" / "convert" / "tiny_fp32.tfl
 XSD = Path(__file__).resolve().parents[1] / "data" / "junit.xsd"
 
 
+def _ab_run(
+    serial: str, base: Path, cand: Path, out: Path, seed: int, capsys: pytest.CaptureFixture[str]
+) -> tuple[Path, str]:
+    """`harness run` with arms base and cand (4 trials each): the run folder, and stderr."""
+    code = main(["run", "--device", serial, "--variants", VARIANT, "--trials", "4",
+                 "--runs", "10", "--warmup", "1", "--cooldown-temp", "0", "--seed", str(seed),
+                 "--models", f"base={base}", "--models", f"cand={cand}",
+                 "--out", str(out), "--no-report", "--json"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-2000:]
+    return Path(json.loads(captured.out)["run_dir"]), captured.err
+
+
 def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -38,36 +51,7 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     sim = make_sim(
         faults={"synthetic": 5, "slowdown": {"factor": 1.25, "models": f"*{VARIANT}-fp32.tflite"}}
     )
-    code = main(
-        [
-            "run",
-            "--device",
-            sim.serial,
-            "--variants",
-            VARIANT,
-            "--trials",
-            "4",
-            "--runs",
-            "10",
-            "--warmup",
-            "1",
-            "--cooldown-temp",
-            "0",
-            "--seed",
-            "3",
-            "--models",
-            f"base={base}",
-            "--models",
-            f"cand={cand}",
-            "--out",
-            str(tmp_path / "runs"),
-            "--no-report",
-            "--json",
-        ]
-    )
-    captured = capsys.readouterr()
-    assert code == 0, captured.err[-2000:]
-    run_dir = Path(json.loads(captured.out)["run_dir"])
+    run_dir, err = _ab_run(sim.serial, base, cand, tmp_path / "runs", 3, capsys)
     records = [json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines()]
     records.sort(key=lambda r: r["order_index"])
     arms = [r["arm"] for r in records]
@@ -78,7 +62,7 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     meta = json.loads((run_dir / "meta.json").read_text())
     assert [a["label"] for a in meta["settings"]["arms"]] == ["base", "cand"]
     assert meta["arms"]["cand"]["models"][f"{VARIANT}|fp32"]["input_shape"] == [1, 8, 8, 3]
-    assert "[cand]" in captured.err  # progress lines name the arm
+    assert "[cand]" in err  # progress lines name the arm
 
     junit, markdown = tmp_path / "ab.xml", tmp_path / "ab.md"
     code = main(
@@ -135,36 +119,7 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
 
     # The same model in both arms: no change.
     sim.faults.set_slowdown(1.0)
-    code = main(
-        [
-            "run",
-            "--device",
-            sim.serial,
-            "--variants",
-            VARIANT,
-            "--trials",
-            "4",
-            "--runs",
-            "10",
-            "--warmup",
-            "1",
-            "--cooldown-temp",
-            "0",
-            "--seed",
-            "4",
-            "--models",
-            f"base={base}",
-            "--models",
-            f"cand={cand}",
-            "--out",
-            str(tmp_path / "runs"),
-            "--no-report",
-            "--json",
-        ]
-    )
-    captured = capsys.readouterr()
-    assert code == 0, captured.err[-2000:]
-    same = json.loads(captured.out)["run_dir"]
+    same = str(_ab_run(sim.serial, base, cand, tmp_path / "runs", 4, capsys)[0])
     assert main(["check", "--ab", same, "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert row["verdict"] in ("unchanged", "inconclusive") and 0.95 < row["ratio"] < 1.05, row

@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, typecheck, bench, demo, convert_all.
+"""nox sessions: tests, unit, lowest, pinned, lint, typecheck, bench, demo, convert_all.
 
 One helper installs the package for every session that runs it, so the unit,
 integration and benchmark sessions test the same install.
@@ -7,8 +7,11 @@ integration and benchmark sessions test the same install.
 from __future__ import annotations
 
 import glob
+import tomllib
+from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
 
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -33,6 +36,43 @@ def unit(session: nox.Session) -> None:
     """Fast tests only: no device, no browser, no TensorFlow conversion."""
     _install(session)
     session.run("pytest", "tests/unit", "-m", "not slow", *session.posargs)
+
+
+def _lowest_pins() -> str:
+    """`name==lower` for every declared requirement (runtime and test) that holds here.
+
+    pip has no "lowest" resolution, so the constraints say it: each range's
+    lower end, which is the version the range promises to work with.
+    """
+    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
+    lines = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    pins = []
+    for req in map(Requirement, lines):
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        lows = [s.version for s in req.specifier if s.operator in (">=", "~=", "==")]
+        if lows:
+            pins.append(f"{req.name}=={lows[0]}")
+    return "\n".join(pins) + "\n"
+
+
+@nox.session(python=PYTHON)
+def lowest(session: nox.Session) -> None:
+    """Unit tests on the lowest version of every dependency pyproject.toml allows."""
+    constraints = Path(session.create_tmp()) / "lowest.txt"
+    constraints.write_text(_lowest_pins())
+    session.run("sh", "scripts/setup-system.sh", external=True)
+    session.install("-c", str(constraints), "-e", ".[test]")
+    session.run("python", "-m", "pip", "list", silent=False)
+    session.run("pytest", "tests/unit", "-m", "not slow", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def pinned(session: nox.Session) -> None:
+    """All tests on the known-good set in constraints.txt (what a lab pins)."""
+    session.run("sh", "scripts/setup-system.sh", external=True)
+    session.install("-c", "constraints.txt", "-e", ".[test]")
+    session.run("pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -114,12 +114,10 @@ def check(
             metric=metric,
         )
     elif baseline is None or current is None:
-        import click
-
-        raise click.MissingParameter(
-            "compare a run against a baseline, or use --ab RUN_DIR",
-            param_type="option",
-            param_hint="'--baseline'" if baseline is None else "'--current'",
+        missing = "--baseline" if baseline is None else "--current"
+        raise PlanError(
+            f"Missing option '{missing}': compare a run against a baseline, or use "
+            "--ab RUN_DIR (see `harness check --help`)"
         )
     elif arm_a is not None or arm_b is not None:
         raise PlanError("--a and --b choose the arms of an --ab check")

@@ -105,10 +105,12 @@ def prepare_device(
             sel = unverified_selection(policy, checked.ncpu)
         masks[policy] = str(sel.mask)
         cpus[policy] = [int(c) for c in sel.cpus]
+        # `verified`: the topology showed these CPUs are what the policy means.
         cores_meta[policy] = {
-            "mask": str(sel.mask), "cpus": cpus[policy], "verified": checked.sysfs,
+            "mask": str(sel.mask), "cpus": cpus[policy], "verified": sel.verified,
+            "reason": sel.reason,
         }  # fmt: skip
-        for w in sel.warnings:
+        for w in (*sel.warnings, *([sel.reason] if sel.reason else [])):
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
     if vet is not None:

@@ -8,6 +8,7 @@ still name the trials the phone's own readings flag.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from harness.compare import compare_runs
@@ -57,3 +58,16 @@ def test_check_and_report_say_the_cooldown_was_unknown(tmp_path: Path) -> None:
     html = build([cur], out=tmp_path / "r.html").path.read_text()
     assert "Temperature unknown" in html and "not passed" in html
     assert "Temperature unknown" not in build([base], out=tmp_path / "b.html").path.read_text()
+
+
+def test_the_report_says_a_core_policy_was_not_verified(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "n", {A: QUIET})
+    meta_path = run / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    [serial] = meta["devices"]
+    reason = "not verified: no cpufreq topology to rank the cores by"
+    meta["cores"] = {serial: {"big": {"mask": "f", "cpus": [0, 1, 2, 3], "verified": False,
+                                      "reason": reason}}}  # fmt: skip
+    meta_path.write_text(json.dumps(meta))
+    html = build([run], out=tmp_path / "n.html").path.read_text()
+    assert "big: cpu 0, 1, 2, 3 (mask 0xf), not verified" in html

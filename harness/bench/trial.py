@@ -199,9 +199,9 @@ class TrialRunner:
         try:
             cooled, cooldown_wait, cooled_reason = self._cooldown()
         except CallHung as exc:
-            # The state read hung: nothing was launched, the trial ends here.
-            cooled, cooldown_wait = None, None
-            cooled_reason = "the device state read did not answer"
+            # The state read hung: nothing was launched, the trial ends here
+            # (its status and error say so; it has no cooldown to judge).
+            cooled, cooldown_wait, cooled_reason = None, None, None
             got, timed_out = Collected(TrialState("vanished", reason="call-hung")), True
             self._hung = f"{exc}; nothing was started on the device"
         else:

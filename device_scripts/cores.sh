@@ -10,6 +10,7 @@
 # Output: key=value lines (cluster lines hold several space-separated pairs):
 #   cpus=N  online=0,1,..  cluster=K cpus=.. max_khz=.. governor=.. online=..
 #   mask_all= mask_big= mask_prime= mask_little=  policy= mask= selected=
+#   unverified_<big|prime|little>=<why the topology does not back that mask>
 #   warning=<text> (any number)   error=<text> (on failure)
 # Exit: 0 ok, 2 bad POLICY, 3 no online CPU can be selected.
 #
@@ -164,10 +165,15 @@ while [ "$n" -lt "$ncpu" ]; do
 done
 
 # --- Rank and build the policy masks --------------------------------------------
+# why_<policy>: set when the topology does not back that policy's mask (which
+# then shows nothing about which cores are big, prime or little).
 all_mask=$(mask_of "$online")
+why_big="" why_prime="" why_little=""
 if [ "$nclusters" -eq 0 ]; then
 	echo "warning=no cpufreq topology: every policy uses all online cpus"
 	big_mask=$all_mask prime_mask=$all_mask little_mask=$all_mask
+	why_big="no cpufreq topology to rank the cores by (every policy is all online cpus)"
+	why_prime=$why_big why_little=$why_big
 else
 	lo="" hi=""
 	k=0
@@ -194,6 +200,7 @@ else
 		k=$((k + 1))
 	done
 	n=0
+	unranked=""
 	while [ "$n" -lt "$ncpu" ]; do
 		if ! is_in "$n" "$covered"; then
 			if is_in "$n" "$online"; then
@@ -202,9 +209,15 @@ else
 				# Old kernels drop cpufreq/ of an unplugged CPU: its cluster is unknown.
 				echo "warning=cpu$n is offline and has no cpufreq policy: topology may be incomplete"
 			fi
+			unranked="$unranked $n"
 		fi
 		n=$((n + 1))
 	done
+	if [ -n "$unranked" ]; then
+		# A cluster that cannot be ranked may be the big one (Pixel 2, gold cores unplugged).
+		why_big="cpu $(commas "$unranked") has no cpufreq policy, so not every cluster can be ranked"
+		why_prime=$why_big why_little=$why_big
+	fi
 	big_mask=$(mask_of "$big")
 	prime_mask=$(mask_of "$prime")
 	little_mask=$(mask_of "$little")
@@ -213,6 +226,7 @@ else
 		if [ "$v" -eq 0 ]; then
 			echo "warning=every $p cpu is offline: policy $p falls back to all online cpus"
 			eval "${p}_mask=\$all_mask"
+			eval "why_$p=\"every $p cpu is offline (the mask falls back to all online cpus)\""
 		fi
 	done
 fi
@@ -220,6 +234,10 @@ echo "mask_all=$(to_hex "$all_mask")"
 echo "mask_big=$(to_hex "$big_mask")"
 echo "mask_prime=$(to_hex "$prime_mask")"
 echo "mask_little=$(to_hex "$little_mask")"
+for p in big prime little; do
+	eval "v=\$why_$p"
+	[ -n "$v" ] && echo "unverified_$p=$v"
+done
 
 # --- The requested policy ----------------------------------------------------------
 case $policy in

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.bench.arms import prepare_arms
 from harness.bench.command import build_command
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TRIAL_SCRIPT = "run_trial.sh"
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,12 @@ def prepare_device(
             sel = unverified_selection(policy, checked.ncpu)
         masks[policy] = str(sel.mask)
         cpus[policy] = [int(c) for c in sel.cpus]
+        # `verified`: the topology showed these CPUs are what the policy means.
         cores_meta[policy] = {
-            "mask": str(sel.mask), "cpus": cpus[policy], "verified": checked.sysfs,
+            "mask": str(sel.mask), "cpus": cpus[policy], "verified": sel.verified,
+            "reason": sel.reason,
         }  # fmt: skip
-        for w in sel.warnings:
+        for w in (*sel.warnings, *([sel.reason] if sel.reason else [])):
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
     if vet is not None:
@@ -231,8 +235,53 @@ def release_device(prepared: PreparedDevice) -> None:
 
 
 # Preparation is repeatable (pushes skip what already matches), so a drop in
-# the middle costs a wait and a second pass, never the run; this bounds the passes.
+# the middle costs a wait and a second pass, never the run; this bounds the passes
+# (of preparation, and of any call `with_reconnect` rides out).
 PREPARE_ATTEMPTS = 3
+
+
+def with_reconnect(
+    session: DeviceSession,
+    what: str,
+    call: Callable[[], T],
+    *,
+    reconnect_timeout_s: float,
+    on_event: Callable[[str], None] = lambda _msg: None,
+    again: str | None = None,
+) -> T:
+    """`call()`, run again after the device dropped off and came back; for calls
+    that are safe to repeat (preparation, taking a lease).
+
+    A drop (or a call that times out while the device does not answer) waits
+    up to `reconnect_timeout_s` for the device and calls again, at most
+    PREPARE_ATTEMPTS times; a device that stays away raises DeviceLostError.
+    A call that times out while the device answers is a device problem,
+    raised as is. `again` is what the message says happens next.
+    """
+    from harness.bench.remote import answers, wait_for_device
+    from harness.errors import DeviceLostError, DeviceOfflineError
+
+    for attempt in range(1, PREPARE_ATTEMPTS + 1):
+        try:
+            return call()
+        except (DeviceOfflineError, DeviceTimeoutError) as exc:
+            if isinstance(exc, DeviceTimeoutError) and answers(session):
+                raise
+            if attempt == PREPARE_ATTEMPTS:
+                raise
+            on_event(
+                f"{session.serial}: device lost during {what} ({exc}); waiting up to "
+                f"{reconnect_timeout_s:g} s for it to come back"
+            )
+            if not wait_for_device(session, timeout_s=reconnect_timeout_s):
+                raise DeviceLostError(
+                    f"device did not come back within {reconnect_timeout_s:g} s",
+                    serial=session.serial,
+                    command=what,
+                    hint="reconnect it, then run the same command again",
+                ) from exc
+            on_event(f"{session.serial}: device is back, {again or f'trying the {what} again'}")
+    raise AssertionError("unreachable")
 
 
 def prepare_with_reconnect(
@@ -243,37 +292,14 @@ def prepare_with_reconnect(
     prepare: Callable[..., PreparedDevice] | None = None,
     **kwargs: Any,
 ) -> PreparedDevice:
-    """prepare_device (or `prepare`) that rides out disconnects like trials do.
-
-    A drop (or a call that times out while the device does not answer) waits
-    up to `reconnect_timeout_s` for the device and prepares again; a device
-    that stays away raises DeviceLostError. A call that times out while the
-    device answers is a device problem, raised as is.
-    """
-    from harness.bench.remote import answers, wait_for_device
-    from harness.errors import DeviceLostError, DeviceOfflineError
-
-    prepare = prepare or prepare_device
-    for attempt in range(1, PREPARE_ATTEMPTS + 1):
-        try:
-            return prepare(
-                session, reconnect_timeout_s=reconnect_timeout_s, on_event=on_event, **kwargs
-            )
-        except (DeviceOfflineError, DeviceTimeoutError) as exc:
-            if isinstance(exc, DeviceTimeoutError) and answers(session):
-                raise
-            if attempt == PREPARE_ATTEMPTS:
-                raise
-            on_event(
-                f"{session.serial}: device lost during preparation ({exc}); waiting up to "
-                f"{reconnect_timeout_s:g} s for it to come back"
-            )
-            if not wait_for_device(session, timeout_s=reconnect_timeout_s):
-                raise DeviceLostError(
-                    f"device did not come back within {reconnect_timeout_s:g} s",
-                    serial=session.serial,
-                    command="preparation",
-                    hint="reconnect it, then run the same command again",
-                ) from exc
-            on_event(f"{session.serial}: device is back, preparing again")
-    raise AssertionError("unreachable")
+    """prepare_device (or `prepare`) that rides out disconnects like trials do
+    (`with_reconnect`)."""
+    run = prepare or prepare_device
+    return with_reconnect(
+        session,
+        "preparation",
+        lambda: run(session, reconnect_timeout_s=reconnect_timeout_s, on_event=on_event, **kwargs),
+        reconnect_timeout_s=reconnect_timeout_s,
+        on_event=on_event,
+        again="preparing again",
+    )

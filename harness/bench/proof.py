@@ -7,7 +7,10 @@ figures and flags, so a lab engineer can tell a noisy phone from a wrong setup:
 
 - `throttled`: a pinned CPU's clock seen below its cluster's hardware maximum
   (scaling_cur_freq < cpuinfo_max_freq) during the trial.
-- `hot`: the hottest zone seen at or above the run's cooldown limit.
+- `hot`: the hottest temperature seen, during the trial (samples) or in the
+  state snapshots just before and after it, at or above the run's cooldown
+  limit. A trial shorter than one sample interval has no samples, so the
+  snapshots are what shows a phone that was hot from the start.
 - `interfered`: other processes used more than INTERFERENCE_BOUND_PCT of the
   pinned CPUs' time while the benchmark ran.
 - an affinity read back outside the requested mask makes the trial `failed`.
@@ -203,8 +206,11 @@ def prove(
     delegate: str | None = None,
     threads: int = 0,
     xnnpack: str = "default",
+    before_c: float | None = None,
+    after_c: float | None = None,
 ) -> Proof:
-    """Figures and flags for one trial from its samples and its log."""
+    """Figures and flags for one trial from its samples, its log and the hottest
+    readings of the state snapshots before and after it (`before_c`, `after_c`)."""
     got = parse_samples(samples_text)
     warnings: list[str] = []
     affinity: list[int] | None = None
@@ -234,11 +240,21 @@ def prove(
         warnings.append(
             f"throttled: cpu{cpu} ran at {khz} kHz, below its maximum {cluster_max_khz[cpu]} kHz"
         )
+    seen = [
+        (temp, when)
+        for temp, when in (
+            (temp_max, "during the trial"),
+            (before_c, "before the trial"),
+            (after_c, "after the trial"),
+        )
+        if temp is not None
+    ]
     hot = None
-    if temp_max is not None and hot_limit_c is not None:
-        hot = temp_max >= hot_limit_c
+    if seen and hot_limit_c is not None:
+        hottest, when = max(seen, key=lambda p: p[0])
+        hot = hottest >= hot_limit_c
         if hot:
-            warnings.append(f"hot: {temp_max:g} °C during the trial, limit {hot_limit_c:g} °C")
+            warnings.append(f"hot: {hottest:g} °C {when}, limit {hot_limit_c:g} °C")
     share = interference_pct(got.samples)
     interfered = None if share is None else share > INTERFERENCE_BOUND_PCT
     if interfered:
@@ -301,6 +317,8 @@ def with_proof(
         delegate=record.figures.delegate,
         threads=record.threads,
         xnnpack=record.xnnpack,
+        before_c=record.temp_before_c,
+        after_c=record.temp_after_c,
     )
     changes: dict[str, object] = {}
     if proof.affinity_error and record.status == "ok":

@@ -46,6 +46,7 @@ class Observed:
     cooldown_wait: float | None
     notes: list[str]
     error: str | None = None
+    cooled_reason: str | None = None  # why `cooled` is None though a cooldown was asked
 
 
 def build_record(
@@ -124,6 +125,7 @@ def build_record(
         temp_after_c=None if temp_after is None else float(temp_after),
         cooled=cooled,
         cooldown_wait_s=cooldown_wait,
+        cooled_reason=seen.cooled_reason,
         freq_before=freq_before,
         freq_after=freq_after,
         throttled=throttled(freq_after or freq_before, target.cluster_max_khz),

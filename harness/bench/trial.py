@@ -144,10 +144,11 @@ class TrialRunner:
             log.warning("%s: unreadable state snapshot: %s", self.target.session.serial, exc)
             return None
 
-    def _cooldown(self) -> tuple[bool | None, float | None]:
+    def _cooldown(self) -> tuple[bool | None, float | None, str | None]:
+        """(cooled, seconds waited, why cooled is unknown); all None without a limit."""
         limit = self.settings.cooldown_temp_c
         if limit is None:
-            return None, None
+            return None, None, None
         from harness.device import thermal
 
         # The previous trial's after-snapshot, taken moments ago, is this trial's
@@ -157,7 +158,7 @@ class TrialRunner:
             recent = self._state(self._last_after[1])
             hottest = getattr(recent, "max_temp_c", None)
             if hottest is not None and hottest < limit:
-                return True, 0.0
+                return True, 0.0, None
         # A state read may take no longer than a whole trial is allowed.
         read_s = min(thermal.STATE_TIMEOUT_S, max(1.0, self.settings.timeout_s))
         result = self.target.remote.resilient(
@@ -169,12 +170,12 @@ class TrialRunner:
                 read_timeout_s=read_s,
             ),
         )
-        if not result.cooled:
+        if result.cooled is False:
             self._on_event(
                 f"{self.target.session.serial}: still {result.temp_c} °C after "
                 f"{result.waited_s:.0f} s of cooldown; measuring anyway (recorded)"
             )
-        return bool(result.cooled), float(result.waited_s)
+        return result.cooled, float(result.waited_s), result.reason
 
     # -- one trial -----------------------------------------------------------------------
     def run(self, spec: TrialSpec, order_index: int | None = None) -> TrialRecord:
@@ -196,10 +197,11 @@ class TrialRunner:
         self._hung = None
         started = time.time()
         try:
-            cooled, cooldown_wait = self._cooldown()
+            cooled, cooldown_wait, cooled_reason = self._cooldown()
         except CallHung as exc:
-            # The state read hung: nothing was launched, the trial ends here.
-            cooled, cooldown_wait = None, None
+            # The state read hung: nothing was launched, the trial ends here
+            # (its status and error say so; it has no cooldown to judge).
+            cooled, cooldown_wait, cooled_reason = None, None, None
             got, timed_out = Collected(TrialState("vanished", reason="call-hung")), True
             self._hung = f"{exc}; nothing was started on the device"
         else:
@@ -225,6 +227,7 @@ class TrialRunner:
                 after=self._state(got.after),
                 cooled=cooled,
                 cooldown_wait=cooldown_wait,
+                cooled_reason=cooled_reason,
                 notes=command.notes,
             ),
         )

@@ -68,14 +68,18 @@ def check_pair(base: Mapping[str, Any], cur: Mapping[str, Any], *, label: str) -
 
 
 def thermal_trouble(ctx: Mapping[str, Any]) -> str | None:
-    """One phrase describing throttled or not-cooled trials, None when there were none."""
+    """One phrase describing throttled, not-cooled or never-checked trials, None when
+    there were none."""
     parts = []
     throttled = ctx.get("throttled_trials") or 0
     uncooled = ctx.get("uncooled_trials") or 0
+    unknown = ctx.get("cooled_unknown_trials") or 0
     if throttled:
         parts.append(f"{throttled} throttled trial(s)")
     if uncooled:
         parts.append(f"{uncooled} trial(s) started before the device cooled down")
+    if unknown:
+        parts.append(f"{unknown} trial(s) with no temperature readable (cooldown unknown)")
     if not parts:
         return None
     temp = ctx.get("max_temp_c")

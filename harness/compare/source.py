@@ -42,7 +42,7 @@ DEVICE_FIELDS = (
     "android_release",
     "sdk",
 )
-THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "max_temp_c")
+THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "cooled_unknown_trials", "max_temp_c")
 CONTEXT_FIELDS = (
     *DEVICE_FIELDS,
     "binary_kind",
@@ -141,10 +141,13 @@ def _value(x: Any) -> Any:
 
 def _thermal(trials: pd.DataFrame) -> dict[str, Any]:
     temps = pd.concat([trials["temp_before_c"], trials["temp_after_c"]]).dropna()
+    cooled = trials["cooled"].astype("boolean")
     return {
         "throttled_trials": int(trials["throttled"].fillna(False).astype(bool).sum()),
-        # cooled is None where no cooldown was asked for: only an explicit False counts.
-        "uncooled_trials": int((~trials["cooled"].astype("boolean").fillna(True)).sum()),
+        # cooled is None where no cooldown was asked for: only an explicit False counts...
+        "uncooled_trials": int((~cooled.fillna(True)).sum()),
+        # ...and None with a reason where one was asked but no temperature was readable.
+        "cooled_unknown_trials": int((cooled.isna() & trials["cooled_reason"].notna()).sum()),
         "max_temp_c": float(temps.max()) if len(temps) else None,
     }
 

@@ -4,12 +4,16 @@ The choice is made on the device by POSIX sh (cores.sh groups CPUs by
 cpufreq/related_cpus and ranks clusters by cpuinfo_max_freq) so that the same
 rule runs at a bench with plain `adb shell`; this module validates the policy
 before it travels and reads the script's answer.
+
+A selection is `verified` only when the topology backs it: `big` on a phone
+without cpufreq is every online CPU, which shows nothing about which cores
+are big, so it is recorded unverified with the reason.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.device.files import ensure_scripts
@@ -48,16 +52,21 @@ class Topology:
     clusters: tuple[Cluster, ...]
     masks: dict[str, str]
     warnings: tuple[str, ...]
+    # Named policy -> why the topology does not back its mask (cores.sh `unverified_*`).
+    unverified: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class CoreSelection:
-    """The mask given to taskset for a policy, and the CPUs it names."""
+    """The mask given to taskset for a policy, the CPUs it names, and whether the
+    topology showed that they are what the policy means (`reason` says why not)."""
 
     policy: str
     mask: str
     cpus: tuple[int, ...]
     warnings: tuple[str, ...] = ()
+    verified: bool = True
+    reason: str | None = None  # why not verified
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +74,8 @@ class CoreSelection:
             "mask": self.mask,
             "cpus": list(self.cpus),
             "warnings": list(self.warnings),
+            "verified": self.verified,
+            "reason": self.reason,
         }
 
 
@@ -100,17 +111,35 @@ def parse_cores_output(text: str) -> tuple[Topology, CoreSelection | None, str |
         clusters=clusters,
         masks={p: plain[f"mask_{p}"] for p in POLICIES if f"mask_{p}" in plain},
         warnings=tuple(warnings),
+        unverified={p: plain[f"unverified_{p}"] for p in POLICIES if f"unverified_{p}" in plain},
     )
     error = plain.get("error")
     if error is not None or "mask" not in plain:
         return topo, None, error or "cores.sh printed no mask"
+    policy, mask = plain.get("policy", ""), plain["mask"]
+    reason = _unverified_reason(topo, policy, mask)
     selection = CoreSelection(
-        policy=plain.get("policy", ""),
-        mask=plain["mask"],
+        policy=policy,
+        mask=mask,
         cpus=cpu_list(plain.get("selected")),
         warnings=tuple(warnings),
+        verified=reason is None,
+        reason=reason,
     )
     return topo, selection, None
+
+
+def _unverified_reason(topo: Topology, policy: str, mask: str) -> str | None:
+    """Why the topology does not back `policy`'s mask, or None when it does.
+
+    `all` and a hex mask are checked against the online CPUs, which cores.sh
+    always reads; a named cluster needs every CPU ranked by its cpufreq
+    policy, and an online CPU in it.
+    """
+    why = topo.unverified.get(policy)
+    if why is None:
+        return None
+    return f"not verified: {why}; mask {mask} shows nothing about which cores are {policy}"
 
 
 def run_cores_script(session: DeviceSession, policy: str) -> tuple[Topology, CoreSelection]:
@@ -168,8 +197,9 @@ def unverified_selection(policy: str, ncpu: int | None) -> CoreSelection:
         policy=name,
         mask=mask,
         cpus=cpus,
-        warnings=(
+        verified=False,
+        reason=(
             f"affinity not verified: mask {mask} was not checked against the CPU "
-            "topology (sysfs unreadable)",
+            "topology (sysfs unreadable)"
         ),
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from harness.config import HarnessConfig, load_config
-from harness.device.lease import Lease, Owner, take_all
+from harness.device.lease import Lease, Owner, Reconnect, at_once, take_all
 from harness.device.pools import PoolRequest, candidates, take
 from harness.device.servers import connect_all, open_servers, refuse_twins, server_specs
 from harness.device.session import DeviceSession
@@ -23,12 +23,14 @@ from harness.errors import PlanError
 
 @dataclass
 class LeaseRequest:
-    """How a run leases its phones: wait how long (None: refuse at once), say what."""
+    """How a run leases its phones: wait how long (None: refuse at once), say what,
+    and how a drop during a lease call is ridden out (the run's reconnect)."""
 
     wait_s: float | None
     emit: Callable[[str], None]
     run: str = ""
     leases: list[Lease] = field(default_factory=list)
+    reconnect: Reconnect = at_once
 
     def name_run(self, run_id: str) -> None:
         """Write the run id into every held lease (known once the run folder exists)."""
@@ -66,7 +68,14 @@ def open_lab(
         return
     owner = Owner.new(lease.run or f"starting-{os.getpid()}")
     with contextlib.ExitStack() as stack:
-        held = take_all(chosen.sessions, owner, wait_s=lease.wait_s, emit=lease.emit, fresh=_twin)
+        held = take_all(
+            chosen.sessions,
+            owner,
+            wait_s=lease.wait_s,
+            emit=lease.emit,
+            fresh=_twin,
+            reconnect=lease.reconnect,
+        )
         for one in held:
             stack.callback(one.close)
         if chosen.pools:
@@ -83,6 +92,7 @@ def open_lab(
                     emit=lease.emit,
                     exclude=exclude,
                     fresh=_twin,
+                    reconnect=lease.reconnect,
                 )
                 for one in got:
                     stack.callback(one.close)

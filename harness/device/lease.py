@@ -13,6 +13,11 @@ or lost the phone for longer than a reconnect). It is broken under a second
 atomic `mkdir` (`LEASE_DIR/break`) inside the very lease that was judged
 stale, after checking that its token is still the one read: two breakers
 cannot both win, and a fresh lease is never broken.
+
+Taking a lease is a device call like any other: a drop in the middle of it is
+ridden out by the run's reconnect (`Reconnect`, given by whoever leases),
+which waits for the phone and asks again. Asking again is safe: a lease that
+the first ask did take carries this run's token, and is ours.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession
@@ -43,6 +49,21 @@ STALE_AFTER_S = 120
 LEASE_CALL_TIMEOUT_S = 15.0
 # How often a run waiting for a busy phone (--wait-for-device) looks again.
 WAIT_POLL_S = 1.0
+
+T = TypeVar("T")
+
+
+class Reconnect(Protocol):
+    """Runs a device call, and after a drop waits for the phone and runs it again
+    (the run's reconnect, `harness.bench.prepare.with_reconnect`); raises when the
+    phone stays away."""
+
+    def __call__(self, session: DeviceSession, what: str, call: Callable[[], T]) -> T: ...
+
+
+def at_once(session: DeviceSession, what: str, call: Callable[[], T]) -> T:
+    """No reconnect: a drop raises at once (commands that only look, or release)."""
+    return call()
 
 
 class DeviceBusyError(DeviceError):
@@ -215,14 +236,21 @@ def acquire(
     session: DeviceSession,
     owner: Owner,
     *,
-    wait_s: float,
     emit: Callable[[str], None],
-    waited: set[str] | None = None,
+    reconnect: Reconnect = at_once,
 ) -> Holder | None:
-    """One attempt: take the lease, breaking a stale one; the live holder when busy."""
+    """One attempt: take the lease, breaking a stale one; the live holder when busy.
+
+    A drop during it goes through `reconnect`, which asks again once the phone is back.
+    """
+    return reconnect(session, "lease", lambda: _acquire(session, owner, emit))
+
+
+def _acquire(session: DeviceSession, owner: Owner, emit: Callable[[str], None]) -> Holder | None:
     for _ in range(3):  # a broken lease may be retaken by someone else first
         holder = try_take(session, owner)
-        if holder is None:
+        if holder is None or holder.token == owner.token:
+            # Ours: taken now, or by an ask whose answer a drop cut off.
             return None
         if _own_orphan(holder, owner):
             # A resume finds the lease its run's earlier process could not release
@@ -323,6 +351,7 @@ def take_all(
     wait_s: float | None,
     emit: Callable[[str], None],
     fresh: Callable[[DeviceSession], DeviceSession],
+    reconnect: Reconnect = at_once,
 ) -> list[Lease]:
     """Leases on every session, or DeviceBusyError naming the holders (after `wait_s`)."""
     held: list[Lease] = []
@@ -332,7 +361,7 @@ def take_all(
         while True:
             busy: list[tuple[DeviceSession, Holder]] = []
             for s in sessions:
-                holder = acquire(s, owner, wait_s=0, emit=emit)
+                holder = acquire(s, owner, emit=emit, reconnect=reconnect)
                 if holder is None:
                     held.append(Lease(fresh(s), owner, s))
                 else:
@@ -378,7 +407,9 @@ __all__ = [
     "Holder",
     "Lease",
     "Owner",
+    "Reconnect",
     "acquire",
+    "at_once",
     "break_stale",
     "read_holder",
     "release",

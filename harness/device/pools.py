@@ -20,7 +20,9 @@ from harness.device.lease import (
     Holder,
     Lease,
     Owner,
+    Reconnect,
     acquire,
+    at_once,
     pause,
     release_all,
 )
@@ -92,6 +94,7 @@ def take(
     emit: Callable[[str], None],
     exclude: set[str],
     fresh: Callable[[DeviceSession], DeviceSession],
+    reconnect: Reconnect = at_once,
 ) -> list[Lease]:
     """Lease `request.count` free phones of `pool`, skipping busy ones (and `exclude`)."""
     usable = [s for s in pool if f"{s.serial}@{s.adb_server}" not in exclude]
@@ -110,7 +113,7 @@ def take(
                     break
                 if any(lease.session.serial == s.serial for lease in held):
                     continue
-                holder = acquire(s, owner, wait_s=0, emit=emit)
+                holder = acquire(s, owner, emit=emit, reconnect=reconnect)
                 if holder is None:
                     held.append(Lease(fresh(s), owner, s))
                 else:

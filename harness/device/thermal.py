@@ -64,13 +64,22 @@ class DeviceState:
         return asdict(self)
 
 
+# Why `cooled` (and `hot`) cannot be known: a phone that shows no temperature at all.
+NO_TEMPERATURE = "no temperature readable (no thermal zone reports one, no battery temperature)"
+
+
 @dataclass(frozen=True)
 class CooldownResult:
-    """Whether the device got below the limit, how long that took, and the last reading."""
+    """Whether the device got below the limit, how long that took, and the last reading.
 
-    cooled: bool
+    `cooled` is None when no temperature could be read: unknown, never a pass;
+    `reason` then says why.
+    """
+
+    cooled: bool | None
     waited_s: float
     temp_c: float | None
+    reason: str | None = None
 
 
 def parse_state(text: str) -> DeviceState:
@@ -143,16 +152,17 @@ def wait_cool(
 ) -> CooldownResult:
     """Poll until the hottest CPU zone (or battery) is below `max_temp_c`.
 
-    Gives up after `timeout_s` and says so (`cooled=False`); a device with no
-    readable sensor counts as cool (nothing to wait for) and is logged.
+    Gives up after `timeout_s` and says so (`cooled=False`). A device with no
+    readable sensor is not waited for, and its cooldown is unknown
+    (`cooled=None` with the reason): nothing showed that it was cool.
     """
     started = time.monotonic()
     while True:
         state = read_state(session, ["none"], timeout_s=read_timeout_s)
         waited = time.monotonic() - started
         if state.max_temp_c is None:
-            log.info("%s: no thermal sensor readable; not waiting", session.serial)
-            return CooldownResult(True, waited, None)
+            log.info("%s: %s; not waiting", session.serial, NO_TEMPERATURE)
+            return CooldownResult(None, waited, None, NO_TEMPERATURE)
         if state.max_temp_c < max_temp_c:
             return CooldownResult(True, waited, state.max_temp_c)
         if waited + poll_s > timeout_s:
@@ -183,6 +193,11 @@ def condition_warnings(state: DeviceState) -> list[str]:
         )
     if state.screen_on:
         out.append("screen is on: UI work competes for the CPUs; turn the screen off")
+    if state.max_temp_c is None:
+        out.append(
+            f"{NO_TEMPERATURE}: the cooldown cannot be checked and heat cannot be seen, "
+            "so trials record `cooled` and `hot` as unknown (null)"
+        )
     return out
 
 

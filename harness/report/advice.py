@@ -62,6 +62,21 @@ def _thermal(run: DeviceRun) -> Advice | None:
     )
 
 
+def _heat_unknown(run: DeviceRun) -> Advice | None:
+    """Trials that asked for a cooldown on a phone that shows no temperature."""
+    unknown = [t for t in run.trials if t.get("cooled") is None and t.get("cooled_reason")]
+    if not unknown:
+        return None
+    return Advice(
+        "warn",
+        "Temperature unknown",
+        f"{count(len(unknown), 'trial')} ran with {unknown[0]['cooled_reason']}: whether the "
+        "phone was cool or hot is unknown (recorded null), not passed.",
+        "Measure on a phone that exposes its thermal zones or battery temperature, or keep "
+        "it and the room cool and compare these figures with care.",
+    )
+
+
 def _unstable(rows: Sequence[VariantRow]) -> Advice | None:
     noisy = [r for r in rows if r.status == "noisy"]
     if not noisy:
@@ -144,6 +159,7 @@ def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice
         _failed(rows),
         _incomplete(run),
         _thermal(run),
+        _heat_unknown(run),
         _unstable(rows),
         _battery(run),
         _device_setup(run),

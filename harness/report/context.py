@@ -130,11 +130,13 @@ def _delegation_text(s: Mapping[str, Any]) -> str:
 
 
 def _mask_text(run: DeviceRun) -> str:
-    """Core policy, CPUs and taskset mask: from meta["cores"] when stored, else the trials."""
+    """Core policy, CPUs and taskset mask: from meta["cores"] when stored, else the trials.
+    A policy the topology did not back (`verified` false) says so."""
     chosen = (run.meta.get("cores") or {}).get(run.serial) or {}
     if chosen:
         return "; ".join(
             f"{policy}: cpu {_text((c or {}).get('cpus'))} (mask 0x{(c or {}).get('mask')})"
+            + (", not verified" if (c or {}).get("verified") is False else "")
             for policy, c in chosen.items()
         )
     masks = sorted({str(t["core_mask"]) for t in run.trials if t.get("core_mask")})

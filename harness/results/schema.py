@@ -123,6 +123,9 @@ class TrialRecord:
     temp_after_c: float | None = None
     cooled: bool | None = None  # False: cooldown timed out before the trial
     cooldown_wait_s: float | None = None
+    # Why `cooled` is None though a cooldown was asked (no temperature readable):
+    # unknown, not a pass. None when cooled is known or no cooldown was asked.
+    cooled_reason: str | None = None
     freq_before: dict[str, list[int]] = field(default_factory=dict)  # cpu -> [max_khz, cur_khz]
     freq_after: dict[str, list[int]] = field(default_factory=dict)
     throttled: bool | None = None

@@ -8,6 +8,7 @@ Percentiles use numpy's linear interpolation over the trial latencies.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
@@ -44,6 +45,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "published_ms",
     "ratio",
     "throttled_trials",
+    "uncooled_trials",  # cooled false: the cooldown timed out before the trial
+    "cooled_unknown_trials",  # cooled null with a reason: no temperature was readable
     "status",
     "delegate",
     "delegated_nodes",
@@ -65,6 +68,8 @@ _DTYPES: dict[str, str] = {
     "n_ok": "int64",
     "n_failed": "int64",
     "throttled_trials": "int64",
+    "uncooled_trials": "int64",
+    "cooled_unknown_trials": "int64",
     "status": "string",
     "delegate": "string",
     "delegated_nodes": "Int64",
@@ -106,12 +111,38 @@ def noisy_advice(configs: list[str]) -> str:
 
 
 def status_notes(summary: pd.DataFrame) -> list[str]:
-    """Notes to print under a summary table: the advice for `noisy` rows, if any."""
+    """Notes to print under a summary table: `noisy` rows, trials the phone's own
+    readings flag (hot, throttled, interfered, log mismatch), and cooldowns that
+    timed out or could not be checked; each with what to do."""
+    notes: list[str] = []
+    several = summary["device_serial"].nunique() > 1
+
+    def name(r: Mapping[Hashable, Any]) -> str:
+        where = f"{r['device_serial']} " if several else ""
+        return f"{where}{r['variant']} {r['quant']} t{r['threads']}"
+
     noisy = summary[summary["status"] == "noisy"]
-    if not len(noisy):
-        return []
-    rows = noisy.to_dict(orient="records")
-    return [noisy_advice([f"{r['variant']} {r['quant']} t{r['threads']}" for r in rows])]
+    if len(noisy):
+        notes.append(noisy_advice([name(r) for r in noisy.to_dict(orient="records")]))
+    flagged = summary[summary["flagged_trials"] > 0].to_dict(orient="records")
+    if flagged:
+        notes.append(
+            "flagged: " + "; ".join(f"{name(r)} {r['proof_flags']}" for r in flagged) + ": "
+            "the phone's own readings say these trials ran hot, throttled, shared their cores "
+            "or not as asked (trials.jsonl proof_warnings says which); their figures may show "
+            "the phone, not the model: let it cool and rerun them"
+        )
+    for column, text in (
+        ("uncooled_trials", "started before the phone cooled below --cooldown-temp (cooled=false)"),
+        (
+            "cooled_unknown_trials",
+            "ran with no temperature readable: cooled and hot are unknown (null), not passed",
+        ),
+    ):
+        for serial, n in summary.groupby("device_serial", sort=True)[column].sum().items():
+            if n:
+                notes.append(f"{serial}: {n} trial(s) {text}")
+    return notes
 
 
 def _status(n_ok: int, n_failed: int, cv: float | None = None) -> str:
@@ -161,6 +192,10 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
     median = row.get("median_ms")
     row["ratio"] = median / pub if median is not None and pub else None
     row["throttled_trials"] = int(group["throttled"].fillna(False).astype(bool).sum())
+    # cooled: True/False as seen; None without a cooldown, or (with a reason) unknown.
+    cooled = group["cooled"].astype("boolean")
+    row["uncooled_trials"] = int((~cooled.fillna(True)).sum())
+    row["cooled_unknown_trials"] = int((cooled.isna() & group["cooled_reason"].notna()).sum())
     row["status"] = _status(n_ok, n_failed, row.get("cv"))
     row.update(_delegation(group))
     from harness.results.flags import flagged_trials
@@ -205,6 +240,8 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     for column in (
         "device_model",
         "throttled",
+        "cooled",
+        "cooled_reason",
         "delegate",
         "delegated_nodes",
         "total_nodes",

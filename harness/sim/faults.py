@@ -158,10 +158,11 @@ class Faults:
 
     def clear_thermal(self) -> None:
         """Back to the image's resting temperatures and uncapped clocks."""
-        for index, (_kind, temp) in enumerate(image.DEFAULT_ZONES):
+        for index, (_kind, temp) in enumerate(image.zones_of(self._topology)):
             image.set_zone_temp(self._root, index, temp)
-        for cluster in self._topology.clusters:
-            image.set_policy_cap(self._root, cluster, None)
+        if self._topology.cpufreq:
+            for cluster in self._topology.clusters:
+                image.set_policy_cap(self._root, cluster, None)
 
     def set_slowdown(self, factor: float, models: str | None = None) -> None:
         """Every benchmark_model inference takes `factor` times as long (it computes longer).
@@ -269,7 +270,7 @@ class Faults:
 
     # -- read by the device ------------------------------------------------------
     def _zone_types(self) -> list[str]:
-        return [kind for kind, _temp in image.DEFAULT_ZONES]
+        return [kind for kind, _temp in image.zones_of(self._topology)]
 
     def count_bytes(self, count: int) -> bool:
         """True when this traffic trips the byte fault (which then disarms)."""

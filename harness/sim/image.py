@@ -123,8 +123,9 @@ def build_cpu_sysfs(root: Path, topo: Topology, caps: dict[int, int] | None = No
     _write(base / "offline", (_cpulist(offline) if offline else "") + "\n")
     _write(base / "kernel_max", f"{max(cpus)}\n")
     for cluster in topo.clusters:
-        policy = base / "cpufreq" / f"policy{cluster.policy}"
-        write_policy(policy, cluster.cpus, cluster.offline, cluster, caps or {})
+        if topo.cpufreq:
+            policy = base / "cpufreq" / f"policy{cluster.policy}"
+            write_policy(policy, cluster.cpus, cluster.offline, cluster, caps or {})
         for cpu in cluster.cpus:
             cpu_dir = base / f"cpu{cpu}"
             _write(cpu_dir / "online", "0\n" if cpu in cluster.offline else "1\n")
@@ -132,7 +133,8 @@ def build_cpu_sysfs(root: Path, topo: Topology, caps: dict[int, int] | None = No
             _write(
                 cpu_dir / "topology" / "physical_package_id", f"{topo.clusters.index(cluster)}\n"
             )
-            (cpu_dir / "cpufreq").symlink_to(f"../cpufreq/policy{cluster.policy}")
+            if topo.cpufreq:
+                (cpu_dir / "cpufreq").symlink_to(f"../cpufreq/policy{cluster.policy}")
 
 
 def write_policy(
@@ -164,8 +166,13 @@ def write_policy(
         _write(policy / name, value + "\n")
 
 
+def zones_of(topo: Topology) -> list[tuple[str, float]]:
+    """The device's thermal zones: the topology's own, else the Pixel 1's."""
+    return list(DEFAULT_ZONES if topo.thermal_zones is None else topo.thermal_zones)
+
+
 def build_thermal(root: Path, zones: list[tuple[str, float]]) -> None:
-    """Write /sys/class/thermal with thermal_zoneN/{type,temp,mode}."""
+    """Write /sys/class/thermal with thermal_zoneN/{type,temp,mode} (empty: no zones)."""
     base = root / "sysfs" / "thermal"
     if base.exists():
         shutil.rmtree(base)
@@ -208,7 +215,7 @@ def build(root: Path, props: dict[str, str], topo: Topology) -> None:
         state.mkdir(parents=True, exist_ok=True)
         build_system(root, props)
         build_cpu_sysfs(root, topo)
-        build_thermal(root, DEFAULT_ZONES)
+        build_thermal(root, zones_of(topo))
         (state / "affinity.jsonl").touch()
         _write(state / "battery", "level=85\ntemperature=281\nac=false\nusb=true\nstatus=2\n")
         _write(state / "screen", "ON\n")
@@ -225,6 +232,8 @@ def build(root: Path, props: dict[str, str], topo: Topology) -> None:
 def set_policy_cap(root: Path, cluster: Cluster, cap_khz: int | None) -> None:
     """Cap (or uncap, with None) a cluster's scaling_max_freq, as thermal throttling does."""
     policy = root / "sysfs" / "cpu" / "cpufreq" / f"policy{cluster.policy}"
+    if not policy.is_dir():
+        raise SimulatorError(f"cpu{cluster.policy} has no cpufreq policy to cap on this device")
     value = min(
         cap_khz if cap_khz is not None else cluster.scaling_max_khz or cluster.max_khz,
         cluster.max_khz,

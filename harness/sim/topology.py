@@ -4,7 +4,11 @@ JSON format (`--topology FILE`):
 `{"clusters": [{"cpus": [0, 1], "max_khz": 1593600}, {"cpus": [2, 3], "max_khz": 2150400}]}`
 with optional per-cluster fields `min_khz`, `scaling_max_khz` (a throttled cap),
 `governor`, `offline` (list of cpus of that cluster that are offline) and
-`host_cpus` (explicit host CPUs for that cluster).
+`host_cpus` (explicit host CPUs for that cluster). Two optional top-level keys
+describe a stripped-down device: `"cpufreq": false` (CPUs present and online,
+but no cpufreq folders, as on boards whose kernel has no cpufreq driver) and
+`"thermal_zones": [{"type": "cpu0", "temp_c": 41.5}, ...]` (the zones under
+/sys/class/thermal; `[]` for none; absent: the Pixel 1's zones).
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class Topology:
 
     clusters: tuple[Cluster, ...]
     host_map: dict[int, int] = field(default_factory=dict)
+    cpufreq: bool = True  # False: no cpufreq folders at all
+    # (type, degrees C) of each thermal zone; None: the image's default (Pixel 1) zones.
+    thermal_zones: tuple[tuple[str, float], ...] | None = None
 
     @property
     def cpus(self) -> list[int]:
@@ -79,6 +86,10 @@ class Topology:
                 for c in self.clusters
             ],
             "host_map": {str(k): v for k, v in sorted(self.host_map.items())},
+            "cpufreq": self.cpufreq,
+            "thermal_zones": None
+            if self.thermal_zones is None
+            else [{"type": kind, "temp_c": temp} for kind, temp in self.thermal_zones],
         }
 
 
@@ -145,7 +156,39 @@ def parse(data: Any, *, host_cpus: list[int] | None = None) -> Topology:
     if 0 not in seen:
         raise SimulatorError("topology: a device always has cpu0")
     available = sorted(host_cpus if host_cpus is not None else os.sched_getaffinity(0))
-    return Topology(tuple(clusters), _host_map(clusters, available))
+    cpufreq = data.get("cpufreq", True)
+    if not isinstance(cpufreq, bool):
+        raise SimulatorError("topology: cpufreq must be true or false")
+    return Topology(
+        tuple(clusters),
+        _host_map(clusters, available),
+        cpufreq=cpufreq,
+        thermal_zones=_zones(data.get("thermal_zones")),
+    )
+
+
+def _zones(raw: Any) -> tuple[tuple[str, float], ...] | None:
+    """The `thermal_zones` list as (type, degrees C) pairs; None when not given."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise SimulatorError('topology: thermal_zones must be a list of {"type", "temp_c"}')
+    zones: list[tuple[str, float]] = []
+    for i, zone in enumerate(raw):
+        kind = zone.get("type") if isinstance(zone, dict) else None
+        temp = zone.get("temp_c") if isinstance(zone, dict) else None
+        if (
+            not isinstance(kind, str)
+            or not kind.strip()
+            or isinstance(temp, bool)
+            or not isinstance(temp, int | float)
+            or set(zone) - {"type", "temp_c"}
+        ):
+            raise SimulatorError(
+                f'topology: thermal zone {i} needs {{"type": NAME, "temp_c": DEGREES}}'
+            )
+        zones.append((kind, float(temp)))
+    return tuple(zones)
 
 
 def _host_map(clusters: list[Cluster], available: list[int]) -> dict[int, int]:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness import __version__
 from harness.bench.arm_plan import plan_for
@@ -25,12 +25,15 @@ from harness.bench.prepare import (
     prepare_device,
     prepare_with_reconnect,
     release_device,
+    with_reconnect,
 )
 from harness.results.schema import RunMeta
 from harness.stages.label import default_label
 from harness.stages.plan import Planned
 from harness.stages.resume import check_resumed_context, map_resumed_serials, plan_serials
 from harness.stages.settings import RunSettings
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from harness.device.lab import LeaseRequest
@@ -104,11 +107,17 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
 
 
 def lease_request(settings: RunSettings, emit: Callable[[str], None]) -> LeaseRequest:
-    """How a run leases its phones: waiting --wait-for-device, named after a resumed run."""
+    """How a run leases its phones: waiting --wait-for-device, named after a resumed run,
+    and riding out a drop during a lease call as preparation does (--reconnect-timeout)."""
     from harness.device.lab import LeaseRequest
 
+    def reconnect(session: DeviceSession, what: str, call: Callable[[], T]) -> T:
+        return with_reconnect(
+            session, what, call, reconnect_timeout_s=settings.reconnect_timeout_s, on_event=emit
+        )
+
     resumed = Path(settings.resume).name if settings.resume else ""
-    return LeaseRequest(settings.wait_for_device_s, emit, run=resumed)
+    return LeaseRequest(settings.wait_for_device_s, emit, run=resumed, reconnect=reconnect)
 
 
 @contextlib.contextmanager

@@ -20,7 +20,15 @@ from typing import IO, Any
 
 import pytest
 
-from harness.device.lease import LEASE_DIR, STALE_AFTER_S, Holder, Lease, Owner, break_stale
+from harness.device.lease import (
+    LEASE_DIR,
+    STALE_AFTER_S,
+    Holder,
+    Lease,
+    Owner,
+    acquire,
+    break_stale,
+)
 from harness.device.lease import try_take as take_lease
 from harness.device.select import connect
 from harness.sim import SimDevice
@@ -282,6 +290,23 @@ def test_only_one_of_two_breakers_wins(adb_server: AdbServer, sims: list[SimDevi
     assert take_lease(one, fresh) is None
     assert break_stale(two, seen) is False
     assert "run=fresh" in (_lease_dir(phone) / "owner").read_text()
+
+
+def test_a_lease_taken_by_an_ask_whose_answer_was_cut_is_ours(
+    adb_server: AdbServer, sims: list[SimDevice]
+) -> None:
+    """A drop may cut the answer of a lease call that did take the lease; asked again
+    (the run's reconnect does), the lease carrying this run's token is this run's."""
+    phone = _sim(sims, adb_server)
+    [session] = connect([phone.serial])
+    owner = Owner.new("20261207-resumed")
+    assert take_lease(session, owner) is None  # the first ask: its answer never came back
+    said: list[str] = []
+    assert acquire(session, owner, emit=said.append) is None
+    assert said == [] and f"token={owner.token}" in (_lease_dir(phone) / "owner").read_text()
+    # Anyone else still finds it held.
+    other = acquire(session, Owner.new("other"), emit=said.append)
+    assert isinstance(other, Holder) and other.run == "20261207-resumed"
 
 
 def test_clean_releases_only_a_stale_lease_unless_forced(

@@ -241,6 +241,37 @@ def test_hot_throttled_phone_is_waited_for_and_recorded(sim: Any, tmp_path: Path
     assert trial["temp_before_c"] < 45.0
 
 
+def test_a_drop_on_a_resumes_lease_call_is_ridden_out(sim: Any, tmp_path: Path) -> None:
+    """The lease is the first thing a resume asks the phone: a drop there waits for the
+    phone and asks again, as every other call does, instead of ending the run (exit 3)."""
+    stop = threading.Event()
+
+    def first_emit(message: str) -> None:
+        if message.startswith("[1/"):
+            stop.set()  # one trial stored, the rest left for the resume
+
+    settings = RunSettings(
+        devices=[sim.serial], variants=VARIANTS, trials=1, runs=3, warmup=1,
+        out=tmp_path, seed=5, report=False, cooldown_temp_c=None,
+    )  # fmt: skip
+    first = run(settings, sessions=_sessions(sim.serial), emit=first_emit, stop=stop)
+    assert first.status == "incomplete" and len(_trials(first.run_dir)) == 1
+    messages: list[str] = []
+    sim.faults.drop_after_commands(0)  # the next service the phone opens is cut
+    resumed = run(
+        RunSettings(devices=[sim.serial], resume=first.run_dir, report=False),
+        emit=messages.append,
+    )  # no sessions: run() opens and leases the phone itself, as the CLI does
+    assert any("device lost during lease" in m for m in messages), messages
+    assert any("device is back" in m for m in messages), messages
+    assert resumed.status == "complete" and resumed.exit_code == 0, messages
+    _assert_complete(first.run_dir, 2)
+    # The lease was released when the run ended.
+    check = _sessions(sim.serial)[0].shell("ls -d /data/local/tmp/harness-lease", timeout_s=10,
+                                           check=False)  # fmt: skip
+    assert check.exit_code != 0, check
+
+
 def test_one_of_two_devices_gone_the_other_finishes(make_sim: Any, tmp_path: Path) -> None:
     """Device A vanishes for good: B still completes its trials; resume finishes only A's."""
     a, b = make_sim(), make_sim()

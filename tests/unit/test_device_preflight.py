@@ -43,7 +43,7 @@ def test_an_empty_answer_is_not_taken_for_a_working_phone() -> None:
 def test_masks_without_a_topology() -> None:
     every = unverified_selection("all", 4)
     assert (every.mask, every.cpus) == ("f", (0, 1, 2, 3))
-    assert "not verified" in every.warnings[0]
+    assert not every.verified and "not verified" in str(every.reason)
     given = unverified_selection("0xC0", None)
     assert (given.mask, given.cpus) == ("c0", (6, 7))
     for named in ("big", "prime", "little"):

@@ -125,6 +125,36 @@ def test_missing_cpufreq_uses_all_online_cores_with_warning(toybox_path: Path) -
     assert any("no cpufreq" in w for w in sel.warnings)
 
 
+@pytest.mark.parametrize(
+    ("phone", "policy", "verified"),
+    [
+        ("pixel1", "big", True),
+        ("pixel1", "little", True),
+        ("single", "big", True),  # one performance class: big is every core, and known so
+        ("nocpufreq", "all", True),  # every online CPU is what `all` means
+        ("nocpufreq", "3", True),  # a mask checked against the online CPUs
+        ("nocpufreq", "big", False),
+        ("nocpufreq", "prime", False),
+        ("nocpufreq", "little", False),
+        ("pixel2_offline", "big", False),  # gold cores unplugged: `big` is the little ones
+        ("pixel1_cpu3_off", "big", True),  # cpu3 offline, but its cluster is known
+    ],
+)
+def test_a_mask_is_verified_only_when_the_topology_backs_it(
+    toybox_path: Path, phone: str, policy: str, verified: bool
+) -> None:
+    """A `big` mask that fell back to every CPU proves nothing: unverified, with the reason."""
+    proc = run("cores.sh", phone, policy, path=toybox_path)
+    _topo, sel, _ = parse_cores_output(proc.stdout)
+    assert proc.returncode == 0 and sel is not None, proc.stdout
+    assert sel.verified is verified
+    if verified:
+        assert sel.reason is None
+    else:
+        assert sel.reason is not None and sel.reason.startswith("not verified: ")
+        assert f"mask {sel.mask} shows nothing about which cores are {policy}" in sel.reason
+
+
 @pytest.mark.parametrize(("policy", "code"), [("fast", 2), ("$(id)", 2), ("30", 3), ("0", 2)])
 def test_bad_policies_exit_with_meaningful_codes(toybox_path: Path, policy: str, code: int) -> None:
     proc = run("cores.sh", "pixel1", policy, path=toybox_path)

@@ -85,6 +85,30 @@ def test_log_contradicting_settings_is_flagged() -> None:
     assert proof.flags_of(record.to_dict()) == ["log_mismatch"]
 
 
+def test_a_trial_too_short_to_sample_is_hot_by_its_snapshots() -> None:
+    """Hot and capped from the start, over before the first sample: the snapshots show it."""
+    capped = {"4": [1500000, 1500000]}
+    record = proof.with_proof(
+        _record(temp_before_c=61.0, temp_after_c=60.5, freq_before=capped, throttled=True),
+        "affinity mask=30 list=4-5\n",  # no sample line: the trial ended first
+        cluster_max_khz=MAX, hot_limit_c=45.0, log="",
+    )  # fmt: skip
+    assert record.proof_samples == 0 and record.temp_max_c is None
+    assert (record.throttled, record.hot) == (True, True)
+    assert record.proof_warnings == "hot: 61 °C before the trial, limit 45 °C"
+    assert proof.flags_of(record) == ["throttled", "hot"]
+
+    # Cool snapshots say not hot; no reading at all, or no limit, stays unknown.
+    def hot(record: TrialRecord, limit: float | None) -> bool | None:
+        return proof.with_proof(record, None, cluster_max_khz=MAX, hot_limit_c=limit, log="").hot
+
+    cool = _record(temp_before_c=33.0, temp_after_c=34.0)
+    assert (hot(cool, 45.0), hot(_record(), 45.0), hot(cool, None)) == (False, None, None)
+    # The hottest reading decides and is named: here the samples during the trial.
+    got = proof.prove(QUIET, mask="30", cluster_max_khz=MAX, hot_limit_c=42.0, before_c=40.0)
+    assert got.hot is True and got.warnings == ["hot: 43.5 °C during the trial, limit 42 °C"]
+
+
 def _record(**changes: object) -> TrialRecord:
     base: dict[str, object] = dict(
         run_id="r", trial_id="t", device_serial="s", device_model="m", variant="v",

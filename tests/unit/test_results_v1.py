@@ -30,12 +30,12 @@ ADDED = [f for f in TRIAL_FIELDS if f not in _lines()[0]]
 
 def test_fields_added_since_v1_are_optional_additions_only() -> None:
     # Every v1 field is still stored; what was added since is the lab, proof and A/B
-    # block, all optional (None in a v1 record).
+    # block and why a cooldown is unknown, all optional (None in a v1 record).
     assert set(_lines()[0]) <= set(TRIAL_FIELDS)
     assert set(ADDED) <= {
         "adb_server", "arm", "affinity_cpus", "proof_samples", "freq_min_khz", "freq_max_khz",
         "temp_max_c", "interference_pct", "hot", "interfered", "log_version", "log_threads",
-        "log_xnnpack", "log_mismatch", "proof_warnings",
+        "log_xnnpack", "log_mismatch", "proof_warnings", "cooled_reason",
     }  # fmt: skip
 
 

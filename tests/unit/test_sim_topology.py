@@ -62,3 +62,42 @@ def test_load_from_file_and_unreadable_file(tmp_path: Path) -> None:
         topology.load(tmp_path / "bad.json")
     with pytest.raises(SimulatorError):
         topology.load(tmp_path / "missing.json")
+
+
+def test_a_stripped_down_device_without_cpufreq_or_thermal_zones(tmp_path: Path) -> None:
+    """`cpufreq: false` and `thermal_zones` shape the image as such a board's sysfs looks."""
+    from harness.sim import image
+
+    data = {
+        "clusters": [{"cpus": [0, 1, 2, 3], "max_khz": 1800000}],
+        "cpufreq": False,
+        "thermal_zones": [],
+    }
+    topo = topology.parse(data, host_cpus=[0])
+    assert topo.cpufreq is False and topo.thermal_zones == ()
+    image.build_cpu_sysfs(tmp_path, topo)
+    image.build_thermal(tmp_path, image.zones_of(topo))
+    cpu = tmp_path / "sysfs" / "cpu"
+    assert (cpu / "online").read_text() == "0-3\n" and (cpu / "cpu3" / "online").exists()
+    assert not (cpu / "cpufreq").exists() and not (cpu / "cpu0" / "cpufreq").exists()
+    assert list((tmp_path / "sysfs" / "thermal").iterdir()) == []
+    # Zones of its own replace the Pixel 1's; absent, the Pixel 1's stay.
+    own = topology.parse({**data, "thermal_zones": [{"type": "cpu0", "temp_c": 41.5}]})
+    assert image.zones_of(own) == [("cpu0", 41.5)]
+    assert image.zones_of(topology.parse(topology.PIXEL1)) == image.DEFAULT_ZONES
+    assert topology.parse(json.loads(json.dumps(topo.to_json()))).cpufreq is False
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"cpufreq": "no"},
+        {"thermal_zones": {"cpu0": 40}},
+        {"thermal_zones": [{"type": "", "temp_c": 40}]},
+        {"thermal_zones": [{"type": "cpu0", "temp_c": "hot"}]},
+        {"thermal_zones": [{"type": "cpu0", "temp_c": 40, "mode": "on"}]},
+    ],
+)
+def test_bad_stripped_down_keys_are_refused(extra: dict[str, object]) -> None:
+    with pytest.raises(SimulatorError):
+        topology.parse({"clusters": [{"cpus": [0], "max_khz": 5}], **extra}, host_cpus=[0])

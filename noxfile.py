@@ -28,14 +28,14 @@ def _install(session: nox.Session, extras: str = "test") -> None:
 def tests(session: nox.Session) -> None:
     """All tests (unit, integration on the simulated device, browser)."""
     _install(session)
-    session.run("pytest", *session.posargs)
+    session.run("python", "-m", "pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def unit(session: nox.Session) -> None:
     """Fast tests only: no device, no browser, no TensorFlow conversion."""
     _install(session)
-    session.run("pytest", "tests/unit", "-m", "not slow", *session.posargs)
+    session.run("python", "-m", "pytest", "tests/unit", "-m", "not slow", *session.posargs)
 
 
 def _lowest_pins() -> str:
@@ -64,7 +64,7 @@ def lowest(session: nox.Session) -> None:
     session.run("sh", "scripts/setup-system.sh", external=True)
     session.install("-c", str(constraints), "-e", ".[test]")
     session.run("python", "-m", "pip", "list", silent=False)
-    session.run("pytest", "tests/unit", "-m", "not slow", *session.posargs)
+    session.run("python", "-m", "pytest", "tests/unit", "-m", "not slow", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -72,7 +72,7 @@ def pinned(session: nox.Session) -> None:
     """All tests on the known-good set in constraints.txt (what a lab pins)."""
     session.run("sh", "scripts/setup-system.sh", external=True)
     session.install("-c", "constraints.txt", "-e", ".[test]")
-    session.run("pytest", *session.posargs)
+    session.run("python", "-m", "pytest", *session.posargs)
 
 
 @nox.session(python=PYTHON)

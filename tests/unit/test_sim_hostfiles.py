@@ -70,7 +70,7 @@ def test_mounts_come_parents_first() -> None:
         "/usr/bin/mksh",
     ]
     assert args[args.index("--tmpfs") + 1] == f"{PY}/site-packages"
-    assert ["--symlink", "python3.11", "/opt/py/bin/python"] == args[3:6]
+    assert args[3:6] == ["--symlink", "python3.11", "/opt/py/bin/python"]
 
 
 def _ops(args: list[str]) -> list[int]:

@@ -4,7 +4,8 @@ Layout under the instance root (the `--root` folder):
 `data/` (the device's /data, kept between starts), `system/` (bin/ with the
 shell, toybox applets and the sim's own tools; build.prop), `sysfs/cpu`,
 `sysfs/thermal` (regenerated each start) and `state/` (affinity log and fault
-knobs the device-side tools read; mounted at `sandbox.STATE_MOUNT`).
+knobs the device-side tools read, the sync service's agent; mounted at
+`sandbox.STATE_MOUNT`).
 """
 
 from __future__ import annotations
@@ -199,6 +200,8 @@ def set_zone_temp(root: Path, zone: int, temp_c: float) -> None:
 
 
 MARKER = ".harness-sim-root"
+# The sync service's agent (sync_agent.py), run from the state folder inside the device.
+SYNC_AGENT = "sync_agent.py"
 
 
 def build(root: Path, props: dict[str, str], topo: Topology) -> None:
@@ -228,6 +231,7 @@ def build(root: Path, props: dict[str, str], topo: Topology) -> None:
         _write(state / "fixed_performance_mode", "false\n")
         _write(state / "slowdown", "1.0\n")
         _write(state / "topology.json", json.dumps(topo.to_json()))
+        _write(state / SYNC_AGENT, (Path(__file__).parent / SYNC_AGENT).read_text())
         os.chmod(state, 0o777)
         for name in ("affinity.jsonl", "fixed_performance_mode"):
             os.chmod(state / name, 0o666)

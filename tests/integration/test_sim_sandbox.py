@@ -1,8 +1,9 @@
 """What a client of the simulated phone's port can see: the phone's files, not the host's.
 
-Through the real adb server, with the default (no adb auth): `adb shell`
-reaches the device's own files and the runtime of its programs, never the
-host's home folder, adb key, /tmp or the checkout.
+Through the real adb server, with the default (no adb auth): `adb shell` and
+the sync service (`adb pull`, `adb ls`) reach the device's own files and the
+runtime of its programs, never the host's home folder, adb key, /tmp or the
+checkout, not even through a symlink made on the device.
 """
 
 from __future__ import annotations
@@ -73,6 +74,52 @@ def test_shell_finds_only_the_phones_top_folders(sim: SimDevice, adb_server) -> 
     # What is there of the host is what the device's programs run on, and no listing of it.
     passwd = _shell(adb_server, sim, "cat /etc/passwd").stdout
     assert {line.split(":")[0] for line in passwd.splitlines()} == {"shell", "nobody"}
+
+
+def test_sync_cannot_read_the_hosts_files(
+    sim: SimDevice, adb_server, markers, tmp_path: Path
+) -> None:
+    for path in [*markers.values(), _adb_key()]:
+        result = adb_server.run("-s", sim.serial, "pull", str(path), str(tmp_path / "got"))
+        assert result.returncode != 0, f"adb pull read {path}"
+        assert not (tmp_path / "got").exists()
+    listing = adb_server.run("-s", sim.serial, "ls", str(Path.home())).stdout
+    assert markers["home"].name not in listing
+
+
+def test_a_symlink_made_on_the_device_leads_nowhere_on_the_host(
+    sim: SimDevice, adb_server, markers, tmp_path: Path
+) -> None:
+    key = _adb_key()
+    made = _shell(
+        adb_server,
+        sim,
+        f"ln -s '{key}' /data/local/tmp/key && ln -s / /data/local/tmp/root"
+        f" && ln -s '{markers['tmp'].parent}' /data/local/tmp/hosttmp",
+    )
+    assert made.returncode == 0, adb_server.said(made)
+    for remote in (
+        "/data/local/tmp/key",
+        f"/data/local/tmp/root{key}",
+        f"/data/local/tmp/root{markers['home']}",
+        f"/data/local/tmp/hosttmp/{markers['tmp'].name}",
+    ):
+        result = adb_server.run("-s", sim.serial, "pull", remote, str(tmp_path / "got"))
+        assert result.returncode != 0, f"adb pull {remote} read a host file"
+        assert not (tmp_path / "got").exists()
+    listing = adb_server.run("-s", sim.serial, "ls", "/data/local/tmp/hosttmp/").stdout
+    assert markers["tmp"].name not in listing
+
+
+def test_the_device_still_pulls_its_own_files(sim: SimDevice, adb_server, tmp_path: Path) -> None:
+    """The sync service sees what the shell sees, the runtime's programs included."""
+    assert _shell(adb_server, sim, "echo hi > /data/local/tmp/own").returncode == 0
+    got = tmp_path / "own"
+    assert adb_server.run("-s", sim.serial, "pull", "/data/local/tmp/own", str(got)).returncode == 0
+    assert got.read_text() == "hi\n"
+    shell = tmp_path / "sh"
+    assert adb_server.run("-s", sim.serial, "pull", "/system/bin/sh", str(shell)).returncode == 0
+    assert shell.read_bytes() == Path(image.host_programs()["sh"]).read_bytes()
 
 
 def _run_in_view(view: hostfiles.HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -19,6 +19,7 @@ import pytest
 
 import harness
 from harness.sim import SimDevice, hostfiles, image, tools
+from harness.sim.auth import parse_public_key
 
 pytestmark = pytest.mark.integration
 
@@ -120,6 +121,17 @@ def test_the_device_still_pulls_its_own_files(sim: SimDevice, adb_server, tmp_pa
     shell = tmp_path / "sh"
     assert adb_server.run("-s", sim.serial, "pull", "/system/bin/sh", str(shell)).returncode == 0
     assert shell.read_bytes() == Path(image.host_programs()["sh"]).read_bytes()
+
+
+def test_auth_on_with_this_hosts_key_trusted_lets_it_in(make_sim, adb_server) -> None:
+    """docs/sim.md's recipe for a shared machine: adb auth on, only your adb key trusted."""
+    device = make_sim(connect=False, auth="refuse")
+    key = parse_public_key((Path.home() / ".android" / "adbkey.pub").read_bytes())
+    assert key is not None
+    device.faults.trusted_keys.add(key)
+    adb_server.connect(device.serial)  # in by signature: no prompt, no other key
+    assert _shell(adb_server, device, "echo in").stdout == "in\n"
+    assert device.faults.trusted_keys.keys() == [key]
 
 
 def _run_in_view(view: hostfiles.HostView, argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import posixpath
+import signal
 import socket
 import stat
 import subprocess
@@ -86,8 +87,9 @@ class SyncAgent:
             self._sock.close()
             self._sock = None
         if self._proc is not None:
-            if self._proc.poll() is None:
-                self._proc.kill()
+            # Its process group: nsenter and the agent it forked into the device.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(AGENT_STOP_TIMEOUT_S)
             self._proc = None

@@ -26,7 +26,7 @@ from harness.sim import image, procstat, sandbox
 from harness.sim import props as propmod
 from harness.sim import topology as topomod
 from harness.sim.faults import Faults
-from harness.sim.fs import DeviceFS
+from harness.sim.fs import DeviceFS, SyncAgent
 from harness.sim.shell_service import ShellSession, parse_service
 from harness.sim.sync_service import SyncSession
 from harness.sim.transport import Connection, Stream
@@ -50,7 +50,7 @@ class _Core:
         self.props = props
         self.faults = faults
         self.spawner = spawner
-        self.fs = DeviceFS(root)
+        self.fs = DeviceFS(SyncAgent(spawner.popen, f"{sandbox.STATE_MOUNT}/{image.SYNC_AGENT}"))
         self.server: asyncio.Server | None = None
         self.connections: set[Connection] = set()
         self._offline: set[asyncio.Task[None]] = set()  # go_offline waits, cancelled on close
@@ -163,6 +163,7 @@ class _Core:
         for task in list(self._offline):
             task.cancel()  # stopping while offline: no listen() after the device is gone
         self.drop_connections_now()
+        await asyncio.to_thread(self.fs.agent.close)
         await self.spawner.close()
         await asyncio.sleep(0)
 

@@ -4,7 +4,8 @@ Layout under the instance root (the `--root` folder):
 `data/` (the device's /data, kept between starts), `system/` (bin/ with the
 shell, toybox applets and the sim's own tools; build.prop), `sysfs/cpu`,
 `sysfs/thermal` (regenerated each start) and `state/` (affinity log and fault
-knobs the device-side tools read; mounted at `sandbox.STATE_MOUNT`).
+knobs the device-side tools read, the sync service's agent; mounted at
+`sandbox.STATE_MOUNT`).
 """
 
 from __future__ import annotations
@@ -69,27 +70,39 @@ def toybox_applets() -> list[str]:
     return [name for name in out.split() if name not in ("[", "toybox")]
 
 
-def build_system(root: Path, props: dict[str, str]) -> None:
-    """Create system/bin and system/build.prop."""
+def host_programs() -> dict[str, str]:
+    """/system/bin name -> host program (its real path) for the shell, toybox and the fallbacks.
+
+    The device's namespace binds exactly these (and what they load, `hostfiles.py`).
+    """
     mksh = shutil.which("mksh")
     if mksh is None:
         raise SimulatorError("mksh is not installed", hint="apt-get install mksh")
+    toybox = shutil.which("toybox")
+    if toybox is None:
+        raise SimulatorError("toybox is not installed", hint="apt-get install toybox")
+    programs = {"sh": mksh, "mksh": mksh, "toybox": toybox}
+    applets = set(toybox_applets())
+    for name in HOST_FALLBACKS:
+        host = shutil.which(name, path="/usr/bin:/bin")
+        if host and name not in applets:
+            programs[name] = host
+    return {name: os.path.realpath(path) for name, path in programs.items()}
+
+
+def build_system(root: Path, props: dict[str, str]) -> None:
+    """Create system/bin and system/build.prop."""
+    programs = host_programs()
     system = root / "system"
     if system.exists():
         shutil.rmtree(system)
     bin_dir = system / "bin"
     bin_dir.mkdir(parents=True)
-    toybox = shutil.which("toybox") or "/usr/bin/toybox"
     for applet in toybox_applets():
-        if applet not in SIM_TOOLS:
-            (bin_dir / applet).symlink_to(toybox)
-    (bin_dir / "toybox").symlink_to(toybox)
-    for name in HOST_FALLBACKS:
-        host = shutil.which(name, path="/usr/bin:/bin")
-        if host and not (bin_dir / name).exists():
-            (bin_dir / name).symlink_to(host)
-    (bin_dir / "sh").symlink_to(mksh)
-    (bin_dir / "mksh").symlink_to(mksh)
+        if applet not in SIM_TOOLS and applet not in programs:
+            (bin_dir / applet).symlink_to(programs["toybox"])
+    for name, host in programs.items():
+        (bin_dir / name).symlink_to(host)
     for name, text in tools.render_all(python=sys.executable).items():
         _write(bin_dir / name, text, 0o755)
     _write(system / "build.prop", "".join(f"{k}={v}\n" for k, v in sorted(props.items())))
@@ -97,15 +110,16 @@ def build_system(root: Path, props: dict[str, str]) -> None:
 
 
 def write_account_files(etc: Path) -> None:
-    """passwd/group naming uid 2000 `shell`, as bionic does on a phone (bound over /etc/*)."""
-    entries = (("passwd", "shell:x:2000:2000:shell:/:/system/bin/sh"), ("group", "shell:x:2000:"))
-    for name, line in entries:
-        try:
-            host = Path("/etc", name).read_text()
-        except OSError:
-            host = ""
-        kept = [row for row in host.splitlines() if row and row.split(":")[2:3] != ["2000"]]
-        _write(etc / name, "\n".join([*kept, line]) + "\n")
+    """passwd/group naming uid 2000 `shell`, as bionic does on a phone (bound over /etc/*).
+
+    Nothing of the host's accounts: `nobody` (65534) is the owner the kernel
+    shows for every host file, whose owner the device's namespace does not map.
+    """
+    _write(
+        etc / "passwd",
+        "shell:x:2000:2000:shell:/:/system/bin/sh\nnobody:x:65534:65534:nobody:/:/system/bin/sh\n",
+    )
+    _write(etc / "group", "shell:x:2000:\nnobody:x:65534:\n")
 
 
 def build_cpu_sysfs(root: Path, topo: Topology, caps: dict[int, int] | None = None) -> None:
@@ -193,6 +207,8 @@ def set_zone_temp(root: Path, zone: int, temp_c: float) -> None:
 
 
 MARKER = ".harness-sim-root"
+# The sync service's agent (sync_agent.py), run from the state folder inside the device.
+SYNC_AGENT = "sync_agent.py"
 
 
 def build(root: Path, props: dict[str, str], topo: Topology) -> None:
@@ -222,6 +238,7 @@ def build(root: Path, props: dict[str, str], topo: Topology) -> None:
         _write(state / "fixed_performance_mode", "false\n")
         _write(state / "slowdown", "1.0\n")
         _write(state / "topology.json", json.dumps(topo.to_json()))
+        _write(state / SYNC_AGENT, (Path(__file__).parent / SYNC_AGENT).read_text())
         os.chmod(state, 0o777)
         for name in ("affinity.jsonl", "fixed_performance_mode"):
             os.chmod(state / name, 0o666)

@@ -1,8 +1,12 @@
 """Device processes: mksh in a bubblewrap namespace with the phone's paths mounted.
 
-The namespace root is built from read-only binds of the host's top-level
-directories, plus the instance's own `/data` (writable), `/system`, and the
-simulated sysfs trees, so unmodified device scripts find `/data/local/tmp`,
+The namespace root is an empty tmpfs holding the instance's own `/data`
+(writable), `/system`, the simulated sysfs trees over a read-only `/sys`, a
+fresh `/dev` and `/proc`, and of the host only what the device's programs need
+to run, read-only (`hostfiles.py`: the shell, toybox, the interpreter of the
+stand-in with its standard library and packages, their shared libraries). No
+home folder, checkout, host /tmp or /etc is there; the root is read-only, as
+a phone's. Unmodified device scripts find `/data/local/tmp`,
 `/sys/devices/system/cpu` and `/system/bin/sh` where a phone has them. A user
 namespace maps the phone's shell user (uid 2000) onto the sim's own uid, and a
 pid namespace gives the device its own process table.
@@ -21,12 +25,13 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from harness.errors import SimulatorError
+from harness.sim import hostfiles, image, tools
 
-# Host top-level entries that the device replaces with its own.
-_REPLACED = {"data", "system", "sys", "proc", "dev", "vendor"}
 # Inside the namespace the sim's private state (affinity log, fault knobs) lives here;
 # it is under the fresh /dev tmpfs, where a phone's `ls /` does not show it.
 STATE_MOUNT = "/dev/.harness-sim"
@@ -57,16 +62,19 @@ def _tool(name: str, package: str) -> str:
     return path
 
 
-def bwrap_argv(root: Path) -> list[str]:
+def host_view() -> hostfiles.HostView:
+    """What of the host the device shows: its programs' runtime (slow once per process)."""
+    programs = tuple(sorted(set(image.host_programs().values())))
+    return hostfiles.host_view(programs, sys.executable, tools.import_lines())
+
+
+def bwrap_argv(root: Path, view: hostfiles.HostView) -> list[str]:
     """The bubblewrap prefix that builds one device instance's namespaces."""
     argv = [_tool("bwrap", "bubblewrap")]
     # A pid namespace of its own: the device's `ps -A` lists its own processes,
     # not the host's, and they all die with the device.
     argv += ["--unshare-user", "--unshare-pid", "--uid", str(SHELL_UID), "--gid", str(SHELL_UID)]
-    for entry in sorted(os.listdir("/")):
-        if entry in _REPLACED:
-            continue
-        argv += ["--ro-bind", f"/{entry}", f"/{entry}"]
+    argv += view.mount_args()
     argv += [
         "--dev", "/dev",
         "--proc", "/proc",
@@ -80,9 +88,9 @@ def bwrap_argv(root: Path) -> list[str]:
         "--bind", str(root / "state"), STATE_MOUNT,
         "--ro-bind", str(root / "system" / "etc" / "passwd"), "/etc/passwd",
         "--ro-bind", str(root / "system" / "etc" / "group"), "/etc/group",
-        "--chdir", "/",
-        "--clearenv",
     ]  # fmt: skip
+    argv += view.seal_args()
+    argv += ["--remount-ro", "/", "--chdir", "/", "--clearenv"]
     return argv
 
 
@@ -100,10 +108,11 @@ class Spawner:
     async def start(self) -> None:
         """Create the namespaces (one bwrap holder process) and the nsenter prefix."""
         nsenter = _tool("nsenter", "util-linux")
+        view = await asyncio.to_thread(host_view)
         read_fd, write_fd = os.pipe()
         try:
             self.holder = await asyncio.create_subprocess_exec(
-                *bwrap_argv(self.root), "--info-fd", str(write_fd),
+                *bwrap_argv(self.root, view), "--info-fd", str(write_fd),
                 # Says when the namespace is complete, then lives until killed.
                 "/system/bin/sh", "-c", "echo ready; read -r _",
                 stdin=asyncio.subprocess.PIPE,
@@ -164,6 +173,22 @@ class Spawner:
         self.pgids.add(proc.pid)
         self.procs.add(proc)
         asyncio.get_running_loop().create_task(self._reap(proc))
+        return proc
+
+    def popen(self, argv: list[str], pass_fds: tuple[int, ...]) -> subprocess.Popen[bytes]:
+        """Start `argv` inside the device from plain code, not the event loop (the sync agent)."""
+        if not self.prefix:
+            raise SimulatorError("the device's namespaces are not set up")
+        proc = subprocess.Popen(
+            [*self.prefix, *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self.env,
+            pass_fds=pass_fds,
+            start_new_session=True,
+        )
+        self.pgids.add(proc.pid)
         return proc
 
     async def _reap(self, proc: asyncio.subprocess.Process) -> None:

@@ -33,7 +33,9 @@ FOREIGN = {
 }  # fmt: skip
 
 # Inline code that runs another program quotes that program's options.
-FOREIGN_PROGRAMS = {"git", "adb", "nox", "pytest", "python", "pip", "chromium", "ruff", "mypy"}
+FOREIGN_PROGRAMS = {
+    "git", "adb", "nox", "pytest", "python", "pip", "chromium", "ruff", "mypy", "bwrap",
+}  # fmt: skip
 
 OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w])")
 

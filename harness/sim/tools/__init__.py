@@ -7,6 +7,7 @@ Shell tools are small mksh scripts kept in `shell.py`.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from harness.sim.tools import shell
@@ -25,3 +26,15 @@ def render_all(*, python: str) -> dict[str, str]:
         out[name] = f"#!{python} {flags}\n" + (_HERE / filename).read_text()
     out.update(shell.SCRIPTS)
     return out
+
+
+def import_lines() -> tuple[str, ...]:
+    """Every import statement of the Python tools: what the device's interpreter must satisfy."""
+    lines: set[str] = set()
+    for filename in PYTHON_TOOLS.values():
+        for node in ast.walk(ast.parse((_HERE / filename).read_text())):
+            if isinstance(node, ast.Import) or (
+                isinstance(node, ast.ImportFrom) and node.module != "__future__"
+            ):
+                lines.add(ast.unparse(node))
+    return tuple(sorted(lines))

@@ -131,7 +131,9 @@ class WriteTarget:
             return
         assert self.fh is not None
         self.fh.flush()  # before the mtime: a later write would move it
-        os.fchmod(self.fh.fileno(), stat.S_IMODE(self.mode) or 0o644)
+        # adbd keeps only the permission bits of a pushed file (no setuid,
+        # setgid or sticky bit: the host user running the sim may be root).
+        os.fchmod(self.fh.fileno(), (self.mode & 0o777) or 0o644)
         if mtime:
             os.utime(self.fh.fileno(), (mtime, mtime))
         self.fh.close()

@@ -51,6 +51,14 @@ def test_push_commits_atomically_with_mode_and_mtime(fs: DeviceFS) -> None:
     assert int(final.stat().st_mtime) == 1_600_000_000
 
 
+def test_push_drops_setuid_setgid_and_sticky_bits(fs: DeviceFS) -> None:
+    final = _tmp(fs) / "suid"
+    with fs.open_write(str(final), 0o107755) as target:
+        target.write(b"x")
+        target.commit(0)
+    assert final.stat().st_mode & 0o7777 == 0o755
+
+
 def test_aborted_push_leaves_nothing(fs: DeviceFS) -> None:
     with fs.open_write(str(_tmp(fs) / "g"), 0o100644) as target:
         target.write(b"partial")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from harness.stages.label import default_label
 
 
@@ -36,5 +38,10 @@ def test_an_untagged_checkout_is_labelled_by_its_commit(tmp_path: Path) -> None:
     assert all(c in "0123456789abcdef" for c in label)
 
 
-def test_outside_a_checkout_there_is_no_label(tmp_path: Path) -> None:
+def test_outside_a_checkout_there_is_no_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The temporary folder may itself lie inside a checkout (nox puts TMPDIR in
+    # .nox/): git must not look above it.
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert default_label(tmp_path) is None

@@ -7,10 +7,10 @@ integration and benchmark sessions test the same install.
 from __future__ import annotations
 
 import glob
-import tomllib
 from pathlib import Path
 
 import nox
+import tomllib
 from packaging.requirements import Requirement
 
 nox.options.sessions = ["lint", "typecheck", "tests"]

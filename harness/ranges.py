@@ -3,8 +3,10 @@
 A number a person types can be a typo (`--runs 5000000`), `inf`, `nan` or
 absurd (`--cooldown-temp 1e308`): each would start work that never ends or
 store a value no reader trusts. Every numeric option of every command has a
-`Range`: its `--help` shows `str(range)`, and the command checks the value
-with `Range.check` before it touches a device, a model or a file.
+`Range` in the tables below: its `--help` shows `str(range)`, and the command
+checks the value with `Range.check` before it touches a device, a model or a
+file. (Thresholds and confidences are fractions, checked by
+`harness.compare.thresholds.parse_fraction`.)
 """
 
 from __future__ import annotations
@@ -59,3 +61,48 @@ class Range:
         why = self.problem(value)
         if why:
             raise OptionError(f"{option} {why}", option=option)
+
+
+DAY_S = 86400.0
+
+# `harness run`, by RunSettings field (harness.stages.settings checks them, for the CLI,
+# `run()` and a resumed run's meta.json alike). None, where a field allows it, means
+# "off" or "not given": --cooldown-temp 0 is None.
+RUN: dict[str, Range] = {
+    "trials": Range(1, 1000, integer=True),  # 1000 is already hours per configuration
+    "runs": Range(1, 10000, integer=True),
+    "warmup": Range(0, 1000, integer=True),
+    "threads": Range(1, 64, integer=True),  # each of the list
+    "cooldown_temp_c": Range(0, 100, " °C", above=True),
+    "cooldown_timeout_s": Range(0, 3600, " s", above=True),
+    "trial_timeout_s": Range(0, DAY_S, " s", above=True),
+    "reconnect_timeout_s": Range(0, DAY_S, " s", above=True),
+    "wait_for_device_s": Range(0, DAY_S, " s"),
+    "seed": Range(0, 2**32 - 1, integer=True),
+}
+
+# `harness convert`: more workers than this only queue up (each holds a TensorFlow); a
+# classifier of more outputs than ImageNet-21k's 21,843 is a typo that builds gigabytes.
+CONVERT: dict[str, Range] = {
+    "--jobs": Range(1, 64, integer=True),
+    "--classes": Range(1, 30000, integer=True),
+}
+
+# `harness parse`: an exit status (0-255), or -N for a process killed by signal N.
+PARSE: dict[str, Range] = {"--exit-code": Range(-64, 255, integer=True)}
+
+# `harness trend`: the cost of one more segment, in noise^2 x ln(n).
+TREND: dict[str, Range] = {"--penalty": Range(0, 1000, above=True)}
+
+# `harness sim serve` (its ZONE=CELSIUS, CPU=KHZ and accept-after:SECONDS values too).
+SIM_SERVE: dict[str, Range] = {
+    "--port": Range(0, 65535, integer=True),
+    "--slowdown": Range(1, 1000),
+    "--synthetic": Range(0, 2**32 - 1, integer=True),
+    "--fail-pushes-after": Range(0, 10**12, " bytes", integer=True),
+    "--drop-after-bytes": Range(0, 10**12, " bytes", integer=True),
+    "--drop-after-commands": Range(0, 10**9, integer=True),
+    "--thermal": Range(-50, 150, " °C"),
+    "--cap": Range(1, 10**7, " kHz", integer=True),
+    "--auth": Range(0, DAY_S, " s"),
+}

@@ -213,15 +213,12 @@ def run_cmd(
     reconnect_timeout: Annotated[
         float,
         typer.Option(
-            help="How long to wait for a device that went away, "
-            f"{RANGES['reconnect_timeout_s']}."
+            help=f"How long to wait for a device that went away, {RANGES['reconnect_timeout_s']}."
         ),
     ] = DEFAULTS.reconnect_timeout_s,
     trial_timeout: Annotated[
         float,
-        typer.Option(
-            help=f"Kill a trial that runs longer than this, {RANGES['trial_timeout_s']}."
-        ),
+        typer.Option(help=f"Kill a trial that runs longer than this, {RANGES['trial_timeout_s']}."),
     ] = DEFAULTS.trial_timeout_s,
     seed: Annotated[
         int | None,
@@ -332,7 +329,6 @@ def execute(settings: Any) -> RunOutcome:
     """Open the devices (starting a simulated one for `sim`) and run."""
     from harness.cli._devices import open_devices
     from harness.run import run
-
     from harness.stages.prepare import lease_request
     from harness.stages.settings import checked
 

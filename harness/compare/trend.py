@@ -24,6 +24,7 @@ from harness.catalogue.order import config_size_key
 from harness.compare.source import Source, read_run
 from harness.compare.stats import median
 from harness.errors import ResultsError
+from harness.ranges import TREND
 from harness.results.load import run_dirs as expand_run_dirs
 from harness.vocab import ConfigId, DeviceConfig
 
@@ -174,8 +175,11 @@ def trend(
     """Load runs (folders or folders of runs), order them by time, find steps per config."""
     if not run_dirs:
         raise ResultsError("no run folders given")
-    if not (penalty > 0 and 0 <= min_step < 1):
-        raise ResultsError(f"penalty must be > 0 and min_step in [0, 1), got {penalty}, {min_step}")
+    why = TREND["--penalty"].problem(penalty)
+    if why or not 0 <= min_step < 1:
+        raise ResultsError(
+            f"penalty {why}" if why else f"min_step must be in [0, 1), got {min_step}"
+        )
     sources = order_runs([read_run(p) for p in expand_run_dirs(list(run_dirs))])
     keys: set[tuple[str, ConfigId]] = {
         (m, cid) for s in sources for m, confs in s.configs.items() for cid in confs

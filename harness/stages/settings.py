@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import catalogue
+from harness import catalogue, ranges
 from harness.bench.arms import ArmSpec, check_arms
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.errors import PlanError, ResultsError, UnknownQuantError
-from harness.ranges import Range
 from harness.vocab import Config
 
 # Settings a resumed run takes from meta.json (the rest may change: devices' adb
@@ -83,26 +82,10 @@ class RunSettings:
         return {k: getattr(self, k) for k in MEASURED}
 
 
-# The most trials per configuration `harness run` accepts (docs/run.md). 1000 is
-# already hours per configuration on a phone; a typo like 10^9 used to build a
-# plan that ate memory for a minute before printing anything.
-MAX_TRIALS = 1000
-DAY_S = 86400.0
-
-# The documented range of every numeric setting (shown in `harness run --help`,
-# listed in docs/run.md). None, where a field allows it, means "off" or "not given".
-RANGES: dict[str, Range] = {
-    "trials": Range(1, MAX_TRIALS, integer=True),
-    "runs": Range(1, 10000, integer=True),
-    "warmup": Range(0, 1000, integer=True),
-    "threads": Range(1, 64, integer=True),  # each of the list
-    "cooldown_temp_c": Range(0, 100, " °C", above=True),  # None: no wait (`--cooldown-temp 0`)
-    "cooldown_timeout_s": Range(0, 3600, " s", above=True),
-    "trial_timeout_s": Range(0, DAY_S, " s", above=True),
-    "reconnect_timeout_s": Range(0, DAY_S, " s", above=True),
-    "wait_for_device_s": Range(0, DAY_S, " s"),
-    "seed": Range(0, 2**32 - 1, integer=True),
-}
+# The most trials per configuration `harness run` accepts (docs/run.md). A typo like
+# 10^9 used to build a plan that ate memory for a minute before printing anything.
+RANGES = ranges.RUN
+MAX_TRIALS = int(RANGES["trials"].hi)
 
 
 def _refuse_out_of_bounds(settings: RunSettings) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from harness.errors import PlanError
+from harness.errors import OptionError, PlanError
 from harness.stages.settings import DEFAULTS, RANGES, RunSettings, ignored_on_resume
 from harness.textsafe import echo
 
@@ -242,6 +242,8 @@ def run_cmd(
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
     devices = _split(device)
+    if device and not devices:  # `--device ''` names no phone, even with --resume
+        raise OptionError("--device selects nothing", option="--device")
     if not devices and resume is None:
         raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
     settings = RunSettings(devices=devices, out=out, resume=resume)

@@ -120,7 +120,7 @@ def settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:
         f"settings.{k}"
         for k in ("variants", "quants", "threads", "cores", "trials", "runs")
         if k not in stored
-    ] + ([] if "seed" in meta else ["seed"])
+    ] + ([] if meta.get("seed") is not None else ["seed"])
     if missing:
         raise ResultsError(f"meta.json lacks {', '.join(missing)}", path=str(given.resume))
     merged = dataclasses.replace(given, **{k: stored[k] for k in MEASURED if k in stored})

@@ -78,7 +78,7 @@ RUN: dict[str, Range] = {
     "trial_timeout_s": Range(0, DAY_S, " s", above=True),
     "reconnect_timeout_s": Range(0, DAY_S, " s", above=True),
     "wait_for_device_s": Range(0, DAY_S, " s"),
-    "seed": Range(0, 2**32 - 1, integer=True),
+    "seed": Range(0, 2**63 - 1, integer=True),  # what a parquet Int64 column holds
 }
 
 # `harness convert`: more workers than this only queue up (each holds a TensorFlow); a

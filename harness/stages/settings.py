@@ -132,7 +132,8 @@ def settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:
             why = allowed.problem(one) if allowed is not None and one is not None else None
             if why:
                 path = str(Path(given.resume or ".") / "meta.json")
-                raise ResultsError(f"{name} {why}", path=path, hint="not a run this harness made")
+                field = name if name == "seed" else f"settings.{name}"
+                raise ResultsError(f"{field} {why}", path=path, hint="not a run this harness made")
     if not given.devices:
         merged.devices = list(stored.get("devices") or [])
     if not merged.devices:

@@ -102,11 +102,21 @@ def record_problem(record: TrialRecord | Mapping[str, Any]) -> str | None:
     why = _bad_number(data.get("latency_ms"), unit_ms=1.0, positive=True)
     if why:
         return f"latency_ms {why}"
+    return next(iter(figure_problems(data).values()), None)
+
+
+def figure_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    """Each per-trial figure (`*_us`) that breaks the rules above, with why.
+
+    The parser drops these from what a log reports (`parse` never calls such a
+    log ok, and a run never stores a record its own reader would refuse).
+    """
+    out: dict[str, str] = {}
     for name in US_FIELDS:
-        why = _bad_number(data.get(name), unit_ms=1e-3, positive=False)
+        why = _bad_number(values.get(name), unit_ms=1e-3, positive=False)
         if why:
-            return f"{name} {why}"
-    return None
+            out[name] = f"{name} {why}"
+    return out
 
 
 def frame_problem(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str | None:

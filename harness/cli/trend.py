@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from harness.errors import ResultsError
 from harness.ranges import TREND
 from harness.textsafe import echo
 
@@ -47,6 +48,12 @@ def trend(
     result = compute_trend(
         run_dirs, penalty=penalty, min_step=parse_fraction(min_step, what="min step")
     )
+    if not result.measured():
+        # Empty or torn-only trials.jsonl, every trial failed: "no step changes" would pass.
+        raise ResultsError(
+            f"no ok trial in {len(result.runs)} run folder(s): nothing to find steps in",
+            hint="`harness report RUN_DIR` shows what a run holds",
+        )
     if as_json:
         echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:

@@ -132,6 +132,10 @@ class Trend:
     penalty: float
     min_step: float
 
+    def measured(self) -> bool:
+        """Whether any run holds an ok trial (a trend of nothing finds no step, and says so)."""
+        return any(p.median_ms is not None for s in self.series for p in s.points)
+
     def open_slowdowns(self) -> list[Step]:
         """Slower steps that are each series' latest step: the latency is still up now."""
         latest: dict[tuple[str, str, str, int, str, str], Step] = {}

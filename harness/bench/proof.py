@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from harness.device.kv import device_lines, words
 from harness.results.schema import TrialRecord
 from harness.vocab import FLAG_FIELDS
 
@@ -81,9 +82,9 @@ def parse_samples(text: str | None) -> Samples:
     mask: int | None = None
     listed: str | None = None
     found: list[Sample] = []
-    for line in text.splitlines():
+    for line in device_lines(text):
         kind, _, rest = line.partition(" ")
-        pairs = dict(p.partition("=")[::2] for p in rest.split())
+        pairs = dict(p.partition("=")[::2] for p in words(rest))
         if kind == "affinity":
             try:
                 mask = int(pairs.get("mask", ""), 16)
@@ -147,7 +148,7 @@ _PREFIX = re.compile(r"^(?:[A-Z]+: )")
 def log_claims(text: str, delegate: str | None = None) -> LogClaims:
     """The version line, the thread count and whether XNNPACK ran, per the log."""
     version = None
-    for line in text.splitlines():
+    for line in device_lines(text):
         if _VERSION.search(line):
             version = _PREFIX.sub("", line.strip())[:200]
             break

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from harness.device.kv import device_lines
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession
 from harness.errors import DeviceError, HarnessError
@@ -82,7 +83,7 @@ class Holder:
 
 def _parse_holder(text: str) -> Holder:
     kv: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in device_lines(text):
         key, sep, value = line.strip().partition("=")
         if sep:
             kv[key] = value

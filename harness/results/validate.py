@@ -52,7 +52,7 @@ US_FIELDS: tuple[str, ...] = (
 )
 
 
-def _bad_number(value: Any, *, unit_ms: float, positive: bool) -> str | None:
+def latency_problem(value: Any, *, unit_ms: float, positive: bool) -> str | None:
     """Why a latency value cannot be trusted, or None when it can."""
     if value is None:
         return None
@@ -99,7 +99,7 @@ def record_problem(record: TrialRecord | Mapping[str, Any]) -> str | None:
     why = _record_types(data)
     if why:
         return why
-    why = _bad_number(data.get("latency_ms"), unit_ms=1.0, positive=True)
+    why = latency_problem(data.get("latency_ms"), unit_ms=1.0, positive=True)
     if why:
         return f"latency_ms {why}"
     return next(iter(figure_problems(data).values()), None)
@@ -113,7 +113,7 @@ def figure_problems(values: Mapping[str, Any]) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     for name in US_FIELDS:
-        why = _bad_number(values.get(name), unit_ms=1e-3, positive=False)
+        why = latency_problem(values.get(name), unit_ms=1e-3, positive=False)
         if why:
             out[name] = f"{name} {why}"
     return out
@@ -143,6 +143,6 @@ def frame_problem(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str | None:
         if positive:
             bad |= values == 0
         if bool(bad.any()):
-            why = _bad_number(float(values[bad][0]), unit_ms=unit_ms, positive=positive)
+            why = latency_problem(float(values[bad][0]), unit_ms=unit_ms, positive=positive)
             return f"{name} {why}"
     return None

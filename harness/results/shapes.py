@@ -161,6 +161,28 @@ class MetaShape(TypedDict, total=False):
     arms: dict[str, ArmShape]
 
 
+class ProfileShape(TypedDict, total=False):
+    """One line of profiles.jsonl (harness.bench.profile): an op-profiling process."""
+
+    device_serial: str
+    device_model: str
+    config: str
+    variant: str
+    quant: str
+    threads: int
+    cores: str
+    xnnpack: str
+    core_mask: str
+    status: str
+    error: str | None
+    num_runs: int
+    profiled_avg_us: float | None
+    wall_s: float | None
+    ops: list[dict[str, Any]]
+    binary_sha256: str | None
+    model_sha256: str | None
+
+
 _WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 

@@ -122,7 +122,10 @@ def start_device(
     from harness.sim.device import SimDevice
 
     RANGES["--port"].check("--port", port)
-    overrides = propmod.parse_assignments(props)
+    try:
+        overrides = propmod.parse_assignments(props)
+    except SimulatorError as exc:  # the user's --prop, not the environment: exit 2
+        raise OptionError(str(exc), option="--prop") from None
     return SimDevice.start(
         port=port, topology=topology, props=overrides, root=root, faults=faults, auth=auth
     )

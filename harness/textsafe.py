@@ -39,10 +39,11 @@ MAX_LINE = 2000
 
 
 def _cut(text: str, keep: int, sep: str = "") -> str:
-    """`text` shortened to about `keep` characters: its head and tail, the cut said."""
+    """`text` in at most `keep` characters: its head and tail, and how much was cut between."""
     if len(text) <= keep:
         return text
-    head, tail = keep * 3 // 4, keep // 4
+    room = keep - 32  # what the note between takes, at most
+    head, tail = room * 3 // 4, room // 4
     return f"{text[:head]}{sep}…[{len(text) - head - tail} characters cut]…{sep}{text[-tail:]}"
 
 

@@ -90,11 +90,14 @@ for _name in COMMAND_MODULES:
 
 @functools.lru_cache(maxsize=1)
 def command() -> Any:
-    """The click command `main` runs: the app, with words for metavars (see helptext)."""
+    """The click command `main` runs: the app, with words for metavars (see helptext) and
+    path parameters that refuse an empty value (see paths)."""
     from harness.cli.helptext import plain_metavars
+    from harness.cli.paths import refuse_empty_paths
 
     cmd = typer.main.get_command(app)
     plain_metavars(cmd)
+    refuse_empty_paths(cmd)
     return cmd
 
 

@@ -501,3 +501,28 @@ def test_an_empty_device_selection_is_refused(
 ) -> None:
     line = refused([*command, "--device", selection, *NO_SERVER], capsys)
     assert "--device selects nothing" in line
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["trend", ""],
+        ["report", "", "-o", "x.html"],
+        ["baseline", "save", "", "-o", "x.json"],
+        ["check", "--baseline", "", "--current", "x"],
+        ["run", "--device", "x", *NO_SERVER, "--out", ""],
+        ["run", "--resume", "", "--device", "x", *NO_SERVER],
+        ["parse", ""],
+        ["inspect", ""],
+    ],
+)
+def test_an_empty_path_names_nothing(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # `Path("")` is `.`: the current folder holds a run, which must not be read or written.
+    run = write_run(tmp_path / "run", noisy_latencies([A], n=3, cv=0.01, seed=1))
+    monkeypatch.chdir(run)
+    before = sorted(p.name for p in run.iterdir())
+    assert "an empty path names nothing" in refused(args, capsys)
+    assert sorted(p.name for p in run.iterdir()) == before

@@ -7,7 +7,8 @@ AttributeError far from the file (exit 70). `fields_checker` checks stored
 values against types (the TrialRecord's annotations for a trials.jsonl line,
 `MetaShape` below for meta.json) before anything reads them, naming the path
 of the first value that breaks its type. Keys a type does not declare are not
-checked (a newer harness may add some); JSON numbers must be finite.
+checked (a newer harness may add some); JSON numbers must be finite, and
+integers fit in 64 bits (what a table's integer column holds).
 """
 
 from __future__ import annotations
@@ -183,6 +184,7 @@ class ProfileShape(TypedDict, total=False):
     model_sha256: str | None
 
 
+INT64 = (-(2**63), 2**63 - 1)
 _WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
@@ -276,7 +278,15 @@ def _scalar(tp: Any) -> Checker:
 
         return check_float
     if tp is int:
-        return lambda v: None if isinstance(v, int) and not isinstance(v, bool) else _not(v, tp)
+
+        def check_int(value: Any) -> Problem | None:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return _not(value, tp)
+            if not INT64[0] <= value <= INT64[1]:  # what a table's integer column holds
+                return ("", "is an integer outside the 64-bit range")
+            return None
+
+        return check_int
     return lambda value: None if isinstance(value, tp) else _finite(value) or _not(value, tp)
 
 

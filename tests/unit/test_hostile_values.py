@@ -246,6 +246,7 @@ META_CORRUPTIONS = {
     "seed-is-a-string": lambda m: m.__setitem__("seed", "7"),
     "created-at-is-an-object": lambda m: m.__setitem__("created_at", {"x": 1}),
     "status-is-unknown": lambda m: m.__setitem__("status", "fine"),
+    "seed-beyond-64-bits": lambda m: m.__setitem__("seed", 10**30),
 }
 
 
@@ -274,6 +275,10 @@ def test_meta_values_of_the_wrong_type_are_exit_2_everywhere(
         ({"wall_s": "1.5"}, "wall_s '1.5' is not a number"),
         ({"temp_before_c": "hot"}, "temp_before_c is a string"),
         ({"binary_kind": "mine"}, "binary_kind 'mine' is not one of"),
+        # Integers a table's Int64 column cannot hold (a crash in pandas, far from the file).
+        ({"battery_level": -(10**30)}, "battery_level is an integer outside the 64-bit range"),
+        ({"exit_code": 2**63}, "exit_code is an integer outside the 64-bit range"),
+        ({"freq_after": {"0": [10**30, 1]}}, "freq_after['0'][0] is an integer outside"),
     ],
 )
 def test_trial_values_of_the_wrong_type_are_exit_2(

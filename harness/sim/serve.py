@@ -99,7 +99,7 @@ def fault_settings(
 def auth_setting(auth: str | None, *, unauthorized: bool) -> str | None:
     """`--auth MODE` / `--unauthorized` -> the `auth` of `SimDevice.start` (checked there)."""
     if unauthorized and auth is not None and auth.strip().lower() != "refuse":
-        raise OptionError(f"--unauthorized contradicts --auth {auth}", option="--auth")
+        raise SimulatorError(f"--unauthorized contradicts --auth {auth}")
     if auth is not None:
         try:
             policy = parse_policy(auth)

@@ -90,6 +90,7 @@ MAX_TRIALS = int(RANGES["trials"].hi)
 
 def _refuse_out_of_bounds(settings: RunSettings) -> None:
     """PlanError (exit 2) for option values that select nothing or lie outside RANGES."""
+    from harness.device.cores import check_policy
     from harness.outputs import output_folder
 
     for option, values in (
@@ -105,6 +106,8 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
         for one in value if isinstance(value, list) else [value]:
             if one is not None:
                 allowed.check(option_name(name), one)
+    for policy in settings.cores:
+        check_policy(policy)  # CorePolicyError (exit 2): a mask no phone could take
     output_folder(settings.out, "--out")
 
 

@@ -72,6 +72,9 @@ def refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         (["--wait-for-device", "-1"], "--wait-for-device must be >= 0 s"),
         (["--seed", "-1"], "--seed must be >= 0"),
         (["--seed", str(2**70)], "--seed must be <= 9223372036854775807"),
+        (["--cores", "bogus"], "unknown core policy 'bogus'"),
+        (["--cores", "big,0"], "unknown core policy '0'"),
+        (["--cores", "f" * 5000], "unknown core policy"),
     ],
 )
 def test_run_refuses_numbers_outside_their_range(

@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from harness.device.kv import device_lines, words
+from harness.device.kv import device_lines, digits, words
 from harness.results.schema import TrialRecord
 from harness.vocab import FLAG_FIELDS
 
@@ -59,12 +59,16 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+# More CPUs than any kernel numbers (NR_CPUS is at most 8192): a list that long is no cpu list.
+MAX_CPUS = 8192
+
+
 def cpu_list(text: str) -> list[int] | None:
     """Parse a kernel cpu list ("0-3,6"); None when it is not one."""
     cpus: set[int] = set()
     for part in text.split(","):
         lo, _, hi = part.strip().partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()):
+        if not digits(lo) or (hi and not digits(hi)) or int(hi or lo) - int(lo) > MAX_CPUS:
             return None
         cpus.update(range(int(lo), int(hi or lo) + 1))
     return sorted(cpus)
@@ -99,9 +103,9 @@ def parse_samples(text: str | None) -> Samples:
             freqs: dict[int, int] = {}
             ticks: dict[int, tuple[int, int]] = {}
             for key, value in pairs.items():
-                if key[:1] == "f" and key[1:].isdigit() and (khz := _int(value)):
+                if key[:1] == "f" and digits(key[1:]) and (khz := _int(value)):
                     freqs[int(key[1:])] = khz
-                elif key[:1] == "s" and key[1:].isdigit():
+                elif key[:1] == "s" and digits(key[1:]):
                     busy, _, total = value.partition(",")
                     b, t = _int(busy), _int(total)
                     if b is not None and t is not None:

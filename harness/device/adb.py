@@ -23,7 +23,7 @@ def port_number(text: str, what: str) -> int:
     """A TCP port from text (`5037`), or ConfigError naming `what` and the range."""
     digits = text.strip()
     # At most 5 digits: int() of thousands of digits is an error of its own.
-    value = int(digits) if digits.isdigit() and len(digits) <= 5 else None
+    value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 5 else None
     if value is None or PORT.problem(value):
         raise ConfigError(f"{what}: port {text!r} must be a whole number from {PORT}")
     return value

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness.device import download, elf
 from harness.device.files import WORKDIR, push_many
-from harness.device.kv import device_lines
+from harness.device.kv import device_lines, digits
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession, parse_sha256_line
 from harness.errors import BinaryError, DeviceError
@@ -116,7 +116,7 @@ def _probe(
     if sha is None:
         return None
     help_text, _, tail = rest.rpartition(_END)
-    code = int(tail.strip()) if tail.strip().lstrip("-").isdigit() else -1
+    code = int(tail.strip()) if digits(tail.strip().lstrip("-")) else -1
     return path, sha, help_text, code
 
 

@@ -30,6 +30,15 @@ def parse_record(line: str) -> dict[str, str]:
     return out
 
 
+def digits(text: str) -> bool:
+    """Whether `text` is a whole number in ASCII digits, which `int()` reads.
+
+    `str.isdigit` also says yes to `²` or `①`, which `int()` refuses: a word
+    from a phone (or a user) must not turn into a crash.
+    """
+    return text.isascii() and text.isdigit()
+
+
 def words(line: str) -> list[str]:
     """A device line's space- or tab-separated words (`str.split()` would also split a
     value at U+2028 or `\x1c`, making a word the device never printed)."""
@@ -81,4 +90,4 @@ def cpu_list(value: str | None) -> tuple[int, ...]:
     """`0,1,3` -> (0, 1, 3); empty -> ()."""
     if not value:
         return ()
-    return tuple(int(v) for v in value.split(",") if v.strip().isdigit())
+    return tuple(int(v) for v in value.split(",") if digits(v.strip()))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from harness.config import HarnessConfig, load_config
 from harness.device.adb import AdbClient, AdbError, env_server, port_number
+from harness.device.kv import digits
 from harness.device.session import (
     OFFLINE_HINT,
     UNAUTHORIZED_HINT,
@@ -90,7 +91,7 @@ def parse_server(spec: str | None) -> tuple[str, int]:
     if spec is None:
         return env_server()
     host, _, port = spec.rpartition(":")
-    if not spec.strip() or not port.strip().isdigit():
+    if not spec.strip() or not digits(port.strip()):
         raise ConfigError(f"--adb-server {spec!r} is not HOST:PORT", hint="e.g. lab-host:5037")
     return (host.strip("[]") or "127.0.0.1"), port_number(port, f"--adb-server {spec!r}")
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from harness.device import sync
+from harness.device import kv, sync
 from harness.device.adb import AdbClient, AdbConnection, AdbError
 from harness.device.calls import (
     OFFLINE_HINT,
@@ -304,7 +304,7 @@ class DeviceSession:
         idx = text.rfind(marker)
         rest = text[idx + len(marker) :] if idx >= 0 else ""
         digits, _, after = rest.partition("\n")
-        if not digits.strip().isdigit():
+        if not kv.digits(digits.strip()):
             raise DeviceOfflineError(
                 f"output ended without the exit marker (device gone?): {cmd[:200]}",
                 serial=self.serial,

@@ -32,6 +32,10 @@ def parse_pairs(items: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # `²`.isdigit(), but int("²") fails
+
+
 def _number(text: str, option: str, kind: type[int] | type[float]) -> float:
     """A number from an option's text, checked against its range (OptionError if not)."""
     try:
@@ -83,10 +87,10 @@ def fault_settings(
         settings["drop_after_commands"] = drop_after_commands
     temps: dict[int | str, float] = {}
     for key, text in parse_pairs(thermal or [], "--thermal").items():
-        temps[int(key) if key.isdigit() else key] = _number(text, "--thermal", float)
+        temps[int(key) if _digits(key) else key] = _number(text, "--thermal", float)
     caps: dict[int, int] = {}
     for key, text in parse_pairs(cap or [], "--cap").items():
-        if not key.isdigit():
+        if not _digits(key):
             raise OptionError(f"--cap {key}={text}: expected CPU=KHZ (integers)", option="--cap")
         caps[int(key)] = int(_number(text, "--cap", int))
     if temps or caps:

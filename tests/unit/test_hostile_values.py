@@ -534,3 +534,25 @@ def test_an_empty_path_names_nothing(
     before = sorted(p.name for p in run.iterdir())
     assert "an empty path names nothing" in refused(args, capsys)
     assert sorted(p.name for p in run.iterdir()) == before
+
+
+# ---- words from a phone that look like numbers ------------------------------------------------
+
+
+def test_device_digits_are_ascii_digits_and_cpu_lists_are_bounded() -> None:
+    """`"²".isdigit()` is true but `int("²")` fails; `0-99999999999` is no CPU list."""
+    from harness.bench import proof
+    from harness.device.kv import cpu_list, digits
+    from harness.device.lease import _parse_holder
+
+    assert digits("42") and not digits("²") and not digits("①") and not digits("-1")
+    assert cpu_list("0,²,1") == (0, 1)
+    assert _parse_holder("held\npid=²\nheartbeat=①\ncreated=500\nnow=510\n").pid == "²"
+    assert proof.cpu_list("0-²") is None
+    assert proof.cpu_list("0-99999999999") is None  # a range() of that size would never end
+    samples = proof.parse_samples(
+        "affinity mask=30 list=4-5\n"
+        "sample up=10.00 temp=41000 f²=2400000 s①=1,2 f4=2400000 s4=1000,2000 self=100\n"
+    )
+    [sample] = samples.samples
+    assert sample.freqs == {4: 2400000}

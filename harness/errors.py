@@ -165,6 +165,17 @@ class PlanError(HarnessError):
     """The run's settings describe no trials, or an impossible one (bad option values)."""
 
 
+class OptionError(PlanError):
+    """An option's value is empty or outside its documented range (`harness.ranges`).
+
+    A PlanError, since most options are `harness run`'s; every command raises it alike.
+    """
+
+    def __init__(self, message: str, *, option: str, hint: str | None = None) -> None:
+        self.option = option
+        super().__init__(message, hint=hint)
+
+
 class ParseError(HarnessError):
     """benchmark_model output could not be understood at all."""
 

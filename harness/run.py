@@ -24,7 +24,7 @@ from harness.stages.measure import make_runners, measure, missing_trials, stop_i
 from harness.stages.plan import plan
 from harness.stages.prepare import open_leased, open_store, prepare
 from harness.stages.resume import identity_differences
-from harness.stages.settings import MAX_TRIALS, RunSettings
+from harness.stages.settings import MAX_TRIALS, RunSettings, checked
 
 if TYPE_CHECKING:
     from harness.device.session import DeviceSession
@@ -58,6 +58,8 @@ def run(
     """
     if sessions is not None:
         return _run(settings, sessions, emit, stop)
+    # Bad settings fail before a phone is opened or leased.
+    settings = dataclasses.replace(settings, devices=checked(settings).devices)
     with open_leased(settings, emit) as (lease, opened):
         chained = settings.on_run_id
 

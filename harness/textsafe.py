@@ -32,6 +32,31 @@ def printable(text: str) -> str:
     return _CONTROLS.sub("", _SEQUENCES.sub("", text))
 
 
+# An error line says what went wrong and where, not a whole file or log: one word
+# (a run of non-blank text: a value, a path) keeps this many characters, the line this many.
+MAX_WORD = 200
+MAX_LINE = 2000
+
+
+def _cut(text: str, keep: int, sep: str = "") -> str:
+    """`text` in at most `keep` characters: its head and tail, and how much was cut between."""
+    if len(text) <= keep:
+        return text
+    room = keep - 32  # what the note between takes, at most
+    head, tail = room * 3 // 4, room // 4
+    return f"{text[:head]}{sep}…[{len(text) - head - tail} characters cut]…{sep}{text[-tail:]}"
+
+
+def one_line(text: str) -> str:
+    """`printable(text)` as one bounded line: blanks and newlines folded, long values cut.
+
+    Every error the CLI prints goes through here, so a 100,000-character
+    variant name or a multi-line device message is still one readable line.
+    """
+    words = [_cut(word, MAX_WORD) for word in printable(text).split()]
+    return _cut(" ".join(words), MAX_LINE, " ")
+
+
 def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     """`typer.echo` of `printable(message)`: the one way the CLI prints text."""
     typer.echo(printable(message), err=err, nl=nl)

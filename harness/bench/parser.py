@@ -55,6 +55,7 @@ from harness.bench.verdict import (
 )
 from harness.errors import ParseError
 from harness.results.schema import Figures
+from harness.results.validate import figure_problems
 from harness.vocab import STAND_IN_MARK
 
 __all__ = [
@@ -311,21 +312,36 @@ class LogReader:
             values["init_us"] = run.init_ms * 1000.0
         delegate, delegated_nodes, total_nodes = run.delegation.figures()
         values.update(delegate=delegate, delegated_nodes=delegated_nodes, total_nodes=total_nodes)
+        dropped = _drop_untrusted(values)
         out.figures = Figures(**values)
         if out.era is None:
             out.era = guess_era(run.saw_prefix, out, run.running)
         out.ops = run.ops.ops
         evidence = Evidence(
-            run.fatal, run.hard, run.errors, run.running, run.saw_start, list(run.tail)
-        )
+            run.fatal, run.hard, run.errors, run.running, run.saw_start, list(run.tail),
+            unusable=dropped.get("avg_us"),
+        )  # fmt: skip
         out.status, out.error = verdict(out, exit_code, evidence)
         warnings = [*absent_figures(out.status, out.era, out.figures), *run.delegation.warnings()]
+        warnings += [f"{why}: left out" for why in dropped.values()]
         if out.invocations > 1:
             warnings.append(
                 f"the log holds {out.invocations} benchmark_model runs; figures are the last one's"
             )
         out.figures = dataclasses.replace(out.figures, parse_warnings=tuple(warnings))
         return out
+
+
+def _drop_untrusted(values: dict[str, Any]) -> dict[str, str]:
+    """Set to None the figures no stored record may hold (`inf`, `1e308`, negative) and the
+    mean of a phase that timed no run (`count=0`); what was dropped, with why."""
+    dropped = figure_problems(values)
+    count = values.get("count")
+    if count is not None and count < 1 and values.get("avg_us") is not None:
+        dropped["avg_us"] = f"avg_us of count={count} (no timed run)"
+    for name in dropped:
+        values[name] = None
+    return dropped
 
 
 def _keep(lines: list[str], text: str) -> None:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from harness.device.kv import device_lines, digits, words
 from harness.results.schema import TrialRecord
 from harness.vocab import FLAG_FIELDS
 
@@ -61,12 +62,16 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+# More CPUs than any kernel numbers (NR_CPUS is at most 8192): a list that long is no cpu list.
+MAX_CPUS = 8192
+
+
 def cpu_list(text: str) -> list[int] | None:
     """Parse a kernel cpu list ("0-3,6"); None when it is not one."""
     cpus: set[int] = set()
     for part in text.split(","):
         lo, _, hi = part.strip().partition("-")
-        if not lo.isdigit() or (hi and not hi.isdigit()):
+        if not digits(lo) or (hi and not digits(hi)) or int(hi or lo) - int(lo) > MAX_CPUS:
             return None
         cpus.update(range(int(lo), int(hi or lo) + 1))
     return sorted(cpus)
@@ -84,9 +89,9 @@ def parse_samples(text: str | None) -> Samples:
     mask: int | None = None
     listed: str | None = None
     found: list[Sample] = []
-    for line in text.splitlines():
+    for line in device_lines(text):
         kind, _, rest = line.partition(" ")
-        pairs = dict(p.partition("=")[::2] for p in rest.split())
+        pairs = dict(p.partition("=")[::2] for p in words(rest))
         if kind == "affinity":
             try:
                 mask = int(pairs.get("mask", ""), 16)
@@ -101,9 +106,9 @@ def parse_samples(text: str | None) -> Samples:
             freqs: dict[int, int] = {}
             ticks: dict[int, tuple[int, int]] = {}
             for key, value in pairs.items():
-                if key[:1] == "f" and key[1:].isdigit() and (khz := _int(value)):
+                if key[:1] == "f" and digits(key[1:]) and (khz := _int(value)):
                     freqs[int(key[1:])] = khz
-                elif key[:1] == "s" and key[1:].isdigit():
+                elif key[:1] == "s" and digits(key[1:]):
                     busy, _, total = value.partition(",")
                     b, t = _int(busy), _int(total)
                     if b is not None and t is not None:
@@ -150,7 +155,7 @@ _PREFIX = re.compile(r"^(?:[A-Z]+: )")
 def log_claims(text: str, delegate: str | None = None) -> LogClaims:
     """The version line, the thread count and whether XNNPACK ran, per the log."""
     version = None
-    for line in text.splitlines():
+    for line in device_lines(text):
         if _VERSION.search(line):
             version = _PREFIX.sub("", line.strip())[:200]
             break

@@ -52,6 +52,7 @@ class Evidence:
     running: list[bool]  # one per "Running benchmark" line
     saw_start: bool
     tail: list[str]  # the last messages, for an error text
+    unusable: str | None = None  # why the log's latency cannot be a result (inf, count=0)
 
 
 def _tail(run: Evidence) -> str:
@@ -71,6 +72,8 @@ def verdict(out: ParsedOutput, exit_code: int | None, run: Evidence) -> tuple[st
         # The specific cause first; "Benchmarking failed." only when nothing says more.
         causes = [e for e in (errors or fatal) if "Benchmarking failed" not in e] or fatal
         return "failed", "; ".join(dict.fromkeys(causes[-3:]))
+    if run.unusable and not has_latency:
+        return "parse_error", f"the log's latency cannot be a result: {run.unusable}"
     if has_latency and exit_code not in (None, 0):
         return "failed", f"exit code {exit_code} after printing results; {_tail(run)}"
     if has_latency:

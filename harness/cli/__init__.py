@@ -24,7 +24,7 @@ from harness.errors import (
     HarnessError,
     from_os_error,
 )
-from harness.textsafe import PrintableFormatter, echo
+from harness.textsafe import PrintableFormatter, echo, one_line
 
 # Subcommand modules, in the order `--help` lists them (the data's order).
 COMMAND_MODULES = (
@@ -90,20 +90,28 @@ for _name in COMMAND_MODULES:
 
 @functools.lru_cache(maxsize=1)
 def command() -> Any:
-    """The click command `main` runs: the app, with words for metavars (see helptext)."""
+    """The click command `main` runs: the app, with words for metavars (see helptext) and
+    path parameters that refuse an empty value (see paths)."""
     from harness.cli.helptext import plain_metavars
+    from harness.cli.paths import refuse_empty_paths
 
     cmd = typer.main.get_command(app)
     plain_metavars(cmd)
+    refuse_empty_paths(cmd)
     return cmd
 
 
 def _usage_line(exc: Exception) -> str:
     """A click usage error as one line, naming the command whose --help explains it."""
-    message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
+    message = str(getattr(exc, "format_message", lambda: str(exc))())
     ctx = getattr(exc, "ctx", None)
     path = getattr(ctx, "command_path", None) or "harness"
     return f"error: {message} (see `{path} --help`)"
+
+
+def _error(line: str) -> None:
+    """The one way an error reaches the user: one bounded, printable line on stderr."""
+    echo(one_line(line), err=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         if debug:
             raise
-        echo(f"error: {exc}", err=True)
+        _error(f"error: {exc}")
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -134,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         error = from_os_error(exc)
-        echo(f"error: {error}", err=True)
+        _error(f"error: {error}")
         return error.exit_code
     except Exception as exc:  # usage errors (click's, vendored or not) and the unexpected
         show = getattr(exc, "show", None)
@@ -146,11 +154,11 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     show()
             else:
-                echo(_usage_line(exc), err=True)
+                _error(_usage_line(exc))
             return int(getattr(exc, "exit_code", 0) or EXIT_INPUT)
         if debug:
             raise
-        echo(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        _error(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)")
         return EXIT_UNEXPECTED
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from harness.device.select import ATTACH_WAIT_S, adb_connect, make_client
+from harness.device.select import ATTACH_WAIT_S, adb_connect, make_client, selection_tokens
 from harness.device.session import DeviceSession
 
 if TYPE_CHECKING:
@@ -40,8 +40,8 @@ def open_devices(
     """
     from harness.device.lab import open_lab
 
+    tokens = selection_tokens(selection)  # before a simulator starts or a server is asked
     first = _first(adb_server)
-    tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
     with contextlib.ExitStack() as stack:
         resolved: list[str] = []
         for token in tokens:

@@ -41,7 +41,11 @@ def check(
         typer.Option("--b", help="With --ab: the arm judged (default: the next after A)."),
     ] = None,
     threshold: Annotated[
-        str, typer.Option("--threshold", help="Smallest slowdown that counts, e.g. 5% or 0.05.")
+        str,
+        typer.Option(
+            "--threshold",
+            help="Smallest slowdown that counts, e.g. 5% or 0.05 (above 0%, below 100%).",
+        ),
     ] = "5%",
     thresholds_file: Annotated[
         Path | None,
@@ -52,7 +56,11 @@ def check(
         ),
     ] = None,
     confidence: Annotated[
-        str, typer.Option("--confidence", help="Confidence of each one-sided test, e.g. 99%.")
+        str,
+        typer.Option(
+            "--confidence",
+            help="Confidence of each one-sided test, e.g. 99% (above 0%, below 100%).",
+        ),
     ] = "99%",
     allow_context_change: Annotated[
         bool,

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from harness.device.files import WORKDIR
 from harness.textsafe import echo
 
 
@@ -35,6 +34,7 @@ def clean(
     """Delete /data/local/tmp/harness (binary, models, scripts, trial outputs) on the devices,
     and release a lease the harness left behind (only a stale one, unless --force)."""
     from harness.cli._devices import open_devices
+    from harness.device.files import WORKDIR
     from harness.device.files import clean as clean_device
     from harness.device.lease import LEASE_DIR, DeviceBusyError, read_holder, release
 

@@ -9,7 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from harness import ranges
 from harness.textsafe import echo
+
+RANGES = ranges.CONVERT  # the documented range of every numeric option
 
 # Where `--from official` fetches archives instead of the URLs in the catalogue
 # (a local mirror; tests point it at a server on 127.0.0.1).
@@ -41,7 +44,10 @@ def convert(
         Path | None, typer.Option("--out", help="Also place the files here as <id>_<quant>.tflite.")
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes (default: cores).")
+        int | None,
+        typer.Option(
+            "--jobs", "-j", help=f"Worker processes, {RANGES['--jobs']} (default: cores)."
+        ),
     ] = None,
     sources: Annotated[
         list[str] | None,
@@ -56,7 +62,8 @@ def convert(
         typer.Option("--weights", help="Local Keras weights to load (one variant only)."),
     ] = None,
     classes: Annotated[
-        int, typer.Option("--classes", min=1, help="Classifier outputs (Keras default).")
+        int,
+        typer.Option("--classes", help=f"Classifier outputs, {RANGES['--classes']} (Keras's)."),
     ] = 1000,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
@@ -72,6 +79,9 @@ def convert(
     if TYPE_CHECKING:
         from harness.catalogue import Variant
 
+    for option, value in (("--jobs", jobs), ("--classes", classes)):
+        if value is not None:
+            RANGES[option].check(option, value)
     if out is not None:
         from harness.outputs import output_folder
 

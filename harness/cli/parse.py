@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.ranges import PARSE
 from harness.textsafe import echo
 
 
@@ -89,7 +90,9 @@ def parse_cmd(
     exit_code: Annotated[
         int | None,
         typer.Option(
-            "--exit-code", help="The process's exit code (128+N or -N: killed by signal N)."
+            "--exit-code",
+            help=f"The process's exit code, {PARSE['--exit-code']} (128+N or -N: killed by "
+            "signal N).",
         ),
     ] = None,
     as_json: Annotated[
@@ -99,6 +102,8 @@ def parse_cmd(
     """Parse a benchmark_model log of any era; exit 1 unless it shows a complete, successful run."""
     from harness.bench.parser import parse_files
 
+    if exit_code is not None:
+        PARSE["--exit-code"].check("--exit-code", exit_code)
     parsed = parse_files(logfile, stderr, exit_code=exit_code)
     # Absent figures and partial delegation go to stderr, so --json stays clean on stdout.
     for warning in parsed.figures.parse_warnings:

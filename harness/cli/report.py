@@ -32,7 +32,11 @@ def report(
         ),
     ] = None,
     threshold: Annotated[
-        str, typer.Option("--threshold", help="Smallest change that counts vs the baseline.")
+        str,
+        typer.Option(
+            "--threshold",
+            help="Smallest change that counts vs the baseline (above 0%, below 100%).",
+        ),
     ] = "5%",
     as_json: Annotated[
         bool, typer.Option("--json", help="Print what the report holds as JSON on stdout.")

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from harness.errors import PlanError
-from harness.stages.settings import DEFAULTS, RunSettings, ignored_on_resume
+from harness.errors import OptionError, PlanError
+from harness.stages.settings import DEFAULTS, RANGES, RunSettings, ignored_on_resume
 from harness.textsafe import echo
 
 if TYPE_CHECKING:
@@ -131,7 +131,10 @@ def run_cmd(
     ] = None,
     threads: Annotated[
         list[str] | None,
-        typer.Option(metavar="LIST", help="Thread counts (comma list); default: 1, as published."),
+        typer.Option(
+            metavar="LIST",
+            help=f"Thread counts (comma list), each {RANGES['threads']}; default: 1, as published.",
+        ),
     ] = None,
     cores: Annotated[
         list[str] | None,
@@ -141,11 +144,14 @@ def run_cmd(
         ),
     ] = None,
     trials: Annotated[
-        int, typer.Option(help="Separate processes per configuration.")
+        int,
+        typer.Option(help=f"Separate processes per configuration, {RANGES['trials']}."),
     ] = DEFAULTS.trials,
-    runs: Annotated[int, typer.Option(help="Timed runs per trial (--num_runs).")] = DEFAULTS.runs,
+    runs: Annotated[
+        int, typer.Option(help=f"Timed runs per trial (--num_runs), {RANGES['runs']}.")
+    ] = DEFAULTS.runs,
     warmup: Annotated[
-        int, typer.Option(help="Warm-up runs per trial (--warmup_runs).")
+        int, typer.Option(help=f"Warm-up runs per trial (--warmup_runs), {RANGES['warmup']}.")
     ] = DEFAULTS.warmup,
     xnnpack: Annotated[
         str,
@@ -155,11 +161,15 @@ def run_cmd(
         float,
         typer.Option(
             help="Wait before each trial until the hottest CPU zone (or battery) is below "
-            "this (°C); 0 turns the wait off."
+            f"this, {RANGES['cooldown_temp_c']}; 0 turns the wait off."
         ),
     ] = DEFAULTS.cooldown_temp_c or 0.0,
     cooldown_timeout: Annotated[
-        float, typer.Option(help="Longest cooldown wait per trial (s); then measure anyway.")
+        float,
+        typer.Option(
+            help="Longest cooldown wait per trial, "
+            f"{RANGES['cooldown_timeout_s']}; then measure anyway."
+        ),
     ] = DEFAULTS.cooldown_timeout_s,
     op_profile: Annotated[
         bool,
@@ -196,18 +206,25 @@ def run_cmd(
     wait_for_device: Annotated[
         float | None,
         typer.Option(
-            help="Wait up to this long (s) for a phone another run has leased "
-            "(default: exit 3 at once, naming the holder)."
+            help="Wait up to this long for a phone another run has leased, "
+            f"{RANGES['wait_for_device_s']} (default: exit 3 at once, naming the holder)."
         ),
     ] = None,
     reconnect_timeout: Annotated[
-        float, typer.Option(help="How long to wait for a device that went away (s).")
+        float,
+        typer.Option(
+            help=f"How long to wait for a device that went away, {RANGES['reconnect_timeout_s']}."
+        ),
     ] = DEFAULTS.reconnect_timeout_s,
     trial_timeout: Annotated[
-        float, typer.Option(help="Kill a trial that runs longer than this (s).")
+        float,
+        typer.Option(help=f"Kill a trial that runs longer than this, {RANGES['trial_timeout_s']}."),
     ] = DEFAULTS.trial_timeout_s,
     seed: Annotated[
-        int | None, typer.Option(help="Seed of the trial order (default: random, recorded).")
+        int | None,
+        typer.Option(
+            help=f"Seed of the trial order, {RANGES['seed']} (default: random, recorded)."
+        ),
     ] = None,
     fixed_performance: Annotated[
         bool, typer.Option(help="Enable Android 11+ fixed performance mode during the run.")
@@ -225,6 +242,8 @@ def run_cmd(
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
     devices = _split(device)
+    if device and not devices:  # `--device ''` names no phone, even with --resume
+        raise OptionError("--device selects nothing", option="--device")
     if not devices and resume is None:
         raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
     settings = RunSettings(devices=devices, out=out, resume=resume)
@@ -312,15 +331,12 @@ def execute(settings: Any) -> RunOutcome:
     """Open the devices (starting a simulated one for `sim`) and run."""
     from harness.cli._devices import open_devices
     from harness.run import run
-
-    if settings.resume is None:
-        settings.validate()  # bad options fail before a device (or a simulator) is touched
-    elif not settings.devices:
-        from harness.results.store import read_meta
-
-        stored = read_meta(Path(settings.resume)).get("settings") or {}
-        settings.devices = list(stored.get("devices") or [])
     from harness.stages.prepare import lease_request
+    from harness.stages.settings import checked
+
+    # Bad options (or a resumed run's bad meta.json) fail before a device, or a simulator,
+    # is touched; a resume without --device measures on the run's own.
+    settings.devices = checked(settings).devices
 
     lease = lease_request(settings, _emit)
     with open_devices(

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from harness.sim.serve import RANGES
+
 sim_app = typer.Typer(
     name="sim",
     help="A simulated Android device that speaks the real adb protocol (no phone needed).",
@@ -20,7 +22,7 @@ def serve(
     port: Annotated[
         int,
         typer.Option(
-            min=0, max=65535, help="TCP port on 127.0.0.1 (0: any free port; not 5554-5585)."
+            help=f"TCP port on 127.0.0.1, {RANGES['--port']} (0: any free port; not 5554-5585)."
         ),
     ] = 0,
     topology: Annotated[
@@ -37,15 +39,18 @@ def serve(
     ] = None,
     slowdown: Annotated[
         float | None,
-        typer.Option(help="Fault: every benchmark_model inference takes FACTOR times as long."),
+        typer.Option(
+            help="Fault: every benchmark_model inference takes this many times as long, "
+            f"{RANGES['--slowdown']}.",
+        ),
     ] = None,
     synthetic: Annotated[
         int | None,
         typer.Option(
             metavar="SEED",
             help="Deterministic mode: benchmark_model draws its times "
-            "from a distribution seeded with SEED (labelled synthetic) instead of "
-            "measuring them.",
+            f"from a distribution seeded with SEED, {RANGES['--synthetic']} (labelled "
+            "synthetic) instead of measuring them.",
         ),
     ] = None,
     hang: Annotated[
@@ -54,21 +59,39 @@ def serve(
     ] = None,
     fail_pushes_after: Annotated[
         int | None,
-        typer.Option(help="Fault: pushes fail with ENOSPC after this many bytes of a file."),
+        typer.Option(
+            help="Fault: pushes fail with ENOSPC after this many bytes of a file, "
+            f"{RANGES['--fail-pushes-after']}."
+        ),
     ] = None,
     drop_after_bytes: Annotated[
-        int | None, typer.Option(help="Fault: drop the connection after this many payload bytes.")
+        int | None,
+        typer.Option(
+            help="Fault: drop the connection after this many payload bytes, "
+            f"{RANGES['--drop-after-bytes']}."
+        ),
     ] = None,
     drop_after_commands: Annotated[
-        int | None, typer.Option(help="Fault: drop the connection at the command after this many.")
+        int | None,
+        typer.Option(
+            help="Fault: drop the connection at the command after this many, "
+            f"{RANGES['--drop-after-commands']}."
+        ),
     ] = None,
     thermal: Annotated[
         list[str] | None,
-        typer.Option(help="Fault: zone temperature, ZONE=CELSIUS (index or type). Repeatable."),
+        typer.Option(
+            metavar="ZONE=CELSIUS",
+            help="Fault: a zone's temperature (ZONE: index or type), CELSIUS "
+            f"{RANGES['--thermal']}. Repeatable.",
+        ),
     ] = None,
     cap: Annotated[
         list[str] | None,
-        typer.Option(help="Fault: cap a CPU's cluster scaling_max_freq, CPU=KHZ. Repeatable."),
+        typer.Option(
+            metavar="CPU=KHZ",
+            help=f"Fault: cap a CPU's cluster scaling_max_freq, KHZ {RANGES['--cap']}. Repeatable.",
+        ),
     ] = None,
     hangup: Annotated[
         str | None,
@@ -87,7 +110,8 @@ def serve(
         typer.Option(
             metavar="MODE",
             help="adb auth: none, refuse (= --unauthorized) or "
-            "accept-after:SECONDS (the user taps Allow after that long).",
+            "accept-after:SECONDS (the user taps Allow after that long; SECONDS "
+            f"{RANGES['--auth']}).",
         ),
     ] = None,
     as_json: Annotated[

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from harness.errors import ResultsError
+from harness.ranges import TREND
 from harness.textsafe import echo
 
 
@@ -16,10 +18,17 @@ def trend(
         list[Path], typer.Argument(help="Run folders, or folders of run folders (e.g. results/).")
     ],
     penalty: Annotated[
-        float, typer.Option("--penalty", help="Cost of one more segment, in noise^2 x ln(n).")
+        float,
+        typer.Option(
+            "--penalty",
+            help=f"Cost of one more segment, in noise^2 x ln(n), {TREND['--penalty']}.",
+        ),
     ] = 4.0,
     min_step: Annotated[
-        str, typer.Option("--min-step", help="Smallest step reported, e.g. 5% or 0.05.")
+        str,
+        typer.Option(
+            "--min-step", help="Smallest step reported, e.g. 5% or 0.05 (above 0%, below 100%)."
+        ),
     ] = "5%",
     as_json: Annotated[bool, typer.Option("--json", help="Print the trend as JSON.")] = False,
     fail_on_slowdown: Annotated[
@@ -35,9 +44,16 @@ def trend(
     from harness.compare.trend import render_trend
     from harness.compare.trend import trend as compute_trend
 
+    TREND["--penalty"].check("--penalty", penalty)
     result = compute_trend(
         run_dirs, penalty=penalty, min_step=parse_fraction(min_step, what="min step")
     )
+    if not result.measured():
+        # Empty or torn-only trials.jsonl, every trial failed: "no step changes" would pass.
+        raise ResultsError(
+            f"no ok trial in {len(result.runs)} run folder(s): nothing to find steps in",
+            hint="`harness report RUN_DIR` shows what a run holds",
+        )
     if as_json:
         echo(json.dumps(result.to_dict(), indent=2, allow_nan=False))
     else:

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results import load, load_meta
 from harness.results.flags import describe, trial_flags
+from harness.results.shapes import fields_checker
+from harness.results.validate import latency_problem
 from harness.vocab import (
     CONFIG_FIELDS,
     FAILED_STATUSES,
@@ -261,31 +263,79 @@ def read_run(run_dir: str | Path) -> Source:
     )
 
 
-def _positive_list(data: Any, key: str) -> tuple[float, ...]:
-    values = tuple(float(v) for v in data.get(key) or ())
-    if any(not (math.isfinite(v) and v > 0) for v in values):
-        raise ValueError(f"{key} must be positive numbers")
-    return values
+class _ConfigShape(TypedDict, total=False):
+    """One line of a baseline's `configs` (ConfigSamples.to_dict)."""
+
+    device_model: str
+    variant: str
+    quant: str
+    threads: int
+    cores: str
+    xnnpack: str
+    latency_ms: list[float]
+    median_ms: list[float]
+    min_ms: list[float]
+    failed: int
+
+
+class _SourceShape(TypedDict, total=False):
+    run_ids: list[str]
+    created_at: str | None
+    status: str | None
+
+
+class _BaselineShape(TypedDict, total=False):
+    """A baseline file, as `read_baseline` trusts it."""
+
+    schema_version: int
+    kind: str
+    harness_version: str | None
+    source: _SourceShape
+    contexts: dict[str, dict[str, str | int | float | bool | None]]
+    configs: list[dict[str, Any]]  # each checked as a _ConfigShape, naming its index
+
+
+_baseline_problem = fields_checker(typing.get_type_hints(_BaselineShape))
+_config_problem = fields_checker(typing.get_type_hints(_ConfigShape))
+_REQUIRED = ("device_model", "variant", "quant", "threads", "cores", "xnnpack", "latency_ms")
 
 
 def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
-    try:
-        if not isinstance(data.get("latency_ms"), list):
-            raise KeyError("latency_ms")
-        return ConfigSamples(
-            str(data["device_model"]),
-            str(data["variant"]),
-            str(data["quant"]),
-            int(data["threads"]),
-            str(data["cores"]),
-            str(data["xnnpack"]),
-            latency_ms=_positive_list(data, "latency_ms"),
-            failed=int(data.get("failed", 0)),
-            median_ms=_positive_list(data, "median_ms"),
-            min_ms=_positive_list(data, "min_ms"),
-        )
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise ResultsError(f"configs[{i}] is malformed ({exc!r})", path=str(path)) from None
+    """configs[i], checked: every key there with its type, every latency believable."""
+
+    def refuse(why: str) -> ResultsError:
+        return ResultsError(f"configs[{i}] is malformed: {why}", path=str(path))
+
+    if not isinstance(data, dict):
+        raise refuse("not an object")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise refuse(f"it lacks {', '.join(missing)}")
+    problem = _config_problem(data)
+    if problem:
+        raise refuse(problem)
+    lists: dict[str, tuple[float, ...]] = {}
+    for key in ("latency_ms", "median_ms", "min_ms"):
+        values = tuple(float(v) for v in data.get(key) or ())
+        why = next((w for v in values if (w := latency_problem(v, unit_ms=1, positive=True))), None)
+        if why:
+            raise refuse(f"{key} {why}")
+        lists[key] = values
+    failed = data.get("failed", 0)
+    if failed < 0:
+        raise refuse(f"failed {failed} is negative")
+    return ConfigSamples(
+        data["device_model"],
+        data["variant"],
+        data["quant"],
+        data["threads"],
+        data["cores"],
+        data["xnnpack"],
+        latency_ms=lists["latency_ms"],
+        failed=failed,
+        median_ms=lists["median_ms"],
+        min_ms=lists["min_ms"],
+    )
 
 
 def read_baseline(path: Path) -> Source:
@@ -309,15 +359,23 @@ def read_baseline(path: Path) -> Source:
         raise ResultsError(
             "baseline needs `contexts` (object) and `configs` (list)", path=str(path)
         )
+    problem = _baseline_problem(data)
+    if problem:
+        raise ResultsError(problem, path=str(path))
     configs: dict[str, dict[ConfigId, ConfigSamples]] = {}
+    first: dict[tuple[str, ConfigId], int] = {}
     for i, item in enumerate(raw):
         c = _config_from_dict(item, path, i)
+        seen = first.setdefault((c.device_model, c.config_id), i)
+        if seen != i:  # two entries for one configuration: which would the check believe?
+            raise ResultsError(
+                f"configs[{i}] repeats the configuration of configs[{seen}] "
+                f"({c.device_model} {c.variant} {c.quant} t{c.threads} {c.cores})",
+                path=str(path),
+                hint="keep one line per configuration (`harness baseline save` writes one)",
+            )
         configs.setdefault(c.device_model, {})[c.config_id] = c
-    ctxs = {
-        str(m): {k: (v or {}).get(k) for k in CONTEXT_FIELDS}
-        for m, v in contexts.items()
-        if isinstance(v, dict)
-    }
+    ctxs = {str(m): {k: v.get(k) for k in CONTEXT_FIELDS} for m, v in contexts.items()}
     source = data.get("source") or {}
     return Source(
         path=str(path),

@@ -24,6 +24,7 @@ from harness.catalogue.order import config_size_key
 from harness.compare.source import Source, read_run
 from harness.compare.stats import median
 from harness.errors import ResultsError
+from harness.ranges import TREND
 from harness.results.load import run_dirs as expand_run_dirs
 from harness.vocab import ConfigId, DeviceConfig
 
@@ -131,6 +132,10 @@ class Trend:
     penalty: float
     min_step: float
 
+    def measured(self) -> bool:
+        """Whether any run holds an ok trial (a trend of nothing finds no step, and says so)."""
+        return any(p.median_ms is not None for s in self.series for p in s.points)
+
     def open_slowdowns(self) -> list[Step]:
         """Slower steps that are each series' latest step: the latency is still up now."""
         latest: dict[tuple[str, str, str, int, str, str], Step] = {}
@@ -174,8 +179,11 @@ def trend(
     """Load runs (folders or folders of runs), order them by time, find steps per config."""
     if not run_dirs:
         raise ResultsError("no run folders given")
-    if not (penalty > 0 and 0 <= min_step < 1):
-        raise ResultsError(f"penalty must be > 0 and min_step in [0, 1), got {penalty}, {min_step}")
+    why = TREND["--penalty"].problem(penalty)
+    if why or not 0 <= min_step < 1:
+        raise ResultsError(
+            f"penalty {why}" if why else f"min_step must be in [0, 1), got {min_step}"
+        )
     sources = order_runs([read_run(p) for p in expand_run_dirs(list(run_dirs))])
     keys: set[tuple[str, ConfigId]] = {
         (m, cid) for s in sources for m, confs in s.configs.items() for cid in confs

@@ -35,7 +35,13 @@ from harness.convert.cache import (
 from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
 from harness.convert.published import PublishedCheck
 from harness.convert.tflite import QUANT_SETTINGS, QUANTS
-from harness.errors import ConversionError, ModelError, StorageError, UnknownQuantError
+from harness.errors import (
+    ConversionError,
+    ModelError,
+    OptionError,
+    StorageError,
+    UnknownQuantError,
+)
 
 FILE_QUANT = "file"  # quant name of imported models (their quantization is their own)
 
@@ -194,6 +200,8 @@ def convert_many(
     stop the others (their models are cached); a `ConversionError` naming them
     is raised once all have finished.
     """
+    if not quants:
+        raise OptionError("--quant selects nothing", option="--quant", hint=f"use {QUANTS[0]}")
     for quant in quants:
         if quant not in QUANT_SETTINGS:
             raise UnknownQuantError(quant, QUANTS)

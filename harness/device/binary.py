@@ -21,6 +21,7 @@ from typing import Any
 
 from harness.device import download, elf
 from harness.device.files import WORKDIR, push_many
+from harness.device.kv import device_lines, digits
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession, parse_sha256_line
 from harness.errors import BinaryError, DeviceError
@@ -73,7 +74,7 @@ def classify(sha256: str, version_line: str | None) -> BinaryKind:
 
 def parse_help(text: str) -> tuple[str | None, frozenset[str]]:
     """First non-empty output line and the flag names a --help listing shows."""
-    first = next((line.strip() for line in text.splitlines() if line.strip()), None)
+    first = next((line.strip() for line in device_lines(text) if line.strip()), None)
     return first, frozenset(_FLAG.findall(text))
 
 
@@ -107,7 +108,7 @@ def _probe(
     script = _probe_script(candidates, search_path=search_path)
     out = session.shell(script, timeout_s=PROBE_TIMEOUT_S).stdout
     head, _, rest = out.partition(f"{_BEGIN}\n")
-    lines = head.splitlines()
+    lines = device_lines(head)
     path = lines[0][len("path=") :].strip() if lines and lines[0].startswith("path=") else ""
     if not path:
         return None
@@ -115,7 +116,7 @@ def _probe(
     if sha is None:
         return None
     help_text, _, tail = rest.rpartition(_END)
-    code = int(tail.strip()) if tail.strip().lstrip("-").isdigit() else -1
+    code = int(tail.strip()) if digits(tail.strip().lstrip("-")) else -1
     return path, sha, help_text, code
 
 
@@ -124,7 +125,7 @@ def device_abilist(session: DeviceSession) -> list[str]:
     result = session.shell(
         "getprop ro.product.cpu.abilist; getprop ro.product.cpu.abi", timeout_s=15.0, check=False
     )
-    lines = [line.strip() for line in result.stdout.splitlines()]
+    lines = [line.strip() for line in device_lines(result.stdout)]
     found = [a for line in lines for a in line.split(",") if a]
     return list(dict.fromkeys(found))
 

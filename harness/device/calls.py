@@ -10,9 +10,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-import adbutils
-
 from harness.device import sync
+from harness.device.adb import AdbTimeout
 from harness.errors import (
     DeviceError,
     DeviceOfflineError,
@@ -57,7 +56,7 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
     if isinstance(exc, DeviceError):
         return exc
     text = str(exc).strip()
-    if isinstance(exc, adbutils.AdbTimeout | TimeoutError | socket.timeout | sync.SyncTimeout):
+    if isinstance(exc, AdbTimeout | TimeoutError | socket.timeout | sync.SyncTimeout):
         return DeviceTimeoutError(
             f"timed out: {command}", serial=serial, command=command, stderr=text or None
         )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import harness
+from harness.device.kv import device_lines
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession
 from harness.errors import DeviceError, HarnessError, TransferError
@@ -137,7 +138,7 @@ def _remote_hashes_once(session: DeviceSession, remotes: Sequence[str]) -> list[
             stderr=result.stderr,
             hint="the device needs a writable /data/local/tmp and sha256sum",
         )
-    out = [line.strip() for line in result.stdout.splitlines() if line.strip()]
+    out = [line.strip() for line in device_lines(result.stdout) if line.strip()]
     if len(out) != len(remotes):
         raise DeviceError(
             f"expected {len(remotes)} hash lines, got {len(out)}",
@@ -172,11 +173,11 @@ def _quick_check(session: DeviceSession, remotes: Sequence[str]) -> dict[str, st
     result = session.shell(script, timeout_s=HASH_TIMEOUT_S, check=False)
     manifest, _, stat_text = result.stdout.partition("__stat__\n")
     known: dict[str, tuple[str, str]] = {}
-    for line in manifest.splitlines():
+    for line in device_lines(manifest.removesuffix("\n")):
         parts = line.split("\t", 3)
         if len(parts) == 4:
             known[parts[3]] = (parts[0], f"{parts[1]}\t{parts[2]}")  # the newest line wins
-    now = stat_text.splitlines()
+    now = device_lines(stat_text.removesuffix("\n")) if stat_text else []
     if result.exit_code != 0 or len(now) != len(remotes):
         return {}
     return {
@@ -278,7 +279,7 @@ def clean(session: DeviceSession, *, timeout_s: float = 60.0) -> int:
     )
     result = session.shell(script, timeout_s=timeout_s)
     session.scripts_dir = None
-    for line in result.stdout.splitlines():
+    for line in device_lines(result.stdout):
         if line.startswith("removed="):
             return int(line.split("=", 1)[1].strip() or 0)
     return 0

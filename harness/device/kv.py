@@ -22,7 +22,7 @@ def parse_record(line: str) -> dict[str, str]:
         body, value = line.split(f" {trailing}=", 1)
         tail = (trailing, value)
     out: dict[str, str] = {}
-    for word in body.split():
+    for word in words(body):
         key, _, value = word.partition("=")
         out[key] = value
     if tail is not None:
@@ -30,13 +30,40 @@ def parse_record(line: str) -> dict[str, str]:
     return out
 
 
+def digits(text: str) -> bool:
+    """Whether `text` is a whole number in ASCII digits, which `int()` reads.
+
+    `str.isdigit` also says yes to `²` or `①`, which `int()` refuses: a word
+    from a phone (or a user) must not turn into a crash.
+    """
+    return text.isascii() and text.isdigit()
+
+
+def words(line: str) -> list[str]:
+    """A device line's space- or tab-separated words (`str.split()` would also split a
+    value at U+2028 or `\x1c`, making a word the device never printed)."""
+    return [w for w in line.replace("\t", " ").split(" ") if w]
+
+
+def device_lines(text: str) -> list[str]:
+    """The lines of device output: split at `\n` only, a `\r` before it dropped (a pty's).
+
+    `str.splitlines` also splits at `\r`, `\v`, `\f`, `\x1c`-`\x1e`, `\x85`, U+2028
+    and U+2029, which a property value may hold: a model named
+    `Pixel<U+2028>prop.ro.board.platform=X` would set the recorded platform, and
+    `Goo<CR>gle` be recorded as `Goo`. Values stay as the device gave them;
+    printing them is `harness.textsafe`'s job.
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
+
+
 def parse_lines(text: str) -> tuple[dict[str, str], dict[str, list[dict[str, str]]], list[str]]:
     """Split script output into (plain keys, records by kind, warnings)."""
     plain: dict[str, str] = {}
     records: dict[str, list[dict[str, str]]] = {kind: [] for kind in RECORD_KEYS}
     warnings: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
+    for raw in device_lines(text):
+        line = raw.strip(" \t")
         if "=" not in line:
             continue
         key, value = line.split("=", 1)
@@ -63,4 +90,4 @@ def cpu_list(value: str | None) -> tuple[int, ...]:
     """`0,1,3` -> (0, 1, 3); empty -> ()."""
     if not value:
         return ()
-    return tuple(int(v) for v in value.split(",") if v.strip().isdigit())
+    return tuple(int(v) for v in value.split(",") if digits(v.strip()))

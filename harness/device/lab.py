@@ -55,8 +55,6 @@ def open_lab(
 ) -> Iterator[list[DeviceSession]]:
     """Sessions for `selection` across every server; leased when `lease` is given."""
     cfg = config if config is not None else load_config()
-    if lease is not None and lease.wait_s is not None and not lease.wait_s >= 0:
-        raise PlanError(f"--wait-for-device must be >= 0, got {lease.wait_s:g}")
     chosen = connect_all(selection, adb_servers=adb_servers, config=cfg, wait_s=wait_s)
     if lease is None:
         if chosen.pools:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from harness.device.kv import device_lines, digits
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession
 from harness.errors import DeviceError, HarnessError
@@ -103,14 +104,14 @@ class Holder:
 
 def _parse_holder(text: str) -> Holder:
     kv: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in device_lines(text):
         key, sep, value = line.strip().partition("=")
         if sep:
             kv[key] = value
 
     def num(key: str) -> int | None:
         value = kv.get(key, "")
-        return int(value) if value.lstrip("-").isdigit() else None
+        return int(value) if digits(value.lstrip("-")) else None
 
     # A lease caught between its mkdir and its first heartbeat ages from the
     # folder's own modification time.
@@ -273,7 +274,7 @@ def _acquire(session: DeviceSession, owner: Owner, emit: Callable[[str], None]) 
 
 def _own_orphan(holder: Holder, owner: Owner) -> bool:
     """The lease names this very run, taken on this host by a process that has ended."""
-    if holder.run != owner.run or holder.host != owner.host or not holder.pid.isdigit():
+    if holder.run != owner.run or holder.host != owner.host or not digits(holder.pid):
         return False
     try:
         os.kill(int(holder.pid), 0)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from adbutils import AdbClient
-
+from harness.device.adb import AdbClient
 from harness.device.info import DeviceInfo, read_info
 from harness.device.select import list_attached, make_client
 from harness.device.session import OFFLINE_HINT, UNAUTHORIZED_HINT, DeviceSession

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from harness.config import HarnessConfig
 from harness.device import select
+from harness.device.kv import digits
 from harness.device.lease import (
     DeviceBusyError,
     Holder,
@@ -42,7 +43,7 @@ class PoolRequest:
     def parse(token: str) -> PoolRequest:
         body = token[len(POOL_PREFIX) :]
         name, star, count = body.partition("*")
-        if not name.strip() or (star and not count.strip().isdigit()) or (star and int(count) < 1):
+        if not name.strip() or (star and not digits(count.strip())) or (star and int(count) < 1):
             raise PlanError(f"--device {token!r}: write pool:NAME or pool:NAME*N (N >= 1)")
         return PoolRequest(name.strip(), int(count) if star else 1)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from harness.device.kv import int_or_none
+from harness.device.kv import device_lines, int_or_none
 from harness.device.session import DeviceSession
 from harness.errors import DeviceError
 
@@ -69,7 +69,7 @@ class Preflight:
 
 def parse_preflight(text: str) -> Preflight:
     """Read the preflight script's key=value lines."""
-    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+    values = dict(line.split("=", 1) for line in device_lines(text) if "=" in line)
     tools = {k[len("tool."):]: v.strip() == "yes" for k, v in values.items()
              if k.startswith("tool.")}  # fmt: skip
     sysfs = values.get("sysfs", "").strip() == "yes"

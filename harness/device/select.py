@@ -17,14 +17,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from adbutils import AdbClient, AdbError
-
 from harness.config import HarnessConfig, load_config
+from harness.device.adb import AdbClient, AdbError, env_server, port_number
+from harness.device.kv import digits
 from harness.device.session import (
     OFFLINE_HINT,
     UNAUTHORIZED_HINT,
     DeviceSession,
-    default_adb_server,
     map_adb_error,
 )
 from harness.errors import (
@@ -34,6 +33,7 @@ from harness.errors import (
     DeviceNotFoundError,
     DeviceOfflineError,
     DeviceUnauthorizedError,
+    OptionError,
 )
 
 log = logging.getLogger(__name__)
@@ -67,14 +67,33 @@ class Attached:
         return f"{self.serial} ({self.state}{', ' + names if names else ''})"
 
 
+def selection_tokens(selection: Sequence[str]) -> list[str]:
+    """The tokens of a --device selection (repeated, or comma lists); OptionError if none.
+
+    `--device ''` (or `,`) names no phone: it is refused, never read as "the
+    one attached phone", since `clean` wipes what it is given.
+    """
+    tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
+    if not tokens:
+        raise OptionError(
+            "--device selects nothing",
+            option="--device",
+            hint="name a serial, HOST:PORT, a model name, an alias or all",
+        )
+    return tokens
+
+
 def parse_server(spec: str | None) -> tuple[str, int]:
-    """`HOST:PORT` or `PORT` of an adb server; defaults from ANDROID_ADB_SERVER_HOST/PORT."""
-    if not spec:
-        return default_adb_server()
+    """`HOST:PORT` or `PORT` of an adb server; None: ANDROID_ADB_SERVER_HOST/PORT's.
+
+    An empty spec names no server (refused, never read as the default one).
+    """
+    if spec is None:
+        return env_server()
     host, _, port = spec.rpartition(":")
-    if not port.isdigit() or not 0 < int(port) < 65536:
+    if not spec.strip() or not digits(port.strip()):
         raise ConfigError(f"--adb-server {spec!r} is not HOST:PORT", hint="e.g. lab-host:5037")
-    return (host.strip("[]") or "127.0.0.1"), int(port)
+    return (host.strip("[]") or "127.0.0.1"), port_number(port, f"--adb-server {spec!r}")
 
 
 def make_client(adb_server: str | None = None) -> AdbClient:
@@ -235,7 +254,9 @@ def _resolve(
             target, attached, client, config, seen_alias | {token.lower()}, wait_s=wait_s
         )
     exact = [a for a in attached if a.serial == token]
-    if not exact and _HOST_PORT.match(token):
+    address = _HOST_PORT.match(token)
+    if not exact and address:
+        port_number(address.group(2), f"--device {token}")
         adb_connect(client, token, wait_s=wait_s)
         attached[:] = list_attached(client)
         exact = [a for a in attached if a.serial == token]
@@ -269,26 +290,18 @@ def connect(
 ) -> list[DeviceSession]:
     """Sessions for every device the selection names (each once, in selection order).
 
-    Several tokens may be given (or comma-separated); an empty selection means
-    the single attached device (the commands always pass --device: docs/device.md).
+    Several tokens may be given (or comma-separated); a selection that names
+    nothing is refused (there is no default device: docs/device.md).
     A device the server lists `offline` is waited for up to `wait_s` (a
     HOST:PORT one is connected again meanwhile); `unauthorized` fails at once.
     """
     cfg = config if config is not None else load_config()
-    tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
+    tokens = selection_tokens(selection)
     server = adb_server or (
         cfg.defaults.get("adb_server") if isinstance(cfg.defaults.get("adb_server"), str) else None
     )
     client = make_client(server)
     attached = list_attached(client)
-    if not tokens:
-        usable = [a for a in attached if a.state == "device"]
-        if len(usable) != 1:
-            cls = AmbiguousDeviceError if len(usable) > 1 else DeviceNotFoundError
-            raise cls(
-                f"choose a device with --device ({_listing(attached)})", hint=_advice(attached)
-            )
-        tokens = [usable[0].serial]
     chosen: dict[str, Attached] = {}
     for token in tokens:
         for a in _resolve(token, attached, client, cfg, wait_s=wait_s):

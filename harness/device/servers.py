@@ -14,10 +14,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adbutils import AdbClient
-
 from harness.config import HarnessConfig, load_config
 from harness.device import select
+from harness.device.adb import AdbClient
 from harness.device.select import Attached, adb_connect, list_attached, make_client, parse_server
 from harness.device.session import DeviceSession
 from harness.errors import (
@@ -47,7 +46,9 @@ def server_specs(given: Sequence[str] | str | None, config: HarnessConfig) -> li
     """The servers to use: the command line's, else the settings', else the default one."""
     if isinstance(given, str):
         given = [given]
-    specs = [g for g in given or [] if g]
+    specs = list(given or [])
+    for spec in specs:
+        parse_server(spec)  # an empty or malformed one is refused, never read as the default
     if not specs:
         listed = config.defaults.get("adb_servers")
         single = config.defaults.get("adb_server")
@@ -192,7 +193,7 @@ def connect_all(
     """Sessions for every phone the selection names across every server (each once)."""
     cfg = config if config is not None else load_config()
     specs = server_specs(adb_servers, cfg)
-    tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
+    tokens = select.selection_tokens(selection)
     pools = [t for t in tokens if t.lower().startswith(POOL_PREFIX)]
     plain = [t for t in tokens if not t.lower().startswith(POOL_PREFIX)]
     if len(specs) == 1 and not any("@" in t for t in plain):
@@ -208,9 +209,6 @@ def connect_all(
         raise DeviceError(
             "no adb server could be reached: " + "; ".join(f"{s.spec}: {s.error}" for s in servers)
         )
-    if not plain and not pools:
-        default = cfg.defaults.get("device")
-        plain = [default] if isinstance(default, str) else ["all"]
     chosen: dict[tuple[str, str], Found] = {}
     for token in plain:
         for s, a in resolve(token, servers, cfg, wait_s=wait_s):

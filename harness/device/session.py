@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import secrets
 import socket
 import struct
@@ -28,9 +27,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from adbutils import AdbClient, AdbConnection, AdbError
-
-from harness.device import sync
+from harness.device import kv, sync
+from harness.device.adb import AdbClient, AdbConnection, AdbError
 from harness.device.calls import (
     OFFLINE_HINT,
     UNAUTHORIZED_HINT,
@@ -306,7 +304,7 @@ class DeviceSession:
         idx = text.rfind(marker)
         rest = text[idx + len(marker) :] if idx >= 0 else ""
         digits, _, after = rest.partition("\n")
-        if not digits.strip().isdigit():
+        if not kv.digits(digits.strip()):
             raise DeviceOfflineError(
                 f"output ended without the exit marker (device gone?): {cmd[:200]}",
                 serial=self.serial,
@@ -388,10 +386,3 @@ class DeviceSession:
         script = f"if [ -f {q} ]; then sha256sum {q}; else echo absent; fi"
         result = self.shell(script, timeout_s=timeout_s)
         return parse_sha256_line(result.stdout, remote, serial=self.serial)
-
-
-def default_adb_server() -> tuple[str, int]:
-    """HOST, PORT from ANDROID_ADB_SERVER_HOST/PORT, else adb's 127.0.0.1:5037."""
-    host = os.environ.get("ANDROID_ADB_SERVER_HOST") or "127.0.0.1"
-    port = int(os.environ.get("ANDROID_ADB_SERVER_PORT") or 5037)
-    return host, port

@@ -10,9 +10,8 @@ import contextlib
 import socket
 import time
 
-from adbutils import AdbConnection, AdbError
-
 from harness.device import sync
+from harness.device.adb import AdbConnection, AdbError
 
 
 def service(name: str) -> bytes:

@@ -31,10 +31,10 @@ PIXEL1_DEVICE: dict[str, Any] = {
     "sdk": 29,
     "fingerprint": "google/sailfish/sailfish:10/QP1A.191005.007.A3/5972272:user/release-keys",
     "abi": "arm64-v8a",
-    "abilist": "arm64-v8a,armeabi-v7a,armeabi",
+    "abilist": ["arm64-v8a", "armeabi-v7a", "armeabi"],
     "clusters": [
-        {"id": 0, "cpus": [0, 1], "max_khz": 1593600, "governor": "schedutil", "online": True},
-        {"id": 1, "cpus": [2, 3], "max_khz": 2150400, "governor": "schedutil", "online": True},
+        {"id": 0, "cpus": [0, 1], "max_khz": 1593600, "governor": "schedutil", "online": [0, 1]},
+        {"id": 1, "cpus": [2, 3], "max_khz": 2150400, "governor": "schedutil", "online": [2, 3]},
     ],
     "masks": {"big": "c", "prime": "8", "little": "3", "all": "f"},
     "thermal_zones": [],

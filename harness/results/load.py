@@ -90,7 +90,7 @@ def run_dirs(paths: PathLike | Iterable[PathLike]) -> list[Path]:
     return found
 
 
-def _cached_trials(parquet: Path, digest: str) -> pd.DataFrame | None:
+def _cached_trials(parquet: Path, digest: str, meta: dict[str, Any]) -> pd.DataFrame | None:
     """The parquet cache when it was made from these jsonl bytes and passes validation."""
     import pandas as pd
 
@@ -109,7 +109,7 @@ def _cached_trials(parquet: Path, digest: str) -> pd.DataFrame | None:
                 # Rows of an earlier schema: the jsonl reader upgrades them line by line.
                 log.info("%s holds schema_version %s rows; reading the jsonl", parquet, version)
                 return None
-    problem = frame_problem(frame)
+    problem = frame_problem(frame, meta)
     if problem:
         # The jsonl decides: it refuses the same problem naming the line, or proves the
         # cache alone is damaged.
@@ -118,7 +118,7 @@ def _cached_trials(parquet: Path, digest: str) -> pd.DataFrame | None:
     return coerce(frame)
 
 
-def _read_trials(run_dir: Path) -> pd.DataFrame:
+def _read_trials(run_dir: Path, meta: dict[str, Any]) -> pd.DataFrame:
     """The trials of one run, validated: trials.jsonl is the record, parquet a cache of it.
 
     The parquet cache is used while it was made from the jsonl's current bytes;
@@ -129,10 +129,10 @@ def _read_trials(run_dir: Path) -> pd.DataFrame:
     parquet = run_dir / TRIALS_PARQUET
     digest = jsonl_digest(jsonl)
     if parquet.is_file():
-        cached = _cached_trials(parquet, digest)
+        cached = _cached_trials(parquet, digest, meta)
         if cached is not None:
             return cached
-    contents = read_jsonl(jsonl)
+    contents = read_jsonl(jsonl, meta)
     if contents.torn is not None:
         log.warning("%s: ignoring a torn last line (a trial in flight when it stopped)", run_dir)
     frame = trials_frame(contents.records)
@@ -234,7 +234,7 @@ def load(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
     frames: list[pd.DataFrame] = []
     for run_dir in run_dirs(paths):
         meta = read_meta(run_dir)
-        frame = _read_trials(run_dir)
+        frame = _read_trials(run_dir, meta)
         frames.append(_join_meta(frame, meta))
     if not frames:
         return empty_frame()

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import typing
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ResultsError
+from harness.results.shapes import ProfileShape, fields_checker
+
+_profile_problem = fields_checker(typing.get_type_hints(ProfileShape))
 
 PROFILES_FILE = "profiles.jsonl"
 OPS_PARQUET = "ops.parquet"
@@ -50,6 +54,9 @@ def read_profiles(run_dir: Path) -> list[dict[str, Any]]:
             ) from exc
         if not isinstance(record, dict):
             raise ResultsError(f"{path}:{number}: not a JSON object", path=str(path))
+        problem = _profile_problem(record)
+        if problem:
+            raise ResultsError(f"{path}:{number}: {problem}", path=str(path))
         out.append(record)
     return out
 

@@ -10,6 +10,7 @@ is corruption.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results.files import META_FILE
 from harness.results.schema import TrialRecord
-from harness.results.validate import meta_problem, record_problem
+from harness.results.validate import meta_problem, plan_problem, planned_ids, record_problem
 from harness.results.versions import upgrade_meta, upgrade_trial
 
 
@@ -39,7 +40,7 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     meta = upgrade_meta(meta, path=path)
     problem = meta_problem(meta)
     if problem:
-        raise ResultsError(f"meta.json: {problem}", path=str(path))
+        raise ResultsError(problem, path=str(path))
     return meta
 
 
@@ -81,14 +82,22 @@ def _check_unique(record: TrialRecord, lineno: int, seen: dict[str, int], path: 
         )
 
 
-def read_jsonl(path: Path) -> JsonlContents:
+def read_jsonl(path: Path, meta: Mapping[str, Any]) -> JsonlContents:
     """Parse and validate trials.jsonl, tolerating (and reporting) a torn last line only.
 
     Each append is one write ending in a newline, so a crash can only leave
     an unterminated last line; a bad line that is terminated is corruption
-    and raises ResultsError, as do a repeated trial id and a latency that is
-    not finite, not positive or absurd (ResultsError naming file and line).
+    and raises ResultsError, as do a repeated trial id, a value of the wrong
+    type, a latency that is not finite, not positive or absurd, and a record
+    that is not one of the run's (`meta`) planned trials (naming file and line).
     """
+    planned = planned_ids(meta)
+
+    def check_plan(record: TrialRecord, lineno: int) -> None:
+        why = plan_problem(record.trial_id, record.run_id, meta, planned)
+        if why:
+            raise ResultsError(f"line {lineno}: {why}", path=str(path))
+
     out = JsonlContents()
     try:
         blob = path.read_bytes()
@@ -110,6 +119,7 @@ def read_jsonl(path: Path) -> JsonlContents:
             msg = f"line {lineno} is not a trial record: {exc}"
             raise ResultsError(msg, path=str(path)) from None
         _check_unique(record, lineno, seen, path)
+        check_plan(record, lineno)
         out.records.append(record)
     out.good_size = len(blob) - len(tail)
     if tail.strip():
@@ -123,6 +133,7 @@ def read_jsonl(path: Path) -> JsonlContents:
             out.torn = tail
         else:
             _check_unique(record, len(lines) + 1, seen, path)
+            check_plan(record, len(lines) + 1)
             out.records.append(record)
             out.missing_newline = True
             out.good_size = len(blob)

@@ -168,7 +168,7 @@ class RunStore:
         meta = read_meta(path)
         lock_run_dir(path)  # before any repair: another writer may be mid-append
         trials = path / TRIALS_FILE
-        contents = read_jsonl(trials)
+        contents = read_jsonl(trials, meta)
         store = cls(path, meta, contents.records)
         if contents.torn is not None:
             with open(path / TORN_FILE, "ab") as fh:

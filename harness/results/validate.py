@@ -11,19 +11,26 @@ latency renders as "inf" and poisons every mean. The rules:
   figures are not negative (a 0 us minimum is a timer artefact, not a lie);
 - no latency is absurd: one inference longer than ABSURD_LATENCY_MS (ten
   minutes; a MobileNet takes milliseconds, the slowest phone a few seconds);
-- the fields that group trials into configurations have their types (`threads`
-  an integer, `variant` a string, ...): a `"x"` thread count would otherwise
-  become its own configuration or crash a sort far from the file;
-- meta.json's sections are objects (`devices` keyed by serial, ...).
+- every field has the type TrialRecord declares (`threads` an integer,
+  `cooled` true, false or null, ...), and every value of meta.json the type
+  `harness.results.shapes.MetaShape` gives it (a device entry an object, its
+  `clusters` a list of objects, `seed` an integer): a `"x"` thread count would
+  otherwise become its own configuration, and a string where an object
+  belongs crash a reader far from the file;
+- a record belongs to its run: its `run_id` is the run's, and its trial id is
+  one of the plan's (meta.json `order`, when the run has one), so a line
+  copied in from elsewhere never counts as a trial of this run.
 """
 
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness.results.schema import TrialRecord
+from harness.results.schema import STORED_TYPES, TrialRecord
+from harness.results.shapes import MetaShape, fields_checker
 
 if TYPE_CHECKING:  # pandas only where a table is checked
     import pandas as pd
@@ -45,7 +52,7 @@ US_FIELDS: tuple[str, ...] = (
 )
 
 
-def _bad_number(value: Any, *, unit_ms: float, positive: bool) -> str | None:
+def latency_problem(value: Any, *, unit_ms: float, positive: bool) -> str | None:
     """Why a latency value cannot be trusted, or None when it can."""
     if value is None:
         return None
@@ -60,64 +67,70 @@ def _bad_number(value: Any, *, unit_ms: float, positive: bool) -> str | None:
     return None
 
 
-# Fields every reader groups or sorts by, with the type each must have.
-INT_FIELDS: tuple[str, ...] = (
-    "threads", "resolution", "trial_index", "order_index", "num_runs", "warmup_runs",
-)  # fmt: skip
-STR_FIELDS: tuple[str, ...] = (
-    "run_id", "trial_id", "device_serial", "device_model", "variant", "family", "quant",
-    "cores", "core_mask", "xnnpack", "status",
-)  # fmt: skip
-# meta.json sections that are objects keyed by serial or model, and lists.
-META_OBJECTS: tuple[str, ...] = ("settings", "devices", "binaries", "models", "cores", "missing")
-META_LISTS: tuple[str, ...] = ("order",)
-
-
-def _type_problem(data: Mapping[str, Any]) -> str | None:
-    for name in INT_FIELDS:
-        value = data.get(name)
-        if name in data and (isinstance(value, bool) or not isinstance(value, int)):
-            return f"{name} {value!r} is not an integer"
-    for name in STR_FIELDS:
-        if name in data and not isinstance(data[name], str):
-            return f"{name} {data[name]!r} is not a string"
-    return None
+_meta_problem = fields_checker(typing.get_type_hints(MetaShape))
+_record_types = fields_checker(STORED_TYPES)
 
 
 def meta_problem(meta: Mapping[str, Any]) -> str | None:
     """Why a run's meta.json cannot be trusted (first problem), or None."""
-    for name in META_OBJECTS:
-        if meta.get(name) is not None and not isinstance(meta[name], dict):
-            return f"{name!r} is {type(meta[name]).__name__}, not an object"
-    for name in META_LISTS:
-        if meta.get(name) is not None and not isinstance(meta[name], list):
-            return f"{name!r} is {type(meta[name]).__name__}, not a list"
+    return _meta_problem(meta)
+
+
+def planned_ids(meta: Mapping[str, Any]) -> frozenset[str] | None:
+    """The trial ids a run planned (meta.json `order`); None when it records no plan."""
+    order = meta.get("order")
+    return frozenset(order) if order else None
+
+
+def plan_problem(
+    trial_id: str, run_id: str, meta: Mapping[str, Any], planned: frozenset[str] | None
+) -> str | None:
+    """Why a record is not one of its run's trials (another run's, or not in the plan)."""
+    if meta.get("run_id") is not None and run_id != meta["run_id"]:
+        return f"trial {trial_id!r} belongs to run {run_id!r}, not {meta['run_id']!r}"
+    if planned is not None and trial_id not in planned:
+        return f"trial {trial_id!r} is not one of the run's planned trials (meta.json order)"
     return None
 
 
 def record_problem(record: TrialRecord | Mapping[str, Any]) -> str | None:
     """Why one trial (a record or its stored dict) cannot be trusted (first problem), or None."""
     data = record.to_dict() if isinstance(record, TrialRecord) else record
-    why = _type_problem(data)
+    why = _record_types(data)
     if why:
         return why
-    why = _bad_number(data.get("latency_ms"), unit_ms=1.0, positive=True)
+    why = latency_problem(data.get("latency_ms"), unit_ms=1.0, positive=True)
     if why:
         return f"latency_ms {why}"
+    return next(iter(figure_problems(data).values()), None)
+
+
+def figure_problems(values: Mapping[str, Any]) -> dict[str, str]:
+    """Each per-trial figure (`*_us`) that breaks the rules above, with why.
+
+    The parser drops these from what a log reports (`parse` never calls such a
+    log ok, and a run never stores a record its own reader would refuse).
+    """
+    out: dict[str, str] = {}
     for name in US_FIELDS:
-        why = _bad_number(data.get(name), unit_ms=1e-3, positive=False)
+        why = latency_problem(values.get(name), unit_ms=1e-3, positive=False)
         if why:
-            return f"{name} {why}"
-    return None
+            out[name] = f"{name} {why}"
+    return out
 
 
-def frame_problem(frame: pd.DataFrame) -> str | None:
+def frame_problem(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str | None:
     """The same rules over a trials table (a parquet cache); a description of the first breach."""
     import numpy as np
 
     duplicated = frame["trial_id"].duplicated()
     if bool(duplicated.any()):
         return f"trial id {frame['trial_id'][duplicated].iloc[0]!r} appears more than once"
+    planned = planned_ids(meta)
+    for trial_id, run_id in zip(frame["trial_id"], frame["run_id"], strict=True):
+        why = plan_problem(str(trial_id), str(run_id), meta, planned)
+        if why:
+            return why
     for name, unit_ms, positive in (
         ("latency_ms", 1.0, True),
         *((n, 1e-3, False) for n in US_FIELDS),
@@ -130,6 +143,6 @@ def frame_problem(frame: pd.DataFrame) -> str | None:
         if positive:
             bad |= values == 0
         if bool(bad.any()):
-            why = _bad_number(float(values[bad][0]), unit_ms=unit_ms, positive=positive)
+            why = latency_problem(float(values[bad][0]), unit_ms=unit_ms, positive=positive)
             return f"{name} {why}"
     return None

@@ -7,11 +7,18 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.errors import SimulatorError
+from harness import ranges
+from harness.errors import OptionError, SimulatorError
 from harness.sim import props as propmod
-from harness.sim.device import SimDevice
+from harness.sim.auth import parse_policy
+from harness.textsafe import printable
+
+if TYPE_CHECKING:  # the device loads when one starts, not when `--help` reads RANGES
+    from harness.sim.device import SimDevice
+
+RANGES = ranges.SIM_SERVE  # the documented range of every numeric option
 
 
 def parse_pairs(items: list[str], what: str) -> dict[str, str]:
@@ -20,9 +27,24 @@ def parse_pairs(items: list[str], what: str) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SimulatorError(f"{what} {item!r}: expected KEY=VALUE")
+            raise OptionError(f"{what} {item!r}: expected KEY=VALUE", option=what)
         out[key] = value
     return out
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()  # `²`.isdigit(), but int("²") fails
+
+
+def _number(text: str, option: str, kind: type[int] | type[float]) -> float:
+    """A number from an option's text, checked against its range (OptionError if not)."""
+    try:
+        value = kind(text)
+    except ValueError:
+        RANGES[option].check(option, text)  # not a number: refused, naming the range
+        raise
+    RANGES[option].check(option, value)
+    return value
 
 
 def fault_settings(
@@ -37,7 +59,19 @@ def fault_settings(
     synthetic: int | None = None,
     hangup: str | None = None,
 ) -> dict[str, Any]:
-    """Command-line fault options -> the dict `SimDevice.start(faults=...)` takes."""
+    """Command-line fault options -> the dict `SimDevice.start(faults=...)` takes.
+
+    Every number is checked against RANGES first (OptionError, exit 2).
+    """
+    for option, number in (
+        ("--slowdown", slowdown),
+        ("--synthetic", synthetic),
+        ("--fail-pushes-after", fail_pushes_after),
+        ("--drop-after-bytes", drop_after_bytes),
+        ("--drop-after-commands", drop_after_commands),
+    ):
+        if number is not None:
+            RANGES[option].check(option, number)
     settings: dict[str, Any] = {}
     if hangup is not None:
         settings["hangup"] = hangup
@@ -52,17 +86,13 @@ def fault_settings(
     if drop_after_commands is not None:
         settings["drop_after_commands"] = drop_after_commands
     temps: dict[int | str, float] = {}
-    for key, value in parse_pairs(thermal or [], "--thermal").items():
-        try:
-            temps[int(key) if key.isdigit() else key] = float(value)
-        except ValueError:
-            raise SimulatorError(f"--thermal {key}={value}: temperature must be a number") from None
+    for key, text in parse_pairs(thermal or [], "--thermal").items():
+        temps[int(key) if _digits(key) else key] = _number(text, "--thermal", float)
     caps: dict[int, int] = {}
-    for key, value in parse_pairs(cap or [], "--cap").items():
-        try:
-            caps[int(key)] = int(value)
-        except ValueError:
-            raise SimulatorError(f"--cap {key}={value}: expected CPU=KHZ (integers)") from None
+    for key, text in parse_pairs(cap or [], "--cap").items():
+        if not _digits(key):
+            raise OptionError(f"--cap {key}={text}: expected CPU=KHZ (integers)", option="--cap")
+        caps[int(key)] = int(_number(text, "--cap", int))
     if temps or caps:
         settings["thermal"] = {"temps_c": temps, "max_khz": caps}
     if hang:
@@ -74,6 +104,12 @@ def auth_setting(auth: str | None, *, unauthorized: bool) -> str | None:
     """`--auth MODE` / `--unauthorized` -> the `auth` of `SimDevice.start` (checked there)."""
     if unauthorized and auth is not None and auth.strip().lower() != "refuse":
         raise SimulatorError(f"--unauthorized contradicts --auth {auth}")
+    if auth is not None:
+        try:
+            policy = parse_policy(auth)
+        except SimulatorError as exc:
+            raise OptionError(str(exc), option="--auth") from None
+        RANGES["--auth"].check("--auth accept-after", policy.delay_s)
     return "refuse" if unauthorized else auth
 
 
@@ -87,7 +123,13 @@ def start_device(
     auth: str | None = None,
 ) -> SimDevice:
     """Start a device from command-line style options."""
-    overrides = propmod.parse_assignments(props)
+    from harness.sim.device import SimDevice
+
+    RANGES["--port"].check("--port", port)
+    try:
+        overrides = propmod.parse_assignments(props)
+    except SimulatorError as exc:  # the user's --prop, not the environment: exit 2
+        raise OptionError(str(exc), option="--prop") from None
     return SimDevice.start(
         port=port, topology=topology, props=overrides, root=root, faults=faults, auth=auth
     )
@@ -119,10 +161,14 @@ def serve_foreground(device: SimDevice, *, as_json: bool) -> None:
             sys.stdout.write(json.dumps(describe(device)) + "\n")
         else:
             sys.stdout.write(device.serial + "\n")
+            # The properties are the user's (--prop): printable, like everything the CLI prints.
             sys.stderr.write(
-                f"harness sim: a simulated {device.props['ro.product.model']} "
-                f"({device.props['ro.product.device']}) listens on {device.serial}; "
-                f"attach it with `adb connect {device.serial}`. Ctrl-C stops it.\n"
+                printable(
+                    f"harness sim: a simulated {device.props['ro.product.model']} "
+                    f"({device.props['ro.product.device']}) listens on {device.serial}; "
+                    f"attach it with `adb connect {device.serial}`. Ctrl-C stops it."
+                )
+                + "\n"
             )
             policy = device.faults.auth_policy()
             if policy.required:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import catalogue
+from harness import catalogue, ranges
 from harness.bench.arms import ArmSpec, check_arms
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.errors import PlanError, ResultsError, UnknownQuantError
@@ -71,15 +71,6 @@ class RunSettings:
         for q in self.quants:
             if q not in QUANTS:
                 raise UnknownQuantError(q, QUANTS)
-        if self.runs < 1:
-            raise PlanError(f"--runs must be >= 1, got {self.runs}")
-        if self.warmup < 0:
-            raise PlanError(f"--warmup must be >= 0, got {self.warmup}")
-        if self.trials < 1:
-            raise PlanError(f"--trials must be >= 1, got {self.trials}")
-        for name in ("reconnect_timeout_s", "trial_timeout_s", "cooldown_timeout_s"):
-            if not getattr(self, name) > 0:
-                raise PlanError(f"{option_name(name)} must be > 0")
         ids = [v.id for v in catalogue.select(self.variants)]
         check_arms(self.arms, ids, self.quants)
         return configurations(
@@ -91,14 +82,15 @@ class RunSettings:
         return {k: getattr(self, k) for k in MEASURED}
 
 
-# The most trials per configuration `harness run` accepts (docs/run.md). 1000 is
-# already hours per configuration on a phone; a typo like 10^9 used to build a
-# plan that ate memory for a minute before printing anything.
-MAX_TRIALS = 1000
+# The most trials per configuration `harness run` accepts (docs/run.md). A typo like
+# 10^9 used to build a plan that ate memory for a minute before printing anything.
+RANGES = ranges.RUN
+MAX_TRIALS = int(RANGES["trials"].hi)
 
 
 def _refuse_out_of_bounds(settings: RunSettings) -> None:
-    """PlanError (exit 2) for option values that select nothing or make no sense."""
+    """PlanError (exit 2) for option values that select nothing or lie outside RANGES."""
+    from harness.device.cores import check_policy
     from harness.outputs import output_folder
 
     for option, values in (
@@ -109,31 +101,60 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     ):
         if not values:
             raise PlanError(f"{option} selects nothing", hint="see `harness run --help`")
-    if settings.trials > MAX_TRIALS:
-        raise PlanError(f"--trials must be <= {MAX_TRIALS}, got {settings.trials}")
-    if settings.cooldown_temp_c is not None and not settings.cooldown_temp_c > 0:
-        raise PlanError(
-            f"--cooldown-temp must be above 0 °C, got {settings.cooldown_temp_c:g}",
-            hint="0 turns the wait off",
-        )
+    for name, allowed in RANGES.items():
+        value = getattr(settings, name)
+        for one in value if isinstance(value, list) else [value]:
+            if one is not None:
+                allowed.check(option_name(name), one)
+    for policy in settings.cores:
+        check_policy(policy)  # CorePolicyError (exit 2): a mask no phone could take
     output_folder(settings.out, "--out")
 
 
 def settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:
-    """`given` with the measured settings and seed of a run being resumed (its meta.json)."""
+    """`given` with the measured settings and seed of a run being resumed (its meta.json).
+
+    `meta` comes from the validating reader (`harness.results.read.read_meta`),
+    so its values have their types; their ranges are checked here, naming the
+    file, since no option of this command line set them.
+    """
     stored = meta.get("settings") or {}
     missing = [
-        k for k in ("variants", "quants", "threads", "cores", "trials", "runs") if k not in stored
-    ]
+        f"settings.{k}"
+        for k in ("variants", "quants", "threads", "cores", "trials", "runs")
+        if k not in stored
+    ] + ([] if meta.get("seed") is not None else ["seed"])
     if missing:
-        raise ResultsError(f"meta.json settings lack {', '.join(missing)}", path=str(given.resume))
+        raise ResultsError(f"meta.json lacks {', '.join(missing)}", path=str(given.resume))
     merged = dataclasses.replace(given, **{k: stored[k] for k in MEASURED if k in stored})
-    merged.seed = int(meta["seed"])
+    merged.seed = meta["seed"]
+    for name in (*MEASURED, "seed"):
+        allowed = RANGES.get(name)
+        value = getattr(merged, name)
+        for one in value if isinstance(value, list) else [value]:
+            why = allowed.problem(one) if allowed is not None and one is not None else None
+            if why:
+                path = str(Path(given.resume or ".") / "meta.json")
+                field = name if name == "seed" else f"settings.{name}"
+                raise ResultsError(f"{field} {why}", path=path, hint="not a run this harness made")
     if not given.devices:
         merged.devices = list(stored.get("devices") or [])
     if not merged.devices:
         raise PlanError("--resume needs --device (the run's meta.json names none)")
     return merged
+
+
+def checked(settings: RunSettings) -> RunSettings:
+    """The settings a run will measure with (a resumed run's own, from its meta.json),
+    validated: called before any device is opened, so a bad value touches no phone."""
+    if settings.resume is None:
+        settings.validate()
+        return settings
+    from harness.results.read import read_meta
+
+    resumed = settings_from_meta(read_meta(Path(settings.resume)), settings)
+    resumed.validate()
+    return resumed
 
 
 DEFAULTS = RunSettings(devices=[])

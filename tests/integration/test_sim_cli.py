@@ -48,19 +48,20 @@ def test_serve_json_props_faults_and_clean_stop(adb_server, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "code", "message"),
     [
-        (["--port", "5555"], "emulator range"),
-        (["--prop", "nonsense"], "expected KEY=VALUE"),
-        (["--topology", "/no/such.json"], "cannot read topology"),
-        (["--thermal", "hot=very"], "temperature must be a number"),
-        (["--slowdown", "0.5"], "slowdown factor"),
-        (["--hangup", "process"], "unknown hang-up policy"),
+        (["--port", "5555"], 3, "emulator range"),
+        (["--prop", "nonsense"], 2, "expected KEY=VALUE"),
+        (["--topology", "/no/such.json"], 3, "cannot read topology"),
+        # Values outside an option's documented range are bad input (exit 2).
+        (["--thermal", "hot=very"], 2, "--thermal must be a number from -50 to 150"),
+        (["--slowdown", "0.5"], 2, "--slowdown must be >= 1"),
+        (["--hangup", "process"], 3, "unknown hang-up policy"),
     ],
 )
-def test_bad_options_are_clear_errors(args: list[str], message: str) -> None:
+def test_bad_options_are_clear_errors(args: list[str], code: int, message: str) -> None:
     proc = _serve(*args)
     _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 3
+    assert proc.returncode == code
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err

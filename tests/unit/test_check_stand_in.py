@@ -11,7 +11,7 @@ from harness.compare.markdown import render_markdown
 from harness.compare.synthetic import noisy_latencies, write_run
 
 A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96"
-PHONE = {"kind": "tflite", "sha256": "cd" * 32}
+PHONE = {"kind": "official", "sha256": "cd" * 32}  # a binary kind the harness records
 
 
 def test_a_phone_run_has_no_such_header(tmp_path: Path) -> None:

@@ -32,6 +32,21 @@ def printable(text: str) -> str:
     return _CONTROLS.sub("", _SEQUENCES.sub("", text))
 
 
+ERROR_CHARS = 600  # the longest error line: long values are cut in the middle
+
+
+def one_line(text: str, limit: int = ERROR_CHARS) -> str:
+    """`text` as one line of at most `limit` characters: line breaks become spaces, and
+    a long middle (a 100,000-character value, a file's contents) gives way to `[...]`."""
+    flat = " ".join(text.split("\n"))
+    flat = flat.replace("\r", " ").replace("\u2028", " ").replace("\u2029", " ")
+    if len(flat) <= limit:
+        return flat
+    keep = limit - len(" [...] ")
+    head = keep * 2 // 3
+    return f"{flat[:head]} [...] {flat[len(flat) - (keep - head) :]}"
+
+
 def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     """`typer.echo` of `printable(message)`: the one way the CLI prints text."""
     typer.echo(printable(message), err=err, nl=nl)

@@ -24,7 +24,7 @@ from harness.errors import (
     HarnessError,
     from_os_error,
 )
-from harness.textsafe import PrintableFormatter, echo
+from harness.textsafe import PrintableFormatter, echo, one_line
 
 # Subcommand modules, in the order `--help` lists them (the data's order).
 COMMAND_MODULES = (
@@ -103,7 +103,7 @@ def _usage_line(exc: Exception) -> str:
     message = " ".join(str(getattr(exc, "format_message", lambda: str(exc))()).split())
     ctx = getattr(exc, "ctx", None)
     path = getattr(ctx, "command_path", None) or "harness"
-    return f"error: {message} (see `{path} --help`)"
+    return f"error: {one_line(message)} (see `{path} --help`)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         if debug:
             raise
-        echo(f"error: {exc}", err=True)
+        echo(f"error: {one_line(str(exc))}", err=True)
         return exc.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         error = from_os_error(exc)
-        echo(f"error: {error}", err=True)
+        echo(f"error: {one_line(str(error))}", err=True)
         return error.exit_code
     except Exception as exc:  # usage errors (click's, vendored or not) and the unexpected
         show = getattr(exc, "show", None)
@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(getattr(exc, "exit_code", 0) or EXIT_INPUT)
         if debug:
             raise
-        echo(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
+        what = one_line(f"{type(exc).__name__}: {exc}")
+        echo(f"error: unexpected {what} (rerun with --debug)", err=True)
         return EXIT_UNEXPECTED
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 

@@ -315,11 +315,14 @@ def execute(settings: Any) -> RunOutcome:
 
     if settings.resume is None:
         settings.validate()  # bad options fail before a device (or a simulator) is touched
-    elif not settings.devices:
+    else:
+        from harness.results.files import check_run_layout
         from harness.results.store import read_meta
 
-        stored = read_meta(Path(settings.resume)).get("settings") or {}
-        settings.devices = list(stored.get("devices") or [])
+        check_run_layout(Path(settings.resume))  # a linked .lock or logs/: refused before a device
+        if not settings.devices:
+            stored = read_meta(Path(settings.resume)).get("settings") or {}
+            settings.devices = list(stored.get("devices") or [])
     from harness.stages.prepare import lease_request
 
     lease = lease_request(settings, _emit)

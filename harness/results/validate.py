@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.results.schema import TrialRecord
-
-if TYPE_CHECKING:  # pandas only where a table is checked
-    import pandas as pd
 
 ABSURD_LATENCY_MS = 600_000.0
 # Per-trial figures benchmark_model prints, in microseconds.
@@ -107,29 +104,5 @@ def record_problem(record: TrialRecord | Mapping[str, Any]) -> str | None:
     for name in US_FIELDS:
         why = _bad_number(data.get(name), unit_ms=1e-3, positive=False)
         if why:
-            return f"{name} {why}"
-    return None
-
-
-def frame_problem(frame: pd.DataFrame) -> str | None:
-    """The same rules over a trials table (a parquet cache); a description of the first breach."""
-    import numpy as np
-
-    duplicated = frame["trial_id"].duplicated()
-    if bool(duplicated.any()):
-        return f"trial id {frame['trial_id'][duplicated].iloc[0]!r} appears more than once"
-    for name, unit_ms, positive in (
-        ("latency_ms", 1.0, True),
-        *((n, 1e-3, False) for n in US_FIELDS),
-    ):
-        if name not in frame.columns:
-            continue
-        values = frame[name].dropna().to_numpy(dtype=float)
-        limit = ABSURD_LATENCY_MS / unit_ms
-        bad = ~np.isfinite(values) | (values < 0) | (values > limit)
-        if positive:
-            bad |= values == 0
-        if bool(bad.any()):
-            why = _bad_number(float(values[bad][0]), unit_ms=unit_ms, positive=positive)
             return f"{name} {why}"
     return None

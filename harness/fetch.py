@@ -117,6 +117,22 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         return self.do_open(self._connection, req, context=self._tls)
 
 
+def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:
+    """http(s) only, redirects included: a redirect to ftp:// or file:// is refused."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (
+        urllib.request.ProxyHandler(),
+        _HTTPHandler(watchdog),
+        _HTTPSHandler(watchdog),
+        urllib.request.HTTPDefaultErrorHandler(),
+        urllib.request.HTTPRedirectHandler(),
+        urllib.request.HTTPErrorProcessor(),
+        urllib.request.UnknownHandler(),
+    ):
+        opener.add_handler(handler)
+    return opener
+
+
 @dataclass(frozen=True)
 class Fetched:
     """A finished download: where it is, how big, its sha256."""
@@ -142,7 +158,7 @@ def fetch(
     """
     check_url(url)
     watchdog = _Watchdog(deadline_s)
-    opener = urllib.request.build_opener(_HTTPHandler(watchdog), _HTTPSHandler(watchdog))
+    opener = _opener(watchdog)
     digest = hashlib.sha256()
     received = 0
 

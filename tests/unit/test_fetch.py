@@ -71,6 +71,9 @@ class Misbehaving:
             conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")
             while not self.stop.is_set():
                 conn.sendall(bytes(1 << 16))
+        elif "to-ftp" in path:
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: ftp://127.0.0.1:1/x\r\n"
+                         b"Content-Length: 0\r\n\r\n")  # fmt: skip
         elif "claims" in path:
             length = path.rsplit("/", 1)[-1]
             conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n".encode())
@@ -126,6 +129,11 @@ def test_an_endless_body_stops_at_the_size_cap(server: Misbehaving, tmp_path: Pa
     with pytest.raises(DownloadError, match="over the 1 MiB limit"):
         fetch(f"{server.url}/endless", tmp_path / "dl" / "f", max_bytes=1 << 20)
     assert _nothing_left(tmp_path / "dl")
+
+
+def test_a_redirect_away_from_http_is_refused(server: Misbehaving, tmp_path: Path) -> None:
+    with pytest.raises(DownloadError, match="unknown url type: ftp"):
+        fetch(f"{server.url}/to-ftp", tmp_path / "f", max_bytes=100)
 
 
 @pytest.mark.parametrize("length", ["2000", "9" * 31])

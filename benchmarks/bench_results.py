@@ -98,7 +98,7 @@ def main() -> None:
     )
     print(f"finalize (2 parquet tables):      {finalize_s * 1000:8.1f} ms")
     print(f"RunStore.open ({N_TRIALS} lines):        {reopen_s * 1000:8.1f} ms")
-    print(f"load() from parquet:              {load_s * 1000:8.1f} ms")
+    print(f"load() (from trials.jsonl):       {load_s * 1000:8.1f} ms")
     per_trial = statistics.mean(appends) + parse_ms / 1000
     print(f"store+parse per 5 s trial:        {per_trial / 5.0 * 100:8.4f} % of the trial")
 

@@ -9,17 +9,12 @@ ones; it wins over `pyproject.toml` when both exist.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on 3.10
-    import tomli as tomllib
+from harness.inputs import SETTINGS_BYTES, loads_toml, read_text
 
 CONFIG_FILES = ("harness.toml", "pyproject.toml")
 
@@ -96,12 +91,12 @@ def load_config(directory: Path | None = None) -> HarnessConfig:
     base = directory if directory is not None else Path.cwd()
     for name in CONFIG_FILES:
         path = base / name
-        if not path.is_file():
+        if not path.exists():
             continue
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read settings: {exc}") from exc
+        try:  # a FIFO or device named harness.toml is refused, not read forever
+            data = loads_toml(read_text(path, limit=SETTINGS_BYTES, what="a settings file"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: cannot read settings: {exc}") from None
         section = _section(data, path)
         if section is not None:
             return _parse(section, path)

@@ -161,6 +161,14 @@ class DownloadError(HarnessError):
     exit_code = EXIT_DEVICE
 
 
+class UrlError(HarnessError):
+    """A URL that cannot be fetched as written: malformed, not http(s), no host."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(f"not a usable URL {url!r}: {reason}")
+
+
 class PlanError(HarnessError):
     """The run's settings describe no trials, or an impossible one (bad option values)."""
 
@@ -233,6 +241,17 @@ class CorePolicyError(HarnessError):
 
 class OutputPathError(HarnessError):
     """An output option names a folder where a file goes, or a file where a folder goes."""
+
+    def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}", hint=hint)
+
+
+class InputFileError(HarnessError):
+    """An input file the harness will not read: not a regular file, too big, not UTF-8 text.
+
+    Exit 2: the input is unusable (`harness.inputs` holds the rules).
+    """
 
     def __init__(self, message: str, *, path: str, hint: str | None = None) -> None:
         self.path = path

@@ -11,7 +11,6 @@ bad labels and a model file an arm lacks. The interleaved trial order is
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from harness.errors import PlanError
+from harness.inputs import MODEL_BYTES, sha256_file
 from harness.vocab import Config
 
 if TYPE_CHECKING:
@@ -144,14 +144,6 @@ def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequenc
             )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def arm_models(
     arm: ArmSpec, variants: Sequence[str], quants: Sequence[str], converted: Sequence[ModelFile]
 ) -> list[ModelFile]:
@@ -166,7 +158,7 @@ def arm_models(
             path = model_path(Path(arm["models"]), v, q)
             if path is None:  # check_arms ran first; a file removed since is still an input error
                 raise PlanError(f"arm {arm['label']}: {v} ({q}) vanished from {arm['models']}")
-            out.append(ModelFile(v, q, path, _sha256(path)))
+            out.append(ModelFile(v, q, path, sha256_file(path, limit=MODEL_BYTES, what="a model")))
     return out
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.inputs import parse_int
 from harness.results.schema import LATE_FIGURES, Figures
 
 Era = str  # "2018" | "2019" | "2020+"
@@ -38,7 +39,7 @@ class PhaseStats:
             value = m.group(name)
             return None if value is None else float(value)
 
-        count = int(m.group("count"))
+        count = parse_int(m.group("count"))  # ValueError past the digit bound
         curr = num("curr")
         stats = cls(
             count=count,

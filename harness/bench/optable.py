@@ -16,9 +16,12 @@ initialization profile and the summary tables would count ops twice, and
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
+
+from harness.inputs import MAX_INT_DIGITS
 
 # Reference: docs/reference benchmark_model.md 1.2.5 (stats_calculator.cc formats).
 _HEADER = re.compile(r"^=+\s*(?P<title>.+?)\s*=+$")
@@ -95,7 +98,11 @@ def _row_dict(keys: list[str], fields: list[str]) -> dict[str, Any] | None:
             row[key] = value
         elif key in _INT_KEYS:
             number = _number(value)
-            row[key] = None if number is None else int(number)
+            # inf or nan is no count; 1e30 is not one either (and would be 31 digits)
+            if number is None or not math.isfinite(number) or abs(number) >= 10**MAX_INT_DIGITS:
+                row[key] = None
+            else:
+                row[key] = int(number)
         else:
             number = _number(value)
             if number is None:

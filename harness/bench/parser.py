@@ -25,12 +25,14 @@ What it must get right (see ../shared/reference/benchmark_model.md 1.2-1.5):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import re
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harness.bench.absent import absent_figures
 from harness.bench.delegation import ASKED, Delegation
@@ -54,6 +56,7 @@ from harness.bench.verdict import (
     verdict,
 )
 from harness.errors import ParseError
+from harness.inputs import LOG_BYTES, open_binary, parse_int
 from harness.results.schema import Figures
 from harness.results.validate import figure_problems
 from harness.vocab import STAND_IN_MARK
@@ -235,7 +238,10 @@ class LogReader:
         m = COUNT.match(text)
         if m is None:
             return
-        stats = PhaseStats.from_match(m)
+        try:
+            stats = PhaseStats.from_match(m)
+        except ValueError:  # a count of more digits than any run has: not a figure
+            return
         if run.phases and run.phases[-1] is None:
             run.phases[-1] = stats
         elif not run.phases and not run.in_profile:
@@ -270,17 +276,25 @@ class LogReader:
             return
 
     def _delegate(self, form: str, values: dict[str, str | None]) -> None:
+        try:
+            self._delegation(form, values)
+        except ValueError:  # a node count of more digits than any graph has: not a figure
+            return
+
+    def _delegation(self, form: str, values: dict[str, str | None]) -> None:
         delegation = self.run.delegation
         name = values["name"] or ""
         if form == "delegate-replacing":
             total = values.get("total")
-            delegation.replaced(name, int(values["nodes"] or 0), int(total) if total else None)
+            nodes = parse_int(values["nodes"] or "0")
+            delegation.replaced(name, nodes, parse_int(total) if total else None)
         elif form == "delegate-nodes-of":
-            delegation.claims(name, int(values["nodes"] or 0), int(values["total"] or 0))
+            nodes = parse_int(values["nodes"] or "0")
+            delegation.claims(name, nodes, parse_int(values["total"] or "0"))
         elif form in ("delegate-applied", "delegate-applied-2.2"):
             kernels = values.get("kernels")
             extent = "full" if values["extent"] == "completely" else "partial"
-            delegation.applied(name, extent, int(kernels) if kernels else None)
+            delegation.applied(name, extent, parse_int(kernels) if kernels else None)
         elif form == "delegate-unused":
             delegation.applied(name, "none")
         elif form == "delegate-applied-old" and name not in delegation.applied_to:
@@ -377,28 +391,31 @@ def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> Parsed
     return reader.result(exit_code)
 
 
-def _check_readable(path: Path) -> None:
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
 def parse_files(
     stdout_path: Path, stderr_path: Path | None = None, *, exit_code: int | None = None
 ) -> ParsedOutput:
-    """`parse` on saved files, read in blocks (constant memory); ParseError if unreadable."""
+    """`parse` on saved files, read in blocks (bounded memory); ParseError if unreadable.
+
+    Each must be a regular file of at most `inputs.LOG_BYTES` (else InputFileError):
+    a FIFO or /dev/zero would never end. Both are checked before either is read.
+    """
     paths = [Path(stdout_path)] + ([Path(stderr_path)] if stderr_path is not None else [])
-    for path in paths:
-        _check_readable(path)
     reader = LogReader()
-    for path in paths:
-        try:
+    with contextlib.ExitStack() as stack:
+        handles = [_open_log(stack, path) for path in paths]
+        for path, raw in zip(paths, handles, strict=True):
             # Device output is not guaranteed UTF-8; a stray byte must not lose the figures.
-            with path.open(encoding="utf-8", errors="replace", newline=None) as handle:
-                for block in blocks(handle):
+            text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None)
+            try:
+                for block in blocks(text):
                     reader.feed_block(block)
-        except OSError as exc:
-            raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
+            except OSError as exc:
+                raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
     return reader.result(exit_code)
+
+
+def _open_log(stack: contextlib.ExitStack, path: Path) -> IO[bytes]:
+    try:
+        return stack.enter_context(open_binary(path, limit=LOG_BYTES, what="a log"))
+    except OSError as exc:
+        raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None

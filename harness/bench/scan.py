@@ -98,17 +98,16 @@ def tagged_after(text: str, lo: int) -> bool:
 
 def blocks(handle: TextIO, size: int = BLOCK_CHARS) -> Iterator[str]:
     """The text of `handle` in blocks of whole lines (the last may lack its newline)."""
-    rest = ""
+    pending: list[str] = []  # a line longer than a block, in pieces (joined once)
     while True:
         data = handle.read(size)
         if not data:
             break
-        data = rest + data
         cut = data.rfind("\n") + 1
         if cut == 0:
-            rest = data
+            pending.append(data)
             continue
-        rest = data[cut:]
-        yield data[:cut]
-    if rest:
+        yield "".join(pending) + data[:cut]
+        pending = [data[cut:]]
+    if rest := "".join(pending):
         yield rest

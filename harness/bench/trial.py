@@ -30,6 +30,7 @@ from harness.bench.remote import (
     TrialState,
     trial_dir_name,
 )
+from harness.results.files import write_trial_logs
 from harness.results.schema import TrialRecord
 
 if TYPE_CHECKING:
@@ -341,10 +342,8 @@ class TrialRunner:
         logs = self.target.logs_dir
         if logs is None:
             return
-        local = logs / trial_dir_name(trial_id)
-        local.mkdir(parents=True, exist_ok=True)
-        (local / "stdout").write_text(got.stdout or "", encoding="utf-8")
-        (local / "stderr").write_text(got.stderr or "", encoding="utf-8")
+        files = {"stdout": got.stdout or "", "stderr": got.stderr or ""}
+        write_trial_logs(logs, trial_dir_name(trial_id), files)
 
     def failure_record(self, spec: TrialSpec, exc: Exception) -> TrialRecord:
         """A `failed` record for a trial the device could not run (not a disconnect)."""

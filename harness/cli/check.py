@@ -175,15 +175,14 @@ def _write_outputs(
     from harness.compare.junit import write_junit
     from harness.compare.markdown import render_markdown
     from harness.compare.table import render_table
-    from harness.outputs import writing
+    from harness.outputs import write_atomic, writing
 
     if junit:
         with writing(junit):
             write_junit(comparison, junit)
     if markdown:
         with writing(markdown):
-            markdown.parent.mkdir(parents=True, exist_ok=True)
-            markdown.write_text(render_markdown(comparison), encoding="utf-8")
+            write_atomic(markdown, render_markdown(comparison).encode("utf-8"), option="--markdown")
     if as_json:
         echo(json.dumps(comparison.to_dict(), indent=2, allow_nan=False))
         for warning in comparison.warnings:

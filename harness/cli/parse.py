@@ -110,12 +110,10 @@ def parse_cmd(
         echo(f"warning: {warning}", err=True)
     result = parsed.to_dict()
     if as_json:
-        # NaN is not JSON: a figure the tool printed as nan becomes null.
-        clean = {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in result.items()
-        }
-        echo(json.dumps(clean, indent=2, allow_nan=False))
+        from harness.results.frame import json_safe
+
+        # NaN and inf are not JSON: a figure the tool printed so (an op row's too) becomes null.
+        echo(json.dumps(json_safe(result), indent=2, allow_nan=False))
     else:
         echo(render_text(result), nl=False)
     raise typer.Exit(EXIT_OK if result["status"] == "ok" else EXIT_FAILURES)

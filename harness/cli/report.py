@@ -54,6 +54,8 @@ def report(
 
     if out is not None:
         output_file(out, "--output")
+    if pdf is not None:
+        output_file(pdf, "--pdf")
     rendered = build(run_dirs, baseline, out, threshold=parse_fraction(threshold))
     for section in rendered.context.sections:
         for banner in section.banners:

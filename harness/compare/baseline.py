@@ -9,8 +9,6 @@ plus any context change. Versioned by `schema_version`; read back by
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from harness.compare.source import (
     load_source,
 )
 from harness.errors import ResultsError
-from harness.outputs import give_usual_mode
+from harness.outputs import write_atomic
 
 
 def baseline_dict(source: Source) -> dict[str, Any]:
@@ -78,17 +76,6 @@ def save_baseline(run_dir: str | Path, out: str | Path) -> tuple[Path, list[str]
                 )
     text = dumps_baseline(baseline_dict(source))
     out_path = Path(out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     # Atomic replace: a crash never leaves a half-written baseline in the user's repo.
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
-    try:
-        give_usual_mode(fd)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(out_path, text.encode("utf-8"), option="--out")
     return out_path, warnings

@@ -12,17 +12,15 @@ whatever a device reported cannot break the XML.
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import tempfile
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.compare import fmt
 from harness.compare.check import Comparison, ComparisonRow
-from harness.outputs import give_usual_mode
+from harness.outputs import write_atomic
 
 # XML 1.0 forbids most control characters even when escaped; a device may print them.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -141,14 +139,5 @@ def junit_xml(comparison: Comparison, *, timestamp: datetime | None = None) -> b
 def write_junit(comparison: Comparison, path: str | Path) -> Path:
     """Write the JUnit file atomically (a CI step may read it while we write)."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-    try:
-        give_usual_mode(fd)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(junit_xml(comparison))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(out, junit_xml(comparison), option="--junit")
     return out

@@ -8,7 +8,6 @@ become the same `Source`, so the check never cares which it was given.
 from __future__ import annotations
 
 import dataclasses
-import json
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from harness.errors import ResultsError, SchemaVersionError
+from harness.inputs import META_BYTES, loads_json, read_text
 from harness.results import load, load_meta
 from harness.results.flags import describe, trial_flags
 from harness.results.shapes import fields_checker
@@ -118,17 +118,18 @@ def load_source(path: str | Path) -> Source:
     p = Path(path)
     if p.is_dir():
         return read_run(p)
-    if p.is_file():
-        return read_baseline(p)
+    if p.exists():
+        return read_baseline(p)  # a FIFO or device is refused there, in one line
     raise ResultsError("no such run folder or baseline file", path=str(p))
 
 
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = read_text(path, limit=META_BYTES, what="a baseline")
+        return loads_json(text)
     except FileNotFoundError:
         raise ResultsError("missing", path=str(path)) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:
         raise ResultsError(f"unreadable JSON: {exc}", path=str(path)) from None
 
 

@@ -6,17 +6,11 @@ to a threshold, e.g. `{"mobilenet_v2_0.35_*": "8%", "mobilenet_v2_1.4_224": 0.03
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from harness.errors import BadFractionError, ResultsError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from harness.inputs import SETTINGS_BYTES, loads_json, loads_toml, read_text
 
 
 def parse_fraction(text: str | float, *, what: str = "threshold") -> float:
@@ -37,13 +31,13 @@ def load_thresholds(path: str | Path) -> dict[str, float]:
     """Read a per-variant thresholds file (JSON, or TOML by the .toml suffix)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_text(p, limit=SETTINGS_BYTES, what="a thresholds file")
     except OSError as exc:
         raise ResultsError(f"cannot read thresholds file ({exc.strerror})", path=str(p)) from None
     data: Any
     try:
-        data = tomllib.loads(text) if p.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        data = loads_toml(text) if p.suffix == ".toml" else loads_json(text)
+    except ValueError as exc:
         raise ResultsError(f"thresholds file is malformed ({exc})", path=str(p)) from None
     if isinstance(data, dict) and isinstance(data.get("thresholds"), dict):
         data = data["thresholds"]  # allow a [thresholds] table

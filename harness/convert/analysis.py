@@ -25,6 +25,7 @@ from typing import Any
 
 from harness.convert.tflite_schema import BUILTIN_OPERATORS, CUSTOM, TENSOR_TYPES
 from harness.errors import ModelError
+from harness.inputs import MODEL_BYTES, read_bytes
 
 FILE_IDENTIFIER = b"TFL3"
 MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -89,12 +90,30 @@ class _Corrupt(Exception):
     """Internal: the bytes do not hold what the schema says they should."""
 
 
+# Elements a reader may decode: the file's size plus a margin for tiny models. A real
+# model decodes a few per op and tensor; a flatbuffer whose tables all point at one long
+# vector (20,000 ops sharing 20,000 inputs, in 160 KB) would otherwise cost size squared.
+_WORK_MARGIN = 1_000_000
+# The most elements one tensor may hold (2**48): far past any phone model, and it keeps
+# every count the analysis sums (MACs, parameters) to a few dozen digits.
+MAX_TENSOR_ELEMENTS = 1 << 48
+
+
 class _Reader:
-    """Bounds-checked access to flatbuffer tables in one byte string."""
+    """Bounds-checked access to flatbuffer tables in one byte string, with a work budget."""
 
     def __init__(self, buf: bytes) -> None:
         self.buf = buf
         self.size = len(buf)
+        self.budget = self.size + _WORK_MARGIN
+
+    def _spend(self, elements: int) -> None:
+        self.budget -= elements
+        if self.budget < 0:
+            raise _Corrupt(
+                "its tables refer to the same data over and over "
+                f"(more than {self.size + _WORK_MARGIN} elements to read in {self.size} bytes)"
+            )
 
     def _unpack(self, fmt: str, pos: int) -> int:
         width = struct.calcsize(fmt)
@@ -139,18 +158,23 @@ class _Reader:
             raise _Corrupt(f"vector of {length} elements at offset {vec} runs past the end")
         return vec + 4, length
 
-    def ints(self, table: int, field_id: int) -> list[int]:
+    def ints(self, table: int, field_id: int, first: int | None = None) -> list[int]:
+        """The int32 vector of a field (only its `first` elements when given)."""
         start, length = self.vector(table, field_id, 4)
-        return list(struct.unpack_from(f"<{length}i", self.buf, start)) if length else []
+        count = length if first is None else min(first, length)
+        self._spend(count + 1)
+        return list(struct.unpack_from(f"<{count}i", self.buf, start)) if count else []
 
     def tables(self, table: int, field_id: int) -> list[int]:
         start, length = self.vector(table, field_id, 4)
+        self._spend(length + 1)
         return [self._deref(start + 4 * i) for i in range(length)]
 
     def string(self, table: int, field_id: int) -> str | None:
         start, length = self.vector(table, field_id, 1)
         if not start:
             return None
+        self._spend(length // 4 + 1)
         return self.buf[start : start + length].decode("utf-8", errors="replace")
 
 
@@ -190,7 +214,19 @@ def _tensor(reader: _Reader, tensors: list[int], index: int) -> tuple[list[int],
         raise _Corrupt(f"tensor index {index} out of range")
     tensor = tensors[index]
     type_code = reader.scalar(tensor, _TENSOR_TYPE, "<b")
-    return reader.ints(tensor, _TENSOR_SHAPE), TENSOR_TYPES.get(type_code, f"type{type_code}")
+    shape = reader.ints(tensor, _TENSOR_SHAPE)
+    _elements(shape)
+    return shape, TENSOR_TYPES.get(type_code, f"type{type_code}")
+
+
+def _elements(shape: list[int]) -> int:
+    """How many elements a tensor of `shape` holds; `_Corrupt` past MAX_TENSOR_ELEMENTS."""
+    total = 1
+    for dim in shape:
+        total *= abs(dim)
+        if total > MAX_TENSOR_ELEMENTS:
+            raise _Corrupt(f"a tensor of rank {len(shape)} with over 2**48 elements")
+    return total
 
 
 def _op_macs(kind: str, out_shape: list[int], filter_shape: list[int]) -> int:
@@ -243,8 +279,8 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
             ops[kind] = ops.get(kind, 0) + 1
             if kind not in MAC_OPS or sub != main:
                 continue
-            inputs = reader.ints(op, _OPERATOR_INPUTS)
-            outputs = reader.ints(op, _OPERATOR_OUTPUTS)
+            inputs = reader.ints(op, _OPERATOR_INPUTS, first=3)  # input, filter, bias
+            outputs = reader.ints(op, _OPERATOR_OUTPUTS, first=1)
             if len(inputs) < 2 or not outputs:
                 raise _Corrupt(f"{kind} without filter or output")
             filter_shape, _ = _tensor(reader, sub_tensors, inputs[1])
@@ -262,8 +298,8 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
             if len(inputs) > 2 and inputs[2] >= 0:  # -1 marks an omitted bias
                 bias_shape, _ = _tensor(reader, sub_tensors, inputs[2])
                 bias_params += math.prod(bias_shape)
-    graph_inputs = reader.ints(main, _SUBGRAPH_INPUTS)
-    graph_outputs = reader.ints(main, _SUBGRAPH_OUTPUTS)
+    graph_inputs = reader.ints(main, _SUBGRAPH_INPUTS, first=1)
+    graph_outputs = reader.ints(main, _SUBGRAPH_OUTPUTS, first=1)
     if not graph_inputs or not graph_outputs:
         raise _Corrupt("the main subgraph has no input or output")
     in_shape, in_dtype = _tensor(reader, tensors, graph_inputs[0])
@@ -286,11 +322,9 @@ def analyze(path: str | Path) -> ModelAnalysis:
     """Analyse a `.tflite` file; `ModelError` (naming it) if unreadable or corrupt."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, limit=MODEL_BYTES, what="a model")
     except FileNotFoundError:
         raise ModelError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise ModelError("is a directory, not a .tflite file", path=str(path)) from None
     except OSError as exc:
         raise ModelError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
     return analyze_bytes(data, path=str(path))

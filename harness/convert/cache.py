@@ -18,16 +18,17 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 import tempfile
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.errors import StorageError
-from harness.outputs import give_usual_mode
+from harness import inputs
+from harness.errors import InputFileError, StorageError
+from harness.outputs import write_atomic
 
 # Bump when harness code changes what a recipe produces (invalidates old entries).
 RECIPE_FORMAT = 1
@@ -98,46 +99,11 @@ class CacheEntry:
     meta: dict[str, Any]
 
 
-def write_atomic(path: Path, chunks: bytes | Iterable[bytes]) -> None:
-    """Write `path` so that readers see the old file, or the whole new one.
-
-    A crash or kill mid-write leaves at most a hidden `.tmp` file that no lookup
-    reads; a Python-level interruption removes it.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _model_sha256(path: Path) -> str | None:
     try:
-        give_usual_mode(fd)
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not every filesystem allows it.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return inputs.sha256_file(path, limit=inputs.MODEL_BYTES, what="a model")
+    except (OSError, InputFileError):
+        return None
 
 
 class ModelCache:
@@ -154,13 +120,15 @@ class ModelCache:
         """The entry if complete and consistent, else None (it will be rebuilt)."""
         model, meta_path = self.paths(stem)
         try:
-            meta = json.loads(meta_path.read_text("utf-8"))
-            size = model.stat().st_size
-        except (OSError, ValueError):
+            meta = inputs.read_json(meta_path, limit=inputs.SETTINGS_BYTES, what="a cache entry")
+            found = model.stat()
+        except (OSError, InputFileError):
             return None
-        if not isinstance(meta, dict) or meta.get("size_bytes") != size:
+        if not stat.S_ISREG(found.st_mode):
             return None
-        if verify_hash and meta.get("sha256") != sha256_file(model):
+        if not isinstance(meta, dict) or meta.get("size_bytes") != found.st_size:
+            return None
+        if verify_hash and meta.get("sha256") != _model_sha256(model):
             return None
         return CacheEntry(model, meta)
 

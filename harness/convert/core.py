@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
-from harness import catalogue
+from harness import catalogue, inputs
 from harness.catalogue import Variant
 from harness.convert import archive, published
 from harness.convert.analysis import ModelAnalysis, analyze_bytes
@@ -28,9 +27,7 @@ from harness.convert.cache import (
     ModelCache,
     Recipe,
     cache_dir,
-    sha256_file,
     tool_versions,
-    write_atomic,
 )
 from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
 from harness.convert.published import PublishedCheck
@@ -42,6 +39,8 @@ from harness.errors import (
     StorageError,
     UnknownQuantError,
 )
+from harness.fetch import check_url
+from harness.outputs import replace_file, write_atomic
 
 FILE_QUANT = "file"  # quant name of imported models (their quantization is their own)
 
@@ -164,11 +163,14 @@ def _export(model: ConvertedModel, out_dir: Path) -> ConvertedModel:
             tmp.unlink()
         try:
             os.link(model.path, tmp)
-            os.replace(tmp, target)
         except OSError:  # another filesystem: copy, atomically
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            write_atomic(target, model.path.read_bytes())
+            write_atomic(target, model.path.read_bytes(), option="--out")
+        else:
+            try:
+                replace_file(tmp, target, "--out")
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
     except OSError as exc:
         raise ModelError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
     return ConvertedModel(**{**model.__dict__, "path": target})
@@ -178,7 +180,7 @@ def _weights_hash(weights: Path | None) -> str | None:
     if weights is None:
         return None
     try:
-        return sha256_file(weights)
+        return inputs.sha256_file(weights, limit=inputs.ARCHIVE_BYTES, what="a weights file")
     except OSError as exc:
         raise ModelError(f"cannot read weights: {exc.strerror or exc}", path=str(weights)) from None
 
@@ -333,10 +335,11 @@ def import_model(
     """
     root = cache_root if cache_root is not None else cache_dir()
     text = str(source)
+    url_path = check_url(text).path if archive.is_url(text) else None
     if variant is None:
-        variant = _guess_variant(urlsplit(text).path if archive.is_url(text) else text)
-    if archive.is_url(text):
-        name = PurePosixPath(urlsplit(text).path).name or "download"
+        variant = _guess_variant(text if url_path is None else url_path)
+    if url_path is not None:
+        name = PurePosixPath(url_path).name or "download"
         local = root / "downloads" / name
         if not local.is_file():  # downloads are atomic: a file there is whole
             archive.download(text, local, timeout_s=timeout_s)

@@ -10,21 +10,18 @@ host) is reported as kind "official".
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import http.client
 import json
 import logging
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.device.elf import ABI_ELF, read_header
 from harness.errors import DownloadError, HarnessError
-from harness.outputs import give_usual_mode
+from harness.fetch import DEFAULT_DEADLINE_S, check_url, fetch
+from harness.inputs import BINARY_BYTES, SETTINGS_BYTES, read_json, sha256_file
+from harness.outputs import replace_file, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +37,8 @@ ABI_TARGETS = {
     "armeabi-v7a": "android_arm",
     "x86_64": "linux_x86-64",
 }
-DOWNLOAD_TIMEOUT_S = 120.0
+DOWNLOAD_TIMEOUT_S = 120.0  # one network wait
+DOWNLOAD_DEADLINE_S = DEFAULT_DEADLINE_S  # the whole download
 INDEX_NAME = "index.json"
 
 
@@ -87,28 +85,13 @@ def load_index(root: Path | None = None) -> dict[str, dict[str, Any]]:
     """sha256 -> {abi, url, official, fetched_at, size_bytes} of every fetched binary."""
     path = _index_path(root or cache_root())
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path, limit=SETTINGS_BYTES, what="the binary index")
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, HarnessError) as exc:
         log.warning("ignoring unreadable binary index %s: %s", path, exc)
         return {}
     return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    try:
-        give_usual_mode(fd)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def record(root: Path, fetched: FetchedBinary) -> None:
@@ -121,7 +104,8 @@ def record(root: Path, fetched: FetchedBinary) -> None:
         "size_bytes": fetched.size_bytes,
         "fetched_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    _write_atomic(_index_path(root), json.dumps(index, indent=2, sort_keys=True).encode())
+    text = json.dumps(index, indent=2, sort_keys=True)
+    write_atomic(_index_path(root), text.encode(), option="the binary index")
 
 
 def is_official(sha256: str, root: Path | None = None) -> bool:
@@ -137,20 +121,24 @@ def fetch_binary(
     root: Path | None = None,
     force: bool = False,
     timeout_s: float = DOWNLOAD_TIMEOUT_S,
+    deadline_s: float = DOWNLOAD_DEADLINE_S,
+    max_bytes: int = BINARY_BYTES,
 ) -> FetchedBinary:
     """Download benchmark_model for `abi` into the cache (unless cached) and index it.
 
     The download must be an ELF file for `abi`: an HTML error page or a
     truncated file is a DownloadError, and nothing replaces a good cached copy.
+    A body over `max_bytes`, or a download still running after `deadline_s`
+    (a server trickling bytes), is a DownloadError too; a malformed base URL
+    is a UrlError (exit 2).
     """
-    if not base_url.startswith(("http://", "https://")):
-        raise HarnessError(f"base URL must be http(s): {base_url!r}")
+    check_url(base_url)
     url = binary_url(abi, base_url)
     root = root or cache_root()
     dest = root / abi / "benchmark_model"
     official = url.startswith(OFFICIAL_BASE_URL)
     if dest.is_file() and not force:
-        digest = hashlib.sha256(dest.read_bytes()).hexdigest()
+        digest = sha256_file(dest, limit=max_bytes, what="a cached benchmark binary")
         entry = load_index(root).get(digest)
         if entry is not None:
             return FetchedBinary(
@@ -163,21 +151,13 @@ def fetch_binary(
                 cached=True,
             )
     log.info("downloading %s", url)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
-            expected = resp.headers.get("Content-Length")
-            data = resp.read()
-    except urllib.error.HTTPError as exc:
-        raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DownloadError(
-            f"{url}: {reason}", hint="check the network, or pass --benchmark-binary PATH"
-        ) from exc
-    if expected is not None and expected.isdigit() and int(expected) != len(data):
-        raise DownloadError(f"{url}: got {len(data)} bytes of {expected}")
     tmp = dest.with_name(dest.name + ".download")
-    _write_atomic(tmp, data)
+    try:
+        got = fetch(url, tmp, max_bytes=max_bytes, timeout_s=timeout_s, deadline_s=deadline_s)
+    except DownloadError as exc:
+        raise DownloadError(
+            exc.message, hint="check the network, or pass --benchmark-binary PATH"
+        ) from None
     try:
         header = read_header(tmp)
     except HarnessError as exc:
@@ -186,10 +166,8 @@ def fetch_binary(
     if (header.bits, header.machine) != ABI_ELF[abi]:
         tmp.unlink(missing_ok=True)
         raise DownloadError(f"{url}: the download is {header.describe()}, not {abi}")
-    os.replace(tmp, dest)
+    replace_file(tmp, dest, "the cached binary")
     dest.chmod(0o755)
-    fetched = FetchedBinary(
-        abi, dest, hashlib.sha256(data).hexdigest(), len(data), url, official, cached=False
-    )
+    fetched = FetchedBinary(abi, dest, got.sha256, got.size_bytes, url, official, cached=False)
     record(root, fetched)
     return fetched

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import BinaryError
+from harness.inputs import BINARY_BYTES, open_binary
 
 # ELF e_machine values (System V ABI / elf.h).
 EM_386, EM_ARM, EM_X86_64, EM_AARCH64, EM_RISCV = 3, 40, 62, 183, 243
@@ -59,7 +60,7 @@ class ElfHeader:
 def read_header(path: Path) -> ElfHeader:
     """Parse the identification and e_machine of `path`; BinaryError if not ELF."""
     try:
-        with path.open("rb") as fh:
+        with open_binary(path, limit=BINARY_BYTES, what="a benchmark binary") as fh:
             head = fh.read(20)
     except OSError as exc:
         raise BinaryError(f"cannot read: {exc.strerror}", path=str(path)) from exc

@@ -15,7 +15,6 @@ and time, the quick check rsync makes; anything else is hashed again.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from harness.device.kv import device_lines
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession
 from harness.errors import DeviceError, HarnessError, TransferError
+from harness.inputs import BINARY_BYTES, MODEL_BYTES, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -54,17 +54,17 @@ class PushOutcome:
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
+PUSH_BYTES = max(BINARY_BYTES, MODEL_BYTES)  # the largest file a run pushes: binary or model
+
+
 def local_sha256(path: Path) -> str:
     """sha256 of a host file, cached by (path, size, mtime) for repeated prepares."""
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     digest = _hash_cache.get(key)
     if digest is None:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        digest = _hash_cache[key] = h.hexdigest()
+        digest = sha256_file(path, limit=PUSH_BYTES, what="a file to push")
+        _hash_cache[key] = digest
     return digest
 
 

@@ -1,8 +1,9 @@
 """Per-op-type breakdown of runs made with --op-profile.
 
 `harness run --op-profile` stores one profiling process per configuration in
-the run folder's ops.parquet (harness.results.profiles: one row per node of
-benchmark_model's "Run Order" table, never mixed with the latency trials).
+the run folder's profiles.jsonl (harness.results.profiles: one row per node of
+benchmark_model's "Run Order" table, never mixed with the latency trials; the
+ops.parquet made from it is for people, never read back).
 Here the nodes of one configuration are summed per op type. Each graph
 (the primary graph, a delegate's internal ops) gets its own table: a
 delegate node's time already contains its internal ops, so adding the two
@@ -11,37 +12,32 @@ would count that time twice.
 
 from __future__ import annotations
 
-import logging
+import math
 from collections import defaultdict
 from typing import Any
 
-import pandas as pd
-
 from harness.report.model import OpBreakdown, OpRow
 from harness.report.order import variant_size_key
-from harness.report.runs import DeviceRun, records
-from harness.results.profiles import OPS_PARQUET, read_profiles
+from harness.report.runs import DeviceRun
+from harness.results.profiles import ops_rows, read_profiles
 
-log = logging.getLogger(__name__)
+
+def _avg_ms(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _ops_rows(run: DeviceRun) -> list[dict[str, Any]]:
-    """This device's op rows of the run (empty when it was not profiled)."""
-    path = run.run_dir / OPS_PARQUET
-    if not path.is_file():
-        return []
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises many types for a damaged file
-        log.warning("%s unreadable (%s); the report shows no op breakdown", path, exc)
-        return []
-    if not {"device_serial", "config", "node_type", "avg_ms"} <= set(frame.columns):
-        return []
-    frame = frame[frame["device_serial"].astype("string") == run.serial].copy()
-    frame["avg_ms"] = pd.to_numeric(frame["avg_ms"], errors="coerce")
-    if "graph" not in frame.columns:
-        frame["graph"] = None
-    return records(frame)
+    """This device's op rows of the run (empty when it was not profiled), from profiles.jsonl."""
+    out = []
+    for row in ops_rows(run.run_dir):
+        if str(row.get("device_serial")) != run.serial or "node_type" not in row:
+            continue
+        out.append({**row, "avg_ms": _avg_ms(row.get("avg_ms")), "graph": row.get("graph")})
+    return out
 
 
 def breakdowns(run: DeviceRun) -> tuple[OpBreakdown, ...]:

@@ -10,7 +10,6 @@ environment problem) and the HTML report is still written.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import subprocess
 import tempfile
@@ -18,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import PdfError
+from harness.outputs import write_atomic
 from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,5 @@ def print_pdf(html: Path, pdf: Path, *, timeout_s: float = PDF_TIMEOUT_S) -> Pat
             raise PdfError(
                 f"Chromium failed to print (exit {done.returncode}): {tail}", path=str(pdf)
             )
-        shutil.move(str(tmp), str(pdf.with_name(f".{pdf.name}.tmp")))
-        os.replace(pdf.with_name(f".{pdf.name}.tmp"), pdf)
+        write_atomic(pdf, tmp.read_bytes(), option="--pdf")
     return pdf

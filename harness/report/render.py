@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -25,7 +24,7 @@ import jinja2
 from markupsafe import Markup
 
 from harness.errors import ResultsError
-from harness.outputs import give_usual_mode
+from harness.outputs import write_atomic
 from harness.report.advice import CV_LIMIT
 from harness.report.baseline import DEFAULT_THRESHOLD, compare_baseline
 from harness.report.context import build_context, fmt_ms, fmt_pct
@@ -117,12 +116,7 @@ def render_html(ctx: ReportContext, data: dict[str, Any]) -> str:
 def _write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a report."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        give_usual_mode(fd)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text.encode("utf-8"), option="--output")
     except OSError as exc:
         raise ResultsError(f"cannot write the report: {exc}", path=str(path)) from None
 

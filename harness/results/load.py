@@ -4,8 +4,8 @@ The one validating reader of runs: `check`, `trend` (through
 `harness.compare.source`), `report` and users in a notebook all read here, so
 every one refuses the same corrupt records (`harness.results.validate`:
 duplicate trial ids, latencies that are not finite, not positive or absurd,
-with file and line) and trusts the parquet cache only while it matches
-trials.jsonl. Every row carries the
+with file and line). Trials are always read from trials.jsonl, never from the
+parquet files made from it. Every row carries the
 context needed to trust it (device model, SoC, fingerprint, ABI, binary kind
 and sha256), so trials of many runs and many hosts can sit in one table.
 """
@@ -18,21 +18,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.errors import ResultsError
+from harness.errors import HarnessError, ResultsError
+from harness.results.files import is_run_file
 from harness.results.frame import TRIAL_DTYPES, coerce, trials_frame
-from harness.results.schema import SCHEMA_VERSION, config_key
+from harness.results.schema import config_key
 from harness.results.store import (
     META_FILE,
     TRIALS_FILE,
     TRIALS_PARQUET,
     cache_digest,
-    check_schema_version,
-    jsonl_digest,
     read_jsonl,
     read_meta,
     write_cache,
 )
-from harness.results.validate import frame_problem
 
 if TYPE_CHECKING:  # pandas is imported when a table is read, not by every importer
     import pandas as pd
@@ -90,58 +88,24 @@ def run_dirs(paths: PathLike | Iterable[PathLike]) -> list[Path]:
     return found
 
 
-def _cached_trials(parquet: Path, digest: str, meta: dict[str, Any]) -> pd.DataFrame | None:
-    """The parquet cache when it was made from these jsonl bytes and passes validation."""
-    import pandas as pd
-
-    made_from = cache_digest(parquet)
-    if made_from != digest:
-        log.info("%s is stale (made from other trials.jsonl bytes); reading the jsonl", parquet)
-        return None
-    try:
-        frame = pd.read_parquet(parquet)
-    except Exception as exc:  # pyarrow raises many types for a damaged file
-        log.warning("%s unreadable (%s); reading %s instead", parquet, exc, TRIALS_FILE)
-        return None
-    if "schema_version" in frame.columns:
-        for version in frame["schema_version"].dropna().unique():
-            if check_schema_version(int(version), path=parquet) != SCHEMA_VERSION:
-                # Rows of an earlier schema: the jsonl reader upgrades them line by line.
-                log.info("%s holds schema_version %s rows; reading the jsonl", parquet, version)
-                return None
-    problem = frame_problem(frame, meta)
-    if problem:
-        # The jsonl decides: it refuses the same problem naming the line, or proves the
-        # cache alone is damaged.
-        log.warning("%s: %s; reading %s instead", parquet, problem, TRIALS_FILE)
-        return None
-    return coerce(frame)
-
-
 def _read_trials(run_dir: Path, meta: dict[str, Any]) -> pd.DataFrame:
-    """The trials of one run, validated: trials.jsonl is the record, parquet a cache of it.
+    """The trials of one run, validated, from trials.jsonl (the record).
 
-    The parquet cache is used while it was made from the jsonl's current bytes;
-    a stale or damaged one is rebuilt from the jsonl (best effort: a read-only
-    folder is read all the same).
+    The parquet files beside it are never read back (a forged one whose stamp
+    matches would otherwise be believed); a stale one is rebuilt from the
+    records (best effort: a read-only folder is read all the same).
     """
-    jsonl = run_dir / TRIALS_FILE
-    parquet = run_dir / TRIALS_PARQUET
-    digest = jsonl_digest(jsonl)
-    if parquet.is_file():
-        cached = _cached_trials(parquet, digest, meta)
-        if cached is not None:
-            return cached
-    contents = read_jsonl(jsonl, meta)
+    contents = read_jsonl(run_dir / TRIALS_FILE, meta)
     if contents.torn is not None:
         log.warning("%s: ignoring a torn last line (a trial in flight when it stopped)", run_dir)
     frame = trials_frame(contents.records)
-    if parquet.is_file() and contents.torn is None:
+    parquet = run_dir / TRIALS_PARQUET
+    if contents.torn is None and is_run_file(parquet) and cache_digest(parquet) != contents.digest:
         try:
-            write_cache(run_dir, frame, digest)
-            log.info("%s: rebuilt the parquet cache from %s", run_dir, TRIALS_FILE)
-        except (OSError, ResultsError) as exc:
-            log.warning("%s: parquet cache not rebuilt (%s)", run_dir, exc)
+            write_cache(run_dir, frame, contents.digest)
+            log.info("%s: rebuilt the parquet files from %s", run_dir, TRIALS_FILE)
+        except (OSError, HarnessError) as exc:
+            log.warning("%s: parquet files not rebuilt (%s)", run_dir, exc)
     return frame
 
 
@@ -225,8 +189,8 @@ def load(paths: PathLike | Sequence[PathLike]) -> pd.DataFrame:
     """Trials of every run folder under `paths` as one DataFrame, meta columns joined.
 
     Each path is a run folder or a folder of run folders (e.g. ``results/``).
-    trials.jsonl is the record; trials.parquet is used while it was made from
-    the jsonl's current bytes, and rebuilt when stale. Raises
+    trials.jsonl is the record (trials.parquet is rebuilt from it when stale,
+    never read back). Raises
     SchemaVersionError for a schema this harness does not know, and
     ResultsError (exit 2, naming file and line) for a path that holds no run
     or a corrupt record.

@@ -17,12 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ResultsError
+from harness.inputs import TRIALS_BYTES, loads_json, read_bytes
+from harness.results.files import OPS_PARQUET, PROFILES_FILE, open_run_file
 from harness.results.shapes import ProfileShape, fields_checker
 
 _profile_problem = fields_checker(typing.get_type_hints(ProfileShape))
 
-PROFILES_FILE = "profiles.jsonl"
-OPS_PARQUET = "ops.parquet"
+__all__ = [
+    "OPS_PARQUET",
+    "PROFILES_FILE",
+    "append_profile",
+    "ops_rows",
+    "read_profiles",
+    "write_ops_table",
+    "write_profiles",
+]
 
 # Columns copied from the profile record onto each of its op rows.
 _OP_CONTEXT = (
@@ -37,17 +46,19 @@ def read_profiles(run_dir: Path) -> list[dict[str, Any]]:
     unreadable line raises ResultsError naming the file and line.
     """
     path = Path(run_dir) / PROFILES_FILE
-    if not path.exists():
+    try:
+        blob = read_bytes(path, limit=TRIALS_BYTES, what=PROFILES_FILE, follow=False)
+    except FileNotFoundError:
         return []
     # What follows the last newline is empty for a whole file, else an append
     # that never finished: either way not a record.
-    complete = path.read_bytes().split(b"\n")[:-1]
+    complete = blob.split(b"\n")[:-1]
     out: list[dict[str, Any]] = []
     for number, raw in enumerate(complete, start=1):
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
+            record = loads_json(raw)
         except ValueError as exc:
             raise ResultsError(
                 f"{path}:{number}: not a JSON record ({exc})", path=str(path)
@@ -66,7 +77,8 @@ def append_profile(run_dir: Path, record: dict[str, Any]) -> None:
     from harness.results.frame import json_safe
 
     line = json.dumps(json_safe(record), sort_keys=True, allow_nan=False) + "\n"
-    with open(Path(run_dir) / PROFILES_FILE, "ab") as fh:
+    fd = open_run_file(Path(run_dir) / PROFILES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(fd, "ab") as fh:
         fh.write(line.encode("utf-8"))
         fh.flush()
         os.fsync(fh.fileno())
@@ -82,16 +94,30 @@ def write_profiles(run_dir: Path, records: list[dict[str, Any]]) -> Path:
     return path
 
 
-def write_ops_table(run_dir: Path) -> Path | None:
-    """ops.parquet: one row per op per profiled configuration (None when nothing was profiled)."""
-    import pandas as pd
-
+def ops_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """One row per op per profiled configuration, from profiles.jsonl (the record)."""
     rows: list[dict[str, Any]] = []
     for rec in read_profiles(run_dir):
-        for op in rec.get("ops") or []:
+        ops = rec.get("ops")
+        for op in ops if isinstance(ops, list) else []:
+            if not isinstance(op, dict):
+                continue
             row = {k: rec.get(k) for k in _OP_CONTEXT}
             row.update(op)
             rows.append(row)
+    return rows
+
+
+def write_ops_table(run_dir: Path) -> Path | None:
+    """ops.parquet: one row per op per profiled configuration (None when nothing was profiled).
+
+    For people and notebooks: the report reads profiles.jsonl (`ops_rows`), never this.
+    """
+    import pandas as pd
+
+    from harness.outputs import write_atomic
+
+    rows = ops_rows(run_dir)
     if not rows:
         return None
     out = Path(run_dir) / OPS_PARQUET
@@ -100,5 +126,5 @@ def write_ops_table(run_dir: Path) -> Path | None:
     for col in frame.columns:
         if frame[col].dtype == object:
             frame[col] = frame[col].map(lambda v: None if v is None else str(v))
-    frame.to_parquet(out, index=False)
+    write_atomic(out, frame.to_parquet(index=False), option=OPS_PARQUET)
     return out

@@ -9,13 +9,14 @@ is corruption.
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.errors import ResultsError, SchemaVersionError
+from harness.inputs import META_BYTES, TRIALS_BYTES, loads_json, read_bytes, read_text
 from harness.results.files import META_FILE
 from harness.results.schema import TrialRecord
 from harness.results.validate import meta_problem, plan_problem, planned_ids, record_problem
@@ -26,7 +27,8 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     """meta.json of a run folder, schema-checked."""
     path = Path(run_dir) / META_FILE
     try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+        text = read_text(path, limit=META_BYTES, what=META_FILE, follow=False)
+        meta = loads_json(text)
     except FileNotFoundError:
         raise ResultsError(
             "not a run folder (no meta.json)",
@@ -44,6 +46,9 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     return meta
 
 
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
 @dataclass
 class JsonlContents:
     """What reading trials.jsonl found: the records and how the file ended."""
@@ -52,6 +57,7 @@ class JsonlContents:
     torn: bytes | None = None  # an incomplete last line (a crash mid-append)
     missing_newline: bool = False  # last record complete, only its newline lost
     good_size: int = 0  # bytes up to and including the last complete line
+    digest: str = EMPTY_DIGEST  # sha256 of the bytes read (what a parquet file is stamped with)
 
 
 class _UntrustedRecord(ValueError):
@@ -59,7 +65,7 @@ class _UntrustedRecord(ValueError):
 
 
 def parse_line(raw: bytes, *, path: Path) -> TrialRecord:
-    data = json.loads(raw)
+    data = loads_json(raw)
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     data = upgrade_trial(data, path=path)
@@ -100,9 +106,10 @@ def read_jsonl(path: Path, meta: Mapping[str, Any]) -> JsonlContents:
 
     out = JsonlContents()
     try:
-        blob = path.read_bytes()
+        blob = read_bytes(path, limit=TRIALS_BYTES, what=path.name, follow=False)
     except FileNotFoundError:
         return out
+    out.digest = hashlib.sha256(blob).hexdigest()
     lines = blob.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
     seen: dict[str, int] = {}  # trial id -> line

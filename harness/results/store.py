@@ -24,6 +24,7 @@ from typing import Any
 
 from harness import __version__
 from harness.errors import ResultsError
+from harness.outputs import fsync_dir
 from harness.results.files import (
     CACHE_KEY,
     LOCK_FILE,
@@ -34,10 +35,11 @@ from harness.results.files import (
     TRIALS_FILE,
     TRIALS_PARQUET,
     cache_digest,
-    fsync_dir,
+    check_run_layout,
     jsonl_digest,
     lock_run_dir,
     new_run_id,
+    open_run_file,
     unlock_run_dir,
     utc_now,
     write_cache,
@@ -71,6 +73,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _append_bytes(path: Path, data: bytes) -> None:
+    """Append `data` to one of the run folder's own files (created if absent) and fsync it."""
+    fd = open_run_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(fd, "ab") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 class RunStore:
@@ -165,20 +176,20 @@ class RunStore:
         ResultsError if another harness process has the run open.
         """
         path = Path(run_dir)
+        check_run_layout(path)  # nothing below may write through a link out of the folder
         meta = read_meta(path)
         lock_run_dir(path)  # before any repair: another writer may be mid-append
         trials = path / TRIALS_FILE
         contents = read_jsonl(trials, meta)
         store = cls(path, meta, contents.records)
         if contents.torn is not None:
-            with open(path / TORN_FILE, "ab") as fh:
-                fh.write(contents.torn.rstrip(b"\n") + b"\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            with open(trials, "r+b") as fh:
-                fh.truncate(contents.good_size)
-                fh.flush()
-                os.fsync(fh.fileno())
+            _append_bytes(path / TORN_FILE, contents.torn.rstrip(b"\n") + b"\n")
+            fd = open_run_file(trials, os.O_RDWR)
+            try:
+                os.ftruncate(fd, contents.good_size)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
             msg = (
                 f"{trials}: dropped a torn last line ({len(contents.torn)} bytes, kept in "
                 f"{TORN_FILE}); that trial was in flight and will run again"
@@ -186,10 +197,7 @@ class RunStore:
             log.warning("%s", msg)
             store.recovered.append(msg)
         elif contents.missing_newline:
-            with open(trials, "ab") as fh:
-                fh.write(b"\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+            _append_bytes(trials, b"\n")
             store.recovered.append(f"{trials}: added the missing newline after the last trial")
         return store
 
@@ -212,10 +220,7 @@ class RunStore:
                 raise ResultsError(msg, path=str(self.run_dir))
             self._drop_derived()
             try:
-                with open(self.trials_path, "ab") as fh:
-                    fh.write(line.encode("utf-8"))
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                _append_bytes(self.trials_path, line.encode("utf-8"))
             except OSError as exc:
                 msg = f"cannot append trial: {exc}"
                 raise ResultsError(msg, path=str(self.trials_path)) from None

@@ -27,13 +27,10 @@ from __future__ import annotations
 import math
 import typing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.results.schema import STORED_TYPES, TrialRecord
 from harness.results.shapes import MetaShape, fields_checker
-
-if TYPE_CHECKING:  # pandas only where a table is checked
-    import pandas as pd
 
 ABSURD_LATENCY_MS = 600_000.0
 # Per-trial figures benchmark_model prints, in microseconds.
@@ -117,32 +114,3 @@ def figure_problems(values: Mapping[str, Any]) -> dict[str, str]:
         if why:
             out[name] = f"{name} {why}"
     return out
-
-
-def frame_problem(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str | None:
-    """The same rules over a trials table (a parquet cache); a description of the first breach."""
-    import numpy as np
-
-    duplicated = frame["trial_id"].duplicated()
-    if bool(duplicated.any()):
-        return f"trial id {frame['trial_id'][duplicated].iloc[0]!r} appears more than once"
-    planned = planned_ids(meta)
-    for trial_id, run_id in zip(frame["trial_id"], frame["run_id"], strict=True):
-        why = plan_problem(str(trial_id), str(run_id), meta, planned)
-        if why:
-            return why
-    for name, unit_ms, positive in (
-        ("latency_ms", 1.0, True),
-        *((n, 1e-3, False) for n in US_FIELDS),
-    ):
-        if name not in frame.columns:
-            continue
-        values = frame[name].dropna().to_numpy(dtype=float)
-        limit = ABSURD_LATENCY_MS / unit_ms
-        bad = ~np.isfinite(values) | (values < 0) | (values > limit)
-        if positive:
-            bad |= values == 0
-        if bool(bad.any()):
-            why = latency_problem(float(values[bad][0]), unit_ms=unit_ms, positive=positive)
-            return f"{name} {why}"
-    return None

@@ -27,6 +27,7 @@ from harness.bench.prepare import (
     release_device,
     with_reconnect,
 )
+from harness.results.files import LOGS_DIR
 from harness.results.schema import RunMeta
 from harness.stages.label import default_label
 from harness.stages.plan import Planned
@@ -63,7 +64,7 @@ def prepare(
     emit: Callable[[str], None],
 ) -> tuple[list[DeviceSession], Prepared]:
     """Prepare every device of `sessions`; warnings emitted."""
-    logs_dir = (planned.store.run_dir / "logs") if planned.store else None
+    logs_dir = (planned.store.run_dir / LOGS_DIR) if planned.store else None
     vet = None
     if planned.store is not None:  # a resumed run
         meta = planned.meta
@@ -95,7 +96,7 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
         if planned.arms.meta:
             store.update_meta(arms=planned.arms.meta)
         for p in devices:
-            p.target.logs_dir = store.run_dir / "logs"
+            p.target.logs_dir = store.run_dir / LOGS_DIR
         return Opened(store, serials)
     identities = {
         p.target.session.serial: (p.info.to_dict(), p.binary.get("sha256")) for p in devices

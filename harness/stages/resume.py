@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.bench.prepare import PreparedDevice
 from harness.errors import PlanError, ResultsError
+from harness.results.files import LOGS_DIR
 
 if TYPE_CHECKING:
     from harness.results.store import RunStore
@@ -106,4 +107,4 @@ def check_resumed_context(
                     hint="start a new run (the converter or its cache changed)",
                 )
     for p in prepared:
-        p.target.logs_dir = store.run_dir / "logs"
+        p.target.logs_dir = store.run_dir / LOGS_DIR

@@ -150,8 +150,10 @@ def checked(settings: RunSettings) -> RunSettings:
     if settings.resume is None:
         settings.validate()
         return settings
+    from harness.results.files import check_run_layout
     from harness.results.read import read_meta
 
+    check_run_layout(Path(settings.resume))  # a linked .lock or logs/: refused before a device
     resumed = settings_from_meta(read_meta(Path(settings.resume)), settings)
     resumed.validate()
     return resumed

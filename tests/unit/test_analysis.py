@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.convert.analysis import ModelAnalysis, analyze, analyze_bytes
-from harness.errors import ModelError
+from harness.errors import InputFileError, ModelError
 
 DATA = Path(__file__).parent.parent / "data" / "convert"
 FP32 = DATA / "tiny_fp32.tflite"
@@ -110,5 +110,5 @@ def test_not_a_model(tmp_path: Path, content: bytes, message: str) -> None:
 def test_missing_file_and_directory(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="no such file"):
         analyze(tmp_path / "absent.tflite")
-    with pytest.raises(ModelError, match="directory"):
+    with pytest.raises(InputFileError, match="is a directory, not a regular file"):
         analyze(tmp_path)

@@ -23,8 +23,8 @@ import pytest
 
 from harness.cli import main
 from harness.compare.synthetic import noisy_latencies, write_run
-from harness.convert.archive import MAX_MEMBER_BYTES
 from harness.errors import EXIT_DEVICE, EXIT_INPUT, HarnessError, from_os_error
+from harness.inputs import MODEL_BYTES
 from harness.run import MAX_TRIALS, RunSettings
 
 A = "mobilenet_v2_1.0_224"
@@ -296,7 +296,7 @@ def test_archive_member_over_the_cap_is_refused_from_its_header(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     archive = huge_member_archive(tmp_path / "mobilenet_v2_1.0_224.tgz")
-    assert MAX_MEMBER_BYTES < 1_500_000_000
+    assert MODEL_BYTES < 1_500_000_000
     for args in (["inspect", str(archive)], ["convert", "--from", str(archive)]):
         assert main(args) == EXIT_INPUT
         # Reading the member would have failed differently: its data is missing.

@@ -18,9 +18,10 @@ from harness import catalogue
 from harness.convert import cache as cache_module
 from harness.convert import core
 from harness.convert.analysis import analyze_bytes
-from harness.convert.cache import ModelCache, Recipe, write_atomic
+from harness.convert.cache import ModelCache, Recipe
 from harness.convert.core import convert_many, recipe_for
 from harness.errors import ModelError, UnknownQuantError
+from harness.outputs import write_atomic
 
 DATA = Path(__file__).parent.parent / "data" / "convert"
 TINY = (DATA / "tiny_fp32.tflite").read_bytes()
@@ -139,7 +140,7 @@ def test_killed_writer_leaves_nothing_a_lookup_trusts(tmp_path: Path) -> None:
     writer = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from harness.convert.cache import write_atomic\n"
+        "from harness.outputs import write_atomic\n"
         "def chunks():\n"
         "    yield b'TFL3' * 1000\n"
         "    print('writing', flush=True)\n"

@@ -16,8 +16,7 @@ import pytest
 from harness.cli import main
 from harness.compare.synthetic import noisy_latencies, write_run
 from harness.convert.cache import ModelCache
-from harness.device.download import _write_atomic
-from harness.outputs import usual_file_mode
+from harness.outputs import usual_file_mode, write_atomic
 from harness.results import RunStore
 
 from .test_results_store import make_meta, make_record
@@ -90,7 +89,7 @@ def test_run_folder_files(tmp_path: Path, umask: int) -> None:
 
 def test_cached_models_and_downloads(tmp_path: Path, umask: int) -> None:
     entry = ModelCache(tmp_path / "cache").store("m_fp32", b"TFL3", {"variant": "m"})
-    _write_atomic(tmp_path / "bin" / "benchmark_model.json", b"{}")
+    write_atomic(tmp_path / "bin" / "benchmark_model.json", b"{}")
     for path in (
         entry.path,
         *entry.path.parent.glob("*.json"),

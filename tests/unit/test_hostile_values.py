@@ -279,9 +279,9 @@ def test_meta_values_of_the_wrong_type_are_exit_2_everywhere(
         ({"temp_before_c": "hot"}, "temp_before_c is a string"),
         ({"binary_kind": "mine"}, "binary_kind 'mine' is not one of"),
         # Integers a table's Int64 column cannot hold (a crash in pandas, far from the file).
-        ({"battery_level": -(10**30)}, "battery_level is an integer outside the 64-bit range"),
+        ({"battery_level": -(2**64)}, "battery_level is an integer outside the 64-bit range"),
         ({"exit_code": 2**63}, "exit_code is an integer outside the 64-bit range"),
-        ({"freq_after": {"0": [10**30, 1]}}, "freq_after['0'][0] is an integer outside"),
+        ({"freq_after": {"0": [2**64, 1]}}, "freq_after['0'][0] is an integer outside"),
     ],
 )
 def test_trial_values_of_the_wrong_type_are_exit_2(

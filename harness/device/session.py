@@ -93,6 +93,15 @@ class _Deadline:
             return self.at
         return min(self.at, time.monotonic() + self.idle_s)
 
+    def error(self, exc: BaseException, serial: str, command: str) -> DeviceError:
+        """The DeviceError for a failed call; a timeout before `at` was the silence bound."""
+        silent = isinstance(exc, sync.SyncTimeout | TimeoutError) and time.monotonic() < self.at
+        if silent and self.idle_s is not None:
+            return DeviceTimeoutError(
+                f"no output for {self.idle_s:g} s: {command}", serial=serial, command=command
+            )
+        return map_adb_error(exc, serial=serial, command=command)
+
 
 class DeviceSession:
     """One attached device, reached through one adb server.
@@ -291,7 +300,7 @@ class DeviceSession:
                     return ShellResult(code, decode(out), decode(err))
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
             self._check_aborted(cmd)
-            raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
+            raise limit.error(exc, self.serial, cmd) from exc
         finally:
             self._forget(conn)
 
@@ -324,7 +333,7 @@ class DeviceSession:
                 raw += chunk
         except (OSError, EOFError, AdbError, sync.SyncTimeout) as exc:
             self._check_aborted(cmd)
-            raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
+            raise limit.error(exc, self.serial, cmd) from exc
         finally:
             self._forget(conn)
         text = decode(raw)

@@ -1,7 +1,15 @@
 """Proof that a trial measured what it asked for: affinity, clocks, heat, interference, log.
 
-run_trial.sh's wrapper samples the phone every 500 ms while the benchmark runs
-(the `samples` section; formats at `sample()` in device_scripts/run_trial.sh).
+run_trial.sh looks at the phone when the benchmark starts and when it exits,
+and samples it every 500 ms in between (the `samples` section; formats at
+`sample()` and `wrap()` in device_scripts/run_trial.sh), so even a trial over
+before the first sample carries its proof. The start look comes once taskset
+has exec'd the benchmark: its affinity read back, the pinned CPUs' /proc/stat
+counters and its own CPU ticks. The exit look comes right after the benchmark
+ended, when its /proc entry is gone: the counters again, and its whole CPU
+time as the kernel handed it to its reaper (the wrapper's children's ticks).
+The looks read no clocks (a core just woken or about to idle runs slow for
+reasons that say nothing of the trial); clocks come from the samples between.
 This module turns those lines, and the benchmark's own log, into per-trial
 figures and flags, so a lab engineer can tell a noisy phone from a wrong setup:
 
@@ -9,7 +17,7 @@ figures and flags, so a lab engineer can tell a noisy phone from a wrong setup:
   (scaling_cur_freq < cpuinfo_max_freq) during the trial.
 - `hot`: the hottest zone seen at or above the run's cooldown limit.
 - `interfered`: other processes used more than INTERFERENCE_BOUND_PCT of the
-  pinned CPUs' time while the benchmark ran.
+  pinned CPUs' time from the start look to the exit look.
 - an affinity read back outside the requested mask makes the trial `failed`.
 - a log that contradicts the settings (XNNPACK applied with --use_xnnpack=false,
   another thread count than asked) is a `log_mismatch`.
@@ -33,7 +41,8 @@ INTERFERENCE_BOUND_PCT = 5.0
 
 @dataclass(frozen=True)
 class Sample:
-    """One `sample` line: uptime, hottest zone, pinned clocks and /proc/stat counters."""
+    """One `sample` line (a look at start or exit, or a sample between): uptime,
+    hottest zone, pinned clocks (samples between only) and /proc/stat counters."""
 
     up_s: float
     temp_mc: int | None
@@ -110,10 +119,12 @@ def parse_samples(text: str | None) -> Samples:
 
 
 def interference_pct(samples: list[Sample]) -> float | None:
-    """Other processes' share of the pinned CPUs' time between the first and last sample.
+    """Other processes' share of the pinned CPUs' time between the first and last sample
+    (the start and exit looks: the benchmark's whole run).
 
     (busy - benchmark) / total over the pinned CPUs' /proc/stat counters; both
-    files count USER_HZ ticks. None without two whole samples.
+    count USER_HZ ticks, so a short trial's figure is coarse (one tick is 10 ms
+    of a CPU). None without two whole samples.
     """
     whole = [s for s in samples if s.ticks and s.self_ticks is not None]
     if len(whole) < 2:
@@ -178,7 +189,7 @@ class Proof:
 
     affinity_cpus: str | None = None  # "4,5,6,7"
     affinity_error: str | None = None  # set: the trial is `failed`
-    samples: int = 0
+    samples: int = 0  # the looks at start and exit and the samples between
     freq_min_khz: int | None = None
     freq_max_khz: int | None = None
     temp_max_c: float | None = None

@@ -112,15 +112,16 @@ def test_wrapper_samples_a_running_trial(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "SYSFS_ROOT": str(SYSFS / "pixel1")}
     trial = tmp_path / "t1"
     launch = subprocess.Popen(
-        [*cmd, "begin", str(trial), "1", "60", MARK, "0", "--", "sh", "-c", body],
+        [*cmd, "begin", str(trial), "1", "6000", "200", MARK, "0", "--", "sh", "-c", body],
         stdout=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         samples = trial / "samples"
-        # Until the samples show the benchmark's own time growing (up to 60 s).
+        # Until two samples taken while it ran (they read the clocks; the start look does
+        # not) show the benchmark's own time growing (up to 60 s).
         for _ in range(600):
             seen = proof.parse_samples(samples.read_text() if samples.exists() else "")
-            ticks = [s.self_ticks or 0 for s in seen.samples]
+            ticks = [s.self_ticks or 0 for s in seen.samples if s.freqs]
             if len(ticks) >= 2 and ticks[-1] > ticks[0]:
                 break
             subprocess.run(["sleep", "0.1"], check=True)
@@ -131,11 +132,16 @@ def test_wrapper_samples_a_running_trial(tmp_path: Path) -> None:
         launch.kill()
     got = parse_collected(out, MARK)
     assert got.state.state == "done"
+    assert got.samples is not None
     parsed = proof.parse_samples(got.samples)
     assert parsed.affinity_mask == 1 and parsed.affinity_list == "0"
-    assert len(parsed.samples) >= 2
-    first = parsed.samples[0]
-    assert first.freqs == {0: 1593600} and first.temp_mc is not None
-    assert set(first.ticks) == {0} and first.self_ticks is not None
-    # The busy loop is the benchmark's own time: it grows between samples.
-    assert (parsed.samples[-1].self_ticks or 0) > (first.self_ticks or 0)
+    # The start look, samples while it ran, the exit look: each with the counters
+    # and the benchmark's own ticks; clocks only in the samples between.
+    kinds = [line.split(" ", 2)[1] for line in got.samples.splitlines()[1:]]
+    assert kinds[0] == "at=start" and kinds[-1] == "at=exit" and len(kinds) >= 4, kinds
+    first, *during, last = parsed.samples
+    assert first.freqs == {} and last.freqs == {} and first.temp_mc is not None
+    assert all(s.freqs == {0: 1593600} for s in during)
+    assert all(set(s.ticks) == {0} and s.self_ticks is not None for s in parsed.samples)
+    # The busy loop is the benchmark's own time: it grows from look to look.
+    assert (last.self_ticks or 0) > (during[-1].self_ticks or 0) >= (first.self_ticks or 0)

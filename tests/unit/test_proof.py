@@ -48,6 +48,25 @@ def test_busy_neighbour_clock_drop_and_heat_are_flagged() -> None:
     assert "cpu5 ran at 1200000 kHz" in got.warnings[0]
 
 
+def test_a_short_trial_is_flagged_only_for_what_its_ticks_can_tell() -> None:
+    """Looks 70 ms apart on two CPUs span 14 ticks: 3 of them not the benchmark's read
+    21 %, but whole ticks cannot tell that from 0 (± 21 %). Over 3 s the same share can."""
+    short = (
+        "sample at=start up=1.00 temp=40000 s4=100,200 s5=100,200 self=2\n"
+        "sample at=exit up=1.07 temp=40000 s4=107,207 s5=107,207 self=13\n"
+    )
+    got = proof.prove(short, mask="30", cluster_max_khz=MAX, hot_limit_c=None)
+    assert got.samples == 2 and got.interference_pct == 21.43
+    assert got.interfered is False and got.warnings == []
+    # No clocks in the looks: nothing to say about throttling from them.
+    assert got.freq_min_khz is None and got.throttled_during is None
+    long = short.replace("s4=107,207 s5=107,207 self=13", "s4=400,500 s5=400,500 self=473")
+    got = proof.prove(long, mask="30", cluster_max_khz=MAX, hot_limit_c=None)
+    assert got.interference_pct == 21.5 and got.interfered is True
+    assert got.warnings == ["interfered: other processes used 21.5 % of the pinned CPUs "
+                            "(± 0.5 %, bound 5 %)"]  # fmt: skip
+
+
 def test_affinity_outside_the_mask_fails_the_trial() -> None:
     got = proof.prove(
         "affinity mask=f0 list=4-7\n", mask="30", cluster_max_khz=MAX, hot_limit_c=None

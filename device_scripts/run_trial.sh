@@ -23,7 +23,9 @@
 #   sh run_trial.sh sweep ROOT         -> "swept N"
 # MAX_CS and BEAT_CS are hundredths of a second.
 #
-# Waiting is event-driven, never a poll. Every trial folder has a fifo, `bell`.
+# Waiting for a trial's end is event-driven, never a poll (the one short poll
+# left is the sampler's, for taskset's exec; see `sample()`, not on the way
+# of any waiter). Every trial folder has a fifo, `bell`.
 # The wrapper holds it open (read-write, so its open never waits) for its whole
 # life and starts its children without it; a waiter reads from it, and when the
 # wrapper ends the last writer is gone and the read returns end-of-file at once.
@@ -43,8 +45,8 @@
 # Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process),
 # sampler_pid and samples (the proof, see `sample()`), started, start, end
 # (seconds since the epoch, or uptime seconds without EPOCHREALTIME or date
-# %N), bell, and exit_code, written last: the trial is done once it is there
-# and not empty. The full state snapshot before a trial comes from state.sh
+# %N), bell, exit_code, written last: the trial is done once it is there and
+# not empty, and `collect`'s .m-* marker lines for its one `cat`. The full state snapshot before a trial comes from state.sh
 # beside this script (the device layer's key=value format); the one right
 # after a trial is `quick_state` below: the same lines for zones, the pinned
 # CPUs' clocks and a sysfs battery, read with shell builtins only. Between two

@@ -6,46 +6,72 @@
 # group). A trial must survive both, so its wrapper runs in a session of its
 # own (`setsid`: a new session and process group, no controlling terminal),
 # ignores SIGHUP (so does the benchmark, which inherits that), and writes every
-# output to files in the trial folder. `begin` returns only after the wrapper
-# has written `started`, i.e. once it is in its own session with SIGHUP ignored
-# and the benchmark is launched. The host asks again after a reconnect and
-# collects the files once `exit_code` exists.
+# output to files in the trial folder. `begin` goes on only once the wrapper
+# has said `started`, i.e. it is in its own session with SIGHUP ignored and the
+# benchmark is launched. After a reconnect the host asks again (`collect`).
 #
-#   sh run_trial.sh begin DIR MASK MAX_S MARK [--no-before] [CPU...] -- BINARY [ARGS...]
+#   sh run_trial.sh begin DIR MASK MAX_CS BEAT_CS MARK [--again] [--no-before] [CPU...] -- BINARY [ARGS...]
 #       state snapshot (unless --no-before: the host still holds one from a
-#       moment ago), start detached, then as `collect` (one round trip for a
-#       trial that ends within MAX_S seconds)
-#   sh run_trial.sh collect DIR MAX_S MARK [CPU...]
-#       wait on the device up to MAX_S s; print "state=running|done|vanished ...";
-#       when done also the files and a quick state snapshot, each after a "MARK name" line
-#   sh run_trial.sh kill DIR           -> "killed PID" | "gone"
+#       moment ago), start detached, then as `collect`: one round trip for a
+#       trial that ends within MAX_CS. --again: an earlier launch of this
+#       trial may have left something (the host lost its answer): stop it first.
+#   sh run_trial.sh collect DIR MAX_CS BEAT_CS MARK [CPU...]
+#       wait up to MAX_CS for the trial to end, printing "alive" every BEAT_CS
+#       meanwhile; then print "state=running|done|vanished ..." and, when done,
+#       the files and a quick state snapshot, each after a "MARK name" line
+#   sh run_trial.sh kill DIR           -> "killed PID" | "ended" | "none"
 #   sh run_trial.sh sweep ROOT         -> "swept N"
+# MAX_CS and BEAT_CS are hundredths of a second.
+#
+# Waiting for a trial's end is event-driven, never a poll (the one short poll
+# left is the sampler's, for taskset's exec; see `sample()`, not on the way
+# of any waiter). Every trial folder has a fifo, `bell`.
+# The wrapper holds it open (read-write, so its open never waits) for its whole
+# life and starts its children without it; a waiter reads from it, and when the
+# wrapper ends the last writer is gone and the read returns end-of-file at once.
+# The waiter's only other wake-up is its timer, a process that writes the
+# waiter's token into the bell after BEAT_CS: the waiter then prints "alive"
+# (the host takes silence beyond its margin for a lost device or a hung call)
+# and naps again, until MAX_CS has passed.
+#
+# `kill` writes DIR.stop beside the folder before it kills, so that a launch
+# still on its way when the harness stopped (the signal cut its `begin`) sees
+# it and runs nothing; `begin --again` and `sweep` clear it.
 #
 # `sweep` kills trials a previous harness left running (it was killed, or lost
 # the device for good) and clears ROOT, so that a resumed run never measures
 # while a stale benchmark process competes for the same cores.
 #
 # Files in DIR: stdout, stderr, wrapper_pid, pid (benchmark process),
-# sampler_pid and samples (the proof samples, see `sample()`), started,
-# start, end (seconds since the epoch, or uptime seconds if date lacks %N), and
-# exit_code, written last through a rename: its presence is the done marker.
-# The full state snapshot before a trial comes from state.sh beside this script
-# (the device layer's key=value format); the one right after a trial is
-# `quick_state` below: the same lines for zones, the pinned CPUs' clocks and a
-# sysfs battery, read with shell builtins only. It runs between two trials, on
-# every trial, so it must not fork (state.sh forks per value, and may run
-# dumpsys for the battery).
+# sampler_pid and samples (the proof, see `sample()`), started, start, end
+# (seconds since the epoch, or uptime seconds without EPOCHREALTIME or date
+# %N), bell, exit_code, written last: the trial is done once it is there and
+# not empty, and `collect`'s .m-* marker lines for its one `cat`. The full state snapshot before a trial comes from state.sh
+# beside this script (the device layer's key=value format); the one right
+# after a trial is `quick_state` below: the same lines for zones, the pinned
+# CPUs' clocks and a sysfs battery, read with shell builtins only. Between two
+# trials nothing forks that need not: every process started there is time
+# added to every trial.
 # POSIX sh for Android's mksh and toybox; no bash-isms.
 
 here=${0%/*}
 SYS="${SYSFS_ROOT:-}/sys"
-# Seconds between proof samples during a trial; 0 turns sampling off (the
-# sampling-cost benchmark compares both).
+# Seconds between proof samples during a trial; 0 turns the proof off altogether
+# (the sampling-cost benchmark compares both).
 SAMPLE_S=${HARNESS_SAMPLE_S:-0.5}
 case $SAMPLE_S in ''|*[!0-9.]*) SAMPLE_S=0.5 ;; esac
-_wrapper=""  # pid of the trial's wrapper when this shell started it (`begin`)
+case $SAMPLE_S in *[1-9]*) ;; *) SAMPLE_S=0 ;; esac
+# How long `kill` waits for the wrapper to record the end before it kills that too.
+KILL_WAIT_CS=50
+_listening=""  # set once fd 6 reads this shell's trial bell
+_ended=""  # set once the bell said the wrapper has ended
 
 now() {
+    # mksh's EPOCHREALTIME costs no process; elsewhere date, or the uptime.
+    if [ -n "${EPOCHREALTIME:-}" ]; then
+        echo "$EPOCHREALTIME"
+        return
+    fi
     t=$(date +%s.%N 2>/dev/null)
     case $t in
         *N*|'') t=$(cut -d' ' -f1 /proc/uptime) ;;  # toybox without %N
@@ -60,8 +86,7 @@ readf() {
 }
 
 # uptime_cs: sets _cs to the seconds since boot in hundredths, without forking
-# (no command substitution either: in mksh that forks too). The wait loop below
-# looks every 200 ms, and a fork per look would load the CPUs being measured.
+# (no command substitution either: in mksh that forks too).
 uptime_cs() {
     read -r _up _rest </proc/uptime
     _whole=${_up%.*}
@@ -69,36 +94,74 @@ uptime_cs() {
     _cs=$((_whole * 100 + ${_frac#0}))
 }
 
-# wait_done DIR MAX_S: print the trial's state line, waiting up to MAX_S for it to end.
-# The bound is wall time (uptime), not a count of sleeps: on a loaded device a
-# sleep can take far longer than asked. Only `sleep` forks in the loop.
-wait_done() {
-    _d=$1
+# look DIR: sets _state to the trial's state line, from its files and whether
+# its wrapper lives (once the bell said it ended, it does not: a wrapper not
+# yet reaped still answers `kill -0`). No waiting, no fork.
+look() {
+    readf _rc "$1/exit_code"
+    if [ -z "$_rc" ]; then
+        readf _wpid "$1/wrapper_pid"
+        if [ -z "$_ended" ] && [ -n "$_wpid" ] && kill -0 "$_wpid" 2>/dev/null; then
+            _state=state=running
+            return
+        fi
+        readf _rc "$1/exit_code"  # the wrapper writes it just before it ends
+    fi
+    if [ -n "$_rc" ]; then
+        readf _st "$1/start"
+        readf _en "$1/end"
+        _state="state=done exit=$_rc start=$_st end=$_en"
+    elif [ -e "$1.stop" ]; then
+        _state="state=vanished reason=stopped"
+    elif [ -z "$_wpid" ]; then
+        _state="state=vanished reason=no-trial-folder"
+    else
+        _state="state=vanished reason=wrapper-gone"
+    fi
+}
+
+# listen DIR: open fd 6 on DIR's bell for reading. A writer of our own first, so
+# the open cannot block on a wrapper that has already gone; then closed, so the
+# wrapper's is the only writer left and its end is our end-of-file.
+listen() {
+    [ -p "$1/bell" ] || return 1
+    _bell=$1/bell
+    exec 5<>"$_bell" 6<"$_bell" 5>&-
+    _listening=1
+}
+
+# await CS BEAT_CS: block on fd 6 until the wrapper has ended (end of file;
+# returns 0) or CS hundredths of a second have passed (returns 1), printing
+# "alive" every BEAT_CS. The timer opens the bell read-write, so its write never
+# waits for a reader; lines that are not this shell's token (the wrapper's
+# `started`, a token of an earlier waiter) are passed over. A killed timer's
+# `sleep` may outlive it by up to BEAT_CS, doing nothing.
+await() {
     uptime_cs
-    _deadline=$((_cs + $2 * 100))
-    readf _wpid "$_d/wrapper_pid"
-    while [ ! -f "$_d/exit_code" ]; do
-        if [ ! -f "$_d/wrapper_pid" ] || [ -z "$_wpid" ]; then
-            echo "state=vanished reason=no-trial-folder"
-            return
-        fi
-        if ! kill -0 "$_wpid" 2>/dev/null; then
-            # The wrapper writes exit_code before it exits; look once more.
-            [ -f "$_d/exit_code" ] && break
-            echo "state=vanished reason=wrapper-gone"
-            return
-        fi
+    _until=$((_cs + $1))
+    _tok="beat-$$"
+    while :; do
         uptime_cs
-        if [ "$_cs" -ge "$_deadline" ]; then
-            echo "state=running"
-            return
+        _nap=$((_until - _cs))
+        [ "$_nap" -gt 0 ] || return 1
+        [ "$2" -gt 0 ] && [ "$_nap" -gt "$2" ] && _nap=$2
+        sh -c 'sleep "$1" & wait $!; echo "$2" 1<>"$3"' timer \
+            "$((_nap / 100)).$((_nap / 10 % 10))$((_nap % 10))" "$_tok" "$_bell" \
+            </dev/null >/dev/null 2>&1 &
+        _timer=$!
+        _rang=0
+        while read -r _l <&6; do
+            if [ "$_l" = "$_tok" ]; then
+                _rang=1
+                break
+            fi
+        done
+        if [ "$_rang" = 0 ]; then
+            kill "$_timer" 2>/dev/null
+            return 0
         fi
-        sleep 0.2  # no faster: this shell shares the phone with the trial
+        echo alive
     done
-    readf _rc "$_d/exit_code"
-    readf _st "$_d/start"
-    readf _en "$_d/end"
-    echo "state=done exit=$_rc start=$_st end=$_en"
 }
 
 # quick_state [CPU...]: state.sh's zone/freq/battery lines, without a fork.
@@ -126,147 +189,211 @@ quick_state() {
     fi
 }
 
-# wait_child PID MAX_S: wait for this shell's own child PID, at most MAX_S seconds.
-# `begin` started the trial's wrapper itself, so it can block in `wait` and
-# learn of the end at once instead of looking every 10 ms; a timer subshell
-# interrupts the wait with USR1 (a trapped signal ends `wait`, POSIX). The
-# timer's fds go to /dev/null so it never holds adb's output open.
-wait_child() {
-    # The timer is a fresh `sh -c`, not a subshell: a subshell keeps the begin
-    # call's argv, so a timer outliving the trial would look like a benchmark
-    # in `ps`. Its `sleep` may outlive it by up to MAX_S, doing nothing.
-    # The trap is set first: a USR1 before it would end this shell. One that
-    # lands between the trap and `wait` would be lost, so MAX_S 0 never gets here.
-    trap ':' USR1
-    sh -c 'sleep "$1" && kill -USR1 "$2"' timer "$2" $$ </dev/null >/dev/null 2>&1 &
-    _timer=$!
-    wait "$1" 2>/dev/null
-    trap - USR1
-    kill "$_timer" 2>/dev/null
-}
-
-# collect DIR MAX_S MARK [CPU...]   (uses $_wrapper when `begin` set it)
+# collect DIR MAX_CS BEAT_CS MARK [CPU...]   (`begin` has fd 6 listening already)
 collect() {
     _d=$1
     _max=$2
-    _mark=$3
-    shift 3
-    if [ -n "$_wrapper" ] && [ "$_max" != 0 ]; then
-        wait_child "$_wrapper" "$_max"
-        _max=0  # the wait is over: one look at the files decides
+    _beat=$3
+    _mark=$4
+    shift 4
+    look "$_d"
+    if [ "$_state" = state=running ] && [ "$_max" -gt 0 ]; then
+        if [ -n "$_listening" ] || listen "$_d"; then
+            await "$_max" "$_beat" && _ended=1
+            look "$_d"
+        fi
     fi
-    _line=$(wait_done "$_d" "$_max")
-    echo "$_line"
-    case $_line in
+    echo "$_state"
+    case $_state in
         state=done*)
-            # `echo` after each file: the host strips exactly that one newline.
-            echo "$_mark stdout"; cat "$_d/stdout" 2>/dev/null; echo
-            echo "$_mark stderr"; cat "$_d/stderr" 2>/dev/null; echo
-            echo "$_mark samples"; cat "$_d/samples" 2>/dev/null; echo
-            echo "$_mark after"; quick_state "$@"
+            # One `cat` for the three files: the marker lines between them are
+            # files too. Each file is followed by one newline the host strips.
+            echo "$_mark stdout"
+            { echo; echo "$_mark stderr"; } >"$_d/.m-stderr"
+            { echo; echo "$_mark samples"; } >"$_d/.m-samples"
+            { echo; echo "$_mark after"; } >"$_d/.m-after"
+            cat "$_d/stdout" "$_d/.m-stderr" "$_d/stderr" "$_d/.m-samples" \
+                "$_d/samples" "$_d/.m-after" 2>/dev/null
+            quick_state "$@"
             ;;
     esac
+}
+
+# stop_procs DIR: SIGKILL what is left of a trial, its wrapper first (killed
+# after its benchmark it would wake, stop the sampler itself and write into a
+# folder being removed). Sets _stopped to how many it killed, _killed to their pids.
+stop_procs() {
+    _stopped=0
+    _killed=""
+    for _f in wrapper_pid sampler_pid pid; do
+        readf _p "$1/$_f"
+        if [ -n "$_p" ] && kill -9 "$_p" 2>/dev/null; then
+            _stopped=$((_stopped + 1))
+            _killed="$_killed $_p"
+        fi
+    done
 }
 
 start() {
     _d=$1
     _mask=$2
     shift 2
-    rm -rf "$_d" && mkdir -p "$_d" || { echo "cannot create $_d" >&2; exit 73; }
+    # A fresh trial has no folder: no process for rm then.
+    if [ -e "$_d" ]; then rm -rf "$_d"; fi
+    mkdir -p "$_d" && mkfifo "$_d/bell" || { echo "cannot create $_d" >&2; exit 73; }
     # setsid execs in place (a background job is no group leader), so $! is the
-    # wrapper itself and `wait` works on it. Without setsid the wrapper still
-    # ignores SIGHUP, but shares the launching shell's process group.
+    # wrapper itself. Without setsid the wrapper still ignores SIGHUP, but shares
+    # the launching shell's process group.
     _setsid=""
     command -v setsid >/dev/null 2>&1 && _setsid=setsid
-    # Return only once the trial is safely started (see the top of this file).
-    # Blocking, not polling: the wrapper holds a fifo's write end and closes it
-    # once `started` exists (or by dying), which ends our `read` at once.
-    if mkfifo "$_d/ready" 2>/dev/null; then
-        $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 3>"$_d/ready" &
-        _wrapper=$!
-        echo "$_wrapper" >"$_d/wrapper_pid"
-        read -r _ready <"$_d/ready"
-        rm -f "$_d/ready"
-    else
-        $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 &
-        _wrapper=$!
-        echo "$_wrapper" >"$_d/wrapper_pid"
-        while [ ! -f "$_d/started" ] && kill -0 "$_wrapper" 2>/dev/null; do
-            sleep 0.2  # no faster: this shell shares the phone with the trial
-        done
-    fi
+    $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 4<>"$_d/bell" &
+    echo "$!" >"$_d/wrapper_pid"
+    # Our open of the bell waits for a writer, i.e. for the wrapper's (read-write,
+    # so that one never waits); then its `started` line, or its end.
+    _bell=$_d/bell
+    exec 6<"$_bell"
+    _listening=1
+    _ended=1
+    while read -r _l <&6; do
+        if [ "$_l" = started ]; then
+            _ended=""
+            break
+        fi
+    done
 }
 
-# sample PID OUT CPU...: the proof lines of one trial, appended to OUT while PID runs.
+# counters [--clocks] CPU...: sets _line to "up=<uptime s> temp=<hottest zone,
+# millidegrees C> [f<cpu>=<cur kHz>...] s<cpu>=<busy ticks>,<total ticks>...",
+# read with builtins only. s<cpu> are the CPUs' /proc/stat counters: busy leaves
+# out idle and iowait, and the host sums them (mksh arithmetic is 32-bit).
+counters() {
+    _clocks=0
+    if [ "$1" = --clocks ]; then
+        _clocks=1
+        shift
+    fi
+    read -r _up _rest </proc/uptime
+    _line="up=$_up"
+    _hot=""
+    for _z in "$SYS"/class/thermal/thermal_zone*; do
+        readf _t "$_z/temp"
+        case $_t in ''|*[!0-9-]*|-) continue ;; esac
+        # Zones report millidegrees, a few whole degrees (thermal.zone_temp_c).
+        [ "$_t" -gt -1000 ] && [ "$_t" -lt 1000 ] && _t=$((_t * 1000))
+        if [ -z "$_hot" ] || [ "$_t" -gt "$_hot" ]; then _hot=$_t; fi
+    done
+    _line="$_line temp=$_hot"
+    if [ "$_clocks" = 1 ]; then
+        for _c in "$@"; do
+            readf _cu "$SYS/devices/system/cpu/cpu$_c/cpufreq/scaling_cur_freq"
+            _line="$_line f$_c=$_cu"
+        done
+    fi
+    while read -r _name _us _ni _sy _id _io _irq _si _st _rest; do
+        for _c in "$@"; do
+            if [ "$_name" = "cpu$_c" ]; then
+                _b=$((_us + _ni + _sy + _irq + _si + ${_st:-0}))
+                _line="$_line s$_c=$_b,$((_b + _id + _io))"
+            fi
+        done
+    done </proc/stat
+}
+
+# ticks PID: sets _self to PID's utime + stime (its CPU ticks so far, all its
+# threads), empty when it is gone. Fields after "(comm) " (comm may hold
+# spaces): state first, utime and stime 12th and 13th (14 and 15 of proc(5)).
+ticks() {
+    _self=""
+    readf _ps "/proc/$1/stat"
+    [ -n "$_ps" ] || return 0
+    set -f  # split on purpose, never globbed
+    # shellcheck disable=SC2086
+    set -- ${_ps##*) }
+    set +f
+    [ $# -ge 13 ] && _self=$((${12} + ${13}))
+    return 0
+}
+
+# reaped_ticks: sets _reaped to this shell's cutime + cstime (proc(5) fields 16
+# and 17): the CPU ticks of its children that have ended and been reaped.
+reaped_ticks() {
+    _reaped=""
+    readf _ps "/proc/$$/stat"
+    [ -n "$_ps" ] || return 0
+    set -f
+    # shellcheck disable=SC2086
+    set -- ${_ps##*) }
+    set +f
+    [ $# -ge 15 ] && _reaped=$((${14} + ${15}))
+    return 0
+}
+
+# sample PID OUT CPU...: the sampler, started by the wrapper pinned off the
+# measured cores. The proof lines it appends to OUT:
 #   affinity mask=<hex, taskset -p> list=<Cpus_allowed_list of /proc/PID/status>
-#   sample up=<uptime s> temp=<hottest zone, millidegrees C> f<cpu>=<cur kHz>...
-#          s<cpu>=<busy ticks>,<total ticks>... self=<ticks>
-# s<cpu> are the pinned CPUs' /proc/stat counters (busy leaves out idle and
-# iowait); self is the benchmark's utime+stime from /proc/PID/stat. The host
-# differences them between samples (harness/bench/proof.py). Every
-# SAMPLE_MS (500 ms): the only fork per sample is `sleep`; the files are read
-# with builtins, and `taskset -p` runs once, after the first sleep, when the
-# benchmark's own taskset has surely applied the mask and exec'd.
+#   sample at=start up=<uptime s> temp=<hottest zone, m°C> s<cpu>=<busy>,<total>... self=<ticks>
+#   sample up=... temp=... f<cpu>=<cur kHz>... s<cpu>=... self=<ticks>
+# (the wrapper adds `sample at=exit`). First the start look, as soon as taskset
+# has applied the mask and exec'd the benchmark (until then the process is
+# called taskset; on a phone that is well under a millisecond, so the wait
+# below seldom turns): the affinity read back, and the counters with the
+# benchmark's own ticks (self, utime+stime of /proc/PID/stat). The looks read
+# no clocks: a CPU that has just woken, or is about to sleep, runs slow for
+# reasons that say nothing about the trial. Then a sample every SAMPLE_S while
+# the benchmark runs, clocks included; the only process per sample is `sleep`.
+# The sampler ends only when the wrapper sends TERM, after its exit look: ended
+# by itself it would be reaped into the wrapper's children's ticks, which that
+# look takes for the benchmark's. The TERM trap only sets a flag, so a line is
+# never cut short; `sleep` runs in the background so that TERM ends the nap at
+# once (a shell waits for a foreground command before it acts on a signal).
 sample() {
     _p=$1
     _o=$2
     shift 2
-    _pinned=$*
-    _n=0
-    while sleep "$SAMPLE_S" && kill -0 "$_p" 2>/dev/null; do
-        if [ "$_n" = 0 ]; then
-            _am=$(taskset -p "$_p" 2>/dev/null)
-            _al=""
-            while read -r _k _v; do
-                [ "$_k" = Cpus_allowed_list: ] && _al=$_v
-            done <"/proc/$_p/status" 2>/dev/null
-            echo "affinity mask=${_am##*: } list=$_al" >>"$_o"
-        fi
-        _n=$((_n + 1))
-        read -r _up _rest </proc/uptime
-        _line="sample up=$_up"
-        _hot=""
-        for _z in "$SYS"/class/thermal/thermal_zone*; do
-            readf _t "$_z/temp"
-            case $_t in ''|*[!0-9-]*|-) continue ;; esac
-            # Zones report millidegrees, a few whole degrees (thermal.zone_temp_c).
-            [ "$_t" -gt -1000 ] && [ "$_t" -lt 1000 ] && _t=$((_t * 1000))
-            if [ -z "$_hot" ] || [ "$_t" -gt "$_hot" ]; then _hot=$_t; fi
-        done
-        _line="$_line temp=$_hot"
-        for _c in $_pinned; do
-            readf _cu "$SYS/devices/system/cpu/cpu$_c/cpufreq/scaling_cur_freq"
-            _line="$_line f$_c=$_cu"
-        done
-        # Per CPU, summed on the host: mksh arithmetic is 32-bit.
-        while read -r _name _us _ni _sy _id _io _irq _si _st _rest; do
-            for _c in $_pinned; do
-                if [ "$_name" = "cpu$_c" ]; then
-                    _b=$((_us + _ni + _sy + _irq + _si + ${_st:-0}))
-                    _line="$_line s$_c=$_b,$((_b + _id + _io))"
-                fi
-            done
-        done </proc/stat
-        _self=""
+    _stop=0
+    trap '_stop=1' TERM
+    while [ "$_stop" = 0 ]; do
         readf _ps "/proc/$_p/stat"
-        if [ -n "$_ps" ]; then
-            # Fields after "(comm) " (comm may hold spaces): state is the first,
-            # utime and stime the 12th and 13th (fields 14 and 15 of proc(5)).
-            set -f  # split on purpose, never globbed
-            # shellcheck disable=SC2086
-            set -- ${_ps##*) }
-            set +f
-            [ $# -ge 13 ] && shift 11 && _self=$(( $1 + $2 ))
+        [ -n "$_ps" ] || break
+        case ${_ps##*) } in Z*) break ;; esac
+        _comm=${_ps#*\(}
+        [ "${_comm%\)*}" = taskset ] || break
+        sleep 0.01
+    done
+    _am=$(taskset -p "$_p" 2>/dev/null)
+    _al=""
+    while read -r _k _v; do
+        [ "$_k" = Cpus_allowed_list: ] && _al=$_v
+    done <"/proc/$_p/status" 2>/dev/null
+    counters "$@"
+    ticks "$_p"
+    if [ -n "$_self" ]; then
+        echo "affinity mask=${_am##*: } list=$_al" >>"$_o"
+        echo "sample at=start $_line self=$_self" >>"$_o"
+    fi
+    while [ "$_stop" = 0 ]; do
+        sleep "$SAMPLE_S" &
+        _nap=$!
+        [ "$_stop" = 0 ] && wait "$_nap"
+        if [ "$_stop" != 0 ]; then
+            kill "$_nap" 2>/dev/null
+            break
         fi
-        echo "$_line self=$_self" >>"$_o"
+        # The wrapper gone (killed): no TERM will come.
+        kill -0 "$PPID" 2>/dev/null || break
+        counters --clocks "$@"
+        ticks "$_p"
+        # Empty once the benchmark has ended: then only the wrapper's TERM is awaited.
+        [ -n "$_self" ] && echo "sample $_line self=$_self" >>"$_o"
     done
 }
 
-# others_mask MASK: the online CPUs outside MASK (hex, "0x" optional) as a hex
-# mask, or nothing when MASK covers them all or either cannot be read. The
-# sampler runs there, so that its wake-ups never take time from the measured
-# cores. mksh arithmetic is 32-bit: CPUs past 30 are left out.
+# others_mask MASK: sets _others to the online CPUs outside MASK (hex, "0x"
+# optional) as a hex mask, or to nothing when MASK covers them all or either
+# cannot be read. The sampler runs there, so that its wake-ups never take time
+# from the measured cores. mksh arithmetic is 32-bit: CPUs past 30 are left out.
 others_mask() {
+    _others=""
     _m=${1#0[xX]}
     case $_m in ''|*[!0-9a-fA-F]*) return ;; esac
     readf _on "$SYS/devices/system/cpu/online"
@@ -285,47 +412,81 @@ others_mask() {
     done
     set +f
     IFS=$_ifs
-    _rest=$((_all & ~16#$_m))
-    [ "$_rest" -gt 0 ] && printf '%x\n' "$_rest"
+    _rest=$((_all & ~0x$_m))
+    # Hex digits by hand: printf is no builtin in mksh.
+    while [ "$_rest" -gt 0 ]; do
+        case $((_rest % 16)) in
+            10) _dg=a ;; 11) _dg=b ;; 12) _dg=c ;; 13) _dg=d ;; 14) _dg=e ;; 15) _dg=f ;;
+            *) _dg=$((_rest % 16)) ;;
+        esac
+        _others=$_dg$_others
+        _rest=$((_rest / 16))
+    done
 }
 
-# _wrap DIR MASK CPUS BINARY [ARGS...]: the detached wrapper (run by `start` only).
-# CPUS: the pinned CPUs, space-separated ("" samples no clocks nor /proc/stat).
+# _wrap DIR MASK CPUS BINARY [ARGS...]: the detached wrapper (run by `start`
+# only, its fd 4 on the bell). CPUS: the pinned CPUs, space-separated ("" reads
+# no clocks nor /proc/stat).
+#
+# The exit look is the wrapper's: once it has reaped the benchmark, the
+# process is gone from /proc, but the kernel has added its whole CPU time
+# (every thread, taskset's instant before the exec included) to the
+# wrapper's children's ticks, so that difference across the benchmark's life
+# is its `self` at exit. Nothing else of the wrapper's may end in between:
+# `now` may fork `date`, so the ticks are read after it at the start and before
+# it at the end, and the sampler is reaped only after the look. The counters
+# follow at once.
 wrap() {
     _d=$1
     _mask=$2
     _cpus=$3
     shift 3
     trap '' HUP
-    # The sampler's pinning (see below); others_mask forks, so before the start.
+    echo "$$" >"$_d/wrapper_pid"
+    # Stopped while its launch was on its way: run nothing.
+    [ -e "$_d.stop" ] && exit 0
     _pin=""
-    if [ "$SAMPLE_S" != 0 ]; then
-        _smask=$(others_mask "$_mask")
-        [ -n "$_smask" ] && _pin="taskset $_smask"
-    fi
+    _before=""
+    [ "$SAMPLE_S" != 0 ] && others_mask "$_mask" && [ -n "$_others" ] && _pin="taskset $_others"
     now >"$_d/start"
-    taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null 3>&- &
+    if [ "$SAMPLE_S" != 0 ]; then
+        reaped_ticks  # after `now`, which may fork `date`
+        _before=$_reaped
+    fi
+    taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null 4>&- &
     _bp=$!
     echo "$_bp" >"$_d/pid"
+    # `kill` writes the stop marker, then reads `pid`; this writes `pid`, then
+    # looks for the marker: whichever comes second sees the other's work.
+    [ -e "$_d.stop" ] && kill -9 "$_bp" 2>/dev/null
     _sp=""
-    if [ "$SAMPLE_S" != 0 ]; then
+    if [ -n "$_before" ]; then
         # A script of its own (taskset execs it: $! is the sampler), pinned
         # off the measured cores from its first instruction when others exist.
         # shellcheck disable=SC2086 # _pin and cpus split on purpose (hex, digits)
-        $_pin sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null 3>&- &
+        $_pin sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null >/dev/null 2>&1 4>&- &
         _sp=$!
         echo "$_sp" >"$_d/sampler_pid"  # before `started`: sweep finds it
     fi
     : >"$_d/started"
-    exec 3>&-  # `start` is waiting for this end of the fifo to close
+    echo started >&4
     wait "$_bp"
     rc=$?
+    [ -n "$_before" ] && reaped_ticks  # before `now`, which may fork `date`
     now >"$_d/end"
+    _exit=""
+    if [ -n "$_before" ] && [ -n "$_reaped" ]; then
+        # shellcheck disable=SC2086
+        counters $_cpus
+        _exit="sample at=exit $_line self=$((_reaped - _before))"
+    fi
     if [ -n "$_sp" ]; then
         kill "$_sp" 2>/dev/null
         wait "$_sp" 2>/dev/null
     fi
-    echo "$rc" >"$_d/exit_code.tmp" && mv "$_d/exit_code.tmp" "$_d/exit_code"
+    [ -n "$_exit" ] && echo "$_exit" >>"$_d/samples"
+    # Last: readers take it once the wrapper has gone (the bell's end-of-file).
+    echo "$rc" >"$_d/exit_code"
 }
 
 cmd=$1
@@ -344,13 +505,19 @@ _wrap)
 begin)
     mask=$3
     max=$4
-    mark=$5
-    shift 5
+    beat=$5
+    mark=$6
+    shift 6
+    again=0
     before=1
-    if [ "$1" = "--no-before" ]; then
-        before=0
+    while :; do
+        case $1 in
+            --again) again=1 ;;
+            --no-before) before=0 ;;
+            *) break ;;
+        esac
         shift
-    fi
+    done
     cpus=""
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do
         case $1 in *[!0-9]*|'') echo "begin: bad cpu '$1'" >&2; exit 64 ;; esac
@@ -359,6 +526,11 @@ begin)
     done
     [ "$1" = "--" ] && shift
     [ $# -ge 1 ] || { echo "begin: no command given" >&2; exit 64; }
+    if [ "$again" = 1 ]; then
+        readf rc "$dir/exit_code"
+        [ -z "$rc" ] && stop_procs "$dir"
+        rm -f "$dir.stop"
+    fi
     if [ "$before" = 1 ]; then
         echo "$mark before"
         # shellcheck disable=SC2086 # cpus are digits only, split on purpose
@@ -367,34 +539,40 @@ begin)
     start "$dir" "$mask" "$cpus" "$@"
     echo "$mark started"
     # shellcheck disable=SC2086
-    collect "$dir" "$max" "$mark" $cpus
+    collect "$dir" "$max" "$beat" "$mark" $cpus
     ;;
 collect)
     shift 2
     collect "$dir" "$@"
     ;;
 kill)
-    pid=$(cat "$dir/pid" 2>/dev/null)
-    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then
-        echo "killed $pid"
-    else
-        echo "gone"
+    # `true`, not `:`: a failed redirection of a special builtin ends the shell.
+    { true >"$dir.stop"; } 2>/dev/null || { mkdir -p "${dir%/*}" && true >"$dir.stop"; } 2>/dev/null
+    said=none
+    readf pid "$dir/pid"
+    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then said="killed $pid"; fi
+    # The wrapper records the end (exit code, exit look) and stops its sampler.
+    if listen "$dir"; then await "$KILL_WAIT_CS" "$KILL_WAIT_CS" >/dev/null; fi
+    readf rc "$dir/exit_code"
+    if [ -z "$rc" ]; then
+        stop_procs "$dir"  # a wrapper that did not finish in time, and its sampler
+        [ "$_stopped" -gt 0 ] && [ "$said" = none ] && said="killed${_killed}"
+    elif [ "$said" = none ]; then
+        said=ended
     fi
+    echo "$said"
     ;;
 sweep)
     n=0
     for d in "$dir"/*; do
         [ -d "$d" ] || continue
-        if [ ! -f "$d/exit_code" ]; then
-            # The wrapper first: killed after its benchmark, it would wake,
-            # stop the sampler itself and write into a folder being removed.
-            for f in wrapper_pid sampler_pid pid; do
-                p=$(cat "$d/$f" 2>/dev/null)
-                [ -n "$p" ] && kill -9 "$p" 2>/dev/null && n=$((n + 1))
-            done
+        readf rc "$d/exit_code"
+        if [ -z "$rc" ]; then
+            stop_procs "$d"
+            n=$((n + _stopped))
         fi
-        rm -rf "$d"
     done
+    rm -rf "$dir"/* 2>/dev/null
     echo "swept $n"
     ;;
 *)

@@ -18,20 +18,21 @@ if [ "$1" = --screen ]; then
 	shift
 fi
 
-read_one() {
-	_v=""
-	if [ -r "$1" ]; then
-		IFS= read -r _v <"$1" || true
-	fi
-	echo "$_v"
+# readf VAR FILE: the first line of FILE into VAR, empty when unreadable. A
+# builtin read, not $(...): that would fork once per value, and a cooldown
+# wait reads the state again and again.
+readf() {
+	eval "$1=''"
+	{ IFS= read -r "$1" <"$2"; } 2>/dev/null || true
 }
 
 for z in "$SYS"/class/thermal/thermal_zone*; do
 	[ -d "$z" ] || continue
-	t=$(read_one "$z/temp")
+	readf t "$z/temp"
 	# A zone whose sensor is off reads EINVAL: skip it, do not report 0.
 	[ -n "$t" ] || continue
-	echo "zone=${z##*/} temp=$t type=$(read_one "$z/type")"
+	readf ty "$z/type"
+	echo "zone=${z##*/} temp=$t type=$ty"
 done
 
 if [ "$1" = none ]; then
@@ -46,13 +47,18 @@ fi
 for c in "$@"; do
 	case $c in *[!0-9]* | '') continue ;; esac
 	f="$SYS/devices/system/cpu/cpu$c/cpufreq"
-	echo "freq=$c max=$(read_one "$f/scaling_max_freq") cur=$(read_one "$f/scaling_cur_freq") governor=$(read_one "$f/scaling_governor")"
+	readf mx "$f/scaling_max_freq"
+	readf cu "$f/scaling_cur_freq"
+	readf gv "$f/scaling_governor"
+	echo "freq=$c max=$mx cur=$cu governor=$gv"
 done
 
 bat="$SYS/class/power_supply/battery"
 if [ -r "$bat/capacity" ]; then
-	echo "battery_level=$(read_one "$bat/capacity")"
-	echo "battery_temp=$(read_one "$bat/temp")"
+	readf lv "$bat/capacity"
+	readf bt "$bat/temp"
+	echo "battery_level=$lv"
+	echo "battery_temp=$bt"
 elif [ -z "${SYSFS_ROOT:-}" ] && command -v dumpsys >/dev/null 2>&1; then
 	# dumpsys prints "  level: 87" and "  temperature: 270" (tenths of C).
 	dumpsys battery 2>/dev/null | sed -n -e 's/^ *level: */battery_level=/p' \

@@ -1,7 +1,15 @@
 """Proof that a trial measured what it asked for: affinity, clocks, heat, interference, log.
 
-run_trial.sh's wrapper samples the phone every 500 ms while the benchmark runs
-(the `samples` section; formats at `sample()` in device_scripts/run_trial.sh).
+run_trial.sh looks at the phone when the benchmark starts and when it exits,
+and samples it every 500 ms in between (the `samples` section; formats at
+`sample()` and `wrap()` in device_scripts/run_trial.sh), so even a trial over
+before the first sample carries its proof. The start look comes once taskset
+has exec'd the benchmark: its affinity read back, the pinned CPUs' /proc/stat
+counters and its own CPU ticks. The exit look comes right after the benchmark
+ended, when its /proc entry is gone: the counters again, and its whole CPU
+time as the kernel handed it to its reaper (the wrapper's children's ticks).
+The looks read no clocks (a core just woken or about to idle runs slow for
+reasons that say nothing of the trial); clocks come from the samples between.
 This module turns those lines, and the benchmark's own log, into per-trial
 figures and flags, so a lab engineer can tell a noisy phone from a wrong setup:
 
@@ -12,7 +20,8 @@ figures and flags, so a lab engineer can tell a noisy phone from a wrong setup:
   limit. A trial shorter than one sample interval has no samples, so the
   snapshots are what shows a phone that was hot from the start.
 - `interfered`: other processes used more than INTERFERENCE_BOUND_PCT of the
-  pinned CPUs' time while the benchmark ran.
+  pinned CPUs' time from the start look to the exit look, beyond what the
+  counters' tick resolution could account for.
 - an affinity read back outside the requested mask makes the trial `failed`.
 - a log that contradicts the settings (XNNPACK applied with --use_xnnpack=false,
   another thread count than asked) is a `log_mismatch`.
@@ -37,7 +46,8 @@ INTERFERENCE_BOUND_PCT = 5.0
 
 @dataclass(frozen=True)
 class Sample:
-    """One `sample` line: uptime, hottest zone, pinned clocks and /proc/stat counters."""
+    """One `sample` line (a look at start or exit, or a sample between): uptime,
+    hottest zone, pinned clocks (samples between only) and /proc/stat counters."""
 
     up_s: float
     temp_mc: int | None
@@ -117,11 +127,23 @@ def parse_samples(text: str | None) -> Samples:
     return Samples(mask, listed, found)
 
 
-def interference_pct(samples: list[Sample]) -> float | None:
-    """Other processes' share of the pinned CPUs' time between the first and last sample.
+@dataclass(frozen=True)
+class Interference:
+    """Other processes' share of the pinned CPUs' time, and how finely the counters tell it."""
+
+    pct: float
+    # The counters count whole ticks, so each difference is off by up to one:
+    # the busy ticks of each pinned CPU and the benchmark's own, over the total.
+    resolution_pct: float
+
+
+def interference(samples: list[Sample]) -> Interference | None:
+    """Other processes' share of the pinned CPUs' time between the first and last sample
+    (the start and exit looks: the benchmark's whole run).
 
     (busy - benchmark) / total over the pinned CPUs' /proc/stat counters; both
-    files count USER_HZ ticks. None without two whole samples.
+    count USER_HZ ticks, so a short trial's figure is coarse (one tick is 10 ms
+    of a CPU): `resolution_pct` says by how much. None without two whole samples.
     """
     whole = [s for s in samples if s.ticks and s.self_ticks is not None]
     if len(whole) < 2:
@@ -133,7 +155,10 @@ def interference_pct(samples: list[Sample]) -> float | None:
     own = (last.self_ticks or 0) - (first.self_ticks or 0)
     if total <= 0 or busy < 0:  # a counter wrapped (mksh's 32-bit arithmetic)
         return None
-    return round(100.0 * max(0, busy - own) / total, 2)
+    return Interference(
+        pct=round(100.0 * max(0, busy - own) / total, 2),
+        resolution_pct=round(100.0 * (len(cpus) + 1) / total, 2),
+    )
 
 
 @dataclass(frozen=True)
@@ -186,7 +211,7 @@ class Proof:
 
     affinity_cpus: str | None = None  # "4,5,6,7"
     affinity_error: str | None = None  # set: the trial is `failed`
-    samples: int = 0
+    samples: int = 0  # the looks at start and exit and the samples between
     freq_min_khz: int | None = None
     freq_max_khz: int | None = None
     temp_max_c: float | None = None
@@ -260,12 +285,16 @@ def prove(
         hot = hottest >= hot_limit_c
         if hot:
             warnings.append(f"hot: {hottest:g} °C {when}, limit {hot_limit_c:g} °C")
-    share = interference_pct(got.samples)
-    interfered = None if share is None else share > INTERFERENCE_BOUND_PCT
-    if interfered:
+    share = interference(got.samples)
+    # Above the bound even at the low end of what the counters allow: a short
+    # trial's few ticks must not flag it on a tick's rounding.
+    interfered = None
+    if share is not None:
+        interfered = share.pct - share.resolution_pct > INTERFERENCE_BOUND_PCT
+    if share is not None and interfered:
         warnings.append(
-            f"interfered: other processes used {share:g} % of the pinned CPUs "
-            f"(bound {INTERFERENCE_BOUND_PCT:g} %)"
+            f"interfered: other processes used {share.pct:g} % of the pinned CPUs "
+            f"(± {share.resolution_pct:g} %, bound {INTERFERENCE_BOUND_PCT:g} %)"
         )
     claims = log_claims(log, delegate)
     mismatch = log_mismatch(claims, threads=threads, xnnpack=xnnpack)
@@ -278,7 +307,7 @@ def prove(
         freq_min_khz=min((k for _, k in clocks), default=None),
         freq_max_khz=max((k for _, k in clocks), default=None),
         temp_max_c=temp_max,
-        interference_pct=share,
+        interference_pct=None if share is None else share.pct,
         throttled_during=throttled_during,
         hot=hot,
         interfered=interfered,

@@ -1,9 +1,12 @@
 """Talking to device_scripts/run_trial.sh: start, wait, kill, sweep, and riding out disconnects.
 
-A trial that ends within one wait window costs a single round trip: the
-`begin` call snapshots the device state, launches, waits on the device, and
-returns the outputs and an after-snapshot. The detached process on the phone
-keeps running when USB drops; only the host's view of it is interrupted.
+A trial costs a single round trip however long it runs: the `begin` call
+snapshots the device state, launches, waits on the device until the trial
+ends (woken by the end itself, not by polling), and returns the outputs and
+an after-snapshot. While it waits the script prints `alive` every beat, so a
+call that stays silent for a beat plus CALL_MARGIN_S is a lost device or a
+hung call, noticed as soon as with short polls. The detached process on the
+phone keeps running when USB drops; only the host's view of it is interrupted.
 
 Every call has a deadline, and what a missed deadline means is decided once,
 here: the device is asked `true` at once. If it answers, the call itself hung
@@ -23,8 +26,9 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
+from harness.device.quote import sh_join
 from harness.device.session import SessionAborted
 from harness.errors import DeviceError, DeviceLostError, DeviceOfflineError, DeviceTimeoutError
 
@@ -37,6 +41,10 @@ T = TypeVar("T")
 
 # A shell call that only reads a few files on the device; generous for slow USB.
 CALL_TIMEOUT_S = 30.0
+# What a trial call may take beyond the time it asks the device to wait (the
+# script's own work: state snapshot, cat of the outputs, and the transfer), and
+# how much longer than a beat a waiting call may stay silent.
+CALL_MARGIN_S = 10.0
 # How often to knock while the device is away.
 RECONNECT_PROBE_S = 0.5
 # After a call missed its deadline: how long `true` may take to tell "the call
@@ -105,6 +113,28 @@ def parse_state(line: str) -> TrialState:
         end=num("end"),
         reason=fields.get("reason"),
     )
+
+
+# What `run_trial.sh kill` found: it killed the trial's processes, the trial had
+# already ended, or nothing of it was running (a launch still on its way runs nothing).
+KillOutcome = Literal["killed", "ended", "none"]
+
+
+def parse_kill(text: str) -> KillOutcome:
+    """The outcome `run_trial.sh kill` printed; DeviceError for anything else (a broken script)."""
+    word = (text.strip().splitlines() or [""])[-1].split(" ", 1)[0]
+    if word == "killed":
+        return "killed"
+    if word == "ended":
+        return "ended"
+    if word == "none":
+        return "none"
+    raise DeviceError(f"run_trial.sh kill answered unexpectedly: {text[-200:]!r}")
+
+
+def _cs(seconds: float) -> str:
+    # The script counts hundredths of a second.
+    return str(max(0, round(seconds * 100)))
 
 
 @dataclass(frozen=True)
@@ -256,8 +286,13 @@ class TrialRemote:
             ) from exc
         self._on_event(f"{serial}: device is back, resuming {what}")
 
-    def _run(self, args: Sequence[str], timeout_s: float = CALL_TIMEOUT_S) -> str:
-        result = self.session.shell(["sh", self.script, *args], timeout_s=timeout_s)
+    def _run(
+        self, args: Sequence[str], timeout_s: float = CALL_TIMEOUT_S, idle_s: float | None = None
+    ) -> str:
+        # `exec`: the device's `sh -c` becomes the script instead of forking it,
+        # one process fewer on every trial's way.
+        command = f"exec {sh_join(['sh', self.script, *args])}"
+        result = self.session.shell(command, timeout_s=timeout_s, idle_s=idle_s)
         return str(result.stdout)
 
     def begin(
@@ -266,67 +301,73 @@ class TrialRemote:
         mask: str,
         argv: Sequence[str],
         cpus: Sequence[int],
-        max_wait_s: int,
+        max_wait_s: float,
         *,
+        beat_s: float,
         snapshot_before: bool = True,
+        again: bool = False,
         timeout_s: float | None = None,
     ) -> Collected:
-        """Snapshot, launch detached, and wait up to `max_wait_s`: one round trip.
+        """Snapshot, launch detached, and wait up to `max_wait_s` for the end: one round trip.
 
         Not blindly repeatable (a second launch would run the benchmark twice):
         after a disconnect the trial's folder is asked first, and the launch is
-        repeated only if nothing ran there. `timeout_s` bounds each attempt
-        (default: the wait plus CALL_TIMEOUT_S).
+        repeated (`again`: what an earlier launch left is stopped first) only
+        if nothing ran there. `timeout_s` bounds each attempt (default: the
+        wait plus CALL_MARGIN_S); silence beyond a beat plus CALL_MARGIN_S
+        ends it sooner.
         """
         mark = _mark()
-        flag = [] if snapshot_before else ["--no-before"]
-        args = [
-            "begin",
-            trial_dir,
-            mask,
-            str(max_wait_s),
-            mark,
-            *flag,
-            *map(str, cpus),
-            "--",
-            *argv,
-        ]
-        limit = timeout_s if timeout_s is not None else CALL_TIMEOUT_S + max_wait_s
+        limit = timeout_s if timeout_s is not None else CALL_MARGIN_S + max_wait_s
         for _ in range(MAX_RECOVERIES):
+            flags = [*(["--again"] if again else []), *([] if snapshot_before else ["--no-before"])]
+            args = [
+                "begin", trial_dir, mask, _cs(max_wait_s), _cs(beat_s), mark,
+                *flags, *map(str, cpus), "--", *argv,
+            ]  # fmt: skip
             try:
-                out = self._run(args, max(MIN_CALL_S, limit))
+                out = self._run(args, max(MIN_CALL_S, limit), beat_s + CALL_MARGIN_S)
                 return parse_collected(out, mark, self.session.serial)
             except (DeviceOfflineError, DeviceTimeoutError) as exc:
                 self.recover("trial start", exc)
-            found = self.collect(trial_dir, cpus, 0)
+            found = self.collect(trial_dir, cpus, 0, beat_s=beat_s)
             if found.state.state != "vanished":
                 return found  # it is running (or done): the launch got through
-            # It never started, or died with the connection: clear, launch again.
+            # It never started, or died with the connection: launch it again.
             self._on_event(f"{self.session.serial}: the trial did not start; launching it again")
-            self.kill(trial_dir)
+            again = True
         raise self._flapping("trial start")
 
     def collect(
         self,
         trial_dir: str,
         cpus: Sequence[int],
-        max_wait_s: int,
+        max_wait_s: float,
         *,
+        beat_s: float,
         timeout_s: float | None = None,
     ) -> Collected:
         """Wait on the device up to `max_wait_s`; the state, and the outputs when done."""
         mark = _mark()
-        args = ["collect", trial_dir, str(max_wait_s), mark, *map(str, cpus)]
-        limit = max(MIN_CALL_S, timeout_s if timeout_s is not None else CALL_TIMEOUT_S + max_wait_s)
+        args = ["collect", trial_dir, _cs(max_wait_s), _cs(beat_s), mark, *map(str, cpus)]
+        limit = max(MIN_CALL_S, timeout_s if timeout_s is not None else CALL_MARGIN_S + max_wait_s)
+        idle = beat_s + CALL_MARGIN_S
         return self.resilient(
             "trial poll",
-            lambda: parse_collected(self._run(args, limit), mark, self.session.serial),
+            lambda: parse_collected(self._run(args, limit, idle), mark, self.session.serial),
         )
 
-    def kill(self, trial_dir: str, *, timeout_s: float = CALL_TIMEOUT_S) -> bool:
-        """Kill the trial's benchmark process; False when it had already ended."""
+    def kill(
+        self, trial_dir: str, *, timeout_s: float = CALL_TIMEOUT_S, once: bool = False
+    ) -> KillOutcome:
+        """Stop the trial: its benchmark, then the wrapper and sampler (see run_trial.sh).
+
+        `once`: one call, no waiting for a device that went away (a run that is stopping).
+        """
+        if once:
+            return parse_kill(self._run(["kill", trial_dir], timeout_s))
         out = self.resilient("trial kill", lambda: self._run(["kill", trial_dir], timeout_s))
-        return out.strip().startswith("killed")
+        return parse_kill(out)
 
     def sweep(self) -> str:
         """Kill trials an earlier harness left running and clear the trials folder."""

@@ -1,9 +1,9 @@
 """One trial: cool down, snapshot, run benchmark_model detached and pinned, collect, record.
 
 A trial is one `taskset MASK benchmark_model ...` process on the phone
-(device_scripts/run_trial.sh), writing to files there. The host waits in
-bounded steps and pulls the files when the done marker appears, so a USB
-hiccup costs waiting time, not the measurement. Whatever happens to the
+(device_scripts/run_trial.sh), writing to files there. One device call
+launches it, waits on the phone for its end and brings the files back, so a
+USB hiccup costs waiting time, not the measurement. Whatever happens to the
 benchmark itself (failure, crash, timeout) becomes the record's status; only
 losing the device for good raises (DeviceLostError), and then nothing is
 recorded, so `--resume` runs that trial again.
@@ -23,7 +23,7 @@ from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
 from harness.bench.record import Observed, build_record, throttled
 from harness.bench.remote import (
-    CALL_TIMEOUT_S,
+    CALL_MARGIN_S,
     CallHung,
     Collected,
     TrialRemote,
@@ -46,9 +46,6 @@ __all__ = ["DeviceModel", "DeviceTarget", "TrialRunner", "TrialSettings", "throt
 MAX_ATTEMPTS = 2
 # After a kill, how long to wait for the wrapper to write the exit code.
 KILL_GRACE_S = 5
-# What a trial call may take beyond the time it asks the device to wait: the
-# script's own work (state snapshot, cat of the outputs) and the transfer.
-CALL_MARGIN_S = 10.0
 # The kill after a timeout, and the look that follows it, are bounded too.
 KILL_CALL_S = 10.0
 # A state snapshot taken right after the previous trial on this device is the
@@ -66,7 +63,7 @@ class TrialSettings:
     cooldown_temp_c: float | None = None
     cooldown_timeout_s: float = 120.0
     timeout_s: float = 600.0
-    poll_s: int = 2  # longest single wait on the device before the host looks again
+    beat_s: float = 2.0  # how often a device call that waits for a trial says it is alive
 
 
 @dataclass(frozen=True)
@@ -261,20 +258,22 @@ class TrialRunner:
         trial_dir = remote.trial_dir(trial_id)
         self.in_flight = trial_dir
         try:
-            return self._attempts(trial_id, trial_dir, mask, argv, cpus, before)
+            got = self._attempts(trial_id, trial_dir, mask, argv, cpus, before)
         except CallHung as exc:
             # A call hung though the device answers: asking again would hang
             # again. Kill whatever the trial started, record it, go on.
             killed = self._kill_after_hang(trial_dir)
             self._hung = f"{exc}; {killed}"
-            return Collected(TrialState("vanished", reason="call-hung")), True
-        finally:
-            self.in_flight = None
+            got = Collected(TrialState("vanished", reason="call-hung")), True
+        # Cleared only once the trial is over: a call cut by a stopping run
+        # (SessionAborted) or a lost device leaves it set, so that whoever
+        # stops the run knows which trial may still run on the phone.
+        self.in_flight = None
+        return got
 
-    def _call_limit(self, deadline: float, wait_s: float) -> float:
-        """A call's deadline: its device wait plus a margin, never far past the trial's."""
-        left = max(0.0, deadline - time.monotonic())
-        return min(CALL_TIMEOUT_S, CALL_MARGIN_S + min(wait_s, left))
+    def _call_limit(self, deadline: float) -> float:
+        """A waiting call's deadline: the trial's time left plus a margin."""
+        return max(0.0, deadline - time.monotonic()) + CALL_MARGIN_S
 
     def _kill_after_hang(self, trial_dir: str) -> str:
         try:
@@ -284,7 +283,9 @@ class TrialRunner:
                 "the kill did not answer either: its process may still run "
                 "(the next run's sweep stops it)"
             )
-        return "its process was killed" if killed else "nothing of it was left running"
+        return (
+            "its processes were killed" if killed == "killed" else "nothing of it was left running"
+        )
 
     def _attempts(
         self,
@@ -296,19 +297,21 @@ class TrialRunner:
         before: str | None,
     ) -> tuple[Collected, bool]:
         remote = self.target.remote
-        poll = self.settings.poll_s
+        beat = self.settings.beat_s
         got = Collected(TrialState("vanished"))
         for attempt in range(1, MAX_ATTEMPTS + 1):
             deadline = time.monotonic() + self.settings.timeout_s
-            wait = int(min(poll, self.settings.timeout_s))
+            # One call: it returns when the trial ends, or at its deadline.
             got = remote.begin(
                 trial_dir,
                 mask,
                 argv,
                 cpus,
-                wait,
+                self.settings.timeout_s,
+                beat_s=beat,
                 snapshot_before=before is None,
-                timeout_s=self._call_limit(deadline, wait),
+                again=attempt > 1,
+                timeout_s=self._call_limit(deadline),
             )
             before = got.before or before
             timed_out = False
@@ -316,14 +319,15 @@ class TrialRunner:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     # If it ended on its own just now, its result stands.
-                    timed_out = remote.kill(trial_dir, timeout_s=KILL_CALL_S)
+                    timed_out = remote.kill(trial_dir, timeout_s=KILL_CALL_S) == "killed"
                     got = remote.collect(
-                        trial_dir, cpus, KILL_GRACE_S, timeout_s=KILL_GRACE_S + KILL_CALL_S
-                    )
+                        trial_dir, cpus, KILL_GRACE_S, beat_s=beat,
+                        timeout_s=KILL_GRACE_S + KILL_CALL_S,
+                    )  # fmt: skip
                     break
-                wait = int(max(0, min(poll, left)))
+                # After a reconnect: wait for the end again, as long as the trial may last.
                 got = remote.collect(
-                    trial_dir, cpus, wait, timeout_s=self._call_limit(deadline, wait)
+                    trial_dir, cpus, left, beat_s=beat, timeout_s=self._call_limit(deadline)
                 )
             if got.state.state == "done":
                 got = dataclasses.replace(got, before=got.before or before)

@@ -18,14 +18,15 @@ from harness.device.session import DeviceSession
 from harness.errors import DeviceError
 
 PREFLIGHT_TIMEOUT_S = 20.0
-# Tools run_trial.sh and the device layer call; without the first two no trial runs.
-REQUIRED_TOOLS = ("taskset", "sha256sum")
+# Tools run_trial.sh and the device layer call; without these no trial runs
+# (mkfifo: a trial's end wakes whoever waits for it through a fifo).
+REQUIRED_TOOLS = ("taskset", "sha256sum", "mkfifo")
 CPU_SYSFS = "/sys/devices/system/cpu"
 
 # Each check prints one key=value line. The shell features are the ones
 # run_trial.sh relies on: arithmetic, `read -r`, `kill -0`, `trap`, `wait`.
 _SCRIPT = f"""\
-for t in taskset sha256sum setsid nproc; do
+for t in taskset sha256sum mkfifo setsid nproc; do
   if command -v "$t" >/dev/null 2>&1; then echo "tool.$t=yes"; else echo "tool.$t=no"; fi
 done
 shell=no

@@ -24,6 +24,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -75,6 +76,29 @@ _V2_STDOUT, _V2_STDERR, _V2_EXIT, _V2_CLOSE_STDIN = 1, 2, 3, 4
 
 class SessionAborted(DeviceError):
     """The run is stopping (Ctrl-C, SIGTERM): calls in flight were cut, new ones refused."""
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """A call's end (monotonic `at`), and the longest silence it allows (`idle_s`)."""
+
+    at: float
+    idle_s: float | None = None
+
+    def next(self) -> float:
+        """When the next bytes must have arrived: within idle_s from now, never past `at`."""
+        if self.idle_s is None:
+            return self.at
+        return min(self.at, time.monotonic() + self.idle_s)
+
+    def error(self, exc: BaseException, serial: str, command: str) -> DeviceError:
+        """The DeviceError for a failed call; a timeout before `at` was the silence bound."""
+        silent = isinstance(exc, sync.SyncTimeout | TimeoutError) and time.monotonic() < self.at
+        if silent and self.idle_s is not None:
+            return DeviceTimeoutError(
+                f"no output for {self.idle_s:g} s: {command}", serial=serial, command=command
+            )
+        return map_adb_error(exc, serial=serial, command=command)
 
 
 class DeviceSession:
@@ -206,21 +230,29 @@ class DeviceSession:
 
     # -- shell -------------------------------------------------------------
     def shell(
-        self, argv: Sequence[str] | str, *, timeout_s: float, check: bool = True
+        self,
+        argv: Sequence[str] | str,
+        *,
+        timeout_s: float,
+        check: bool = True,
+        idle_s: float | None = None,
     ) -> ShellResult:
         """Run a command on the device and return its exit code and output.
 
         `argv` as a list is quoted word by word; a plain string is a script
         the harness wrote itself and is sent as is. Raises DeviceTimeoutError
-        after `timeout_s`, DeviceOfflineError when the device goes away and,
-        with `check`, DeviceCommandError on a non-zero exit.
+        after `timeout_s`, or after `idle_s` without a byte from the device (a
+        long wait that prints a sign of life now and then: a lost device is
+        noticed within `idle_s`, not at the end of the wait),
+        DeviceOfflineError when the device goes away and, with `check`,
+        DeviceCommandError on a non-zero exit.
         """
         cmd = argv if isinstance(argv, str) else sh_join(argv)
         deadline = time.monotonic() + timeout_s
         started = time.monotonic()
         use_v2 = self._use_v2 if self._use_v2 is not None else "shell_v2" in self.features
         run = self._shell_v2 if use_v2 else self._shell_marker
-        result = run(cmd, deadline)
+        result = run(cmd, _Deadline(deadline, idle_s))
         log.debug(
             "%s $ %s -> exit %d in %.0f ms, %d+%d chars%s",
             self.serial,
@@ -242,7 +274,8 @@ class DeviceSession:
             )
         return result
 
-    def _shell_v2(self, cmd: str, deadline: float) -> ShellResult:
+    def _shell_v2(self, cmd: str, limit: _Deadline) -> ShellResult:
+        deadline = limit.at
         conn = self._open(deadline, cmd)
         try:
             sock = conn.conn
@@ -253,9 +286,9 @@ class DeviceSession:
             send_all(sock, struct.pack("<BI", _V2_CLOSE_STDIN, 0), deadline)
             out, err = bytearray(), bytearray()
             while True:
-                head = sync.recv_exact(sock, 5, deadline)
+                head = sync.recv_exact(sock, 5, limit.next())
                 kind, length = head[0], struct.unpack("<I", head[1:])[0]
-                data = sync.recv_exact(sock, length, deadline) if length else b""
+                data = sync.recv_exact(sock, length, limit.next()) if length else b""
                 if kind == _V2_STDOUT:
                     out += data
                 elif kind == _V2_STDERR:
@@ -265,11 +298,11 @@ class DeviceSession:
                     return ShellResult(code, decode(out), decode(err))
         except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
             self._check_aborted(cmd)
-            raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
+            raise limit.error(exc, self.serial, cmd) from exc
         finally:
             self._forget(conn)
 
-    def _shell_marker(self, cmd: str, deadline: float) -> ShellResult:
+    def _shell_marker(self, cmd: str, limit: _Deadline) -> ShellResult:
         """Legacy `shell:` without exit codes: the command prints its own status.
 
         The command runs in a subshell so that an `exit` inside it still lets
@@ -280,6 +313,7 @@ class DeviceSession:
         marker = f"__harness_exit_{secrets.token_hex(6)}__"
         # 2>&1: one pipe keeps stderr ahead of the marker (two may interleave).
         wrapped = f"( {cmd}\n) 2>&1; echo {sh_quote(marker)}$?"
+        deadline = limit.at
         conn = self._open(deadline, cmd)
         try:
             sock = conn.conn
@@ -287,7 +321,7 @@ class DeviceSession:
             expect_okay(sock, deadline)
             raw = bytearray()
             while True:
-                remaining = deadline - time.monotonic()
+                remaining = limit.next() - time.monotonic()
                 if remaining <= 0:
                     raise sync.SyncTimeout("no exit marker before the deadline")
                 sock.settimeout(remaining)
@@ -297,7 +331,7 @@ class DeviceSession:
                 raw += chunk
         except (OSError, EOFError, AdbError, sync.SyncTimeout) as exc:
             self._check_aborted(cmd)
-            raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
+            raise limit.error(exc, self.serial, cmd) from exc
         finally:
             self._forget(conn)
         text = decode(raw)

@@ -136,7 +136,7 @@ class TrialRecord:
     # Proof of what ran, sampled during the trial (harness/bench/proof.py; additive:
     # records written before have None). `throttled` above also covers the clocks seen.
     affinity_cpus: str | None = None  # the benchmark's CPUs as the phone reported them, "4,5"
-    proof_samples: int | None = None  # samples taken during the trial (one per 500 ms)
+    proof_samples: int | None = None  # looks at start and exit + samples between (500 ms)
     freq_min_khz: int | None = None  # lowest / highest clock seen on the pinned CPUs
     freq_max_khz: int | None = None
     temp_max_c: float | None = None  # hottest zone seen during the trial

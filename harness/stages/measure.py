@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from harness.bench.arm_plan import plan_for
 from harness.bench.prepare import PreparedDevice
+from harness.bench.remote import KillOutcome
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner, TrialSettings
 from harness.errors import HarnessError
@@ -96,13 +97,21 @@ def make_runners(
 
 # After Ctrl-C / SIGTERM, the one call that kills a trial in flight gets this long.
 STOP_KILL_S = 1.0
+# What a stop says of the trial in flight, by what run_trial.sh kill found.
+_STOPPED: dict[KillOutcome, str] = {
+    "killed": "the trial in flight was killed (its benchmark, wrapper and sampler)",
+    "ended": "the trial in flight had already ended",
+    "none": "no trial was running on the device (a launch still on its way runs nothing)",
+}
 
 
 def stop_in_flight(runners: Sequence[TrialRunner], emit: Callable[[str], None]) -> None:
-    """Kill the benchmark processes the stopped run left on its phones; say which were left.
+    """Stop the trials the stopped run left on its phones; say what became of each.
 
-    One bounded call per device, in parallel: a phone that does not answer at
-    once keeps its process, which the next run's sweep stops before measuring.
+    One bounded call per device, in parallel: it kills the trial's processes
+    (benchmark, wrapper, sampler) and returns once they are gone. A phone that
+    does not answer at once keeps its trial, which the next run's sweep stops
+    before measuring.
     """
     busy = [(r, r.in_flight) for r in runners if r.in_flight]
     for r in runners:
@@ -113,15 +122,12 @@ def stop_in_flight(runners: Sequence[TrialRunner], emit: Callable[[str], None]) 
         session = runner.target.session
         session.reopen()
         try:
-            out = session.shell(
-                ["sh", runner.target.remote.script, "kill", trial_dir], timeout_s=STOP_KILL_S
-            )
-            what = "killed" if out.stdout.startswith("killed") else "had already ended"
-            emit(f"{session.serial}: the trial in flight {what}")
+            found = runner.target.remote.kill(trial_dir, timeout_s=STOP_KILL_S, once=True)
+            emit(f"{session.serial}: {_STOPPED[found]}")
         except HarnessError as exc:
             emit(
-                f"{session.serial}: the trial in flight was left running ({exc}); "
-                "a resumed run stops it before measuring"
+                f"{session.serial}: could not reach the device to stop the trial in flight "
+                f"({exc}); it may still run, and a resumed run stops it before measuring"
             )
         finally:
             session.abort()

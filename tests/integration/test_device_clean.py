@@ -20,7 +20,7 @@ def test_clean_stops_a_detached_trial_and_removes_everything(sim: SimDevice) -> 
     # A trial left running by a harness that died: started detached, never collected.
     trial_dir = f"{WORKDIR}/trials/left-behind"
     begin = sh_join([
-        "sh", f"{scripts}/run_trial.sh", "begin", trial_dir, "c", "0", "MARK", "--no-before",
+        "sh", f"{scripts}/run_trial.sh", "begin", trial_dir, "c", "0", "200", "MARK", "--no-before",
         "2", "3", "--", "sleep", "300",
     ])  # fmt: skip
     # The trial sleeps 300 s, longer than this call may take: the launching shell returns

@@ -69,6 +69,21 @@ def test_hanging_command_raises_timeout_at_its_deadline(sim: SimDevice) -> None:
     assert session.shell(["echo", "after"], timeout_s=30).stdout == "after\n"
 
 
+@pytest.mark.timeout(120)  # a hang guard only
+@pytest.mark.parametrize("v2", [True, False], ids=["shell_v2", "marker"])
+def test_a_call_silent_for_its_idle_bound_times_out_long_before_its_deadline(
+    sim: SimDevice, v2: bool
+) -> None:
+    """idle_s bounds the silence, not the call: a command that says something now and
+    then may run on; one that goes quiet fails as silent, not at its deadline."""
+    session = _session(sim, shell_v2=v2)
+    chatty = "i=0; while [ $i -lt 5 ]; do echo .; sleep 0.1; i=$((i+1)); done"
+    assert session.shell(chatty, timeout_s=60, idle_s=30).stdout == ".\n" * 5
+    with pytest.raises(DeviceTimeoutError, match=r"no output for 1 s: echo \.; sleep 300"):
+        session.shell("echo .; sleep 300", timeout_s=600, idle_s=1)
+    assert session.shell(["echo", "after"], timeout_s=30).stdout == "after\n"
+
+
 def test_disconnect_midway_raises_offline(sim: SimDevice) -> None:
     # The command would run for 20 minutes and its timeout is far away, so an offline
     # error (not a timeout) can only come from the cut noticed mid-command.

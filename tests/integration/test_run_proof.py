@@ -189,3 +189,54 @@ def test_busy_process_on_a_big_core_shows_as_interfered(sim: Any, tmp_path: Path
     # asserted: the simulated /proc/stat counts the host's other processes too, so
     # on a loaded host every held trial reads near 100% (seen under two busy loops).
     assert all(r["interference_pct"] is not None and r["proof_samples"] >= 3 for r in others)
+
+
+@pytest.mark.parametrize("period", ["0.5", "600"], ids=["default-period", "no-sample-between"])
+def test_a_trial_too_short_for_samples_carries_its_proof(
+    sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, period: str
+) -> None:
+    """One run, no warm-up: over long before the sampler's first nap ends (with a
+    600 s period, whatever the host's speed), yet its record has the affinity read
+    back and the interference over its whole length, from the looks at start and exit."""
+    # The phone's environment, as the sampling-cost benchmark sets it.
+    monkeypatch.setitem(sim._core.spawner.env, "HARNESS_SAMPLE_S", period)
+    looked = threading.Event()
+    done = threading.Event()
+
+    def release_after_the_start_look() -> None:
+        # The benchmark pauses after its run until the start look is on file: its end
+        # comes after that look by the order of events, not by the host's speed.
+        deadline = time.monotonic() + WAIT_S
+        while not done.is_set() and time.monotonic() < deadline:
+            for started in sim.root.glob("data/**/trials/*/started"):
+                samples = started.parent / "samples"
+                if samples.exists() and "sample at=start " in samples.read_text():
+                    looked.set()
+            if looked.is_set():
+                break
+            time.sleep(0.02)
+        sim.faults.set_hold(False)
+
+    sim.faults.set_hold(True)
+    watcher = threading.Thread(target=release_after_the_start_look, daemon=True)
+    watcher.start()
+    settings = RunSettings(
+        devices=[sim.serial], variants=[VARIANT], trials=1, runs=1, warmup=0,
+        out=tmp_path, seed=3, report=False, cooldown_timeout_s=30,
+    )  # fmt: skip
+    try:
+        outcome = run(settings, sessions=_sessions(sim.serial))
+    finally:
+        done.set()
+        watcher.join(10)
+        sim.faults.set_hold(False)
+    assert looked.is_set(), "no start look was taken"
+    [record] = [json.loads(x) for x in (outcome.run_dir / "trials.jsonl").read_text().splitlines()]
+    assert record["status"] == "ok", record["error"]
+    assert record["affinity_cpus"] is not None
+    assert {int(c) for c in record["affinity_cpus"].split(",")} <= BIG_CPUS
+    assert record["interference_pct"] is not None
+    assert record["proof_samples"] >= 2
+    if period == "600":
+        assert record["proof_samples"] == 2  # the looks at start and exit, nothing between
+        assert record["freq_min_khz"] is None  # clocks come only from samples between

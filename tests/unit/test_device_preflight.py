@@ -10,7 +10,8 @@ from harness.errors import DeviceError
 from harness.run import identity_differences
 
 FULL = (
-    "tool.taskset=yes\ntool.sha256sum=yes\ntool.setsid=yes\ntool.nproc=yes\nshell=yes\n"
+    "tool.taskset=yes\ntool.sha256sum=yes\ntool.mkfifo=yes\ntool.setsid=yes\ntool.nproc=yes\n"
+    "shell=yes\n"
     "sysfs=yes\nncpu=8\n"
 )
 
@@ -37,7 +38,7 @@ def test_each_gap_is_one_line() -> None:
 
 def test_an_empty_answer_is_not_taken_for_a_working_phone() -> None:
     found = parse_preflight("")
-    assert len(found.problems()) == 3 and found.ncpu is None
+    assert len(found.problems()) == 4 and found.ncpu is None
 
 
 def test_masks_without_a_topology() -> None:

@@ -48,6 +48,25 @@ def test_busy_neighbour_clock_drop_and_heat_are_flagged() -> None:
     assert "cpu5 ran at 1200000 kHz" in got.warnings[0]
 
 
+def test_a_short_trial_is_flagged_only_for_what_its_ticks_can_tell() -> None:
+    """Looks 70 ms apart on two CPUs span 14 ticks: 3 of them not the benchmark's read
+    21 %, but whole ticks cannot tell that from 0 (± 21 %). Over 3 s the same share can."""
+    short = (
+        "sample at=start up=1.00 temp=40000 s4=100,200 s5=100,200 self=2\n"
+        "sample at=exit up=1.07 temp=40000 s4=107,207 s5=107,207 self=13\n"
+    )
+    got = proof.prove(short, mask="30", cluster_max_khz=MAX, hot_limit_c=None)
+    assert got.samples == 2 and got.interference_pct == 21.43
+    assert got.interfered is False and got.warnings == []
+    # No clocks in the looks: nothing to say about throttling from them.
+    assert got.freq_min_khz is None and got.throttled_during is None
+    long = short.replace("s4=107,207 s5=107,207 self=13", "s4=400,500 s5=400,500 self=473")
+    got = proof.prove(long, mask="30", cluster_max_khz=MAX, hot_limit_c=None)
+    assert got.interference_pct == 21.5 and got.interfered is True
+    assert got.warnings == ["interfered: other processes used 21.5 % of the pinned CPUs "
+                            "(± 0.5 %, bound 5 %)"]  # fmt: skip
+
+
 def test_affinity_outside_the_mask_fails_the_trial() -> None:
     got = proof.prove(
         "affinity mask=f0 list=4-7\n", mask="30", cluster_max_khz=MAX, hot_limit_c=None
@@ -136,15 +155,16 @@ def test_wrapper_samples_a_running_trial(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "SYSFS_ROOT": str(SYSFS / "pixel1")}
     trial = tmp_path / "t1"
     launch = subprocess.Popen(
-        [*cmd, "begin", str(trial), "1", "60", MARK, "0", "--", "sh", "-c", body],
+        [*cmd, "begin", str(trial), "1", "6000", "200", MARK, "0", "--", "sh", "-c", body],
         stdout=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         samples = trial / "samples"
-        # Until the samples show the benchmark's own time growing (up to 60 s).
+        # Until two samples taken while it ran (they read the clocks; the start look does
+        # not) show the benchmark's own time growing (up to 60 s).
         for _ in range(600):
             seen = proof.parse_samples(samples.read_text() if samples.exists() else "")
-            ticks = [s.self_ticks or 0 for s in seen.samples]
+            ticks = [s.self_ticks or 0 for s in seen.samples if s.freqs]
             if len(ticks) >= 2 and ticks[-1] > ticks[0]:
                 break
             subprocess.run(["sleep", "0.1"], check=True)
@@ -155,11 +175,16 @@ def test_wrapper_samples_a_running_trial(tmp_path: Path) -> None:
         launch.kill()
     got = parse_collected(out, MARK)
     assert got.state.state == "done"
+    assert got.samples is not None
     parsed = proof.parse_samples(got.samples)
     assert parsed.affinity_mask == 1 and parsed.affinity_list == "0"
-    assert len(parsed.samples) >= 2
-    first = parsed.samples[0]
-    assert first.freqs == {0: 1593600} and first.temp_mc is not None
-    assert set(first.ticks) == {0} and first.self_ticks is not None
-    # The busy loop is the benchmark's own time: it grows between samples.
-    assert (parsed.samples[-1].self_ticks or 0) > (first.self_ticks or 0)
+    # The start look, samples while it ran, the exit look: each with the counters
+    # and the benchmark's own ticks; clocks only in the samples between.
+    kinds = [line.split(" ", 2)[1] for line in got.samples.splitlines()[1:]]
+    assert kinds[0] == "at=start" and kinds[-1] == "at=exit" and len(kinds) >= 4, kinds
+    first, *during, last = parsed.samples
+    assert first.freqs == {} and last.freqs == {} and first.temp_mc is not None
+    assert all(s.freqs == {0: 1593600} for s in during)
+    assert all(set(s.ticks) == {0} and s.self_ticks is not None for s in parsed.samples)
+    # The busy loop is the benchmark's own time: it grows from look to look.
+    assert (last.self_ticks or 0) > (during[-1].self_ticks or 0) >= (first.self_ticks or 0)

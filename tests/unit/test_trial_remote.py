@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -92,7 +93,7 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     )
     before_begin = time.time()
     out = subprocess.run(
-        [*cmd, "begin", str(trial), "1", "0", MARK, "--", "sh", "-c", job],
+        [*cmd, "begin", str(trial), "1", "0", "200", MARK, "--", "sh", "-c", job],
         capture_output=True, text=True, timeout=30, check=True,
     ).stdout  # fmt: skip
     first = parse_collected(out, MARK)
@@ -100,7 +101,10 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     released = time.time()
     go.write_text("")
     out = subprocess.run(
-        [*cmd, "collect", str(trial), "15", MARK], capture_output=True, text=True, timeout=30
+        [*cmd, "collect", str(trial), "1500", "200", MARK],
+        capture_output=True,
+        text=True,
+        timeout=30,
     ).stdout
     done = parse_collected(out, MARK)
     assert done.state.state == "done" and done.state.exit_code == 3
@@ -111,10 +115,115 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     assert start is not None and end is not None
     assert before_begin - 0.05 <= start and released - 0.05 <= end <= time.time() + 0.05
     # kill and sweep: a stale trial is stopped and the folder cleared.
-    subprocess.run([*cmd, "begin", str(tmp_path / "trials" / "t2"), "1", "0", MARK, "--",
+    subprocess.run([*cmd, "begin", str(tmp_path / "trials" / "t2"), "1", "0", "200", MARK, "--",
                     "sleep", "30"], capture_output=True, timeout=30, check=True)  # fmt: skip
     swept = subprocess.run(
         [*cmd, "sweep", str(tmp_path / "trials")], capture_output=True, text=True, timeout=30
     ).stdout
     assert swept.strip() == "swept 3"  # the wrapper, its sampler and the sleep
     assert list((tmp_path / "trials").iterdir()) == []
+
+
+def _scripts(tmp_path: Path) -> list[str]:
+    scripts = tmp_path / "scripts"
+    scripts.mkdir()
+    shutil.copy(SCRIPT, scripts / "run_trial.sh")
+    (scripts / "state.sh").write_text("echo battery_level=80\n")
+    return ["mksh", str(scripts / "run_trial.sh")]
+
+
+@pytest.mark.skipif(shutil.which("mksh") is None, reason="needs mksh")
+def test_a_waiting_collect_says_it_is_alive_and_wakes_at_the_end(tmp_path: Path) -> None:
+    """collect prints `alive` every beat while the trial runs, and answers once it ends."""
+    cmd = _scripts(tmp_path)
+    trial, go = tmp_path / "trials" / "t1", tmp_path / "go"
+    job = f"i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"
+    subprocess.run(
+        [*cmd, "begin", str(trial), "1", "0", "10", MARK, "--no-before", "--", "sh", "-c", job],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    # A wait of up to 60 s with a beat of 0.1 s: the trial ends when `go` is written,
+    # which happens once collect has said it is alive.
+    waiter = subprocess.Popen(
+        [*cmd, "collect", str(trial), "6000", "10", MARK], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert waiter.stdout is not None
+        assert waiter.stdout.readline() == "alive\n"
+        go.write_text("")
+        out, _ = waiter.communicate(timeout=30)
+    finally:
+        go.write_text("")
+        if waiter.poll() is None:
+            waiter.kill()
+    got = parse_collected(out, MARK)
+    assert got.state.state == "done" and got.state.exit_code == 0
+
+
+@pytest.mark.skipif(shutil.which("mksh") is None, reason="needs mksh")
+def test_a_sampler_mid_nap_does_not_hold_up_the_trials_end(tmp_path: Path) -> None:
+    """With a sample every 600 s, a short trial still ends at once: the wrapper's TERM
+    ends the sampler's nap (a shell acts on it only after a foreground `sleep`)."""
+    cmd = _scripts(tmp_path)
+    env = dict(os.environ, HARNESS_SAMPLE_S="600")
+    out = subprocess.run(
+        [*cmd, "begin", str(tmp_path / "t1"), "1", "6000", "200", MARK, "--no-before", "0",
+         "--", "sh", "-c", "exit 0"],
+        capture_output=True, text=True, timeout=60, env=env,
+    ).stdout  # fmt: skip
+    got = parse_collected(out, MARK)
+    assert got.state.state == "done" and got.state.exit_code == 0
+    assert got.samples is not None and "sample at=exit " in got.samples
+
+
+@pytest.mark.skipif(shutil.which("mksh") is None, reason="needs mksh")
+def test_kill_stops_every_process_of_the_trial_and_a_late_launch_runs_nothing(
+    tmp_path: Path,
+) -> None:
+    """kill: benchmark, wrapper and sampler are gone when it answers; a begin that comes
+    after it (a launch that was on its way when the run stopped) starts nothing."""
+    cmd = _scripts(tmp_path)
+    trial = tmp_path / "trials" / "t1"
+    subprocess.run(
+        [*cmd, "begin", str(trial), "1", "0", "200", MARK, "--no-before", "0", "--",
+         "sleep", "300"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    pids = [int((trial / name).read_text()) for name in ("wrapper_pid", "sampler_pid", "pid")]
+    said = subprocess.run(
+        [*cmd, "kill", str(trial)], capture_output=True, text=True, timeout=30
+    ).stdout
+    assert said.startswith("killed ")
+    for pid in pids:
+        assert not _alive(pid), pid
+    assert (trial / "exit_code").read_text().strip() == "137"  # the wrapper recorded it
+    again = subprocess.run(
+        [*cmd, "kill", str(trial)], capture_output=True, text=True, timeout=30
+    ).stdout
+    assert again.strip() == "ended"
+    # Stopped before it started: the stop marker outlives the folder's re-creation.
+    late = tmp_path / "trials" / "t2"
+    assert subprocess.run([*cmd, "kill", str(late)], capture_output=True, text=True,
+                          timeout=30).stdout.strip() == "none"  # fmt: skip
+    out = subprocess.run(
+        [*cmd, "begin", str(late), "1", "0", "200", MARK, "--no-before", "--", "sleep", "300"],
+        capture_output=True, text=True, timeout=30,
+    ).stdout  # fmt: skip
+    assert parse_collected(out, MARK).state.reason == "stopped"
+    assert not (late / "pid").exists()
+    # A deliberate relaunch (--again) clears the marker.
+    out = subprocess.run(
+        [*cmd, "begin", str(late), "1", "6000", "200", MARK, "--again", "--no-before", "--",
+         "sh", "-c", "exit 4"],
+        capture_output=True, text=True, timeout=30,
+    ).stdout  # fmt: skip
+    assert parse_collected(out, MARK).state.exit_code == 4
+
+
+def _alive(pid: int) -> bool:
+    """Whether pid runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"

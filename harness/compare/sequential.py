@@ -92,7 +92,8 @@ def ab_codes(mean: npt.ArrayLike, half: npt.ArrayLike, *, margin: float) -> npt.
     mean_, half_ = np.asarray(mean, dtype=np.float64), np.asarray(half, dtype=np.float64)
     low, high = mean_ - half_, mean_ + half_
     rules = [(mean_ > m) & (low > 0), (mean_ < -m) & (high < 0), (low >= -m) & (high <= m)]
-    return np.select(rules, [1, 2, 3], 0).astype(np.int8)
+    codes = [AB_VERDICTS.index(v) for v in ("slower", "faster", "equivalent")]
+    return np.select(rules, codes, AB_VERDICTS.index("undecided")).astype(np.int8)
 
 
 def within_budget(spent_s: float, budget_s: float | None, next_trial_s: float) -> bool:
@@ -120,7 +121,7 @@ class Precision:
 
     `stop_reason` None means: take another trial. `median_ms` is the geometric
     mean of the trials, the median of log-normal trials; `low_ms`/`high_ms`
-    are its always-valid bounds (None below 2 trials).
+    are its always-valid bounds (None while unbounded: below 6 trials at 99%).
     """
 
     stop_reason: StopReason | None
@@ -185,7 +186,7 @@ class ABDecision:
     """Arm B against arm A after the pairs so far, and whether to add an ABBA block.
 
     `stop_reason` None means: add a block. `ratio` is the geometric mean ratio
-    B/A of the pairs; `low`/`high` its always-valid bounds (None below 2 pairs).
+    B/A of the pairs; `low`/`high` its always-valid bounds (None while unbounded).
     """
 
     verdict: ABVerdict

@@ -1,4 +1,4 @@
-"""`harness sim serve`: run a simulated Android device (a Pixel 1 by default) in the foreground."""
+"""`harness sim serve`: run a simulated phone (a Pixel 1, or a Pixel 6) in the foreground."""
 
 from __future__ import annotations
 
@@ -19,6 +19,21 @@ sim_app = typer.Typer(
 
 @sim_app.command("serve")
 def serve(
+    profile: Annotated[
+        str,
+        typer.Option(
+            metavar="NAME",
+            help="Which phone: pixel1 (Pixel, MSM8996, fuel gauge only) or pixel6 "
+            "(Pixel 6, Tensor gs101, fuel gauge and ODPM power rails).",
+        ),
+    ] = "pixel1",
+    unplugged: Annotated[
+        bool,
+        typer.Option(
+            help="Start on battery: USB does not power the phone (as adb over Wi-Fi), "
+            "so the fuel gauge follows the power model instead of charging.",
+        ),
+    ] = False,
     port: Annotated[
         int,
         typer.Option(
@@ -131,6 +146,7 @@ def serve(
         cap=cap,
         synthetic=synthetic,
         hangup=hangup,
+        unplugged=unplugged,
     )
     device = start_device(
         port=port,
@@ -139,6 +155,7 @@ def serve(
         root=root,
         faults=faults,
         auth=auth_setting(auth, unauthorized=unauthorized),
+        profile=profile,
     )
     serve_foreground(device, as_json=as_json)
 

@@ -22,11 +22,12 @@ from typing import Any
 
 from harness.errors import SimulatorError
 from harness.sim import auth as authmod
-from harness.sim import image, procstat, sandbox
+from harness.sim import image, power, powerfiles, procstat, profiles, sandbox
 from harness.sim import props as propmod
 from harness.sim import topology as topomod
 from harness.sim.faults import Faults
 from harness.sim.fs import DeviceFS, SyncAgent
+from harness.sim.livefiles import LiveFile
 from harness.sim.shell_service import ShellSession, parse_service
 from harness.sim.sync_service import SyncSession
 from harness.sim.transport import Connection, Stream
@@ -175,14 +176,16 @@ class SimDevice:
     serial: str
     root: Path
     props: dict[str, str]
+    profile: profiles.Profile
     topology: topomod.Topology
     faults: Faults
+    power: power.PowerModel
     _owns_root: bool
     _loop: asyncio.AbstractEventLoop
     _core: _Core
     _thread: threading.Thread
     _stopped: bool
-    _procstat: procstat.ProcStatServer
+    _live: list[LiveFile]
 
     def __init__(self) -> None:
         raise TypeError("use SimDevice.start(...)")
@@ -196,9 +199,12 @@ class SimDevice:
         root: Path | str | None = None,
         faults: dict[str, Any] | None = None,
         auth: str | None = None,
+        profile: str | None = None,
     ) -> SimDevice:
         """Build the image, serve on 127.0.0.1:`port` (0: any free port), return the device.
 
+        `profile`: `pixel1` (default) or `pixel6` (`profiles.py`): properties,
+        topology, thermal zones and power model; `topology` and `props` override.
         `auth`: `None`/`none` (no adb auth), `refuse` (the host stays
         `unauthorized`) or `accept-after:SECONDS` (the user taps Allow then).
         """
@@ -208,20 +214,28 @@ class SimDevice:
                 hint="use port 0 (any free port) or a high port",
             )
         policy = authmod.parse_policy(auth)  # a bad value fails before anything is built
+        chosen = profiles.get(profile)
         self = cls.__new__(cls)
+        self.profile = chosen
+        self._live = []
         self._owns_root = root is None
         self.root = Path(
             tempfile.mkdtemp(prefix="harness-sim-") if root is None else root
         ).resolve()
-        self.topology = _topology(topology)
-        merged = propmod.pixel1_props()
+        self.topology = _topology(topology if topology is not None else chosen.topology)
+        merged = chosen.props()
         merged.update(props or {})
         propmod.validate(merged)
         self.props = merged
-        image.build(self.root, merged, self.topology)
-        self.faults = Faults(self.root, self.topology)
+        image.build(self.root, merged, self.topology, chosen.power)
+        self.power = power.PowerModel(self.root, self.topology, chosen.power)
+        powerfiles.write_state(self.root, self.power)
+        self.faults = Faults(self.root, self.topology, self.power)
         self.faults.set_auth(policy)
-        self._procstat = procstat.ProcStatServer(self.root, self.topology)
+        self._live = [
+            procstat.serve(self.root, self.topology),
+            *powerfiles.serve(self.root, self.power),
+        ]
         spawner = sandbox.Spawner(self.root, sandbox.device_env(merged))
         self._loop = asyncio.new_event_loop()
         self._core = _Core(self.root, merged, self.faults, spawner)
@@ -287,9 +301,8 @@ class SimDevice:
             if self._loop.is_running():
                 self._call(self._core.close(), STOP_TIMEOUT_S)
         finally:
-            procstat_server = getattr(self, "_procstat", None)
-            if procstat_server is not None:
-                procstat_server.stop()
+            for live in getattr(self, "_live", []):
+                live.stop()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(STOP_TIMEOUT_S)
             if not self._thread.is_alive():

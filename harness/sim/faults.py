@@ -3,8 +3,8 @@
 Connection faults (drop after N bytes / N commands / at a time, go offline)
 act on the device's event loop through the `Controller` it registers; file
 and process faults (ENOSPC, hangs) are read by the services on each request;
-device-state faults (thermal, slowdown, battery, screen) are written into the
-files the device's tools read, so a phone-side script sees them.
+device-state faults (thermal, slowdown, battery, screen, USB power) are written
+into the files the device's tools read, so a phone-side script sees them.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from harness.errors import SimulatorError
-from harness.sim import image
+from harness.sim import image, powerfiles
 from harness.sim.auth import AuthPolicy, KeyStore, parse_policy
+from harness.sim.power import PowerModel
 from harness.sim.topology import Topology
 
 
@@ -40,9 +41,10 @@ class _Counters:
 class Faults:
     """The fault switches of one device (see docs/sim.md for what a client sees)."""
 
-    def __init__(self, root: Path, topology: Topology) -> None:
+    def __init__(self, root: Path, topology: Topology, power: PowerModel | None = None) -> None:
         self._root = root
         self._topology = topology
+        self._power = power
         self._lock = threading.Lock()
         self._counters = _Counters()
         self._hangs: list[re.Pattern[str]] = []
@@ -153,6 +155,8 @@ class Faults:
             if not 0 <= index < len(zones):
                 raise SimulatorError(f"no thermal zone {key!r} (zones: {', '.join(zones)})")
             image.set_zone_temp(self._root, index, float(temp))
+        if max_khz and self._power is not None:
+            self._power.settle()  # CPU time so far is charged at the old clock
         for cpu, cap in (max_khz or {}).items():
             image.set_policy_cap(self._root, self._topology.cluster_of(cpu), int(cap))
 
@@ -161,6 +165,8 @@ class Faults:
         for index, (_kind, temp) in enumerate(image.zones_of(self._topology)):
             image.set_zone_temp(self._root, index, temp)
         if self._topology.cpufreq:
+            if self._power is not None:
+                self._power.settle()
             for cluster in self._topology.clusters:
                 image.set_policy_cap(self._root, cluster, None)
 
@@ -210,12 +216,24 @@ class Faults:
         image.write_state(self._root, "synthetic", f"seed={seed} cv={cv} run_cv={run_cv}\n")
 
     def set_battery(self, level: int = 85, temp_c: float = 28.1) -> None:
-        """What `dumpsys battery` reports."""
-        image.write_state(
-            self._root,
-            "battery",
-            f"level={int(level)}\ntemperature={round(temp_c * 10)}\nac=false\nusb=true\nstatus=2\n",
-        )
+        """What `dumpsys battery` and the gauge's `capacity` / `temp` report."""
+        power = self._require_power()
+        power.level, power.temp_tenths = int(level), round(temp_c * 10)
+        powerfiles.write_state(self._root, power)
+
+    def set_usb_power(self, on: bool) -> None:
+        """USB powers the phone and charges it (the default), or not: battery only,
+        as over adb on Wi-Fi or behind a hub that cuts VBUS. The fuel gauge then
+        follows the power model; `dumpsys battery` shows `USB powered: false`.
+        A lab setup, not a fault: `clear()` leaves it."""
+        power = self._require_power()
+        power.set_plugged(bool(on))
+        powerfiles.write_state(self._root, power)
+
+    def _require_power(self) -> PowerModel:
+        if self._power is None:
+            raise SimulatorError("this device has no power model")
+        return self._power
 
     def set_screen(self, on: bool) -> None:
         """What `dumpsys power` reports."""
@@ -265,6 +283,8 @@ class Faults:
                 self.set_auth(value)
             elif key == "hangup":
                 self.set_hangup(value)
+            elif key == "usb_power":
+                self.set_usb_power(value)
             else:
                 raise SimulatorError(f"unknown fault {key!r}")
 

@@ -3,8 +3,9 @@
 Layout under the instance root (the `--root` folder):
 `data/` (the device's /data, kept between starts), `system/` (bin/ with the
 shell, toybox applets and the sim's own tools; build.prop), `sysfs/cpu`,
-`sysfs/thermal` (regenerated each start) and `state/` (affinity log and fault
-knobs the device-side tools read, the sync service's agent; mounted at
+`sysfs/thermal`, `sysfs/power_supply`, `sysfs/bus` (regenerated each start) and
+`state/` (affinity log, the power model's CPU-time ledger, fault knobs the
+device-side tools read, the sync service's agent; mounted at
 `sandbox.STATE_MOUNT`).
 """
 
@@ -18,7 +19,8 @@ import sys
 from pathlib import Path
 
 from harness.errors import SimulatorError
-from harness.sim import tools
+from harness.sim import power, powerfiles, tools
+from harness.sim.power import PowerSpec
 from harness.sim.topology import Cluster, Topology
 
 # Thermal zones of the default image: (type, temperature in degrees C). Names follow
@@ -211,7 +213,9 @@ MARKER = ".harness-sim-root"
 SYNC_AGENT = "sync_agent.py"
 
 
-def build(root: Path, props: dict[str, str], topo: Topology) -> None:
+def build(
+    root: Path, props: dict[str, str], topo: Topology, power_spec: PowerSpec | None = None
+) -> None:
     """Create or refresh an instance root (keeps an existing /data).
 
     Refreshing deletes system/, sysfs/ and state/ under the root, so a folder
@@ -232,13 +236,14 @@ def build(root: Path, props: dict[str, str], topo: Topology) -> None:
         build_system(root, props)
         build_cpu_sysfs(root, topo)
         build_thermal(root, zones_of(topo))
+        powerfiles.build(root, power_spec)
         (state / "affinity.jsonl").touch()
-        _write(state / "battery", "level=85\ntemperature=281\nac=false\nusb=true\nstatus=2\n")
         _write(state / "screen", "ON\n")
         _write(state / "fixed_performance_mode", "false\n")
         _write(state / "slowdown", "1.0\n")
         _write(state / "topology.json", json.dumps(topo.to_json()))
         _write(state / SYNC_AGENT, (Path(__file__).parent / SYNC_AGENT).read_text())
+        power.create_ledger(root)
         os.chmod(state, 0o777)
         for name in ("affinity.jsonl", "fixed_performance_mode"):
             os.chmod(state / name, 0o666)

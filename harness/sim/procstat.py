@@ -2,8 +2,8 @@
 
 The sandbox's /proc is the kernel's, whose `cpuN` lines are HOST cpus; a device
 cpu d runs on host cpu host_map[d], which it may share with other device cpus.
-So the device sees a fifo bound over /proc/stat, and this thread answers every
-open with the host's counters at that moment: device cpu d's line is host cpu
+So the device sees a live file (`livefiles.py`) bound over /proc/stat, answered
+at every open with the host's counters at that moment: device cpu d's line is host cpu
 host_map[d]'s, each counter divided by the number of online device cpus on that
 host cpu. Summed over a cluster that fills its host cpus (the Pixel 1's big
 cluster, cpu2-3 -> host 1) the lines give the host cpu's own counters, so the
@@ -13,11 +13,9 @@ Other lines (`cpu`, `intr`, `btime`, ...) pass through unchanged.
 
 from __future__ import annotations
 
-import errno
-import os
-import threading
 from pathlib import Path
 
+from harness.sim.livefiles import LiveFile
 from harness.sim.topology import Topology
 
 FIFO_NAME = "proc_stat"
@@ -50,45 +48,11 @@ def translate(host_text: str, topology: Topology) -> str:
     return "\n".join([*out, *tail]) + "\n"
 
 
-class ProcStatServer:
-    """Serves the fifo at ROOT/proc_stat until stopped."""
+def serve(root: Path, topology: Topology) -> LiveFile:
+    """The fifo at ROOT/proc_stat, answered with the device's /proc/stat until stopped."""
 
-    def __init__(self, root: Path, topology: Topology) -> None:
-        self.path = root / FIFO_NAME
-        self.topology = topology
-        self._stop = threading.Event()
-        if not self.path.exists():
-            os.mkfifo(self.path, 0o644)
-        self._thread = threading.Thread(target=self._serve, name="sim-proc-stat", daemon=True)
-        self._thread.start()
+    def render() -> str:
+        with open("/proc/stat") as fh:
+            return translate(fh.read(), topology)
 
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                fd = os.open(self.path, os.O_WRONLY)  # blocks until a reader opens
-            except OSError:
-                return
-            try:
-                if self._stop.is_set():
-                    return
-                with open("/proc/stat") as fh:
-                    text = translate(fh.read(), self.topology)
-                os.write(fd, text.encode())
-            except OSError as exc:
-                if exc.errno != errno.EPIPE:  # the reader left early: fine
-                    return
-            finally:
-                os.close(fd)
-            # A reader still draining this answer would otherwise be handed the
-            # next one too; it reads ~1 kB, far within this pause.
-            self._stop.wait(0.02)
-
-    def stop(self) -> None:
-        """End the thread: wake its blocking open with a reader of our own."""
-        self._stop.set()
-        try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
-            os.close(fd)
-        except OSError:
-            pass
-        self._thread.join(2.0)
+    return LiveFile(root / FIFO_NAME, render)

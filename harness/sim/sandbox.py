@@ -1,7 +1,8 @@
 """Device processes: mksh in a bubblewrap namespace with the phone's paths mounted.
 
 The namespace root is an empty tmpfs holding the instance's own `/data`
-(writable), `/system`, the simulated sysfs trees over a read-only `/sys`, a
+(writable), `/system`, the simulated sysfs trees (CPUs, thermal zones, power
+supply, the iio bus) over a read-only `/sys`, a
 fresh `/dev` and `/proc`, and of the host only what the device's programs need
 to run, read-only (`hostfiles.py`: the shell, toybox, the interpreter of the
 stand-in with its standard library and packages, their shared libraries). No
@@ -85,6 +86,9 @@ def bwrap_argv(root: Path, view: hostfiles.HostView) -> list[str]:
         "--ro-bind", str(root / "system"), "/system",
         "--ro-bind", str(root / "sysfs" / "cpu"), "/sys/devices/system/cpu",
         "--ro-bind", str(root / "sysfs" / "thermal"), "/sys/class/thermal",
+        # The phone's own fuel gauge and power meters, never the host's battery.
+        "--ro-bind", str(root / "sysfs" / "power_supply"), "/sys/class/power_supply",
+        "--ro-bind", str(root / "sysfs" / "bus"), "/sys/bus",
         "--bind", str(root / "state"), STATE_MOUNT,
         "--ro-bind", str(root / "system" / "etc" / "passwd"), "/etc/passwd",
         "--ro-bind", str(root / "system" / "etc" / "group"), "/etc/group",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import ranges
 from harness.errors import OptionError, SimulatorError
+from harness.sim import profiles
 from harness.sim import props as propmod
 from harness.sim.auth import parse_policy
 from harness.textsafe import printable
@@ -58,6 +59,7 @@ def fault_settings(
     cap: list[str] | None = None,
     synthetic: int | None = None,
     hangup: str | None = None,
+    unplugged: bool = False,
 ) -> dict[str, Any]:
     """Command-line fault options -> the dict `SimDevice.start(faults=...)` takes.
 
@@ -73,6 +75,8 @@ def fault_settings(
         if number is not None:
             RANGES[option].check(option, number)
     settings: dict[str, Any] = {}
+    if unplugged:
+        settings["usb_power"] = False
     if hangup is not None:
         settings["hangup"] = hangup
     if slowdown is not None:
@@ -121,17 +125,28 @@ def start_device(
     root: Path | None,
     faults: dict[str, Any],
     auth: str | None = None,
+    profile: str | None = None,
 ) -> SimDevice:
     """Start a device from command-line style options."""
     from harness.sim.device import SimDevice
 
     RANGES["--port"].check("--port", port)
     try:
+        profiles.get(profile)
+    except SimulatorError as exc:  # the user's --profile: exit 2
+        raise OptionError(str(exc), option="--profile") from None
+    try:
         overrides = propmod.parse_assignments(props)
     except SimulatorError as exc:  # the user's --prop, not the environment: exit 2
         raise OptionError(str(exc), option="--prop") from None
     return SimDevice.start(
-        port=port, topology=topology, props=overrides, root=root, faults=faults, auth=auth
+        port=port,
+        topology=topology,
+        props=overrides,
+        root=root,
+        faults=faults,
+        auth=auth,
+        profile=profile,
     )
 
 
@@ -141,6 +156,7 @@ def describe(device: SimDevice) -> dict[str, Any]:
         "serial": device.serial,
         "port": device.port,
         "root": str(device.root),
+        "profile": device.profile.name,
         "model": device.props["ro.product.model"],
         "device": device.props["ro.product.device"],
         "auth": str(device.faults.auth_policy()),

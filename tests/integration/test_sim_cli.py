@@ -47,6 +47,27 @@ def test_serve_json_props_faults_and_clean_stop(adb_server, tmp_path: Path) -> N
     assert (root / "data" / "local" / "tmp").is_dir()  # a given root is kept
 
 
+def test_serve_a_pixel6_on_battery(adb_server) -> None:
+    proc = _serve("--json", "--profile", "pixel6", "--unplugged")
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert (info["profile"], info["model"], info["device"]) == ("pixel6", "Pixel 6", "oriole")
+        adb_server.connect(info["serial"])
+        out = adb_server.run(
+            "-s",
+            info["serial"],
+            "shell",
+            "cat /sys/class/power_supply/battery/status /sys/bus/iio/devices/iio:device0/name",
+        )
+        assert out.stdout == "Discharging\ns2mpg10-odpm\n"
+        adb_server.run("disconnect", info["serial"])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(30)
+    assert code == 0
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -57,6 +78,7 @@ def test_serve_json_props_faults_and_clean_stop(adb_server, tmp_path: Path) -> N
         (["--thermal", "hot=very"], 2, "--thermal must be a number from -50 to 150"),
         (["--slowdown", "0.5"], 2, "--slowdown must be >= 1"),
         (["--hangup", "process"], 3, "unknown hang-up policy"),
+        (["--profile", "pixel9"], 2, "unknown device profile 'pixel9'"),
     ],
 )
 def test_bad_options_are_clear_errors(args: list[str], code: int, message: str) -> None:

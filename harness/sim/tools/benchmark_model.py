@@ -22,6 +22,7 @@ so too.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import fnmatch
 import json
@@ -350,6 +351,36 @@ def maxrss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+class CpuLedger:
+    """Appends this process's CPU time to the device's power ledger (docs/sim.md "Power model").
+
+    One line per step, `pid start cpu_ns phase host_cpus`, written with one
+    O_APPEND write after the step is timed, so it never lands inside a run's
+    time. The device's energy counters charge what it says when they are read.
+    """
+
+    def __init__(self) -> None:
+        self.start = time.monotonic_ns()
+        self.phase = "start"
+        try:
+            self.fd: int | None = os.open(os.path.join(STATE, "cpu.log"), os.O_WRONLY | os.O_APPEND)
+        except OSError:
+            self.fd = None  # not on the simulated device: nothing to account to
+
+    def tick(self, phase: str | None = None) -> None:
+        if phase is not None:
+            self.phase = phase
+        if self.fd is None:
+            return
+        cpus = ",".join(map(str, sorted(os.sched_getaffinity(0))))
+        line = f"{os.getpid()} {self.start} {time.process_time_ns()} {self.phase} {cpus}\n"
+        with contextlib.suppress(OSError):
+            os.write(self.fd, line.encode())
+
+
+LEDGER = CpuLedger()
+
+
 def run_phase(
     invoke: Callable[[], None],
     min_runs: int,
@@ -385,6 +416,7 @@ def run_phase(
         if factor > 1.0:
             spin_until(t0 + elapsed_s * factor)
         stat.add(int((time.perf_counter() - t0) * 1e6))
+        LEDGER.tick()
         runs += 1
         if delay > 0:
             time.sleep(delay)
@@ -402,6 +434,7 @@ def hold() -> None:
 
 def main(argv: list[str]) -> int:
     rss_start = maxrss_kb()
+    LEDGER.tick()  # the interpreter's own start
     import ai_edge_litert
     import numpy as np
     from ai_edge_litert import interpreter as litert
@@ -472,6 +505,7 @@ def main(argv: list[str]) -> int:
         clock = SyntheticClock(mode, graph, nominal_us(graph, shape, threads), key)
         init_us = int(clock.trial_us * 3)  # drawn like everything else it prints
     info(f"Initialized session in {fmt(init_us / 1e3)}ms.")
+    LEDGER.tick("init")
     rss_init = maxrss_kb()
     rng = np.random.default_rng(0)
     for detail in interp.get_input_details():
@@ -499,6 +533,7 @@ def main(argv: list[str]) -> int:
     phases = []
     for runs_key, secs_key in (("warmup_runs", "warmup_min_secs"), ("num_runs", "min_secs")):
         min_runs, min_secs, max_secs = values[runs_key], values[secs_key], values["max_secs"]
+        LEDGER.phase = "warmup" if runs_key == "warmup_runs" else "timed"
         info(
             f"Running benchmark for at least {min_runs} iterations"
             f" and at least {fmt(min_secs)} seconds"
@@ -543,5 +578,6 @@ if __name__ == "__main__":
             error(line)
         error("Benchmarking failed.")
         code = 1
+    LEDGER.tick("end")
     sys.stdout.flush()
     sys.exit(code)

@@ -28,26 +28,49 @@ echo "${2:-}"
 """
 
 DUMPSYS_TEMPLATE = r"""#!/system/bin/sh
-# dumpsys battery | power | thermalservice (the parts a benchmarking host reads).
+# dumpsys battery | power | thermalservice | powerstats | the power-stats HAL
+# (the parts a benchmarking host reads).
 state=@STATE@
 kv() {
   while IFS== read -r k v; do [ "$k" = "$1" ] && { echo "$v"; return; }; done < "$state/battery"
 }
+# The ODPM meters, as the power-stats HAL finds them: iio devices named *odpm*.
+meters() {
+  for d in /sys/bus/iio/devices/iio:device*; do
+    [ -r "$d/name" ] || continue
+    read -r n < "$d/name"
+    case $n in *odpm*) echo "$d" ;; esac
+  done
+}
 case "$1" in
 battery)
+  case "$2" in
+  unplug) echo unplugged > "$state/battery_override"; exit 0 ;;
+  reset) rm -f "$state/battery_override"; exit 0 ;;
+  esac
+  ac=$(kv ac); usb=$(kv usb)
+  b=/sys/class/power_supply/battery
+  cc=0; v=4213000
+  [ -e "$b/charge_counter" ] && read -r cc < "$b/charge_counter"
+  [ -r "$b/voltage_now" ] && read -r v < "$b/voltage_now"
   echo "Current Battery Service state:"
-  echo "  AC powered: $(kv ac)"
-  echo "  USB powered: $(kv usb)"
+  if [ -f "$state/battery_override" ]; then
+    # BatteryService only forgets the chargers; the battery still charges.
+    echo "  (UPDATES STOPPED -- use 'reset' to restart)"
+    ac=false; usb=false
+  fi
+  echo "  AC powered: $ac"
+  echo "  USB powered: $usb"
   echo "  Wireless powered: false"
   echo "  Max charging current: 500000"
   echo "  Max charging voltage: 5000000"
-  echo "  Charge counter: 2418000"
+  echo "  Charge counter: $cc"
   echo "  status: $(kv status)"
   echo "  health: 2"
   echo "  present: true"
   echo "  level: $(kv level)"
   echo "  scale: 100"
-  echo "  voltage: 4213"
+  echo "  voltage: $((v / 1000))"
   echo "  temperature: $(kv temperature)"
   echo "  technology: Li-ion"
   ;;
@@ -60,7 +83,7 @@ power)
   echo "  mDirty=0x0"
   echo "  mWakefulness=$wake"
   echo "  mWakefulnessChanging=false"
-  echo "  mIsPowered=true"
+  echo "  mIsPowered=$(kv usb)"
   echo "  mBatteryLevel=$(kv level)"
   echo "  mHoldingDisplaySuspendBlocker=$([ "$screen" = ON ] && echo true || echo false)"
   echo ""
@@ -75,10 +98,45 @@ thermalservice)
     echo "	Temperature{mValue=$((v / 1000)).$(( (v % 1000) / 100 )), mType=0, mName=$t, mStatus=0}"
   done
   ;;
+powerstats)
+  # PowerStatsService (Android 11+): the channels the HAL reads, numbered across meters.
+  [ -n "$(meters)" ] || { echo "Can't find service: $1"; exit 0; }
+  echo "PowerStatsService dumpsys: available PowerEntities"
+  echo "PowerStatsService dumpsys: available Channels"
+  meters | while read -r d; do cat "$d/enabled_rails"; done | awk '{
+    i = index($0, "["); j = index($0, "]")
+    printf "  ChannelId: %d, ChannelName: %s, ChannelSubsystem: %s\n", NR - 1,
+      substr($0, i + 1, j - i - 1), substr($0, j + 2)
+  }'
+  echo "PowerStatsService dumpsys: available EnergyConsumers"
+  ;;
+android.hardware.power.stats.IPowerStats/default)
+  # Pixel's PowerStatsAidl dump: the meters' cumulative energy in mWs.
+  [ -n "$(meters)" ] || { echo "Can't find service: $1"; exit 0; }
+  echo ""
+  echo "============= PowerStats HAL 2.0 state residencies =============="
+  echo "========== End of PowerStats HAL 2.0 state residencies =========="
+  echo ""
+  echo "============= PowerStats HAL 2.0 energy consumers =============="
+  echo "========== End of PowerStats HAL 2.0 energy consumers =========="
+  echo ""
+  echo "============= PowerStats HAL 2.0 energy meter =============="
+  printf '  %32s   %18s\n' Channel "Cumulative Energy"
+  meters | while read -r d; do
+    awk 'FNR == NR { i = index($0, "["); j = index($0, "]")
+                     subsys[substr($0, i + 1, j - i - 1)] = substr($0, j + 2); next }
+         /^CH/ { i = index($0, "["); j = index($0, "]"); n = substr($0, i + 1, j - i - 1)
+                 printf "  %32s   %14.2f mWs\n", "[" n "]:" subsys[n], substr($0, j + 3) / 1000 }' \
+      "$d/enabled_rails" "$d/energy_value"
+  done
+  echo "========== End of PowerStats HAL 2.0 energy meter =========="
+  ;;
 "")
   echo "Currently running services:"
+  [ -n "$(meters)" ] && echo "  android.hardware.power.stats.IPowerStats/default"
   echo "  battery"
   echo "  power"
+  [ -n "$(meters)" ] && echo "  powerstats"
   echo "  thermalservice"
   ;;
 *)

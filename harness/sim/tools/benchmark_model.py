@@ -874,8 +874,9 @@ def main(argv: list[str]) -> int:
         raise Failure(f"Failed to mmap model {graph}") from None
     scale = delegation.scale() if delegation else 1.0
     if delegation and delegation.share():
+        share = math.floor(delegation.share() * 1000) / 10  # never "100%" for a part
         info(
-            f"harness stand-in timing model: the delegated nodes ({delegation.share():.1%} of "
+            f"harness stand-in timing model: the delegated nodes ({share:g}% of "
             f"the work) ran on this host's CPU; every run is reported x{scale:.4g}, by factors "
             'invented for the simulated phone (docs/sim.md "Delegates"), not measured on one'
         )

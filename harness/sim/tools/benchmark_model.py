@@ -523,8 +523,8 @@ def graph_nodes(interp: Any) -> list[Node]:
     """The model's operators in execution order, with their work and output type."""
     tensors = {int(t["index"]): t for t in interp.get_tensor_details()}
 
-    def shape(index: int) -> list[int]:
-        return [int(d) for d in tensors[index]["shape"]]
+    def shape(index: int) -> list[int]:  # a tensor the interpreter will not describe: none
+        return [int(d) for d in tensors[index]["shape"]] if index in tensors else [0]
 
     nodes = []
     for op in interp._get_ops_details():
@@ -539,7 +539,11 @@ def graph_nodes(interp: Any) -> list[Node]:
             work *= weights[1] * weights[2]
         elif name == "FULLY_CONNECTED" and len(weights) == 2:
             work *= weights[1]
-        bits8 = [getattr(tensors[i]["dtype"], "__name__", "") in ("int8", "uint8") for i in outputs]
+        bits8 = [
+            getattr(tensors[i]["dtype"], "__name__", "") in ("int8", "uint8")
+            for i in outputs
+            if i in tensors
+        ]
         nodes.append(Node(name, max(work, 1.0), bool(bits8) and all(bits8)))
     return nodes
 

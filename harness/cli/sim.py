@@ -108,6 +108,14 @@ def serve(
             help=f"Fault: cap a CPU's cluster scaling_max_freq, KHZ {RANGES['--cap']}. Repeatable.",
         ),
     ] = None,
+    gpu_fails: Annotated[
+        bool,
+        typer.Option(
+            "--gpu-fails",
+            help="Fault: the GPU delegate fails to apply (benchmark_model --use_gpu=true "
+            "prints the failed ModifyGraphWithDelegate and exits 1, as the real tool does).",
+        ),
+    ] = False,
     hangup: Annotated[
         str | None,
         typer.Option(
@@ -148,6 +156,8 @@ def serve(
         hangup=hangup,
         unplugged=unplugged,
     )
+    if gpu_fails:
+        faults["gpu_fails"] = True
     device = start_device(
         port=port,
         topology=topology,

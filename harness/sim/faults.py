@@ -3,8 +3,8 @@
 Connection faults (drop after N bytes / N commands / at a time, go offline)
 act on the device's event loop through the `Controller` it registers; file
 and process faults (ENOSPC, hangs) are read by the services on each request;
-device-state faults (thermal, slowdown, battery, screen, USB power) are written
-into the files the device's tools read, so a phone-side script sees them.
+device-state faults (thermal, slowdown, GPU, battery, screen, USB power) are
+written into the files the device's tools read, so a phone-side script sees them.
 """
 
 from __future__ import annotations
@@ -197,6 +197,20 @@ class Faults:
         else:
             path.unlink(missing_ok=True)
 
+    def set_gpu_fails(self, on: bool) -> None:
+        """The GPU delegate fails to apply: the GPU driver cannot set up its kernels.
+
+        benchmark_model then prints what a failed ModifyGraphWithDelegate
+        prints (the OpenCL and OpenGL errors, the original plan restored,
+        `Failed to apply GPU delegate.`) and stops with exit 1, as the real tool
+        does; runs without `--use_gpu` are unaffected.
+        """
+        path = self._root / "state" / "gpu_fails"
+        if on:
+            image.write_state(self._root, "gpu_fails", "on\n")
+        else:
+            path.unlink(missing_ok=True)
+
     def set_synthetic(self, seed: int | None, *, cv: float = 0.02, run_cv: float = 0.01) -> None:
         """Deterministic mode: the stand-in draws its times from a seeded distribution.
 
@@ -250,12 +264,13 @@ class Faults:
         self.clear_thermal()
         self.set_slowdown(1.0)
         self.set_hold(False)
+        self.set_gpu_fails(False)
 
     def apply(self, settings: dict[str, Any]) -> None:
         """Set faults from a dict, e.g. {"slowdown": 2.0, "hang": ["sleep"], "fail_pushes": 0}.
 
-        Also {"slowdown": {"factor": 1.25, "models": "*0.35_96*"}} and the
-        deterministic mode {"synthetic": SEED} or {"synthetic": {"seed": 7, "cv": 0.02}}.
+        Also {"slowdown": {"factor": 1.25, "models": "*0.35_96*"}}, {"gpu_fails": True}
+        and the deterministic mode {"synthetic": SEED} or {"synthetic": {"seed": 7, "cv": 0.02}}.
         """
         for key, value in settings.items():
             if key == "slowdown":
@@ -285,6 +300,10 @@ class Faults:
                 self.set_hangup(value)
             elif key == "usb_power":
                 self.set_usb_power(value)
+            elif key == "gpu_fails":
+                if not isinstance(value, bool):
+                    raise SimulatorError(f"gpu_fails must be true or false, got {value!r}")
+                self.set_gpu_fails(value)
             else:
                 raise SimulatorError(f"unknown fault {key!r}")
 

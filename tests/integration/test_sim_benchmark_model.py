@@ -123,7 +123,7 @@ def test_xnnpack_flag_and_unknown_flags(sim: SimDevice, adb_server, tiny_model: 
     ("flags", "message"),
     [
         ("--enable_op_profiling=true", "op profiling"),
-        ("--use_gpu=true", "GPU delegate"),
+        ("--allow_fp16=true", "fp16 relaxation"),
         ("--num_runs=many", "Failed to parse flag '--num_runs=many'"),
     ],
 )

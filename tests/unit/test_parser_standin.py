@@ -100,3 +100,67 @@ def test_stand_in_killed_mid_run_is_crashed() -> None:
     assert result.status == "crashed"
     assert result.error is not None and "SIGKILL" in result.error
     assert result.figures.avg_us is None  # only the warm-up finished
+
+
+def _delegated(tmp_path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """The stand-in with delegate flags, its device state in a folder of the test's own."""
+    return subprocess.run(
+        [sys.executable, str(STAND_IN), f"--graph={MODEL}", "--num_runs=3", "--min_secs=0",
+         "--warmup_runs=1", "--warmup_min_secs=0", *flags],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"HARNESS_SIM_STATE": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+
+def test_stand_in_gpu_run_reads_as_the_gpu_on_every_node(tmp_path: Path) -> None:
+    proc = _delegated(tmp_path, "--use_gpu=true")
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert result.status == "ok", result.error
+    fig = result.figures
+    assert (fig.delegate, fig.delegated_nodes, fig.total_nodes) == ("GPU", 5, 5)
+    assert not [w for w in fig.parse_warnings if "delegate" in w]
+
+
+def test_stand_in_nnapi_run_reads_as_partial_delegation(tmp_path: Path) -> None:
+    proc = _delegated(tmp_path, "--use_nnapi=true")
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert result.status == "ok", result.error
+    fig = result.figures
+    assert (fig.delegate, fig.delegated_nodes, fig.total_nodes) == ("NNAPI", 3, 5)
+    assert any("NNAPI delegate took only 3 of 5 nodes" in w for w in fig.parse_warnings)
+
+
+def test_stand_in_nnapi_that_takes_nothing_reads_as_no_delegation(tmp_path: Path) -> None:
+    proc = _delegated(tmp_path, "--use_nnapi=true", "--nnapi_accelerator_name=qti-dsp")
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert result.status == "ok", result.error
+    assert (result.figures.delegate, result.figures.delegated_nodes) == ("NNAPI", 0)
+    assert any("took no node" in w for w in result.figures.parse_warnings)
+
+
+def test_stand_in_simulated_vendor_library_reads_as_external(tmp_path: Path) -> None:
+    lib = tmp_path / "libvendor.so"
+    lib.write_text("# harness sim delegate\nname=TfLiteVendorDelegate\nops=all\nfactor=0.3\n")
+    proc = _delegated(tmp_path, f"--external_delegate_path={lib}")
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert result.status == "ok", result.error
+    fig = result.figures
+    assert (fig.delegate, fig.delegated_nodes, fig.total_nodes) == ("EXTERNAL", 5, 5)
+
+
+def test_stand_in_missing_external_library_reads_as_no_delegation(tmp_path: Path) -> None:
+    proc = _delegated(tmp_path, f"--external_delegate_path={tmp_path / 'libnone.so'}")
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert result.status == "ok", result.error
+    assert result.figures.delegate == "EXTERNAL" and result.figures.delegated_nodes is None
+    assert any("shows no delegation" in w for w in result.figures.parse_warnings)
+
+
+def test_stand_in_gpu_fault_reads_as_failed(tmp_path: Path) -> None:
+    (tmp_path / "gpu_fails").write_text("on\n")
+    proc = _delegated(tmp_path, "--use_gpu=true")
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    assert proc.returncode == 1
+    assert result.status == "failed"
+    assert result.error is not None and "Failed to apply GPU delegate" in result.error
+    assert result.figures.avg_us is None

@@ -57,9 +57,22 @@ def test_thermal_and_slowdown_write_device_files(faults: Faults, tmp_path: Path)
     assert (tmp_path / "state/slowdown").read_text() == "2.5\n"
 
 
+def test_gpu_fault_is_a_state_file_the_stand_in_reads(faults: Faults, tmp_path: Path) -> None:
+    flag = tmp_path / "state" / "gpu_fails"
+    faults.set_gpu_fails(True)
+    assert flag.read_text() == "on\n"
+    faults.set_gpu_fails(False)
+    assert not flag.exists()
+    faults.apply({"gpu_fails": True})
+    assert flag.exists()
+    faults.clear()
+    assert not flag.exists()
+
+
 @pytest.mark.parametrize(
     "call",
     [
+        lambda f: f.apply({"gpu_fails": "yes"}),
         lambda f: f.drop_after_bytes(-1),
         lambda f: f.set_slowdown(0.5),
         lambda f: f.set_thermal(temps_c={99: 50.0}),

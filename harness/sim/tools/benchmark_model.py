@@ -7,9 +7,17 @@ format (LiteRT `tflite/tools/benchmark/benchmark_model.cc`, summarised in
 `../shared/reference/benchmark_model.md`) with real measured times. Its first
 line says what it is, so no result is ever mistaken for the official tool's.
 Like the real tool, unknown flags only draw a `WARN: Unconsumed cmdline flags`
-line; a known flag with a bad value, or one this stand-in cannot honour
-(GPU/NNAPI delegates, op profiling), ends it with `ERROR:` lines and exit 1.
-Standalone (copied into the image): stdlib + numpy + ai_edge_litert only.
+line; a known flag with a bad value, or one this stand-in cannot honour (op
+profiling, fp16 relaxation), ends it with `ERROR:` lines and exit 1.
+Standalone (copied into the image, run with `-I`, so one file): stdlib + numpy
++ ai_edge_litert only.
+
+Delegates (docs/sim.md "Delegates"): `--use_gpu`, `--use_nnapi` (with
+`--nnapi_accelerator_name`) and `--external_delegate_path` are honoured the way
+a Pixel 1 would take them: the stand-in decides from the model's own operators
+which nodes each unit takes, prints what the real tool and runtime print, still
+runs every node on the host CPU, and scales the delegated share of each
+measured run by an invented per-unit factor, saying so in its log.
 
 Deterministic mode (docs/sim.md "Synthetic latencies"): when the device's
 state file `synthetic` holds a seed, every time printed is drawn from a
@@ -32,7 +40,7 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,23 +116,48 @@ FLAGS: dict[str, tuple[str, Any, str, str]] = {
         "Enable op profiling",
         "enable op profiling (not available in this stand-in)",
     ),
+    # Delegate providers, in the order the real tool logs them (gpu, nnapi, xnnpack,
+    # external; tflite/tools/delegates/*_provider.cc). No Hexagon: like a release built
+    # without TFLITE_ENABLE_HEXAGON, `--use_hexagon` is an unconsumed flag here.
+    "use_gpu": ("bool", False, "Use gpu", "use gpu"),
+    "gpu_precision_loss_allowed": (
+        "bool",
+        True,
+        "Allow lower precision in gpu",
+        "Allow to process computation in lower precision than FP32 in GPU. "
+        "By default, it's enabled.",
+    ),
+    "use_nnapi": ("bool", False, "Use NNAPI", "use nnapi delegate api"),
+    "nnapi_accelerator_name": (
+        "string",
+        "",
+        "NNAPI accelerator name",
+        "the name of the nnapi accelerator to use (requires Android Q+)",
+    ),
     "use_xnnpack": (
         "bool",
         None,
         "Use xnnpack",
         "explicitly apply the XNNPACK delegate (false: builtin kernels only)",
     ),
-    "use_gpu": ("bool", False, "Use gpu", "not available in this stand-in"),
-    "use_nnapi": ("bool", False, "Use NNAPI", "not available in this stand-in"),
-    "use_hexagon": ("bool", False, "Use Hexagon", "not available in this stand-in"),
+    "external_delegate_path": (
+        "string",
+        "",
+        "External delegate path",
+        "The library path for the underlying external.",
+    ),
+    "external_delegate_options": (
+        "string",
+        "",
+        "External delegate options",
+        "A list of comma-separated options to be passed to the external delegate. "
+        "Each option is a colon-separated key-value pair, e.g. option_name:option_value.",
+    ),
     "allow_fp16": ("bool", False, "Allow fp16", "not available in this stand-in"),
     "help": ("bool", False, "Help", "print this message"),
 }
-# Flags that only label or tune the real tool and change nothing measurable here.
+# Flags this stand-in cannot honour: set to true, they end the run.
 _UNSUPPORTED_TRUE = {
-    "use_gpu": "the GPU delegate",
-    "use_nnapi": "the NNAPI delegate",
-    "use_hexagon": "the Hexagon delegate",
     "allow_fp16": "fp16 relaxation",
     "enable_op_profiling": "op profiling (the LiteRT Python interpreter exposes no profiler)",
 }
@@ -311,11 +344,19 @@ def draw_number(key: str) -> int:
 
 
 class SyntheticClock:
-    """Seeded run times for one trial: nominal x trial factor x run factor x slowdown."""
+    """Seeded run times for one trial: nominal x trial factor x run factor x slowdown.
 
-    def __init__(self, mode: Synthetic, graph: str, nominal_us: float, key: str) -> None:
+    `key` seeds the draws and `count_key` (default: `key`) numbers the trials:
+    a delegate's trials keep their own count but draw what the same model's
+    CPU trial of that number draws, so their times differ by the delegate's
+    scale alone.
+    """
+
+    def __init__(
+        self, mode: Synthetic, graph: str, nominal_us: float, key: str, count_key: str = ""
+    ) -> None:
         self.graph = graph
-        self.rng = random.Random(f"{mode.seed}|{key}|{draw_number(key)}")
+        self.rng = random.Random(f"{mode.seed}|{key}|{draw_number(count_key or key)}")
         self.run_sigma = math.sqrt(math.log1p(mode.run_cv * mode.run_cv))
         sigma = math.sqrt(math.log1p(mode.cv * mode.cv))
         self.trial_us = nominal_us * math.exp(self.rng.gauss(-sigma * sigma / 2.0, sigma))
@@ -389,11 +430,13 @@ def run_phase(
     delay: float,
     graph: str = "",
     clock: SyntheticClock | None = None,
+    scale: float = 1.0,
 ) -> Stat:
     """BenchmarkModel::Run: loop while (runs < min or time < min_secs) and time <= max_secs.
 
     With a synthetic clock the runs are drawn, not timed, and the loop's own
-    time is the sum of the drawn runs.
+    time is the sum of the drawn runs. `scale` is the delegate timing model's
+    (see `time_scale`): each measured run is reported times it.
     """
     stat = Stat()
     if clock is not None:
@@ -415,7 +458,7 @@ def run_phase(
         elapsed_s = time.perf_counter() - t0
         if factor > 1.0:
             spin_until(t0 + elapsed_s * factor)
-        stat.add(int((time.perf_counter() - t0) * 1e6))
+        stat.add(max(1, int((time.perf_counter() - t0) * 1e6 * scale)))
         LEDGER.tick()
         runs += 1
         if delay > 0:
@@ -430,6 +473,387 @@ def hold() -> None:
     path = os.path.join(STATE, "hold")
     while os.path.exists(path):
         time.sleep(0.02)
+
+
+# -- delegates (docs/sim.md "Delegates") ------------------------------------------------
+# The phone this stand-in plays: a Pixel 1 (Adreno 530 GPU; Android 10's NNAPI with
+# Qualcomm's drivers). Which nodes each unit takes and every factor below are the
+# stand-in's own invention: nothing here was measured on a Pixel 1. The lines printed
+# around them are the real tool's (benchmark_tflite_model.cc, delegates/*_provider.cc,
+# the GPU and NNAPI delegates, subgraph.cc), on the streams the stand-in uses for
+# them: the tool's INFO lines on stdout, the runtime's lines and all errors on stderr.
+GPU_KERNEL = "TfLiteGpuDelegateV2"
+NNAPI_KERNEL = "TfLiteNnapiDelegate"
+SIM_LIBRARY_MAGIC = "# harness sim delegate"  # first line of a simulated vendor library
+ELF_HEADER_BYTES = 64  # bionic reads this much before it checks the magic
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operator of the model, as the stand-in's delegates judge and time it."""
+
+    op: str
+    cost: float  # MACs for convolutions and fully connected layers, else output elements
+    quantized: bool  # its outputs are 8-bit integers
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A compute unit: which nodes it takes, and its time for them relative to the host's."""
+
+    factor: float
+    cpu_ops: frozenset[str] = frozenset()  # op types it leaves on the CPU
+    only_ops: frozenset[str] | None = None  # op types it takes (None: any)
+    quantized_only: bool = False
+
+    def takes(self, node: Node) -> bool:
+        if node.op in self.cpu_ops or (self.quantized_only and not node.quantized):
+            return False
+        return self.only_ops is None or node.op in self.only_ops
+
+
+GPU_UNITS = {True: Unit(0.35), False: Unit(0.6)}  # by --gpu_precision_loss_allowed
+# NNAPI's devices in the order it lists them. Without --nnapi_accelerator_name the
+# stand-in models NNAPI as its default vendor driver.
+_NNAPI_CPU_OPS = frozenset({"MEAN", "SOFTMAX"})
+NNAPI_DEVICES = {
+    "qti-default": Unit(0.5, _NNAPI_CPU_OPS),
+    "qti-dsp": Unit(0.3, quantized_only=True),
+    "qti-gpu": Unit(0.45, _NNAPI_CPU_OPS),
+    "nnapi-reference": Unit(3.0),
+}
+NNAPI_DEFAULT = "qti-default"
+
+
+@dataclass(frozen=True)
+class Delegate:
+    """A delegate the command line asked for and its provider created."""
+
+    provider: str  # the name benchmark_model logs: GPU, NNAPI, EXTERNAL
+    kernel: str  # the custom name of the node that replaces what it takes
+    unit: Unit | None  # None: an NNAPI accelerator the phone lacks
+    rank: int  # where its flag stood on the command line (the real tool's order)
+    accelerator: str = ""
+    claims: bool = False  # logs "<kernel> delegate: N nodes delegated out of M ..."
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A delegate's node in the execution plan, standing for the nodes it took."""
+
+    delegate: Delegate
+
+
+def runtime(severity: str, line: str) -> None:
+    """A line of the LiteRT runtime's logger (stderr), after what the tool printed so far."""
+    sys.stdout.flush()
+    sys.stderr.write(f"{severity}: {line}\n")
+
+
+def graph_nodes(interp: Any) -> list[Node]:
+    """The model's operators in execution order, with their work and output type."""
+    tensors = {int(t["index"]): t for t in interp.get_tensor_details()}
+
+    def shape(index: int) -> list[int]:  # a tensor the interpreter will not describe: none
+        return [int(d) for d in tensors[index]["shape"]] if index in tensors else [0]
+
+    nodes = []
+    for op in interp._get_ops_details():
+        inputs = [int(i) for i in op["inputs"] if i >= 0]
+        outputs = [int(i) for i in op["outputs"] if i >= 0]
+        work = float(sum(math.prod(shape(i)) for i in outputs))
+        weights = shape(inputs[1]) if len(inputs) > 1 else []
+        name = str(op["op_name"])
+        if name == "CONV_2D" and len(weights) == 4:
+            work *= math.prod(weights[1:])
+        elif name == "DEPTHWISE_CONV_2D" and len(weights) == 4:
+            work *= weights[1] * weights[2]
+        elif name == "FULLY_CONNECTED" and len(weights) == 2:
+            work *= weights[1]
+        bits8 = [
+            getattr(tensors[i]["dtype"], "__name__", "") in ("int8", "uint8")
+            for i in outputs
+            if i in tensors
+        ]
+        nodes.append(Node(name, max(work, 1.0), bool(bits8) and all(bits8)))
+    return nodes
+
+
+def flag_rank(argv: list[str], name: str) -> int:
+    """Where a flag stood on the command line (its last occurrence wins, as it does)."""
+    return max((i for i, a in enumerate(argv) if a.partition("=")[0] == f"--{name}"), default=0)
+
+
+def create_delegates(values: dict[str, Any], argv: list[str]) -> list[Delegate]:
+    """The providers' CreateTfLiteDelegate, in the tool's order, then sorted by flag rank."""
+    made: list[Delegate] = []
+
+    def created(delegate: Delegate) -> None:
+        if not made:  # ProvidedDelegateList logs the first one only
+            info(f"{delegate.provider} delegate created.")
+        made.append(delegate)
+
+    if values["use_gpu"]:
+        runtime("INFO", "Created TensorFlow Lite delegate for GPU.")
+        gpu = GPU_UNITS[bool(values["gpu_precision_loss_allowed"])]
+        created(Delegate("GPU", GPU_KERNEL, gpu, flag_rank(argv, "use_gpu")))
+    name = values["nnapi_accelerator_name"]
+    if values["use_nnapi"]:
+        runtime("INFO", "Created TensorFlow Lite delegate for NNAPI.")
+        unit = NNAPI_DEVICES.get(name or NNAPI_DEFAULT)
+        created(Delegate("NNAPI", NNAPI_KERNEL, unit, flag_rank(argv, "use_nnapi"), name))
+    elif name:
+        sys.stdout.write(
+            "WARN: `--use_nnapi=true` must be set for the provided NNAPI accelerator "
+            f"({name}) to be used.\n"
+        )
+    path = values["external_delegate_path"]
+    if path:
+        external = load_external(path, flag_rank(argv, "external_delegate_path"))
+        if external is not None:
+            created(external)
+    if len(made) >= 2:
+        info(f"Going to apply {len(made)} delegates one after another.")
+    return sorted(made, key=lambda d: d.rank)
+
+
+def load_external(path: str, rank: int) -> Delegate | None:
+    """dlopen the external delegate library; None (and the runtime's line) when it fails.
+
+    The stand-in runs no native code, so the only library it can load is a
+    simulated one: a text file whose first line is SIM_LIBRARY_MAGIC, then
+    `name=` (its node's name), `ops=all|none|OP,OP,...` (what it takes) and
+    `factor=` (its time for them relative to the host's). Anything else fails
+    as bionic's dlopen would, or says that the stand-in cannot load it.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        reason = f'dlopen failed: library "{path}" not found'
+    else:
+        text = head.decode("utf-8", "replace")
+        if text.startswith(SIM_LIBRARY_MAGIC):
+            try:
+                return simulated_library(text, rank)
+            except ValueError as exc:
+                reason = f"{path} is not a simulated delegate library: {exc}"
+        elif head[:4] == b"\x7fELF":
+            reason = "the harness benchmark_model stand-in cannot load native libraries"
+        elif len(head) < ELF_HEADER_BYTES:
+            reason = (
+                f'dlopen failed: "{path}" is too small to be an ELF executable: '
+                f"only found {len(head)} bytes"
+            )
+        else:
+            reason = f'dlopen failed: "{path}" has bad ELF magic: {head[:4].hex()}'
+    runtime("INFO", f"Unable to load external delegate from : {path} ({reason})")
+    return None
+
+
+def simulated_library(text: str, rank: int) -> Delegate:
+    """The Delegate a simulated vendor library describes (ValueError if it is malformed)."""
+    fields: dict[str, str] = {}
+    for line in text.split("\n")[1:]:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            key, sep, value = line.partition("=")
+            if not sep or key.strip() not in ("name", "ops", "factor"):
+                raise ValueError(f"unknown line {line!r}")
+            fields[key.strip()] = value.strip()
+    ops = fields.get("ops", "all")
+    only = None if ops == "all" else frozenset() if ops == "none" else frozenset(ops.split(","))
+    factor = float(fields.get("factor", "1"))
+    name = fields.get("name", "TfLiteSimVendorDelegate")
+    if not (factor > 0 and math.isfinite(factor)) or not name or " " in name:
+        raise ValueError("factor must be a positive number and name one word")
+    return Delegate("EXTERNAL", name, Unit(factor, only_ops=only), rank, claims=True)
+
+
+def subsets(takes: list[bool]) -> list[tuple[bool, list[int]]]:
+    """The plan cut into runs of nodes a delegate takes or leaves, in execution order.
+
+    What PartitionGraphIntoIndependentNodeSubsets yields for a chain of nodes
+    (each node needs the one before it), as in MobileNetV2.
+    """
+    out: list[tuple[bool, list[int]]] = []
+    for pos, taken in enumerate(takes):
+        if out and out[-1][0] == taken:
+            out[-1][1].append(pos)
+        else:
+            out.append((taken, [pos]))
+    return out
+
+
+def fail_apply(delegate: Delegate) -> Failure:
+    """What follows a delegate's failed Prepare: the plan restored, then the tool gives up."""
+    runtime("ERROR", "Restored original execution plan after delegate application failure.")
+    return Failure(f"Failed to apply {delegate.provider} delegate.")
+
+
+def gpu_fails() -> bool:
+    """The device's GPU fault: the GPU driver cannot set up the delegate's kernels."""
+    return os.path.exists(os.path.join(STATE, "gpu_fails"))
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """What the delegates took: each node's delegate (None: the CPU), and whether one ran all."""
+
+    nodes: list[Node]
+    owner: list[Delegate | None]
+    full: bool  # one delegate node is the whole plan (no default XNNPACK then)
+
+    def scale(self) -> float:
+        """What a run measured on the host becomes: delegated work counts its factor times.
+
+        The host runs every node; a node a delegate took counts `factor` times
+        its share of the work (by `Node.cost`), a node left on the CPU as measured.
+        """
+        total = sum(n.cost for n in self.nodes)
+        if not total:
+            return 1.0
+        weighted = sum(
+            n.cost * (o.unit.factor if o and o.unit else 1.0)
+            for n, o in zip(self.nodes, self.owner, strict=True)
+        )
+        return weighted / total
+
+    def share(self) -> float:
+        """The delegated nodes' share of the work."""
+        total = sum(n.cost for n in self.nodes)
+        taken = sum(n.cost for n, o in zip(self.nodes, self.owner, strict=True) if o)
+        return taken / total if total else 0.0
+
+    def label(self) -> str:
+        """The delegates and the scale: what numbers a configuration's synthetic trials."""
+        names = sorted({f"{o.provider}:{o.accelerator or o.kernel}" for o in self.owner if o})
+        return ",".join(names) + f"x{self.scale():.6g}"
+
+
+def apply_delegates(delegates: list[Delegate], nodes: list[Node]) -> Delegation:
+    """ModifyGraphWithDelegate for each delegate in turn; which delegate took each node.
+
+    Prints what the runtime and the tool print; raises Failure where the real
+    tool stops (an NNAPI accelerator the phone lacks, the GPU fault).
+    """
+    plan: list[int | Kernel] = list(range(len(nodes)))
+    owner: list[Delegate | None] = [None] * len(nodes)
+    added = 0  # delegate nodes are numbered after the model's
+    for delegate in delegates:
+        unit = delegate.unit
+        if unit is None:
+            devices = ",".join(NNAPI_DEVICES)
+            runtime(
+                "ERROR",
+                f"Could not find the specified NNAPI accelerator: {delegate.accelerator}. "
+                f"Must be one of: {{{devices}}}.",
+            )
+            raise fail_apply(delegate)
+        takes = [isinstance(item, int) and unit.takes(nodes[item]) for item in plan]
+        parts = subsets(takes)
+        taken, kernels = sum(takes), sum(1 for t, _ in parts if t)
+        if delegate.provider == "GPU":
+            info("Loaded OpenCL library with dlopen.")
+        if delegate.claims:
+            runtime(
+                "INFO",
+                f"{delegate.kernel} delegate: {taken} nodes delegated out of {len(plan)} nodes "
+                f"with {kernels} partitions.\n",
+            )
+        if taken:
+            runtime(
+                "VERBOSE",
+                f"Replacing {taken} out of {len(plan)} node(s) with delegate "
+                f"({delegate.kernel}) node, yielding {len(parts)} partitions for subgraph 0.",
+            )
+        if delegate.provider == "GPU":
+            if taken and gpu_fails():
+                runtime("ERROR", "Failed to create a compute context - Out of resources")
+                runtime("ERROR", "Falling back to OpenGL")
+                runtime(
+                    "ERROR",
+                    "TfLiteGpuDelegate Init: [GL_INVALID_OPERATION]: The specified operation "
+                    "is not allowed in the current state.",
+                )
+                runtime("INFO", "Created 0 GPU delegate kernels.")
+                runtime("ERROR", "TfLiteGpuDelegate Prepare: delegate is not initialized")
+                number = len(nodes) + added
+                runtime("ERROR", f"Node number {number} ({GPU_KERNEL}) failed to prepare.\n")
+                raise fail_apply(delegate)
+            if taken:
+                runtime("INFO", "Initialized OpenCL-based API.")
+            runtime("INFO", f"Created {kernels} GPU delegate kernels.")
+        new_plan: list[int | Kernel] = []
+        for was_taken, positions in parts:
+            if was_taken:
+                new_plan.append(Kernel(delegate))
+                for pos in positions:
+                    item = plan[pos]
+                    assert isinstance(item, int)
+                    owner[item] = delegate
+            else:
+                new_plan.extend(plan[pos] for pos in positions)
+        plan, added = new_plan, added + kernels
+        if kernels == 1 and len(plan) == 1:
+            info(
+                f"Explicitly applied {delegate.provider} delegate, and the model graph will be "
+                "completely executed by the delegate."
+            )
+        elif kernels:
+            info(
+                f"Explicitly applied {delegate.provider} delegate, and the model graph will be "
+                f"partially executed by the delegate w/ {kernels} delegate kernels."
+            )
+        else:
+            info(
+                f"Though {delegate.provider} delegate is explicitly applied, the model graph "
+                "will not be executed by the delegate."
+            )
+    return Delegation(nodes, owner, len(plan) == 1 and isinstance(plan[0], Kernel))
+
+
+@contextlib.contextmanager
+def runtime_quiet(on: bool) -> Iterator[None]:
+    """Keep the host runtime's own notices (fd 2) out of the log while `on`.
+
+    A graph one delegate runs whole gets no default XNNPACK delegate on a phone
+    (Interpreter::ApplyLazyDelegateProviders skips a fully delegated graph), but
+    the host interpreter that measures it applies XNNPACK and says so.
+    """
+    if not on:
+        yield
+        return
+    sys.stderr.flush()
+    saved, sink = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
+
+
+def echo_params(values: dict[str, Any], given: set[str]) -> None:
+    """LOG_BENCHMARK_PARAM / LOG_TOOL_PARAM: the flags set (every one with --verbose)."""
+    for name, (kind, _default, desc, _text) in FLAGS.items():
+        if name == "help" or (name == "nnapi_accelerator_name" and not values["use_nnapi"]):
+            continue  # NnapiDelegateProvider::LogParams stops after "Use NNAPI" when off
+        if name in given or values["verbose"] or name in ("graph", "signature_to_run_for"):
+            value = values[name]
+            shown = (
+                ("1" if value else "0")
+                if kind == "bool"
+                else fmt(value)
+                if kind == "float"
+                else str(value)
+            )
+            info(f"{desc}: [{shown}]")
+            if name == "num_threads":
+                info(f"#threads used for CPU inference: [{shown}]")
+        if name == "nnapi_accelerator_name":
+            info(f"NNAPI accelerators available: [{','.join(NNAPI_DEVICES)}]")
 
 
 def main(argv: list[str]) -> int:
@@ -457,52 +881,50 @@ def main(argv: list[str]) -> int:
             raise Failure(
                 f"--{name}=true: {what} is not available in the harness benchmark_model stand-in"
             )
-    for name, (kind, _default, desc, _text) in FLAGS.items():
-        if name in ("help",) or (
-            name not in given
-            and not values["verbose"]
-            and name not in ("graph", "signature_to_run_for")
-        ):
-            continue
-        value = values[name]
-        shown = (
-            ("1" if value else "0")
-            if kind == "bool"
-            else fmt(value)
-            if kind == "float"
-            else str(value)
-        )
-        info(f"{desc}: [{shown}]")
-        if name == "num_threads":
-            info(f"#threads used for CPU inference: [{shown}]")
+    echo_params(values, given)
     graph = values["graph"]
     if not graph:
         raise Failure("Please specify the name of your TF Lite input file with --graph")
     if not os.path.isfile(graph):
         raise Failure(f"Failed to mmap model {graph}")
     info(f"Loaded model {graph}")
+    delegates = create_delegates(values, argv)
     resolver = litert.OpResolverType.AUTO
     if values["use_xnnpack"] is False:
         resolver = litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
     threads = values["num_threads"]
     t_init = time.perf_counter()
+    delegation: Delegation | None = None
     try:
         interp = litert.Interpreter(
             model_path=graph,
             num_threads=threads if threads > 0 else None,
             experimental_op_resolver_type=resolver,
         )
-        interp.allocate_tensors()
+        if delegates:
+            delegation = apply_delegates(delegates, graph_nodes(interp))
+        with runtime_quiet(delegation is not None and delegation.full):
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise Failure(f"Failed to mmap model {graph}") from None
+    scale = delegation.scale() if delegation else 1.0
+    if delegation and delegation.share():
+        share = math.floor(delegation.share() * 1000) / 10  # never "100%" for a part
+        info(
+            f"harness stand-in timing model: the delegated nodes ({share:g}% of "
+            f"the work) ran on this host's CPU; every run is reported x{scale:.4g}, by factors "
+            'invented for the simulated phone (docs/sim.md "Delegates"), not measured on one'
+        )
     info(f"The input model file size (MB): {fmt(os.path.getsize(graph) / 1e6)}")
     init_us = int((time.perf_counter() - t_init) * 1e6)
     clock: SyntheticClock | None = None
     if mode:
         shape = tuple(int(d) for d in interp.get_input_details()[0]["shape"])
         key = f"{os.path.basename(graph)}|t{threads}|xnnpack={values['use_xnnpack']}"
-        clock = SyntheticClock(mode, graph, nominal_us(graph, shape, threads), key)
+        count_key = f"{key}|{delegation.label()}" if delegation else key
+        nominal = nominal_us(graph, shape, threads) * scale
+        clock = SyntheticClock(mode, graph, nominal, key, count_key)
         init_us = int(clock.trial_us * 3)  # drawn like everything else it prints
     info(f"Initialized session in {fmt(init_us / 1e3)}ms.")
     LEDGER.tick("init")
@@ -541,7 +963,14 @@ def main(argv: list[str]) -> int:
         )
         try:
             stat = run_phase(
-                interp.invoke, min_runs, min_secs, max_secs, values["run_delay"], graph, clock
+                interp.invoke,
+                min_runs,
+                min_secs,
+                max_secs,
+                values["run_delay"],
+                graph,
+                clock,
+                scale,
             )
         except (ValueError, RuntimeError) as exc:
             error(str(exc).strip() or type(exc).__name__)

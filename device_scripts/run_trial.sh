@@ -334,9 +334,11 @@ reaped_ticks() {
 #   sample at=start up=<uptime s> temp=<hottest zone, m°C> s<cpu>=<busy>,<total>... self=<ticks>
 #   sample up=... temp=... f<cpu>=<cur kHz>... s<cpu>=... self=<ticks>
 # (the wrapper adds `sample at=exit`). First the start look, as soon as taskset
-# has applied the mask and exec'd the benchmark (until then the process is
-# called taskset; on a phone that is well under a millisecond, so the wait
-# below seldom turns): the affinity read back, and the counters with the
+# has applied the mask and exec'd the benchmark. Until then the process is the
+# wrapper's forked shell (named as the wrapper, its mask not yet applied), then
+# taskset: the wait below turns while it has either name, at most ~1 s (on a
+# phone it is well under a millisecond; a benchmark that shares the wrapper's
+# name only costs that second). Then the affinity read back, and the counters with the
 # benchmark's own ticks (self, utime+stime of /proc/PID/stat). The looks read
 # no clocks: a CPU that has just woken, or is about to sleep, runs slow for
 # reasons that say nothing about the trial. Then a sample every SAMPLE_S while
@@ -352,12 +354,18 @@ sample() {
     shift 2
     _stop=0
     trap '_stop=1' TERM
-    while [ "$_stop" = 0 ]; do
+    readf _ps "/proc/$PPID/stat"
+    _wname=${_ps#*\(}
+    _wname=${_wname%\)*}
+    _n=0
+    while [ "$_stop" = 0 ] && [ "$_n" -lt 100 ]; do
         readf _ps "/proc/$_p/stat"
         [ -n "$_ps" ] || break
         case ${_ps##*) } in Z*) break ;; esac
         _comm=${_ps#*\(}
-        [ "${_comm%\)*}" = taskset ] || break
+        _comm=${_comm%\)*}
+        [ "$_comm" = taskset ] || [ "$_comm" = "$_wname" ] || break
+        _n=$((_n + 1))
         sleep 0.01
     done
     _am=$(taskset -p "$_p" 2>/dev/null)

@@ -61,7 +61,7 @@ def write_many_runs(path: Path, n_lines: int) -> int:
 
 def chatter() -> list[str]:
     """Every corpus line that holds no keyword the parser looks for, in corpus order."""
-    from harness.bench.scan import KEYWORDS
+    from harness.logs.scan import KEYWORDS
 
     lines: list[str] = []
     for path in sorted(DATA.glob("*.log")):

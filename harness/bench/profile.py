@@ -23,7 +23,7 @@ PROFILE_RUNS = 10  # enough for stable per-op averages, short next to the trials
 
 
 def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> dict[str, Any]:
-    from harness.bench.parser import parse
+    from harness.logs.parser import parse
 
     target = runner.target
     model = target.models[(cfg.variant, cfg.quant)]

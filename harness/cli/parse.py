@@ -100,7 +100,7 @@ def parse_cmd(
     ] = False,
 ) -> None:
     """Parse a benchmark_model log of any era; exit 1 unless it shows a complete, successful run."""
-    from harness.bench.parser import parse_files
+    from harness.logs.parser import parse_files
 
     if exit_code is not None:
         PARSE["--exit-code"].check("--exit-code", exit_code)

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import tomllib
 
-from harness.bench.parser import LogReader, ParsedOutput, parse_files
-from harness.bench.scan import blocks
+from harness.logs.parser import LogReader, ParsedOutput, parse_files
+from harness.logs.scan import blocks
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 INDEX: list[dict[str, Any]] = tomllib.loads((DATA / "index.toml").read_text())["log"]

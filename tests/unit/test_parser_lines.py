@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.bench.optable import parse_op_tables
-from harness.bench.parser import parse, signal_from_exit_code
+from harness.logs.optable import parse_op_tables
+from harness.logs.parser import parse, signal_from_exit_code
 
 RUN1 = (
     "Running benchmark for at least 1 iterations and at least 0.5 seconds"

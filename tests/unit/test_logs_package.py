@@ -1,0 +1,51 @@
+"""harness.logs reads benchmark_model output and knows nothing of devices.
+
+A log pasted from logcat and a trial pulled from a phone are read by the same
+code, so the reader must stand without the packages that drive a phone: not
+in its own import lines (any of them, inside functions too) nor through what
+those import.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+LOGS = Path(__file__).resolve().parents[2] / "harness" / "logs"
+DEVICE_SIDE = ("harness.bench", "harness.device", "harness.stages", "harness.sim")
+
+
+def _imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_module_of_logs_imports_the_device_side() -> None:
+    modules = sorted(LOGS.glob("*.py"))
+    assert len(modules) > 5
+    found = {
+        f"{path.name}: {name}"
+        for path in modules
+        for name in _imported(path)
+        if name.startswith(DEVICE_SIDE)
+    }
+    assert found == set()
+
+
+def test_importing_every_logs_module_loads_nothing_of_the_device_side() -> None:
+    names = sorted(f"harness.logs.{path.stem}" for path in LOGS.glob("*.py"))
+    code = (
+        f"import sys, {', '.join(names)}; "
+        f"print(sorted(m for m in sys.modules if m.startswith({DEVICE_SIDE!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"

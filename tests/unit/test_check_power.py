@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.power import CheckRates, RunNoise, check_rates
+from tests.support.power import CheckRates, RunNoise, check_rates
 
 REPS = 2000  # as benchmarks/bench_check_power.py
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci.md"

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.errors import EXIT_DEVICE, EXIT_INPUT, HarnessError, from_os_error
 from harness.inputs import MODEL_BYTES
 from harness.run import MAX_TRIALS, RunSettings
+from tests.support.synthetic import noisy_latencies, write_run
 
 A = "mobilenet_v2_1.0_224"
 DATA = Path(__file__).parent.parent / "data" / "convert"

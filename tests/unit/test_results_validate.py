@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.errors import EXIT_INPUT, ResultsError
 from harness.results import RunStore, load
 from harness.results.store import TRIALS_PARQUET, cache_digest, jsonl_digest
+from tests.support.synthetic import noisy_latencies, write_run
 
 from .test_results_store import make_meta, make_record
 

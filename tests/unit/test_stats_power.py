@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.power import DETECTION_TARGET, verdict_rate
 from harness.compare.stats import compare_samples
+from tests.support.power import DETECTION_TARGET, verdict_rate
 
 DEFAULT_TRIALS = 5  # `harness run --trials` default
 REPS = 1000
@@ -23,7 +23,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci.md"
 
 
 def lognormal_trials(rng: random.Random, n: int, mean_ms: float, cv: float) -> list[float]:
-    # Written apart from harness.compare.power so that these tests do not share its sampler.
+    # Written apart from tests.support.power so that these tests do not share its sampler.
     sigma = math.sqrt(math.log(1.0 + cv * cv))
     return [mean_ms * math.exp(rng.gauss(-sigma * sigma / 2.0, sigma)) for _ in range(n)]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.textsafe import PrintableFormatter, printable
+from tests.support.synthetic import noisy_latencies, write_run
 
 TITLE = "\x1b]0;pwned\x07"  # OSC 0: set the window title
 CLEAR = "\x1b[2J"  # CSI 2 J: clear the screen

@@ -1,9 +1,12 @@
-"""harness.logs reads benchmark_model output and knows nothing of devices.
+"""Where things live: rules of the package's layout that a reader relies on.
 
-A log pasted from logcat and a trial pulled from a phone are read by the same
-code, so the reader must stand without the packages that drive a phone: not
-in its own import lines (any of them, inside functions too) nor through what
-those import.
+- harness.logs reads benchmark_model output and knows nothing of devices: a
+  log pasted from logcat and a trial pulled from a phone are read by the same
+  code, so the reader stands without the packages that drive a phone, neither
+  in its own import lines (any of them, inside functions too) nor through what
+  those import.
+- Test support (tests/support/) is not part of the product: nothing in
+  harness/ imports it.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-LOGS = Path(__file__).resolve().parents[2] / "harness" / "logs"
+HARNESS = Path(__file__).resolve().parents[2] / "harness"
+LOGS = HARNESS / "logs"
 DEVICE_SIDE = ("harness.bench", "harness.device", "harness.stages", "harness.sim")
 
 
 def _imported(path: Path) -> set[str]:
+    """Every module an import statement of `path` names, wherever the statement is."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -49,3 +54,15 @@ def test_importing_every_logs_module_loads_nothing_of_the_device_side() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_nothing_in_the_package_imports_test_support() -> None:
+    modules = sorted(HARNESS.rglob("*.py"))
+    assert len(modules) > 100
+    found = {
+        f"{path.relative_to(HARNESS)}: {name}"
+        for path in modules
+        for name in _imported(path)
+        if name == "tests" or name.startswith("tests.")
+    }
+    assert found == set()

@@ -200,10 +200,6 @@ class DeviceSession:
             log.debug("%s: features %s", self.serial, ",".join(sorted(self._features)))
         return self._features
 
-    def get_state(self, *, timeout_s: float = HOST_CALL_TIMEOUT_S) -> str:
-        """`device`, `offline`, `unauthorized`, ... as the server sees it now."""
-        return self._host_query("get-state", timeout_s).strip()
-
     # -- shell -------------------------------------------------------------
     def shell(
         self, argv: Sequence[str] | str, *, timeout_s: float, check: bool = True

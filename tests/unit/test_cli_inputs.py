@@ -24,7 +24,8 @@ import pytest
 from harness.cli import main
 from harness.errors import EXIT_DEVICE, EXIT_INPUT, HarnessError, from_os_error
 from harness.inputs import MODEL_BYTES
-from harness.run import MAX_TRIALS, RunSettings
+from harness.run import RunSettings
+from harness.stages.settings import MAX_TRIALS
 from tests.support.synthetic import noisy_latencies, write_run
 
 A = "mobilenet_v2_1.0_224"

@@ -24,12 +24,12 @@ from harness.bench.plan import TrialSpec
 from harness.bench.record import Observed, build_record, throttled
 from harness.bench.remote import (
     CALL_TIMEOUT_S,
-    CallHung,
     Collected,
     TrialRemote,
     TrialState,
     trial_dir_name,
 )
+from harness.errors import CallHung
 from harness.results.files import write_trial_logs
 from harness.results.schema import TrialRecord
 

@@ -36,7 +36,8 @@ def clean(
     from harness.cli._devices import open_devices
     from harness.device.files import WORKDIR
     from harness.device.files import clean as clean_device
-    from harness.device.lease import LEASE_DIR, DeviceBusyError, read_holder, release
+    from harness.device.lease import LEASE_DIR, read_holder, release
+    from harness.errors import DeviceBusyError
 
     busy = []
     with open_devices(list(device), adb_server) as sessions:

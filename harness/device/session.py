@@ -41,9 +41,12 @@ from harness.device.quote import sh_join, sh_quote
 from harness.device.wire import close, decode, expect_okay, send_all, service
 from harness.errors import (
     DeviceCommandError,
-    DeviceError,
     DeviceOfflineError,
     DeviceTimeoutError,
+    SessionAborted,
+    SyncClosed,
+    SyncFailed,
+    SyncTimeout,
     TransferError,
 )
 
@@ -53,7 +56,6 @@ __all__ = [
     "OFFLINE_HINT",
     "UNAUTHORIZED_HINT",
     "DeviceSession",
-    "SessionAborted",
     "ShellResult",
     "map_adb_error",
     "parse_sha256_line",
@@ -71,10 +73,6 @@ HOST_CALL_TIMEOUT_S = 10.0
 FILE_QUERY_TIMEOUT_S = 30.0
 # shell,v2 packet ids (AOSP shell_protocol.h).
 _V2_STDOUT, _V2_STDERR, _V2_EXIT, _V2_CLOSE_STDIN = 1, 2, 3, 4
-
-
-class SessionAborted(DeviceError):
-    """The run is stopping (Ctrl-C, SIGTERM): calls in flight were cut, new ones refused."""
 
 
 class DeviceSession:
@@ -259,7 +257,7 @@ class DeviceSession:
                 elif kind == _V2_EXIT:
                     code = data[0] if data else 255
                     return ShellResult(code, decode(out), decode(err))
-        except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
+        except (OSError, EOFError, AdbError, SyncTimeout, SyncClosed) as exc:
             self._check_aborted(cmd)
             raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
         finally:
@@ -285,13 +283,13 @@ class DeviceSession:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise sync.SyncTimeout("no exit marker before the deadline")
+                    raise SyncTimeout("no exit marker before the deadline")
                 sock.settimeout(remaining)
                 chunk = sock.recv(65536)
                 if not chunk:
                     break
                 raw += chunk
-        except (OSError, EOFError, AdbError, sync.SyncTimeout) as exc:
+        except (OSError, EOFError, AdbError, SyncTimeout) as exc:
             self._check_aborted(cmd)
             raise map_adb_error(exc, serial=self.serial, command=cmd) from exc
         finally:
@@ -321,14 +319,14 @@ class DeviceSession:
             expect_okay(sock, deadline)
             result = fn(sock, deadline)
             sync.quit_(sock, deadline)
-        except sync.SyncFailed as exc:
+        except SyncFailed as exc:
             raise TransferError(
                 f"{what} refused by the device: {exc}",
                 serial=self.serial,
                 command=what,
                 stderr=str(exc),
             ) from exc
-        except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
+        except (OSError, EOFError, AdbError, SyncTimeout, SyncClosed) as exc:
             self._check_aborted(what)
             raise map_adb_error(exc, serial=self.serial, command=what) from exc
         finally:
@@ -358,7 +356,7 @@ class DeviceSession:
         def run(sock: socket.socket, deadline: float) -> tuple[sync.RemoteStat, int]:
             st = sync.stat(sock, remote, deadline)
             if not st.exists:
-                raise sync.SyncFailed(f"no such file on the device: {remote}")
+                raise SyncFailed(f"no such file on the device: {remote}")
             return st, sync.pull(sock, remote, dst, deadline)
 
         st, received = self._sync(what, timeout_s, run)

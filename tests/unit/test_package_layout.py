@@ -7,14 +7,23 @@
   those import.
 - Test support (tests/support/) is not part of the product: nothing in
   harness/ imports it.
+- Every exception class lives in harness/errors.py, so the hierarchy is read
+  in one place. The programs the simulated phone runs (harness/sim/tools/)
+  are programs of their own, and an interrupt (SIGTERM as KeyboardInterrupt)
+  is not an error.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
+import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+
+import harness
 
 HARNESS = Path(__file__).resolve().parents[2] / "harness"
 LOGS = HARNESS / "logs"
@@ -66,3 +75,19 @@ def test_nothing_in_the_package_imports_test_support() -> None:
         if name == "tests" or name.startswith("tests.")
     }
     assert found == set()
+
+
+def test_every_exception_class_is_defined_in_errors() -> None:
+    outside = []
+    for info in pkgutil.walk_packages(harness.__path__, "harness."):
+        if info.name.endswith(".__main__") or info.name.startswith("harness.sim.tools"):
+            continue  # runs the CLI on import / programs run on the simulated phone
+        module = importlib.import_module(info.name)
+        outside += [
+            f"{info.name}.{name}"
+            for name, obj in vars(module).items()
+            if inspect.isclass(obj)
+            and issubclass(obj, Exception)
+            and obj.__module__ == info.name != "harness.errors"
+        ]
+    assert outside == []

@@ -27,7 +27,7 @@ from tests.support.power import CheckRates, RunNoise, check_rates
 
 REALISTIC = RunNoise()
 QUIET = RunNoise(shift_sd=0.0, big_shift_p=0.0, share_sd=0.0, config_sd=0.0)
-JUMPED = RunNoise(big_shift_p=1.0)  # the current run always jumped: issue 11's incident
+JUMPED = RunNoise(big_shift_p=1.0)  # every current run jumped: a host whose load changed
 
 
 def pct(x: float, digits: int = 1) -> str:

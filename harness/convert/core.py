@@ -78,7 +78,7 @@ class ConvertedModel:
 
     @property
     def matches_published(self) -> bool:
-        """Both published figures reproduced (the check the issue asks for)."""
+        """Both published figures (MACs and parameters) reproduced."""
         return self.published_check.ok
 
     def to_dict(self) -> dict[str, Any]:

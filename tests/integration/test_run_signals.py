@@ -1,4 +1,4 @@
-"""Issue 10, problem 7: SIGTERM (what CI runners and `timeout` send) stops a run like Ctrl-C.
+"""SIGTERM (what CI runners and `timeout` send) stops a run like Ctrl-C.
 
 The harness runs as a child process with `--device sim` (so it starts and
 must clean up its own simulated phone and temporary folder); the signal is

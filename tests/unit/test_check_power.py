@@ -1,4 +1,4 @@
-"""The gate under between-run noise: false alarms and power of `harness check` (issue 11.2).
+"""The gate under between-run noise: false alarms and power of `harness check`.
 
 Runs the simulation of benchmarks/bench_check_power.py (same seeds, same
 repetitions, so the same figures) through `judge_configs`, the code

@@ -11,6 +11,8 @@
   in one place. The programs the simulated phone runs (harness/sim/tools/)
   are programs of their own, and an interrupt (SIGTERM as KeyboardInterrupt)
   is not an error.
+- Code, tests and benchmarks say what they check, not which tracker issue
+  (by number) asked for it: a reader of the code cannot follow the number.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import harness
 
-HARNESS = Path(__file__).resolve().parents[2] / "harness"
+ROOT = Path(__file__).resolve().parents[2]
+HARNESS = ROOT / "harness"
 LOGS = HARNESS / "logs"
 DEVICE_SIDE = ("harness.bench", "harness.device", "harness.stages", "harness.sim")
 
@@ -91,3 +95,16 @@ def test_every_exception_class_is_defined_in_errors() -> None:
             and obj.__module__ == info.name != "harness.errors"
         ]
     assert outside == []
+
+
+def test_no_issue_numbers_in_code_tests_or_benchmarks() -> None:
+    pattern = re.compile(r"\bissue #?\d+", re.IGNORECASE)
+    files = [p for top in ("harness", "tests", "benchmarks") for p in (ROOT / top).rglob("*.py")]
+    assert len(files) > 200
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert found == []

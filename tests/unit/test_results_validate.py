@@ -1,4 +1,4 @@
-"""One validating reader (issue 11.3): corrupt records are refused, parquet is only a cache.
+"""One validating reader: corrupt records are refused, parquet is only a cache.
 
 Every reader goes through `harness.results.load`: the Python API, `check`,
 `trend` and `report`; each refuses the same file with exit 2 naming file and line.

@@ -1,6 +1,6 @@
 """Statistical properties of the check on seeded synthetic trial sets (CV 1-3%).
 
-Acceptance of issue 7: with the default trials (5), a 10% slowdown is flagged
+What the check promises: with the default trials (5), a 10% slowdown is flagged
 in >= 95% of repetitions and identical distributions in <= 1%; and the
 minimum-detectable-change table in docs/ci.md is what the simulation measures.
 """

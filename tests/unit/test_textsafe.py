@@ -1,4 +1,4 @@
-"""Escape sequences from files never reach the terminal; stored values stay raw (issue 11, item 5).
+"""Escape sequences from files never reach the terminal; stored values stay raw.
 
 `printable` itself, then the commands that print file-supplied text: `parse`
 (a log), `baseline save`, `check`, `report` and `trend` (a run folder whose

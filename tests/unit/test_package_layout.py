@@ -11,6 +11,10 @@
   in one place. The programs the simulated phone runs (harness/sim/tools/)
   are programs of their own, and an interrupt (SIGTERM as KeyboardInterrupt)
   is not an error.
+- `import harness.cli` (every command module) loads neither the device stack
+  (harness.device.adb checks the adb environment as it loads, and that error
+  must come from inside a command), nor the simulated device, nor pandas,
+  scipy, jinja2, matplotlib or TensorFlow: `harness --help` stays light.
 - Code, tests and benchmarks say what they check, not which tracker issue
   (by number) asked for it: a reader of the code cannot follow the number.
 """
@@ -108,3 +112,15 @@ def test_no_issue_numbers_in_code_tests_or_benchmarks() -> None:
         if pattern.search(line)
     ]
     assert found == []
+
+
+def test_the_command_line_starts_without_the_device_stack_or_heavy_modules() -> None:
+    kept_out = (
+        "harness.device.adb", "adbutils", "harness.sim.device",
+        "pandas", "scipy", "jinja2", "matplotlib", "tensorflow",
+    )  # fmt: skip
+    code = f"import sys, harness.cli; print(sorted(m for m in {kept_out!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"

@@ -402,6 +402,8 @@ def hold() -> None:
 
 def main(argv: list[str]) -> int:
     rss_start = maxrss_kb()
+    # LiteRT and numpy are heavy; imported after the start RSS is read, so the memory
+    # line's init figure includes them.
     import ai_edge_litert
     import numpy as np
     from ai_edge_litert import interpreter as litert

@@ -1,6 +1,6 @@
 """Throughput and latency of the simulated device through the adb CLI and adbutils.
 
-Targets (issue 3): push >= 100 MB/s with the adb CLI on loopback, `shell true`
+Targets: push >= 100 MB/s with the adb CLI on loopback, `shell true`
 median <= 15 ms with the adb CLI. Run: `python benchmarks/bench_adb.py [--mb N] [--shells N]`.
 Starts its own adb server on a free port (ADB_EMU/MDNS/USB off) and one SimDevice.
 """

@@ -5,7 +5,7 @@ whole (thermal state, background load, governor). This prints, for seeded
 pairs of runs judged by the code `compare_runs` runs per device
 (`harness.compare.check.judge_configs`), how often identical code is flagged
 and how often a real slowdown of one configuration is, under the noise model
-`harness.compare.power.RunNoise` states (printed first). docs/ci.md
+`tests.support.power.RunNoise` states (printed first). docs/ci.md
 "Between-run noise" quotes the table; tests/unit/test_check_power.py checks
 its headline figures against the same simulation.
 
@@ -16,12 +16,18 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
-from harness.compare.power import CheckRates, RunNoise, check_rates
+# Run as `python benchmarks/bench_x.py`: the repository root comes first, so the
+# harness and its test support (tests/support/: fabricated run folders,
+# simulations) are imported from the same checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.support.power import CheckRates, RunNoise, check_rates
 
 REALISTIC = RunNoise()
 QUIET = RunNoise(shift_sd=0.0, big_shift_p=0.0, share_sd=0.0, config_sd=0.0)
-JUMPED = RunNoise(big_shift_p=1.0)  # the current run always jumped: issue 11's incident
+JUMPED = RunNoise(big_shift_p=1.0)  # every current run jumped: a host whose load changed
 
 
 def pct(x: float, digits: int = 1) -> str:

@@ -22,11 +22,16 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+# Run as `python benchmarks/bench_x.py`: the repository root comes first, so the
+# harness and its test support (tests/support/: fabricated run folders,
+# simulations) are imported from the same checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from harness.compare.check import compare_runs
-from harness.compare.power import minimum_detectable_change, verdict_rate
 from harness.compare.source import read_run
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.compare.trend import trend
+from tests.support.power import minimum_detectable_change, verdict_rate
+from tests.support.synthetic import noisy_latencies, write_run
 
 TRIAL_COUNTS = (3, 5, 7, 10)
 CVS = (0.01, 0.02, 0.03)

@@ -1,7 +1,7 @@
 """How big is the report and how fast does it open? (targets: < 3 MB, < 2 s in chromium)
 
 Writes synthetic run folders through harness.results.RunStore (the
-harness.report.sample helper), renders the report, and opens it in Debian's
+tests.support.sample helper), renders the report, and opens it in Debian's
 headless chromium. Prints, per case: the Python render time, the file size,
 and the browser's time to the load event (Navigation Timing) and to the first
 contentful paint, as the median of several loads. The history case is 100
@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+# Run as `python benchmarks/bench_x.py`: the repository root comes first, so the
+# harness and its test support (tests/support/: fabricated run folders,
+# simulations) are imported from the same checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
 from harness.report.render import build
-from harness.report.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleSpec, write_sample_run
 
 ARGS = list(CHROMIUM_ARGS)
 TIMING_JS = """() => {

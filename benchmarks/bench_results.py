@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.bench.parser import parse
+from harness.logs.parser import parse
 from harness.results import RunStore, TrialRecord, load
 from harness.results.schema import Figures
 

@@ -37,8 +37,8 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-
 from harness.compare.power import RunNoise
+
 from harness.compare.sequential import (
     AB_VERDICTS,
     MAX_TRIALS,

@@ -139,6 +139,18 @@ class DeviceTimeoutError(DeviceError):
     """A device call did not finish within its timeout."""
 
 
+class CallHung(DeviceTimeoutError):
+    """A device call missed its deadline while the device still answers: end the trial."""
+
+
+class SessionAborted(DeviceError):
+    """The run is stopping (Ctrl-C, SIGTERM): calls in flight were cut, new ones refused."""
+
+
+class DeviceBusyError(DeviceError):
+    """The phone is leased by another run (exit 3)."""
+
+
 class DeviceCommandError(DeviceError):
     """A shell command on the device exited non-zero."""
 
@@ -270,6 +282,47 @@ class StorageError(HarnessError):
     def __init__(self, message: str, *, path: str | None = None, hint: str | None = None) -> None:
         self.path = path
         super().__init__(message if not path else f"{path}: {message}", hint=hint)
+
+
+# Internal signals. Each is caught where it is raised, or one layer up, and
+# turned into a HarnessError (or, in the simulated device, a dropped
+# connection); none is meant for a user. They are not HarnessErrors on purpose:
+# an `except HarnessError` must not swallow one, and one that escaped is a bug.
+
+
+class SyncTimeout(Exception):
+    """adb sync: the device did not answer before the deadline."""
+
+
+class SyncClosed(Exception):
+    """adb sync: the other end closed the connection in the middle of an exchange.
+
+    Raised by the host's sync client (the device went away) and by the simulated
+    device's sync service (the host went away).
+    """
+
+
+class SyncFailed(Exception):
+    """adb sync: the device answered FAIL (its message is the exception text)."""
+
+
+class ProtocolError(Exception):
+    """The simulated device's peer sent something that is not an adb packet (dropped)."""
+
+
+class TooMuch(Exception):
+    """An archive asked for more work than its size allows (becomes a ModelError)."""
+
+
+class Corrupt(Exception):
+    """A flatbuffer's bytes do not hold what the schema says they should (a ModelError)."""
+
+
+class UntrustedRecord(ValueError):
+    """A well-formed trials.jsonl line whose values cannot be trusted (a ResultsError).
+
+    A ValueError, as a line that is not a record at all is; caught before it.
+    """
 
 
 # OSError numbers that mean "this path names the wrong thing" (the user's input)

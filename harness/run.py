@@ -19,27 +19,18 @@ from typing import TYPE_CHECKING
 from harness.bench.prepare import release_device
 from harness.bench.trial import TrialRunner
 from harness.errors import PlanError
-from harness.stages.finish import RunOutcome, caveats, finish, resume_command
+from harness.stages.finish import RunOutcome, finish, resume_command
 from harness.stages.measure import make_runners, measure, missing_trials, stop_in_flight
 from harness.stages.plan import plan
 from harness.stages.prepare import open_leased, open_store, prepare
-from harness.stages.resume import identity_differences
-from harness.stages.settings import MAX_TRIALS, RunSettings, checked
+from harness.stages.settings import RunSettings, checked
 
 if TYPE_CHECKING:
     from harness.device.session import DeviceSession
     from harness.results.store import RunStore
 
-__all__ = [
-    "MAX_TRIALS",
-    "RunOutcome",
-    "RunSettings",
-    "caveats",
-    "identity_differences",
-    "missing_trials",
-    "resume_command",
-    "run",
-]
+# What a caller of `run` needs: the function, what it takes and what it returns.
+__all__ = ["RunOutcome", "RunSettings", "run"]
 
 
 def run(

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-from harness.errors import PlanError
+from harness.bench.command import build_command
+from harness.convert.analysis import analyze
+from harness.errors import PlanError, ResultsError
 from harness.inputs import MODEL_BYTES, sha256_file
 from harness.vocab import Config
 
@@ -148,6 +150,7 @@ def arm_models(
     arm: ArmSpec, variants: Sequence[str], quants: Sequence[str], converted: Sequence[ModelFile]
 ) -> list[ModelFile]:
     """The model files one arm measures: its folder's, else the converted ones."""
+    # bench.prepare imports this module at its top: an import circle until arms is split by job.
     from harness.bench.prepare import ModelFile
 
     if arm["models"] is None:
@@ -170,8 +173,6 @@ def model_differences(
     Such a difference may be the point of the experiment, but a reader of the
     verdict should see it (a different graph is not the same workload).
     """
-    from harness.convert.analysis import analyze
-
     seen: dict[tuple[str, str], list[tuple[str, str, frozenset[str]]]] = {}
     analyses: dict[str, dict[str, object]] = {}
     for label, files in per_arm.items():
@@ -223,7 +224,8 @@ def prepare_arms(
     The notes are what a binary cannot do as asked, as `prepare_device` says
     for the run's own binary.
     """
-    from harness.bench.command import build_command
+    # The device half of arms loads when it runs: the CLI imports this module to read
+    # options, and harness.device.adb checks the adb environment as it loads (see harness.cli).
     from harness.bench.trial import DeviceModel
     from harness.device import files
     from harness.device.binary import prepare_binary
@@ -294,8 +296,6 @@ def resolve_arms(
 
 def check_resumed_arms(stored: Mapping[str, object], now: ResolvedArms, run_dir: Path) -> None:
     """A resumed A/B run must measure each arm with the models it started with."""
-    from harness.errors import ResultsError
-
     for label, entry in now.meta.items():
         then = stored.get(label)
         before = then.get("models") if isinstance(then, dict) else None

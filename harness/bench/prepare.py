@@ -9,6 +9,7 @@ trials an earlier harness left running.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,13 +18,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.bench.arms import prepare_arms
 from harness.bench.command import build_command
-from harness.bench.remote import TrialRemote
+from harness.bench.remote import TrialRemote, answers, wait_for_device
 from harness.bench.trial import DeviceModel, DeviceTarget
-from harness.errors import DeviceTimeoutError
+from harness.device import files, preflight, thermal
+from harness.device.binary import prepare_binary
+from harness.device.cores import select_cores, unverified_selection
+from harness.device.info import DeviceInfo, read_info
+from harness.errors import DeviceLostError, DeviceOfflineError, DeviceTimeoutError
 from harness.vocab import Config
 
 if TYPE_CHECKING:
-    from harness.device.info import DeviceInfo
     from harness.device.session import DeviceSession
 
 log = logging.getLogger(__name__)
@@ -58,7 +62,6 @@ class PreparedDevice:
 def _to_dict(obj: Any) -> dict[str, Any]:
     if hasattr(obj, "to_dict"):
         return dict(obj.to_dict())
-    import dataclasses
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
@@ -86,11 +89,6 @@ def prepare_device(
     `vet(serial, identity, binary sha256)` may refuse the phone (a resumed run's check
     that it is the phone the run measured) before any model is pushed to it.
     """
-    from harness.device import files, preflight, thermal
-    from harness.device.binary import prepare_binary
-    from harness.device.cores import select_cores, unverified_selection
-    from harness.device.info import read_info
-
     serial = session.serial
     # Once, before anything else: a phone that cannot run a trial says so here,
     # in one line (exit 3), not trial by trial.
@@ -193,8 +191,6 @@ def _ready_to_measure(
     on_event: Callable[[str], None],
 ) -> TrialRemote:
     """Check the device's state (warnings only) and stop leftovers of an earlier run."""
-    from harness.device import thermal
-
     serial = session.serial
     big = sorted({c for cs in cpus.values() for c in cs})
     try:
@@ -220,8 +216,6 @@ def _ready_to_measure(
 
 
 def _leave_fixed_performance(session: DeviceSession) -> None:
-    from harness.device import thermal
-
     try:
         thermal.set_fixed_performance(session, False)
     except Exception as exc:  # the run's results matter more than this cleanup
@@ -258,9 +252,6 @@ def with_reconnect(
     A call that times out while the device answers is a device problem,
     raised as is. `again` is what the message says happens next.
     """
-    from harness.bench.remote import answers, wait_for_device
-    from harness.errors import DeviceLostError, DeviceOfflineError
-
     for attempt in range(1, PREPARE_ATTEMPTS + 1):
         try:
             return call()

@@ -16,6 +16,7 @@ from typing import Any
 from harness.bench.command import build_command, normalize_flags
 from harness.bench.trial import TrialRunner
 from harness.errors import DeviceLostError
+from harness.logs.parser import parse
 from harness.results.profiles import PROFILES_FILE, append_profile, read_profiles, write_ops_table
 from harness.vocab import Config
 
@@ -23,8 +24,6 @@ PROFILE_RUNS = 10  # enough for stable per-op averages, short next to the trials
 
 
 def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> dict[str, Any]:
-    from harness.bench.parser import parse
-
     target = runner.target
     model = target.models[(cfg.variant, cfg.quant)]
     command = build_command(

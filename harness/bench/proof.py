@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 from harness.device.kv import device_lines, digits, words
 from harness.results.schema import TrialRecord
-from harness.vocab import FLAG_FIELDS
 
 # Other processes' share of the pinned CPUs' time above which a trial is
 # `interfered`. A quiet phone shows 0-2 % (kernel threads, the sampler itself);
@@ -321,16 +320,6 @@ def prove(
 
 def _cpus(cpus: Iterable[int]) -> str:
     return ",".join(str(c) for c in sorted(cpus))
-
-
-def flags_of(record: Mapping[str, object] | TrialRecord) -> list[str]:
-    """The proof flags a stored trial carries (a TrialRecord or a trials.jsonl row)."""
-    row = record if isinstance(record, Mapping) else record.to_dict()
-    return [name for name in FLAG_FIELDS if row.get(name) is True or _text(row.get(name))]
-
-
-def _text(value: object) -> bool:
-    return isinstance(value, str) and bool(value)
 
 
 def with_proof(

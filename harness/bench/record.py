@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from harness.bench.parser import parse
 from harness.bench.plan import TrialSpec
 from harness.bench.remote import TrialState
 from harness.catalogue import get as get_variant
+from harness.logs.parser import parse
 from harness.results.schema import TrialRecord
 from harness.vocab import TRIAL_STATUSES, TrialStatus
 

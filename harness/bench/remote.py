@@ -29,8 +29,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from harness.device.quote import sh_join
-from harness.device.session import SessionAborted
-from harness.errors import DeviceError, DeviceLostError, DeviceOfflineError, DeviceTimeoutError
+from harness.errors import (
+    CallHung,
+    DeviceError,
+    DeviceLostError,
+    DeviceOfflineError,
+    DeviceTimeoutError,
+    SessionAborted,
+)
 
 if TYPE_CHECKING:
     from harness.device.session import DeviceSession
@@ -55,10 +61,6 @@ MIN_CALL_S = 1.0
 # A device that keeps dropping and coming back within one call is as good as
 # lost: after this many reconnects for the same call, stop waiting.
 MAX_RECOVERIES = 5
-
-
-class CallHung(DeviceTimeoutError):
-    """A device call missed its deadline while the device still answers: end the trial."""
 
 
 def trial_dir_name(trial_id: str) -> str:

@@ -22,8 +22,7 @@ from typing import Protocol
 
 from harness.bench.plan import Plan, TrialSpec
 from harness.bench.trial import TrialRunner
-from harness.device.session import SessionAborted
-from harness.errors import DeviceError, DeviceLostError, HarnessError
+from harness.errors import DeviceError, DeviceLostError, HarnessError, SessionAborted
 from harness.results.schema import TrialRecord
 
 log = logging.getLogger(__name__)

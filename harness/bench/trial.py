@@ -21,15 +21,17 @@ from typing import TYPE_CHECKING, Any
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
+from harness.bench.proof import with_proof
 from harness.bench.record import Observed, build_record, throttled
 from harness.bench.remote import (
     CALL_MARGIN_S,
-    CallHung,
     Collected,
     TrialRemote,
     TrialState,
     trial_dir_name,
 )
+from harness.device import thermal
+from harness.errors import CallHung
 from harness.results.files import write_trial_logs
 from harness.results.schema import TrialRecord
 
@@ -134,7 +136,6 @@ class TrialRunner:
         """Parse a state.sh snapshot; a missing or odd one must not cost the measurement."""
         if text is None:
             return None
-        from harness.device import thermal
 
         try:
             return thermal.parse_state(text)
@@ -147,7 +148,6 @@ class TrialRunner:
         limit = self.settings.cooldown_temp_c
         if limit is None:
             return None, None, None
-        from harness.device import thermal
 
         # The previous trial's after-snapshot, taken moments ago, is this trial's
         # state too: when it is already cool there is nothing to wait for, and the
@@ -229,7 +229,6 @@ class TrialRunner:
                 notes=command.notes,
             ),
         )
-        from harness.bench.proof import with_proof
 
         return with_proof(
             record,

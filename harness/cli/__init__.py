@@ -4,6 +4,12 @@ Each subcommand lives in its own module under `harness.cli` and exposes
 `register(app)`. This module is the one place where a `HarnessError` becomes
 one line on stderr and an exit code; a traceback reaches the user only with
 `--debug`.
+
+Every command module is imported at start-up, so each imports the device
+stack, `harness.compare` and `harness.report` inside its command function:
+`harness.device.adb` checks ANDROID_ADB_SERVER_HOST/PORT as it loads (before
+adbutils reads them), and that error must come from inside a command, as one
+line; compare and report bring pandas, scipy, jinja2 and matplotlib.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Annotated, Any
 import typer
 
 from harness import __version__
+from harness.cli.helptext import plain_metavars
+from harness.cli.paths import refuse_empty_paths
 from harness.errors import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -92,9 +100,6 @@ for _name in COMMAND_MODULES:
 def command() -> Any:
     """The click command `main` runs: the app, with words for metavars (see helptext) and
     path parameters that refuse an empty value (see paths)."""
-    from harness.cli.helptext import plain_metavars
-    from harness.cli.paths import refuse_empty_paths
-
     cmd = typer.main.get_command(app)
     plain_metavars(cmd)
     refuse_empty_paths(cmd)

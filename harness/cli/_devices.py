@@ -10,13 +10,18 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from harness.device.select import ATTACH_WAIT_S, adb_connect, make_client, selection_tokens
+from harness.device.lab import LeaseRequest, open_lab
+from harness.device.select import (
+    ATTACH_WAIT_S,
+    adb_connect,
+    make_client,
+    parse_server,
+    selection_tokens,
+)
 from harness.device.session import DeviceSession
-
-if TYPE_CHECKING:
-    from harness.device.lab import LeaseRequest
+from harness.sim import SimDevice
 
 AdbServers = Sequence[str] | str | None
 
@@ -38,8 +43,6 @@ def open_devices(
     leased for the block (harness.device.lab). A `sim` is connected through
     the first server.
     """
-    from harness.device.lab import open_lab
-
     tokens = selection_tokens(selection)  # before a simulator starts or a server is asked
     first = _first(adb_server)
     with contextlib.ExitStack() as stack:
@@ -48,7 +51,6 @@ def open_devices(
             if token.lower() != "sim":
                 resolved.append(token)
                 continue
-            from harness.sim import SimDevice  # only the CLI may import the simulator
 
             # Any: SimDevice sets its attributes in start(), beyond mypy's view.
             device: Any = SimDevice.start()
@@ -74,8 +76,6 @@ def _first(adb_server: AdbServers) -> str | None:
 
 
 def _server_key(spec: str | None) -> str:
-    from harness.device.select import parse_server
-
     host, port = parse_server(spec)
     return f"{host}:{port}"
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from harness.outputs import output_file, writing
 from harness.textsafe import echo
 
 baseline_app = typer.Typer(
@@ -25,8 +26,8 @@ def save(
     ],
 ) -> None:
     """Write the run's trial latencies and context as a diff-friendly baseline file."""
+    # harness.compare loads pandas and scipy: only this command pays for them.
     from harness.compare.baseline import save_baseline
-    from harness.outputs import output_file, writing
 
     output_file(out, "--out")
     with writing(out):

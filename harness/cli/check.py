@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from harness.errors import PlanError
+from harness.outputs import output_file, write_atomic, writing
 from harness.textsafe import echo
 
 if TYPE_CHECKING:
@@ -96,9 +97,9 @@ def check(
     ] = False,
 ) -> None:
     """Give each configuration a verdict against the baseline (or arm A) and gate on regressions."""
+    # harness.compare loads pandas and scipy: only this command pays for them.
     from harness.compare.ab import compare_arms
     from harness.compare.thresholds import parse_fraction
-    from harness.outputs import output_file
 
     # Refused before the comparison, so a bad path never costs a finished check.
     if junit:
@@ -154,6 +155,7 @@ def _against_baseline(
     metric: str,
     allow_missing: bool,
 ) -> Comparison:
+    # harness.compare loads pandas and scipy: only this command pays for them.
     from harness.compare.check import compare_runs
     from harness.compare.thresholds import load_thresholds, parse_fraction
 
@@ -172,10 +174,10 @@ def _against_baseline(
 def _write_outputs(
     comparison: Comparison, junit: Path | None, markdown: Path | None, as_json: bool
 ) -> None:
+    # harness.compare loads pandas and scipy: only this command pays for them.
     from harness.compare.junit import write_junit
     from harness.compare.markdown import render_markdown
     from harness.compare.table import render_table
-    from harness.outputs import write_atomic, writing
 
     if junit:
         with writing(junit):

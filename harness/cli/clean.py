@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from harness.errors import DeviceBusyError
 from harness.textsafe import echo
 
 
@@ -33,10 +34,12 @@ def clean(
 ) -> None:
     """Delete /data/local/tmp/harness (binary, models, scripts, trial outputs) on the devices,
     and release a lease the harness left behind (only a stale one, unless --force)."""
+    # Device modules load inside the command: harness.device.adb checks the adb environment
+    # as it loads, and its error must reach the CLI's one-line handler (see harness.cli).
     from harness.cli._devices import open_devices
     from harness.device.files import WORKDIR
     from harness.device.files import clean as clean_device
-    from harness.device.lease import LEASE_DIR, DeviceBusyError, read_holder, release
+    from harness.device.lease import LEASE_DIR, read_holder, release
 
     busy = []
     with open_devices(list(device), adb_server) as sessions:

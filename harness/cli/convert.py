@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from harness import ranges
+from harness import catalogue, ranges
+from harness.catalogue import Variant
+from harness.convert import convert_many, import_model
+from harness.convert.listing import format_models_table
+from harness.errors import HarnessError
+from harness.outputs import output_folder
 from harness.textsafe import echo
 
 RANGES = ranges.CONVERT  # the documented range of every numeric option
@@ -71,20 +76,10 @@ def convert(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list on stdout.")] = False,
 ) -> None:
     """Build each variant in Keras and convert it with the TF converter (cached by recipe)."""
-    from harness import catalogue
-    from harness.convert import convert_many, import_model
-    from harness.convert.listing import format_models_table
-    from harness.errors import HarnessError
-
-    if TYPE_CHECKING:
-        from harness.catalogue import Variant
-
     for option, value in (("--jobs", jobs), ("--classes", classes)):
         if value is not None:
             RANGES[option].check(option, value)
     if out is not None:
-        from harness.outputs import output_folder
-
         output_folder(out, "--out")
     variants = catalogue.select(catalogue.DEFAULT_SELECTION if selection is None else selection)
     pairs: list[tuple[str, Variant | None]]

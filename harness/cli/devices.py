@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from harness.config import load_config
+from harness.errors import DeviceError
 from harness.textsafe import echo
 
 if TYPE_CHECKING:
@@ -35,11 +37,14 @@ def devices(
     ] = None,
 ) -> None:
     """Show every device the adb servers see (with the server and the lease holder of each)."""
+    # Device modules load inside the command: harness.device.adb checks the adb environment
+    # as it loads, and its error must reach the CLI's one-line handler (see harness.cli).
+    from harness.cli._devices import open_devices
     from harness.device.listing import describe_server, describe_sessions, format_table
+    from harness.device.servers import open_servers, server_specs
+    from harness.device.session import DeviceSession
 
     if device:
-        from harness.cli._devices import open_devices
-
         with open_devices(list(device), adb_server) as sessions:
             infos = describe_sessions(sessions)
             for info, session in zip(infos, sessions, strict=True):
@@ -47,11 +52,6 @@ def devices(
             add_preflight(infos, sessions)
             add_leases(infos, sessions)
     else:
-        from harness.config import load_config
-        from harness.device.servers import open_servers, server_specs
-        from harness.device.session import DeviceSession
-        from harness.errors import DeviceError
-
         servers = open_servers(server_specs(adb_server, load_config()))
         infos, sessions = [], []
         for server in servers:
@@ -91,8 +91,8 @@ def _usable(
 
 def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:
     """Add the warnings `harness run` would give (run's preflight) to each usable device."""
+    # Inside the function, as in devices(): the device modules must not load at start-up.
     from harness.device.preflight import run_preflight
-    from harness.errors import DeviceError
 
     for info, session in _usable(infos, sessions):
         try:
@@ -106,8 +106,8 @@ def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) ->
 
 def add_leases(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:
     """Add `lease` (the holder, or None when free) to each usable device."""
+    # Inside the function, as in devices(): the device modules must not load at start-up.
     from harness.device.lease import read_holder
-    from harness.errors import DeviceError
 
     for info, session in _usable(infos, sessions):
         try:

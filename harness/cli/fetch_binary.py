@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from harness.device.download import ABI_TARGETS, OFFICIAL_BASE_URL
+from harness.device.download import fetch_binary as fetch
 from harness.textsafe import echo
 
 
@@ -22,8 +23,6 @@ def fetch_binary(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
 ) -> None:
     """Fetch benchmark_model into the cache, record its sha256 (then: --benchmark-binary)."""
-    from harness.device.download import fetch_binary as fetch
-
     got = fetch(abi, base_url=base_url, force=force)
     if as_json:
         echo(json.dumps(got.to_dict(), indent=2))

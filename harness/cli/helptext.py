@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import typer
+
 # typer's label (inside <...>) -> click's word; list[...] options repeat, so they take
 # the element's word.
 WORDS = {
@@ -40,8 +42,6 @@ def word_for(typer_label: str) -> str:
 
 def plain_metavars(command: Any, ctx: Any = None) -> None:
     """Give every parameter under `command` (a click command or group) a word for its value."""
-    import typer
-
     context = ctx or typer.Context(command, info_name=command.name)
     for param in getattr(command, "params", []):
         if getattr(param, "is_flag", False) or getattr(param, "count", False):

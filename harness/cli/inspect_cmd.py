@@ -8,6 +8,9 @@ from typing import Annotated
 
 import typer
 
+from harness.convert.analysis import analyze, analyze_bytes
+from harness.convert.archive import tflite_from_archive
+from harness.convert.listing import format_analysis
 from harness.textsafe import echo
 
 
@@ -18,10 +21,6 @@ def inspect(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object on stdout.")] = False,
 ) -> None:
     """Read a TFLite flatbuffer and report its cost (no TensorFlow needed)."""
-    from harness.convert.analysis import analyze, analyze_bytes
-    from harness.convert.archive import tflite_from_archive
-    from harness.convert.listing import format_analysis
-
     if model.name.endswith((".tgz", ".tar.gz", ".tar")):
         member, data = tflite_from_archive(model)
         analysis = analyze_bytes(data, path=f"{model}!{member}")

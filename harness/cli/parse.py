@@ -10,7 +10,9 @@ from typing import Annotated
 import typer
 
 from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.logs.parser import parse_files
 from harness.ranges import PARSE
+from harness.results.frame import json_safe
 from harness.textsafe import echo
 
 
@@ -100,8 +102,6 @@ def parse_cmd(
     ] = False,
 ) -> None:
     """Parse a benchmark_model log of any era; exit 1 unless it shows a complete, successful run."""
-    from harness.bench.parser import parse_files
-
     if exit_code is not None:
         PARSE["--exit-code"].check("--exit-code", exit_code)
     parsed = parse_files(logfile, stderr, exit_code=exit_code)
@@ -110,8 +110,6 @@ def parse_cmd(
         echo(f"warning: {warning}", err=True)
     result = parsed.to_dict()
     if as_json:
-        from harness.results.frame import json_safe
-
         # NaN and inf are not JSON: a figure the tool printed so (an op row's too) becomes null.
         echo(json.dumps(json_safe(result), indent=2, allow_nan=False))
     else:

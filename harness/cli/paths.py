@@ -13,6 +13,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
+import typer
+
 
 def _takes_paths(param: Any) -> bool:
     annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
@@ -23,8 +25,6 @@ def _takes_paths(param: Any) -> bool:
 
 def refuse_empty_paths(command: Any) -> None:
     """Make every path parameter under `command` (a click command or group) refuse `''`."""
-    import typer
-
     for param in getattr(command, "params", []):
         if not _takes_paths(param):
             continue

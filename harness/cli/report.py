@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from harness.outputs import output_file
 from harness.textsafe import echo
 
 
@@ -49,7 +50,6 @@ def report(
     """Write the HTML report: measured beside the published Pixel-1 column, for people."""
     # Imported here so that `harness --help` does not load pandas, jinja2 or matplotlib.
     from harness.compare.thresholds import parse_fraction
-    from harness.outputs import output_file
     from harness.report.render import build
 
     if out is not None:

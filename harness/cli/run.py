@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from harness.bench.arms import parse_arms
 from harness.errors import OptionError, PlanError
-from harness.stages.settings import DEFAULTS, RANGES, RunSettings, ignored_on_resume
+from harness.results.summary import status_notes
+from harness.stages.settings import DEFAULTS, RANGES, RunSettings, checked, ignored_on_resume
 from harness.textsafe import echo
 
 if TYPE_CHECKING:
@@ -84,8 +86,6 @@ def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
         echo(json.dumps(outcome.to_dict(), indent=2, allow_nan=False))
         return
     if outcome.summary is not None and len(outcome.summary):
-        from harness.results.summary import status_notes
-
         echo(summary_table(outcome.summary))
         for note in status_notes(outcome.summary):
             echo(note)
@@ -260,7 +260,6 @@ def run_cmd(
     settings.cooldown_temp_c = None if cooldown_temp == 0 else cooldown_temp
     settings.cooldown_timeout_s = cooldown_timeout
     settings.op_profile = op_profile
-    from harness.bench.arms import parse_arms
 
     default_binary, settings.arms = parse_arms(benchmark_binary or [], models or [])
     settings.benchmark_binary = Path(default_binary) if default_binary else None
@@ -329,10 +328,11 @@ def _emit(message: str) -> None:
 
 def execute(settings: Any) -> RunOutcome:
     """Open the devices (starting a simulated one for `sim`) and run."""
+    # Device modules load inside the command: harness.device.adb checks the adb environment
+    # as it loads, and its error must reach the CLI's one-line handler (see harness.cli).
     from harness.cli._devices import open_devices
     from harness.run import run
     from harness.stages.prepare import lease_request
-    from harness.stages.settings import checked
 
     # Bad options (or a resumed run's bad meta.json) fail before a device, or a simulator,
     # is touched; a resume without --device measures on the run's own.

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from harness.sim.serve import RANGES
+from harness.sim.serve import RANGES, auth_setting, fault_settings, serve_foreground, start_device
 
 sim_app = typer.Typer(
     name="sim",
@@ -142,8 +142,6 @@ def serve(
     ] = False,
 ) -> None:
     """Serve one simulated device until Ctrl-C; prints its serial (HOST:PORT) on stdout."""
-    from harness.sim.serve import auth_setting, fault_settings, serve_foreground, start_device
-
     faults = fault_settings(
         slowdown=slowdown,
         hang=hang,

@@ -40,6 +40,7 @@ def trend(
     ] = False,
 ) -> None:
     """Order runs by time and find where each configuration's latency stepped."""
+    # harness.compare loads pandas and scipy: only this command pays for them.
     from harness.compare.thresholds import parse_fraction
     from harness.compare.trend import render_trend
     from harness.compare.trend import trend as compute_trend

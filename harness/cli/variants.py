@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+from harness import catalogue
+from harness.catalogue.order import variant_size_key
+from harness.convert.listing import format_variant_table, variant_rows
 from harness.textsafe import echo
 
 
@@ -26,10 +29,6 @@ def variants(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list on stdout.")] = False,
 ) -> None:
     """List the known variants with their published figures (and computed ones when converted)."""
-    from harness import catalogue
-    from harness.catalogue.order import variant_size_key
-    from harness.convert.listing import format_variant_table, variant_rows
-
     chosen = sorted(
         catalogue.select(selection, family=family), key=lambda v: variant_size_key(v.id)
     )

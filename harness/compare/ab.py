@@ -28,6 +28,7 @@ from harness.compare.stats import (
     validate_threshold,
 )
 from harness.errors import PlanError, ResultsError, StatsInputError
+from harness.results.load import load, load_meta
 
 METHOD = (
     "paired Student t on log(B/A) of the A and B trials the plan put next to each other "
@@ -160,8 +161,6 @@ def compare_arms(
     metric: str = "mean",
 ) -> Comparison:
     """Verdicts for arm B against arm A in every configuration and device of an A/B run."""
-    from harness.results.load import load, load_meta
-
     if metric not in METRICS:
         raise StatsInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     threshold, confidence = validate_threshold(threshold), validate_confidence(confidence)

@@ -167,7 +167,7 @@ def judge_configs(
     """The rows of one device pair, and the run's shared shift (None below MIN_CONFIGS).
 
     What `compare_runs` does per device once the files are read; public so the
-    power simulations (`harness.compare.power`) run exactly this code.
+    power simulations (`tests.support.power`) run exactly this code.
     """
     rows = []
     measured: list[tuple[ConfigId, ConfigSamples, ConfigSamples, float, Effect]] = []

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.convert.tflite_schema import BUILTIN_OPERATORS, CUSTOM, TENSOR_TYPES
-from harness.errors import ModelError
+from harness.errors import Corrupt, ModelError
 from harness.inputs import MODEL_BYTES, read_bytes
 
 FILE_IDENTIFIER = b"TFL3"
@@ -86,10 +86,6 @@ class ModelAnalysis:
         )
 
 
-class _Corrupt(Exception):
-    """Internal: the bytes do not hold what the schema says they should."""
-
-
 # Elements a reader may decode: the file's size plus a margin for tiny models. A real
 # model decodes a few per op and tensor; a flatbuffer whose tables all point at one long
 # vector (20,000 ops sharing 20,000 inputs, in 160 KB) would otherwise cost size squared.
@@ -110,7 +106,7 @@ class _Reader:
     def _spend(self, elements: int) -> None:
         self.budget -= elements
         if self.budget < 0:
-            raise _Corrupt(
+            raise Corrupt(
                 "its tables refer to the same data over and over "
                 f"(more than {self.size + _WORK_MARGIN} elements to read in {self.size} bytes)"
             )
@@ -118,7 +114,7 @@ class _Reader:
     def _unpack(self, fmt: str, pos: int) -> int:
         width = struct.calcsize(fmt)
         if pos < 0 or pos + width > self.size:
-            raise _Corrupt(f"read of {width} bytes at offset {pos} is past the end")
+            raise Corrupt(f"read of {width} bytes at offset {pos} is past the end")
         value: int = struct.unpack_from(fmt, self.buf, pos)[0]
         return value
 
@@ -155,7 +151,7 @@ class _Reader:
         vec = self._deref(pos)
         length = self._unpack("<I", vec)
         if vec + 4 + length * width > self.size:
-            raise _Corrupt(f"vector of {length} elements at offset {vec} runs past the end")
+            raise Corrupt(f"vector of {length} elements at offset {vec} runs past the end")
         return vec + 4, length
 
     def ints(self, table: int, field_id: int, first: int | None = None) -> list[int]:
@@ -205,13 +201,13 @@ def _check_buffers(reader: _Reader, model: int) -> int:
         size = reader.scalar(buffer, _BUFFER_SIZE, "<Q")
         # Files over 2 GB keep weights after the flatbuffer, by offset and size.
         if offset > 1 and offset + size > reader.size:
-            raise _Corrupt(f"buffer of {size} bytes at offset {offset} runs past the end")
+            raise Corrupt(f"buffer of {size} bytes at offset {offset} runs past the end")
     return len(buffers)
 
 
 def _tensor(reader: _Reader, tensors: list[int], index: int) -> tuple[list[int], str]:
     if not 0 <= index < len(tensors):
-        raise _Corrupt(f"tensor index {index} out of range")
+        raise Corrupt(f"tensor index {index} out of range")
     tensor = tensors[index]
     type_code = reader.scalar(tensor, _TENSOR_TYPE, "<b")
     shape = reader.ints(tensor, _TENSOR_SHAPE)
@@ -220,12 +216,12 @@ def _tensor(reader: _Reader, tensors: list[int], index: int) -> tuple[list[int],
 
 
 def _elements(shape: list[int]) -> int:
-    """How many elements a tensor of `shape` holds; `_Corrupt` past MAX_TENSOR_ELEMENTS."""
+    """How many elements a tensor of `shape` holds; `Corrupt` past MAX_TENSOR_ELEMENTS."""
     total = 1
     for dim in shape:
         total *= abs(dim)
         if total > MAX_TENSOR_ELEMENTS:
-            raise _Corrupt(f"a tensor of rank {len(shape)} with over 2**48 elements")
+            raise Corrupt(f"a tensor of rank {len(shape)} with over 2**48 elements")
     return total
 
 
@@ -249,7 +245,7 @@ def analyze_bytes(data: bytes, *, path: str = "<bytes>") -> ModelAnalysis:
     reader = _Reader(data)
     try:
         return _analyze(reader)
-    except _Corrupt as exc:
+    except Corrupt as exc:
         raise ModelError(f"corrupt or truncated TFLite file: {exc}", path=path) from None
     except (struct.error, ValueError, IndexError) as exc:
         raise ModelError(f"corrupt or truncated TFLite file: {exc}", path=path) from None
@@ -261,7 +257,7 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
     _check_buffers(reader, model)
     subgraphs = reader.tables(model, _MODEL_SUBGRAPHS)
     if not subgraphs:
-        raise _Corrupt("the model has no subgraph")
+        raise Corrupt("the model has no subgraph")
     ops: dict[str, int] = {}
     layers: list[MacLayer] = []
     macs = 0
@@ -274,7 +270,7 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
         for op in reader.tables(sub, _SUBGRAPH_OPERATORS):
             index = reader.scalar(op, _OPERATOR_OPCODE_INDEX, "<I")
             if index >= len(names):
-                raise _Corrupt(f"operator code index {index} out of range")
+                raise Corrupt(f"operator code index {index} out of range")
             kind = names[index]
             ops[kind] = ops.get(kind, 0) + 1
             if kind not in MAC_OPS or sub != main:
@@ -282,12 +278,12 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
             inputs = reader.ints(op, _OPERATOR_INPUTS, first=3)  # input, filter, bias
             outputs = reader.ints(op, _OPERATOR_OUTPUTS, first=1)
             if len(inputs) < 2 or not outputs:
-                raise _Corrupt(f"{kind} without filter or output")
+                raise Corrupt(f"{kind} without filter or output")
             filter_shape, _ = _tensor(reader, sub_tensors, inputs[1])
             out_shape, _ = _tensor(reader, sub_tensors, outputs[0])
             min_rank = 2 if kind == "FULLY_CONNECTED" else 4
             if len(filter_shape) < min_rank:
-                raise _Corrupt(f"{kind} filter of shape {filter_shape}")
+                raise Corrupt(f"{kind} filter of shape {filter_shape}")
             layer_macs = _op_macs(kind, out_shape, filter_shape)
             weights = math.prod(filter_shape)
             out_channels = filter_shape[-1] if kind == "DEPTHWISE_CONV_2D" else filter_shape[0]
@@ -301,7 +297,7 @@ def _analyze(reader: _Reader) -> ModelAnalysis:
     graph_inputs = reader.ints(main, _SUBGRAPH_INPUTS, first=1)
     graph_outputs = reader.ints(main, _SUBGRAPH_OUTPUTS, first=1)
     if not graph_inputs or not graph_outputs:
-        raise _Corrupt("the main subgraph has no input or output")
+        raise Corrupt("the main subgraph has no input or output")
     in_shape, in_dtype = _tensor(reader, tensors, graph_inputs[0])
     out_shape, out_dtype = _tensor(reader, tensors, graph_outputs[0])
     return ModelAnalysis(

@@ -29,7 +29,7 @@ from typing import IO, Protocol
 
 from harness import inputs
 from harness.convert.analysis import FILE_IDENTIFIER
-from harness.errors import ModelError
+from harness.errors import ModelError, TooMuch
 from harness.fetch import DEFAULT_DEADLINE_S, DEFAULT_TIMEOUT_S, fetch
 
 DEFAULT_DOWNLOAD_TIMEOUT_S = DEFAULT_TIMEOUT_S
@@ -62,10 +62,6 @@ def download(
     return dest
 
 
-class _TooMuch(Exception):
-    """Internal: the archive asked for more work than its size allows."""
-
-
 class _Unpacked:
     """The decompressed stream, refusing to yield more than `limit` bytes."""
 
@@ -80,7 +76,7 @@ class _Unpacked:
         data = self._stream.read(size)
         self._used += len(data)
         if self._used > self._limit:
-            raise _TooMuch(f"unpacks to over {inputs.size_text(self._limit)}")
+            raise TooMuch(f"unpacks to over {inputs.size_text(self._limit)}")
         return data
 
 
@@ -116,7 +112,7 @@ def tflite_from_archive(path: Path, *, prefer: str | None = None) -> tuple[str, 
                 return _pick(archive, path, prefer)
     except FileNotFoundError:
         raise ModelError("no such file", path=str(path)) from None
-    except _TooMuch as exc:
+    except TooMuch as exc:
         raise ModelError(
             f"the archive {exc}, more than its size allows",
             path=str(path),

@@ -32,6 +32,7 @@ from harness.convert.cache import (
 from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
 from harness.convert.published import PublishedCheck
 from harness.convert.tflite import QUANT_SETTINGS, QUANTS
+from harness.convert.worker import convert_task, init_worker
 from harness.errors import (
     ConversionError,
     ModelError,
@@ -78,7 +79,7 @@ class ConvertedModel:
 
     @property
     def matches_published(self) -> bool:
-        """Both published figures reproduced (the check the issue asks for)."""
+        """Both published figures (MACs and parameters) reproduced."""
         return self.published_check.ok
 
     def to_dict(self) -> dict[str, Any]:
@@ -265,8 +266,6 @@ def _convert_missing(
     weights: Path | None,
 ) -> list[tuple[tuple[Variant, str], str]]:
     """Convert the `missing` indices in workers, filling `results`; return failures."""
-    from harness.convert.worker import convert_task, init_worker
-
     # Largest first, so that no worker is left with a big model at the end
     # while the others idle (conversion time grows with the parameters).
     missing = sorted(

@@ -45,6 +45,7 @@ QUANT_SETTINGS: dict[str, dict[str, Any]] = {
 
 
 def _representative(resolution: int, spec: dict[str, Any]) -> Iterator[list[Any]]:
+    # numpy is heavy: only the int8 calibration samples of a conversion need it.
     import numpy as np
 
     rng = np.random.default_rng(int(spec["seed"]))

@@ -79,6 +79,7 @@ def convert_task(task: dict[str, Any]) -> dict[str, Any]:
                 weights=weights,
             )
             data = to_tflite(model, recipe.resolution, recipe.settings)
+            # keras (TensorFlow) is heavy: only a worker that converts loads it.
             import keras
 
             keras.backend.clear_session()  # free the graph before the next task

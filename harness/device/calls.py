@@ -10,13 +10,14 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from harness.device import sync
 from harness.device.adb import AdbTimeout
 from harness.errors import (
     DeviceError,
     DeviceOfflineError,
     DeviceTimeoutError,
     DeviceUnauthorizedError,
+    SyncClosed,
+    SyncTimeout,
 )
 
 OUTPUT_TAIL_CHARS = 2000
@@ -56,7 +57,7 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
     if isinstance(exc, DeviceError):
         return exc
     text = str(exc).strip()
-    if isinstance(exc, AdbTimeout | TimeoutError | socket.timeout | sync.SyncTimeout):
+    if isinstance(exc, AdbTimeout | TimeoutError | socket.timeout | SyncTimeout):
         return DeviceTimeoutError(
             f"timed out: {command}", serial=serial, command=command, stderr=text or None
         )
@@ -70,7 +71,7 @@ def map_adb_error(exc: BaseException, *, serial: str | None, command: str) -> De
         )
     lowered = text.lower()
     if (
-        isinstance(exc, EOFError | ConnectionError | sync.SyncClosed)
+        isinstance(exc, EOFError | ConnectionError | SyncClosed)
         or not text
         or "offline" in lowered
         or "not found" in lowered

@@ -246,13 +246,6 @@ def push_many(
     return [PushOutcome(remote, digest, remote in moved) for _, remote, digest, _ in plan]
 
 
-def push_once(
-    session: DeviceSession, local: Path | str, name: str, *, executable: bool = False
-) -> str:
-    """Put `local` at WORKDIR/`name` unless it is already there; return the device path."""
-    return push_many(session, [(local, name)], executable=executable)[0].remote
-
-
 def ensure_scripts(session: DeviceSession) -> str:
     """Push device_scripts/*.sh to WORKDIR/scripts once per session; return that folder."""
     if session.scripts_dir is None:

@@ -36,7 +36,7 @@ from typing import Protocol, TypeVar
 from harness.device.kv import device_lines, digits
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession
-from harness.errors import DeviceError, HarnessError
+from harness.errors import DeviceBusyError, DeviceError, HarnessError
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,6 @@ class Reconnect(Protocol):
 def at_once(session: DeviceSession, what: str, call: Callable[[], T]) -> T:
     """No reconnect: a drop raises at once (commands that only look, or release)."""
     return call()
-
-
-class DeviceBusyError(DeviceError):
-    """The phone is leased by another run (exit 3)."""
 
 
 @dataclass(frozen=True)
@@ -404,7 +400,6 @@ __all__ = [
     "HEARTBEAT_EVERY_S",
     "LEASE_DIR",
     "STALE_AFTER_S",
-    "DeviceBusyError",
     "Holder",
     "Lease",
     "Owner",

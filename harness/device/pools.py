@@ -17,7 +17,6 @@ from harness.config import HarnessConfig
 from harness.device import select
 from harness.device.kv import digits
 from harness.device.lease import (
-    DeviceBusyError,
     Holder,
     Lease,
     Owner,
@@ -29,7 +28,7 @@ from harness.device.lease import (
 )
 from harness.device.servers import POOL_PREFIX, Server, resolve, session_for
 from harness.device.session import DeviceSession
-from harness.errors import DeviceError, DeviceNotFoundError, PlanError
+from harness.errors import DeviceBusyError, DeviceError, DeviceNotFoundError, PlanError
 
 
 @dataclass(frozen=True)

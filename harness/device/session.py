@@ -45,6 +45,10 @@ from harness.errors import (
     DeviceError,
     DeviceOfflineError,
     DeviceTimeoutError,
+    SessionAborted,
+    SyncClosed,
+    SyncFailed,
+    SyncTimeout,
     TransferError,
 )
 
@@ -54,7 +58,6 @@ __all__ = [
     "OFFLINE_HINT",
     "UNAUTHORIZED_HINT",
     "DeviceSession",
-    "SessionAborted",
     "ShellResult",
     "map_adb_error",
     "parse_sha256_line",
@@ -74,10 +77,6 @@ FILE_QUERY_TIMEOUT_S = 30.0
 _V2_STDOUT, _V2_STDERR, _V2_EXIT, _V2_CLOSE_STDIN = 1, 2, 3, 4
 
 
-class SessionAborted(DeviceError):
-    """The run is stopping (Ctrl-C, SIGTERM): calls in flight were cut, new ones refused."""
-
-
 @dataclass(frozen=True)
 class _Deadline:
     """A call's end (monotonic `at`), and the longest silence it allows (`idle_s`)."""
@@ -93,7 +92,7 @@ class _Deadline:
 
     def error(self, exc: BaseException, serial: str, command: str) -> DeviceError:
         """The DeviceError for a failed call; a timeout before `at` was the silence bound."""
-        silent = isinstance(exc, sync.SyncTimeout | TimeoutError) and time.monotonic() < self.at
+        silent = isinstance(exc, SyncTimeout | TimeoutError) and time.monotonic() < self.at
         if silent and self.idle_s is not None:
             return DeviceTimeoutError(
                 f"no output for {self.idle_s:g} s: {command}", serial=serial, command=command
@@ -224,10 +223,6 @@ class DeviceSession:
             log.debug("%s: features %s", self.serial, ",".join(sorted(self._features)))
         return self._features
 
-    def get_state(self, *, timeout_s: float = HOST_CALL_TIMEOUT_S) -> str:
-        """`device`, `offline`, `unauthorized`, ... as the server sees it now."""
-        return self._host_query("get-state", timeout_s).strip()
-
     # -- shell -------------------------------------------------------------
     def shell(
         self,
@@ -296,7 +291,7 @@ class DeviceSession:
                 elif kind == _V2_EXIT:
                     code = data[0] if data else 255
                     return ShellResult(code, decode(out), decode(err))
-        except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
+        except (OSError, EOFError, AdbError, SyncTimeout, SyncClosed) as exc:
             self._check_aborted(cmd)
             raise limit.error(exc, self.serial, cmd) from exc
         finally:
@@ -323,13 +318,13 @@ class DeviceSession:
             while True:
                 remaining = limit.next() - time.monotonic()
                 if remaining <= 0:
-                    raise sync.SyncTimeout("no exit marker before the deadline")
+                    raise SyncTimeout("no exit marker before the deadline")
                 sock.settimeout(remaining)
                 chunk = sock.recv(65536)
                 if not chunk:
                     break
                 raw += chunk
-        except (OSError, EOFError, AdbError, sync.SyncTimeout) as exc:
+        except (OSError, EOFError, AdbError, SyncTimeout) as exc:
             self._check_aborted(cmd)
             raise limit.error(exc, self.serial, cmd) from exc
         finally:
@@ -359,14 +354,14 @@ class DeviceSession:
             expect_okay(sock, deadline)
             result = fn(sock, deadline)
             sync.quit_(sock, deadline)
-        except sync.SyncFailed as exc:
+        except SyncFailed as exc:
             raise TransferError(
                 f"{what} refused by the device: {exc}",
                 serial=self.serial,
                 command=what,
                 stderr=str(exc),
             ) from exc
-        except (OSError, EOFError, AdbError, sync.SyncTimeout, sync.SyncClosed) as exc:
+        except (OSError, EOFError, AdbError, SyncTimeout, SyncClosed) as exc:
             self._check_aborted(what)
             raise map_adb_error(exc, serial=self.serial, command=what) from exc
         finally:
@@ -396,7 +391,7 @@ class DeviceSession:
         def run(sock: socket.socket, deadline: float) -> tuple[sync.RemoteStat, int]:
             st = sync.stat(sock, remote, deadline)
             if not st.exists:
-                raise sync.SyncFailed(f"no such file on the device: {remote}")
+                raise SyncFailed(f"no such file on the device: {remote}")
             return st, sync.pull(sock, remote, dst, deadline)
 
         st, received = self._sync(what, timeout_s, run)

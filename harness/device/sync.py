@@ -16,20 +16,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.errors import SyncClosed, SyncFailed, SyncTimeout
+
 # SYNC.TXT: a DATA chunk carries at most 64 KiB.
 CHUNK_BYTES = 64 * 1024
-
-
-class SyncTimeout(Exception):
-    """The device did not answer before the deadline."""
-
-
-class SyncClosed(Exception):
-    """The connection closed in the middle of a sync exchange."""
-
-
-class SyncFailed(Exception):
-    """The device answered FAIL (its message is the exception text)."""
 
 
 @dataclass(frozen=True)

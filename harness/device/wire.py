@@ -12,6 +12,7 @@ import time
 
 from harness.device import sync
 from harness.device.adb import AdbConnection, AdbError
+from harness.errors import SyncTimeout
 
 
 def service(name: str) -> bytes:
@@ -24,7 +25,7 @@ def send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
     """Send every byte before `deadline` (monotonic seconds)."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise sync.SyncTimeout("deadline passed")
+        raise SyncTimeout("deadline passed")
     sock.settimeout(remaining)
     sock.sendall(data)
 

@@ -28,9 +28,11 @@ def t(text: str) -> str:
 @contextmanager
 def figure(key: str, width_in: float, height_in: float) -> Iterator[tuple[Any, Any]]:
     """A fresh Figure (no pyplot global state) with the report's rc settings."""
+    # matplotlib is heavy: only drawing a chart pays for it.
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    # matplotlib is heavy: only drawing a chart pays for it.
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context(
@@ -68,6 +70,7 @@ def to_chart(
 
 def log_axis(ax: Any, which: str) -> None:
     """A log scale labelled in plain milliseconds (10, 20, 50) rather than 2×10^1."""
+    # matplotlib is heavy: only drawing a chart pays for it.
     from matplotlib.ticker import FuncFormatter, LogLocator
 
     if which == "x":

@@ -59,6 +59,7 @@ def measured_vs_published(key: str, rows: Sequence[VariantRow], *, host: str = "
     The legend shows both encodings that are drawn: colour (depth multiplier)
     and marker shape (quantization), each only when it tells points apart.
     """
+    # matplotlib is heavy: only drawing a chart pays for it.
     from matplotlib.lines import Line2D
 
     points = [r for r in _measured(rows) if r.published_ms]
@@ -229,6 +230,7 @@ def accuracy_vs_latency(key: str, rows: Sequence[VariantRow], *, host: str = "")
 
 def trial_distributions(key: str, rows: Sequence[VariantRow], *, host: str = "") -> Chart | None:
     """Every trial's latency per configuration (box p5-p95 plus the points), largest at the top."""
+    # numpy is heavy: only this chart (jitter, boxes) needs it.
     import numpy as np
 
     # boxplot counts positions from the bottom: smallest first puts the largest on top.

@@ -94,6 +94,7 @@ def history(
     host: str = "",
 ) -> Chart | None:
     """Median per run, one line per configuration, steps marked (hover: what changed)."""
+    # matplotlib is heavy: only drawing a chart pays for it.
     from matplotlib.lines import Line2D
 
     drawn = [ln for ln in lines if any(v is not None for v in ln.values)]

@@ -26,6 +26,7 @@ from harness.errors import ResultsError
 from harness.inputs import TRIALS_BYTES, file_kind, read_bytes
 from harness.outputs import write_atomic
 from harness.results.frame import json_safe
+from harness.results.summary import summarize
 
 META_FILE = "meta.json"
 TRIALS_FILE = "trials.jsonl"
@@ -271,6 +272,7 @@ def jsonl_digest(path: Path) -> str:
 def cache_digest(path: Path) -> str | None:
     """The jsonl sha256 a parquet file was made from; None if absent, unreadable or not
     a regular file of the run folder."""
+    # pyarrow is heavy: importing harness.results must not load it.
     import pyarrow.parquet as pq
 
     try:
@@ -285,8 +287,6 @@ def cache_digest(path: Path) -> str | None:
 
 def write_cache(run_dir: Path, frame: Any, digest: str) -> tuple[Path, Path]:
     """trials.parquet and summary.parquet from a trials frame, stamped with the jsonl digest."""
-    from harness.results.summary import summarize  # pandas work lives there
-
     trials_pq = run_dir / TRIALS_PARQUET
     summary_pq = run_dir / SUMMARY_PARQUET
     _write_parquet_atomic(frame, trials_pq, digest)
@@ -295,6 +295,7 @@ def write_cache(run_dir: Path, frame: Any, digest: str) -> tuple[Path, Path]:
 
 
 def _write_parquet_atomic(frame: Any, path: Path, digest: str) -> None:
+    # pyarrow is heavy: importing harness.results must not load it.
     import pyarrow as pa
     import pyarrow.parquet as pq
 

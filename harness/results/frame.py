@@ -78,6 +78,7 @@ def json_safe(value: Any) -> Any:
 
 def trials_frame(rows: Iterable[TrialRecord | Mapping[str, Any]]) -> pd.DataFrame:
     """One row per trial with exactly the TRIAL_DTYPES columns, in that order."""
+    # pandas is heavy: importing harness.results must not load it.
     import pandas as pd
 
     dicts = [r.to_dict() if isinstance(r, TrialRecord) else dict(r) for r in rows]
@@ -96,6 +97,7 @@ def trials_frame(rows: Iterable[TrialRecord | Mapping[str, Any]]) -> pd.DataFram
 
 def coerce(frame: pd.DataFrame) -> pd.DataFrame:
     """Give the trial columns their fixed dtypes (after jsonl or parquet reads)."""
+    # pandas is heavy: importing harness.results must not load it.
     import pandas as pd
 
     for name, dtype in TRIAL_DTYPES.items():

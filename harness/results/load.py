@@ -110,6 +110,7 @@ def _read_trials(run_dir: Path, meta: dict[str, Any]) -> pd.DataFrame:
 
 
 def _join_meta(frame: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
+    # pandas is heavy: importing harness.results must not load it.
     import pandas as pd
 
     devices: dict[str, Any] = meta.get("devices") or {}
@@ -174,6 +175,7 @@ def empty_frame() -> pd.DataFrame:
 
 def _finish(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate per-run frames and settle every column's dtype once."""
+    # pandas is heavy: importing harness.results must not load it.
     import pandas as pd
 
     columns = list(TRIAL_DTYPES) + list(META_COLUMNS)

@@ -18,7 +18,9 @@ from typing import Any
 
 from harness.errors import ResultsError
 from harness.inputs import TRIALS_BYTES, loads_json, read_bytes
+from harness.outputs import write_atomic
 from harness.results.files import OPS_PARQUET, PROFILES_FILE, open_run_file
+from harness.results.frame import json_safe
 from harness.results.shapes import ProfileShape, fields_checker
 
 _profile_problem = fields_checker(typing.get_type_hints(ProfileShape))
@@ -74,8 +76,6 @@ def read_profiles(run_dir: Path) -> list[dict[str, Any]]:
 
 def append_profile(run_dir: Path, record: dict[str, Any]) -> None:
     """Append one profile record and fsync it (a crash loses at most this line)."""
-    from harness.results.frame import json_safe
-
     line = json.dumps(json_safe(record), sort_keys=True, allow_nan=False) + "\n"
     fd = open_run_file(Path(run_dir) / PROFILES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     with os.fdopen(fd, "ab") as fh:
@@ -113,9 +113,8 @@ def write_ops_table(run_dir: Path) -> Path | None:
 
     For people and notebooks: the report reads profiles.jsonl (`ops_rows`), never this.
     """
+    # pandas is heavy: importing harness.results must not load it.
     import pandas as pd
-
-    from harness.outputs import write_atomic
 
     rows = ops_rows(run_dir)
     if not rows:

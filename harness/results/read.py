@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ResultsError, SchemaVersionError
+from harness.errors import ResultsError, SchemaVersionError, UntrustedRecord
 from harness.inputs import META_BYTES, TRIALS_BYTES, loads_json, read_bytes, read_text
 from harness.results.files import META_FILE
 from harness.results.schema import TrialRecord
@@ -60,10 +60,6 @@ class JsonlContents:
     digest: str = EMPTY_DIGEST  # sha256 of the bytes read (what a parquet file is stamped with)
 
 
-class _UntrustedRecord(ValueError):
-    """A well-formed line whose values cannot be trusted (`harness.results.validate`)."""
-
-
 def parse_line(raw: bytes, *, path: Path) -> TrialRecord:
     data = loads_json(raw)
     if not isinstance(data, dict):
@@ -71,7 +67,7 @@ def parse_line(raw: bytes, *, path: Path) -> TrialRecord:
     data = upgrade_trial(data, path=path)
     problem = record_problem(data)
     if problem:
-        raise _UntrustedRecord(f"trial {data.get('trial_id')!r}: {problem}")
+        raise UntrustedRecord(f"trial {data.get('trial_id')!r}: {problem}")
     try:
         return TrialRecord.from_dict(data)
     except TypeError as exc:  # a required field is missing
@@ -120,7 +116,7 @@ def read_jsonl(path: Path, meta: Mapping[str, Any]) -> JsonlContents:
             record = parse_line(raw, path=path)
         except SchemaVersionError:
             raise
-        except _UntrustedRecord as exc:
+        except UntrustedRecord as exc:
             raise ResultsError(f"line {lineno}: {exc}", path=str(path)) from None
         except ValueError as exc:
             msg = f"line {lineno} is not a trial record: {exc}"
@@ -134,7 +130,7 @@ def read_jsonl(path: Path, meta: Mapping[str, Any]) -> JsonlContents:
             record = parse_line(tail, path=path)
         except SchemaVersionError:
             raise
-        except _UntrustedRecord as exc:  # complete, so not torn: corrupt
+        except UntrustedRecord as exc:  # complete, so not torn: corrupt
             raise ResultsError(f"line {len(lines) + 1}: {exc}", path=str(path)) from None
         except ValueError:
             out.torn = tail

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from harness import catalogue
 from harness.catalogue.order import config_size_key
 from harness.errors import UnknownVariantError
+from harness.results.flags import flagged_trials
 from harness.vocab import FAILED_STATUSES, config_key
 
 if TYPE_CHECKING:  # pandas is imported when a summary is computed
@@ -155,6 +156,7 @@ def _status(n_ok: int, n_failed: int, cv: float | None = None) -> str:
 
 
 def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
+    # pandas is heavy: importing harness.results must not load it.
     import numpy as np
     import pandas as pd
 
@@ -198,7 +200,6 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
     row["cooled_unknown_trials"] = int((cooled.isna() & group["cooled_reason"].notna()).sum())
     row["status"] = _status(n_ok, n_failed, row.get("cv"))
     row.update(_delegation(group))
-    from harness.results.flags import flagged_trials
 
     flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])
     row.update(flagged_trials=len(flagged), proof_flags="; ".join(flagged) or None)
@@ -231,6 +232,7 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     `delegate`, `delegated_nodes`, `total_nodes` are what most trials' logs say;
     `warned_trials` counts trials whose log lacked figures or under-delegated.
     """
+    # pandas is heavy: importing harness.results must not load it.
     import pandas as pd
 
     missing = [c for c in (*GROUP_COLUMNS, "status", "latency_ms") if c not in trials.columns]

@@ -19,6 +19,7 @@ from harness.errors import SimulatorError
 from harness.sim import image, powerfiles
 from harness.sim.auth import AuthPolicy, KeyStore, parse_policy
 from harness.sim.power import PowerModel
+from harness.sim.shell_service import HANGUP_POLICIES
 from harness.sim.topology import Topology
 
 
@@ -113,8 +114,6 @@ class Faults:
         """What a closed shell stream does to its command: `adbd` (SIGHUP to the shell
         only, output pipes closed; the default, as AOSP adbd) or `group` (SIGHUP then
         SIGKILL to the whole process group, as some independent daemons do)."""
-        from harness.sim.shell_service import HANGUP_POLICIES
-
         if policy not in HANGUP_POLICIES:
             raise SimulatorError(
                 f"unknown hang-up policy {policy!r} (choose {', '.join(HANGUP_POLICIES)})"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from harness.errors import ProtocolError
+
 HEADER = struct.Struct("<6I")
 
 A_CNXN = 0x4E584E43
@@ -36,10 +38,6 @@ NAMES = {
     A_SYNC: "SYNC",
     A_STLS: "STLS",
 }
-
-
-class ProtocolError(Exception):
-    """The peer sent something that is not an adb packet (the connection is dropped)."""
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,7 @@ def start_device(
     profile: str | None = None,
 ) -> SimDevice:
     """Start a device from command-line style options."""
+    # The device (asyncio, the sandbox) loads when one starts: `harness --help` reads RANGES.
     from harness.sim.device import SimDevice
 
     RANGES["--port"].check("--port", port)

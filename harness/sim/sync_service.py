@@ -13,6 +13,7 @@ import os
 import struct
 from collections.abc import Callable
 
+from harness.errors import SyncClosed
 from harness.sim.fs import DeviceFS
 from harness.sim.transport import Stream
 
@@ -23,10 +24,6 @@ _DENT_V1 = struct.Struct("<4s4I")
 _DENT_V2 = struct.Struct("<4sIQQ4IQqqqI")
 MAX_CHUNK = 64 * 1024
 MAX_PATH = 1024
-
-
-class SyncClosed(Exception):
-    """The host closed the stream in the middle of a request."""
 
 
 class Reader:

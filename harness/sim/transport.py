@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from harness.errors import ProtocolError
 from harness.sim import auth
 from harness.sim import protocol as p
 
@@ -177,7 +178,7 @@ class Connection:
                 self._dispatch(p.Packet(command, arg0, arg1, data))
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
-        except p.ProtocolError as exc:
+        except ProtocolError as exc:
             log.warning("dropping %s: %s", self.peer, exc)
         finally:
             self.abort()

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from harness.bench.arms import arm_note
 from harness.bench.runner import WorkerOutcome
 from harness.errors import EXIT_DEVICE, EXIT_FAILURES, EXIT_OK, HarnessError
+from harness.results.frame import json_safe, trials_frame
+from harness.results.summary import summarize
 from harness.stages.measure import Measured, missing_trials
 from harness.stages.settings import RunSettings
 from harness.vocab import SYNTHETIC_MARK
@@ -49,8 +51,6 @@ class RunOutcome:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (the `harness run --json` contract)."""
-        from harness.results.frame import json_safe
-
         rows: list[dict[str, Any]] = []
         if self.summary is not None:
             rows = [json_safe(r) for r in self.summary.to_dict(orient="records")]
@@ -95,8 +95,6 @@ def finish(
 ) -> RunOutcome:
     """Summarise the stored trials, write the report, say how to continue; the outcome."""
     workers, status = measured.workers, measured.status
-    from harness.results.frame import trials_frame
-    from harness.results.summary import summarize
 
     records = store.records()
     frame = trials_frame(records)
@@ -192,7 +190,9 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
 
 def write_report(run_dir: Path, emit: Callable[[str], None]) -> Path | None:
     """Write RUN_DIR/report.html; a report that cannot be written is a warning, not a failure."""
-    from harness.report import render  # part of the package: a failed import is a real error
+    # harness.report loads matplotlib, scipy and jinja2: only a run that writes its report
+    # pays for them (outside the try: a failed import is a bug, not a warning).
+    from harness.report import render
 
     try:
         return Path(render([run_dir], out=run_dir / "report.html"))

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from harness.bench.arm_plan import plan_for
 from harness.bench.prepare import PreparedDevice
+from harness.bench.profile import run_profiles
 from harness.bench.remote import KillOutcome
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner, TrialSettings
@@ -51,8 +52,6 @@ def measure(
     workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)
     lost = [w for w in workers if w.lost or w.error]
     if settings.op_profile and not lost:
-        from harness.bench.profile import run_profiles
-
         run_profiles(list(runners), plan.configs(), store.run_dir, emit=emit)
     missing = missing_trials(store)
     status: RunStatus = "interrupted" if lost else "incomplete" if missing else "complete"

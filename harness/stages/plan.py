@@ -10,17 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import catalogue
 from harness.bench.arms import ResolvedArms, resolve_arms
 from harness.bench.plan import new_seed
 from harness.bench.prepare import ModelFile
+from harness.convert import convert_many
+from harness.convert.cache import cache_dir
+from harness.results.store import RunStore
 from harness.stages.settings import RunSettings, settings_from_meta
 from harness.vocab import Config
-
-if TYPE_CHECKING:
-    from harness.results.store import RunStore
 
 
 @dataclass
@@ -39,8 +39,6 @@ class Planned:
 
 def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
     """Resume (settings from meta.json), validate, convert; raises HarnessError on bad input."""
-    from harness.results.store import RunStore
-
     store: RunStore | None = None
     meta: dict[str, Any] = {}
     if settings.resume is not None:
@@ -63,9 +61,6 @@ def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
 
 def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
     """The run's models as .tflite files, converting only what the cache lacks."""
-    from harness.convert import convert_many
-    from harness.convert.cache import cache_dir
-
     variants = catalogue.select(settings.variants)
     emit(
         f"models: {len(variants)} variant(s) x {len(settings.quants)} quant(s), "

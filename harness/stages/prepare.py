@@ -27,8 +27,10 @@ from harness.bench.prepare import (
     release_device,
     with_reconnect,
 )
+from harness.device.lab import LeaseRequest, open_lab
 from harness.results.files import LOGS_DIR
 from harness.results.schema import RunMeta
+from harness.results.store import RunStore
 from harness.stages.label import default_label
 from harness.stages.plan import Planned
 from harness.stages.resume import check_resumed_context, map_resumed_serials, plan_serials
@@ -37,9 +39,7 @@ from harness.stages.settings import RunSettings
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from harness.device.lab import LeaseRequest
     from harness.device.session import DeviceSession
-    from harness.results.store import RunStore
 
 
 @dataclass
@@ -110,7 +110,6 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
 def lease_request(settings: RunSettings, emit: Callable[[str], None]) -> LeaseRequest:
     """How a run leases its phones: waiting --wait-for-device, named after a resumed run,
     and riding out a drop during a lease call as preparation does (--reconnect-timeout)."""
-    from harness.device.lab import LeaseRequest
 
     def reconnect(session: DeviceSession, what: str, call: Callable[[], T]) -> T:
         return with_reconnect(
@@ -126,8 +125,6 @@ def open_leased(
     settings: RunSettings, emit: Callable[[str], None]
 ) -> Iterator[tuple[LeaseRequest, list[DeviceSession]]]:
     """Connect to every --device and lease each for the block."""
-    from harness.device.lab import open_lab
-
     lease = lease_request(settings, emit)
     with open_lab(
         list(settings.devices),
@@ -211,8 +208,6 @@ def create_store(
     configs: list[Any],
 ) -> RunStore:
     """A new run folder whose meta.json says what, where and with what this run measures."""
-    from harness.results.store import RunStore
-
     serials = [p.target.session.serial for p in prepared]
     plan = plan_for(serials, configs, settings.arms, trials=settings.trials, seed=seed)
     binaries = {}

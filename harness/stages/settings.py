@@ -16,7 +16,11 @@ from typing import Any
 from harness import catalogue, ranges
 from harness.bench.arms import ArmSpec, check_arms
 from harness.bench.plan import configurations, xnnpack_settings
+from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
+from harness.outputs import output_folder
+from harness.results.files import check_run_layout
+from harness.results.read import read_meta
 from harness.vocab import Config
 
 # Settings a resumed run takes from meta.json (the rest may change: devices' adb
@@ -65,8 +69,6 @@ class RunSettings:
         Raises PlanError, UnknownVariantError, UnknownQuantError or OutputPathError
         (exit code 2), or StorageError (exit 3) for an --out the host will not let us write.
         """
-        from harness.convert.tflite import QUANTS
-
         _refuse_out_of_bounds(self)
         for q in self.quants:
             if q not in QUANTS:
@@ -90,8 +92,9 @@ MAX_TRIALS = int(RANGES["trials"].hi)
 
 def _refuse_out_of_bounds(settings: RunSettings) -> None:
     """PlanError (exit 2) for option values that select nothing or lie outside RANGES."""
+    # harness.device loads adbutils and checks the adb environment: the CLI reads these
+    # settings at start-up, before its one-line error handler is in place.
     from harness.device.cores import check_policy
-    from harness.outputs import output_folder
 
     for option, values in (
         ("--variants", settings.variants),
@@ -150,8 +153,6 @@ def checked(settings: RunSettings) -> RunSettings:
     if settings.resume is None:
         settings.validate()
         return settings
-    from harness.results.files import check_run_layout
-    from harness.results.read import read_meta
 
     check_run_layout(Path(settings.resume))  # a linked .lock or logs/: refused before a device
     resumed = settings_from_meta(read_meta(Path(settings.resume)), settings)

@@ -20,7 +20,7 @@ import pytest
 
 from harness.report import render
 from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
-from harness.report.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleSpec, write_sample_run
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """What a stakeholder reads, in Debian's chromium: honest wording, the History, the PDF.
 
-The run folders are synthetic (harness.report.sample writes them through
+The run folders are synthetic (tests.support.sample writes them through
 RunStore, as `harness run` would): the history is six runs of the simulated
 Pixel a day apart whose latency is 25% higher from the fourth run on, which is
 what `harness sim serve --slowdown` from the fourth run would give, without
@@ -23,7 +23,7 @@ import pytest
 from harness.cli import main
 from harness.report import render
 from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
-from harness.report.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleSpec, write_sample_run
 
 pytestmark = pytest.mark.browser
 

@@ -1,6 +1,6 @@
 """Which adb servers the integration tests run against (tests/integration/conftest.py).
 
-Issue 11, item 7: every test that talks to an adb server runs once per server,
+Every test that talks to an adb server runs once per server,
 and in CI (`CI=true`) a missing Debian adb fails the run instead of silently
 testing one server. Each check runs one integration test in a child pytest.
 """

@@ -16,7 +16,7 @@ from harness.cli import main
 from harness.device import download
 from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores
-from harness.device.files import WORKDIR, clean, push_once
+from harness.device.files import WORKDIR, clean, push_many
 from harness.device.select import connect
 from harness.device.session import DeviceSession
 from harness.errors import BinaryError
@@ -103,7 +103,7 @@ def test_clean_removes_everything(sim: SimDevice, tmp_path: Path) -> None:
     session = _open(sim)
     src = tmp_path / "m.tflite"
     src.write_bytes(b"x" * 1000)
-    push_once(session, src, "models/m.tflite")
+    push_many(session, [(src, "models/m.tflite")])
     assert clean(session) >= 1
     assert not session.exists(WORKDIR)
     assert clean(session) == 0
@@ -126,7 +126,9 @@ def test_cli_devices_json_and_clean(
 def test_hostile_model_name_is_pushed_and_benchmarked_pinned_to_big(sim: SimDevice) -> None:
     session = _open(sim)
     model = Path(__file__).resolve().parents[1] / "data" / "convert" / "tiny_fp32.tflite"
-    remote = push_once(session, model, "models/my model 'v2' \"q\" $(touch pwned) `id`.tflite")
+    name = "models/my model 'v2' \"q\" $(touch pwned) `id`.tflite"
+    [pushed] = push_many(session, [(model, name)])
+    remote = pushed.remote
     binary = prepare_binary(session, None)
     mask = select_cores(session, "big").mask
     result = session.shell(

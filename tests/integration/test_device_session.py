@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.device.files import WORKDIR, push_many, push_once
+from harness.device.files import WORKDIR, push_many
 from harness.device.quote import sh_quote
 from harness.device.select import connect, make_client
 from harness.device.session import OPEN_ATTEMPTS, RETRY_DELAY_S, DeviceSession
@@ -136,7 +136,8 @@ def test_hostile_file_name_is_pushed_and_read_as_a_plain_name(
     name = "my model 'v2' \"q\" $(touch pwned).tflite"
     src = tmp_path / "plain.tflite"
     src.write_bytes(b"tflite-bytes")
-    remote = push_once(session, src, f"models/{name}")
+    [pushed] = push_many(session, [(src, f"models/{name}")])
+    remote = pushed.remote
     assert remote.endswith(name)
     assert session.exists(remote)
     assert session.shell(["cat", remote], timeout_s=10).stdout == "tflite-bytes"
@@ -150,7 +151,7 @@ def test_failed_push_is_a_transfer_error(sim: SimDevice, tmp_path: Path) -> None
     src = tmp_path / "big.bin"
     src.write_bytes(b"x" * 200_000)
     with pytest.raises(TransferError):
-        push_once(session, src, "big.bin")
+        push_many(session, [(src, "big.bin")])
 
 
 def test_pull_roundtrip(sim: SimDevice, tmp_path: Path) -> None:

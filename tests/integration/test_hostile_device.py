@@ -1,4 +1,4 @@
-"""A phone whose model name holds escape sequences cannot drive the terminal (issue 11, item 5).
+"""A phone whose model name holds escape sequences cannot drive the terminal.
 
 The simulated phone's `ro.product.model` holds a window-title OSC and a
 clear-screen CSI. `harness devices` and `harness run` print the name without

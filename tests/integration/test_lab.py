@@ -444,7 +444,7 @@ def test_run_called_without_sessions_leases_its_phone(
     adb_server: AdbServer, sims: list[SimDevice], tmp_path: Path
 ) -> None:
     """`harness.run.run()` from a script: refused on a leased phone, leased while it measures."""
-    from harness.device.lease import DeviceBusyError
+    from harness.errors import DeviceBusyError
     from harness.run import RunSettings, run
 
     phone = _sim(sims, adb_server)

@@ -1,4 +1,4 @@
-"""Issue 10: a run never hangs and never lies, checked against the simulated phone.
+"""A run never hangs and never lies, checked against the simulated phone.
 
 Each test injects one of the observed problems (a device call that never
 answers, a drop during a push, an offline TCP device, a killed launching
@@ -57,7 +57,7 @@ def _settings(serial: str, tmp_path: Path, **kw: Any) -> RunSettings:
 def test_a_call_that_never_answers_ends_its_trial_and_the_run_goes_on(
     sim: Any, tmp_path: Path, where: str
 ) -> None:
-    """Problem 1: a hung begin / collect / state read is a `timeout` record, not a hang."""
+    """A hung begin / collect / state read is a `timeout` record, not a hang."""
     extra: dict[str, Any] = {"trial_timeout_s": 4.0}
     if where == "begin":
         sim.faults.hang_commands(r"run_trial\.sh begin ")
@@ -99,7 +99,7 @@ def test_a_call_that_never_answers_ends_its_trial_and_the_run_goes_on(
 
 
 def test_a_drop_during_the_model_push_is_waited_out(sim: Any, tmp_path: Path) -> None:
-    """Problem 4: preparation survives a connection drop like trials do."""
+    """Preparation survives a connection drop like trials do."""
     sim.faults.drop_after_bytes(400_000)  # inside the first model file's push
     messages: list[str] = []
     outcome = run(_settings(sim.serial, tmp_path, trials=1), sessions=_sessions(sim.serial),
@@ -113,7 +113,7 @@ def test_a_drop_during_the_model_push_is_waited_out(sim: Any, tmp_path: Path) ->
 def test_an_offline_host_port_device_is_reconnected_and_waited_for(
     sim: Any, adb_server: Any
 ) -> None:
-    """Problem 4: `--device HOST:PORT` listed offline is connected again, not refused."""
+    """`--device HOST:PORT` listed offline is connected again, not refused."""
     sim.faults.go_offline(4.0)
     deadline = time.monotonic() + EVENT_TIMEOUT_S
     while {d.serial: d.state for d in adb_server.client().list()}.get(sim.serial) == "device":
@@ -124,7 +124,7 @@ def test_an_offline_host_port_device_is_reconnected_and_waited_for(
 
 
 def test_killing_the_launching_stream_leaves_the_trial_running(sim: Any, tmp_path: Path) -> None:
-    """Problem 5: the launching shell's group is killed mid-`begin`; the trial lives on.
+    """The launching shell's group is killed mid-`begin`; the trial lives on.
 
     The `group` hang-up policy is the harsher daemon (SIGHUP + SIGKILL of the
     launching shell's whole process group); the connection is cut the moment
@@ -167,7 +167,7 @@ def test_killing_the_launching_stream_leaves_the_trial_running(sim: Any, tmp_pat
 def test_a_resume_with_part_of_the_devices_is_incomplete(
     make_sim: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Problem 2: the survivor alone cannot make the run complete."""
+    """The survivor alone cannot make the run complete."""
     a, b = make_sim(), make_sim()
     fired = threading.Event()
 
@@ -218,7 +218,7 @@ def test_a_resume_with_part_of_the_devices_is_incomplete(
 
 
 def test_a_resume_onto_another_phone_is_refused(make_sim: Any, tmp_path: Path) -> None:
-    """Problem 3: another model and SoC is not the run's phone: exit 2, differences named."""
+    """Another model and SoC is not the run's phone: exit 2, differences named."""
     pixel = make_sim()
     first = run(_settings(pixel.serial, tmp_path, trials=1), sessions=_sessions(pixel.serial))
     assert first.status == "complete"

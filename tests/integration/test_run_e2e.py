@@ -100,7 +100,8 @@ def test_failing_variant_is_recorded_and_run_goes_on(
 
     def corrupting(*args: Any, **kwargs: Any) -> Any:
         prepared = real(*args, **kwargs)
-        remote = files.push_once(sessions[0], bad, "models/bad.tflite")
+        [pushed] = files.push_many(sessions[0], [(bad, "models/bad.tflite")])
+        remote = pushed.remote
         key = (VARIANTS[0], "fp32")
         model = prepared.target.models[key]
         prepared.target.models[key] = type(model)(path=remote, sha256=model.sha256)

@@ -1,4 +1,4 @@
-"""Issue 10, problem 6: a phone the harness cannot fully use gets one clear line, at once.
+"""A phone the harness cannot fully use gets one clear line, at once.
 
 Each test takes something away from a simulated phone (taskset, the CPU
 topology in sysfs, benchmark_model) by editing its files from the host, the

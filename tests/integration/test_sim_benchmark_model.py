@@ -99,7 +99,7 @@ def test_output_format_and_real_latency(sim: SimDevice, adb_server, tiny_model: 
     # Pinning happened, and it is on record.
     assert sim.affinity_records()[-1]["argv"][0] == "benchmark_model"
 
-    from harness.bench.parser import parse
+    from harness.logs.parser import parse
 
     parsed = parse(result.stdout, result.stderr, result.returncode).to_dict()
     assert parsed["status"] == "ok"

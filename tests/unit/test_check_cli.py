@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
+from tests.support.synthetic import noisy_latencies, write_run
 
 A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96"
 

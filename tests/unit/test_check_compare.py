@@ -10,8 +10,8 @@ import pytest
 from harness.compare import compare_runs, load_source, save_baseline
 from harness.compare.baseline import dumps_baseline
 from harness.compare.check import threshold_for
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.errors import ContextMismatchError, HarnessError, ResultsError, SchemaVersionError
+from tests.support.synthetic import MEDIAN_SHARE, MIN_SHARE, noisy_latencies, write_run
 
 A, B, C = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96", "mobilenet_v2_0.5_128"
 
@@ -380,8 +380,6 @@ def test_baseline_save_warns_about_interrupted_runs_and_thin_configs(tmp_path: P
 
 
 def test_metric_median_and_min_use_those_figures(tmp_path: Path, base: Path) -> None:
-    from harness.compare.synthetic import MEDIAN_SHARE, MIN_SHARE
-
     cur = current(tmp_path, scale={A: 1.25})
     mean = compare_runs(base, cur)
     for metric, share in (("median", MEDIAN_SHARE), ("min", MIN_SHARE)):

@@ -10,7 +10,7 @@ from lxml import etree
 from harness.compare import compare_runs, write_junit
 from harness.compare.check import Comparison
 from harness.compare.junit import junit_xml
-from harness.compare.synthetic import noisy_latencies, write_run
+from tests.support.synthetic import noisy_latencies, write_run
 
 XSD = Path(__file__).resolve().parents[1] / "data" / "junit.xsd"
 A, B, C, D = (

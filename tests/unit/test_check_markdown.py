@@ -9,7 +9,7 @@ from markdown_it.token import Token
 
 from harness.compare import compare_runs, render_markdown
 from harness.compare.markdown import HEADERS
-from harness.compare.synthetic import noisy_latencies, write_run
+from tests.support.synthetic import noisy_latencies, write_run
 
 A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96"
 HOSTILE = "Pixel | <img src=x onerror=alert(1)> *bold* `code` [link](http://x) &amp;"

@@ -1,4 +1,4 @@
-"""The gate under between-run noise: false alarms and power of `harness check` (issue 11.2).
+"""The gate under between-run noise: false alarms and power of `harness check`.
 
 Runs the simulation of benchmarks/bench_check_power.py (same seeds, same
 repetitions, so the same figures) through `judge_configs`, the code
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.power import CheckRates, RunNoise, check_rates
+from tests.support.power import CheckRates, RunNoise, check_rates
 
 REPS = 2000  # as benchmarks/bench_check_power.py
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci.md"

@@ -8,7 +8,7 @@ from pathlib import Path
 from harness.compare import compare_runs, render_table
 from harness.compare.junit import junit_xml
 from harness.compare.markdown import render_markdown
-from harness.compare.synthetic import noisy_latencies, write_run
+from tests.support.synthetic import noisy_latencies, write_run
 
 A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96"
 PHONE = {"kind": "official", "sha256": "cd" * 32}  # a binary kind the harness records

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.report import render
-from harness.run import caveats
+from harness.stages.finish import caveats
+from tests.support.synthetic import noisy_latencies, write_run
 
 A = "mobilenet_v2_1.0_224"
 DRAWN = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.compare import compare_runs, render_table
-from harness.compare.synthetic import noisy_latencies, write_run
+from tests.support.synthetic import noisy_latencies, write_run
 
 A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.35_96"
 

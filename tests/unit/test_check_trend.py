@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.compare.trend import detect_steps, fit_segments, trend
 from harness.errors import ResultsError
+from tests.support.synthetic import noisy_latencies, write_run
 
 
 def brute_force_cost(y: list[float], beta: float) -> float:

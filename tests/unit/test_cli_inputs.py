@@ -1,6 +1,6 @@
 """Bad input and a hostile environment: one line on stderr, exit 2 (input) or 3 (environment).
 
-Exit 70 means a bug; none of these is one (issue 11, items 4 and 6). Read-only
+Exit 70 means a bug; none of these is one. Read-only
 and full filesystems are real: a tmpfs mounted in a private user and mount
 namespace (`unshare -rm`), with the harness run inside it. `run` is pointed at
 an adb server that is not there (127.0.0.1:1): an option that got past
@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.errors import EXIT_DEVICE, EXIT_INPUT, HarnessError, from_os_error
 from harness.inputs import MODEL_BYTES
-from harness.run import MAX_TRIALS, RunSettings
+from harness.run import RunSettings
+from harness.stages.settings import MAX_TRIALS
+from tests.support.synthetic import noisy_latencies, write_run
 
 A = "mobilenet_v2_1.0_224"
 DATA = Path(__file__).parent.parent / "data" / "convert"
@@ -212,7 +213,7 @@ def test_corrupt_run_is_exit_2(
     assert str(current) in one_error_line(capsys.readouterr().err)
 
 
-# Bounds (item 6).
+# Options outside their bounds, or selecting nothing, are refused before any device step.
 NO_SERVER = ["--adb-server", "127.0.0.1:1"]
 
 

@@ -7,7 +7,7 @@ import pytest
 from harness.device.cores import unverified_selection
 from harness.device.preflight import parse_preflight
 from harness.errors import DeviceError
-from harness.run import identity_differences
+from harness.stages.resume import identity_differences
 
 FULL = (
     "tool.taskset=yes\ntool.sha256sum=yes\ntool.mkfifo=yes\ntool.setsid=yes\ntool.nproc=yes\n"

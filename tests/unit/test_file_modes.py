@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.convert.cache import ModelCache
 from harness.outputs import usual_file_mode, write_atomic
 from harness.results import RunStore
+from tests.support.synthetic import noisy_latencies, write_run
 
 from .test_results_store import make_meta, make_record
 

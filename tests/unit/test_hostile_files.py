@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.convert import archive
 from harness.convert.analysis import analyze_bytes
 from harness.errors import EXIT_FAILURES, EXIT_INPUT, EXIT_OK, ModelError
 from harness.inputs import LOG_BYTES, MAX_DEPTH, MODEL_BYTES, TRIALS_BYTES
 from harness.textsafe import MAX_LINE
+from tests.support.synthetic import noisy_latencies, write_run
 
 A = "mobilenet_v2_1.0_224"
 DATA = Path(__file__).parent.parent / "data"

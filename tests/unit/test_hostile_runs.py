@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.errors import EXIT_INPUT, OutputPathError, ResultsError
 from harness.outputs import write_atomic
 from harness.report.ops import breakdowns
@@ -34,6 +33,7 @@ from harness.results.files import (
     write_trial_logs,
 )
 from harness.results.profiles import OPS_PARQUET, PROFILES_FILE, append_profile, write_ops_table
+from tests.support.synthetic import noisy_latencies, write_run
 
 from .test_hostile_files import one_error_line
 from .test_results_store import make_meta, make_record

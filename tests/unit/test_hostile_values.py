@@ -24,12 +24,12 @@ import typer.main
 
 from harness import ranges
 from harness.cli import app, main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.errors import EXIT_INPUT, ResultsError
 from harness.results import RunStore, load
 from harness.results.schema import RunMeta
 from harness.results.shapes import MetaShape
 from harness.textsafe import MAX_LINE, one_line
+from tests.support.synthetic import noisy_latencies, write_run
 
 from .test_cli_inputs import one_error_line
 
@@ -238,7 +238,7 @@ def _edit_trial(run: Path, index: int, **fields: Any) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-SERIAL = "FA6AE0301234"  # harness.compare.synthetic's phone
+SERIAL = "FA6AE0301234"  # tests.support.synthetic's phone
 
 META_CORRUPTIONS = {
     "device-entry-is-a-string": lambda m: m["devices"].__setitem__(SERIAL, "Pixel"),

@@ -10,10 +10,10 @@ import pytest
 from harness.cli import main
 from harness.compare import compare_runs
 from harness.compare.markdown import render_markdown
-from harness.compare.synthetic import write_run
 from harness.compare.table import render_table
 from harness.results import load, summarize
 from harness.results.summary import NOISY_CV, status_notes
+from tests.support.synthetic import write_run
 
 A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.5_160"
 QUIET = [100.0, 101.0, 99.0, 100.5, 99.5]  # CV under 1%

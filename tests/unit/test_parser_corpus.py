@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 import tomllib
 
-from harness.bench.parser import LogReader, ParsedOutput, parse_files
-from harness.bench.scan import blocks
+from harness.logs.parser import LogReader, ParsedOutput, parse_files
+from harness.logs.scan import blocks
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 INDEX: list[dict[str, Any]] = tomllib.loads((DATA / "index.toml").read_text())["log"]
 SPECIAL = {"absent", "warmup_count", "invocations", "n_ops", "error", "warnings", "no_warnings"}
-# What the issue asks the corpus to cover, and how many logs each needs at least.
+# The line forms and wrappers the corpus must cover, and how many logs each needs at least.
 REQUIRED = {
     "logcat-threadtime": 1, "logcat-time": 1, "logcat-android-studio": 1, "indented": 2,
     "quoted": 1, "memory-delta": 1, "memory-peak-2.2": 2, "memory-periodic-monitoring": 1,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.bench.parser import parse
+from harness.logs.parser import parse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 

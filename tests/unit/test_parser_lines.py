@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.bench.optable import parse_op_tables
-from harness.bench.parser import parse, signal_from_exit_code
+from harness.logs.parser import parse, signal_from_exit_code
 
 RUN1 = (
     "Running benchmark for at least 1 iterations and at least 0.5 seconds"
@@ -189,7 +188,7 @@ def test_op_tables_of_several_subgraphs_are_labelled() -> None:
         "\t[node type]\t[first]\t[avg ms]\t[%]\t[cdf%]\t[mem KB]\t[times called]\t[Name]",
         "\tCONV_2D\t1.0\t2.0\t50.000%\t50.000%\t0.000\t1\t[a]:0",
     ]
-    ops = parse_op_tables(lines)
+    ops = parse("\n".join(lines)).ops
     assert [(op["node_type"], op["graph"], op["times_called"]) for op in ops] == [
         ("CONV_2D", "Primary graph (name: main) profile", 1),
         ("ADD", "Subgraph (index: 1, name: body) profile", 3),
@@ -204,7 +203,7 @@ def test_op_table_stops_at_a_row_that_is_not_a_row() -> None:
         "\tCONV_2D\tnot-a-number\t2.0\t50.000%\t50.000%\t0.000\t1\t[b]:1",
         "\tCONV_2D\t1.0\t2.0\t50.000%\t50.000%\t0.000\t1\t[c]:2",
     ]
-    assert [op["name"] for op in parse_op_tables(lines)] == ["[a]:0"]
+    assert [op["name"] for op in parse("\n".join(lines)).ops] == ["[a]:0"]
 
 
 def test_log_cut_before_the_summary_says_which_figures_are_missing() -> None:

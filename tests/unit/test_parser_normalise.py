@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.bench.lineforms import FORMS, normalise
-from harness.bench.parser import parse
+from harness.logs.lineforms import FORMS, normalise
+from harness.logs.parser import parse
 
 MSG = "count=50 first=5 curr=5 min=4 max=6 avg=5 std=1"
 

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.bench.parser import parse
+from harness.logs.parser import parse
 
 ROOT = Path(__file__).resolve().parents[2]
 STAND_IN = ROOT / "harness" / "sim" / "tools" / "benchmark_model.py"

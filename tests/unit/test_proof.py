@@ -10,6 +10,7 @@ import pytest
 
 from harness.bench import proof
 from harness.bench.remote import parse_collected
+from harness.results.flags import trial_flags
 from harness.results.schema import TrialRecord
 
 SCRIPT = Path(__file__).resolve().parents[2] / "device_scripts" / "run_trial.sh"
@@ -100,8 +101,7 @@ def test_log_contradicting_settings_is_flagged() -> None:
     assert proof.log_mismatch(claims, threads=2, xnnpack="on") is None
     record = proof.with_proof(_record(), None, cluster_max_khz=MAX, hot_limit_c=None, log=log)
     assert record.status == "ok" and record.log_mismatch is not None
-    assert proof.flags_of(record) == ["log_mismatch"]
-    assert proof.flags_of(record.to_dict()) == ["log_mismatch"]
+    assert trial_flags(record.to_dict()) == ["log_mismatch"]
 
 
 def test_a_trial_too_short_to_sample_is_hot_by_its_snapshots() -> None:
@@ -115,7 +115,7 @@ def test_a_trial_too_short_to_sample_is_hot_by_its_snapshots() -> None:
     assert record.proof_samples == 0 and record.temp_max_c is None
     assert (record.throttled, record.hot) == (True, True)
     assert record.proof_warnings == "hot: 61 °C before the trial, limit 45 °C"
-    assert proof.flags_of(record) == ["throttled", "hot"]
+    assert trial_flags(record.to_dict()) == ["throttled", "hot"]
 
     # Cool snapshots say not hot; no reading at all, or no limit, stays unknown.
     def hot(record: TrialRecord, limit: float | None) -> bool | None:

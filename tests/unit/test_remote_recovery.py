@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness.bench.remote import MAX_RECOVERIES, CallHung, TrialRemote
-from harness.errors import DeviceLostError, DeviceOfflineError, DeviceTimeoutError
+from harness.bench.remote import MAX_RECOVERIES, TrialRemote
+from harness.errors import CallHung, DeviceLostError, DeviceOfflineError, DeviceTimeoutError
 
 
 class Phone:

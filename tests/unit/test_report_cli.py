@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.report.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleSpec, write_sample_run
 
 
 @pytest.fixture(scope="module")

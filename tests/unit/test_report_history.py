@@ -1,6 +1,6 @@
 """The History section over a series of run folders, and how runs are grouped into histories.
 
-The series are synthetic run folders (harness.report.sample, through RunStore):
+The series are synthetic run folders (tests.support.sample, through RunStore):
 six runs of one simulated Pixel, a day apart, whose latency steps up by 25% from
 the fourth run on. The steps themselves are `harness trend`'s.
 """
@@ -18,7 +18,7 @@ import pytest
 
 from harness.report.history import how_sure
 from harness.report.render import build
-from harness.report.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleSpec, write_sample_run
 
 SELECTION = "v2:1.0_224,v2:1.0_96,v2:0.35_224"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)

@@ -1,6 +1,6 @@
 """Every line of the report says what the run really was, and charts say what they draw.
 
-Synthetic run folders (harness.report.sample) of four kinds: a real phone with
+Synthetic run folders (tests.support.sample) of four kinds: a real phone with
 TFLite's benchmark_model, the simulated device with the stand-in, a real phone
 with the stand-in, and a mix of them in one report.
 """
@@ -14,7 +14,7 @@ import lxml.html
 import pytest
 
 from harness.report.render import build
-from harness.report.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleSpec, write_sample_run
 
 SELECTION = "v2:0.35_96,v2:0.35_224,v2:1.0_96,v2:1.0_224"
 PHONE = {"emulated": False}

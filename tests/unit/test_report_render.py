@@ -18,7 +18,7 @@ import pytest
 from harness.errors import ResultsError, SchemaVersionError
 from harness.report import render
 from harness.report.render import build, json_for_script
-from harness.report.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleSpec, write_sample_run
 
 SELECTION = "v2:0.35_*,v2:1.0_224"  # 6 variants: small, but both ends of the table
 XSS = "<img src=x onerror=alert(1)>"

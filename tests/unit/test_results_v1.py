@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.bench.parser import parse
+from harness.logs.parser import parse
 from harness.results.frame import trials_frame
 from harness.results.schema import TRIAL_FIELDS, Figures, TrialRecord
 

@@ -1,4 +1,4 @@
-"""One validating reader (issue 11.3): corrupt records are refused, parquet is only a cache.
+"""One validating reader: corrupt records are refused, parquet is only a cache.
 
 Every reader goes through `harness.results.load`: the Python API, `check`,
 `trend` and `report`; each refuses the same file with exit 2 naming file and line.
@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.errors import EXIT_INPUT, ResultsError
 from harness.results import RunStore, load
 from harness.results.store import TRIALS_PARQUET, cache_digest, jsonl_digest
+from tests.support.synthetic import noisy_latencies, write_run
 
 from .test_results_store import make_meta, make_record
 

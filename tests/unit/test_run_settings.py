@@ -9,7 +9,8 @@ import pytest
 
 from harness.cli import main
 from harness.errors import PlanError, UnknownQuantError, UnknownVariantError
-from harness.run import RunSettings, resume_command
+from harness.run import RunSettings
+from harness.stages.finish import resume_command
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import SimulatorError
+from harness.errors import ProtocolError, SimulatorError
 from harness.sim import props
 from harness.sim import protocol as p
 
@@ -26,10 +26,10 @@ def test_newer_protocol_sends_no_checksum() -> None:
 def test_bad_magic_and_oversized_payload_are_refused() -> None:
     good = bytearray(p.encode(p.Packet(p.A_OKAY, 1, 2), with_checksum=False))
     good[20] ^= 0xFF
-    with pytest.raises(p.ProtocolError):
+    with pytest.raises(ProtocolError):
         p.decode_header(bytes(good))
     big = p.HEADER.pack(p.A_WRTE, 1, 2, p.MAX_PAYLOAD + 1, 0, p.A_WRTE ^ 0xFFFFFFFF)
-    with pytest.raises(p.ProtocolError):
+    with pytest.raises(ProtocolError):
         p.decode_header(big)
 
 

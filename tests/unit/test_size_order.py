@@ -12,10 +12,10 @@ from harness.cli import main
 from harness.compare import compare_runs
 from harness.compare.junit import junit_xml
 from harness.compare.markdown import render_markdown
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.compare.table import render_table
 from harness.compare.trend import trend
 from harness.results import load, summarize
+from tests.support.synthetic import noisy_latencies, write_run
 
 # Text order would be 0.35_96, 1.0_128, 1.0_224, 1.0_96, 1.4_224.
 BY_SIZE = [

@@ -1,6 +1,6 @@
 """Statistical properties of the check on seeded synthetic trial sets (CV 1-3%).
 
-Acceptance of issue 7: with the default trials (5), a 10% slowdown is flagged
+What the check promises: with the default trials (5), a 10% slowdown is flagged
 in >= 95% of repetitions and identical distributions in <= 1%; and the
 minimum-detectable-change table in docs/ci.md is what the simulation measures.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.power import DETECTION_TARGET, verdict_rate
 from harness.compare.stats import compare_samples
+from tests.support.power import DETECTION_TARGET, verdict_rate
 
 DEFAULT_TRIALS = 5  # `harness run --trials` default
 REPS = 1000
@@ -23,7 +23,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "ci.md"
 
 
 def lognormal_trials(rng: random.Random, n: int, mean_ms: float, cv: float) -> list[float]:
-    # Written apart from harness.compare.power so that these tests do not share its sampler.
+    # Written apart from tests.support.power so that these tests do not share its sampler.
     sigma = math.sqrt(math.log(1.0 + cv * cv))
     return [mean_ms * math.exp(rng.gauss(-sigma * sigma / 2.0, sigma)) for _ in range(n)]
 

@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 
 from harness.compare import compare_runs
-from harness.compare.synthetic import write_run
 from harness.device.thermal import NO_TEMPERATURE
 from harness.report.render import build
 from harness.results import load, summarize
 from harness.results.summary import status_notes
+from tests.support.synthetic import write_run
 
 A, B = "mobilenet_v2_1.0_224", "mobilenet_v2_0.5_160"
 QUIET = [100.0, 101.0, 99.0, 100.5, 99.5]

@@ -1,4 +1,4 @@
-"""Escape sequences from files never reach the terminal; stored values stay raw (issue 11, item 5).
+"""Escape sequences from files never reach the terminal; stored values stay raw.
 
 `printable` itself, then the commands that print file-supplied text: `parse`
 (a log), `baseline save`, `check`, `report` and `trend` (a run folder whose
@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.compare.synthetic import noisy_latencies, write_run
 from harness.textsafe import PrintableFormatter, printable
+from tests.support.synthetic import noisy_latencies, write_run
 
 TITLE = "\x1b]0;pwned\x07"  # OSC 0: set the window title
 CLEAR = "\x1b[2J"  # CSI 2 J: clear the screen

@@ -859,6 +859,8 @@ def echo_params(values: dict[str, Any], given: set[str]) -> None:
 def main(argv: list[str]) -> int:
     rss_start = maxrss_kb()
     LEDGER.tick()  # the interpreter's own start
+    # LiteRT and numpy are heavy; imported after the start RSS is read, so the memory
+    # line's init figure includes them.
     import ai_edge_litert
     import numpy as np
     from ai_edge_litert import interpreter as litert

@@ -1,4 +1,4 @@
-"""Write a synthetic run folder through harness.results.RunStore (results/fabricate.py).
+"""Write a synthetic run folder through harness.results.RunStore (tests/support/fabricate.py).
 
 For the report's tests, its benchmark and docs: a run shaped exactly like
 the ones `harness run` stores (same meta keys, same TrialRecords, same
@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalogue
-from harness.results import TrialRecord
-from harness.results.fabricate import PIXEL1_DEVICE, write_run_folder
+from harness.results import TrialRecord, config_key
+from harness.results.profiles import write_profiles
 from harness.results.schema import BinaryKind, Figures
+from tests.support.fabricate import PIXEL1_DEVICE, write_run_folder
 
 
 @dataclass
@@ -176,9 +177,6 @@ def _write_profiles(
     run_dir: Path, serial: str, model: str, variants: Sequence[catalogue.Variant], spec: SampleSpec
 ) -> None:
     """profiles.jsonl as `harness run --op-profile` stores it, then ops.parquet from it."""
-    from harness.results import config_key
-    from harness.results.profiles import write_profiles
-
     records = []
     for v in variants:
         for quant in spec.quants:

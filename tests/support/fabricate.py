@@ -1,7 +1,7 @@
 """Fabricated run folders, written the one way runs are written: through RunStore.
 
-The compare tests and benchmarks (harness.compare.synthetic) and the sample
-report (harness.report.sample) both need run folders without a phone; both
+The compare tests and benchmarks (tests.support.synthetic) and the sample
+report (tests.support.sample) both need run folders without a phone; both
 write them here, so a fabricated run has exactly the files, meta keys and
 parquet cache of a measured one, and both describe the same Pixel 1.
 """

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from harness.inputs import MAX_INT_DIGITS
@@ -172,11 +171,3 @@ class OpTableReader:
             return
         row["graph"] = self._graph
         self.ops.append(row)
-
-
-def parse_op_tables(lines: Iterable[str]) -> list[dict[str, Any]]:
-    """Rows of every regular-run "Run Order" table, in the order printed (see OpTableReader)."""
-    reader = OpTableReader()
-    for line in lines:
-        reader.feed(line)
-    return reader.ops

@@ -3,7 +3,7 @@
 A delegate that was asked for but took none or only part of the graph is the
 commonest silent surprise in mobile latency figures (the model ran on the CPU,
 or bounced between CPU and accelerator), so it becomes a parse warning.
-Line forms: `harness.bench.lineforms` (`delegate-*` rows).
+Line forms: `harness.logs.lineforms` (`delegate-*` rows).
 """
 
 from __future__ import annotations

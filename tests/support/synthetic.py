@@ -2,7 +2,7 @@
 
 For the compare tests, `benchmarks/bench_compare.py`, and trying `harness
 check` without a phone. The folder is written through RunStore
-(harness.results.fabricate), like a measured run's; values are drawn with
+(tests.support.fabricate), like a measured run's; values are drawn with
 `power.draw_trials`, so their noise is the model the statistics assume.
 """
 
@@ -15,9 +15,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from harness.compare.power import draw_trials
-from harness.results.fabricate import PIXEL1_DEVICE, write_run_folder
 from harness.results.schema import TrialRecord
+from tests.support.fabricate import PIXEL1_DEVICE, write_run_folder
+from tests.support.power import draw_trials
 
 # The Pixel 1 of the sample report, as a phone (not emulated) with a serial of its own.
 PIXEL_DEVICE: dict[str, Any] = {

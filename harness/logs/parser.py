@@ -18,7 +18,7 @@ What it must get right (see ../shared/reference/benchmark_model.md 1.2-1.5):
 - Absent figures are said out loud (`parse_warnings`), and so is a delegate
   that was asked for but took none or only part of the graph.
 - A file is read in blocks in constant memory, looking only at lines that
-  hold a keyword (harness.bench.scan); a saved session of several runs gives
+  hold a keyword (harness.logs.scan); a saved session of several runs gives
   the figures of the last one. `parse_lines` reads every line instead and
   must agree with it (the corpus tests check that).
 """
@@ -34,12 +34,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
-from harness.bench.absent import absent_figures
-from harness.bench.delegation import ASKED, Delegation
-from harness.bench.figures import Era, ParsedOutput, PhaseStats
-from harness.bench.lineforms import COUNT, FORMS, RUNNING, normalise
-from harness.bench.optable import OpTableReader
-from harness.bench.scan import (
+from harness.errors import ParseError
+from harness.inputs import LOG_BYTES, open_binary, parse_int
+from harness.logs.absent import absent_figures
+from harness.logs.delegation import ASKED, Delegation
+from harness.logs.figures import Era, ParsedOutput, PhaseStats
+from harness.logs.lineforms import COUNT, FORMS, RUNNING, normalise
+from harness.logs.optable import OpTableReader
+from harness.logs.scan import (
     KEYWORDS,
     blocks,
     keyword_line_starts,
@@ -48,15 +50,13 @@ from harness.bench.scan import (
     start_lines,
     tagged_after,
 )
-from harness.bench.verdict import (
+from harness.logs.verdict import (
     TIMEOUT_EXIT_CODE,
     Evidence,
     guess_era,
     signal_from_exit_code,
     verdict,
 )
-from harness.errors import ParseError
-from harness.inputs import LOG_BYTES, open_binary, parse_int
 from harness.results.schema import Figures
 from harness.results.validate import figure_problems
 from harness.vocab import STAND_IN_MARK

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass
 
-from harness.bench.figures import Era, ParsedOutput
+from harness.logs.figures import Era, ParsedOutput
 
 TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` (toybox and coreutils) exits with
 

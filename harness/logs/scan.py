@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
-from harness.bench.lineforms import FORMS, normalise
+from harness.logs.lineforms import FORMS, normalise
 
 BLOCK_CHARS = 1 << 20  # 1 Mi characters a block: find() dominates, memory stays small
 # Severity tags: a line that carries one marks the log as a 2020+ build (see parser).

@@ -1,7 +1,7 @@
 """The figures one benchmark_model run printed: its two phases' statistics and the record.
 
-`ParsedOutput.to_dict()` is the `bench` contract of docs/design.md; the
-parser (harness.bench.parser) fills it, the trial record embeds its `Figures`.
+`ParsedOutput.to_dict()` is the `logs` contract of docs/design.md; the
+parser (harness.logs.parser) fills it, the trial record embeds its `Figures`.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class ParsedOutput:
     invocations: int = 1  # STARTING! lines seen; a log of several runs is read from its last
 
     def to_dict(self) -> dict[str, Any]:
-        """The `bench` contract of docs/design.md (JSON-ready)."""
+        """The `logs` contract of docs/design.md (JSON-ready)."""
         figures = dataclasses.asdict(self.figures)
         figures["parse_warnings"] = list(self.figures.parse_warnings)
         late = {name: figures.pop(name) for name in LATE_FIGURES}

@@ -1,0 +1,126 @@
+"""Where things live: rules of the package's layout that a reader relies on.
+
+- harness.logs reads benchmark_model output and knows nothing of devices: a
+  log pasted from logcat and a trial pulled from a phone are read by the same
+  code, so the reader stands without the packages that drive a phone, neither
+  in its own import lines (any of them, inside functions too) nor through what
+  those import.
+- Test support (tests/support/) is not part of the product: nothing in
+  harness/ imports it.
+- Every exception class lives in harness/errors.py, so the hierarchy is read
+  in one place. The programs the simulated phone runs (harness/sim/tools/)
+  are programs of their own, and an interrupt (SIGTERM as KeyboardInterrupt)
+  is not an error.
+- `import harness.cli` (every command module) loads neither the device stack
+  (harness.device.adb checks the adb environment as it loads, and that error
+  must come from inside a command), nor the simulated device, nor pandas,
+  scipy, jinja2, matplotlib or TensorFlow: `harness --help` stays light.
+- Code, tests and benchmarks say what they check, not which tracker issue
+  (by number) asked for it: a reader of the code cannot follow the number.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import harness
+
+ROOT = Path(__file__).resolve().parents[2]
+HARNESS = ROOT / "harness"
+LOGS = HARNESS / "logs"
+DEVICE_SIDE = ("harness.bench", "harness.device", "harness.stages", "harness.sim")
+
+
+def _imported(path: Path) -> set[str]:
+    """Every module an import statement of `path` names, wherever the statement is."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_no_module_of_logs_imports_the_device_side() -> None:
+    modules = sorted(LOGS.glob("*.py"))
+    assert len(modules) > 5
+    found = {
+        f"{path.name}: {name}"
+        for path in modules
+        for name in _imported(path)
+        if name.startswith(DEVICE_SIDE)
+    }
+    assert found == set()
+
+
+def test_importing_every_logs_module_loads_nothing_of_the_device_side() -> None:
+    names = sorted(f"harness.logs.{path.stem}" for path in LOGS.glob("*.py"))
+    code = (
+        f"import sys, {', '.join(names)}; "
+        f"print(sorted(m for m in sys.modules if m.startswith({DEVICE_SIDE!r})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"
+
+
+def test_nothing_in_the_package_imports_test_support() -> None:
+    modules = sorted(HARNESS.rglob("*.py"))
+    assert len(modules) > 100
+    found = {
+        f"{path.relative_to(HARNESS)}: {name}"
+        for path in modules
+        for name in _imported(path)
+        if name == "tests" or name.startswith("tests.")
+    }
+    assert found == set()
+
+
+def test_every_exception_class_is_defined_in_errors() -> None:
+    outside = []
+    for info in pkgutil.walk_packages(harness.__path__, "harness."):
+        if info.name.endswith(".__main__") or info.name.startswith("harness.sim.tools"):
+            continue  # runs the CLI on import / programs run on the simulated phone
+        module = importlib.import_module(info.name)
+        outside += [
+            f"{info.name}.{name}"
+            for name, obj in vars(module).items()
+            if inspect.isclass(obj)
+            and issubclass(obj, Exception)
+            and obj.__module__ == info.name != "harness.errors"
+        ]
+    assert outside == []
+
+
+def test_no_issue_numbers_in_code_tests_or_benchmarks() -> None:
+    pattern = re.compile(r"\bissue #?\d+", re.IGNORECASE)
+    files = [p for top in ("harness", "tests", "benchmarks") for p in (ROOT / top).rglob("*.py")]
+    assert len(files) > 200
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in files
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert found == []
+
+
+def test_the_command_line_starts_without_the_device_stack_or_heavy_modules() -> None:
+    kept_out = (
+        "harness.device.adb", "adbutils", "harness.sim.device",
+        "pandas", "scipy", "jinja2", "matplotlib", "tensorflow",
+    )  # fmt: skip
+    code = f"import sys, harness.cli; print(sorted(m for m in {kept_out!r} if m in sys.modules))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]"

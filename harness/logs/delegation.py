@@ -77,7 +77,7 @@ def prove(parsed: ParsedOutput, accelerator: Accelerator | str | None = None) ->
     `harness.logs.accelerator`; None: the unit the log's own flags asked for)."""
     evidence = parsed.evidence
     if accelerator is None:
-        unit, inferred = infer_accelerator(evidence, parsed.status), True
+        unit, inferred = infer_accelerator(evidence), True
     else:
         unit = (
             accelerator if isinstance(accelerator, Accelerator) else parse_accelerator(accelerator)
@@ -97,7 +97,7 @@ def prove(parsed: ParsedOutput, accelerator: Accelerator | str | None = None) ->
     )  # fmt: skip
 
 
-def infer_accelerator(evidence: DelegationEvidence, status: str = "ok") -> Accelerator:
+def infer_accelerator(evidence: DelegationEvidence) -> Accelerator:
     """The unit the log asked for: the first delegate asked for that took the graph (else
     the first asked for); with no flags echoed, the one the tool says it applied, else an
     accelerator delegate the runtime shows replacing nodes (or failing to); else the CPU."""
@@ -133,8 +133,6 @@ def delegation_warnings(parsed: ParsedOutput, proof: DelegationProof) -> list[st
     out: list[str] = []
     for name in names:
         judged = _judge(evidence.seen(name), name, evidence, parsed)
-        if name == "XNNPACK" and judged.verdict == "fallback" and name not in evidence.asked:
-            continue
         if judged.verdict in ("partial", "fallback", "unknown"):
             out.append(judged.reason)
     return out
@@ -180,12 +178,12 @@ def _judge(
         if ended and not evidence.graph_ready:
             reason = _never_set_up(parsed) if parsed is not None else "the run ended"
             return _Judged("failed", None, None, None, None, f"{name} delegate: {reason}")
+        unseen = f"{name} delegate was asked for but the log shows no delegation to it"
         if evidence.graph_ready or status == "ok":
-            reason = f"{name} delegate was asked for but the log shows no delegation to it: " \
-                "the model ran without it"  # fmt: skip
-            return _Judged("fallback", None, None, None, None, reason)
-        reason = f"{name} delegate was asked for but the log shows no delegation to it " \
-            "(it stops before the model was set up)"  # fmt: skip
+            return _Judged(
+                "fallback", None, None, None, None, f"{unseen}: the model ran without it"
+            )
+        reason = f"{unseen} (it stops before the model was set up)"
         return _Judged("unknown", None, None, None, None, reason)
     nodes, total, partitions, graph_partitions = _counts(seen)
     if seen.invoke_failed and ended:

@@ -100,7 +100,12 @@ _BEGINS = (
     "count=", "Running benchmark", "Initialized session", "Use ", "External delegate path",
     "Replacing ", "Explicitly applied", "Though ", "Applied ",
 )  # fmt: skip
-_ASK_WORDS = ("Use ", "External delegate path", "accelerator name", "lower precision")
+_ASK_WORDS = ("Use ", "External delegate path")
+# The echoes that refine a unit asked for: its provider prints them just after its `Use gpu:
+# [1]` / `Use NNAPI: [1]` line, so they are looked for in the lines after it rather than with
+# two more keywords (each a pass over every block).
+_REFINES = ("NNAPI accelerator name", "Allow lower precision in gpu")
+_REFINE_LINES = 8
 _FIGURE_NAMES = frozenset(f.name for f in dataclasses.fields(Figures))
 _KEEP_PROBLEMS = 8  # error lines kept per run: enough for a message, bounded for huge logs
 
@@ -139,6 +144,7 @@ class LogReader:
         self.run = _Run()
         self.invocations = 0
         self._one_stream = True  # runs are told apart by their summaries only in a first stream
+        self._refine_left = 0  # lines still to look at for a _REFINES echo
         self._last_message = ""
         self._started_at: int | None = None  # where in the current block the last run began
         self._offset = 0  # start of the STARTING! line being read, within its block
@@ -155,6 +161,7 @@ class LogReader:
         self._started_at = None
         starts = start_lines(text)
         first = starts[0] if starts else len(text)
+        self._refine_lines(text, 0, first)  # a window may go on from the block before
         done = self._table_rows(text, 0, first)  # a table may go on from the block before
         if starts:
             if self.invocations == 0:  # lines before the log's first start may be a run
@@ -186,15 +193,31 @@ class LogReader:
                 if before:
                     self._last_message = before[0]
             self._offset = start
-            self.feed(line, track_tail=False)
+            self.feed(line, every_line=False)
+            self._refine_lines(text, done, hi)
             done = self._table_rows(text, done, hi)
         return done
+
+    def _refine_lines(self, text: str, at: int, hi: int) -> None:
+        """Look at the lines of `text` from `at` (up to `hi`) that an open window of
+        `_REFINES` still covers, as `feed` does line by line."""
+        while self._refine_left and at < hi:
+            line, at = line_at(text, at)
+            self._refine(normalise(line)[0])
+
+    def _refine(self, text: str) -> None:
+        """One line of a window opened by a `Use gpu` / `Use NNAPI` echo."""
+        self._refine_left -= 1
+        if text.startswith(_REFINES):
+            m = ASKED.match(text)
+            if m:
+                self.run.delegation.ask(m)
 
     def _table_rows(self, text: str, at: int, hi: int) -> int:
         """Feed lines from `at` (up to `hi`) while the op-table reader is in a table."""
         while self.run.ops.active and at < hi:
             line, at = line_at(text, at)
-            self.feed(line, track_tail=False)
+            self.feed(line, every_line=False)
         return at
 
     def end_stream(self) -> None:
@@ -202,9 +225,13 @@ class LogReader:
         the same runs' lines, in its own order, so a summary there starts no new run."""
         self._one_stream = False
 
-    def feed(self, raw: str, *, track_tail: bool = True) -> None:
-        """Read one raw line (with or without its line ending)."""
+    def feed(self, raw: str, *, every_line: bool = True) -> None:
+        """Read one raw line (with or without its line ending). `every_line`: the caller
+        feeds every line of the log (`feed_block` feeds the ones that matter and keeps the
+        tail and the refining window itself)."""
         text, severity = normalise(raw)
+        if self._refine_left and every_line:  # feed_block looks at the window itself
+            self._refine(text)
         if self.run.ended and self._one_stream and text.startswith(_BEGINS):
             self._next_run()
         run = self.run
@@ -219,7 +246,7 @@ class LogReader:
         if not run.saw_start and run.out.binary_id is None and text.startswith(STAND_IN_MARK):
             run.out.binary_id = text
         self._last_message = text
-        if track_tail:
+        if every_line:
             run.tail.append(text)
         if severity in ("ERROR", "FATAL"):
             _keep(run.errors, text)
@@ -263,6 +290,7 @@ class LogReader:
             self.run = _Run(self._last_message if mark else None)
             self._started_at = self._offset
         self.run.saw_start = True
+        self._refine_left = 0
 
     def _next_run(self) -> None:
         """A line that begins a run after the current one's summary: the next run, whose
@@ -293,6 +321,8 @@ class LogReader:
             m = ASKED.match(text)
             if m:
                 run.delegation.ask(m)
+                if m.group("flag") and m.group("flag").lower() in ("gpu", "nnapi"):
+                    self._refine_left = _REFINE_LINES
                 return
         for form in FORMS:
             if form.key not in text:

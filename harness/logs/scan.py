@@ -22,8 +22,9 @@ TAGS = ("INFO: ", "WARN: ", "WARNING: ", "ERROR: ", "VERBOSE: ", "FATAL: ", "DEB
 _WORDS = [
     "STARTING!", "count=", "Running benchmark", "Profiling Info", "=====", "profile:",
     "Delegate internal:", "harness benchmark_model stand-in", "ERROR", "FATAL",
-    # the parameter echo of the delegates asked for (delegates.ASKED)
-    "Use ", "External delegate path", "accelerator name", "lower precision",
+    # the parameter echo of the delegates asked for (delegates.ASKED; the echoes that refine
+    # them are read in the lines after, parser._REFINES)
+    "Use ", "External delegate path",
     # what parser._FATAL looks for: [Ff]ailed, [Cc]ould not, [Aa]borted, ...; a delegate that
     # failed to apply (delegates.FAILED: `Restored original execution plan ...`)
     "ailed", "ould not", "borted", "fault", "erminate called", "Restored original",

@@ -4,6 +4,7 @@ the simulated phone's own outputs are in test_parser_standin.py)."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from harness.errors import OptionError
 from harness.logs.accelerator import parse_accelerator
 from harness.logs.delegation import prove
-from harness.logs.parser import parse, parse_files, parse_lines
+from harness.logs.parser import LogReader, parse, parse_files, parse_lines
+from harness.logs.scan import blocks
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 PHASES = [
@@ -206,3 +208,26 @@ def test_the_unit_comes_from_the_flags_echo() -> None:
 def test_block_and_line_readers_prove_alike() -> None:
     text = (DATA / "android_studio_time_app_nnapi_29_of_482_then_failed.log").read_text()
     assert parse(text).delegation == parse_lines(text.splitlines()).delegation
+
+
+@pytest.mark.parametrize("size", [40, 61, 97, 1 << 20])
+def test_the_echoes_that_refine_a_unit_are_read_alike_across_block_edges(size: int) -> None:
+    text = _log(
+        "INFO: Use gpu: [1]", "INFO: Use NNAPI: [1]", "INFO: Num threads: [1]",
+        "INFO: NNAPI accelerator name: [qti-dsp]", "INFO: Allow lower precision in gpu: [0]",
+        *PHASES,
+    )  # fmt: skip
+    reader = LogReader()
+    for block in blocks(io.StringIO(text), size=size):
+        reader.feed_block(block)
+    by_block = reader.result().evidence
+    by_line = parse_lines(text.splitlines()).evidence
+    assert (by_block.nnapi_name, by_block.gpu_fp32) == ("qti-dsp", True)
+    assert by_line == by_block
+
+
+def test_an_echo_far_from_its_providers_flag_refines_nothing() -> None:
+    far = [f"INFO: Param {i}: [0]" for i in range(10)]
+    text = _log("INFO: Use NNAPI: [1]", *far, "INFO: NNAPI accelerator name: [qti-dsp]", *PHASES)
+    assert parse(text).evidence.nnapi_name is None
+    assert parse_lines(text.splitlines()).evidence.nnapi_name is None

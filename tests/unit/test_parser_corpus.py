@@ -133,9 +133,10 @@ def test_block_reading_matches_reading_every_line(entry: dict[str, Any]) -> None
         with path.open(newline=None) as handle:
             for block in blocks(handle, size=97):  # many block edges inside tables and runs
                 small_blocks.feed_block(block)
-    reference = every_line.result(exit_code).to_dict()
-    assert _parse(entry).to_dict() == reference
-    assert small_blocks.result(exit_code).to_dict() == reference
+    reference = every_line.result(exit_code)
+    for parsed in (_parse(entry), small_blocks.result(exit_code)):
+        assert parsed.to_dict() == reference.to_dict()
+        assert parsed.delegation == reference.delegation  # the unit inferred too
 
 
 @pytest.mark.parametrize("size", [61, 97, 1000, 1 << 20])
@@ -155,6 +156,8 @@ def test_block_reading_of_the_whole_corpus_as_one_log(size: int, tmp_path: Path)
     with log.open() as handle:
         for block in blocks(handle, size=size):
             by_block.feed_block(block)
-    reference = every_line.result().to_dict()
-    assert by_block.result().to_dict() == reference
+    reference = every_line.result()
+    result = by_block.result()
+    assert result.to_dict() == reference.to_dict()
+    assert result.delegation == reference.delegation
     assert by_block.invocations == every_line.invocations > 20

@@ -10,6 +10,10 @@ calls `harness.logs.parser.parse` on what they printed.
 - `lineforms`: the line forms every release has printed, and `normalise`.
 - `scan`: a file read in blocks, only the lines that hold a keyword.
 - `figures`: `ParsedOutput`, `PhaseStats`, the `Era` names.
-- `delegation`, `optable`, `absent`, `verdict`: delegate node counts, op-profile
-  tables, figures a log lacks, and the status a log earns.
+- `delegates`: what a run printed about each delegate (`DelegationEvidence`).
+- `delegation`: `prove(parsed, accelerator) -> DelegationProof`, the verdict on
+  what ran the run against the compute unit asked for (`accelerator`: the
+  units' spellings).
+- `optable`, `absent`, `verdict`: op-profile tables, figures a log lacks, and
+  the status a log earns.
 """

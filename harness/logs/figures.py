@@ -9,10 +9,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.inputs import parse_int
+from harness.logs.delegates import DelegationEvidence
 from harness.results.schema import LATE_FIGURES, Figures
+
+if TYPE_CHECKING:  # delegation.py reads ParsedOutput: its type only, to break the circle
+    from harness.logs.delegation import DelegationProof
 
 Era = str  # "2018" | "2019" | "2020+"
 
@@ -84,7 +88,9 @@ class ParsedOutput:
     binary_id: str | None = None
     warmup: PhaseStats | None = None
     regular: PhaseStats | None = None
-    invocations: int = 1  # STARTING! lines seen; a log of several runs is read from its last
+    invocations: int = 1  # runs seen (STARTING! lines and more); the figures are the last one's
+    evidence: DelegationEvidence = field(default_factory=DelegationEvidence)  # of the last run
+    delegation: DelegationProof | None = None  # `delegation.prove` on it, set by the reader
 
     def to_dict(self) -> dict[str, Any]:
         """The `logs` contract of docs/design.md (JSON-ready)."""

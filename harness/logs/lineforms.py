@@ -5,9 +5,10 @@ Every figure the parser reads comes from one row of `FORMS`: a regex over the
 TensorFlow / LiteRT releases that print it. Adding a wording is adding a row;
 docs/results.md ("Line forms") lists the same table with its sources.
 
-Normalising first is what makes pasted logs read like fresh ones: markdown
-and chat pastes are indented, logcat dumps carry a prefix in one of several
-formats, terminals leave colour codes and Windows leaves carriage returns.
+Normalising first is what makes pasted logs read like fresh ones: Markdown
+and chat pastes are indented, quoted or wrap each line in backticks, logcat
+dumps (adb's and Android Studio's) carry a prefix in one of several formats,
+terminals leave colour codes and Windows leaves carriage returns.
 """
 
 from __future__ import annotations
@@ -26,10 +27,17 @@ _PREFIX = re.compile(
       (?:\d{4}-)?\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+(?:\S+\s+)?\d+\s+\d+\s+[VDIWEF]\s+[^:]*?\s*:\s
     | # logcat -v time: "05-31 10:31:13.022 I/tflite  ( 1234): "
       (?:\d{4}-)?\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+[VDIWEF]/[^(:]*?\s*(?:\(\s*\d+\))?:\s
-    | # Android Studio: "2023-04-04 17:24:18.428 19036-19036 tflite  pid-19036  I  "
-      # or "2021-05-26 10:35:38.971 13129-13129/org.example I/tflite: "
-      \d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+\d+-\d+(?:/\S+\s+[VDIWEF]/[^:]*:\s
-        |\s+\S+\s+\S+\s+[VDIWEF]\s\s?)
+    | # Android Studio before Electric Eel:
+      # "2021-05-26 10:35:38.971 13129-13129/org.example I/tflite: "
+      \d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d\.\d+\s+\d+-\d+/\S+\s+[VDIWEF]/[^:]*:\s
+    | # Android Studio Electric Eel on: timestamp (date and time, or time), process and thread
+      # ids (or the process's), tag, package, process name, level (" I "), each column optional
+      # but the level: "2023-04-04 17:24:18.428 19036-19036 tflite  pid-19036  I  ",
+      # "05:58:19.793 tflite  com.example.app  W  ", "10:55:20.865  I  " (compact view).
+      (?:\d{4}-\d\d-\d\d\s+)?\d\d:\d\d:\d\d\.\d{3}\s+(?:\d+(?:-\d+)?\s+)?
+        (?:\S+\s+){0,4}?[VDIWEFA](?:\s\s?|$)
+    | # ... and without a timestamp, from the ids on: "18088-18088 tflite  org.example  I  "
+      \d+-\d+\s+(?:\S+\s+){0,4}?[VDIWEFA](?:\s\s|$)
     | # logcat -v brief / process / tag: "I/tflite  ( 1234): ", "I( 1234) ", "I/tflite: "
       [VDIWEF]/[\w.-]+\s*(?:\(\s*\d+\))?:\s
     | [VDIWEF]\(\s*\d+\)\s
@@ -41,13 +49,18 @@ _PREFIX = re.compile(
 )
 _SEVERITY = re.compile(r"(INFO|WARN|WARNING|ERROR|VERBOSE|FATAL|DEBUG): ?")
 _PREFIX_START = frozenset("0123456789VDIWEF")
+# A Markdown list item ("- ", "* ", "+ ", "1. ") or a bare line wrapped whole in one inline
+# code span; never a code fence (```).
+_MARKDOWN_CODE = re.compile(r"(?:[-*+]\s+|\d{1,3}[.)]\s+)?`(?!``)([^`]*)`$")
+_CODE_START = frozenset("-*+`0123456789")
 
 
 def normalise(raw: str) -> tuple[str, str | None]:
     """The tool's own message in a raw log line, and its severity tag (or None).
 
     Strips, in this order: carriage returns and ANSI colour, indentation and
-    a markdown quote marker, one logcat or glog prefix, an `INFO:`-style tag.
+    a Markdown quote marker, a Markdown list item's inline-code backticks, one
+    logcat or glog prefix, an `INFO:`-style tag.
     Trailing spaces are kept out too; a message's inner spacing is kept (the
     op-profiler tables need it).
     """
@@ -57,6 +70,10 @@ def normalise(raw: str) -> tuple[str, str | None]:
     line = line.strip()
     if line[:1] == ">":  # a quoted paste in an issue thread
         line = line[1:].lstrip()
+    if line[-1:] == "`" and line[:1] in _CODE_START:
+        m = _MARKDOWN_CODE.match(line)
+        if m:  # a Markdown list item (or line) of inline code: "- `INFO: count=...`"
+            line = m.group(1).strip()
     if line[:1] in _PREFIX_START:
         m = _PREFIX.match(line)
         if m:
@@ -74,6 +91,7 @@ class LineForm:
 
     name: str
     key: str  # words every line of this form contains: the cheap filter before the regex
+    # (short and shared by several forms where it can be: each key is a pass over a block)
     pattern: re.Pattern[str]
     releases: str  # TensorFlow / LiteRT release range that prints it
     fills: str  # the ParsedOutput fields it sets
@@ -143,7 +161,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "mem-peak-2.2",
-        "footprint (MB)",
+        "footprint",
         rf"Peak memory footprint \(MB\): init=(?P<mem_init_mb>{NUM}) "
         rf"overall=(?P<mem_overall_mb>{NUM})",
         "about TF 2.2 - 2.4 (seen in a v2.4.0 build); deltas from the start of the tool",
@@ -151,7 +169,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "mem-delta",
-        "footprint delta",
+        "footprint",
         rf"Memory footprint delta from the start of the tool \(MB\): "
         rf"init=(?P<mem_init_mb>{NUM}) overall=(?P<mem_overall_mb>{NUM})",
         "about TF 2.5 - today, LiteRT",
@@ -159,7 +177,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "mem-peak-monitor",
-        "footprint (MB)",
+        "footprint",
         rf"Overall peak memory footprint \(MB\) via periodic monitoring: "
         rf"(?P<peak_mem_mb>{NUM})",
         "about TF 2.5 - today, with --report_peak_memory_footprint",
@@ -184,7 +202,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "delegate-applied",
-        "xplicitly applied",
+        "pplied",
         r"^Explicitly applied (?P<name>.+?) delegate, and the model graph will be "
         r"(?P<extent>completely|partially) executed (?:by|w/) the delegate"
         r"(?: w/ (?P<kernels>\d+) delegate kernels)?",
@@ -193,7 +211,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "delegate-unused",
-        "xplicitly applied",
+        "pplied",
         r"^Though (?P<name>.+?) delegate is explicitly applied, the model graph will not "
         r"be executed by the delegate",
         "about TF 2.3 - today",
@@ -201,7 +219,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "delegate-applied-2.2",
-        "Applied",
+        "pplied",
         r"^Applied (?P<name>.+?) delegate, and the model graph will be "
         r"(?P<extent>completely|partially) executed w/ the delegate"
         r"(?: w/ (?P<kernels>\d+) delegate kernels)?",
@@ -210,7 +228,7 @@ FORMS: tuple[LineForm, ...] = (
     ),
     _form(
         "delegate-applied-old",
-        "Applied",
+        "pplied",
         r"^Applied (?P<name>\S+) delegate\.?$",
         "label_image and TF 2.1-era tools; not seen from benchmark_model itself",
         "delegate",

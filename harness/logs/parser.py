@@ -37,7 +37,9 @@ from typing import IO, Any
 from harness.errors import ParseError
 from harness.inputs import LOG_BYTES, open_binary, parse_int
 from harness.logs.absent import absent_figures
-from harness.logs.delegation import ASKED, Delegation
+from harness.logs.accelerator import Accelerator
+from harness.logs.delegates import ASKED, FAILED, DelegateLog
+from harness.logs.delegation import delegation_warnings, prove
 from harness.logs.figures import Era, ParsedOutput, PhaseStats
 from harness.logs.lineforms import COUNT, FORMS, RUNNING, normalise
 from harness.logs.optable import OpTableReader
@@ -51,6 +53,7 @@ from harness.logs.scan import (
     tagged_after,
 )
 from harness.logs.verdict import (
+    NEVER_STARTED,
     TIMEOUT_EXIT_CODE,
     Evidence,
     guess_era,
@@ -90,6 +93,19 @@ _HARD_FATAL = re.compile(r"Benchmarking failed|[Aa]borted|[Ss]egmentation fault|
 # with str.find instead, see scan.py).
 _KEYS = re.compile("|".join(re.escape(key) for key in KEYWORDS))
 _SUMMARY_ERA = {"summary-2018": "2018", "summary-2019": "2019", "summary-2020": "2020+"}
+# What only a run's start-up and measuring print (the parameter echo, delegation, the session,
+# the phases): after a run's summary line, one of these is the next run's, though no STARTING!
+# line says so (a paste of each run's figure lines, a logcat capture of the APK).
+_BEGINS = (
+    "count=", "Running benchmark", "Initialized session", "Use ", "External delegate path",
+    "Replacing ", "Explicitly applied", "Though ", "Applied ",
+)  # fmt: skip
+_ASK_WORDS = ("Use ", "External delegate path")
+# The echoes that refine a unit asked for: its provider prints them just after its `Use gpu:
+# [1]` / `Use NNAPI: [1]` line, so they are looked for in the lines after it rather than with
+# two more keywords (each a pass over every block).
+_REFINES = ("NNAPI accelerator name", "Allow lower precision in gpu")
+_REFINE_LINES = 8
 _FIGURE_NAMES = frozenset(f.name for f in dataclasses.fields(Figures))
 _KEEP_PROBLEMS = 8  # error lines kept per run: enough for a message, bounded for huge logs
 
@@ -108,9 +124,17 @@ class _Run:
         self.phases: list[PhaseStats | None] = []  # per Running line (None until its count=)
         self.loose: list[PhaseStats] = []  # count= lines before any Running line (grep'd logs)
         self.saw_start = self.saw_prefix = self.in_profile = False
+        self.ended = False  # its summary line was printed: what begins a run now is another's
+        self.after = 0  # runs before it found by their summary, not by a STARTING! line
+        self.never_started: str | None = None  # the shell's or linker's word, from the tail
         self.tail: deque[str] = deque(maxlen=3)
         self.ops = OpTableReader()
-        self.delegation = Delegation()
+        self.delegation = DelegateLog()
+
+    @property
+    def measured(self) -> bool:
+        """Whether the model was set up: a session, a phase or a summary figure was printed."""
+        return bool(self.init_ms is not None or self.running or self.loose or self.summary)
 
 
 class LogReader:
@@ -119,6 +143,8 @@ class LogReader:
     def __init__(self) -> None:
         self.run = _Run()
         self.invocations = 0
+        self._one_stream = True  # runs are told apart by their summaries only in a first stream
+        self._refine_left = 0  # lines still to look at for a _REFINES echo
         self._last_message = ""
         self._started_at: int | None = None  # where in the current block the last run began
         self._offset = 0  # start of the STARTING! line being read, within its block
@@ -135,6 +161,7 @@ class LogReader:
         self._started_at = None
         starts = start_lines(text)
         first = starts[0] if starts else len(text)
+        self._refine_lines(text, 0, first)  # a window may go on from the block before
         done = self._table_rows(text, 0, first)  # a table may go on from the block before
         if starts:
             if self.invocations == 0:  # lines before the log's first start may be a run
@@ -165,21 +192,48 @@ class LogReader:
                 before = last_messages(text, 0, 1, hi=start)
                 if before:
                     self._last_message = before[0]
-                self._offset = start
-            self.feed(line, track_tail=False)
+            self._offset = start
+            self.feed(line, every_line=False)
+            self._refine_lines(text, done, hi)
             done = self._table_rows(text, done, hi)
         return done
+
+    def _refine_lines(self, text: str, at: int, hi: int) -> None:
+        """Look at the lines of `text` from `at` (up to `hi`) that an open window of
+        `_REFINES` still covers, as `feed` does line by line."""
+        while self._refine_left and at < hi:
+            line, at = line_at(text, at)
+            self._refine(normalise(line)[0])
+
+    def _refine(self, text: str) -> None:
+        """One line of a window opened by a `Use gpu` / `Use NNAPI` echo."""
+        self._refine_left -= 1
+        if text.startswith(_REFINES):
+            m = ASKED.match(text)
+            if m:
+                self.run.delegation.ask(m)
 
     def _table_rows(self, text: str, at: int, hi: int) -> int:
         """Feed lines from `at` (up to `hi`) while the op-table reader is in a table."""
         while self.run.ops.active and at < hi:
             line, at = line_at(text, at)
-            self.feed(line, track_tail=False)
+            self.feed(line, every_line=False)
         return at
 
-    def feed(self, raw: str, *, track_tail: bool = True) -> None:
-        """Read one raw line (with or without its line ending)."""
+    def end_stream(self) -> None:
+        """The stream read so far ends; the next (stderr after stdout) holds the other half of
+        the same runs' lines, in its own order, so a summary there starts no new run."""
+        self._one_stream = False
+
+    def feed(self, raw: str, *, every_line: bool = True) -> None:
+        """Read one raw line (with or without its line ending). `every_line`: the caller
+        feeds every line of the log (`feed_block` feeds the ones that matter and keeps the
+        tail and the refining window itself)."""
         text, severity = normalise(raw)
+        if self._refine_left and every_line:  # feed_block looks at the window itself
+            self._refine(text)
+        if self.run.ended and self._one_stream and text.startswith(_BEGINS):
+            self._next_run()
         run = self.run
         run.ops.feed(text)
         if severity is not None:
@@ -192,7 +246,7 @@ class LogReader:
         if not run.saw_start and run.out.binary_id is None and text.startswith(STAND_IN_MARK):
             run.out.binary_id = text
         self._last_message = text
-        if track_tail:
+        if every_line:
             run.tail.append(text)
         if severity in ("ERROR", "FATAL"):
             _keep(run.errors, text)
@@ -216,6 +270,10 @@ class LogReader:
             _keep(run.fatal, text)
             if _HARD_FATAL.search(text):
                 _keep(run.hard, text)
+        if "ailed" in text or "Restored" in text:
+            m = FAILED.search(text)
+            if m:
+                run.delegation.failure(m, text)
         self._forms(text)
 
     def _start(self) -> None:
@@ -232,6 +290,16 @@ class LogReader:
             self.run = _Run(self._last_message if mark else None)
             self._started_at = self._offset
         self.run.saw_start = True
+        self._refine_left = 0
+
+    def _next_run(self) -> None:
+        """A line that begins a run after the current one's summary: the next run, whose
+        STARTING! line the log lacks. Counted with the run (`after`), not in `invocations`,
+        which the block reader counts from STARTING! lines alone."""
+        after = self.run.after + 1
+        self.run = _Run()
+        self.run.after = after
+        self._started_at = self._offset
 
     def _count(self, text: str) -> None:
         run = self.run
@@ -249,10 +317,12 @@ class LogReader:
 
     def _forms(self, text: str) -> None:
         run, out = self.run, self.run.out
-        if "Use " in text or "External delegate path" in text:
+        if any(word in text for word in _ASK_WORDS):
             m = ASKED.match(text)
             if m:
                 run.delegation.ask(m)
+                if m.group("flag") and m.group("flag").lower() in ("gpu", "nnapi"):
+                    self._refine_left = _REFINE_LINES
                 return
         for form in FORMS:
             if form.key not in text:
@@ -266,6 +336,7 @@ class LogReader:
                 return
             if form.name in _SUMMARY_ERA:
                 out.era = _SUMMARY_ERA[form.name]
+                run.ended = True
             for name, value in values.items():
                 if value is None:
                     continue
@@ -284,27 +355,28 @@ class LogReader:
     def _delegation(self, form: str, values: dict[str, str | None]) -> None:
         delegation = self.run.delegation
         name = values["name"] or ""
+        total, parts = _number(values.get("total")), _number(values.get("partitions"))
         if form == "delegate-replacing":
-            total = values.get("total")
-            nodes = parse_int(values["nodes"] or "0")
-            delegation.replaced(name, nodes, parse_int(total) if total else None)
+            delegation.replaced(name, parse_int(values["nodes"] or "0"), total, parts)
         elif form == "delegate-nodes-of":
-            nodes = parse_int(values["nodes"] or "0")
-            delegation.claims(name, nodes, parse_int(values["total"] or "0"))
+            delegation.claims(name, parse_int(values["nodes"] or "0"), total or 0, parts)
         elif form in ("delegate-applied", "delegate-applied-2.2"):
-            kernels = values.get("kernels")
             extent = "full" if values["extent"] == "completely" else "partial"
-            delegation.applied(name, extent, parse_int(kernels) if kernels else None)
+            delegation.applied(name, extent, _number(values.get("kernels")))
         elif form == "delegate-unused":
             delegation.applied(name, "none")
-        elif form == "delegate-applied-old" and name not in delegation.applied_to:
+        elif form == "delegate-applied-old":
             delegation.applied(name, "applied")
 
-    def result(self, exit_code: int | None = None) -> ParsedOutput:
-        """The figures, status and warnings of the last run read."""
+    def result(
+        self, exit_code: int | None = None, accelerator: Accelerator | str | None = None
+    ) -> ParsedOutput:
+        """The figures, status, delegation proof (against `accelerator`, else the unit the
+        log's flags asked for) and warnings of the last run read."""
+        self._check_start()
         run = self.run
         out = run.out
-        out.invocations = max(1, self.invocations)
+        out.invocations = max(1, self.invocations) + run.after
         phases = run.phases
         # Warm-up is the first phase, the regular runs the second (benchmark_model.cc Run()).
         if phases:
@@ -324,8 +396,6 @@ class LogReader:
             values["first_us"] = out.warmup.first
         if values.get("init_us") is None and run.init_ms is not None:
             values["init_us"] = run.init_ms * 1000.0
-        delegate, delegated_nodes, total_nodes = run.delegation.figures()
-        values.update(delegate=delegate, delegated_nodes=delegated_nodes, total_nodes=total_nodes)
         dropped = _drop_untrusted(values)
         out.figures = Figures(**values)
         if out.era is None:
@@ -333,17 +403,44 @@ class LogReader:
         out.ops = run.ops.ops
         evidence = Evidence(
             run.fatal, run.hard, run.errors, run.running, run.saw_start, list(run.tail),
-            unusable=dropped.get("avg_us"),
+            unusable=dropped.get("avg_us"), never_started=run.never_started,
         )  # fmt: skip
         out.status, out.error = verdict(out, exit_code, evidence)
-        warnings = [*absent_figures(out.status, out.era, out.figures), *run.delegation.warnings()]
+        out.evidence = run.delegation.freeze(graph_ready=run.measured)
+        proof = out.delegation = prove(out, accelerator)
+        warnings = [*absent_figures(out.status, out.era, out.figures)]
+        warnings += delegation_warnings(out, proof)
         warnings += [f"{why}: left out" for why in dropped.values()]
         if out.invocations > 1:
             warnings.append(
                 f"the log holds {out.invocations} benchmark_model runs; figures are the last one's"
             )
-        out.figures = dataclasses.replace(out.figures, parse_warnings=tuple(warnings))
+        out.figures = dataclasses.replace(
+            out.figures, delegate=proof.delegate, delegated_nodes=proof.delegated_nodes,
+            total_nodes=proof.total_nodes, parse_warnings=tuple(warnings),
+        )  # fmt: skip
         return out
+
+    def _check_start(self) -> None:
+        """A log whose last lines say the binary never started (`not executable`, `CANNOT
+        LINK EXECUTABLE`, ...): that is its last run's end. After a run that printed
+        figures, it is one more run: the one that failed to start."""
+        line = None
+        for message in reversed(self.run.tail):  # the last such line, with no run's line after
+            if NEVER_STARTED.search(message):
+                line = message
+                break
+            if _KEYS.search(message) and not _HARD_FATAL.search(message):
+                return  # a run's line came after it (the shell's `Aborted` is no run's)
+        if line is None:
+            return
+        if self.run.saw_start or self.run.measured:
+            after = self.run.after
+            self.run = _Run()
+            self.run.after = after
+            self.invocations = max(1, self.invocations) + 1
+            self.run.tail.append(line)
+        self.run.never_started = line
 
 
 def _drop_untrusted(values: dict[str, Any]) -> dict[str, str]:
@@ -358,18 +455,28 @@ def _drop_untrusted(values: dict[str, Any]) -> dict[str, str]:
     return dropped
 
 
+def _number(value: str | None) -> int | None:
+    """A count a line may or may not give (ValueError past the digit bound)."""
+    return parse_int(value) if value else None
+
+
 def _keep(lines: list[str], text: str) -> None:
     lines.append(text)
     if len(lines) > _KEEP_PROBLEMS:
         del lines[0]
 
 
-def parse_lines(lines: Iterable[str], exit_code: int | None = None) -> ParsedOutput:
+def parse_lines(
+    lines: Iterable[str],
+    exit_code: int | None = None,
+    *,
+    accelerator: Accelerator | str | None = None,
+) -> ParsedOutput:
     """Parse a benchmark_model output given as lines (any iterable, read once)."""
     reader = LogReader()
     for line in lines:
         reader.feed(line)
-    return reader.result(exit_code)
+    return reader.result(exit_code, accelerator)
 
 
 def merge_streams(stdout: str, stderr: str) -> str:
@@ -381,18 +488,31 @@ def merge_streams(stdout: str, stderr: str) -> str:
     return stdout + stderr
 
 
-def parse(stdout: str, stderr: str = "", exit_code: int | None = None) -> ParsedOutput:
-    """Parse one benchmark_model process's output (stdout then stderr); never raises."""
+def parse(
+    stdout: str,
+    stderr: str = "",
+    exit_code: int | None = None,
+    *,
+    accelerator: Accelerator | str | None = None,
+) -> ParsedOutput:
+    """Parse one benchmark_model process's output (stdout then stderr); never raises but
+    for an `accelerator` that is no unit's spelling (OptionError). Its delegation is
+    proved against `accelerator`, else against the unit the log's own flags asked for."""
     reader = LogReader()
     for text in (stdout, stderr):
         if text:
             # Universal newlines, as a file opened as text reads them: \r\n and \r end lines.
             reader.feed_block(text.replace("\r\n", "\n").replace("\r", "\n"))
-    return reader.result(exit_code)
+            reader.end_stream()
+    return reader.result(exit_code, accelerator)
 
 
 def parse_files(
-    stdout_path: Path, stderr_path: Path | None = None, *, exit_code: int | None = None
+    stdout_path: Path,
+    stderr_path: Path | None = None,
+    *,
+    exit_code: int | None = None,
+    accelerator: Accelerator | str | None = None,
 ) -> ParsedOutput:
     """`parse` on saved files, read in blocks (bounded memory); ParseError if unreadable.
 
@@ -406,12 +526,16 @@ def parse_files(
         for path, raw in zip(paths, handles, strict=True):
             # Device output is not guaranteed UTF-8; a stray byte must not lose the figures.
             text = io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline=None)
+            read = False
             try:
                 for block in blocks(text):
                     reader.feed_block(block)
+                    read = True
             except OSError as exc:
                 raise ParseError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return reader.result(exit_code)
+            if read:
+                reader.end_stream()
+    return reader.result(exit_code, accelerator)
 
 
 def _open_log(stack: contextlib.ExitStack, path: Path) -> IO[bytes]:

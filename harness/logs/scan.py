@@ -19,18 +19,21 @@ BLOCK_CHARS = 1 << 20  # 1 Mi characters a block: find() dominates, memory stays
 TAGS = ("INFO: ", "WARN: ", "WARNING: ", "ERROR: ", "VERBOSE: ", "FATAL: ", "DEBUG: ")
 # Every word that can make a line matter to the parser. A line without any of them
 # changes nothing but the op-table reader (handled by the caller) and the tail.
+_WORDS = [
+    "STARTING!", "count=", "Running benchmark", "Profiling Info", "=====", "profile:",
+    "Delegate internal:", "harness benchmark_model stand-in", "ERROR", "FATAL",
+    # the parameter echo of the delegates asked for (delegates.ASKED; the echoes that refine
+    # them are read in the lines after, parser._REFINES)
+    "Use ", "External delegate path",
+    # what parser._FATAL looks for: [Ff]ailed, [Cc]ould not, [Aa]borted, ...; a delegate that
+    # failed to apply (delegates.FAILED: `Restored original execution plan ...`)
+    "ailed", "ould not", "borted", "fault", "erminate called", "Restored original",
+    *(form.key for form in FORMS),
+]  # fmt: skip
+# A keyword that holds another is found by that one: each find() costs a pass over the block.
 KEYWORDS: tuple[str, ...] = tuple(
-    dict.fromkeys(
-        [
-            "STARTING!", "count=", "Running benchmark", "Profiling Info", "=====", "profile:",
-            "Delegate internal:", "harness benchmark_model stand-in", "Use ",
-            "External delegate path", "ERROR", "FATAL",
-            # what parser._FATAL looks for: [Ff]ailed, [Cc]ould not, [Aa]borted, ...
-            "ailed", "ould not", "borted", "fault", "erminate called",
-            *(form.key for form in FORMS),
-        ]
-    )
-)  # fmt: skip
+    key for key in dict.fromkeys(_WORDS) if not any(o != key and o in key for o in _WORDS)
+)
 
 
 def keyword_line_starts(

@@ -7,12 +7,23 @@ timeout and truncated output each give a status and a message that says why.
 
 from __future__ import annotations
 
+import re
 import signal
 from dataclasses import dataclass
 
 from harness.logs.figures import Era, ParsedOutput
 
 TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` (toybox and coreutils) exits with
+# What the shell, toybox's taskset or bionic's linker says when the binary cannot start: mksh
+# (Android's /system/bin/sh) `inaccessible or not found`, `can't execute: Permission denied`,
+# `not executable: 64-bit ELF file`; toybox `taskset: exec PATH: No such file or directory`;
+# the linker `CANNOT LINK EXECUTABLE "PATH": library "x.so" not found`; bash and glibc's
+# `cannot execute binary file: Exec format error`.
+NEVER_STARTED = re.compile(
+    r"not executable: |can't execute: |inaccessible or not found$|CANNOT LINK EXECUTABLE"
+    r"|cannot execute binary file|Exec format error"
+    r"|^(?:\S+: )+(?:exec )?\S+: (?:No such file or directory|Permission denied)$"
+)
 
 
 def signal_from_exit_code(exit_code: int | None) -> int | None:
@@ -53,6 +64,7 @@ class Evidence:
     saw_start: bool
     tail: list[str]  # the last messages, for an error text
     unusable: str | None = None  # why the log's latency cannot be a result (inf, count=0)
+    never_started: str | None = None  # the line saying the binary could not start
 
 
 def _tail(run: Evidence) -> str:
@@ -64,6 +76,8 @@ def verdict(out: ParsedOutput, exit_code: int | None, run: Evidence) -> tuple[st
     fatal, hard, errors = run.fatal, run.hard, run.errors
     has_latency = out.figures.avg_us is not None and out.figures.avg_us > 0
     signum = signal_from_exit_code(exit_code)
+    if run.never_started is not None:  # before any signal: the linker aborts (exit 134)
+        return "failed", f"benchmark_model never started: {run.never_started}"
     if signum is not None:
         return "crashed", f"killed by {signal_name(signum)} (exit code {exit_code}); {_tail(run)}"
     if exit_code == TIMEOUT_EXIT_CODE:

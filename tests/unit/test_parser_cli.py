@@ -100,3 +100,69 @@ def test_parse_complete_log_prints_no_warning(capsys: pytest.CaptureFixture[str]
     captured = capsys.readouterr()
     assert code == 0 and captured.err == ""
     assert "delegate:    XNNPACK, 642 of 685 nodes" in captured.out
+
+
+def test_parse_proves_the_delegation_from_the_logs_own_flags(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["parse", str(DATA / "markdown_list_backticks_cpu_then_gpu.log"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert out["delegation"] == {
+        "accelerator": "gpu", "inferred": True, "delegate": "GPU",
+        "node": "TfLiteGpuDelegateV2", "delegated_nodes": 58, "total_nodes": 58,
+        "partitions": 1, "graph_partitions": 1, "verdict": "applied",
+        "reason": "GPU delegate took all 58 nodes in 1 delegate kernels",
+    }  # fmt: skip
+    assert (out["delegate"], out["delegated_nodes"], out["avg_us"]) == ("GPU", 58, 35134.9)
+
+
+def test_parse_text_shows_the_unit_the_delegate_and_the_verdict(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = DATA / "tf56747_inference_diff_glog_hexagon_replacing.log"
+    main(["parse", str(log)])
+    out = capsys.readouterr().out
+    assert "accelerator: hexagon (read from the log's flags)" in out
+    assert "delegate:    Hexagon, 136 of 139 nodes in 2 partitions (graph cut in 5 parts)" in out
+    assert "delegation:  partial: Hexagon delegate took only 136 of 139 nodes" in out
+
+
+def test_parse_against_another_unit_is_a_fallback_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    log = DATA / "qcom_rb1_two_runs_cpu_then_gpu.log"
+    assert main(["parse", str(log)]) == 0  # the GPU the log asked for took the graph
+    capsys.readouterr()
+    code = main(["parse", str(log), "--accelerator", "nnapi:qti-dsp", "--json"])
+    captured = capsys.readouterr()
+    proof = json.loads(captured.out)["delegation"]
+    assert code == 1
+    assert (proof["accelerator"], proof["inferred"], proof["verdict"]) == (
+        "nnapi:qti-dsp", False, "fallback",
+    )  # fmt: skip
+    assert "warning: NNAPI delegate was asked for but the log shows no delegation" in captured.err
+
+
+@pytest.mark.parametrize("spelling", ["tpu", "", "nnapi:", "external:"])
+def test_parse_refuses_an_accelerator_no_unit_spells(
+    spelling: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["parse", str(DATA / "era2020_ti_am62_cpu.log"), "--accelerator", spelling])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "--accelerator" in captured.err
+
+
+def test_parse_a_binary_that_never_started_is_failed_with_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["parse", str(DATA / "never_started_not_executable_64bit.log"), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert out["status"] == "failed"
+    assert out["error"] == (
+        "benchmark_model never started: /system/bin/sh: /data/local/tmp/benchmark_model: "
+        "not executable: 64-bit ELF file"
+    )
+    assert out["delegation"]["verdict"] == "failed"

@@ -19,7 +19,10 @@ from harness.logs.scan import blocks
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 INDEX: list[dict[str, Any]] = tomllib.loads((DATA / "index.toml").read_text())["log"]
-SPECIAL = {"absent", "warmup_count", "invocations", "n_ops", "error", "warnings", "no_warnings"}
+SPECIAL = {
+    "absent", "warmup_count", "invocations", "n_ops", "error", "warnings", "no_warnings",
+    "delegation",
+}  # fmt: skip
 # The line forms and wrappers the corpus must cover, and how many logs each needs at least.
 REQUIRED = {
     "logcat-threadtime": 1, "logcat-time": 1, "logcat-android-studio": 1, "indented": 2,
@@ -30,6 +33,8 @@ REQUIRED = {
     "op-profiling": 3, "summary-by-node-type": 2, "op-profiler-trap": 3, "two-runs": 2,
     "crash-during-warmup": 1, "abort": 1, "truncated": 3, "crlf": 1, "sci-notation": 2,
     "count1-warmup": 2, "failed": 2, "era-2018": 2, "era-2019": 1,
+    "logcat-android-studio-time": 2, "markdown-backticks": 1, "never-started": 3,
+    "delegate-failed": 3, "two-runs-no-starting": 1,
 }  # fmt: skip
 
 
@@ -77,6 +82,13 @@ def test_log_gives_the_figures_read_by_hand(entry: dict[str, Any]) -> None:
         assert any(text in w for w in warnings), (text, warnings)
     if expect.get("no_warnings"):
         assert parsed.figures.parse_warnings == ()
+    want_proof = dict(expect.get("delegation", {}))
+    assert parsed.delegation is not None
+    proof = parsed.delegation.to_dict()
+    for key in want_proof.pop("absent", []):
+        assert proof[key] is None, f"delegation.{key} should be absent, proved {proof[key]!r}"
+    wrong_proof = {k: (proof[k], v) for k, v in want_proof.items() if not _same(proof[k], v)}
+    assert not wrong_proof, f"(proved, read by hand): {wrong_proof}"
 
 
 def test_every_log_file_is_indexed_with_a_source() -> None:
@@ -84,7 +96,9 @@ def test_every_log_file_is_indexed_with_a_source() -> None:
     indexed = {e["file"] for e in INDEX}
     assert logs - indexed <= {"crash_sigsegv_mid_run.log", "truncated_mid_line.log",
                               "derived_xnnpack_ops_table.log", "missing_model.stdout"}  # fmt: skip
-    assert all(e["source"].strip() and e["kind"] in ("verbatim", "excerpt", "derived")
+    assert all(e["kind"] != "synthetic" or e["note"].strip() for e in INDEX)
+    assert all(e["source"].strip()
+               and e["kind"] in ("verbatim", "excerpt", "derived", "synthetic")
                for e in INDEX)  # fmt: skip
 
 
@@ -119,9 +133,10 @@ def test_block_reading_matches_reading_every_line(entry: dict[str, Any]) -> None
         with path.open(newline=None) as handle:
             for block in blocks(handle, size=97):  # many block edges inside tables and runs
                 small_blocks.feed_block(block)
-    reference = every_line.result(exit_code).to_dict()
-    assert _parse(entry).to_dict() == reference
-    assert small_blocks.result(exit_code).to_dict() == reference
+    reference = every_line.result(exit_code)
+    for parsed in (_parse(entry), small_blocks.result(exit_code)):
+        assert parsed.to_dict() == reference.to_dict()
+        assert parsed.delegation == reference.delegation  # the unit inferred too
 
 
 @pytest.mark.parametrize("size", [61, 97, 1000, 1 << 20])
@@ -141,6 +156,8 @@ def test_block_reading_of_the_whole_corpus_as_one_log(size: int, tmp_path: Path)
     with log.open() as handle:
         for block in blocks(handle, size=size):
             by_block.feed_block(block)
-    reference = every_line.result().to_dict()
-    assert by_block.result().to_dict() == reference
+    reference = every_line.result()
+    result = by_block.result()
+    assert result.to_dict() == reference.to_dict()
+    assert result.delegation == reference.delegation
     assert by_block.invocations == every_line.invocations > 20

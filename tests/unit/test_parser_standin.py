@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.logs.parser import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,3 +166,73 @@ def test_stand_in_gpu_fault_reads_as_failed(tmp_path: Path) -> None:
     assert result.status == "failed"
     assert result.error is not None and "Failed to apply GPU delegate" in result.error
     assert result.figures.avg_us is None
+
+
+VENDOR_PART = "# harness sim delegate\nname=TfLiteVendorDelegate\nops=CONV_2D\nfactor=0.3\n"
+VENDOR_ALL = "# harness sim delegate\nname=TfLiteVendorDelegate\nops=all\nfactor=0.3\n"
+
+
+@pytest.mark.parametrize(
+    ("flags", "proved"),
+    [
+        ((), ("cpu", None, None, None, None, None, "applied")),
+        (("--use_xnnpack=false",), ("cpu", None, None, None, None, None, "applied")),
+        (("--use_gpu=true",), ("gpu", "GPU", 5, 5, 1, 1, "applied")),
+        (("--use_gpu=true", "--gpu_precision_loss_allowed=false"),
+         ("gpu-fp32", "GPU", 5, 5, 1, 1, "applied")),
+        (("--use_nnapi=true",), ("nnapi", "NNAPI", 3, 5, 2, 4, "partial")),
+        (("--use_nnapi=true", "--nnapi_accelerator_name=qti-dsp"),
+         ("nnapi:qti-dsp", "NNAPI", 0, None, 0, None, "fallback")),
+        (("--use_nnapi=true", "--nnapi_accelerator_name=nnapi-reference"),
+         ("nnapi:nnapi-reference", "NNAPI", 5, 5, 1, 1, "applied")),
+        (("--use_nnapi=true", "--nnapi_accelerator_name=qti-htp"),
+         ("nnapi:qti-htp", "NNAPI", 0, None, 0, None, "failed")),
+        (("--use_gpu=true", "--use_nnapi=true"), ("gpu", "GPU", 5, 5, 1, 1, "applied")),
+        (("LIB", VENDOR_ALL), ("external:LIB", "EXTERNAL", 5, 5, 1, 1, "applied")),
+        (("LIB", VENDOR_PART), ("external:LIB", "EXTERNAL", 1, 5, 1, 2, "partial")),
+        (("LIB", None), ("external:LIB", "EXTERNAL", None, None, None, None, "fallback")),
+    ],
+)  # fmt: skip
+def test_stand_in_delegation_is_proved_from_its_own_log(
+    tmp_path: Path, flags: tuple[str | None, ...], proved: tuple[object, ...]
+) -> None:
+    """Every unit the simulated phone plays, read back with the unit inferred from the flags
+    echo and proved: the node counts come from the model's own operators (5 nodes)."""
+    lib = tmp_path / "libvendor.so"
+    if flags[:1] == ("LIB",):
+        if flags[1] is not None:
+            lib.write_text(flags[1])
+        flags = (f"--external_delegate_path={lib}",)
+    proc = _delegated(tmp_path, *[f for f in flags if f is not None])
+    result = parse(proc.stdout, proc.stderr, proc.returncode)
+    proof = result.delegation
+    assert proof is not None and proof.inferred
+    want = (f"external:{lib}" if proved[0] == "external:LIB" else proved[0], *proved[1:])
+    got = (
+        proof.accelerator, proof.delegate, proof.delegated_nodes, proof.total_nodes,
+        proof.partitions, proof.graph_partitions, proof.verdict,
+    )  # fmt: skip
+    assert got == want, proof.reason
+    assert (result.status == "ok") == (proof.verdict != "failed"), result.error
+    again = parse(proc.stdout, proc.stderr, proc.returncode, accelerator=proof.accelerator)
+    assert again.delegation is not None and again.delegation.verdict == proof.verdict
+
+
+def test_stand_in_gpu_fault_is_proved_failed_and_its_replacing_line_not_counted(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "gpu_fails").write_text("on\n")
+    proc = _delegated(tmp_path, "--use_gpu=true")
+    assert "Replacing 5 out of 5 node(s)" in proc.stderr  # printed, then the apply failed
+    result = parse(proc.stdout, proc.stderr, proc.returncode, accelerator="gpu")
+    proof = result.delegation
+    assert proof is not None and proof.verdict == "failed"
+    assert (proof.delegated_nodes, proof.total_nodes, proof.partitions) == (0, 5, 0)
+    assert "Failed to apply GPU delegate" in proof.reason
+    assert result.figures.delegated_nodes == 0
+
+
+def test_stand_in_gpu_run_judged_as_a_cpu_one_is_not_what_was_asked(tmp_path: Path) -> None:
+    proc = _delegated(tmp_path, "--use_gpu=true")
+    proof = parse(proc.stdout, proc.stderr, proc.returncode, accelerator="cpu").delegation
+    assert proof is not None and (proof.delegate, proof.verdict) == ("GPU", "partial")

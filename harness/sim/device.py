@@ -227,14 +227,14 @@ class SimDevice:
         merged.update(props or {})
         propmod.validate(merged)
         self.props = merged
-        image.build(self.root, merged, self.topology, chosen.power)
+        image.build(self.root, merged, self.topology, chosen.power if self.topology.battery else None)
         self.power = power.PowerModel(self.root, self.topology, chosen.power)
         powerfiles.write_state(self.root, self.power)
         self.faults = Faults(self.root, self.topology, self.power)
         self.faults.set_auth(policy)
         self._live = [
             procstat.serve(self.root, self.topology),
-            *powerfiles.serve(self.root, self.power),
+            *(powerfiles.serve(self.root, self.power) if self.topology.battery else []),
         ]
         spawner = sandbox.Spawner(self.root, sandbox.device_env(merged))
         self._loop = asyncio.new_event_loop()

@@ -8,7 +8,9 @@ with optional per-cluster fields `min_khz`, `scaling_max_khz` (a throttled cap),
 describe a stripped-down device: `"cpufreq": false` (CPUs present and online,
 but no cpufreq folders, as on boards whose kernel has no cpufreq driver) and
 `"thermal_zones": [{"type": "cpu0", "temp_c": 41.5}, ...]` (the zones under
-/sys/class/thermal; `[]` for none; absent: the Pixel 1's zones).
+/sys/class/thermal; `[]` for none; absent: the Pixel 1's zones) and
+`"battery": false` (no fuel gauge and no power meters, as on a board powered
+from a wall supply).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class Topology:
     cpufreq: bool = True  # False: no cpufreq folders at all
     # (type, degrees C) of each thermal zone; None: the image's default (Pixel 1) zones.
     thermal_zones: tuple[tuple[str, float], ...] | None = None
+    battery: bool = True  # False: no fuel gauge, no power meters (a board on a wall supply)
 
     @property
     def cpus(self) -> list[int]:
@@ -90,6 +93,7 @@ class Topology:
             "thermal_zones": None
             if self.thermal_zones is None
             else [{"type": kind, "temp_c": temp} for kind, temp in self.thermal_zones],
+            "battery": self.battery,
         }
 
 
@@ -159,11 +163,15 @@ def parse(data: Any, *, host_cpus: list[int] | None = None) -> Topology:
     cpufreq = data.get("cpufreq", True)
     if not isinstance(cpufreq, bool):
         raise SimulatorError("topology: cpufreq must be true or false")
+    battery = data.get("battery", True)
+    if not isinstance(battery, bool):
+        raise SimulatorError("topology: battery must be true or false")
     return Topology(
         tuple(clusters),
         _host_map(clusters, available),
         cpufreq=cpufreq,
         thermal_zones=_zones(data.get("thermal_zones")),
+        battery=battery,
     )
 
 

@@ -2,7 +2,8 @@
 
 Each trial is held open by the simulator's hold fault (benchmark_model pauses
 between runs) until the wrapper has taken its samples, then let go; one trial
-gets a fault applied when its `started` file appears. So what a trial sees is
+gets a fault applied when its `started` file appears, cleared once its samples
+are taken and before it is let go. So what a trial sees is
 set by events on the device, never by how fast the host computes.
 """
 
@@ -70,11 +71,8 @@ class Conductor:
         self.clear()
 
     def emit(self, message: str) -> None:
-        """The run's progress: trial k stored, the next not begun. Clear the fault, hold again."""
-        m = STORED.match(message)
-        if m:
-            if int(m.group(1)) == self.target + 1:
-                self.clear()
+        """The run's progress: trial k stored, the next not begun. Hold again."""
+        if STORED.match(message):
             self.sim.faults.set_hold(True)
 
     def _watch(self) -> None:
@@ -102,6 +100,11 @@ class Conductor:
                         self.errors.append(f"trial {index} ended or stalled before its samples")
                         break
                     time.sleep(0.05)
+                if index == self.target:
+                    # Gone before the trial is let go: its own samples saw the fault,
+                    # its exit look and the snapshot after it (the next trial's
+                    # "before") see the phone as it is again.
+                    self.clear()
                 self.sim.faults.set_hold(False)
             time.sleep(0.05)
 

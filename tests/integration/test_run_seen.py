@@ -38,7 +38,8 @@ def _run_dir(out: Path) -> Path:
 def test_a_board_without_sensors_or_cpufreq_records_unknown_not_passed(
     make_sim: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    board = make_sim(topology={**PIXEL1, "cpufreq": False, "thermal_zones": []})
+    bare = {**PIXEL1, "cpufreq": False, "thermal_zones": [], "battery": False}
+    board = make_sim(topology=bare)
     (board.root / "system" / "bin" / "dumpsys").unlink()  # no battery temperature either
     code = main(["run", "--device", board.serial, *RUN, "--out", str(tmp_path),
                  "--cooldown-temp", "40"])  # fmt: skip

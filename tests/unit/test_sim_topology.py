@@ -88,10 +88,26 @@ def test_a_stripped_down_device_without_cpufreq_or_thermal_zones(tmp_path: Path)
     assert topology.parse(json.loads(json.dumps(topo.to_json()))).cpufreq is False
 
 
+def test_a_board_without_a_battery_has_no_gauge_or_meters() -> None:
+    """`battery: false`: /sys/class/power_supply is empty and no meter answers."""
+    from harness.sim.device import SimDevice
+
+    bare = {"clusters": [{"cpus": [0, 1], "max_khz": 1800000}], "battery": False}
+    assert topology.parse(bare, host_cpus=[0]).battery is False
+    assert topology.parse(topology.PIXEL1, host_cpus=[0]).battery is True
+    dev = SimDevice.start(topology=bare)
+    try:
+        assert list((dev.root / "sysfs" / "power_supply").iterdir()) == []
+        assert list((dev.root / "sysfs" / "bus" / "iio" / "devices").iterdir()) == []
+    finally:
+        dev.stop()
+
+
 @pytest.mark.parametrize(
     "extra",
     [
         {"cpufreq": "no"},
+        {"battery": "none"},
         {"thermal_zones": {"cpu0": 40}},
         {"thermal_zones": [{"type": "", "temp_c": 40}]},
         {"thermal_zones": [{"type": "cpu0", "temp_c": "hot"}]},

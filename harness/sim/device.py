@@ -227,7 +227,9 @@ class SimDevice:
         merged.update(props or {})
         propmod.validate(merged)
         self.props = merged
-        image.build(self.root, merged, self.topology, chosen.power if self.topology.battery else None)
+        image.build(
+            self.root, merged, self.topology, chosen.power if self.topology.battery else None
+        )
         self.power = power.PowerModel(self.root, self.topology, chosen.power)
         powerfiles.write_state(self.root, self.power)
         self.faults = Faults(self.root, self.topology, self.power)

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from harness.bench.parser import parse
 
+from harness.logs.parser import parse
 from harness.sim import SimDevice
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

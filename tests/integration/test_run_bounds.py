@@ -112,6 +112,7 @@ def test_a_drop_during_the_model_push_is_waited_out(sim: Any, tmp_path: Path) ->
     assert [t["status"] for t in _trials(outcome.run_dir)] == ["ok"]
 
 
+@pytest.mark.adb_protocol  # how each server lists, drops and re-attaches a TCP device
 def test_an_offline_host_port_device_is_reconnected_and_waited_for(
     sim: Any, adb_server: Any
 ) -> None:

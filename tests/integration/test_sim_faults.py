@@ -13,7 +13,7 @@ from harness.errors import SimulatorError
 from harness.sim import SimDevice
 from harness.sim.events import DeviceEvent
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 TINY_MODEL = Path(__file__).parents[1] / "data" / "convert" / "tiny_fp32.tflite"
 # A TCP device that comes back is re-attached by the adb server within ~5-10 s.

@@ -32,7 +32,6 @@ import argparse
 import ctypes
 import json
 import os
-import re
 import resource
 import shutil
 import socket
@@ -158,11 +157,12 @@ def _latencies(run_dir: Path) -> tuple[list[float], float]:
 def sampling_cost(blocks: int, runs: int) -> tuple[list[float], list[float], list[float]]:
     """Latencies (ms) of trials with and without sampling, and each ABBA block's ratio.
 
-    One run on the simulated Pixel 1; between trials (on the run's progress
-    line for a stored trial) the device's HARNESS_SAMPLE_S is switched, so the
-    trials go on, off, off, on, ... and a drift of the host's load falls on
-    both sides alike. Which side a trial was on is read from its record
-    (proof samples taken or not), not assumed from the order.
+    One run on the simulated Pixel 1; between trials (as each trial's
+    benchmark ends on the device, docs/sim.md "Device events") the device's
+    HARNESS_SAMPLE_S is switched, so the trials go on, off, off, on, ... and a
+    drift of the host's load falls on both sides alike. Which side a trial was
+    on is read from its record (proof samples taken or not), not assumed from
+    the order.
     """
     import adbutils
 
@@ -177,15 +177,16 @@ def sampling_cost(blocks: int, runs: int) -> tuple[list[float], list[float], lis
     subprocess.run([adb, "-P", str(port), "start-server"], env=env, check=True, capture_output=True)
     os.environ["ANDROID_ADB_SERVER_PORT"] = str(port)
     sim = SimDevice.start()
-    device_env = sim._core.spawner.env
 
     def side(index: int) -> str:
         return "0.5" if index % 4 in (0, 3) else "0"
 
-    def emit(message: str) -> None:
-        stored = re.match(r"^\[(\d+)/\d+\]", message)
-        if stored:
-            device_env["HARNESS_SAMPLE_S"] = side(int(stored.group(1)))
+    def alternate(_event: object) -> None:
+        """The n-th trial's benchmark has ended: the next trial goes on side(n)."""
+        ended.append(1)
+        sim.set_env("HARNESS_SAMPLE_S", side(len(ended)))
+
+    ended: list[int] = []
 
     try:
         subprocess.run(
@@ -195,12 +196,15 @@ def sampling_cost(blocks: int, runs: int) -> tuple[list[float], list[float], lis
 
         with tempfile.TemporaryDirectory() as tmp:
             for name, trials in (("warm", 2), ("measured", blocks * 4)):
-                device_env["HARNESS_SAMPLE_S"] = side(0)
+                ended.clear()
+                sim.set_env("HARNESS_SAMPLE_S", side(0))
+                switch = sim.faults.on("benchmark_end", alternate, match="--graph=", every=True)
                 settings = RunSettings(
                     devices=[sim.serial], variants=["mobilenet_v2_0.35_96"], trials=trials,
                     runs=runs, warmup=3, out=Path(tmp) / name, seed=1, report=False,
                 )  # fmt: skip
-                outcome = run(settings, sessions=list(connect([sim.serial])), emit=emit)
+                outcome = run(settings, sessions=list(connect([sim.serial])))
+                switch.cancel()
             path = outcome.run_dir / "trials.jsonl"
             rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
     finally:

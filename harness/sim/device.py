@@ -8,6 +8,7 @@ faults from the test thread while it serves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import shutil
@@ -25,6 +26,7 @@ from harness.sim import auth as authmod
 from harness.sim import image, power, powerfiles, procstat, profiles, sandbox
 from harness.sim import props as propmod
 from harness.sim import topology as topomod
+from harness.sim.events import EventServer
 from harness.sim.faults import Faults
 from harness.sim.fs import DeviceFS, SyncAgent
 from harness.sim.livefiles import LiveFile
@@ -54,7 +56,10 @@ class _Core:
         self.fs = DeviceFS(SyncAgent(spawner.popen, f"{sandbox.STATE_MOUNT}/{image.SYNC_AGENT}"))
         self.server: asyncio.Server | None = None
         self.connections: set[Connection] = set()
-        self._offline: set[asyncio.Task[None]] = set()  # go_offline waits, cancelled on close
+        # While offline: the wait before listening again (cancelled on close), and
+        # what `back_online` sets to end it early.
+        self._offline: asyncio.Task[None] | None = None
+        self._back: asyncio.Event | None = None
         self.port = 0
         self.host = "127.0.0.1"
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -108,13 +113,27 @@ class _Core:
         if shell is not None:
             _kind, v2, command = shell
             return lambda s: ShellSession(
-                s, self.spawner, command, v2, self.faults.hangs, self.faults.hangup_policy
+                s,
+                self.spawner,
+                command,
+                v2,
+                self.faults.hangs,
+                self.faults.hangup_policy,
+                self._command_event,
             ).run()
         if service == "sync:":
             return lambda s: SyncSession(s, self.fs, self.faults.push_allowance).run()
         if service in ("root:", "unroot:"):
             return self._no_root
         return None
+
+    async def _command_event(self, command: str) -> None:
+        """Count the command; run what is keyed to it off the loop, and wait for that."""
+        triggers = self.faults.triggers
+        if triggers.watching("command"):
+            await asyncio.to_thread(triggers.happened, "command", command)
+        else:
+            triggers.happened("command", command)
 
     @staticmethod
     async def _no_root(stream: Stream) -> None:
@@ -140,29 +159,50 @@ class _Core:
         for conn in list(self.connections):
             conn.abort()
 
-    async def offline(self, seconds: float) -> None:
+    async def drop(self) -> None:
+        self.drop_connections_now()
+
+    async def go_offline(self, seconds: float | None) -> None:
+        """Close the port and cut every connection now; listen again after `seconds`
+        (None: when `back_online` says so). Going offline again restarts the wait."""
         if self.server is not None:
             self.server.close()
             self.server = None
         self.drop_connections_now()
-        task = asyncio.current_task()
-        if task is not None:
-            self._offline.add(task)
-        try:
-            await asyncio.sleep(seconds)
-        finally:
-            if task is not None:
-                self._offline.discard(task)
+        if self._offline is not None:
+            self._offline.cancel()
+        self._back = asyncio.Event()
+        self._offline = asyncio.get_running_loop().create_task(
+            self._stay_offline(seconds, self._back)
+        )
+
+    async def _stay_offline(self, seconds: float | None, back: asyncio.Event) -> None:
+        if seconds is None:
+            await back.wait()
+        else:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(back.wait(), seconds)
         try:
             await self.listen(self.port)
         except SimulatorError as exc:
             log.error("simulated device stays offline: %s", exc)
+        finally:
+            if self._back is back:
+                self._offline, self._back = None, None
+
+    async def back_online(self) -> None:
+        """End an offline spell now; returns once the device listens again."""
+        task, back = self._offline, self._back
+        if task is None or back is None:
+            return
+        back.set()
+        await asyncio.shield(task)
 
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
-        for task in list(self._offline):
-            task.cancel()  # stopping while offline: no listen() after the device is gone
+        if self._offline is not None:
+            self._offline.cancel()  # stopping while offline: no listen() after the device is gone
         self.drop_connections_now()
         await asyncio.to_thread(self.fs.agent.close)
         await self.spawner.close()
@@ -186,6 +226,7 @@ class SimDevice:
     _thread: threading.Thread
     _stopped: bool
     _live: list[LiveFile]
+    _events: EventServer | None
 
     def __init__(self) -> None:
         raise TypeError("use SimDevice.start(...)")
@@ -200,6 +241,7 @@ class SimDevice:
         faults: dict[str, Any] | None = None,
         auth: str | None = None,
         profile: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> SimDevice:
         """Build the image, serve on 127.0.0.1:`port` (0: any free port), return the device.
 
@@ -207,6 +249,8 @@ class SimDevice:
         topology, thermal zones and power model; `topology` and `props` override.
         `auth`: `None`/`none` (no adb auth), `refuse` (the host stays
         `unauthorized`) or `accept-after:SECONDS` (the user taps Allow then).
+        `env`: variables added to the environment of every command the device
+        runs, as a phone's init sets its shell's (`set_env` changes them later).
         """
         if port in RESERVED_PORTS:
             raise SimulatorError(
@@ -215,9 +259,11 @@ class SimDevice:
             )
         policy = authmod.parse_policy(auth)  # a bad value fails before anything is built
         chosen = profiles.get(profile)
+        extra_env = _checked_env(env or {})
         self = cls.__new__(cls)
         self.profile = chosen
         self._live = []
+        self._events = None
         self._owns_root = root is None
         self.root = Path(
             tempfile.mkdtemp(prefix="harness-sim-") if root is None else root
@@ -238,7 +284,8 @@ class SimDevice:
             procstat.serve(self.root, self.topology),
             *(powerfiles.serve(self.root, self.power) if self.topology.battery else []),
         ]
-        spawner = sandbox.Spawner(self.root, sandbox.device_env(merged))
+        self._events = EventServer(self.root / "state", self.faults.triggers)
+        spawner = sandbox.Spawner(self.root, sandbox.device_env(merged) | extra_env)
         self._loop = asyncio.new_event_loop()
         self._core = _Core(self.root, merged, self.faults, spawner)
         self._thread = threading.Thread(
@@ -272,17 +319,27 @@ class SimDevice:
         except FutureTimeout as exc:
             raise SimulatorError(f"simulated device did not answer within {timeout_s} s") from exc
 
+    def _on_loop(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run `coro` on the device's loop and wait for it; from the loop itself, only start it."""
+        if threading.current_thread() is self._thread:
+            self._loop.create_task(coro)
+            return
+        self._call(coro, START_TIMEOUT_S)
+
     # -- faults.Controller ------------------------------------------------------------
     def drop_connections(self) -> None:
-        self._loop.call_soon_threadsafe(self._core.drop_connections_now)
+        self._on_loop(self._core.drop())
 
     def drop_at(self, delay_s: float) -> None:
         self._loop.call_soon_threadsafe(
             self._loop.call_later, delay_s, self._core.drop_connections_now
         )
 
-    def go_offline(self, seconds: float) -> None:
-        asyncio.run_coroutine_threadsafe(self._core.offline(seconds), self._loop)
+    def go_offline(self, seconds: float | None) -> None:
+        self._on_loop(self._core.go_offline(seconds))
+
+    def back_online(self) -> None:
+        self._on_loop(self._core.back_online())
 
     # -- public API ---------------------------------------------------------------------
     def affinity_records(self) -> list[dict[str, Any]]:
@@ -293,6 +350,18 @@ class SimDevice:
             if line.strip():
                 records.append(json.loads(line))
         return records
+
+    def set_env(self, name: str, value: str | None) -> None:
+        """Set (None: unset) a variable of the environment the device's next commands get.
+
+        A knob of the phone's setup, like `env=` at start: e.g. `HARNESS_SAMPLE_S`,
+        the trial wrapper's proof-sampling period (`0` turns the sampler off).
+        """
+        _checked_env({name: value or ""})
+        if value is None:
+            self._core.spawner.env.pop(name, None)
+        else:
+            self._core.spawner.env[name] = value
 
     def stop(self) -> None:
         """Stop serving, kill every device process, remove a temporary root."""
@@ -305,6 +374,9 @@ class SimDevice:
         finally:
             for live in getattr(self, "_live", []):
                 live.stop()
+            events = getattr(self, "_events", None)
+            if events is not None:
+                events.stop()
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(STOP_TIMEOUT_S)
             if not self._thread.is_alive():
@@ -326,6 +398,16 @@ class SimDevice:
 
     def __repr__(self) -> str:
         return f"SimDevice(serial={getattr(self, 'serial', '?')!r}, root={str(self.root)!r})"
+
+
+def _checked_env(env: dict[str, str]) -> dict[str, str]:
+    """Environment names and values a shell can hold (no `=` in a name, no NUL anywhere)."""
+    for name, value in env.items():
+        if not isinstance(name, str) or not name or "=" in name or "\0" in name:
+            raise SimulatorError(f"bad environment variable name {name!r}")
+        if not isinstance(value, str) or "\0" in value:
+            raise SimulatorError(f"bad value for environment variable {name}: {value!r}")
+    return dict(env)
 
 
 def _topology(value: Path | str | dict[str, Any] | topomod.Topology | None) -> topomod.Topology:

@@ -5,6 +5,9 @@ act on the device's event loop through the `Controller` it registers; file
 and process faults (ENOSPC, hangs) are read by the services on each request;
 device-state faults (thermal, slowdown, GPU, battery, screen, USB power) are
 written into the files the device's tools read, so a phone-side script sees them.
+Any of them can be keyed to a device event (`on`: a command opened, a
+benchmark_model started or ended; `events.py`), so a test sets a fault at
+the same moment on the device however fast the host is.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, Protocol
 from harness.errors import SimulatorError
 from harness.sim import image, powerfiles
 from harness.sim.auth import AuthPolicy, KeyStore, parse_policy
+from harness.sim.events import Action, Trigger, Triggers
 from harness.sim.power import PowerModel
 from harness.sim.shell_service import HANGUP_POLICIES
 from harness.sim.topology import Topology
@@ -30,7 +34,15 @@ class Controller(Protocol):
 
     def drop_at(self, delay_s: float) -> None: ...
 
-    def go_offline(self, seconds: float) -> None: ...
+    def go_offline(self, seconds: float | None) -> None: ...
+
+    def back_online(self) -> None: ...
+
+
+@dataclass
+class _Hang:
+    pattern: re.Pattern[str]
+    left: int | None  # how many more commands it hangs; None: every one
 
 
 @dataclass
@@ -48,11 +60,12 @@ class Faults:
         self._power = power
         self._lock = threading.Lock()
         self._counters = _Counters()
-        self._hangs: list[re.Pattern[str]] = []
+        self._hangs: list[_Hang] = []
         self._push_allowance: int | None = None
         self._auth = AuthPolicy()
         self._hangup = "adbd"
         self.trusted_keys = KeyStore()
+        self.triggers = Triggers()
         self._controller: Controller | None = None
 
     def _attach(self, controller: Controller) -> None:
@@ -79,24 +92,67 @@ class Faults:
         self._require().drop_at(float(_non_negative(delay_s, "delay_s")))
 
     def drop_now(self) -> None:
-        """Drop every connection at once (the adb server re-attaches within seconds)."""
+        """Drop every connection; returns once they are cut (the adb server re-attaches
+        within seconds)."""
         self._require().drop_connections()
 
-    def go_offline(self, seconds: float) -> None:
-        """Drop connections and stop listening for `seconds`, then listen again on the same port."""
-        self._require().go_offline(float(_non_negative(seconds, "seconds")))
+    def go_offline(self, seconds: float | None = None) -> None:
+        """Drop connections and stop listening; returns once the port is closed.
+
+        After `seconds` the device listens again on the same port; with None it
+        stays away until `back_online()`.
+        """
+        if seconds is not None:
+            seconds = float(_non_negative(seconds, "seconds"))
+        self._require().go_offline(seconds)
+
+    def back_online(self) -> None:
+        """Listen again now, after `go_offline` (returns once listening; a no-op when online)."""
+        self._require().back_online()
+
+    # -- keyed to device events ----------------------------------------------------
+    def on(
+        self,
+        event: str,
+        action: Action,
+        *,
+        nth: int = 1,
+        match: str | None = None,
+        every: bool = False,
+    ) -> Trigger:
+        """Call `action(DeviceEvent)` at the `nth` `event` from now whose text matches `match`.
+
+        `event`: `command` (a shell command opened, before it runs; `match`
+        searches its command line), `benchmark_start` or `benchmark_end` (a
+        benchmark_model process, before it loads its model / before it exits;
+        `match` searches its argv). The device waits for the action: the
+        command runs, the benchmark goes on, only once it has returned. It runs
+        on a thread of the device, never its event loop, so it may call any
+        method here (a `drop_now()` there cuts the command before it runs).
+        `every`: at the `nth` and every matching event after it. The returned
+        `Trigger` has `fired` (a `threading.Event`), `events`, `errors` and
+        `cancel()`; `clear()` cancels them all.
+        """
+        return self.triggers.add(Trigger(event, action, nth, match, every))
 
     # -- command and file faults -------------------------------------------------
-    def hang_commands(self, pattern: str) -> None:
-        """Shell commands matching the regex never answer (until the host closes the stream)."""
+    def hang_commands(self, pattern: str, times: int | None = None) -> None:
+        """Shell commands matching the regex never answer (until the host closes the stream).
+
+        `times`: only that many matching commands hang, the next ones answer
+        (None: every one, until `clear_hangs()`).
+        """
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
             raise SimulatorError(
                 f"hang pattern {pattern!r} is not a regular expression: {exc}"
             ) from exc
+        whole = isinstance(times, int) and not isinstance(times, bool)
+        if times is not None and (not whole or times < 1):
+            raise SimulatorError(f"hang times must be a whole number from 1, got {times!r}")
         with self._lock:
-            self._hangs.append(compiled)
+            self._hangs.append(_Hang(compiled, times))
 
     def clear_hangs(self) -> None:
         """Shell commands answer again (hangs already in progress stay hung)."""
@@ -253,7 +309,8 @@ class Faults:
         image.write_state(self._root, "screen", "ON\n" if on else "OFF\n")
 
     def clear(self) -> None:
-        """Switch every fault off."""
+        """Switch every fault off, and cancel the actions keyed to device events."""
+        self.triggers.clear()
         with self._lock:
             self._counters = _Counters()
             self._hangs.clear()
@@ -335,8 +392,16 @@ class Faults:
             return False
 
     def hangs(self, command: str) -> bool:
+        """Whether this command hangs (asked once per command: it counts against `times`)."""
         with self._lock:
-            return any(p.search(command) for p in self._hangs)
+            for hang in self._hangs:
+                if hang.pattern.search(command):
+                    if hang.left is not None:
+                        hang.left -= 1
+                        if hang.left == 0:
+                            self._hangs.remove(hang)
+                    return True
+            return False
 
     def push_allowance(self) -> int | None:
         with self._lock:

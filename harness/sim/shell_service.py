@@ -26,7 +26,7 @@ import os
 import re
 import signal
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from harness.sim.sandbox import Spawner, kill_group
@@ -66,6 +66,7 @@ class ShellSession:
         v2: bool,
         hang: Callable[[str], bool],
         hangup_policy: Callable[[], str] = lambda: "adbd",
+        observe: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.stream = stream
         self.spawner = spawner
@@ -73,9 +74,14 @@ class ShellSession:
         self.v2 = v2
         self.hang = hang
         self.hangup_policy = hangup_policy
+        self.observe = observe  # the device's `command` event (faults keyed to it run first)
         self._hung_up = False
 
     async def run(self) -> None:
+        if self.observe is not None:
+            await self.observe(self.command)
+            if self.stream.closed:
+                return  # what was keyed to this command cut the connection: it never runs
         if self.hang(self.command):
             # A hung command: no output, no exit, until the host gives up and closes.
             while await self.stream.read():

@@ -1,10 +1,9 @@
 """Fixtures for integration tests: real adb servers and simulated phones.
 
-`adb_server` (session, parametrized): each adb server the tests run against,
+`adb_server` (session, parametrized): an adb server the tests run against,
 started on a free port with emulator scanning, mDNS and USB off so it sees only
 what the tests connect; `ANDROID_ADB_SERVER_PORT` is exported so adbutils and
-the adb CLI both use it. Every test that uses it (directly or through `sim` /
-`make_sim`) runs once per server:
+the adb CLI both use it. The servers:
 
 - `bundled`: the adb inside the adbutils wheel (recent platform-tools), always;
 - `debian`: Debian's `adb` package (`/usr/bin/adb`, 29.x; installed by
@@ -12,6 +11,12 @@ the adb CLI both use it. Every test that uses it (directly or through `sim` /
   installed. With `CI=true` a missing one is a failure, not a skip: CI must
   test both.
 
+A test marked `adb_protocol` (what the adb server itself takes part in: the
+sim's adb protocol, shell v2 and exit-marker paths, sync push and pull,
+connect and disconnect, auth, device listing, selection and states,
+hang-ups) runs once per server. Every other test that uses `adb_server`
+(directly or through `sim` / `make_sim`) runs once, against the first server
+(`bundled`): what it proves does not depend on which server carries the bytes.
 The binary is chosen by path, never by whichever `adb` comes first on PATH.
 `HARNESS_TEST_ADB_SERVERS=bundled` (or `debian`) narrows the set for a quick
 local run. `sim`: a running Pixel-1 `SimDevice` already `adb connect`ed.
@@ -181,11 +186,21 @@ def stop_adb_server(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="session", params=server_kinds())
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every server for an `adb_protocol` test, the first one for any other (module docstring)."""
+    if "adb_server" not in metafunc.fixturenames:
+        return
+    kinds = server_kinds()
+    if metafunc.definition.get_closest_marker("adb_protocol") is None:
+        kinds = kinds[:1]
+    metafunc.parametrize("adb_server", kinds, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def adb_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[AdbServer]:
-    """An adb server (one per kind, see the module docstring) on a free port, killed at the end."""
+    """An adb server of one kind (module docstring) on a free port, killed at the end."""
     kind = str(request.param)
     log_path = tmp_path_factory.mktemp(f"adb-server-{kind}") / "adb-server.log"
     server, proc = launch_adb_server(adb_binary(kind), kind, log_path)

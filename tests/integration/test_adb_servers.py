@@ -1,8 +1,9 @@
 """Which adb servers the integration tests run against (tests/integration/conftest.py).
 
-Every test that talks to an adb server runs once per server,
-and in CI (`CI=true`) a missing Debian adb fails the run instead of silently
-testing one server. Each check runs one integration test in a child pytest.
+Every test the adb server takes part in (marked `adb_protocol`) runs once per
+server, any other once; in CI (`CI=true`) a missing Debian adb fails the run
+instead of silently testing one server. Each check runs one integration test
+in a child pytest.
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ pytestmark = pytest.mark.integration
 
 TESTS = Path(__file__).parent.parent
 ADB_TEST = Path(__file__).parent / "test_sim_adb_cli.py::test_devices_lists_the_pixel_identity"
+# Not protocol-level: device info read through whichever server carries the bytes.
+ONCE_TEST = Path(__file__).parent / "test_device_info.py::test_pixel1_info"
 KNOBS = ("HARNESS_TEST_ADB_SERVERS", "HARNESS_TEST_DEBIAN_ADB", "CI")
 
 
-def _pytest(**env: str) -> subprocess.CompletedProcess[str]:
+def _pytest(test: Path = ADB_TEST, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in KNOBS}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={TESTS.parent}",
-         "-v", str(ADB_TEST)],
+         "-v", str(test)],
         cwd=TESTS.parent, env={**base, **env}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -55,3 +58,10 @@ def test_both_servers_when_debian_adb_is_installed() -> None:
     result = _pytest()
     assert result.returncode == 0, result.stdout
     assert "[bundled] PASSED" in result.stdout and "[debian] PASSED" in result.stdout
+
+
+def test_a_test_the_server_takes_no_part_in_runs_once() -> None:
+    """Even with Debian's adb installed and in CI, on the first server only."""
+    result = _pytest(ONCE_TEST, CI="true")
+    assert result.returncode == 0, result.stdout
+    assert "[bundled] PASSED" in result.stdout and "[debian]" not in result.stdout

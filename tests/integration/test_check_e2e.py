@@ -12,7 +12,7 @@ never on how busy this machine is: the tests cannot flake on a loaded host,
 and the margins below are those of the statistics (docs/ci.md), not of the
 host. Only the code under test runs for real: adb, the device scripts, the
 parser, the results store, the check. The proof sampling is off on those
-phones (`quiet`): its interference figure is read from the simulated
+phones (`QUIET`, the phone's environment): its interference figure is read from the simulated
 /proc/stat, which counts this machine's other processes on purpose, and a
 flagged trial turns a regression into `inconclusive`.
 
@@ -37,6 +37,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 # Three configurations, the fewest for which check can take out the run's shared shift.
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128", "mobilenet_v2_0.5_96"]
 SLOWED = VARIANTS[0]
+# The trial wrapper's proof-sampling period, 0: off (docs/sim.md, `SimDevice.start(env=)`).
+QUIET = {"HARNESS_SAMPLE_S": "0"}
 XSD = Path(__file__).resolve().parents[1] / "data" / "junit.xsd"
 SEED = 11
 
@@ -106,19 +108,12 @@ def table(result: dict[str, Any]) -> str:
     )
 
 
-def quiet(sim: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The phone with the proof sampling off (HARNESS_SAMPLE_S=0 in its environment)."""
-    monkeypatch.setitem(sim._core.spawner.env, "HARNESS_SAMPLE_S", "0")
-    return sim
-
-
 def test_synthetic_baseline_same_one_slower_all_slower_other_model(
     make_sim: Callable[..., Any],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sim = quiet(make_sim(faults={"synthetic": SEED}), monkeypatch)
+    sim = make_sim(faults={"synthetic": SEED}, env=QUIET)
     base_run, outcome = harness_run(sim.serial, tmp_path / "runs", capsys)
     assert any("synthetic latencies" in c for c in outcome["caveats"]), outcome["caveats"]
     meta = json.loads((base_run / "meta.json").read_text())
@@ -172,8 +167,7 @@ def test_synthetic_baseline_same_one_slower_all_slower_other_model(
     assert any("the whole run moved by about +2" in w for w in result["warnings"]), result
 
     # A baseline from another device model: refused, naming the difference.
-    other = quiet(make_sim(props={"ro.product.model": "Pixel 2"}, faults={"synthetic": SEED}),
-                  monkeypatch)  # fmt: skip
+    other = make_sim(props={"ro.product.model": "Pixel 2"}, faults={"synthetic": SEED}, env=QUIET)
     other_run, _ = harness_run(
         other.serial, tmp_path / "runs", capsys, trials=2, variants=VARIANTS[:1]
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.device.files import WORKDIR, clean, ensure_scripts
 from harness.device.quote import sh_join
 from harness.device.select import connect
 from harness.device.session import DeviceSession
 from harness.sim import SimDevice
+
+pytestmark = pytest.mark.integration
 
 
 def _running(session: DeviceSession, pattern: str) -> list[str]:

@@ -19,7 +19,7 @@ from harness.errors import (
 )
 from harness.sim import SimDevice
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 NO_CONFIG = HarnessConfig()
 

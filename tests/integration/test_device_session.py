@@ -21,7 +21,7 @@ from harness.errors import (
 )
 from harness.sim import SimDevice
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 
 def _session(sim: SimDevice, **kwargs: bool) -> DeviceSession:

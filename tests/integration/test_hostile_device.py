@@ -31,6 +31,7 @@ def hostile(make_sim: Callable[..., SimDevice]) -> SimDevice:
     return make_sim(props={"ro.product.model": HOSTILE_MODEL})
 
 
+@pytest.mark.adb_protocol  # the server reads the model from the device's banner
 def test_devices_prints_the_model_without_escapes(
     hostile: SimDevice, capsys: pytest.CaptureFixture[str]
 ) -> None:

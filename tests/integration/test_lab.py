@@ -38,6 +38,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VARIANT = "mobilenet_v2_0.35_96"
 EVENT_TIMEOUT_S = 300.0  # a ceiling for a stuck run, not a speed bound
+# A trial's benchmark_model, in the device's events (preparation runs `--help` too).
+TRIAL = r"--graph="
 RUN = ["--variants", VARIANT, "--runs", "2", "--warmup", "1", "--no-report", "--cooldown-temp", "0"]
 
 
@@ -391,6 +393,10 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
         servers = ["--adb-server", _spec(adb_server), "--adb-server", _spec(second)]
         devices = ["-d", a.serial, "-d", b.serial]
         out = tmp_path / "out"
+        # The whole second host's adb server goes away as b's second trial starts.
+        gone = b.faults.on(
+            "benchmark_start", lambda _e, first=proc: adb_launcher.stop(first), nth=2, match=TRIAL
+        )
         run = _harness(
             "run",
             *devices,
@@ -404,26 +410,15 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
             "--out",
             str(out),
         )
-
-        def b_measured() -> bool:
-            return any(
-                b.serial in line
-                for f in out.glob("*/trials.jsonl")
-                for line in f.read_text().splitlines()
-            )
-
-        _until(b_measured, "a trial of the second server's phone")
-        adb_launcher.stop(proc)  # the whole second host's adb server goes away
         code, stdout, err = _finish(run)
+        assert gone.fired.is_set() and gone.errors == []
         assert code == 3, err
         outcome = json.loads(stdout)
         assert outcome["status"] == "interrupted"
         trials = _trials(Path(outcome["run_dir"]))
         assert sum(t["device_serial"] == a.serial for t in trials) == 6  # the other went on
-        assert 0 < sum(t["device_serial"] == b.serial for t in trials) < 6
-        assert outcome["missing"] == {
-            b.serial: 6 - sum(t["device_serial"] == b.serial for t in trials)
-        }
+        assert sum(t["device_serial"] == b.serial for t in trials) == 1
+        assert outcome["missing"] == {b.serial: 5}
         # The server comes back on its port; the printed resume finishes the run.
         second, proc = adb_launcher.start(tmp_path / "adb-drop.log", port=second.port)
         second.connect(b.serial)
@@ -464,12 +459,13 @@ def test_run_called_without_sessions_leases_its_phone(
         lease.close()
     assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
     owners: list[str] = []
-
-    def emit(message: str) -> None:
-        if message.startswith("[1/"):  # a trial is stored: the run is measuring
-            owners.append((_lease_dir(phone) / "owner").read_text())
-
-    outcome = run(settings(tmp_path / "ran"), emit=emit)
+    # As the first trial's benchmark starts, the run is measuring: who holds the phone?
+    phone.faults.on(
+        "benchmark_start",
+        lambda _e: owners.append((_lease_dir(phone) / "owner").read_text()),
+        match=TRIAL,
+    )
+    outcome = run(settings(tmp_path / "ran"))
     assert outcome.status == "complete", outcome
     [owner] = owners
     assert f"run={outcome.run_dir.name}" in owner and f"pid={os.getpid()}" in owner

@@ -4,12 +4,13 @@ Each test injects one of the observed problems (a device call that never
 answers, a drop during a push, an offline TCP device, a killed launching
 stream, a resume with part of the devices or onto another phone) and waits on
 events (a record written, a file on the device), never on wall-clock luck.
+Faults are keyed to events on the device (a command opened, a benchmark_model
+starting: docs/sim.md "Device events"), never to the harness's progress lines.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,9 @@ from harness.errors import PlanError
 from harness.run import RunSettings, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# A trial's benchmark_model, in the device's events (preparation runs `benchmark_model
+# --help` too).
+TRIAL = r"--graph="
 
 VARIANT = "mobilenet_v2_0.35_96"
 EVENT_TIMEOUT_S = 60.0
@@ -57,30 +61,28 @@ def _settings(serial: str, tmp_path: Path, **kw: Any) -> RunSettings:
 def test_a_call_that_never_answers_ends_its_trial_and_the_run_goes_on(
     sim: Any, tmp_path: Path, where: str
 ) -> None:
-    """A hung begin / collect / state read is a `timeout` record, not a hang."""
+    """A hung begin / collect / state read is a `timeout` record, not a hang.
+
+    Only the first such call hangs (the first trial's); the second trial's answers.
+    """
     extra: dict[str, Any] = {"trial_timeout_s": 4.0}
     if where == "begin":
-        sim.faults.hang_commands(r"run_trial\.sh begin ")
+        sim.faults.hang_commands(r"run_trial\.sh begin ", times=1)
     elif where == "collect":
         # The trial outlives its 4 s (inferences of many seconds each), so the host
-        # kills it and collects what is left: that collect hangs.
+        # kills it and collects what is left: that collect hangs. The second
+        # trial's benchmark runs at full speed.
         sim.faults.set_slowdown(100_000.0)
-        sim.faults.hang_commands(r"run_trial\.sh collect ")
+        sim.faults.on(
+            "benchmark_start", lambda _e: sim.faults.set_slowdown(1.0), nth=2, match=TRIAL
+        )
+        sim.faults.hang_commands(r"run_trial\.sh collect ", times=1)
     else:
         # A hot phone makes the cooldown read the state; that read hangs.
         sim.faults.set_thermal(temps_c={"tsens_tz_sensor4": 61.0})
-        sim.faults.hang_commands(r"state\.sh none")
+        sim.faults.hang_commands(r"state\.sh none", times=1)
         extra.update(cooldown_temp_c=45.0, cooldown_timeout_s=2.0)
-    messages: list[str] = []
-
-    def emit(message: str) -> None:
-        messages.append(message)
-        if message.startswith("[1/"):  # the first trial is recorded: let the device answer
-            sim.faults.clear_hangs()
-            sim.faults.set_slowdown(1.0)
-
-    outcome = run(_settings(sim.serial, tmp_path, **extra), sessions=_sessions(sim.serial),
-                  emit=emit)  # fmt: skip
+    outcome = run(_settings(sim.serial, tmp_path, **extra), sessions=_sessions(sim.serial))
     first, second = _trials(outcome.run_dir)
     assert first["status"] == "timeout", first
     assert "did not answer in time, though the device does" in first["error"], first["error"]
@@ -110,6 +112,7 @@ def test_a_drop_during_the_model_push_is_waited_out(sim: Any, tmp_path: Path) ->
     assert [t["status"] for t in _trials(outcome.run_dir)] == ["ok"]
 
 
+@pytest.mark.adb_protocol  # how each server lists, drops and re-attaches a TCP device
 def test_an_offline_host_port_device_is_reconnected_and_waited_for(
     sim: Any, adb_server: Any
 ) -> None:
@@ -128,35 +131,14 @@ def test_killing_the_launching_stream_leaves_the_trial_running(sim: Any, tmp_pat
 
     The `group` hang-up policy is the harsher daemon (SIGHUP + SIGKILL of the
     launching shell's whole process group); the connection is cut the moment
-    the trial's wrapper reports `started` on the device.
+    the trial's benchmark starts on the device, which waits for the cut.
     """
     sim.faults.set_hangup("group")
-    sim.faults.set_slowdown(3000.0)  # the trial runs on well past the cut
-    trials_root = sim.root / "data" / "local" / "tmp" / "harness" / "trials"
-    cut = threading.Event()
-
-    def cut_when_started() -> None:
-        deadline = time.monotonic() + EVENT_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if list(trials_root.glob("*/started")):
-                sim.faults.drop_now()
-                cut.set()
-                return
-            time.sleep(0.005)
-
-    watcher = threading.Thread(target=cut_when_started, daemon=True)
-    watcher.start()
+    cut = sim.faults.on("benchmark_start", lambda _e: sim.faults.drop_now(), match=TRIAL)
     messages: list[str] = []
-
-    def emit(message: str) -> None:
-        messages.append(message)
-        if "device lost" in message:
-            sim.faults.set_slowdown(1.0)
-
     outcome = run(_settings(sim.serial, tmp_path, trials=1), sessions=_sessions(sim.serial),
-                  emit=emit)  # fmt: skip
-    watcher.join(5)
-    assert cut.is_set()
+                  emit=messages.append)  # fmt: skip
+    assert cut.fired.is_set() and cut.errors == []
     assert any("device lost during trial start" in m for m in messages), messages
     assert not any("launching it again" in m or "vanished" in m for m in messages), messages
     [trial] = _trials(outcome.run_dir)
@@ -169,22 +151,17 @@ def test_a_resume_with_part_of_the_devices_is_incomplete(
 ) -> None:
     """The survivor alone cannot make the run complete."""
     a, b = make_sim(), make_sim()
-    fired = threading.Event()
-
-    def emit(message: str) -> None:
-        if message.startswith("[1/") and not fired.is_set():
-            fired.set()
-            a.faults.go_offline(120.0)  # gone for good, as far as this test goes
-
+    # A goes away as its second trial starts: gone for good, as far as this test goes.
+    a.faults.on("benchmark_start", lambda _e: a.faults.go_offline(), nth=2, match=TRIAL)
     from harness.device.select import connect
 
     first = run(
         _settings(a.serial, tmp_path, devices=[a.serial, b.serial], reconnect_timeout_s=1.0),
-        sessions=connect([a.serial, b.serial]), emit=emit,
+        sessions=connect([a.serial, b.serial]),
     )  # fmt: skip
     assert first.status == "interrupted" and first.exit_code == 3
     stored_a = [t for t in _trials(first.run_dir) if t["device_serial"] == a.serial]
-    assert len(stored_a) < 2
+    assert len(stored_a) == 1
 
     messages: list[str] = []
     resumed = run(RunSettings(devices=[b.serial], resume=first.run_dir, report=False),
@@ -199,8 +176,7 @@ def test_a_resume_with_part_of_the_devices_is_incomplete(
     assert any("run incomplete" in m for m in messages), messages
     assert resumed.summary is not None
     row_a = resumed.summary[resumed.summary["device_serial"] == a.serial]
-    if len(row_a):  # a's one stored trial reads 1/2, not 1/1
-        assert int(row_a["n_planned"].iloc[0]) == 2
+    assert int(row_a["n_planned"].iloc[0]) == 2  # a's one stored trial reads 1/2, not 1/1
     # The command line says so too: summary line, --json, exit 1.
     from harness.cli import main
 
@@ -210,8 +186,7 @@ def test_a_resume_with_part_of_the_devices_is_incomplete(
     out = capsys.readouterr().out
     n = 2 - len(stored_a)
     assert f"{n} missing ({a.serial}: {n}); run incomplete" in out, out
-    if stored_a:
-        assert "1/2" in out, out
+    assert "1/2" in out, out
     assert main([*args, "--json"]) == 1
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "incomplete" and data["missing"] == {a.serial: n}

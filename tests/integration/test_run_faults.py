@@ -3,7 +3,10 @@
 The simulated device's fault injection takes it off the network mid-run
 (`go_offline`), exactly as a USB hiccup or a rebooting lab switch would; the
 benchmark process on the device keeps running. Afterwards the run must be
-complete with every trial recorded exactly once.
+complete with every trial recorded exactly once. Each fault is keyed to an
+event on the device (a benchmark_model starting or ending, a command opened:
+docs/sim.md "Device events"), so it lands at the same point of the run
+however fast the host is.
 """
 
 from __future__ import annotations
@@ -20,9 +23,13 @@ from typing import Any
 
 import pytest
 
+from harness.device.thermal import POLL_S
 from harness.run import RunSettings, run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# A trial's benchmark_model, in the device's events (preparation runs `benchmark_model
+# --help` too).
+TRIAL = r"--graph="
 
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128"]
 BIG_CPUS = {2, 3}
@@ -71,22 +78,17 @@ def _wait_back(serial: str, timeout_s: float = 60.0) -> list[Any]:
 def test_device_drop_mid_run_loses_nothing(sim: Any, tmp_path: Path) -> None:
     before = len(_bench_records(sim))
     messages: list[str] = []
-    fired = threading.Event()
-
-    def emit(message: str) -> None:
-        messages.append(message)
-        # After the first trial is stored, take the phone away while the next
-        # one is being prepared or is running.
-        if message.startswith("[1/") and not fired.is_set():
-            fired.set()
-            threading.Timer(0.3, sim.faults.go_offline, args=(8.0,)).start()
-
+    # The phone goes away as the second trial's benchmark starts (the host is
+    # waiting on it), and comes back once that benchmark has ended.
+    gone = sim.faults.on("benchmark_start", lambda _e: sim.faults.go_offline(), nth=2, match=TRIAL)
+    back = sim.faults.on("benchmark_end", lambda _e: sim.faults.back_online(), nth=2, match=TRIAL)
     settings = RunSettings(
         devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
-        out=tmp_path, seed=99, report=False, reconnect_timeout_s=60,
+        out=tmp_path, seed=99, report=False, reconnect_timeout_s=120,
     )  # fmt: skip
-    outcome = run(settings, sessions=_sessions(sim.serial), emit=emit)
-    assert fired.is_set()
+    outcome = run(settings, sessions=_sessions(sim.serial), emit=messages.append)
+    assert gone.fired.is_set() and back.fired.is_set()
+    assert gone.errors == [] and back.errors == []
     assert any("device lost" in m for m in messages), messages
     assert any("device is back" in m for m in messages), messages
     assert outcome.status == "complete" and outcome.exit_code == 0, messages
@@ -98,19 +100,14 @@ def test_device_drop_mid_run_loses_nothing(sim: Any, tmp_path: Path) -> None:
 
 def test_device_gone_too_long_stops_then_resume_completes(sim: Any, tmp_path: Path) -> None:
     messages: list[str] = []
-    fired = threading.Event()
-
-    def emit(message: str) -> None:
-        messages.append(message)
-        if message.startswith("[1/") and not fired.is_set():
-            fired.set()
-            sim.faults.go_offline(8.0)
-
+    # Away from the second trial's start until the test brings it back.
+    gone = sim.faults.on("benchmark_start", lambda _e: sim.faults.go_offline(), nth=2, match=TRIAL)
     settings = RunSettings(
         devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
         out=tmp_path, seed=7, report=False, reconnect_timeout_s=1.0,
     )  # fmt: skip
-    outcome = run(settings, sessions=_sessions(sim.serial), emit=emit)
+    outcome = run(settings, sessions=_sessions(sim.serial), emit=messages.append)
+    assert gone.fired.is_set()
     assert outcome.status == "interrupted"
     assert outcome.exit_code == 3
     run_dir = outcome.run_dir
@@ -118,9 +115,10 @@ def test_device_gone_too_long_stops_then_resume_completes(sim: Any, tmp_path: Pa
     assert f"--resume {run_dir}" in outcome.resume_command
     assert any(f"harness run --resume {run_dir}" in m for m in messages), messages
     stored = _trials(run_dir)
-    assert 1 <= len(stored) < 4
+    assert len(stored) == 1  # the first trial; the second was lost with the phone
     assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
 
+    sim.faults.back_online()
     sessions = _wait_back(sim.serial)
     resumed = run(
         RunSettings(devices=[sim.serial], resume=run_dir, report=False), sessions=sessions
@@ -143,28 +141,28 @@ def _harness(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
 
 def test_killed_harness_then_resume_completes(sim: Any, tmp_path: Path) -> None:
     before = len(_bench_records(sim))
-    sim.faults.set_slowdown(20.0)  # trials long enough that the kill lands mid-run
     args = [
         "run", "--device", sim.serial, "--variants", ",".join(VARIANTS), "--trials", "2",
         "--runs", "3", "--warmup", "1", "--out", str(tmp_path), "--seed", "3", "--no-report",
     ]  # fmt: skip
+    # The harness is killed while the second trial's benchmark runs: the device
+    # waits for the kill before that benchmark goes on.
+    started: list[subprocess.Popen[str]] = []
+    killed = sim.faults.on(
+        "benchmark_start", lambda _e: started[0].send_signal(signal.SIGKILL), nth=2, match=TRIAL
+    )
     proc = _harness(*args)
-    deadline = time.monotonic() + 240
-    run_dir: Path | None = None
+    started.append(proc)
     try:
-        while time.monotonic() < deadline:
-            dirs = [d for d in tmp_path.iterdir() if (d / "trials.jsonl").exists()]
-            if dirs and len(_trials(dirs[0])) >= 1:
-                run_dir = dirs[0]
-                break
-            assert proc.poll() is None, proc.communicate()
-            time.sleep(0.05)
-        assert run_dir is not None, "no trial stored in time"
+        proc.communicate(timeout=240)
     finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert killed.fired.is_set() and proc.returncode == -signal.SIGKILL
+    [run_dir] = [d for d in tmp_path.iterdir() if (d / "trials.jsonl").exists()]
     stored = _trials(run_dir)
-    assert len(stored) < 4, "the run finished before it could be killed"
+    assert len(stored) == 1
     assert json.loads((run_dir / "meta.json").read_text())["status"] == "running"
 
     resumed = _harness("run", "--resume", str(run_dir), "--device", sim.serial, "--json")
@@ -174,10 +172,10 @@ def test_killed_harness_then_resume_completes(sim: Any, tmp_path: Path) -> None:
     assert outcome["status"] == "complete" and outcome["trials_total"] == 4
     trials = _assert_complete(run_dir, 4)
     assert trials[: len(stored)] == stored
-    # At most the one trial in flight at the kill ran again; the sweep stopped
-    # it if it was still running, so it never overlapped a new trial.
+    # The one trial in flight at the kill ran again; the sweep stopped it if it
+    # was still running, so it never overlapped a new trial.
     procs = _bench_records(sim)[before:]
-    assert 4 <= len(procs) <= 5
+    assert len(procs) == 5
     assert all(set(p["device_cpus"]) <= BIG_CPUS for p in procs)
 
 
@@ -204,6 +202,7 @@ def test_trial_over_its_timeout_is_killed_and_recorded(sim: Any, tmp_path: Path)
 def test_hot_throttled_phone_is_waited_for_and_recorded(sim: Any, tmp_path: Path) -> None:
     """A cooldown that times out is recorded (cooled=False); a capped big cluster is throttled."""
     sim.faults.set_thermal(temps_c={"tsens_tz_sensor4": 61.0}, max_khz={2: 1_500_000})
+    reads = sim.faults.on("command", lambda _e: None, match=r"state\.sh none$", every=True)
     messages: list[str] = []
     settings = RunSettings(
         devices=[sim.serial], variants=VARIANTS[:1], trials=1, runs=3, warmup=1,
@@ -213,8 +212,11 @@ def test_hot_throttled_phone_is_waited_for_and_recorded(sim: Any, tmp_path: Path
     assert outcome.exit_code == 0
     [trial] = _trials(outcome.run_dir)
     assert trial["status"] == "ok"
-    # It waited (at least one of the device layer's polls), then measured anyway.
-    assert trial["cooled"] is False and 1.5 <= trial["cooldown_wait_s"] <= 10
+    # It waited one poll (2 s) and gave up at the next read, as the 3 s timeout
+    # leaves no room for another poll; then it measured anyway.
+    assert trial["cooled"] is False and trial["cooldown_wait_s"] >= POLL_S
+    assert len(reads.events) == 2
+    reads.cancel()
     assert trial["temp_before_c"] >= 61.0
     assert trial["throttled"] is True
     assert trial["freq_before"]["2"][0] == 1_500_000
@@ -245,16 +247,14 @@ def test_a_drop_on_a_resumes_lease_call_is_ridden_out(sim: Any, tmp_path: Path) 
     """The lease is the first thing a resume asks the phone: a drop there waits for the
     phone and asks again, as every other call does, instead of ending the run (exit 3)."""
     stop = threading.Event()
-
-    def first_emit(message: str) -> None:
-        if message.startswith("[1/"):
-            stop.set()  # one trial stored, the rest left for the resume
-
+    # The run stops once the first trial's benchmark has ended: that trial is
+    # stored, the rest left for the resume.
+    sim.faults.on("benchmark_end", lambda _e: stop.set(), match=TRIAL)
     settings = RunSettings(
         devices=[sim.serial], variants=VARIANTS, trials=1, runs=3, warmup=1,
         out=tmp_path, seed=5, report=False, cooldown_temp_c=None,
     )  # fmt: skip
-    first = run(settings, sessions=_sessions(sim.serial), emit=first_emit, stop=stop)
+    first = run(settings, sessions=_sessions(sim.serial), stop=stop)
     assert first.status == "incomplete" and len(_trials(first.run_dir)) == 1
     messages: list[str] = []
     sim.faults.drop_after_commands(0)  # the next service the phone opens is cut
@@ -275,31 +275,25 @@ def test_a_drop_on_a_resumes_lease_call_is_ridden_out(sim: Any, tmp_path: Path) 
 def test_one_of_two_devices_gone_the_other_finishes(make_sim: Any, tmp_path: Path) -> None:
     """Device A vanishes for good: B still completes its trials; resume finishes only A's."""
     a, b = make_sim(), make_sim()
-    fired = threading.Event()
-    messages: list[str] = []
-
-    def emit(message: str) -> None:
-        messages.append(message)
-        if message.startswith("[1/") and not fired.is_set():
-            fired.set()
-            a.faults.go_offline(10.0)
-
+    # A goes away as its second trial starts, until the test brings it back.
+    a.faults.on("benchmark_start", lambda _e: a.faults.go_offline(), nth=2, match=TRIAL)
     settings = RunSettings(
         devices=[a.serial, b.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
         out=tmp_path, seed=11, report=False, reconnect_timeout_s=1.0,
     )  # fmt: skip
     from harness.device.select import connect
 
-    outcome = run(settings, sessions=connect([a.serial, b.serial]), emit=emit)
+    outcome = run(settings, sessions=connect([a.serial, b.serial]))
     assert outcome.status == "interrupted" and outcome.exit_code == 3
     assert outcome.resume_command is not None and a.serial in outcome.resume_command
     stored = _trials(outcome.run_dir)
     by_device = {s: [t for t in stored if t["device_serial"] == s] for s in (a.serial, b.serial)}
     assert len(by_device[b.serial]) == 4, "the healthy device stopped too"
-    assert len(by_device[a.serial]) < 4
+    assert len(by_device[a.serial]) == 1
     lost = [w for w in outcome.workers if w.lost]
     assert [w.serial for w in lost] == [a.serial]
 
+    a.faults.back_online()
     sessions = _wait_back(a.serial) + _sessions(b.serial)
     resumed = run(RunSettings(devices=[a.serial, b.serial], resume=outcome.run_dir,
                               report=False), sessions=sessions)  # fmt: skip
@@ -309,32 +303,28 @@ def test_one_of_two_devices_gone_the_other_finishes(make_sim: Any, tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("fault", "relaunched"),
+    ("event", "relaunched"),
     [
-        # The connection drops as the next trial's launch is sent: nothing ran, launch again.
-        ({"drop_after_commands": 0}, True),
-        # It drops while the launch's answer comes back: the trial ran, collect it, no relaunch.
-        ({"drop_after_bytes": 1500}, False),
+        # The connection drops as the second trial's launch is sent: nothing ran, launch again.
+        ({"event": "command", "match": r"run_trial\.sh begin ", "nth": 2}, True),
+        # It drops once that trial's benchmark has started, while the launch waits for
+        # its answer: the trial ran, collect it, no relaunch.
+        ({"event": "benchmark_start", "match": TRIAL, "nth": 2}, False),
     ],
+    ids=["at-the-launch", "after-the-start"],
 )
 def test_drop_around_a_launch_runs_each_trial_once(
-    sim: Any, tmp_path: Path, fault: dict[str, int], relaunched: bool
+    sim: Any, tmp_path: Path, event: dict[str, Any], relaunched: bool
 ) -> None:
     before = len(_bench_records(sim))
-    fired = threading.Event()
     messages: list[str] = []
-
-    def emit(message: str) -> None:
-        messages.append(message)
-        if message.startswith("[1/") and not fired.is_set():
-            fired.set()
-            sim.faults.apply(fault)
-
+    cut = sim.faults.on(action=lambda _e: sim.faults.drop_now(), **event)
     settings = RunSettings(
         devices=[sim.serial], variants=VARIANTS, trials=2, runs=3, warmup=1,
         out=tmp_path, seed=5, report=False, reconnect_timeout_s=60,
     )  # fmt: skip
-    outcome = run(settings, sessions=_sessions(sim.serial), emit=emit)
+    outcome = run(settings, sessions=_sessions(sim.serial), emit=messages.append)
+    assert cut.fired.is_set() and cut.errors == []
     assert any("device lost during trial start" in m for m in messages), messages
     assert any("launching it again" in m for m in messages) is relaunched, messages
     assert outcome.status == "complete" and outcome.exit_code == 0, messages

@@ -1,17 +1,16 @@
 """Proof in every record, on the simulated device: affinity read back, heat, clocks, interference.
 
-Each trial is held open by the simulator's hold fault (benchmark_model pauses
-between runs) until the wrapper has taken its samples, then let go; one trial
-gets a fault applied when its `started` file appears, cleared once its samples
-are taken and before it is let go. So what a trial sees is
-set by events on the device, never by how fast the host computes.
+Each trial's benchmark is held at its end (the device waits for the action keyed
+to that event, docs/sim.md "Device events") until the wrapper has taken its
+samples, then let go; one trial gets a fault applied as its benchmark starts,
+and cleared at its end, before the wrapper's exit look and the after-snapshot.
+So what a trial sees is set by events on the device, never by how fast the
+host computes, and no neighbour's snapshot sees another trial's fault.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,13 +19,15 @@ from typing import Any
 import pytest
 
 from harness.run import RunSettings, run
+from harness.sim.events import DeviceEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 VARIANT = "mobilenet_v2_0.35_96"
 BIG_CPUS = {2, 3}
 WAIT_S = 120.0
-STORED = re.compile(r"^\[(\d+)/\d+\]")
+# A trial's benchmark_model, in the device's events (preparation runs `--help` too).
+TRIAL = r"--graph="
 
 
 def _sessions(serial: str) -> list[Any]:
@@ -35,14 +36,28 @@ def _sessions(serial: str) -> list[Any]:
     return list(connect([serial]))
 
 
+def _trial_dir(sim: Any, event: DeviceEvent) -> Path:
+    """The host folder of the trial whose benchmark this event is (its stdout is there)."""
+    assert event.stdout is not None, event
+    return (sim.root / event.stdout.lstrip("/")).parent
+
+
 def _samples(trial_dir: Path) -> int:
     path = trial_dir / "samples"
     text = path.read_text() if path.exists() else ""
     return sum(line.startswith("sample ") and " self=" in line for line in text.splitlines())
 
 
+def _until(ready: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not ready():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
 class Conductor:
-    """Lets each trial go once it has `needed` samples; trial `target` (0-based) gets `fault`."""
+    """Holds each trial's benchmark at its end until it has `needed` samples (counted from
+    the fault for trial `target`, 0-based, which gets `fault` at its start, `clear` at its end)."""
 
     def __init__(
         self,
@@ -54,59 +69,35 @@ class Conductor:
     ) -> None:
         self.sim, self.target, self.needed = sim, target, needed
         self.fault, self.clear = fault, clear
-        self.errors: list[str] = []
-        self.faulted: str | None = None  # the trial folder the fault was applied in
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self.base: dict[Path, int] = {}  # trial folder -> samples before its fault
 
     def __enter__(self) -> Conductor:
-        self.sim.faults.set_hold(True)
-        self._thread.start()
+        faults = self.sim.faults
+        self.started = faults.on("benchmark_start", self._start, match=TRIAL, every=True)
+        self.ended = faults.on("benchmark_end", self._end, match=TRIAL, every=True)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(10)
-        self.sim.faults.set_hold(False)
+        self.started.cancel()
+        self.ended.cancel()
         self.clear()
 
-    def emit(self, message: str) -> None:
-        """The run's progress: trial k stored, the next not begun. Hold again."""
-        if STORED.match(message):
-            self.sim.faults.set_hold(True)
+    def _start(self, event: DeviceEvent) -> None:
+        trial_dir = _trial_dir(self.sim, event)
+        if len(self.started.events) - 1 == self.target:
+            self.fault()
+            self.base[trial_dir] = _samples(trial_dir)  # samples from here on saw the fault
 
-    def _watch(self) -> None:
-        seen: set[Path] = set()
-        while not self._done.is_set():
-            fresh = [
-                p.parent
-                for p in self.sim.root.glob("data/**/trials/*/started")
-                if p.parent not in seen
-            ]
-            for trial_dir in fresh:
-                seen.add(trial_dir)
-                index = len(seen) - 1
-                base = _samples(trial_dir)
-                if index == self.target:
-                    try:
-                        self.fault()
-                    except Exception as exc:  # reported by the test, not lost in this thread
-                        self.errors.append(f"fault for trial {index}: {exc}")
-                    self.faulted = trial_dir.name
-                    base = _samples(trial_dir)  # samples from here on saw the fault
-                deadline = time.monotonic() + WAIT_S
-                while _samples(trial_dir) < base + self.needed:
-                    if time.monotonic() > deadline or (trial_dir / "exit_code").exists():
-                        self.errors.append(f"trial {index} ended or stalled before its samples")
-                        break
-                    time.sleep(0.05)
-                if index == self.target:
-                    # Gone before the trial is let go: its own samples saw the fault,
-                    # its exit look and the snapshot after it (the next trial's
-                    # "before") see the phone as it is again.
-                    self.clear()
-                self.sim.faults.set_hold(False)
-            time.sleep(0.05)
+    def _end(self, event: DeviceEvent) -> None:
+        trial_dir = _trial_dir(self.sim, event)
+        want = self.base.get(trial_dir, 0) + self.needed
+        _until(lambda: _samples(trial_dir) >= want, f"{want} samples in {trial_dir.name}")
+        if trial_dir in self.base:
+            self.clear()
+
+    @property
+    def errors(self) -> list[BaseException]:
+        return [*self.started.errors, *self.ended.errors]
 
 
 def _run(sim: Any, tmp_path: Path, conductor: Conductor, trials: int) -> list[dict[str, Any]]:
@@ -115,8 +106,9 @@ def _run(sim: Any, tmp_path: Path, conductor: Conductor, trials: int) -> list[di
         out=tmp_path, seed=5, report=False, cooldown_timeout_s=30,
     )  # fmt: skip
     with conductor:
-        outcome = run(settings, sessions=_sessions(sim.serial), emit=conductor.emit)
+        outcome = run(settings, sessions=_sessions(sim.serial))
     assert conductor.errors == []
+    assert len(conductor.ended.events) == trials
     assert outcome.status == "complete", outcome
     path = outcome.run_dir / "trials.jsonl"
     records = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
@@ -172,10 +164,12 @@ def test_busy_process_on_a_big_core_shows_as_interfered(sim: Any, tmp_path: Path
             timeout_s=30,
         )  # fmt: skip
         # Samples count from when it runs (it writes its pid once pinned).
-        deadline = time.monotonic() + WAIT_S
-        while not session.shell(["cat", pid_file], timeout_s=30, check=False).stdout.strip():
-            assert time.monotonic() < deadline, "the busy process never started"
-            time.sleep(0.1)
+        _until(
+            lambda: bool(
+                session.shell(["cat", pid_file], timeout_s=30, check=False).stdout.strip()
+            ),
+            "the busy process",
+        )
 
     def clear() -> None:
         pid = session.shell(["cat", pid_file], timeout_s=30, check=False).stdout.strip()
@@ -196,44 +190,32 @@ def test_busy_process_on_a_big_core_shows_as_interfered(sim: Any, tmp_path: Path
 
 @pytest.mark.parametrize("period", ["0.5", "600"], ids=["default-period", "no-sample-between"])
 def test_a_trial_too_short_for_samples_carries_its_proof(
-    sim: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, period: str
+    sim: Any, tmp_path: Path, period: str
 ) -> None:
     """One run, no warm-up: over long before the sampler's first nap ends (with a
     600 s period, whatever the host's speed), yet its record has the affinity read
     back and the interference over its whole length, from the looks at start and exit."""
-    # The phone's environment, as the sampling-cost benchmark sets it.
-    monkeypatch.setitem(sim._core.spawner.env, "HARNESS_SAMPLE_S", period)
-    looked = threading.Event()
-    done = threading.Event()
+    sim.set_env("HARNESS_SAMPLE_S", period)  # the proof sampler's period, in the phone's env
+    looked: list[Path] = []
 
-    def release_after_the_start_look() -> None:
-        # The benchmark pauses after its run until the start look is on file: its end
+    def after_the_start_look(event: DeviceEvent) -> None:
+        # The benchmark waits at its end until the start look is on file: its end
         # comes after that look by the order of events, not by the host's speed.
-        deadline = time.monotonic() + WAIT_S
-        while not done.is_set() and time.monotonic() < deadline:
-            for started in sim.root.glob("data/**/trials/*/started"):
-                samples = started.parent / "samples"
-                if samples.exists() and "sample at=start " in samples.read_text():
-                    looked.set()
-            if looked.is_set():
-                break
-            time.sleep(0.02)
-        sim.faults.set_hold(False)
+        samples = _trial_dir(sim, event) / "samples"
+        _until(
+            lambda: samples.exists() and "sample at=start " in samples.read_text(),
+            "the start look",
+        )
+        looked.append(samples)
 
-    sim.faults.set_hold(True)
-    watcher = threading.Thread(target=release_after_the_start_look, daemon=True)
-    watcher.start()
+    held = sim.faults.on("benchmark_end", after_the_start_look, match=TRIAL)
     settings = RunSettings(
         devices=[sim.serial], variants=[VARIANT], trials=1, runs=1, warmup=0,
         out=tmp_path, seed=3, report=False, cooldown_timeout_s=30,
     )  # fmt: skip
-    try:
-        outcome = run(settings, sessions=_sessions(sim.serial))
-    finally:
-        done.set()
-        watcher.join(10)
-        sim.faults.set_hold(False)
-    assert looked.is_set(), "no start look was taken"
+    outcome = run(settings, sessions=_sessions(sim.serial))
+    assert held.errors == []
+    assert looked, "no start look was taken"
     [record] = [json.loads(x) for x in (outcome.run_dir / "trials.jsonl").read_text().splitlines()]
     assert record["status"] == "ok", record["error"]
     assert record["affinity_cpus"] is not None

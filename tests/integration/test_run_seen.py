@@ -11,6 +11,7 @@ from the start is recorded hot and throttled, and the console names it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -74,5 +75,9 @@ def test_a_phone_hot_and_capped_from_the_start_is_named_on_the_console(
     assert code == 0, captured.err
     [trial] = _trials(_run_dir(tmp_path))
     assert (trial["cooled"], trial["hot"], trial["throttled"]) == (False, True, True)
-    assert f"flagged: {VARIANT} fp32 t1 #0 throttled+hot: " in captured.out
+    # Hot and throttled are the phone's own readings; interference is judged from
+    # /proc/stat, which on the simulated phone counts the host's other work too.
+    flags = re.search(rf"^flagged: {re.escape(VARIANT)} fp32 t1 #0 (\S+): ", captured.out, re.M)
+    assert flags is not None, captured.out
+    assert flags[1] in ("throttled+hot", "throttled+hot+interfered"), captured.out
     assert f"{sim.serial}: 1 trial(s) started before the phone cooled" in captured.out

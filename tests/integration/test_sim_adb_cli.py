@@ -10,7 +10,7 @@ import pytest
 
 from harness.sim import SimDevice
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 
 def test_devices_lists_the_pixel_identity(sim: SimDevice, adb_server) -> None:

@@ -35,7 +35,7 @@ from harness.sim import SimDevice
 from harness.sim import auth as simauth
 from harness.sim import protocol as p
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 NO_CONFIG = HarnessConfig()
 REATTACH_TIMEOUT_S = 30.0  # the server re-attaches a dropped TCP device within ~5-10 s

@@ -12,7 +12,7 @@ from adb_shell.adb_device import AdbDeviceTcp
 
 from harness.sim import SimDevice
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 
 def test_adbutils_shell2_exit_codes(sim: SimDevice, adb_server) -> None:

@@ -11,9 +11,11 @@ import pytest
 
 from harness.errors import SimulatorError
 from harness.sim import SimDevice
+from harness.sim.events import DeviceEvent
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
+TINY_MODEL = Path(__file__).parents[1] / "data" / "convert" / "tiny_fp32.tflite"
 # A TCP device that comes back is re-attached by the adb server within ~5-10 s.
 REATTACH_TIMEOUT_S = 30.0
 
@@ -97,13 +99,46 @@ def test_push_fails_with_enospc_and_leaves_nothing(
 
 
 def test_offline_and_back(sim: SimDevice, adb_server) -> None:
-    sim.faults.go_offline(3.0)
-    time.sleep(0.5)
+    sim.faults.go_offline()  # returns once the port is closed; away until told
     gone = adb_server.run("-s", sim.serial, "shell", "echo x", timeout_s=15)
     assert gone.returncode != 0
     assert "offline" in gone.stderr or "not found" in gone.stderr or "closed" in gone.stderr
+    sim.faults.back_online()
     _wait_usable(adb_server, sim.serial)
     adb_server.wait_state(sim.serial, "device")
+    sim.faults.go_offline(0.0)  # a timed spell: over at once, the device comes back by itself
+    _wait_usable(adb_server, sim.serial)
+
+
+def test_faults_keyed_to_device_events(sim: SimDevice, adb_server) -> None:
+    """A command's event comes before it runs, a benchmark's before it loads its model
+    and before it exits; the device waits for the action, and one that cuts the
+    connection at a command keeps that command from running."""
+    tmp = "/data/local/tmp"
+    ran = sim.root / "data" / "local" / "tmp" / "ran"
+    cut = sim.faults.on("command", lambda _e: sim.faults.drop_now(), match=r"touch .*/ran$")
+    result = adb_server.run("-s", sim.serial, "shell", f"touch {tmp}/ran", timeout_s=30)
+    assert cut.fired.is_set() and result.returncode != 0
+    assert not ran.exists(), "the command ran though its connection was cut first"
+    _wait_usable(adb_server, sim.serial)
+
+    pushed = adb_server.run("-s", sim.serial, "push", str(TINY_MODEL), f"{tmp}/m.tflite")
+    assert pushed.returncode == 0, pushed.stderr
+    seen: list[tuple[str, bool]] = []
+
+    def look(event: DeviceEvent) -> None:  # what the device holds at that moment
+        seen.append((event.kind, (sim.root / "data/local/tmp/out.txt").exists()))
+
+    start = sim.faults.on("benchmark_start", look)
+    end = sim.faults.on("benchmark_end", look)
+    command = f"benchmark_model --graph={tmp}/m.tflite --num_runs=2 --warmup_runs=1 >{tmp}/out.txt"
+    assert adb_server.run("-s", sim.serial, "shell", command, timeout_s=120).returncode == 0
+    [started], [ended] = start.events, end.events
+    assert started.stdout == f"{tmp}/out.txt" and started.pid == ended.pid
+    assert "--graph=/data/local/tmp/m.tflite" in started.text and ended.exit_code == 0
+    assert seen == [("benchmark_start", True), ("benchmark_end", True)]
+    assert ended.count == started.count  # the device's own counts of each kind
+    assert start.errors == [] and end.errors == []
 
 
 def test_thermal_throttling_is_visible_to_scripts(sim: SimDevice, adb_server) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from harness.errors import DeviceTimeoutError
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 WAIT_S = 30.0
 

@@ -14,7 +14,7 @@ import pytest
 from harness.sim import SimDevice
 from harness.sim import protocol as p
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 
 class RawHost:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from harness.errors import SimulatorError
 from harness.sim import image, topology
+from harness.sim.events import EVENTS_SOCKET, EventServer, Trigger, Triggers
 from harness.sim.faults import Faults
+from harness.sim.tools import benchmark_model as standin
 
 
 @pytest.fixture
@@ -43,6 +47,100 @@ def test_hang_patterns_and_push_allowance(faults: Faults) -> None:
     assert faults.push_allowance() == 0
     faults.clear()
     assert not faults.hangs("sleep 5") and faults.push_allowance() is None
+
+
+def test_a_hang_for_some_times_then_answers(faults: Faults) -> None:
+    faults.hang_commands(r"run_trial\.sh begin ", times=2)
+    asked = [faults.hangs(c) for c in ("sh run_trial.sh begin a", "ls", "sh run_trial.sh begin b")]
+    assert asked == [True, False, True]
+    assert not faults.hangs("sh run_trial.sh begin c")  # used up: the next one answers
+    with pytest.raises(SimulatorError, match="whole number"):
+        faults.hang_commands("x", times=0)
+
+
+def test_an_action_runs_at_the_nth_matching_event_from_when_it_was_set(faults: Faults) -> None:
+    seen: list[tuple[str, int]] = []
+    faults.triggers.happened("benchmark_start", "benchmark_model --graph=a")  # before: not counted
+    once = faults.on("benchmark_start", lambda e: seen.append(("once", e.count)), nth=2)
+    each = faults.on(
+        "command", lambda e: seen.append((e.text, e.count)), match=r"begin", every=True
+    )
+    for text in ("sh run_trial.sh begin 1", "cat x", "sh run_trial.sh begin 2"):
+        faults.triggers.happened("command", text)
+    assert not once.fired.is_set()
+    faults.triggers.happened("benchmark_start", "benchmark_model --graph=b")
+    faults.triggers.happened("benchmark_start", "benchmark_model --graph=c")
+    faults.triggers.happened("benchmark_start", "benchmark_model --graph=d")
+    # The device's own counts run from its start; a trigger counts from when it was set.
+    assert seen == [("sh run_trial.sh begin 1", 1), ("sh run_trial.sh begin 2", 3), ("once", 3)]
+    assert once.fired.is_set() and [e.text for e in once.events] == ["benchmark_model --graph=c"]
+    assert each.events[-1].count == 3 and faults.triggers.count("benchmark_start") == 4
+    assert faults.triggers.watching("command") and not faults.triggers.watching("benchmark_end")
+    faults.clear()  # cancels them all
+    faults.triggers.happened("command", "sh run_trial.sh begin 3")
+    assert len(seen) == 3 and not faults.triggers.watching("command")
+
+
+def test_a_failing_action_is_kept_and_the_device_goes_on(faults: Faults) -> None:
+    def broken(_event: object) -> None:
+        raise RuntimeError("the test's own bug")
+
+    trigger = faults.on("benchmark_end", broken)
+    event = faults.triggers.happened("benchmark_end", "benchmark_model", exit_code=0)
+    assert event.exit_code == 0 and trigger.fired.is_set()
+    assert [str(e) for e in trigger.errors] == ["the test's own bug"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "kwargs", "message"),
+    [
+        ("reboot", {}, "unknown device event"),
+        ("command", {"nth": 0}, "whole number"),
+        ("command", {"match": "("}, "not a regular expression"),
+    ],
+)
+def test_bad_event_keys_are_clear_errors(
+    faults: Faults, kind: str, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SimulatorError, match=message):
+        faults.on(kind, lambda _e: None, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_stand_in_waits_at_its_event_until_the_action_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the state folder's socket, as the device's benchmark_model reports: its
+    report is answered only once the action keyed to it has returned."""
+    state = tmp_path / "state"
+    state.mkdir()
+    triggers = Triggers()
+    release, acting = threading.Event(), threading.Event()
+
+    def action(_event: object) -> None:
+        acting.set()
+        assert release.wait(30)
+
+    trigger = triggers.add(Trigger("benchmark_start", action, 1, None, False))
+    server = EventServer(state, triggers)
+    monkeypatch.setattr(standin, "STATE", str(state))
+    try:
+        reporter = threading.Thread(target=standin.device_event, args=("benchmark_start",),
+                                    kwargs={"stdout": "/data/local/tmp/t/stdout"})  # fmt: skip
+        reporter.start()
+        assert acting.wait(30)
+        reporter.join(0.2)
+        assert reporter.is_alive(), "the report was answered before the action returned"
+        release.set()
+        reporter.join(30)
+        assert not reporter.is_alive()
+    finally:
+        server.stop()
+    [event] = trigger.events
+    assert (event.kind, event.count, event.pid, event.stdout) == (
+        "benchmark_start", 1, os.getpid(), "/data/local/tmp/t/stdout"
+    )  # fmt: skip
+    assert not (state / EVENTS_SOCKET).exists()
+    standin.device_event("benchmark_end", exit_code=0)  # no device: nothing to tell, no wait
 
 
 def test_thermal_and_slowdown_write_device_files(faults: Faults, tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ import math
 import os
 import random
 import resource
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -420,6 +421,35 @@ class CpuLedger:
 
 
 LEDGER = CpuLedger()
+
+
+def device_event(kind: str, **fields: object) -> None:
+    """Tell the simulated device this process started or is ending; wait for its answer.
+
+    Tests key faults to these moments (docs/sim.md "Device events"): the device
+    answers once whatever was keyed to this one has happened, so a fault set at
+    the start is in place before the model loads, and one set at the end before
+    the process exits. Off the simulated device there is no socket to tell.
+    """
+    report = {"kind": kind, "pid": os.getpid(), "argv": sys.argv, **fields}
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.connect(os.path.join(STATE, "events.sock"))
+            sock.sendall((json.dumps(report) + "\n").encode())
+            while True:  # "ok" or end-of-file (the device is stopping): go on either way
+                answer = sock.recv(64)
+                if not answer or answer.endswith(b"\n"):
+                    return
+    except OSError:
+        return
+
+
+def stdout_path() -> str | None:
+    """Where this process's stdout leads (the trial's `stdout` file), for the start event."""
+    try:
+        return os.readlink("/proc/self/fd/1")
+    except OSError:
+        return None
 
 
 def run_phase(
@@ -1002,6 +1032,7 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    device_event("benchmark_start", stdout=stdout_path())
     try:
         code = main(sys.argv[1:])
     except Failure as exc:
@@ -1011,4 +1042,6 @@ if __name__ == "__main__":
         code = 1
     LEDGER.tick("end")
     sys.stdout.flush()
+    sys.stderr.flush()
+    device_event("benchmark_end", stdout=stdout_path(), exit_code=code)
     sys.exit(code)

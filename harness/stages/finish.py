@@ -1,4 +1,4 @@
-"""Stage 4, finish: what the run left behind, said plainly, with an exit code.
+"""Stage 5, finish: what the run left behind, said plainly, with an exit code.
 
 Reads back the stored trials (not what the workers remember), so a resumed
 run's outcome covers every trial of the run.

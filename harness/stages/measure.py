@@ -1,4 +1,4 @@
-"""Stage 3, measure: one trial runner per device works through the shuffled plan.
+"""Stage 4, measure: one trial runner per device works through the shuffled plan.
 
 Every trial is stored the moment it ends (harness.bench.runner), so whatever
 stops this stage leaves a run folder that `--resume` completes.

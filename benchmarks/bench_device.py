@@ -25,7 +25,8 @@ from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores
 from harness.device.files import push_many
 from harness.device.info import read_info
-from harness.device.select import adb_connect, connect, make_client
+from harness.device.select import connect
+from harness.device.servers import adb_connect, make_client
 from harness.device.session import DeviceSession
 from harness.sim import SimDevice
 

@@ -1,7 +1,9 @@
-"""`harness run` as a plain function: plan -> prepare -> measure -> finish.
+"""`harness run` as a plain function: devices -> plan -> prepare -> measure -> finish.
 
 The CLI is a thin layer over `run(settings)`; tests and scripts call it
-directly. Each stage lives in `harness.stages` with a typed input and output;
+directly, and get the same path: the phones are started (`sim`), found and
+leased here, the run is named in their leases, and they are released when it
+ends. Each stage lives in `harness.stages` with a typed input and output;
 this module only strings them together and owns the one place where a stopped
 run is marked `interrupted` and left resumable. Every trial is stored the
 moment it ends, so whatever stops a run (a phone gone for good, Ctrl-C, a
@@ -11,23 +13,21 @@ with the same seed and settings.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from harness.bench.prepare import release_device
 from harness.bench.trial import TrialRunner
+from harness.device.lab import Phones
+from harness.device.session import DeviceSession
 from harness.errors import PlanError
+from harness.results.store import RunStore
+from harness.stages.devices import open_devices
 from harness.stages.finish import RunOutcome, finish, resume_command
 from harness.stages.measure import make_runners, measure, missing_trials, stop_in_flight
 from harness.stages.plan import plan
-from harness.stages.prepare import open_leased, open_store, prepare
+from harness.stages.prepare import open_store, prepare
 from harness.stages.settings import RunSettings, checked
-
-if TYPE_CHECKING:
-    from harness.device.session import DeviceSession
-    from harness.results.store import RunStore
 
 # What a caller of `run` needs: the function, what it takes and what it returns.
 __all__ = ["RunOutcome", "RunSettings", "run"]
@@ -43,46 +43,35 @@ def run(
     """Run (or resume) a measurement; returns what happened. Raises HarnessError
     only before the first trial (bad input, no device, conversion failure).
 
-    Without `sessions`, the phones are opened here and leased for the run
-    (as the CLI does), so a script calling `run()` never measures on a phone
-    another run is measuring on. Given `sessions` are the caller's to lease.
+    The phones of `settings.devices` are opened and leased here (`sim` starts
+    a simulated one), so a script never measures on a phone another run is
+    measuring on. `sessions`, when given, are already open and the caller's
+    to lease; `settings.devices` then only names them for `--resume`.
     """
+    # Bad settings (or a resumed run's bad meta.json) fail before a phone is touched.
+    settings = checked(settings)
     if sessions is not None:
-        return _run(settings, sessions, emit, stop)
-    # Bad settings fail before a phone is opened or leased.
-    settings = dataclasses.replace(settings, devices=checked(settings).devices)
-    with open_leased(settings, emit) as (lease, opened):
-        chained = settings.on_run_id
-
-        def named(run_id: str) -> None:
-            lease.name_run(run_id)
-            if chained is not None:
-                chained(run_id)
-
-        return _run(dataclasses.replace(settings, on_run_id=named), opened, emit, stop)
+        return _run(settings, Phones(list(sessions)), emit, stop)
+    with open_devices(settings, emit) as phones:
+        return _run(settings, phones, emit, stop)
 
 
 def _run(
     settings: RunSettings,
-    sessions: Sequence[DeviceSession],
+    phones: Phones,
     emit: Callable[[str], None],
     stop: threading.Event | None,
 ) -> RunOutcome:
-    planned = plan(settings, emit)
-    settings = planned.settings
-    _sessions, prepared = prepare(planned, sessions, emit)
+    planned = plan(settings, [s.serial for s in phones.sessions], emit)
+    prepared = prepare(planned, phones.sessions, emit)
     store: RunStore | None = planned.store
     runners: list[TrialRunner] = []
     try:
         opened = open_store(planned, prepared)
         store = opened.store
-        if settings.on_run_id is not None:
-            settings.on_run_id(store.run_id)  # the leases record which run holds them
+        phones.name_run(store.run_id)  # the leases say which run holds them
         runners = make_runners(settings, prepared.devices, opened.plan_serials, store.run_id, emit)
-        measured = measure(
-            settings, runners, opened.plan_serials, planned.configs, planned.seed, store,
-            emit=emit, stop=stop,
-        )  # fmt: skip
+        measured = measure(settings, runners, planned.plan, store, emit=emit, stop=stop)
     except PlanError:
         raise  # a refused resume changes nothing in the run folder
     except BaseException:

@@ -9,6 +9,7 @@ the harness, so every layer may use it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,6 +44,19 @@ STAND_IN_MARK = "harness benchmark_model stand-in"
 # matching): those latencies were drawn, not measured, and are never compared with
 # measured ones.
 SYNTHETIC_MARK = "synthetic latencies"
+
+# Android properties set to "1" on a device whose numbers are not a phone's: an
+# emulator (qemu) or the harness's simulated phone.
+SIMULATED_PROPS: tuple[str, ...] = ("ro.kernel.qemu", "ro.boot.qemu", "ro.harness.simulated")
+
+
+def is_simulated(device: Mapping[str, object]) -> bool:
+    """Whether a device was an emulator or the simulated phone: the one decision, read from
+    its info as read (`props`) or as stored in meta.json (`emulated`, or `props`)."""
+    props = device.get("props")
+    marked = isinstance(props, Mapping) and any(str(props.get(k)) == "1" for k in SIMULATED_PROPS)
+    return bool(device.get("emulated")) or marked
+
 
 # What a configuration is, within one device: trials of one key are comparable.
 CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack")

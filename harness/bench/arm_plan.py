@@ -11,13 +11,10 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from harness.bench.arms import ArmSpec
 from harness.bench.plan import Plan, TrialSpec, build_plan
 from harness.vocab import Config
-
-if TYPE_CHECKING:
-    from harness.bench.arms import ArmSpec
 
 
 def _blocks(arms: Sequence[str], trials: int, forward_first: bool) -> list[list[tuple[str, int]]]:

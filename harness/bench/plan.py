@@ -83,6 +83,11 @@ class Plan:
         """Distinct configurations in first-appearance order."""
         return list(dict.fromkeys(t.config for t in self.trials))
 
+    def only(self, devices: Iterable[str]) -> Plan:
+        """The trials of these devices alone (a resume with part of a run's phones)."""
+        keep = set(devices)
+        return Plan(seed=self.seed, trials=tuple(t for t in self.trials if t.device in keep))
+
 
 def configurations(
     variants: Sequence[str],

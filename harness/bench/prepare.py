@@ -1,10 +1,13 @@
 """Getting one device ready for a run: who it is, which cores, which binary, which files.
 
-Done once per device before any trial: read its identity, resolve every
-`--cores` policy to a taskset mask, resolve and hash the benchmark binary,
-push the trial script and every model (skipped when the hash already
-matches), check that the binary can run every configuration, and clear
-trials an earlier harness left running.
+Done once per device before any trial, in two steps a caller may check
+between: `identify` runs the preflight, reads the device's identity, resolves
+every `--cores` policy to a taskset mask and resolves the benchmark binary;
+`prepare_device` then checks that the binary can run every configuration,
+pushes the trial script and every model (skipped when the hash already
+matches), each arm's binary and models, and clears trials an earlier harness
+left running. A resumed run checks the phone between the two, so another
+phone is refused before any model reaches it.
 """
 
 from __future__ import annotations
@@ -14,37 +17,36 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from harness.bench.arms import prepare_arms
 from harness.bench.command import build_command
-from harness.bench.remote import TrialRemote, answers, wait_for_device
-from harness.bench.trial import DeviceModel, DeviceTarget
+from harness.bench.remote import TrialRemote
+from harness.bench.target import DeviceModel, DeviceTarget, ModelFile
 from harness.device import files, preflight, thermal
-from harness.device.binary import prepare_binary
+from harness.device.binary import BinaryInfo, prepare_binary
 from harness.device.cores import select_cores, unverified_selection
 from harness.device.info import DeviceInfo, read_info
-from harness.errors import DeviceLostError, DeviceOfflineError, DeviceTimeoutError
+from harness.device.preflight import Preflight
+from harness.device.session import DeviceSession
+from harness.errors import DeviceTimeoutError
 from harness.vocab import Config
-
-if TYPE_CHECKING:
-    from harness.device.session import DeviceSession
 
 log = logging.getLogger(__name__)
 
 TRIAL_SCRIPT = "run_trial.sh"
 
-T = TypeVar("T")
 
+@dataclass
+class Identified:
+    """What `identify` learnt of a device: enough to tell whether it is the run's phone."""
 
-@dataclass(frozen=True)
-class ModelFile:
-    """A converted model on the host, as the run pushes it."""
-
-    variant: str
-    quant: str
-    path: Path
-    sha256: str
+    info: DeviceInfo
+    binary: BinaryInfo
+    checked: Preflight
+    masks: dict[str, str]  # cores policy -> hex mask
+    cpus: dict[str, list[int]]  # cores policy -> cpu numbers
+    cores: dict[str, dict[str, Any]]  # cores policy -> what meta.json records
+    warnings: list[str]
 
 
 @dataclass
@@ -68,30 +70,15 @@ def _to_dict(obj: Any) -> dict[str, Any]:
     return dict(obj)
 
 
-def prepare_device(
-    session: DeviceSession,
-    *,
-    models: Sequence[ModelFile],
-    configs: Iterable[Config],
-    cores: Sequence[str],
-    runs: int,
-    warmup: int,
-    benchmark_binary: Path | None,
-    reconnect_timeout_s: float,
-    logs_dir: Path | None,
-    fixed_performance: bool = False,
-    on_event: Callable[[str], None] = lambda _msg: None,
-    arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]] | None = None,
-    vet: Callable[[str, dict[str, Any], str | None], None] | None = None,
-) -> PreparedDevice:
-    """Make one device ready; raises HarnessError subclasses (nothing measured yet).
+def identify(
+    session: DeviceSession, *, cores: Sequence[str], benchmark_binary: Path | None
+) -> Identified:
+    """Preflight, identity, core masks and the benchmark binary of one device.
 
-    `vet(serial, identity, binary sha256)` may refuse the phone (a resumed run's check
-    that it is the phone the run measured) before any model is pushed to it.
+    Raises HarnessError subclasses: a phone that cannot run a trial says so
+    here, once, in one line (exit 3), not trial by trial.
     """
     serial = session.serial
-    # Once, before anything else: a phone that cannot run a trial says so here,
-    # in one line (exit 3), not trial by trial.
     checked = preflight.check(session)
     warnings: list[str] = [f"{serial}: {w}" for w in checked.warnings]
     info = read_info(session)
@@ -113,27 +100,34 @@ def prepare_device(
         for w in (*sel.warnings, *([sel.reason] if sel.reason else [])):
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
-    if vet is not None:
-        vet(serial, info.to_dict(), _to_dict(binary).get("sha256"))
+    return Identified(info, binary, checked, masks, cpus, cores_meta, warnings)
+
+
+def prepare_device(
+    session: DeviceSession,
+    identified: Identified,
+    *,
+    models: Sequence[ModelFile],
+    configs: Iterable[Config],
+    runs: int,
+    warmup: int,
+    benchmark_binary: Path | None,
+    reconnect_timeout_s: float,
+    logs_dir: Path | None,
+    fixed_performance: bool = False,
+    on_event: Callable[[str], None] = lambda _msg: None,
+    arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]] | None = None,
+) -> PreparedDevice:
+    """Make an identified device ready; raises HarnessError subclasses (nothing measured yet)."""
+    serial = session.serial
+    info, binary = identified.info, identified.binary
+    warnings = list(identified.warnings)
     # Refuse now, not trial by trial, a configuration this binary cannot run;
     # and say once what an older binary cannot do as asked (fixed counts).
-    notes: dict[str, None] = {}
-    for cfg in configs:
-        command = build_command(
-            binary.device_path, binary.flags, graph="x", threads=cfg.threads,
-            runs=runs, warmup=warmup, xnnpack=cfg.xnnpack,
-        )  # fmt: skip
-        notes.update(dict.fromkeys(command.notes))
-    warnings += [f"{serial}: {note}" for note in notes]
+    warnings += [f"{serial}: {note}" for note in _notes(binary, configs, runs, warmup)]
     script = f"{files.ensure_scripts(session)}/{TRIAL_SCRIPT}"
     on_event(f"{serial}: {len(models)} model file(s) (pushed only when the sha256 differs)")
-    outcomes = files.push_many(
-        session, [(m.path, f"models/{m.sha256[:16]}-{m.path.name}") for m in models]
-    )
-    pushed = {
-        (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)
-        for m, o in zip(models, outcomes, strict=True)
-    }
+    pushed = _push_models(session, models)
     arm_parts, arm_notes = prepare_arms(
         session,
         arms or {},
@@ -150,7 +144,9 @@ def prepare_device(
         if not fixed:
             warnings.append(f"{serial}: fixed performance mode unavailable (needs Android 11+)")
     try:
-        remote = _ready_to_measure(session, script, cpus, warnings, reconnect_timeout_s, on_event)
+        remote = _ready_to_measure(
+            session, script, identified.cpus, warnings, reconnect_timeout_s, on_event
+        )
     except BaseException:
         if fixed:  # a failed preparation leaves the phone as it found it
             _leave_fixed_performance(session)
@@ -165,8 +161,8 @@ def prepare_device(
         remote=remote,
         model_name=str(info.model or serial),
         binary=binary,
-        masks=masks,
-        cpus=cpus,
+        masks=identified.masks,
+        cpus=identified.cpus,
         models=pushed,
         cluster_max_khz=cluster_max,
         logs_dir=logs_dir,
@@ -176,10 +172,62 @@ def prepare_device(
         target=target,
         info=info,
         binary=_to_dict(binary),
-        cores=cores_meta,
+        cores=identified.cores,
         warnings=warnings,
         fixed_performance=fixed,
     )
+
+
+def _notes(binary: BinaryInfo, configs: Iterable[Config], runs: int, warmup: int) -> list[str]:
+    """What `binary` cannot do as asked for these configurations (each said once)."""
+    notes: dict[str, None] = {}
+    for cfg in configs:
+        command = build_command(
+            binary.device_path, binary.flags, graph="x", threads=cfg.threads,
+            runs=runs, warmup=warmup, xnnpack=cfg.xnnpack,
+        )  # fmt: skip
+        notes.update(dict.fromkeys(command.notes))
+    return list(notes)
+
+
+def _push_models(
+    session: DeviceSession, models: Sequence[ModelFile]
+) -> dict[tuple[str, str], DeviceModel]:
+    """Push model files (skipped when the device's copy has the same sha256)."""
+    outcomes = files.push_many(
+        session, [(m.path, f"models/{m.sha256[:16]}-{m.path.name}") for m in models]
+    )
+    return {
+        (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)
+        for m, o in zip(models, outcomes, strict=True)
+    }
+
+
+def prepare_arms(
+    session: DeviceSession,
+    arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]],
+    *,
+    default_binary: Path | None,
+    configs: Sequence[Config],
+    runs: int,
+    warmup: int,
+) -> tuple[dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]], list[str]]:
+    """Push each arm's binary and models to one device; (label -> its target parts, notes).
+
+    Pushes are hashed, so arms sharing a binary or a model cost one transfer.
+    The notes are what a binary cannot do as asked, as `prepare_device` says
+    for the run's own binary.
+    """
+    out: dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]] = {}
+    notes: dict[str, None] = {}
+    for label, (binary_path, models) in arms.items():
+        path = binary_path or default_binary
+        binary = prepare_binary(session, str(path) if path else None)
+        notes.update(
+            dict.fromkeys(f"arm {label}: {n}" for n in _notes(binary, configs, runs, warmup))
+        )
+        out[label] = (binary, _push_models(session, models))
+    return out, list(notes)
 
 
 def _ready_to_measure(
@@ -226,71 +274,3 @@ def release_device(prepared: PreparedDevice) -> None:
     """Undo what preparation changed on the device (fixed performance mode)."""
     if prepared.fixed_performance:
         _leave_fixed_performance(prepared.target.session)
-
-
-# Preparation is repeatable (pushes skip what already matches), so a drop in
-# the middle costs a wait and a second pass, never the run; this bounds the passes
-# (of preparation, and of any call `with_reconnect` rides out).
-PREPARE_ATTEMPTS = 3
-
-
-def with_reconnect(
-    session: DeviceSession,
-    what: str,
-    call: Callable[[], T],
-    *,
-    reconnect_timeout_s: float,
-    on_event: Callable[[str], None] = lambda _msg: None,
-    again: str | None = None,
-) -> T:
-    """`call()`, run again after the device dropped off and came back; for calls
-    that are safe to repeat (preparation, taking a lease).
-
-    A drop (or a call that times out while the device does not answer) waits
-    up to `reconnect_timeout_s` for the device and calls again, at most
-    PREPARE_ATTEMPTS times; a device that stays away raises DeviceLostError.
-    A call that times out while the device answers is a device problem,
-    raised as is. `again` is what the message says happens next.
-    """
-    for attempt in range(1, PREPARE_ATTEMPTS + 1):
-        try:
-            return call()
-        except (DeviceOfflineError, DeviceTimeoutError) as exc:
-            if isinstance(exc, DeviceTimeoutError) and answers(session):
-                raise
-            if attempt == PREPARE_ATTEMPTS:
-                raise
-            on_event(
-                f"{session.serial}: device lost during {what} ({exc}); waiting up to "
-                f"{reconnect_timeout_s:g} s for it to come back"
-            )
-            if not wait_for_device(session, timeout_s=reconnect_timeout_s):
-                raise DeviceLostError(
-                    f"device did not come back within {reconnect_timeout_s:g} s",
-                    serial=session.serial,
-                    command=what,
-                    hint="reconnect it, then run the same command again",
-                ) from exc
-            on_event(f"{session.serial}: device is back, {again or f'trying the {what} again'}")
-    raise AssertionError("unreachable")
-
-
-def prepare_with_reconnect(
-    session: DeviceSession,
-    *,
-    reconnect_timeout_s: float,
-    on_event: Callable[[str], None] = lambda _msg: None,
-    prepare: Callable[..., PreparedDevice] | None = None,
-    **kwargs: Any,
-) -> PreparedDevice:
-    """prepare_device (or `prepare`) that rides out disconnects like trials do
-    (`with_reconnect`)."""
-    run = prepare or prepare_device
-    return with_reconnect(
-        session,
-        "preparation",
-        lambda: run(session, reconnect_timeout_s=reconnect_timeout_s, on_event=on_event, **kwargs),
-        reconnect_timeout_s=reconnect_timeout_s,
-        on_event=on_event,
-        again="preparing again",
-    )

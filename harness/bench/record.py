@@ -11,17 +11,15 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.bench.plan import TrialSpec
 from harness.bench.remote import TrialState
+from harness.bench.target import DeviceModel, DeviceTarget, TrialSettings
 from harness.catalogue import get as get_variant
 from harness.logs.parser import parse
 from harness.results.schema import TrialRecord
 from harness.vocab import TRIAL_STATUSES, TrialStatus
-
-if TYPE_CHECKING:
-    from harness.bench.trial import DeviceModel, DeviceTarget, TrialSettings
 
 log = logging.getLogger(__name__)
 

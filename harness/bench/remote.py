@@ -23,19 +23,18 @@ import hashlib
 import logging
 import re
 import secrets
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from harness.device.quote import sh_join
+from harness.device.reconnect import answers, wait_for_device
 from harness.errors import (
     CallHung,
     DeviceError,
     DeviceLostError,
     DeviceOfflineError,
     DeviceTimeoutError,
-    SessionAborted,
 )
 
 if TYPE_CHECKING:
@@ -51,11 +50,6 @@ CALL_TIMEOUT_S = 30.0
 # script's own work: state snapshot, cat of the outputs, and the transfer), and
 # how much longer than a beat a waiting call may stay silent.
 CALL_MARGIN_S = 10.0
-# How often to knock while the device is away.
-RECONNECT_PROBE_S = 0.5
-# After a call missed its deadline: how long `true` may take to tell "the call
-# hung" (it answers) from "the device is gone" (it does not).
-PROBE_TIMEOUT_S = 5.0
 # The shortest deadline a call gets, even when a trial's own is nearly spent.
 MIN_CALL_S = 1.0
 # A device that keeps dropping and coming back within one call is as good as
@@ -192,29 +186,6 @@ def parse_collected(text: str, mark: str, serial: str | None = None) -> Collecte
         after=sections.get("after"),
         samples=_file_section(sections.get("samples")),
     )
-
-
-def answers(session: DeviceSession, timeout_s: float = PROBE_TIMEOUT_S) -> bool:
-    """Whether the device runs `true` within `timeout_s` (one bounded round trip)."""
-    try:
-        session.shell(["true"], timeout_s=timeout_s, check=False)
-    except SessionAborted:
-        raise
-    except DeviceError as exc:
-        log.debug("%s does not answer: %s", session.serial, exc)
-        return False
-    return True
-
-
-def wait_for_device(session: DeviceSession, *, timeout_s: float) -> bool:
-    """Knock until the device answers a shell call again, or `timeout_s` passes."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if answers(session, min(PROBE_TIMEOUT_S, max(1.0, timeout_s))):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(RECONNECT_PROBE_S)
 
 
 class TrialRemote:

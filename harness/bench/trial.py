@@ -15,33 +15,20 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
 from harness.bench.proof import with_proof
-from harness.bench.record import Observed, build_record, throttled
-from harness.bench.remote import (
-    CALL_MARGIN_S,
-    Collected,
-    TrialRemote,
-    TrialState,
-    trial_dir_name,
-)
+from harness.bench.record import Observed, build_record
+from harness.bench.remote import CALL_MARGIN_S, Collected, TrialState, trial_dir_name
+from harness.bench.target import DeviceTarget, TrialSettings
 from harness.device import thermal
 from harness.errors import CallHung
 from harness.results.files import write_trial_logs
 from harness.results.schema import TrialRecord
 
-if TYPE_CHECKING:
-    from harness.device.binary import BinaryInfo
-    from harness.device.session import DeviceSession
-
 log = logging.getLogger(__name__)
-
-__all__ = ["DeviceModel", "DeviceTarget", "TrialRunner", "TrialSettings", "throttled"]
 
 # A process that died without the wrapper writing its exit code (the phone
 # rebooted, the wrapper was killed) measured nothing; run it again this often.
@@ -54,52 +41,6 @@ KILL_CALL_S = 10.0
 # state the next one starts in, if no more than this has passed (no cooldown
 # wait in between); reusing it saves a state read per trial.
 FRESH_STATE_S = 2.0
-
-
-@dataclass(frozen=True)
-class TrialSettings:
-    """The per-trial knobs of a run."""
-
-    runs: int
-    warmup: int
-    cooldown_temp_c: float | None = None
-    cooldown_timeout_s: float = 120.0
-    timeout_s: float = 600.0
-    beat_s: float = 2.0  # how often a device call that waits for a trial says it is alive
-
-
-@dataclass(frozen=True)
-class DeviceModel:
-    """A model file pushed to the device."""
-
-    path: str
-    sha256: str
-
-
-@dataclass
-class DeviceTarget:
-    """Everything a worker prepared once for its device and reuses for every trial."""
-
-    session: DeviceSession
-    remote: TrialRemote
-    model_name: str  # ro.product.model, for the record
-    binary: BinaryInfo
-    masks: dict[str, str]  # cores policy -> hex mask
-    cpus: dict[str, list[int]]  # cores policy -> cpu numbers (for snapshots)
-    models: dict[tuple[str, str], DeviceModel]  # (variant, quant) -> file on the device
-    cluster_max_khz: dict[int, int] = field(default_factory=dict)  # cpu -> cpuinfo max
-    logs_dir: Path | None = None  # host folder for raw outputs (RUN_DIR/logs)
-    # A/B runs: arm label -> (its binary, its models on the device); harness.bench.arms.
-    arms: dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]] = field(
-        default_factory=dict
-    )
-
-    def for_arm(self, arm: str | None) -> DeviceTarget:
-        """The target as one arm's trials see it (its binary and models); itself without arms."""
-        if arm is None:
-            return self
-        binary, models = self.arms[arm]
-        return dataclasses.replace(self, binary=binary, models=models)
 
 
 class TrialRunner:

@@ -16,7 +16,8 @@ def clean(
         typer.Option(
             "--device",
             "-d",
-            help="Serial, SERIAL@HOST:PORT, HOST:PORT, model name, alias or all. Repeatable.",
+            help="Serial, SERIAL@HOST:PORT, HOST:PORT, model name, alias, all, or sim "
+            "(starts a simulated Pixel 1). Repeatable.",
         ),
     ],
     adb_server: Annotated[
@@ -36,14 +37,14 @@ def clean(
     and release a lease the harness left behind (only a stale one, unless --force)."""
     # Device modules load inside the command: harness.device.adb checks the adb environment
     # as it loads, and its error must reach the CLI's one-line handler (see harness.cli).
-    from harness.cli._devices import open_devices
     from harness.device.files import WORKDIR
     from harness.device.files import clean as clean_device
+    from harness.device.lab import open_lab
     from harness.device.lease import LEASE_DIR, read_holder, release
 
     busy = []
-    with open_devices(list(device), adb_server) as sessions:
-        for session in sessions:
+    with open_lab(list(device), adb_server) as phones:
+        for session in phones.sessions:
             holder = read_holder(session)
             if holder is not None and not holder.stale and not force:
                 # A live run is measuring here: its files and its lease stay.

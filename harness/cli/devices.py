@@ -39,13 +39,14 @@ def devices(
     """Show every device the adb servers see (with the server and the lease holder of each)."""
     # Device modules load inside the command: harness.device.adb checks the adb environment
     # as it loads, and its error must reach the CLI's one-line handler (see harness.cli).
-    from harness.cli._devices import open_devices
+    from harness.device.lab import open_lab
     from harness.device.listing import describe_server, describe_sessions, format_table
     from harness.device.servers import open_servers, server_specs
     from harness.device.session import DeviceSession
 
     if device:
-        with open_devices(list(device), adb_server) as sessions:
+        with open_lab(list(device), adb_server) as phones:
+            sessions = phones.sessions
             infos = describe_sessions(sessions)
             for info, session in zip(infos, sessions, strict=True):
                 info["adb_server"] = session.adb_server

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from harness.bench.arms import parse_arms
+from harness.cli.arm_options import parse_arms
 from harness.errors import OptionError, PlanError
 from harness.results.summary import status_notes
-from harness.stages.settings import DEFAULTS, RANGES, RunSettings, checked, ignored_on_resume
+from harness.selection import split_list
+from harness.stages.settings import DEFAULTS, RANGES, RunSettings, ignored_on_resume
 from harness.textsafe import echo
 
 if TYPE_CHECKING:
@@ -25,17 +26,9 @@ if TYPE_CHECKING:
     from harness.run import RunOutcome
 
 
-def _split(values: list[str] | None) -> list[str]:
-    """Repeated options and comma lists alike: `--quant fp32,int8 --quant fp16`."""
-    out: list[str] = []
-    for value in values or []:
-        out.extend(v.strip() for v in value.split(",") if v.strip())
-    return out
-
-
 def _ints(values: list[str] | None, name: str) -> list[int]:
     try:
-        return [int(v) for v in _split(values)]
+        return [int(v) for v in split_list(values)]
     except ValueError:
         raise PlanError(f"{name} takes whole numbers, got {', '.join(values or [])}") from None
 
@@ -241,36 +234,39 @@ def run_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
-    devices = _split(device)
+    devices = split_list(device)
     if device and not devices:  # `--device ''` names no phone, even with --resume
         raise OptionError("--device selects nothing", option="--device")
     if not devices and resume is None:
         raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
-    settings = RunSettings(devices=devices, out=out, resume=resume)
-    if variants:
-        settings.variants = _split(variants)
-    if quant:
-        settings.quants = _split(quant)
-    if threads:
-        settings.threads = _ints(threads, "--threads")
-    if cores:
-        settings.cores = _split(cores)
-    settings.trials, settings.runs, settings.warmup = trials, runs, warmup
-    settings.xnnpack = xnnpack
-    settings.cooldown_temp_c = None if cooldown_temp == 0 else cooldown_temp
-    settings.cooldown_timeout_s = cooldown_timeout
-    settings.op_profile = op_profile
-
-    default_binary, settings.arms = parse_arms(benchmark_binary or [], models or [])
-    settings.benchmark_binary = Path(default_binary) if default_binary else None
-    settings.adb_server = adb_server
-    settings.wait_for_device_s = wait_for_device
-    settings.reconnect_timeout_s = reconnect_timeout
-    settings.trial_timeout_s = trial_timeout
-    settings.seed = seed
-    settings.fixed_performance = fixed_performance
-    settings.report = report
-    settings.label = label
+    default_binary, arms = parse_arms(benchmark_binary or [], models or [])
+    # An option given empty (`--quant ''`) is kept empty, to be refused by the settings.
+    settings = RunSettings(
+        devices=devices,
+        variants=split_list(variants) if variants else list(DEFAULTS.variants),
+        quants=split_list(quant) if quant else list(DEFAULTS.quants),
+        threads=_ints(threads, "--threads") if threads else list(DEFAULTS.threads),
+        cores=split_list(cores) if cores else list(DEFAULTS.cores),
+        trials=trials,
+        runs=runs,
+        warmup=warmup,
+        xnnpack=xnnpack,
+        cooldown_temp_c=cooldown_temp,
+        cooldown_timeout_s=cooldown_timeout,
+        op_profile=op_profile,
+        out=out,
+        resume=resume,
+        benchmark_binary=Path(default_binary) if default_binary else None,
+        adb_server=adb_server,
+        wait_for_device_s=wait_for_device,
+        reconnect_timeout_s=reconnect_timeout,
+        trial_timeout_s=trial_timeout,
+        seed=seed,
+        fixed_performance=fixed_performance,
+        report=report,
+        label=label,
+        arms=arms,
+    )
     if resume is not None:
         ignored = ignored_on_resume(settings)
         if ignored:
@@ -278,9 +274,13 @@ def run_cmd(
                 f"warning: {', '.join(ignored)} ignored: --resume measures with the "
                 "run's own settings and seed"
             )
+    # harness.run loads the device stack, and harness.device.adb checks the adb environment
+    # as it loads: its error must reach the CLI's one-line handler (see harness.cli).
+    from harness.run import run
+
     try:
         with _sigterm_as_interrupt():
-            outcome = execute(settings)
+            outcome = run(settings, emit=_emit)
     except Terminated:
         _emit("terminated (SIGTERM)")
         raise typer.Exit(EXIT_SIGTERM) from None
@@ -324,25 +324,3 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def _emit(message: str) -> None:
     echo(message, err=True)
-
-
-def execute(settings: Any) -> RunOutcome:
-    """Open the devices (starting a simulated one for `sim`) and run."""
-    # Device modules load inside the command: harness.device.adb checks the adb environment
-    # as it loads, and its error must reach the CLI's one-line handler (see harness.cli).
-    from harness.cli._devices import open_devices
-    from harness.run import run
-    from harness.stages.prepare import lease_request
-
-    # Bad options (or a resumed run's bad meta.json) fail before a device, or a simulator,
-    # is touched; a resume without --device measures on the run's own.
-    settings.devices = checked(settings).devices
-
-    lease = lease_request(settings, _emit)
-    with open_devices(
-        settings.devices, settings.adb_server, wait_s=settings.reconnect_timeout_s, lease=lease
-    ) as sessions:
-        settings.on_run_id = lease.name_run
-        if settings.resume is not None and any(d == "sim" for d in settings.devices):
-            _emit("note: `sim` is a fresh simulated device; trials continue under the run's serial")
-        return run(settings, sessions=list(sessions), emit=_emit)

@@ -28,6 +28,7 @@ from harness.vocab import (
     SYNTHETIC_MARK,
     ConfigId,
     DeviceConfig,
+    is_simulated,
 )
 
 BASELINE_KIND = "harness-baseline"
@@ -166,8 +167,7 @@ def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str
     versions = " ".join(str(v) for v in trials["binary_version"].dropna().unique()).lower()
     ctx["latencies"] = "synthetic" if SYNTHETIC_MARK in versions else "measured"
     # The harness's simulated device (or an emulator): the host's speed, not a phone's.
-    props = _as_dict(info.get("props"))
-    ctx["simulated"] = bool(info.get("emulated")) or str(props.get("ro.harness.simulated")) == "1"
+    ctx["simulated"] = is_simulated(info)
     ctx.update(_thermal(trials))
     return ctx
 

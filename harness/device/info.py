@@ -16,6 +16,7 @@ from harness.device.kv import int_or_none, parse_lines
 from harness.device.session import DeviceSession
 from harness.device.thermal import condition_warnings, parse_state, zone_temp_c
 from harness.errors import DeviceError
+from harness.vocab import is_simulated
 
 INFO_TIMEOUT_S = 30.0
 
@@ -62,9 +63,7 @@ def parse_info(serial: str, state: str, text: str, features: frozenset[str]) -> 
         {"zone": rec.get("zone"), "type": rec.get("type"), "temp_c": zone_temp_c(rec.get("temp"))}
         for rec in records["zone"]
     ]
-    emulated = any(
-        prop.get(k) == "1" for k in ("ro.kernel.qemu", "ro.boot.qemu", "ro.harness.simulated")
-    )
+    emulated = is_simulated({"props": prop})
     return DeviceInfo(
         serial=serial,
         state=state,

@@ -15,9 +15,9 @@ stale, after checking that its token is still the one read: two breakers
 cannot both win, and a fresh lease is never broken.
 
 Taking a lease is a device call like any other: a drop in the middle of it is
-ridden out by the run's reconnect (`Reconnect`, given by whoever leases),
-which waits for the phone and asks again. Asking again is safe: a lease that
-the first ask did take carries this run's token, and is ours.
+ridden out as preparation rides one out (`harness.device.reconnect`, up to the
+run's reconnect timeout): wait for the phone and ask again. Asking again is
+safe: a lease that the first ask did take carries this run's token, and is ours.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
 
 from harness.device.kv import device_lines, digits
 from harness.device.quote import sh_quote
+from harness.device.reconnect import with_reconnect
 from harness.device.session import DeviceSession
 from harness.errors import DeviceBusyError, DeviceError, HarnessError
 
@@ -50,21 +50,6 @@ STALE_AFTER_S = 120
 LEASE_CALL_TIMEOUT_S = 15.0
 # How often a run waiting for a busy phone (--wait-for-device) looks again.
 WAIT_POLL_S = 1.0
-
-T = TypeVar("T")
-
-
-class Reconnect(Protocol):
-    """Runs a device call, and after a drop waits for the phone and runs it again
-    (the run's reconnect, `harness.bench.prepare.with_reconnect`); raises when the
-    phone stays away."""
-
-    def __call__(self, session: DeviceSession, what: str, call: Callable[[], T]) -> T: ...
-
-
-def at_once(session: DeviceSession, what: str, call: Callable[[], T]) -> T:
-    """No reconnect: a drop raises at once (commands that only look, or release)."""
-    return call()
 
 
 @dataclass(frozen=True)
@@ -234,13 +219,22 @@ def acquire(
     owner: Owner,
     *,
     emit: Callable[[str], None],
-    reconnect: Reconnect = at_once,
+    reconnect_timeout_s: float | None = None,
 ) -> Holder | None:
     """One attempt: take the lease, breaking a stale one; the live holder when busy.
 
-    A drop during it goes through `reconnect`, which asks again once the phone is back.
+    With `reconnect_timeout_s`, a drop during it waits that long for the phone and
+    asks again (`with_reconnect`); without, it raises at once.
     """
-    return reconnect(session, "lease", lambda: _acquire(session, owner, emit))
+    if reconnect_timeout_s is None:
+        return _acquire(session, owner, emit)
+    return with_reconnect(
+        session,
+        "lease",
+        lambda: _acquire(session, owner, emit),
+        reconnect_timeout_s=reconnect_timeout_s,
+        on_event=emit,
+    )
 
 
 def _acquire(session: DeviceSession, owner: Owner, emit: Callable[[str], None]) -> Holder | None:
@@ -348,7 +342,7 @@ def take_all(
     wait_s: float | None,
     emit: Callable[[str], None],
     fresh: Callable[[DeviceSession], DeviceSession],
-    reconnect: Reconnect = at_once,
+    reconnect_timeout_s: float | None = None,
 ) -> list[Lease]:
     """Leases on every session, or DeviceBusyError naming the holders (after `wait_s`)."""
     held: list[Lease] = []
@@ -358,7 +352,7 @@ def take_all(
         while True:
             busy: list[tuple[DeviceSession, Holder]] = []
             for s in sessions:
-                holder = acquire(s, owner, emit=emit, reconnect=reconnect)
+                holder = acquire(s, owner, emit=emit, reconnect_timeout_s=reconnect_timeout_s)
                 if holder is None:
                     held.append(Lease(fresh(s), owner, s))
                 else:
@@ -403,9 +397,7 @@ __all__ = [
     "Holder",
     "Lease",
     "Owner",
-    "Reconnect",
     "acquire",
-    "at_once",
     "break_stale",
     "read_holder",
     "release",

@@ -7,7 +7,7 @@ from typing import Any
 
 from harness.device.adb import AdbClient
 from harness.device.info import DeviceInfo, read_info
-from harness.device.select import list_attached, make_client
+from harness.device.servers import list_attached, make_client
 from harness.device.session import OFFLINE_HINT, UNAUTHORIZED_HINT, DeviceSession
 from harness.errors import DeviceError
 

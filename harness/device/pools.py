@@ -14,19 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.config import HarnessConfig
-from harness.device import select
 from harness.device.kv import digits
-from harness.device.lease import (
-    Holder,
-    Lease,
-    Owner,
-    Reconnect,
-    acquire,
-    at_once,
-    pause,
-    release_all,
-)
-from harness.device.servers import POOL_PREFIX, Server, resolve, session_for
+from harness.device.lease import Holder, Lease, Owner, acquire, pause, release_all
+from harness.device.select import POOL_PREFIX, named, resolve, session_for
+from harness.device.servers import Server
 from harness.device.session import DeviceSession
 from harness.errors import DeviceBusyError, DeviceError, DeviceNotFoundError, PlanError
 
@@ -54,16 +45,12 @@ def candidates(
     entries = next((v for k, v in config.pools.items() if k.lower() == request.name.lower()), None)
     found = []
     if entries is None:
-        wanted = select._norm(request.name)
         found = [
             (s, a)
             for s in servers
             if s.client is not None
             for a in s.attached
-            if a.state == "device"
-            and any(
-                v is not None and select._norm(v) == wanted for v in (a.model, a.product, a.device)
-            )
+            if a.state == "device" and named(a, request.name)
         ]
     else:
         for entry in entries:
@@ -94,7 +81,7 @@ def take(
     emit: Callable[[str], None],
     exclude: set[str],
     fresh: Callable[[DeviceSession], DeviceSession],
-    reconnect: Reconnect = at_once,
+    reconnect_timeout_s: float | None = None,
 ) -> list[Lease]:
     """Lease `request.count` free phones of `pool`, skipping busy ones (and `exclude`)."""
     usable = [s for s in pool if f"{s.serial}@{s.adb_server}" not in exclude]
@@ -113,7 +100,7 @@ def take(
                     break
                 if any(lease.session.serial == s.serial for lease in held):
                     continue
-                holder = acquire(s, owner, emit=emit, reconnect=reconnect)
+                holder = acquire(s, owner, emit=emit, reconnect_timeout_s=reconnect_timeout_s)
                 if holder is None:
                     held.append(Lease(fresh(s), owner, s))
                 else:

@@ -1,70 +1,55 @@
-"""Resolve `--device` selections to sessions on attached devices.
+"""The one resolver: which attached devices a `--device` selection names, on any adb servers.
 
-A selection is a serial, `HOST:PORT` (adb connect first), a case-insensitive
-model / product / device name (`pixel` matches model `Pixel`), an alias from
-the project settings, or `all`. The adb server is local by default (adbutils
-starts its bundled adb when none runs) or remote with `--adb-server
-HOST:PORT` / `ANDROID_ADB_SERVER_HOST/PORT`, which is how a lab drives phones
-hanging off other hosts.
+A selection token is a serial, `SERIAL@HOST:PORT` (that serial on that
+server), `HOST:PORT` (adb connect first), a case-insensitive model / product
+/ device name (`pixel` matches model `Pixel`), an alias from the project
+settings, or `all`. Every token is looked up on every adb server the command
+uses (`harness.device.servers`); a serial seen on two servers is ambiguous
+and must be written `SERIAL@HOST:PORT`. `pool:NAME[*N]` tokens are handed
+back unresolved to the leasing step (`harness.device.pools`), and tokens that
+start a device (`sim`: `harness.device.sources`) are started by
+`harness.device.lab.open_lab` and reach this resolver as `HOST:PORT`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import socket
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.config import HarnessConfig, load_config
-from harness.device.adb import AdbClient, AdbError, env_server, port_number
-from harness.device.kv import digits
-from harness.device.session import (
-    OFFLINE_HINT,
-    UNAUTHORIZED_HINT,
-    DeviceSession,
-    map_adb_error,
+from harness.device.adb import port_number
+from harness.device.servers import (
+    ATTACH_WAIT_S,
+    HOST_PORT,
+    Attached,
+    Server,
+    adb_connect,
+    list_attached,
+    open_servers,
+    raise_state,
+    server_key,
+    server_specs,
+    wait_usable,
 )
+from harness.device.session import UNAUTHORIZED_HINT, DeviceSession
+from harness.device.sources import is_source
 from harness.errors import (
     AmbiguousDeviceError,
     ConfigError,
     DeviceError,
     DeviceNotFoundError,
-    DeviceOfflineError,
-    DeviceUnauthorizedError,
     OptionError,
+    PlanError,
 )
+from harness.selection import split_list
 
 log = logging.getLogger(__name__)
 
-SERVER_TIMEOUT_S = 10.0
-CONNECT_TIMEOUT_S = 15.0
-# After `adb connect` a TCP device shows `offline` until its CNXN arrives.
-ATTACH_WAIT_S = 10.0
-ATTACH_POLL_S = 0.1
-# While waiting for a TCP device, ask the server to connect again this often.
-RECONNECT_EVERY_S = 2.0
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$")
+POOL_PREFIX = "pool:"
 
-
-@dataclass(frozen=True)
-class Attached:
-    """One line of `adb devices -l`: serial, state, and its model/product/device tags."""
-
-    serial: str
-    state: str
-    model: str | None = None
-    product: str | None = None
-    device: str | None = None
-
-    def describe(self) -> str:
-        names = " ".join(
-            f"{k}:{v}"
-            for k, v in (("model", self.model), ("product", self.product), ("device", self.device))
-            if v
-        )
-        return f"{self.serial} ({self.state}{', ' + names if names else ''})"
+Found = tuple[Server, Attached]
 
 
 def selection_tokens(selection: Sequence[str]) -> list[str]:
@@ -73,7 +58,7 @@ def selection_tokens(selection: Sequence[str]) -> list[str]:
     `--device ''` (or `,`) names no phone: it is refused, never read as "the
     one attached phone", since `clean` wipes what it is given.
     """
-    tokens = [t.strip() for item in selection for t in item.split(",") if t.strip()]
+    tokens = split_list(selection)
     if not tokens:
         raise OptionError(
             "--device selects nothing",
@@ -83,129 +68,44 @@ def selection_tokens(selection: Sequence[str]) -> list[str]:
     return tokens
 
 
-def parse_server(spec: str | None) -> tuple[str, int]:
-    """`HOST:PORT` or `PORT` of an adb server; None: ANDROID_ADB_SERVER_HOST/PORT's.
-
-    An empty spec names no server (refused, never read as the default one).
-    """
-    if spec is None:
-        return env_server()
-    host, _, port = spec.rpartition(":")
-    if not spec.strip() or not digits(port.strip()):
-        raise ConfigError(f"--adb-server {spec!r} is not HOST:PORT", hint="e.g. lab-host:5037")
-    return (host.strip("[]") or "127.0.0.1"), port_number(port, f"--adb-server {spec!r}")
+def split_at(token: str) -> tuple[str, str | None]:
+    """`SERIAL@HOST:PORT` -> (SERIAL, HOST:PORT); a plain token -> (token, None)."""
+    serial, at, server = token.rpartition("@")
+    if not at or not serial:
+        return token, None
+    return serial, server_key(server)
 
 
-def make_client(adb_server: str | None = None) -> AdbClient:
-    """A client for the chosen adb server, checked reachable.
-
-    For the local server adbutils starts its bundled adb when none runs; a
-    remote one is never started, so an unreachable host is a clear error.
-    """
-    host, port = parse_server(adb_server)
-    local = host in ("127.0.0.1", "localhost", "::1")
-    if not local:
-        try:
-            socket.create_connection((host, port), timeout=SERVER_TIMEOUT_S).close()
-        except OSError as exc:
-            raise DeviceError(
-                f"cannot reach the adb server at {host}:{port}: {exc}",
-                hint="on that host run `adb -a nodaemon server` (or `adb -a start-server`)",
-            ) from exc
-    client = AdbClient(host=host, port=port, socket_timeout=SERVER_TIMEOUT_S)
-    try:
-        client.server_version()
-    except (AdbError, OSError) as exc:
-        raise DeviceError(f"adb server at {host}:{port} does not answer: {exc}") from exc
-    return client
-
-
-def list_attached(client: AdbClient) -> list[Attached]:
-    """Every device the server knows, with its state (`device`, `offline`, `unauthorized`)."""
-    try:
-        infos = client.list(extended=True)
-    except (AdbError, OSError) as exc:
-        raise map_adb_error(exc, serial=None, command="devices -l") from exc
-    return [
-        Attached(
-            i.serial, i.state, i.tags.get("model"), i.tags.get("product"), i.tags.get("device")
-        )
-        for i in infos
-    ]
-
-
-def _norm(name: str) -> str:
-    # `adb devices -l` turns spaces in a model into underscores ("Pixel_2").
+def norm(name: str) -> str:
+    """A device name as `adb devices -l` writes it: spaces become underscores ("Pixel_2")."""
     return re.sub(r"[\s_]+", "_", name.strip().lower())
 
 
-def adb_connect(client: AdbClient, address: str, *, wait_s: float = ATTACH_WAIT_S) -> None:
-    """`adb connect HOST:PORT`, then wait until the device is usable.
-
-    adbutils returns the server's text without raising ("failed to connect
-    ..."): read it. The device then shows `offline` until its handshake lands.
-    A phone that is not listening yet (rebooting, back in a few seconds) is
-    asked again until `wait_s` has passed.
-    """
-    deadline = time.monotonic() + wait_s
-    state = "absent"
-    asked = 0.0
-    answer = ""
-    while True:
-        now = time.monotonic()
-        if now - asked >= RECONNECT_EVERY_S or not asked:
-            asked = now
-            try:
-                answer = client.connect(address, timeout=CONNECT_TIMEOUT_S)
-            except (AdbError, OSError) as exc:
-                answer = f"failed: {exc}"
-            log.debug("adb connect %s: %s", address, answer.strip())
-        state = next((a.state for a in list_attached(client) if a.serial == address), "absent")
-        # "failed to authenticate to X": reached, but the phone has not trusted this host's
-        # key; the server keeps it as `unauthorized`, which the state check below reports.
-        if state in ("device", "unauthorized"):
-            break
-        if time.monotonic() >= deadline:
-            if state == "absent":
-                raise DeviceNotFoundError(
-                    f"adb connect {address}: {answer.strip()}",
-                    hint="is the device listening (adb tcpip 5555) and reachable from the "
-                    "adb server host?",
-                )
-            break
-        time.sleep(ATTACH_POLL_S)
-    if state != "device":
-        _raise_state(address, state)
+def named(attached: Attached, name: str) -> bool:
+    """Whether `name` is the device's model, product or device name (case-insensitive)."""
+    names = (attached.model, attached.product, attached.device)
+    return any(v is not None and norm(v) == norm(name) for v in names)
 
 
-def wait_usable(client: AdbClient, attached: Attached, *, wait_s: float) -> None:
-    """Wait for an `offline` device to come back (reconnecting a HOST:PORT one)."""
-    if _HOST_PORT.match(attached.serial):
-        adb_connect(client, attached.serial, wait_s=wait_s)
-        return
-    deadline = time.monotonic() + wait_s
-    state = attached.state
-    while state == "offline" and time.monotonic() < deadline:
-        time.sleep(ATTACH_POLL_S * 5)
-        state = next(
-            (a.state for a in list_attached(client) if a.serial == attached.serial), "absent"
-        )
-    if state != "device":
-        _raise_state(attached.serial, state)
+def _where(servers: Sequence[Server], server: Server, attached: Attached) -> str:
+    return attached.describe() if len(servers) == 1 else f"{attached.serial}@{server.spec}"
 
 
-def _raise_state(serial: str, state: str) -> None:
-    if state == "unauthorized":
-        raise DeviceUnauthorizedError(
-            "device is unauthorized", serial=serial, hint=UNAUTHORIZED_HINT
-        )
-    raise DeviceOfflineError(f"device is {state}", serial=serial, hint=OFFLINE_HINT)
-
-
-def _listing(attached: Sequence[Attached]) -> str:
-    if not attached:
-        return "no devices attached"
-    return "attached: " + "; ".join(a.describe() for a in attached)
+def _listing(servers: Sequence[Server]) -> str:
+    """What the servers have attached, for an error message."""
+    if len(servers) == 1 and servers[0].failure is None:
+        attached = servers[0].attached
+        if not attached:
+            return "no devices attached"
+        return "attached: " + "; ".join(a.describe() for a in attached)
+    parts = []
+    for s in servers:
+        if s.failure is not None:
+            parts.append(f"{s.spec}: unreachable")
+        else:
+            names = ", ".join(a.describe() for a in s.attached) or "no devices"
+            parts.append(f"{s.spec}: {names}")
+    return "; ".join(parts)
 
 
 def _advice(attached: Sequence[Attached]) -> str | None:
@@ -222,100 +122,173 @@ def _advice(attached: Sequence[Attached]) -> str | None:
     return "; ".join(tips) or None
 
 
-def _resolve(
+def resolve(
     token: str,
-    attached: list[Attached],
-    client: AdbClient,
+    servers: list[Server],
     config: HarnessConfig,
-    seen_alias: frozenset[str] = frozenset(),
     *,
-    wait_s: float = ATTACH_WAIT_S,
-) -> list[Attached]:
-    """The attached devices one selection token names (may raise)."""
-    if token.lower() == "all":
-        usable = [a for a in attached if a.state == "device"]
+    wait_s: float,
+    seen: frozenset[str] = frozenset(),
+) -> list[Found]:
+    """The (server, device) pairs one selection token names across the servers (may raise)."""
+    live = [s for s in servers if s.client is not None]
+    everything = [a for s in live for a in s.attached]
+    low = token.lower()
+    if low == "all":
+        usable = [(s, a) for s in live for a in s.attached if a.state == "device"]
         if not usable:
             raise DeviceNotFoundError(
-                f"--device all: no usable device ({_listing(attached)})", hint=_advice(attached)
+                f"--device all: no usable device ({_listing(servers)})", hint=_advice(everything)
             )
-        skipped = [a for a in attached if a.state != "device"]
+        skipped = [(s, a) for s in live for a in s.attached if a.state != "device"]
         if skipped:  # say so: a lab run must not quietly lose a phone
             log.warning(
                 "--device all skips %s (%s)",
-                "; ".join(a.describe() for a in skipped),
-                _advice(skipped),
+                "; ".join(_where(servers, s, a) for s, a in skipped),
+                _advice([a for _s, a in skipped]),
             )
         return usable
-    if token.lower() == "sim":
-        raise ConfigError("--device sim is handled by the harness command line, not here")
     target = config.resolve_alias(token)
-    if target is not None and token.lower() not in seen_alias:
-        return _resolve(
-            target, attached, client, config, seen_alias | {token.lower()}, wait_s=wait_s
+    if target is not None and low not in seen:
+        return resolve(target, servers, config, wait_s=wait_s, seen=seen | {low})
+    if is_source(token):
+        raise ConfigError(
+            f"--device {token} starts a device: open it with harness.device.lab.open_lab "
+            "(as `harness run`, `devices` and `clean` do)"
         )
-    exact = [a for a in attached if a.serial == token]
-    address = _HOST_PORT.match(token)
-    if not exact and address:
-        port_number(address.group(2), f"--device {token}")
-        adb_connect(client, token, wait_s=wait_s)
-        attached[:] = list_attached(client)
-        exact = [a for a in attached if a.serial == token]
+    serial, at = split_at(token)
+    if at is not None:
+        live = [s for s in live if s.spec == at]
+        if not live:
+            raise ConfigError(
+                f"--device {token!r}: {at} is not a reachable --adb-server",
+                hint=f"add --adb-server {at}",
+            )
+    exact = [(s, a) for s in live for a in s.attached if a.serial == serial]
+    if len(exact) > 1:
+        raise AmbiguousDeviceError(
+            f"--device {serial!r} is attached to {len(exact)} adb servers: "
+            + ", ".join(s.spec for s, _a in exact),
+            hint="name one as " + " or ".join(f"{serial}@{s.spec}" for s, _a in exact),
+        )
     if exact:
         return exact
-    wanted = _norm(token)
-    named = [
-        a
-        for a in attached
-        if any(v is not None and _norm(v) == wanted for v in (a.model, a.product, a.device))
-    ]
-    if len(named) > 1:
+    address = HOST_PORT.match(serial)
+    if address and live:
+        port_number(address.group(2), f"--device {token}")
+        first = live[0]
+        assert first.client is not None
+        adb_connect(first.client, serial, wait_s=wait_s)
+        first.attached = list_attached(first.client)
+        return [(first, a) for a in first.attached if a.serial == serial]
+    matches = [(s, a) for s in live for a in s.attached if named(a, serial)]
+    if len(matches) > 1:
         raise AmbiguousDeviceError(
-            f"--device {token!r} matches {len(named)} devices: "
-            + "; ".join(a.describe() for a in named),
-            hint="pick one by serial, or use --device all",
+            f"--device {token!r} matches {len(matches)} devices: "
+            + "; ".join(_where(servers, s, a) for s, a in matches),
+            hint="pick one by serial (SERIAL@HOST:PORT in a lab), use --device all, "
+            "or pool:NAME for any free one",
         )
-    if named:
-        return named
+    if matches:
+        return matches
     raise DeviceNotFoundError(
-        f"no device matches {token!r} ({_listing(attached)})", hint=_advice(attached)
+        f"no device matches {token!r} ({_listing(servers)})", hint=_advice(everything)
     )
 
 
-def connect(
-    selection: list[str],
+def session_for(server: Server, attached: Attached, *, wait_s: float) -> DeviceSession:
+    """A session on a resolved device, waiting up to `wait_s` for an `offline` one."""
+    assert server.client is not None
+    if attached.state == "offline":
+        log.info("%s is offline; waiting up to %g s for it", attached.serial, wait_s)
+        wait_usable(server.client, attached, wait_s=wait_s)
+    elif attached.state != "device":
+        raise_state(attached.serial, attached.state)
+    return DeviceSession(server.client, attached.serial)
+
+
+@dataclass
+class Selection:
+    """Resolved phones, plus the pool requests the leasing step fills."""
+
+    sessions: list[DeviceSession]
+    pools: list[str]
+    servers: list[Server]
+
+
+def connect_all(
+    selection: Sequence[str],
     *,
-    adb_server: str | None = None,
+    adb_servers: Sequence[str] | str | None = None,
     config: HarnessConfig | None = None,
     wait_s: float = ATTACH_WAIT_S,
-) -> list[DeviceSession]:
-    """Sessions for every device the selection names (each once, in selection order).
+) -> Selection:
+    """Sessions for every phone the selection names across every server (each once, in
+    selection order), and its pool requests.
 
-    Several tokens may be given (or comma-separated); a selection that names
-    nothing is refused (there is no default device: docs/device.md).
-    A device the server lists `offline` is waited for up to `wait_s` (a
-    HOST:PORT one is connected again meanwhile); `unauthorized` fails at once.
+    A selection that names nothing is refused (there is no default device:
+    docs/device.md). A device a server lists `offline` is waited for up to
+    `wait_s` (a HOST:PORT one is connected again meanwhile); `unauthorized`
+    fails at once.
     """
     cfg = config if config is not None else load_config()
     tokens = selection_tokens(selection)
-    server = adb_server or (
-        cfg.defaults.get("adb_server") if isinstance(cfg.defaults.get("adb_server"), str) else None
-    )
-    client = make_client(server)
-    attached = list_attached(client)
-    chosen: dict[str, Attached] = {}
-    for token in tokens:
-        for a in _resolve(token, attached, client, cfg, wait_s=wait_s):
-            chosen.setdefault(a.serial, a)
-    sessions = []
-    for a in chosen.values():
-        if a.state == "offline":
-            log.info("%s is offline; waiting up to %g s for it", a.serial, wait_s)
-            wait_usable(client, a, wait_s=wait_s)
-        elif a.state != "device":
-            _raise_state(a.serial, a.state)
-        sessions.append(DeviceSession(client, a.serial))
-    log.debug("selected %s via %s:%s", [s.serial for s in sessions], client.host, client.port)
-    return sessions
+    specs = server_specs(adb_servers, cfg)
+    pools = [t for t in tokens if t.lower().startswith(POOL_PREFIX)]
+    plain = [t for t in tokens if not t.lower().startswith(POOL_PREFIX)]
+    servers = open_servers(specs)
+    if all(s.failure is not None for s in servers):
+        if len(servers) == 1 and servers[0].failure is not None:
+            raise servers[0].failure
+        raise DeviceError(
+            "no adb server could be reached: " + "; ".join(f"{s.spec}: {s.error}" for s in servers)
+        )
+    chosen: dict[tuple[str, str], Found] = {}
+    for token in plain:
+        for s, a in resolve(token, servers, cfg, wait_s=wait_s):
+            chosen.setdefault((s.spec, a.serial), (s, a))
+    refuse_twins([a.serial for _s, a in chosen.values()])
+    sessions = [session_for(s, a, wait_s=wait_s) for s, a in chosen.values()]
+    log.debug("selected %s via %s", [s.serial for s in sessions], [s.spec for s in servers])
+    return Selection(sessions, pools, servers)
 
 
-__all__ = ["Attached", "adb_connect", "connect", "list_attached", "make_client", "parse_server"]
+def connect(
+    selection: Sequence[str],
+    *,
+    adb_server: Sequence[str] | str | None = None,
+    config: HarnessConfig | None = None,
+    wait_s: float = ATTACH_WAIT_S,
+) -> list[DeviceSession]:
+    """`connect_all`'s sessions, for a selection without pools (a pool is leased:
+    `harness.device.lab.open_lab` takes its phones)."""
+    chosen = connect_all(selection, adb_servers=adb_server, config=config, wait_s=wait_s)
+    if chosen.pools:
+        raise PlanError(
+            f"--device {chosen.pools[0]}: pools are for `harness run`, "
+            "which leases the phone it picks"
+        )
+    return chosen.sessions
+
+
+def refuse_twins(serials: Sequence[str]) -> None:
+    """Two phones with one serial (on two servers) cannot share a run: trial ids are per serial."""
+    twins = sorted({s for s in serials if list(serials).count(s) > 1})
+    if twins:
+        raise PlanError(
+            f"serial(s) {', '.join(twins)} selected on two adb servers in one run",
+            hint="measure them in separate runs (trial ids are per serial)",
+        )
+
+
+__all__ = [
+    "POOL_PREFIX",
+    "Selection",
+    "connect",
+    "connect_all",
+    "refuse_twins",
+    "resolve",
+    "selection_tokens",
+    "session_for",
+    "split_at",
+]

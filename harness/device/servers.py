@@ -1,45 +1,207 @@
-"""`--device` selections resolved across several adb servers (a device lab).
+"""adb servers: reach one or several, list what each has attached, `adb connect`, wait.
 
-Each lab host runs its own adb server; `--adb-server` (repeatable, or
-`[defaults] adb_servers`) names them. A serial is looked up on every server;
-one seen on two is ambiguous and must be written `SERIAL@HOST:PORT`, which is
-accepted wherever a serial is. A server that cannot be reached is reported,
-and the others still serve. `pool:NAME[*N]` tokens are handed back unresolved
-to the leasing step (harness.device.pools), which picks free phones.
+The adb server is local by default (adbutils starts its bundled adb when none
+runs) or remote with `--adb-server HOST:PORT` / `ANDROID_ADB_SERVER_HOST/PORT`,
+which is how a lab drives phones hanging off other hosts; a lab names several
+(`--adb-server` repeated, or `[defaults] adb_servers`). A server that cannot
+be reached is kept with its error, so the others still serve. Which device a
+`--device` selection names is decided in `harness.device.select`.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from harness.config import HarnessConfig, load_config
-from harness.device import select
-from harness.device.adb import AdbClient
-from harness.device.select import Attached, adb_connect, list_attached, make_client, parse_server
-from harness.device.session import DeviceSession
+from harness.config import HarnessConfig
+from harness.device.adb import AdbClient, AdbError, env_server, port_number
+from harness.device.kv import digits
+from harness.device.session import OFFLINE_HINT, UNAUTHORIZED_HINT, map_adb_error
 from harness.errors import (
-    AmbiguousDeviceError,
     ConfigError,
     DeviceError,
     DeviceNotFoundError,
-    PlanError,
+    DeviceOfflineError,
+    DeviceUnauthorizedError,
 )
 
 log = logging.getLogger(__name__)
 
-POOL_PREFIX = "pool:"
+SERVER_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = 15.0
+# After `adb connect` a TCP device shows `offline` until its CNXN arrives.
+ATTACH_WAIT_S = 10.0
+ATTACH_POLL_S = 0.1
+# While waiting for a TCP device, ask the server to connect again this often.
+RECONNECT_EVERY_S = 2.0
+HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9][A-Za-z0-9.-]*):(\d{1,5})$")
+
+
+@dataclass(frozen=True)
+class Attached:
+    """One line of `adb devices -l`: serial, state, and its model/product/device tags."""
+
+    serial: str
+    state: str
+    model: str | None = None
+    product: str | None = None
+    device: str | None = None
+
+    def describe(self) -> str:
+        names = " ".join(
+            f"{k}:{v}"
+            for k, v in (("model", self.model), ("product", self.product), ("device", self.device))
+            if v
+        )
+        return f"{self.serial} ({self.state}{', ' + names if names else ''})"
+
+
+def parse_server(spec: str | None) -> tuple[str, int]:
+    """`HOST:PORT` or `PORT` of an adb server; None: ANDROID_ADB_SERVER_HOST/PORT's.
+
+    An empty spec names no server (refused, never read as the default one).
+    """
+    if spec is None:
+        return env_server()
+    host, _, port = spec.rpartition(":")
+    if not spec.strip() or not digits(port.strip()):
+        raise ConfigError(f"--adb-server {spec!r} is not HOST:PORT", hint="e.g. lab-host:5037")
+    return (host.strip("[]") or "127.0.0.1"), port_number(port, f"--adb-server {spec!r}")
+
+
+def server_key(spec: str | None) -> str:
+    """`HOST:PORT` of a server as the lab names it (`SERIAL@HOST:PORT`)."""
+    host, port = parse_server(spec)
+    return f"{host}:{port}"
+
+
+def make_client(adb_server: str | None = None) -> AdbClient:
+    """A client for the chosen adb server, checked reachable.
+
+    For the local server adbutils starts its bundled adb when none runs; a
+    remote one is never started, so an unreachable host is a clear error.
+    """
+    host, port = parse_server(adb_server)
+    local = host in ("127.0.0.1", "localhost", "::1")
+    if not local:
+        try:
+            socket.create_connection((host, port), timeout=SERVER_TIMEOUT_S).close()
+        except OSError as exc:
+            raise DeviceError(
+                f"cannot reach the adb server at {host}:{port}: {exc}",
+                hint="on that host run `adb -a nodaemon server` (or `adb -a start-server`)",
+            ) from exc
+    client = AdbClient(host=host, port=port, socket_timeout=SERVER_TIMEOUT_S)
+    try:
+        client.server_version()
+    except (AdbError, OSError) as exc:
+        raise DeviceError(f"adb server at {host}:{port} does not answer: {exc}") from exc
+    return client
+
+
+def list_attached(client: AdbClient) -> list[Attached]:
+    """Every device the server knows, with its state (`device`, `offline`, `unauthorized`)."""
+    try:
+        infos = client.list(extended=True)
+    except (AdbError, OSError) as exc:
+        raise map_adb_error(exc, serial=None, command="devices -l") from exc
+    return [
+        Attached(
+            i.serial, i.state, i.tags.get("model"), i.tags.get("product"), i.tags.get("device")
+        )
+        for i in infos
+    ]
+
+
+def adb_connect(client: AdbClient, address: str, *, wait_s: float = ATTACH_WAIT_S) -> None:
+    """`adb connect HOST:PORT`, then wait until the device is usable.
+
+    adbutils returns the server's text without raising ("failed to connect
+    ..."): read it. The device then shows `offline` until its handshake lands.
+    A phone that is not listening yet (rebooting, back in a few seconds) is
+    asked again until `wait_s` has passed.
+    """
+    deadline = time.monotonic() + wait_s
+    state = "absent"
+    asked = 0.0
+    answer = ""
+    while True:
+        now = time.monotonic()
+        if now - asked >= RECONNECT_EVERY_S or not asked:
+            asked = now
+            try:
+                answer = client.connect(address, timeout=CONNECT_TIMEOUT_S)
+            except (AdbError, OSError) as exc:
+                answer = f"failed: {exc}"
+            log.debug("adb connect %s: %s", address, answer.strip())
+        state = next((a.state for a in list_attached(client) if a.serial == address), "absent")
+        # "failed to authenticate to X": reached, but the phone has not trusted this host's
+        # key; the server keeps it as `unauthorized`, which the state check below reports.
+        if state in ("device", "unauthorized"):
+            break
+        if time.monotonic() >= deadline:
+            if state == "absent":
+                raise DeviceNotFoundError(
+                    f"adb connect {address}: {answer.strip()}",
+                    hint="is the device listening (adb tcpip 5555) and reachable from the "
+                    "adb server host?",
+                )
+            break
+        time.sleep(ATTACH_POLL_S)
+    if state != "device":
+        raise_state(address, state)
+
+
+def disconnect(adb_server: str | None, address: str) -> None:
+    """Tell the server to forget a device that is gone for good (best effort)."""
+    try:
+        make_client(adb_server).disconnect(address)
+    except Exception as exc:  # cleanup must not hide the command's own outcome
+        log.debug("adb disconnect %s: %s", address, exc)
+
+
+def wait_usable(client: AdbClient, attached: Attached, *, wait_s: float) -> None:
+    """Wait for an `offline` device to come back (reconnecting a HOST:PORT one)."""
+    if HOST_PORT.match(attached.serial):
+        adb_connect(client, attached.serial, wait_s=wait_s)
+        return
+    deadline = time.monotonic() + wait_s
+    state = attached.state
+    while state == "offline" and time.monotonic() < deadline:
+        time.sleep(ATTACH_POLL_S * 5)
+        state = next(
+            (a.state for a in list_attached(client) if a.serial == attached.serial), "absent"
+        )
+    if state != "device":
+        raise_state(attached.serial, state)
+
+
+def raise_state(serial: str, state: str) -> None:
+    """The error for a device that is there but not usable (unauthorized, offline, gone)."""
+    if state == "unauthorized":
+        raise DeviceUnauthorizedError(
+            "device is unauthorized", serial=serial, hint=UNAUTHORIZED_HINT
+        )
+    raise DeviceOfflineError(f"device is {state}", serial=serial, hint=OFFLINE_HINT)
 
 
 @dataclass
 class Server:
-    """One adb server of the lab: reachable (client, attached) or not (error)."""
+    """One adb server of the lab: reachable (client, attached) or not (failure)."""
 
     spec: str  # HOST:PORT
     client: AdbClient | None = None
     attached: list[Attached] = field(default_factory=list)
-    error: str | None = None
+    failure: DeviceError | None = None
+
+    @property
+    def error(self) -> str | None:
+        """Why it could not be reached, or None."""
+        return None if self.failure is None else str(self.failure)
 
 
 def server_specs(given: Sequence[str] | str | None, config: HarnessConfig) -> list[str | None]:
@@ -57,184 +219,39 @@ def server_specs(given: Sequence[str] | str | None, config: HarnessConfig) -> li
         return [None]
     unique: dict[str, str] = {}
     for spec in specs:
-        host, port = parse_server(spec)
-        unique.setdefault(f"{host}:{port}", spec)
+        unique.setdefault(server_key(spec), spec)
     return list(unique.values())
-
-
-def _key(spec: str | None) -> str:
-    host, port = parse_server(spec)
-    return f"{host}:{port}"
 
 
 def open_servers(specs: Sequence[str | None]) -> list[Server]:
     """Reach every server; an unreachable one is kept with its error, not raised."""
     out = []
     for spec in specs:
-        server = Server(_key(spec))
+        server = Server(server_key(spec))
         try:
             server.client = make_client(spec)
             server.attached = list_attached(server.client)
         except DeviceError as exc:
-            server.error = str(exc)
-            log.warning("adb server %s: %s", server.spec, exc)
+            server.failure = exc
+            if len(specs) > 1:  # one lab host down: said, and the others still serve
+                log.warning("adb server %s: %s", server.spec, exc)
         out.append(server)
     return out
 
 
-def _describe(servers: Sequence[Server]) -> str:
-    parts = []
-    for s in servers:
-        if s.error:
-            parts.append(f"{s.spec}: unreachable")
-        else:
-            names = ", ".join(a.describe() for a in s.attached) or "no devices"
-            parts.append(f"{s.spec}: {names}")
-    return "; ".join(parts)
-
-
-Found = tuple[Server, Attached]
-
-
-def split_at(token: str) -> tuple[str, str | None]:
-    """`SERIAL@HOST:PORT` -> (SERIAL, HOST:PORT); a plain token -> (token, None)."""
-    serial, at, server = token.rpartition("@")
-    if not at or not serial:
-        return token, None
-    return serial, _key(server)
-
-
-def resolve(
-    token: str,
-    servers: list[Server],
-    config: HarnessConfig,
-    *,
-    wait_s: float,
-    seen: frozenset[str] = frozenset(),
-) -> list[Found]:
-    """The (server, device) pairs one selection token names across the servers."""
-    live = [s for s in servers if s.client is not None]
-    low = token.lower()
-    if low == "all":
-        usable = [(s, a) for s in live for a in s.attached if a.state == "device"]
-        if not usable:
-            raise DeviceNotFoundError(f"--device all: no usable device ({_describe(servers)})")
-        return usable
-    target = config.resolve_alias(token)
-    if target is not None and low not in seen:
-        return resolve(target, servers, config, wait_s=wait_s, seen=seen | {low})
-    serial, at = split_at(token)
-    if at is not None:
-        live = [s for s in live if s.spec == at]
-        if not live:
-            raise ConfigError(
-                f"--device {token!r}: {at} is not a reachable --adb-server",
-                hint=f"add --adb-server {at}",
-            )
-    exact = [(s, a) for s in live for a in s.attached if a.serial == serial]
-    if len(exact) > 1:
-        raise AmbiguousDeviceError(
-            f"--device {serial!r} is attached to {len(exact)} adb servers: "
-            + ", ".join(s.spec for s, _a in exact),
-            hint="name one as " + " or ".join(f"{serial}@{s.spec}" for s, _a in exact),
-        )
-    if exact:
-        return exact
-    if select._HOST_PORT.match(serial) and live:
-        first = live[0]
-        assert first.client is not None
-        adb_connect(first.client, serial, wait_s=wait_s)
-        first.attached = list_attached(first.client)
-        return [(first, a) for a in first.attached if a.serial == serial]
-    wanted = select._norm(serial)
-    named = [
-        (s, a)
-        for s in live
-        for a in s.attached
-        if any(v is not None and select._norm(v) == wanted for v in (a.model, a.product, a.device))
-    ]
-    if len(named) > 1:
-        raise AmbiguousDeviceError(
-            f"--device {token!r} matches {len(named)} devices: "
-            + "; ".join(f"{a.serial}@{s.spec}" for s, a in named),
-            hint="pick one by SERIAL@HOST:PORT, use --device all, or pool:NAME for any free one",
-        )
-    if named:
-        return named
-    raise DeviceNotFoundError(f"no device matches {token!r} ({_describe(servers)})")
-
-
-def session_for(server: Server, attached: Attached, *, wait_s: float) -> DeviceSession:
-    """A session on a resolved device, waiting for an `offline` one as select.connect does."""
-    assert server.client is not None
-    if attached.state == "offline":
-        select.wait_usable(server.client, attached, wait_s=wait_s)
-    elif attached.state != "device":
-        select._raise_state(attached.serial, attached.state)
-    return DeviceSession(server.client, attached.serial)
-
-
-@dataclass
-class Selection:
-    """Resolved phones, plus the pool requests the leasing step fills."""
-
-    sessions: list[DeviceSession]
-    pools: list[str]
-    servers: list[Server]
-
-
-def connect_all(
-    selection: list[str],
-    *,
-    adb_servers: Sequence[str] | str | None = None,
-    config: HarnessConfig | None = None,
-    wait_s: float = select.ATTACH_WAIT_S,
-) -> Selection:
-    """Sessions for every phone the selection names across every server (each once)."""
-    cfg = config if config is not None else load_config()
-    specs = server_specs(adb_servers, cfg)
-    tokens = select.selection_tokens(selection)
-    pools = [t for t in tokens if t.lower().startswith(POOL_PREFIX)]
-    plain = [t for t in tokens if not t.lower().startswith(POOL_PREFIX)]
-    if len(specs) == 1 and not any("@" in t for t in plain):
-        # One server: exactly the single-server behaviour of select.connect.
-        sessions = (
-            select.connect(plain, adb_server=specs[0], config=cfg, wait_s=wait_s)
-            if plain or not pools
-            else []
-        )
-        return Selection(sessions, pools, open_servers(specs) if pools else [])
-    servers = open_servers(specs)
-    if all(s.error for s in servers):
-        raise DeviceError(
-            "no adb server could be reached: " + "; ".join(f"{s.spec}: {s.error}" for s in servers)
-        )
-    chosen: dict[tuple[str, str], Found] = {}
-    for token in plain:
-        for s, a in resolve(token, servers, cfg, wait_s=wait_s):
-            chosen.setdefault((s.spec, a.serial), (s, a))
-    refuse_twins([a.serial for _s, a in chosen.values()])
-    sessions = [session_for(s, a, wait_s=wait_s) for s, a in chosen.values()]
-    return Selection(sessions, pools, servers)
-
-
-def refuse_twins(serials: Sequence[str]) -> None:
-    """Two phones with one serial (on two servers) cannot share a run: trial ids are per serial."""
-    twins = sorted({s for s in serials if list(serials).count(s) > 1})
-    if twins:
-        raise PlanError(
-            f"serial(s) {', '.join(twins)} selected on two adb servers in one run",
-            hint="measure them in separate runs (trial ids are per serial)",
-        )
-
-
 __all__ = [
-    "POOL_PREFIX",
-    "Selection",
+    "ATTACH_WAIT_S",
+    "HOST_PORT",
+    "Attached",
     "Server",
-    "connect_all",
+    "adb_connect",
+    "disconnect",
+    "list_attached",
+    "make_client",
     "open_servers",
-    "resolve",
+    "parse_server",
+    "raise_state",
+    "server_key",
     "server_specs",
-    "split_at",
+    "wait_usable",
 ]

@@ -12,19 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.vocab import SYNTHETIC_MARK
+from harness.vocab import SYNTHETIC_MARK, is_simulated
 
 if TYPE_CHECKING:  # model.py imports this module; keep pandas out of its import
     from harness.report.runs import DeviceRun
 
 PHONE_LEDE = "MobileNet latency measured on Android phones with TFLite's benchmark_model"
-
-
-def is_simulated(run: DeviceRun) -> bool:
-    """True for the harness's simulated device (its numbers are the host's, not a phone's)."""
-    d = run.device
-    props = d.get("props") or {}
-    return bool(d.get("emulated")) or str(props.get("ro.harness.simulated", "")) == "1"
 
 
 def is_synthetic(run: DeviceRun) -> bool:
@@ -50,7 +43,9 @@ class Provenance:
     def of(cls, run: DeviceRun) -> Provenance:
         """Read from meta.json's device info and the trials' binary kind."""
         return cls(
-            simulated=is_simulated(run), stand_in=is_stand_in(run), synthetic=is_synthetic(run)
+            simulated=is_simulated(run.device),
+            stand_in=is_stand_in(run),
+            synthetic=is_synthetic(run),
         )
 
     @property

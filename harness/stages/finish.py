@@ -1,4 +1,4 @@
-"""Stage 4, finish: what the run left behind, said plainly, with an exit code.
+"""Stage 5, finish: what the run left behind, said plainly, with an exit code.
 
 Reads back the stored trials (not what the workers remember), so a resumed
 run's outcome covers every trial of the run.
@@ -20,7 +20,7 @@ from harness.results.frame import json_safe, trials_frame
 from harness.results.summary import summarize
 from harness.stages.measure import Measured, missing_trials
 from harness.stages.settings import RunSettings
-from harness.vocab import SYNTHETIC_MARK
+from harness.vocab import SYNTHETIC_MARK, is_simulated
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -177,7 +177,7 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
             f"synthetic latencies on {', '.join(synthetic)}: the simulated device's deterministic "
             "mode drew every time from a seeded distribution; they measure nothing"
         )
-    emulated = [s for s, d in (meta.get("devices") or {}).items() if d.get("emulated")]
+    emulated = [s for s, d in (meta.get("devices") or {}).items() if is_simulated(d)]
     if emulated:
         out.append(f"simulated or emulated device(s): {', '.join(sorted(emulated))}")
     note = arm_note(meta)

@@ -1,4 +1,4 @@
-"""Stage 3, measure: one trial runner per device works through the shuffled plan.
+"""Stage 4, measure: one trial runner per device works through the shuffled plan.
 
 Every trial is stored the moment it ends (harness.bench.runner), so whatever
 stops this stage leaves a run folder that `--resume` completes.
@@ -11,15 +11,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from harness.bench.arm_plan import plan_for
+from harness.bench.plan import Plan
 from harness.bench.prepare import PreparedDevice
 from harness.bench.profile import run_profiles
 from harness.bench.remote import KillOutcome
 from harness.bench.runner import WorkerOutcome, run_plan
-from harness.bench.trial import TrialRunner, TrialSettings
+from harness.bench.target import TrialSettings
+from harness.bench.trial import TrialRunner
 from harness.errors import HarnessError
 from harness.stages.settings import RunSettings
-from harness.vocab import Config, RunStatus
+from harness.vocab import RunStatus
 
 if TYPE_CHECKING:
     from harness.results.store import RunStore
@@ -37,16 +38,15 @@ class Measured:
 def measure(
     settings: RunSettings,
     runners: Sequence[TrialRunner],
-    plan_serials: list[str],
-    configs: list[Config],
-    seed: int,
+    plan: Plan,
     store: RunStore,
     *,
     emit: Callable[[str], None],
     stop: threading.Event | None,
 ) -> Measured:
-    """Run the plan (and the op profiles), then close the run folder with its status."""
-    plan = plan_for(plan_serials, configs, settings.arms, trials=settings.trials, seed=seed)
+    """Run the plan's trials of the devices at hand (and the op profiles), then close
+    the run folder with its status."""
+    plan = plan.only(r.plan_serial for r in runners)
     if store.meta.get("status") != "running":
         store.update_meta(status="running")
     workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)

@@ -1,25 +1,28 @@
-"""Stage 1, plan: what this run measures, before any device is touched.
+"""Stage 2, plan: what this run measures, and in which order, before a phone is prepared.
 
-Opens the run folder of a resumed run (its settings and seed win), validates
-every option and converts the models, so a typo or a broken conversion stops
-the run before a phone is prepared.
+Opens the run folder of a resumed run, validates every option, converts the
+models and builds the one trial order (`Plan`) every later stage uses, so a
+typo or a broken conversion stops the run before a phone is prepared. The
+settings come in checked (`stages.settings.checked`): a resumed run's are its
+own, from its meta.json, seed included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import catalogue
+from harness.bench.arm_plan import plan_for
 from harness.bench.arms import ResolvedArms, resolve_arms
-from harness.bench.plan import new_seed
-from harness.bench.prepare import ModelFile
+from harness.bench.plan import Plan, new_seed
+from harness.bench.target import ModelFile
 from harness.convert import convert_many
 from harness.convert.cache import cache_dir
 from harness.results.store import RunStore
-from harness.stages.settings import RunSettings, settings_from_meta
+from harness.stages.settings import RunSettings
 from harness.vocab import Config
 
 
@@ -33,12 +36,15 @@ class Planned:
     converted: list[Any]  # harness.convert results: sha256, size, MACs per model
     models: list[ModelFile]
     arms: ResolvedArms  # an A/B run's arms (empty without arms)
+    # The trial order of every device of the run (a resumed run: the devices it stored).
+    plan: Plan
     store: RunStore | None = None  # the run folder being resumed; None for a new run
     meta: dict[str, Any] = field(default_factory=dict)  # its meta.json
 
 
-def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
-    """Resume (settings from meta.json), validate, convert; raises HarnessError on bad input."""
+def plan(settings: RunSettings, serials: Sequence[str], emit: Callable[[str], None]) -> Planned:
+    """Open a resumed run, validate, convert, order the trials of the devices `serials`
+    (a resumed run: of its own devices); raises HarnessError on bad input."""
     store: RunStore | None = None
     meta: dict[str, Any] = {}
     if settings.resume is not None:
@@ -46,7 +52,8 @@ def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
         for msg in store.recovered:
             emit(msg)
         meta = store.meta
-        settings = settings_from_meta(meta, settings)
+        # Trial ids name the devices the run started with, wherever they are now.
+        serials = list(meta.get("devices") or {})
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
     configs = settings.validate()
@@ -56,7 +63,8 @@ def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
     models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
     variants = list(dict.fromkeys(c.variant for c in configs))
     arms = resolve_arms(settings.arms, variants, settings.quants, models)
-    return Planned(settings, seed, configs, converted, models, arms, store, meta)
+    order = plan_for(serials, configs, settings.arms, trials=settings.trials, seed=seed)
+    return Planned(settings, seed, configs, converted, models, arms, order, store, meta)
 
 
 def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:

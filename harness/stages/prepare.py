@@ -1,45 +1,44 @@
-"""Stage 2, prepare: every device ready to measure, and the run folder that stores it.
+"""Stage 3, prepare: every device ready to measure, and the run folder that stores it.
 
 Devices are prepared in parallel (identity, cores, binary, models); a device
-that fails leaves the others as they were. Then the run folder is created with
-its meta.json, or, for a resumed run, checked against the devices now at hand.
+that fails leaves the others as they were. A resumed run checks each phone
+against the run's phones once it is identified, before any model is pushed to
+it. Then the run folder is created with its meta.json, or, for a resumed run,
+checked against the devices now at hand.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import subprocess
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TypeVar
 
 from harness import __version__
-from harness.bench.arm_plan import plan_for
-from harness.bench.arms import check_resumed_arms
 from harness.bench.prepare import (
-    ModelFile,
     PreparedDevice,
+    identify,
     prepare_device,
-    prepare_with_reconnect,
     release_device,
-    with_reconnect,
 )
-from harness.device.lab import LeaseRequest, open_lab
+from harness.device.reconnect import with_reconnect
+from harness.device.session import DeviceSession
 from harness.results.files import LOGS_DIR
 from harness.results.schema import RunMeta
 from harness.results.store import RunStore
 from harness.stages.label import default_label
 from harness.stages.plan import Planned
-from harness.stages.resume import check_resumed_context, map_resumed_serials, plan_serials
-from harness.stages.settings import RunSettings
+from harness.stages.resume import (
+    check_resumed_arms,
+    check_resumed_context,
+    map_resumed_serials,
+    plan_serials,
+)
 
 T = TypeVar("T")
-
-if TYPE_CHECKING:
-    from harness.device.session import DeviceSession
 
 
 @dataclass
@@ -62,26 +61,54 @@ def prepare(
     planned: Planned,
     sessions: Sequence[DeviceSession],
     emit: Callable[[str], None],
-) -> tuple[list[DeviceSession], Prepared]:
-    """Prepare every device of `sessions`; warnings emitted."""
+) -> Prepared:
+    """Prepare every device of `sessions` in parallel; warnings emitted."""
+    settings = planned.settings
     logs_dir = (planned.store.run_dir / LOGS_DIR) if planned.store else None
-    vet = None
-    if planned.store is not None:  # a resumed run
-        meta = planned.meta
 
-        def vet(serial: str, identity: dict[str, Any], binary_sha256: str | None) -> None:
+    def one(session: DeviceSession) -> PreparedDevice:
+        emit(f"{session.serial}: preparing (identity, cores, binary, models)")
+
+        def again(call: Callable[[], T]) -> T:
+            # Preparation is repeatable (pushes skip what already matches): a drop costs a
+            # wait and a second pass, never the run.
+            return with_reconnect(
+                session, "preparation", call, reconnect_timeout_s=settings.reconnect_timeout_s,
+                on_event=emit, again="preparing again",
+            )  # fmt: skip
+
+        identified = again(
+            lambda: identify(
+                session, cores=settings.cores, benchmark_binary=settings.benchmark_binary
+            )
+        )
+        if planned.store is not None:
             # One phone against the run's phones, before its models are pushed;
             # open_store then maps all of them together.
-            map_resumed_serials(meta, {serial: (identity, binary_sha256)})
+            identity = (identified.info.to_dict(), identified.binary.sha256)
+            map_resumed_serials(planned.meta, {session.serial: identity})
+        return again(
+            lambda: prepare_device(
+                session,
+                identified,
+                models=planned.models,
+                configs=planned.configs,
+                runs=settings.runs,
+                warmup=settings.warmup,
+                benchmark_binary=settings.benchmark_binary,
+                reconnect_timeout_s=settings.reconnect_timeout_s,
+                logs_dir=logs_dir,
+                fixed_performance=settings.fixed_performance,
+                on_event=emit,
+                arms=planned.arms.files,
+            )
+        )
 
-    devices = prepare_all(
-        planned.settings, sessions, planned.models, planned.configs, logs_dir, emit,
-        planned.arms.files, vet,
-    )  # fmt: skip
+    devices = _in_parallel(sessions, one)
     warnings = planned.arms.warnings + [w for p in devices for w in p.warnings]
     for w in warnings:
         emit(f"warning: {w}")
-    return list(sessions), Prepared(devices, warnings)
+    return Prepared(devices, warnings)
 
 
 def open_store(planned: Planned, prepared: Prepared) -> Opened:
@@ -90,9 +117,7 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     serials = [p.target.session.serial for p in devices]
     store = planned.store
     if store is None:
-        store = create_store(
-            planned.settings, planned.seed, devices, planned.converted, planned.configs
-        )
+        store = create_store(planned, devices)
         if planned.arms.meta:
             store.update_meta(arms=planned.arms.meta)
         for p in devices:
@@ -107,65 +132,11 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     return Opened(store, plan_serials(mapping, serials))
 
 
-def lease_request(settings: RunSettings, emit: Callable[[str], None]) -> LeaseRequest:
-    """How a run leases its phones: waiting --wait-for-device, named after a resumed run,
-    and riding out a drop during a lease call as preparation does (--reconnect-timeout)."""
-
-    def reconnect(session: DeviceSession, what: str, call: Callable[[], T]) -> T:
-        return with_reconnect(
-            session, what, call, reconnect_timeout_s=settings.reconnect_timeout_s, on_event=emit
-        )
-
-    resumed = Path(settings.resume).name if settings.resume else ""
-    return LeaseRequest(settings.wait_for_device_s, emit, run=resumed, reconnect=reconnect)
-
-
-@contextlib.contextmanager
-def open_leased(
-    settings: RunSettings, emit: Callable[[str], None]
-) -> Iterator[tuple[LeaseRequest, list[DeviceSession]]]:
-    """Connect to every --device and lease each for the block."""
-    lease = lease_request(settings, emit)
-    with open_lab(
-        list(settings.devices),
-        settings.adb_server,
-        wait_s=settings.reconnect_timeout_s,
-        lease=lease,
-    ) as sessions:
-        yield lease, list(sessions)
-
-
-def prepare_all(
-    settings: RunSettings,
-    sessions: Sequence[DeviceSession],
-    models: list[ModelFile],
-    configs: list[Any],
-    logs_dir: Path | None,
-    emit: Callable[[str], None],
-    arms: dict[str, tuple[Path | None, list[ModelFile]]] | None = None,
-    vet: Callable[[str, dict[str, Any], str | None], None] | None = None,
+def _in_parallel(
+    sessions: Sequence[DeviceSession], one: Callable[[DeviceSession], PreparedDevice]
 ) -> list[PreparedDevice]:
-    """Prepare every device in its own thread; on any failure release the ready ones."""
-
-    def one(session: DeviceSession) -> PreparedDevice:
-        emit(f"{session.serial}: preparing (identity, cores, binary, models)")
-        return prepare_with_reconnect(
-            session,
-            models=models,
-            configs=configs,
-            cores=settings.cores,
-            runs=settings.runs,
-            warmup=settings.warmup,
-            benchmark_binary=settings.benchmark_binary,
-            reconnect_timeout_s=settings.reconnect_timeout_s,
-            logs_dir=logs_dir,
-            fixed_performance=settings.fixed_performance,
-            on_event=emit,
-            prepare=prepare_device,
-            arms=arms,
-            vet=vet,
-        )
-
+    """`one(session)` for every session in its own thread; on any failure release the
+    ready ones and raise the first failure."""
     results: dict[int, PreparedDevice | BaseException] = {}
 
     def worker(index: int, session: DeviceSession) -> None:
@@ -200,16 +171,9 @@ def prepare_all(
     return [r for _i, r in sorted(results.items()) if isinstance(r, PreparedDevice)]
 
 
-def create_store(
-    settings: RunSettings,
-    seed: int,
-    prepared: list[PreparedDevice],
-    converted: list[Any],
-    configs: list[Any],
-) -> RunStore:
+def create_store(planned: Planned, prepared: list[PreparedDevice]) -> RunStore:
     """A new run folder whose meta.json says what, where and with what this run measures."""
-    serials = [p.target.session.serial for p in prepared]
-    plan = plan_for(serials, configs, settings.arms, trials=settings.trials, seed=seed)
+    settings, converted = planned.settings, planned.converted
     binaries = {}
     for p in prepared:
         b = dict(p.binary)
@@ -217,7 +181,7 @@ def create_store(
             b["flags"] = sorted(b["flags"])
         binaries[p.target.session.serial] = b
     meta = RunMeta(
-        seed=seed,
+        seed=planned.seed,
         git_commit=_git_commit(),
         label=settings.label if settings.label is not None else default_label(Path.cwd()),
         tf_version=_tf_version(),
@@ -237,7 +201,7 @@ def create_store(
             }
             for c in converted
         },
-        order=plan.order,
+        order=planned.plan.order,
     )
     return RunStore.create(settings.out, meta.to_dict())
 

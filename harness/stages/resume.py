@@ -7,9 +7,11 @@ another phone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.bench.arms import ResolvedArms
 from harness.bench.prepare import PreparedDevice
 from harness.errors import PlanError, ResultsError
 from harness.results.files import LOGS_DIR
@@ -108,3 +110,25 @@ def check_resumed_context(
                 )
     for p in prepared:
         p.target.logs_dir = store.run_dir / LOGS_DIR
+
+
+def check_resumed_arms(stored: Mapping[str, object], now: ResolvedArms, run_dir: Path) -> None:
+    """A resumed A/B run must measure each arm with the models it started with."""
+    for label, entry in now.meta.items():
+        then = stored.get(label)
+        before = then.get("models") if isinstance(then, dict) else None
+        models = entry.get("models")
+        if not isinstance(before, dict) or not isinstance(models, dict):
+            continue
+        for key, model in models.items():
+            old = before.get(key)
+            if (
+                isinstance(old, dict)
+                and isinstance(model, dict)
+                and old.get("sha256") not in (None, model.get("sha256"))
+            ):
+                raise ResultsError(
+                    f"arm {label}: model {key.replace('|', ' (')}) changed since this run started",
+                    path=str(run_dir),
+                    hint="start a new run (the arm's folder changed)",
+                )

@@ -8,13 +8,13 @@ them), so a default changes here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import catalogue, ranges
-from harness.bench.arms import ArmSpec, check_arms
+from harness.bench.arms import ArmSpec, model_path
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
@@ -44,7 +44,7 @@ class RunSettings:
     runs: int = 50
     warmup: int = 5
     xnnpack: str = "default"
-    cooldown_temp_c: float | None = 40.0
+    cooldown_temp_c: float | None = 40.0  # None or 0: no cooldown wait (stored as None)
     cooldown_timeout_s: float = 120.0
     op_profile: bool = False
     out: Path = Path("results")
@@ -52,7 +52,6 @@ class RunSettings:
     benchmark_binary: Path | None = None
     adb_server: str | list[str] | None = None  # a lab: several servers
     wait_for_device_s: float | None = None  # how long to wait for a leased phone
-    on_run_id: Callable[[str], None] | None = None  # told the run id (the leases record it)
     reconnect_timeout_s: float = 60.0
     trial_timeout_s: float = 600.0
     seed: int | None = None
@@ -62,6 +61,11 @@ class RunSettings:
     # current folder when it is a checkout (see stages.label), else no label.
     label: str | None = None
     arms: list[ArmSpec] = field(default_factory=list)  # A/B run: harness.bench.arms
+
+    def __post_init__(self) -> None:
+        # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
+        if self.cooldown_temp_c == 0:
+            self.cooldown_temp_c = None
 
     def validate(self) -> list[Config]:
         """Check every option before any device is touched; the configurations to measure.
@@ -112,6 +116,27 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     for policy in settings.cores:
         check_policy(policy)  # CorePolicyError (exit 2): a mask no phone could take
     output_folder(settings.out, "--out")
+
+
+def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequence[str]) -> None:
+    """PlanError (exit 2) for an arm whose binary or model files are not there."""
+    for arm in arms:
+        if arm["binary"] is not None and not Path(arm["binary"]).is_file():
+            raise PlanError(f"arm {arm['label']}: benchmark binary {arm['binary']} is not a file")
+        if arm["models"] is None:
+            continue
+        folder = Path(arm["models"])
+        if not folder.is_dir():
+            raise PlanError(f"arm {arm['label']}: models folder {folder} is not a folder")
+        lacking = [
+            f"{v}-{q}.tflite" for v in variants for q in quants if model_path(folder, v, q) is None
+        ]
+        if lacking:
+            more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
+            raise PlanError(
+                f"arm {arm['label']}: {folder} lacks {', '.join(lacking[:3])}{more}",
+                hint="name files by variant id, ID.tflite (fp32) or ID-QUANT.tflite",
+            )
 
 
 def settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:

@@ -11,7 +11,8 @@ import pytest
 
 from harness.device.files import WORKDIR, push_many
 from harness.device.quote import sh_quote
-from harness.device.select import connect, make_client
+from harness.device.select import connect
+from harness.device.servers import make_client
 from harness.device.session import OPEN_ATTEMPTS, RETRY_DELAY_S, DeviceSession
 from harness.errors import (
     DeviceCommandError,

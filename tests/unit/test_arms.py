@@ -12,11 +12,13 @@ from typing import Any
 import pytest
 
 from harness.bench.arm_plan import build_arm_plan, plan_for
-from harness.bench.arms import check_arms, model_path, parse_arms
+from harness.bench.arms import model_path
 from harness.bench.plan import build_plan, configurations
 from harness.cli import main
+from harness.cli.arm_options import parse_arms
 from harness.compare.ab import judge_pairs, paired_effect, pick_arms
 from harness.errors import PlanError
+from harness.stages.settings import check_arms
 
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128", "mobilenet_v2_0.5_96"]
 CONFIGS = configurations(VARIANTS, ["fp32"], ["default"], [1], ["big"])
@@ -265,7 +267,7 @@ def test_check_ab_and_baseline_options_do_not_mix(
 
 def test_arms_whose_models_differ_in_input_are_named_in_a_warning() -> None:
     from harness.bench.arms import model_differences
-    from harness.bench.prepare import ModelFile
+    from harness.bench.target import ModelFile
 
     data = Path(__file__).resolve().parents[1] / "data" / "convert"
     fp32 = ModelFile(VARIANTS[0], "fp32", data / "tiny_fp32.tflite", "a" * 64)

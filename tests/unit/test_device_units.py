@@ -16,7 +16,7 @@ from harness.device.elf import check_abi, read_header
 from harness.device.files import remote_path
 from harness.device.kv import parse_record
 from harness.device.quote import sh_join, sh_quote
-from harness.device.select import parse_server
+from harness.device.servers import parse_server
 from harness.device.session import map_adb_error, parse_sha256_line
 from harness.device.thermal import zone_temp_c
 from harness.errors import (

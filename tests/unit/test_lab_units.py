@@ -10,7 +10,8 @@ import pytest
 from harness.config import HarnessConfig, load_config
 from harness.device.lease import STALE_AFTER_S, _parse_holder
 from harness.device.pools import PoolRequest
-from harness.device.servers import refuse_twins, server_specs, split_at
+from harness.device.select import refuse_twins, split_at
+from harness.device.servers import server_specs
 from harness.errors import ConfigError, PlanError
 
 

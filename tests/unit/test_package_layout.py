@@ -17,6 +17,13 @@
   scipy, jinja2, matplotlib or TensorFlow: `harness --help` stays light.
 - Code, tests and benchmarks say what they check, not which tracker issue
   (by number) asked for it: a reader of the code cannot follow the number.
+- The simulated device is a neighbour: only harness/sim/ and harness/cli/
+  import it; the rest reaches it as a device source (`harness.device.sources`)
+  and then as any phone over TCP.
+- No two modules import each other, directly or around a circle: each module
+  sits above what it imports, so it can be read after them. A package's
+  `__init__` that re-exports its modules' names is left out (importing a
+  package is importing its public face, not a module of it).
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "harness"
 LOGS = HARNESS / "logs"
 DEVICE_SIDE = ("harness.bench", "harness.device", "harness.stages", "harness.sim")
+
+
+def _module(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _imported(path: Path) -> set[str]:
@@ -124,3 +136,53 @@ def test_the_command_line_starts_without_the_device_stack_or_heavy_modules() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_only_the_simulator_and_the_command_line_import_the_simulator() -> None:
+    outside = [
+        p for p in HARNESS.rglob("*.py") if p.relative_to(HARNESS).parts[0] not in ("sim", "cli")
+    ]
+    assert len(outside) > 100
+    found = {
+        f"{path.relative_to(HARNESS)}: {name}"
+        for path in outside
+        for name in _imported(path)
+        if name == "harness.sim" or name.startswith("harness.sim.")
+    }
+    assert found == set()
+
+
+def test_no_import_circles_between_modules() -> None:
+    paths = {_module(p): p for p in HARNESS.rglob("*.py") if p.name != "__init__.py"}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        targets = set()
+        for imported in _imported(path):
+            # `from harness.x import y` names module harness.x.y when y is one.
+            for candidate in (imported, *(f"{imported}.{n}" for n in _names(path, imported))):
+                if candidate in paths and candidate != name:
+                    targets.add(candidate)
+        graph[name] = targets
+    circles = []
+    for start in sorted(graph):
+        stack = [(start, [start])]
+        seen = {start}
+        while stack:
+            node, trail = stack.pop()
+            for nxt in sorted(graph[node]):
+                if nxt == start:
+                    circles.append(" -> ".join([*trail, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+    assert circles == []
+
+
+def _names(path: Path, module: str) -> set[str]:
+    """The names `from module import ...` statements of `path` bring in."""
+    return {
+        alias.name
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.module == module
+        for alias in node.names
+    }

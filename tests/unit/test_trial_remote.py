@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.bench.record import throttled
 from harness.bench.remote import parse_collected, parse_state, split_sections, trial_dir_name
-from harness.bench.trial import throttled
 from harness.errors import DeviceError
 
 SCRIPT = Path(__file__).resolve().parents[2] / "device_scripts" / "run_trial.sh"

@@ -17,7 +17,7 @@ from harness.bench.plan import Plan, TrialSpec, build_plan
 from harness.vocab import Config
 
 if TYPE_CHECKING:
-    from harness.bench.arms import ArmSpec
+    from harness.results.meta import ArmSpec
 
 
 def _blocks(arms: Sequence[str], trials: int, forward_first: bool) -> list[list[tuple[str, int]]]:

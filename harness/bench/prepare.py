@@ -9,7 +9,6 @@ trials an earlier harness left running.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,8 +22,10 @@ from harness.bench.trial import DeviceModel, DeviceTarget
 from harness.device import files, preflight, thermal
 from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores, unverified_selection
-from harness.device.info import DeviceInfo, read_info
+from harness.device.info import read_info
 from harness.errors import DeviceLostError, DeviceOfflineError, DeviceTimeoutError
+from harness.identity import BinaryInfo, DeviceInfo
+from harness.results.meta import CoreChoice
 from harness.vocab import Config
 
 if TYPE_CHECKING:
@@ -53,19 +54,10 @@ class PreparedDevice:
 
     target: DeviceTarget
     info: DeviceInfo
-    binary: dict[str, Any]
-    cores: dict[str, dict[str, Any]]
+    binary: BinaryInfo
+    cores: dict[str, CoreChoice]  # policy -> the mask and CPUs it chose
     warnings: list[str]
     fixed_performance: bool | None = None
-
-
-def _to_dict(obj: Any) -> dict[str, Any]:
-    if hasattr(obj, "to_dict"):
-        return dict(obj.to_dict())
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return dict(obj)
 
 
 def prepare_device(
@@ -82,7 +74,7 @@ def prepare_device(
     fixed_performance: bool = False,
     on_event: Callable[[str], None] = lambda _msg: None,
     arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]] | None = None,
-    vet: Callable[[str, dict[str, Any], str | None], None] | None = None,
+    vet: Callable[[str, DeviceInfo, str | None], None] | None = None,
 ) -> PreparedDevice:
     """Make one device ready; raises HarnessError subclasses (nothing measured yet).
 
@@ -97,7 +89,7 @@ def prepare_device(
     info = read_info(session)
     masks: dict[str, str] = {}
     cpus: dict[str, list[int]] = {}
-    cores_meta: dict[str, dict[str, Any]] = {}
+    cores_meta: dict[str, CoreChoice] = {}
     for policy in cores:
         if checked.sysfs:
             sel = select_cores(session, policy)
@@ -106,15 +98,14 @@ def prepare_device(
         masks[policy] = str(sel.mask)
         cpus[policy] = [int(c) for c in sel.cpus]
         # `verified`: the topology showed these CPUs are what the policy means.
-        cores_meta[policy] = {
-            "mask": str(sel.mask), "cpus": cpus[policy], "verified": sel.verified,
-            "reason": sel.reason,
-        }  # fmt: skip
+        cores_meta[policy] = CoreChoice(
+            mask=str(sel.mask), cpus=tuple(cpus[policy]), verified=sel.verified, reason=sel.reason
+        )
         for w in (*sel.warnings, *([sel.reason] if sel.reason else [])):
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
     if vet is not None:
-        vet(serial, info.to_dict(), _to_dict(binary).get("sha256"))
+        vet(serial, info, binary.sha256)
     # Refuse now, not trial by trial, a configuration this binary cannot run;
     # and say once what an older binary cannot do as asked (fixed counts).
     notes: dict[str, None] = {}
@@ -156,10 +147,10 @@ def prepare_device(
             _leave_fixed_performance(session)
         raise
     cluster_max: dict[int, int] = {}
-    for cluster in info.clusters or []:
-        for cpu in cluster.get("cpus") or []:
-            if cluster.get("max_khz"):
-                cluster_max[int(cpu)] = int(cluster["max_khz"])
+    for cluster in info.clusters:
+        for cpu in cluster.cpus:
+            if cluster.max_khz:
+                cluster_max[cpu] = cluster.max_khz
     target = DeviceTarget(
         session=session,
         remote=remote,
@@ -175,7 +166,7 @@ def prepare_device(
     return PreparedDevice(
         target=target,
         info=info,
-        binary=_to_dict(binary),
+        binary=binary,
         cores=cores_meta,
         warnings=warnings,
         fixed_performance=fixed,

@@ -36,8 +36,8 @@ from harness.results.files import write_trial_logs
 from harness.results.schema import TrialRecord
 
 if TYPE_CHECKING:
-    from harness.device.binary import BinaryInfo
     from harness.device.session import DeviceSession
+    from harness.identity import BinaryInfo
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ from harness.compare.stats import (
 )
 from harness.errors import PlanError, ResultsError, StatsInputError
 from harness.results.load import load, load_meta
+from harness.results.meta import RunMeta
 
 METHOD = (
     "paired Student t on log(B/A) of the A and B trials the plan put next to each other "
@@ -39,10 +40,9 @@ FAILED = ("failed", "crashed", "timeout", "parse_error")
 ConfigId = tuple[str, str, int, str, str]
 
 
-def run_arms(meta: dict[str, Any]) -> list[str]:
+def run_arms(meta: RunMeta) -> list[str]:
     """The arm labels of a run, in the order given on the command line."""
-    stored = (meta.get("settings") or {}).get("arms") or []
-    return [str(a["label"]) for a in stored if isinstance(a, dict) and "label" in a]
+    return [a["label"] for a in meta.settings.arms if "label" in a]
 
 
 def pick_arms(arms: list[str], a: str | None, b: str | None, run_dir: Path) -> tuple[str, str]:
@@ -202,10 +202,10 @@ def compare_arms(
         for (model, cid), g in sorted(groups.items())
     ]
     warnings = []
-    status = meta.get("status")
+    status = meta.status
     if status not in (None, "complete"):
         warnings.append(f"the run {run_dir} is {status}: only what it measured counts")
-    run_id = str(meta.get("run_id") or run_dir.name)
+    run_id = meta.run_id or run_dir.name
 
     def side(label: str) -> Side:
         return Side(f"{run_dir} arm {label}", "arm", (run_id,), {})

@@ -6,10 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.device.adb import AdbClient
-from harness.device.info import DeviceInfo, read_info
+from harness.device.info import read_info
 from harness.device.select import list_attached, make_client
 from harness.device.session import OFFLINE_HINT, UNAUTHORIZED_HINT, DeviceSession
 from harness.errors import DeviceError
+from harness.identity import DeviceInfo
 
 MAX_PARALLEL = 8  # a lab lists many phones; each read waits on its own phone
 
@@ -55,7 +56,7 @@ def describe_server(client: AdbClient) -> list[dict[str, Any]]:
                     model=a.model,
                     device=a.device,
                     product=a.product,
-                    warnings=[hint] if hint else [],
+                    warnings=(hint,) if hint else (),
                 ).to_dict()
             )
     for info in out:

@@ -32,7 +32,7 @@ def _names(rows: Sequence[VariantRow]) -> str:
 
 
 def _thermal(run: DeviceRun) -> Advice | None:
-    limit = run.settings.get("cooldown_temp_c")
+    limit = run.settings.cooldown_temp_c
     throttled = [t for t in run.trials if t.get("throttled")]
     uncooled = [t for t in run.trials if t.get("cooled") is False]
     hot = [
@@ -113,7 +113,7 @@ def _failed(rows: Sequence[VariantRow]) -> Advice | None:
 
 def _battery(run: DeviceRun) -> Advice | None:
     levels = [t["battery_level"] for t in run.trials if isinstance(t.get("battery_level"), int)]
-    start = run.device.get("battery_level")
+    start = run.device.battery_level
     if isinstance(start, int):
         levels.append(start)
     if not levels or min(levels) >= LOW_BATTERY:
@@ -128,7 +128,7 @@ def _battery(run: DeviceRun) -> Advice | None:
 
 
 def _device_setup(run: DeviceRun) -> Advice | None:
-    notes = [str(w) for w in run.device.get("warnings") or []]
+    notes = list(run.device.warnings)
     if not notes:
         return None
     return Advice(
@@ -141,7 +141,7 @@ def _device_setup(run: DeviceRun) -> Advice | None:
 
 
 def _incomplete(run: DeviceRun) -> Advice | None:
-    status = run.meta.get("status")
+    status = run.meta.status
     if status in (None, "complete"):
         return None
     return Advice(
@@ -170,19 +170,19 @@ def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice
 
 # Context that should match between runs set side by side: label -> how to read it.
 _SETTINGS: dict[str, Callable[[DeviceRun], Any]] = {
-    "benchmark binary": lambda r: (r.binary.get("kind"), r.binary.get("sha256")),
-    "threads": lambda r: r.settings.get("threads"),
-    "cores": lambda r: r.settings.get("cores"),
-    "XNNPACK": lambda r: r.settings.get("xnnpack"),
-    "runs per trial": lambda r: r.settings.get("runs"),
-    "warmup runs": lambda r: r.settings.get("warmup"),
-    "harness version": lambda r: r.meta.get("harness_version"),
-    "TensorFlow version": lambda r: r.meta.get("tf_version"),
+    "benchmark binary": lambda r: (r.binary.kind, r.binary.sha256),
+    "threads": lambda r: r.settings.threads,
+    "cores": lambda r: r.settings.cores,
+    "XNNPACK": lambda r: r.settings.xnnpack,
+    "runs per trial": lambda r: r.settings.stored("runs"),
+    "warmup runs": lambda r: r.settings.stored("warmup"),
+    "harness version": lambda r: r.meta.harness_version,
+    "TensorFlow version": lambda r: r.meta.tf_version,
 }
 _DEVICE: dict[str, Callable[[DeviceRun], Any]] = {
-    "device model": lambda r: r.device.get("model"),
-    "SoC": lambda r: r.device.get("platform"),
-    "build fingerprint": lambda r: r.device.get("fingerprint"),
+    "device model": lambda r: r.device.model,
+    "SoC": lambda r: r.device.platform,
+    "build fingerprint": lambda r: r.device.fingerprint,
 }
 
 

@@ -23,18 +23,17 @@ PHONE_LEDE = "MobileNet latency measured on Android phones with TFLite's benchma
 def is_simulated(run: DeviceRun) -> bool:
     """True for the harness's simulated device (its numbers are the host's, not a phone's)."""
     d = run.device
-    props = d.get("props") or {}
-    return bool(d.get("emulated")) or str(props.get("ro.harness.simulated", "")) == "1"
+    return d.emulated or d.props.get("ro.harness.simulated") == "1"
 
 
 def is_synthetic(run: DeviceRun) -> bool:
     """True when the stand-in ran in the simulated device's deterministic mode (drawn times)."""
-    return SYNTHETIC_MARK in str(run.binary.get("version_line") or "").lower()
+    return SYNTHETIC_MARK in (run.binary.version_line or "").lower()
 
 
 def is_stand_in(run: DeviceRun) -> bool:
     """True when any trial ran the host stand-in rather than TFLite's benchmark_model."""
-    kinds = {str(t.get("binary_kind")) for t in run.trials} | {str(run.binary.get("kind"))}
+    kinds = {str(t.get("binary_kind")) for t in run.trials} | {run.binary.kind}
     return "stand-in" in kinds
 
 

@@ -17,8 +17,10 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import ResultsError
+from harness.identity import BinaryInfo, DeviceInfo
 from harness.results import load, load_meta, summarize
 from harness.results.load import run_dirs as expand_run_dirs
+from harness.results.meta import MeasuredSettings, RunMeta
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class DeviceRun:
     """The stored results of one device in one run."""
 
     run_dir: Path
-    meta: dict[str, Any]
+    meta: RunMeta
     serial: str
     trials: list[dict[str, Any]]  # one dict per trial, missing values as None
     summary: list[dict[str, Any]]  # harness.results.summarize rows, missing values as None
@@ -34,22 +36,22 @@ class DeviceRun:
     @property
     def key(self) -> str:
         """`run_id|serial`: how the embedded trial data are tied to their section."""
-        return f"{self.meta.get('run_id')}|{self.serial}"
+        return f"{self.meta.run_id}|{self.serial}"
 
     @property
-    def device(self) -> dict[str, Any]:
-        """The DeviceInfo dict stored in meta.json for this serial (empty if absent)."""
-        return dict((self.meta.get("devices") or {}).get(self.serial) or {})
+    def device(self) -> DeviceInfo:
+        """The phone stored in meta.json for this serial (an empty record if absent)."""
+        return self.meta.device(self.serial)
 
     @property
-    def binary(self) -> dict[str, Any]:
-        """The BinaryInfo dict stored in meta.json for this serial (empty if absent)."""
-        return dict((self.meta.get("binaries") or {}).get(self.serial) or {})
+    def binary(self) -> BinaryInfo:
+        """The benchmark binary stored in meta.json for this serial (empty if absent)."""
+        return self.meta.binary(self.serial)
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> MeasuredSettings:
         """The run's settings (threads, cores, trials, ...)."""
-        return dict(self.meta.get("settings") or {})
+        return self.meta.settings
 
 
 def plain(value: Any) -> Any:

@@ -8,15 +8,14 @@ the run before a phone is prepared.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness import catalogue
 from harness.bench.arms import ResolvedArms, resolve_arms
 from harness.bench.plan import new_seed
 from harness.bench.prepare import ModelFile
-from harness.convert import convert_many
+from harness.convert import ConvertedModel, convert_many
 from harness.convert.cache import cache_dir
 from harness.results.store import RunStore
 from harness.stages.settings import RunSettings, settings_from_meta
@@ -30,23 +29,20 @@ class Planned:
     settings: RunSettings
     seed: int
     configs: list[Config]
-    converted: list[Any]  # harness.convert results: sha256, size, MACs per model
+    converted: list[ConvertedModel]  # sha256, size, MACs per model
     models: list[ModelFile]
     arms: ResolvedArms  # an A/B run's arms (empty without arms)
     store: RunStore | None = None  # the run folder being resumed; None for a new run
-    meta: dict[str, Any] = field(default_factory=dict)  # its meta.json
 
 
 def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
     """Resume (settings from meta.json), validate, convert; raises HarnessError on bad input."""
     store: RunStore | None = None
-    meta: dict[str, Any] = {}
     if settings.resume is not None:
         store = RunStore.open(settings.resume)
         for msg in store.recovered:
             emit(msg)
-        meta = store.meta
-        settings = settings_from_meta(meta, settings)
+        settings = settings_from_meta(store.meta, settings)
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
     configs = settings.validate()
@@ -56,10 +52,10 @@ def plan(settings: RunSettings, emit: Callable[[str], None]) -> Planned:
     models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
     variants = list(dict.fromkeys(c.variant for c in configs))
     arms = resolve_arms(settings.arms, variants, settings.quants, models)
-    return Planned(settings, seed, configs, converted, models, arms, store, meta)
+    return Planned(settings, seed, configs, converted, models, arms, store)
 
 
-def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
+def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[ConvertedModel]:
     """The run's models as .tflite files, converting only what the cache lacks."""
     variants = catalogue.select(settings.variants)
     emit(

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from harness import __version__
 from harness.bench.arm_plan import plan_for
@@ -27,14 +27,17 @@ from harness.bench.prepare import (
     release_device,
     with_reconnect,
 )
+from harness.convert import ConvertedModel
 from harness.device.lab import LeaseRequest, open_lab
+from harness.identity import DeviceInfo
 from harness.results.files import LOGS_DIR
-from harness.results.schema import RunMeta
+from harness.results.meta import ModelFacts, RunMeta
 from harness.results.store import RunStore
 from harness.stages.label import default_label
 from harness.stages.plan import Planned
 from harness.stages.resume import check_resumed_context, map_resumed_serials, plan_serials
 from harness.stages.settings import RunSettings
+from harness.vocab import Config
 
 T = TypeVar("T")
 
@@ -67,9 +70,9 @@ def prepare(
     logs_dir = (planned.store.run_dir / LOGS_DIR) if planned.store else None
     vet = None
     if planned.store is not None:  # a resumed run
-        meta = planned.meta
+        meta = planned.store.meta
 
-        def vet(serial: str, identity: dict[str, Any], binary_sha256: str | None) -> None:
+        def vet(serial: str, identity: DeviceInfo, binary_sha256: str | None) -> None:
             # One phone against the run's phones, before its models are pushed;
             # open_store then maps all of them together.
             map_resumed_serials(meta, {serial: (identity, binary_sha256)})
@@ -98,12 +101,10 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
         for p in devices:
             p.target.logs_dir = store.run_dir / LOGS_DIR
         return Opened(store, serials)
-    identities = {
-        p.target.session.serial: (p.info.to_dict(), p.binary.get("sha256")) for p in devices
-    }
-    mapping = map_resumed_serials(planned.meta, identities)
+    identities = {p.target.session.serial: (p.info, p.binary.sha256) for p in devices}
+    mapping = map_resumed_serials(store.meta, identities)
     check_resumed_context(store, devices, mapping)
-    check_resumed_arms(store.meta.get("arms") or {}, planned.arms, store.run_dir)
+    check_resumed_arms(store.meta.arms, planned.arms, store.run_dir)
     return Opened(store, plan_serials(mapping, serials))
 
 
@@ -139,11 +140,11 @@ def prepare_all(
     settings: RunSettings,
     sessions: Sequence[DeviceSession],
     models: list[ModelFile],
-    configs: list[Any],
+    configs: list[Config],
     logs_dir: Path | None,
     emit: Callable[[str], None],
     arms: dict[str, tuple[Path | None, list[ModelFile]]] | None = None,
-    vet: Callable[[str, dict[str, Any], str | None], None] | None = None,
+    vet: Callable[[str, DeviceInfo, str | None], None] | None = None,
 ) -> list[PreparedDevice]:
     """Prepare every device in its own thread; on any failure release the ready ones."""
 
@@ -204,18 +205,12 @@ def create_store(
     settings: RunSettings,
     seed: int,
     prepared: list[PreparedDevice],
-    converted: list[Any],
-    configs: list[Any],
+    converted: list[ConvertedModel],
+    configs: list[Config],
 ) -> RunStore:
     """A new run folder whose meta.json says what, where and with what this run measures."""
     serials = [p.target.session.serial for p in prepared]
     plan = plan_for(serials, configs, settings.arms, trials=settings.trials, seed=seed)
-    binaries = {}
-    for p in prepared:
-        b = dict(p.binary)
-        if isinstance(b.get("flags"), (set, frozenset, list, tuple)):
-            b["flags"] = sorted(b["flags"])
-        binaries[p.target.session.serial] = b
     meta = RunMeta(
         seed=seed,
         git_commit=_git_commit(),
@@ -223,23 +218,20 @@ def create_store(
         tf_version=_tf_version(),
         converter="tf.lite.TFLiteConverter",
         harness_version=__version__,
-        settings={**settings.measured(), "devices": list(settings.devices)},
-        devices={p.target.session.serial: p.info.to_dict() for p in prepared},
+        settings=settings.measured(),
+        devices={p.target.session.serial: p.info for p in prepared},
         cores={p.target.session.serial: p.cores for p in prepared},
         fixed_performance={p.target.session.serial: p.fixed_performance for p in prepared},
-        binaries=binaries,
+        binaries={p.target.session.serial: p.binary for p in prepared},
         models={
-            f"{c.variant.id}|{c.quant}": {
-                "sha256": c.sha256,
-                "size_bytes": c.size_bytes,
-                "macs": c.macs,
-                "weight_params": c.weight_params,
-            }
+            f"{c.variant.id}|{c.quant}": ModelFacts(
+                sha256=c.sha256, size_bytes=c.size_bytes, macs=c.macs, weight_params=c.weight_params
+            )
             for c in converted
         },
-        order=plan.order,
+        order=tuple(plan.order),
     )
-    return RunStore.create(settings.out, meta.to_dict())
+    return RunStore.create(settings.out, meta)
 
 
 def _git_commit() -> str | None:

@@ -276,6 +276,6 @@ def test_arms_whose_models_differ_in_input_are_named_in_a_warning() -> None:
         f"{VARIANTS[0]} (fp32): arm new's model takes input [1, 8, 8, 3] int8, "
         "arm old's [1, 8, 8, 3] float32"
     ]
-    assert analyses["new"][f"{VARIANTS[0]}|fp32"]["input_shape"] == [1, 8, 8, 3]  # type: ignore[index]
+    assert analyses["new"][f"{VARIANTS[0]}|fp32"].input_shape == (1, 8, 8, 3)
     same, _ = model_differences({"old": [fp32], "new": [fp32]})
     assert same == []

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
@@ -132,7 +132,7 @@ class TrialRunner:
         self._hung: str | None = None
 
     # -- device state --------------------------------------------------------------------
-    def _state(self, text: str | None) -> Any:
+    def _state(self, text: str | None) -> thermal.DeviceState | None:
         """Parse a state.sh snapshot; a missing or odd one must not cost the measurement."""
         if text is None:
             return None
@@ -375,7 +375,7 @@ class TrialRunner:
 
     # -- the record ----------------------------------------------------------------------
     def _record(self, spec: TrialSpec, order_index: int, seen: Observed) -> TrialRecord:
-        battery = getattr(seen.before, "battery_level", None)
+        battery = seen.before.battery_level if seen.before is not None else None
         if battery is None:
             battery = self._battery  # a state read that failed: the last level known
         self._battery = battery

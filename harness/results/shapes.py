@@ -5,8 +5,9 @@ sections by attribute: a device's `clusters`, a trial's `cooled`, the run's
 `seed`. A string where an object belongs used to end in an AttributeError far
 from the file (exit 70). `fields_checker` checks stored values against types
 (the TrialRecord's annotations for a trials.jsonl line, the field types of
-`harness.results.meta.RunMeta` and its records for meta.json, `ProfileShape`
-below for profiles.jsonl) before anything is built from them, naming the path
+`harness.results.meta.RunMeta` and its records for meta.json, of
+`harness.results.profiles.ProfileRecord` for profiles.jsonl) before anything
+is built from them, naming the path
 of the first value that breaks its type. Keys a type does not declare are not
 checked (a newer harness may add some), and every key may be absent (an older
 harness may not have written it); JSON numbers must be finite, and integers
@@ -20,32 +21,9 @@ import math
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, Union
 
 from harness.stored import Stored
-
-
-class ProfileShape(TypedDict, total=False):
-    """One line of profiles.jsonl (harness.bench.profile): an op-profiling process."""
-
-    device_serial: str
-    device_model: str
-    config: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
-    core_mask: str
-    status: str
-    error: str | None
-    num_runs: int
-    profiled_avg_us: float | None
-    wall_s: float | None
-    ops: list[dict[str, Any]]
-    binary_sha256: str | None
-    model_sha256: str | None
-
 
 INT64 = (-(2**63), 2**63 - 1)
 _WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}

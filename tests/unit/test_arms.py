@@ -15,7 +15,7 @@ from harness.bench.arm_plan import build_arm_plan, plan_for
 from harness.bench.arms import check_arms, model_path, parse_arms
 from harness.bench.plan import build_plan, configurations
 from harness.cli import main
-from harness.compare.ab import judge_pairs, paired_effect, pick_arms
+from harness.compare.ab import ArmTrial, judge_pairs, paired_effect, pick_arms
 from harness.errors import PlanError
 
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128", "mobilenet_v2_0.5_96"]
@@ -112,9 +112,9 @@ def test_without_arms_the_plan_is_exactly_todays() -> None:
     assert f"D|{CONFIGS[0].key}|0" in ids
 
 
-def _rows(arm: str, values: list[float | None]) -> list[dict[str, Any]]:
+def _rows(values: list[float | None]) -> list[ArmTrial]:
     return [
-        {"arm": arm, "trial_index": i, "status": "ok" if v else "failed", "latency_ms": v}
+        ArmTrial(trial_index=i, status="ok" if v else "failed", latency_ms=v)
         for i, v in enumerate(values)
     ]
 
@@ -126,8 +126,8 @@ def _judge(a: list[float | None], b: list[float | None]) -> Any:
     return judge_pairs(
         CID,
         "Pixel",
-        _rows("A", a),
-        _rows("B", b),
+        _rows(a),
+        _rows(b),
         threshold=0.05,
         confidence=0.99,
         metric="mean",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -33,6 +33,7 @@ from harness.report.provenance import Provenance, lede
 from harness.report.runs import DeviceRun
 from harness.results.flags import flagged_trials
 from harness.results.meta import MeasuredSettings
+from harness.results.summary import SummaryRow
 
 
 def fmt_ms(value: float | None) -> str:
@@ -63,72 +64,60 @@ def _published(variant: str) -> catalogue.Published | None:
 
 def build_rows(run: DeviceRun) -> list[VariantRow]:
     """One row per measured configuration, largest model first."""
-    setups = {(s["threads"], s["cores"], s["xnnpack"]) for s in run.summary}
+    setups = {(s.threads, s.cores, s.xnnpack) for s in run.summary}
     by_config: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in run.trials:
         by_config[str(t["config"])].append(t)
     rows: list[VariantRow] = []
     for s in run.summary:
-        config = str(s["config"])
+        config = s.config
         trials = by_config[config]
         ok = [float(t["latency_ms"]) for t in trials if t["status"] == "ok" and t["latency_ms"]]
         errors = tuple(
             dict.fromkeys(str(t["error"]) for t in trials if t["status"] != "ok" and t["error"])
         )
         first = trials[0] if trials else {}
-        pub = _published(str(s["variant"]))
+        pub = _published(s.variant)
         rows.append(
             VariantRow(
                 config=config,
-                variant=str(s["variant"]),
+                variant=s.variant,
                 family=str(first.get("family") or "?"),
                 depth_multiplier=float(first.get("depth_multiplier") or 0.0),
                 resolution=int(first.get("resolution") or 0),
-                quant=str(s["quant"]),
+                quant=s.quant,
                 macs_m=float(pub.macs_m) if pub else None,
                 params_m=pub.params_m if pub else None,
                 top1=pub.top1 if pub else None,
-                published_ms=s["published_ms"],
-                n_trials=int(s["n_trials"]),
-                n_ok=int(s["n_ok"]),
-                n_throttled=int(s["throttled_trials"] or 0),
+                published_ms=s.published_ms,
+                n_trials=s.n_trials,
+                n_ok=s.n_ok,
+                n_throttled=s.throttled_trials,
                 flagged="; ".join(flagged_trials(trials)),
-                median_ms=s["median_ms"],
-                p5_ms=s["p5_ms"],
-                p95_ms=s["p95_ms"],
-                cv=s["cv"],
-                ratio=s["ratio"],
-                status=str(s["status"]),
+                median_ms=s.median_ms,
+                p5_ms=s.p5_ms,
+                p95_ms=s.p95_ms,
+                cv=s.cv,
+                ratio=s.ratio,
+                status=s.status,
                 trials_ms=tuple(ok),
                 errors=errors,
-                setup=f"t{s['threads']} {s['cores']} xnnpack={s['xnnpack']}"
-                if len(setups) > 1
-                else "",
+                setup=f"t{s.threads} {s.cores} xnnpack={s.xnnpack}" if len(setups) > 1 else "",
                 delegation=_delegation_text(s),
-                n_warned=int(_known(s.get("warned_trials")) or 0),
+                n_warned=s.warned_trials,
             )
         )
 
     return sorted(rows, key=row_size_key)
 
 
-def _known(value: Any) -> Any:
-    """None for a missing value of any kind (None, NaN, pandas NA), else the value."""
-    try:
-        return None if value is None or value != value else value
-    except TypeError:  # pandas NA refuses comparison
-        return None
-
-
-def _delegation_text(s: Mapping[str, Any]) -> str:
-    """'GPU, 40 of 49 nodes' from a summary row (older runs have no such columns)."""
-    delegate = _known(s.get("delegate"))
-    if delegate is None:
+def _delegation_text(s: SummaryRow) -> str:
+    """'GPU, 40 of 49 nodes' from a summary row (older runs' logs name no delegate)."""
+    if s.delegate is None:
         return ""
-    nodes, total = _known(s.get("delegated_nodes")), _known(s.get("total_nodes"))
-    if nodes is not None and total is not None:
-        return f"{delegate}, {int(nodes)} of {int(total)} nodes"
-    return str(delegate)
+    if s.delegated_nodes is not None and s.total_nodes is not None:
+        return f"{s.delegate}, {s.delegated_nodes} of {s.total_nodes} nodes"
+    return s.delegate
 
 
 def _mask_text(run: DeviceRun) -> str:

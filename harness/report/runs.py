@@ -18,9 +18,10 @@ import pandas as pd
 
 from harness.errors import ResultsError
 from harness.identity import BinaryInfo, DeviceInfo
-from harness.results import load, load_meta, summarize
+from harness.results import load, load_meta
 from harness.results.load import run_dirs as expand_run_dirs
 from harness.results.meta import MeasuredSettings, RunMeta
+from harness.results.summary import SummaryRow, summary_rows
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class DeviceRun:
     meta: RunMeta
     serial: str
     trials: list[dict[str, Any]]  # one dict per trial, missing values as None
-    summary: list[dict[str, Any]]  # harness.results.summarize rows, missing values as None
+    summary: list[SummaryRow]  # one per configuration (harness.results.summary)
 
     @property
     def key(self) -> str:
@@ -101,7 +102,7 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[DeviceRun]:
                     meta=meta,
                     serial=serial,
                     trials=records(part),
-                    summary=records(summarize(part)),
+                    summary=summary_rows(part),
                 )
             )
     return out

@@ -47,7 +47,7 @@ class Stored:
     )
 
     @classmethod
-    def field_types(cls) -> dict[str, Any]:
+    def field_types(cls) -> dict[str, object]:
         """Stored key -> its type, in field order (what the checker of stored values reads)."""
         return dict(_field_types(cls))
 

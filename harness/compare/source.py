@@ -272,7 +272,7 @@ class _BaselineShape(TypedDict, total=False):
     harness_version: str | None
     source: _SourceShape
     contexts: dict[str, DeviceContext]
-    configs: list[dict[str, Any]]  # each checked as a _ConfigShape, naming its index
+    configs: list[object]  # a list here; each item is checked as a _ConfigShape, by index
 
 
 _baseline_problem = fields_checker(typing.get_type_hints(_BaselineShape))

@@ -189,8 +189,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _stored_types() -> dict[str, Any]:
-    """Column -> annotation of trials.jsonl, in the order files have always had.
+def _stored_types() -> dict[str, object]:
+    """Column -> type annotation of trials.jsonl, in the order files have always had.
 
     The figures sit where they sat before they were gathered into `Figures`:
     the latency figures after `latency_ms`, the later additions (LATE_FIGURES)
@@ -200,7 +200,7 @@ def _stored_types() -> dict[str, Any]:
     figures = typing.get_type_hints(Figures)
     figures["parse_warnings"] = str | None  # stored as one string, a warning per line
     early = [n for n in figures if n not in LATE_FIGURES]
-    types: dict[str, Any] = {}
+    types: dict[str, object] = {}
     for f in dataclasses.fields(TrialRecord):
         if f.name == "figures":
             types.update((n, figures[n]) for n in early)
@@ -211,6 +211,6 @@ def _stored_types() -> dict[str, Any]:
     return types
 
 
-STORED_TYPES: dict[str, Any] = _stored_types()
+STORED_TYPES: dict[str, object] = _stored_types()  # column -> its type annotation
 TRIAL_FIELDS: tuple[str, ...] = tuple(STORED_TYPES)
 """The flat columns of trials.jsonl and trials.parquet, in order."""

@@ -62,7 +62,7 @@ Problem = tuple[str, str]
 Checker = Callable[[Any], "Problem | None"]
 
 
-def fields_checker(hints: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], str | None]:
+def fields_checker(hints: Mapping[str, object]) -> Callable[[Mapping[str, Any]], str | None]:
     """A check of an object's fields against `hints` (name -> type), built once: it answers
     None, or where the first value that breaks its type is and how (`devices['X'].clusters
     is a string, not a list`). Fields `hints` does not name are not checked."""
@@ -194,7 +194,7 @@ def _object(tp: Any) -> Checker:
     return _fields(typing.get_type_hints(tp))
 
 
-def _fields(hints: dict[str, Any]) -> Checker:
+def _fields(hints: Mapping[str, object]) -> Checker:
     fields = {key: _checker(sub) for key, sub in hints.items()}
 
     def check_fields(value: Any) -> Problem | None:  # keys are names; others are not checked

@@ -33,14 +33,12 @@ def _names(rows: Sequence[VariantRow]) -> str:
 
 def _thermal(run: DeviceRun) -> Advice | None:
     limit = run.settings.cooldown_temp_c
-    throttled = [t for t in run.trials if t.get("throttled")]
-    uncooled = [t for t in run.trials if t.get("cooled") is False]
+    throttled = [t for t in run.trials if t.throttled]
+    uncooled = [t for t in run.trials if t.cooled is False]
     hot = [
         t
         for t in run.trials
-        if isinstance(limit, (int, float))
-        and isinstance(t.get("temp_before_c"), (int, float))
-        and t["temp_before_c"] > limit
+        if limit is not None and t.temp_before_c is not None and t.temp_before_c > limit
     ]
     if not (throttled or uncooled or hot):
         return None
@@ -64,13 +62,13 @@ def _thermal(run: DeviceRun) -> Advice | None:
 
 def _heat_unknown(run: DeviceRun) -> Advice | None:
     """Trials that asked for a cooldown on a phone that shows no temperature."""
-    unknown = [t for t in run.trials if t.get("cooled") is None and t.get("cooled_reason")]
+    unknown = [t for t in run.trials if t.cooled is None and t.cooled_reason]
     if not unknown:
         return None
     return Advice(
         "warn",
         "Temperature unknown",
-        f"{count(len(unknown), 'trial')} ran with {unknown[0]['cooled_reason']}: whether the "
+        f"{count(len(unknown), 'trial')} ran with {unknown[0].cooled_reason}: whether the "
         "phone was cool or hot is unknown (recorded null), not passed.",
         "Measure on a phone that exposes its thermal zones or battery temperature, or keep "
         "it and the room cool and compare these figures with care.",
@@ -112,7 +110,7 @@ def _failed(rows: Sequence[VariantRow]) -> Advice | None:
 
 
 def _battery(run: DeviceRun) -> Advice | None:
-    levels = [t["battery_level"] for t in run.trials if isinstance(t.get("battery_level"), int)]
+    levels = [t.battery_level for t in run.trials if t.battery_level is not None]
     start = run.device.battery_level
     if isinstance(start, int):
         levels.append(start)

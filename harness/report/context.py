@@ -33,6 +33,7 @@ from harness.report.provenance import Provenance, lede
 from harness.report.runs import DeviceRun
 from harness.results.flags import flagged_trials
 from harness.results.meta import MeasuredSettings
+from harness.results.schema import TrialRecord
 from harness.results.summary import SummaryRow
 
 
@@ -65,26 +66,24 @@ def _published(variant: str) -> catalogue.Published | None:
 def build_rows(run: DeviceRun) -> list[VariantRow]:
     """One row per measured configuration, largest model first."""
     setups = {(s.threads, s.cores, s.xnnpack) for s in run.summary}
-    by_config: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_config: dict[str, list[TrialRecord]] = defaultdict(list)
     for t in run.trials:
-        by_config[str(t["config"])].append(t)
+        by_config[t.config].append(t)
     rows: list[VariantRow] = []
     for s in run.summary:
         config = s.config
         trials = by_config[config]
-        ok = [float(t["latency_ms"]) for t in trials if t["status"] == "ok" and t["latency_ms"]]
-        errors = tuple(
-            dict.fromkeys(str(t["error"]) for t in trials if t["status"] != "ok" and t["error"])
-        )
-        first = trials[0] if trials else {}
+        ok = [t.latency_ms for t in trials if t.status == "ok" and t.latency_ms]
+        errors = tuple(dict.fromkeys(t.error for t in trials if t.status != "ok" and t.error))
+        first = trials[0] if trials else None
         pub = _published(s.variant)
         rows.append(
             VariantRow(
                 config=config,
                 variant=s.variant,
-                family=str(first.get("family") or "?"),
-                depth_multiplier=float(first.get("depth_multiplier") or 0.0),
-                resolution=int(first.get("resolution") or 0),
+                family=first.family if first else "?",
+                depth_multiplier=first.depth_multiplier if first else 0.0,
+                resolution=first.resolution if first else 0,
                 quant=s.quant,
                 macs_m=float(pub.macs_m) if pub else None,
                 params_m=pub.params_m if pub else None,
@@ -93,7 +92,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 n_trials=s.n_trials,
                 n_ok=s.n_ok,
                 n_throttled=s.throttled_trials,
-                flagged="; ".join(flagged_trials(trials)),
+                flagged="; ".join(flagged_trials([t.to_dict() for t in trials])),
                 median_ms=s.median_ms,
                 p5_ms=s.p5_ms,
                 p95_ms=s.p95_ms,
@@ -130,8 +129,8 @@ def _mask_text(run: DeviceRun) -> str:
             + (", not verified" if c.stored("verified") is False else "")
             for policy, c in chosen.items()
         )
-    masks = sorted({str(t["core_mask"]) for t in run.trials if t.get("core_mask")})
-    cores = sorted({str(t["cores"]) for t in run.trials if t.get("cores")})
+    masks = sorted({t.core_mask for t in run.trials if t.core_mask})
+    cores = sorted({t.cores for t in run.trials if t.cores})
     return f"{', '.join(cores) or '–'} (mask {', '.join('0x' + m for m in masks) or '–'})"
 
 
@@ -148,7 +147,7 @@ def device_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
     """Who measured: model (and whether it was simulated), SoC, Android build, ABI, clusters."""
     d = run.device
     model = " ".join(x for x in (d.manufacturer, d.model) if x) or _text(
-        run.trials[0].get("device_model") if run.trials else None
+        run.trials[0].device_model if run.trials else None
     )
     model += prov.device_tag
     soc = " / ".join(x for x in (d.platform, d.hardware) if x)
@@ -168,9 +167,9 @@ def device_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
 def binary_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
     """With what: the benchmark binary's kind (saying what a stand-in is), hash, version line."""
     b = run.binary
-    kinds = {str(t["binary_kind"]) for t in run.trials if t.get("binary_kind")}
+    kinds = {t.binary_kind for t in run.trials if t.binary_kind}
     kind = str(b.stored("kind") or ", ".join(sorted(kinds)) or "unknown")
-    shas = {str(t["binary_sha256"]) for t in run.trials if t.get("binary_sha256")}
+    shas = {t.binary_sha256 for t in run.trials if t.binary_sha256}
     sha = b.sha256 or ", ".join(sorted(shas)) or "–"
     return (
         Fact("Kind", kind + prov.binary_tag),
@@ -274,9 +273,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
     rows = build_rows(run)
     base = changes_for(baseline, run, f"{anchor}-base") if baseline is not None else None
     d = run.device
-    title = str(
-        d.model or (run.trials[0].get("device_model") if run.trials else None) or run.serial
-    )
+    title = str(d.model or (run.trials[0].device_model if run.trials else None) or run.serial)
     subtitle = f"run {run.meta.run_id} · {run.run_dir}"
     prov = Provenance.of(run)
     return Section(

@@ -31,7 +31,7 @@ GroupKey = tuple[str, bool]  # (device model, simulated)
 
 def device_model(run: DeviceRun) -> str:
     """The model as the trials recorded it (what `harness trend` groups by)."""
-    models = [str(t["device_model"]) for t in run.trials if t.get("device_model")]
+    models = [t.device_model for t in run.trials if t.device_model]
     return models[0] if models else run.device.model or run.serial
 
 

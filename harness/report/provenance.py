@@ -33,7 +33,7 @@ def is_synthetic(run: DeviceRun) -> bool:
 
 def is_stand_in(run: DeviceRun) -> bool:
     """True when any trial ran the host stand-in rather than TFLite's benchmark_model."""
-    kinds = {str(t.get("binary_kind")) for t in run.trials} | {run.binary.kind}
+    kinds = {t.binary_kind for t in run.trials} | {run.binary.kind}
     return "stand-in" in kinds
 
 

@@ -31,6 +31,7 @@ from harness.report.context import build_context, fmt_ms, fmt_pct
 from harness.report.history import shown_runs
 from harness.report.model import ReportContext
 from harness.report.runs import DeviceRun, read_runs
+from harness.results.frame import DICT_COLUMNS, json_safe
 from harness.results.schema import TRIAL_FIELDS
 
 REPORT_NAME = "report.html"
@@ -56,13 +57,26 @@ def json_for_script(value: Any) -> Markup:
 
 
 def trial_data(runs: Sequence[DeviceRun]) -> dict[str, Any]:
-    """Every trial of the report, column-wise (compact), for the CSV download."""
-    rows = [
-        [run.key if c == "section" else trial.get(c) for c in DATA_COLUMNS]
-        for run in runs
-        for trial in run.trials
-    ]
+    """Every trial of the report, column-wise (compact), for the CSV download: its stored
+    columns (dicts as the table holds them, JSON text) and the device's build."""
+    rows = []
+    for run in runs:
+        device = run.device
+        for trial in run.trials:
+            flat = trial.to_dict()
+            for name in DICT_COLUMNS:
+                flat[name] = _json_text(flat[name])
+            rows.append(
+                [
+                    run.key, *(flat[c] for c in TRIAL_FIELDS),
+                    device.fingerprint, device.platform, device.android_release,
+                ]
+            )  # fmt: skip
     return {"columns": list(DATA_COLUMNS), "rows": rows}
+
+
+def _json_text(value: object) -> object:
+    return value if value is None else json.dumps(json_safe(value), sort_keys=True)
 
 
 def _static(name: str) -> str:

@@ -7,6 +7,7 @@ one section of the report shows.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Sequence
@@ -19,8 +20,10 @@ import pandas as pd
 from harness.errors import ResultsError
 from harness.identity import BinaryInfo, DeviceInfo
 from harness.results import load, load_meta
+from harness.results.frame import DICT_COLUMNS
 from harness.results.load import run_dirs as expand_run_dirs
 from harness.results.meta import MeasuredSettings, RunMeta
+from harness.results.schema import TrialRecord
 from harness.results.summary import SummaryRow, summary_rows
 
 
@@ -31,7 +34,7 @@ class DeviceRun:
     run_dir: Path
     meta: RunMeta
     serial: str
-    trials: list[dict[str, Any]]  # one dict per trial, missing values as None
+    trials: list[TrialRecord]  # as read (device model and binary filled from meta.json)
     summary: list[SummaryRow]  # one per configuration (harness.results.summary)
 
     @property
@@ -66,13 +69,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of `frame` as dicts of plain values."""
+def trial_records(frame: pd.DataFrame) -> list[TrialRecord]:
+    """The trials of a loaded table as records: its cells as plain values, the dict
+    columns (CPU frequencies, stored in the table as JSON text) as dicts again."""
     columns = list(frame.columns)
-    return [
-        {c: plain(v) for c, v in zip(columns, row, strict=True)}
-        for row in frame.itertuples(index=False, name=None)
-    ]
+    out = []
+    for row in frame.itertuples(index=False, name=None):
+        values = {c: plain(v) for c, v in zip(columns, row, strict=True)}
+        for name in DICT_COLUMNS:
+            if isinstance(values.get(name), str):
+                values[name] = json.loads(values[name])
+        out.append(TrialRecord.from_dict(values))
+    return out
 
 
 def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[DeviceRun]:
@@ -101,7 +109,7 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[DeviceRun]:
                     run_dir=run_dir,
                     meta=meta,
                     serial=serial,
-                    trials=records(part),
+                    trials=trial_records(part),
                     summary=summary_rows(part),
                 )
             )

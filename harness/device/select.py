@@ -297,9 +297,7 @@ def connect(
     """
     cfg = config if config is not None else load_config()
     tokens = selection_tokens(selection)
-    server = adb_server or (
-        cfg.defaults.get("adb_server") if isinstance(cfg.defaults.get("adb_server"), str) else None
-    )
+    server = adb_server or cfg.defaults.adb_server
     client = make_client(server)
     attached = list_attached(client)
     chosen: dict[str, Attached] = {}

@@ -56,10 +56,22 @@ def json_for_script(value: Any) -> Markup:
     return Markup(text)
 
 
-def trial_data(runs: Sequence[DeviceRun]) -> dict[str, Any]:
-    """Every trial of the report, column-wise (compact), for the CSV download: its stored
-    columns (dicts as the table holds them, JSON text) and the device's build."""
-    rows = []
+@dataclass(frozen=True)
+class TrialTable:
+    """Every trial of the report, for the CSV download: DATA_COLUMNS and a row per trial."""
+
+    rows: list[list[object]]
+    columns: tuple[str, ...] = DATA_COLUMNS
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the page embeds: compact, column names once."""
+        return {"columns": list(self.columns), "rows": self.rows}
+
+
+def trial_data(runs: Sequence[DeviceRun]) -> TrialTable:
+    """Each trial's stored columns (dicts as the table holds them, JSON text) and the
+    device's build, under its section's key."""
+    rows: list[list[object]] = []
     for run in runs:
         device = run.device
         for trial in run.trials:
@@ -72,7 +84,7 @@ def trial_data(runs: Sequence[DeviceRun]) -> dict[str, Any]:
                     device.fingerprint, device.platform, device.android_release,
                 ]
             )  # fmt: skip
-    return {"columns": list(DATA_COLUMNS), "rows": rows}
+    return TrialTable(rows)
 
 
 def _json_text(value: object) -> object:
@@ -108,7 +120,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(ctx: ReportContext, data: dict[str, Any]) -> str:
+def render_html(ctx: ReportContext, data: TrialTable) -> str:
     """The report as one HTML string."""
     js = _static("report.js")
     digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
@@ -122,7 +134,7 @@ def render_html(ctx: ReportContext, data: dict[str, Any]) -> str:
         css=Markup(_static("report.css")),
         js=Markup(js),
         csp=csp,
-        data_json=json_for_script(data),
+        data_json=json_for_script(data.to_dict()),
         cv_limit=CV_LIMIT,
     )
 

@@ -135,17 +135,18 @@ class ModelCache:
         """The entry if complete and consistent, else None (it will be rebuilt)."""
         model, meta_path = self.paths(stem)
         try:
-            meta = inputs.read_json(meta_path, limit=inputs.SETTINGS_BYTES, what="a cache entry")
+            raw = inputs.read_json(meta_path, limit=inputs.SETTINGS_BYTES, what="a cache entry")
             found = model.stat()
         except (OSError, InputFileError):
             return None
-        if not stat.S_ISREG(found.st_mode):
+        if not stat.S_ISREG(found.st_mode) or not isinstance(raw, dict):
             return None
-        if not isinstance(meta, dict) or meta.get("size_bytes") != found.st_size:
+        facts = EntryFacts.from_dict(raw)
+        if not facts.has("size_bytes") or facts.size_bytes != found.st_size:
             return None
-        if verify_hash and meta.get("sha256") != _model_sha256(model):
+        if verify_hash and facts.sha256 != _model_sha256(model):
             return None
-        return CacheEntry(model, EntryFacts.from_dict(meta))
+        return CacheEntry(model, facts)
 
     def store(self, stem: str, data: bytes, facts: EntryFacts) -> CacheEntry:
         """Write the model, then its facts (the entry's commit mark)."""

@@ -120,7 +120,7 @@ def _delegation_text(s: SummaryRow) -> str:
 
 
 def _mask_text(run: DeviceRun) -> str:
-    """Core policy, CPUs and taskset mask: from meta["cores"] when stored, else the trials.
+    """Core policy, CPUs and taskset mask: from meta.json `cores` when stored, else the trials.
     A policy the topology did not back (`verified` false) says so."""
     chosen = run.meta.cores.get(run.serial) or {}
     if chosen:

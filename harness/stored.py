@@ -11,9 +11,10 @@ written back) and keeps the keys it does not know in `extra` (a newer
 harness's additions survive a resume).
 
 A record built in code (not read) writes every field, except the optional
-keys (`OPTIONAL`), which are written only when they hold a value.
-Values are checked before a record is built from them
-(`harness.results.shapes.fields_checker` reads the same annotations).
+keys (`OPTIONAL`), which are written only when they differ from their default.
+`from_dict` converts, it does not check: a reader of a file a person may have
+edited (meta.json, profiles.jsonl) checks the values first, against the same
+annotations (`harness.results.shapes.fields_checker`).
 """
 
 from __future__ import annotations

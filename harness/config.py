@@ -20,11 +20,19 @@ CONFIG_FILES = ("harness.toml", "pyproject.toml")
 
 
 @dataclass(frozen=True)
+class Defaults:
+    """`[defaults]`: option values a lab keeps beside its code (other keys are ignored)."""
+
+    adb_server: str | None = None  # HOST:PORT of the adb server
+    adb_servers: tuple[str, ...] = ()  # a lab's several servers (wins over adb_server)
+
+
+@dataclass(frozen=True)
 class HarnessConfig:
     """Device aliases and default option values, with the file they came from."""
 
     devices: dict[str, str] = field(default_factory=dict)
-    defaults: dict[str, Any] = field(default_factory=dict)
+    defaults: Defaults = field(default_factory=Defaults)
     # `[pools] pixel4 = ["SERIAL", ...]`: phones a `--device pool:NAME` picks from.
     pools: dict[str, list[str]] = field(default_factory=dict)
     path: Path | None = None
@@ -78,9 +86,14 @@ def _parse(section: dict[str, Any], path: Path) -> HarnessConfig:
         isinstance(servers, list) and all(isinstance(x, str) for x in servers)
     ):
         raise ConfigError(f"{path}: [defaults] adb_servers must be a list of HOST:PORT strings")
+    single = defaults.get("adb_server")
     return HarnessConfig(
         devices=dict(devices),
-        defaults=dict(defaults),
+        # A non-string adb_server was never a server: ignored, as it always was.
+        defaults=Defaults(
+            adb_server=single if isinstance(single, str) else None,
+            adb_servers=tuple(servers or ()),
+        ),
         pools={k: list(v) for k, v in pools.items()},
         path=path,
     )

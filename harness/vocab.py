@@ -50,12 +50,10 @@ SYNTHETIC_MARK = "synthetic latencies"
 SIMULATED_PROPS: tuple[str, ...] = ("ro.kernel.qemu", "ro.boot.qemu", "ro.harness.simulated")
 
 
-def is_simulated(device: Mapping[str, object]) -> bool:
+def is_simulated(props: Mapping[str, object], emulated: bool = False) -> bool:
     """Whether a device was an emulator or the simulated phone: the one decision, read from
-    its info as read (`props`) or as stored in meta.json (`emulated`, or `props`)."""
-    props = device.get("props")
-    marked = isinstance(props, Mapping) and any(str(props.get(k)) == "1" for k in SIMULATED_PROPS)
-    return bool(device.get("emulated")) or marked
+    its properties and, as stored in meta.json, its `emulated` flag."""
+    return emulated or any(str(props.get(k)) == "1" for k in SIMULATED_PROPS)
 
 
 # What a configuration is, within one device: trials of one key are comparable.

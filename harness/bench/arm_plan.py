@@ -12,8 +12,8 @@ import math
 import random
 from collections.abc import Sequence
 
-from harness.bench.arms import ArmSpec
 from harness.bench.plan import Plan, TrialSpec, build_plan
+from harness.results.meta import ArmSpec
 from harness.vocab import Config
 
 

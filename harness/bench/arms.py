@@ -16,20 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
 
 from harness.bench.target import ModelFile
 from harness.convert.analysis import analyze
 from harness.errors import PlanError
 from harness.inputs import MODEL_BYTES, sha256_file
-
-
-class ArmSpec(TypedDict):
-    """One arm as meta.json stores it (plain JSON, so `--resume` restores it)."""
-
-    label: str
-    binary: str | None  # host path; None: the run's default binary
-    models: str | None  # folder of .tflite files; None: the converted models
+from harness.results.meta import ArmModel, ArmRecord, ArmSpec, MeasuredSettings
 
 
 def model_path(folder: Path, variant: str, quant: str) -> Path | None:
@@ -57,27 +49,27 @@ def arm_models(
 
 def model_differences(
     per_arm: Mapping[str, Sequence[ModelFile]],
-) -> tuple[list[str], dict[str, dict[str, object]]]:
+) -> tuple[list[str], dict[str, dict[str, ArmModel]]]:
     """Warnings where arms' models differ in input (shape, dtype) or op set; each one's analysis.
 
     Such a difference may be the point of the experiment, but a reader of the
     verdict should see it (a different graph is not the same workload).
     """
     seen: dict[tuple[str, str], list[tuple[str, str, frozenset[str]]]] = {}
-    analyses: dict[str, dict[str, object]] = {}
+    analyses: dict[str, dict[str, ArmModel]] = {}
     for label, files in per_arm.items():
         for m in files:
             a = analyze(m.path)
-            analyses.setdefault(label, {})[f"{m.variant}|{m.quant}"] = {
-                "path": str(m.path),
-                "sha256": m.sha256,
-                "size_bytes": a.size_bytes,
-                "macs": a.macs,
-                "weight_params": a.weight_params,
-                "input_shape": a.input_shape,
-                "input_dtype": a.input_dtype,
-                "ops": a.ops,
-            }
+            analyses.setdefault(label, {})[f"{m.variant}|{m.quant}"] = ArmModel(
+                path=str(m.path),
+                sha256=m.sha256,
+                size_bytes=a.size_bytes,
+                macs=a.macs,
+                weight_params=a.weight_params,
+                input_shape=tuple(a.input_shape),
+                input_dtype=a.input_dtype,
+                ops=a.ops,
+            )
             seen.setdefault((m.variant, m.quant), []).append(
                 (label, f"{a.input_shape} {a.input_dtype}", frozenset(a.ops))
             )
@@ -105,7 +97,7 @@ class ResolvedArms:
 
     files: dict[str, tuple[Path | None, list[ModelFile]]]
     warnings: list[str]
-    meta: dict[str, dict[str, object]]
+    meta: dict[str, ArmRecord]
 
 
 def resolve_arms(
@@ -123,24 +115,20 @@ def resolve_arms(
         for a in arms
     }
     warnings, analyses = model_differences({label: f[1] for label, f in files.items()})
-    meta: dict[str, dict[str, object]] = {
-        a["label"]: {
-            "binary": a["binary"],
-            "models_dir": a["models"],
-            "models": analyses.get(a["label"], {}),
-        }
+    meta = {
+        a["label"]: ArmRecord(
+            binary=a["binary"], models_dir=a["models"], models=analyses.get(a["label"], {})
+        )
         for a in arms
     }
     return ResolvedArms(files, warnings, meta)
 
 
-def arm_note(meta: Mapping[str, object]) -> str | None:
+def arm_note(settings: MeasuredSettings) -> str | None:
     """What a reader of an A/B run's summary table must know: it pools the arms."""
-    settings = meta.get("settings")
-    arms = settings.get("arms") if isinstance(settings, dict) else None
-    if not arms:
+    if not settings.arms:
         return None
-    labels = ", ".join(str(a.get("label")) for a in arms if isinstance(a, dict))
+    labels = ", ".join(str(a.get("label")) for a in settings.arms)
     return (
         f"A/B run (arms {labels}): the summary pools the arms; compare them with "
         "`harness check --ab RUN_DIR` (or see the report's A/B section)"

@@ -12,23 +12,23 @@ phone is refused before any model reaches it.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.bench.command import build_command
 from harness.bench.remote import TrialRemote
 from harness.bench.target import DeviceModel, DeviceTarget, ModelFile
 from harness.device import files, preflight, thermal
-from harness.device.binary import BinaryInfo, prepare_binary
+from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores, unverified_selection
-from harness.device.info import DeviceInfo, read_info
+from harness.device.info import read_info
 from harness.device.preflight import Preflight
 from harness.device.session import DeviceSession
 from harness.errors import DeviceTimeoutError
+from harness.identity import BinaryInfo, DeviceInfo
+from harness.results.meta import CoreChoice
 from harness.vocab import Config
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class Identified:
     checked: Preflight
     masks: dict[str, str]  # cores policy -> hex mask
     cpus: dict[str, list[int]]  # cores policy -> cpu numbers
-    cores: dict[str, dict[str, Any]]  # cores policy -> what meta.json records
+    cores: dict[str, CoreChoice]  # cores policy -> what meta.json records
     warnings: list[str]
 
 
@@ -55,19 +55,10 @@ class PreparedDevice:
 
     target: DeviceTarget
     info: DeviceInfo
-    binary: dict[str, Any]
-    cores: dict[str, dict[str, Any]]
+    binary: BinaryInfo
+    cores: dict[str, CoreChoice]  # policy -> the mask and CPUs it chose
     warnings: list[str]
     fixed_performance: bool | None = None
-
-
-def _to_dict(obj: Any) -> dict[str, Any]:
-    if hasattr(obj, "to_dict"):
-        return dict(obj.to_dict())
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return dataclasses.asdict(obj)
-    return dict(obj)
 
 
 def identify(
@@ -84,7 +75,7 @@ def identify(
     info = read_info(session)
     masks: dict[str, str] = {}
     cpus: dict[str, list[int]] = {}
-    cores_meta: dict[str, dict[str, Any]] = {}
+    cores_meta: dict[str, CoreChoice] = {}
     for policy in cores:
         if checked.sysfs:
             sel = select_cores(session, policy)
@@ -93,10 +84,9 @@ def identify(
         masks[policy] = str(sel.mask)
         cpus[policy] = [int(c) for c in sel.cpus]
         # `verified`: the topology showed these CPUs are what the policy means.
-        cores_meta[policy] = {
-            "mask": str(sel.mask), "cpus": cpus[policy], "verified": sel.verified,
-            "reason": sel.reason,
-        }  # fmt: skip
+        cores_meta[policy] = CoreChoice(
+            mask=str(sel.mask), cpus=tuple(cpus[policy]), verified=sel.verified, reason=sel.reason
+        )
         for w in (*sel.warnings, *([sel.reason] if sel.reason else [])):
             warnings.append(f"{serial}: cores {policy}: {w}")
     binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
@@ -152,10 +142,10 @@ def prepare_device(
             _leave_fixed_performance(session)
         raise
     cluster_max: dict[int, int] = {}
-    for cluster in info.clusters or []:
-        for cpu in cluster.get("cpus") or []:
-            if cluster.get("max_khz"):
-                cluster_max[int(cpu)] = int(cluster["max_khz"])
+    for cluster in info.clusters:
+        for cpu in cluster.cpus:
+            if cluster.max_khz:
+                cluster_max[cpu] = cluster.max_khz
     target = DeviceTarget(
         session=session,
         remote=remote,
@@ -171,7 +161,7 @@ def prepare_device(
     return PreparedDevice(
         target=target,
         info=info,
-        binary=_to_dict(binary),
+        binary=binary,
         cores=identified.cores,
         warnings=warnings,
         fixed_performance=fixed,

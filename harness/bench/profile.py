@@ -11,19 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from harness.bench.command import build_command, normalize_flags
 from harness.bench.trial import TrialRunner
 from harness.errors import DeviceLostError
 from harness.logs.parser import parse
-from harness.results.profiles import PROFILES_FILE, append_profile, read_profiles, write_ops_table
+from harness.results.profiles import (
+    PROFILES_FILE,
+    ProfileRecord,
+    append_profile,
+    read_profiles,
+    write_ops_table,
+)
 from harness.vocab import Config
 
 PROFILE_RUNS = 10  # enough for stable per-op averages, short next to the trials
 
 
-def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> dict[str, Any]:
+def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> ProfileRecord:
     target = runner.target
     model = target.models[(cfg.variant, cfg.quant)]
     command = build_command(
@@ -40,28 +45,27 @@ def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> dict[str, Any]:
     cpus = target.cpus.get(cfg.cores, [])
     got, timed_out = runner.execute(ident, target.masks[cfg.cores], command.argv, cpus)
     state = got.state
-    parsed = parse(got.stdout or "", got.stderr or "", state.exit_code).to_dict()
-    status = "timeout" if timed_out else str(parsed.get("status"))
-    return {
-        "device_serial": runner.plan_serial,
-        "device_model": target.model_name,
-        "config": cfg.key,
-        "variant": cfg.variant,
-        "quant": cfg.quant,
-        "threads": cfg.threads,
-        "cores": cfg.cores,
-        "xnnpack": cfg.xnnpack,
-        "core_mask": target.masks[cfg.cores],
-        "status": status,
-        "error": parsed.get("error"),
-        "num_runs": runs,
+    parsed = parse(got.stdout or "", got.stderr or "", state.exit_code)
+    return ProfileRecord(
+        device_serial=runner.plan_serial,
+        device_model=target.model_name,
+        config=cfg.key,
+        variant=cfg.variant,
+        quant=cfg.quant,
+        threads=cfg.threads,
+        cores=cfg.cores,
+        xnnpack=cfg.xnnpack,
+        core_mask=target.masks[cfg.cores],
+        status="timeout" if timed_out else parsed.status,
+        error=parsed.error,
+        num_runs=runs,
         # Profiled timings: slower than latency trials by the profiler's overhead.
-        "profiled_avg_us": parsed.get("avg_us"),
-        "wall_s": state.wall_s,
-        "ops": parsed.get("ops") or [],
-        "binary_sha256": target.binary.sha256,
-        "model_sha256": model.sha256,
-    }
+        profiled_avg_us=parsed.figures.avg_us,
+        wall_s=state.wall_s,
+        ops=tuple(parsed.ops),
+        binary_sha256=target.binary.sha256,
+        model_sha256=model.sha256,
+    )
 
 
 def run_profiles(
@@ -74,15 +78,15 @@ def run_profiles(
 ) -> Path:
     """Profile each configuration on each device, skipping stored ones; returns the file."""
     path = Path(run_dir) / PROFILES_FILE
-    done = {(r.get("device_serial"), r.get("config")) for r in read_profiles(run_dir)}
+    done = {(r.device_serial, r.config) for r in read_profiles(run_dir)}
     for runner in runners:
         serial = runner.plan_serial
         if "enable_op_profiling" not in normalize_flags(runner.target.binary.flags):
             if (serial, "*") not in done:
                 emit(f"warning: {serial}: binary has no --enable_op_profiling; no op profile")
-                append_profile(
-                    run_dir, {"device_serial": serial, "config": "*", "status": "unsupported"}
-                )
+                # What could not be profiled: a record of these keys only.
+                unsupported = {"device_serial": serial, "config": "*", "status": "unsupported"}
+                append_profile(run_dir, ProfileRecord.from_dict(unsupported))
             continue
         for cfg in configs:
             if (serial, cfg.key) in done:
@@ -93,8 +97,8 @@ def run_profiles(
             except DeviceLostError as exc:
                 emit(f"warning: {serial}: op profiling stopped: {exc}")
                 break
-            if record["status"] != "ok":
-                emit(f"warning: {serial}: op profile of {cfg.key}: {record['error']}")
+            if record.status != "ok":
+                emit(f"warning: {serial}: op profile of {cfg.key}: {record.error}")
             append_profile(run_dir, record)
     write_ops_table(run_dir)
     return path

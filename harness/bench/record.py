@@ -11,12 +11,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from harness.bench.plan import TrialSpec
 from harness.bench.remote import TrialState
 from harness.bench.target import DeviceModel, DeviceTarget, TrialSettings
 from harness.catalogue import get as get_variant
+from harness.device.thermal import DeviceState
 from harness.logs.parser import parse
 from harness.results.schema import TrialRecord
 from harness.vocab import TRIAL_STATUSES, TrialStatus
@@ -38,8 +38,8 @@ class Observed:
     timed_out: bool
     started: float
     finished: float
-    before: Any
-    after: Any
+    before: DeviceState | None  # the state snapshots around the trial (None: unreadable)
+    after: DeviceState | None
     cooled: bool | None
     cooldown_wait: float | None
     notes: list[str]
@@ -89,8 +89,8 @@ def build_record(
     if notes:
         log.debug("%s: %s", spec.trial_id, "; ".join(notes))
     freq_before, freq_after = _freqs(before), _freqs(after)
-    temp_before = getattr(before, "max_temp_c", None)
-    temp_after = getattr(after, "max_temp_c", None)
+    temp_before = before.max_temp_c if before is not None else None
+    temp_after = after.max_temp_c if after is not None else None
     wall = state.wall_s if state.wall_s is not None else max(0.0, finished - started)
     return TrialRecord(
         run_id=run_id,
@@ -119,8 +119,8 @@ def build_record(
         exit_code=state.exit_code,
         error=None if status == "ok" else (str(error) if error else f"status {status}"),
         stderr_tail=None if status == "ok" else _tail(stderr) or _tail(stdout),
-        temp_before_c=None if temp_before is None else float(temp_before),
-        temp_after_c=None if temp_after is None else float(temp_after),
+        temp_before_c=temp_before,
+        temp_after_c=temp_after,
         cooled=cooled,
         cooldown_wait_s=cooldown_wait,
         cooled_reason=seen.cooled_reason,
@@ -145,9 +145,9 @@ def _tail(text: str) -> str | None:
     return text[-STDERR_TAIL_CHARS:] if text else None
 
 
-def _freqs(state: Any) -> dict[str, list[int]]:
-    raw = getattr(state, "freqs", None) or {}
-    return {str(k): [int(x) for x in v] for k, v in dict(raw).items()}
+def _freqs(state: DeviceState | None) -> dict[str, list[int]]:
+    """cpu -> [max_khz, cur_khz] of a snapshot, as the record stores it (a copy)."""
+    return {} if state is None else {cpu: list(khz) for cpu, khz in state.freqs.items()}
 
 
 def throttled(freqs: Mapping[str, list[int]], cluster_max_khz: Mapping[int, int]) -> bool | None:

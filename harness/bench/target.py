@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.bench.remote import TrialRemote
-    from harness.device.binary import BinaryInfo
     from harness.device.session import DeviceSession
+    from harness.identity import BinaryInfo
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
@@ -27,6 +27,9 @@ from harness.device import thermal
 from harness.errors import CallHung
 from harness.results.files import write_trial_logs
 from harness.results.schema import TrialRecord
+
+if TYPE_CHECKING:
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ class TrialRunner:
         self._hung: str | None = None
 
     # -- device state --------------------------------------------------------------------
-    def _state(self, text: str | None) -> Any:
+    def _state(self, text: str | None) -> thermal.DeviceState | None:
         """Parse a state.sh snapshot; a missing or odd one must not cost the measurement."""
         if text is None:
             return None
@@ -316,7 +319,7 @@ class TrialRunner:
 
     # -- the record ----------------------------------------------------------------------
     def _record(self, spec: TrialSpec, order_index: int, seen: Observed) -> TrialRecord:
-        battery = getattr(seen.before, "battery_level", None)
+        battery = seen.before.battery_level if seen.before is not None else None
         if battery is None:
             battery = self._battery  # a state read that failed: the last level known
         self._battery = battery

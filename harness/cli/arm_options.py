@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from harness.bench.arms import ArmSpec
 from harness.errors import PlanError
+from harness.results.meta import ArmSpec
 
 # Labels name trial ids, report legends and files: letters, digits, `.`, `_`, `-`.
 LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")

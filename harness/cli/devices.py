@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,7 @@ from harness.errors import DeviceError
 from harness.textsafe import echo
 
 if TYPE_CHECKING:
+    from harness.device.listing import Listed
     from harness.device.session import DeviceSession
 
 
@@ -48,8 +49,6 @@ def devices(
         with open_lab(list(device), adb_server) as phones:
             sessions = phones.sessions
             infos = describe_sessions(sessions)
-            for info, session in zip(infos, sessions, strict=True):
-                info["adb_server"] = session.adb_server
             add_preflight(infos, sessions)
             add_leases(infos, sessions)
     else:
@@ -62,7 +61,7 @@ def devices(
                 continue
             found = describe_server(server.client)
             infos += found
-            sessions += [DeviceSession(server.client, str(i["serial"])) for i in found]
+            sessions += [DeviceSession(server.client, i.info.serial) for i in found]
         if all(s.client is None for s in servers):
             raise DeviceError(
                 "no adb server could be reached: " + ", ".join(s.spec for s in servers)
@@ -70,27 +69,23 @@ def devices(
         add_preflight(infos, sessions)
         add_leases(infos, sessions)
     if as_json:
-        echo(json.dumps(infos, indent=2))
+        echo(json.dumps([i.to_dict() for i in infos], indent=2))
     else:
         echo(format_table(infos))
 
 
-def _key(info: dict[str, Any]) -> tuple[str, str]:
-    return str(info.get("serial")), str(info.get("adb_server"))
-
-
 def _usable(
-    infos: list[dict[str, Any]], sessions: list[DeviceSession]
-) -> Iterator[tuple[dict[str, Any], DeviceSession]]:
+    infos: list[Listed], sessions: list[DeviceSession]
+) -> Iterator[tuple[Listed, DeviceSession]]:
     """Each listed device in state `device` with the session that reaches it."""
     by_key = {(s.serial, s.adb_server): s for s in sessions}
     for info in infos:
-        session = by_key.get(_key(info))
-        if info.get("state") == "device" and session is not None:
+        session = by_key.get((info.info.serial, str(info.adb_server)))
+        if info.usable and session is not None:
             yield info, session
 
 
-def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:
+def add_preflight(infos: list[Listed], sessions: list[DeviceSession]) -> None:
     """Add the warnings `harness run` would give (run's preflight) to each usable device."""
     # Inside the function, as in devices(): the device modules must not load at start-up.
     from harness.device.preflight import run_preflight
@@ -99,13 +94,12 @@ def add_preflight(infos: list[dict[str, Any]], sessions: list[DeviceSession]) ->
         try:
             found = run_preflight(session)
         except DeviceError as exc:
-            info.setdefault("warnings", []).append(f"preflight failed: {exc}")
+            info.warnings.append(f"preflight failed: {exc}")
             continue
-        extra = [f"cannot run trials: {p}" for p in found.problems()] + found.warnings
-        info["warnings"] = [*info.get("warnings", []), *extra]
+        info.warnings += [f"cannot run trials: {p}" for p in found.problems()] + found.warnings
 
 
-def add_leases(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> None:
+def add_leases(infos: list[Listed], sessions: list[DeviceSession]) -> None:
     """Add `lease` (the holder, or None when free) to each usable device."""
     # Inside the function, as in devices(): the device modules must not load at start-up.
     from harness.device.lease import read_holder
@@ -114,21 +108,9 @@ def add_leases(infos: list[dict[str, Any]], sessions: list[DeviceSession]) -> No
         try:
             holder = read_holder(session)
         except DeviceError as exc:
-            info.setdefault("warnings", []).append(f"lease unreadable: {exc}")
+            info.warnings.append(f"lease unreadable: {exc}")
             continue
-        info["lease"] = (
-            None
-            if holder is None
-            else {
-                "host": holder.host,
-                "pid": holder.pid,
-                "run": holder.run,
-                "since": holder.since,
-                "heartbeat_age_s": holder.age_s,
-                "stale": holder.stale,
-                "describe": holder.describe() + (" (stale)" if holder.stale else ""),
-            }
-        )
+        info.lease_read, info.lease = True, holder
 
 
 def register(app: typer.Typer) -> None:

@@ -34,7 +34,7 @@ def variants(
     )
     rows = variant_rows(chosen, quant=quant)
     if as_json:
-        echo(json.dumps(rows, indent=1))
+        echo(json.dumps([r.to_dict() for r in rows], indent=1))
     else:
         echo(format_variant_table(rows), nl=False)
 

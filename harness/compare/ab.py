@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.compare.comparison import Comparison, ComparisonRow, Side
 from harness.compare.source import METRICS
 from harness.compare.stats import (
     MIN_TRIALS,
     Effect,
+    StatResult,
+    Verdict,
     decide,
     median,
     validate_confidence,
@@ -29,6 +32,7 @@ from harness.compare.stats import (
 )
 from harness.errors import PlanError, ResultsError, StatsInputError
 from harness.results.load import load, load_meta
+from harness.results.meta import RunMeta
 
 METHOD = (
     "paired Student t on log(B/A) of the A and B trials the plan put next to each other "
@@ -39,10 +43,9 @@ FAILED = ("failed", "crashed", "timeout", "parse_error")
 ConfigId = tuple[str, str, int, str, str]
 
 
-def run_arms(meta: dict[str, Any]) -> list[str]:
+def run_arms(meta: RunMeta) -> list[str]:
     """The arm labels of a run, in the order given on the command line."""
-    stored = (meta.get("settings") or {}).get("arms") or []
-    return [str(a["label"]) for a in stored if isinstance(a, dict) and "label" in a]
+    return [a["label"] for a in meta.settings.arms if "label" in a]
 
 
 def pick_arms(arms: list[str], a: str | None, b: str | None, run_dir: Path) -> tuple[str, str]:
@@ -63,16 +66,32 @@ def pick_arms(arms: list[str], a: str | None, b: str | None, run_dir: Path) -> t
     return first, second
 
 
-def _value(row: dict[str, Any], metric: str) -> float | None:
-    if row.get("status") != "ok":
+@dataclass(frozen=True)
+class ArmTrial:
+    """What the pairing reads of one trial of an arm."""
+
+    trial_index: int
+    status: str
+    latency_ms: float | None = None  # the trial's mean
+    median_us: float | None = None  # of its timed runs
+    min_us: float | None = None
+
+    def value(self, metric: str) -> float | None:
+        """The trial's figure for `metric` (METRICS) in ms; None when it has none."""
+        if self.status != "ok":
+            return None
+        raw = {"mean": self.latency_ms, "median": self.median_us, "min": self.min_us}[metric]
+        if raw is None or math.isnan(raw):
+            return None
+        value = raw / (1.0 if metric == "mean" else 1000.0)
+        return value if value > 0 else None
+
+
+def _known(value: object) -> float | None:
+    """A number of a table cell; None for NA or NaN (an absent figure)."""
+    if not isinstance(value, numbers.Real) or math.isnan(value):
         return None
-    raw = {"mean": row.get("latency_ms"), "median": row.get("median_us"), "min": row.get("min_us")}[
-        metric
-    ]
-    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
-        return None
-    value = float(raw) / (1.0 if metric == "mean" else 1000.0)
-    return value if value > 0 else None
+    return float(value)
 
 
 def paired_effect(pairs: list[tuple[float, float]]) -> Effect | None:
@@ -89,8 +108,8 @@ def paired_effect(pairs: list[tuple[float, float]]) -> Effect | None:
 def judge_pairs(
     cid: ConfigId,
     model: str,
-    a_rows: list[dict[str, Any]],
-    b_rows: list[dict[str, Any]],
+    a_rows: list[ArmTrial],
+    b_rows: list[ArmTrial],
     *,
     threshold: float,
     confidence: float,
@@ -99,14 +118,14 @@ def judge_pairs(
 ) -> ComparisonRow:
     """One configuration on one device: B's trials against the A trials beside them."""
     la, lb = labels
-    a_ok = {int(r["trial_index"]): v for r in a_rows if (v := _value(r, metric)) is not None}
-    b_ok = {int(r["trial_index"]): v for r in b_rows if (v := _value(r, metric)) is not None}
-    b_failed = sum(1 for r in b_rows if r.get("status") in FAILED)
-    a_failed = sum(1 for r in a_rows if r.get("status") in FAILED)
+    a_ok = {r.trial_index: v for r in a_rows if (v := r.value(metric)) is not None}
+    b_ok = {r.trial_index: v for r in b_rows if (v := r.value(metric)) is not None}
+    b_failed = sum(1 for r in b_rows if r.status in FAILED)
+    a_failed = sum(1 for r in a_rows if r.status in FAILED)
     pairs = [(a_ok[i], b_ok[i]) for i in sorted(set(a_ok) & set(b_ok))]
     a_med, b_med = median(list(a_ok.values())), median(list(b_ok.values()))
 
-    def row(verdict: Any, reason: str, res: Any = None) -> ComparisonRow:
+    def row(verdict: Verdict, reason: str, res: StatResult | None = None) -> ComparisonRow:
         return ComparisonRow(
             *cid,
             model,
@@ -174,20 +193,24 @@ def compare_arms(
     meta = load_meta(run_dir)
     la, lb = pick_arms(run_arms(meta), a, b, run_dir)
     trials = load(run_dir)
-    groups: dict[tuple[str, ConfigId], dict[str, list[dict[str, Any]]]] = {}
-    for raw in trials.to_dict(orient="records"):
-        r = {str(k): v for k, v in raw.items()}
-        if r.get("arm") not in (la, lb):
+    groups: dict[tuple[str, ConfigId], dict[str, list[ArmTrial]]] = {}
+    for r in trials.to_dict(orient="records"):  # the table's rows, read once into ArmTrials
+        if r["arm"] not in (la, lb):
             continue
         cid: ConfigId = (
-            str(r["variant"]),
-            str(r["quant"]),
-            int(r["threads"]),
-            str(r["cores"]),
+            str(r["variant"]), str(r["quant"]), int(r["threads"]), str(r["cores"]),
             str(r["xnnpack"]),
+        )  # fmt: skip
+        named = isinstance(r["device_model"], str) and r["device_model"]
+        model = str(r["device_model"]) if named else str(r["device_serial"])
+        trial = ArmTrial(
+            trial_index=int(r["trial_index"]),
+            status=str(r["status"]),
+            latency_ms=_known(r["latency_ms"]),
+            median_us=_known(r["median_us"]),
+            min_us=_known(r["min_us"]),
         )
-        model = str(r.get("device_model") or r["device_serial"])
-        groups.setdefault((model, cid), {la: [], lb: []})[str(r["arm"])].append(r)
+        groups.setdefault((model, cid), {la: [], lb: []})[str(r["arm"])].append(trial)
     rows = [
         judge_pairs(
             cid,
@@ -202,10 +225,10 @@ def compare_arms(
         for (model, cid), g in sorted(groups.items())
     ]
     warnings = []
-    status = meta.get("status")
+    status = meta.status
     if status not in (None, "complete"):
         warnings.append(f"the run {run_dir} is {status}: only what it measured counts")
-    run_id = str(meta.get("run_id") or run_dir.name)
+    run_id = meta.run_id or run_dir.name
 
     def side(label: str) -> Side:
         return Side(f"{run_dir} arm {label}", "arm", (run_id,), {})

@@ -16,7 +16,6 @@ from harness import __version__
 from harness.compare.source import (
     BASELINE_KIND,
     BASELINE_SCHEMA_VERSION,
-    CONTEXT_FIELDS,
     Source,
     load_source,
 )
@@ -42,10 +41,7 @@ def baseline_dict(source: Source) -> dict[str, Any]:
             "created_at": source.created_at,
             "status": source.status,
         },
-        "contexts": {
-            m: {k: source.contexts[m].get(k) for k in sorted(CONTEXT_FIELDS)}
-            for m in sorted(source.contexts)
-        },
+        "contexts": {m: source.contexts[m].to_dict() for m in sorted(source.contexts)},
         "configs": configs,
     }
 

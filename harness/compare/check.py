@@ -19,7 +19,7 @@ from harness.compare.comparison import (
     ComparisonRow,
     Side,
 )
-from harness.compare.context import check_pair, pair_devices
+from harness.compare.context import DeviceContext, check_pair, pair_devices
 from harness.compare.flags import downgrade
 from harness.compare.shift import MIN_CONFIGS, family_confidence, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigSamples, Source, load_source
@@ -75,7 +75,7 @@ def _metric_view(s: Source, metric: str) -> Source:
 
 
 def _side(s: Source) -> Side:
-    return Side(s.path, s.kind, s.run_ids, {m: dict(c) for m, c in sorted(s.contexts.items())})
+    return Side(s.path, s.kind, s.run_ids, dict(sorted(s.contexts.items())))
 
 
 def _one_sided_row(
@@ -338,7 +338,10 @@ def compare_runs(
     for bm, cm in pairs:
         label = cm or bm or "?"
         if bm is not None and cm is not None:
-            report = check_pair(base.contexts.get(bm, {}), cur.contexts.get(cm, {}), label=label)
+            none = DeviceContext()
+            report = check_pair(
+                base.contexts.get(bm, none), cur.contexts.get(cm, none), label=label
+            )
             # With several devices, say which one differs.
             differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in report.differences]
             warnings += report.warnings

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.compare.context import not_a_phone
+from harness.compare.context import DeviceContext, not_a_phone
 from harness.compare.stats import METHOD, VERDICTS, Verdict
 from harness.errors import EXIT_FAILURES, EXIT_OK
 from harness.results.schema import config_key
@@ -67,7 +67,7 @@ class Side:
     source: str
     kind: str
     run_ids: tuple[str, ...]
-    contexts: dict[str, dict[str, Any]]
+    contexts: dict[str, DeviceContext]  # device model -> what it measured with
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -75,7 +75,7 @@ class Side:
             "source": self.source,
             "kind": self.kind,
             "run_ids": list(self.run_ids),
-            "contexts": self.contexts,
+            "contexts": {m: c.to_dict() for m, c in self.contexts.items()},
         }
 
 

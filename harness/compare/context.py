@@ -7,20 +7,47 @@ trouble does not make numbers meaningless, but a reader must know: warnings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-# (context key, what a person calls it): a difference refuses the comparison.
-MUST_MATCH = (
-    ("model", "device model"),
-    ("platform", "SoC"),
-    ("abi", "ABI"),
-    ("binary_kind", "benchmark binary kind"),
-    ("binary_sha256", "benchmark binary sha256"),
+from harness.stored import Stored
+
+
+@dataclass(frozen=True)
+class DeviceContext(Stored):
+    """What one side measured with on one device model: the phone, the binary, whether
+    its latencies were measured or drawn, and its thermal trouble (from a run's meta.json
+    and trials, or a baseline file's `contexts[model]`)."""
+
+    model: str | None = None
+    device: str | None = None
+    platform: str | None = None
+    hardware: str | None = None
+    abi: str | None = None
+    fingerprint: str | None = None
+    android_release: str | None = None
+    sdk: int | None = None
+    binary_kind: str | None = None  # the trials' kinds, comma-joined when several
+    binary_sha256: str | None = None
+    latencies: str | None = None  # "measured" or "synthetic"; older baselines say neither
+    simulated: bool | None = None  # the harness's simulated device (or an emulator)
+    throttled_trials: int | None = None
+    uncooled_trials: int | None = None
+    cooled_unknown_trials: int | None = None
+    max_temp_c: float | None = None
+
+
+Read = Callable[[DeviceContext], object]
+# (what a person calls it, how to read it): a difference refuses the comparison.
+MUST_MATCH: tuple[tuple[str, Read], ...] = (
+    ("device model", lambda c: c.model),
+    ("SoC", lambda c: c.platform),
+    ("ABI", lambda c: c.abi),
+    ("benchmark binary kind", lambda c: c.binary_kind),
+    ("benchmark binary sha256", lambda c: c.binary_sha256),
 )
 # A difference is worth a warning in every output.
-WARN_IF_DIFFERENT = (("fingerprint", "Android build"),)
+WARN_IF_DIFFERENT: tuple[tuple[str, Read], ...] = (("Android build", lambda c: c.fingerprint),)
 
 
 @dataclass
@@ -31,17 +58,17 @@ class ContextReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     text = str(value)
     # A sha256 is long; the first 12 hex digits name it well enough in one line.
     return repr(text[:12] + "…") if len(text) == 64 else repr(text)
 
 
-def check_pair(base: Mapping[str, Any], cur: Mapping[str, Any], *, label: str) -> ContextReport:
+def check_pair(base: DeviceContext, cur: DeviceContext, *, label: str) -> ContextReport:
     """Compare one baseline device context with one current device context."""
     report = ContextReport()
-    for key, name in MUST_MATCH:
-        b, c = base.get(key), cur.get(key)
+    for name, read in MUST_MATCH:
+        b, c = read(base), read(cur)
         if b is None and c is None:
             continue
         if b is None or c is None:
@@ -50,11 +77,11 @@ def check_pair(base: Mapping[str, Any], cur: Mapping[str, Any], *, label: str) -
         elif b != c:
             report.differences.append(f"{name}: baseline {_show(b)} vs current {_show(c)}")
     # Synthetic (drawn) against measured latencies compares nothing; older files say neither.
-    b_lat, c_lat = base.get("latencies") or "measured", cur.get("latencies") or "measured"
+    b_lat, c_lat = base.latencies or "measured", cur.latencies or "measured"
     if b_lat != c_lat:
         report.differences.append(f"latencies: baseline {b_lat!r} vs current {c_lat!r}")
-    for key, name in WARN_IF_DIFFERENT:
-        b, c = base.get(key), cur.get(key)
+    for name, read in WARN_IF_DIFFERENT:
+        b, c = read(base), read(cur)
         if b is not None and c is not None and b != c:
             report.warnings.append(
                 f"{label}: {name} changed: baseline {b!r} vs current {c!r}; "
@@ -67,13 +94,13 @@ def check_pair(base: Mapping[str, Any], cur: Mapping[str, Any], *, label: str) -
     return report
 
 
-def thermal_trouble(ctx: Mapping[str, Any]) -> str | None:
+def thermal_trouble(ctx: DeviceContext) -> str | None:
     """One phrase describing throttled, not-cooled or never-checked trials, None when
     there were none."""
     parts = []
-    throttled = ctx.get("throttled_trials") or 0
-    uncooled = ctx.get("uncooled_trials") or 0
-    unknown = ctx.get("cooled_unknown_trials") or 0
+    throttled = ctx.throttled_trials or 0
+    uncooled = ctx.uncooled_trials or 0
+    unknown = ctx.cooled_unknown_trials or 0
     if throttled:
         parts.append(f"{throttled} throttled trial(s)")
     if uncooled:
@@ -82,9 +109,8 @@ def thermal_trouble(ctx: Mapping[str, Any]) -> str | None:
         parts.append(f"{unknown} trial(s) with no temperature readable (cooldown unknown)")
     if not parts:
         return None
-    temp = ctx.get("max_temp_c")
-    if temp is not None:
-        parts.append(f"max {float(temp):.1f} °C")
+    if ctx.max_temp_c is not None:
+        parts.append(f"max {ctx.max_temp_c:.1f} °C")
     return ", ".join(parts)
 
 
@@ -104,17 +130,17 @@ def pair_devices(
     return pairs
 
 
-def not_a_phone(contexts: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def not_a_phone(contexts: Mapping[str, DeviceContext]) -> list[str]:
     """Words for what one side really ran when it was not a phone with benchmark_model.
 
     [] for a phone; else some of "simulated device", "stand-in binary", "synthetic
     latencies", so that every output of `harness check` can name such a run as such.
     """
     words = []
-    if any(c.get("simulated") for c in contexts.values()):
+    if any(c.simulated for c in contexts.values()):
         words.append("simulated device")
-    if any("stand-in" in str(c.get("binary_kind") or "") for c in contexts.values()):
+    if any("stand-in" in (c.binary_kind or "") for c in contexts.values()):
         words.append("stand-in binary")
-    if any(c.get("latencies") == "synthetic" for c in contexts.values()):
+    if any(c.latencies == "synthetic" for c in contexts.values()):
         words.append("synthetic latencies")
     return words

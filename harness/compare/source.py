@@ -15,7 +15,9 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
+from harness.compare.context import DeviceContext
 from harness.errors import ResultsError, SchemaVersionError
+from harness.identity import DeviceInfo
 from harness.inputs import META_BYTES, loads_json, read_text
 from harness.results import load, load_meta
 from harness.results.flags import describe, trial_flags
@@ -33,28 +35,6 @@ from harness.vocab import (
 
 BASELINE_KIND = "harness-baseline"
 BASELINE_SCHEMA_VERSION = 1
-
-# Context fields taken from meta.json's DeviceInfo dict, in the order they are shown.
-DEVICE_FIELDS = (
-    "model",
-    "device",
-    "platform",
-    "hardware",
-    "abi",
-    "fingerprint",
-    "android_release",
-    "sdk",
-)
-THERMAL_FIELDS = ("throttled_trials", "uncooled_trials", "cooled_unknown_trials", "max_temp_c")
-CONTEXT_FIELDS = (
-    *DEVICE_FIELDS,
-    "binary_kind",
-    "binary_sha256",
-    "latencies",
-    "simulated",
-    *THERMAL_FIELDS,
-)
-# What the simulated device's benchmark_model says on its first line in deterministic mode.
 
 CONFIG_COLUMNS = CONFIG_FIELDS
 # Which per-trial figure a comparison uses: the trial's mean (the headline, as published),
@@ -105,7 +85,7 @@ class Source:
     run_ids: tuple[str, ...]
     created_at: str | None
     status: str | None  # the run's meta status (complete, interrupted, ...)
-    contexts: dict[str, dict[str, Any]]  # device_model -> context (CONTEXT_FIELDS)
+    contexts: dict[str, DeviceContext]  # device_model -> what it measured with
     configs: dict[str, dict[ConfigId, ConfigSamples]] = field(default_factory=dict)
     harness_version: str | None = None
 
@@ -134,42 +114,43 @@ def _read_json(path: Path) -> Any:
         raise ResultsError(f"unreadable JSON: {exc}", path=str(path)) from None
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _value(x: Any) -> Any:
     # pandas gives NA/NaN for absent values; the context wants plain None.
     return None if x is None or (not isinstance(x, str) and bool(pd.isna(x))) else x
 
 
-def _thermal(trials: pd.DataFrame) -> dict[str, Any]:
-    temps = pd.concat([trials["temp_before_c"], trials["temp_after_c"]]).dropna()
-    cooled = trials["cooled"].astype("boolean")
-    return {
-        "throttled_trials": int(trials["throttled"].fillna(False).astype(bool).sum()),
-        # cooled is None where no cooldown was asked for: only an explicit False counts...
-        "uncooled_trials": int((~cooled.fillna(True)).sum()),
-        # ...and None with a reason where one was asked but no temperature was readable.
-        "cooled_unknown_trials": int((cooled.isna() & trials["cooled_reason"].notna()).sum()),
-        "max_temp_c": float(temps.max()) if len(temps) else None,
-    }
+def _joined(trials: pd.DataFrame, column: str) -> str | None:
+    values = sorted({str(v) for v in trials[column].dropna().unique()})
+    return ",".join(values) if values else None
 
 
-def _context(model: str, trials: pd.DataFrame, info: dict[str, Any]) -> dict[str, Any]:
-    ctx: dict[str, Any] = {k: _value(info.get(k)) for k in DEVICE_FIELDS}
-    ctx["model"] = ctx["model"] or model
-    # The trials record the binary themselves (meta fills gaps in `load`).
-    for key in ("binary_kind", "binary_sha256"):
-        values = sorted({str(v) for v in trials[key].dropna().unique()})
-        ctx[key] = ",".join(values) if values else None
+def _context(model: str, trials: pd.DataFrame, info: DeviceInfo) -> DeviceContext:
     # Drawn (the simulated device's deterministic mode) or measured: never compared across.
     versions = " ".join(str(v) for v in trials["binary_version"].dropna().unique()).lower()
-    ctx["latencies"] = "synthetic" if SYNTHETIC_MARK in versions else "measured"
-    # The harness's simulated device (or an emulator): the host's speed, not a phone's.
-    ctx["simulated"] = is_simulated(info)
-    ctx.update(_thermal(trials))
-    return ctx
+    temps = pd.concat([trials["temp_before_c"], trials["temp_after_c"]]).dropna()
+    cooled = trials["cooled"].astype("boolean")
+    return DeviceContext(
+        model=info.model or model,
+        device=info.device,
+        platform=info.platform,
+        hardware=info.hardware,
+        abi=info.abi,
+        fingerprint=info.fingerprint,
+        android_release=info.android_release,
+        sdk=info.sdk,
+        # The trials record the binary themselves (meta fills gaps in `load`).
+        binary_kind=_joined(trials, "binary_kind"),
+        binary_sha256=_joined(trials, "binary_sha256"),
+        latencies="synthetic" if SYNTHETIC_MARK in versions else "measured",
+        # The harness's simulated device (or an emulator): the host's speed, not a phone's.
+        simulated=is_simulated(info.props, info.emulated),
+        throttled_trials=int(trials["throttled"].fillna(False).astype(bool).sum()),
+        # cooled is None where no cooldown was asked for: only an explicit False counts...
+        uncooled_trials=int((~cooled.fillna(True)).sum()),
+        # ...and None with a reason where one was asked but no temperature was readable.
+        cooled_unknown_trials=int((cooled.isna() & trials["cooled_reason"].notna()).sum()),
+        max_temp_c=float(temps.max()) if len(temps) else None,
+    )
 
 
 def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
@@ -244,23 +225,22 @@ def read_run(run_dir: str | Path) -> Source:
         )
     meta = load_meta(run_dir)
     trials = load(run_dir)
-    devices = _as_dict(meta.get("devices"))
-    contexts: dict[str, dict[str, Any]] = {}
+    contexts: dict[str, DeviceContext] = {}
     configs: dict[str, dict[ConfigId, ConfigSamples]] = {}
     for model, recs in trials.groupby("device_model", sort=True):
         model = str(model)
         serial = str(recs["device_serial"].iloc[0])
-        contexts[model] = _context(model, recs, _as_dict(devices.get(serial)))
+        contexts[model] = _context(model, recs, meta.device(serial))
         configs[model] = _configs(model, recs)
     return Source(
         path=str(run_dir),
         kind="run",
-        run_ids=(str(meta.get("run_id", run_dir.name)),),
-        created_at=meta.get("created_at"),
-        status=meta.get("status"),
+        run_ids=(meta.run_id or run_dir.name,),
+        created_at=meta.created_at,
+        status=meta.status,
         contexts=contexts,
         configs=configs,
-        harness_version=meta.get("harness_version"),
+        harness_version=meta.harness_version,
     )
 
 
@@ -292,8 +272,8 @@ class _BaselineShape(TypedDict, total=False):
     kind: str
     harness_version: str | None
     source: _SourceShape
-    contexts: dict[str, dict[str, str | int | float | bool | None]]
-    configs: list[dict[str, Any]]  # each checked as a _ConfigShape, naming its index
+    contexts: dict[str, DeviceContext]
+    configs: list[object]  # a list here; each item is checked as a _ConfigShape, by index
 
 
 _baseline_problem = fields_checker(typing.get_type_hints(_BaselineShape))
@@ -376,7 +356,11 @@ def read_baseline(path: Path) -> Source:
                 hint="keep one line per configuration (`harness baseline save` writes one)",
             )
         configs.setdefault(c.device_model, {})[c.config_id] = c
-    ctxs = {str(m): {k: v.get(k) for k in CONTEXT_FIELDS} for m, v in contexts.items()}
+    # Every context key, None where the file has none; keys this harness does not know go.
+    ctxs = {
+        str(m): DeviceContext.from_dict({k: v.get(k) for k in DeviceContext.field_types()})
+        for m, v in contexts.items()
+    }
     source = data.get("source") or {}
     return Source(
         path=str(path),

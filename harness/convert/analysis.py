@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ class ModelAnalysis:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelAnalysis:
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelAnalysis:
         """Rebuild from `to_dict()` output (stored beside cached models)."""
         return cls(
             macs=int(data["macs"]),

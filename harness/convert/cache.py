@@ -20,15 +20,18 @@ import json
 import os
 import stat
 import tempfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from harness import inputs
+from harness.convert.analysis import ModelAnalysis
+from harness.convert.tflite import ConverterSettings
 from harness.errors import InputFileError, StorageError
 from harness.outputs import write_atomic
+from harness.stored import OPTIONAL, Stored
 
 # Bump when harness code changes what a recipe produces (invalidates old entries).
 RECIPE_FORMAT = 1
@@ -58,8 +61,11 @@ def tool_versions() -> dict[str, str]:
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """What to build: the inputs that decide a converted model's bytes."""
+class Recipe(Stored):
+    """What to build: the inputs that decide a converted model's bytes.
+
+    An imported file's entry stores a recipe of its variant and quant only.
+    """
 
     variant: str
     family: str
@@ -68,12 +74,12 @@ class Recipe:
     quant: str
     classes: int = 1000
     weights_sha256: str | None = None  # local Keras weights; None = random init
-    settings: dict[str, Any] = field(default_factory=dict)  # converter settings
+    settings: ConverterSettings = field(default_factory=ConverterSettings)
 
     def key(self) -> str:
         """sha256 over the recipe, the tool versions and the recipe format."""
         blob = json.dumps(
-            {"recipe": asdict(self), "tools": tool_versions(), "format": RECIPE_FORMAT},
+            {"recipe": self.to_dict(), "tools": tool_versions(), "format": RECIPE_FORMAT},
             sort_keys=True,
             separators=(",", ":"),
         )
@@ -83,12 +89,21 @@ class Recipe:
         """Readable file name stem: id, quant and the first 16 hex digits of the key."""
         return f"{self.variant}-{self.quant}-{self.key()[:16]}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Recipe:
-        return cls(**data)
+@dataclass(frozen=True)
+class EntryFacts(Stored):
+    """A cache entry's `.json`, written after its model (the entry's commit mark):
+    what was built, from what, and the bytes it made."""
+
+    recipe: Recipe
+    analysis: ModelAnalysis | None  # what `harness inspect` reads from the model
+    source: str = "keras"  # "keras", or where an imported file came from
+    tools: Mapping[str, str] = field(default_factory=dict)  # tool_versions() when built
+    key: str | None = field(default=None, metadata=OPTIONAL)  # the recipe's key
+    convert_s: float | None = field(default=None, metadata=OPTIONAL)  # conversion time
+    created_at: str | None = None
+    sha256: str = ""  # of the model file (set by `ModelCache.store`)
+    size_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -96,7 +111,7 @@ class CacheEntry:
     """A trusted model in the cache and the facts stored beside it."""
 
     path: Path
-    meta: dict[str, Any]
+    facts: EntryFacts
 
 
 def _model_sha256(path: Path) -> str | None:
@@ -120,38 +135,36 @@ class ModelCache:
         """The entry if complete and consistent, else None (it will be rebuilt)."""
         model, meta_path = self.paths(stem)
         try:
-            meta = inputs.read_json(meta_path, limit=inputs.SETTINGS_BYTES, what="a cache entry")
+            raw = inputs.read_json(meta_path, limit=inputs.SETTINGS_BYTES, what="a cache entry")
             found = model.stat()
         except (OSError, InputFileError):
             return None
-        if not stat.S_ISREG(found.st_mode):
+        if not stat.S_ISREG(found.st_mode) or not isinstance(raw, dict):
             return None
-        if not isinstance(meta, dict) or meta.get("size_bytes") != found.st_size:
+        facts = EntryFacts.from_dict(raw)
+        if not facts.has("size_bytes") or facts.size_bytes != found.st_size:
             return None
-        if verify_hash and meta.get("sha256") != _model_sha256(model):
+        if verify_hash and facts.sha256 != _model_sha256(model):
             return None
-        return CacheEntry(model, meta)
+        return CacheEntry(model, facts)
 
-    def store(self, stem: str, data: bytes, meta: dict[str, Any]) -> CacheEntry:
-        """Write the model, then its metadata (the entry's commit mark)."""
+    def store(self, stem: str, data: bytes, facts: EntryFacts) -> CacheEntry:
+        """Write the model, then its facts (the entry's commit mark)."""
         model, meta_path = self.paths(stem)
-        meta = {
-            **meta,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "size_bytes": len(data),
-        }
+        facts = facts.replace(sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
         try:
             # Drop a stale commit mark first, so a crash between the two writes
             # cannot pair an old .json with a new .tflite of the same size.
             with contextlib.suppress(FileNotFoundError):
                 meta_path.unlink()
             write_atomic(model, data)
-            write_atomic(meta_path, json.dumps(meta, indent=1, sort_keys=True).encode("utf-8"))
+            text = json.dumps(facts.to_dict(), indent=1, sort_keys=True)
+            write_atomic(meta_path, text.encode("utf-8"))
         except OSError as exc:  # a full or read-only disk: the host's trouble (exit 3)
             raise StorageError(
                 f"cannot store a model in the cache: {exc.strerror or exc}", path=str(self.root)
             ) from None
-        return CacheEntry(model, meta)
+        return CacheEntry(model, facts)
 
     def check_writable(self) -> None:
         """Refuse (StorageError, exit 3) a cache folder that cannot take files, before any work."""

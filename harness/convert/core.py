@@ -24,6 +24,7 @@ from harness.catalogue import Variant
 from harness.convert import archive, published
 from harness.convert.analysis import ModelAnalysis, analyze_bytes
 from harness.convert.cache import (
+    EntryFacts,
     ModelCache,
     Recipe,
     cache_dir,
@@ -32,7 +33,7 @@ from harness.convert.cache import (
 from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
 from harness.convert.published import PublishedCheck
 from harness.convert.tflite import QUANT_SETTINGS, QUANTS
-from harness.convert.worker import convert_task, init_worker
+from harness.convert.worker import ConvertResult, ConvertTask, convert_task, init_worker
 from harness.errors import (
     ConversionError,
     ModelError,
@@ -125,20 +126,22 @@ def recipe_for(
     )
 
 
-def _model(variant: Variant, path: Path, meta: dict[str, Any], *, cached: bool) -> ConvertedModel:
-    analysis = ModelAnalysis.from_dict(meta["analysis"])
+def _model(variant: Variant, path: Path, facts: EntryFacts, *, cached: bool) -> ConvertedModel:
+    analysis = facts.analysis
+    if analysis is None:  # an entry .json an older or foreign writer left without one
+        raise ModelError("the cache entry has no analysis of its model", path=str(path))
     return ConvertedModel(
         variant=variant,
-        quant=str(meta["recipe"]["quant"]),
+        quant=facts.recipe.quant,
         path=path,
-        sha256=str(meta["sha256"]),
-        size_bytes=int(meta["size_bytes"]),
+        sha256=facts.sha256,
+        size_bytes=facts.size_bytes,
         macs=analysis.macs,
         weight_params=analysis.weight_params,
         bias_params=analysis.bias_params,
         cached=cached,
         analysis=analysis,
-        source=str(meta.get("source", "keras")),
+        source=facts.source,
     )
 
 
@@ -151,7 +154,7 @@ def cached_model(
     """
     cache = ModelCache(cache_root)
     entry = cache.lookup(recipe_for(variant, quant, classes=classes).stem())
-    return None if entry is None else _model(variant, entry.path, entry.meta, cached=True)
+    return None if entry is None else _model(variant, entry.path, entry.facts, cached=True)
 
 
 def _export(model: ConvertedModel, out_dir: Path) -> ConvertedModel:
@@ -220,7 +223,7 @@ def convert_many(
             results.append(None)
             missing.append(i)
         else:
-            results.append(_model(pairs[i][0], entry.path, entry.meta, cached=True))
+            results.append(_model(pairs[i][0], entry.path, entry.facts, cached=True))
     if missing:
         cache.check_writable()  # a full or read-only cache fails now, not after the conversions
     if progress:
@@ -273,36 +276,30 @@ def _convert_missing(
         key=lambda i: (pairs[i][0].published.params_m, pairs[i][0].published.macs_m),
         reverse=True,
     )
-    tasks = [
-        {
-            "recipe": recipes[i].to_dict(),
-            "cache_root": str(cache.root.parent),
-            "weights": str(weights) if weights is not None else None,
-        }
-        for i in missing
-    ]
+    tasks = [ConvertTask(recipes[i], cache.root.parent, weights) for i in missing]
     bar = ProgressBar(len(tasks), enabled=progress)
     failures: list[tuple[tuple[Variant, str], str]] = []
     for task_index, result in run_tasks(
         convert_task,
         tasks,
         jobs=jobs or default_jobs(),
-        label=lambda t: f"{t['recipe']['variant']} {t['recipe']['quant']}",
+        label=lambda t: f"{t.recipe.variant} {t.recipe.quant}",
+        died=lambda why: ConvertResult(error=why),
         progress=bar,
         initializer=init_worker,
     ):
         i = missing[task_index]
         variant, quant = pairs[i]
-        if result["ok"]:
+        if result.facts is not None:
             path = cache.paths(recipes[i].stem())[0]
-            results[i] = _model(variant, path, result["meta"], cached=False)
-        elif result.get("storage"):
+            results[i] = _model(variant, path, result.facts, cached=False)
+        elif result.storage:
             # Every other conversion would hit the same disk: stop with the host's reason.
-            raise StorageError(str(result["error"]))
+            raise StorageError(str(result.error))
         else:
-            detail = result.get("log_last_line") or ""
-            log = f" (log: {result['log']})" if result.get("log") else ""
-            failures.append(((variant, quant), f"{result['error']} {detail}".strip() + log))
+            detail = result.log_last_line or ""
+            log = f" (log: {result.log})" if result.log else ""
+            failures.append(((variant, quant), f"{result.error} {detail}".strip() + log))
     return failures
 
 
@@ -356,13 +353,14 @@ def import_model(
     entry = cache.lookup(stem)
     cached = entry is not None
     if entry is None:
-        meta = {
-            "recipe": {"variant": variant.id, "quant": FILE_QUANT},
-            "tools": tool_versions(),
-            "source": origin,
-            "analysis": analysis.to_dict(),
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        entry = cache.store(stem, data, meta)
-    model = _model(variant, entry.path, entry.meta, cached=cached)
+        facts = EntryFacts(
+            # An imported file's recipe: its variant and quant, nothing that built it.
+            recipe=Recipe.from_dict({"variant": variant.id, "quant": FILE_QUANT}),
+            tools=tool_versions(),
+            source=origin,
+            analysis=analysis,
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        entry = cache.store(stem, data, facts)
+    model = _model(variant, entry.path, entry.facts, cached=cached)
     return _export(model, out_dir) if out_dir is not None else model

@@ -7,6 +7,7 @@ catalogue never converts anything and never imports TensorFlow.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,19 @@ from harness.convert.analysis import ModelAnalysis
 from harness.convert.core import ConvertedModel, cached_model
 
 
-def variant_rows(
-    variants: Sequence[Variant], *, quant: str = "fp32", cache_root: Path | None = None
-) -> list[dict[str, Any]]:
-    """`Variant.to_dict()` plus `computed` (figures of the cached model, or None)."""
-    rows = []
-    for variant in variants:
-        model = cached_model(variant, quant, cache_root=cache_root)
-        row = variant.to_dict()
-        row["computed"] = (
-            None
-            if model is None
-            else {
+@dataclass(frozen=True)
+class VariantListing:
+    """A catalogue variant and its cached model (None when not converted yet)."""
+
+    variant: Variant
+    model: ConvertedModel | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """`Variant.to_dict()` plus `computed` (the `harness variants --json` contract)."""
+        model = self.model
+        computed = None
+        if model is not None:
+            computed = {
                 "quant": model.quant,
                 "macs_m": model.macs_m,
                 "params_m": model.params_m,
@@ -38,16 +40,21 @@ def variant_rows(
                 "published_note": model.published_check.note,
                 "path": str(model.path),
             }
-        )
-        rows.append(row)
-    return rows
+        return {**self.variant.to_dict(), "computed": computed}
+
+
+def variant_rows(
+    variants: Sequence[Variant], *, quant: str = "fp32", cache_root: Path | None = None
+) -> list[VariantListing]:
+    """Each variant with its cached model's figures (from the cache only: no conversion)."""
+    return [VariantListing(v, cached_model(v, quant, cache_root=cache_root)) for v in variants]
 
 
 def _fmt(value: object, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def format_variant_table(rows: Sequence[dict[str, Any]]) -> str:
+def format_variant_table(rows: Sequence[VariantListing]) -> str:
     """Published figures, with the cached model's own beside them (`pub/calc`)."""
     header = (
         f"{'id':<24} {'MACs(M) pub/calc':>17} {'params(M) pub/calc':>19} "
@@ -55,16 +62,15 @@ def format_variant_table(rows: Sequence[dict[str, Any]]) -> str:
     )
     lines = [header]
     for row in rows:
-        pub = row["published"]
-        calc = row["computed"] or {}
-        flag = "" if not calc or calc["matches_published"] else "  MISMATCH"
-        macs = f"{pub['macs_m']} / {_fmt(calc.get('macs_m'))}"
-        params = f"{pub['params_m']:.2f} / {_fmt(calc.get('params_m'), '.2f')}"
+        pub, model = row.variant.published, row.model
+        flag = "" if model is None or model.matches_published else "  MISMATCH"
+        macs = f"{pub.macs_m} / {_fmt(model.macs_m if model else None)}"
+        params = f"{pub.params_m:.2f} / {_fmt(model.params_m if model else None, '.2f')}"
         lines.append(
-            f"{row['id']:<24} {macs:>17} {params:>19} {pub['top1']:>5.1f} {pub['top5']:>5.1f} "
-            f"{_fmt(pub['pixel1_ms'], '.1f'):>9}{flag}"
+            f"{row.variant.id:<24} {macs:>17} {params:>19} {pub.top1:>5.1f} {pub.top5:>5.1f} "
+            f"{_fmt(pub.pixel1_ms, '.1f'):>9}{flag}"
         )
-    cached = sum(1 for row in rows if row["computed"])
+    cached = sum(1 for row in rows if row.model is not None)
     lines.append(f"{len(rows)} variants, {cached} with computed figures (converted, in the cache)")
     return "\n".join(lines) + "\n"
 

@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TextIO
+from typing import TextIO, TypeVar
 
-Task = dict[str, Any]
-Result = dict[str, Any]
+Task = TypeVar("Task")
+Result = TypeVar("Result")
 
 
 def default_jobs() -> int:
@@ -98,13 +98,14 @@ def run_tasks(
     *,
     jobs: int,
     label: Callable[[Task], str],
+    died: Callable[[str], Result],
     progress: ProgressBar | None = None,
     initializer: Callable[[], None] | None = None,
 ) -> Iterator[tuple[int, Result]]:
     """Yield (task index, result) as tasks finish, `jobs` processes at a time.
 
-    A worker that dies yields {"ok": False, "error": ...} for its task instead
-    of aborting the others. Ctrl-C cancels what has not started.
+    A worker that dies yields `died(why)` for its task instead of aborting the
+    others. Ctrl-C cancels what has not started.
     """
     if not tasks:
         return
@@ -122,7 +123,7 @@ def run_tasks(
             try:
                 result = future.result()
             except BrokenProcessPool:
-                result = {"ok": False, "error": "the worker process died (out of memory?)"}
+                result = died("the worker process died (out of memory?)")
             if progress is not None:
                 progress.step(label(tasks[index]))
             yield index, result

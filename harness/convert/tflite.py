@@ -1,8 +1,8 @@
 """Keras model -> TFLite flatbuffer with the TF converter, one quantization each.
 
-The settings of each quantization are plain data (`QUANT_SETTINGS`) so that
-they enter the cache key without importing TensorFlow; `to_tflite` turns them
-into converter attributes.
+The settings of each quantization are plain records (`QUANT_SETTINGS`,
+`ConverterSettings`) so that they enter the cache key without importing
+TensorFlow; `to_tflite` turns them into converter attributes.
 
 - fp32: the float model as is.
 - int8: full-integer quantization calibrated on a seeded representative
@@ -14,7 +14,10 @@ into converter attributes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
+
+from harness.stored import OPTIONAL, Stored
 
 QUANTS = ("fp32", "int8", "dynamic", "fp16")
 
@@ -25,56 +28,78 @@ QUANTS = ("fp32", "int8", "dynamic", "fp16")
 REPRESENTATIVE_SAMPLES = 8
 REPRESENTATIVE_SEED = 20180113  # MobileNetV2 arXiv submission date
 
-QUANT_SETTINGS: dict[str, dict[str, Any]] = {
-    "fp32": {},
-    "int8": {
-        "optimizations": ["DEFAULT"],
-        "supported_ops": ["TFLITE_BUILTINS_INT8"],
-        "inference_input_type": "int8",
-        "inference_output_type": "int8",
-        "representative": {
-            "samples": REPRESENTATIVE_SAMPLES,
-            "seed": REPRESENTATIVE_SEED,
-            "low": -1.0,
-            "high": 1.0,
-        },
-    },
-    "dynamic": {"optimizations": ["DEFAULT"]},
-    "fp16": {"optimizations": ["DEFAULT"], "supported_types": ["float16"]},
+
+@dataclass(frozen=True)
+class Representative(Stored):
+    """The calibration inputs of a full-integer conversion: seeded uniform noise."""
+
+    samples: int
+    seed: int
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class ConverterSettings(Stored):
+    """One quantization's converter attributes, by TensorFlow's names (`DEFAULT`, `int8`).
+
+    A setting left at its default is not set on the converter and not part of the
+    recipe's stored form (so the cache keys of existing models stay what they were).
+    """
+
+    optimizations: tuple[str, ...] = field(default=(), metadata=OPTIONAL)  # tf.lite.Optimize
+    supported_ops: tuple[str, ...] = field(default=(), metadata=OPTIONAL)  # tf.lite.OpsSet
+    supported_types: tuple[str, ...] = field(default=(), metadata=OPTIONAL)  # tf dtypes
+    inference_input_type: str | None = field(default=None, metadata=OPTIONAL)
+    inference_output_type: str | None = field(default=None, metadata=OPTIONAL)
+    representative: Representative | None = field(default=None, metadata=OPTIONAL)
+
+
+QUANT_SETTINGS: dict[str, ConverterSettings] = {
+    "fp32": ConverterSettings(),
+    "int8": ConverterSettings(
+        optimizations=("DEFAULT",),
+        supported_ops=("TFLITE_BUILTINS_INT8",),
+        inference_input_type="int8",
+        inference_output_type="int8",
+        representative=Representative(
+            samples=REPRESENTATIVE_SAMPLES, seed=REPRESENTATIVE_SEED, low=-1.0, high=1.0
+        ),
+    ),
+    "dynamic": ConverterSettings(optimizations=("DEFAULT",)),
+    "fp16": ConverterSettings(optimizations=("DEFAULT",), supported_types=("float16",)),
 }
 
 
-def _representative(resolution: int, spec: dict[str, Any]) -> Iterator[list[Any]]:
+def _representative(resolution: int, spec: Representative) -> Iterator[list[Any]]:
     # numpy is heavy: only the int8 calibration samples of a conversion need it.
     import numpy as np
 
-    rng = np.random.default_rng(int(spec["seed"]))
-    for _ in range(int(spec["samples"])):
-        sample = rng.uniform(spec["low"], spec["high"], size=(1, resolution, resolution, 3))
+    rng = np.random.default_rng(spec.seed)
+    for _ in range(spec.samples):
+        sample = rng.uniform(spec.low, spec.high, size=(1, resolution, resolution, 3))
         yield [sample.astype(np.float32)]
 
 
-def to_tflite(model: Any, resolution: int, settings: dict[str, Any]) -> bytes:
+def to_tflite(model: Any, resolution: int, settings: ConverterSettings) -> bytes:
     """Convert a Keras model with the given `QUANT_SETTINGS` entry."""
     import tensorflow as tf  # lazily: only conversions pay for TensorFlow
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if "optimizations" in settings:
-        converter.optimizations = [getattr(tf.lite.Optimize, o) for o in settings["optimizations"]]
-    if "supported_ops" in settings:
+    if settings.optimizations:
+        converter.optimizations = [getattr(tf.lite.Optimize, o) for o in settings.optimizations]
+    if settings.supported_ops:
         converter.target_spec.supported_ops = [
-            getattr(tf.lite.OpsSet, o) for o in settings["supported_ops"]
+            getattr(tf.lite.OpsSet, o) for o in settings.supported_ops
         ]
-    if "supported_types" in settings:
-        converter.target_spec.supported_types = [
-            getattr(tf, t) for t in settings["supported_types"]
-        ]
-    if "inference_input_type" in settings:
-        converter.inference_input_type = getattr(tf, settings["inference_input_type"])
-    if "inference_output_type" in settings:
-        converter.inference_output_type = getattr(tf, settings["inference_output_type"])
-    if "representative" in settings:
-        spec = settings["representative"]
+    if settings.supported_types:
+        converter.target_spec.supported_types = [getattr(tf, t) for t in settings.supported_types]
+    if settings.inference_input_type is not None:
+        converter.inference_input_type = getattr(tf, settings.inference_input_type)
+    if settings.inference_output_type is not None:
+        converter.inference_output_type = getattr(tf, settings.inference_output_type)
+    spec = settings.representative
+    if spec is not None:
         converter.representative_dataset = lambda: _representative(resolution, spec)
     data: bytes = converter.convert()
     return data

@@ -13,16 +13,40 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.convert.analysis import analyze_bytes
 from harness.convert.build import build_keras_model
-from harness.convert.cache import ModelCache, Recipe, tool_versions
+from harness.convert.cache import EntryFacts, ModelCache, Recipe, tool_versions
 from harness.convert.tflite import to_tflite
 from harness.errors import STORAGE_ERRNOS, StorageError, from_os_error
 
 LOG_TAIL_CHARS = 1500
+
+
+@dataclass(frozen=True)
+class ConvertTask:
+    """One conversion for a worker process: the recipe, the cache, the local weights."""
+
+    recipe: Recipe
+    cache_root: Path
+    weights: Path | None = None
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    """What a worker made of its task; a failure is data, never raised."""
+
+    facts: EntryFacts | None = None  # the stored entry's facts, when it worked
+    error: str | None = None
+    storage: bool = False  # the host's trouble (a full disk, say), not the model's
+    log: str | None = None  # the converter's log file
+    log_last_line: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.facts is not None
 
 
 def init_worker() -> None:
@@ -57,26 +81,21 @@ def _tail(path: Path) -> str:
     return ""
 
 
-def convert_task(task: dict[str, Any]) -> dict[str, Any]:
-    """Convert one recipe into the cache; never raises (errors come back as data).
-
-    `task`: {"recipe": Recipe.to_dict(), "cache_root": str, "weights": str|None}.
-    Returns {"ok": True, "meta": ...} or {"ok": False, "error": ..., "log": path}.
-    """
-    recipe = Recipe.from_dict(task["recipe"])
-    cache = ModelCache(Path(task["cache_root"]))
+def convert_task(task: ConvertTask) -> ConvertResult:
+    """Convert one recipe into the cache; never raises (errors come back as data)."""
+    recipe = task.recipe
+    cache = ModelCache(task.cache_root)
     stem = recipe.stem()
     log_path = cache.root.parent / "logs" / f"{stem}.log"
     started = time.monotonic()
     try:
         with _output_to(log_path):
-            weights = Path(task["weights"]) if task.get("weights") else None
             model = build_keras_model(
                 recipe.family,
                 recipe.depth_multiplier,
                 recipe.resolution,
                 classes=recipe.classes,
-                weights=weights,
+                weights=task.weights,
             )
             data = to_tflite(model, recipe.resolution, recipe.settings)
             # keras (TensorFlow) is heavy: only a worker that converts loads it.
@@ -84,16 +103,16 @@ def convert_task(task: dict[str, Any]) -> dict[str, Any]:
 
             keras.backend.clear_session()  # free the graph before the next task
         analysis = analyze_bytes(data, path=f"{stem}.tflite")
-        meta = {
-            "recipe": recipe.to_dict(),
-            "key": recipe.key(),
-            "tools": tool_versions(),
-            "source": "keras",
-            "analysis": analysis.to_dict(),
-            "convert_s": round(time.monotonic() - started, 3),
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        entry = cache.store(stem, data, meta)
+        facts = EntryFacts(
+            recipe=recipe,
+            key=recipe.key(),
+            tools=tool_versions(),
+            source="keras",
+            analysis=analysis,
+            convert_s=round(time.monotonic() - started, 3),
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
+        entry = cache.store(stem, data, facts)
     except Exception as exc:
         if isinstance(exc, StorageError) or (
             isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
@@ -101,13 +120,11 @@ def convert_task(task: dict[str, Any]) -> dict[str, Any]:
             # The host's trouble (a full disk, say), not the model's: say so plainly,
             # without the converter log's last line (often a tensor spec) appended.
             error = exc if isinstance(exc, StorageError) else from_os_error(exc)
-            return {"ok": False, "error": str(error), "storage": True}
+            return ConvertResult(error=str(error), storage=True)
         tail = _tail(log_path).strip().splitlines()
-        last = tail[-1] if tail else ""
-        return {
-            "ok": False,
-            "error": f"{type(exc).__name__}: {exc}",
-            "log": str(log_path),
-            "log_last_line": last,
-        }
-    return {"ok": True, "meta": entry.meta}
+        return ConvertResult(
+            error=f"{type(exc).__name__}: {exc}",
+            log=str(log_path),
+            log_last_line=tail[-1] if tail else "",
+        )
+    return ConvertResult(facts=entry.facts)

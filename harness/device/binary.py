@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness.device import download, elf
 from harness.device.files import WORKDIR, push_many
@@ -25,6 +23,7 @@ from harness.device.kv import device_lines, digits
 from harness.device.quote import sh_quote
 from harness.device.session import DeviceSession, parse_sha256_line
 from harness.errors import BinaryError, DeviceError
+from harness.identity import BinaryInfo
 from harness.vocab import STAND_IN_MARK, BinaryKind
 
 log = logging.getLogger(__name__)
@@ -39,28 +38,6 @@ _BEGIN, _END = "__harness_help_begin__", "__harness_help_end__"
 _FLAG = re.compile(
     r"^(?:(?:INFO|WARN|WARNING|ERROR|VERBOSE|FATAL):)?\s*--([A-Za-z][A-Za-z0-9_]*)", re.MULTILINE
 )
-
-
-@dataclass(frozen=True)
-class BinaryInfo:
-    """The benchmark binary a device will run, as the device sees it."""
-
-    kind: BinaryKind
-    sha256: str
-    device_path: str
-    version_line: str | None
-    flags: frozenset[str]
-    source: str  # "pushed:<host path>" or "installed"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "device_path": self.device_path,
-            "version_line": self.version_line,
-            "flags": sorted(self.flags),
-            "source": self.source,
-        }
 
 
 def classify(sha256: str, version_line: str | None) -> BinaryKind:
@@ -187,4 +164,11 @@ def prepare_binary(
     log.info(
         "%s: benchmark_model %s (%s, sha256 %s...)", session.serial, device_path, kind, sha[:12]
     )
-    return BinaryInfo(kind, sha, device_path, version_line, flags, source)
+    return BinaryInfo(
+        kind=kind,
+        sha256=sha,
+        device_path=device_path,
+        version_line=version_line,
+        flags=flags,
+        source=source,
+    )

@@ -13,34 +13,17 @@ are big, so it is recorded unverified with the reason.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from harness.device.files import ensure_scripts
 from harness.device.kv import cpu_list, int_or_none, parse_lines
 from harness.device.session import DeviceSession
 from harness.errors import CorePolicyError, DeviceError
+from harness.identity import Cluster
 
 POLICIES = ("big", "prime", "little", "all")
 _HEX_MASK = re.compile(r"(0[xX])?[0-9a-fA-F]{1,8}")
 SCRIPT_TIMEOUT_S = 20.0
-
-
-@dataclass(frozen=True)
-class Cluster:
-    """CPUs sharing one cpufreq policy."""
-
-    id: int
-    cpus: tuple[int, ...]
-    max_khz: int | None
-    governor: str
-    online: tuple[int, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["cpus"] = list(self.cpus)
-        data["online"] = list(self.online)
-        return data
 
 
 @dataclass(frozen=True)
@@ -67,16 +50,6 @@ class CoreSelection:
     warnings: tuple[str, ...] = ()
     verified: bool = True
     reason: str | None = None  # why not verified
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "policy": self.policy,
-            "mask": self.mask,
-            "cpus": list(self.cpus),
-            "warnings": list(self.warnings),
-            "verified": self.verified,
-            "reason": self.reason,
-        }
 
 
 def check_policy(policy: str) -> str:

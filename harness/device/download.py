@@ -22,6 +22,7 @@ from harness.errors import DownloadError, HarnessError
 from harness.fetch import DEFAULT_DEADLINE_S, check_url, fetch
 from harness.inputs import BINARY_BYTES, SETTINGS_BYTES, read_json, sha256_file
 from harness.outputs import replace_file, write_atomic
+from harness.stored import Stored
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,19 @@ def _index_path(root: Path) -> Path:
     return root / INDEX_NAME
 
 
-def load_index(root: Path | None = None) -> dict[str, dict[str, Any]]:
-    """sha256 -> {abi, url, official, fetched_at, size_bytes} of every fetched binary."""
+@dataclass(frozen=True)
+class IndexEntry(Stored):
+    """A fetched binary as the index remembers it (by its sha256)."""
+
+    abi: str | None = None
+    url: str | None = None
+    official: bool = False  # from the official nightly bucket
+    size_bytes: int | None = None
+    fetched_at: str | None = None
+
+
+def load_index(root: Path | None = None) -> dict[str, IndexEntry]:
+    """sha256 -> what the index says of every fetched binary (an unreadable index: empty)."""
     path = _index_path(root or cache_root())
     try:
         data = read_json(path, limit=SETTINGS_BYTES, what="the binary index")
@@ -91,27 +103,29 @@ def load_index(root: Path | None = None) -> dict[str, dict[str, Any]]:
     except (OSError, HarnessError) as exc:
         log.warning("ignoring unreadable binary index %s: %s", path, exc)
         return {}
-    return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: IndexEntry.from_dict(v) for k, v in data.items() if isinstance(v, dict)}
 
 
 def record(root: Path, fetched: FetchedBinary) -> None:
     """Add a fetched binary to the index (rewritten atomically)."""
     index = load_index(root)
-    index[fetched.sha256] = {
-        "abi": fetched.abi,
-        "url": fetched.url,
-        "official": fetched.official,
-        "size_bytes": fetched.size_bytes,
-        "fetched_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    text = json.dumps(index, indent=2, sort_keys=True)
+    index[fetched.sha256] = IndexEntry(
+        abi=fetched.abi,
+        url=fetched.url,
+        official=fetched.official,
+        size_bytes=fetched.size_bytes,
+        fetched_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    text = json.dumps({k: e.to_dict() for k, e in index.items()}, indent=2, sort_keys=True)
     write_atomic(_index_path(root), text.encode(), option="the binary index")
 
 
 def is_official(sha256: str, root: Path | None = None) -> bool:
     """Whether `sha256` is a binary fetched from the official nightly bucket."""
     entry = load_index(root).get(sha256)
-    return bool(entry and entry.get("official"))
+    return entry is not None and bool(entry.official)
 
 
 def fetch_binary(
@@ -146,8 +160,8 @@ def fetch_binary(
                 dest,
                 digest,
                 dest.stat().st_size,
-                str(entry.get("url")),
-                bool(entry.get("official")),
+                str(entry.url),
+                bool(entry.official),
                 cached=True,
             )
     log.info("downloading %s", url)

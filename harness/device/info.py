@@ -1,14 +1,13 @@
 """What a device is: identity, ABI, CPU clusters, masks, thermal zones, battery.
 
-Read with one shell call (device_scripts/info.sh, after the scripts are on
-the device) plus the adb feature list, because every adb round trip costs
-~20 ms and a lab lists many phones.
+The record, `DeviceInfo`, lives in `harness.identity` (runs store it and every
+layer reads it back); this module reads it from a phone with one shell call
+(device_scripts/info.sh, after the scripts are on the device) plus the adb
+feature list, because every adb round trip costs ~20 ms and a lab lists many
+phones.
 """
 
 from __future__ import annotations
-
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 from harness.device.cores import parse_cores_output
 from harness.device.files import ensure_scripts
@@ -16,41 +15,10 @@ from harness.device.kv import int_or_none, parse_lines
 from harness.device.session import DeviceSession
 from harness.device.thermal import condition_warnings, parse_state, zone_temp_c
 from harness.errors import DeviceError
+from harness.identity import DeviceInfo, ThermalZone
 from harness.vocab import is_simulated
 
 INFO_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class DeviceInfo:
-    """Everything `harness devices` shows and every run stores per device."""
-
-    serial: str
-    state: str
-    model: str | None = None
-    device: str | None = None
-    product: str | None = None
-    manufacturer: str | None = None
-    platform: str | None = None
-    hardware: str | None = None
-    android_release: str | None = None
-    sdk: int | None = None
-    fingerprint: str | None = None
-    abi: str | None = None
-    abilist: list[str] = field(default_factory=list)
-    kernel: str | None = None
-    clusters: list[dict[str, Any]] = field(default_factory=list)
-    masks: dict[str, str] = field(default_factory=dict)
-    thermal_zones: list[dict[str, Any]] = field(default_factory=list)
-    battery_level: int | None = None
-    battery_temp_c: float | None = None
-    screen_on: bool | None = None
-    emulated: bool = False
-    features: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def parse_info(serial: str, state: str, text: str, features: frozenset[str]) -> DeviceInfo:
@@ -59,11 +27,11 @@ def parse_info(serial: str, state: str, text: str, features: frozenset[str]) -> 
     prop = {k[len("prop.") :]: v for k, v in plain.items() if k.startswith("prop.")}
     topo, _selection, _error = parse_cores_output(text)
     dev_state = parse_state(text)
-    zones = [
-        {"zone": rec.get("zone"), "type": rec.get("type"), "temp_c": zone_temp_c(rec.get("temp"))}
+    zones = tuple(
+        ThermalZone(zone=rec.get("zone"), type=rec.get("type"), temp_c=zone_temp_c(rec.get("temp")))
         for rec in records["zone"]
-    ]
-    emulated = is_simulated({"props": prop})
+    )
+    emulated = is_simulated(prop)
     return DeviceInfo(
         serial=serial,
         state=state,
@@ -77,17 +45,17 @@ def parse_info(serial: str, state: str, text: str, features: frozenset[str]) -> 
         sdk=int_or_none(prop.get("ro.build.version.sdk")),
         fingerprint=prop.get("ro.build.fingerprint"),
         abi=prop.get("ro.product.cpu.abi"),
-        abilist=[a for a in prop.get("ro.product.cpu.abilist", "").split(",") if a],
+        abilist=tuple(a for a in prop.get("ro.product.cpu.abilist", "").split(",") if a),
         kernel=plain.get("kernel") or None,
-        clusters=[c.to_dict() for c in topo.clusters],
+        clusters=topo.clusters,
         masks=dict(topo.masks),
         thermal_zones=zones,
         battery_level=dev_state.battery_level,
         battery_temp_c=dev_state.battery_temp_c,
         screen_on=dev_state.screen_on,
         emulated=emulated,
-        features=sorted(features),
-        warnings=list(topo.warnings) + condition_warnings(dev_state),
+        features=tuple(sorted(features)),
+        warnings=(*topo.warnings, *condition_warnings(dev_state)),
     )
 
 

@@ -212,9 +212,8 @@ def server_specs(given: Sequence[str] | str | None, config: HarnessConfig) -> li
     for spec in specs:
         parse_server(spec)  # an empty or malformed one is refused, never read as the default
     if not specs:
-        listed = config.defaults.get("adb_servers")
-        single = config.defaults.get("adb_server")
-        specs = list(listed) if listed else [single] if isinstance(single, str) else []
+        listed, single = config.defaults.adb_servers, config.defaults.adb_server
+        specs = list(listed) if listed else [single] if single is not None else []
     if not specs:
         return [None]
     unique: dict[str, str] = {}

@@ -15,8 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from harness.device.files import ensure_scripts
 from harness.device.kv import int_or_none, parse_lines
@@ -59,9 +58,6 @@ class DeviceState:
     battery_temp_c: float | None = None
     screen_on: bool | None = None
     source: str = "none"  # which sensor max_temp_c came from
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # Why `cooled` (and `hot`) cannot be known: a phone that shows no temperature at all.

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.inputs import parse_int
 from harness.logs.delegates import DelegationEvidence
+from harness.logs.optable import OpNode
 from harness.results.schema import LATE_FIGURES, Figures
 
 if TYPE_CHECKING:  # delegation.py reads ParsedOutput: its type only, to break the circle
@@ -82,7 +83,7 @@ class ParsedOutput:
 
     status: str = "parse_error"
     figures: Figures = field(default_factory=Figures)
-    ops: list[dict[str, Any]] = field(default_factory=list)
+    ops: list[OpNode] = field(default_factory=list)  # the regular runs' Run Order rows
     error: str | None = None
     era: Era | None = None
     binary_id: str | None = None
@@ -100,7 +101,7 @@ class ParsedOutput:
         return {
             "status": self.status,
             **figures,
-            "ops": [dict(op) for op in self.ops],
+            "ops": [op.to_dict() for op in self.ops],
             "error": self.error,
             "era": self.era,
             "binary_id": self.binary_id,

@@ -1,4 +1,4 @@
-"""benchmark_model's op-profiling tables (`--enable_op_profiling=true`) as row dicts.
+"""benchmark_model's op-profiling tables (`--enable_op_profiling=true`) as `OpNode` rows.
 
 The tables come from TensorFlow's `StatsCalculator`, whose layout changed over
 the years: older builds have a `[start]` column and a narrower node-type
@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from dataclasses import dataclass
 
 from harness.inputs import MAX_INT_DIGITS
+from harness.stored import Stored
 
 # Reference: docs/reference benchmark_model.md 1.2.5 (stats_calculator.cc formats).
 _HEADER = re.compile(r"^=+\s*(?P<title>.+?)\s*=+$")
@@ -42,6 +43,27 @@ _COLUMNS = {
 }
 _TEXT_KEYS = ("node_type", "name")
 _INT_KEYS = ("times_called",)
+
+
+@dataclass(frozen=True)
+class OpNode(Stored):
+    """One row of a "Run Order" table: a node of the graph and its timings.
+
+    A row holds the keys of its table's columns only (`start_ms` only where the
+    binary printed it; a column this reader does not know, under its own label,
+    in `extra`), and `graph`: the subgraph label above the table, or None.
+    """
+
+    node_type: str | None = None
+    start_ms: float | None = None
+    first_ms: float | None = None
+    avg_ms: float | None = None
+    pct: float | None = None
+    cdf_pct: float | None = None
+    mem_kb: float | None = None
+    times_called: int | None = None
+    name: str | None = None
+    graph: str | None = None
 
 
 def _columns(header: str) -> tuple[list[str], bool] | None:
@@ -90,8 +112,8 @@ def _split_row(line: str, keys: list[str], csv: bool) -> list[str] | None:
     return list(match.groups()) if match else None
 
 
-def _row_dict(keys: list[str], fields: list[str]) -> dict[str, Any] | None:
-    row: dict[str, Any] = {}
+def _row(keys: list[str], fields: list[str], graph: str | None) -> OpNode | None:
+    row: dict[str, float | int | str | None] = {}
     for key, value in zip(keys, fields, strict=True):
         if key in _TEXT_KEYS:
             row[key] = value
@@ -107,23 +129,21 @@ def _row_dict(keys: list[str], fields: list[str]) -> dict[str, Any] | None:
             if number is None:
                 return None  # a text where a figure belongs: not a row
             row[key] = number
-    return row
+    row["graph"] = graph
+    return OpNode.from_dict(row)
 
 
 class OpTableReader:
     """Reads the regular-run "Run Order" rows one line at a time (constant memory).
 
-    `feed` takes each log line in order; `ops` holds the rows so far, each with
-    `node_type`, `first_ms`, `avg_ms`, `pct`, `cdf_pct`, `mem_kb`,
-    `times_called`, `name` (and `start_ms` when the binary prints it), plus
-    `graph`: the subgraph label above the table, or None.
+    `feed` takes each log line in order; `ops` holds the rows so far (`OpNode`).
     """
 
     # Lines that can change the reader's state outside a table start with one of these.
     _MARKS = frozenset("=OPSDp")
 
     def __init__(self) -> None:
-        self.ops: list[dict[str, Any]] = []
+        self.ops: list[OpNode] = []
         self._phase = "run"  # tables before any phase heading belong to the regular runs
         self._graph: str | None = None
         self._table: tuple[list[str], bool] | None = None
@@ -165,9 +185,8 @@ class OpTableReader:
             return
         keys, csv = self._table
         fields = _split_row(raw.rstrip("\r\n"), keys, csv)
-        row = _row_dict(keys, fields) if fields is not None else None
+        row = _row(keys, fields, self._graph) if fields is not None else None
         if row is None:
             self._table = None
             return
-        row["graph"] = self._graph
         self.ops.append(row)

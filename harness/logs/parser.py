@@ -32,7 +32,7 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from harness.errors import ParseError
 from harness.inputs import LOG_BYTES, open_binary, parse_int
@@ -385,19 +385,22 @@ class LogReader:
         elif run.loose:
             out.warmup = run.loose[0] if len(run.loose) >= 2 else None
             out.regular = run.loose[1] if len(run.loose) >= 2 else run.loose[0]
-        values: dict[str, Any] = dict(run.summary)
+        figures = Figures.from_flat(run.summary)  # what the summary lines said
+        replace = dataclasses.replace
         if out.regular is not None:
             reg = out.regular
-            values.update(count=reg.count, avg_us=reg.avg, min_us=reg.min, max_us=reg.max)
-            values.update(std_us=reg.std, p5_us=reg.p5, median_us=reg.median, p95_us=reg.p95)
-        elif values.get("inference_avg_us") is not None and values["inference_avg_us"] > 0:
-            values["avg_us"] = values["inference_avg_us"]  # only the summary survived (logcat)
-        if values.get("first_us") is None and out.warmup is not None:
-            values["first_us"] = out.warmup.first
-        if values.get("init_us") is None and run.init_ms is not None:
-            values["init_us"] = run.init_ms * 1000.0
-        dropped = _drop_untrusted(values)
-        out.figures = Figures(**values)
+            figures = replace(
+                figures, count=reg.count, avg_us=reg.avg, min_us=reg.min, max_us=reg.max,
+                std_us=reg.std, p5_us=reg.p5, median_us=reg.median, p95_us=reg.p95,
+            )  # fmt: skip
+        elif figures.inference_avg_us is not None and figures.inference_avg_us > 0:
+            # Only the summary survived (logcat).
+            figures = replace(figures, avg_us=figures.inference_avg_us)
+        if figures.first_us is None and out.warmup is not None:
+            figures = replace(figures, first_us=out.warmup.first)
+        if figures.init_us is None and run.init_ms is not None:
+            figures = replace(figures, init_us=run.init_ms * 1000.0)
+        out.figures, dropped = _drop_untrusted(figures)
         if out.era is None:
             out.era = guess_era(run.saw_prefix, out, run.running)
         out.ops = run.ops.ops
@@ -443,16 +446,16 @@ class LogReader:
         self.run.never_started = line
 
 
-def _drop_untrusted(values: dict[str, Any]) -> dict[str, str]:
-    """Set to None the figures no stored record may hold (`inf`, `1e308`, negative) and the
-    mean of a phase that timed no run (`count=0`); what was dropped, with why."""
-    dropped = figure_problems(values)
-    count = values.get("count")
-    if count is not None and count < 1 and values.get("avg_us") is not None:
+def _drop_untrusted(figures: Figures) -> tuple[Figures, dict[str, str]]:
+    """The figures without those no stored record may hold (`inf`, `1e308`, negative) and
+    the mean of a phase that timed no run (`count=0`); and what was dropped, with why."""
+    flat = figures.to_flat()
+    dropped = figure_problems(flat)
+    count = figures.count
+    if count is not None and count < 1 and figures.avg_us is not None:
         dropped["avg_us"] = f"avg_us of count={count} (no timed run)"
-    for name in dropped:
-        values[name] = None
-    return dropped
+    flat.update(dict.fromkeys(dropped))
+    return Figures.from_flat(flat), dropped
 
 
 def _number(value: str | None) -> int | None:

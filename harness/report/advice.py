@@ -32,15 +32,13 @@ def _names(rows: Sequence[VariantRow]) -> str:
 
 
 def _thermal(run: DeviceRun) -> Advice | None:
-    limit = run.settings.get("cooldown_temp_c")
-    throttled = [t for t in run.trials if t.get("throttled")]
-    uncooled = [t for t in run.trials if t.get("cooled") is False]
+    limit = run.settings.cooldown_temp_c
+    throttled = [t for t in run.trials if t.throttled]
+    uncooled = [t for t in run.trials if t.cooled is False]
     hot = [
         t
         for t in run.trials
-        if isinstance(limit, (int, float))
-        and isinstance(t.get("temp_before_c"), (int, float))
-        and t["temp_before_c"] > limit
+        if limit is not None and t.temp_before_c is not None and t.temp_before_c > limit
     ]
     if not (throttled or uncooled or hot):
         return None
@@ -64,13 +62,13 @@ def _thermal(run: DeviceRun) -> Advice | None:
 
 def _heat_unknown(run: DeviceRun) -> Advice | None:
     """Trials that asked for a cooldown on a phone that shows no temperature."""
-    unknown = [t for t in run.trials if t.get("cooled") is None and t.get("cooled_reason")]
+    unknown = [t for t in run.trials if t.cooled is None and t.cooled_reason]
     if not unknown:
         return None
     return Advice(
         "warn",
         "Temperature unknown",
-        f"{count(len(unknown), 'trial')} ran with {unknown[0]['cooled_reason']}: whether the "
+        f"{count(len(unknown), 'trial')} ran with {unknown[0].cooled_reason}: whether the "
         "phone was cool or hot is unknown (recorded null), not passed.",
         "Measure on a phone that exposes its thermal zones or battery temperature, or keep "
         "it and the room cool and compare these figures with care.",
@@ -112,8 +110,8 @@ def _failed(rows: Sequence[VariantRow]) -> Advice | None:
 
 
 def _battery(run: DeviceRun) -> Advice | None:
-    levels = [t["battery_level"] for t in run.trials if isinstance(t.get("battery_level"), int)]
-    start = run.device.get("battery_level")
+    levels = [t.battery_level for t in run.trials if t.battery_level is not None]
+    start = run.device.battery_level
     if isinstance(start, int):
         levels.append(start)
     if not levels or min(levels) >= LOW_BATTERY:
@@ -128,7 +126,7 @@ def _battery(run: DeviceRun) -> Advice | None:
 
 
 def _device_setup(run: DeviceRun) -> Advice | None:
-    notes = [str(w) for w in run.device.get("warnings") or []]
+    notes = list(run.device.warnings)
     if not notes:
         return None
     return Advice(
@@ -141,7 +139,7 @@ def _device_setup(run: DeviceRun) -> Advice | None:
 
 
 def _incomplete(run: DeviceRun) -> Advice | None:
-    status = run.meta.get("status")
+    status = run.meta.status
     if status in (None, "complete"):
         return None
     return Advice(
@@ -170,19 +168,19 @@ def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice
 
 # Context that should match between runs set side by side: label -> how to read it.
 _SETTINGS: dict[str, Callable[[DeviceRun], Any]] = {
-    "benchmark binary": lambda r: (r.binary.get("kind"), r.binary.get("sha256")),
-    "threads": lambda r: r.settings.get("threads"),
-    "cores": lambda r: r.settings.get("cores"),
-    "XNNPACK": lambda r: r.settings.get("xnnpack"),
-    "runs per trial": lambda r: r.settings.get("runs"),
-    "warmup runs": lambda r: r.settings.get("warmup"),
-    "harness version": lambda r: r.meta.get("harness_version"),
-    "TensorFlow version": lambda r: r.meta.get("tf_version"),
+    "benchmark binary": lambda r: (r.binary.kind, r.binary.sha256),
+    "threads": lambda r: r.settings.threads,
+    "cores": lambda r: r.settings.cores,
+    "XNNPACK": lambda r: r.settings.xnnpack,
+    "runs per trial": lambda r: r.settings.stored("runs"),
+    "warmup runs": lambda r: r.settings.stored("warmup"),
+    "harness version": lambda r: r.meta.harness_version,
+    "TensorFlow version": lambda r: r.meta.tf_version,
 }
 _DEVICE: dict[str, Callable[[DeviceRun], Any]] = {
-    "device model": lambda r: r.device.get("model"),
-    "SoC": lambda r: r.device.get("platform"),
-    "build fingerprint": lambda r: r.device.get("fingerprint"),
+    "device model": lambda r: r.device.model,
+    "SoC": lambda r: r.device.platform,
+    "build fingerprint": lambda r: r.device.fingerprint,
 }
 
 

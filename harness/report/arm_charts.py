@@ -6,39 +6,33 @@ phone's state moves both colours together, so it cancels in the pairs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from harness.report.chartkit import PALETTE, figure, log_axis, t, to_chart
 from harness.report.model import Chart
+from harness.results.schema import TrialRecord
 
 
-def arm_trials(key: str, trials: Sequence[Mapping[str, Any]], arms: Sequence[str]) -> Chart | None:
+def arm_trials(key: str, trials: Sequence[TrialRecord], arms: Sequence[str]) -> Chart | None:
     """An A/B run's ok trials per configuration, one colour per arm, in run order.
 
     Time order on x (the trial's place in the run) shows what interleaving is
     for: a drift moves both colours together.
     """
-    ok = [
-        t
-        for t in trials
-        if t.get("status") == "ok" and t.get("arm") in arms and t.get("latency_ms")
-    ]
+    ok = [r for r in trials if r.status == "ok" and r.arm in arms and r.latency_ms]
     if not ok:
         return None
-    configs = sorted({f"{t['variant']} {t['quant']}" for t in ok})
+    configs = sorted({f"{r.variant} {r.quant}" for r in ok})
     markers = ("o", "s", "^", "D", "v", "P")
     with figure(key, 6.4, 3.2) as (fig, ax):
         for n, arm in enumerate(arms):
             for m, config in enumerate(configs):
-                mine = [
-                    t for t in ok if t["arm"] == arm and f"{t['variant']} {t['quant']}" == config
-                ]
+                mine = [r for r in ok if r.arm == arm and f"{r.variant} {r.quant}" == config]
                 if not mine:
                     continue
                 sc = ax.scatter(
-                    [int(t["order_index"]) for t in mine],
-                    [float(t["latency_ms"]) for t in mine],
+                    [r.order_index for r in mine],
+                    [r.latency_ms for r in mine],
                     s=16,
                     color=PALETTE[n % len(PALETTE)],
                     marker=markers[m % len(markers)],

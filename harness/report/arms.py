@@ -26,7 +26,7 @@ def arms_section(run: DeviceRun, key: str) -> ArmsSection | None:
     except HarnessError:
         return None  # the report still shows every trial; `check --ab` says what is wrong
     a, b = labels[0], labels[1]
-    model = {str(t.get("device_model")) for t in run.trials}
+    model = {t.device_model for t in run.trials}
     rows = tuple(
         sorted(
             (change_row(r) for r in comparison.rows if r.device_model in model),

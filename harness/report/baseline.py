@@ -101,7 +101,7 @@ def change_row(row: ComparisonRow) -> ChangeRow:
 def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSection:
     """The baseline section of one device in one run."""
     comparison = result.comparisons.get(str(run.run_dir))
-    models = {str(t.get("device_model")) for t in run.trials}
+    models = {t.device_model for t in run.trials}
     rows = tuple(
         sorted(
             (

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from harness import __version__, catalogue
 from harness.errors import UnknownVariantError
+from harness.identity import DeviceInfo
 from harness.report import advice, charts, history, ops
 from harness.report.advice import count as _count
 from harness.report.arms import arms_section
@@ -31,6 +32,9 @@ from harness.report.order import row_size_key
 from harness.report.provenance import Provenance, lede
 from harness.report.runs import DeviceRun
 from harness.results.flags import flagged_trials
+from harness.results.meta import MeasuredSettings
+from harness.results.schema import TrialRecord
+from harness.results.summary import SummaryRow
 
 
 def fmt_ms(value: float | None) -> str:
@@ -61,115 +65,100 @@ def _published(variant: str) -> catalogue.Published | None:
 
 def build_rows(run: DeviceRun) -> list[VariantRow]:
     """One row per measured configuration, largest model first."""
-    setups = {(s["threads"], s["cores"], s["xnnpack"]) for s in run.summary}
-    by_config: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    setups = {(s.threads, s.cores, s.xnnpack) for s in run.summary}
+    by_config: dict[str, list[TrialRecord]] = defaultdict(list)
     for t in run.trials:
-        by_config[str(t["config"])].append(t)
+        by_config[t.config].append(t)
     rows: list[VariantRow] = []
     for s in run.summary:
-        config = str(s["config"])
+        config = s.config
         trials = by_config[config]
-        ok = [float(t["latency_ms"]) for t in trials if t["status"] == "ok" and t["latency_ms"]]
-        errors = tuple(
-            dict.fromkeys(str(t["error"]) for t in trials if t["status"] != "ok" and t["error"])
-        )
-        first = trials[0] if trials else {}
-        pub = _published(str(s["variant"]))
+        ok = [t.latency_ms for t in trials if t.status == "ok" and t.latency_ms]
+        errors = tuple(dict.fromkeys(t.error for t in trials if t.status != "ok" and t.error))
+        first = trials[0] if trials else None
+        pub = _published(s.variant)
         rows.append(
             VariantRow(
                 config=config,
-                variant=str(s["variant"]),
-                family=str(first.get("family") or "?"),
-                depth_multiplier=float(first.get("depth_multiplier") or 0.0),
-                resolution=int(first.get("resolution") or 0),
-                quant=str(s["quant"]),
+                variant=s.variant,
+                family=first.family if first else "?",
+                depth_multiplier=first.depth_multiplier if first else 0.0,
+                resolution=first.resolution if first else 0,
+                quant=s.quant,
                 macs_m=float(pub.macs_m) if pub else None,
                 params_m=pub.params_m if pub else None,
                 top1=pub.top1 if pub else None,
-                published_ms=s["published_ms"],
-                n_trials=int(s["n_trials"]),
-                n_ok=int(s["n_ok"]),
-                n_throttled=int(s["throttled_trials"] or 0),
-                flagged="; ".join(flagged_trials(trials)),
-                median_ms=s["median_ms"],
-                p5_ms=s["p5_ms"],
-                p95_ms=s["p95_ms"],
-                cv=s["cv"],
-                ratio=s["ratio"],
-                status=str(s["status"]),
+                published_ms=s.published_ms,
+                n_trials=s.n_trials,
+                n_ok=s.n_ok,
+                n_throttled=s.throttled_trials,
+                flagged="; ".join(flagged_trials([t.to_dict() for t in trials])),
+                median_ms=s.median_ms,
+                p5_ms=s.p5_ms,
+                p95_ms=s.p95_ms,
+                cv=s.cv,
+                ratio=s.ratio,
+                status=s.status,
                 trials_ms=tuple(ok),
                 errors=errors,
-                setup=f"t{s['threads']} {s['cores']} xnnpack={s['xnnpack']}"
-                if len(setups) > 1
-                else "",
+                setup=f"t{s.threads} {s.cores} xnnpack={s.xnnpack}" if len(setups) > 1 else "",
                 delegation=_delegation_text(s),
-                n_warned=int(_known(s.get("warned_trials")) or 0),
+                n_warned=s.warned_trials,
             )
         )
 
     return sorted(rows, key=row_size_key)
 
 
-def _known(value: Any) -> Any:
-    """None for a missing value of any kind (None, NaN, pandas NA), else the value."""
-    try:
-        return None if value is None or value != value else value
-    except TypeError:  # pandas NA refuses comparison
-        return None
-
-
-def _delegation_text(s: Mapping[str, Any]) -> str:
-    """'GPU, 40 of 49 nodes' from a summary row (older runs have no such columns)."""
-    delegate = _known(s.get("delegate"))
-    if delegate is None:
+def _delegation_text(s: SummaryRow) -> str:
+    """'GPU, 40 of 49 nodes' from a summary row (older runs' logs name no delegate)."""
+    if s.delegate is None:
         return ""
-    nodes, total = _known(s.get("delegated_nodes")), _known(s.get("total_nodes"))
-    if nodes is not None and total is not None:
-        return f"{delegate}, {int(nodes)} of {int(total)} nodes"
-    return str(delegate)
+    if s.delegated_nodes is not None and s.total_nodes is not None:
+        return f"{s.delegate}, {s.delegated_nodes} of {s.total_nodes} nodes"
+    return s.delegate
 
 
 def _mask_text(run: DeviceRun) -> str:
-    """Core policy, CPUs and taskset mask: from meta["cores"] when stored, else the trials.
+    """Core policy, CPUs and taskset mask: from meta.json `cores` when stored, else the trials.
     A policy the topology did not back (`verified` false) says so."""
-    chosen = (run.meta.get("cores") or {}).get(run.serial) or {}
+    chosen = run.meta.cores.get(run.serial) or {}
     if chosen:
         return "; ".join(
-            f"{policy}: cpu {_text((c or {}).get('cpus'))} (mask 0x{(c or {}).get('mask')})"
-            + (", not verified" if (c or {}).get("verified") is False else "")
+            f"{policy}: cpu {_text(c.cpus)} (mask 0x{c.stored('mask')})"
+            + (", not verified" if c.stored("verified") is False else "")
             for policy, c in chosen.items()
         )
-    masks = sorted({str(t["core_mask"]) for t in run.trials if t.get("core_mask")})
-    cores = sorted({str(t["cores"]) for t in run.trials if t.get("cores")})
+    masks = sorted({t.core_mask for t in run.trials if t.core_mask})
+    cores = sorted({t.cores for t in run.trials if t.cores})
     return f"{', '.join(cores) or '–'} (mask {', '.join('0x' + m for m in masks) or '–'})"
 
 
-def _clusters_text(device: dict[str, Any]) -> str:
+def _clusters_text(device: DeviceInfo) -> str:
     parts = []
-    for c in device.get("clusters") or []:
-        cpus = c.get("cpus") or []
-        khz = c.get("max_khz")
-        speed = f" @ {khz / 1000:.0f} MHz" if isinstance(khz, (int, float)) else ""
-        parts.append(f"cpu{'/'.join(str(x) for x in cpus)}{speed}")
+    for c in device.clusters:
+        khz = c.max_khz
+        speed = f" @ {khz / 1000:.0f} MHz" if khz is not None else ""
+        parts.append(f"cpu{'/'.join(str(x) for x in c.cpus)}{speed}")
     return "; ".join(parts) or "–"
 
 
 def device_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
     """Who measured: model (and whether it was simulated), SoC, Android build, ABI, clusters."""
     d = run.device
-    model = " ".join(str(x) for x in (d.get("manufacturer"), d.get("model")) if x) or _text(
-        run.trials[0].get("device_model") if run.trials else None
+    model = " ".join(x for x in (d.manufacturer, d.model) if x) or _text(
+        run.trials[0].device_model if run.trials else None
     )
     model += prov.device_tag
-    soc = " / ".join(str(x) for x in (d.get("platform"), d.get("hardware")) if x)
-    android = f"{_text(d.get('android_release'))} (SDK {_text(d.get('sdk'))})"
+    soc = " / ".join(x for x in (d.platform, d.hardware) if x)
+    android = f"{_text(d.android_release)} (SDK {_text(d.sdk)})"
     return (
         Fact("Model", model),
-        Fact("Device / product", f"{_text(d.get('device'))} / {_text(d.get('product'))}"),
+        Fact("Device / product", f"{_text(d.device)} / {_text(d.product)}"),
         Fact("SoC", soc or "–"),
         Fact("Android", android),
-        Fact("Build fingerprint", _text(d.get("fingerprint"))),
-        Fact("ABI", _text(d.get("abi"))),
+        Fact("Build fingerprint", _text(d.fingerprint)),
+        Fact("ABI", _text(d.abi)),
         Fact("CPU clusters", _clusters_text(d)),
         Fact("Serial", run.serial),
     )
@@ -178,15 +167,15 @@ def device_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
 def binary_facts(run: DeviceRun, prov: Provenance) -> tuple[Fact, ...]:
     """With what: the benchmark binary's kind (saying what a stand-in is), hash, version line."""
     b = run.binary
-    kinds = {str(t["binary_kind"]) for t in run.trials if t.get("binary_kind")}
-    kind = str(b.get("kind") or ", ".join(sorted(kinds)) or "unknown")
-    shas = {str(t["binary_sha256"]) for t in run.trials if t.get("binary_sha256")}
-    sha = str(b.get("sha256") or ", ".join(sorted(shas)) or "–")
+    kinds = {t.binary_kind for t in run.trials if t.binary_kind}
+    kind = str(b.stored("kind") or ", ".join(sorted(kinds)) or "unknown")
+    shas = {t.binary_sha256 for t in run.trials if t.binary_sha256}
+    sha = b.sha256 or ", ".join(sorted(shas)) or "–"
     return (
         Fact("Kind", kind + prov.binary_tag),
         Fact("sha256", sha),
-        Fact("Version line", _text(b.get("version_line"))),
-        Fact("Path on device", _text(b.get("device_path"))),
+        Fact("Version line", _text(b.version_line)),
+        Fact("Path on device", _text(b.device_path)),
     )
 
 
@@ -203,11 +192,11 @@ def _when(value: Any) -> str:
     return stamp.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _cooldown_text(settings: dict[str, Any]) -> str:
-    temp = settings.get("cooldown_temp_c")
+def _cooldown_text(settings: MeasuredSettings) -> str:
+    temp = settings.cooldown_temp_c
     if temp is None:
         return "no temperature target"
-    return f"below {temp} °C, at most {_text(settings.get('cooldown_timeout_s'))} s"
+    return f"below {temp} °C, at most {_text(settings.stored('cooldown_timeout_s'))} s"
 
 
 def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
@@ -215,18 +204,18 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
     s = run.settings
     m = run.meta
     return (
-        Fact("Threads", _text(s.get("threads"))),
+        Fact("Threads", _text(s.threads)),
         Fact("Cores", _mask_text(run)),
-        Fact("XNNPACK", _text(s.get("xnnpack"))),
-        Fact("Runs / warmup per trial", f"{_text(s.get('runs'))} / {_text(s.get('warmup'))}"),
-        Fact("Trials per variant", _text(s.get("trials"))),
+        Fact("XNNPACK", _text(s.xnnpack)),
+        Fact("Runs / warmup per trial", f"{_text(s.stored('runs'))} / {_text(s.stored('warmup'))}"),
+        Fact("Trials per variant", _text(s.stored("trials"))),
         Fact("Cooldown", _cooldown_text(s)),
-        Fact("Op profile", "yes" if s.get("op_profile") else "no"),
-        Fact("Harness", f"{_text(m.get('harness_version'))} (git {_text(m.get('git_commit'))})"),
-        Fact("TensorFlow (converter)", _text(m.get("tf_version"))),
-        Fact("Run", f"{_text(m.get('run_id'))}, {_text(m.get('status'))}"),
-        Fact("Started", _when(m.get("created_at")), nowrap=True),
-        Fact("Finished", _when(m.get("finished_at")), nowrap=True),
+        Fact("Op profile", "yes" if s.op_profile else "no"),
+        Fact("Harness", f"{_text(m.harness_version)} (git {_text(m.git_commit)})"),
+        Fact("TensorFlow (converter)", _text(m.tf_version)),
+        Fact("Run", f"{_text(m.run_id)}, {_text(m.status)}"),
+        Fact("Started", _when(m.created_at), nowrap=True),
+        Fact("Finished", _when(m.finished_at), nowrap=True),
     )
 
 
@@ -284,10 +273,8 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
     rows = build_rows(run)
     base = changes_for(baseline, run, f"{anchor}-base") if baseline is not None else None
     d = run.device
-    title = str(
-        d.get("model") or (run.trials[0].get("device_model") if run.trials else None) or run.serial
-    )
-    subtitle = f"run {run.meta.get('run_id')} · {run.run_dir}"
+    title = str(d.model or (run.trials[0].device_model if run.trials else None) or run.serial)
+    subtitle = f"run {run.meta.run_id} · {run.run_dir}"
     prov = Provenance.of(run)
     return Section(
         anchor=anchor,
@@ -303,7 +290,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         charts=section_charts(anchor, rows, prov),
         warnings=advice.section_warnings(run, rows),
         ops=ops.breakdowns(run),
-        op_profile_requested=bool(run.settings.get("op_profile")),
+        op_profile_requested=run.settings.op_profile,
         op_errors=ops.profile_errors(run),
         baseline=base,
         provenance=prov,

@@ -31,8 +31,8 @@ GroupKey = tuple[str, bool]  # (device model, simulated)
 
 def device_model(run: DeviceRun) -> str:
     """The model as the trials recorded it (what `harness trend` groups by)."""
-    models = [str(t["device_model"]) for t in run.trials if t.get("device_model")]
-    return models[0] if models else str(run.device.get("model") or run.serial)
+    models = [t.device_model for t in run.trials if t.device_model]
+    return models[0] if models else run.device.model or run.serial
 
 
 def groups(runs: Sequence[DeviceRun]) -> dict[GroupKey, list[DeviceRun]]:
@@ -44,7 +44,7 @@ def groups(runs: Sequence[DeviceRun]) -> dict[GroupKey, list[DeviceRun]]:
 
 
 def _created(run: DeviceRun) -> str:
-    return str(run.meta.get("created_at") or "")
+    return run.meta.created_at or ""
 
 
 def shown_runs(runs: Sequence[DeviceRun]) -> list[DeviceRun]:
@@ -70,14 +70,14 @@ def run_labels(runs: Sequence[DeviceRun]) -> list[str]:
     """Each run's label: meta.json "label", else its date, made unique within the history."""
     labels = []
     for run in runs:
-        label = run.meta.get("label")
-        labels.append(str(label) if label else _date(run.meta.get("created_at"))[0])
+        label = run.meta.label
+        labels.append(label if label else _date(run.meta.created_at)[0])
     # Two runs on one day: add the time; still alike (or the same label twice): the run id.
     for i, run in enumerate(runs):
-        if labels.count(labels[i]) > 1 and not run.meta.get("label"):
-            labels[i] = _date(run.meta.get("created_at"))[1]
+        if labels.count(labels[i]) > 1 and not run.meta.label:
+            labels[i] = _date(run.meta.created_at)[1]
     return [
-        f"{lab} · {run.meta.get('run_id') or run.run_dir.name}" if labels.count(lab) > 1 else lab
+        f"{lab} · {run.meta.run_id or run.run_dir.name}" if labels.count(lab) > 1 else lab
         for lab, run in zip(labels, runs, strict=True)
     ]
 
@@ -171,16 +171,16 @@ def build_history(index: int, key: GroupKey, members: Sequence[DeviceRun]) -> Hi
     runs = tuple(
         HistoryRun(
             label=label,
-            run_id=str(r.meta.get("run_id") or r.run_dir.name),
-            when=_date(r.meta.get("created_at"))[1],
+            run_id=r.meta.run_id or r.run_dir.name,
+            when=_date(r.meta.created_at)[1],
             path=str(r.run_dir),
-            binary=str(r.binary.get("kind") or "unknown"),
+            binary=r.binary.kind,
             shown=r is newest,
         )
         for label, r in zip(labels, ordered, strict=True)
     )
     notes = []
-    if len({(r.binary.get("kind"), r.binary.get("sha256")) for r in members}) > 1:
+    if len({(r.binary.kind, r.binary.sha256) for r in members}) > 1:
         notes.append(
             "The benchmark binary changed between these runs: a step at that run measures "
             "the binary too."

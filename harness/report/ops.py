@@ -14,55 +14,42 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Any
 
+from harness.logs.optable import OpNode
 from harness.report.model import OpBreakdown, OpRow
 from harness.report.order import variant_size_key
 from harness.report.runs import DeviceRun
-from harness.results.profiles import ops_rows, read_profiles
-
-
-def _avg_ms(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _ops_rows(run: DeviceRun) -> list[dict[str, Any]]:
-    """This device's op rows of the run (empty when it was not profiled), from profiles.jsonl."""
-    out = []
-    for row in ops_rows(run.run_dir):
-        if str(row.get("device_serial")) != run.serial or "node_type" not in row:
-            continue
-        out.append({**row, "avg_ms": _avg_ms(row.get("avg_ms")), "graph": row.get("graph")})
-    return out
+from harness.results.profiles import ProfileRecord, read_profiles
 
 
 def breakdowns(run: DeviceRun) -> tuple[OpBreakdown, ...]:
     """One op-type table per profiled configuration and graph, slowest type first."""
-    groups: dict[tuple[str, str | None], list[dict[str, Any]]] = defaultdict(list)
-    for row in _ops_rows(run):
-        if row["avg_ms"] is not None:
-            groups[(str(row["config"]), row["graph"])].append(row)
+    # This device's timed nodes of the run (none when it was not profiled), by config and graph.
+    groups: dict[tuple[str, str | None], list[tuple[ProfileRecord, OpNode, float]]]
+    groups = defaultdict(list)
+    for record in read_profiles(run.run_dir):
+        if record.device_serial != run.serial:
+            continue
+        for node in record.ops:
+            if node.has("node_type") and node.avg_ms is not None and math.isfinite(node.avg_ms):
+                groups[(record.config, node.graph)].append((record, node, node.avg_ms))
     out = []
-    for (config, graph), rows in groups.items():
+    for (config, graph), nodes in groups.items():
         per_type: dict[str, list[float]] = defaultdict(list)
-        for row in rows:
-            per_type[str(row["node_type"])].append(float(row["avg_ms"]))
+        for _record, node, avg_ms in nodes:
+            per_type[str(node.node_type)].append(avg_ms)
         total = sum(sum(v) for v in per_type.values()) or 1.0
         table = tuple(
             OpRow(node_type=name, count=len(times), avg_ms=sum(times), pct=sum(times) / total)
             for name, times in sorted(per_type.items(), key=lambda kv: -sum(kv[1]))
         )
-        first = rows[0]
+        first = nodes[0][0]
         out.append(
             OpBreakdown(
                 config=config,
-                variant=str(first.get("variant")),
-                quant=str(first.get("quant")),
-                graph=None if graph is None else str(graph),
+                variant=str(first.stored("variant")),
+                quant=str(first.stored("quant")),
+                graph=graph,
                 rows=table,
             )
         )
@@ -75,10 +62,10 @@ def profile_errors(run: DeviceRun) -> tuple[str, ...]:
     """Why profiling produced nothing for this device: the distinct errors in profiles.jsonl."""
     errors: dict[str, None] = {}
     for record in read_profiles(run.run_dir):
-        if record.get("device_serial") != run.serial:
+        if record.device_serial != run.serial:
             continue
-        if record.get("status") == "unsupported":
+        if record.status == "unsupported":
             errors["the benchmark binary has no --enable_op_profiling"] = None
-        elif record.get("status") != "ok" and record.get("error"):
-            errors[str(record["error"])] = None
+        elif record.status != "ok" and record.error:
+            errors[record.error] = None
     return tuple(errors)

@@ -22,12 +22,12 @@ PHONE_LEDE = "MobileNet latency measured on Android phones with TFLite's benchma
 
 def is_synthetic(run: DeviceRun) -> bool:
     """True when the stand-in ran in the simulated device's deterministic mode (drawn times)."""
-    return SYNTHETIC_MARK in str(run.binary.get("version_line") or "").lower()
+    return SYNTHETIC_MARK in (run.binary.version_line or "").lower()
 
 
 def is_stand_in(run: DeviceRun) -> bool:
     """True when any trial ran the host stand-in rather than TFLite's benchmark_model."""
-    kinds = {str(t.get("binary_kind")) for t in run.trials} | {str(run.binary.get("kind"))}
+    kinds = {t.binary_kind for t in run.trials} | {run.binary.kind}
     return "stand-in" in kinds
 
 
@@ -43,7 +43,7 @@ class Provenance:
     def of(cls, run: DeviceRun) -> Provenance:
         """Read from meta.json's device info and the trials' binary kind."""
         return cls(
-            simulated=is_simulated(run.device),
+            simulated=is_simulated(run.device.props, run.device.emulated),
             stand_in=is_stand_in(run),
             synthetic=is_synthetic(run),
         )

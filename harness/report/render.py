@@ -31,6 +31,7 @@ from harness.report.context import build_context, fmt_ms, fmt_pct
 from harness.report.history import shown_runs
 from harness.report.model import ReportContext
 from harness.report.runs import DeviceRun, read_runs
+from harness.results.frame import DICT_COLUMNS, json_safe
 from harness.results.schema import TRIAL_FIELDS
 
 REPORT_NAME = "report.html"
@@ -55,14 +56,39 @@ def json_for_script(value: Any) -> Markup:
     return Markup(text)
 
 
-def trial_data(runs: Sequence[DeviceRun]) -> dict[str, Any]:
-    """Every trial of the report, column-wise (compact), for the CSV download."""
-    rows = [
-        [run.key if c == "section" else trial.get(c) for c in DATA_COLUMNS]
-        for run in runs
-        for trial in run.trials
-    ]
-    return {"columns": list(DATA_COLUMNS), "rows": rows}
+@dataclass(frozen=True)
+class TrialTable:
+    """Every trial of the report, for the CSV download: DATA_COLUMNS and a row per trial."""
+
+    rows: list[list[object]]
+    columns: tuple[str, ...] = DATA_COLUMNS
+
+    def to_dict(self) -> dict[str, Any]:
+        """What the page embeds: compact, column names once."""
+        return {"columns": list(self.columns), "rows": self.rows}
+
+
+def trial_data(runs: Sequence[DeviceRun]) -> TrialTable:
+    """Each trial's stored columns (dicts as the table holds them, JSON text) and the
+    device's build, under its section's key."""
+    rows: list[list[object]] = []
+    for run in runs:
+        device = run.device
+        for trial in run.trials:
+            flat = trial.to_dict()
+            for name in DICT_COLUMNS:
+                flat[name] = _json_text(flat[name])
+            rows.append(
+                [
+                    run.key, *(flat[c] for c in TRIAL_FIELDS),
+                    device.fingerprint, device.platform, device.android_release,
+                ]
+            )  # fmt: skip
+    return TrialTable(rows)
+
+
+def _json_text(value: object) -> object:
+    return value if value is None else json.dumps(json_safe(value), sort_keys=True)
 
 
 def _static(name: str) -> str:
@@ -94,7 +120,7 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_html(ctx: ReportContext, data: dict[str, Any]) -> str:
+def render_html(ctx: ReportContext, data: TrialTable) -> str:
     """The report as one HTML string."""
     js = _static("report.js")
     digest = base64.b64encode(hashlib.sha256(js.encode("utf-8")).digest()).decode("ascii")
@@ -108,7 +134,7 @@ def render_html(ctx: ReportContext, data: dict[str, Any]) -> str:
         css=Markup(_static("report.css")),
         js=Markup(js),
         csp=csp,
-        data_json=json_for_script(data),
+        data_json=json_for_script(data.to_dict()),
         cv_limit=CV_LIMIT,
     )
 

@@ -7,6 +7,7 @@ one section of the report shows.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Sequence
@@ -17,8 +18,13 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import ResultsError
-from harness.results import load, load_meta, summarize
+from harness.identity import BinaryInfo, DeviceInfo
+from harness.results import load, load_meta
+from harness.results.frame import DICT_COLUMNS
 from harness.results.load import run_dirs as expand_run_dirs
+from harness.results.meta import MeasuredSettings, RunMeta
+from harness.results.schema import TrialRecord
+from harness.results.summary import SummaryRow, summary_rows
 
 
 @dataclass(frozen=True)
@@ -26,30 +32,30 @@ class DeviceRun:
     """The stored results of one device in one run."""
 
     run_dir: Path
-    meta: dict[str, Any]
+    meta: RunMeta
     serial: str
-    trials: list[dict[str, Any]]  # one dict per trial, missing values as None
-    summary: list[dict[str, Any]]  # harness.results.summarize rows, missing values as None
+    trials: list[TrialRecord]  # as read (device model and binary filled from meta.json)
+    summary: list[SummaryRow]  # one per configuration (harness.results.summary)
 
     @property
     def key(self) -> str:
         """`run_id|serial`: how the embedded trial data are tied to their section."""
-        return f"{self.meta.get('run_id')}|{self.serial}"
+        return f"{self.meta.run_id}|{self.serial}"
 
     @property
-    def device(self) -> dict[str, Any]:
-        """The DeviceInfo dict stored in meta.json for this serial (empty if absent)."""
-        return dict((self.meta.get("devices") or {}).get(self.serial) or {})
+    def device(self) -> DeviceInfo:
+        """The phone stored in meta.json for this serial (an empty record if absent)."""
+        return self.meta.device(self.serial)
 
     @property
-    def binary(self) -> dict[str, Any]:
-        """The BinaryInfo dict stored in meta.json for this serial (empty if absent)."""
-        return dict((self.meta.get("binaries") or {}).get(self.serial) or {})
+    def binary(self) -> BinaryInfo:
+        """The benchmark binary stored in meta.json for this serial (empty if absent)."""
+        return self.meta.binary(self.serial)
 
     @property
-    def settings(self) -> dict[str, Any]:
+    def settings(self) -> MeasuredSettings:
         """The run's settings (threads, cores, trials, ...)."""
-        return dict(self.meta.get("settings") or {})
+        return self.meta.settings
 
 
 def plain(value: Any) -> Any:
@@ -63,13 +69,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """The rows of `frame` as dicts of plain values."""
+def trial_records(frame: pd.DataFrame) -> list[TrialRecord]:
+    """The trials of a loaded table as records: its cells as plain values, the dict
+    columns (CPU frequencies, stored in the table as JSON text) as dicts again."""
     columns = list(frame.columns)
-    return [
-        {c: plain(v) for c, v in zip(columns, row, strict=True)}
-        for row in frame.itertuples(index=False, name=None)
-    ]
+    out = []
+    for row in frame.itertuples(index=False, name=None):
+        values = {c: plain(v) for c, v in zip(columns, row, strict=True)}
+        for name in DICT_COLUMNS:
+            if isinstance(values.get(name), str):
+                values[name] = json.loads(values[name])
+        out.append(TrialRecord.from_dict(values))
+    return out
 
 
 def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[DeviceRun]:
@@ -98,8 +109,8 @@ def read_runs(paths: Sequence[str | os.PathLike[str]]) -> list[DeviceRun]:
                     run_dir=run_dir,
                     meta=meta,
                     serial=serial,
-                    trials=records(part),
-                    summary=records(summarize(part)),
+                    trials=trial_records(part),
+                    summary=summary_rows(part),
                 )
             )
     return out

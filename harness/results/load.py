@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import HarnessError, ResultsError
 from harness.results.files import is_run_file
 from harness.results.frame import TRIAL_DTYPES, coerce, trials_frame
+from harness.results.meta import RunMeta
 from harness.results.schema import config_key
 from harness.results.store import (
     META_FILE,
@@ -31,6 +32,7 @@ from harness.results.store import (
     read_meta,
     write_cache,
 )
+from harness.stored import Stored
 
 if TYPE_CHECKING:  # pandas is imported when a table is read, not by every importer
     import pandas as pd
@@ -39,8 +41,8 @@ log = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike[str]
 
-# Columns joined from meta.json: name -> (meta section, key). Sections "devices"
-# and "binaries" are looked up by the trial's device_serial.
+# Columns joined from meta.json: name -> the stored key of the trial's device
+# (`devices[device_serial]`), of its binary (`binaries[...]`), or of the run.
 DEVICE_COLUMNS: dict[str, str] = {
     "device_platform": "platform",
     "device_hardware": "hardware",
@@ -65,7 +67,7 @@ META_COLUMNS: tuple[str, ...] = (
 )
 
 
-def load_meta(run_dir: PathLike) -> dict[str, Any]:
+def load_meta(run_dir: PathLike) -> RunMeta:
     """meta.json of one run folder; SchemaVersionError for an unknown schema."""
     return read_meta(Path(run_dir))
 
@@ -88,7 +90,7 @@ def run_dirs(paths: PathLike | Iterable[PathLike]) -> list[Path]:
     return found
 
 
-def _read_trials(run_dir: Path, meta: dict[str, Any]) -> pd.DataFrame:
+def _read_trials(run_dir: Path, meta: RunMeta) -> pd.DataFrame:
     """The trials of one run, validated, from trials.jsonl (the record).
 
     The parquet files beside it are never read back (a forged one whose stamp
@@ -109,35 +111,37 @@ def _read_trials(run_dir: Path, meta: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def _join_meta(frame: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
+def _join_meta(frame: pd.DataFrame, meta: RunMeta) -> pd.DataFrame:
     # pandas is heavy: importing harness.results must not load it.
     import pandas as pd
 
-    devices: dict[str, Any] = meta.get("devices") or {}
-    binaries: dict[str, Any] = meta.get("binaries") or {}
-    serials = frame["device_serial"].astype("string")
+    serials = [str(s) if pd.notna(s) else None for s in frame["device_serial"]]
+    devices = [meta.device(s) if s is not None else None for s in serials]
+    binaries = [meta.binary(s) if s is not None else None for s in serials]
 
-    def lookup(section: dict[str, Any], key: str) -> list[Any]:
-        return [(section.get(str(s)) or {}).get(key) if pd.notna(s) else None for s in serials]
+    def lookup(records: Sequence[Stored | None], key: str) -> list[Any]:
+        # As stored: None where the run has no such device or its record lacks the key.
+        return [None if r is None else r.stored(key) for r in records]
 
     for column, key in DEVICE_COLUMNS.items():
         frame[column] = pd.Series(lookup(devices, key), index=frame.index, dtype="object")
     for column, key in BINARY_COLUMNS.items():
         frame[column] = pd.Series(lookup(binaries, key), index=frame.index, dtype="object")
     for column, key in RUN_COLUMNS.items():
-        frame[column] = pd.Series([meta.get(key)] * len(frame), index=frame.index, dtype="object")
+        value = meta.stored(key)
+        frame[column] = pd.Series([value] * len(frame), index=frame.index, dtype="object")
     # The record's own values win; meta only fills what a record left empty.
-    for column, section, key in (
+    for column, records, key in (
         ("device_model", devices, "model"),
         ("binary_kind", binaries, "kind"),
         ("binary_sha256", binaries, "sha256"),
     ):
-        fill = pd.Series(lookup(section, key), index=frame.index, dtype="string")
+        fill = pd.Series(lookup(records, key), index=frame.index, dtype="string")
         current = frame[column].astype("string")
         if column == "binary_kind":
             current = current.mask(current == "unknown")
         frame[column] = current.fillna(fill).fillna("unknown" if column == "binary_kind" else pd.NA)
-    frame["run_id"] = frame["run_id"].fillna(str(meta.get("run_id")))
+    frame["run_id"] = frame["run_id"].fillna(meta.run_id)
     frame["config"] = pd.Series(
         [
             config_key(str(v), str(q), int(t), str(c), str(x))
@@ -170,7 +174,7 @@ def _tidy(column: pd.Series) -> pd.Series:
 
 def empty_frame() -> pd.DataFrame:
     """The loaded-trials frame with no rows (every column, right dtypes)."""
-    return _finish([_join_meta(trials_frame([]), {})])
+    return _finish([_join_meta(trials_frame([]), RunMeta.from_dict({}))])
 
 
 def _finish(frames: list[pd.DataFrame]) -> pd.DataFrame:

@@ -10,21 +10,20 @@ is corruption.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.errors import ResultsError, SchemaVersionError, UntrustedRecord
 from harness.inputs import META_BYTES, TRIALS_BYTES, loads_json, read_bytes, read_text
 from harness.results.files import META_FILE
+from harness.results.meta import RunMeta
 from harness.results.schema import TrialRecord
 from harness.results.validate import meta_problem, plan_problem, planned_ids, record_problem
 from harness.results.versions import upgrade_meta, upgrade_trial
 
 
-def read_meta(run_dir: Path) -> dict[str, Any]:
-    """meta.json of a run folder, schema-checked."""
+def read_meta(run_dir: Path) -> RunMeta:
+    """meta.json of a run folder: every value checked against its type, then the record."""
     path = Path(run_dir) / META_FILE
     try:
         text = read_text(path, limit=META_BYTES, what=META_FILE, follow=False)
@@ -43,7 +42,7 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     problem = meta_problem(meta)
     if problem:
         raise ResultsError(problem, path=str(path))
-    return meta
+    return RunMeta.from_dict(meta)
 
 
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
@@ -84,7 +83,7 @@ def _check_unique(record: TrialRecord, lineno: int, seen: dict[str, int], path: 
         )
 
 
-def read_jsonl(path: Path, meta: Mapping[str, Any]) -> JsonlContents:
+def read_jsonl(path: Path, meta: RunMeta) -> JsonlContents:
     """Parse and validate trials.jsonl, tolerating (and reporting) a torn last line only.
 
     Each append is one write ending in a newline, so a crash can only leave

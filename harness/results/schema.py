@@ -1,4 +1,4 @@
-"""The stored shapes of a run: one TrialRecord per benchmark process, one RunMeta.
+"""The stored shape of a trial: one TrialRecord per benchmark process (meta.json: `meta`).
 
 Records are immutable and validated at creation; every stored file carries
 `schema_version` so that a later harness can migrate or refuse it clearly.
@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.vocab import TRIAL_STATUSES, BinaryKind, RunStatus, TrialStatus, config_key
+from harness.vocab import TRIAL_STATUSES, BinaryKind, TrialStatus, config_key
 
 SCHEMA_VERSION = 1
 
@@ -22,7 +22,6 @@ __all__ = [
     "TRIAL_STATUSES",
     "BinaryKind",
     "Figures",
-    "RunMeta",
     "TrialRecord",
     "TrialStatus",
     "config_key",
@@ -190,8 +189,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _stored_types() -> dict[str, Any]:
-    """Column -> annotation of trials.jsonl, in the order files have always had.
+def _stored_types() -> dict[str, object]:
+    """Column -> type annotation of trials.jsonl, in the order files have always had.
 
     The figures sit where they sat before they were gathered into `Figures`:
     the latency figures after `latency_ms`, the later additions (LATE_FIGURES)
@@ -201,7 +200,7 @@ def _stored_types() -> dict[str, Any]:
     figures = typing.get_type_hints(Figures)
     figures["parse_warnings"] = str | None  # stored as one string, a warning per line
     early = [n for n in figures if n not in LATE_FIGURES]
-    types: dict[str, Any] = {}
+    types: dict[str, object] = {}
     for f in dataclasses.fields(TrialRecord):
         if f.name == "figures":
             types.update((n, figures[n]) for n in early)
@@ -212,55 +211,6 @@ def _stored_types() -> dict[str, Any]:
     return types
 
 
-STORED_TYPES: dict[str, Any] = _stored_types()
+STORED_TYPES: dict[str, object] = _stored_types()  # column -> its type annotation
 TRIAL_FIELDS: tuple[str, ...] = tuple(STORED_TYPES)
 """The flat columns of trials.jsonl and trials.parquet, in order."""
-
-
-@dataclass(frozen=True)
-class RunMeta:
-    """meta.json: what a run measured, where, with what, and how it ended.
-
-    `RunStore.create` fills run_id, created_at, status and harness_version
-    when they are empty. Keys this version does not know are kept in `extra`
-    and written back, so a newer harness's additions survive a resume.
-    """
-
-    seed: int
-    settings: dict[str, Any]  # RunSettings.measured() plus the devices asked for
-    devices: dict[str, dict[str, Any]]  # serial -> device identity (DeviceInfo)
-    binaries: dict[str, dict[str, Any]]  # serial -> benchmark binary (sha256, kind, flags)
-    models: dict[str, dict[str, Any]]  # "variant|quant" -> sha256, size, MACs, params
-    order: list[str]  # the planned trial ids, in the order they run
-    cores: dict[str, Any] = field(default_factory=dict)  # serial -> topology and masks
-    fixed_performance: dict[str, Any] = field(default_factory=dict)
-    git_commit: str | None = None
-    label: str | None = None  # `harness run --label`: the release/commit/build measured
-    tf_version: str | None = None
-    converter: str | None = None
-    harness_version: str | None = None
-    run_id: str | None = None
-    created_at: str | None = None
-    finished_at: str | None = None
-    status: RunStatus | None = None
-    missing: dict[str, int] | None = None  # planned trials unstored, per device (when ended)
-    schema_version: int = SCHEMA_VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """meta.json's object (None values of unset keys left out, as the store fills them)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
-        later = ("run_id", "created_at", "finished_at", "status", "harness_version", "missing")
-        optional = ("label",)  # absent, not null, when the run has none (as in v1 files)
-        for name in (*later, *optional):  # later: filled when the run is created or ends
-            if out[name] is None:
-                del out[name]
-        return {**self.extra, **out}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RunMeta:
-        """From an upgraded meta.json (harness.results.versions); unknown keys go to `extra`."""
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        known = {k: v for k, v in data.items() if k in names}
-        extra = {k: v for k, v in data.items() if k not in names}
-        return cls(**known, extra=extra)

@@ -1,14 +1,17 @@
-"""What meta.json may hold, as types, and the one check of a stored value against a type.
+"""The one check of a stored value against a type.
 
-Readers of a run (`check`, `report`, `trend`, `--resume`) index into
-meta.json's sections: a device entry's `clusters`, a trial's `cooled`, the
-run's `seed`. A string where an object belongs used to end in an
-AttributeError far from the file (exit 70). `fields_checker` checks stored
-values against types (the TrialRecord's annotations for a trials.jsonl line,
-`MetaShape` below for meta.json) before anything reads them, naming the path
+Readers of a run (`check`, `report`, `trend`, `--resume`) read meta.json's
+sections by attribute: a device's `clusters`, a trial's `cooled`, the run's
+`seed`. A string where an object belongs used to end in an AttributeError far
+from the file (exit 70). `fields_checker` checks stored values against types
+(the TrialRecord's annotations for a trials.jsonl line, the field types of
+`harness.results.meta.RunMeta` and its records for meta.json, of
+`harness.results.profiles.ProfileRecord` for profiles.jsonl) before anything
+is built from them, naming the path
 of the first value that breaks its type. Keys a type does not declare are not
-checked (a newer harness may add some); JSON numbers must be finite, and
-integers fit in 64 bits (what a table's integer column holds).
+checked (a newer harness may add some), and every key may be absent (an older
+harness may not have written it); JSON numbers must be finite, and integers
+fit in 64 bits (what a table's integer column holds).
 """
 
 from __future__ import annotations
@@ -18,171 +21,9 @@ import math
 import types
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypedDict, Union
+from typing import Any, Literal, Union
 
-from harness.vocab import BinaryKind, RunStatus
-
-
-class ClusterShape(TypedDict, total=False):
-    """One CPU cluster of a device (harness.device.cores.Cluster.to_dict)."""
-
-    id: int
-    cpus: list[int]
-    max_khz: int | None
-    governor: str | None
-    online: list[int]
-
-
-class ZoneShape(TypedDict, total=False):
-    """One thermal zone as `harness devices` read it."""
-
-    zone: str | None
-    type: str | None
-    temp_c: float | None
-
-
-class DeviceShape(TypedDict, total=False):
-    """meta.json `devices[serial]`: harness.device.info.DeviceInfo.to_dict()."""
-
-    serial: str
-    state: str
-    model: str | None
-    device: str | None
-    product: str | None
-    manufacturer: str | None
-    platform: str | None
-    hardware: str | None
-    android_release: str | None
-    sdk: int | None
-    fingerprint: str | None
-    abi: str | None
-    abilist: list[str]
-    kernel: str | None
-    clusters: list[ClusterShape]
-    masks: dict[str, str]
-    thermal_zones: list[ZoneShape]
-    battery_level: int | None
-    battery_temp_c: float | None
-    screen_on: bool | None
-    emulated: bool
-    features: list[str]
-    warnings: list[str]
-    props: dict[str, str | None]
-
-
-class BinaryShape(TypedDict, total=False):
-    """meta.json `binaries[serial]`: harness.device.binary.BinaryInfo.to_dict()."""
-
-    kind: BinaryKind
-    sha256: str | None
-    device_path: str | None
-    version_line: str | None
-    flags: list[str]
-    source: str | None
-
-
-class ModelShape(TypedDict, total=False):
-    """meta.json `models["variant|quant"]`, and an arm's models (with their analysis)."""
-
-    sha256: str | None
-    size_bytes: int | None
-    macs: int | None
-    weight_params: int | None
-    path: str | None
-    input_shape: list[int] | None
-    input_dtype: str | None
-    ops: dict[str, int] | None
-
-
-class CoresShape(TypedDict, total=False):
-    """meta.json `cores[serial][policy]`: the mask and CPUs a policy chose."""
-
-    mask: str
-    cpus: list[int]
-    verified: bool
-
-
-class ArmSpecShape(TypedDict, total=False):
-    """One arm of `settings.arms` (harness.bench.arms.ArmSpec)."""
-
-    label: str
-    binary: str | None
-    models: str | None
-
-
-class ArmShape(TypedDict, total=False):
-    """meta.json `arms[label]` of an A/B run."""
-
-    binary: str | None
-    models_dir: str | None
-    models: dict[str, ModelShape]
-
-
-class SettingsShape(TypedDict, total=False):
-    """meta.json `settings`: RunSettings.measured() and the devices asked for."""
-
-    variants: list[str]
-    quants: list[str]
-    threads: list[int]
-    cores: list[str]
-    trials: int
-    runs: int
-    warmup: int
-    xnnpack: str
-    cooldown_temp_c: float | None
-    cooldown_timeout_s: float
-    op_profile: bool
-    trial_timeout_s: float
-    arms: list[ArmSpecShape]
-    devices: list[str]
-
-
-class MetaShape(TypedDict, total=False):
-    """meta.json (harness.results.schema.RunMeta and the sections it leaves loose)."""
-
-    schema_version: int
-    run_id: str
-    seed: int | None  # None: not recorded (a resume refuses such a run)
-    settings: SettingsShape
-    devices: dict[str, DeviceShape]
-    binaries: dict[str, BinaryShape]
-    models: dict[str, ModelShape]
-    order: list[str]
-    cores: dict[str, dict[str, CoresShape]]
-    fixed_performance: dict[str, bool | None]
-    git_commit: str | None
-    label: str | None
-    tf_version: str | None
-    converter: str | None
-    harness_version: str | None
-    created_at: str | None
-    finished_at: str | None
-    status: RunStatus | None
-    missing: dict[str, int] | None
-    arms: dict[str, ArmShape]
-
-
-class ProfileShape(TypedDict, total=False):
-    """One line of profiles.jsonl (harness.bench.profile): an op-profiling process."""
-
-    device_serial: str
-    device_model: str
-    config: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
-    core_mask: str
-    status: str
-    error: str | None
-    num_runs: int
-    profiled_avg_us: float | None
-    wall_s: float | None
-    ops: list[dict[str, Any]]
-    binary_sha256: str | None
-    model_sha256: str | None
-
+from harness.stored import Stored
 
 INT64 = (-(2**63), 2**63 - 1)
 _WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
@@ -197,9 +38,9 @@ def describe(tp: Any) -> str:
         return " or ".join(describe(arg) for arg in typing.get_args(tp))
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if origin is list:
+    if origin in (list, tuple, frozenset):
         return "a list"
-    if origin is dict or typing.is_typeddict(tp):
+    if origin in (dict, Mapping) or typing.is_typeddict(tp) or _is_record(tp):
         return "an object"
     return _WORDS.get(tp, getattr(tp, "__name__", str(tp)))
 
@@ -221,7 +62,7 @@ Problem = tuple[str, str]
 Checker = Callable[[Any], "Problem | None"]
 
 
-def fields_checker(hints: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], str | None]:
+def fields_checker(hints: Mapping[str, object]) -> Callable[[Mapping[str, Any]], str | None]:
     """A check of an object's fields against `hints` (name -> type), built once: it answers
     None, or where the first value that breaks its type is and how (`devices['X'].clusters
     is a string, not a list`). Fields `hints` does not name are not checked."""
@@ -259,11 +100,15 @@ def _checker(tp: Any) -> Checker:
     if origin is Literal:
         allowed = typing.get_args(tp)
         return lambda value: None if value in allowed else _not(value, tp)
-    if origin is list:
+    if origin in (list, tuple, frozenset):
         return _list(tp)
-    if origin is dict or typing.is_typeddict(tp):
+    if origin in (dict, Mapping) or typing.is_typeddict(tp) or _is_record(tp):
         return _object(tp)
     return _scalar(tp)
+
+
+def _is_record(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, Stored)
 
 
 def _scalar(tp: Any) -> Checker:
@@ -315,7 +160,7 @@ def _union(tp: Any) -> Checker:
 
 
 def _list(tp: Any) -> Checker:
-    (item,) = typing.get_args(tp)
+    item = typing.get_args(tp)[0]  # list[X], frozenset[X], tuple[X, ...]
     check_item = _checker(item)
 
     def check(value: Any) -> Problem | None:
@@ -331,7 +176,7 @@ def _list(tp: Any) -> Checker:
 
 
 def _object(tp: Any) -> Checker:
-    if typing.get_origin(tp) is dict:  # keys are data (serials, labels): shown quoted
+    if typing.get_origin(tp) in (dict, Mapping):  # keys are data (serials, labels): shown quoted
         check_item = _checker(typing.get_args(tp)[1])
 
         def check_dict(value: Any) -> Problem | None:
@@ -344,10 +189,12 @@ def _object(tp: Any) -> Checker:
             return None
 
         return check_dict
+    if _is_record(tp):
+        return _fields(tp.field_types())
     return _fields(typing.get_type_hints(tp))
 
 
-def _fields(hints: dict[str, Any]) -> Checker:
+def _fields(hints: Mapping[str, object]) -> Checker:
     fields = {key: _checker(sub) for key, sub in hints.items()}
 
     def check_fields(value: Any) -> Problem | None:  # keys are names; others are not checked

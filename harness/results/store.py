@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,10 @@ from harness.results.files import (
     write_json_atomic,
 )
 from harness.results.frame import json_safe, trials_frame
+from harness.results.meta import RunMeta
 from harness.results.read import JsonlContents, read_jsonl, read_meta
-from harness.results.schema import SCHEMA_VERSION, RunMeta, TrialRecord
+from harness.results.schema import SCHEMA_VERSION, TrialRecord
+from harness.results.validate import meta_problem
 from harness.results.versions import check_schema_version
 from harness.vocab import RUN_STATUSES
 
@@ -75,6 +77,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _stored(meta: RunMeta, path: Path) -> dict[str, Any]:
+    """meta.json's object for `meta`, refused (ResultsError) where a reader would refuse it."""
+    data: dict[str, Any] = json_safe(meta.to_dict())
+    problem = meta_problem(data)
+    if problem:
+        raise ResultsError(problem, path=str(path))
+    return data
+
+
 def _append_bytes(path: Path, data: bytes) -> None:
     """Append `data` to one of the run folder's own files (created if absent) and fsync it."""
     fd = open_run_file(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
@@ -91,7 +102,7 @@ class RunStore:
     one process at a time (a flock on RUN_DIR/.lock).
     """
 
-    def __init__(self, run_dir: Path, meta: dict[str, Any], records: Iterable[TrialRecord]) -> None:
+    def __init__(self, run_dir: Path, meta: RunMeta, records: Iterable[TrialRecord]) -> None:
         self.run_dir = Path(run_dir)
         self._meta = meta
         self._records: list[TrialRecord] = list(records)
@@ -110,42 +121,35 @@ class RunStore:
 
     @property
     def run_id(self) -> str:
-        return str(self._meta["run_id"])
+        return self._meta.run_id
 
     @property
-    def meta(self) -> dict[str, Any]:
-        """A copy of the run's meta (change it with `update_meta`)."""
-        return json.loads(json.dumps(self._meta))  # type: ignore[no-any-return]
-
-    @property
-    def run_meta(self) -> RunMeta:
-        """The run's meta as the typed RunMeta (a copy, like `meta`)."""
-        return RunMeta.from_dict(self.meta)
+    def meta(self) -> RunMeta:
+        """The run's meta as meta.json holds it (change it with `update_meta`)."""
+        with self._lock:
+            return self._meta
 
     # -- creating and opening ------------------------------------------------------------
     @classmethod
-    def create(cls, out_dir: str | os.PathLike[str], meta: Mapping[str, Any]) -> RunStore:
+    def create(cls, out_dir: str | os.PathLike[str], meta: RunMeta) -> RunStore:
         """Make RUN_DIR = out_dir/<run_id> and write its meta.json.
 
-        `meta` follows docs/design.md "results"; `run_id`, `schema_version`,
-        `created_at`, `status` and `harness_version` are filled in when absent.
-        Refuses an existing folder so that two runs never mix.
+        `meta` follows docs/design.md "results"; `run_id`, `created_at`, `status`
+        and `harness_version` are filled in when empty, `schema_version` is this
+        harness's. Refuses an existing folder so that two runs never mix.
         """
-        full: dict[str, Any] = dict(json_safe(dict(meta)))
-        if "schema_version" in full:
-            check_schema_version(full["schema_version"], path=Path(out_dir))
-        full["schema_version"] = SCHEMA_VERSION
-        if not full.get("run_id"):
-            devices = full.get("devices") or {}
-            names = [str((d or {}).get("model") or s) for s, d in devices.items()]
-            full["run_id"] = new_run_id(names)
-        run_id = str(full["run_id"])
+        check_schema_version(meta.schema_version, path=Path(out_dir))
+        run_id = meta.run_id or new_run_id([d.model or s for s, d in meta.devices.items()])
         if not RUN_ID_PATTERN.match(run_id):
             raise ResultsError(f"run_id {run_id!r} is not a safe folder name", path=str(out_dir))
-        full.setdefault("created_at", utc_now())
-        full.setdefault("finished_at", None)
-        full.setdefault("status", "running")
-        full.setdefault("harness_version", __version__)
+        full = meta.replace(
+            schema_version=SCHEMA_VERSION,
+            run_id=run_id,
+            created_at=meta.created_at or utc_now(),
+            finished_at=meta.finished_at,
+            status=meta.status or "running",
+            harness_version=meta.harness_version or __version__,
+        )
         out = Path(out_dir)
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -160,12 +164,13 @@ class RunStore:
         except OSError as exc:
             raise ResultsError(f"cannot create run folder: {exc}", path=str(out)) from None
         lock_run_dir(run_dir)
-        write_json_atomic(run_dir / META_FILE, full)
+        stored = _stored(full, run_dir / META_FILE)
+        write_json_atomic(run_dir / META_FILE, stored)
         (run_dir / TRIALS_FILE).touch()
         fsync_dir(run_dir)
         fsync_dir(out)
         log.info("created run folder %s", run_dir)
-        return cls(run_dir, full, [])
+        return cls(run_dir, RunMeta.from_dict(stored), [])
 
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str]) -> RunStore:
@@ -247,19 +252,24 @@ class RunStore:
             return {r.trial_id for r in self._records if r.status in wanted}
 
     # -- meta ----------------------------------------------------------------------------
-    def update_meta(self, **keys: Any) -> dict[str, Any]:
-        """Set top-level meta keys and rewrite meta.json atomically; returns the new meta."""
-        if "schema_version" in keys:
-            check_schema_version(keys["schema_version"], path=self.meta_path)
-        if "run_id" in keys and keys["run_id"] != self.run_id:
+    def update_meta(self, **changes: Any) -> RunMeta:
+        """Set fields of the run's meta and rewrite meta.json atomically; the new meta.
+
+        The values are checked as a reader checks them, so a file this store
+        wrote is one every reader reads.
+        """
+        if "schema_version" in changes:
+            check_schema_version(changes["schema_version"], path=self.meta_path)
+        if "run_id" in changes and changes["run_id"] != self.run_id:
             raise ResultsError("the run_id of a run folder cannot change", path=str(self.meta_path))
-        if "status" in keys and keys["status"] not in RUN_STATUSES:
-            raise ResultsError(f"unknown run status {keys['status']!r}", path=str(self.meta_path))
+        if "status" in changes and changes["status"] not in RUN_STATUSES:
+            msg = f"unknown run status {changes['status']!r}"
+            raise ResultsError(msg, path=str(self.meta_path))
         with self._lock:
-            updated = {**self._meta, **json_safe(keys)}
-            write_json_atomic(self.meta_path, updated)
-            self._meta = updated
-            return self.meta
+            stored = _stored(self._meta.replace(**changes), self.meta_path)
+            write_json_atomic(self.meta_path, stored)
+            self._meta = RunMeta.from_dict(stored)
+            return self._meta
 
     def close(self) -> None:
         """Let other processes open the run and remove `.lock`: call it when the run ends."""

@@ -8,7 +8,9 @@ Percentiles use numpy's linear interpolation over the trial latencies.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
@@ -28,34 +30,46 @@ GROUP_COLUMNS: tuple[str, ...] = (
     "cores",
     "xnnpack",
 )
-SUMMARY_COLUMNS: tuple[str, ...] = (
-    *GROUP_COLUMNS,
-    "device_model",
-    "config",
-    "n_trials",
-    "n_ok",
-    "n_failed",
-    "median_ms",
-    "p5_ms",
-    "p95_ms",
-    "mean_ms",
-    "std_ms",
-    "cv",
-    "min_ms",
-    "max_ms",
-    "published_ms",
-    "ratio",
-    "throttled_trials",
-    "uncooled_trials",  # cooled false: the cooldown timed out before the trial
-    "cooled_unknown_trials",  # cooled null with a reason: no temperature was readable
-    "status",
-    "delegate",
-    "delegated_nodes",
-    "total_nodes",
-    "warned_trials",
-    "flagged_trials",  # ok trials with proof flags (throttled, hot, interfered, log_mismatch)
-    "proof_flags",  # which and why: "#1 hot+throttled; #3 interfered"
-)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One device x configuration: its trials' counts and figures (a row of `summarize`)."""
+
+    device_serial: str
+    variant: str
+    quant: str
+    threads: int
+    cores: str
+    xnnpack: str
+    device_model: str | None
+    config: str
+    n_trials: int
+    n_ok: int
+    n_failed: int
+    median_ms: float | None = None  # the figures of the ok trials' latencies (None: none)
+    p5_ms: float | None = None
+    p95_ms: float | None = None
+    mean_ms: float | None = None
+    std_ms: float | None = None  # sample std between trials (None for one trial)
+    cv: float | None = None  # std / mean
+    min_ms: float | None = None
+    max_ms: float | None = None
+    published_ms: float | None = None
+    ratio: float | None = None  # median / published Pixel-1 ms
+    throttled_trials: int = 0
+    uncooled_trials: int = 0  # cooled false: the cooldown timed out before the trial
+    cooled_unknown_trials: int = 0  # cooled null with a reason: no temperature was readable
+    status: str = "skipped"
+    delegate: str | None = None
+    delegated_nodes: int | None = None
+    total_nodes: int | None = None
+    warned_trials: int = 0
+    flagged_trials: int = 0  # ok trials with proof flags (throttled, hot, interfered, ...)
+    proof_flags: str | None = None  # which and why: "#1 hot+throttled; #3 interfered"
+
+
+SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SummaryRow))
 _DTYPES: dict[str, str] = {
     "device_serial": "string",
     "variant": "string",
@@ -155,86 +169,89 @@ def _status(n_ok: int, n_failed: int, cv: float | None = None) -> str:
     return "failed" if n_failed else "skipped"
 
 
-def _row(key: tuple[Any, ...], group: pd.DataFrame) -> dict[str, Any]:
+def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
     # pandas is heavy: importing harness.results must not load it.
     import numpy as np
     import pandas as pd
 
+    serial, variant, quant, threads, cores, xnnpack = key
     statuses = group["status"].astype("string")
     ok = group[statuses == "ok"]
     lat = pd.to_numeric(ok["latency_ms"], errors="coerce").dropna().to_numpy(dtype=float)
     n_ok = len(ok)
     n_failed = int(statuses.isin(list(FAILED_STATUSES)).sum())
-    row: dict[str, Any] = dict(zip(GROUP_COLUMNS, key, strict=True))
     models = group["device_model"].dropna()
-    row["device_model"] = str(models.iloc[0]) if len(models) else None
-    row["config"] = config_key(
-        str(row["variant"]),
-        str(row["quant"]),
-        int(row["threads"]),
-        str(row["cores"]),
-        str(row["xnnpack"]),
-    )
-    row.update(n_trials=len(group), n_ok=n_ok, n_failed=n_failed)
+    median = p5 = p95 = mean = std = cv = low = high = None
     if len(lat):
         mean = float(lat.mean())
         std = float(lat.std(ddof=1)) if len(lat) > 1 else None
-        row.update(
-            median_ms=float(np.median(lat)),
-            p5_ms=float(np.percentile(lat, 5)),
-            p95_ms=float(np.percentile(lat, 95)),
-            mean_ms=mean,
-            std_ms=std,
-            cv=std / mean if std is not None and mean > 0 else None,
-            min_ms=float(lat.min()),
-            max_ms=float(lat.max()),
-        )
-    pub = published_ms(str(row["variant"]))
-    row["published_ms"] = pub
-    median = row.get("median_ms")
-    row["ratio"] = median / pub if median is not None and pub else None
-    row["throttled_trials"] = int(group["throttled"].fillna(False).astype(bool).sum())
+        cv = std / mean if std is not None and mean > 0 else None
+        median, low, high = float(np.median(lat)), float(lat.min()), float(lat.max())
+        p5, p95 = float(np.percentile(lat, 5)), float(np.percentile(lat, 95))
+    pub = published_ms(str(variant))
     # cooled: True/False as seen; None without a cooldown, or (with a reason) unknown.
     cooled = group["cooled"].astype("boolean")
-    row["uncooled_trials"] = int((~cooled.fillna(True)).sum())
-    row["cooled_unknown_trials"] = int((cooled.isna() & group["cooled_reason"].notna()).sum())
-    row["status"] = _status(n_ok, n_failed, row.get("cv"))
-    row.update(_delegation(group))
-
     flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])
-    row.update(flagged_trials=len(flagged), proof_flags="; ".join(flagged) or None)
-    return row
-
-
-def _delegation(group: pd.DataFrame) -> dict[str, Any]:
-    """The delegate its trials name most often, its node counts, and how many trials warned."""
-    named = group.dropna(subset=["delegate"])
-    out: dict[str, Any] = {"delegate": None, "delegated_nodes": None, "total_nodes": None}
-    if len(named):
-        top = named["delegate"].astype("string").mode().iloc[0]
-        of_top = named[named["delegate"].astype("string") == top]
-        out["delegate"] = str(top)
-        for column in ("delegated_nodes", "total_nodes"):
-            values = of_top[column].dropna()
-            out[column] = int(values.mode().iloc[0]) if len(values) else None
+    delegate, delegated_nodes, total_nodes = _delegation(group)
     warned = group["parse_warnings"].fillna("").astype(str).str.len() > 0
-    out["warned_trials"] = int(warned.sum())
-    return out
+    return SummaryRow(
+        device_serial=str(serial),
+        variant=str(variant),
+        quant=str(quant),
+        threads=int(threads),
+        cores=str(cores),
+        xnnpack=str(xnnpack),
+        device_model=str(models.iloc[0]) if len(models) else None,
+        config=config_key(str(variant), str(quant), int(threads), str(cores), str(xnnpack)),
+        n_trials=len(group),
+        n_ok=n_ok,
+        n_failed=n_failed,
+        median_ms=median,
+        p5_ms=p5,
+        p95_ms=p95,
+        mean_ms=mean,
+        std_ms=std,
+        cv=cv,
+        min_ms=low,
+        max_ms=high,
+        published_ms=pub,
+        ratio=median / pub if median is not None and pub else None,
+        throttled_trials=int(group["throttled"].fillna(False).astype(bool).sum()),
+        uncooled_trials=int((~cooled.fillna(True)).sum()),
+        cooled_unknown_trials=int((cooled.isna() & group["cooled_reason"].notna()).sum()),
+        status=_status(n_ok, n_failed, cv),
+        delegate=delegate,
+        delegated_nodes=delegated_nodes,
+        total_nodes=total_nodes,
+        warned_trials=int(warned.sum()),
+        flagged_trials=len(flagged),
+        proof_flags="; ".join(flagged) or None,
+    )
 
 
-def summarize(trials: pd.DataFrame) -> pd.DataFrame:
-    """Per device x config (variant, quant, threads, cores, xnnpack): counts and ms figures.
+def _delegation(group: pd.DataFrame) -> tuple[str | None, int | None, int | None]:
+    """The delegate its trials name most often, and its node counts (delegated, total)."""
+    named = group.dropna(subset=["delegate"])
+    if not len(named):
+        return None, None, None
+    top = named["delegate"].astype("string").mode().iloc[0]
+    of_top = named[named["delegate"].astype("string") == top]
+    counts = []
+    for column in ("delegated_nodes", "total_nodes"):
+        values = of_top[column].dropna()
+        counts.append(int(values.mode().iloc[0]) if len(values) else None)
+    return str(top), counts[0], counts[1]
 
-    Columns: SUMMARY_COLUMNS. `std_ms` is the sample std between trials (None
-    for one trial), `cv` = std/mean, `ratio` = median / published Pixel-1 ms.
+
+def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
+    """Per device x config (variant, quant, threads, cores, xnnpack): counts and ms figures,
+    by device, then by model size (largest first).
+
     `status` is ok (all trials ok), noisy (all ok, but their CV is NOISY_CV or
-    more), partial, failed (none ok) or skipped.
-    `delegate`, `delegated_nodes`, `total_nodes` are what most trials' logs say;
-    `warned_trials` counts trials whose log lacked figures or under-delegated.
+    more), partial, failed (none ok) or skipped. `delegate`, `delegated_nodes`,
+    `total_nodes` are what most trials' logs say; `warned_trials` counts trials
+    whose log lacked figures or under-delegated.
     """
-    # pandas is heavy: importing harness.results must not load it.
-    import pandas as pd
-
     missing = [c for c in (*GROUP_COLUMNS, "status", "latency_ms") if c not in trials.columns]
     if missing:
         raise ValueError(f"not a trials table: missing columns {missing}")
@@ -259,17 +276,20 @@ def summarize(trials: pd.DataFrame) -> pd.DataFrame:
     # would read as a typo.
     rows.sort(
         key=lambda r: (
-            str(r["device_serial"]),
-            config_size_key(
-                str(r["variant"]),
-                str(r["quant"]),
-                int(r["threads"]),
-                str(r["cores"]),
-                str(r["xnnpack"]),
-            ),
+            r.device_serial,
+            config_size_key(r.variant, r.quant, r.threads, r.cores, r.xnnpack),
         )
     )
-    out = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    return rows
+
+
+def summarize(trials: pd.DataFrame) -> pd.DataFrame:
+    """`summary_rows` as a table: one row per device x config, columns SUMMARY_COLUMNS."""
+    # pandas is heavy: importing harness.results must not load it.
+    import pandas as pd
+
+    rows = summary_rows(trials)
+    out = pd.DataFrame([dataclasses.astuple(r) for r in rows], columns=list(SUMMARY_COLUMNS))
     for column in SUMMARY_COLUMNS:
         dtype: Any = _DTYPES.get(column, "float64")  # a str the pandas stubs cannot narrow
         out[column] = out[column].astype(dtype)

@@ -13,7 +13,7 @@ latency renders as "inf" and poisons every mean. The rules:
   minutes; a MobileNet takes milliseconds, the slowest phone a few seconds);
 - every field has the type TrialRecord declares (`threads` an integer,
   `cooled` true, false or null, ...), and every value of meta.json the type
-  `harness.results.shapes.MetaShape` gives it (a device entry an object, its
+  `harness.results.meta.RunMeta` gives it (a device entry an object, its
   `clusters` a list of objects, `seed` an integer): a `"x"` thread count would
   otherwise become its own configuration, and a string where an object
   belongs crash a reader far from the file;
@@ -25,12 +25,12 @@ latency renders as "inf" and poisons every mean. The rules:
 from __future__ import annotations
 
 import math
-import typing
 from collections.abc import Mapping
 from typing import Any
 
+from harness.results.meta import RunMeta
 from harness.results.schema import STORED_TYPES, TrialRecord
-from harness.results.shapes import MetaShape, fields_checker
+from harness.results.shapes import fields_checker
 
 ABSURD_LATENCY_MS = 600_000.0
 # Per-trial figures benchmark_model prints, in microseconds.
@@ -64,7 +64,7 @@ def latency_problem(value: Any, *, unit_ms: float, positive: bool) -> str | None
     return None
 
 
-_meta_problem = fields_checker(typing.get_type_hints(MetaShape))
+_meta_problem = fields_checker(RunMeta.field_types())
 _record_types = fields_checker(STORED_TYPES)
 
 
@@ -73,18 +73,17 @@ def meta_problem(meta: Mapping[str, Any]) -> str | None:
     return _meta_problem(meta)
 
 
-def planned_ids(meta: Mapping[str, Any]) -> frozenset[str] | None:
+def planned_ids(meta: RunMeta) -> frozenset[str] | None:
     """The trial ids a run planned (meta.json `order`); None when it records no plan."""
-    order = meta.get("order")
-    return frozenset(order) if order else None
+    return frozenset(meta.order) if meta.order else None
 
 
 def plan_problem(
-    trial_id: str, run_id: str, meta: Mapping[str, Any], planned: frozenset[str] | None
+    trial_id: str, run_id: str, meta: RunMeta, planned: frozenset[str] | None
 ) -> str | None:
     """Why a record is not one of its run's trials (another run's, or not in the plan)."""
-    if meta.get("run_id") is not None and run_id != meta["run_id"]:
-        return f"trial {trial_id!r} belongs to run {run_id!r}, not {meta['run_id']!r}"
+    if meta.run_id and run_id != meta.run_id:
+        return f"trial {trial_id!r} belongs to run {run_id!r}, not {meta.run_id!r}"
     if planned is not None and trial_id not in planned:
         return f"trial {trial_id!r} is not one of the run's planned trials (meta.json order)"
     return None

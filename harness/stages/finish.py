@@ -17,6 +17,8 @@ from harness.bench.arms import arm_note
 from harness.bench.runner import WorkerOutcome
 from harness.errors import EXIT_DEVICE, EXIT_FAILURES, EXIT_OK, HarnessError
 from harness.results.frame import json_safe, trials_frame
+from harness.results.meta import RunMeta
+from harness.results.schema import TrialRecord
 from harness.results.summary import summarize
 from harness.stages.measure import Measured, missing_trials
 from harness.stages.settings import RunSettings
@@ -100,7 +102,7 @@ def finish(
     frame = trials_frame(records)
     summary = summarize(frame) if records else None
     if summary is not None:
-        summary = with_planned(summary, store.meta.get("order") or [])
+        summary = with_planned(summary, store.meta.order)
     failed = sum(1 for r in records if r.status != "ok")
     missing = missing_trials(store)
     resume = None
@@ -158,7 +160,7 @@ def with_planned(summary: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     return out
 
 
-def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
+def caveats(meta: RunMeta, records: Sequence[TrialRecord]) -> list[str]:
     """What every reader of this run's numbers must know first (not phone numbers?)."""
     out: list[str] = []
     kinds = {r.binary_kind for r in records}
@@ -168,19 +170,17 @@ def caveats(meta: dict[str, Any], records: Sequence[Any]) -> list[str]:
             "not the official TFLite tool: these are not phone numbers"
         )
     synthetic = sorted(
-        s
-        for s, b in (meta.get("binaries") or {}).items()
-        if SYNTHETIC_MARK in str((b or {}).get("version_line") or "").lower()
+        s for s, b in meta.binaries.items() if SYNTHETIC_MARK in (b.version_line or "").lower()
     )
     if synthetic:
         out.append(
             f"synthetic latencies on {', '.join(synthetic)}: the simulated device's deterministic "
             "mode drew every time from a seeded distribution; they measure nothing"
         )
-    emulated = [s for s, d in (meta.get("devices") or {}).items() if is_simulated(d)]
+    emulated = [s for s, d in meta.devices.items() if is_simulated(d.props, d.emulated)]
     if emulated:
         out.append(f"simulated or emulated device(s): {', '.join(sorted(emulated))}")
-    note = arm_note(meta)
+    note = arm_note(meta.settings)
     if note:
         out.append(note)
     if "unknown" in kinds:

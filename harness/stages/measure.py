@@ -47,7 +47,7 @@ def measure(
     """Run the plan's trials of the devices at hand (and the op profiles), then close
     the run folder with its status."""
     plan = plan.only(r.plan_serial for r in runners)
-    if store.meta.get("status") != "running":
+    if store.meta.status != "running":
         store.update_meta(status="running")
     workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)
     lost = [w for w in workers if w.lost or w.error]
@@ -64,9 +64,9 @@ def missing_trials(store: RunStore) -> dict[str, int]:
     """Planned trials (meta.json `order`) without a record, counted per device."""
     done = store.completed_trial_ids()
     missing: dict[str, int] = {}
-    for trial in store.meta.get("order") or []:
+    for trial in store.meta.order:
         if trial not in done:
-            device = str(trial).split("|", 1)[0]
+            device = trial.split("|", 1)[0]
             missing[device] = missing.get(device, 0) + 1
     return missing
 

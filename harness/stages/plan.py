@@ -10,17 +10,17 @@ own, from its meta.json, seed included.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness import catalogue
 from harness.bench.arm_plan import plan_for
 from harness.bench.arms import ResolvedArms, resolve_arms
 from harness.bench.plan import Plan, new_seed
 from harness.bench.target import ModelFile
-from harness.convert import convert_many
+from harness.convert import ConvertedModel, convert_many
 from harness.convert.cache import cache_dir
+from harness.results.meta import RunMeta
 from harness.results.store import RunStore
 from harness.stages.settings import RunSettings
 from harness.vocab import Config
@@ -33,27 +33,27 @@ class Planned:
     settings: RunSettings
     seed: int
     configs: list[Config]
-    converted: list[Any]  # harness.convert results: sha256, size, MACs per model
+    converted: list[ConvertedModel]  # sha256, size, MACs per model
     models: list[ModelFile]
     arms: ResolvedArms  # an A/B run's arms (empty without arms)
     # The trial order of every device of the run (a resumed run: the devices it stored).
     plan: Plan
     store: RunStore | None = None  # the run folder being resumed; None for a new run
-    meta: dict[str, Any] = field(default_factory=dict)  # its meta.json
+    meta: RunMeta | None = None  # its meta.json
 
 
 def plan(settings: RunSettings, serials: Sequence[str], emit: Callable[[str], None]) -> Planned:
     """Open a resumed run, validate, convert, order the trials of the devices `serials`
     (a resumed run: of its own devices); raises HarnessError on bad input."""
     store: RunStore | None = None
-    meta: dict[str, Any] = {}
+    meta: RunMeta | None = None
     if settings.resume is not None:
         store = RunStore.open(settings.resume)
         for msg in store.recovered:
             emit(msg)
         meta = store.meta
         # Trial ids name the devices the run started with, wherever they are now.
-        serials = list(meta.get("devices") or {})
+        serials = list(meta.devices)
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
     configs = settings.validate()
@@ -67,7 +67,7 @@ def plan(settings: RunSettings, serials: Sequence[str], emit: Callable[[str], No
     return Planned(settings, seed, configs, converted, models, arms, order, store, meta)
 
 
-def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[Any]:
+def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[ConvertedModel]:
     """The run's models as .tflite files, converting only what the cache lacks."""
     variants = catalogue.select(settings.variants)
     emit(

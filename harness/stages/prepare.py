@@ -27,7 +27,7 @@ from harness.bench.prepare import (
 from harness.device.reconnect import with_reconnect
 from harness.device.session import DeviceSession
 from harness.results.files import LOGS_DIR
-from harness.results.schema import RunMeta
+from harness.results.meta import ModelFacts, RunMeta
 from harness.results.store import RunStore
 from harness.stages.label import default_label
 from harness.stages.plan import Planned
@@ -85,8 +85,8 @@ def prepare(
         if planned.store is not None:
             # One phone against the run's phones, before its models are pushed;
             # open_store then maps all of them together.
-            identity = (identified.info.to_dict(), identified.binary.sha256)
-            map_resumed_serials(planned.meta, {session.serial: identity})
+            identity = (identified.info, identified.binary.sha256)
+            map_resumed_serials(planned.store.meta, {session.serial: identity})
         return again(
             lambda: prepare_device(
                 session,
@@ -123,12 +123,10 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
         for p in devices:
             p.target.logs_dir = store.run_dir / LOGS_DIR
         return Opened(store, serials)
-    identities = {
-        p.target.session.serial: (p.info.to_dict(), p.binary.get("sha256")) for p in devices
-    }
-    mapping = map_resumed_serials(planned.meta, identities)
+    identities = {p.target.session.serial: (p.info, p.binary.sha256) for p in devices}
+    mapping = map_resumed_serials(store.meta, identities)
     check_resumed_context(store, devices, mapping)
-    check_resumed_arms(store.meta.get("arms") or {}, planned.arms, store.run_dir)
+    check_resumed_arms(store.meta.arms, planned.arms, store.run_dir)
     return Opened(store, plan_serials(mapping, serials))
 
 
@@ -174,12 +172,6 @@ def _in_parallel(
 def create_store(planned: Planned, prepared: list[PreparedDevice]) -> RunStore:
     """A new run folder whose meta.json says what, where and with what this run measures."""
     settings, converted = planned.settings, planned.converted
-    binaries = {}
-    for p in prepared:
-        b = dict(p.binary)
-        if isinstance(b.get("flags"), (set, frozenset, list, tuple)):
-            b["flags"] = sorted(b["flags"])
-        binaries[p.target.session.serial] = b
     meta = RunMeta(
         seed=planned.seed,
         git_commit=_git_commit(),
@@ -187,23 +179,20 @@ def create_store(planned: Planned, prepared: list[PreparedDevice]) -> RunStore:
         tf_version=_tf_version(),
         converter="tf.lite.TFLiteConverter",
         harness_version=__version__,
-        settings={**settings.measured(), "devices": list(settings.devices)},
-        devices={p.target.session.serial: p.info.to_dict() for p in prepared},
+        settings=settings.measured(),
+        devices={p.target.session.serial: p.info for p in prepared},
         cores={p.target.session.serial: p.cores for p in prepared},
         fixed_performance={p.target.session.serial: p.fixed_performance for p in prepared},
-        binaries=binaries,
+        binaries={p.target.session.serial: p.binary for p in prepared},
         models={
-            f"{c.variant.id}|{c.quant}": {
-                "sha256": c.sha256,
-                "size_bytes": c.size_bytes,
-                "macs": c.macs,
-                "weight_params": c.weight_params,
-            }
+            f"{c.variant.id}|{c.quant}": ModelFacts(
+                sha256=c.sha256, size_bytes=c.size_bytes, macs=c.macs, weight_params=c.weight_params
+            )
             for c in converted
         },
-        order=planned.plan.order,
+        order=tuple(planned.plan.order),
     )
-    return RunStore.create(settings.out, meta.to_dict())
+    return RunStore.create(settings.out, meta)
 
 
 def _git_commit() -> str | None:

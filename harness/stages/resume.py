@@ -9,29 +9,41 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.bench.arms import ResolvedArms
 from harness.bench.prepare import PreparedDevice
 from harness.errors import PlanError, ResultsError
+from harness.identity import DeviceInfo
 from harness.results.files import LOGS_DIR
+from harness.results.meta import ArmRecord, RunMeta
 
 if TYPE_CHECKING:
     from harness.results.store import RunStore
 
-# What makes a phone the same phone for --resume: a trial measured on another
-# model, SoC, build or binary is not the same measurement.
-IDENTITY_KEYS = ("model", "device", "platform", "hardware", "abi", "fingerprint")
+
+def identity(info: DeviceInfo) -> dict[str, str | None]:
+    """What makes a phone the same phone for --resume: a trial measured on another
+    model, SoC, build or binary is not the same measurement."""
+    return {
+        "model": info.model,
+        "device": info.device,
+        "platform": info.platform,
+        "hardware": info.hardware,
+        "abi": info.abi,
+        "fingerprint": info.fingerprint,
+    }
 
 
 def identity_differences(
-    then: dict[str, Any], now: dict[str, Any], binary_then: str | None, binary_now: str | None
+    then: DeviceInfo, now: DeviceInfo, binary_then: str | None, binary_now: str | None
 ) -> list[str]:
     """`key: stored -> now` for every identity field that differs (unknowns are skipped)."""
+    old, new = identity(then), identity(now)
     out = [
-        f"{key} {then[key]!r} -> {now.get(key)!r}"
-        for key in IDENTITY_KEYS
-        if then.get(key) is not None and then.get(key) != now.get(key)
+        f"{key} {value!r} -> {new[key]!r}"
+        for key, value in old.items()
+        if value is not None and value != new[key]
     ]
     if binary_then and binary_now and binary_then != binary_now:
         out.append(f"benchmark binary sha256 {binary_then[:12]} -> {binary_now[:12]}")
@@ -39,7 +51,7 @@ def identity_differences(
 
 
 def map_resumed_serials(
-    meta: dict[str, Any], identities: dict[str, tuple[dict[str, Any], str | None]]
+    meta: RunMeta, identities: Mapping[str, tuple[DeviceInfo, str | None]]
 ) -> dict[str, str]:
     """Old serial -> new serial, only for phones whose identity matches the run's.
 
@@ -49,13 +61,10 @@ def map_resumed_serials(
     binary sha256) of the devices now at hand. Raises PlanError (exit 2)
     naming every difference when a device is not the one the run measured.
     """
-    devices = meta.get("devices") or {}
-    binaries = meta.get("binaries") or {}
+    devices = meta.devices
 
-    def diffs(old: str, p: tuple[dict[str, Any], str | None]) -> list[str]:
-        return identity_differences(
-            devices.get(old) or {}, p[0], (binaries.get(old) or {}).get("sha256"), p[1]
-        )
+    def diffs(old: str, p: tuple[DeviceInfo, str | None]) -> list[str]:
+        return identity_differences(meta.device(old), p[0], meta.binary(old).sha256, p[1])
 
     mapping: dict[str, str] = {}
     refused: list[str] = []
@@ -97,12 +106,12 @@ def check_resumed_context(
 ) -> None:
     """A resumed run must measure with the same models as before (the phone and
     binary were checked by map_resumed_serials)."""
-    meta = store.meta
+    models = store.meta.models
     by_new = {p.target.session.serial: p for p in prepared}
     for new in mapping.values():
         for key, model in by_new[new].target.models.items():
-            stored = (meta.get("models") or {}).get(f"{key[0]}|{key[1]}") or {}
-            if stored.get("sha256") and stored["sha256"] != model.sha256:
+            stored = models.get(f"{key[0]}|{key[1]}")
+            if stored is not None and stored.sha256 and stored.sha256 != model.sha256:
                 raise ResultsError(
                     f"model {key[0]} ({key[1]}) changed since this run started",
                     path=str(store.run_dir),
@@ -112,21 +121,15 @@ def check_resumed_context(
         p.target.logs_dir = store.run_dir / LOGS_DIR
 
 
-def check_resumed_arms(stored: Mapping[str, object], now: ResolvedArms, run_dir: Path) -> None:
+def check_resumed_arms(stored: Mapping[str, ArmRecord], now: ResolvedArms, run_dir: Path) -> None:
     """A resumed A/B run must measure each arm with the models it started with."""
     for label, entry in now.meta.items():
         then = stored.get(label)
-        before = then.get("models") if isinstance(then, dict) else None
-        models = entry.get("models")
-        if not isinstance(before, dict) or not isinstance(models, dict):
+        if then is None:
             continue
-        for key, model in models.items():
-            old = before.get(key)
-            if (
-                isinstance(old, dict)
-                and isinstance(model, dict)
-                and old.get("sha256") not in (None, model.get("sha256"))
-            ):
+        for key, model in entry.models.items():
+            old = then.models.get(key)
+            if old is not None and old.sha256 not in (None, model.sha256):
                 raise ResultsError(
                     f"arm {label}: model {key.replace('|', ' (')}) changed since this run started",
                     path=str(run_dir),

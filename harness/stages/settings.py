@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalogue, ranges
-from harness.bench.arms import ArmSpec, model_path
+from harness.bench.arms import model_path
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
 from harness.outputs import output_folder
 from harness.results.files import check_run_layout
+from harness.results.meta import ArmSpec, MeasuredSettings, RunMeta
 from harness.results.read import read_meta
 from harness.vocab import Config
 
@@ -83,9 +84,24 @@ class RunSettings:
             ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
         )
 
-    def measured(self) -> dict[str, Any]:
-        """The settings stored in meta.json (what the trials measure)."""
-        return {k: getattr(self, k) for k in MEASURED}
+    def measured(self) -> MeasuredSettings:
+        """The settings meta.json stores: what the trials measure, and the devices asked for."""
+        return MeasuredSettings(
+            variants=tuple(self.variants),
+            quants=tuple(self.quants),
+            threads=tuple(self.threads),
+            cores=tuple(self.cores),
+            trials=self.trials,
+            runs=self.runs,
+            warmup=self.warmup,
+            xnnpack=self.xnnpack,
+            cooldown_temp_c=self.cooldown_temp_c,
+            cooldown_timeout_s=self.cooldown_timeout_s,
+            op_profile=self.op_profile,
+            trial_timeout_s=self.trial_timeout_s,
+            arms=tuple(self.arms),
+            devices=tuple(self.devices),
+        )
 
 
 # The most trials per configuration `harness run` accepts (docs/run.md). A typo like
@@ -139,23 +155,25 @@ def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequenc
             )
 
 
-def settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:
+def settings_from_meta(meta: RunMeta, given: RunSettings) -> RunSettings:
     """`given` with the measured settings and seed of a run being resumed (its meta.json).
 
     `meta` comes from the validating reader (`harness.results.read.read_meta`),
     so its values have their types; their ranges are checked here, naming the
     file, since no option of this command line set them.
     """
-    stored = meta.get("settings") or {}
+    stored = meta.settings
     missing = [
         f"settings.{k}"
         for k in ("variants", "quants", "threads", "cores", "trials", "runs")
-        if k not in stored
-    ] + ([] if meta.get("seed") is not None else ["seed"])
+        if not stored.has(k)
+    ] + ([] if meta.seed is not None else ["seed"])
     if missing:
         raise ResultsError(f"meta.json lacks {', '.join(missing)}", path=str(given.resume))
-    merged = dataclasses.replace(given, **{k: stored[k] for k in MEASURED if k in stored})
-    merged.seed = meta["seed"]
+    # The stored settings keep RunSettings' names; its lists are stored as tuples.
+    kept = {k: _as_given(stored.stored(k)) for k in MEASURED if stored.has(k)}
+    merged = dataclasses.replace(given, **kept)
+    merged.seed = meta.seed
     for name in (*MEASURED, "seed"):
         allowed = RANGES.get(name)
         value = getattr(merged, name)
@@ -166,10 +184,14 @@ def settings_from_meta(meta: dict[str, Any], given: RunSettings) -> RunSettings:
                 field = name if name == "seed" else f"settings.{name}"
                 raise ResultsError(f"{field} {why}", path=path, hint="not a run this harness made")
     if not given.devices:
-        merged.devices = list(stored.get("devices") or [])
+        merged.devices = list(stored.devices)
     if not merged.devices:
         raise PlanError("--resume needs --device (the run's meta.json names none)")
     return merged
+
+
+def _as_given(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def checked(settings: RunSettings) -> RunSettings:

@@ -42,12 +42,12 @@ def test_pixel1_info(sim: SimDevice) -> None:
     info = read_info(session)
     assert (info.model, info.device, info.platform) == ("Pixel", "sailfish", "msm8996")
     assert info.sdk == 29 and info.fingerprint and info.abi
-    assert [(c["cpus"], c["max_khz"]) for c in info.clusters] == [
-        ([0, 1], 1593600),
-        ([2, 3], 2150400),
+    assert [(c.cpus, c.max_khz) for c in info.clusters] == [
+        ((0, 1), 1593600),
+        ((2, 3), 2150400),
     ]
     assert info.masks == {"big": "c", "prime": "c", "little": "3", "all": "f"}
-    assert {z["type"] for z in info.thermal_zones} >= {"battery", "tsens_tz_sensor0"}
+    assert {z.type for z in info.thermal_zones} >= {"battery", "tsens_tz_sensor0"}
     assert info.battery_level == 85 and info.battery_temp_c == pytest.approx(28.1)
     assert info.screen_on is True and any("screen is on" in w for w in info.warnings)
     assert info.emulated and "shell_v2" in info.features

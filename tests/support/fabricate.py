@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.results.meta import RunMeta
 from harness.results.schema import TrialRecord
 from harness.results.store import RunStore
 
@@ -58,12 +59,12 @@ def write_run_folder(
     `meta` is what `harness run` would store (run_id and created_at may be
     given); the order of the plan is the order of the records when it is empty.
     """
-    given = dict(meta)
+    given = RunMeta.from_dict(meta)
     built: list[TrialRecord] = []
     store = RunStore.create(out_dir, given)
     try:
         built = list(records(store.run_id))
-        if not given.get("order"):
+        if not given.order:
             store.update_meta(order=[r.trial_id for r in built])
         for record in built:
             store.append(record)

@@ -21,7 +21,7 @@ from typing import Any
 
 from harness import catalogue
 from harness.results import TrialRecord, config_key
-from harness.results.profiles import write_profiles
+from harness.results.profiles import ProfileRecord, write_profiles
 from harness.results.schema import BinaryKind, Figures
 from tests.support.fabricate import PIXEL1_DEVICE, write_run_folder
 
@@ -194,18 +194,20 @@ def _write_profiles(
                 for i in range(nodes)
             ]
             records.append(
-                {
-                    "device_serial": serial,
-                    "device_model": model,
-                    "config": config_key(v.id, quant, 1, "big", "default"),
-                    "variant": v.id,
-                    "quant": quant,
-                    "threads": 1,
-                    "cores": "big",
-                    "xnnpack": "default",
-                    "status": "failed" if spec.profile_error else "ok",
-                    "error": spec.profile_error,
-                    "ops": [] if spec.profile_error else ops,
-                }
+                ProfileRecord.from_dict(
+                    {
+                        "device_serial": serial,
+                        "device_model": model,
+                        "config": config_key(v.id, quant, 1, "big", "default"),
+                        "variant": v.id,
+                        "quant": quant,
+                        "threads": 1,
+                        "cores": "big",
+                        "xnnpack": "default",
+                        "status": "failed" if spec.profile_error else "ok",
+                        "error": spec.profile_error,
+                        "ops": [] if spec.profile_error else ops,
+                    }
+                )
             )
     write_profiles(run_dir, records)

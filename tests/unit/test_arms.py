@@ -16,7 +16,7 @@ from harness.bench.arms import model_path
 from harness.bench.plan import build_plan, configurations
 from harness.cli import main
 from harness.cli.arm_options import parse_arms
-from harness.compare.ab import judge_pairs, paired_effect, pick_arms
+from harness.compare.ab import ArmTrial, judge_pairs, paired_effect, pick_arms
 from harness.errors import PlanError
 from harness.stages.settings import check_arms
 
@@ -114,9 +114,9 @@ def test_without_arms_the_plan_is_exactly_todays() -> None:
     assert f"D|{CONFIGS[0].key}|0" in ids
 
 
-def _rows(arm: str, values: list[float | None]) -> list[dict[str, Any]]:
+def _rows(values: list[float | None]) -> list[ArmTrial]:
     return [
-        {"arm": arm, "trial_index": i, "status": "ok" if v else "failed", "latency_ms": v}
+        ArmTrial(trial_index=i, status="ok" if v else "failed", latency_ms=v)
         for i, v in enumerate(values)
     ]
 
@@ -128,8 +128,8 @@ def _judge(a: list[float | None], b: list[float | None]) -> Any:
     return judge_pairs(
         CID,
         "Pixel",
-        _rows("A", a),
-        _rows("B", b),
+        _rows(a),
+        _rows(b),
         threshold=0.05,
         confidence=0.99,
         metric="mean",
@@ -278,6 +278,6 @@ def test_arms_whose_models_differ_in_input_are_named_in_a_warning() -> None:
         f"{VARIANTS[0]} (fp32): arm new's model takes input [1, 8, 8, 3] int8, "
         "arm old's [1, 8, 8, 3] float32"
     ]
-    assert analyses["new"][f"{VARIANTS[0]}|fp32"]["input_shape"] == [1, 8, 8, 3]  # type: ignore[index]
+    assert analyses["new"][f"{VARIANTS[0]}|fp32"].input_shape == (1, 8, 8, 3)
     same, _ = model_differences({"old": [fp32], "new": [fp32]})
     assert same == []

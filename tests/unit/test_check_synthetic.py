@@ -8,12 +8,12 @@ test_check_compare.py).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from harness.report import render
+from harness.results import load_meta
 from harness.stages.finish import caveats
 from tests.support.synthetic import noisy_latencies, write_run
 
@@ -28,8 +28,7 @@ def test_run_caveats_and_report_banner_say_synthetic(tmp_path: Path) -> None:
     run = write_run(
         tmp_path / "syn", noisy_latencies([A], n=3, cv=0.02, seed=1), binary={"version_line": DRAWN}
     )
-    meta = json.loads((run / "meta.json").read_text())
-    notes = caveats(meta, [])
+    notes = caveats(load_meta(run), [])
     assert any(n.startswith("synthetic latencies on FA6AE0301234") for n in notes), notes
     html = Path(render([run], out=tmp_path / "r.html")).read_text()
     assert "Synthetic latencies: the simulated device" in html
@@ -37,8 +36,7 @@ def test_run_caveats_and_report_banner_say_synthetic(tmp_path: Path) -> None:
 
 def test_measured_runs_carry_no_synthetic_label(tmp_path: Path) -> None:
     run = write_run(tmp_path / "real", noisy_latencies([A], n=3, cv=0.02, seed=1))
-    meta = json.loads((run / "meta.json").read_text())
-    assert not any("synthetic" in n for n in caveats(meta, []))
+    assert not any("synthetic" in n for n in caveats(load_meta(run), []))
     html = Path(render([run], out=tmp_path / "r.html")).read_text()
     assert "Synthetic latencies" not in html
 

@@ -16,7 +16,7 @@ import pytest
 from harness import catalogue
 from harness.cli import main
 from harness.convert.analysis import analyze_bytes
-from harness.convert.cache import ModelCache
+from harness.convert.cache import EntryFacts, ModelCache
 from harness.convert.core import recipe_for
 
 DATA = Path(__file__).parent.parent / "data" / "convert"
@@ -81,8 +81,8 @@ def test_variants_shows_computed_beside_published_for_cached_models(
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path))
     data = TINY.read_bytes()
     recipe = recipe_for(catalogue.get("mobilenet_v2_0.35_96"), "fp32")
-    meta = {"recipe": recipe.to_dict(), "analysis": analyze_bytes(data).to_dict()}
-    ModelCache(tmp_path).store(recipe.stem(), data, meta)
+    facts = EntryFacts(recipe=recipe, analysis=analyze_bytes(data))
+    ModelCache(tmp_path).store(recipe.stem(), data, facts)
     code, out, _ = run(capsys, "variants", "--variants", "v2:0.35_*", "--json")
     assert code == 0
     rows = {r["id"]: r for r in json.loads(out)}

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,13 +17,16 @@ from harness import catalogue
 from harness.convert import cache as cache_module
 from harness.convert import core
 from harness.convert.analysis import analyze_bytes
-from harness.convert.cache import ModelCache, Recipe
+from harness.convert.cache import EntryFacts, ModelCache, Recipe
 from harness.convert.core import convert_many, recipe_for
+from harness.convert.tflite import ConverterSettings
+from harness.convert.worker import ConvertResult, ConvertTask
 from harness.errors import ModelError, UnknownQuantError
 from harness.outputs import write_atomic
 
 DATA = Path(__file__).parent.parent / "data" / "convert"
 TINY = (DATA / "tiny_fp32.tflite").read_bytes()
+EMPTY = EntryFacts.from_dict({})  # an entry's facts beyond the bytes do not matter here
 
 
 def base_recipe() -> Recipe:
@@ -41,7 +43,7 @@ def test_key_is_stable_and_changes_with_every_input() -> None:
         replace(base, quant="int8"),
         replace(base, classes=1001),
         replace(base, weights_sha256="ab" * 32),
-        replace(base, settings={"optimizations": ["DEFAULT"]}),
+        replace(base, settings=ConverterSettings(optimizations=("DEFAULT",))),
     ]
     keys = {r.key() for r in variants} | {base.key()}
     assert len(keys) == len(variants) + 1
@@ -63,7 +65,7 @@ def test_quant_settings_differ_per_quant() -> None:
     variant = catalogue.get("mobilenet_v2_0.35_96")
     recipes = [recipe_for(variant, q) for q in ("fp32", "int8", "dynamic", "fp16")]
     assert len({r.key() for r in recipes}) == 4
-    assert recipes[1].settings["inference_input_type"] == "int8"
+    assert recipes[1].settings.inference_input_type == "int8"
     with pytest.raises(UnknownQuantError, match="int4"):
         recipe_for(variant, "int4")
 
@@ -72,13 +74,13 @@ def test_store_then_lookup(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)
     stem = base_recipe().stem()
     assert cache.lookup(stem) is None
-    entry = cache.store(stem, TINY, {"note": "x"})
+    entry = cache.store(stem, TINY, EntryFacts.from_dict({"note": "x"}))
     found = cache.lookup(stem, verify_hash=True)
     assert found is not None
     assert found.path == entry.path
     assert found.path.read_bytes() == TINY
-    assert found.meta["size_bytes"] == len(TINY)
-    assert found.meta["note"] == "x"
+    assert found.facts.size_bytes == len(TINY)
+    assert found.facts.extra["note"] == "x"  # a key this harness does not know is kept
 
 
 def test_model_without_metadata_is_not_trusted(tmp_path: Path) -> None:
@@ -93,7 +95,7 @@ def test_model_without_metadata_is_not_trusted(tmp_path: Path) -> None:
 def test_size_mismatch_is_not_trusted(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)
     stem = base_recipe().stem()
-    entry = cache.store(stem, TINY, {})
+    entry = cache.store(stem, TINY, EMPTY)
     entry.path.write_bytes(TINY[: len(TINY) // 2])
     assert cache.lookup(stem) is None
 
@@ -101,7 +103,7 @@ def test_size_mismatch_is_not_trusted(tmp_path: Path) -> None:
 def test_same_size_corruption_is_caught_by_hash_verification(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)
     stem = base_recipe().stem()
-    entry = cache.store(stem, TINY, {})
+    entry = cache.store(stem, TINY, EMPTY)
     entry.path.write_bytes(TINY[:-1] + bytes([TINY[-1] ^ 0xFF]))
     assert cache.lookup(stem) is not None  # the fast path checks sizes only
     assert cache.lookup(stem, verify_hash=True) is None
@@ -111,7 +113,7 @@ def test_unreadable_metadata_is_not_trusted(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)
     stem = base_recipe().stem()
     _, meta = cache.paths(stem)
-    cache.store(stem, TINY, {})
+    cache.store(stem, TINY, EMPTY)
     meta.write_text("{not json", "utf-8")
     assert cache.lookup(stem) is None
 
@@ -160,28 +162,24 @@ def test_killed_writer_leaves_nothing_a_lookup_trusts(tmp_path: Path) -> None:
     assert leftovers and all(name.startswith(".") for name in leftovers)
     assert cache.lookup(stem) is None
     # A later run stores the entry normally beside the leftover.
-    cache.store(stem, TINY, {})
+    cache.store(stem, TINY, EMPTY)
     assert cache.lookup(stem, verify_hash=True) is not None
 
 
 def test_restore_drops_a_stale_commit_mark_first(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)
     stem = base_recipe().stem()
-    cache.store(stem, TINY, {"generation": 1})
-    cache.store(stem, TINY + b"\0" * 8, {"generation": 2})
+    cache.store(stem, TINY, EntryFacts.from_dict({"generation": 1}))
+    cache.store(stem, TINY + b"\0" * 8, EntryFacts.from_dict({"generation": 2}))
     entry = cache.lookup(stem, verify_hash=True)
     assert entry is not None
-    assert entry.meta["generation"] == 2
+    assert entry.facts.extra["generation"] == 2
 
 
 def _seed_cache(root: Path, variant_id: str, quant: str) -> None:
     recipe = recipe_for(catalogue.get(variant_id), quant)
-    meta = {
-        "recipe": recipe.to_dict(),
-        "source": "keras",
-        "analysis": analyze_bytes(TINY).to_dict(),
-    }
-    ModelCache(root).store(recipe.stem(), TINY, meta)
+    facts = EntryFacts(recipe=recipe, source="keras", analysis=analyze_bytes(TINY))
+    ModelCache(root).store(recipe.stem(), TINY, facts)
 
 
 def test_convert_many_takes_cached_models_without_workers(
@@ -218,16 +216,16 @@ def test_missing_models_go_to_workers_largest_first_and_come_back_in_order(
     seen: list[str] = []
 
     def fake_workers(
-        fn: object, tasks: list[dict[str, Any]], **kwargs: object
-    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        fn: object, tasks: list[ConvertTask], **kwargs: object
+    ) -> Iterator[tuple[int, ConvertResult]]:
         # Finish in reverse order of submission, as a real pool may.
         for index, task in reversed(list(enumerate(tasks))):
-            recipe = Recipe.from_dict(task["recipe"])
+            recipe = task.recipe
             seen.append(recipe.variant)
             payload = TINY + recipe.variant.encode()  # distinct bytes per variant
-            meta = {"recipe": recipe.to_dict(), "analysis": analyze_bytes(TINY).to_dict()}
-            entry = ModelCache(Path(task["cache_root"])).store(recipe.stem(), payload, meta)
-            yield index, {"ok": True, "meta": entry.meta}
+            facts = EntryFacts(recipe=recipe, analysis=analyze_bytes(TINY))
+            entry = ModelCache(task.cache_root).store(recipe.stem(), payload, facts)
+            yield index, ConvertResult(facts=entry.facts)
 
     monkeypatch.setattr(core, "run_tasks", fake_workers)
     _seed_cache(tmp_path, "mobilenet_v2_0.5_96", "fp32")  # one already cached

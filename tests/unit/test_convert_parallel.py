@@ -12,6 +12,10 @@ from harness.convert.core import cache_note
 from harness.convert.parallel import ProgressBar, default_jobs, format_left, run_tasks
 
 
+def _died(why: str) -> dict[str, str]:
+    return {"died": why}
+
+
 def test_default_jobs_is_the_usable_cores() -> None:
     assert default_jobs() == len(os.sched_getaffinity(0))
 
@@ -21,7 +25,9 @@ def test_runs_every_task_in_worker_processes() -> None:
     stream = io.StringIO()
     bar = ProgressBar(len(tasks), stream=stream)
     # `dict` copies its argument: a picklable stand-in for a conversion.
-    results = dict(run_tasks(dict, tasks, jobs=2, label=lambda t: f"task {t['n']}", progress=bar))
+    results = dict(
+        run_tasks(dict, tasks, jobs=2, label=lambda t: f"task {t['n']}", died=_died, progress=bar)
+    )
     assert results == {i: {"n": i} for i in range(5)}
     lines = stream.getvalue().splitlines()
     # The first line comes when the pool starts, before any result; then one per result.
@@ -34,7 +40,7 @@ def test_runs_every_task_in_worker_processes() -> None:
 def test_the_first_line_is_out_before_the_first_result_is_awaited() -> None:
     stream = io.StringIO()
     bar = ProgressBar(2, stream=stream)
-    results = run_tasks(dict, [{"n": 0}, {"n": 1}], jobs=1, label=str, progress=bar)
+    results = run_tasks(dict, [{"n": 0}, {"n": 1}], jobs=1, label=str, died=_died, progress=bar)
     first = next(results)  # the generator started the pool and waited for one result
     lines = stream.getvalue().splitlines()
     assert lines[0].endswith("0/2 started in 1 worker process(es)")
@@ -76,13 +82,12 @@ def test_a_dying_worker_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "data" / "convert"))
     import crash_worker
 
-    results = dict(run_tasks(crash_worker.die, [{"crash": 1}], jobs=1, label=str))
-    assert results[0]["ok"] is False
-    assert "died" in results[0]["error"]
+    results = dict(run_tasks(crash_worker.die, [{"crash": 1}], jobs=1, label=str, died=_died))
+    assert results[0] == {"died": "the worker process died (out of memory?)"}
 
 
 def test_no_tasks_starts_no_pool() -> None:
-    assert list(run_tasks(dict, [], jobs=2, label=str)) == []
+    assert list(run_tasks(dict, [], jobs=2, label=str, died=_died)) == []
 
 
 def test_progress_on_a_terminal_redraws_one_line() -> None:

@@ -68,7 +68,7 @@ def test_fetch_caches_and_indexes(mirror: Mirror, tmp_path: Path) -> None:
     assert not got.cached and not got.official  # a mirror is not the official bucket
     assert got.path.stat().st_mode & 0o111
     index = download.load_index(tmp_path)
-    assert index[got.sha256]["url"].endswith("/android_aarch64_benchmark_model")
+    assert str(index[got.sha256].url).endswith("/android_aarch64_benchmark_model")
     again = download.fetch_binary("arm64-v8a", base_url=mirror.url, root=tmp_path)
     assert again.cached and again.sha256 == got.sha256
     assert len(mirror.hits) == 1

@@ -7,6 +7,7 @@ import pytest
 from harness.device.cores import unverified_selection
 from harness.device.preflight import parse_preflight
 from harness.errors import DeviceError
+from harness.identity import DeviceInfo
 from harness.stages.resume import identity_differences
 
 FULL = (
@@ -56,8 +57,10 @@ def test_masks_without_a_topology() -> None:
 
 
 def test_identity_differences_name_each_field_and_skip_unknowns() -> None:
-    then = {"model": "Pixel", "platform": "msm8996", "abi": "arm64-v8a", "fingerprint": None}
-    now = {"model": "Pixel 4", "platform": "sm8150", "abi": "arm64-v8a", "fingerprint": "x"}
+    then = DeviceInfo.from_dict(
+        {"model": "Pixel", "platform": "msm8996", "abi": "arm64-v8a", "fingerprint": None}
+    )
+    now = DeviceInfo("S", "device", model="Pixel 4", platform="sm8150", abi="arm64-v8a")
     assert identity_differences(then, now, "aa" * 32, "aa" * 32) == [
         "model 'Pixel' -> 'Pixel 4'",
         "platform 'msm8996' -> 'sm8150'",

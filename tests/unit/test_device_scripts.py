@@ -212,10 +212,10 @@ def test_info_in_one_call(toybox_path: Path) -> None:
     info = parse_info("SERIAL", "device", proc.stdout, frozenset({"shell_v2"}))
     assert (info.model, info.sdk, info.abi) == ("Pixel", 29, "arm64-v8a")
     assert info.fingerprint == FINGERPRINT
-    assert info.abilist == ["arm64-v8a", "armeabi-v7a", "armeabi"]
+    assert info.abilist == ("arm64-v8a", "armeabi-v7a", "armeabi")
     assert info.masks["big"] == "c"
-    assert [c["cpus"] for c in info.clusters] == [[0, 1], [2, 3]]
-    assert {z["type"] for z in info.thermal_zones} >= {"tsens_tz_sensor3", "battery"}
+    assert [c.cpus for c in info.clusters] == [(0, 1), (2, 3)]
+    assert {z.type for z in info.thermal_zones} >= {"tsens_tz_sensor3", "battery"}
     assert info.battery_level == 87
     assert info.screen_on is None  # no dumpsys here: unknown, not "off"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import main
-from harness.convert.cache import ModelCache
+from harness.convert.cache import EntryFacts, ModelCache
 from harness.outputs import usual_file_mode, write_atomic
 from harness.results import RunStore
 from tests.support.synthetic import noisy_latencies, write_run
@@ -88,7 +88,8 @@ def test_run_folder_files(tmp_path: Path, umask: int) -> None:
 
 
 def test_cached_models_and_downloads(tmp_path: Path, umask: int) -> None:
-    entry = ModelCache(tmp_path / "cache").store("m_fp32", b"TFL3", {"variant": "m"})
+    facts = EntryFacts.from_dict({"variant": "m"})
+    entry = ModelCache(tmp_path / "cache").store("m_fp32", b"TFL3", facts)
     write_atomic(tmp_path / "bin" / "benchmark_model.json", b"{}")
     for path in (
         entry.path,

@@ -32,7 +32,13 @@ from harness.results.files import (
     jsonl_digest,
     write_trial_logs,
 )
-from harness.results.profiles import OPS_PARQUET, PROFILES_FILE, append_profile, write_ops_table
+from harness.results.profiles import (
+    OPS_PARQUET,
+    PROFILES_FILE,
+    ProfileRecord,
+    append_profile,
+    write_ops_table,
+)
 from tests.support.synthetic import noisy_latencies, write_run
 
 from .test_hostile_files import one_error_line
@@ -278,8 +284,10 @@ def test_a_forged_ops_parquet_is_not_what_the_report_shows(run: Path) -> None:
     serial = str(load(run)["device_serial"].iloc[0])
     append_profile(
         run,
-        {"device_serial": serial, "config": "c", "variant": A, "quant": "fp32", "status": "ok",
-         "ops": [{"node_type": "CONV_2D", "avg_ms": 1.5, "name": "conv:0"}]},
+        ProfileRecord.from_dict(
+            {"device_serial": serial, "config": "c", "variant": A, "quant": "fp32", "status": "ok",
+             "ops": [{"node_type": "CONV_2D", "avg_ms": 1.5, "name": "conv:0"}]}
+        ),
     )  # fmt: skip
     write_ops_table(run)
     _forge_parquet(run / OPS_PARQUET, "avg_ms", 100.0, None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import HarnessConfig, load_config
+from harness.config import Defaults, HarnessConfig, load_config
 from harness.device.lease import STALE_AFTER_S, _parse_holder
 from harness.device.pools import PoolRequest
 from harness.device.select import refuse_twins, split_at
@@ -24,10 +24,10 @@ def test_split_at_names_the_server() -> None:
 
 
 def test_server_specs_command_line_then_settings_then_default() -> None:
-    cfg = HarnessConfig(defaults={"adb_servers": ["a:5037", "b:5037"]})
+    cfg = HarnessConfig(defaults=Defaults(adb_servers=("a:5037", "b:5037")))
     assert server_specs(["c:1", "c:1", "d:2"], cfg) == ["c:1", "d:2"]  # repeats once
     assert server_specs(None, cfg) == ["a:5037", "b:5037"]
-    assert server_specs(None, HarnessConfig(defaults={"adb_server": "e:9"})) == ["e:9"]
+    assert server_specs(None, HarnessConfig(defaults=Defaults(adb_server="e:9"))) == ["e:9"]
     assert server_specs("f:3", HarnessConfig()) == ["f:3"]
     assert server_specs(None, HarnessConfig()) == [None]
 
@@ -69,7 +69,7 @@ def test_pools_and_adb_servers_settings(tmp_path: Path) -> None:
     )
     cfg = load_config(tmp_path)
     assert cfg.pools == {"pixel4": ["A", "B@lab-2:5037"]}
-    assert cfg.defaults["adb_servers"] == ["lab-1:5037", "lab-2:5037"]
+    assert cfg.defaults.adb_servers == ("lab-1:5037", "lab-2:5037")
     for bad in ("[pools]\np = []\n", '[pools]\np = "A"\n', '[defaults]\nadb_servers = "x:1"\n'):
         (tmp_path / "harness.toml").write_text(bad)
         with pytest.raises(ConfigError):

@@ -115,46 +115,46 @@ def test_op_table_with_start_column_and_spaces() -> None:
     ops = parse(*_read("era2018_mnv2_quant_pixel_op_profiling.log")).ops
     assert len(ops) == 14  # the Run Order rows kept in the fixture; Top-by rows not counted
     first, last = ops[0], ops[-1]
-    assert first == {
+    assert first.to_dict() == {
         "node_type": "CONV_2D", "start_ms": 0.0, "first_ms": 5.567, "avg_ms": 7.237,
         "pct": 6.297, "cdf_pct": 6.297, "mem_kb": 0.0, "times_called": 1,
         "name": "[MobilenetV2/Conv/Relu6]", "graph": None,
     }  # fmt: skip
-    assert last["node_type"] == "RESHAPE" and last["name"] == "[output]"
-    assert last["cdf_pct"] == 100.0
+    assert last.node_type == "RESHAPE" and last.name == "[output]"
+    assert last.cdf_pct == 100.0
 
 
 def test_op_table_with_start_column_and_tabs() -> None:
     ops = parse(*_read("era2019_tf_readme_op_profiling.log")).ops
-    assert [op["node_type"] for op in ops][:2] == ["CONV_2D", "DEPTHWISE_CONV_2D"]
-    assert ops[1]["start_ms"] == 4.27 and ops[1]["avg_ms"] == 2.15
-    assert ops[-1]["name"] == "[MobilenetV1/Predictions/Softmax]"
+    assert [op.node_type for op in ops][:2] == ["CONV_2D", "DEPTHWISE_CONV_2D"]
+    assert ops[1].start_ms == 4.27 and ops[1].avg_ms == 2.15
+    assert ops[-1].name == "[MobilenetV1/Predictions/Softmax]"
     assert len(ops) == 9
 
 
 def test_xnnpack_table_without_start_skips_init_profile() -> None:
     ops = parse(*_read("derived_xnnpack_ops_table.log")).ops
-    assert [op["node_type"] for op in ops] == [
+    assert [op.node_type for op in ops] == [
         "Convolution (NHWC, F32) IGEMM",
         "HardSwish (NC)",
         "Convolution (NHWC, F32) DWConv",
         "Sum (ND) Reduce",
     ]
-    assert "start_ms" not in ops[0]
-    assert ops[0]["name"] == "Delegate/Convolution (NHWC, F32) IGEMM:0"
-    assert ops[0]["avg_ms"] == 0.2 and ops[0]["pct"] == 11.441
+    assert "start_ms" not in ops[0].to_dict()  # the table has no such column
+    assert ops[0].name == "Delegate/Convolution (NHWC, F32) IGEMM:0"
+    assert ops[0].avg_ms == 0.2 and ops[0].pct == 11.441
 
 
 def test_xnnpack_csv_with_commas_in_node_type() -> None:
     ops = parse(*_read("xnnpack_ops.csv")).ops
-    assert [(op["node_type"], op["avg_ms"]) for op in ops] == [
+    assert [(op.node_type, op.avg_ms) for op in ops] == [
         ("Convolution (NHWC, F32) IGEMM", 0.1999),
         ("HardSwish (NC)", 0.0656),
         ("Convolution (NHWC, F32) DWConv", 0.0408),
         ("Sum (ND) Reduce", 0.0148),
     ]
-    assert ops[0]["pct"] == 11.4405 and ops[0]["times_called"] == 1
-    assert ops[2]["name"] == "Delegate/Convolution (NHWC\t F32) DWConv:2"
+    assert ops[0].pct == 11.4405 and ops[0].times_called == 1
+    assert ops[2].name == "Delegate/Convolution (NHWC\t F32) DWConv:2"
 
 
 def test_benchmarking_failed_with_separate_streams() -> None:

@@ -189,7 +189,7 @@ def test_op_tables_of_several_subgraphs_are_labelled() -> None:
         "\tCONV_2D\t1.0\t2.0\t50.000%\t50.000%\t0.000\t1\t[a]:0",
     ]
     ops = parse("\n".join(lines)).ops
-    assert [(op["node_type"], op["graph"], op["times_called"]) for op in ops] == [
+    assert [(op.node_type, op.graph, op.times_called) for op in ops] == [
         ("CONV_2D", "Primary graph (name: main) profile", 1),
         ("ADD", "Subgraph (index: 1, name: body) profile", 3),
     ]
@@ -203,7 +203,7 @@ def test_op_table_stops_at_a_row_that_is_not_a_row() -> None:
         "\tCONV_2D\tnot-a-number\t2.0\t50.000%\t50.000%\t0.000\t1\t[b]:1",
         "\tCONV_2D\t1.0\t2.0\t50.000%\t50.000%\t0.000\t1\t[c]:2",
     ]
-    assert [op["name"] for op in parse("\n".join(lines)).ops] == ["[a]:0"]
+    assert [op.name for op in parse("\n".join(lines)).ops] == ["[a]:0"]
 
 
 def test_log_cut_before_the_summary_says_which_figures_are_missing() -> None:

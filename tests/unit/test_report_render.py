@@ -18,6 +18,7 @@ import pytest
 from harness.errors import ResultsError, SchemaVersionError
 from harness.report import render
 from harness.report.render import build, json_for_script
+from harness.results.meta import RunMeta
 from tests.support.sample import SampleSpec, write_sample_run
 
 SELECTION = "v2:0.35_*,v2:1.0_224"  # 6 variants: small, but both ends of the table
@@ -314,7 +315,9 @@ def test_a_missing_folder_is_a_clear_error_and_writes_nothing(tmp_path: Path) ->
 def test_a_run_without_trials_is_refused(tmp_path: Path) -> None:
     from harness.results import RunStore
 
-    store = RunStore.create(tmp_path, {"run_id": "empty", "settings": {}, "devices": {}})
+    store = RunStore.create(
+        tmp_path, RunMeta.from_dict({"run_id": "empty", "settings": {}, "devices": {}})
+    )
     with pytest.raises(ResultsError, match="no trials"):
         render([store.run_dir], out=tmp_path / "r.html")
     assert not (tmp_path / "r.html").exists()

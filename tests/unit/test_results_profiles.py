@@ -13,13 +13,14 @@ from harness.errors import ResultsError
 from harness.results.profiles import (
     OPS_PARQUET,
     PROFILES_FILE,
+    ProfileRecord,
     append_profile,
     read_profiles,
     write_ops_table,
 )
 
 
-def _record(config: str) -> dict[str, object]:
+def _stored(config: str) -> dict[str, object]:
     return {
         "device_serial": "S1",
         "config": config,
@@ -29,21 +30,28 @@ def _record(config: str) -> dict[str, object]:
     }
 
 
+def _record(config: str) -> ProfileRecord:
+    return ProfileRecord.from_dict(_stored(config))
+
+
 def test_append_then_read_round_trips(tmp_path: Path) -> None:
     append_profile(tmp_path, _record("a"))
     append_profile(tmp_path, _record("b"))
-    assert [r["config"] for r in read_profiles(tmp_path)] == ["a", "b"]
+    assert [r.config for r in read_profiles(tmp_path)] == ["a", "b"]
+    # As written: the keys it was given, and no others.
+    lines = (tmp_path / PROFILES_FILE).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [_stored("a"), _stored("b")]
 
 
 def test_a_torn_last_line_is_not_a_record(tmp_path: Path) -> None:
     append_profile(tmp_path, _record("a"))
     with open(tmp_path / PROFILES_FILE, "ab") as fh:
         fh.write(b'{"device_serial": "S1", "conf')  # the append a crash cut short
-    assert [r["config"] for r in read_profiles(tmp_path)] == ["a"]
+    assert [r.config for r in read_profiles(tmp_path)] == ["a"]
 
 
 def test_a_damaged_line_before_the_end_is_refused_with_its_line_number(tmp_path: Path) -> None:
-    lines = [json.dumps(_record("a")), "{not json", json.dumps(_record("b"))]
+    lines = [json.dumps(_stored("a")), "{not json", json.dumps(_stored("b"))]
     (tmp_path / PROFILES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(ResultsError, match=r"profiles\.jsonl:2"):
         read_profiles(tmp_path)

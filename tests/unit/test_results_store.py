@@ -11,10 +11,16 @@ import pytest
 
 from harness.errors import ResultsError, SchemaVersionError
 from harness.results import SCHEMA_VERSION, RunStore, TrialRecord, load, load_meta, new_run_id
+from harness.results.meta import RunMeta
 from harness.results.store import TORN_FILE, TRIALS_FILE, TRIALS_PARQUET
 
 
-def make_meta(run_id: str = "20261126-121500-pixel-abc123", **extra: Any) -> dict[str, Any]:
+def make_meta(run_id: str = "20261126-121500-pixel-abc123", **extra: Any) -> RunMeta:
+    """A run's meta as `harness run` stores it (the JSON object: `meta_json`)."""
+    return RunMeta.from_dict(meta_json(run_id, **extra))
+
+
+def meta_json(run_id: str = "20261126-121500-pixel-abc123", **extra: Any) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "run_id": run_id,
         "seed": 7,
@@ -90,9 +96,9 @@ def test_create_writes_meta_with_schema_and_defaults(tmp_path: Path) -> None:
 
 
 def test_create_generates_run_id_from_device_model(tmp_path: Path) -> None:
-    meta = make_meta()
+    meta = meta_json()
     del meta["run_id"]
-    store = RunStore.create(tmp_path, meta)
+    store = RunStore.create(tmp_path, RunMeta.from_dict(meta))
     assert store.run_id.split("-")[2] == "pixel"
     assert store.run_dir.name == store.run_id
 
@@ -215,13 +221,13 @@ def test_open_requires_a_run_folder(tmp_path: Path) -> None:
 def test_update_meta_is_atomic_and_validated(tmp_path: Path) -> None:
     store = RunStore.create(tmp_path, make_meta())
     store.update_meta(order=["a", "b"], status="interrupted")
-    assert load_meta(store.run_dir)["order"] == ["a", "b"]
-    assert load_meta(store.run_dir)["status"] == "interrupted"
+    assert load_meta(store.run_dir).order == ("a", "b")
+    assert load_meta(store.run_dir).status == "interrupted"
     with pytest.raises(ResultsError, match="status"):
         store.update_meta(status="half-done")
     with pytest.raises(ResultsError, match="run_id"):
         store.update_meta(run_id="other")
-    assert load_meta(store.run_dir)["status"] == "interrupted"
+    assert load_meta(store.run_dir).status == "interrupted"
 
 
 def test_finalize_writes_parquet_tables(tmp_path: Path) -> None:
@@ -240,7 +246,7 @@ def test_finalize_writes_parquet_tables(tmp_path: Path) -> None:
     assert row["median_ms"] == pytest.approx(71.0)
     assert row["status"] == "partial"
     meta = load_meta(store.run_dir)
-    assert meta["status"] == "complete" and meta["finished_at"]
+    assert meta.status == "complete" and meta.finished_at
 
 
 def test_append_after_finalize_drops_stale_parquet(tmp_path: Path) -> None:

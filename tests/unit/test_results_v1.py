@@ -85,15 +85,15 @@ def test_a_v1_run_folder_reads_and_resumes(tmp_path: Path) -> None:
     store = RunStore.open(copy)
     try:
         assert len(store.records()) == 2
-        meta = store.run_meta
+        meta = store.meta
         assert meta.schema_version == 1 and meta.status == "complete"
-        assert meta.order == [r.trial_id for r in store.records()]
+        assert meta.order == tuple(r.trial_id for r in store.records())
     finally:
         store.close()
 
 
 def test_run_meta_round_trips_meta_json_and_keeps_unknown_keys() -> None:
-    from harness.results.schema import RunMeta
+    from harness.results.meta import RunMeta
 
     stored = json.loads((V1 / "meta.json").read_text(encoding="utf-8"))
     assert RunMeta.from_dict(stored).to_dict() == stored
@@ -104,6 +104,36 @@ def test_run_meta_round_trips_meta_json_and_keeps_unknown_keys() -> None:
     # `label` (harness run --label) is a field now, not an unknown key.
     labelled = RunMeta.from_dict({**stored, "label": "nightly"})
     assert labelled.label == "nightly" and labelled.extra == {}
+
+
+def test_a_resume_writes_back_the_meta_it_read_byte_for_byte(tmp_path: Path) -> None:
+    """The store holds the typed RunMeta and writes it back: a key the run was stored
+    without stays absent, an unknown one stays, every value and its type stay."""
+    import shutil
+
+    from harness.results import RunStore
+
+    copy = tmp_path / V1.name
+    shutil.copytree(V1, copy)
+    stored = json.loads((V1 / "meta.json").read_text(encoding="utf-8"))
+    # As an older harness wrote it (no `cores`, a device without `kernel`, a core choice
+    # without `reason`) and a newer one (keys this one does not know, at every level).
+    del stored["cores"]
+    serial = next(iter(stored["devices"]))
+    del stored["devices"][serial]["kernel"]
+    stored["fixed_performance"] = {serial: None}
+    stored["devices"][serial]["lab_slot"] = 3
+    stored["settings"]["energy"] = {"rails": ["cpu"]}
+    stored["lease_host"] = "lab-3"
+    text = json.dumps(stored, indent=2, sort_keys=True) + "\n"
+    (copy / "meta.json").write_text(text, encoding="utf-8")
+    store = RunStore.open(copy)
+    try:
+        assert store.meta.device(serial).kernel is None and store.meta.cores == {}
+        store.update_meta(status="complete")  # what a resume that adds nothing writes
+    finally:
+        store.close()
+    assert (copy / "meta.json").read_text(encoding="utf-8") == text
 
 
 def test_earlier_versions_are_upgraded_step_by_step_and_the_future_refused() -> None:

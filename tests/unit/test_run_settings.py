@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from harness.cli import main
 from harness.errors import PlanError, UnknownQuantError, UnknownVariantError
+from harness.identity import DeviceInfo
+from harness.results.meta import RunMeta
 from harness.run import RunSettings
 from harness.stages.finish import resume_command
 
@@ -74,10 +75,12 @@ def test_resumed_single_device_may_come_back_at_a_new_address() -> None:
         "fingerprint": "google/sailfish/sailfish:10/QP1A",
     }
     old = "127.0.0.1:40001"
-    meta = {"devices": {old: pixel}, "binaries": {old: {"sha256": "ab"}}}
+    meta = RunMeta.from_dict({"devices": {old: pixel}, "binaries": {old: {"sha256": "ab"}}})
 
-    def now(serial: str, info: dict[str, str] = pixel, sha: str = "ab") -> dict[str, Any]:
-        return {serial: (info, sha)}
+    def now(
+        serial: str, info: dict[str, str] = pixel, sha: str = "ab"
+    ) -> dict[str, tuple[DeviceInfo, str]]:
+        return {serial: (DeviceInfo.from_dict(info), sha)}
 
     same = map_resumed_serials(meta, now("127.0.0.1:40001"))
     assert same == {"127.0.0.1:40001": "127.0.0.1:40001"}
@@ -85,11 +88,12 @@ def test_resumed_single_device_may_come_back_at_a_new_address() -> None:
     moved = map_resumed_serials(meta, now("127.0.0.1:40777"))
     assert moved == {"127.0.0.1:40001": "127.0.0.1:40777"}
     assert plan_serials(moved, ["127.0.0.1:40777"]) == ["127.0.0.1:40001"]
-    two = {"devices": {"A": {}, "B": {}}}
-    both = map_resumed_serials(two, {"B": ({}, None), "A": ({}, None)})
+    two = RunMeta.from_dict({"devices": {"A": {}, "B": {}}})
+    blank = DeviceInfo.from_dict({})
+    both = map_resumed_serials(two, {"B": (blank, None), "A": (blank, None)})
     assert plan_serials(both, ["B", "A"]) == ["B", "A"]
     with pytest.raises(PlanError, match="not a device of this run"):
-        map_resumed_serials(two, {"C": ({}, None), "D": ({}, None), "E": ({}, None)})
+        map_resumed_serials(two, {"C": (blank, None), "D": (blank, None), "E": (blank, None)})
     # Another phone, or another binary, is refused with every difference named.
     other = {**pixel, "model": "Pixel 4", "platform": "sm8150"}
     with pytest.raises(PlanError, match=r"model 'Pixel' -> 'Pixel 4'.*platform 'msm8996'"):
@@ -101,14 +105,14 @@ def test_resumed_single_device_may_come_back_at_a_new_address() -> None:
 def test_resume_takes_the_measuredsettings_from_meta(tmp_path: object) -> None:
     from harness.stages.settings import settings_from_meta
 
-    stored = {
+    stored = RunMeta.from_dict({
         "seed": 42,
         "settings": {
             "variants": ["mobilenet_v2_0.35_96"], "quants": ["fp32"], "threads": [2],
             "cores": ["big"], "trials": 3, "runs": 7, "warmup": 2, "xnnpack": "off",
             "devices": ["sim"],
         },
-    }  # fmt: skip
+    })  # fmt: skip
     given = RunSettings(devices=[], runs=50, trials=5, resume=tmp_path, reconnect_timeout_s=9)  # type: ignore[arg-type]
     merged = settings_from_meta(stored, given)
     assert (merged.seed, merged.runs, merged.trials, merged.threads) == (42, 7, 3, [2])

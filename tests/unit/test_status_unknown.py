@@ -51,8 +51,8 @@ def test_check_and_report_say_the_cooldown_was_unknown(tmp_path: Path) -> None:
     base = write_run(tmp_path / "b", {A: QUIET, B: QUIET}, trial_overrides={"cooled": True})
     cur = write_run(tmp_path / "c", {A: QUIET, B: QUIET}, trial_overrides=UNKNOWN)
     comparison = compare_runs(base, cur)
-    assert comparison.current.contexts["Pixel"]["cooled_unknown_trials"] == 10
-    assert comparison.baseline.contexts["Pixel"]["cooled_unknown_trials"] == 0
+    assert comparison.current.contexts["Pixel"].cooled_unknown_trials == 10
+    assert comparison.baseline.contexts["Pixel"].cooled_unknown_trials == 0
     trouble = [w for w in comparison.warnings if "thermal trouble in the current run" in w]
     assert trouble and "10 trial(s) with no temperature readable" in trouble[0], trouble
     html = build([cur], out=tmp_path / "r.html").path.read_text()

@@ -37,6 +37,7 @@ from harness.results.schema import TrialRecord
 
 if TYPE_CHECKING:
     from harness.device.binary import BinaryInfo
+    from harness.device.energy import EnergyRequest
     from harness.device.session import DeviceSession
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class TrialSettings:
     cooldown_timeout_s: float = 120.0
     timeout_s: float = 600.0
     beat_s: float = 2.0  # how often a device call that waits for a trial says it is alive
+    energy: EnergyRequest | None = None  # read energy in each trial (bench/energy.py); off: None
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,7 @@ class TrialRunner:
                 snapshot_before=before is None,
                 again=attempt > 1,
                 timeout_s=self._call_limit(deadline),
+                energy=self.settings.energy,
             )
             before = got.before or before
             timed_out = False

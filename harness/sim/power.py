@@ -164,8 +164,13 @@ class PowerModel:
         """Charge every CPU-time slice appended since the last settle; return now in ms."""
         with self._lock:
             now_ms = self._clock_ns() // 1_000_000
-            for tick in self._new_ticks():
-                self._charge(tick)
+            ticks = self._new_ticks()
+            # One clock per cluster for the whole settle (a clock change settles
+            # first): a file read per tick made a read of a long trial's counters
+            # take half a second, where a phone answers at once.
+            khz = {c.policy: self._khz(c.policy) for c in self.topology.clusters} if ticks else {}
+            for tick in ticks:
+                self._charge(tick, khz)
             total = self.cpu_uws()
             if total != self._history[-1][1]:
                 self._history.append((now_ms, total))
@@ -187,7 +192,7 @@ class PowerModel:
         ticks = [parse_tick(line.decode("ascii", "replace")) for line in lines]
         return [t for t in ticks if t is not None]
 
-    def _charge(self, tick: Tick) -> None:
+    def _charge(self, tick: Tick, khz: dict[int, int]) -> None:
         key = (tick.pid, tick.start)
         proc = self._procs.get(key)
         if proc is None:
@@ -203,7 +208,7 @@ class PowerModel:
         share_s = delta / 1e9 / len(proc.device_cpus)
         for cpu in proc.device_cpus:
             policy = self.topology.cluster_of(cpu).policy
-            uws = share_s * core_mw(self.spec, self.topology, policy, self._khz(policy)) * 1000
+            uws = share_s * core_mw(self.spec, self.topology, policy, khz[policy]) * 1000
             self._cluster_uws[policy] += uws
             proc.uws_by_cluster[policy] = proc.uws_by_cluster.get(policy, 0.0) + uws
             proc.uws_by_phase[tick.phase] = proc.uws_by_phase.get(tick.phase, 0.0) + uws

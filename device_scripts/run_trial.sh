@@ -70,8 +70,8 @@
 #       growing files, a nap on a fifo); the line came after `prev`, the last
 #       look that did not find it, and before `seen`.
 #   energy at=exit rt=T READINGS     the wrapper, right after it reaped the benchmark
-# READINGS: `m<N>=<t> RAIL=<uWs>...` per meter (t: the meter's own snapshot
-# time, ms of CLOCK_BOOTTIME, from energy_value's first line) or
+# READINGS: `m<N>=<t>,<T> RAIL=<uWs>...` per meter (t: the meter's own snapshot
+# time, ms of CLOCK_BOOTTIME, from energy_value's first line; T: once read) or
 # `charge=<uAh> current=<uA> voltage=<uV>`; T: EPOCHREALTIME (mksh), else the
 # uptime, one clock within a trial. No other look reads energy: the ODPM driver
 # answers a read within 50 ms of its last refresh from a cache, so a read just
@@ -411,18 +411,21 @@ energy_read() {
             _m=${_ms%%,*}
             _ms=${_ms#*,}
             [ -n "$_m" ] || continue
-            _first=1
+            _t=""
+            _blk=""
             # energy_value: `t=<ms>`, then `CH<n>(T=<ms>)[<rail>], <uWs>` per channel.
             while read -r _k _v; do
-                if [ "$_first" = 1 ]; then
-                    _eline="$_eline m$_m=${_k#t=}"
-                    _first=0
+                if [ -z "$_t" ]; then
+                    _t=${_k#t=}
                     continue
                 fi
                 _n=${_k#*\[}
                 _n=${_n%%\]*}
-                case $_keep in ,,|*",$_n,"*) _eline="$_eline $_n=$_v" ;; esac
+                case $_keep in ,,|*",$_n,"*) _blk="$_blk $_n=$_v" ;; esac
             done 2>/dev/null <"$SYS/bus/iio/devices/iio:device$_m/energy_value"
+            # Stamped once read: a read that waited stays no fresher than it was.
+            stamp
+            _eline="$_eline m$_m=$_t,$_rt$_blk"
         done
         ;;
     esac

@@ -7,22 +7,25 @@ runs, and `exit` right after it ended. From them, for the timed runs only:
 
     idle power   P_idle = (E(idle1) - E(idle0)) / window       (ODPM, per rail)
                         = -current_now x voltage_now at idle1  (gauge, its own average)
-    net power    P_net  = (E(exit) - E(timed)) / (their span) - P_idle
-    energy       E      = P_net x (exit - start of the timed runs)
-    per inference         E / the timed runs' count
+    net energy   N      = E(exit) - E(timed) - P_idle x (their span)
+    timed runs          from s, the middle of the line's bracket, to e, the exit look
+    energy       E      = N + N / (the span's part before e) x (what the span missed of s..e)
+    per inference         E / the timed runs' count;   power: E / (e - s)
 
 The timed runs start somewhere between the sampler's last look at the output
 without the line (`prev`) and the first with it (`seen`): the middle is
 taken, so the edge is off by half that bracket at most. The counters' own
 times say when each reading was taken: an ODPM snapshot carries the meter's
-`t=` (CLOCK_BOOTTIME ms; the driver may hand out a snapshot up to 50 ms old),
-mapped onto the looks' clock by the freshest of the two; a gauge reading is
-as old as its look. Where a reading is older than its look, or the span it
-covers falls short of the timed runs, P_net stands for the part it missed.
-`bound_pct` adds up what those edges, and the counters' steps, could be off
-by. Not in it: the few milliseconds after the last timed run (the tool
-prints its results and exits) are counted as timed, and the idle power is
-taken to hold through the trial.
+`t=` (CLOCK_BOOTTIME ms; the driver may hand out one up to 50 ms old),
+mapped onto the looks' clock through the freshest reading of that meter; a
+gauge reading is as old as its look. The span the two readings cover is
+stretched to s..e at its own net power: the runs between the line and the
+timed reading, and those a stale exit snapshot missed. A span that reaches
+past e adds only idle draw, which N has already taken off. `bound_pct` adds
+up what the start edge, a timed snapshot older than the line, and the
+counters' steps could be off by. Not in it: the few milliseconds after the
+last timed run (the tool prints its results and exits) count as timed, and
+the idle power is taken to hold through the trial.
 """
 
 from __future__ import annotations
@@ -50,11 +53,13 @@ MJ_PER_UAH_UV = 3.6e-6
 
 @dataclass(frozen=True)
 class MeterReading:
-    """One ODPM meter's snapshot: its time (CLOCK_BOOTTIME ms) and each rail's uWs."""
+    """One ODPM meter's snapshot: its time (CLOCK_BOOTTIME ms), each rail's uWs, and
+    when the look had read it (the looks' clock, s)."""
 
     meter: int
     t_ms: int
     rails: tuple[tuple[str, int], ...]
+    read_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -135,20 +140,18 @@ def _look(line: str) -> Look | None:
         return None
     meters: list[MeterReading] = []
     gauge: dict[str, int | None] = {}
-    current: tuple[int, int, list[tuple[str, int]]] | None = None
     for key, value in pairs:
         if key in ("at", "rt", "prev", "seen"):
             continue
         if key in ("charge", "current", "voltage"):
             gauge[key] = _int(value)
-        elif key[:1] == "m" and digits(key[1:]) and (t := _int(value)) is not None:
-            if current is not None:
-                meters.append(MeterReading(current[0], current[1], tuple(current[2])))
-            current = (int(key[1:]), t, [])
-        elif current is not None and (uws := _int(value)) is not None:
-            current[2].append((key, uws))
-    if current is not None:
-        meters.append(MeterReading(current[0], current[1], tuple(current[2])))
+        elif key[:1] == "m" and digits(key[1:]):  # m<N>=<t>,<read>: a meter's block
+            t, _, read = value.partition(",")
+            if (t_ms := _int(t)) is not None:
+                meters.append(MeterReading(int(key[1:]), t_ms, (), _float(read)))
+        elif meters and (uws := _int(value)) is not None:
+            last = meters[-1]
+            meters[-1] = MeterReading(last.meter, last.t_ms, (*last.rails, (key, uws)), last.read_s)
     reading = None
     if gauge:
         if set(gauge) != {"charge", "current", "voltage"}:
@@ -172,22 +175,46 @@ def _rails(look: Look) -> dict[str, tuple[int, int]]:
     return {name: (m.meter, uws) for m in look.meters for name, uws in m.rails}
 
 
-def _times(looks: Iterable[Look]) -> dict[int, float]:
+def _offsets(looks: Iterable[Look]) -> dict[int, float]:
     """Per meter, the offset from its t (s) to the looks' clock, by its freshest reading.
 
-    A reading the driver handed out from its cache is older than its look, so
-    the smallest look-minus-snapshot difference is the one closest to a fresh read.
+    A reading is stamped once read, so a snapshot from the driver's cache, or
+    a read that waited, shows a larger gap than a fresh one: the smallest gap
+    is the closest to the meter's own clock.
     """
     offsets: dict[int, float] = {}
     for look in looks:
         for m in look.meters:
-            gap = look.rt_s - m.t_ms / 1000.0
+            gap = (m.read_s if m.read_s is not None else look.rt_s) - m.t_ms / 1000.0
             offsets[m.meter] = min(gap, offsets.get(m.meter, gap))
     return offsets
 
 
-def _timed_span(looks: dict[str, Look]) -> tuple[float, float, float] | str:
-    """(start of the timed runs, its half-bracket, end), or why they cannot be placed."""
+@dataclass(frozen=True)
+class _Span:
+    """Where the timed runs are placed in the looks' clock."""
+
+    start: float  # s: the middle of the line's bracket
+    half: float  # half the bracket: how far `start` may be off
+    prev: float  # the last look at the output without the line
+    end: float  # e: the exit look
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+    def stretch(self, net: float, first: float, last: float) -> float | None:
+        """`net`, measured from `first` to `last`, stretched to the timed runs at its
+        own rate; None when the readings cover none of them."""
+        ran = min(last, self.end) - first
+        if ran <= 0:
+            return None
+        missed = (first - self.start) + max(0.0, self.end - last)
+        return net + net / ran * missed
+
+
+def _timed_span(looks: dict[str, Look]) -> _Span | str:
+    """Where the timed runs lie, or why they cannot be placed."""
     timed, end = looks.get("timed"), looks.get("exit")
     if timed is None:
         return "the sampler never saw the timed runs begin (no timed look)"
@@ -198,7 +225,7 @@ def _timed_span(looks: dict[str, Look]) -> tuple[float, float, float] | str:
     start = (timed.prev_s + timed.seen_s) / 2
     if end.rt_s <= start:
         return "the timed runs ended before they could be measured"
-    return start, (timed.seen_s - timed.prev_s) / 2, end.rt_s
+    return _Span(start, (timed.seen_s - timed.prev_s) / 2, timed.prev_s, end.rt_s)
 
 
 def compute_energy(
@@ -213,9 +240,8 @@ def compute_energy(
     missing = [at for at in LOOKS if at not in looks or not getattr(looks[at], need)]
     if missing:
         what = "power rail" if source == "odpm" else "fuel gauge"
-        return TrialEnergy(
-            source, runs=runs, on_usb=on_usb, reason=f"no {what} readings at {', '.join(missing)}"
-        )
+        reason = f"no {what} readings at {', '.join(missing)}"
+        return TrialEnergy(source, runs=runs, on_usb=on_usb, reason=reason)
     span = _timed_span(looks)
     if isinstance(span, str):
         return TrialEnergy(source, runs=runs, on_usb=on_usb, reason=span)
@@ -224,88 +250,73 @@ def compute_energy(
     return _gauge(looks, span, runs=runs, on_usb=on_usb)
 
 
-def _odpm(
-    looks: dict[str, Look], span: tuple[float, float, float], *, runs: int | None, on_usb: bool
-) -> TrialEnergy:
-    start, _half, end = span
+def _odpm(looks: dict[str, Look], span: _Span, *, runs: int | None, on_usb: bool) -> TrialEnergy:
+    def none(reason: str) -> TrialEnergy:
+        return TrialEnergy("odpm", runs=runs, on_usb=on_usb, reason=reason)
+
     read = {at: _rails(looks[at]) for at in LOOKS}
     t = {at: {m.meter: m.t_ms for m in looks[at].meters} for at in LOOKS}
     names = [n for n in read["exit"] if all(n in read[at] for at in LOOKS)]
     if not names:
-        return TrialEnergy(
-            "odpm", runs=runs, on_usb=on_usb, reason="no rail was read at every look"
-        )
-    offset = _times([looks["timed"], looks["exit"]])
-    prev = looks["timed"].prev_s or start
-    per_rail: list[RailEnergy] = []
+        return none("no rail was read at every look")
+    offset = _offsets([looks["timed"], looks["exit"]])
+    shares: list[tuple[str, float, float]] = []  # rail, timed energy (mJ), idle power (mW)
     stale = quantum_mj = 0.0
     for name in names:
         meter = read["exit"][name][0]
         idle_ms = t["idle1"][meter] - t["idle0"][meter]
         span_ms = t["exit"][meter] - t["timed"][meter]
         if idle_ms <= 0:
-            reason = "the idle window is shorter than the meters' refresh (50 ms)"
-            return TrialEnergy("odpm", runs=runs, on_usb=on_usb, reason=reason)
+            return none("the idle window is shorter than the meters' refresh (50 ms)")
         if span_ms <= 0:
-            reason = "the timed runs are shorter than the meters' refresh (50 ms)"
-            return TrialEnergy("odpm", runs=runs, on_usb=on_usb, reason=reason)
+            return none("the timed runs are shorter than the meters' refresh (50 ms)")
         value = {at: read[at][name][1] for at in LOOKS}
         idle_mw = (value["idle1"] - value["idle0"]) / idle_ms  # uWs per ms = mW
-        net_mw = (value["exit"] - value["timed"]) / span_ms - idle_mw
-        per_rail.append(RailEnergy(name, None, net_mw, idle_mw))
-        # A timed snapshot from the driver's cache may predate the line: what
-        # it adds from before the timed runs is not theirs.
-        stale = max(stale, prev - (t["timed"][meter] / 1000.0 + offset[meter]))
+        net_mj = (value["exit"] - value["timed"] - idle_mw * span_ms) / 1000.0
+        first = t["timed"][meter] / 1000.0 + offset[meter]
+        energy_mj = span.stretch(net_mj, first, first + span_ms / 1000.0)
+        if energy_mj is None:
+            return none("the meters' readings cover none of the timed runs")
+        shares.append((name, energy_mj, idle_mw))
+        # A timed snapshot older than the look that missed the line holds some
+        # of what came before the timed runs.
+        stale = max(stale, span.prev - first)
         # Each reading is off by a step at most: two for the span, two for the idle.
-        timed_ms = (end - start) * 1000.0
-        quantum_mj += 2 * ODPM_STEP_UWS * (timed_ms / span_ms + timed_ms / idle_ms) / 1000.0
+        stretch = span.seconds * 1000.0 / span_ms
+        quantum_mj += 2 * ODPM_STEP_UWS * (stretch + span.seconds * 1000.0 / idle_ms) / 1000.0
     return _result(
-        "odpm", per_rail, span, stale=stale, quantum_mj=quantum_mj, runs=runs, on_usb=on_usb
+        "odpm", shares, span, stale=stale, quantum_mj=quantum_mj, runs=runs, on_usb=on_usb
     )
 
 
-def _gauge(
-    looks: dict[str, Look], span: tuple[float, float, float], *, runs: int | None, on_usb: bool
-) -> TrialEnergy:
-    start, _half, end = span
+def _gauge(looks: dict[str, Look], span: _Span, *, runs: int | None, on_usb: bool) -> TrialEnergy:
+    def none(reason: str, sign: GaugeSign | None = None) -> TrialEnergy:
+        return TrialEnergy("fuel_gauge", runs=runs, on_usb=on_usb, gauge_sign=sign, reason=reason)
+
     idle0, idle1, timed, exit_ = (looks[at].gauge for at in LOOKS)
     assert idle0 is not None and idle1 is not None and timed is not None and exit_ is not None
     q0, qa, qb = idle0.charge_uah, timed.charge_uah, exit_.charge_uah
     va, vb, vi, current = timed.voltage_uv, exit_.voltage_uv, idle1.voltage_uv, idle1.current_ua
     if q0 is None or qa is None or qb is None or va is None or vb is None or vi is None:
-        return TrialEnergy(
-            "fuel_gauge",
-            runs=runs,
-            on_usb=on_usb,
-            reason="the fuel gauge gave no number at some look",
-        )
+        return none("the fuel gauge gave no number at some look")
     if current is None:
-        return TrialEnergy(
-            "fuel_gauge",
-            runs=runs,
-            on_usb=on_usb,
-            reason="the fuel gauge gave no current at the idle look",
-        )
+        return none("the fuel gauge gave no current at the idle look")
     sign = _sign(q0, qb, current)
     # The gauge's current is its own short average: at the idle window's end, the idle draw.
     draw_ua = {"positive_in": -current, "positive_out": current}.get(sign or "", abs(current))
     idle_mw = draw_ua * vi * 1e-9  # uA x uV = pW
-    span_s = looks["exit"].rt_s - looks["timed"].rt_s
-    if span_s <= 0:
-        return TrialEnergy(
-            "fuel_gauge",
-            runs=runs,
-            on_usb=on_usb,
-            gauge_sign=sign,
-            reason="no time passed between the gauge's readings",
-        )
+    first, last = looks["timed"].rt_s, looks["exit"].rt_s
+    if last <= first:
+        return none("no time passed between the gauge's readings", sign)
     volt_uv = (va + vb) / 2
-    net_mw = (qa - qb) * volt_uv * MJ_PER_UAH_UV / span_s - idle_mw
-    quantum_mj = 2 * GAUGE_STEP_UAH * volt_uv * MJ_PER_UAH_UV * (end - start) / span_s
-    rail = RailEnergy("battery", None, net_mw, idle_mw)
+    net_mj = (qa - qb) * volt_uv * MJ_PER_UAH_UV - idle_mw * (last - first)
+    energy_mj = span.stretch(net_mj, first, last)
+    if energy_mj is None:
+        return none("the gauge's readings cover none of the timed runs", sign)
+    quantum_mj = 2 * GAUGE_STEP_UAH * volt_uv * MJ_PER_UAH_UV * span.seconds / (last - first)
     return _result(
         "fuel_gauge",
-        [rail],
+        [("battery", energy_mj, idle_mw)],
         span,
         stale=0.0,
         quantum_mj=quantum_mj,
@@ -329,8 +340,8 @@ def _sign(charge_before: int, charge_after: int, current_ua: int) -> GaugeSign |
 
 def _result(
     source: EnergySource,
-    per_rail: list[RailEnergy],
-    span: tuple[float, float, float],
+    shares: list[tuple[str, float, float]],
+    span: _Span,
     *,
     stale: float,
     quantum_mj: float,
@@ -338,30 +349,25 @@ def _result(
     on_usb: bool,
     gauge_sign: GaugeSign | None = None,
 ) -> TrialEnergy:
-    """Spread the net power over the timed runs, per rail and in all."""
-    start, half, end = span
-    timed_s = end - start
-    net_mw = sum(r.power_mw for r in per_rail)
-    energy_mj = net_mw * timed_s  # mW x s = mJ
+    """The trial's figures from each rail's timed energy (mJ) and idle power (mW)."""
+    seconds = span.seconds
+    energy_mj = sum(e for _, e, _ in shares)
     bound = None
     if energy_mj > 0:
-        bound = 100.0 * ((half + max(0.0, stale)) / timed_s + quantum_mj / energy_mj)
-    shares = tuple(
-        RailEnergy(
-            r.name, r.power_mw * timed_s / runs if runs else None, r.power_mw, r.idle_power_mw
-        )
-        for r in per_rail
+        bound = 100.0 * ((span.half + max(0.0, stale)) / seconds + quantum_mj / energy_mj)
+    per_rail = tuple(
+        RailEnergy(name, e / runs if runs else None, e / seconds, idle) for name, e, idle in shares
     )
     odpm = source == "odpm"
     return TrialEnergy(
         source,
         energy_mj=energy_mj / runs if runs else None,
-        power_mw=net_mw,
-        idle_power_mw=sum(r.idle_power_mw for r in per_rail),
-        rails=tuple(r.name for r in per_rail) if odpm else (),
-        per_rail=shares if odpm else (),
+        power_mw=energy_mj / seconds,
+        idle_power_mw=sum(idle for _, _, idle in shares),
+        rails=tuple(name for name, _, _ in shares) if odpm else (),
+        per_rail=per_rail if odpm else (),
         runs=runs,
-        timed_s=timed_s,
+        timed_s=seconds,
         bound_pct=bound,
         on_usb=on_usb,
         gauge_sign=gauge_sign,

@@ -51,28 +51,43 @@ class Phone:
         self.spec = spec.power
         self.cpu_ns = 0
         self.lines: list[str] = []
+        self.due: list[tuple[int, str, int]] = []  # runs under way: end (ns), phase, CPU ns
 
     def wait(self, ms: float) -> None:
-        self.ns += int(ms * MS)
-
-    def run(self, phase: str, runs: int, each_ms: float) -> None:
-        """`runs` runs of `each_ms`, each busy on one core the whole time, ticked at its end."""
-        for _ in range(runs):
-            self.wait(each_ms)
-            self.cpu_ns += int(each_ms * MS)
+        """Let `ms` pass; each run that ends meanwhile appends its tick, as the stand-in does."""
+        target = self.ns + int(ms * MS)
+        while self.due and self.due[0][0] <= target:
+            self.ns, phase, cpu = self.due.pop(0)
+            self.cpu_ns += cpu
             with open(self.root / "state" / "cpu.log", "a") as fh:
                 fh.write(f"{PID} 1 {self.cpu_ns} {phase} 1\n")
+        self.ns = target
+
+    def start(self, phase: str, runs: int, each_ms: float) -> None:
+        """`runs` runs of `each_ms` from now, each busy on one core the whole time."""
+        end = self.ns
+        for _ in range(runs):
+            end += int(each_ms * MS)
+            self.due.append((end, phase, int(each_ms * MS)))
+
+    def run(self, phase: str, runs: int, each_ms: float) -> None:
+        self.start(phase, runs, each_ms)
+        self.wait(runs * each_ms)
 
     def now(self) -> float:
         return self.ns / 1e9 + REALTIME_OFFSET_S
 
-    def look(self, at: str, source: str, extra: str = "") -> None:
-        """One `energy` line as run_trial.sh's energy_read writes it."""
+    def look(
+        self, at: str, source: str, extra: str = "", waits: dict[int, float] | None = None
+    ) -> None:
+        """One `energy` line as run_trial.sh's energy_read writes it; `waits`: how long
+        the read of a meter waited (ms) before the driver answered."""
         line = f"energy at={at}{' ' + extra if extra else ''} rt={self.now():.6f}"
         if source == "odpm":
             for meter in range(len(self.spec.meters)):
+                self.wait((waits or {}).get(meter, 0))
                 text = self.model.energy_value(meter).splitlines()
-                line += f" m{meter}={text[0].removeprefix('t=')}"
+                line += f" m{meter}={text[0].removeprefix('t=')},{self.now():.6f}"
                 for row in text[1:]:
                     name = row[row.index("[") + 1 : row.index("]")]
                     line += f" {name}={row.split(', ')[1]}"
@@ -92,24 +107,24 @@ class Phone:
         after_ms: float = 3,
         tail_ms: float = 5,
         idle_ms: float = 1000,
+        waits: dict[str, dict[int, float]] | None = None,
     ) -> tuple[TrialEnergy, float]:
         """Play a trial: idle window, init, warm-up, the line (seen `after_ms` after it,
         missed `before_ms` before it), timed runs, exit; its energy and the truth (mJ)."""
-        self.look("idle0", source)
+        waits = waits or {}
+        self.look("idle0", source, waits=waits.get("idle0"))
         self.wait(idle_ms)
-        self.look("idle1", source)
+        self.look("idle1", source, waits=waits.get("idle1"))
         self.wait(5)  # the launch
         self.run("init", 1, init_ms)
         self.run("warmup", *warmup)
-        line_s = self.now()
+        line_s, line_ns = self.now(), self.ns
+        self.start("timed", *timed)  # the runs begin at the line; the look falls among them
         self.wait(after_ms)
         bracket = f"prev={line_s - before_ms / 1000:.6f} seen={self.now():.6f}"
-        self.look("timed", source, bracket)
-        # The runs began at the line; the look fell `after_ms` into the first one.
-        self.wait(-after_ms)
-        self.run("timed", *timed)
-        self.wait(tail_ms)
-        self.look("exit", source)
+        self.look("timed", source, bracket, waits.get("timed"))
+        self.wait((line_ns - self.ns) / MS + timed[0] * timed[1] + tail_ms)
+        self.look("exit", source, waits=waits.get("exit"))
         energy = compute_energy(
             parse_looks("\n".join(self.lines)),
             source="odpm" if source == "odpm" else "fuel_gauge",
@@ -150,6 +165,18 @@ def test_a_snapshot_from_the_meter_cache_stays_within_the_bound(pixel6: Phone) -
     assert energy.energy_mj is not None and energy.bound_pct is not None
     assert energy.bound_pct > 23 / 1205 * 100
     assert abs(energy.energy_mj - truth) / truth * 100 <= energy.bound_pct
+
+
+def test_reads_the_driver_kept_waiting_stay_within_the_bound(pixel6: Phone) -> None:
+    """The CPU meter answers the timed look 30 ms late, the other meter the exit look
+    300 ms late (a busy PMIC bus, or a slow simulator): each snapshot is placed by its
+    own time, so neither moves the figure or widens the bound."""
+    waits = {"timed": {0: 30.0}, "exit": {1: 300.0}}
+    energy, truth = pixel6.trial("odpm", timed=(500, 2), waits=waits)
+    assert energy.energy_mj is not None and energy.bound_pct is not None
+    # Plus one run: the simulated counters move as each run ends, a meter's all along.
+    error_pct = abs(energy.energy_mj - truth) / truth * 100
+    assert error_pct <= energy.bound_pct + 100 / 500 and energy.bound_pct <= 1.0
 
 
 def test_timed_runs_shorter_than_the_meter_refresh_have_no_figure(pixel6: Phone) -> None:

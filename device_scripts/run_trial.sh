@@ -68,7 +68,8 @@
 #       and one right before the timed runs, flushed at once (std::endl). The
 #       sampler looks at its output every POLL_S with builtins (a read of the
 #       growing files, a nap on a fifo); the line came after `prev`, the last
-#       look that did not find it, and before `seen`.
+#       look that did not find it, and before `seen`. (No sampler, with
+#       HARNESS_SAMPLE_S=0: no timed look, and no figure.)
 #   energy at=exit rt=T READINGS     the wrapper, right after it reaped the benchmark
 # READINGS: `m<N>=<t>,<T> RAIL=<uWs>...` per meter (t: the meter's own snapshot
 # time, ms of CLOCK_BOOTTIME, from energy_value's first line; T: once read) or

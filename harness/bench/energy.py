@@ -17,7 +17,7 @@ without the line (`prev`) and the first with it (`seen`): the middle is
 taken, so the edge is off by half that bracket at most. The counters' own
 times say when each reading was taken: an ODPM snapshot carries the meter's
 `t=` (CLOCK_BOOTTIME ms; the driver may hand out one up to 50 ms old),
-mapped onto the looks' clock through the freshest reading of that meter; a
+mapped onto the looks' clock through the freshest of that meter's readings; a
 gauge reading is as old as its look. The span the two readings cover is
 stretched to s..e at its own net power: the runs between the line and the
 timed reading, and those a stale exit snapshot missed. A span that reaches
@@ -179,8 +179,8 @@ def _offsets(looks: Iterable[Look]) -> dict[int, float]:
     """Per meter, the offset from its t (s) to the looks' clock, by its freshest reading.
 
     A reading is stamped once read, so a snapshot from the driver's cache, or
-    a read that waited, shows a larger gap than a fresh one: the smallest gap
-    is the closest to the meter's own clock.
+    a read whose shell was kept waiting, shows a larger gap than a fresh one:
+    the smallest gap of the four looks is the closest to the meter's own clock.
     """
     offsets: dict[int, float] = {}
     for look in looks:
@@ -259,7 +259,7 @@ def _odpm(looks: dict[str, Look], span: _Span, *, runs: int | None, on_usb: bool
     names = [n for n in read["exit"] if all(n in read[at] for at in LOOKS)]
     if not names:
         return none("no rail was read at every look")
-    offset = _offsets([looks["timed"], looks["exit"]])
+    offset = _offsets(looks[at] for at in LOOKS)
     shares: list[tuple[str, float, float]] = []  # rail, timed energy (mJ), idle power (mW)
     stale = quantum_mj = 0.0
     for name in names:

@@ -78,16 +78,23 @@ class Phone:
         return self.ns / 1e9 + REALTIME_OFFSET_S
 
     def look(
-        self, at: str, source: str, extra: str = "", waits: dict[int, float] | None = None
+        self,
+        at: str,
+        source: str,
+        extra: str = "",
+        waits: dict[int, float] | None = None,
+        stamp_ms: float = 0,
     ) -> None:
         """One `energy` line as run_trial.sh's energy_read writes it; `waits`: how long
-        the read of a meter waited (ms) before the driver answered."""
+        the read of a meter waited (ms) before the driver answered; `stamp_ms`: how long
+        the shell was kept from stamping each read once done."""
         line = f"energy at={at}{' ' + extra if extra else ''} rt={self.now():.6f}"
         if source == "odpm":
             for meter in range(len(self.spec.meters)):
                 self.wait((waits or {}).get(meter, 0))
                 text = self.model.energy_value(meter).splitlines()
-                line += f" m{meter}={text[0].removeprefix('t=')},{self.now():.6f}"
+                stamp = self.now() + stamp_ms / 1000
+                line += f" m{meter}={text[0].removeprefix('t=')},{stamp:.6f}"
                 for row in text[1:]:
                     name = row[row.index("[") + 1 : row.index("]")]
                     line += f" {name}={row.split(', ')[1]}"
@@ -108,6 +115,7 @@ class Phone:
         tail_ms: float = 5,
         idle_ms: float = 1000,
         waits: dict[str, dict[int, float]] | None = None,
+        stamp_ms: float = 0,
     ) -> tuple[TrialEnergy, float]:
         """Play a trial: idle window, init, warm-up, the line (seen `after_ms` after it,
         missed `before_ms` before it), timed runs, exit; its energy and the truth (mJ)."""
@@ -122,9 +130,9 @@ class Phone:
         self.start("timed", *timed)  # the runs begin at the line; the look falls among them
         self.wait(after_ms)
         bracket = f"prev={line_s - before_ms / 1000:.6f} seen={self.now():.6f}"
-        self.look("timed", source, bracket, waits.get("timed"))
+        self.look("timed", source, bracket, waits.get("timed"), stamp_ms)
         self.wait((line_ns - self.ns) / MS + timed[0] * timed[1] + tail_ms)
-        self.look("exit", source, waits=waits.get("exit"))
+        self.look("exit", source, waits=waits.get("exit"), stamp_ms=stamp_ms)
         energy = compute_energy(
             parse_looks("\n".join(self.lines)),
             source="odpm" if source == "odpm" else "fuel_gauge",
@@ -177,6 +185,14 @@ def test_reads_the_driver_kept_waiting_stay_within_the_bound(pixel6: Phone) -> N
     # Plus one run: the simulated counters move as each run ends, a meter's all along.
     error_pct = abs(energy.energy_mj - truth) / truth * 100
     assert error_pct <= energy.bound_pct + 100 / 500 and energy.bound_pct <= 1.0
+
+
+def test_a_sampler_kept_from_its_stamps_does_not_move_the_figure(pixel6: Phone) -> None:
+    """The timed and exit looks' shells lose the CPU for 30 ms after each read (a loaded
+    phone): the idle looks' fresh readings still tie the meters' clock to the looks'."""
+    energy, truth = pixel6.trial("odpm", stamp_ms=30)
+    assert energy.energy_mj is not None and energy.bound_pct is not None
+    assert abs(energy.energy_mj - truth) / truth * 100 <= energy.bound_pct <= 1.0
 
 
 def test_timed_runs_shorter_than_the_meter_refresh_have_no_figure(pixel6: Phone) -> None:

@@ -10,11 +10,14 @@
 # has said `started`, i.e. it is in its own session with SIGHUP ignored and the
 # benchmark is launched. After a reconnect the host asks again (`collect`).
 #
-#   sh run_trial.sh begin DIR MASK MAX_CS BEAT_CS MARK [--again] [--no-before] [CPU...] -- BINARY [ARGS...]
+#   sh run_trial.sh begin DIR MASK MAX_CS BEAT_CS MARK [--again] [--no-before]
+#                         [--energy=SPEC [--idle=CS]] [CPU...] -- BINARY [ARGS...]
 #       state snapshot (unless --no-before: the host still holds one from a
 #       moment ago), start detached, then as `collect`: one round trip for a
 #       trial that ends within MAX_CS. --again: an earlier launch of this
 #       trial may have left something (the host lost its answer): stop it first.
+#       --energy: read the phone's energy counters too (see "Energy" below),
+#       with an idle window of CS hundredths of a second before the launch.
 #   sh run_trial.sh collect DIR MAX_CS BEAT_CS MARK [CPU...]
 #       wait up to MAX_CS for the trial to end, printing "alive" every BEAT_CS
 #       meanwhile; then print "state=running|done|vanished ..." and, when done,
@@ -52,6 +55,29 @@
 # CPUs' clocks and a sysfs battery, read with shell builtins only. Between two
 # trials nothing forks that need not: every process started there is time
 # added to every trial.
+#
+# Energy (begin's --energy=SPEC; without it none of this runs). SPEC is
+# `odpm:METERS:RAILS`, the ODPM meters' iio:device numbers (comma-separated)
+# and the rails to keep (comma-separated; empty: all), or `gauge`, the
+# battery's fuel gauge. Four looks read it, each one `energy` line in samples:
+#   energy at=idle0 rt=T READINGS    begin, after the trial folder is made,
+#   energy at=idle1 rt=T READINGS    and again after the idle window (--idle)
+#   energy at=timed prev=T seen=T rt=T READINGS
+#       the sampler, as soon as the benchmark has printed its second "Running
+#       benchmark for" line: the real tool prints one before the warm-up runs
+#       and one right before the timed runs, flushed at once (std::endl). The
+#       sampler looks at its output every POLL_S with builtins (a read of the
+#       growing files, a nap on a fifo); the line came after `prev`, the last
+#       look that did not find it, and before `seen`. (No sampler, with
+#       HARNESS_SAMPLE_S=0: no timed look, and no figure.)
+#   energy at=exit rt=T READINGS     the wrapper, right after it reaped the benchmark
+# READINGS: `m<N>=<t>,<T> RAIL=<uWs>...` per meter (t: the meter's own snapshot
+# time, ms of CLOCK_BOOTTIME, from energy_value's first line; T: once read) or
+# `charge=<uAh> current=<uA> voltage=<uV>`; T: EPOCHREALTIME (mksh), else the
+# uptime, one clock within a trial. No other look reads energy: the ODPM driver
+# answers a read within 50 ms of its last refresh from a cache, so a read just
+# before the timed or exit look would make that look's snapshot an old one.
+# The host turns the looks into energy per inference (harness/bench/energy.py).
 # POSIX sh for Android's mksh and toybox; no bash-isms.
 
 here=${0%/*}
@@ -59,8 +85,16 @@ SYS="${SYSFS_ROOT:-}/sys"
 # Seconds between proof samples during a trial; 0 turns the proof off altogether
 # (the sampling-cost benchmark compares both).
 SAMPLE_S=${HARNESS_SAMPLE_S:-0.5}
-case $SAMPLE_S in ''|*[!0-9.]*) SAMPLE_S=0.5 ;; esac
+case $SAMPLE_S in ''|*[!0-9.]*|*.*.*) SAMPLE_S=0.5 ;; esac
 case $SAMPLE_S in *[1-9]*) ;; *) SAMPLE_S=0 ;; esac
+# The same in hundredths, for the sampler's schedule while it watches the output.
+case $SAMPLE_S in *.*) _sw=${SAMPLE_S%%.*} _sf=${SAMPLE_S#*.}00 ;; *) _sw=$SAMPLE_S _sf=00 ;; esac
+while :; do case $_sw in 0?*) _sw=${_sw#0} ;; *) break ;; esac; done
+_sf=${_sf%"${_sf#??}"}
+SAMPLE_CS=$((${_sw:-0} * 100 + 1$_sf - 100))
+# How often the sampler looks at the benchmark's output for its timed phase's
+# start (energy only): the figure's edge is known to within this.
+POLL_S=0.005
 # How long `kill` waits for the wrapper to record the end before it kills that too.
 KILL_WAIT_CS=50
 _listening=""  # set once fd 6 reads this shell's trial bell
@@ -234,19 +268,36 @@ stop_procs() {
     done
 }
 
+# start DIR MASK ENERGY IDLE_CS CPUS BINARY [ARGS...]
 start() {
     _d=$1
     _mask=$2
-    shift 2
+    _en=$3
+    _idle=$4
+    shift 4
     # A fresh trial has no folder: no process for rm then.
     if [ -e "$_d" ]; then rm -rf "$_d"; fi
-    mkdir -p "$_d" && mkfifo "$_d/bell" || { echo "cannot create $_d" >&2; exit 73; }
+    mkdir -p "$_d" && mkfifo "$_d/bell" ${_en:+"$_d/nap"} || {
+        echo "cannot create $_d" >&2
+        exit 73
+    }
+    if [ -n "$_en" ]; then
+        # The idle power the host subtracts: the phone's draw just before the
+        # launch, over IDLE_CS in which this shell only naps (no process).
+        energy_read idle0
+        echo "$_eline" >>"$_d/samples"
+        exec 7<>"$_d/nap"
+        nap "$((_idle / 100)).$((_idle / 10 % 10))$((_idle % 10))"
+        exec 7>&-
+        energy_read idle1
+        echo "$_eline" >>"$_d/samples"
+    fi
     # setsid execs in place (a background job is no group leader), so $! is the
     # wrapper itself. Without setsid the wrapper still ignores SIGHUP, but shares
     # the launching shell's process group.
     _setsid=""
     command -v setsid >/dev/null 2>&1 && _setsid=setsid
-    $_setsid sh "$0" _wrap "$_d" "$_mask" "$@" </dev/null >/dev/null 2>&1 4<>"$_d/bell" &
+    $_setsid sh "$0" _wrap "$_d" "$_mask" "$_en" "$@" </dev/null >/dev/null 2>&1 4<>"$_d/bell" &
     echo "$!" >"$_d/wrapper_pid"
     # Our open of the bell waits for a writer, i.e. for the wrapper's (read-write,
     # so that one never waits); then its `started` line, or its end.
@@ -328,8 +379,138 @@ reaped_ticks() {
     return 0
 }
 
-# sample PID OUT CPU...: the sampler, started by the wrapper pinned off the
-# measured cores. The proof lines it appends to OUT:
+# stamp: sets _rt to the clock energy looks are stamped with, without a fork:
+# EPOCHREALTIME (mksh, microseconds), else the uptime (hundredths).
+stamp() {
+    if [ -n "${EPOCHREALTIME:-}" ]; then
+        _rt=$EPOCHREALTIME
+    else
+        read -r _rt _rest </proc/uptime
+    fi
+}
+
+# energy_read AT [WORDS]: sets _eline to an `energy` line (see "Energy" above)
+# of the source in _en, read with builtins only: one read per meter's
+# energy_value (one snapshot: its `t=` and the rails of that moment), or the
+# gauge's three files.
+energy_read() {
+    stamp
+    _eline="energy at=$1${2:+ $2} rt=$_rt"
+    case $_en in
+    gauge)
+        _gb=$SYS/class/power_supply/battery
+        readf _q "$_gb/charge_counter"
+        readf _i "$_gb/current_now"
+        readf _v "$_gb/voltage_now"
+        _eline="$_eline charge=$_q current=$_i voltage=$_v"
+        ;;
+    odpm:*)
+        _spec=${_en#odpm:}
+        _keep=,${_spec#*:},
+        _ms=${_spec%%:*},
+        while [ -n "$_ms" ]; do
+            _m=${_ms%%,*}
+            _ms=${_ms#*,}
+            [ -n "$_m" ] || continue
+            _t=""
+            _blk=""
+            # energy_value: `t=<ms>`, then `CH<n>(T=<ms>)[<rail>], <uWs>` per channel.
+            while read -r _k _v; do
+                if [ -z "$_t" ]; then
+                    _t=${_k#t=}
+                    continue
+                fi
+                _n=${_k#*\[}
+                _n=${_n%%\]*}
+                case $_keep in ,,|*",$_n,"*) _blk="$_blk $_n=$_v" ;; esac
+            done 2>/dev/null <"$SYS/bus/iio/devices/iio:device$_m/energy_value"
+            # Stamped once read: a read that waited stays no fresher than it was.
+            stamp
+            _eline="$_eline m$_m=$_t,$_rt$_blk"
+        done
+        ;;
+    esac
+}
+
+# nap SECONDS: wait without a process: a timed read of the trial's `nap` fifo,
+# which nobody writes (fd 7, opened read-write so that the open never waits);
+# `sleep` where the shell's read has no timeout (mksh's has).
+nap() {
+    if [ -z "$_naps" ]; then
+        _naps=sleep
+        read -t 0.001 -r _x <&7 2>/dev/null
+        [ $? -gt 128 ] && _naps=read
+    fi
+    if [ "$_naps" = read ]; then
+        read -t "$1" -r _x <&7
+    else
+        sleep "$1"
+    fi
+}
+_naps=""
+
+# scan FD PARTVAR: counts into _runs the "Running benchmark for" lines fd FD
+# (the benchmark's stdout or stderr, open since the start look) has gained;
+# a line still being written waits in PARTVAR for its end.
+scan() {
+    eval "_part=\${$2}"
+    while IFS= read -r _l <&"$1"; do
+        case $_part$_l in *"Running benchmark for "*) _runs=$((_runs + 1)) ;; esac
+        _part=""
+    done
+    eval "$2=\$_part\$_l"
+}
+
+# watch DIR CPU...: the sampler, from its start look until the benchmark
+# prints its second "Running benchmark for" line (its timed phase begins):
+# looks at the output every POLL_S, then takes the `timed` energy look at
+# once. The samples between go on at their period meanwhile. Init and warm-up
+# are not timed, so the polling costs the timed runs nothing; only its last
+# look, POLL_S at most, falls into them.
+watch() {
+    _wd=$1
+    shift
+    [ -p "$_wd/nap" ] && [ -f "$_wd/stdout" ] && [ -f "$_wd/stderr" ] || return 0
+    exec 7<>"$_wd/nap" 8<"$_wd/stdout" 9<"$_wd/stderr"
+    _runs=0
+    _p8=""
+    _p9=""
+    # The launch time, when it is in the looks' clock: the line cannot be older.
+    _prev=""
+    [ -n "${EPOCHREALTIME:-}" ] && readf _prev "$_wd/start"
+    if [ -z "$_prev" ]; then
+        stamp
+        _prev=$_rt
+    fi
+    uptime_cs
+    _due=$((_cs + SAMPLE_CS))
+    while [ "$_stop" = 0 ]; do
+        stamp
+        _look=$_rt
+        scan 8 _p8
+        scan 9 _p9
+        if [ "$_runs" -ge 2 ]; then
+            stamp
+            energy_read timed "prev=$_prev seen=$_rt"
+            echo "$_eline" >>"$_o"
+            break
+        fi
+        _prev=$_look
+        uptime_cs
+        if [ "$_cs" -ge "$_due" ]; then
+            _due=$((_cs + SAMPLE_CS))
+            kill -0 "$PPID" 2>/dev/null || break
+            counters --clocks "$@"
+            ticks "$_p"
+            [ -n "$_self" ] && echo "sample $_line self=$_self" >>"$_o"
+        fi
+        nap "$POLL_S"
+    done
+    exec 7>&- 8<&- 9<&-
+}
+
+# sample PID DIR ENERGY CPU...: the sampler, started by the wrapper pinned off
+# the measured cores. The proof lines it appends to DIR/samples:
 #   affinity mask=<hex, taskset -p> list=<Cpus_allowed_list of /proc/PID/status>
 #   sample at=start up=<uptime s> temp=<hottest zone, m°C> s<cpu>=<busy>,<total>... self=<ticks>
 #   sample up=... temp=... f<cpu>=<cur kHz>... s<cpu>=... self=<ticks>
@@ -348,10 +529,14 @@ reaped_ticks() {
 # look takes for the benchmark's. The TERM trap only sets a flag, so a line is
 # never cut short; `sleep` runs in the background so that TERM ends the nap at
 # once (a shell waits for a foreground command before it acts on a signal).
+# With ENERGY (the spec of begin's --energy) it watches for the timed phase
+# after the start look (`watch`) and takes the `timed` energy look.
 sample() {
     _p=$1
-    _o=$2
-    shift 2
+    _o=$2/samples
+    _en=$3
+    _sd=$2
+    shift 3
     _stop=0
     trap '_stop=1' TERM
     readf _ps "/proc/$PPID/stat"
@@ -379,6 +564,7 @@ sample() {
         echo "affinity mask=${_am##*: } list=$_al" >>"$_o"
         echo "sample at=start $_line self=$_self" >>"$_o"
     fi
+    [ -n "$_en" ] && watch "$_sd" "$@"
     while [ "$_stop" = 0 ]; do
         sleep "$SAMPLE_S" &
         _nap=$!
@@ -432,9 +618,9 @@ others_mask() {
     done
 }
 
-# _wrap DIR MASK CPUS BINARY [ARGS...]: the detached wrapper (run by `start`
-# only, its fd 4 on the bell). CPUS: the pinned CPUs, space-separated ("" reads
-# no clocks nor /proc/stat).
+# _wrap DIR MASK ENERGY CPUS BINARY [ARGS...]: the detached wrapper (run by
+# `start` only, its fd 4 on the bell). ENERGY: begin's --energy spec, or "".
+# CPUS: the pinned CPUs, space-separated ("" reads no clocks nor /proc/stat).
 #
 # The exit look is the wrapper's: once it has reaped the benchmark, the
 # process is gone from /proc, but the kernel has added its whole CPU time
@@ -443,12 +629,14 @@ others_mask() {
 # is its `self` at exit. Nothing else of the wrapper's may end in between:
 # `now` may fork `date`, so the ticks are read after it at the start and before
 # it at the end, and the sampler is reaped only after the look. The counters
-# follow at once.
+# follow at once. The exit energy look comes first of all (builtins only):
+# what the phone spends after the benchmark's end is no part of the trial.
 wrap() {
     _d=$1
     _mask=$2
-    _cpus=$3
-    shift 3
+    _en=$3
+    _cpus=$4
+    shift 4
     trap '' HUP
     echo "$$" >"$_d/wrapper_pid"
     # Stopped while its launch was on its way: run nothing.
@@ -472,7 +660,7 @@ wrap() {
         # A script of its own (taskset execs it: $! is the sampler), pinned
         # off the measured cores from its first instruction when others exist.
         # shellcheck disable=SC2086 # _pin and cpus split on purpose (hex, digits)
-        $_pin sh "$0" _sample "$_bp" "$_d/samples" $_cpus </dev/null >/dev/null 2>&1 4>&- &
+        $_pin sh "$0" _sample "$_bp" "$_d" "$_en" $_cpus </dev/null >/dev/null 2>&1 4>&- &
         _sp=$!
         echo "$_sp" >"$_d/sampler_pid"  # before `started`: sweep finds it
     fi
@@ -480,6 +668,11 @@ wrap() {
     echo started >&4
     wait "$_bp"
     rc=$?
+    _eexit=""
+    if [ -n "$_en" ]; then
+        energy_read exit
+        _eexit=$_eline
+    fi
     [ -n "$_before" ] && reaped_ticks  # before `now`, which may fork `date`
     now >"$_d/end"
     _exit=""
@@ -493,6 +686,7 @@ wrap() {
         wait "$_sp" 2>/dev/null
     fi
     [ -n "$_exit" ] && echo "$_exit" >>"$_d/samples"
+    [ -n "$_eexit" ] && echo "$_eexit" >>"$_d/samples"
     # Last: readers take it once the wrapper has gone (the bell's end-of-file).
     echo "$rc" >"$_d/exit_code"
 }
@@ -518,14 +712,20 @@ begin)
     shift 6
     again=0
     before=1
+    energy=""
+    idle=100
     while :; do
         case $1 in
             --again) again=1 ;;
             --no-before) before=0 ;;
+            --energy=*) energy=${1#--energy=} ;;
+            --idle=*) idle=${1#--idle=} ;;
             *) break ;;
         esac
         shift
     done
+    case $energy in *[!A-Za-z0-9_,:.-]*) echo "begin: bad energy spec '$energy'" >&2; exit 64 ;; esac
+    case $idle in ''|*[!0-9]*) echo "begin: bad idle window '$idle'" >&2; exit 64 ;; esac
     cpus=""
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do
         case $1 in *[!0-9]*|'') echo "begin: bad cpu '$1'" >&2; exit 64 ;; esac
@@ -544,7 +744,7 @@ begin)
         # shellcheck disable=SC2086 # cpus are digits only, split on purpose
         sh "$here/state.sh" $cpus
     fi
-    start "$dir" "$mask" "$cpus" "$@"
+    start "$dir" "$mask" "$energy" "$idle" "$cpus" "$@"
     echo "$mark started"
     # shellcheck disable=SC2086
     collect "$dir" "$max" "$beat" "$mark" $cpus

@@ -159,6 +159,18 @@ class TransferError(DeviceError):
     """A push or pull failed or did not verify (size / sha256 mismatch)."""
 
 
+class NoEnergySourceError(DeviceError):
+    """Energy was asked for, but the phone shows the shell neither power rails nor a fuel gauge."""
+
+
+class EnergyOnUsbError(DeviceError):
+    """Only the fuel gauge can measure energy, and the phone is on external power.
+
+    The charger then carries the phone's load, so the battery's current says
+    nothing about the benchmark; accepting that bias is the user's call.
+    """
+
+
 class BinaryError(HarnessError):
     """The benchmark binary is missing, unreadable or built for another ABI."""
 

@@ -36,6 +36,12 @@ RUN_STATUSES: tuple[RunStatus, ...] = ("running", "complete", "incomplete", "int
 BinaryKind = Literal["official", "stand-in", "unknown"]
 BINARY_KINDS: tuple[BinaryKind, ...] = ("official", "stand-in", "unknown")
 
+# Where a trial's energy was read: the phone's power rails (On-Device Power
+# Monitors) or its battery fuel gauge. The two are not comparable: the rails
+# measure what they cover, the gauge the whole phone (docs/energy-sources.md).
+EnergySource = Literal["odpm", "fuel_gauge"]
+ENERGY_SOURCES: tuple[EnergySource, ...] = ("odpm", "fuel_gauge")
+
 # The first line the simulated device's benchmark_model prints; how a stored
 # result knows it was not measured by the official tool.
 STAND_IN_MARK = "harness benchmark_model stand-in"

@@ -38,6 +38,7 @@ from harness.errors import (
 )
 
 if TYPE_CHECKING:
+    from harness.device.energy import EnergyRequest
     from harness.device.session import DeviceSession
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class Collected:
     stderr: str | None = None
     before: str | None = None  # state.sh output before the launch (begin only)
     after: str | None = None  # state.sh output right after the process ended
-    samples: str | None = None  # the wrapper's proof samples (harness/bench/proof.py)
+    samples: str | None = None  # proof samples and energy looks (bench/proof.py, bench/energy.py)
 
 
 def _mark() -> str:
@@ -280,6 +281,7 @@ class TrialRemote:
         snapshot_before: bool = True,
         again: bool = False,
         timeout_s: float | None = None,
+        energy: EnergyRequest | None = None,
     ) -> Collected:
         """Snapshot, launch detached, and wait up to `max_wait_s` for the end: one round trip.
 
@@ -288,12 +290,16 @@ class TrialRemote:
         repeated (`again`: what an earlier launch left is stopped first) only
         if nothing ran there. `timeout_s` bounds each attempt (default: the
         wait plus CALL_MARGIN_S); silence beyond a beat plus CALL_MARGIN_S
-        ends it sooner.
+        ends it sooner. `energy`: read it too (bench/energy.py), after an idle
+        window on the device before the launch, which the call's bound includes.
         """
         mark = _mark()
         limit = timeout_s if timeout_s is not None else CALL_MARGIN_S + max_wait_s
+        limit += energy.idle_s if energy is not None else 0.0
+        reads = energy.script_args() if energy is not None else []
         for _ in range(MAX_RECOVERIES):
             flags = [*(["--again"] if again else []), *([] if snapshot_before else ["--no-before"])]
+            flags += reads
             args = [
                 "begin", trial_dir, mask, _cs(max_wait_s), _cs(beat_s), mark,
                 *flags, *map(str, cpus), "--", *argv,

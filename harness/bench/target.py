@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.bench.remote import TrialRemote
+    from harness.device.energy import EnergyRequest
     from harness.device.session import DeviceSession
     from harness.identity import BinaryInfo
 
@@ -46,6 +47,7 @@ class TrialSettings:
     cooldown_timeout_s: float = 120.0
     timeout_s: float = 600.0
     beat_s: float = 2.0  # how often a device call that waits for a trial says it is alive
+    energy: EnergyRequest | None = None  # read energy in each trial (bench/energy.py); off: None
 
 
 @dataclass

@@ -15,7 +15,6 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from harness.bench.command import build_command
 from harness.bench.plan import TrialSpec
@@ -27,9 +26,6 @@ from harness.device import thermal
 from harness.errors import CallHung
 from harness.results.files import write_trial_logs
 from harness.results.schema import TrialRecord
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger(__name__)
 
@@ -255,6 +251,7 @@ class TrialRunner:
                 snapshot_before=before is None,
                 again=attempt > 1,
                 timeout_s=self._call_limit(deadline),
+                energy=self.settings.energy,
             )
             before = got.before or before
             timed_out = False

@@ -150,6 +150,7 @@ class PowerModel:
         self._partial = b""
         self._procs: dict[tuple[int, int], ProcessEnergy] = {}
         self._cluster_uws: dict[int, float] = {c.policy: 0.0 for c in topology.clusters}
+        self._policy = {cpu: topology.cluster_of(cpu).policy for cpu in topology.cpus}
         now_ms = clock_ns() // 1_000_000
         self._history: list[tuple[int, float]] = [(now_ms, 0.0)]
         self._snapshots: dict[int, tuple[int, str]] = {}
@@ -164,8 +165,16 @@ class PowerModel:
         """Charge every CPU-time slice appended since the last settle; return now in ms."""
         with self._lock:
             now_ms = self._clock_ns() // 1_000_000
-            for tick in self._new_ticks():
-                self._charge(tick)
+            ticks = self._new_ticks()
+            # One clock per cluster for the whole settle (a clock change settles
+            # first): a file read per tick made a read of a long trial's counters
+            # take half a second, where a phone answers at once.
+            mw = {
+                c.policy: core_mw(self.spec, self.topology, c.policy, self._khz(c.policy))
+                for c in self.topology.clusters
+            } if ticks else {}  # fmt: skip
+            for tick in ticks:
+                self._charge(tick, mw)
             total = self.cpu_uws()
             if total != self._history[-1][1]:
                 self._history.append((now_ms, total))
@@ -187,7 +196,8 @@ class PowerModel:
         ticks = [parse_tick(line.decode("ascii", "replace")) for line in lines]
         return [t for t in ticks if t is not None]
 
-    def _charge(self, tick: Tick) -> None:
+    def _charge(self, tick: Tick, mw: dict[int, float]) -> None:
+        """Charge one slice at `mw`, each cluster's busy-core power at its clock now."""
         key = (tick.pid, tick.start)
         proc = self._procs.get(key)
         if proc is None:
@@ -202,8 +212,8 @@ class PowerModel:
         proc.cpu_ns_by_phase[tick.phase] = proc.cpu_ns_by_phase.get(tick.phase, 0) + delta
         share_s = delta / 1e9 / len(proc.device_cpus)
         for cpu in proc.device_cpus:
-            policy = self.topology.cluster_of(cpu).policy
-            uws = share_s * core_mw(self.spec, self.topology, policy, self._khz(policy)) * 1000
+            policy = self._policy[cpu]
+            uws = share_s * mw[policy] * 1000
             self._cluster_uws[policy] += uws
             proc.uws_by_cluster[policy] = proc.uws_by_cluster.get(policy, 0.0) + uws
             proc.uws_by_phase[tick.phase] = proc.uws_by_phase.get(tick.phase, 0.0) + uws

@@ -154,3 +154,29 @@ def test_taskset_p_answers_in_device_cpus(tmp_path: Path) -> None:
         for proc in (pinned, plain):
             proc.kill()
             proc.wait()
+
+
+def test_each_line_reaches_the_output_file_as_it_is_printed(tmp_path: Path) -> None:
+    """The real tool ends every log line with std::endl; a reader of its output file
+    (the trial's sampler, watching for the timed runs) sees a phase begin while it runs."""
+    stand_in = Path(bm.__file__)
+    model = Path(__file__).resolve().parents[1] / "data" / "convert" / "tiny_fp32.tflite"
+    (tmp_path / "hold").write_text("on\n")  # pauses after every run until removed
+    out = tmp_path / "stdout"
+    # As on the device: no PYTHONUNBUFFERED or the like from this process's environment.
+    env = {"HARNESS_SIM_STATE": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    argv = [sys.executable, str(stand_in), f"--graph={model}", "--num_threads=1",
+            "--warmup_runs=1", "--warmup_min_secs=0", "--num_runs=2", "--min_secs=0"]  # fmt: skip
+    with out.open("w") as sink:
+        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 60  # a bound for a broken stand-in, not a speed claim
+        while "Running benchmark for" not in out.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, "the stand-in ended while held"
+            time.sleep(0.02)
+        assert "INFO: Running benchmark for at least 1 iterations" in out.read_text()
+        assert proc.poll() is None  # held after its first warm-up run: the line came first
+    finally:
+        (tmp_path / "hold").unlink()
+        assert proc.wait(timeout=60) == 0
+    assert out.read_text().count("Running benchmark for") == 2

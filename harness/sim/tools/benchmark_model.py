@@ -169,7 +169,10 @@ class Failure(Exception):
 
 
 def info(line: str) -> None:
+    """A line of the tool's logger: stdout, flushed at once (the real one ends it with
+    std::endl), so a reader of the output file sees each phase as it begins."""
     sys.stdout.write(f"INFO: {line}\n")
+    sys.stdout.flush()
 
 
 def error(line: str) -> None:

@@ -11,6 +11,7 @@ calls `harness.logs.parser.parse` on what they printed.
 - `scan`: a file read in blocks, only the lines that hold a keyword.
 - `figures`: `ParsedOutput`, `PhaseStats`, the `Era` names.
 - `delegates`: what a run printed about each delegate (`DelegationEvidence`).
+- `proof`: `DelegationProof` and its `Verdict`, the record a parsed log carries.
 - `delegation`: `prove(parsed, accelerator) -> DelegationProof`, the verdict on
   what ran the run against the compute unit asked for (`accelerator`: the
   units' spellings).

@@ -29,37 +29,14 @@ the delegate took every node.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import dataclass
 
 from harness.logs.accelerator import CPU, Accelerator, accelerator_for, parse_accelerator
 from harness.logs.delegates import DelegateSeen, DelegationEvidence
 from harness.logs.figures import ParsedOutput
+from harness.logs.proof import DelegationProof, Verdict
 
-Verdict = Literal["applied", "partial", "fallback", "failed", "unknown"]
-VERDICTS: tuple[Verdict, ...] = ("applied", "partial", "fallback", "failed", "unknown")
 _ENDED = frozenset({"failed", "crashed", "timeout"})  # a run that stopped without a result
-
-
-@dataclass(frozen=True)
-class DelegationProof:
-    """Which delegate ran one trial, on how much of its graph, and whether that is what was
-    asked for."""
-
-    accelerator: str  # the unit asked for (`gpu`, `nnapi:qti-dsp`, ...)
-    inferred: bool  # the unit was read off the log's own flags, not given
-    delegate: str | None  # as the tool names it: GPU, NNAPI, XNNPACK, EXTERNAL (None: no delegate)
-    node: str | None  # as the runtime names its kernels: TfLiteGpuDelegateV2
-    delegated_nodes: int | None
-    total_nodes: int | None
-    partitions: int | None  # the parts of the graph the delegate runs (its kernels)
-    graph_partitions: int | None  # all parts, the CPU's too (`yielding K partitions`)
-    verdict: Verdict
-    reason: str  # one sentence for people
-
-    def to_dict(self) -> dict[str, object]:
-        """JSON-ready, keys in field order."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

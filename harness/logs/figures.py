@@ -17,7 +17,7 @@ from harness.logs.optable import OpNode
 from harness.results.schema import LATE_FIGURES, Figures
 
 if TYPE_CHECKING:  # delegation.py reads ParsedOutput: its type only, to break the circle
-    from harness.logs.delegation import DelegationProof
+    from harness.logs.proof import DelegationProof
 
 Era = str  # "2018" | "2019" | "2020+"
 

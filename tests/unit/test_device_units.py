@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.config import load_config
+from harness.config import Defaults, load_config
 from harness.device.binary import classify, parse_help
 from harness.device.cores import check_policy
 from harness.device.elf import check_abi, read_header
@@ -76,10 +76,13 @@ def test_remote_path_refuses_escapes() -> None:
 def test_config_from_harness_toml_and_pyproject(tmp_path: Path) -> None:
     assert load_config(tmp_path).devices == {}
     (tmp_path / "pyproject.toml").write_text(
-        '[tool.harness.devices]\nlab1 = "SERIAL1"\n[tool.harness.defaults]\ncooldown_temp = 38\n'
+        '[tool.harness.devices]\nlab1 = "SERIAL1"\n[tool.harness.defaults]\n'
+        'adb_server = "lab-host:5037"\ncooldown_temp = 38\n'
     )
     cfg = load_config(tmp_path)
-    assert cfg.resolve_alias("LAB1") == "SERIAL1" and cfg.defaults == {"cooldown_temp": 38}
+    # Only the keys the harness reads are kept: a key of another tool's is no error.
+    assert cfg.resolve_alias("LAB1") == "SERIAL1"
+    assert cfg.defaults == Defaults(adb_server="lab-host:5037")
     (tmp_path / "harness.toml").write_text('[devices]\nbench = "10.0.0.7:5555"\n')
     cfg = load_config(tmp_path)  # harness.toml wins
     assert cfg.devices == {"bench": "10.0.0.7:5555"} and cfg.path == tmp_path / "harness.toml"

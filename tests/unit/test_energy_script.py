@@ -76,6 +76,8 @@ def phone(tmp_path: Path) -> Path:
     bindir = tmp_path / "bin"
     bindir.mkdir()
     (bindir / "sh").symlink_to(str(MKSH))
+    # The benchmark's process is named as the real tool's, not as the wrapper's shell.
+    (bindir / "benchmark_model").symlink_to(str(MKSH))
     return tmp_path
 
 
@@ -89,7 +91,7 @@ def _begin(phone: Path, *flags: str, env: dict[str, str] | None = None) -> str:
     cpu = str(sorted(os.sched_getaffinity(0))[0])
     out = subprocess.run(
         [str(MKSH), str(phone / "scripts" / "run_trial.sh"), "begin", str(trial), "1",
-         "6000", "200", MARK, *flags, cpu, "--", "sh", str(phone / "scripts" / "bench.sh"),
+         "6000", "200", MARK, *flags, cpu, "--", "benchmark_model", str(phone / "scripts" / "bench.sh"),
          str(trial)],
         capture_output=True, text=True, timeout=120, check=True, env=env or _env(phone),
     )  # fmt: skip

@@ -44,8 +44,9 @@ def test_every_reader_of_a_stored_run_gives_the_one_answer(
         device=device, binary=OFFICIAL,
     )  # fmt: skip
     meta = load_meta(run_dir)
-    [serial] = meta["devices"]
-    assert is_simulated(meta["devices"][serial]) is simulated
+    [serial] = meta.devices
+    stored = meta.devices[serial]
+    assert is_simulated(stored.props, stored.emulated) is simulated
     assert ("simulated device" in compare_runs(run_dir, run_dir).stand_in) is simulated
     run = DeviceRun(run_dir, meta, serial, [], [])
     assert Provenance.of(run).simulated is simulated
@@ -55,6 +56,6 @@ def test_every_reader_of_a_stored_run_gives_the_one_answer(
 @pytest.mark.parametrize("prop", SIMULATED_PROPS)
 def test_the_device_reader_marks_what_the_stored_readers_recognise(prop: str) -> None:
     info = parse_info("s1", "device", f"prop.{prop}=1\nprop.ro.product.model=Pixel\n", frozenset())
-    assert info.emulated and is_simulated(info.to_dict())
+    assert info.emulated and is_simulated(info.props, info.emulated)
     phone = parse_info("s1", "device", "prop.ro.product.model=Pixel\n", frozenset())
-    assert not phone.emulated and not is_simulated(phone.to_dict())
+    assert not phone.emulated and not is_simulated(phone.props, phone.emulated)

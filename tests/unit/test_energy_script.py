@@ -91,8 +91,8 @@ def _begin(phone: Path, *flags: str, env: dict[str, str] | None = None) -> str:
     cpu = str(sorted(os.sched_getaffinity(0))[0])
     out = subprocess.run(
         [str(MKSH), str(phone / "scripts" / "run_trial.sh"), "begin", str(trial), "1",
-         "6000", "200", MARK, *flags, cpu, "--", "benchmark_model", str(phone / "scripts" / "bench.sh"),
-         str(trial)],
+         "6000", "200", MARK, *flags, cpu, "--", "benchmark_model",
+         str(phone / "scripts" / "bench.sh"), str(trial)],
         capture_output=True, text=True, timeout=120, check=True, env=env or _env(phone),
     )  # fmt: skip
     return out.stdout

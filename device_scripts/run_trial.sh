@@ -256,6 +256,28 @@ collect() {
 # stop_procs DIR: SIGKILL what is left of a trial, its wrapper first (killed
 # after its benchmark it would wake, stop the sampler itself and write into a
 # folder being removed). Sets _stopped to how many it killed, _killed to their pids.
+# gone DIR: waits, up to KILL_WAIT_CS more, until the trial's wrapper, sampler and
+# benchmark have ended (gone, or a zombie: dead, not yet reaped). A SIGKILL takes
+# effect when its target is next scheduled, so on a busy phone a process may
+# outlive the `kill -9` that ended it by a moment; `kill` answers only after.
+# Only the stop path polls; a trial's own path never comes here.
+gone() {
+    uptime_cs
+    _until=$((_cs + KILL_WAIT_CS))
+    for _f in wrapper_pid sampler_pid pid; do
+        readf _p "$1/$_f"
+        [ -n "$_p" ] || continue
+        while :; do
+            readf _ps "/proc/$_p/stat"
+            [ -n "$_ps" ] || break
+            case ${_ps##*) } in Z*) break ;; esac
+            uptime_cs
+            [ "$_cs" -lt "$_until" ] || break
+            sleep 0.01
+        done
+    done
+}
+
 stop_procs() {
     _stopped=0
     _killed=""
@@ -768,6 +790,7 @@ kill)
     elif [ "$said" = none ]; then
         said=ended
     fi
+    [ "$said" = none ] || gone "$dir"
     echo "$said"
     ;;
 sweep)

@@ -118,8 +118,13 @@ def test_faults_keyed_to_device_events(sim: SimDevice, adb_server) -> None:
     ran = sim.root / "data" / "local" / "tmp" / "ran"
     cut = sim.faults.on("command", lambda _e: sim.faults.drop_now(), match=r"touch .*/ran$")
     result = adb_server.run("-s", sim.serial, "shell", f"touch {tmp}/ran", timeout_s=30)
-    assert cut.fired.is_set() and result.returncode != 0
+    assert cut.fired.is_set()
+    # What proves it is the device: the command did not run. The client's exit code
+    # differs: the bundled adb exits 1, Debian's adb 29 exits 0 when the connection
+    # closes before any exit status (seen here), so it says nothing either way.
     assert not ran.exists(), "the command ran though its connection was cut first"
+    if adb_server.kind == "bundled":
+        assert result.returncode != 0, result
     _wait_usable(adb_server, sim.serial)
 
     pushed = adb_server.run("-s", sim.serial, "push", str(TINY_MODEL), f"{tmp}/m.tflite")

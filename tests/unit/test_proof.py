@@ -186,5 +186,7 @@ def test_wrapper_samples_a_running_trial(tmp_path: Path) -> None:
     assert first.freqs == {} and last.freqs == {} and first.temp_mc is not None
     assert all(s.freqs == {0: 1593600} for s in during)
     assert all(set(s.ticks) == {0} and s.self_ticks is not None for s in parsed.samples)
-    # The busy loop is the benchmark's own time: it grows from look to look.
-    assert (last.self_ticks or 0) > (during[-1].self_ticks or 0) >= (first.self_ticks or 0)
+    # The busy loop is the benchmark's own time: it grows while it runs (the wait above
+    # saw it grow between samples) and never shrinks up to the exit look. Whether a tick
+    # falls between the last sample and the exit look is the host's scheduling.
+    assert (last.self_ticks or 0) >= (during[-1].self_ticks or 0) > (first.self_ticks or 0)

@@ -14,7 +14,7 @@ same `ab_codes`, which are `stats.decide`'s rules). Prints:
 2. `precision` (target ±2%): trials until confident and how often the interval
    then holds the true median, against a fixed interval re-checked each trial.
 
-Noise model, stated: `harness.compare.power.RunNoise()` (benchmarks/bench_check_power.py).
+Noise model, stated: `tests.support.power.RunNoise()` (benchmarks/bench_check_power.py).
 Its run-level parts (the run's shift and jumps, each configuration's share and
 offset) move every trial of a configuration in a run alike: they cancel in an A/B
 pair's ratio, and they are part of the run's median that `precision` pins down.
@@ -34,10 +34,15 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from harness.compare.power import RunNoise
+
+# Run as `python benchmarks/bench_x.py`: the repository root comes first, so the
+# harness and its test support (tests/support/power.py: the noise model) are
+# imported from the same checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.compare.sequential import (
     AB_VERDICTS,
@@ -48,6 +53,7 @@ from harness.compare.sequential import (
 )
 from harness.compare.stats import _t_quantile
 from harness.results.summary import NOISY_CV
+from tests.support.power import RunNoise
 
 Array = npt.NDArray[np.float64]
 MARGIN = 0.02  # --equivalence 2%

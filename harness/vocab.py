@@ -1,10 +1,70 @@
-"""The words the harness stores and compares, spelled once.
+"""The harness's vocabulary, and the words it stores and compares, spelled once.
 
-Trial and run statuses, binary kinds, the stand-in's mark and the
-configuration a trial measures were spelled out by hand in the parser, the
-store, the schema, `compare` and `report`; a new status or a sixth
-configuration field is now one edit here. This module imports nothing from
-the harness, so every layer may use it.
+Docs, messages and new code use these words; the code's names for each are in parentheses.
+
+- variant: one catalogue entry, a family at a depth multiplier and an input resolution
+  (`catalogue.Variant`; its id, e.g. `mobilenet_v2_1.0_224`).
+- quant: how a variant is converted: `fp32`, `int8`, `dynamic`, `fp16` (`convert.QUANTS`),
+  or `file` for a model imported as it is.
+- model: a variant converted at a quant, one `.tflite`. On the host a model file
+  (`bench.target.ModelFile`, made by `convert.ConvertedModel`); on a phone a pushed model.
+- configuration: what a trial measures, whatever the device: variant, quant, threads,
+  cores, xnnpack (`Config`; the field names are `CONFIG_FIELDS`). In code, `config` and
+  `configs` name `Config`s.
+- configuration key: a configuration as one string, `variant|quant|tN|cores|xnnpack=X`
+  (`config_key`, `Config.key`). Stored files name its column and field `config` (trials,
+  summaries, op profiles, `check --json`); stored names stay as they are.
+- device: a phone, or the simulated one, named by its serial (`serial`; `device_serial` in
+  records), reached through one session (`device.session.DeviceSession`) and described by
+  `identity.DeviceInfo`. A device selection is what `--device` names (serials, names,
+  aliases, `all`, `pool:`, `sim`).
+- device model: a device's model name, `ro.product.model` (`DeviceInfo.model`;
+  `device_model` in records, summaries and comparison rows). `check`, `trend` and the
+  report pair devices by it.
+- pushed model: a model file on a phone, under the harness's working folder there.
+- binary: the benchmark_model a trial runs (`identity.BinaryInfo`; kinds `BINARY_KINDS`).
+- trial: one benchmark_model process on one device, measuring one configuration with its
+  warm-up runs and then its timed runs (benchmark_model's own "runs": `--warmup`, `--runs`).
+  Its record is a `results.schema.TrialRecord`, its id `trial_id`:
+  `serial|configuration key|index` (`serial|configuration key|ARM:index` in an A/B run).
+- arm: in an A/B run, a label with its own binary and models (`ArmSpec`, `ArmRecord`,
+  `TrialRecord.arm`); never part of the configuration key.
+- plan: every trial of a run, per device, in the seeded order (`bench.plan.Plan` of
+  `TrialSpec`s); stored as meta.json `order`.
+- run: one `harness run` (or its `--resume`) from options to outcome, the act
+  (`harness.run.run`, `RunSettings`, `RunOutcome`; named by its `run_id`).
+- run folder: what a run leaves, `OUT/<run_id>/` (`run_dir`; written by
+  `results.store.RunStore`, its meta.json read as `results.meta.RunMeta`).
+- stage: one of a run's five steps, in order devices, plan, prepare, measure, finish: one
+  module each in `harness.stages` (`settings`, `resume` and `label` there are helpers).
+- baseline: a run folder reduced to a JSON file by `harness baseline save`; one side of
+  `harness check`.
+
+Old names still in the code (each disagrees with the words above; the next rename's list):
+
+- `DeviceConfig` repeats `Config`'s five fields beside `device_model` instead of holding a
+  `Config`; its `.configuration` is the `Config` and its `.config` the key.
+- Properties named `config` that give the key, not a `Config`: `TrialRecord.config`,
+  `ComparisonRow.config`, `DeviceConfig.config`.
+- `ConfigId` and `.config_id`: the configuration as a tuple (a `Config` is hashable and
+  could be the dict key); `compare/ab.py` spells `ConfigId` a second time.
+- `harness.config` (`HarnessConfig`, `load_config`, the `config=` of `device.select` and
+  `device.lab`) is the project settings file (`harness.toml`), not a configuration.
+- `bench.target.DeviceModel` is a pushed model, not a device model (`DeviceTarget.models`,
+  `DeviceTarget.arms`, `bench.prepare.prepare_arms` and `bench.record.Observed.model` hold
+  them); `DeviceTarget.model_name` is the device model.
+- "run" for what is not a run: `TrialRunner.run` measures one trial; `bench.runner` and
+  `run_plan` are the measure stage's loop over the plan; `report.runs.DeviceRun` is one
+  device of one run folder; `compare.source.read_run` and `results.load.run_dirs` read run
+  folders.
+- "devices" for three things: `TrialSpec.device`, `Plan.devices` and the `devices` of
+  `build_plan` and `build_arm_plan` are serials; `RunSettings.devices` and meta.json
+  `settings.devices` a device selection; `RunMeta.devices` maps serials to `DeviceInfo`.
+- "source" for three things: `device.sources` starts a device (`sim`);
+  `compare.source.Source` is one side of a comparison; `ConvertedModel.source` is where a
+  model came from.
+
+This module imports nothing from the harness, so every layer may use it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any
 from harness import catalogue, ranges
 from harness.bench.arms import model_path
 from harness.bench.plan import configurations, xnnpack_settings
+from harness.compare.sequential import MAX_TRIALS as MAX_SEQUENTIAL
 from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
 from harness.outputs import output_folder
@@ -29,6 +30,7 @@ from harness.vocab import Config
 MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
+    "until_confident", "target_ci", "budget_s", "max_trials",
 )  # fmt: skip
 
 
@@ -62,6 +64,13 @@ class RunSettings:
     # current folder when it is a checkout (see stages.label), else no label.
     label: str | None = None
     arms: list[ArmSpec] = field(default_factory=list)  # A/B run: harness.bench.arms
+    # Sequential trials (harness.stages.sequential): after the planned trials, more of
+    # each configuration whose median is not pinned down to ±target_ci, until it is,
+    # max_trials is reached or the phone time (seconds per device) runs out.
+    until_confident: bool = False
+    target_ci: float = 0.02
+    budget_s: float | None = None
+    max_trials: int = MAX_SEQUENTIAL
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -80,6 +89,19 @@ class RunSettings:
                 raise UnknownQuantError(q, QUANTS)
         ids = [v.id for v in catalogue.select(self.variants)]
         check_arms(self.arms, ids, self.quants)
+        if not self.until_confident:
+            given = [
+                option_name(name)
+                for name in ("target_ci", "budget_s", "max_trials")
+                if getattr(self, name) != getattr(DEFAULTS, name)
+            ]
+            if given:
+                raise PlanError(f"{', '.join(given)} take effect only with --until-confident")
+        if self.until_confident and self.arms:
+            raise PlanError(
+                "--until-confident measures configurations, not arms against each other",
+                hint="run the A/B arms with a fixed --trials",
+            )
         return configurations(
             ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
         )
@@ -101,6 +123,10 @@ class RunSettings:
             trial_timeout_s=self.trial_timeout_s,
             arms=tuple(self.arms),
             devices=tuple(self.devices),
+            until_confident=self.until_confident,
+            target_ci=self.target_ci,
+            budget_s=self.budget_s,
+            max_trials=self.max_trials,
         )
 
 

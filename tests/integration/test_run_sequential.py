@@ -1,0 +1,136 @@
+"""`harness run --until-confident` end to end on the simulated Pixel 1.
+
+The phone runs in its deterministic mode (docs/sim.md "Synthetic latencies"):
+trials of a configuration agree within 0.5%, and the noise comes from a fault
+keyed to device events: the second trial of two configurations runs 1.35x
+slower (a background job, once). With a fixed 10 trials those two stay
+`noisy` (one slow trial in ten: CV 10.7%); sequential trials stop adding to
+the quiet configurations once they are confident and spend the trials on the
+disturbed ones, which end within the noisy bound. So what the tests see
+depends on the seeds and the fault, never on how busy this machine is.
+
+Phone time: on the simulated phone in this mode every trial is the same work
+(load the model, invoke it once, draw the times), so the runs are compared by
+their trial counts; `--budget` is tested where its answer does not depend on
+the host (a budget smaller than any trial).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.cli import main
+from harness.sim import SimDevice
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128", "mobilenet_v2_0.5_96"]
+DISTURBED = [VARIANTS[0], VARIANTS[2]]  # at one thread
+QUIET = {"HARNESS_SAMPLE_S": "0"}  # no proof sampling: nothing here reads it
+SYNTHETIC = {"seed": 17, "cv": 0.005, "run_cv": 0.005}
+
+
+def _phone(make_sim: Callable[..., Any]) -> SimDevice:
+    """A simulated phone whose trials agree, but for one slow trial of each disturbed config."""
+    sim: SimDevice = make_sim(faults={"synthetic": SYNTHETIC}, env=QUIET)
+    for variant in DISTURBED:
+        trial = rf"{re.escape(variant)}-\S* --num_threads=1(\s|$)"
+        models = f"*{variant}-*"
+        sim.faults.on(
+            "benchmark_start", lambda _e, m=models: sim.faults.set_slowdown(1.35, models=m),
+            nth=2, match=trial,
+        )  # fmt: skip
+        sim.faults.on("benchmark_end", lambda _e: sim.faults.set_slowdown(1.0), nth=2, match=trial)
+    return sim
+
+
+def _run(
+    serial: str, out: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[dict[str, Any], str]:
+    code = main(["run", "--device", serial, "--variants", ",".join(VARIANTS), "--threads", "1,2",
+                 "--runs", "10", "--warmup", "1", "--cooldown-temp", "0", "--seed", "5",
+                 "--out", str(out), "--no-report", "--json", *extra])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-3000:]
+    return json.loads(captured.out), captured.err
+
+
+def _meta(outcome: dict[str, Any]) -> dict[str, Any]:
+    meta: dict[str, Any] = json.loads((Path(outcome["run_dir"]) / "meta.json").read_text())
+    return meta
+
+
+def _noisy(outcome: dict[str, Any]) -> list[str]:
+    return sorted(
+        f"{r['variant']} t{r['threads']}" for r in outcome["summary"] if r["status"] == "noisy"
+    )
+
+
+def test_until_confident_leaves_fewer_noisy_configurations_in_the_same_trials(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fixed, _ = _run(_phone(make_sim).serial, tmp_path / "fixed", capsys, "--trials", "10")
+    assert _noisy(fixed) == [f"{v} t1" for v in sorted(DISTURBED)]
+    assert "stop_reason" not in fixed["summary"][0]  # a fixed run says nothing of stops
+
+    args = ["--trials", "5", "--until-confident", "--max-trials", "14"]
+    seq, err = _run(_phone(make_sim).serial, tmp_path / "seq", capsys, *args)
+    assert len(_noisy(seq)) < len(_noisy(fixed)), seq["summary"]
+    assert seq["trials_total"] <= fixed["trials_total"]
+    assert "until confident: round 1" in err
+    rows = {f"{r['variant']} t{r['threads']}": r for r in seq["summary"]}
+    for name, row in rows.items():
+        if name.removesuffix(" t1") in DISTURBED and name.endswith("t1"):
+            assert row["stop_reason"] == "max_trials" and row["n_trials"] == 14, row
+        else:
+            assert row["stop_reason"] == "confident" and 6 <= row["n_trials"] < 14, row
+        assert row["n_planned"] == row["n_trials"] and row["stop_detail"]
+
+    meta = _meta(seq)
+    assert meta["settings"]["until_confident"] is True and meta["settings"]["max_trials"] == 14
+    stops = meta["sequential"]["stops"]
+    assert len(stops) == 6 and meta["sequential"]["since"] == 0
+    for r in seq["summary"]:
+        stop = stops[f"{r['device_serial']}|{r['config']}"]
+        assert (stop["stop_reason"], stop["trials"]) == (r["stop_reason"], r["n_trials"])
+    planned = 6 * 5
+    added = meta["order"][planned:]
+    assert len(added) == seq["trials_total"] - planned
+    records = [
+        json.loads(x) for x in (Path(seq["run_dir"]) / "trials.jsonl").read_text().splitlines()
+    ]
+    assert sorted(r["trial_id"] for r in records) == sorted(meta["order"])
+
+    # The report says why each configuration got no more trials.
+    report = tmp_path / "seq.html"
+    assert main(["report", seq["run_dir"], "-o", str(report)]) == 0
+    capsys.readouterr()
+    html = report.read_text()
+    assert "max trials after 14 trials" in html and "confident after" in html
+    assert "Until confident" in html
+
+    # The same seed on the same phone adds the same trials in the same order.
+    again, _ = _run(_phone(make_sim).serial, tmp_path / "again", capsys, *args)
+    assert _meta(again)["order"][planned:] == [
+        t.replace(seq["summary"][0]["device_serial"], again["summary"][0]["device_serial"], 1)
+        for t in added
+    ]
+
+
+def test_a_budget_smaller_than_a_trial_adds_nothing_and_says_so(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome, _ = _run(
+        _phone(make_sim).serial, tmp_path / "runs", capsys,
+        "--trials", "5", "--until-confident", "--budget", "0.001",
+    )  # fmt: skip
+    assert outcome["trials_total"] == 30
+    reasons = {r["stop_reason"] for r in outcome["summary"]}
+    assert reasons == {"budget"}, outcome["summary"]  # 5 trials: never within ±2% at 99%
+    assert all("budget ran out" in r["stop_detail"] for r in outcome["summary"])

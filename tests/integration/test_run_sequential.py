@@ -115,6 +115,22 @@ def test_until_confident_leaves_fewer_noisy_configurations_in_the_same_trials(
     assert "max trials after 14 trials" in html and "confident after" in html
     assert "Until confident" in html
 
+    # Stopped in the first added round (its trials are in `order`, three without a record),
+    # --resume runs those three first, then goes on deciding from the records.
+    trials_file = Path(seq["run_dir"]) / "trials.jsonl"
+    trials_file.write_text(
+        "".join(trials_file.read_text().splitlines(keepends=True)[: planned + 3])
+    )
+    resume = ["run", "--resume", seq["run_dir"], "--device", seq["summary"][0]["device_serial"]]
+    assert main([*resume, "--no-report", "--json"]) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    lines = [json.loads(x)["trial_id"] for x in trials_file.read_text().splitlines()]
+    order = _meta(resumed)["order"]
+    assert order[: planned + 6] == meta["order"][: planned + 6]  # round 1: all six configs
+    assert lines[: planned + 6] == order[: planned + 6]
+    assert resumed["status"] == "complete" and sorted(lines) == sorted(order)
+    assert {r["stop_reason"] for r in resumed["summary"]} <= {"confident", "max_trials"}
+
     # The same seed on the same phone adds the same trials in the same order.
     again, _ = _run(_phone(make_sim).serial, tmp_path / "again", capsys, *args)
     assert _meta(again)["order"][planned:] == [

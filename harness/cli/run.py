@@ -272,6 +272,15 @@ def run_cmd(
             f"{RANGES['max_trials']}."
         ),
     ] = DEFAULTS.max_trials,
+    more: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CONFIGS",
+            help="With --resume and --until-confident: measure these configurations of the "
+            "run again (comma list of keys, as `harness check --json` lists them under "
+            "inconclusive) on the same phones, a new pass with its own --budget.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -311,7 +320,10 @@ def run_cmd(
         target_ci=parse_target(target_ci),
         budget_s=parse_duration(budget) if budget is not None else None,
         max_trials=max_trials,
+        more=split_list(more),
     )
+    if more is not None and not settings.more:
+        raise OptionError("--more selects nothing", option="--more")
     if resume is not None:
         ignored = ignored_on_resume(settings)
         if ignored:

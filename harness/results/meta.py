@@ -125,11 +125,13 @@ class SequentialRecord(Stored):
     """meta.json `sequential`: the trials added where the doubt was (`--until-confident`).
 
     `since`: the position in `order` where the phone-time budget starts counting;
-    `stops`: each configuration that got no more trials, and why.
+    `stops`: each configuration that got no more trials, and why; `configs`: the
+    configuration keys a `--more` pass measures (absent: every configuration).
     """
 
     since: int
     stops: Mapping[str, ConfigStop]
+    configs: tuple[str, ...] | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from harness.bench.plan import Plan, TrialSpec, added_round, trial_id
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner
 from harness.compare.sequential import precision, within_budget
-from harness.results.meta import ConfigStop, SequentialRecord
+from harness.results.meta import ConfigStop, RunMeta, SequentialRecord
 from harness.results.schema import TrialRecord
 from harness.results.store import RunStore
 from harness.stages.settings import RunSettings
@@ -183,9 +183,12 @@ def more_trials(
     """
     stop = stop or threading.Event()
     devices = [r.plan_serial for r in runners]
-    configs = plan.configs()
     meta = store.meta
+    if settings.more:
+        meta = start_more(settings, store)
     since = meta.sequential.since if meta.sequential is not None else 0
+    scope = meta.sequential.configs if meta.sequential is not None else None
+    configs = [c for c in plan.configs() if scope is None or c.key in scope]
     totals = {w.serial: w for w in workers}
     rounds = 0
     while not stop.is_set():
@@ -196,12 +199,14 @@ def more_trials(
             decisions = decide(settings, records, devices, configs)
             spent = spent_s(records, order, since)
             specs, stops = next_round(settings, decisions, order, spent, plan.seed)
-            # This pass decides for the devices at hand; others keep what they had.
+            # This pass decides for its configurations on the devices at hand; the
+            # others keep what they had.
             before = meta.sequential.stops if meta.sequential is not None else {}
-            kept = {k: v for k, v in before.items() if _device(k) not in devices}
+            kept = {k: v for k, v in before.items() if not _ours(k, devices, scope)}
             kept.update(stops)
             added = tuple(s.trial_id for s in specs)
-            meta = store.update_meta(order=order + added, sequential=SequentialRecord(since, kept))
+            record = SequentialRecord(since, kept, scope)
+            meta = store.update_meta(order=order + added, sequential=record)
             if not specs:
                 break
             rounds += 1
@@ -216,6 +221,29 @@ def more_trials(
         if any(w.lost or w.error for w in done):
             break
     return list(totals.values())
+
+
+def start_more(settings: RunSettings, store: RunStore) -> RunMeta:
+    """Begin a `--more` pass on a stored run: its budget counts from here, it measures
+    `settings.more` only, and its settings are stored so a resume continues it."""
+    meta = store.meta
+    before = meta.sequential.stops if meta.sequential is not None else {}
+    scope = tuple(settings.more)
+    kept = {k: v for k, v in before.items() if k.partition("|")[2] not in scope}
+    measured = meta.settings.replace(
+        until_confident=True,
+        target_ci=settings.target_ci,
+        budget_s=settings.budget_s,
+        max_trials=settings.max_trials,
+    )
+    record = SequentialRecord(len(meta.order), kept, scope)
+    return store.update_meta(settings=measured, sequential=record)
+
+
+def _ours(key: str, devices: Sequence[str], scope: Sequence[str] | None) -> bool:
+    """Whether a stop (`device|config key`) is this pass's to decide."""
+    device, _, config = key.partition("|")
+    return device in devices and (scope is None or config in scope)
 
 
 def _add(total: WorkerOutcome, more: WorkerOutcome) -> None:

@@ -32,6 +32,9 @@ MEASURED = (
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
     "until_confident", "target_ci", "budget_s", "max_trials",
 )  # fmt: skip
+# Sequential trials' settings: a resumed run's own, except in a `--more` pass, which
+# brings its own (and stores them for a resume of that pass).
+SEQUENTIAL = ("until_confident", "target_ci", "budget_s", "max_trials")
 
 
 @dataclass
@@ -71,6 +74,9 @@ class RunSettings:
     target_ci: float = 0.02
     budget_s: float | None = None
     max_trials: int = MAX_SEQUENTIAL
+    # With resume: configuration keys (`harness check --json` `inconclusive`) to measure
+    # again until confident, a new pass of sequential trials on the run's phones.
+    more: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -97,14 +103,26 @@ class RunSettings:
             ]
             if given:
                 raise PlanError(f"{', '.join(given)} take effect only with --until-confident")
+        if self.more and (self.resume is None or not self.until_confident):
+            raise PlanError(
+                "--more measures configurations of a run again: it needs --resume RUN_DIR "
+                "and --until-confident"
+            )
         if self.until_confident and self.arms:
             raise PlanError(
                 "--until-confident measures configurations, not arms against each other",
                 hint="run the A/B arms with a fixed --trials",
             )
-        return configurations(
+        configs = configurations(
             ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
         )
+        unknown = [k for k in self.more if k not in {c.key for c in configs}]
+        if unknown:
+            raise PlanError(
+                f"--more: {', '.join(unknown)} is not a configuration of this run",
+                hint="name configurations as `harness check --json` lists them (inconclusive)",
+            )
+        return configs
 
     def measured(self) -> MeasuredSettings:
         """The settings meta.json stores: what the trials measure, and the devices asked for."""
@@ -197,7 +215,11 @@ def settings_from_meta(meta: RunMeta, given: RunSettings) -> RunSettings:
     if missing:
         raise ResultsError(f"meta.json lacks {', '.join(missing)}", path=str(given.resume))
     # The stored settings keep RunSettings' names; its lists are stored as tuples.
-    kept = {k: _as_given(stored.stored(k)) for k in MEASURED if stored.has(k)}
+    kept = {
+        k: _as_given(stored.stored(k)) for k in MEASURED if stored.has(k) and k not in SEQUENTIAL
+    }
+    if not given.more:  # a run stored without them did not measure until confident
+        kept.update({k: getattr(stored, k) for k in SEQUENTIAL})
     merged = dataclasses.replace(given, **kept)
     merged.seed = meta.seed
     for name in (*MEASURED, "seed"):
@@ -251,8 +273,9 @@ def option_name(field_name: str) -> str:
 
 def ignored_on_resume(settings: RunSettings) -> list[str]:
     """The options given away from their default that `--resume` ignores (its run's win)."""
+    own = SEQUENTIAL if settings.more else ()  # a --more pass brings its own
     return [
         option_name(name)
         for name in (*MEASURED, "seed", "label")
-        if getattr(settings, name) != getattr(DEFAULTS, name)
+        if name not in own and getattr(settings, name) != getattr(DEFAULTS, name)
     ]

@@ -51,9 +51,9 @@ def _phone(make_sim: Callable[..., Any]) -> SimDevice:
 
 
 def _run(
-    serial: str, out: Path, capsys: pytest.CaptureFixture[str], *extra: str
+    serial: str, out: Path, capsys: pytest.CaptureFixture[str], *extra: str, threads: str = "1,2"
 ) -> tuple[dict[str, Any], str]:
-    code = main(["run", "--device", serial, "--variants", ",".join(VARIANTS), "--threads", "1,2",
+    code = main(["run", "--device", serial, "--variants", ",".join(VARIANTS), "--threads", threads,
                  "--runs", "10", "--warmup", "1", "--cooldown-temp", "0", "--seed", "5",
                  "--out", str(out), "--no-report", "--json", *extra])  # fmt: skip
     captured = capsys.readouterr()
@@ -150,3 +150,49 @@ def test_a_budget_smaller_than_a_trial_adds_nothing_and_says_so(
     reasons = {r["stop_reason"] for r in outcome["summary"]}
     assert reasons == {"budget"}, outcome["summary"]  # 5 trials: never within ±2% at 99%
     assert all("budget ran out" in r["stop_detail"] for r in outcome["summary"])
+
+
+def test_check_hands_back_its_inconclusive_configurations_and_more_measures_just_those(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The two-step CI job of docs/ci.md: check, measure what was in doubt again, check."""
+    sim: SimDevice = make_sim(faults={"synthetic": 11}, env=QUIET)  # CV 2% between trials
+    base, _ = _run(sim.serial, tmp_path / "runs", capsys, "--trials", "5", threads="1")
+    baseline = tmp_path / "pixel1.json"
+    assert main(["baseline", "save", base["run_dir"], "-o", str(baseline)]) == 0
+    capsys.readouterr()
+
+    # The same setup with 3 trials: some configuration cannot be told from ±5% at 99%.
+    current, _ = _run(sim.serial, tmp_path / "runs", capsys, "--trials", "3", threads="1")
+    check = ["check", "--baseline", str(baseline), "--current", current["run_dir"], "--json"]
+    assert main(check) == 0
+    first = json.loads(capsys.readouterr().out)
+    doubt = first["inconclusive"]
+    assert doubt == [r["config"] for r in first["rows"] if r["verdict"] == "inconclusive"]
+    assert 0 < len(doubt) < 3, first["rows"]
+
+    code = main(["run", "--resume", current["run_dir"], "--device", sim.serial, "--more",
+                 ",".join(doubt), "--until-confident", "--no-report", "--json"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-3000:]
+    more = json.loads(captured.out)
+    for row in more["summary"]:
+        if row["config"] in doubt:
+            assert row["n_trials"] > 3 and row["stop_reason"] == "confident", row
+        else:
+            assert row["n_trials"] == 3 and row["stop_reason"] is None, row
+    meta = _meta(more)
+    assert meta["sequential"]["since"] == 9 and meta["sequential"]["configs"] == doubt
+    assert meta["settings"]["until_confident"] is True and meta["settings"]["trials"] == 3
+
+    # Measured until confident, they are in doubt no longer.
+    assert main(check) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert second["inconclusive"] == [], second["rows"]
+    assert {r["verdict"] for r in second["rows"]} == {"unchanged"}
+
+    # Names that are not configurations of the run are refused before a phone is touched.
+    bad = ["run", "--resume", current["run_dir"], "--device", sim.serial, "--more", "nope",
+           "--until-confident"]  # fmt: skip
+    assert main(bad) == 2
+    assert "--more: nope is not a configuration of this run" in capsys.readouterr().err

@@ -211,3 +211,59 @@ def test_stops_reach_meta_json_the_summary_and_the_notes() -> None:
     plain = RunMeta.from_dict({"seed": 1, "settings": {}, "order": []})
     assert "stop_reason" not in with_stops(summary, plain).columns
     assert "sequential" not in plain.to_dict()
+
+
+STORED = {
+    "variants": ["mobilenet_v2_0.35_96"], "quants": ["fp32"], "threads": [1], "cores": ["big"],
+    "trials": 3, "runs": 7, "warmup": 1, "xnnpack": "default", "devices": ["sim"],
+}  # fmt: skip
+
+
+def test_a_resume_keeps_the_runs_sequential_settings_and_a_more_pass_brings_its_own() -> None:
+    from pathlib import Path
+
+    from harness.stages.settings import ignored_on_resume, settings_from_meta
+
+    fixed = RunMeta.from_dict({"seed": 4, "settings": STORED})
+    sequential = RunMeta.from_dict(
+        {"seed": 4, "settings": {**STORED, "until_confident": True, "budget_s": 60.0}}
+    )
+    given = RunSettings(devices=[], resume=Path("."), until_confident=True, budget_s=600.0)
+    # A plain resume measures as the run did: a fixed run stays fixed, whatever is given.
+    merged = settings_from_meta(fixed, given)
+    assert (merged.until_confident, merged.budget_s) == (False, None)
+    assert "--until-confident" in ignored_on_resume(given)
+    merged = settings_from_meta(sequential, dataclasses.replace(given, until_confident=False))
+    assert (merged.until_confident, merged.budget_s) == (True, 60.0)
+    # A --more pass brings its own, and is told nothing is ignored.
+    more = dataclasses.replace(given, more=["mobilenet_v2_0.35_96|fp32|t1|big|xnnpack=default"])
+    merged = settings_from_meta(sequential, more)
+    assert (merged.until_confident, merged.budget_s, merged.trials) == (True, 600.0, 3)
+    assert ignored_on_resume(more) == []
+    merged.validate()
+    with pytest.raises(PlanError, match="--more: nope is not a configuration of this run"):
+        dataclasses.replace(merged, more=["nope"]).validate()
+    with pytest.raises(PlanError, match="needs --resume RUN_DIR and --until-confident"):
+        dataclasses.replace(merged, resume=None).validate()
+
+
+def test_check_lists_its_inconclusive_configurations_once() -> None:
+    from harness.compare.comparison import Comparison, ComparisonRow, Side
+
+    def row(variant: str, model: str, verdict: str) -> ComparisonRow:
+        return ComparisonRow(
+            variant, "fp32", 1, "big", "default", model, verdict,  # type: ignore[arg-type]
+            None, None, None, None, None, None, 5, 3, 0.05, "",
+        )  # fmt: skip
+
+    side = Side("x", "run", (), {})
+    rows = [
+        row("a", "Pixel", "inconclusive"),
+        row("b", "Pixel", "unchanged"),
+        row("a", "Pixel 6", "inconclusive"),
+        row("c", "Pixel", "inconclusive"),
+    ]
+    comparison = Comparison(rows, [], [], side, side, 0.05, 0.99)
+    keys = ["a|fp32|t1|big|xnnpack=default", "c|fp32|t1|big|xnnpack=default"]
+    assert comparison.inconclusive() == keys
+    assert comparison.to_dict()["inconclusive"] == keys

@@ -82,6 +82,7 @@ RUN: dict[str, Range] = {
     "target_ci": Range(0, 0.5, above=True),  # a fraction: ±50% pins nothing down
     "budget_s": Range(0, 7 * DAY_S, " s", above=True),
     "max_trials": Range(2, 1000, integer=True),  # as --trials; 2: the fewest with a spread
+    "equivalence": Range(0, 0.5, above=True),  # a fraction, as target_ci
 }
 
 # `harness convert`: more workers than this only queue up (each holds a TensorFlow); a

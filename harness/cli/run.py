@@ -260,16 +260,16 @@ def run_cmd(
         str | None,
         typer.Option(
             metavar="DURATION",
-            help="With --until-confident: phone time per device (the trials' wall time) the "
-            "run may take; an added trial starts only if it should end within it: 90s, 15m, "
-            f"1h30m or seconds, {RANGES['budget_s']} (default: no limit).",
+            help="With --until-confident or --until-decided: phone time per device (the "
+            "trials' wall time) the run may take; an added trial starts only if it should end "
+            f"within it: 90s, 15m, 1h30m or seconds, {RANGES['budget_s']} (default: no limit).",
         ),
     ] = None,
     max_trials: Annotated[
         int,
         typer.Option(
-            help="With --until-confident: the most trials a configuration gets, "
-            f"{RANGES['max_trials']}."
+            help="With --until-confident: the most trials a configuration gets; with "
+            f"--until-decided: the most pairs, {RANGES['max_trials']}."
         ),
     ] = DEFAULTS.max_trials,
     more: Annotated[
@@ -281,6 +281,22 @@ def run_cmd(
             "inconclusive) on the same phones, a new pass with its own --budget.",
         ),
     ] = None,
+    until_decided: Annotated[
+        bool,
+        typer.Option(
+            help="A/B run of two arms: after the planned trials, add ABBA blocks to each "
+            "configuration until arm B is slower, faster or within --equivalence of arm A "
+            "(always-valid 99% bounds on the pairs), --max-trials pairs or --budget."
+        ),
+    ] = DEFAULTS.until_decided,
+    equivalence: Annotated[
+        str,
+        typer.Option(
+            metavar="PCT",
+            help="With --until-decided: the margin within which the arms are equivalent, "
+            f"as 2% or 0.02, {RANGES['equivalence']}.",
+        ),
+    ] = f"{DEFAULTS.equivalence:.0%}",
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -321,6 +337,8 @@ def run_cmd(
         budget_s=parse_duration(budget) if budget is not None else None,
         max_trials=max_trials,
         more=split_list(more),
+        until_decided=until_decided,
+        equivalence=parse_target(equivalence, "--equivalence"),
     )
     if more is not None and not settings.more:
         raise OptionError("--more selects nothing", option="--more")

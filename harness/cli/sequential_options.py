@@ -52,14 +52,15 @@ def parse_target(text: str, option: str = "--target-ci") -> float:
 
 
 def stop_notes(summary: pd.DataFrame) -> list[str]:
-    """Under the table of a run with `--until-confident`: how many configurations
-    stopped for which reason, and why each one that is not confident stopped."""
+    """Under the table of a run with sequential trials: how many configurations stopped
+    for which reason, and why each that is not `confident` stopped (its interval, or the
+    A/B verdict)."""
     if "stop_reason" not in summary.columns:
         return []
     rows = summary.to_dict(orient="records")
     counts = Counter(str(r["stop_reason"]) for r in rows if isinstance(r["stop_reason"], str))
     said = ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
-    notes = [f"until confident: {said or 'no configuration stopped'}"]
+    notes = [f"sequential trials: {said or 'no configuration stopped'}"]
     several = summary["device_serial"].nunique() > 1
     for r in rows:
         if isinstance(r["stop_reason"], str) and r["stop_reason"] != "confident":

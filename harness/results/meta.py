@@ -65,6 +65,8 @@ class MeasuredSettings(Stored):
     target_ci: float = field(default=0.02, metadata=OPTIONAL)
     budget_s: float | None = field(default=None, metadata=OPTIONAL)
     max_trials: int = field(default=80, metadata=OPTIONAL)  # compare.sequential.MAX_TRIALS
+    until_decided: bool = field(default=False, metadata=OPTIONAL)  # A/B: `--until-decided`
+    equivalence: float = field(default=0.02, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)

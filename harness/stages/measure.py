@@ -52,7 +52,7 @@ def measure(
         store.update_meta(status="running")
     workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)
     lost = [w for w in workers if w.lost or w.error]
-    if settings.until_confident and not lost:
+    if (settings.until_confident or settings.until_decided) and not lost:
         workers = more_trials(settings, runners, plan, store, workers, emit=emit, stop=stop)
         lost = [w for w in workers if w.lost or w.error]
     if settings.op_profile and not lost:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from harness.bench.plan import Plan, TrialSpec, added_round, trial_id
 from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner
-from harness.compare.sequential import precision, within_budget
+from harness.compare.sequential import decide_pairs, precision, within_budget
 from harness.results.meta import ConfigStop, RunMeta, SequentialRecord
 from harness.results.schema import TrialRecord
 from harness.results.store import RunStore
@@ -85,6 +85,46 @@ def decide(
     return out
 
 
+def decide_ab(
+    settings: RunSettings,
+    records: Sequence[TrialRecord],
+    devices: Sequence[str],
+    configs: Sequence[Config],
+) -> list[Decision]:
+    """Whether each configuration of each device needs another ABBA block (budget aside):
+    arm B (the second) against arm A (the first), pair by pair, as `check --ab` pairs them."""
+    a, b = (arm["label"] for arm in settings.arms[:2])
+    grouped = _group(records)
+    out = []
+    for device in devices:
+        for config in configs:
+            mine = grouped.get(f"{device}|{config.key}", [])
+            by_arm: dict[str | None, dict[int, float]] = {a: {}, b: {}}
+            for r in mine:
+                if r.status == "ok" and r.latency_ms is not None and r.arm in by_arm:
+                    by_arm[r.arm][r.trial_index] = r.latency_ms
+            pairs = [(by_arm[a][i], by_arm[b][i]) for i in sorted(by_arm[a].keys() & by_arm[b])]
+            n = sum(1 for r in mine if r.arm == a)  # pairs measured, failed ones included
+            expected = sum(r.wall_s for r in mine) / len(mine) if mine else 0.0
+            d = decide_pairs(pairs, margin=settings.equivalence, max_pairs=settings.max_trials)
+            broke = decide_pairs(
+                pairs, margin=settings.equivalence, max_pairs=settings.max_trials,
+                out_of_budget=True,
+            )  # fmt: skip
+            budget = ConfigStop(len(mine), "budget", f"{b} against {a}: {broke.reason}")
+            stop: ConfigStop | None = None
+            if mine and not pairs and len(mine) > len([*by_arm[a], *by_arm[b]]):
+                why = f"no pair of its {len(mine)} trial(s) worked: more would decide nothing"
+                stop = ConfigStop(len(mine), "failed", why)
+            elif d.stop_reason == "decided":
+                stop = ConfigStop(len(mine), "decided", f"{b} against {a}: {d.reason}")
+            elif n >= settings.max_trials:  # failed pairs count too: they took phone time
+                why = f"{b} against {a}: undecided after {n} pair(s) (max_trials): {d.reason}"
+                stop = ConfigStop(len(mine), "max_trials", why)
+            out.append(Decision(device, config, stop, expected, budget))
+    return out
+
+
 def _device(trial: str) -> str:
     return trial.split("|", 1)[0]
 
@@ -124,9 +164,10 @@ def next_round(
         else:
             wanting[d.device].append(d)
     known = {d.config.key: d.config for d in decisions}
-    counts: dict[str, int] = defaultdict(int)
+    counts: dict[tuple[str, str | None], int] = defaultdict(int)
     for t in order:
-        counts[_key(t)] += 1
+        counts[(_key(t), _arm(t))] += 1
+    arms = [a["label"] for a in settings.arms[:2]] if settings.until_decided else []
     specs: list[TrialSpec] = []
     for device, wants in wanting.items():
         mine = [t for t in order if _device(t) == device]
@@ -136,14 +177,38 @@ def next_round(
         used = spent.get(device, 0.0)
         for config in configs:
             d = by_config[config]
-            if not within_budget(used, settings.budget_s, d.expected_s):
-                stops[f"{device}|{config.key}"] = d.out_of_budget
+            key = f"{device}|{config.key}"
+            trials = _block(key, arms, counts) if arms else [(None, counts[(key, None)])]
+            cost = d.expected_s * len(trials)
+            if not within_budget(used, settings.budget_s, cost):
+                stops[key] = d.out_of_budget
                 continue
-            used += d.expected_s
-            index = counts[f"{device}|{config.key}"]
-            specs.append(TrialSpec(device, config, index, len(mine)))
-            mine.append(trial_id(device, config.key, index))
+            used += cost
+            for arm, index in trials:
+                specs.append(TrialSpec(device, config, index, len(mine), arm))
+                mine.append(trial_id(device, config.key, index, arm))
     return specs, stops
+
+
+def _block(
+    key: str, arms: Sequence[str], counts: Mapping[tuple[str, str | None], int]
+) -> list[tuple[str | None, int]]:
+    """One more ABBA (or BAAB) block of a configuration's two arms, numbered on from its
+    trials: mirrored blocks alternate, as the planned ones do (harness.bench.arm_plan)."""
+    a, b = arms
+    n = {a: counts[(key, a)], b: counts[(key, b)]}
+    order = [a, b, b, a] if (n[a] // 2) % 2 == 0 else [b, a, a, b]
+    out: list[tuple[str | None, int]] = []
+    for arm in order:
+        out.append((arm, n[arm]))
+        n[arm] += 1
+    return out
+
+
+def _arm(trial: str) -> str | None:
+    """The arm of an A/B trial id (`...|ARM:INDEX`); None outside an A/B run."""
+    arm, sep, _ = trial.rpartition("|")[2].partition(":")
+    return arm if sep else None
 
 
 def pending(
@@ -162,7 +227,9 @@ def pending(
         if t in planned_ids or t in done or device not in ours:
             continue
         key, _, index = t.rpartition("|")
-        out.append(TrialSpec(device, configs[key.split("|", 1)[1]], int(index), position))
+        arm = _arm(t)
+        number = int(index.rpartition(":")[2])
+        out.append(TrialSpec(device, configs[key.split("|", 1)[1]], number, position, arm))
     return out
 
 
@@ -196,7 +263,8 @@ def more_trials(
         specs = pending(order, plan, store.completed_trial_ids(), devices)
         if not specs:
             records = store.records()
-            decisions = decide(settings, records, devices, configs)
+            judge = decide_ab if settings.until_decided else decide
+            decisions = judge(settings, records, devices, configs)
             spent = spent_s(records, order, since)
             specs, stops = next_round(settings, decisions, order, spent, plan.seed)
             # This pass decides for its configurations on the devices at hand; the
@@ -210,10 +278,13 @@ def more_trials(
             if not specs:
                 break
             rounds += 1
+            undecided = len({s.config for s in specs})
             emit(
-                f"until confident: round {rounds}, {len(specs)} more trial(s): "
-                f"{len({s.config for s in specs})} configuration(s) not yet within "
-                f"±{settings.target_ci * 100:g}%"
+                f"until decided: round {rounds}, {undecided} ABBA block(s) where arm B against "
+                f"arm A is neither slower, faster nor within ±{settings.equivalence * 100:g}%"
+                if settings.until_decided
+                else f"until confident: round {rounds}, {len(specs)} more trial(s): "
+                f"{undecided} configuration(s) not yet within ±{settings.target_ci * 100:g}%"
             )
         done = run_plan(list(runners), Plan(plan.seed, tuple(specs)), store, emit=emit, stop=stop)
         for w in done:

@@ -30,11 +30,13 @@ from harness.vocab import Config
 MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
-    "until_confident", "target_ci", "budget_s", "max_trials",
+    "until_confident", "target_ci", "budget_s", "max_trials", "until_decided", "equivalence",
 )  # fmt: skip
 # Sequential trials' settings: a resumed run's own, except in a `--more` pass, which
 # brings its own (and stores them for a resume of that pass).
-SEQUENTIAL = ("until_confident", "target_ci", "budget_s", "max_trials")
+SEQUENTIAL = (
+    "until_confident", "target_ci", "budget_s", "max_trials", "until_decided", "equivalence",
+)  # fmt: skip
 
 
 @dataclass
@@ -77,6 +79,9 @@ class RunSettings:
     # With resume: configuration keys (`harness check --json` `inconclusive`) to measure
     # again until confident, a new pass of sequential trials on the run's phones.
     more: list[str] = field(default_factory=list)
+    # A/B runs: add ABBA blocks until arm B is slower, faster or within ±equivalence of A.
+    until_decided: bool = False
+    equivalence: float = 0.02
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -95,23 +100,11 @@ class RunSettings:
                 raise UnknownQuantError(q, QUANTS)
         ids = [v.id for v in catalogue.select(self.variants)]
         check_arms(self.arms, ids, self.quants)
-        if not self.until_confident:
-            given = [
-                option_name(name)
-                for name in ("target_ci", "budget_s", "max_trials")
-                if getattr(self, name) != getattr(DEFAULTS, name)
-            ]
-            if given:
-                raise PlanError(f"{', '.join(given)} take effect only with --until-confident")
+        _refuse_sequential_mix(self)
         if self.more and (self.resume is None or not self.until_confident):
             raise PlanError(
                 "--more measures configurations of a run again: it needs --resume RUN_DIR "
                 "and --until-confident"
-            )
-        if self.until_confident and self.arms:
-            raise PlanError(
-                "--until-confident measures configurations, not arms against each other",
-                hint="run the A/B arms with a fixed --trials",
             )
         configs = configurations(
             ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
@@ -145,6 +138,8 @@ class RunSettings:
             target_ci=self.target_ci,
             budget_s=self.budget_s,
             max_trials=self.max_trials,
+            until_decided=self.until_decided,
+            equivalence=self.equivalence,
         )
 
 
@@ -176,6 +171,38 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     for policy in settings.cores:
         check_policy(policy)  # CorePolicyError (exit 2): a mask no phone could take
     output_folder(settings.out, "--out")
+
+
+def _refuse_sequential_mix(settings: RunSettings) -> None:
+    """PlanError (exit 2) for sequential options that cannot work together or alone."""
+
+    def given(*names: str) -> list[str]:
+        return [option_name(n) for n in names if getattr(settings, n) != getattr(DEFAULTS, n)]
+
+    if settings.until_confident and settings.until_decided:
+        raise PlanError("--until-confident and --until-decided: choose one")
+    if not (settings.until_confident or settings.until_decided):
+        alone = given("target_ci", "budget_s", "max_trials", "equivalence")
+        if alone:
+            raise PlanError(
+                f"{', '.join(alone)} take effect only with --until-confident or --until-decided"
+            )
+    if settings.until_confident:
+        if given("equivalence"):
+            raise PlanError("--equivalence takes effect only with --until-decided")
+        if settings.arms:
+            raise PlanError(
+                "--until-confident measures configurations, not arms against each other",
+                hint="decide an A/B run with --until-decided",
+            )
+    if settings.until_decided:
+        if given("target_ci"):
+            raise PlanError("--target-ci takes effect only with --until-confident")
+        if len(settings.arms) != 2:
+            raise PlanError(
+                "--until-decided decides arm B against arm A: it needs an A/B run of two arms",
+                hint="harness run --benchmark-binary base=PATH --benchmark-binary new=PATH ...",
+            )
 
 
 def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequence[str]) -> None:

@@ -196,3 +196,67 @@ def test_check_hands_back_its_inconclusive_configurations_and_more_measures_just
            "--until-confident"]  # fmt: skip
     assert main(bad) == 2
     assert "--more: nope is not a configuration of this run" in capsys.readouterr().err
+
+
+TINY = Path(__file__).resolve().parents[1] / "data" / "convert" / "tiny_fp32.tflite"
+
+
+def _ab(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    slowdown: float, *extra: str,
+) -> dict[str, Any]:  # fmt: skip
+    """An A/B run of one tiny model in two folders; the candidate `slowdown`x slower."""
+    variant = VARIANTS[0]
+    base, cand = tmp_path / "base", tmp_path / "cand"
+    for folder, name in ((base, f"{variant}.tflite"), (cand, f"{variant}-fp32.tflite")):
+        folder.mkdir(exist_ok=True)
+        folder.joinpath(name).write_bytes(TINY.read_bytes())
+    faults: dict[str, Any] = {"synthetic": 5}
+    if slowdown > 1:
+        faults["slowdown"] = {"factor": slowdown, "models": f"*{variant}-fp32.tflite"}
+    sim: SimDevice = make_sim(faults=faults, env=QUIET)
+    code = main(["run", "--device", sim.serial, "--variants", variant, "--trials", "2",
+                 "--runs", "10", "--warmup", "1", "--cooldown-temp", "0", "--seed", "3",
+                 "--models", f"base={base}", "--models", f"cand={cand}", "--until-decided",
+                 "--out", str(tmp_path / "runs"), "--no-report", "--json", *extra])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-3000:]
+    outcome: dict[str, Any] = json.loads(captured.out)
+    return outcome
+
+
+def test_until_decided_adds_abba_blocks_until_the_pairs_decide(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = _ab(make_sim, tmp_path, capsys, 1.10)
+    (row,) = outcome["summary"]
+    assert row["stop_reason"] == "decided" and "cand against base: slower by" in row["stop_detail"]
+    assert row["n_trials"] > 4 and row["n_trials"] % 4 == 0  # whole ABBA blocks were added
+    records = [
+        json.loads(x) for x in (Path(outcome["run_dir"]) / "trials.jsonl").read_text().splitlines()
+    ]
+    arms = "".join(r["arm"][0] for r in sorted(records, key=lambda r: r["order_index"]))
+    blocks = [arms[i : i + 4] for i in range(0, len(arms), 4)]
+    assert set(blocks) <= {"bccb", "cbbc"} and len(set(blocks)) == 2, arms  # mirrored blocks
+    meta = _meta(outcome)
+    assert meta["settings"]["until_decided"] is True and len(meta["sequential"]["stops"]) == 1
+
+    # `check --ab` reads the verdict off the interval the run stopped on.
+    assert main(["check", "--ab", outcome["run_dir"], "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    (verdict,) = doc["rows"]
+    assert verdict["verdict"] == "regression" and 1.05 < verdict["ratio"] < 1.16, verdict
+    assert doc["method"].startswith("always-valid interval")
+    assert verdict["n_current"] == row["n_trials"] // 2
+
+
+def test_until_decided_stops_on_the_budget_and_needs_two_arms(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outcome = _ab(make_sim, tmp_path, capsys, 1.0, "--budget", "0.001")
+    (row,) = outcome["summary"]
+    assert row["n_trials"] == 4 and row["stop_reason"] == "budget", row
+    assert "undecided when the phone-time budget ran out" in row["stop_detail"]
+    plain = ["run", "--device", "sim", "--variants", VARIANTS[0], "--until-decided"]
+    assert main(plain) == 2
+    assert "needs an A/B run of two arms" in capsys.readouterr().err

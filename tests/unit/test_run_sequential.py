@@ -206,7 +206,7 @@ def test_stops_reach_meta_json_the_summary_and_the_notes() -> None:
         None,
     ]
     notes = stop_notes(out)
-    assert notes[0] == "until confident: 1 max_trials"
+    assert notes[0] == "sequential trials: 1 max_trials"
     assert "mobilenet_v2_0.35_128 fp32 t1 big (14 trials): not confident after 14" in notes[1]
     plain = RunMeta.from_dict({"seed": 1, "settings": {}, "order": []})
     assert "stop_reason" not in with_stops(summary, plain).columns
@@ -267,3 +267,93 @@ def test_check_lists_its_inconclusive_configurations_once() -> None:
     keys = ["a|fp32|t1|big|xnnpack=default", "c|fp32|t1|big|xnnpack=default"]
     assert comparison.inconclusive() == keys
     assert comparison.to_dict()["inconclusive"] == keys
+
+
+ARMS = [
+    {"label": "base", "binary": None, "models": "a"},
+    {"label": "new", "binary": None, "models": "b"},
+]
+
+
+def _ab_records(
+    config: Config, pairs: list[tuple[float | None, float | None]]
+) -> list[TrialRecord]:
+    out = []
+    for i, (a, b) in enumerate(pairs):
+        for arm, latency in (("base", a), ("new", b)):
+            trial = f"{DEVICE}|{config.key}|{arm}:{i}"
+            out.append(_record(config, i, latency, arm=arm, trial_id=trial))
+    return out
+
+
+def test_ab_configurations_stop_when_the_pairs_decide() -> None:
+    settings = _settings(until_confident=False, until_decided=True, arms=ARMS)
+    slower = [
+        (10.0 * (1 + 0.002 * (-1) ** i), 11.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)
+    ]
+    records = [
+        *_ab_records(LOOSE, slower),
+        *_ab_records(QUIET, [(10.0, 10.1), (10.0, 9.9)]),
+        *_ab_records(OTHER, [(10.0, None), (10.0, None)]),
+    ]
+    got = {d.config: d for d in decide_ab_(settings, records)}
+    loose, quiet, other = got[LOOSE].stop, got[QUIET].stop, got[OTHER].stop
+    assert loose is not None and loose.stop_reason == "decided" and loose.trials == 16
+    assert "new against base: slower by" in loose.reason
+    assert (
+        quiet is None and "undecided when the phone-time budget" in got[QUIET].out_of_budget.reason
+    )
+    assert other is not None and other.stop_reason == "failed"
+
+    # The next block of QUIET: ABBA or BAAB as its blocks alternate, numbered on per arm;
+    # a block costs four trials of phone time.
+    order = [r.trial_id for r in records]
+    decisions = decide_ab_(settings, records)
+    specs, stops = next_round(settings, decisions, order, {}, 1)
+    assert [(s.arm, s.trial_index) for s in specs] == [
+        ("new", 2),
+        ("base", 2),
+        ("base", 3),
+        ("new", 3),
+    ]
+    assert {s.config for s in specs} == {QUIET} and set(stops) == {
+        f"{DEVICE}|{LOOSE.key}",
+        f"{DEVICE}|{OTHER.key}",
+    }
+    spent = spent_s(records, order, 0)
+    tight = dataclasses.replace(settings, budget_s=spent[DEVICE] + 7.9)  # a block: 4 x 2 s
+    none, stops = next_round(tight, decisions, order, spent, 1)
+    assert none == [] and stops[f"{DEVICE}|{QUIET.key}"].stop_reason == "budget"
+    # A stopped round's A/B trials are run first on resume, arms and indexes kept.
+    plan = build_plan([DEVICE], CONFIGS, trials=1, seed=1)
+    again = pending([*order, *(s.trial_id for s in specs)], plan, set(order), [DEVICE])
+    assert [(s.arm, s.trial_index, s.trial_id) for s in again] == [
+        (s.arm, s.trial_index, s.trial_id) for s in specs
+    ]
+
+
+def decide_ab_(settings: RunSettings, records: list[TrialRecord]) -> list[Any]:
+    from harness.stages.sequential import decide_ab
+
+    return decide_ab(settings, records, [DEVICE], CONFIGS)
+
+
+def test_check_ab_reads_a_decided_run_off_the_always_valid_interval() -> None:
+    from harness.compare.ab import ArmTrial, judge_pairs
+
+    cid = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default")
+    a = [ArmTrial(i, "ok", 10.0 * (1 + 0.002 * (-1) ** i)) for i in range(8)]
+    b = [ArmTrial(i, "ok", 11.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)]
+    same = [ArmTrial(i, "ok", 10.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)]
+    kw: dict[str, Any] = {
+        "threshold": 0.05,
+        "confidence": 0.99,
+        "metric": "mean",
+        "labels": ("base", "new"),
+    }
+    row = judge_pairs(cid, "Pixel", a, b, always_valid=True, **kw)
+    assert row.verdict == "regression" and "slower by +10.0%" in row.reason
+    assert row.ci_low is not None and row.ci_low > 1.0 and row.p_value is None
+    assert judge_pairs(cid, "Pixel", a, same, always_valid=True, **kw).verdict == "unchanged"
+    few = judge_pairs(cid, "Pixel", a[:3], b[:3], always_valid=True, **kw)
+    assert few.verdict == "inconclusive" and "add a block" not in few.reason

@@ -48,6 +48,8 @@ ENERGY_SOURCES: tuple[EnergySource, ...] = ("odpm", "fuel_gauge")
 # worked: more would not pin anything down).
 StopReason = Literal["confident", "decided", "budget", "max_trials", "failed"]
 STOP_REASONS: tuple[StopReason, ...] = ("confident", "decided", "budget", "max_trials", "failed")
+# The most trials (or A/B pairs) sequential trials give one configuration by default.
+SEQUENTIAL_MAX_TRIALS = 80
 
 # The first line the simulated device's benchmark_model prints; how a stored
 # result knows it was not measured by the official tool.

@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from harness.compare.thresholds import parse_fraction
 from harness.errors import BadFractionError, OptionError
 
 if TYPE_CHECKING:
@@ -45,6 +44,9 @@ def parse_duration(text: str, option: str = "--budget") -> float:
 
 def parse_target(text: str, option: str = "--target-ci") -> float:
     """`2%` or `0.02` -> 0.02: the half-width, relative to the median, to reach."""
+    # harness.compare loads pandas and scipy: not at the command line's start-up.
+    from harness.compare.thresholds import parse_fraction
+
     try:
         return parse_fraction(text, what=option)
     except BadFractionError as exc:

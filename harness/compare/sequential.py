@@ -49,13 +49,14 @@ from harness.compare.stats import (
 )
 from harness.errors import StatsInputError
 from harness.results.summary import NOISY_CV, is_noisy
-from harness.vocab import StopReason
+from harness.vocab import SEQUENTIAL_MAX_TRIALS, StopReason
 
 # The mixture's precision c on the standardized effect (effect / sd ~ N(0, 1/c)):
 # c = 1 keeps the interval within ~1.5x the fixed-n t interval from 10 to 80
 # values, where the stops fall at CV 1-3% (docs/ci.md "Sequential trials").
 MIXTURE = 1.0
-MAX_TRIALS = 80  # per configuration (trials) or per A/B configuration (pairs)
+# Per configuration (trials) or per A/B configuration (pairs).
+MAX_TRIALS = SEQUENTIAL_MAX_TRIALS
 
 ABVerdict = Literal["undecided", "slower", "faster", "equivalent"]
 AB_VERDICTS: tuple[ABVerdict, ...] = ("undecided", "slower", "faster", "equivalent")

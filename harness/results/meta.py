@@ -18,7 +18,7 @@ from typing import TypedDict
 from harness.identity import BinaryInfo, DeviceInfo
 from harness.results.schema import SCHEMA_VERSION
 from harness.stored import OPTIONAL, Stored
-from harness.vocab import RunStatus, StopReason
+from harness.vocab import SEQUENTIAL_MAX_TRIALS, RunStatus, StopReason
 
 __all__ = [
     "ArmModel",
@@ -64,7 +64,7 @@ class MeasuredSettings(Stored):
     until_confident: bool = field(default=False, metadata=OPTIONAL)
     target_ci: float = field(default=0.02, metadata=OPTIONAL)
     budget_s: float | None = field(default=None, metadata=OPTIONAL)
-    max_trials: int = field(default=80, metadata=OPTIONAL)  # compare.sequential.MAX_TRIALS
+    max_trials: int = field(default=SEQUENTIAL_MAX_TRIALS, metadata=OPTIONAL)
     until_decided: bool = field(default=False, metadata=OPTIONAL)  # A/B: `--until-decided`
     equivalence: float = field(default=0.02, metadata=OPTIONAL)
 

@@ -16,14 +16,13 @@ from typing import Any
 from harness import catalogue, ranges
 from harness.bench.arms import model_path
 from harness.bench.plan import configurations, xnnpack_settings
-from harness.compare.sequential import MAX_TRIALS as MAX_SEQUENTIAL
 from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
 from harness.outputs import output_folder
 from harness.results.files import check_run_layout
 from harness.results.meta import ArmSpec, MeasuredSettings, RunMeta
 from harness.results.read import read_meta
-from harness.vocab import Config
+from harness.vocab import SEQUENTIAL_MAX_TRIALS, Config
 
 # Settings a resumed run takes from meta.json (the rest may change: devices' adb
 # address, timeouts); these define what the trials measure.
@@ -75,7 +74,7 @@ class RunSettings:
     until_confident: bool = False
     target_ci: float = 0.02
     budget_s: float | None = None
-    max_trials: int = MAX_SEQUENTIAL
+    max_trials: int = SEQUENTIAL_MAX_TRIALS
     # With resume: configuration keys (`harness check --json` `inconclusive`) to measure
     # again until confident, a new pass of sequential trials on the run's phones.
     more: list[str] = field(default_factory=list)

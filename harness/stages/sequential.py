@@ -6,7 +6,12 @@ interval, so looking after every round costs nothing in error rate) or whose
 trials are `noisy` gets one more trial per round; the round's trials are
 shuffled with the run's seed as the planned rounds are, and run like them.
 It stops for a configuration when it is confident, has `max_trials` trials,
-or its next trial would not end within the phone-time budget.
+or its next trial would not end within the phone-time budget. With
+`--until-decided` (an A/B run of two arms) the question is
+`harness.compare.sequential.decide_pairs` on the configuration's pairs, and
+the answer "not yet" adds one mirrored ABBA block instead of one trial.
+`--resume RUN_DIR --more CONFIGS` starts a new pass over some configurations
+of a stored run (`start_more`), with its own budget.
 
 Everything here is decided from the stored records and meta.json alone:
 each round's trial ids are appended to meta.json `order` before the first of

@@ -79,6 +79,10 @@ RUN: dict[str, Range] = {
     "reconnect_timeout_s": Range(0, DAY_S, " s", above=True),
     "wait_for_device_s": Range(0, DAY_S, " s"),
     "seed": Range(0, 2**63 - 1, integer=True),  # what a parquet Int64 column holds
+    "target_ci": Range(0, 0.5, above=True),  # a fraction: ±50% pins nothing down
+    "budget_s": Range(0, 7 * DAY_S, " s", above=True),
+    "max_trials": Range(2, 1000, integer=True),  # as --trials; 2: the fewest with a spread
+    "equivalence": Range(0, 0.5, above=True),  # a fraction, as target_ci
 }
 
 # `harness convert`: more workers than this only queue up (each holds a TensorFlow); a

@@ -102,6 +102,15 @@ BINARY_KINDS: tuple[BinaryKind, ...] = ("official", "stand-in", "unknown")
 EnergySource = Literal["odpm", "fuel_gauge"]
 ENERGY_SOURCES: tuple[EnergySource, ...] = ("odpm", "fuel_gauge")
 
+# Why sequential trials of a configuration stopped (harness.compare.sequential):
+# `confident` (its median pinned down), `decided` (an A/B verdict), out of phone
+# time (`budget`) or trials (`max_trials`) first, or `failed` (no trial of it
+# worked: more would not pin anything down).
+StopReason = Literal["confident", "decided", "budget", "max_trials", "failed"]
+STOP_REASONS: tuple[StopReason, ...] = ("confident", "decided", "budget", "max_trials", "failed")
+# The most trials (or A/B pairs) sequential trials give one configuration by default.
+SEQUENTIAL_MAX_TRIALS = 80
+
 # The first line the simulated device's benchmark_model prints; how a stored
 # result knows it was not measured by the official tool.
 STAND_IN_MARK = "harness benchmark_model stand-in"

@@ -177,3 +177,16 @@ def build_plan(
 def new_seed() -> int:
     """A fresh seed for a new run (recorded in meta.json so the order can be replayed)."""
     return random.SystemRandom().randrange(1, 2**31)
+
+
+def added_round(
+    configs: Sequence[Config], *, seed: int, salt: int, previous: Config | None
+) -> list[Config]:
+    """One round of added trials (one per configuration) in a seeded random order.
+
+    Sequential trials add rounds after the planned ones (harness.stages.sequential).
+    Seeded with the run's seed and `salt` (how many trials the run's order held
+    when the round was added), so the same records give the same round, resumed
+    or not; like `build_plan`'s rounds it does not start with `previous`'s variant.
+    """
+    return _round_order(list(configs), random.Random(f"{seed}|{salt}"), previous)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from harness.cli.arm_options import parse_arms
+from harness.cli.sequential_options import parse_duration, parse_target, stop_notes
 from harness.errors import OptionError, PlanError
 from harness.results.summary import status_notes
 from harness.selection import split_list
@@ -47,6 +48,9 @@ def summary_table(summary: pd.DataFrame) -> str:
     several = summary["device_serial"].nunique() > 1
     head = ["variant", "quant", "thr", "cores", "xnnpack", "ok/n", "median ms", "p5-p95 ms"]
     head += ["cv %", "pixel1 ms", "ratio", "status"]
+    stops = "stop_reason" in summary.columns  # sequential trials: why each got no more
+    if stops:
+        head.append("stopped")
     if several:
         head.insert(0, "device")
     rows = []
@@ -65,6 +69,9 @@ def summary_table(summary: pd.DataFrame) -> str:
             _fmt(r.get("ratio"), ".2f"),
             str(r.get("status")),
         ]
+        if stops:
+            stop = r.get("stop_reason")
+            row.append(stop if isinstance(stop, str) else "-")
         if several:
             row.insert(0, str(r.get("device_model") or r["device_serial"]))
         rows.append(row)
@@ -81,6 +88,8 @@ def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
     if outcome.summary is not None and len(outcome.summary):
         echo(summary_table(outcome.summary))
         for note in status_notes(outcome.summary):
+            echo(note)
+        for note in stop_notes(outcome.summary):
             echo(note)
     for note in outcome.caveats:
         echo(f"note: {note}")
@@ -231,6 +240,63 @@ def run_cmd(
             "the current folder when it is a git checkout, else none)."
         ),
     ] = DEFAULTS.label,
+    until_confident: Annotated[
+        bool,
+        typer.Option(
+            help="After the planned trials, add trials to each configuration whose median is "
+            "not within --target-ci (always-valid 99% bounds) or that is noisy, round by "
+            "round, until it is, --max-trials is reached or --budget runs out."
+        ),
+    ] = DEFAULTS.until_confident,
+    target_ci: Annotated[
+        str,
+        typer.Option(
+            metavar="PCT",
+            help="With --until-confident: the half-width of the interval on the median to "
+            f"reach, as 2% or 0.02, {RANGES['target_ci']}.",
+        ),
+    ] = f"{DEFAULTS.target_ci:.0%}",
+    budget: Annotated[
+        str | None,
+        typer.Option(
+            metavar="DURATION",
+            help="With --until-confident or --until-decided: phone time per device (the "
+            "trials' wall time) the run may take; an added trial starts only if it should end "
+            f"within it: 90s, 15m, 1h30m or seconds, {RANGES['budget_s']} (default: no limit).",
+        ),
+    ] = None,
+    max_trials: Annotated[
+        int,
+        typer.Option(
+            help="With --until-confident: the most trials a configuration gets; with "
+            f"--until-decided: the most pairs, {RANGES['max_trials']}."
+        ),
+    ] = DEFAULTS.max_trials,
+    more: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CONFIGS",
+            help="With --resume and --until-confident: measure these configurations of the "
+            "run again (comma list of keys, as `harness check --json` lists them under "
+            "inconclusive) on the same phones, a new pass with its own --budget.",
+        ),
+    ] = None,
+    until_decided: Annotated[
+        bool,
+        typer.Option(
+            help="A/B run of two arms: after the planned trials, add ABBA blocks to each "
+            "configuration until arm B is slower, faster or within --equivalence of arm A "
+            "(always-valid 99% bounds on the pairs), --max-trials pairs or --budget."
+        ),
+    ] = DEFAULTS.until_decided,
+    equivalence: Annotated[
+        str,
+        typer.Option(
+            metavar="PCT",
+            help="With --until-decided: the margin within which the arms are equivalent, "
+            f"as 2% or 0.02, {RANGES['equivalence']}.",
+        ),
+    ] = f"{DEFAULTS.equivalence:.0%}",
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -266,7 +332,16 @@ def run_cmd(
         report=report,
         label=label,
         arms=arms,
+        until_confident=until_confident,
+        target_ci=parse_target(target_ci),
+        budget_s=parse_duration(budget) if budget is not None else None,
+        max_trials=max_trials,
+        more=split_list(more),
+        until_decided=until_decided,
+        equivalence=parse_target(equivalence, "--equivalence"),
     )
+    if more is not None and not settings.more:
+        raise OptionError("--more selects nothing", option="--more")
     if resume is not None:
         ignored = ignored_on_resume(settings)
         if ignored:

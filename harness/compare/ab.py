@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.compare.comparison import Comparison, ComparisonRow, Side
+from harness.compare.sequential import decide_pairs
 from harness.compare.source import METRICS
 from harness.compare.stats import (
     MIN_TRIALS,
@@ -39,6 +40,17 @@ METHOD = (
     "(same device and configuration), one-sided at the confidence level; effect = geometric "
     "mean ratio B/A, must also exceed the threshold"
 )
+# A run that added ABBA blocks until decided (`harness run --until-decided`) looked after
+# every block: its verdict is read off the always-valid interval that decided it.
+SEQUENTIAL_METHOD = (
+    "always-valid interval (Lai's confidence sequence) on log(B/A) of the paired A and B "
+    "trials, which holds at every block the run looked at (harness.compare.sequential); "
+    "effect = geometric mean ratio B/A, must also exceed the threshold"
+)
+_SEQUENTIAL_VERDICTS: dict[str, Verdict] = {
+    "slower": "regression", "faster": "improvement", "equivalent": "unchanged",
+    "undecided": "inconclusive",
+}  # fmt: skip
 FAILED = ("failed", "crashed", "timeout", "parse_error")
 ConfigId = tuple[str, str, int, str, str]
 
@@ -115,8 +127,10 @@ def judge_pairs(
     confidence: float,
     metric: str,
     labels: tuple[str, str],
+    always_valid: bool = False,
 ) -> ComparisonRow:
-    """One configuration on one device: B's trials against the A trials beside them."""
+    """One configuration on one device: B's trials against the A trials beside them
+    (`always_valid`: read off the sequential interval, for a run that stopped on it)."""
     la, lb = labels
     a_ok = {r.trial_index: v for r in a_rows if (v := r.value(metric)) is not None}
     b_ok = {r.trial_index: v for r in b_rows if (v := r.value(metric)) is not None}
@@ -156,6 +170,12 @@ def judge_pairs(
         )
     if not a_ok or not b_ok:
         return row("missing", f"no ok trial of arm {la if not a_ok else lb} (none ran)")
+    if always_valid and pairs:
+        seq = decide_pairs(
+            pairs, margin=threshold, confidence=confidence, max_pairs=max(2, len(pairs) + 1)
+        )
+        done = row(_SEQUENTIAL_VERDICTS[seq.verdict], seq.reason.replace(": add a block", ""))
+        return dataclasses.replace(done, ratio=seq.ratio, ci_low=seq.low, ci_high=seq.high)
     eff = paired_effect(pairs)
     if eff is None:
         ratio = math.exp(sum(math.log(b / a) for a, b in pairs) / len(pairs)) if pairs else None
@@ -221,6 +241,7 @@ def compare_arms(
             confidence=confidence,
             metric=metric,
             labels=(la, lb),
+            always_valid=meta.settings.until_decided,
         )
         for (model, cid), g in sorted(groups.items())
     ]
@@ -241,6 +262,6 @@ def compare_arms(
         current=side(lb),
         threshold=threshold,
         confidence=confidence,
-        method=METHOD,
+        method=SEQUENTIAL_METHOD if meta.settings.until_decided else METHOD,
         metric=metric,
     )

@@ -127,6 +127,11 @@ class Comparison:
         """How many rows got each verdict (every verdict present, zeros included)."""
         return {v: sum(1 for r in self.rows if r.verdict == v) for v in VERDICTS}
 
+    def inconclusive(self) -> list[str]:
+        """The configuration keys found `inconclusive`, once each: what
+        `harness run --resume RUN_DIR --more CONFIGS --until-confident` measures again."""
+        return list(dict.fromkeys(r.config for r in self.rows if r.verdict == "inconclusive"))
+
     def to_dict(self) -> dict[str, Any]:
         """What `harness check --json` prints."""
         return {
@@ -144,4 +149,5 @@ class Comparison:
             "baseline": self.baseline.to_dict(),
             "current": self.current.to_dict(),
             "rows": [r.to_dict() for r in self.rows],
+            "inconclusive": self.inconclusive(),
         }

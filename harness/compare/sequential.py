@@ -49,14 +49,15 @@ from harness.compare.stats import (
 )
 from harness.errors import StatsInputError
 from harness.results.summary import NOISY_CV, is_noisy
+from harness.vocab import SEQUENTIAL_MAX_TRIALS, StopReason
 
 # The mixture's precision c on the standardized effect (effect / sd ~ N(0, 1/c)):
 # c = 1 keeps the interval within ~1.5x the fixed-n t interval from 10 to 80
 # values, where the stops fall at CV 1-3% (docs/ci.md "Sequential trials").
 MIXTURE = 1.0
-MAX_TRIALS = 80  # per configuration (trials) or per A/B configuration (pairs)
+# Per configuration (trials) or per A/B configuration (pairs).
+MAX_TRIALS = SEQUENTIAL_MAX_TRIALS
 
-StopReason = Literal["confident", "decided", "budget", "max_trials"]
 ABVerdict = Literal["undecided", "slower", "faster", "equivalent"]
 AB_VERDICTS: tuple[ABVerdict, ...] = ("undecided", "slower", "faster", "equivalent")
 
@@ -131,6 +132,7 @@ class Precision:
     high_ms: float | None
     cv: float | None
     reason: str
+    detail: str = ""  # the reason less its verdict: the interval, the CV, the target
 
     @property
     def confident(self) -> bool:
@@ -168,6 +170,7 @@ def precision(
     bounds = f"{_level(confidence)} {wide}, target ±{target * 100:g}% (n={n})"
     noisy = is_noisy(spread)
     stop: StopReason | None
+    why = bounds
     if half <= math.log1p(target) and not noisy:
         stop, reason = "confident", f"confident: {bounds}"
     else:
@@ -178,7 +181,8 @@ def precision(
             stop, reason = "budget", f"not confident when the phone-time budget ran out: {why}"
         else:
             stop, reason = None, f"measure more: {why}"
-    return Precision(stop, n, median_ms, low_ms, high_ms, spread, reason)
+    detail = why if stop != "confident" else bounds
+    return Precision(stop, n, median_ms, low_ms, high_ms, spread, reason, detail)
 
 
 @dataclass(frozen=True)

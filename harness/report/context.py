@@ -104,10 +104,19 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 setup=f"t{s.threads} {s.cores} xnnpack={s.xnnpack}" if len(setups) > 1 else "",
                 delegation=_delegation_text(s),
                 n_warned=s.warned_trials,
+                stopped=_stopped(run, config),
             )
         )
 
     return sorted(rows, key=row_size_key)
+
+
+def _stopped(run: DeviceRun, config: str) -> str:
+    """Why sequential trials (`--until-confident`) gave this row no more; "" without them."""
+    found = run.meta.sequential.stops.get(f"{run.serial}|{config}") if run.meta.sequential else None
+    if found is None:
+        return ""
+    return f"{found.stop_reason.replace('_', ' ')} after {found.trials} trials"
 
 
 def _delegation_text(s: SummaryRow) -> str:
@@ -199,6 +208,18 @@ def _cooldown_text(settings: MeasuredSettings) -> str:
     return f"below {temp} °C, at most {_text(settings.stored('cooldown_timeout_s'))} s"
 
 
+def _sequential_facts(s: MeasuredSettings) -> tuple[Fact, ...]:
+    if not s.until_confident:
+        return ()
+    budget = "no limit" if s.budget_s is None else f"{s.budget_s:g} s of phone time"
+    return (
+        Fact(
+            "Until confident",
+            f"±{s.target_ci * 100:g}% (always-valid 99%), at most {s.max_trials} trials, {budget}",
+        ),
+    )
+
+
 def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
     """How: threads, cores, XNNPACK, run counts, and which harness wrote it when."""
     s = run.settings
@@ -211,6 +232,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
         Fact("Trials per variant", _text(s.stored("trials"))),
         Fact("Cooldown", _cooldown_text(s)),
         Fact("Op profile", "yes" if s.op_profile else "no"),
+        *_sequential_facts(s),
         Fact("Harness", f"{_text(m.harness_version)} (git {_text(m.git_commit)})"),
         Fact("TensorFlow (converter)", _text(m.tf_version)),
         Fact("Run", f"{_text(m.run_id)}, {_text(m.status)}"),

@@ -46,6 +46,7 @@ class VariantRow:
     delegation: str = ""  # "GPU, 40 of 49 nodes" as the trials' logs say; "" if none
     n_warned: int = 0  # trials whose log lacked figures or under-delegated
     flagged: str = ""  # ok trials with proof flags, "#1 hot+throttled; #3 interfered"
+    stopped: str = ""  # sequential trials: "confident after 7 trials" (meta.json sequential)
 
     @property
     def series(self) -> str:

@@ -18,16 +18,18 @@ from typing import TypedDict
 from harness.identity import BinaryInfo, DeviceInfo
 from harness.results.schema import SCHEMA_VERSION
 from harness.stored import OPTIONAL, Stored
-from harness.vocab import RunStatus
+from harness.vocab import SEQUENTIAL_MAX_TRIALS, RunStatus, StopReason
 
 __all__ = [
     "ArmModel",
     "ArmRecord",
     "ArmSpec",
+    "ConfigStop",
     "CoreChoice",
     "MeasuredSettings",
     "ModelFacts",
     "RunMeta",
+    "SequentialRecord",
 ]
 
 
@@ -58,6 +60,13 @@ class MeasuredSettings(Stored):
     trial_timeout_s: float
     arms: tuple[ArmSpec, ...]
     devices: tuple[str, ...]
+    # Sequential trials (`--until-confident`; docs/run.md): absent from runs without them.
+    until_confident: bool = field(default=False, metadata=OPTIONAL)
+    target_ci: float = field(default=0.02, metadata=OPTIONAL)
+    budget_s: float | None = field(default=None, metadata=OPTIONAL)
+    max_trials: int = field(default=SEQUENTIAL_MAX_TRIALS, metadata=OPTIONAL)
+    until_decided: bool = field(default=False, metadata=OPTIONAL)  # A/B: `--until-decided`
+    equivalence: float = field(default=0.02, metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,30 @@ class CoreChoice(Stored):
 
 
 @dataclass(frozen=True)
+class ConfigStop(Stored):
+    """meta.json `sequential.stops["device|config"]`: how many trials a configuration got
+    and why it got no more (`reason`: the interval, CV and target, in words)."""
+
+    trials: int
+    stop_reason: StopReason
+    reason: str
+
+
+@dataclass(frozen=True)
+class SequentialRecord(Stored):
+    """meta.json `sequential`: the trials added where the doubt was (`--until-confident`).
+
+    `since`: the position in `order` where the phone-time budget starts counting;
+    `stops`: each configuration that got no more trials, and why; `configs`: the
+    configuration keys a `--more` pass measures (absent: every configuration).
+    """
+
+    since: int
+    stops: Mapping[str, ConfigStop]
+    configs: tuple[str, ...] | None = field(default=None, metadata=OPTIONAL)
+
+
+@dataclass(frozen=True)
 class RunMeta(Stored):
     """meta.json: what a run measured, where, with what, and how it ended.
 
@@ -133,6 +166,7 @@ class RunMeta(Stored):
     # Planned trials without a record, per device (when the run ended).
     missing: Mapping[str, int] | None = field(default=None, metadata=OPTIONAL)
     arms: Mapping[str, ArmRecord] = field(default_factory=dict, metadata=OPTIONAL)  # A/B run
+    sequential: SequentialRecord | None = field(default=None, metadata=OPTIONAL)
     schema_version: int = SCHEMA_VERSION
 
     def device(self, serial: str) -> DeviceInfo:

@@ -102,7 +102,7 @@ def finish(
     frame = trials_frame(records)
     summary = summarize(frame) if records else None
     if summary is not None:
-        summary = with_planned(summary, store.meta.order)
+        summary = with_stops(with_planned(summary, store.meta.order), store.meta)
     failed = sum(1 for r in records if r.status != "ok")
     missing = missing_trials(store)
     resume = None
@@ -157,6 +157,23 @@ def with_planned(summary: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
         planned.get((str(d), str(c)), int(n))
         for d, c, n in zip(out["device_serial"], out["config"], out["n_trials"], strict=True)
     ]
+    return out
+
+
+def with_stops(summary: pd.DataFrame, meta: RunMeta) -> pd.DataFrame:
+    """Add `stop_reason` and `stop_detail` (why a configuration got no more trials) to
+    the rows of a run with sequential trials (`--until-confident`); others unchanged."""
+    if meta.sequential is None:
+        return summary
+    stops = meta.sequential.stops
+    out = summary.copy()
+    found = [
+        stops.get(f"{d}|{c}") for d, c in zip(out["device_serial"], out["config"], strict=True)
+    ]
+    out["stop_reason"] = [s.stop_reason if s else None for s in found]
+    out["stop_detail"] = [s.reason if s else None for s in found]
+    for column in ("stop_reason", "stop_detail"):
+        out[column] = out[column].astype("string")
     return out
 
 

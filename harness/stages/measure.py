@@ -19,6 +19,7 @@ from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.target import TrialSettings
 from harness.bench.trial import TrialRunner
 from harness.errors import HarnessError
+from harness.stages.sequential import more_trials
 from harness.stages.settings import RunSettings
 from harness.vocab import RunStatus
 
@@ -51,6 +52,9 @@ def measure(
         store.update_meta(status="running")
     workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)
     lost = [w for w in workers if w.lost or w.error]
+    if (settings.until_confident or settings.until_decided) and not lost:
+        workers = more_trials(settings, runners, plan, store, workers, emit=emit, stop=stop)
+        lost = [w for w in workers if w.lost or w.error]
     if settings.op_profile and not lost:
         run_profiles(list(runners), plan.configs(), store.run_dir, emit=emit)
     missing = missing_trials(store)

@@ -22,13 +22,19 @@ from harness.outputs import output_folder
 from harness.results.files import check_run_layout
 from harness.results.meta import ArmSpec, MeasuredSettings, RunMeta
 from harness.results.read import read_meta
-from harness.vocab import Config
+from harness.vocab import SEQUENTIAL_MAX_TRIALS, Config
 
 # Settings a resumed run takes from meta.json (the rest may change: devices' adb
 # address, timeouts); these define what the trials measure.
 MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
+    "until_confident", "target_ci", "budget_s", "max_trials", "until_decided", "equivalence",
+)  # fmt: skip
+# Sequential trials' settings: a resumed run's own, except in a `--more` pass, which
+# brings its own (and stores them for a resume of that pass).
+SEQUENTIAL = (
+    "until_confident", "target_ci", "budget_s", "max_trials", "until_decided", "equivalence",
 )  # fmt: skip
 
 
@@ -62,6 +68,19 @@ class RunSettings:
     # current folder when it is a checkout (see stages.label), else no label.
     label: str | None = None
     arms: list[ArmSpec] = field(default_factory=list)  # A/B run: harness.bench.arms
+    # Sequential trials (harness.stages.sequential): after the planned trials, more of
+    # each configuration whose median is not pinned down to ±target_ci, until it is,
+    # max_trials is reached or the phone time (seconds per device) runs out.
+    until_confident: bool = False
+    target_ci: float = 0.02
+    budget_s: float | None = None
+    max_trials: int = SEQUENTIAL_MAX_TRIALS
+    # With resume: configuration keys (`harness check --json` `inconclusive`) to measure
+    # again until confident, a new pass of sequential trials on the run's phones.
+    more: list[str] = field(default_factory=list)
+    # A/B runs: add ABBA blocks until arm B is slower, faster or within ±equivalence of A.
+    until_decided: bool = False
+    equivalence: float = 0.02
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -80,9 +99,22 @@ class RunSettings:
                 raise UnknownQuantError(q, QUANTS)
         ids = [v.id for v in catalogue.select(self.variants)]
         check_arms(self.arms, ids, self.quants)
-        return configurations(
+        _refuse_sequential_mix(self)
+        if self.more and (self.resume is None or not self.until_confident):
+            raise PlanError(
+                "--more measures configurations of a run again: it needs --resume RUN_DIR "
+                "and --until-confident"
+            )
+        configs = configurations(
             ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
         )
+        unknown = [k for k in self.more if k not in {c.key for c in configs}]
+        if unknown:
+            raise PlanError(
+                f"--more: {', '.join(unknown)} is not a configuration of this run",
+                hint="name configurations as `harness check --json` lists them (inconclusive)",
+            )
+        return configs
 
     def measured(self) -> MeasuredSettings:
         """The settings meta.json stores: what the trials measure, and the devices asked for."""
@@ -101,6 +133,12 @@ class RunSettings:
             trial_timeout_s=self.trial_timeout_s,
             arms=tuple(self.arms),
             devices=tuple(self.devices),
+            until_confident=self.until_confident,
+            target_ci=self.target_ci,
+            budget_s=self.budget_s,
+            max_trials=self.max_trials,
+            until_decided=self.until_decided,
+            equivalence=self.equivalence,
         )
 
 
@@ -132,6 +170,38 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     for policy in settings.cores:
         check_policy(policy)  # CorePolicyError (exit 2): a mask no phone could take
     output_folder(settings.out, "--out")
+
+
+def _refuse_sequential_mix(settings: RunSettings) -> None:
+    """PlanError (exit 2) for sequential options that cannot work together or alone."""
+
+    def given(*names: str) -> list[str]:
+        return [option_name(n) for n in names if getattr(settings, n) != getattr(DEFAULTS, n)]
+
+    if settings.until_confident and settings.until_decided:
+        raise PlanError("--until-confident and --until-decided: choose one")
+    if not (settings.until_confident or settings.until_decided):
+        alone = given("target_ci", "budget_s", "max_trials", "equivalence")
+        if alone:
+            raise PlanError(
+                f"{', '.join(alone)} take effect only with --until-confident or --until-decided"
+            )
+    if settings.until_confident:
+        if given("equivalence"):
+            raise PlanError("--equivalence takes effect only with --until-decided")
+        if settings.arms:
+            raise PlanError(
+                "--until-confident measures configurations, not arms against each other",
+                hint="decide an A/B run with --until-decided",
+            )
+    if settings.until_decided:
+        if given("target_ci"):
+            raise PlanError("--target-ci takes effect only with --until-confident")
+        if len(settings.arms) != 2:
+            raise PlanError(
+                "--until-decided decides arm B against arm A: it needs an A/B run of two arms",
+                hint="harness run --benchmark-binary base=PATH --benchmark-binary new=PATH ...",
+            )
 
 
 def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequence[str]) -> None:
@@ -171,7 +241,11 @@ def settings_from_meta(meta: RunMeta, given: RunSettings) -> RunSettings:
     if missing:
         raise ResultsError(f"meta.json lacks {', '.join(missing)}", path=str(given.resume))
     # The stored settings keep RunSettings' names; its lists are stored as tuples.
-    kept = {k: _as_given(stored.stored(k)) for k in MEASURED if stored.has(k)}
+    kept = {
+        k: _as_given(stored.stored(k)) for k in MEASURED if stored.has(k) and k not in SEQUENTIAL
+    }
+    if not given.more:  # a run stored without them did not measure until confident
+        kept.update({k: getattr(stored, k) for k in SEQUENTIAL})
     merged = dataclasses.replace(given, **kept)
     merged.seed = meta.seed
     for name in (*MEASURED, "seed"):
@@ -225,8 +299,9 @@ def option_name(field_name: str) -> str:
 
 def ignored_on_resume(settings: RunSettings) -> list[str]:
     """The options given away from their default that `--resume` ignores (its run's win)."""
+    own = SEQUENTIAL if settings.more else ()  # a --more pass brings its own
     return [
         option_name(name)
         for name in (*MEASURED, "seed", "label")
-        if getattr(settings, name) != getattr(DEFAULTS, name)
+        if name not in own and getattr(settings, name) != getattr(DEFAULTS, name)
     ]

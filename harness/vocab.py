@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-TrialStatus = Literal["ok", "failed", "crashed", "timeout", "parse_error", "skipped"]
+# `fallback`: the compute unit asked for did not run the graph (its delegate was not
+# applied, or took no node) and the CPU did: a figure, but not of what was asked.
+TrialStatus = Literal["ok", "failed", "crashed", "timeout", "parse_error", "skipped", "fallback"]
 TRIAL_STATUSES: tuple[TrialStatus, ...] = (
     "ok",
     "failed",
@@ -21,9 +23,16 @@ TRIAL_STATUSES: tuple[TrialStatus, ...] = (
     "timeout",
     "parse_error",
     "skipped",
+    "fallback",
 )
 # Statuses that are failures of the configuration (skipped trials never ran).
-FAILED_STATUSES: tuple[TrialStatus, ...] = ("failed", "crashed", "timeout", "parse_error")
+FAILED_STATUSES: tuple[TrialStatus, ...] = (
+    "failed",
+    "crashed",
+    "timeout",
+    "parse_error",
+    "fallback",
+)
 
 # A run is `running` while it measures, then `complete` (every planned trial
 # stored), `incomplete` (finished with planned trials missing) or `interrupted`
@@ -67,9 +76,25 @@ CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpa
 ConfigId = tuple[str, str, int, str, str]
 
 
-def config_key(variant: str, quant: str, threads: int, cores: str, xnnpack: str) -> str:
-    """The configuration a trial measures, as stored in the `config` column."""
-    return f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
+# The compute unit of every configuration measured before units were an axis.
+DEFAULT_ACCELERATOR = "cpu"
+
+
+def config_key(
+    variant: str,
+    quant: str,
+    threads: int,
+    cores: str,
+    xnnpack: str,
+    accelerator: str = DEFAULT_ACCELERATOR,
+) -> str:
+    """The configuration a trial measures, as stored in the `config` column.
+
+    The CPU's key has no unit in it, so the keys (and trial ids) of runs stored
+    before units were an axis stay what they were.
+    """
+    key = f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
+    return key if accelerator == DEFAULT_ACCELERATOR else f"{key}|unit={accelerator}"
 
 
 @dataclass(frozen=True)
@@ -81,11 +106,14 @@ class Config:
     threads: int
     cores: str
     xnnpack: str
+    accelerator: str = DEFAULT_ACCELERATOR  # the compute unit (harness.logs.accelerator)
 
     @property
     def key(self) -> str:
         """The stored configuration key (see `config_key`)."""
-        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return config_key(
+            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
+        )
 
     @property
     def config_id(self) -> ConfigId:

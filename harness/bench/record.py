@@ -65,7 +65,9 @@ def build_record(
     cooled, cooldown_wait = seen.cooled, seen.cooldown_wait
     cfg = spec.config
     variant = get_variant(cfg.variant)
-    parsed = parse(stdout, stderr, state.exit_code)
+    # The log is proved against the unit the trial asked for: its delegate and node counts.
+    parsed = parse(stdout, stderr, state.exit_code, accelerator=cfg.accelerator)
+    proof = parsed.delegation
     figures = parsed.figures
     status: TrialStatus = _trial_status(parsed.status)
     latency_ms: float | None = None
@@ -84,6 +86,9 @@ def build_record(
         error = parsed.error
     elif figures.avg_us is None or not figures.avg_us > 0:
         status, error = "parse_error", "no regular-phase avg in the output"
+    elif proof is not None and proof.verdict == "fallback" and not settings.allow_fallback:
+        # A figure of the CPU, not of the unit asked for: kept in `figures`, never a latency.
+        status, error = "fallback", proof.reason
     else:
         latency_ms = figures.avg_us / 1000.0
     if notes:
@@ -133,6 +138,9 @@ def build_record(
         model_sha256=model.sha256,
         adb_server=target.session.adb_server,
         arm=spec.arm,
+        accelerator=cfg.accelerator,
+        partitions=None if proof is None else proof.partitions,
+        delegation=None if proof is None else proof.verdict,
     )
 
 

@@ -6,7 +6,7 @@ import json
 import math
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,6 +15,7 @@ import typer
 
 from harness.cli.arm_options import parse_arms
 from harness.errors import OptionError, PlanError
+from harness.logs.accelerator import SPELLINGS
 from harness.results.summary import status_notes
 from harness.selection import split_list
 from harness.stages.settings import DEFAULTS, RANGES, RunSettings, ignored_on_resume
@@ -45,8 +46,11 @@ def _fmt(value: Any, spec: str) -> str:
 def summary_table(summary: pd.DataFrame) -> str:
     """The end-of-run table: median, spread between trials, the published Pixel-1 figure, ratio."""
     several = summary["device_serial"].nunique() > 1
+    units = "accelerator" in summary.columns and bool((summary["accelerator"] != "cpu").any())
     head = ["variant", "quant", "thr", "cores", "xnnpack", "ok/n", "median ms", "p5-p95 ms"]
     head += ["cv %", "pixel1 ms", "ratio", "status"]
+    if units:
+        head[5:5] = ["unit", "delegated"]
     if several:
         head.insert(0, "device")
     rows = []
@@ -65,6 +69,8 @@ def summary_table(summary: pd.DataFrame) -> str:
             _fmt(r.get("ratio"), ".2f"),
             str(r.get("status")),
         ]
+        if units:
+            row[5:5] = [str(r["accelerator"]), delegated(r)]
         if several:
             row.insert(0, str(r.get("device_model") or r["device_serial"]))
         rows.append(row)
@@ -72,6 +78,24 @@ def summary_table(summary: pd.DataFrame) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
+
+
+def delegated(row: Mapping[Hashable, Any]) -> str:
+    """What the unit took, for the table: `63/65 partial`, `65/65`, `fallback`, `-`."""
+    verdict = row.get("delegation")
+    if row.get("accelerator") == "cpu" or not isinstance(verdict, str):
+        return "-"
+    nodes, total = row.get("delegated_nodes"), row.get("total_nodes")
+    counted = f"{nodes}/{total}" if _known(nodes) and _known(total) else ""
+    if verdict == "applied":
+        return counted or verdict
+    return f"{counted} {verdict}".strip()
+
+
+def _known(value: Any) -> bool:
+    import pandas as pd
+
+    return not pd.isna(value)
 
 
 def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
@@ -231,6 +255,21 @@ def run_cmd(
             "the current folder when it is a git checkout, else none)."
         ),
     ] = DEFAULTS.label,
+    accelerator: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LIST",
+            help=f"Compute units (comma list): {SPELLINGS}; each trial proves from its "
+            "own log which delegate ran it. Default: cpu.",
+        ),
+    ] = None,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option(
+            help="A trial whose delegate fell back to the CPU stays ok (with a warning) "
+            "instead of `fallback`."
+        ),
+    ] = DEFAULTS.allow_fallback,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -266,6 +305,8 @@ def run_cmd(
         report=report,
         label=label,
         arms=arms,
+        accelerators=split_list(accelerator) if accelerator else list(DEFAULTS.accelerators),
+        allow_fallback=allow_fallback,
     )
     if resume is not None:
         ignored = ignored_on_resume(settings)

@@ -58,6 +58,8 @@ class MeasuredSettings(Stored):
     trial_timeout_s: float
     arms: tuple[ArmSpec, ...]
     devices: tuple[str, ...]
+    accelerators: tuple[str, ...] = ("cpu",)  # absent in runs made before units were an axis
+    allow_fallback: bool = False
 
 
 @dataclass(frozen=True)

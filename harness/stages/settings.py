@@ -18,6 +18,7 @@ from harness.bench.arms import model_path
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
+from harness.logs.accelerator import parse_accelerator
 from harness.outputs import output_folder
 from harness.results.files import check_run_layout
 from harness.results.meta import ArmSpec, MeasuredSettings, RunMeta
@@ -29,7 +30,11 @@ from harness.vocab import Config
 MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
+    "accelerators", "allow_fallback",
 )  # fmt: skip
+# What a measured setting a run's meta.json lacks meant when that run was made (it
+# predates the setting): every run before compute units were an axis ran on the CPU.
+ABSENT_MEANS: dict[str, Any] = {"accelerators": ["cpu"], "allow_fallback": False}
 
 
 @dataclass
@@ -62,6 +67,9 @@ class RunSettings:
     # current folder when it is a checkout (see stages.label), else no label.
     label: str | None = None
     arms: list[ArmSpec] = field(default_factory=list)  # A/B run: harness.bench.arms
+    # Compute units (harness.logs.accelerator spellings), an axis like `threads`.
+    accelerators: list[str] = field(default_factory=lambda: ["cpu"])
+    allow_fallback: bool = False  # a delegate that fell back to the CPU: ok, with a warning
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -80,8 +88,10 @@ class RunSettings:
                 raise UnknownQuantError(q, QUANTS)
         ids = [v.id for v in catalogue.select(self.variants)]
         check_arms(self.arms, ids, self.quants)
+        # Each unit in its canonical spelling: `nnapi:qti-dsp` is stored and keyed as given.
+        units = [parse_accelerator(a, option="--accelerator").spec for a in self.accelerators]
         return configurations(
-            ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
+            ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores, units
         )
 
     def measured(self) -> MeasuredSettings:
@@ -101,6 +111,8 @@ class RunSettings:
             trial_timeout_s=self.trial_timeout_s,
             arms=tuple(self.arms),
             devices=tuple(self.devices),
+            accelerators=tuple(self.accelerators),
+            allow_fallback=self.allow_fallback,
         )
 
 
@@ -121,6 +133,7 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
         ("--quant", settings.quants),
         ("--threads", settings.threads),
         ("--cores", settings.cores),
+        ("--accelerator", settings.accelerators),
     ):
         if not values:
             raise PlanError(f"{option} selects nothing", hint="see `harness run --help`")
@@ -172,6 +185,7 @@ def settings_from_meta(meta: RunMeta, given: RunSettings) -> RunSettings:
         raise ResultsError(f"meta.json lacks {', '.join(missing)}", path=str(given.resume))
     # The stored settings keep RunSettings' names; its lists are stored as tuples.
     kept = {k: _as_given(stored.stored(k)) for k in MEASURED if stored.has(k)}
+    kept.update({k: v for k, v in ABSENT_MEANS.items() if not stored.has(k)})
     merged = dataclasses.replace(given, **kept)
     merged.seed = meta.seed
     for name in (*MEASURED, "seed"):
@@ -217,6 +231,8 @@ def option_name(field_name: str) -> str:
         return "--quant"
     if field_name == "arms":
         return "--benchmark-binary/--models LABEL=..."
+    if field_name == "accelerators":
+        return "--accelerator"
     for unit in ("_s", "_c"):
         if field_name.endswith(unit):
             field_name = field_name[: -len(unit)]

@@ -10,7 +10,7 @@ the harness, so every layer may use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 # `fallback`: the compute unit asked for did not run the graph (its delegate was not
@@ -72,8 +72,9 @@ def is_simulated(props: Mapping[str, object], emulated: bool = False) -> bool:
 
 
 # What a configuration is, within one device: trials of one key are comparable.
-CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack")
-ConfigId = tuple[str, str, int, str, str]
+CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack", "accelerator")
+# (variant, quant, threads, cores, xnnpack, compute unit)
+ConfigId = tuple[str, str, int, str, str, str]
 
 
 # The compute unit of every configuration measured before units were an axis.
@@ -118,7 +119,7 @@ class Config:
     @property
     def config_id(self) -> ConfigId:
         """The configuration as a tuple (sorts and pairs without the device)."""
-        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator)
 
 
 @dataclass(frozen=True)
@@ -131,11 +132,15 @@ class DeviceConfig:
     threads: int
     cores: str
     xnnpack: str
+    # Keyword-only, so records built from a 5-field prefix stay as they were.
+    accelerator: str = field(default=DEFAULT_ACCELERATOR, kw_only=True)
 
     @property
     def configuration(self) -> Config:
         """The configuration without the device (devices are paired separately)."""
-        return Config(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return Config(
+            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
+        )
 
     @property
     def config(self) -> str:

@@ -121,7 +121,7 @@ def _rows(values: list[float | None]) -> list[ArmTrial]:
     ]
 
 
-CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default")
+CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
 
 
 def _judge(a: list[float | None], b: list[float | None]) -> Any:

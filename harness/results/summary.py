@@ -139,7 +139,9 @@ def status_notes(summary: pd.DataFrame) -> list[str]:
 
     def name(r: Mapping[Hashable, Any]) -> str:
         where = f"{r['device_serial']} " if several else ""
-        return f"{where}{r['variant']} {r['quant']} t{r['threads']}"
+        unit = r.get("accelerator", "cpu")
+        on = "" if unit == "cpu" else f" {unit}"
+        return f"{where}{r['variant']} {r['quant']} t{r['threads']}{on}"
 
     noisy = summary[summary["status"] == "noisy"]
     if len(noisy):
@@ -195,7 +197,8 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         cv = std / mean if std is not None and mean > 0 else None
         median, low, high = float(np.median(lat)), float(lat.min()), float(lat.max())
         p5, p95 = float(np.percentile(lat, 5)), float(np.percentile(lat, 95))
-    pub = published_ms(str(variant))
+    # The published column is a CPU figure: beside another unit's it would read as its own.
+    pub = published_ms(str(variant)) if accelerator == "cpu" else None
     # cooled: True/False as seen; None without a cooldown, or (with a reason) unknown.
     cooled = group["cooled"].astype("boolean")
     flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])

@@ -110,6 +110,9 @@ def test_summary_has_a_row_per_unit_and_says_fallback(tmp_path: Path) -> None:
     assert set(rows) == {"cpu", "gpu", "nnapi:qti-dsp"}
     assert rows["gpu"]["n_ok"] == 2 and rows["gpu"]["delegation"] == "applied"
     assert rows["gpu"]["config"].endswith("|unit=gpu")
+    # The published Pixel-1 figure is the CPU's: never beside another unit's row.
+    assert rows["cpu"]["published_ms"] > 0 and rows["cpu"]["ratio"] > 0
+    assert rows["gpu"]["published_ms"] != rows["gpu"]["published_ms"]  # NaN: none
     dsp = rows["nnapi:qti-dsp"]
     assert (dsp["status"], dsp["n_ok"], dsp["n_failed"]) == ("fallback", 0, 2)
 

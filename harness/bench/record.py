@@ -12,11 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from harness.bench.own_models import OWN_FAMILY
 from harness.bench.plan import TrialSpec
 from harness.bench.remote import TrialState
 from harness.bench.target import DeviceModel, DeviceTarget, TrialSettings
+from harness.catalogue import Variant
 from harness.catalogue import get as get_variant
 from harness.device.thermal import DeviceState
+from harness.errors import UnknownVariantError
 from harness.logs.parser import parse
 from harness.results.schema import TrialRecord
 from harness.vocab import TRIAL_STATUSES, TrialStatus
@@ -64,7 +67,7 @@ def build_record(
     started, finished, before, after = seen.started, seen.finished, seen.before, seen.after
     cooled, cooldown_wait = seen.cooled, seen.cooldown_wait
     cfg = spec.config
-    variant = get_variant(cfg.variant)
+    variant = _variant(cfg.variant)
     # The log is proved against the unit the trial asked for: its delegate and node counts.
     parsed = parse(stdout, stderr, state.exit_code, accelerator=cfg.accelerator)
     proof = parsed.delegation
@@ -103,9 +106,9 @@ def build_record(
         device_serial=spec.device,
         device_model=target.model_name,
         variant=cfg.variant,
-        family=variant.family,
-        depth_multiplier=variant.depth_multiplier,
-        resolution=variant.resolution,
+        family=variant.family if variant else OWN_FAMILY,
+        depth_multiplier=variant.depth_multiplier if variant else 0.0,  # unknown: sorts last
+        resolution=variant.resolution if variant else 0,
         quant=cfg.quant,
         threads=cfg.threads,
         cores=cfg.cores,
@@ -182,3 +185,11 @@ def _trial_status(word: str) -> TrialStatus:
         if status == word:
             return status
     return "parse_error"
+
+
+def _variant(name: str) -> Variant | None:
+    """The catalogue variant a configuration measures; None for a model of the user's own."""
+    try:
+        return get_variant(name)
+    except UnknownVariantError:
+        return None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from harness.bench import own_models
 from harness.cli.arm_options import parse_arms
 from harness.errors import OptionError, PlanError
 from harness.logs.accelerator import SPELLINGS
@@ -139,7 +140,8 @@ def run_cmd(
         list[str] | None,
         typer.Option(
             metavar="LIST",
-            help="Variants: ids, globs or short forms (v2:1.0_*); default: all MobileNetV2.",
+            help="Variants: ids, globs or short forms (v2:1.0_*); default: all MobileNetV2 "
+            "(with --model: none).",
         ),
     ] = None,
     quant: Annotated[
@@ -205,13 +207,18 @@ def run_cmd(
             'LABEL=PATH makes an A/B arm; repeat for each arm (docs/run.md "A/B runs").',
         ),
     ] = None,
-    models: Annotated[
+    arm_models: Annotated[
         list[str] | None,
         typer.Option(
             metavar="[LABEL=]DIR",
-            help="An arm's own models instead of converting: DIR holds ID.tflite (fp32) or "
-            "ID-QUANT.tflite per selected variant. Unlabelled: every arm's.",
+            help="A/B runs: an arm's own conversion of the selected variants instead of "
+            "ours: DIR holds ID.tflite (fp32) or ID-QUANT.tflite per variant. Unlabelled: "
+            "every arm's. (To measure a model of your own, use --model.)",
         ),
+    ] = None,
+    models_alias: Annotated[
+        list[str] | None,
+        typer.Option("--models", hidden=True, help="The old spelling of --arm-models."),
     ] = None,
     adb_server: Annotated[
         list[str] | None,
@@ -270,6 +277,14 @@ def run_cmd(
             "instead of `fallback`."
         ),
     ] = DEFAULTS.allow_fallback,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="[LABEL=]PATH",
+            help="A .tflite of your own to measure, under LABEL (default: the file's name); "
+            "repeatable. Instead of the catalogue's variants, or beside those --variants names.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -278,11 +293,17 @@ def run_cmd(
         raise OptionError("--device selects nothing", option="--device")
     if not devices and resume is None:
         raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
-    default_binary, arms = parse_arms(benchmark_binary or [], models or [])
+    default_binary, arms = parse_arms(
+        benchmark_binary or [], [*(arm_models or []), *(models_alias or [])]
+    )
+    own = [own_models.spec(m) for m in model or []]
+    if variants is not None and not split_list(variants) and own:
+        raise OptionError("--variants selects nothing", option="--variants")
     # An option given empty (`--quant ''`) is kept empty, to be refused by the settings.
     settings = RunSettings(
         devices=devices,
-        variants=split_list(variants) if variants else list(DEFAULTS.variants),
+        # Own models without --variants are measured instead of the catalogue's variants.
+        variants=split_list(variants) if variants else [] if own else list(DEFAULTS.variants),
         quants=split_list(quant) if quant else list(DEFAULTS.quants),
         threads=_ints(threads, "--threads") if threads else list(DEFAULTS.threads),
         cores=split_list(cores) if cores else list(DEFAULTS.cores),
@@ -307,6 +328,7 @@ def run_cmd(
         arms=arms,
         accelerators=split_list(accelerator) if accelerator else list(DEFAULTS.accelerators),
         allow_fallback=allow_fallback,
+        own_models=own,
     )
     if resume is not None:
         ignored = ignored_on_resume(settings)

@@ -14,14 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalogue, ranges
+from harness.bench import own_models
 from harness.bench.arms import model_path
 from harness.bench.plan import configurations, xnnpack_settings
+from harness.convert.core import FILE_QUANT
 from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
 from harness.logs.accelerator import parse_accelerator
 from harness.outputs import output_folder
 from harness.results.files import check_run_layout
-from harness.results.meta import ArmSpec, MeasuredSettings, RunMeta
+from harness.results.meta import ArmSpec, MeasuredSettings, OwnModelSpec, RunMeta
 from harness.results.read import read_meta
 from harness.vocab import Config
 
@@ -30,11 +32,13 @@ from harness.vocab import Config
 MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
-    "accelerators", "allow_fallback",
+    "accelerators", "allow_fallback", "own_models",
 )  # fmt: skip
 # What a measured setting a run's meta.json lacks meant when that run was made (it
 # predates the setting): every run before compute units were an axis ran on the CPU.
-ABSENT_MEANS: dict[str, Any] = {"accelerators": ["cpu"], "allow_fallback": False}
+ABSENT_MEANS: dict[str, Any] = {
+    "accelerators": ["cpu"], "allow_fallback": False, "own_models": [],
+}  # fmt: skip
 
 
 @dataclass
@@ -70,6 +74,9 @@ class RunSettings:
     # Compute units (harness.logs.accelerator spellings), an axis like `threads`.
     accelerators: list[str] = field(default_factory=lambda: ["cpu"])
     allow_fallback: bool = False  # a delegate that fell back to the CPU: ok, with a warning
+    # The user's own .tflite files (harness.bench.own_models), beside the variants; with
+    # `variants=[]`, instead of them.
+    own_models: list[OwnModelSpec] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -86,13 +93,19 @@ class RunSettings:
         for q in self.quants:
             if q not in QUANTS:
                 raise UnknownQuantError(q, QUANTS)
-        ids = [v.id for v in catalogue.select(self.variants)]
+        ids = [v.id for v in catalogue.select(self.variants)] if self.variants else []
         check_arms(self.arms, ids, self.quants)
         # Each unit in its canonical spelling: `nnapi:qti-dsp` is stored and keyed as given.
         units = [parse_accelerator(a, option="--accelerator").spec for a in self.accelerators]
-        return configurations(
-            ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores, units
-        )
+        xnnpack = xnnpack_settings(self.xnnpack)
+        # Read now: a file that is no model stops the run before a device is touched.
+        own = [m.label for m in own_models.load_all(self.own_models)]
+        return [
+            *(configurations(ids, self.quants, xnnpack, self.threads, self.cores, units)
+              if ids else []),
+            *(configurations(own, [FILE_QUANT], xnnpack, self.threads, self.cores, units)
+              if own else []),
+        ]  # fmt: skip
 
     def measured(self) -> MeasuredSettings:
         """The settings meta.json stores: what the trials measure, and the devices asked for."""
@@ -113,6 +126,7 @@ class RunSettings:
             devices=tuple(self.devices),
             accelerators=tuple(self.accelerators),
             allow_fallback=self.allow_fallback,
+            own_models=tuple(self.own_models),
         )
 
 
@@ -129,7 +143,8 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     from harness.device.cores import check_policy
 
     for option, values in (
-        ("--variants", settings.variants),
+        # Own models alone need no variant (`variants=[]`: instead of the catalogue's).
+        ("--variants", settings.variants or [m["label"] for m in settings.own_models]),
         ("--quant", settings.quants),
         ("--threads", settings.threads),
         ("--cores", settings.cores),
@@ -230,9 +245,11 @@ def option_name(field_name: str) -> str:
     if field_name == "quants":
         return "--quant"
     if field_name == "arms":
-        return "--benchmark-binary/--models LABEL=..."
+        return "--benchmark-binary/--arm-models LABEL=..."
     if field_name == "accelerators":
         return "--accelerator"
+    if field_name == "own_models":
+        return "--model"
     for unit in ("_s", "_c"):
         if field_name.endswith(unit):
             field_name = field_name[: -len(unit)]

@@ -77,6 +77,9 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
         errors = tuple(dict.fromkeys(t.error for t in trials if t.status != "ok" and t.error))
         first = trials[0] if trials else None
         pub = _published(s.variant)
+        # A model of the user's own: MACs as our reader counts them (no published count).
+        facts = run.meta.models.get(f"{s.variant}|{s.quant}") if pub is None else None
+        own_macs = facts.macs / 1e6 if facts is not None and facts.macs else None
         rows.append(
             VariantRow(
                 config=config,
@@ -85,7 +88,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 depth_multiplier=first.depth_multiplier if first else 0.0,
                 resolution=first.resolution if first else 0,
                 quant=s.quant,
-                macs_m=float(pub.macs_m) if pub else None,
+                macs_m=float(pub.macs_m) if pub else own_macs,
                 params_m=pub.params_m if pub else None,
                 top1=pub.top1 if pub else None,
                 published_ms=s.published_ms,
@@ -104,6 +107,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 setup=f"t{s.threads} {s.cores} xnnpack={s.xnnpack}" if len(setups) > 1 else "",
                 delegation=_delegation_text(s),
                 n_warned=s.warned_trials,
+                unit=s.accelerator,
             )
         )
 
@@ -111,12 +115,16 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
 
 
 def _delegation_text(s: SummaryRow) -> str:
-    """'GPU, 40 of 49 nodes' from a summary row (older runs' logs name no delegate)."""
+    """'GPU, 40 of 49 nodes (partial)' from a summary row: the delegate most trials name,
+    its nodes, and the proof's verdict unless it was applied (older runs' logs name no
+    delegate; a unit that fell back names its verdict alone when no delegate ran)."""
+    shown = s.delegation not in (None, "applied")
+    verdict = f" ({s.delegation})" if shown else ""
     if s.delegate is None:
-        return ""
+        return str(s.delegation) if shown and s.accelerator != "cpu" else ""
     if s.delegated_nodes is not None and s.total_nodes is not None:
-        return f"{s.delegate}, {s.delegated_nodes} of {s.total_nodes} nodes"
-    return s.delegate
+        return f"{s.delegate}, {s.delegated_nodes} of {s.total_nodes} nodes{verdict}"
+    return f"{s.delegate}{verdict}"
 
 
 def _mask_text(run: DeviceRun) -> str:
@@ -207,6 +215,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
         Fact("Threads", _text(s.threads)),
         Fact("Cores", _mask_text(run)),
         Fact("XNNPACK", _text(s.xnnpack)),
+        Fact("Compute units", _text(s.accelerators)),
         Fact("Runs / warmup per trial", f"{_text(s.stored('runs'))} / {_text(s.stored('warmup'))}"),
         Fact("Trials per variant", _text(s.stored("trials"))),
         Fact("Cooldown", _cooldown_text(s)),
@@ -263,6 +272,7 @@ def section_charts(anchor: str, rows: Sequence[VariantRow], prov: Provenance) ->
         charts.latency_vs_macs(f"{anchor}-macs", rows, host=host),
         charts.accuracy_vs_latency(f"{anchor}-acc", rows, host=host),
         charts.trial_distributions(f"{anchor}-dist", rows, host=host),
+        charts.units_chart(f"{anchor}-units", rows, host=host),
     )
     return tuple(c for c in made if c is not None)
 
@@ -295,6 +305,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         baseline=base,
         provenance=prov,
         arms=arms_section(run, f"{anchor}-ab"),
+        units=any(r.unit != "cpu" for r in rows),
     )
 
 

@@ -100,6 +100,18 @@ _DTYPES: dict[str, str] = {
 }
 
 
+# The configuration Google's Pixel-1 column was measured in (the MobileNetV2 README:
+# TF-Lite, one thread on the large core, the float model), as `harness run` spells it.
+PAPER_CONFIGURATION = {"quant": "fp32", "threads": 1, "cores": "big", "accelerator": "cpu"}
+
+
+def is_paper_configuration(quant: str, threads: int, cores: str, accelerator: str) -> bool:
+    """Whether a configuration is the one the published column was measured in: beside any
+    other (4 threads, the little cores, int8, the GPU) it would read as that setup's figure."""
+    given = {"quant": quant, "threads": threads, "cores": cores, "accelerator": accelerator}
+    return given == PAPER_CONFIGURATION
+
+
 def published_ms(variant: str) -> float | None:
     """Google's Pixel-1 latency for `variant`, or None (unpublished or not a catalogue id)."""
     try:
@@ -197,8 +209,9 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         cv = std / mean if std is not None and mean > 0 else None
         median, low, high = float(np.median(lat)), float(lat.min()), float(lat.max())
         p5, p95 = float(np.percentile(lat, 5)), float(np.percentile(lat, 95))
-    # The published column is a CPU figure: beside another unit's it would read as its own.
-    pub = published_ms(str(variant)) if accelerator == "cpu" else None
+    # The published column is of one configuration: beside another it would read as its own.
+    paper = is_paper_configuration(str(quant), int(threads), str(cores), str(accelerator))
+    pub = published_ms(str(variant)) if paper else None
     # cooled: True/False as seen; None without a cooldown, or (with a reason) unknown.
     cooled = group["cooled"].astype("boolean")
     flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])

@@ -291,7 +291,8 @@ def units_chart(key: str, rows: Sequence[VariantRow], *, host: str = "") -> Char
     with figure(key, 6.4, height) as (fig, ax):
         for n, unit in enumerate(units):
             placed = [
-                (g + (n - (len(units) - 1) / 2) * step, by_unit[unit])
+                # Within a group the units go top-down in the legend's order.
+                (g + ((len(units) - 1) / 2 - n) * step, by_unit[unit])
                 for g, by_unit in enumerate(groups.values())
                 if unit in by_unit
             ]

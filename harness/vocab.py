@@ -80,6 +80,10 @@ ConfigId = tuple[str, str, int, str, str, str]
 # The compute unit of every configuration measured before units were an axis.
 DEFAULT_ACCELERATOR = "cpu"
 
+# The `family` a trial record gives a model of the user's own (`harness run --model`):
+# not a catalogue variant, so no published figure and no depth multiplier.
+OWN_FAMILY = "own"
+
 
 def config_key(
     variant: str,

@@ -27,9 +27,6 @@ from harness.convert.core import FILE_QUANT
 from harness.errors import PlanError, UnknownVariantError
 from harness.results.meta import ModelFacts, OwnModelSpec
 
-# What a record says of a model that is not in the catalogue (its `family`).
-OWN_FAMILY = "own"
-
 
 @dataclass(frozen=True)
 class OwnModel:

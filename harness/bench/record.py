@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from harness.bench.own_models import OWN_FAMILY
 from harness.bench.plan import TrialSpec
 from harness.bench.remote import TrialState
 from harness.bench.target import DeviceModel, DeviceTarget, TrialSettings
@@ -22,7 +21,7 @@ from harness.device.thermal import DeviceState
 from harness.errors import UnknownVariantError
 from harness.logs.parser import parse
 from harness.results.schema import TrialRecord
-from harness.vocab import TRIAL_STATUSES, TrialStatus
+from harness.vocab import OWN_FAMILY, TRIAL_STATUSES, TrialStatus
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,7 @@ from harness.results.flags import flagged_trials
 from harness.results.meta import MeasuredSettings
 from harness.results.schema import TrialRecord
 from harness.results.summary import SummaryRow
+from harness.vocab import OWN_FAMILY
 
 
 def fmt_ms(value: float | None) -> str:
@@ -78,7 +79,8 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
         first = trials[0] if trials else None
         pub = _published(s.variant)
         # A model of the user's own: MACs as our reader counts them (no published count).
-        facts = run.meta.models.get(f"{s.variant}|{s.quant}") if pub is None else None
+        own = first is not None and first.family == OWN_FAMILY
+        facts = run.meta.models.get(f"{s.variant}|{s.quant}") if own else None
         own_macs = facts.macs / 1e6 if facts is not None and facts.macs else None
         rows.append(
             VariantRow(

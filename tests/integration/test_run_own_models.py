@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 
 from harness.results.meta import OwnModelSpec
@@ -64,6 +65,21 @@ def test_own_model_beside_a_variant(sim: Any, tmp_path: Path) -> None:
     rows = {r["variant"]: r for r in outcome.summary.to_dict(orient="records")}
     assert rows[VARIANT]["published_ms"] > 0
     assert rows["tiny"]["published_ms"] != rows["tiny"]["published_ms"]  # NaN: none published
+    # The report: no Pixel-1 figure beside it, and its MACs are our reader's count.
+    from harness.report.render import build
+
+    html = build(outcome.run_dir, out=tmp_path / "report.html").path.read_text()
+    doc = lxml.html.fromstring(html)
+    table = doc.xpath("//table[contains(@class, 'variants')]")[0]
+    head = [th.text_content().strip() for th in table.xpath("./thead//th")]
+    cells = {
+        tr.xpath("./td")[0].text_content(): dict(
+            zip(head, (td.text_content().strip() for td in tr.xpath("./td")), strict=True)
+        )
+        for tr in table.xpath("./tbody/tr")
+    }
+    assert cells["tiny"]["Pixel 1 ms"] == "–" and cells[VARIANT]["Pixel 1 ms"] != "–"
+    assert float(cells["tiny"]["MACs (M)"]) == pytest.approx(facts["macs"] / 1e6, rel=0.01)
 
 
 def test_own_model_alone_converts_nothing(sim: Any, tmp_path: Path) -> None:

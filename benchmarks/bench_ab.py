@@ -7,7 +7,7 @@ is the simulator's slowdown fault (every inference HOG x as long), switched on
 after a trial drawn at random from the middle of each run: half-way through,
 and sometimes between the two trials of a pair.
 
-- A/B: `harness run --models base=DIR --models cand=DIR2` (one run, ABBA
+- A/B: `harness run --arm-models base=DIR --arm-models cand=DIR2` (one run, ABBA
   blocks), gated with `harness check --ab` (`harness.compare.ab.compare_arms`).
 - Baseline: one stored run of `base` before the experiment, then each
   repetition is one run of `cand`, gated with `harness check --baseline`

@@ -70,10 +70,12 @@ This module imports nothing from the harness, so every layer may use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-TrialStatus = Literal["ok", "failed", "crashed", "timeout", "parse_error", "skipped"]
+# `fallback`: the compute unit asked for did not run the graph (its delegate was not
+# applied, or took no node) and the CPU did: a figure, but not of what was asked.
+TrialStatus = Literal["ok", "failed", "crashed", "timeout", "parse_error", "skipped", "fallback"]
 TRIAL_STATUSES: tuple[TrialStatus, ...] = (
     "ok",
     "failed",
@@ -81,9 +83,16 @@ TRIAL_STATUSES: tuple[TrialStatus, ...] = (
     "timeout",
     "parse_error",
     "skipped",
+    "fallback",
 )
 # Statuses that are failures of the configuration (skipped trials never ran).
-FAILED_STATUSES: tuple[TrialStatus, ...] = ("failed", "crashed", "timeout", "parse_error")
+FAILED_STATUSES: tuple[TrialStatus, ...] = (
+    "failed",
+    "crashed",
+    "timeout",
+    "parse_error",
+    "fallback",
+)
 
 # A run is `running` while it measures, then `complete` (every planned trial
 # stored), `incomplete` (finished with planned trials missing) or `interrupted`
@@ -132,13 +141,34 @@ def is_simulated(props: Mapping[str, object], emulated: bool = False) -> bool:
 
 
 # What a configuration is, within one device: trials of one key are comparable.
-CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack")
-ConfigId = tuple[str, str, int, str, str]
+CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack", "accelerator")
+# (variant, quant, threads, cores, xnnpack, compute unit)
+ConfigId = tuple[str, str, int, str, str, str]
 
 
-def config_key(variant: str, quant: str, threads: int, cores: str, xnnpack: str) -> str:
-    """The configuration a trial measures, as stored in the `config` column."""
-    return f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
+# The compute unit of every configuration measured before units were an axis.
+DEFAULT_ACCELERATOR = "cpu"
+
+# The `family` a trial record gives a model of the user's own (`harness run --model`):
+# not a catalogue variant, so no published figure and no depth multiplier.
+OWN_FAMILY = "own"
+
+
+def config_key(
+    variant: str,
+    quant: str,
+    threads: int,
+    cores: str,
+    xnnpack: str,
+    accelerator: str = DEFAULT_ACCELERATOR,
+) -> str:
+    """The configuration a trial measures, as stored in the `config` column.
+
+    The CPU's key has no unit in it, so the keys (and trial ids) of runs stored
+    before units were an axis stay what they were.
+    """
+    key = f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
+    return key if accelerator == DEFAULT_ACCELERATOR else f"{key}|unit={accelerator}"
 
 
 @dataclass(frozen=True)
@@ -150,16 +180,19 @@ class Config:
     threads: int
     cores: str
     xnnpack: str
+    accelerator: str = DEFAULT_ACCELERATOR  # the compute unit (harness.logs.accelerator)
 
     @property
     def key(self) -> str:
         """The stored configuration key (see `config_key`)."""
-        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return config_key(
+            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
+        )
 
     @property
     def config_id(self) -> ConfigId:
         """The configuration as a tuple (sorts and pairs without the device)."""
-        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator)
 
 
 @dataclass(frozen=True)
@@ -172,11 +205,15 @@ class DeviceConfig:
     threads: int
     cores: str
     xnnpack: str
+    # Keyword-only, so records built from a 5-field prefix stay as they were.
+    accelerator: str = field(default=DEFAULT_ACCELERATOR, kw_only=True)
 
     @property
     def configuration(self) -> Config:
         """The configuration without the device (devices are paired separately)."""
-        return Config(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return Config(
+            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
+        )
 
     @property
     def config(self) -> str:

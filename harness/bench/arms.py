@@ -13,15 +13,35 @@ is `harness.bench.arm_plan`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.bench.target import ModelFile
-from harness.convert.analysis import analyze
+from harness.convert.analysis import ModelAnalysis, analyze
 from harness.errors import PlanError
 from harness.inputs import MODEL_BYTES, sha256_file
-from harness.results.meta import ArmModel, ArmRecord, ArmSpec, MeasuredSettings
+from harness.results.meta import ArmRecord, ArmSpec, MeasuredSettings, ModelFacts
+
+# Labels (an arm's, a model's own) name trial ids, report legends and files: letters,
+# digits, `.`, `_`, `-`.
+LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
+def model_facts(path: Path, sha256: str, a: ModelAnalysis) -> ModelFacts:
+    """What meta.json keeps of a model the user gave: where it came from, what it takes
+    (input shape and type), what it runs (op -> node count) and its size and cost."""
+    return ModelFacts(
+        path=str(path),
+        sha256=sha256,
+        size_bytes=a.size_bytes,
+        macs=a.macs,
+        weight_params=a.weight_params,
+        input_shape=tuple(a.input_shape),
+        input_dtype=a.input_dtype,
+        ops=a.ops,
+    )
 
 
 def model_path(folder: Path, variant: str, quant: str) -> Path | None:
@@ -32,12 +52,17 @@ def model_path(folder: Path, variant: str, quant: str) -> Path | None:
 
 
 def arm_models(
-    arm: ArmSpec, variants: Sequence[str], quants: Sequence[str], converted: Sequence[ModelFile]
+    arm: ArmSpec,
+    variants: Sequence[str],
+    quants: Sequence[str],
+    converted: Sequence[ModelFile],
+    own: Sequence[ModelFile] = (),
 ) -> list[ModelFile]:
-    """The model files one arm measures: its folder's, else the converted ones."""
+    """The model files one arm measures: its folder's, else the converted ones; and the
+    user's own models (`--model`), which every arm measures alike."""
     if arm["models"] is None:
-        return list(converted)
-    out = []
+        return [*converted, *own]
+    out = list(own)
     for v in variants:
         for q in quants:
             path = model_path(Path(arm["models"]), v, q)
@@ -49,26 +74,19 @@ def arm_models(
 
 def model_differences(
     per_arm: Mapping[str, Sequence[ModelFile]],
-) -> tuple[list[str], dict[str, dict[str, ArmModel]]]:
+) -> tuple[list[str], dict[str, dict[str, ModelFacts]]]:
     """Warnings where arms' models differ in input (shape, dtype) or op set; each one's analysis.
 
     Such a difference may be the point of the experiment, but a reader of the
     verdict should see it (a different graph is not the same workload).
     """
     seen: dict[tuple[str, str], list[tuple[str, str, frozenset[str]]]] = {}
-    analyses: dict[str, dict[str, ArmModel]] = {}
+    analyses: dict[str, dict[str, ModelFacts]] = {}
     for label, files in per_arm.items():
         for m in files:
             a = analyze(m.path)
-            analyses.setdefault(label, {})[f"{m.variant}|{m.quant}"] = ArmModel(
-                path=str(m.path),
-                sha256=m.sha256,
-                size_bytes=a.size_bytes,
-                macs=a.macs,
-                weight_params=a.weight_params,
-                input_shape=tuple(a.input_shape),
-                input_dtype=a.input_dtype,
-                ops=a.ops,
+            analyses.setdefault(label, {})[f"{m.variant}|{m.quant}"] = model_facts(
+                m.path, m.sha256, a
             )
             seen.setdefault((m.variant, m.quant), []).append(
                 (label, f"{a.input_shape} {a.input_dtype}", frozenset(a.ops))
@@ -105,12 +123,13 @@ def resolve_arms(
     variants: Sequence[str],
     quants: Sequence[str],
     converted: Sequence[ModelFile],
+    own: Sequence[ModelFile] = (),
 ) -> ResolvedArms:
     """Hash and analyse every arm's models (as converted ones are); warn where arms differ."""
     files = {
         a["label"]: (
             Path(a["binary"]) if a["binary"] else None,
-            arm_models(a, variants, quants, converted),
+            arm_models(a, variants, quants, converted, own),
         )
         for a in arms
     }

@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from harness.bench.units import unit_flags
 from harness.errors import BinaryError
+from harness.logs.accelerator import parse_accelerator
 
 # Flags without which a trial would not measure what was asked.
 _REQUIRED = ("graph", "num_runs")
@@ -42,12 +44,16 @@ def build_command(
     warmup: int,
     xnnpack: str = "default",
     op_profile: bool = False,
+    accelerator: str = "cpu",
+    release: str | None = None,
 ) -> BenchCommand:
     """Build `binary --graph=... --num_threads=... ...` for one trial.
 
     `xnnpack` is "on", "off" or "default" (flag not passed). Raises BinaryError
     when the binary cannot do what the trial asks (no `--num_runs`, no
-    `--use_xnnpack` for an explicit setting, no op profiling when requested).
+    `--use_xnnpack` for an explicit setting, no op profiling when requested, no
+    flag of the compute unit `accelerator`). `release` is the binary's first line,
+    named in that refusal.
     """
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
@@ -100,6 +106,16 @@ def build_command(
         argv.append(f"--use_xnnpack={'true' if xnnpack == 'on' else 'false'}")
     elif xnnpack != "default":
         raise ValueError(f"xnnpack must be on, off or default, got {xnnpack!r}")
+    for name, value in unit_flags(parse_accelerator(accelerator)):
+        if name not in known:
+            which = f"this release ({release})" if release else "this benchmark binary"
+            raise BinaryError(
+                f"{which} has no --{name}: cannot run --accelerator {accelerator}",
+                path=binary,
+                hint="leave that unit out, or use a benchmark_model release that lists "
+                f"--{name} in its --help",
+            )
+        argv.append(f"--{name}={value}")
     if op_profile:
         if "enable_op_profiling" not in known:
             raise BinaryError("benchmark binary has no --enable_op_profiling", path=binary)

@@ -1,7 +1,7 @@
 """The trial plan: which benchmark processes a run starts, and in what order.
 
-A configuration is one (variant, quant, threads, cores, xnnpack) on one device;
-each gets `trials` separate benchmark_model processes. The order is built in
+A configuration is one (variant, quant, threads, cores, xnnpack, compute unit)
+on one device; each gets `trials` separate benchmark_model processes. The order is built in
 rounds: every round holds one trial of every configuration, shuffled with a
 seeded RNG, so slow drifts (heat, background work) spread over all variants
 instead of biasing whichever ran last. The same seed and settings give the
@@ -95,6 +95,7 @@ def configurations(
     xnnpack: Sequence[str],
     threads: Sequence[int],
     cores: Sequence[str],
+    accelerators: Sequence[str] = ("cpu",),
 ) -> list[Config]:
     """The cross product of the settings, in a fixed order (duplicates removed)."""
     axes: dict[str, Sequence[object]] = {
@@ -103,6 +104,7 @@ def configurations(
         "xnnpack": xnnpack,
         "threads": threads,
         "cores": cores,
+        "accelerators": accelerators,
     }
     for name, values in axes.items():
         if not values:
@@ -112,12 +114,13 @@ def configurations(
             raise PlanError(f"--threads must be >= 1, got {t}")
     return list(
         dict.fromkeys(
-            Config(v, q, t, c, x)
+            Config(v, q, t, c, x, a)
             for v in variants
             for q in quants
             for x in xnnpack
             for t in threads
             for c in cores
+            for a in accelerators
         )
     )
 

@@ -174,7 +174,8 @@ def _notes(binary: BinaryInfo, configs: Iterable[Config], runs: int, warmup: int
     for cfg in configs:
         command = build_command(
             binary.device_path, binary.flags, graph="x", threads=cfg.threads,
-            runs=runs, warmup=warmup, xnnpack=cfg.xnnpack,
+            runs=runs, warmup=warmup, xnnpack=cfg.xnnpack, accelerator=cfg.accelerator,
+            release=binary.version_line,
         )  # fmt: skip
         notes.update(dict.fromkeys(command.notes))
     return list(notes)

@@ -40,6 +40,8 @@ def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> ProfileRecord:
         warmup=runner.settings.warmup,
         xnnpack=cfg.xnnpack,
         op_profile=True,
+        accelerator=cfg.accelerator,
+        release=target.binary.version_line,
     )
     ident = f"{runner.plan_serial}|{cfg.key}|profile"
     cpus = target.cpus.get(cfg.cores, [])

@@ -318,6 +318,23 @@ def prove(
     )
 
 
+def delegation_warning(record: TrialRecord) -> str | None:
+    """The line a trial's proof carries when its unit did not take the whole graph: a
+    partial delegation with its node counts, or a fallback `--allow-fallback` let pass."""
+    if record.delegation not in ("partial", "fallback") or record.accelerator == "cpu":
+        return None
+    figures = record.figures
+    delegate = figures.delegate or record.accelerator
+    if figures.delegated_nodes is not None and figures.total_nodes is not None:
+        took = f"{figures.delegated_nodes} of {figures.total_nodes} nodes"
+    else:
+        took = "part of the graph" if record.delegation == "partial" else "no node"
+    parts = f" in {record.partitions} partitions" if record.partitions is not None else ""
+    if record.delegation == "partial":
+        return f"partial: {delegate} delegate took {took}{parts}; the rest ran on the CPU"
+    return f"fallback: {delegate} delegate took {took}; the CPU ran the model (--allow-fallback)"
+
+
 def _cpus(cpus: Iterable[int]) -> str:
     return ",".join(str(c) for c in sorted(cpus))
 
@@ -350,6 +367,8 @@ def with_proof(
     throttled = record.throttled
     if proof.throttled_during is not None:
         throttled = bool(throttled) or proof.throttled_during
+    unit = delegation_warning(record)
+    warnings = proof.warnings + ([unit] if unit else [])
     return dataclasses.replace(
         record,
         throttled=throttled,
@@ -365,6 +384,6 @@ def with_proof(
         log_threads=proof.log_threads,
         log_xnnpack=proof.log_xnnpack,
         log_mismatch=proof.log_mismatch,
-        proof_warnings="\n".join(proof.warnings) or None,
+        proof_warnings="\n".join(warnings) or None,
         **changes,  # type: ignore[arg-type]
     )

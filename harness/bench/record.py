@@ -15,11 +15,13 @@ from datetime import datetime, timezone
 from harness.bench.plan import TrialSpec
 from harness.bench.remote import TrialState
 from harness.bench.target import DeviceModel, DeviceTarget, TrialSettings
+from harness.catalogue import Variant
 from harness.catalogue import get as get_variant
 from harness.device.thermal import DeviceState
+from harness.errors import UnknownVariantError
 from harness.logs.parser import parse
 from harness.results.schema import TrialRecord
-from harness.vocab import TRIAL_STATUSES, TrialStatus
+from harness.vocab import OWN_FAMILY, TRIAL_STATUSES, TrialStatus
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,10 @@ def build_record(
     started, finished, before, after = seen.started, seen.finished, seen.before, seen.after
     cooled, cooldown_wait = seen.cooled, seen.cooldown_wait
     cfg = spec.config
-    variant = get_variant(cfg.variant)
-    parsed = parse(stdout, stderr, state.exit_code)
+    variant = _variant(cfg.variant)
+    # The log is proved against the unit the trial asked for: its delegate and node counts.
+    parsed = parse(stdout, stderr, state.exit_code, accelerator=cfg.accelerator)
+    proof = parsed.delegation
     figures = parsed.figures
     status: TrialStatus = _trial_status(parsed.status)
     latency_ms: float | None = None
@@ -84,6 +88,9 @@ def build_record(
         error = parsed.error
     elif figures.avg_us is None or not figures.avg_us > 0:
         status, error = "parse_error", "no regular-phase avg in the output"
+    elif proof is not None and proof.verdict == "fallback" and not settings.allow_fallback:
+        # A figure of the CPU, not of the unit asked for: kept in `figures`, never a latency.
+        status, error = "fallback", proof.reason
     else:
         latency_ms = figures.avg_us / 1000.0
     if notes:
@@ -98,9 +105,9 @@ def build_record(
         device_serial=spec.device,
         device_model=target.model_name,
         variant=cfg.variant,
-        family=variant.family,
-        depth_multiplier=variant.depth_multiplier,
-        resolution=variant.resolution,
+        family=variant.family if variant else OWN_FAMILY,
+        depth_multiplier=variant.depth_multiplier if variant else 0.0,  # unknown: sorts last
+        resolution=variant.resolution if variant else 0,
         quant=cfg.quant,
         threads=cfg.threads,
         cores=cfg.cores,
@@ -133,6 +140,9 @@ def build_record(
         model_sha256=model.sha256,
         adb_server=target.session.adb_server,
         arm=spec.arm,
+        accelerator=cfg.accelerator,
+        partitions=None if proof is None else proof.partitions,
+        delegation=None if proof is None else proof.verdict,
     )
 
 
@@ -174,3 +184,11 @@ def _trial_status(word: str) -> TrialStatus:
         if status == word:
             return status
     return "parse_error"
+
+
+def _variant(name: str) -> Variant | None:
+    """The catalogue variant a configuration measures; None for a model of the user's own."""
+    try:
+        return get_variant(name)
+    except UnknownVariantError:
+        return None

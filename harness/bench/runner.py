@@ -78,6 +78,7 @@ class Progress:
         self._emit(
             f"[{done}/{self.total}] {who} {record.variant} {record.quant} "
             f"t{record.threads} {record.cores} xnnpack={record.xnnpack} "
+            f"{'' if record.accelerator == 'cpu' else f'{record.accelerator} '}"
             f"#{record.trial_index}{f' [{record.arm}]' if record.arm else ''}: {figure}"
         )
 

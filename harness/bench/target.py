@@ -48,6 +48,7 @@ class TrialSettings:
     timeout_s: float = 600.0
     beat_s: float = 2.0  # how often a device call that waits for a trial says it is alive
     energy: EnergyRequest | None = None  # read energy in each trial (bench/energy.py); off: None
+    allow_fallback: bool = False  # a delegate that fell back: `ok` with a warning, not `fallback`
 
 
 @dataclass

@@ -131,6 +131,8 @@ class TrialRunner:
             runs=self.settings.runs,
             warmup=self.settings.warmup,
             xnnpack=cfg.xnnpack,
+            accelerator=cfg.accelerator,
+            release=target.binary.version_line,
         )
         self._hung = None
         started = time.time()

@@ -1,4 +1,4 @@
-"""`--benchmark-binary [LABEL=]PATH` and `--models [LABEL=]DIR`: the arms of an A/B run.
+"""`--benchmark-binary [LABEL=]PATH` and `--arm-models [LABEL=]DIR`: the arms of an A/B run.
 
 Only the command line writes arms this way; a script gives `RunSettings.arms`
 as `ArmSpec`s (harness.bench.arms). Labels are checked here, before anything
@@ -7,14 +7,11 @@ else runs: they name trial ids, report legends and files.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from harness.bench.arms import LABEL_RE
 from harness.errors import PlanError
 from harness.results.meta import ArmSpec
-
-# Labels name trial ids, report legends and files: letters, digits, `.`, `_`, `-`.
-LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 def _split_label(value: str, option: str) -> tuple[str | None, str]:
@@ -61,14 +58,14 @@ def _labelled(values: Sequence[str], option: str) -> tuple[str | None, dict[str,
 
 
 def parse_arms(binaries: Sequence[str], models: Sequence[str]) -> tuple[str | None, list[ArmSpec]]:
-    """`--benchmark-binary [LABEL=]PATH` and `--models [LABEL=]DIR` -> (default binary, arms).
+    """`--benchmark-binary [LABEL=]PATH` and `--arm-models [LABEL=]DIR` -> (default binary, arms).
 
     Each distinct label is an arm, binaries' labels first, in the order given;
     an unlabelled value applies to every arm. No label at all: no arms, and
     the run is a plain run (the unlabelled binary is its binary, as always).
     """
     plain_binary, labelled_binaries = _labelled(binaries, "--benchmark-binary")
-    plain_models, labelled_models = _labelled(models, "--models")
+    plain_models, labelled_models = _labelled(models, "--arm-models")
     labels = list(dict.fromkeys([*labelled_binaries, *labelled_models]))
     folded: dict[str, str] = {}
     for label in labels:
@@ -80,8 +77,8 @@ def parse_arms(binaries: Sequence[str], models: Sequence[str]) -> tuple[str | No
             )
     if not labels and plain_models is not None:
         raise PlanError(
-            "--models without a label needs labelled arms",
-            hint="e.g. --models new=DIR (one arm) or --models old=DIR --models new=DIR",
+            "--arm-models without a label needs labelled arms",
+            hint="e.g. --arm-models new=DIR (one arm) or --arm-models old=DIR --arm-models new=DIR",
         )
     arms: list[ArmSpec] = [
         ArmSpec(

@@ -6,16 +6,18 @@ import json
 import math
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from harness.bench import own_models
 from harness.cli.arm_options import parse_arms
 from harness.cli.sequential_options import parse_duration, parse_target, stop_notes
 from harness.errors import OptionError, PlanError
+from harness.logs.accelerator import SPELLINGS
 from harness.results.summary import status_notes
 from harness.selection import split_list
 from harness.stages.settings import DEFAULTS, RANGES, RunSettings, ignored_on_resume
@@ -46,11 +48,14 @@ def _fmt(value: Any, spec: str) -> str:
 def summary_table(summary: pd.DataFrame) -> str:
     """The end-of-run table: median, spread between trials, the published Pixel-1 figure, ratio."""
     several = summary["device_serial"].nunique() > 1
+    units = "accelerator" in summary.columns and bool((summary["accelerator"] != "cpu").any())
     head = ["variant", "quant", "thr", "cores", "xnnpack", "ok/n", "median ms", "p5-p95 ms"]
     head += ["cv %", "pixel1 ms", "ratio", "status"]
     stops = "stop_reason" in summary.columns  # sequential trials: why each got no more
     if stops:
         head.append("stopped")
+    if units:
+        head[5:5] = ["unit", "delegated"]
     if several:
         head.insert(0, "device")
     rows = []
@@ -72,6 +77,8 @@ def summary_table(summary: pd.DataFrame) -> str:
         if stops:
             stop = r.get("stop_reason")
             row.append(stop if isinstance(stop, str) else "-")
+        if units:
+            row[5:5] = [str(r["accelerator"]), delegated(r)]
         if several:
             row.insert(0, str(r.get("device_model") or r["device_serial"]))
         rows.append(row)
@@ -79,6 +86,24 @@ def summary_table(summary: pd.DataFrame) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
+
+
+def delegated(row: Mapping[Hashable, Any]) -> str:
+    """What the unit took, for the table: `63/65 partial`, `65/65`, `fallback`, `-`."""
+    verdict = row.get("delegation")
+    if row.get("accelerator") == "cpu" or not isinstance(verdict, str):
+        return "-"
+    nodes, total = row.get("delegated_nodes"), row.get("total_nodes")
+    counted = f"{nodes}/{total}" if _known(nodes) and _known(total) else ""
+    if verdict == "applied":
+        return counted or verdict
+    return f"{counted} {verdict}".strip()
+
+
+def _known(value: Any) -> bool:
+    import pandas as pd
+
+    return not pd.isna(value)
 
 
 def _print_outcome(outcome: RunOutcome, as_json: bool) -> None:
@@ -124,7 +149,8 @@ def run_cmd(
         list[str] | None,
         typer.Option(
             metavar="LIST",
-            help="Variants: ids, globs or short forms (v2:1.0_*); default: all MobileNetV2.",
+            help="Variants: ids, globs or short forms (v2:1.0_*); default: all MobileNetV2 "
+            "(with --model: none).",
         ),
     ] = None,
     quant: Annotated[
@@ -190,13 +216,18 @@ def run_cmd(
             'LABEL=PATH makes an A/B arm; repeat for each arm (docs/run.md "A/B runs").',
         ),
     ] = None,
-    models: Annotated[
+    arm_models: Annotated[
         list[str] | None,
         typer.Option(
             metavar="[LABEL=]DIR",
-            help="An arm's own models instead of converting: DIR holds ID.tflite (fp32) or "
-            "ID-QUANT.tflite per selected variant. Unlabelled: every arm's.",
+            help="A/B runs: an arm's own conversion of the selected variants instead of "
+            "ours: DIR holds ID.tflite (fp32) or ID-QUANT.tflite per variant. Unlabelled: "
+            "every arm's. (To measure a model of your own, use --model.)",
         ),
+    ] = None,
+    models_alias: Annotated[
+        list[str] | None,
+        typer.Option("--models", hidden=True, help="The old spelling of --arm-models."),
     ] = None,
     adb_server: Annotated[
         list[str] | None,
@@ -297,6 +328,29 @@ def run_cmd(
             f"as 2% or 0.02, {RANGES['equivalence']}.",
         ),
     ] = f"{DEFAULTS.equivalence:.0%}",
+    accelerator: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="LIST",
+            help=f"Compute units (comma list): {SPELLINGS}; each trial proves from its "
+            "own log which delegate ran it. Default: cpu.",
+        ),
+    ] = None,
+    allow_fallback: Annotated[
+        bool,
+        typer.Option(
+            help="A trial whose delegate fell back to the CPU stays ok (with a warning) "
+            "instead of `fallback`."
+        ),
+    ] = DEFAULTS.allow_fallback,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="[LABEL=]PATH",
+            help="A .tflite of your own to measure, under LABEL (default: the file's name); "
+            "repeatable. Instead of the catalogue's variants, or beside those --variants names.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -305,11 +359,17 @@ def run_cmd(
         raise OptionError("--device selects nothing", option="--device")
     if not devices and resume is None:
         raise PlanError("--device is required (a serial, HOST:PORT, a name, `all` or `sim`)")
-    default_binary, arms = parse_arms(benchmark_binary or [], models or [])
+    default_binary, arms = parse_arms(
+        benchmark_binary or [], [*(arm_models or []), *(models_alias or [])]
+    )
+    own = [own_models.spec(m) for m in model or []]
+    if variants is not None and not split_list(variants) and own:
+        raise OptionError("--variants selects nothing", option="--variants")
     # An option given empty (`--quant ''`) is kept empty, to be refused by the settings.
     settings = RunSettings(
         devices=devices,
-        variants=split_list(variants) if variants else list(DEFAULTS.variants),
+        # Own models without --variants are measured instead of the catalogue's variants.
+        variants=split_list(variants) if variants else [] if own else list(DEFAULTS.variants),
         quants=split_list(quant) if quant else list(DEFAULTS.quants),
         threads=_ints(threads, "--threads") if threads else list(DEFAULTS.threads),
         cores=split_list(cores) if cores else list(DEFAULTS.cores),
@@ -339,6 +399,9 @@ def run_cmd(
         more=split_list(more),
         until_decided=until_decided,
         equivalence=parse_target(equivalence, "--equivalence"),
+        accelerators=split_list(accelerator) if accelerator else list(DEFAULTS.accelerators),
+        allow_fallback=allow_fallback,
+        own_models=own,
     )
     if more is not None and not settings.more:
         raise OptionError("--more selects nothing", option="--more")

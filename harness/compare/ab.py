@@ -34,6 +34,7 @@ from harness.compare.stats import (
 from harness.errors import PlanError, ResultsError, StatsInputError
 from harness.results.load import load, load_meta
 from harness.results.meta import RunMeta
+from harness.vocab import FAILED_STATUSES, ConfigId
 
 METHOD = (
     "paired Student t on log(B/A) of the A and B trials the plan put next to each other "
@@ -51,8 +52,7 @@ _SEQUENTIAL_VERDICTS: dict[str, Verdict] = {
     "slower": "regression", "faster": "improvement", "equivalent": "unchanged",
     "undecided": "inconclusive",
 }  # fmt: skip
-FAILED = ("failed", "crashed", "timeout", "parse_error")
-ConfigId = tuple[str, str, int, str, str]
+FAILED = FAILED_STATUSES
 
 
 def run_arms(meta: RunMeta) -> list[str]:
@@ -141,7 +141,7 @@ def judge_pairs(
 
     def row(verdict: Verdict, reason: str, res: StatResult | None = None) -> ComparisonRow:
         return ComparisonRow(
-            *cid,
+            *cid[:5],
             model,
             verdict,
             a_med,
@@ -155,6 +155,7 @@ def judge_pairs(
             threshold,
             reason,
             n_failed=b_failed,
+            accelerator=cid[5],
         )
 
     if not b_ok and b_failed:
@@ -219,7 +220,7 @@ def compare_arms(
             continue
         cid: ConfigId = (
             str(r["variant"]), str(r["quant"]), int(r["threads"]), str(r["cores"]),
-            str(r["xnnpack"]),
+            str(r["xnnpack"]), str(r["accelerator"]),
         )  # fmt: skip
         named = isinstance(r["device_model"], str) and r["device_model"]
         model = str(r["device_model"]) if named else str(r["device_serial"])

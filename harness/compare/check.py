@@ -106,6 +106,7 @@ def _one_sided_row(
         threshold,
         reason,
         n_failed=c.failed if verdict == "new" else 0,
+        accelerator=c.accelerator,
     )
 
 
@@ -117,6 +118,40 @@ def _failed_row(b: ConfigSamples, c: ConfigSamples, threshold: float, model: str
         reason=f"all {c.failed} current trial(s) failed: the configuration no longer runs",
         n_failed=c.failed,
     )
+
+
+def _fell_back_row(
+    b: ConfigSamples, c: ConfigSamples, threshold: float, model: str
+) -> ComparisonRow:
+    """Trials of the current run ran on the CPU instead of their unit: not a figure of it."""
+    return dataclasses.replace(
+        _one_sided_row(b, "missing", threshold, model),
+        verdict="failed",
+        reason=f"{c.fell_back} current trial(s) fell back to the CPU: {c.accelerator} did "
+        "not run the graph (trials.jsonl delegation says why)",
+        n_failed=c.failed,
+    )
+
+
+def unit_differences(
+    base: Mapping[ConfigId, ConfigSamples], cur: Mapping[ConfigId, ConfigSamples]
+) -> list[str]:
+    """Configurations measured on one compute unit in the baseline and only on others now:
+    a context difference (a GPU figure is no baseline for a CPU one), one line each."""
+    units: dict[tuple[object, ...], tuple[set[str], set[str]]] = {}
+    for side, configs in enumerate((base, cur)):
+        for cid in configs:
+            units.setdefault(cid[:5], (set(), set()))[side].add(cid[5])
+    out = []
+    for (variant, quant, threads, cores, xnnpack), (was, now) in sorted(
+        units.items(), key=lambda kv: str(kv[0])
+    ):
+        if was and now and not was & now:
+            out.append(
+                f"{variant} {quant} t{threads} {cores} xnnpack={xnnpack}: compute unit "
+                f"{','.join(sorted(was))} -> {','.join(sorted(now))}"
+            )
+    return out
 
 
 def _pct(ratio: float) -> str:
@@ -180,7 +215,9 @@ def judge_configs(
             rows.append(_one_sided_row(c, "new", t, model))
         elif b is not None and c is not None:
             eff = effect(b.latency_ms, c.latency_ms)
-            if not c.latency_ms and c.failed:
+            if c.fell_back:
+                rows.append(_fell_back_row(b, c, t, model))
+            elif not c.latency_ms and c.failed:
                 rows.append(_failed_row(b, c, t, model))
             elif not c.latency_ms and b.latency_ms:
                 rows.append(
@@ -232,7 +269,7 @@ def _row(
         reason += f"; {c.failed} of {c.failed + len(c.latency_ms)} current trials failed"
     noise = _noise_note(b, c)
     return ComparisonRow(
-        *cid,
+        *cid[:5],
         model,
         verdict,
         median(b.latency_ms),
@@ -247,6 +284,7 @@ def _row(
         reason + noise,
         n_failed=c.failed,
         noisy=bool(noise),
+        accelerator=cid[5],
     )
 
 
@@ -343,7 +381,10 @@ def compare_runs(
                 base.contexts.get(bm, none), cur.contexts.get(cm, none), label=label
             )
             # With several devices, say which one differs.
-            differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in report.differences]
+            found = report.differences + unit_differences(
+                base.configs.get(bm, {}), cur.configs.get(cm, {})
+            )
+            differences += [f"{label}: {d}" if len(pairs) > 1 else d for d in found]
             warnings += report.warnings
             pair_rows, shift = judge_configs(
                 base.configs.get(bm, {}),
@@ -385,6 +426,7 @@ def compare_runs(
         key=lambda r: (
             r.device_model,
             config_size_key(r.variant, r.quant, r.threads, r.cores, r.xnnpack),
+            r.accelerator,
         )
     )
     return Comparison(

@@ -14,6 +14,7 @@ from harness.compare.context import DeviceContext, not_a_phone
 from harness.compare.stats import METHOD, VERDICTS, Verdict
 from harness.errors import EXIT_FAILURES, EXIT_OK
 from harness.results.schema import config_key
+from harness.vocab import DEFAULT_ACCELERATOR
 
 COMPARISON_SCHEMA_VERSION = 1
 
@@ -49,11 +50,14 @@ class ComparisonRow:
     # Either side's trials disagree beyond NOISY_CV (docs/results.md): the verdict rests
     # on figures not to be trusted, and its reason says so.
     noisy: bool = False
+    accelerator: str = field(default=DEFAULT_ACCELERATOR, kw_only=True)  # the compute unit
 
     @property
     def config(self) -> str:
         """The configuration key shared with results (`config_key`)."""
-        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return config_key(
+            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, with the configuration key added."""

@@ -27,7 +27,7 @@ def downgrade(
     """`rows` with each regression on flagged trials made inconclusive, with the reason."""
     out = []
     for row in rows:
-        cid = (row.variant, row.quant, row.threads, row.cores, row.xnnpack)
+        cid = (row.variant, row.quant, row.threads, row.cores, row.xnnpack, row.accelerator)
         sides = [
             f"{name} {', '.join(samples.flagged)}"
             for name, samples in (("current", cur.get(cid)), ("baseline", base.get(cid)))

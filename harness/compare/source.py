@@ -25,6 +25,7 @@ from harness.results.shapes import fields_checker
 from harness.results.validate import latency_problem
 from harness.vocab import (
     CONFIG_FIELDS,
+    DEFAULT_ACCELERATOR,
     FAILED_STATUSES,
     FLAG_FIELDS,
     SYNTHETIC_MARK,
@@ -51,6 +52,9 @@ class ConfigSamples(DeviceConfig):
     median_ms: tuple[float, ...] = ()  # per ok trial that reported it
     min_ms: tuple[float, ...] = ()
     flagged: tuple[str, ...] = ()  # ok trials with proof flags, "#2 hot" (compare/flags.py)
+    # Trials whose delegate fell back to the CPU (status `fallback`, or let pass `ok` with
+    # --allow-fallback): the configuration did not run on its unit.
+    fell_back: int = 0
 
     def values(self, metric: str = "mean") -> tuple[float, ...]:
         """The per-trial figures for `metric` (see METRICS)."""
@@ -69,6 +73,7 @@ class ConfigSamples(DeviceConfig):
             "threads": self.threads,
             "cores": self.cores,
             "xnnpack": self.xnnpack,
+            "accelerator": self.accelerator,
             "latency_ms": list(self.latency_ms),
             "median_ms": list(self.median_ms),
             "min_ms": list(self.min_ms),
@@ -155,6 +160,9 @@ def _context(model: str, trials: pd.DataFrame, info: DeviceInfo) -> DeviceContex
 
 def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
     # Plain lists, not a pandas groupby per configuration: 10x faster for 150 configs.
+    # A table from before compute units were an axis ran on the CPU, and proved nothing.
+    absent = {"accelerator": DEFAULT_ACCELERATOR, "delegation": None}
+    recs = recs.assign(**{c: v for c, v in absent.items() if c not in recs.columns})
     cols = {
         c: recs[c].tolist()
         for c in (
@@ -165,12 +173,14 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             "min_us",
             "trial_index",
             "order_index",
+            "delegation",
         )
     }
     values: dict[ConfigId, list[tuple[int, int, float, float | None, float | None]]] = {}
     failed: dict[ConfigId, int] = {}
     flag_cols = {c: recs[c].tolist() for c in FLAG_FIELDS if c in recs.columns}
     flagged: dict[ConfigId, list[str]] = {}
+    fell_back: dict[ConfigId, int] = {}
     for i in range(len(recs)):
         cid: ConfigId = (
             str(cols["variant"][i]),
@@ -178,9 +188,12 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             int(cols["threads"][i]),
             str(cols["cores"][i]),
             str(cols["xnnpack"][i]),
+            str(cols["accelerator"][i]),
         )
         values.setdefault(cid, [])
         failed.setdefault(cid, 0)
+        if status_fell_back(cols["status"][i], cols["delegation"][i]):
+            fell_back[cid] = fell_back.get(cid, 0) + 1
         status, latency = cols["status"][i], _value(cols["latency_ms"][i])
         if status == "ok" and latency is not None:
             marks = trial_flags({k: v[i] for k, v in flag_cols.items()})
@@ -203,15 +216,22 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
         trials = sorted(values[cid], key=lambda v: v[:2])
         out[cid] = ConfigSamples(
             model,
-            *cid,
+            *cid[:5],
+            accelerator=cid[5],
             latency_ms=tuple(t[2] for t in trials),
             failed=failed[cid],
             # Only strictly positive figures: a 0 us minimum is a timer artefact, not a value.
             median_ms=tuple(t[3] for t in trials if t[3] is not None and t[3] > 0),
             min_ms=tuple(t[4] for t in trials if t[4] is not None and t[4] > 0),
             flagged=tuple(flagged.get(cid, ())),
+            fell_back=fell_back.get(cid, 0),
         )
     return out
+
+
+def status_fell_back(status: object, delegation: object) -> bool:
+    """Whether a trial ran on the CPU instead of its unit (`fallback`, or ok by leave)."""
+    return "fallback" in (_value(status), _value(delegation))
 
 
 def read_run(run_dir: str | Path) -> Source:
@@ -253,6 +273,7 @@ class _ConfigShape(TypedDict, total=False):
     threads: int
     cores: str
     xnnpack: str
+    accelerator: str  # absent in baselines saved before units were an axis: cpu
     latency_ms: list[float]
     median_ms: list[float]
     min_ms: list[float]
@@ -312,6 +333,7 @@ def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
         data["threads"],
         data["cores"],
         data["xnnpack"],
+        accelerator=data.get("accelerator", DEFAULT_ACCELERATOR),
         latency_ms=lists["latency_ms"],
         failed=failed,
         median_ms=lists["median_ms"],

@@ -190,7 +190,7 @@ def trend(
     }
     series: list[Series] = []
     steps: list[Step] = []
-    for model, cid in sorted(keys, key=lambda k: (k[0], config_size_key(*k[1]))):
+    for model, cid in sorted(keys, key=lambda k: (k[0], config_size_key(*k[1][:5]))):
         points: list[TrendPoint] = []
         logs: list[float] = []
         within: list[float] = []
@@ -210,14 +210,15 @@ def trend(
             Segment(idx[g.start], idx[g.end - 1] + 1, math.exp(g.level))
             for g in detect_steps(logs, within=within, penalty=penalty)
         ]
-        series.append(Series(model, *cid, points=points, segments=segments))
+        series.append(Series(model, *cid[:5], accelerator=cid[5], points=points, segments=segments))
         for a, b in itertools.pairwise(segments):
             ratio = b.level / a.level
             if abs(ratio - 1.0) >= min_step:
                 steps.append(
                     Step(
                         model,
-                        *cid,
+                        *cid[:5],
+                        accelerator=cid[5],
                         at_run_id=points[b.start].run_id,
                         at_index=b.start,
                         before_ms=a.level,

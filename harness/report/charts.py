@@ -17,6 +17,7 @@ from harness.report.chartkit import (
     BAND,
     PALETTE,
     QUANT_MARKERS,
+    TONE_COLOURS,
     figure,
     host_note,
     host_title,
@@ -268,4 +269,63 @@ def trial_distributions(key: str, rows: Sequence[VariantRow], *, host: str = "")
             "the whiskers p5-p95, the blue line is the median. Largest model at the top."
         )
         title = host_title("Per-trial latency distributions", host)
+        return to_chart(fig, key, title, caption, wide=True)
+
+
+def units_chart(key: str, rows: Sequence[VariantRow], *, host: str = "") -> Chart | None:
+    """Each model and setup on every compute unit it ran on, side by side (median, p5-p95).
+
+    A unit whose trials fell back to the CPU or failed has no bar: a CPU figure
+    drawn as the GPU's is exactly what the delegation proof is there to prevent.
+    Its status is written in its place instead.
+    """
+    units = sorted({r.unit for r in rows}, key=lambda u: (u != "cpu", u))
+    if len(units) < 2:
+        return None
+    # barh counts from the bottom: smallest first puts the largest model on top.
+    groups: dict[str, dict[str, VariantRow]] = {}
+    for r in sorted(rows, key=row_size_key, reverse=True):
+        groups.setdefault(r.model_config, {})[r.unit] = r
+    step = 0.8 / len(units)
+    height = 1.3 + 0.2 * len(groups) * len(units)
+    with figure(key, 6.4, height) as (fig, ax):
+        for n, unit in enumerate(units):
+            placed = [
+                # Within a group the units go top-down in the legend's order.
+                (g + ((len(units) - 1) / 2 - n) * step, by_unit[unit])
+                for g, by_unit in enumerate(groups.values())
+                if unit in by_unit
+            ]
+            drawn = [(y, r) for y, r in placed if r.median_ms is not None]
+            bars = ax.barh(
+                [y for y, _ in drawn],
+                [r.median_ms or 0 for _, r in drawn],
+                height=step * 0.9,
+                xerr=_spread([r for _, r in drawn]),
+                color=PALETTE[n % len(PALETTE)],
+                error_kw={"ecolor": "#566573", "elinewidth": 0.8, "capsize": 2},
+                label=t(unit),
+            )
+            for j, patch in enumerate(bars.patches):  # ids are unique: one per bar
+                patch.set_gid(f"marks-{n}{j:04d}")
+            for y, r in placed:
+                if r.median_ms is None:
+                    ax.text(0, y, t(f" {unit}: {r.status}"), va="center", fontsize=6,
+                            color=TONE_COLOURS["bad"])  # fmt: skip
+        labels = [
+            t(f"{r.variant.removeprefix('mobilenet_')} {r.quant_setup}")
+            for r in (next(iter(g.values())) for g in groups.values())
+        ]
+        ax.set_yticks(range(len(groups)), labels, fontsize=7)
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(measured_axis(host))
+        ax.legend(title="compute unit", fontsize=7, title_fontsize=7, frameon=False)
+        caption = (
+            host_note(host)
+            + "One group per model and setup, one bar per compute unit: the median of its "
+            "trials (whiskers p5-p95). A unit whose trials fell back to the CPU or failed has "
+            "no bar; its status stands in its place. The table names the delegate and the "
+            "nodes it took per row."
+        )
+        title = host_title("Each model on each compute unit", host)
         return to_chart(fig, key, title, caption, wide=True)

@@ -35,6 +35,7 @@ from harness.results.flags import flagged_trials
 from harness.results.meta import MeasuredSettings
 from harness.results.schema import TrialRecord
 from harness.results.summary import SummaryRow
+from harness.vocab import OWN_FAMILY
 
 
 def fmt_ms(value: float | None) -> str:
@@ -77,6 +78,10 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
         errors = tuple(dict.fromkeys(t.error for t in trials if t.status != "ok" and t.error))
         first = trials[0] if trials else None
         pub = _published(s.variant)
+        # A model of the user's own: MACs as our reader counts them (no published count).
+        own = first is not None and first.family == OWN_FAMILY
+        facts = run.meta.models.get(f"{s.variant}|{s.quant}") if own else None
+        own_macs = facts.macs / 1e6 if facts is not None and facts.macs else None
         rows.append(
             VariantRow(
                 config=config,
@@ -85,7 +90,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 depth_multiplier=first.depth_multiplier if first else 0.0,
                 resolution=first.resolution if first else 0,
                 quant=s.quant,
-                macs_m=float(pub.macs_m) if pub else None,
+                macs_m=float(pub.macs_m) if pub else own_macs,
                 params_m=pub.params_m if pub else None,
                 top1=pub.top1 if pub else None,
                 published_ms=s.published_ms,
@@ -105,6 +110,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 delegation=_delegation_text(s),
                 n_warned=s.warned_trials,
                 stopped=_stopped(run, config),
+                unit=s.accelerator,
             )
         )
 
@@ -120,12 +126,16 @@ def _stopped(run: DeviceRun, config: str) -> str:
 
 
 def _delegation_text(s: SummaryRow) -> str:
-    """'GPU, 40 of 49 nodes' from a summary row (older runs' logs name no delegate)."""
+    """'GPU, 40 of 49 nodes (partial)' from a summary row: the delegate most trials name,
+    its nodes, and the proof's verdict unless it was applied (older runs' logs name no
+    delegate; a unit that fell back names its verdict alone when no delegate ran)."""
+    shown = s.delegation not in (None, "applied")
+    verdict = f" ({s.delegation})" if shown else ""
     if s.delegate is None:
-        return ""
+        return str(s.delegation) if shown and s.accelerator != "cpu" else ""
     if s.delegated_nodes is not None and s.total_nodes is not None:
-        return f"{s.delegate}, {s.delegated_nodes} of {s.total_nodes} nodes"
-    return s.delegate
+        return f"{s.delegate}, {s.delegated_nodes} of {s.total_nodes} nodes{verdict}"
+    return f"{s.delegate}{verdict}"
 
 
 def _mask_text(run: DeviceRun) -> str:
@@ -228,6 +238,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
         Fact("Threads", _text(s.threads)),
         Fact("Cores", _mask_text(run)),
         Fact("XNNPACK", _text(s.xnnpack)),
+        Fact("Compute units", _text(s.accelerators)),
         Fact("Runs / warmup per trial", f"{_text(s.stored('runs'))} / {_text(s.stored('warmup'))}"),
         Fact("Trials per variant", _text(s.stored("trials"))),
         Fact("Cooldown", _cooldown_text(s)),
@@ -285,6 +296,7 @@ def section_charts(anchor: str, rows: Sequence[VariantRow], prov: Provenance) ->
         charts.latency_vs_macs(f"{anchor}-macs", rows, host=host),
         charts.accuracy_vs_latency(f"{anchor}-acc", rows, host=host),
         charts.trial_distributions(f"{anchor}-dist", rows, host=host),
+        charts.units_chart(f"{anchor}-units", rows, host=host),
     )
     return tuple(c for c in made if c is not None)
 
@@ -317,6 +329,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         baseline=base,
         provenance=prov,
         arms=arms_section(run, f"{anchor}-ab"),
+        units=any(r.unit != "cpu" for r in rows),
     )
 
 

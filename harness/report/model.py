@@ -47,10 +47,22 @@ class VariantRow:
     n_warned: int = 0  # trials whose log lacked figures or under-delegated
     flagged: str = ""  # ok trials with proof flags, "#1 hot+throttled; #3 interfered"
     stopped: str = ""  # sequential trials: "confident after 7 trials" (meta.json sequential)
+    unit: str = "cpu"  # the compute unit asked for (`--accelerator`)
+
+    @property
+    def model_config(self) -> str:
+        """The configuration without its unit: the rows of one model and setup, on each unit."""
+        return self.config.split("|unit=", 1)[0]
 
     @property
     def series(self) -> str:
-        """What tells this row's line apart from others of the same variant."""
+        """What tells this row's line apart from others of the same variant (its unit too)."""
+        unit = "" if self.unit == "cpu" else self.unit
+        return " ".join(f"{self.quant} {self.setup} {unit}".split())
+
+    @property
+    def quant_setup(self) -> str:
+        """Quant and setup, as the table's Quant column shows them (the unit has a column)."""
         return f"{self.quant} {self.setup}".strip()
 
 
@@ -175,6 +187,7 @@ class Section:
     baseline: BaselineSection | None = None
     provenance: Provenance = PHONE
     arms: ArmsSection | None = None  # an A/B run's arms side by side
+    units: bool = False  # a unit other than the CPU ran: the table says each row's
 
     @property
     def heading(self) -> str:

@@ -15,7 +15,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness.results.schema import STORED_TYPES, TrialRecord
+from harness.results.schema import ABSENT_MEANS, STORED_TYPES, TrialRecord
 
 if TYPE_CHECKING:  # pandas is imported where tables are built, not by every importer
     import pandas as pd
@@ -114,4 +114,6 @@ def coerce(frame: pd.DataFrame) -> pd.DataFrame:
             frame[name] = column.astype("boolean")
         elif dtype == "string":
             frame[name] = column.astype("string")
+    for name, meant in ABSENT_MEANS.items():
+        frame[name] = frame[name].fillna(meant)
     return frame

@@ -144,13 +144,14 @@ def _join_meta(frame: pd.DataFrame, meta: RunMeta) -> pd.DataFrame:
     frame["run_id"] = frame["run_id"].fillna(meta.run_id)
     frame["config"] = pd.Series(
         [
-            config_key(str(v), str(q), int(t), str(c), str(x))
-            for v, q, t, c, x in zip(
+            config_key(str(v), str(q), int(t), str(c), str(x), str(a))
+            for v, q, t, c, x, a in zip(
                 frame["variant"],
                 frame["quant"],
                 frame["threads"],
                 frame["cores"],
                 frame["xnnpack"],
+                frame["accelerator"],
                 strict=True,
             )
         ],

@@ -21,13 +21,13 @@ from harness.stored import OPTIONAL, Stored
 from harness.vocab import SEQUENTIAL_MAX_TRIALS, RunStatus, StopReason
 
 __all__ = [
-    "ArmModel",
     "ArmRecord",
     "ArmSpec",
     "ConfigStop",
     "CoreChoice",
     "MeasuredSettings",
     "ModelFacts",
+    "OwnModelSpec",
     "RunMeta",
     "SequentialRecord",
 ]
@@ -39,6 +39,14 @@ class ArmSpec(TypedDict):
     label: str
     binary: str | None  # host path; None: the run's default binary
     models: str | None  # folder of .tflite files; None: the converted models
+
+
+class OwnModelSpec(TypedDict):
+    """A model of the user's own as given (`--model LABEL=PATH`) and stored
+    (`settings.own_models`, so `--resume` measures it again)."""
+
+    label: str  # the configuration's `variant`
+    path: str  # the .tflite file on the host
 
 
 @dataclass(frozen=True)
@@ -67,26 +75,26 @@ class MeasuredSettings(Stored):
     max_trials: int = field(default=SEQUENTIAL_MAX_TRIALS, metadata=OPTIONAL)
     until_decided: bool = field(default=False, metadata=OPTIONAL)  # A/B: `--until-decided`
     equivalence: float = field(default=0.02, metadata=OPTIONAL)
+    accelerators: tuple[str, ...] = ("cpu",)  # absent in runs made before units were an axis
+    allow_fallback: bool = False
+    # Models of the user's own (`--model`); absent in runs made before they could be given.
+    own_models: tuple[OwnModelSpec, ...] = ()
 
 
 @dataclass(frozen=True)
 class ModelFacts(Stored):
-    """meta.json `models["variant|quant"]`: the converted model a run measured."""
+    """meta.json `models["variant|quant"]`: a model a run measured, as our flatbuffer reader
+    counts it. A converted model's file is the cache's; a model the user gave (`--model`,
+    an A/B arm's folder) also says where it came from and what it takes and runs."""
 
     sha256: str | None
     size_bytes: int | None
     macs: int | None
     weight_params: int | None
-
-
-@dataclass(frozen=True)
-class ArmModel(ModelFacts):
-    """An A/B arm's model: its facts, where it came from and what it takes and runs."""
-
-    path: str | None
-    input_shape: tuple[int, ...] | None
-    input_dtype: str | None
-    ops: Mapping[str, int] | None  # op type -> node count
+    path: str | None = field(default=None, metadata=OPTIONAL)
+    input_shape: tuple[int, ...] | None = field(default=None, metadata=OPTIONAL)
+    input_dtype: str | None = field(default=None, metadata=OPTIONAL)
+    ops: Mapping[str, int] | None = field(default=None, metadata=OPTIONAL)  # op -> node count
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ class ArmRecord(Stored):
 
     binary: str | None
     models_dir: str | None
-    models: Mapping[str, ArmModel]  # "variant|quant" -> the arm's model
+    models: Mapping[str, ModelFacts]  # "variant|quant" -> the arm's model
 
 
 @dataclass(frozen=True)

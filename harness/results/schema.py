@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.logs.proof import Verdict
 from harness.vocab import TRIAL_STATUSES, BinaryKind, TrialStatus, config_key
 
 SCHEMA_VERSION = 1
@@ -76,6 +77,10 @@ class Figures:
             values["parse_warnings"] = tuple(str(w) for w in warnings)
         return cls(**values)
 
+
+# What a stored column a record lacks (or holds null) meant when it was written: the
+# record predates the field. Loaders fill it in (`TrialRecord.from_dict`, the tables).
+ABSENT_MEANS: dict[str, str] = {"accelerator": "cpu"}
 
 # Figures added after the first release, stored after model_sha256 (see _stored_types).
 LATE_FIGURES = ("model_size_mb", "delegate", "delegated_nodes", "total_nodes", "parse_warnings")
@@ -151,6 +156,12 @@ class TrialRecord:
     # The A/B arm this trial measured (docs/run.md "A/B runs"); None outside an A/B run.
     # Not part of the configuration key: an A/B check compares the arms of one key.
     arm: str | None = None
+    # The compute unit asked for and the proof of what ran the graph, from the trial's own
+    # log (harness.logs.delegation.prove; the delegate and its node counts are in
+    # `figures`). Records written before units were an axis ran on the CPU.
+    accelerator: str = "cpu"
+    partitions: int | None = None  # the parts of the graph the unit's delegate ran
+    delegation: Verdict | None = None  # applied | partial | fallback | failed | unknown
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -164,7 +175,9 @@ class TrialRecord:
     @property
     def config(self) -> str:
         """This trial's configuration key (see `config_key`)."""
-        return config_key(self.variant, self.quant, self.threads, self.cores, self.xnnpack)
+        return config_key(
+            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (one line of trials.jsonl): the figures flattened in."""
@@ -177,6 +190,7 @@ class TrialRecord:
         """Build from a stored (flat) dict, ignoring keys this version does not know."""
         names = {f.name for f in dataclasses.fields(cls)} - {"figures"}
         own = {k: v for k, v in data.items() if k in names}
+        own.update({k: v for k, v in ABSENT_MEANS.items() if own.get(k) is None})
         return cls(**own, figures=Figures.from_flat(data))
 
 

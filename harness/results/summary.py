@@ -29,6 +29,7 @@ GROUP_COLUMNS: tuple[str, ...] = (
     "threads",
     "cores",
     "xnnpack",
+    "accelerator",
 )
 
 
@@ -67,6 +68,8 @@ class SummaryRow:
     warned_trials: int = 0
     flagged_trials: int = 0  # ok trials with proof flags (throttled, hot, interfered, ...)
     proof_flags: str | None = None  # which and why: "#1 hot+throttled; #3 interfered"
+    accelerator: str = "cpu"  # the compute unit asked for
+    delegation: str | None = None  # what most trials' proofs say: applied, partial, fallback...
 
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SummaryRow))
@@ -92,7 +95,21 @@ _DTYPES: dict[str, str] = {
     "warned_trials": "int64",
     "flagged_trials": "int64",
     "proof_flags": "string",
+    "accelerator": "string",
+    "delegation": "string",
 }
+
+
+# The configuration Google's Pixel-1 column was measured in (the MobileNetV2 README:
+# TF-Lite, one thread on the large core, the float model), as `harness run` spells it.
+PAPER_CONFIGURATION = {"quant": "fp32", "threads": 1, "cores": "big", "accelerator": "cpu"}
+
+
+def is_paper_configuration(quant: str, threads: int, cores: str, accelerator: str) -> bool:
+    """Whether a configuration is the one the published column was measured in: beside any
+    other (4 threads, the little cores, int8, the GPU) it would read as that setup's figure."""
+    given = {"quant": quant, "threads": threads, "cores": cores, "accelerator": accelerator}
+    return given == PAPER_CONFIGURATION
 
 
 def published_ms(variant: str) -> float | None:
@@ -134,7 +151,9 @@ def status_notes(summary: pd.DataFrame) -> list[str]:
 
     def name(r: Mapping[Hashable, Any]) -> str:
         where = f"{r['device_serial']} " if several else ""
-        return f"{where}{r['variant']} {r['quant']} t{r['threads']}"
+        unit = r.get("accelerator", "cpu")
+        on = "" if unit == "cpu" else f" {unit}"
+        return f"{where}{r['variant']} {r['quant']} t{r['threads']}{on}"
 
     noisy = summary[summary["status"] == "noisy"]
     if len(noisy):
@@ -160,11 +179,13 @@ def status_notes(summary: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _status(n_ok: int, n_failed: int, cv: float | None = None) -> str:
+def _status(n_ok: int, n_failed: int, cv: float | None = None, fell_back: int = 0) -> str:
     if n_ok and not n_failed:
         return "noisy" if is_noisy(cv) else "ok"
     if n_ok:
         return "partial"
+    if n_failed and fell_back == n_failed:
+        return "fallback"  # every trial ran on the CPU instead of the unit asked for
     # Nothing measured: "failed" if something was tried, "skipped" if nothing ran.
     return "failed" if n_failed else "skipped"
 
@@ -174,7 +195,7 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
     import numpy as np
     import pandas as pd
 
-    serial, variant, quant, threads, cores, xnnpack = key
+    serial, variant, quant, threads, cores, xnnpack, accelerator = key
     statuses = group["status"].astype("string")
     ok = group[statuses == "ok"]
     lat = pd.to_numeric(ok["latency_ms"], errors="coerce").dropna().to_numpy(dtype=float)
@@ -188,7 +209,9 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         cv = std / mean if std is not None and mean > 0 else None
         median, low, high = float(np.median(lat)), float(lat.min()), float(lat.max())
         p5, p95 = float(np.percentile(lat, 5)), float(np.percentile(lat, 95))
-    pub = published_ms(str(variant))
+    # The published column is of one configuration: beside another it would read as its own.
+    paper = is_paper_configuration(str(quant), int(threads), str(cores), str(accelerator))
+    pub = published_ms(str(variant)) if paper else None
     # cooled: True/False as seen; None without a cooldown, or (with a reason) unknown.
     cooled = group["cooled"].astype("boolean")
     flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])
@@ -202,7 +225,9 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         cores=str(cores),
         xnnpack=str(xnnpack),
         device_model=str(models.iloc[0]) if len(models) else None,
-        config=config_key(str(variant), str(quant), int(threads), str(cores), str(xnnpack)),
+        config=config_key(
+            str(variant), str(quant), int(threads), str(cores), str(xnnpack), str(accelerator)
+        ),
         n_trials=len(group),
         n_ok=n_ok,
         n_failed=n_failed,
@@ -219,14 +244,22 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         throttled_trials=int(group["throttled"].fillna(False).astype(bool).sum()),
         uncooled_trials=int((~cooled.fillna(True)).sum()),
         cooled_unknown_trials=int((cooled.isna() & group["cooled_reason"].notna()).sum()),
-        status=_status(n_ok, n_failed, cv),
+        status=_status(n_ok, n_failed, cv, fell_back=int((statuses == "fallback").sum())),
         delegate=delegate,
         delegated_nodes=delegated_nodes,
         total_nodes=total_nodes,
         warned_trials=int(warned.sum()),
         flagged_trials=len(flagged),
         proof_flags="; ".join(flagged) or None,
+        accelerator=str(accelerator),
+        delegation=_most(group["delegation"]),
     )
+
+
+def _most(column: pd.Series) -> str | None:
+    """The value most trials hold (None when none holds one)."""
+    values = column.dropna().astype("string")
+    return str(values.mode().iloc[0]) if len(values) else None
 
 
 def _delegation(group: pd.DataFrame) -> tuple[str | None, int | None, int | None]:
@@ -244,15 +277,18 @@ def _delegation(group: pd.DataFrame) -> tuple[str | None, int | None, int | None
 
 
 def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
-    """Per device x config (variant, quant, threads, cores, xnnpack): counts and ms figures,
+    """Per device x config (variant, quant, threads, cores, xnnpack, compute unit): counts
+    and ms figures,
     by device, then by model size (largest first).
 
     `status` is ok (all trials ok), noisy (all ok, but their CV is NOISY_CV or
-    more), partial, failed (none ok) or skipped. `delegate`, `delegated_nodes`,
+    more), partial, fallback (none ok: every trial ran on the CPU instead of the unit asked
+    for), failed (none ok) or skipped. `delegate`, `delegated_nodes`,
     `total_nodes` are what most trials' logs say; `warned_trials` counts trials
     whose log lacked figures or under-delegated.
     """
-    missing = [c for c in (*GROUP_COLUMNS, "status", "latency_ms") if c not in trials.columns]
+    needed = [c for c in GROUP_COLUMNS if c != "accelerator"]  # absent: all on the CPU
+    missing = [c for c in (*needed, "status", "latency_ms") if c not in trials.columns]
     if missing:
         raise ValueError(f"not a trials table: missing columns {missing}")
     frame = trials.copy()
@@ -265,9 +301,12 @@ def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
         "delegated_nodes",
         "total_nodes",
         "parse_warnings",
+        "delegation",
     ):
         if column not in frame.columns:
             frame[column] = None
+    if "accelerator" not in frame.columns:
+        frame["accelerator"] = "cpu"  # a table from before units were an axis
     rows = [
         _row(key if isinstance(key, tuple) else (key,), group)
         for key, group in frame.groupby(list(GROUP_COLUMNS), sort=True, dropna=False)
@@ -278,6 +317,7 @@ def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
         key=lambda r: (
             r.device_serial,
             config_size_key(r.variant, r.quant, r.threads, r.cores, r.xnnpack),
+            r.accelerator,
         )
     )
     return rows

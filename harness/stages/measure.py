@@ -89,6 +89,7 @@ def make_runners(
         cooldown_temp_c=settings.cooldown_temp_c,
         cooldown_timeout_s=settings.cooldown_timeout_s,
         timeout_s=settings.trial_timeout_s,
+        allow_fallback=settings.allow_fallback,
     )
     runners = []
     for p, plan_serial in zip(prepared, plan_serials, strict=True):

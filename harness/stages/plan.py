@@ -16,6 +16,7 @@ from pathlib import Path
 from harness import catalogue
 from harness.bench.arm_plan import plan_for
 from harness.bench.arms import ResolvedArms, resolve_arms
+from harness.bench.own_models import OwnModel, load_all
 from harness.bench.plan import Plan, new_seed
 from harness.bench.target import ModelFile
 from harness.convert import ConvertedModel, convert_many
@@ -34,12 +35,13 @@ class Planned:
     seed: int
     configs: list[Config]
     converted: list[ConvertedModel]  # sha256, size, MACs per model
-    models: list[ModelFile]
+    models: list[ModelFile]  # the converted models, then the user's own
     arms: ResolvedArms  # an A/B run's arms (empty without arms)
     # The trial order of every device of the run (a resumed run: the devices it stored).
     plan: Plan
     store: RunStore | None = None  # the run folder being resumed; None for a new run
     meta: RunMeta | None = None  # its meta.json
+    own: tuple[OwnModel, ...] = ()  # the user's own models (`--model`), read and analysed
 
 
 def plan(settings: RunSettings, serials: Sequence[str], emit: Callable[[str], None]) -> Planned:
@@ -57,14 +59,21 @@ def plan(settings: RunSettings, serials: Sequence[str], emit: Callable[[str], No
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
     configs = settings.validate()
-    # An A/B run whose every arm brings its own models converts nothing.
-    converting = not settings.arms or any(a["models"] is None for a in settings.arms)
+    own = load_all(settings.own_models)
+    # Own models alone convert nothing; nor does an A/B run whose every arm brings its own.
+    converting = bool(settings.variants) and (
+        not settings.arms or any(a["models"] is None for a in settings.arms)
+    )
     converted = convert(settings, emit) if converting else []
     models = [ModelFile(c.variant.id, c.quant, Path(c.path), c.sha256) for c in converted]
-    variants = list(dict.fromkeys(c.variant for c in configs))
-    arms = resolve_arms(settings.arms, variants, settings.quants, models)
+    labels = {m.label for m in own}
+    variants = [v for v in dict.fromkeys(c.variant for c in configs) if v not in labels]
+    arms = resolve_arms(settings.arms, variants, settings.quants, models, own=[m.file for m in own])
+    models += [m.file for m in own]
     order = plan_for(serials, configs, settings.arms, trials=settings.trials, seed=seed)
-    return Planned(settings, seed, configs, converted, models, arms, order, store, meta)
+    return Planned(
+        settings, seed, configs, converted, models, arms, order, store, meta, own=tuple(own)
+    )
 
 
 def convert(settings: RunSettings, emit: Callable[[str], None]) -> list[ConvertedModel]:

@@ -189,7 +189,8 @@ def create_store(planned: Planned, prepared: list[PreparedDevice]) -> RunStore:
                 sha256=c.sha256, size_bytes=c.size_bytes, macs=c.macs, weight_params=c.weight_params
             )
             for c in converted
-        },
+        }
+        | {m.key: m.facts() for m in planned.own},
         order=tuple(planned.plan.order),
     )
     return RunStore.create(settings.out, meta)

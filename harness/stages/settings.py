@@ -14,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalogue, ranges
+from harness.bench import own_models
 from harness.bench.arms import model_path
 from harness.bench.plan import configurations, xnnpack_settings
+from harness.convert.core import FILE_QUANT
 from harness.convert.tflite import QUANTS
 from harness.errors import PlanError, ResultsError, UnknownQuantError
+from harness.logs.accelerator import parse_accelerator
 from harness.outputs import output_folder
 from harness.results.files import check_run_layout
-from harness.results.meta import ArmSpec, MeasuredSettings, RunMeta
+from harness.results.meta import ArmSpec, MeasuredSettings, OwnModelSpec, RunMeta
 from harness.results.read import read_meta
 from harness.vocab import SEQUENTIAL_MAX_TRIALS, Config
 
@@ -30,12 +33,18 @@ MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
     "until_confident", "target_ci", "budget_s", "max_trials", "until_decided", "equivalence",
+    "accelerators", "allow_fallback", "own_models",
 )  # fmt: skip
 # Sequential trials' settings: a resumed run's own, except in a `--more` pass, which
 # brings its own (and stores them for a resume of that pass).
 SEQUENTIAL = (
     "until_confident", "target_ci", "budget_s", "max_trials", "until_decided", "equivalence",
 )  # fmt: skip
+# What a measured setting a run's meta.json lacks meant when that run was made (it
+# predates the setting): every run before compute units were an axis ran on the CPU.
+ABSENT_MEANS: dict[str, Any] = {
+    "accelerators": ["cpu"], "allow_fallback": False, "own_models": [],
+}  # fmt: skip
 
 
 @dataclass
@@ -81,6 +90,12 @@ class RunSettings:
     # A/B runs: add ABBA blocks until arm B is slower, faster or within ±equivalence of A.
     until_decided: bool = False
     equivalence: float = 0.02
+    # Compute units (harness.logs.accelerator spellings), an axis like `threads`.
+    accelerators: list[str] = field(default_factory=lambda: ["cpu"])
+    allow_fallback: bool = False  # a delegate that fell back to the CPU: ok, with a warning
+    # The user's own .tflite files (harness.bench.own_models), beside the variants; with
+    # `variants=[]`, instead of them.
+    own_models: list[OwnModelSpec] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -97,7 +112,7 @@ class RunSettings:
         for q in self.quants:
             if q not in QUANTS:
                 raise UnknownQuantError(q, QUANTS)
-        ids = [v.id for v in catalogue.select(self.variants)]
+        ids = [v.id for v in catalogue.select(self.variants)] if self.variants else []
         check_arms(self.arms, ids, self.quants)
         _refuse_sequential_mix(self)
         if self.more and (self.resume is None or not self.until_confident):
@@ -105,9 +120,17 @@ class RunSettings:
                 "--more measures configurations of a run again: it needs --resume RUN_DIR "
                 "and --until-confident"
             )
-        configs = configurations(
-            ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
-        )
+        # Each unit in its canonical spelling: `nnapi:qti-dsp` is stored and keyed as given.
+        units = [parse_accelerator(a, option="--accelerator").spec for a in self.accelerators]
+        xnnpack = xnnpack_settings(self.xnnpack)
+        # Read now: a file that is no model stops the run before a device is touched.
+        own = [m.label for m in own_models.load_all(self.own_models)]
+        configs = [
+            *(configurations(ids, self.quants, xnnpack, self.threads, self.cores, units)
+              if ids else []),
+            *(configurations(own, [FILE_QUANT], xnnpack, self.threads, self.cores, units)
+              if own else []),
+        ]  # fmt: skip
         unknown = [k for k in self.more if k not in {c.key for c in configs}]
         if unknown:
             raise PlanError(
@@ -139,6 +162,9 @@ class RunSettings:
             max_trials=self.max_trials,
             until_decided=self.until_decided,
             equivalence=self.equivalence,
+            accelerators=tuple(self.accelerators),
+            allow_fallback=self.allow_fallback,
+            own_models=tuple(self.own_models),
         )
 
 
@@ -155,10 +181,12 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
     from harness.device.cores import check_policy
 
     for option, values in (
-        ("--variants", settings.variants),
+        # Own models alone need no variant (`variants=[]`: instead of the catalogue's).
+        ("--variants", settings.variants or [m["label"] for m in settings.own_models]),
         ("--quant", settings.quants),
         ("--threads", settings.threads),
         ("--cores", settings.cores),
+        ("--accelerator", settings.accelerators),
     ):
         if not values:
             raise PlanError(f"{option} selects nothing", hint="see `harness run --help`")
@@ -246,6 +274,7 @@ def settings_from_meta(meta: RunMeta, given: RunSettings) -> RunSettings:
     }
     if not given.more:  # a run stored without them did not measure until confident
         kept.update({k: getattr(stored, k) for k in SEQUENTIAL})
+    kept.update({k: v for k, v in ABSENT_MEANS.items() if not stored.has(k)})
     merged = dataclasses.replace(given, **kept)
     merged.seed = meta.seed
     for name in (*MEASURED, "seed"):
@@ -290,7 +319,11 @@ def option_name(field_name: str) -> str:
     if field_name == "quants":
         return "--quant"
     if field_name == "arms":
-        return "--benchmark-binary/--models LABEL=..."
+        return "--benchmark-binary/--arm-models LABEL=..."
+    if field_name == "accelerators":
+        return "--accelerator"
+    if field_name == "own_models":
+        return "--model"
     for unit in ("_s", "_c"):
         if field_name.endswith(unit):
             field_name = field_name[: -len(unit)]

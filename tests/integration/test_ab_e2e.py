@@ -33,7 +33,7 @@ def _ab_run(
     """`harness run` with arms base and cand (4 trials each): the run folder, and stderr."""
     code = main(["run", "--device", serial, "--variants", VARIANT, "--trials", "4",
                  "--runs", "10", "--warmup", "1", "--cooldown-temp", "0", "--seed", str(seed),
-                 "--models", f"base={base}", "--models", f"cand={cand}",
+                 "--arm-models", f"base={base}", "--arm-models", f"cand={cand}",
                  "--out", str(out), "--no-report", "--json"])  # fmt: skip
     captured = capsys.readouterr()
     assert code == 0, captured.err[-2000:]

@@ -136,8 +136,8 @@ def _draw_run(
     for j, mean in enumerate(means):
         level = shift * (1.0 + rng.gauss(0.0, noise.share_sd)) + rng.gauss(0.0, noise.config_sd)
         values = draw_trials(rng, n, noise.cv, scale.get(j, 1.0) * math.exp(level) * mean / BASE_MS)
-        cid: ConfigId = (f"config{j}", "fp32", 1, "big", "default")
-        out[cid] = ConfigSamples("sim", *cid, latency_ms=tuple(values))
+        cid: ConfigId = (f"config{j}", "fp32", 1, "big", "default", "cpu")
+        out[cid] = ConfigSamples("sim", *cid[:5], latency_ms=tuple(values))
     return out
 
 

@@ -121,7 +121,7 @@ def _rows(values: list[float | None]) -> list[ArmTrial]:
     ]
 
 
-CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default")
+CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
 
 
 def _judge(a: list[float | None], b: list[float | None]) -> Any:
@@ -197,9 +197,12 @@ def _one_line(err: str) -> str:
     ("args", "words"),
     [
         (["--benchmark-binary", "a=/x", "--benchmark-binary", "a=/y"], "same label"),
-        (["--models", "a b=/x"], "cannot go into a file name"),
+        (["--arm-models", "a b=/x"], "--arm-models: arm label 'a b' cannot go into a file name"),
+        (["--arm-models", "new=NOFOLDER"], "not a folder"),
+        (["--arm-models", "new=EMPTY"], "lacks mobilenet_v2_0.35_96-fp32.tflite"),
+        # The option's old spelling still works, and its errors name the new one.
         (["--models", "new=NOFOLDER"], "not a folder"),
-        (["--models", "new=EMPTY"], "lacks mobilenet_v2_0.35_96-fp32.tflite"),
+        (["--models", "/m/conv"], "--arm-models without a label needs labelled arms"),
     ],
 )
 def test_run_refuses_bad_arms_before_any_device(

@@ -9,7 +9,7 @@ from harness.compare.flags import downgrade
 from harness.compare.source import ConfigSamples, _configs
 from harness.results.flags import trial_flags
 
-CID = ("mobilenet_v2_1.0_224", "fp32", 1, "big", "default")
+CID = ("mobilenet_v2_1.0_224", "fp32", 1, "big", "default", "cpu")
 
 
 def _row(verdict: str) -> ComparisonRow:
@@ -20,7 +20,7 @@ def _row(verdict: str) -> ComparisonRow:
 
 
 def _samples(flagged: tuple[str, ...] = ()) -> ConfigSamples:
-    return ConfigSamples("Pixel", *CID, latency_ms=(10.0,) * 5, flagged=flagged)
+    return ConfigSamples("Pixel", *CID[:5], latency_ms=(10.0,) * 5, flagged=flagged)
 
 
 def test_regression_on_flagged_trials_is_inconclusive_with_the_reason() -> None:

@@ -28,7 +28,6 @@ from harness.errors import EXIT_INPUT, ResultsError
 from harness.identity import BinaryInfo, Cluster, DeviceInfo, ThermalZone
 from harness.results import RunStore, load
 from harness.results.meta import (
-    ArmModel,
     ArmRecord,
     CoreChoice,
     MeasuredSettings,
@@ -309,7 +308,7 @@ def test_trial_values_of_the_wrong_type_are_exit_2(
 
 
 STORED_RECORDS = (
-    RunMeta, MeasuredSettings, DeviceInfo, Cluster, ThermalZone, BinaryInfo, ModelFacts, ArmModel,
+    RunMeta, MeasuredSettings, DeviceInfo, Cluster, ThermalZone, BinaryInfo, ModelFacts,
     ArmRecord, CoreChoice,
 )  # fmt: skip
 

@@ -190,5 +190,7 @@ def test_captions_and_legends_describe_what_is_drawn(tmp_path: Path) -> None:
         f.get("data-chart"): f.xpath("figcaption")[0].text_content() for f in doc.xpath("//figure")
     }
     assert "dashed: MobileNetV1" in caption["dev1-macs"]
-    assert "Marker shape is the quantization" in caption["dev1-pub"]
+    # The published column was measured in fp32: int8 rows have no point to draw there,
+    # so the chart has one quantization and no marker shape to read.
+    assert "marker shape" not in caption["dev1-pub"].lower()
     assert "olour" not in caption["dev1-pub"]  # one multiplier: one colour

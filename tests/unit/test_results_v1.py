@@ -36,6 +36,7 @@ def test_fields_added_since_v1_are_optional_additions_only() -> None:
         "adb_server", "arm", "affinity_cpus", "proof_samples", "freq_min_khz", "freq_max_khz",
         "temp_max_c", "interference_pct", "hot", "interfered", "log_version", "log_threads",
         "log_xnnpack", "log_mismatch", "proof_warnings", "cooled_reason",
+        "accelerator", "partitions", "delegation",
     }  # fmt: skip
 
 
@@ -45,7 +46,9 @@ def test_a_v1_trial_line_round_trips_through_the_record() -> None:
         assert record.figures.avg_us == line["avg_us"]
         out = record.to_dict()
         assert {k: v for k, v in out.items() if k in line} == line
-        assert all(out[k] is None for k in ADDED)
+        # Absent means what it meant then: a v1 trial ran on the CPU; the rest is None.
+        assert out["accelerator"] == "cpu"
+        assert all(out[k] is None for k in ADDED if k != "accelerator")
         assert list(out) == list(TRIAL_FIELDS)
 
 

@@ -26,6 +26,8 @@ from harness.stages.finish import resume_command
         (["--device", "sim", "--runs", "0"], "--runs"),
         (["--device", "sim", "--trials", "0"], "--trials"),
         (["--device", "sim", "--reconnect-timeout", "0"], "--reconnect-timeout"),
+        (["--device", "sim", "--accelerator", "cpu,tpu"], "unknown compute unit 'tpu'"),
+        (["--device", "sim", "--accelerator", ""], "--accelerator selects nothing"),
     ],
 )
 def test_bad_options_exit_2_without_a_device(

@@ -341,7 +341,7 @@ def decide_ab_(settings: RunSettings, records: list[TrialRecord]) -> list[Any]:
 def test_check_ab_reads_a_decided_run_off_the_always_valid_interval() -> None:
     from harness.compare.ab import ArmTrial, judge_pairs
 
-    cid = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default")
+    cid = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
     a = [ArmTrial(i, "ok", 10.0 * (1 + 0.002 * (-1) ** i)) for i in range(8)]
     b = [ArmTrial(i, "ok", 11.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)]
     same = [ArmTrial(i, "ok", 10.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)]

@@ -13,7 +13,7 @@
 
 2. Latency and harness time, on the simulated Pixel 6 through a real adb
    server: trials of one configuration alternate energy on, off, off, on, ...
-   (TrialRunner, as a run's trials; energy is not yet a `harness run` option)
+   (TrialRunner, as `harness run --energy` runs its trials)
    and each ABBA block's mean latencies are compared:
 
        cost = median over blocks of (mean with energy / mean without) - 1   (target within 1 %)

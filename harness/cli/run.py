@@ -47,6 +47,10 @@ def summary_table(summary: pd.DataFrame) -> str:
     several = summary["device_serial"].nunique() > 1
     head = ["variant", "quant", "thr", "cores", "xnnpack", "ok/n", "median ms", "p5-p95 ms"]
     head += ["cv %", "pixel1 ms", "ratio", "status"]
+    # Energy per inference, when the run read it (`--energy`).
+    energy = "energy_trials" in summary.columns and bool((summary["energy_trials"] > 0).any())
+    if energy:
+        head += ["mJ/inf", "p5-p95 mJ"]
     if several:
         head.insert(0, "device")
     rows = []
@@ -65,6 +69,11 @@ def summary_table(summary: pd.DataFrame) -> str:
             _fmt(r.get("ratio"), ".2f"),
             str(r.get("status")),
         ]
+        if energy:
+            row += [
+                _fmt(r.get("energy_median_mj"), ".3f"),
+                f"{_fmt(r.get('energy_p5_mj'), '.3f')}-{_fmt(r.get('energy_p95_mj'), '.3f')}",
+            ]
         if several:
             row.insert(0, str(r.get("device_model") or r["device_serial"]))
         rows.append(row)
@@ -231,6 +240,30 @@ def run_cmd(
             "the current folder when it is a git checkout, else none)."
         ),
     ] = DEFAULTS.label,
+    energy: Annotated[
+        bool,
+        typer.Option(
+            "--energy",
+            help="Read energy per inference in every trial, from the phone's power rails "
+            '(Pixel 6 and later) or its fuel gauge while on battery (docs/run.md "Energy").',
+        ),
+    ] = DEFAULTS.energy,
+    energy_on_usb: Annotated[
+        bool,
+        typer.Option(
+            "--energy-on-usb",
+            help="With --energy: measure through the fuel gauge though a charger powers the "
+            "phone; every figure is marked biased.",
+        ),
+    ] = DEFAULTS.energy_on_usb,
+    energy_rails: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAMES",
+            help="With --energy: only these power rails (comma list, as the phone names "
+            "them); default: all.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -266,6 +299,9 @@ def run_cmd(
         report=report,
         label=label,
         arms=arms,
+        energy=energy,
+        energy_on_usb=energy_on_usb,
+        energy_rails=split_list(energy_rails),
     )
     if resume is not None:
         ignored = ignored_on_resume(settings)

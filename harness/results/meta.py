@@ -18,13 +18,14 @@ from typing import TypedDict
 from harness.identity import BinaryInfo, DeviceInfo
 from harness.results.schema import SCHEMA_VERSION
 from harness.stored import OPTIONAL, Stored
-from harness.vocab import RunStatus
+from harness.vocab import EnergySource, RunStatus
 
 __all__ = [
     "ArmModel",
     "ArmRecord",
     "ArmSpec",
     "CoreChoice",
+    "EnergySetup",
     "MeasuredSettings",
     "ModelFacts",
     "RunMeta",
@@ -58,6 +59,10 @@ class MeasuredSettings(Stored):
     trial_timeout_s: float
     arms: tuple[ArmSpec, ...]
     devices: tuple[str, ...]
+    # Energy per inference (`harness run --energy`); absent in runs made before it.
+    energy: bool = field(default=False, metadata=OPTIONAL)
+    energy_on_usb: bool = field(default=False, metadata=OPTIONAL)
+    energy_rails: tuple[str, ...] = field(default=(), metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,20 @@ class CoreChoice(Stored):
 
 
 @dataclass(frozen=True)
+class EnergySetup(Stored):
+    """meta.json `energy[serial]`: where a phone's energy was read (`harness run --energy`).
+
+    `biased`: the fuel gauge while a charger carried the load (`--energy-on-usb`).
+    """
+
+    source: EnergySource
+    rails: tuple[str, ...]  # odpm: the rails summed; () for the gauge (the whole phone)
+    subsystems: Mapping[str, str]  # rail -> what it feeds, as the meter says (CPU(BIG))
+    on_usb: bool
+    biased: bool
+
+
+@dataclass(frozen=True)
 class RunMeta(Stored):
     """meta.json: what a run measured, where, with what, and how it ended.
 
@@ -133,6 +152,8 @@ class RunMeta(Stored):
     # Planned trials without a record, per device (when the run ended).
     missing: Mapping[str, int] | None = field(default=None, metadata=OPTIONAL)
     arms: Mapping[str, ArmRecord] = field(default_factory=dict, metadata=OPTIONAL)  # A/B run
+    # serial -> its energy source, with `--energy` (docs/run.md "Energy").
+    energy: Mapping[str, EnergySetup] = field(default_factory=dict, metadata=OPTIONAL)
     schema_version: int = SCHEMA_VERSION
 
     def device(self, serial: str) -> DeviceInfo:

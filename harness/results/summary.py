@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any
 from harness import catalogue
 from harness.catalogue.order import config_size_key
 from harness.errors import UnknownVariantError
+from harness.results.energy_summary import (
+    ENERGY_COLUMNS,
+    ENERGY_DTYPES,
+    energy_figures,
+    energy_notes,
+)
 from harness.results.flags import flagged_trials
 from harness.vocab import FAILED_STATUSES, config_key
 
@@ -67,6 +73,15 @@ class SummaryRow:
     warned_trials: int = 0
     flagged_trials: int = 0  # ok trials with proof flags (throttled, hot, interfered, ...)
     proof_flags: str | None = None  # which and why: "#1 hot+throttled; #3 interfered"
+    # Energy per inference over the ok trials (harness.results.energy_summary); run --energy.
+    energy_trials: int = 0  # ok trials with an energy figure
+    energy_median_mj: float | None = None
+    energy_p5_mj: float | None = None
+    energy_p95_mj: float | None = None
+    power_median_mw: float | None = None  # above the idle power, over the timed runs
+    idle_median_mw: float | None = None
+    energy_source: str | None = None  # odpm | fuel_gauge
+    energy_biased_trials: int = 0  # read on the fuel gauge while a charger carried the load
 
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SummaryRow))
@@ -92,6 +107,7 @@ _DTYPES: dict[str, str] = {
     "warned_trials": "int64",
     "flagged_trials": "int64",
     "proof_flags": "string",
+    **ENERGY_DTYPES,
 }
 
 
@@ -139,6 +155,7 @@ def status_notes(summary: pd.DataFrame) -> list[str]:
     noisy = summary[summary["status"] == "noisy"]
     if len(noisy):
         notes.append(noisy_advice([name(r) for r in noisy.to_dict(orient="records")]))
+    notes += energy_notes(summary, name)
     flagged = summary[summary["flagged_trials"] > 0].to_dict(orient="records")
     if flagged:
         notes.append(
@@ -226,6 +243,7 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         warned_trials=int(warned.sum()),
         flagged_trials=len(flagged),
         proof_flags="; ".join(flagged) or None,
+        **energy_figures(ok),
     )
 
 
@@ -265,6 +283,7 @@ def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
         "delegated_nodes",
         "total_nodes",
         "parse_warnings",
+        *ENERGY_COLUMNS,
     ):
         if column not in frame.columns:
             frame[column] = None

@@ -22,6 +22,7 @@ from harness.outputs import output_folder
 from harness.results.files import check_run_layout
 from harness.results.meta import ArmSpec, MeasuredSettings, RunMeta
 from harness.results.read import read_meta
+from harness.stages.energy import check_energy_options
 from harness.vocab import Config
 
 # Settings a resumed run takes from meta.json (the rest may change: devices' adb
@@ -29,6 +30,7 @@ from harness.vocab import Config
 MEASURED = (
     "variants", "quants", "threads", "cores", "trials", "runs", "warmup", "xnnpack",
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
+    "energy", "energy_on_usb", "energy_rails",
 )  # fmt: skip
 
 
@@ -62,6 +64,11 @@ class RunSettings:
     # current folder when it is a checkout (see stages.label), else no label.
     label: str | None = None
     arms: list[ArmSpec] = field(default_factory=list)  # A/B run: harness.bench.arms
+    # Energy per inference (docs/run.md "Energy"): read it in every trial; accept a fuel
+    # gauge on a charger (biased); only these rails (names as the phone spells them).
+    energy: bool = False
+    energy_on_usb: bool = False
+    energy_rails: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -80,6 +87,7 @@ class RunSettings:
                 raise UnknownQuantError(q, QUANTS)
         ids = [v.id for v in catalogue.select(self.variants)]
         check_arms(self.arms, ids, self.quants)
+        check_energy_options(self.energy, self.energy_on_usb, self.energy_rails)
         return configurations(
             ids, self.quants, xnnpack_settings(self.xnnpack), self.threads, self.cores
         )
@@ -101,6 +109,9 @@ class RunSettings:
             trial_timeout_s=self.trial_timeout_s,
             arms=tuple(self.arms),
             devices=tuple(self.devices),
+            energy=self.energy,
+            energy_on_usb=self.energy_on_usb,
+            energy_rails=tuple(self.energy_rails),
         )
 
 

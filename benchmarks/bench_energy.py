@@ -146,7 +146,7 @@ def script_cost(repeats: int) -> dict[float, tuple[float, float]]:
 
 def _prepared(serial: str, runs: int) -> tuple[Any, Any, Any]:
     """The device prepared as a run prepares it: (session, target, model on the device)."""
-    from harness.bench.prepare import ModelFile, prepare_device
+    from harness.bench.prepare import ModelFile, identify, prepare_device
     from harness.catalogue import get
     from harness.convert import convert_many
     from harness.device.select import connect
@@ -155,10 +155,10 @@ def _prepared(serial: str, runs: int) -> tuple[Any, Any, Any]:
     (converted,) = convert_many([get(VARIANT)], progress=False)
     model = ModelFile(VARIANT, "fp32", Path(converted.path), converted.sha256)
     (session,) = connect([serial])
+    identified = identify(session, cores=["big"], benchmark_binary=None)
     prepared = prepare_device(
-        session, models=[model], configs=[Config(VARIANT, "fp32", 1, "big", "default")],
-        cores=["big"], runs=runs, warmup=3, benchmark_binary=None, reconnect_timeout_s=10,
-        logs_dir=None,
+        session, identified, models=[model], configs=[Config(VARIANT, "fp32", 1, "big", "default")],
+        runs=runs, warmup=3, benchmark_binary=None, reconnect_timeout_s=10, logs_dir=None,
     )  # fmt: skip
     return session, prepared.target, prepared.target.models[(VARIANT, "fp32")]
 

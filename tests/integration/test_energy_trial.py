@@ -17,7 +17,7 @@ import pytest
 
 from harness.bench.command import build_command
 from harness.bench.energy import TrialEnergy, trial_energy
-from harness.bench.prepare import ModelFile, prepare_device
+from harness.bench.prepare import ModelFile, identify, prepare_device
 from harness.bench.remote import Collected
 from harness.bench.trial import TrialRunner, TrialSettings
 from harness.device.energy import EnergyRequest, choose_energy, probe_energy
@@ -49,8 +49,9 @@ def _session(dev: SimDevice) -> Any:
 
 
 def _trial(session: Any, model: ModelFile, request: EnergyRequest, runs: int) -> Collected:
+    identified = identify(session, cores=["big"], benchmark_binary=None)
     prepared = prepare_device(
-        session, models=[model], configs=[CONFIG], cores=["big"], runs=runs, warmup=WARMUP,
+        session, identified, models=[model], configs=[CONFIG], runs=runs, warmup=WARMUP,
         benchmark_binary=None, reconnect_timeout_s=10, logs_dir=None,
     )  # fmt: skip
     target = prepared.target

@@ -18,6 +18,7 @@ from harness.compare.comparison import (
     Comparison,
     ComparisonRow,
     Side,
+    as_energy,
 )
 from harness.compare.context import DeviceContext, check_pair, pair_devices
 from harness.compare.flags import downgrade
@@ -46,6 +47,7 @@ __all__ = [
     "Side",
     "compare_runs",
     "judge_configs",
+    "judge_energy",
     "threshold_for",
 ]
 
@@ -218,6 +220,30 @@ def judge_configs(
     return rows, shared_shift([m[4] for m in measured])
 
 
+def judge_energy(
+    base: Mapping[ConfigId, ConfigSamples],
+    cur: Mapping[ConfigId, ConfigSamples],
+    model: str,
+    *,
+    threshold: float,
+    confidence: float,
+) -> list[ComparisonRow]:
+    """Energy rows of one device pair: the configurations with energy on both sides,
+    judged as latency is (the same statistics, shift and false-alarm budget)."""
+    shared = sorted(c for c in set(base) & set(cur) if base[c].energy_mj and cur[c].energy_mj)
+    if not shared:
+        return []
+    rows, _shift = judge_configs(
+        {c: base[c].with_metric("energy") for c in shared},
+        {c: cur[c].with_metric("energy") for c in shared},
+        model,
+        threshold=threshold,
+        confidence=confidence,
+        thresholds=None,
+    )
+    return [as_energy(r) for r in downgrade(rows, base, cur)]
+
+
 def _row(
     cid: ConfigId,
     model: str,
@@ -298,6 +324,7 @@ def compare_runs(
     allow_context_change: bool = False,
     metric: str = "mean",
     allow_missing: bool = False,
+    energy_threshold: float = 0.05,
 ) -> Comparison:
     """Verdicts for every configuration of `current` against `baseline`.
 
@@ -307,10 +334,13 @@ def compare_runs(
     default), or the `median` / `min` of its timed runs (robust to interference).
     `allow_missing` keeps configurations absent from the current run (a deliberate
     subset) from failing the gate; a configuration whose trials all failed still fails.
+    Configurations with energy figures on both sides (`harness run --energy`) get an
+    energy row too, judged alike against `energy_threshold`.
     """
     if metric not in METRICS:
         raise StatsInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     threshold = validate_threshold(threshold)
+    energy_threshold = validate_threshold(energy_threshold)
     confidence = validate_confidence(confidence)
     for value in (thresholds or {}).values():
         validate_threshold(value)
@@ -359,6 +389,13 @@ def compare_runs(
             note = _shift_warning(label, shift, both, threshold, pair_rows)
             if note:
                 warnings.append(note)
+            rows += judge_energy(
+                base.configs.get(bm, {}),
+                cur.configs.get(cm, {}),
+                cm,
+                threshold=energy_threshold,
+                confidence=confidence,
+            )
         elif bm is not None:
             warnings.append(f"{bm}: in the baseline, absent from the current run")
             rows += [
@@ -385,6 +422,7 @@ def compare_runs(
         key=lambda r: (
             r.device_model,
             config_size_key(r.variant, r.quant, r.threads, r.cores, r.xnnpack),
+            r.quantity != "latency",  # a configuration's energy row after its latency row
         )
     )
     return Comparison(
@@ -398,4 +436,5 @@ def compare_runs(
         thresholds=dict(thresholds or {}),
         metric=metric,
         allow_missing=allow_missing,
+        energy_threshold=energy_threshold,
     )

@@ -7,6 +7,7 @@ and the console table, JUnit, markdown and JSON outputs render them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,14 @@ class ComparisonRow:
     # Either side's trials disagree beyond NOISY_CV (docs/results.md): the verdict rests
     # on figures not to be trusted, and its reason says so.
     noisy: bool = False
+    # What the row judges: `latency` (ms), or `energy` (`harness run --energy`): then its
+    # medians are mJ per inference and `threshold` is the energy threshold.
+    quantity: str = "latency"
+
+    @property
+    def unit(self) -> str:
+        """The unit of the row's medians: ms, or mJ per inference for an energy row."""
+        return "mJ" if self.quantity == "energy" else "ms"
 
     @property
     def config(self) -> str:
@@ -58,6 +67,15 @@ class ComparisonRow:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, with the configuration key added."""
         return {**dataclasses.asdict(self), "config": self.config}
+
+
+def as_energy(row: ComparisonRow) -> ComparisonRow:
+    """A verdict row judged on energy per inference: marked so, its reason said of energy
+    (more or less of it, not slower or faster)."""
+    reason = row.reason
+    for said, meant in (("slower", "more energy"), ("faster", "less energy")):
+        reason = re.sub(rf"\b{said}\b", meant, reason)
+    return dataclasses.replace(row, quantity="energy", reason=reason)
 
 
 @dataclass(frozen=True)
@@ -94,6 +112,7 @@ class Comparison:
     thresholds: dict[str, float] = field(default_factory=dict)
     metric: str = "mean"
     allow_missing: bool = False
+    energy_threshold: float = 0.05  # smallest energy increase that counts (energy rows)
 
     def fails(self, row: ComparisonRow) -> bool:
         """Whether a row fails the gate: regression, failed, or missing unless allowed."""
@@ -137,6 +156,7 @@ class Comparison:
             "thresholds": dict(self.thresholds),
             "confidence": self.confidence,
             "allow_missing": self.allow_missing,
+            "energy_threshold": self.energy_threshold,
             "exit_code": self.exit_code,
             "counts": self.counts(),
             "warnings": list(self.warnings),

@@ -34,8 +34,8 @@ def _details(row: ComparisonRow) -> str:
     return _clean(
         f"{fmt.config_label(row)} on {row.device_model}\n"
         f"verdict: {row.verdict}\n"
-        f"baseline median: {fmt.ms(row.baseline_median_ms)} ms (n={row.n_baseline})\n"
-        f"current median: {fmt.ms(row.current_median_ms)} ms (n={row.n_current}"
+        f"baseline median: {fmt.ms(row.baseline_median_ms)} {row.unit} (n={row.n_baseline})\n"
+        f"current median: {fmt.ms(row.current_median_ms)} {row.unit} (n={row.n_current}"
         f"{f', {row.n_failed} failed' if row.n_failed else ''})\n"
         f"change: {fmt.change(row.ratio)} "
         f"(bounds {fmt.bounds(row)}, p={fmt.p_value(row.p_value)})\n"
@@ -47,7 +47,8 @@ def _details(row: ComparisonRow) -> str:
 def _failure_message(row: ComparisonRow) -> str:
     """One line for a failing configuration; it counts the current trials that failed."""
     if row.verdict == "regression":
-        return f"{fmt.change(row.ratio)} slower: {row.reason}"
+        word = "more energy" if row.quantity == "energy" else "slower"
+        return f"{fmt.change(row.ratio)} {word}: {row.reason}"
     return f"{row.verdict}: {row.reason}"
 
 
@@ -90,6 +91,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
         props = ET.SubElement(suite, "properties")
         for name, value in (
             ("threshold", f"{comparison.threshold * 100:g}%"),
+            ("energy_threshold", f"{comparison.energy_threshold * 100:g}%"),
             ("confidence", f"{comparison.confidence * 100:g}%"),
             ("method", comparison.method),
             ("metric", comparison.metric),
@@ -104,7 +106,8 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
                 suite,
                 "testcase",
                 {
-                    "name": _clean(row.config),
+                    # A configuration's energy verdict is a testcase of its own.
+                    "name": _clean(row.config + ("|energy" if row.quantity == "energy" else "")),
                     "classname": classname,
                     "time": "0",
                 },

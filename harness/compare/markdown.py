@@ -56,7 +56,8 @@ def render_markdown(comparison: Comparison) -> str:
         escape(
             f"{len(comparison.rows)} configurations: {summary}. "
             f"Threshold {comparison.threshold * 100:g}%, confidence "
-            f"{comparison.confidence * 100:g}%, per-trial {comparison.metric}; "
+            f"{comparison.confidence * 100:g}%, per-trial {comparison.metric}"
+            f"{_energy_note(comparison)}; "
             f"baseline {comparison.baseline.source}, "
             f"current {comparison.current.source}."
         ),
@@ -86,3 +87,10 @@ def render_markdown(comparison: Comparison) -> str:
         lines.append("| " + " | ".join(["-"] * len(HEADERS)) + " |")
     lines += ["", escape(f"Method: {comparison.method}."), ""]
     return "\n".join(lines)
+
+
+def _energy_note(comparison: Comparison) -> str:
+    """How energy rows were judged, when there are any (`harness run --energy`)."""
+    if not any(r.quantity == "energy" for r in comparison.rows):
+        return ""
+    return f"; energy per inference (mJ) against {comparison.energy_threshold * 100:g}%"

@@ -51,9 +51,12 @@ class ConfigSamples(DeviceConfig):
     median_ms: tuple[float, ...] = ()  # per ok trial that reported it
     min_ms: tuple[float, ...] = ()
     flagged: tuple[str, ...] = ()  # ok trials with proof flags, "#2 hot" (compare/flags.py)
+    energy_mj: tuple[float, ...] = ()  # per ok trial with a figure: mJ per inference (--energy)
 
     def values(self, metric: str = "mean") -> tuple[float, ...]:
-        """The per-trial figures for `metric` (see METRICS)."""
+        """The per-trial figures for `metric` (see METRICS), or `energy`."""
+        if metric == "energy":
+            return self.energy_mj
         return {"mean": self.latency_ms, "median": self.median_ms, "min": self.min_ms}[metric]
 
     def with_metric(self, metric: str) -> ConfigSamples:
@@ -73,6 +76,8 @@ class ConfigSamples(DeviceConfig):
             "median_ms": list(self.median_ms),
             "min_ms": list(self.min_ms),
             "failed": self.failed,
+            # Only with energy: a baseline saved without it reads as it always did.
+            **({"energy_mj": list(self.energy_mj)} if self.energy_mj else {}),
         }
 
 
@@ -167,7 +172,9 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             "order_index",
         )
     }
+    energy = recs["energy_mj"].tolist() if "energy_mj" in recs.columns else [None] * len(recs)
     values: dict[ConfigId, list[tuple[int, int, float, float | None, float | None]]] = {}
+    energies: dict[ConfigId, list[tuple[int, int, float]]] = {}
     failed: dict[ConfigId, int] = {}
     flag_cols = {c: recs[c].tolist() for c in FLAG_FIELDS if c in recs.columns}
     flagged: dict[ConfigId, list[str]] = {}
@@ -187,6 +194,10 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             if marks:
                 flagged.setdefault(cid, []).append(describe(int(cols["trial_index"][i]), marks))
             med, low = _value(cols["median_us"][i]), _value(cols["min_us"][i])
+            mj = _value(energy[i])
+            if mj is not None and float(mj) > 0:  # ratios need positive figures
+                at = (int(cols["trial_index"][i]), int(cols["order_index"][i]))
+                energies.setdefault(cid, []).append((*at, float(mj)))
             values[cid].append(
                 (
                     int(cols["trial_index"][i]),
@@ -210,6 +221,7 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             median_ms=tuple(t[3] for t in trials if t[3] is not None and t[3] > 0),
             min_ms=tuple(t[4] for t in trials if t[4] is not None and t[4] > 0),
             flagged=tuple(flagged.get(cid, ())),
+            energy_mj=tuple(e[2] for e in sorted(energies.get(cid, []))),
         )
     return out
 
@@ -257,6 +269,7 @@ class _ConfigShape(TypedDict, total=False):
     median_ms: list[float]
     min_ms: list[float]
     failed: int
+    energy_mj: list[float]
 
 
 class _SourceShape(TypedDict, total=False):
@@ -296,7 +309,7 @@ def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
     if problem:
         raise refuse(problem)
     lists: dict[str, tuple[float, ...]] = {}
-    for key in ("latency_ms", "median_ms", "min_ms"):
+    for key in ("latency_ms", "median_ms", "min_ms", "energy_mj"):
         values = tuple(float(v) for v in data.get(key) or ())
         why = next((w for v in values if (w := latency_problem(v, unit_ms=1, positive=True))), None)
         if why:
@@ -316,6 +329,7 @@ def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
         failed=failed,
         median_ms=lists["median_ms"],
         min_ms=lists["min_ms"],
+        energy_mj=lists["energy_mj"],
     )
 
 

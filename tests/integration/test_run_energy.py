@@ -48,7 +48,9 @@ def _truths_mj(dev: SimDevice, trials: int, runs: int) -> list[float]:
     return [p.uws_by_phase["timed"] / 1000 / runs for p in timed[-trials:]]
 
 
-def test_pixel6_run_records_each_trials_rail_energy(make_sim, tmp_path: Path) -> None:
+def test_pixel6_run_records_each_trials_rail_energy(
+    make_sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     dev = make_sim(profile="pixel6")
     runs = 3000
     outcome = run(_settings(dev.serial, tmp_path, trials=2, runs=runs))
@@ -81,6 +83,16 @@ def test_pixel6_run_records_each_trials_rail_energy(make_sim, tmp_path: Path) ->
     trials = load(outcome.run_dir).sort_values("started_at")
     assert list(trials["energy_mj"]) == [r["energy_mj"] for r in records]
     assert list(trials["energy_source"]) == ["odpm", "odpm"]
+    # The baseline keeps energy, and check judges it beside latency.
+    baseline = tmp_path / "baseline.json"
+    assert main(["baseline", "save", str(outcome.run_dir), "-o", str(baseline)]) == 0
+    (config,) = json.loads(baseline.read_text(encoding="utf-8"))["configs"]
+    assert sorted(config["energy_mj"]) == energies
+    capsys.readouterr()
+    code = main(["check", "--baseline", str(baseline), "--current", str(outcome.run_dir), "--json"])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["quantity"] for r in rows] == ["latency", "energy"]
 
 
 def test_pixel6_rails_narrowed_and_one_missing_refused(make_sim, tmp_path: Path) -> None:

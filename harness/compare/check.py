@@ -20,7 +20,12 @@ from harness.compare.comparison import (
     Side,
     as_energy,
 )
-from harness.compare.context import DeviceContext, check_pair, pair_devices
+from harness.compare.context import (
+    DeviceContext,
+    check_pair,
+    energy_differences,
+    pair_devices,
+)
 from harness.compare.flags import downgrade
 from harness.compare.shift import MIN_CONFIGS, family_confidence, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigSamples, Source, load_source
@@ -244,6 +249,48 @@ def judge_energy(
     return [as_energy(r) for r in downgrade(rows, base, cur)]
 
 
+def _energy_rows(
+    base: Mapping[ConfigId, ConfigSamples],
+    cur: Mapping[ConfigId, ConfigSamples],
+    model: str,
+    differences: list[str],
+    *,
+    threshold: float,
+    confidence: float,
+) -> list[ComparisonRow]:
+    """A device pair's energy rows: judged when both sides measured energy alike, else
+    refused, one row per configuration with no statistics and the differences as reason."""
+    if not differences:
+        return judge_energy(base, cur, model, threshold=threshold, confidence=confidence)
+    why = (
+        f"energy not compared: {'; '.join(differences)} (not the same measurement; "
+        "pass --allow-context-change to compare anyway)"
+    )
+    rows = []
+    for cid in sorted(c for c in set(base) & set(cur) if base[c].energy_mj and cur[c].energy_mj):
+        b, c = base[cid], cur[cid]
+        rows.append(
+            ComparisonRow(
+                *cid,
+                model,
+                "inconclusive",
+                median(b.energy_mj),
+                median(c.energy_mj),
+                None,
+                None,
+                None,
+                None,
+                len(b.energy_mj),
+                len(c.energy_mj),
+                threshold,
+                why,
+                quantity="energy",
+                refused=True,
+            )
+        )
+    return rows
+
+
 def _row(
     cid: ConfigId,
     model: str,
@@ -389,13 +436,27 @@ def compare_runs(
             note = _shift_warning(label, shift, both, threshold, pair_rows)
             if note:
                 warnings.append(note)
-            rows += judge_energy(
+            # Energy from different sources (or rails, or a charger's bias on one side) is
+            # refused apart: its rows say so and the check exits 2; latency is judged above.
+            energy_diffs = energy_differences(
+                base.contexts.get(bm, none), cur.contexts.get(cm, none)
+            )
+            energy_rows = _energy_rows(
                 base.configs.get(bm, {}),
                 cur.configs.get(cm, {}),
                 cm,
+                [] if allow_context_change else energy_diffs,
                 threshold=energy_threshold,
                 confidence=confidence,
             )
+            if energy_rows and energy_diffs:
+                said = (
+                    "energy compared anyway (allowed)"
+                    if allow_context_change
+                    else ("energy not compared (pass --allow-context-change to compare anyway)")
+                )
+                warnings.append(f"{label}: {said}: {'; '.join(energy_diffs)}")
+            rows += energy_rows
         elif bm is not None:
             warnings.append(f"{bm}: in the baseline, absent from the current run")
             rows += [

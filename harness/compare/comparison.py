@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.compare.context import DeviceContext, not_a_phone
 from harness.compare.stats import METHOD, VERDICTS, Verdict
-from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.errors import EXIT_FAILURES, EXIT_INPUT, EXIT_OK
 from harness.results.schema import config_key
 
 COMPARISON_SCHEMA_VERSION = 1
@@ -53,6 +53,9 @@ class ComparisonRow:
     # What the row judges: `latency` (ms), or `energy` (`harness run --energy`): then its
     # medians are mJ per inference and `threshold` is the energy threshold.
     quantity: str = "latency"
+    # Not judged: the sides' energy figures measure different things (compare/context.py
+    # ENERGY_MUST_MATCH); its verdict is inconclusive and the check exits 2 for it.
+    refused: bool = False
 
     @property
     def unit(self) -> str:
@@ -122,7 +125,10 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        """1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
+        """2 when energy was refused for a context difference (as a refused comparison is),
+        else 1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
+        if any(r.refused for r in self.rows):
+            return EXIT_INPUT
         return EXIT_FAILURES if any(self.fails(r) for r in self.rows) else EXIT_OK
 
     @property

@@ -54,6 +54,8 @@ def _failure_message(row: ComparisonRow) -> str:
 
 def _skipped(comparison: Comparison, row: ComparisonRow) -> bool:
     """Inconclusive rows, and missing ones the check was told to allow."""
+    if row.refused:
+        return False
     return row.verdict == "inconclusive" or (row.verdict == "missing" and not comparison.fails(row))
 
 
@@ -66,7 +68,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
             "name": "harness check",
             "tests": str(len(comparison.rows)),
             "failures": str(sum(comparison.fails(r) for r in comparison.rows)),
-            "errors": "0",
+            "errors": str(sum(r.refused for r in comparison.rows)),
             "skipped": str(sum(_skipped(comparison, r) for r in comparison.rows)),
             "time": "0",
         },
@@ -81,7 +83,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
                 "name": _clean(f"harness check {model}"),
                 "tests": str(len(rows)),
                 "failures": str(sum(comparison.fails(r) for r in rows)),
-                "errors": "0",
+                "errors": str(sum(r.refused for r in rows)),
                 "skipped": str(sum(_skipped(comparison, r) for r in rows)),
                 "time": "0",
                 "timestamp": when,
@@ -112,7 +114,9 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
                     "time": "0",
                 },
             )
-            if comparison.fails(row):
+            if row.refused:  # not judged at all: an error, as a refused comparison is
+                ET.SubElement(case, "error", {"message": _clean(row.reason), "type": "context"})
+            elif comparison.fails(row):
                 failure = ET.SubElement(
                     case,
                     "failure",

@@ -47,6 +47,8 @@ def render_markdown(comparison: Comparison) -> str:
         for v in ("regression", "failed", "missing")
         if any(r.verdict == v and comparison.fails(r) for r in comparison.rows)
     ]
+    if any(r.refused for r in comparison.rows):
+        failing.append("energy not compared")
     outcome = ", ".join(failing) if failing else "no regression"
     lines = [f"### harness check: {outcome}", ""]
     if comparison.stand_in:  # never let a simulated or stand-in run pass for a phone's

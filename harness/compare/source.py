@@ -155,7 +155,26 @@ def _context(model: str, trials: pd.DataFrame, info: DeviceInfo) -> DeviceContex
         # ...and None with a reason where one was asked but no temperature was readable.
         cooled_unknown_trials=int((cooled.isna() & trials["cooled_reason"].notna()).sum()),
         max_temp_c=float(temps.max()) if len(temps) else None,
+        **_energy_context(trials),
     )
+
+
+def _energy_context(trials: pd.DataFrame) -> dict[str, Any]:
+    """What the ok trials' energy figures measured: source, rails, a charger's bias.
+
+    Only trials with a figure count, so a run without `--energy` (or from before it)
+    says nothing and is never refused for it."""
+    if "energy_mj" not in trials.columns:
+        return {}
+    measured = trials[(trials["status"] == "ok") & trials["energy_mj"].notna()]
+    if not len(measured):
+        return {}
+    rails = sorted({str(v) for v in measured["energy_rails"].dropna()})
+    return {
+        "energy_source": _joined(measured, "energy_source"),
+        "energy_rails": ";".join(rails) or None,
+        "energy_biased": bool(measured["energy_biased"].fillna(False).astype(bool).any()),
+    }
 
 
 def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:

@@ -6,12 +6,15 @@ import random
 from pathlib import Path
 
 from harness.compare.ab import ArmTrial, judge_pairs
+from harness.compare.baseline import save_baseline
 from harness.compare.check import compare_runs
 from harness.compare.comparison import as_energy
 from harness.compare.context import DeviceContext
 from harness.compare.junit import junit_xml
 from harness.compare.markdown import render_markdown
-from harness.compare.source import ConfigSamples, Source, _config_from_dict
+from harness.compare.source import ConfigSamples, Source, _config_from_dict, read_baseline
+from harness.compare.table import render_table
+from tests.support.sample import SampleEnergy, SampleSpec, write_sample_run
 
 CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default")
 
@@ -71,3 +74,74 @@ def test_ab_pairs_judge_energy_too() -> None:
     )  # fmt: skip
     assert row.verdict == "regression" and row.quantity == "energy"
     assert row.ratio is not None and 1.15 < row.ratio < 1.25
+
+
+def _measured(tmp_path: Path, name: str, energy: SampleEnergy, seed: int) -> Path:
+    spec = SampleSpec(variants="v2:1.0_224,v2:0.35_96,v2:0.5_128", trials=8, cv=0.005, seed=seed,
+                      run_id=name, energy=energy)  # fmt: skip
+    return write_sample_run(tmp_path / name, spec)
+
+
+def test_energy_from_the_rails_and_from_the_gauge_is_refused_while_latency_is_judged(
+    tmp_path: Path,
+) -> None:
+    base = _measured(tmp_path, "base", SampleEnergy("odpm"), 1)
+    cur = _measured(tmp_path, "cur", SampleEnergy("fuel_gauge", power_mw=3000.0), 2)
+    comparison = compare_runs(base, cur)
+    latency = [r for r in comparison.rows if r.quantity == "latency"]
+    energy = [r for r in comparison.rows if r.quantity == "energy"]
+    assert len(latency) == 3 and {r.verdict for r in latency} == {"unchanged"}
+    assert not any(r.refused for r in latency)
+    # Twice the energy, and yet no regression: the two figures are not one measurement.
+    assert len(energy) == 3 and all(r.refused and r.verdict == "inconclusive" for r in energy)
+    assert all(r.ratio is None and r.p_value is None for r in energy)
+    assert "energy source: baseline 'odpm' vs current 'fuel_gauge'" in energy[0].reason
+    assert comparison.exit_code == 2
+    assert any("energy not compared" in w for w in comparison.warnings)
+    xml = junit_xml(comparison).decode()
+    assert xml.count('<error message="energy not compared: energy source') == 3
+    assert 'errors="3"' in xml
+    assert render_markdown(comparison).startswith("### harness check: energy not compared")
+    assert "energy not compared: energy source" in render_table(comparison)
+    # Allowed: judged (every configuration moved alike: the whole run moved, inconclusive),
+    # with the difference as a warning.
+    allowed = compare_runs(base, cur, allow_context_change=True)
+    judged = [r for r in allowed.rows if r.quantity == "energy"]
+    assert len(judged) == 3 and not any(r.refused for r in judged)
+    assert all(r.ratio is not None and 1.9 < r.ratio < 2.1 for r in judged)
+    assert any("energy compared anyway (allowed)" in w for w in allowed.warnings)
+    assert allowed.exit_code == 0
+
+
+def test_a_charger_biased_gauge_is_not_compared_with_an_unbiased_one(tmp_path: Path) -> None:
+    base = _measured(tmp_path, "base", SampleEnergy("fuel_gauge"), 1)
+    cur = _measured(tmp_path, "cur", SampleEnergy("fuel_gauge", biased=True), 2)
+    comparison = compare_runs(base, cur)
+    energy = [r for r in comparison.rows if r.quantity == "energy"]
+    assert energy and all(r.refused for r in energy)
+    assert "energy biased by a charger: baseline 'False' vs current 'True'" in energy[0].reason
+    assert comparison.exit_code == 2
+    assert {r.verdict for r in comparison.rows if r.quantity == "latency"} == {"unchanged"}
+
+
+def test_other_rails_are_not_compared_and_alike_ones_are(tmp_path: Path) -> None:
+    base = _measured(tmp_path, "base", SampleEnergy("odpm"), 1)
+    other = _measured(
+        tmp_path, "other", SampleEnergy("odpm", rails={"S2M_VDD_CPUCL2": "CPU(BIG)"}), 2
+    )
+    assert all(r.refused for r in compare_runs(base, other).rows if r.quantity == "energy")
+    same = _measured(tmp_path, "same", SampleEnergy("odpm"), 3)
+    alike = compare_runs(base, same)
+    assert [r.verdict for r in alike.rows if r.quantity == "energy"] == ["unchanged"] * 3
+    assert alike.exit_code == 0 and not any("energy" in w for w in alike.warnings)
+
+
+def test_a_baseline_file_keeps_what_its_energy_measured(tmp_path: Path) -> None:
+    run = _measured(tmp_path, "base", SampleEnergy("fuel_gauge", biased=True), 1)
+    saved, _ = save_baseline(run, tmp_path / "baseline.json")
+    context = read_baseline(saved).contexts["Pixel"]
+    assert (context.energy_source, context.energy_rails, context.energy_biased) == (
+        "fuel_gauge", None, True,
+    )  # fmt: skip
+    cur = _measured(tmp_path, "cur", SampleEnergy("odpm"), 2)
+    assert compare_runs(saved, cur).exit_code == 2

@@ -15,10 +15,11 @@ from typing import Any
 from harness import __version__, catalogue
 from harness.errors import UnknownVariantError
 from harness.identity import DeviceInfo
-from harness.report import advice, charts, history, ops
+from harness.report import advice, charts, energy_charts, history, ops
 from harness.report.advice import count as _count
 from harness.report.arms import arms_section
 from harness.report.baseline import BaselineResult, changes_for
+from harness.report.energy import energy_fact, energy_section
 from harness.report.model import (
     BaselineSection,
     Chart,
@@ -104,6 +105,12 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 setup=f"t{s.threads} {s.cores} xnnpack={s.xnnpack}" if len(setups) > 1 else "",
                 delegation=_delegation_text(s),
                 n_warned=s.warned_trials,
+                energy_mj=s.energy_median_mj,
+                energy_p5_mj=s.energy_p5_mj,
+                energy_p95_mj=s.energy_p95_mj,
+                power_mw=s.power_median_mw,
+                energy_trials=s.energy_trials,
+                energy_biased=bool(s.energy_biased_trials),
             )
         )
 
@@ -203,6 +210,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
     """How: threads, cores, XNNPACK, run counts, and which harness wrote it when."""
     s = run.settings
     m = run.meta
+    energy = energy_fact(run)
     return (
         Fact("Threads", _text(s.threads)),
         Fact("Cores", _mask_text(run)),
@@ -211,6 +219,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
         Fact("Trials per variant", _text(s.stored("trials"))),
         Fact("Cooldown", _cooldown_text(s)),
         Fact("Op profile", "yes" if s.op_profile else "no"),
+        *((energy,) if energy is not None else ()),
         Fact("Harness", f"{_text(m.harness_version)} (git {_text(m.git_commit)})"),
         Fact("TensorFlow (converter)", _text(m.tf_version)),
         Fact("Run", f"{_text(m.run_id)}, {_text(m.status)}"),
@@ -252,6 +261,9 @@ def figures(
     if baseline is not None and baseline.available:
         regressions = sum(1 for c in baseline.rows if c.verdict == "regression")
         out.append(Figure("Regressions", str(regressions), "bad" if regressions else "ok"))
+        if baseline.energy_rows:
+            more = sum(1 for c in baseline.energy_rows if c.verdict == "regression")
+            out.append(Figure("Energy regressions", str(more), "bad" if more else "ok"))
     return tuple(out)
 
 
@@ -263,6 +275,7 @@ def section_charts(anchor: str, rows: Sequence[VariantRow], prov: Provenance) ->
         charts.latency_vs_macs(f"{anchor}-macs", rows, host=host),
         charts.accuracy_vs_latency(f"{anchor}-acc", rows, host=host),
         charts.trial_distributions(f"{anchor}-dist", rows, host=host),
+        energy_charts.energy_vs_latency(f"{anchor}-energy", rows, host=host),
     )
     return tuple(c for c in made if c is not None)
 
@@ -295,6 +308,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         baseline=base,
         provenance=prov,
         arms=arms_section(run, f"{anchor}-ab"),
+        energy=energy_section(run),
     )
 
 

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 
 from harness.cli import main
@@ -93,6 +94,32 @@ def test_pixel6_run_records_each_trials_rail_energy(
     assert code == 0
     rows = json.loads(capsys.readouterr().out)["rows"]
     assert [r["quantity"] for r in rows] == ["latency", "energy"]
+    # Other rails measure something else: check refuses their energy, judges latency.
+    narrow = run(_settings(dev.serial, tmp_path / "narrow", trials=1, runs=2000,
+                           energy_rails=["S2M_VDD_CPUCL2"]))  # fmt: skip
+    code = main(["check", "--baseline", str(baseline), "--current", str(narrow.run_dir), "--json"])
+    assert code == 2
+    latency, energy = json.loads(capsys.readouterr().out)["rows"]
+    assert not latency["refused"] and energy["refused"] and energy["verdict"] == "inconclusive"
+    assert "energy rails: baseline" in energy["reason"]
+    # The report: an energy column, the chart, and the phone's rails with what they feed.
+    page = tmp_path / "report.html"
+    assert main(["report", str(outcome.run_dir), "-o", str(page)]) == 0
+    doc = lxml.html.fromstring(page.read_text(encoding="utf-8"))
+    heads = [
+        th.text_content().strip() for th in doc.xpath("//table[@class='sortable variants']//th")
+    ]
+    assert "mJ / inference" in heads
+    cell = doc.xpath("//table[@class='sortable variants']/tbody/tr/td")[
+        heads.index("mJ / inference")
+    ]
+    assert float(cell.get("data-value")) == pytest.approx(row["energy_median_mj"])
+    shown = [
+        [td.text_content().strip() for td in tr.findall("td")[:2]]
+        for tr in doc.xpath("//table[@class='sortable rails']/tbody/tr")
+    ]
+    assert shown == [[r.name, r.subsystem] for r in profiles.PIXEL6_POWER.rails]
+    assert doc.xpath("//figure[@data-chart='dev1-energy']")
 
 
 def test_pixel6_rails_narrowed_and_one_missing_refused(make_sim, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@
 
 2. Latency and harness time, on the simulated Pixel 6 through a real adb
    server: trials of one configuration alternate energy on, off, off, on, ...
-   (TrialRunner, as a run's trials; energy is not yet a `harness run` option)
+   (TrialRunner, as `harness run --energy` runs its trials)
    and each ABBA block's mean latencies are compared:
 
        cost = median over blocks of (mean with energy / mean without) - 1   (target within 1 %)
@@ -25,13 +25,30 @@
    (less the idle window, which is spent on purpose) beside that of the
    trials without energy.
 
-    python benchmarks/bench_energy.py [--blocks 6] [--runs 5000] [--repeats 5]
+3. Energy per inference against the power model's truth across the 22
+   MobileNetV2 variants (fp32, big cores) on the simulated Pixel 6, each
+   trial's figure (`trial_energy`, what `harness run --energy` records) set
+   beside what the model charged that process's timed runs. Each variant's
+   runs are chosen for a timed phase of about --timed-s (from one short
+   calibration trial), far fewer than a run's default: the figure needs ten
+   times the meters' 50 ms refresh, not minutes.
+
+4. The gate: how often `harness check` flags a 10% energy increase of one
+   configuration, and how often identical code fails it, over seeded pairs of
+   runs judged by `judge_energy` (the code of check's energy rows) under a
+   stated noise model (`tests.support.power.RunNoise`): bench_check_power's
+   latency model with the trial CV widened by the meters' own error (part 3's
+   spread, or --meter-cv), and a harsher one.
+
+    python benchmarks/bench_energy.py [--part all|cost|latency|accuracy|gate]
+        [--blocks 6] [--runs 5000] [--repeats 5] [--trials 3] [--timed-s 1.0] [--reps 2000]
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import math
 import os
 import resource
 import shutil
@@ -41,6 +58,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -144,34 +164,34 @@ def script_cost(repeats: int) -> dict[float, tuple[float, float]]:
     return out
 
 
-def _prepared(serial: str, runs: int) -> tuple[Any, Any, Any]:
-    """The device prepared as a run prepares it: (session, target, model on the device)."""
+def _prepared(serial: str, variants: list[str], runs: int) -> tuple[Any, Any]:
+    """The device prepared as a run prepares it, with these fp32 models: (session, target)."""
     from harness.bench.prepare import ModelFile, identify, prepare_device
     from harness.catalogue import get
     from harness.convert import convert_many
     from harness.device.select import connect
     from harness.vocab import Config
 
-    (converted,) = convert_many([get(VARIANT)], progress=False)
-    model = ModelFile(VARIANT, "fp32", Path(converted.path), converted.sha256)
+    converted = convert_many([get(v) for v in variants], progress=False)
+    models = [
+        ModelFile(v, "fp32", Path(c.path), c.sha256)
+        for v, c in zip(variants, converted, strict=True)
+    ]
+    configs = [Config(v, "fp32", 1, "big", "default") for v in variants]
     (session,) = connect([serial])
     identified = identify(session, cores=["big"], benchmark_binary=None)
     prepared = prepare_device(
-        session, identified, models=[model], configs=[Config(VARIANT, "fp32", 1, "big", "default")],
-        runs=runs, warmup=3, benchmark_binary=None, reconnect_timeout_s=10, logs_dir=None,
+        session, identified, models=models, configs=configs, runs=runs, warmup=3,
+        benchmark_binary=None, reconnect_timeout_s=10, logs_dir=None,
     )  # fmt: skip
-    return session, prepared.target, prepared.target.models[(VARIANT, "fp32")]
+    return session, prepared.target
 
 
-def trial_costs(blocks: int, runs: int) -> dict[str, list[float]]:
-    """Trials alternating energy on/off in ABBA blocks on the simulated Pixel 6."""
+@contextmanager
+def _simulated_pixel6() -> Iterator[Any]:
+    """A simulated Pixel 6 behind a real adb server of its own; stopped on the way out."""
     import adbutils
 
-    from harness.bench.command import build_command
-    from harness.bench.energy import trial_energy
-    from harness.bench.trial import TrialRunner, TrialSettings
-    from harness.device.energy import choose_energy, probe_energy
-    from harness.logs.parser import parse
     from harness.sim import SimDevice
 
     port = _free_port()
@@ -180,16 +200,37 @@ def trial_costs(blocks: int, runs: int) -> dict[str, list[float]]:
     )
     adb = adbutils.adb_path()
     subprocess.run([adb, "-P", str(port), "start-server"], env=env, check=True, capture_output=True)
+    before = os.environ.get("ANDROID_ADB_SERVER_PORT")
     os.environ["ANDROID_ADB_SERVER_PORT"] = str(port)
     sim = SimDevice.start(profile="pixel6")
-    keys = ("on", "off", "ratio", "median_ratio", "err", "bound", "end")
-    found: dict[str, list[float]] = {k: [] for k in keys}
-    found.update({"around_on": [], "around_off": []})
     try:
         subprocess.run(
             [adb, "-P", str(port), "connect", sim.serial], env=env, check=True, capture_output=True
         )
-        session, target, model = _prepared(sim.serial, runs)
+        yield sim
+    finally:
+        sim.stop()
+        subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
+        if before is None:
+            os.environ.pop("ANDROID_ADB_SERVER_PORT", None)
+        else:
+            os.environ["ANDROID_ADB_SERVER_PORT"] = before
+
+
+def trial_costs(blocks: int, runs: int) -> dict[str, list[float]]:
+    """Trials alternating energy on/off in ABBA blocks on the simulated Pixel 6."""
+    from harness.bench.command import build_command
+    from harness.bench.energy import trial_energy
+    from harness.bench.trial import TrialRunner, TrialSettings
+    from harness.device.energy import choose_energy, probe_energy
+    from harness.logs.parser import parse
+
+    keys = ("on", "off", "ratio", "median_ratio", "err", "bound", "end")
+    found: dict[str, list[float]] = {k: [] for k in keys}
+    found.update({"around_on": [], "around_off": []})
+    with _simulated_pixel6() as sim:
+        session, target = _prepared(sim.serial, [VARIANT], runs)
+        model = target.models[(VARIANT, "fp32")]
         request = choose_energy(probe_energy(session), serial=sim.serial)
         command = build_command(
             target.binary.device_path, target.binary.flags, graph=model.path, threads=1,
@@ -236,36 +277,197 @@ def trial_costs(blocks: int, runs: int) -> dict[str, list[float]]:
             found["median_ratio"].append(
                 statistics.mean(medians[True]) / statistics.mean(medians[False])
             )
-    finally:
-        sim.stop()
-        subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
     return found
+
+
+@dataclass
+class VariantEnergy:
+    """One variant's energy trials against the power model's truth."""
+
+    variant: str
+    runs: int
+    timed_s: list[float] = field(default_factory=list)  # each trial's timed runs, as placed
+    err_pct: list[float] = field(default_factory=list)  # figure / truth - 1, per trial
+    bound_pct: list[float] = field(default_factory=list)
+    energy_mj: list[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+
+
+def accuracy(trials: int, timed_s: float) -> list[VariantEnergy]:
+    """Every MobileNetV2 variant's energy per inference against the power model's truth."""
+    from harness.bench.command import build_command
+    from harness.bench.energy import trial_energy
+    from harness.bench.trial import TrialRunner, TrialSettings
+    from harness.catalogue import select
+    from harness.device.energy import choose_energy, probe_energy
+    from harness.logs.parser import parse
+
+    variants = [v.id for v in select("v2:*")]
+    out: list[VariantEnergy] = []
+    with _simulated_pixel6() as sim:
+        session, target = _prepared(sim.serial, variants, 50)
+        request = choose_energy(probe_energy(session), serial=sim.serial)
+        mask, cpus = target.masks["big"], target.cpus["big"]
+
+        def trial(variant: str, runs: int, energy: bool, name: str) -> tuple[Any, float]:
+            settings = TrialSettings(
+                runs=runs, warmup=3, timeout_s=600, energy=request if energy else None
+            )
+            command = build_command(
+                target.binary.device_path, target.binary.flags,
+                graph=target.models[(variant, "fp32")].path, threads=1, runs=runs, warmup=3,
+                xnnpack="default",
+            )  # fmt: skip
+            got, _ = TrialRunner(target, settings, "bench").execute(name, mask, command.argv, cpus)
+            parsed = parse(got.stdout or "", got.stderr or "", got.state.exit_code)
+            if parsed.status != "ok" or parsed.figures.avg_us is None:
+                raise SystemExit(f"{variant}: trial failed: {parsed.error}")
+            return got, parsed.figures.avg_us / 1000.0
+
+        for variant in variants:
+            _, calibration_ms = trial(variant, 10, False, f"{variant}-cal")
+            runs = max(10, math.ceil(timed_s * 1000.0 / calibration_ms))
+            found = VariantEnergy(variant, runs)
+            for i in range(trials):
+                got, latency = trial(variant, runs, True, f"{variant}-{i}")
+                energy = trial_energy(got, request)
+                truth = sim.power.processes()[-1].uws_by_phase["timed"] / 1000 / runs
+                if energy.energy_mj is None or energy.bound_pct is None:
+                    raise SystemExit(f"{variant}: no energy figure: {energy.reason}")
+                found.err_pct.append((energy.energy_mj / truth - 1) * 100)
+                found.bound_pct.append(energy.bound_pct)
+                found.timed_s.append(energy.timed_s or 0.0)
+                found.energy_mj.append(energy.energy_mj)
+                found.latency_ms.append(latency)
+            out.append(found)
+            print(
+                f"  {variant:24} {runs:4d} runs, timed {statistics.median(found.timed_s):.2f} s: "
+                f"error median {statistics.median(found.err_pct):+.2f} %, worst "
+                f"{max(found.err_pct, key=abs):+.2f} %, "
+                f"bound {statistics.median(found.bound_pct):.2f} %",
+                flush=True,
+            )
+    return out
+
+
+def _cv(values: list[float]) -> float:
+    return statistics.stdev(values) / statistics.mean(values) if len(values) > 1 else 0.0
+
+
+def print_accuracy(found: list[VariantEnergy], trials: int, timed_s: float) -> float:
+    """The summary of part 3; returns the meters' own error (sd of figure / truth, a fraction)."""
+    errs = [e for v in found for e in v.err_pct]
+    within = sum(abs(e) <= 5.0 for e in errs)
+    worst = max(found, key=lambda v: max(abs(e) for e in v.err_pct))
+    meter = statistics.stdev(errs) / 100 if len(errs) > 1 else 0.0
+    print(
+        f"  {len(found)} variants x {trials} trials (timed phase ~{timed_s:g} s each): "
+        f"{within} of {len(errs)} figures within 5 % of the truth; error median "
+        f"{statistics.median(errs):+.2f} %, worst {max(errs, key=abs):+.2f} % "
+        f"({worst.variant}), sd {meter * 100:.2f} %"
+    )
+    print(
+        "  trial-to-trial CV on this host (median over variants): energy "
+        f"{statistics.median(_cv(v.energy_mj) for v in found) * 100:.1f} %, latency "
+        f"{statistics.median(_cv(v.latency_ms) for v in found) * 100:.1f} %"
+    )
+    return meter
+
+
+def gate(reps: int, meter_cv: float) -> None:
+    """Part 4: check's energy rows under a stated noise model, seeded pairs of runs."""
+    from tests.support.power import RunNoise, check_rates, energy_noise
+
+    latency = RunNoise()
+    stated = energy_noise(meter_cv, latency)
+    harsh = RunNoise(cv=0.03, config_sd=0.01)
+    print(f"  noise model (energy): {stated.describe()}")
+    print(
+        f"  (bench_check_power's latency model, its trial CV {latency.cv:.0%} widened by the "
+        f"meters' own error {meter_cv:.2%} to {stated.cv:.2%}: energy per inference = power x "
+        "latency)"
+    )
+    print(f"  harsher: {harsh.describe()}")
+    print(f"  {reps} seeded pairs of runs per cell; threshold 5%, confidence 99%")
+    print()
+    print(
+        "  | noise, configurations, trials a side | false alarms per check | per configuration "
+        "| 10% more energy in one flagged |"
+    )
+    print("  |---|---:|---:|---:|")
+    for label, noise in (("stated", stated), ("harsher", harsh)):
+        for configs in (6, 22):
+            for n in (5, 10):
+                kw = dict(reps=reps, noise=noise, configs=configs, n=n, energy=True)
+                same = check_rates(**kw)  # type: ignore[arg-type]
+                more = check_rates(slowdown=0.10, **kw)  # type: ignore[arg-type]
+                print(
+                    f"  | {label}, {configs}, {n} | {same.false_per_check * 100:.1f}% | "
+                    f"{same.false_per_config * 100:.2f}% | {more.detected * 100:.1f}% |",
+                    flush=True,
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--part", choices=("all", "cost", "latency", "accuracy", "gate"), default="all"
+    )
     parser.add_argument("--blocks", type=int, default=6, help="ABBA blocks of 4 trials")
     # Enough runs that a trial spans several 500 ms samples, as bench_proof's.
     parser.add_argument("--runs", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=5, help="CPU-time trials per side")
+    parser.add_argument("--trials", type=int, default=3, help="energy trials per variant")
+    parser.add_argument("--timed-s", type=float, default=1.0, help="timed phase per trial")
+    parser.add_argument("--reps", type=int, default=2000, help="seeded pairs per gate cell")
+    parser.add_argument(
+        "--meter-cv", type=float, default=None,
+        help="the meters' own error for the gate's model (default: part 3's, else 0.01)",
+    )  # fmt: skip
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    part = args.part
+    started = time.perf_counter()
 
-    cost = script_cost(args.repeats)
+    if part in ("all", "cost"):
+        _print_cost(args.repeats)
+    if part in ("all", "latency"):
+        _print_latency(args.blocks, args.runs)
+    meter = args.meter_cv
+    if part in ("all", "accuracy"):
+        print(
+            f"energy per inference vs the power model's truth, 22 variants (fp32, big cores, "
+            f"simulated Pixel 6, {args.trials} trials each):",
+            flush=True,
+        )
+        found = accuracy(args.trials, args.timed_s)
+        measured = print_accuracy(found, args.trials, args.timed_s)
+        meter = measured if meter is None else meter
+    if part in ("all", "gate"):
+        print("the gate on energy (harness check's energy rows, judge_energy):")
+        gate(args.reps, 0.01 if meter is None else meter)
+    print(f"({time.perf_counter() - started:.0f} s)")
+    sys.exit(0)
+
+
+def _print_cost(repeats: int) -> None:
+    cost = script_cost(repeats)
     (short, (on_s, off_s)), (long, (on_l, off_l)) = sorted(cost.items())
     looks = on_s - off_s
     per_warm = ((on_l - off_l) - looks) / (long - short)
-    print(f"the scripts' CPU time per trial (median of {args.repeats}, mksh, {TRIAL_S:g} s timed):")
+    print(f"the scripts' CPU time per trial (median of {repeats}, mksh, {TRIAL_S:g} s timed):")
     for warm, (on, off) in sorted(cost.items()):
         print(f"  warm-up {warm:g} s: energy on {on * 1000:7.1f} ms, off {off * 1000:7.1f} ms")
     print(
         f"  watching for the timed line: {per_warm * 1000:.1f} ms per second of warm-up "
         f"({per_warm * 100:.2f} % of one CPU, off the measured cores, before the timed runs)"
     )
-    print(f"  the four looks (two meters, 16 rails): {looks * 1000:.1f} ms per trial")
+    print(f"  the four looks (two meters, 16 rails): {looks * 1000:.1f} ms per trial", flush=True)
 
-    found = trial_costs(args.blocks, args.runs)
-    print(f"trial latency on the simulated Pixel 6 ({VARIANT}, big cores, {args.runs} runs):")
+
+def _print_latency(blocks: int, runs: int) -> None:
+    found = trial_costs(blocks, runs)
+    print(f"trial latency on the simulated Pixel 6 ({VARIANT}, big cores, {runs} runs):")
     print(
         f"  with energy {statistics.mean(found['on']):.3f} ms ({len(found['on'])} trials), "
         f"without {statistics.mean(found['off']):.3f} ms ({len(found['off'])})"
@@ -290,9 +492,9 @@ def main() -> None:
     print(
         "  time per trial beyond its process (median): "
         f"with energy {statistics.median(found['around_on']):.0f} ms + the idle window, "
-        f"without {statistics.median(found['around_off']):.0f} ms"
+        f"without {statistics.median(found['around_off']):.0f} ms",
+        flush=True,
     )
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from harness.bench.target import DeviceModel, DeviceTarget, ModelFile
 from harness.device import files, preflight, thermal
 from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores, unverified_selection
+from harness.device.energy import EnergyRequest
 from harness.device.info import read_info
 from harness.device.preflight import Preflight
 from harness.device.session import DeviceSession
@@ -59,6 +60,7 @@ class PreparedDevice:
     cores: dict[str, CoreChoice]  # policy -> the mask and CPUs it chose
     warnings: list[str]
     fixed_performance: bool | None = None
+    energy: EnergyRequest | None = None  # where its trials read energy (run --energy)
 
 
 def identify(

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from harness.bench.command import build_command
+from harness.bench.energy_record import with_energy
 from harness.bench.plan import TrialSpec
 from harness.bench.proof import with_proof
 from harness.bench.record import Observed, build_record
@@ -172,13 +173,14 @@ class TrialRunner:
             ),
         )
 
-        return with_proof(
+        proved = with_proof(
             record,
             got.samples,
             cluster_max_khz=self.target.cluster_max_khz,
             hot_limit_c=self.settings.cooldown_temp_c,
             log=f"{got.stdout or ''}\n{got.stderr or ''}",
         )
+        return with_energy(proved, got, self.settings.energy)
 
     def execute(
         self,

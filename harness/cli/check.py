@@ -86,6 +86,14 @@ def check(
             "deliberate subset). A configuration whose trials all failed still fails.",
         ),
     ] = False,
+    energy_threshold: Annotated[
+        str,
+        typer.Option(
+            "--energy-threshold",
+            help="Smallest energy increase that counts, for runs made with --energy "
+            "(e.g. 5% or 0.05, above 0%, below 100%).",
+        ),
+    ] = "5%",
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write JUnit XML (one testcase per config).")
     ] = None,
@@ -121,6 +129,7 @@ def check(
             threshold=parse_fraction(threshold),
             confidence=parse_fraction(confidence, what="confidence"),
             metric=metric,
+            energy_threshold=parse_fraction(energy_threshold),
         )
     elif baseline is None or current is None:
         missing = "--baseline" if baseline is None else "--current"
@@ -140,6 +149,7 @@ def check(
             allow_context_change,
             metric,
             allow_missing,
+            energy_threshold,
         )
     _write_outputs(comparison, junit, markdown, as_json)
     raise typer.Exit(comparison.exit_code)
@@ -154,6 +164,7 @@ def _against_baseline(
     allow_context_change: bool,
     metric: str,
     allow_missing: bool,
+    energy_threshold: str,
 ) -> Comparison:
     # harness.compare loads pandas and scipy: only this command pays for them.
     from harness.compare.check import compare_runs
@@ -168,6 +179,7 @@ def _against_baseline(
         allow_context_change=allow_context_change,
         metric=metric,
         allow_missing=allow_missing,
+        energy_threshold=parse_fraction(energy_threshold),
     )
 
 

@@ -56,6 +56,10 @@ def summary_table(summary: pd.DataFrame) -> str:
         head.append("stopped")
     if units:
         head[5:5] = ["unit", "delegated"]
+    # Energy per inference, when the run read it (`--energy`).
+    energy = "energy_trials" in summary.columns and bool((summary["energy_trials"] > 0).any())
+    if energy:
+        head += ["mJ/inf", "p5-p95 mJ"]
     if several:
         head.insert(0, "device")
     rows = []
@@ -79,6 +83,11 @@ def summary_table(summary: pd.DataFrame) -> str:
             row.append(stop if isinstance(stop, str) else "-")
         if units:
             row[5:5] = [str(r["accelerator"]), delegated(r)]
+        if energy:
+            row += [
+                _fmt(r.get("energy_median_mj"), ".3f"),
+                f"{_fmt(r.get('energy_p5_mj'), '.3f')}-{_fmt(r.get('energy_p95_mj'), '.3f')}",
+            ]
         if several:
             row.insert(0, str(r.get("device_model") or r["device_serial"]))
         rows.append(row)
@@ -351,6 +360,30 @@ def run_cmd(
             "repeatable. Instead of the catalogue's variants, or beside those --variants names.",
         ),
     ] = None,
+    energy: Annotated[
+        bool,
+        typer.Option(
+            "--energy",
+            help="Read energy per inference in every trial, from the phone's power rails "
+            '(Pixel 6 and later) or its fuel gauge while on battery (docs/run.md "Energy").',
+        ),
+    ] = DEFAULTS.energy,
+    energy_on_usb: Annotated[
+        bool,
+        typer.Option(
+            "--energy-on-usb",
+            help="With --energy: measure through the fuel gauge though a charger powers the "
+            "phone; every figure is marked biased.",
+        ),
+    ] = DEFAULTS.energy_on_usb,
+    energy_rails: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAMES",
+            help="With --energy: only these power rails (comma list, as the phone names "
+            "them); default: all.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
     """Measure the chosen variants on phones; print a summary beside the Pixel-1 column."""
@@ -402,6 +435,9 @@ def run_cmd(
         accelerators=split_list(accelerator) if accelerator else list(DEFAULTS.accelerators),
         allow_fallback=allow_fallback,
         own_models=own,
+        energy=energy,
+        energy_on_usb=energy_on_usb,
+        energy_rails=split_list(energy_rails),
     )
     if more is not None and not settings.more:
         raise OptionError("--more selects nothing", option="--more")

@@ -18,7 +18,7 @@ import numbers
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.compare.comparison import Comparison, ComparisonRow, Side
+from harness.compare.comparison import Comparison, ComparisonRow, Side, as_energy
 from harness.compare.sequential import decide_pairs
 from harness.compare.source import METRICS
 from harness.compare.stats import (
@@ -87,15 +87,22 @@ class ArmTrial:
     latency_ms: float | None = None  # the trial's mean
     median_us: float | None = None  # of its timed runs
     min_us: float | None = None
+    energy_mj: float | None = None  # per inference (`harness run --energy`)
 
     def value(self, metric: str) -> float | None:
-        """The trial's figure for `metric` (METRICS) in ms; None when it has none."""
+        """The trial's figure for `metric` (METRICS) in ms, or for `energy` in mJ per
+        inference; None when it has none."""
         if self.status != "ok":
             return None
-        raw = {"mean": self.latency_ms, "median": self.median_us, "min": self.min_us}[metric]
+        raw = {
+            "mean": self.latency_ms,
+            "median": self.median_us,
+            "min": self.min_us,
+            "energy": self.energy_mj,
+        }[metric]
         if raw is None or math.isnan(raw):
             return None
-        value = raw / (1.0 if metric == "mean" else 1000.0)
+        value = raw / (1000.0 if metric in ("median", "min") else 1.0)
         return value if value > 0 else None
 
 
@@ -199,11 +206,14 @@ def compare_arms(
     threshold: float = 0.05,
     confidence: float = 0.99,
     metric: str = "mean",
+    energy_threshold: float = 0.05,
 ) -> Comparison:
-    """Verdicts for arm B against arm A in every configuration and device of an A/B run."""
+    """Verdicts for arm B against arm A in every configuration and device of an A/B run;
+    where both arms read energy (`--energy`), an energy row per configuration too."""
     if metric not in METRICS:
         raise StatsInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     threshold, confidence = validate_threshold(threshold), validate_confidence(confidence)
+    energy_threshold = validate_threshold(energy_threshold)
     run_dir = Path(run_dir)
     if not (run_dir / "meta.json").is_file():
         raise ResultsError(
@@ -230,6 +240,7 @@ def compare_arms(
             latency_ms=_known(r["latency_ms"]),
             median_us=_known(r["median_us"]),
             min_us=_known(r["min_us"]),
+            energy_mj=_known(r.get("energy_mj")),
         )
         groups.setdefault((model, cid), {la: [], lb: []})[str(r["arm"])].append(trial)
     rows = [
@@ -246,6 +257,29 @@ def compare_arms(
         )
         for (model, cid), g in sorted(groups.items())
     ]
+    rows += [
+        as_energy(
+            judge_pairs(
+                cid,
+                model,
+                g[la],
+                g[lb],
+                threshold=energy_threshold,
+                confidence=confidence,
+                metric="energy",
+                labels=(la, lb),
+            )
+        )
+        for (model, cid), g in sorted(groups.items())
+        if all(any(t.value("energy") is not None for t in g[arm]) for arm in (la, lb))
+    ]
+    # A configuration's energy row right after its latency row.
+    rows.sort(
+        key=lambda r: (
+            r.device_model, (r.variant, r.quant, r.threads, r.cores, r.xnnpack),
+            r.quantity != "latency",
+        )
+    )  # fmt: skip
     warnings = []
     status = meta.status
     if status not in (None, "complete"):
@@ -265,4 +299,5 @@ def compare_arms(
         confidence=confidence,
         method=SEQUENTIAL_METHOD if meta.settings.until_decided else METHOD,
         metric=metric,
+        energy_threshold=energy_threshold,
     )

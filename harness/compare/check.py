@@ -18,8 +18,14 @@ from harness.compare.comparison import (
     Comparison,
     ComparisonRow,
     Side,
+    as_energy,
 )
-from harness.compare.context import DeviceContext, check_pair, pair_devices
+from harness.compare.context import (
+    DeviceContext,
+    check_pair,
+    energy_differences,
+    pair_devices,
+)
 from harness.compare.flags import downgrade
 from harness.compare.shift import MIN_CONFIGS, family_confidence, own_changes, shared_shift
 from harness.compare.source import METRICS, ConfigSamples, Source, load_source
@@ -46,6 +52,7 @@ __all__ = [
     "Side",
     "compare_runs",
     "judge_configs",
+    "judge_energy",
     "threshold_for",
 ]
 
@@ -255,6 +262,73 @@ def judge_configs(
     return rows, shared_shift([m[4] for m in measured])
 
 
+def judge_energy(
+    base: Mapping[ConfigId, ConfigSamples],
+    cur: Mapping[ConfigId, ConfigSamples],
+    model: str,
+    *,
+    threshold: float,
+    confidence: float,
+) -> list[ComparisonRow]:
+    """Energy rows of one device pair: the configurations with energy on both sides,
+    judged as latency is (the same statistics, shift and false-alarm budget)."""
+    shared = sorted(c for c in set(base) & set(cur) if base[c].energy_mj and cur[c].energy_mj)
+    if not shared:
+        return []
+    rows, _shift = judge_configs(
+        {c: base[c].with_metric("energy") for c in shared},
+        {c: cur[c].with_metric("energy") for c in shared},
+        model,
+        threshold=threshold,
+        confidence=confidence,
+        thresholds=None,
+    )
+    return [as_energy(r) for r in downgrade(rows, base, cur)]
+
+
+def _energy_rows(
+    base: Mapping[ConfigId, ConfigSamples],
+    cur: Mapping[ConfigId, ConfigSamples],
+    model: str,
+    differences: list[str],
+    *,
+    threshold: float,
+    confidence: float,
+) -> list[ComparisonRow]:
+    """A device pair's energy rows: judged when both sides measured energy alike, else
+    refused, one row per configuration with no statistics and the differences as reason."""
+    if not differences:
+        return judge_energy(base, cur, model, threshold=threshold, confidence=confidence)
+    why = (
+        f"energy not compared: {'; '.join(differences)} (not the same measurement; "
+        "pass --allow-context-change to compare anyway)"
+    )
+    rows = []
+    for cid in sorted(c for c in set(base) & set(cur) if base[c].energy_mj and cur[c].energy_mj):
+        b, c = base[cid], cur[cid]
+        rows.append(
+            ComparisonRow(
+                *cid[:5],
+                model,
+                "inconclusive",
+                median(b.energy_mj),
+                median(c.energy_mj),
+                None,
+                None,
+                None,
+                None,
+                len(b.energy_mj),
+                len(c.energy_mj),
+                threshold,
+                why,
+                accelerator=cid[5],
+                quantity="energy",
+                refused=True,
+            )
+        )
+    return rows
+
+
 def _row(
     cid: ConfigId,
     model: str,
@@ -336,6 +410,7 @@ def compare_runs(
     allow_context_change: bool = False,
     metric: str = "mean",
     allow_missing: bool = False,
+    energy_threshold: float = 0.05,
 ) -> Comparison:
     """Verdicts for every configuration of `current` against `baseline`.
 
@@ -345,10 +420,13 @@ def compare_runs(
     default), or the `median` / `min` of its timed runs (robust to interference).
     `allow_missing` keeps configurations absent from the current run (a deliberate
     subset) from failing the gate; a configuration whose trials all failed still fails.
+    Configurations with energy figures on both sides (`harness run --energy`) get an
+    energy row too, judged alike against `energy_threshold`.
     """
     if metric not in METRICS:
         raise StatsInputError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     threshold = validate_threshold(threshold)
+    energy_threshold = validate_threshold(energy_threshold)
     confidence = validate_confidence(confidence)
     for value in (thresholds or {}).values():
         validate_threshold(value)
@@ -400,6 +478,27 @@ def compare_runs(
             note = _shift_warning(label, shift, both, threshold, pair_rows)
             if note:
                 warnings.append(note)
+            # Energy from different sources (or rails, or a charger's bias on one side) is
+            # refused apart: its rows say so and the check exits 2; latency is judged above.
+            energy_diffs = energy_differences(
+                base.contexts.get(bm, none), cur.contexts.get(cm, none)
+            )
+            energy_rows = _energy_rows(
+                base.configs.get(bm, {}),
+                cur.configs.get(cm, {}),
+                cm,
+                [] if allow_context_change else energy_diffs,
+                threshold=energy_threshold,
+                confidence=confidence,
+            )
+            if energy_rows and energy_diffs:
+                said = (
+                    "energy compared anyway (allowed)"
+                    if allow_context_change
+                    else ("energy not compared (pass --allow-context-change to compare anyway)")
+                )
+                warnings.append(f"{label}: {said}: {'; '.join(energy_diffs)}")
+            rows += energy_rows
         elif bm is not None:
             warnings.append(f"{bm}: in the baseline, absent from the current run")
             rows += [
@@ -427,6 +526,7 @@ def compare_runs(
             r.device_model,
             config_size_key(r.variant, r.quant, r.threads, r.cores, r.xnnpack),
             r.accelerator,
+            r.quantity != "latency",  # a configuration's energy row after its latency row
         )
     )
     return Comparison(
@@ -440,4 +540,5 @@ def compare_runs(
         thresholds=dict(thresholds or {}),
         metric=metric,
         allow_missing=allow_missing,
+        energy_threshold=energy_threshold,
     )

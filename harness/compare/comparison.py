@@ -7,12 +7,13 @@ and the console table, JUnit, markdown and JSON outputs render them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.compare.context import DeviceContext, not_a_phone
 from harness.compare.stats import METHOD, VERDICTS, Verdict
-from harness.errors import EXIT_FAILURES, EXIT_OK
+from harness.errors import EXIT_FAILURES, EXIT_INPUT, EXIT_OK
 from harness.results.schema import config_key
 from harness.vocab import DEFAULT_ACCELERATOR
 
@@ -51,6 +52,17 @@ class ComparisonRow:
     # on figures not to be trusted, and its reason says so.
     noisy: bool = False
     accelerator: str = field(default=DEFAULT_ACCELERATOR, kw_only=True)  # the compute unit
+    # What the row judges: `latency` (ms), or `energy` (`harness run --energy`): then its
+    # medians are mJ per inference and `threshold` is the energy threshold.
+    quantity: str = "latency"
+    # Not judged: the sides' energy figures measure different things (compare/context.py
+    # ENERGY_MUST_MATCH); its verdict is inconclusive and the check exits 2 for it.
+    refused: bool = False
+
+    @property
+    def unit(self) -> str:
+        """The unit of the row's medians: ms, or mJ per inference for an energy row."""
+        return "mJ" if self.quantity == "energy" else "ms"
 
     @property
     def config(self) -> str:
@@ -62,6 +74,15 @@ class ComparisonRow:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict, with the configuration key added."""
         return {**dataclasses.asdict(self), "config": self.config}
+
+
+def as_energy(row: ComparisonRow) -> ComparisonRow:
+    """A verdict row judged on energy per inference: marked so, its reason said of energy
+    (more or less of it, not slower or faster)."""
+    reason = row.reason
+    for said, meant in (("slower", "more energy"), ("faster", "less energy")):
+        reason = re.sub(rf"\b{said}\b", meant, reason)
+    return dataclasses.replace(row, quantity="energy", reason=reason)
 
 
 @dataclass(frozen=True)
@@ -98,6 +119,7 @@ class Comparison:
     thresholds: dict[str, float] = field(default_factory=dict)
     metric: str = "mean"
     allow_missing: bool = False
+    energy_threshold: float = 0.05  # smallest energy increase that counts (energy rows)
 
     def fails(self, row: ComparisonRow) -> bool:
         """Whether a row fails the gate: regression, failed, or missing unless allowed."""
@@ -107,7 +129,10 @@ class Comparison:
 
     @property
     def exit_code(self) -> int:
-        """1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
+        """2 when energy was refused for a context difference (as a refused comparison is),
+        else 1 when any configuration regressed, failed or is missing (unless allowed), else 0."""
+        if any(r.refused for r in self.rows):
+            return EXIT_INPUT
         return EXIT_FAILURES if any(self.fails(r) for r in self.rows) else EXIT_OK
 
     @property
@@ -146,6 +171,7 @@ class Comparison:
             "thresholds": dict(self.thresholds),
             "confidence": self.confidence,
             "allow_missing": self.allow_missing,
+            "energy_threshold": self.energy_threshold,
             "exit_code": self.exit_code,
             "counts": self.counts(),
             "warnings": list(self.warnings),

@@ -35,6 +35,10 @@ class DeviceContext(Stored):
     uncooled_trials: int | None = None
     cooled_unknown_trials: int | None = None
     max_temp_c: float | None = None
+    # What its energy figures measured (`harness run --energy`): None without any.
+    energy_source: str | None = None  # odpm | fuel_gauge, comma-joined when several
+    energy_rails: str | None = None  # odpm: the rails summed, "A,B"; ";"-joined when several
+    energy_biased: bool | None = None  # some figure was the fuel gauge on a charger
 
 
 Read = Callable[[DeviceContext], object]
@@ -48,6 +52,12 @@ MUST_MATCH: tuple[tuple[str, Read], ...] = (
 )
 # A difference is worth a warning in every output.
 WARN_IF_DIFFERENT: tuple[tuple[str, Read], ...] = (("Android build", lambda c: c.fingerprint),)
+# What an energy figure means: a difference refuses comparing energy (latency is judged).
+ENERGY_MUST_MATCH: tuple[tuple[str, Read], ...] = (
+    ("energy source", lambda c: c.energy_source),
+    ("energy rails", lambda c: c.energy_rails),
+    ("energy biased by a charger", lambda c: c.energy_biased),
+)
 
 
 @dataclass
@@ -92,6 +102,18 @@ def check_pair(base: DeviceContext, cur: DeviceContext, *, label: str) -> Contex
         if trouble:
             report.warnings.append(f"{label}: thermal trouble in the {side}: {trouble}")
     return report
+
+
+def energy_differences(base: DeviceContext, cur: DeviceContext) -> list[str]:
+    """Why two sides' energy figures measure different things: the rails' sum against the
+    whole phone's gauge, other rails, a charger's bias on one side only. A side that does not
+    say (no energy, an older baseline) is not checked."""
+    out = []
+    for name, read in ENERGY_MUST_MATCH:
+        b, c = read(base), read(cur)
+        if b is not None and c is not None and b != c:
+            out.append(f"{name}: baseline {_show(b)} vs current {_show(c)}")
+    return out
 
 
 def thermal_trouble(ctx: DeviceContext) -> str | None:

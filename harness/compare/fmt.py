@@ -35,4 +35,5 @@ def trials(row: ComparisonRow) -> str:
 
 def config_label(row: ComparisonRow) -> str:
     """A short human name for a configuration: `mobilenet_v2_1.0_224 fp32 t1 big xnnpack=on`."""
-    return f"{row.variant} {row.quant} t{row.threads} {row.cores} xnnpack={row.xnnpack}"
+    label = f"{row.variant} {row.quant} t{row.threads} {row.cores} xnnpack={row.xnnpack}"
+    return f"{label} energy (mJ/inference)" if row.quantity == "energy" else label

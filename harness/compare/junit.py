@@ -34,8 +34,8 @@ def _details(row: ComparisonRow) -> str:
     return _clean(
         f"{fmt.config_label(row)} on {row.device_model}\n"
         f"verdict: {row.verdict}\n"
-        f"baseline median: {fmt.ms(row.baseline_median_ms)} ms (n={row.n_baseline})\n"
-        f"current median: {fmt.ms(row.current_median_ms)} ms (n={row.n_current}"
+        f"baseline median: {fmt.ms(row.baseline_median_ms)} {row.unit} (n={row.n_baseline})\n"
+        f"current median: {fmt.ms(row.current_median_ms)} {row.unit} (n={row.n_current}"
         f"{f', {row.n_failed} failed' if row.n_failed else ''})\n"
         f"change: {fmt.change(row.ratio)} "
         f"(bounds {fmt.bounds(row)}, p={fmt.p_value(row.p_value)})\n"
@@ -47,12 +47,15 @@ def _details(row: ComparisonRow) -> str:
 def _failure_message(row: ComparisonRow) -> str:
     """One line for a failing configuration; it counts the current trials that failed."""
     if row.verdict == "regression":
-        return f"{fmt.change(row.ratio)} slower: {row.reason}"
+        word = "more energy" if row.quantity == "energy" else "slower"
+        return f"{fmt.change(row.ratio)} {word}: {row.reason}"
     return f"{row.verdict}: {row.reason}"
 
 
 def _skipped(comparison: Comparison, row: ComparisonRow) -> bool:
     """Inconclusive rows, and missing ones the check was told to allow."""
+    if row.refused:
+        return False
     return row.verdict == "inconclusive" or (row.verdict == "missing" and not comparison.fails(row))
 
 
@@ -65,7 +68,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
             "name": "harness check",
             "tests": str(len(comparison.rows)),
             "failures": str(sum(comparison.fails(r) for r in comparison.rows)),
-            "errors": "0",
+            "errors": str(sum(r.refused for r in comparison.rows)),
             "skipped": str(sum(_skipped(comparison, r) for r in comparison.rows)),
             "time": "0",
         },
@@ -80,7 +83,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
                 "name": _clean(f"harness check {model}"),
                 "tests": str(len(rows)),
                 "failures": str(sum(comparison.fails(r) for r in rows)),
-                "errors": "0",
+                "errors": str(sum(r.refused for r in rows)),
                 "skipped": str(sum(_skipped(comparison, r) for r in rows)),
                 "time": "0",
                 "timestamp": when,
@@ -90,6 +93,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
         props = ET.SubElement(suite, "properties")
         for name, value in (
             ("threshold", f"{comparison.threshold * 100:g}%"),
+            ("energy_threshold", f"{comparison.energy_threshold * 100:g}%"),
             ("confidence", f"{comparison.confidence * 100:g}%"),
             ("method", comparison.method),
             ("metric", comparison.metric),
@@ -104,12 +108,15 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
                 suite,
                 "testcase",
                 {
-                    "name": _clean(row.config),
+                    # A configuration's energy verdict is a testcase of its own.
+                    "name": _clean(row.config + ("|energy" if row.quantity == "energy" else "")),
                     "classname": classname,
                     "time": "0",
                 },
             )
-            if comparison.fails(row):
+            if row.refused:  # not judged at all: an error, as a refused comparison is
+                ET.SubElement(case, "error", {"message": _clean(row.reason), "type": "context"})
+            elif comparison.fails(row):
                 failure = ET.SubElement(
                     case,
                     "failure",

@@ -47,6 +47,8 @@ def render_markdown(comparison: Comparison) -> str:
         for v in ("regression", "failed", "missing")
         if any(r.verdict == v and comparison.fails(r) for r in comparison.rows)
     ]
+    if any(r.refused for r in comparison.rows):
+        failing.append("energy not compared")
     outcome = ", ".join(failing) if failing else "no regression"
     lines = [f"### harness check: {outcome}", ""]
     if comparison.stand_in:  # never let a simulated or stand-in run pass for a phone's
@@ -56,7 +58,8 @@ def render_markdown(comparison: Comparison) -> str:
         escape(
             f"{len(comparison.rows)} configurations: {summary}. "
             f"Threshold {comparison.threshold * 100:g}%, confidence "
-            f"{comparison.confidence * 100:g}%, per-trial {comparison.metric}; "
+            f"{comparison.confidence * 100:g}%, per-trial {comparison.metric}"
+            f"{_energy_note(comparison)}; "
             f"baseline {comparison.baseline.source}, "
             f"current {comparison.current.source}."
         ),
@@ -86,3 +89,10 @@ def render_markdown(comparison: Comparison) -> str:
         lines.append("| " + " | ".join(["-"] * len(HEADERS)) + " |")
     lines += ["", escape(f"Method: {comparison.method}."), ""]
     return "\n".join(lines)
+
+
+def _energy_note(comparison: Comparison) -> str:
+    """How energy rows were judged, when there are any (`harness run --energy`)."""
+    if not any(r.quantity == "energy" for r in comparison.rows):
+        return ""
+    return f"; energy per inference (mJ) against {comparison.energy_threshold * 100:g}%"

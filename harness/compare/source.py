@@ -55,9 +55,12 @@ class ConfigSamples(DeviceConfig):
     # Trials whose delegate fell back to the CPU (status `fallback`, or let pass `ok` with
     # --allow-fallback): the configuration did not run on its unit.
     fell_back: int = 0
+    energy_mj: tuple[float, ...] = ()  # per ok trial with a figure: mJ per inference (--energy)
 
     def values(self, metric: str = "mean") -> tuple[float, ...]:
-        """The per-trial figures for `metric` (see METRICS)."""
+        """The per-trial figures for `metric` (see METRICS), or `energy`."""
+        if metric == "energy":
+            return self.energy_mj
         return {"mean": self.latency_ms, "median": self.median_ms, "min": self.min_ms}[metric]
 
     def with_metric(self, metric: str) -> ConfigSamples:
@@ -78,6 +81,8 @@ class ConfigSamples(DeviceConfig):
             "median_ms": list(self.median_ms),
             "min_ms": list(self.min_ms),
             "failed": self.failed,
+            # Only with energy: a baseline saved without it reads as it always did.
+            **({"energy_mj": list(self.energy_mj)} if self.energy_mj else {}),
         }
 
 
@@ -155,7 +160,26 @@ def _context(model: str, trials: pd.DataFrame, info: DeviceInfo) -> DeviceContex
         # ...and None with a reason where one was asked but no temperature was readable.
         cooled_unknown_trials=int((cooled.isna() & trials["cooled_reason"].notna()).sum()),
         max_temp_c=float(temps.max()) if len(temps) else None,
+        **_energy_context(trials),
     )
+
+
+def _energy_context(trials: pd.DataFrame) -> dict[str, Any]:
+    """What the ok trials' energy figures measured: source, rails, a charger's bias.
+
+    Only trials with a figure count, so a run without `--energy` (or from before it)
+    says nothing and is never refused for it."""
+    if "energy_mj" not in trials.columns:
+        return {}
+    measured = trials[(trials["status"] == "ok") & trials["energy_mj"].notna()]
+    if not len(measured):
+        return {}
+    rails = sorted({str(v) for v in measured["energy_rails"].dropna()})
+    return {
+        "energy_source": _joined(measured, "energy_source"),
+        "energy_rails": ";".join(rails) or None,
+        "energy_biased": bool(measured["energy_biased"].fillna(False).astype(bool).any()),
+    }
 
 
 def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
@@ -176,7 +200,9 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             "delegation",
         )
     }
+    energy = recs["energy_mj"].tolist() if "energy_mj" in recs.columns else [None] * len(recs)
     values: dict[ConfigId, list[tuple[int, int, float, float | None, float | None]]] = {}
+    energies: dict[ConfigId, list[tuple[int, int, float]]] = {}
     failed: dict[ConfigId, int] = {}
     flag_cols = {c: recs[c].tolist() for c in FLAG_FIELDS if c in recs.columns}
     flagged: dict[ConfigId, list[str]] = {}
@@ -200,6 +226,10 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             if marks:
                 flagged.setdefault(cid, []).append(describe(int(cols["trial_index"][i]), marks))
             med, low = _value(cols["median_us"][i]), _value(cols["min_us"][i])
+            mj = _value(energy[i])
+            if mj is not None and float(mj) > 0:  # ratios need positive figures
+                at = (int(cols["trial_index"][i]), int(cols["order_index"][i]))
+                energies.setdefault(cid, []).append((*at, float(mj)))
             values[cid].append(
                 (
                     int(cols["trial_index"][i]),
@@ -225,6 +255,7 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
             min_ms=tuple(t[4] for t in trials if t[4] is not None and t[4] > 0),
             flagged=tuple(flagged.get(cid, ())),
             fell_back=fell_back.get(cid, 0),
+            energy_mj=tuple(e[2] for e in sorted(energies.get(cid, []))),
         )
     return out
 
@@ -278,6 +309,7 @@ class _ConfigShape(TypedDict, total=False):
     median_ms: list[float]
     min_ms: list[float]
     failed: int
+    energy_mj: list[float]
 
 
 class _SourceShape(TypedDict, total=False):
@@ -317,7 +349,7 @@ def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
     if problem:
         raise refuse(problem)
     lists: dict[str, tuple[float, ...]] = {}
-    for key in ("latency_ms", "median_ms", "min_ms"):
+    for key in ("latency_ms", "median_ms", "min_ms", "energy_mj"):
         values = tuple(float(v) for v in data.get(key) or ())
         why = next((w for v in values if (w := latency_problem(v, unit_ms=1, positive=True))), None)
         if why:
@@ -338,6 +370,7 @@ def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
         failed=failed,
         median_ms=lists["median_ms"],
         min_ms=lists["min_ms"],
+        energy_mj=lists["energy_mj"],
     )
 
 

@@ -34,7 +34,7 @@ MIN_IDLE_S = 0.1
 # idle window stays well inside it.
 MAX_IDLE_S = 10.0
 # What a rail name may hold: it travels in a shell argument and a samples line.
-_RAIL = re.compile(r"[A-Za-z0-9_.-]+")
+RAIL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 # An energy_value channel line: `CH3(T=358356)[S2M_VDD_CPUCL2], 761330` (odpm.c).
 _CHANNEL = re.compile(r"^CH\d+\(T=\d+\)\[([^\]]*)\], *-?\d+$")
 # enabled_rails: `CH3[S2M_VDD_CPUCL2]:CPU(BIG)`.
@@ -145,7 +145,7 @@ class EnergyRequest:
                 option="--energy-idle",
             )
         for rail in self.rails:
-            if not _RAIL.fullmatch(rail.name):
+            if not RAIL_NAME.fullmatch(rail.name):
                 raise OptionError(f"unusable rail name {rail.name!r}", option="--energy-rails")
         if self.source == "odpm" and not self.rails:
             raise OptionError("no rail to measure", option="--energy-rails")
@@ -306,7 +306,7 @@ def choose_energy(
             serial=serial,
             hint=(
                 "run over adb over Wi-Fi or through a USB hub that cuts the port's power, "
-                "or pass --energy-on-usb to accept the bias (every record says so)"
+                "or pass --energy-on-usb to accept the bias, which every record then states"
             ),
         )
     return EnergyRequest("fuel_gauge", idle_s=idle_s, on_usb=external is not False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from harness.report.energy import energy_warnings
 from harness.report.model import Advice, VariantRow
 from harness.report.runs import DeviceRun
 from harness.results.summary import NOISY_CV
@@ -161,6 +162,7 @@ def section_warnings(run: DeviceRun, rows: Sequence[VariantRow]) -> tuple[Advice
         _unstable(rows),
         _battery(run),
         _device_setup(run),
+        *energy_warnings(run, rows),
     ]
     order = {"bad": 0, "warn": 1, "info": 2, "ok": 3}
     return tuple(sorted((a for a in found if a is not None), key=lambda a: order[a.tone]))

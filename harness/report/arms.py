@@ -33,10 +33,17 @@ def arms_section(run: DeviceRun, key: str) -> ArmsSection | None:
             key=lambda c: variant_size_key(c.variant, c.quant, c.config),
         )
     )
+    energy = tuple(c for c in rows if c.quantity == "energy")  # a table of their own
+    rows = tuple(c for c in rows if c.quantity != "energy")
     note = (
         f"{comparison.method}; a change counts when it exceeds {comparison.threshold:.0%} "
         f"at {comparison.confidence:.0%} confidence. Interval: each end a one-sided bound."
     )
     return ArmsSection(
-        a=a, b=b, note=note, rows=rows, chart=arm_charts.arm_trials(key, run.trials, labels)
+        a=a,
+        b=b,
+        note=note,
+        rows=rows,
+        chart=arm_charts.arm_trials(key, run.trials, labels),
+        energy_rows=energy,
     )

@@ -95,6 +95,7 @@ def change_row(row: ComparisonRow) -> ChangeRow:
         high_pct=_pct(row.ci_high),
         verdict=verdict,
         tone=TONES.get(verdict, "info"),
+        quantity=row.quantity,
     )
 
 
@@ -112,6 +113,9 @@ def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSec
             key=lambda c: variant_size_key(c.variant, c.quant, c.config),
         )
     )
+    # Energy rows (`harness run --energy` on both sides) get a table of their own.
+    energy = tuple(c for c in rows if c.quantity == "energy")
+    rows = tuple(c for c in rows if c.quantity != "energy")
     if comparison is None or not rows:
         return BaselineSection(
             source=result.source,
@@ -128,4 +132,5 @@ def changes_for(result: BaselineResult, run: DeviceRun, key: str) -> BaselineSec
         note=note,
         rows=rows,
         chart=history_charts.baseline_changes(key, rows, result.threshold),
+        energy_rows=energy,
     )

@@ -15,10 +15,11 @@ from typing import Any
 from harness import __version__, catalogue
 from harness.errors import UnknownVariantError
 from harness.identity import DeviceInfo
-from harness.report import advice, charts, history, ops
+from harness.report import advice, charts, energy_charts, history, ops
 from harness.report.advice import count as _count
 from harness.report.arms import arms_section
 from harness.report.baseline import BaselineResult, changes_for
+from harness.report.energy import energy_fact, energy_section
 from harness.report.model import (
     BaselineSection,
     Chart,
@@ -111,6 +112,12 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
                 n_warned=s.warned_trials,
                 stopped=_stopped(run, config),
                 unit=s.accelerator,
+                energy_mj=s.energy_median_mj,
+                energy_p5_mj=s.energy_p5_mj,
+                energy_p95_mj=s.energy_p95_mj,
+                power_mw=s.power_median_mw,
+                energy_trials=s.energy_trials,
+                energy_biased=bool(s.energy_biased_trials),
             )
         )
 
@@ -234,6 +241,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
     """How: threads, cores, XNNPACK, run counts, and which harness wrote it when."""
     s = run.settings
     m = run.meta
+    energy = energy_fact(run)
     return (
         Fact("Threads", _text(s.threads)),
         Fact("Cores", _mask_text(run)),
@@ -244,6 +252,7 @@ def settings_facts(run: DeviceRun) -> tuple[Fact, ...]:
         Fact("Cooldown", _cooldown_text(s)),
         Fact("Op profile", "yes" if s.op_profile else "no"),
         *_sequential_facts(s),
+        *((energy,) if energy is not None else ()),
         Fact("Harness", f"{_text(m.harness_version)} (git {_text(m.git_commit)})"),
         Fact("TensorFlow (converter)", _text(m.tf_version)),
         Fact("Run", f"{_text(m.run_id)}, {_text(m.status)}"),
@@ -285,6 +294,9 @@ def figures(
     if baseline is not None and baseline.available:
         regressions = sum(1 for c in baseline.rows if c.verdict == "regression")
         out.append(Figure("Regressions", str(regressions), "bad" if regressions else "ok"))
+        if baseline.energy_rows:
+            more = sum(1 for c in baseline.energy_rows if c.verdict == "regression")
+            out.append(Figure("Energy regressions", str(more), "bad" if more else "ok"))
     return tuple(out)
 
 
@@ -297,6 +309,7 @@ def section_charts(anchor: str, rows: Sequence[VariantRow], prov: Provenance) ->
         charts.accuracy_vs_latency(f"{anchor}-acc", rows, host=host),
         charts.trial_distributions(f"{anchor}-dist", rows, host=host),
         charts.units_chart(f"{anchor}-units", rows, host=host),
+        energy_charts.energy_vs_latency(f"{anchor}-energy", rows, host=host),
     )
     return tuple(c for c in made if c is not None)
 
@@ -330,6 +343,7 @@ def build_section(index: int, run: DeviceRun, baseline: BaselineResult | None) -
         provenance=prov,
         arms=arms_section(run, f"{anchor}-ab"),
         units=any(r.unit != "cpu" for r in rows),
+        energy=energy_section(run),
     )
 
 

@@ -49,6 +49,14 @@ class VariantRow:
     stopped: str = ""  # sequential trials: "confident after 7 trials" (meta.json sequential)
     unit: str = "cpu"  # the compute unit asked for (`--accelerator`)
 
+    # Energy per inference over the ok trials (`harness run --energy`); None without it.
+    energy_mj: float | None = None  # median, mJ per inference
+    energy_p5_mj: float | None = None
+    energy_p95_mj: float | None = None
+    power_mw: float | None = None  # median power over the timed runs, above idle
+    energy_trials: int = 0  # ok trials with a figure
+    energy_biased: bool = False  # read on the fuel gauge while a charger carried the load
+
     @property
     def model_config(self) -> str:
         """The configuration without its unit: the rows of one model and setup, on each unit."""
@@ -141,6 +149,7 @@ class ChangeRow:
     high_pct: float | None
     verdict: str  # regression | improvement | unchanged | not significant | missing | ...
     tone: Tone
+    quantity: str = "latency"  # or energy: then the medians are mJ per inference
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ class ArmsSection:
     note: str  # how the verdicts were reached
     rows: tuple[ChangeRow, ...]  # baseline_ms: arm A's median, current_ms: arm B's
     chart: Chart | None = None
+    energy_rows: tuple[ChangeRow, ...] = ()  # where both arms read energy
 
 
 @dataclass(frozen=True)
@@ -163,6 +173,26 @@ class BaselineSection:
     note: str  # why unavailable, or how verdicts were reached
     rows: tuple[ChangeRow, ...] = ()
     chart: Chart | None = None
+    energy_rows: tuple[ChangeRow, ...] = ()  # where both sides read energy
+
+
+@dataclass(frozen=True)
+class RailRow:
+    """One power rail the energy figures summed, as the phone named it."""
+
+    name: str
+    feeds: str  # what the meter says it feeds ("CPU(BIG)"); "" when it says nothing
+    share: float | None  # of the energy its trials measured (all ok trials together)
+
+
+@dataclass(frozen=True)
+class EnergySection:
+    """Where one phone's energy was read (`harness run --energy`) and its rails."""
+
+    source: str  # in words
+    note: str  # what the figure covers, and a charger's bias
+    rails: tuple[RailRow, ...]  # () for the fuel gauge: the whole phone
+    biased: bool
 
 
 @dataclass(frozen=True)
@@ -188,6 +218,7 @@ class Section:
     provenance: Provenance = PHONE
     arms: ArmsSection | None = None  # an A/B run's arms side by side
     units: bool = False  # a unit other than the CPU ran: the table says each row's
+    energy: EnergySection | None = None  # `harness run --energy`: source and rails
 
     @property
     def heading(self) -> str:

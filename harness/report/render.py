@@ -181,6 +181,14 @@ class Rendered:
                         if base is not None and base.available
                         else None
                     ),
+                    # `harness run --energy`: configurations with energy, and those the
+                    # baseline judged more costly (None without energy on both sides).
+                    "energy_measured": sum(1 for r in s.rows if r.energy_trials),
+                    "energy_regressions": (
+                        sum(1 for c in base.energy_rows if c.verdict == "regression")
+                        if base is not None and base.energy_rows
+                        else None
+                    ),
                 }
             )
         return {

@@ -46,9 +46,14 @@ def _dtype_for(annotation: Any) -> str:
 TRIAL_DTYPES: dict[str, str] = {name: _dtype_for(kind) for name, kind in STORED_TYPES.items()}
 """Column name -> pandas dtype for the trial table (the stored fields, in order)."""
 
-DICT_COLUMNS: tuple[str, ...] = tuple(
-    name for name, kind in STORED_TYPES.items() if typing.get_origin(kind) is dict
-)
+
+def _is_dict(annotation: Any) -> bool:
+    """A dict field, or an optional one (`dict[str, float] | None`)."""
+    kinds = [annotation, *typing.get_args(annotation)]
+    return any(k is dict or typing.get_origin(k) is dict for k in kinds)
+
+
+DICT_COLUMNS: tuple[str, ...] = tuple(name for name, kind in STORED_TYPES.items() if _is_dict(kind))
 
 
 def json_safe(value: Any) -> Any:

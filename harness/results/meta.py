@@ -18,13 +18,14 @@ from typing import TypedDict
 from harness.identity import BinaryInfo, DeviceInfo
 from harness.results.schema import SCHEMA_VERSION
 from harness.stored import OPTIONAL, Stored
-from harness.vocab import SEQUENTIAL_MAX_TRIALS, RunStatus, StopReason
+from harness.vocab import SEQUENTIAL_MAX_TRIALS, EnergySource, RunStatus, StopReason
 
 __all__ = [
     "ArmRecord",
     "ArmSpec",
     "ConfigStop",
     "CoreChoice",
+    "EnergySetup",
     "MeasuredSettings",
     "ModelFacts",
     "OwnModelSpec",
@@ -79,6 +80,10 @@ class MeasuredSettings(Stored):
     allow_fallback: bool = False
     # Models of the user's own (`--model`); absent in runs made before they could be given.
     own_models: tuple[OwnModelSpec, ...] = ()
+    # Energy per inference (`harness run --energy`); absent in runs made before it.
+    energy: bool = field(default=False, metadata=OPTIONAL)
+    energy_on_usb: bool = field(default=False, metadata=OPTIONAL)
+    energy_rails: tuple[str, ...] = field(default=(), metadata=OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,20 @@ class SequentialRecord(Stored):
 
 
 @dataclass(frozen=True)
+class EnergySetup(Stored):
+    """meta.json `energy[serial]`: where a phone's energy was read (`harness run --energy`).
+
+    `biased`: the fuel gauge while a charger carried the load (`--energy-on-usb`).
+    """
+
+    source: EnergySource
+    rails: tuple[str, ...]  # odpm: the rails summed; () for the gauge (the whole phone)
+    subsystems: Mapping[str, str]  # rail -> what it feeds, as the meter says (CPU(BIG))
+    on_usb: bool
+    biased: bool
+
+
+@dataclass(frozen=True)
 class RunMeta(Stored):
     """meta.json: what a run measured, where, with what, and how it ended.
 
@@ -175,6 +194,8 @@ class RunMeta(Stored):
     missing: Mapping[str, int] | None = field(default=None, metadata=OPTIONAL)
     arms: Mapping[str, ArmRecord] = field(default_factory=dict, metadata=OPTIONAL)  # A/B run
     sequential: SequentialRecord | None = field(default=None, metadata=OPTIONAL)
+    # serial -> its energy source, with `--energy` (docs/run.md "Energy").
+    energy: Mapping[str, EnergySetup] = field(default_factory=dict, metadata=OPTIONAL)
     schema_version: int = SCHEMA_VERSION
 
     def device(self, serial: str) -> DeviceInfo:

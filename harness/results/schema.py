@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.logs.proof import Verdict
-from harness.vocab import TRIAL_STATUSES, BinaryKind, TrialStatus, config_key
+from harness.vocab import TRIAL_STATUSES, BinaryKind, EnergySource, TrialStatus, config_key
 
 SCHEMA_VERSION = 1
 
@@ -162,6 +162,17 @@ class TrialRecord:
     accelerator: str = "cpu"
     partitions: int | None = None  # the parts of the graph the unit's delegate ran
     delegation: Verdict | None = None  # applied | partial | fallback | failed | unknown
+    # Energy per inference over the timed runs, above the idle power (`harness run
+    # --energy`, harness/bench/energy.py); None without it, and in records written before.
+    energy_mj: float | None = None
+    power_mw: float | None = None  # average over the timed runs, above the idle power
+    idle_power_mw: float | None = None  # measured just before the trial, subtracted
+    energy_source: EnergySource | None = None  # odpm (power rails) | fuel_gauge
+    energy_rails: str | None = None  # odpm: the rails summed, "S2M_VDD_CPUCL2,..."
+    energy_rail_mj: dict[str, float] | None = None  # odpm: rail -> mJ per inference
+    energy_biased: bool | None = None  # the fuel gauge while a charger carried the load
+    energy_bound_pct: float | None = None  # what the edges and counter steps could be off by
+    energy_reason: str | None = None  # why energy_mj is None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

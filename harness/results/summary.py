@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any
 from harness import catalogue
 from harness.catalogue.order import config_size_key
 from harness.errors import UnknownVariantError
+from harness.results.energy_summary import (
+    ENERGY_COLUMNS,
+    ENERGY_DTYPES,
+    energy_figures,
+    energy_notes,
+)
 from harness.results.flags import flagged_trials
 from harness.vocab import FAILED_STATUSES, config_key
 
@@ -70,6 +76,15 @@ class SummaryRow:
     proof_flags: str | None = None  # which and why: "#1 hot+throttled; #3 interfered"
     accelerator: str = "cpu"  # the compute unit asked for
     delegation: str | None = None  # what most trials' proofs say: applied, partial, fallback...
+    # Energy per inference over the ok trials (harness.results.energy_summary); run --energy.
+    energy_trials: int = 0  # ok trials with an energy figure
+    energy_median_mj: float | None = None
+    energy_p5_mj: float | None = None
+    energy_p95_mj: float | None = None
+    power_median_mw: float | None = None  # above the idle power, over the timed runs
+    idle_median_mw: float | None = None
+    energy_source: str | None = None  # odpm | fuel_gauge
+    energy_biased_trials: int = 0  # read on the fuel gauge while a charger carried the load
 
 
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SummaryRow))
@@ -97,6 +112,7 @@ _DTYPES: dict[str, str] = {
     "proof_flags": "string",
     "accelerator": "string",
     "delegation": "string",
+    **ENERGY_DTYPES,
 }
 
 
@@ -158,6 +174,7 @@ def status_notes(summary: pd.DataFrame) -> list[str]:
     noisy = summary[summary["status"] == "noisy"]
     if len(noisy):
         notes.append(noisy_advice([name(r) for r in noisy.to_dict(orient="records")]))
+    notes += energy_notes(summary, name)
     flagged = summary[summary["flagged_trials"] > 0].to_dict(orient="records")
     if flagged:
         notes.append(
@@ -253,6 +270,7 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         proof_flags="; ".join(flagged) or None,
         accelerator=str(accelerator),
         delegation=_most(group["delegation"]),
+        **energy_figures(ok),
     )
 
 
@@ -302,6 +320,7 @@ def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
         "total_nodes",
         "parse_warnings",
         "delegation",
+        *ENERGY_COLUMNS,
     ):
         if column not in frame.columns:
             frame[column] = None

@@ -6,6 +6,7 @@ stops this stage leaves a run folder that `--resume` completes.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -94,7 +95,13 @@ def make_runners(
     runners = []
     for p, plan_serial in zip(prepared, plan_serials, strict=True):
         runners.append(
-            TrialRunner(p.target, trial_settings, run_id, on_event=emit, plan_serial=plan_serial)
+            TrialRunner(
+                p.target,
+                dataclasses.replace(trial_settings, energy=p.energy),  # the phone's own source
+                run_id,
+                on_event=emit,
+                plan_serial=plan_serial,
+            )
         )
     return runners
 

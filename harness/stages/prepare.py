@@ -29,6 +29,7 @@ from harness.device.session import DeviceSession
 from harness.results.files import LOGS_DIR
 from harness.results.meta import ModelFacts, RunMeta
 from harness.results.store import RunStore
+from harness.stages.energy import detect_energy, energy_setup
 from harness.stages.label import default_label
 from harness.stages.plan import Planned
 from harness.stages.resume import (
@@ -87,7 +88,17 @@ def prepare(
             # open_store then maps all of them together.
             identity = (identified.info, identified.binary.sha256)
             map_resumed_serials(planned.store.meta, {session.serial: identity})
-        return again(
+        energy = None
+        if settings.energy:  # refused here, before any model is pushed, if it cannot be read
+            energy = again(
+                lambda: detect_energy(
+                    session,
+                    rails=settings.energy_rails,
+                    accept_usb=settings.energy_on_usb,
+                    emit=emit,
+                )
+            )
+        ready = again(
             lambda: prepare_device(
                 session,
                 identified,
@@ -103,6 +114,8 @@ def prepare(
                 arms=planned.arms.files,
             )
         )
+        ready.energy = energy
+        return ready
 
     devices = _in_parallel(sessions, one)
     warnings = planned.arms.warnings + [w for p in devices for w in p.warnings]
@@ -127,7 +140,14 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     mapping = map_resumed_serials(store.meta, identities)
     check_resumed_context(store, devices, mapping)
     check_resumed_arms(store.meta.arms, planned.arms, store.run_dir)
-    return Opened(store, plan_serials(mapping, serials))
+    stored = plan_serials(mapping, serials)
+    # Where the resumed trials read energy (the phone may have been unplugged since).
+    energy = {
+        old: energy_setup(p.energy) for old, p in zip(stored, devices, strict=True) if p.energy
+    }
+    if energy:
+        store.update_meta(energy={**store.meta.energy, **energy})
+    return Opened(store, stored)
 
 
 def _in_parallel(
@@ -192,6 +212,7 @@ def create_store(planned: Planned, prepared: list[PreparedDevice]) -> RunStore:
         }
         | {m.key: m.facts() for m in planned.own},
         order=tuple(planned.plan.order),
+        energy={p.target.session.serial: energy_setup(p.energy) for p in prepared if p.energy},
     )
     return RunStore.create(settings.out, meta)
 

@@ -25,6 +25,7 @@ from harness.outputs import output_folder
 from harness.results.files import check_run_layout
 from harness.results.meta import ArmSpec, MeasuredSettings, OwnModelSpec, RunMeta
 from harness.results.read import read_meta
+from harness.stages.energy import check_energy_options
 from harness.vocab import SEQUENTIAL_MAX_TRIALS, Config
 
 # Settings a resumed run takes from meta.json (the rest may change: devices' adb
@@ -34,6 +35,7 @@ MEASURED = (
     "cooldown_temp_c", "cooldown_timeout_s", "op_profile", "trial_timeout_s", "arms",
     "until_confident", "target_ci", "budget_s", "max_trials", "until_decided", "equivalence",
     "accelerators", "allow_fallback", "own_models",
+    "energy", "energy_on_usb", "energy_rails",
 )  # fmt: skip
 # Sequential trials' settings: a resumed run's own, except in a `--more` pass, which
 # brings its own (and stores them for a resume of that pass).
@@ -96,6 +98,11 @@ class RunSettings:
     # The user's own .tflite files (harness.bench.own_models), beside the variants; with
     # `variants=[]`, instead of them.
     own_models: list[OwnModelSpec] = field(default_factory=list)
+    # Energy per inference (docs/run.md "Energy"): read it in every trial; accept a fuel
+    # gauge on a charger (biased); only these rails (names as the phone spells them).
+    energy: bool = False
+    energy_on_usb: bool = False
+    energy_rails: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # 0 turns the wait off, as `--cooldown-temp 0` does; a run records it as None.
@@ -114,6 +121,7 @@ class RunSettings:
                 raise UnknownQuantError(q, QUANTS)
         ids = [v.id for v in catalogue.select(self.variants)] if self.variants else []
         check_arms(self.arms, ids, self.quants)
+        check_energy_options(self.energy, self.energy_on_usb, self.energy_rails)
         _refuse_sequential_mix(self)
         if self.more and (self.resume is None or not self.until_confident):
             raise PlanError(
@@ -165,6 +173,9 @@ class RunSettings:
             accelerators=tuple(self.accelerators),
             allow_fallback=self.allow_fallback,
             own_models=tuple(self.own_models),
+            energy=self.energy,
+            energy_on_usb=self.energy_on_usb,
+            energy_rails=tuple(self.energy_rails),
         )
 
 

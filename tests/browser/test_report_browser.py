@@ -20,7 +20,7 @@ import pytest
 
 from harness.report import render
 from harness.report.headless import CHROMIUM, CHROMIUM_ARGS
-from tests.support.sample import SampleSpec, write_sample_run
+from tests.support.sample import SampleEnergy, SampleSpec, write_sample_run
 
 pytestmark = pytest.mark.browser
 
@@ -203,3 +203,43 @@ def test_readable_on_a_phone_screen_and_in_print(browser: Any, reports: dict[str
         assert overflow <= 0  # wide tables scroll inside their own box, not the page
         page.emulate_media(media="print")
         assert page.locator("button.download").first.is_hidden()
+
+
+@pytest.fixture(scope="module")
+def energy_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("browser-energy")
+    rails = {"S2M_VDD_CPUCL2": "CPU(BIG)", f"S5M_{XSS}": f"INT </script>{XSS}"}
+    energy = SampleEnergy(rails=rails, missing=["mobilenet_v2_0.35_96"])
+    spec = SampleSpec(variants=SELECTION, trials=3, run_id="energy", energy=energy)
+    return render([write_sample_run(root, spec)], out=root / "energy.html")
+
+
+def test_energy_column_chart_and_rails_in_the_browser(
+    browser: Any, energy_report: Path, artifacts_dir: Path
+) -> None:
+    for v in visit(browser, energy_report, viewport={"width": 1280, "height": 900}):
+        page = v.page
+        page.wait_for_timeout(300)  # give an injected handler the chance to fire
+        page.screenshot(path=str(artifacts_dir / "report-energy.png"), full_page=True)
+        assert v.console_errors == [] and v.requests == [v.url] and v.dialogs == []
+        assert page.locator("img").count() == 0
+        # The chart's marks are drawn, not merely present.
+        drawn = page.eval_on_selector(
+            "figure[data-chart='dev1-energy']",
+            """f => Array.from(f.querySelectorAll('.marks use, .marks path'))
+                 .filter(s => { const b = s.getBoundingClientRect();
+                                return b.width > 0 || b.height > 0; }).length""",
+        )
+        assert drawn >= 6
+        # Sorting by energy per inference: measured ones in order, the one without last.
+        heads = page.locator("table.variants thead th").all_inner_texts()
+        at = [h.strip() for h in heads].index("mJ / inference")
+        page.locator("table.variants thead th", has_text="mJ / inference").locator("button").click()
+        values = _column(page, "table.variants", at)
+        measured = [float(x) for x in values if x]
+        assert measured == sorted(measured) and len(measured) == 6 and values[-1] == ""
+        rails = page.locator("table.rails tbody tr").all_inner_texts()
+        assert [r.split("\t")[:2] for r in rails] == [
+            ["S2M_VDD_CPUCL2", "CPU(BIG)"],
+            [f"S5M_{XSS}", f"INT </script>{XSS}"],
+        ]

@@ -7,16 +7,18 @@ on its own; `benchmarks/bench_compare.py` prints its table (docs/ci.md
 configurations with between-run noise on top (`RunNoise`), judged by the very
 code `compare_runs` uses per device (`judge_configs`);
 `benchmarks/bench_check_power.py` prints its figures (docs/ci.md "Between-run
-noise").
+noise"); with `energy=True` the same for energy per inference, judged by
+`judge_energy` (`benchmarks/bench_energy.py`, docs/run.md "Energy").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
 
-from harness.compare.check import judge_configs
+from harness.compare.check import judge_configs, judge_energy
 from harness.compare.source import ConfigSamples
 from harness.compare.stats import compare_samples
 from harness.vocab import ConfigId
@@ -107,6 +109,13 @@ class RunNoise:
         )
 
 
+def energy_noise(meter_cv: float, latency: RunNoise | None = None) -> RunNoise:
+    """Energy per inference's noise model: latency's (energy = power x latency), its trial CV
+    widened by the meters' own error `meter_cv` (the spread of figure / truth)."""
+    base = latency or RunNoise()
+    return dataclasses.replace(base, cv=math.hypot(base.cv, meter_cv))
+
+
 @dataclass(frozen=True)
 class CheckRates:
     """What `check_rates` counted over its repetitions (fractions)."""
@@ -128,16 +137,27 @@ def _run_shift(rng: random.Random, noise: RunNoise) -> float:
 
 
 def _draw_run(
-    rng: random.Random, means: list[float], n: int, noise: RunNoise, scale: dict[int, float]
+    rng: random.Random,
+    means: list[float],
+    n: int,
+    noise: RunNoise,
+    scale: dict[int, float],
+    energy: bool = False,
 ) -> dict[ConfigId, ConfigSamples]:
-    """One run's trials: every configuration moved by the run's shift (see RunNoise)."""
+    """One run's trials: every configuration moved by the run's shift (see RunNoise).
+    With `energy`, the draws are each trial's energy per inference (latency steady)."""
     shift = _run_shift(rng, noise)
     out = {}
     for j, mean in enumerate(means):
         level = shift * (1.0 + rng.gauss(0.0, noise.share_sd)) + rng.gauss(0.0, noise.config_sd)
         values = draw_trials(rng, n, noise.cv, scale.get(j, 1.0) * math.exp(level) * mean / BASE_MS)
         cid: ConfigId = (f"config{j}", "fp32", 1, "big", "default", "cpu")
-        out[cid] = ConfigSamples("sim", *cid[:5], latency_ms=tuple(values))
+        if energy:
+            out[cid] = ConfigSamples(
+                "sim", *cid[:5], latency_ms=(mean,) * n, energy_mj=tuple(values)
+            )
+        else:
+            out[cid] = ConfigSamples("sim", *cid[:5], latency_ms=tuple(values))
     return out
 
 
@@ -153,6 +173,7 @@ def check_rates(
     seed: int = 0,
     threshold: float = 0.05,
     confidence: float = 0.99,
+    energy: bool = False,
 ) -> CheckRates:
     """Pairs of runs (baseline, current) judged as `harness check` judges one device.
 
@@ -160,18 +181,27 @@ def check_rates(
     (0.10 = 10%); the rest are identical code. Latency levels are spread over
     5-300 ms as MobileNets are on a Pixel 1. `current_noise` (default: `noise`)
     lets the current run's conditions differ, e.g. a jump in every current run.
+    With `energy`, the draws are energy per inference (the same spread of levels,
+    in mJ) and `slowdown` is an energy increase, judged by `judge_energy`, the
+    code that gives `harness check` its energy rows.
     """
     cur_noise = current_noise or noise
-    rng = random.Random(f"check|{seed}|{configs}|{n}|{slowdown}|{slowed}|{noise}|{cur_noise}")
+    what = "energy|" if energy else ""  # latency keeps its seeds (and its published figures)
+    rng = random.Random(f"{what}check|{seed}|{configs}|{n}|{slowdown}|{slowed}|{noise}|{cur_noise}")
     false_cfg = false_chk = raw_chk = hits = unsure = missed = 0
     slowed = slowed if slowdown else 0
     for _ in range(reps):
         means = [rng.uniform(5.0, 300.0) for _ in range(configs)]
-        base = _draw_run(rng, means, n, noise, {})
-        cur = _draw_run(rng, means, n, cur_noise, {j: 1.0 + slowdown for j in range(slowed)})
-        rows, _ = judge_configs(
-            base, cur, "sim", threshold=threshold, confidence=confidence, thresholds=None
+        base = _draw_run(rng, means, n, noise, {}, energy)
+        cur = _draw_run(
+            rng, means, n, cur_noise, {j: 1.0 + slowdown for j in range(slowed)}, energy
         )
+        if energy:
+            rows = judge_energy(base, cur, "sim", threshold=threshold, confidence=confidence)
+        else:
+            rows, _ = judge_configs(
+                base, cur, "sim", threshold=threshold, confidence=confidence, thresholds=None
+            )
         by_variant = {r.variant: r.verdict for r in rows}
         same = [by_variant[f"config{j}"] for j in range(slowed, configs)]
         false_cfg += sum(v in ("regression", "improvement") for v in same)
@@ -181,7 +211,10 @@ def check_rates(
         missed += sum(by_variant[f"config{j}"] == "unchanged" for j in range(slowed))
         raw = [
             compare_samples(
-                base[c].latency_ms, cur[c].latency_ms, threshold=threshold, confidence=confidence
+                base[c].values("energy" if energy else "mean"),
+                cur[c].values("energy" if energy else "mean"),
+                threshold=threshold,
+                confidence=confidence,
             ).verdict
             for c in sorted(base)
             if int(c[0][6:]) >= slowed

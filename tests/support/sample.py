@@ -23,6 +23,7 @@ from harness import catalogue
 from harness.results import TrialRecord, config_key
 from harness.results.profiles import ProfileRecord, write_profiles
 from harness.results.schema import BinaryKind, Figures
+from harness.vocab import EnergySource
 from tests.support.fabricate import PIXEL1_DEVICE, write_run_folder
 
 
@@ -50,6 +51,23 @@ class SampleSpec:
     created_at: datetime | None = None  # when the run started (default: now)
     status: str = "complete"
     settings: Mapping[str, Any] = field(default_factory=dict)
+    energy: SampleEnergy | None = None  # `harness run --energy`: each ok trial's figures
+
+
+@dataclass
+class SampleEnergy:
+    """Energy as `harness run --energy` records it: mJ per inference = latency x power."""
+
+    source: EnergySource = "odpm"
+    # rail -> what it feeds (odpm); each rail takes an equal share of the energy
+    rails: Mapping[str, str] = field(
+        default_factory=lambda: {"S2M_VDD_CPUCL2": "CPU(BIG)", "S5M_VDD_INT": "INT"}
+    )
+    power_mw: float = 1500.0  # above idle, while the timed runs run
+    idle_mw: float = 120.0
+    biased: bool = False  # the fuel gauge on a charger (--energy-on-usb)
+    more: Mapping[str, float] = field(default_factory=dict)  # variant id -> extra energy factor
+    missing: Sequence[str] = ()  # variant ids whose trials give no figure
 
 
 def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = None) -> Path:
@@ -97,6 +115,20 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
         "order": [],
         "cores": {serial: {"big": {"cpus": [2, 3], "mask": "c"}}},
     }
+    energy = spec.energy
+    if energy is not None:
+        rails = list(energy.rails) if energy.source == "odpm" else []
+        settings["energy"] = True
+        settings["energy_on_usb"] = energy.biased
+        meta["energy"] = {
+            serial: {
+                "source": energy.source,
+                "rails": rails,
+                "subsystems": {r: energy.rails[r] for r in rails},
+                "on_usb": energy.biased or energy.source == "odpm",
+                "biased": energy.biased,
+            }
+        }
     start = spec.created_at or datetime(2026, 1, 1, tzinfo=timezone.utc)
     configs = [
         (v, q, t, i)
@@ -151,6 +183,8 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
                 model_sha256=hashlib.sha256(f"{v.id}|{quant}".encode()).hexdigest(),
             )
         )
+        if energy is not None and latency is not None:
+            records[-1] = _with_energy(records[-1], energy, latency, rng)
 
     def with_run_id(run_id: str) -> list[TrialRecord]:
         return [dataclasses.replace(r, run_id=run_id) for r in records]
@@ -160,6 +194,32 @@ def write_sample_run(out_dir: str | os.PathLike[str], spec: SampleSpec | None = 
     if settings["op_profile"]:
         _write_profiles(run_dir, serial, str(device["model"]), variants, spec)
     return run_dir
+
+
+def _with_energy(
+    record: TrialRecord, energy: SampleEnergy, latency_ms: float, rng: random.Random
+) -> TrialRecord:
+    """A trial record with its energy fields, as harness/bench/energy_record.py fills them."""
+    if record.variant in energy.missing:
+        return dataclasses.replace(
+            record,
+            energy_source=energy.source,
+            energy_reason="timed runs shorter than the meters' refresh",
+        )
+    power = energy.power_mw * energy.more.get(record.variant, 1.0) * rng.gauss(1.0, 0.01)
+    mj = latency_ms * power / 1000.0
+    rails = list(energy.rails) if energy.source == "odpm" else []
+    return dataclasses.replace(
+        record,
+        energy_mj=mj,
+        power_mw=power,
+        idle_power_mw=energy.idle_mw,
+        energy_source=energy.source,
+        energy_rails=",".join(rails) or None,
+        energy_rail_mj={r: mj / len(rails) for r in rails} or None,
+        energy_biased=energy.biased,
+        energy_bound_pct=0.5,
+    )
 
 
 # Op types of a converted MobileNetV2 and their rough share of its time: (type, nodes, share).

@@ -30,13 +30,15 @@ ADDED = [f for f in TRIAL_FIELDS if f not in _lines()[0]]
 
 def test_fields_added_since_v1_are_optional_additions_only() -> None:
     # Every v1 field is still stored; what was added since is the lab, proof and A/B
-    # block and why a cooldown is unknown, all optional (None in a v1 record).
+    # block, why a cooldown is unknown and energy, all optional (None in a v1 record).
     assert set(_lines()[0]) <= set(TRIAL_FIELDS)
     assert set(ADDED) <= {
         "adb_server", "arm", "affinity_cpus", "proof_samples", "freq_min_khz", "freq_max_khz",
         "temp_max_c", "interference_pct", "hot", "interfered", "log_version", "log_threads",
         "log_xnnpack", "log_mismatch", "proof_warnings", "cooled_reason",
         "accelerator", "partitions", "delegation",
+        "energy_mj", "power_mw", "idle_power_mw", "energy_source", "energy_rails",
+        "energy_rail_mj", "energy_biased", "energy_bound_pct", "energy_reason",
     }  # fmt: skip
 
 
@@ -126,7 +128,7 @@ def test_a_resume_writes_back_the_meta_it_read_byte_for_byte(tmp_path: Path) -> 
     del stored["devices"][serial]["kernel"]
     stored["fixed_performance"] = {serial: None}
     stored["devices"][serial]["lab_slot"] = 3
-    stored["settings"]["energy"] = {"rails": ["cpu"]}
+    stored["settings"]["thermal_budget"] = {"zones": ["cpu"]}
     stored["lease_host"] = "lab-3"
     text = json.dumps(stored, indent=2, sort_keys=True) + "\n"
     (copy / "meta.json").write_text(text, encoding="utf-8")

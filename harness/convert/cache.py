@@ -1,7 +1,8 @@
 """The content-addressed model cache: a recipe's hash names its `.tflite`.
 
 A recipe is everything that decides the bytes of a converted model: family,
-depth multiplier, resolution, quantization, classes, local weights (by hash),
+depth multiplier, resolution, quantization, classes, local weights (by hash) or
+the user's own Keras model (by hash),
 the converter settings, and the TensorFlow and Keras versions. Its sha256 is the
 cache key, so a second run finds its models by computing keys only, without
 importing TensorFlow (versions come from the installed packages' metadata).
@@ -64,7 +65,9 @@ def tool_versions() -> dict[str, str]:
 class Recipe(Stored):
     """What to build: the inputs that decide a converted model's bytes.
 
-    An imported file's entry stores a recipe of its variant and quant only.
+    An imported file's entry stores a recipe of its variant and quant only; a
+    user's Keras model's has its label as `variant`, family `own` and the hash of
+    the model it was converted from.
     """
 
     variant: str
@@ -75,6 +78,8 @@ class Recipe(Stored):
     classes: int = 1000
     weights_sha256: str | None = None  # local Keras weights; None = random init
     settings: ConverterSettings = field(default_factory=ConverterSettings)
+    # A user's Keras model or SavedModel (harness.convert.own): its content's hash.
+    source_sha256: str | None = field(default=None, metadata=OPTIONAL)
 
     def key(self) -> str:
         """sha256 over the recipe, the tool versions and the recipe format."""

@@ -157,18 +157,18 @@ def cached_model(
     return None if entry is None else _model(variant, entry.path, entry.facts, cached=True)
 
 
-def _export(model: ConvertedModel, out_dir: Path) -> ConvertedModel:
-    """Place the model in `out_dir` as `<id>_<quant>.tflite` (hard link when possible)."""
-    target = out_dir / f"{model.variant.id}_{model.quant}.tflite"
-    tmp = out_dir / f".{target.name}.{os.getpid()}.tmp"
+def place(source: Path, target: Path) -> None:
+    """Put a cached model at `target` (`--out`): a hard link when possible, else a copy;
+    atomically either way."""
+    tmp = target.parent / f".{target.name}.{os.getpid()}.tmp"
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         try:
-            os.link(model.path, tmp)
+            os.link(source, tmp)
         except OSError:  # another filesystem: copy, atomically
-            write_atomic(target, model.path.read_bytes(), option="--out")
+            write_atomic(target, source.read_bytes(), option="--out")
         else:
             try:
                 replace_file(tmp, target, "--out")
@@ -177,6 +177,12 @@ def _export(model: ConvertedModel, out_dir: Path) -> ConvertedModel:
                     tmp.unlink()
     except OSError as exc:
         raise ModelError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
+
+
+def _export(model: ConvertedModel, out_dir: Path) -> ConvertedModel:
+    """Place the model in `out_dir` as `<id>_<quant>.tflite` (hard link when possible)."""
+    target = out_dir / f"{model.variant.id}_{model.quant}.tflite"
+    place(model.path, target)
     return ConvertedModel(**{**model.__dict__, "path": target})
 
 
@@ -187,6 +193,16 @@ def _weights_hash(weights: Path | None) -> str | None:
         return inputs.sha256_file(weights, limit=inputs.ARCHIVE_BYTES, what="a weights file")
     except OSError as exc:
         raise ModelError(f"cannot read weights: {exc.strerror or exc}", path=str(weights)) from None
+
+
+def check_quants(quants: Sequence[str]) -> None:
+    """OptionError / UnknownQuantError (exit 2) for a `--quant` that selects nothing or
+    names no recipe."""
+    if not quants:
+        raise OptionError("--quant selects nothing", option="--quant", hint=f"use {QUANTS[0]}")
+    for quant in quants:
+        if quant not in QUANT_SETTINGS:
+            raise UnknownQuantError(quant, QUANTS)
 
 
 def convert_many(
@@ -206,11 +222,7 @@ def convert_many(
     stop the others (their models are cached); a `ConversionError` naming them
     is raised once all have finished.
     """
-    if not quants:
-        raise OptionError("--quant selects nothing", option="--quant", hint=f"use {QUANTS[0]}")
-    for quant in quants:
-        if quant not in QUANT_SETTINGS:
-            raise UnknownQuantError(quant, QUANTS)
+    check_quants(quants)
     cache = ModelCache(cache_root)
     weights_sha = _weights_hash(weights)
     pairs = [(v, q) for v in variants for q in dict.fromkeys(quants)]

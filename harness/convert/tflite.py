@@ -13,8 +13,9 @@ TensorFlow; `to_tflite` turns them into converter attributes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from harness.stored import OPTIONAL, Stored
@@ -71,21 +72,27 @@ QUANT_SETTINGS: dict[str, ConverterSettings] = {
 }
 
 
-def _representative(resolution: int, spec: Representative) -> Iterator[list[Any]]:
+def _representative(shapes: Sequence[tuple[int, ...]], spec: Representative) -> Iterator[list[Any]]:
+    """`spec.samples` calibration samples, each one array per input (in `shapes`' order)."""
     # numpy is heavy: only the int8 calibration samples of a conversion need it.
     import numpy as np
 
     rng = np.random.default_rng(spec.seed)
     for _ in range(spec.samples):
-        sample = rng.uniform(spec.low, spec.high, size=(1, resolution, resolution, 3))
-        yield [sample.astype(np.float32)]
+        yield [rng.uniform(spec.low, spec.high, size=s).astype(np.float32) for s in shapes]
 
 
-def to_tflite(model: Any, resolution: int, settings: ConverterSettings) -> bytes:
-    """Convert a Keras model with the given `QUANT_SETTINGS` entry."""
+def _batch_of_one(shape: Sequence[int | None]) -> tuple[int, ...]:
+    """An input's shape with its unknown (batch) dimensions set to 1."""
+    return tuple(1 if d is None or d < 0 else int(d) for d in shape)
+
+
+def _apply(
+    converter: Any, settings: ConverterSettings, samples: Callable[[Representative], Iterator[Any]]
+) -> bytes:
+    """Set a `QUANT_SETTINGS` entry on a TF converter and convert (`samples` calibrates)."""
     import tensorflow as tf  # lazily: only conversions pay for TensorFlow
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if settings.optimizations:
         converter.optimizations = [getattr(tf.lite.Optimize, o) for o in settings.optimizations]
     if settings.supported_ops:
@@ -100,6 +107,39 @@ def to_tflite(model: Any, resolution: int, settings: ConverterSettings) -> bytes
         converter.inference_output_type = getattr(tf, settings.inference_output_type)
     spec = settings.representative
     if spec is not None:
-        converter.representative_dataset = lambda: _representative(resolution, spec)
+        converter.representative_dataset = lambda: samples(spec)
     data: bytes = converter.convert()
     return data
+
+
+def to_tflite(model: Any, settings: ConverterSettings) -> bytes:
+    """Convert a Keras model with the given `QUANT_SETTINGS` entry.
+
+    Calibration samples take the model's input shapes, batch 1 (a catalogue
+    variant's is (1, resolution, resolution, 3)).
+    """
+    import tensorflow as tf
+
+    shapes = [_batch_of_one(tuple(t.shape)) for t in model.inputs]
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    return _apply(converter, settings, lambda spec: _representative(shapes, spec))
+
+
+def saved_model_to_tflite(folder: Path, settings: ConverterSettings) -> bytes:
+    """Convert a SavedModel's serving signature with the given `QUANT_SETTINGS` entry.
+
+    Its calibration samples are keyed by the signature's input names.
+    """
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    specs = signature.structured_input_signature[1]
+    names = sorted(specs)
+    shapes = [_batch_of_one(specs[n].shape.as_list()) for n in names]
+
+    def samples(spec: Representative) -> Iterator[dict[str, Any]]:
+        for arrays in _representative(shapes, spec):
+            yield dict(zip(names, arrays, strict=True))
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(folder))
+    return _apply(converter, settings, samples)

@@ -19,7 +19,7 @@ from pathlib import Path
 from harness.convert.analysis import analyze_bytes
 from harness.convert.build import build_keras_model
 from harness.convert.cache import EntryFacts, ModelCache, Recipe, tool_versions
-from harness.convert.tflite import to_tflite
+from harness.convert.tflite import saved_model_to_tflite, to_tflite
 from harness.errors import STORAGE_ERRNOS, StorageError, from_os_error
 
 LOG_TAIL_CHARS = 1500
@@ -27,11 +27,13 @@ LOG_TAIL_CHARS = 1500
 
 @dataclass(frozen=True)
 class ConvertTask:
-    """One conversion for a worker process: the recipe, the cache, the local weights."""
+    """One conversion for a worker process: the recipe, the cache, the local weights,
+    or the user's Keras model file or SavedModel folder to convert instead of a variant."""
 
     recipe: Recipe
     cache_root: Path
     weights: Path | None = None
+    source: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,26 @@ def _tail(path: Path) -> str:
     return ""
 
 
+def _convert(task: ConvertTask) -> bytes:
+    """The task's `.tflite` bytes: its variant built in Keras, or the user's model loaded."""
+    recipe = task.recipe
+    if task.source is None:
+        model = build_keras_model(
+            recipe.family,
+            recipe.depth_multiplier,
+            recipe.resolution,
+            classes=recipe.classes,
+            weights=task.weights,
+        )
+    elif task.source.is_dir():
+        return saved_model_to_tflite(task.source, recipe.settings)
+    else:
+        import keras
+
+        model = keras.models.load_model(str(task.source), compile=False)
+    return to_tflite(model, recipe.settings)
+
+
 def convert_task(task: ConvertTask) -> ConvertResult:
     """Convert one recipe into the cache; never raises (errors come back as data)."""
     recipe = task.recipe
@@ -90,14 +112,7 @@ def convert_task(task: ConvertTask) -> ConvertResult:
     started = time.monotonic()
     try:
         with _output_to(log_path):
-            model = build_keras_model(
-                recipe.family,
-                recipe.depth_multiplier,
-                recipe.resolution,
-                classes=recipe.classes,
-                weights=task.weights,
-            )
-            data = to_tflite(model, recipe.resolution, recipe.settings)
+            data = _convert(task)
             # keras (TensorFlow) is heavy: only a worker that converts loads it.
             import keras
 
@@ -107,7 +122,7 @@ def convert_task(task: ConvertTask) -> ConvertResult:
             recipe=recipe,
             key=recipe.key(),
             tools=tool_versions(),
-            source="keras",
+            source="keras" if task.source is None else str(task.source),
             analysis=analysis,
             convert_s=round(time.monotonic() - started, 3),
             created_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

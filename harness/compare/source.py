@@ -164,7 +164,13 @@ def _context(model: str, trials: pd.DataFrame, info: DeviceInfo) -> DeviceContex
     )
 
 
-def _energy_context(trials: pd.DataFrame) -> dict[str, Any]:
+class _EnergyContext(TypedDict, total=False):
+    energy_source: str | None
+    energy_rails: str | None
+    energy_biased: bool
+
+
+def _energy_context(trials: pd.DataFrame) -> _EnergyContext:
     """What the ok trials' energy figures measured: source, rails, a charger's bias.
 
     Only trials with a figure count, so a run without `--energy` (or from before it)

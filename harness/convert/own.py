@@ -17,7 +17,6 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from harness import inputs
 from harness.convert.analysis import ModelAnalysis
@@ -87,7 +86,7 @@ class OwnConverted:
         """The `harness run` option that measures this file."""
         return f"--model {shlex.quote(f'{self.run_label}={self.path}')}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """JSON-ready form (`harness convert --json`, as a variant's with family `own`)."""
         return {
             "id": self.label,

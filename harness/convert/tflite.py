@@ -137,7 +137,7 @@ def saved_model_to_tflite(folder: Path, settings: ConverterSettings) -> bytes:
     names = sorted(specs)
     shapes = [_batch_of_one(specs[n].shape.as_list()) for n in names]
 
-    def samples(spec: Representative) -> Iterator[dict[str, Any]]:
+    def samples(spec: Representative) -> Iterator[dict[str, object]]:
         for arrays in _representative(shapes, spec):
             yield dict(zip(names, arrays, strict=True))
 

@@ -9,7 +9,7 @@ without `--energy` (or one recorded before it) has none of these figures.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,14 +30,27 @@ ENERGY_DTYPES: dict[str, str] = {
 }
 
 
-def energy_figures(ok: pd.DataFrame) -> dict[str, Any]:
+class EnergyFigures(TypedDict, total=False):
+    """The summary row's energy fields (`SummaryRow`), as far as the trials give them."""
+
+    energy_trials: int
+    energy_source: str | None
+    energy_biased_trials: int
+    energy_median_mj: float
+    energy_p5_mj: float
+    energy_p95_mj: float
+    power_median_mw: float
+    idle_median_mw: float
+
+
+def energy_figures(ok: pd.DataFrame) -> EnergyFigures:
     """The summary's energy fields over a configuration's ok trials."""
     import numpy as np
     import pandas as pd
 
     mj = pd.to_numeric(ok["energy_mj"], errors="coerce").dropna().to_numpy(dtype=float)
     sources = ok["energy_source"].dropna().astype(str)
-    out: dict[str, Any] = {
+    out: EnergyFigures = {
         "energy_trials": len(mj),
         "energy_source": "+".join(sorted(set(sources))) or None,
         "energy_biased_trials": int(ok["energy_biased"].fillna(False).astype(bool).sum()),
@@ -46,10 +59,12 @@ def energy_figures(ok: pd.DataFrame) -> dict[str, Any]:
         out["energy_median_mj"] = float(np.median(mj))
         out["energy_p5_mj"] = float(np.percentile(mj, 5))
         out["energy_p95_mj"] = float(np.percentile(mj, 95))
-    for column, name in (("power_mw", "power_median_mw"), ("idle_power_mw", "idle_median_mw")):
-        values = pd.to_numeric(ok[column], errors="coerce").dropna()
-        if len(values):
-            out[name] = float(values.median())
+    power = pd.to_numeric(ok["power_mw"], errors="coerce").dropna()
+    if len(power):
+        out["power_median_mw"] = float(power.median())
+    idle = pd.to_numeric(ok["idle_power_mw"], errors="coerce").dropna()
+    if len(idle):
+        out["idle_median_mw"] = float(idle.median())
     return out
 
 

@@ -44,7 +44,7 @@ SEQUENTIAL = (
 )  # fmt: skip
 # What a measured setting a run's meta.json lacks meant when that run was made (it
 # predates the setting): every run before compute units were an axis ran on the CPU.
-ABSENT_MEANS: dict[str, Any] = {
+ABSENT_MEANS: dict[str, object] = {
     "accelerators": ["cpu"], "allow_fallback": False, "own_models": [],
 }  # fmt: skip
 

@@ -30,7 +30,6 @@ unmeasured pass that converts and pushes the model. Per unit it prints
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import socket
@@ -41,6 +40,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+# The same measure as bench_run's (this script's folder is on sys.path when it runs).
+from bench_run import around_ms
 
 A_TRIALS = 2
 
@@ -61,23 +63,6 @@ def _harness(args: list[str], env: dict[str, str]) -> dict[str, Any]:
         raise SystemExit(f"harness run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     outcome: dict[str, Any] = json.loads(proc.stdout)
     return outcome
-
-
-def _epoch(iso: str) -> float:
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).timestamp()
-
-
-def _around_ms(trials: list[dict[str, Any]]) -> list[float]:
-    """Per trial: start to the next trial's start (the last: to its end), less its wall time."""
-    ordered = sorted(trials, key=lambda t: _epoch(t["started_at"]))
-    following = {t["trial_id"]: _epoch(n["started_at"]) for t, n in itertools.pairwise(ordered)}
-    return [
-        (following.get(t["trial_id"], _epoch(t["finished_at"])) - _epoch(t["started_at"])
-         - float(t["wall_s"])) * 1000
-        for t in ordered
-    ]  # fmt: skip
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
@@ -130,7 +115,7 @@ def _unit_pass(
         "records": records,
         "commands_per_trial": ((after - middle) - (middle - before)) / (trials - A_TRIALS),
         "trial_calls": sum(1 for t in texts if "run_trial.sh" in t and "begin" in t) / trials,
-        "around_ms": statistics.median(_around_ms(records)),
+        "around_ms": statistics.median(around_ms(records, records)),
     }
 
 

@@ -65,7 +65,7 @@ def _epoch(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
 
 
-def _around_ms(trials: list[dict[str, Any]], chosen: list[dict[str, Any]]) -> list[float]:
+def around_ms(trials: list[dict[str, Any]], chosen: list[dict[str, Any]]) -> list[float]:
     """Per chosen trial: the host's time from its start to the next trial's start, less its
     process's wall time (the last trial: to its own end). The cost the harness adds to it."""
     ordered = sorted(trials, key=lambda t: _epoch(t["started_at"]))
@@ -136,7 +136,7 @@ def main() -> None:
           "per trial around the process)")  # fmt: skip
     for label, chosen in (("0.35 variants", [t for t in trials if t["depth_multiplier"] == 0.35]),
                           ("all variants", trials)):  # fmt: skip
-        around = sorted(_around_ms(trials, chosen))
+        around = sorted(around_ms(trials, chosen))
         if around:
             proc_ms = sum(float(t["wall_s"]) for t in chosen) / len(chosen) * 1000
             mid, mean = around[len(around) // 2], sum(around) / len(around)

@@ -111,7 +111,9 @@ def test_the_four_looks_read_the_rails_around_the_timed_runs(phone: Path) -> Non
     # The exit look read what the benchmark left after the timed look.
     (end,) = looks["exit"].meters
     assert (end.t_ms, end.rails) == (1900, (("S10M_VDD_TPU", 95), ("S2M_VDD_CPUCL2", 9000)))
-    # The timed look's bracket holds the moment the line was printed.
+    # The timed look's bracket holds the moment the line was printed. Every stamp is on
+    # one clock and each order below is cause before effect (a poll that missed the line
+    # came before it was written, the one that found it after), so no host speed moves it.
     timed = looks["timed"]
     printing = float((phone / "trials" / "printing").read_text())
     printed = float((phone / "trials" / "printed").read_text())

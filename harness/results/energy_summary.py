@@ -8,8 +8,10 @@ without `--energy` (or one recorded before it) has none of these figures.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from harness.results.cells import given, number, truthy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,28 +45,31 @@ class EnergyFigures(TypedDict, total=False):
     idle_median_mw: float
 
 
-def energy_figures(ok: pd.DataFrame) -> EnergyFigures:
-    """The summary's energy fields over a configuration's ok trials."""
+def energy_figures(ok: Sequence[Mapping[str, Any]]) -> EnergyFigures:
+    """The summary's energy fields over a configuration's ok trials (rows as dicts)."""
+    # numpy's median and percentiles, as pandas gives them.
     import numpy as np
-    import pandas as pd
 
-    mj = pd.to_numeric(ok["energy_mj"], errors="coerce").dropna().to_numpy(dtype=float)
-    sources = ok["energy_source"].dropna().astype(str)
+    def numbers(column: str) -> list[float]:
+        return [x for x in (number(r.get(column)) for r in ok) if x is not None]
+
+    mj = numbers("energy_mj")
+    sources = {str(r["energy_source"]) for r in ok if given(r.get("energy_source"))}
     out: EnergyFigures = {
         "energy_trials": len(mj),
-        "energy_source": "+".join(sorted(set(sources))) or None,
-        "energy_biased_trials": int(ok["energy_biased"].fillna(False).astype(bool).sum()),
+        "energy_source": "+".join(sorted(sources)) or None,
+        "energy_biased_trials": sum(1 for r in ok if truthy(r.get("energy_biased"))),
     }
-    if len(mj):
+    if mj:
         out["energy_median_mj"] = float(np.median(mj))
         out["energy_p5_mj"] = float(np.percentile(mj, 5))
         out["energy_p95_mj"] = float(np.percentile(mj, 95))
-    power = pd.to_numeric(ok["power_mw"], errors="coerce").dropna()
-    if len(power):
-        out["power_median_mw"] = float(power.median())
-    idle = pd.to_numeric(ok["idle_power_mw"], errors="coerce").dropna()
-    if len(idle):
-        out["idle_median_mw"] = float(idle.median())
+    power = numbers("power_mw")
+    if power:
+        out["power_median_mw"] = float(np.median(power))
+    idle = numbers("idle_power_mw")
+    if idle:
+        out["idle_median_mw"] = float(np.median(idle))
     return out
 
 

@@ -285,12 +285,15 @@ def cache_digest(path: Path) -> str | None:
     return value.decode("ascii", "replace") if value else None
 
 
-def write_cache(run_dir: Path, frame: Any, digest: str) -> tuple[Path, Path]:
-    """trials.parquet and summary.parquet from a trials frame, stamped with the jsonl digest."""
+def write_cache(
+    run_dir: Path, frame: Any, digest: str, summary: Any | None = None
+) -> tuple[Path, Path]:
+    """trials.parquet and summary.parquet from a trials frame (and its summary, when the
+    caller has it already: it is the slowest part), stamped with the jsonl digest."""
     trials_pq = run_dir / TRIALS_PARQUET
     summary_pq = run_dir / SUMMARY_PARQUET
     _write_parquet_atomic(frame, trials_pq, digest)
-    _write_parquet_atomic(summarize(frame), summary_pq, digest)
+    _write_parquet_atomic(summarize(frame) if summary is None else summary, summary_pq, digest)
     return trials_pq, summary_pq
 
 

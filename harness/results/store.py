@@ -20,7 +20,7 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import __version__
 from harness.errors import ResultsError
@@ -49,9 +49,13 @@ from harness.results.frame import json_safe, trials_frame
 from harness.results.meta import RunMeta
 from harness.results.read import JsonlContents, read_jsonl, read_meta
 from harness.results.schema import SCHEMA_VERSION, TrialRecord
+from harness.results.summary import summarize
 from harness.results.validate import meta_problem
 from harness.results.versions import check_schema_version
 from harness.vocab import RUN_STATUSES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CACHE_KEY",
@@ -107,6 +111,8 @@ class RunStore:
         self._meta = meta
         self._records: list[TrialRecord] = list(records)
         self._done: set[str] = {r.trial_id for r in self._records}
+        # (records summarised, summary): what finalize computed, for the run's end to reuse.
+        self._summary: tuple[int, pd.DataFrame] | None = None
         self._lock = threading.Lock()
         self.recovered: list[str] = []  # what open() had to repair, for the caller to show
 
@@ -283,6 +289,19 @@ class RunStore:
         with self._lock:
             frame = trials_frame(self._records)
             digest = jsonl_digest(self.trials_path)
-        paths = write_cache(self.run_dir, frame, digest)
+            count = len(self._records)
+        summary = summarize(frame)
+        paths = write_cache(self.run_dir, frame, digest, summary)
+        with self._lock:
+            self._summary = (count, summary)
         self.update_meta(status=status, finished_at=utc_now())
         return paths
+
+    def summary(self) -> pd.DataFrame:
+        """The summary of the stored trials (`summarize`): the one `finalize` wrote, while
+        no trial was appended since; it takes longer than the rest of a run's end."""
+        with self._lock:
+            if self._summary is not None and self._summary[0] == len(self._records):
+                return self._summary[1]
+            frame = trials_frame(self._records)
+        return summarize(frame)

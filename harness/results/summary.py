@@ -9,15 +9,15 @@ Percentiles use numpy's linear interpolation over the trial latencies.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness import catalogue
 from harness.catalogue.order import config_size_key
 from harness.errors import UnknownVariantError
+from harness.results.cells import given, mode, number, truthy
 from harness.results.energy_summary import (
-    ENERGY_COLUMNS,
     ENERGY_DTYPES,
     energy_figures,
     energy_notes,
@@ -207,18 +207,19 @@ def _status(n_ok: int, n_failed: int, cv: float | None = None, fell_back: int = 
     return "failed" if n_failed else "skipped"
 
 
-def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
-    # pandas is heavy: importing harness.results must not load it.
+def _row(key: tuple[Any, ...], group: list[dict[str, Any]]) -> SummaryRow:
+    # numpy's median and percentiles, as pandas gives them.
     import numpy as np
-    import pandas as pd
 
     serial, variant, quant, threads, cores, xnnpack, accelerator = key
-    statuses = group["status"].astype("string")
-    ok = group[statuses == "ok"]
-    lat = pd.to_numeric(ok["latency_ms"], errors="coerce").dropna().to_numpy(dtype=float)
+    statuses = [str(r["status"]) if given(r.get("status")) else None for r in group]
+    ok = [r for r, status in zip(group, statuses, strict=True) if status == "ok"]
+    lat = np.array(
+        [x for x in (number(r.get("latency_ms")) for r in ok) if x is not None], dtype=float
+    )
     n_ok = len(ok)
-    n_failed = int(statuses.isin(list(FAILED_STATUSES)).sum())
-    models = group["device_model"].dropna()
+    n_failed = sum(1 for status in statuses if status in FAILED_STATUSES)
+    models = [r["device_model"] for r in group if given(r.get("device_model"))]
     median = p5 = p95 = mean = std = cv = low = high = None
     if len(lat):
         mean = float(lat.mean())
@@ -230,10 +231,10 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
     paper = is_paper_configuration(str(quant), int(threads), str(cores), str(accelerator))
     pub = published_ms(str(variant)) if paper else None
     # cooled: True/False as seen; None without a cooldown, or (with a reason) unknown.
-    cooled = group["cooled"].astype("boolean")
-    flagged = flagged_trials([{str(k): v for k, v in r.items()} for r in group.to_dict("records")])
+    cooled = [r.get("cooled") for r in group]
+    flagged = flagged_trials(group)
     delegate, delegated_nodes, total_nodes = _delegation(group)
-    warned = group["parse_warnings"].fillna("").astype(str).str.len() > 0
+    warned = sum(1 for r in group if given(r.get("parse_warnings")) and str(r["parse_warnings"]))
     return SummaryRow(
         device_serial=str(serial),
         variant=str(variant),
@@ -241,7 +242,7 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         threads=int(threads),
         cores=str(cores),
         xnnpack=str(xnnpack),
-        device_model=str(models.iloc[0]) if len(models) else None,
+        device_model=str(models[0]) if models else None,
         config=config_key(
             str(variant), str(quant), int(threads), str(cores), str(xnnpack), str(accelerator)
         ),
@@ -258,40 +259,43 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> SummaryRow:
         max_ms=high,
         published_ms=pub,
         ratio=median / pub if median is not None and pub else None,
-        throttled_trials=int(group["throttled"].fillna(False).astype(bool).sum()),
-        uncooled_trials=int((~cooled.fillna(True)).sum()),
-        cooled_unknown_trials=int((cooled.isna() & group["cooled_reason"].notna()).sum()),
-        status=_status(n_ok, n_failed, cv, fell_back=int((statuses == "fallback").sum())),
+        throttled_trials=sum(1 for r in group if truthy(r.get("throttled"))),
+        uncooled_trials=sum(1 for c in cooled if given(c) and not c),
+        cooled_unknown_trials=sum(
+            1
+            for r, c in zip(group, cooled, strict=True)
+            if not given(c) and given(r.get("cooled_reason"))
+        ),
+        status=_status(n_ok, n_failed, cv, fell_back=statuses.count("fallback")),
         delegate=delegate,
         delegated_nodes=delegated_nodes,
         total_nodes=total_nodes,
-        warned_trials=int(warned.sum()),
+        warned_trials=warned,
         flagged_trials=len(flagged),
         proof_flags="; ".join(flagged) or None,
         accelerator=str(accelerator),
-        delegation=_most(group["delegation"]),
+        delegation=_most(r.get("delegation") for r in group),
         **energy_figures(ok),
     )
 
 
-def _most(column: pd.Series) -> str | None:
-    """The value most trials hold (None when none holds one)."""
-    values = column.dropna().astype("string")
-    return str(values.mode().iloc[0]) if len(values) else None
+def _most(values: Iterable[object]) -> str | None:
+    """The value most trials hold, as text (None when none holds one)."""
+    top = mode(str(v) for v in values if given(v))
+    return None if top is None else str(top)
 
 
-def _delegation(group: pd.DataFrame) -> tuple[str | None, int | None, int | None]:
+def _delegation(group: list[dict[str, Any]]) -> tuple[str | None, int | None, int | None]:
     """The delegate its trials name most often, and its node counts (delegated, total)."""
-    named = group.dropna(subset=["delegate"])
-    if not len(named):
+    top = _most(r.get("delegate") for r in group)
+    if top is None:
         return None, None, None
-    top = named["delegate"].astype("string").mode().iloc[0]
-    of_top = named[named["delegate"].astype("string") == top]
+    of_top = [r for r in group if given(r.get("delegate")) and str(r["delegate"]) == top]
     counts = []
     for column in ("delegated_nodes", "total_nodes"):
-        values = of_top[column].dropna()
-        counts.append(int(values.mode().iloc[0]) if len(values) else None)
-    return str(top), counts[0], counts[1]
+        value = mode(int(x) for x in (number(r.get(column)) for r in of_top) if x is not None)
+        counts.append(None if value is None else int(value))
+    return top, counts[0], counts[1]
 
 
 def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
@@ -309,27 +313,15 @@ def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
     missing = [c for c in (*needed, "status", "latency_ms") if c not in trials.columns]
     if missing:
         raise ValueError(f"not a trials table: missing columns {missing}")
-    frame = trials.copy()
-    for column in (
-        "device_model",
-        "throttled",
-        "cooled",
-        "cooled_reason",
-        "delegate",
-        "delegated_nodes",
-        "total_nodes",
-        "parse_warnings",
-        "delegation",
-        *ENERGY_COLUMNS,
-    ):
-        if column not in frame.columns:
-            frame[column] = None
-    if "accelerator" not in frame.columns:
-        frame["accelerator"] = "cpu"  # a table from before units were an axis
-    rows = [
-        _row(key if isinstance(key, tuple) else (key,), group)
-        for key, group in frame.groupby(list(GROUP_COLUMNS), sort=True, dropna=False)
-    ]
+    # One pass to plain dicts, then groups in Python (why: harness.results.cells).
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for record in trials.to_dict(orient="records"):
+        row = {str(k): v for k, v in record.items()}
+        if "accelerator" not in row:
+            row["accelerator"] = "cpu"  # a table from before units were an axis
+        key = tuple(row[c] if given(row[c]) else None for c in GROUP_COLUMNS)
+        groups.setdefault(key, []).append(row)
+    rows = [_row(tuple(group[0][c] for c in GROUP_COLUMNS), group) for group in groups.values()]
     # By device, then by model size (largest first), not as text: `1.0_96` after `1.0_224`
     # would read as a typo.
     rows.sort(

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 from harness.bench.arms import arm_note
 from harness.bench.runner import WorkerOutcome
 from harness.errors import EXIT_DEVICE, EXIT_FAILURES, EXIT_OK, HarnessError
-from harness.results.frame import json_safe, trials_frame
+from harness.results.frame import json_safe
 from harness.results.meta import RunMeta
 from harness.results.schema import TrialRecord
-from harness.results.summary import summarize
 from harness.stages.measure import Measured, missing_trials
 from harness.stages.settings import RunSettings
 from harness.vocab import SYNTHETIC_MARK, is_simulated
@@ -99,8 +98,7 @@ def finish(
     workers, status = measured.workers, measured.status
 
     records = store.records()
-    frame = trials_frame(records)
-    summary = summarize(frame) if records else None
+    summary = store.summary() if records else None
     if summary is not None:
         summary = with_stops(with_planned(summary, store.meta.order), store.meta)
     failed = sum(1 for r in records if r.status != "ok")

@@ -20,7 +20,6 @@ from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.target import TrialSettings
 from harness.bench.trial import TrialRunner
 from harness.errors import HarnessError
-from harness.stages.sequential import more_trials
 from harness.stages.settings import RunSettings
 from harness.vocab import RunStatus
 
@@ -54,6 +53,9 @@ def measure(
     workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)
     lost = [w for w in workers if w.lost or w.error]
     if (settings.until_confident or settings.until_decided) and not lost:
+        # Its statistics load scipy (~0.5 s): only a sequential run pays for it.
+        from harness.stages.sequential import more_trials
+
         workers = more_trials(settings, runners, plan, store, workers, emit=emit, stop=stop)
         lost = [w for w in workers if w.lost or w.error]
     if settings.op_profile and not lost:

@@ -187,8 +187,11 @@ def _push_models(
     session: DeviceSession, models: Sequence[ModelFile]
 ) -> dict[tuple[str, str], DeviceModel]:
     """Push model files (skipped when the device's copy has the same sha256)."""
+    names = [f"models/{m.sha256[:16]}-{m.path.name}" for m in models]
     outcomes = files.push_many(
-        session, [(m.path, f"models/{m.sha256[:16]}-{m.path.name}") for m in models]
+        session,
+        [(m.path, name) for m, name in zip(models, names, strict=True)],
+        known_sha256={name: m.sha256 for m, name in zip(models, names, strict=True)},
     )
     return {
         (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)

@@ -16,7 +16,7 @@ and time, the quick check rsync makes; anything else is hashed again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -188,13 +188,23 @@ def _quick_check(session: DeviceSession, remotes: Sequence[str]) -> dict[str, st
 
 
 def push_many(
-    session: DeviceSession, items: Sequence[tuple[Path | str, str]], *, executable: bool = False
+    session: DeviceSession,
+    items: Sequence[tuple[Path | str, str]],
+    *,
+    executable: bool = False,
+    known_sha256: Mapping[str, str] | None = None,
 ) -> list[PushOutcome]:
     """Push (local, name) pairs into WORKDIR, skipping files already there; verify each.
 
     Round trips: one quick check for all (see `MANIFEST`), one hash check of
     files it cannot vouch for, one push per changed file, one hash check of
     what was pushed.
+
+    `known_sha256` (name -> sha256): digests the caller holds on record for its
+    local files (the model cache's), used instead of hashing them again: 22
+    models are ~240 MB, half a second of every run's start. The device's copy
+    is what a trial runs, and it is checked against that digest; a local file
+    that no longer matches its record is refused by the check after its push.
     """
     if not items:
         return []
@@ -204,7 +214,8 @@ def push_many(
         if not path.is_file():
             raise HarnessError(f"no such file to push: {path}")
         mode = 0o755 if executable or name.endswith(EXECUTABLE_SUFFIXES) else 0o644
-        plan.append((path, remote_path(name), local_sha256(path), mode))
+        digest = (known_sha256 or {}).get(name) or local_sha256(path)
+        plan.append((path, remote_path(name), digest, mode))
     recorded = _quick_check(session, [p[1] for p in plan])
     unsure = [entry for entry in plan if recorded.get(entry[1]) != entry[2]]
     before = (

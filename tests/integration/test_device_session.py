@@ -113,6 +113,30 @@ def test_push_is_skipped_when_unchanged_and_verified(sim: SimDevice, tmp_path: P
     assert session.sha256(f"{WORKDIR}/models/model.tflite") == changed
 
 
+def test_a_known_sha256_is_used_instead_of_hashing_and_checked_after_a_push(
+    sim: SimDevice, tmp_path: Path
+) -> None:
+    """The model cache's digest stands for its file: a device holding that digest gets no
+    push (the local bytes are not hashed again), and a local file that no longer matches
+    its record is refused by the check after its push, never trusted."""
+    session = _session(sim)
+    src = tmp_path / "model.tflite"
+    src.write_bytes(b"m" * 5000)
+    recorded = hashlib.sha256(b"m" * 5000).hexdigest()
+    [first] = push_many(session, [(src, "models/known.tflite")], known_sha256={})
+    assert first.pushed and first.sha256 == recorded
+    src.write_bytes(b"n" * 5000)  # the local file changed, its record did not
+    known = {"models/known.tflite": recorded}
+    [again] = push_many(session, [(src, "models/known.tflite")], known_sha256=known)
+    # Had it hashed the local bytes, they would differ from the device's and it would push.
+    assert not again.pushed and again.sha256 == recorded
+    assert session.sha256(again.remote) == recorded
+    with pytest.raises(TransferError, match="does not match"):
+        push_many(
+            session, [(src, "models/other.tflite")], known_sha256={"models/other.tflite": recorded}
+        )
+
+
 def test_recorded_hash_is_not_trusted_once_the_device_file_changes(
     sim: SimDevice, tmp_path: Path
 ) -> None:

@@ -26,6 +26,7 @@ from harness.stages.devices import open_devices
 from harness.stages.finish import RunOutcome, finish, resume_command
 from harness.stages.measure import make_runners, measure, missing_trials, stop_in_flight
 from harness.stages.plan import plan
+from harness.stages.preload import Preload
 from harness.stages.prepare import open_store, prepare
 from harness.stages.settings import RunSettings, checked
 
@@ -50,10 +51,11 @@ def run(
     """
     # Bad settings (or a resumed run's bad meta.json) fail before a phone is touched.
     settings = checked(settings)
+    preload = Preload()  # the end's pandas and pyarrow, while the phones are opened
     if sessions is not None:
-        return _run(settings, Phones(list(sessions)), emit, stop)
+        return _run(settings, Phones(list(sessions)), emit, stop, preload)
     with open_devices(settings, emit) as phones:
-        return _run(settings, phones, emit, stop)
+        return _run(settings, phones, emit, stop, preload)
 
 
 def _run(
@@ -61,6 +63,7 @@ def _run(
     phones: Phones,
     emit: Callable[[str], None],
     stop: threading.Event | None,
+    preload: Preload,
 ) -> RunOutcome:
     planned = plan(settings, [s.serial for s in phones.sessions], emit)
     prepared = prepare(planned, phones.sessions, emit)
@@ -71,6 +74,7 @@ def _run(
         store = opened.store
         phones.name_run(store.run_id)  # the leases say which run holds them
         runners = make_runners(settings, prepared.devices, opened.plan_serials, store.run_id, emit)
+        preload.wait()  # no import competes with the first trial for the host's CPUs
         measured = measure(settings, runners, planned.plan, store, emit=emit, stop=stop)
     except PlanError:
         raise  # a refused resume changes nothing in the run folder

@@ -55,7 +55,7 @@ def _free_port() -> int:
 
 def _harness(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """`harness ARGS --json` as a child; its outcome (exit 1, a fallback, is an outcome too)."""
-    code = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from harness.cli import console; sys.exit(console())"
     proc = subprocess.run(
         [sys.executable, "-c", code, *args, "--json"], env=env, capture_output=True, text=True
     )

@@ -40,7 +40,7 @@ def _free_port() -> int:
 
 def _harness(args: list[str], env: dict[str, str]) -> tuple[float, float, int, dict[str, Any], str]:
     """Run `harness ARGS --json` as a child: start epoch, wall s, peak RSS KiB, outcome, stderr."""
-    code = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from harness.cli import console; sys.exit(console())"
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         epoch = time.time()
         start = time.perf_counter()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,26 +73,35 @@ def identify(
     here, once, in one line (exit 3), not trial by trial.
     """
     serial = session.serial
-    checked = preflight.check(session)
-    warnings: list[str] = [f"{serial}: {w}" for w in checked.warnings]
-    info = read_info(session)
-    masks: dict[str, str] = {}
-    cpus: dict[str, list[int]] = {}
-    cores_meta: dict[str, CoreChoice] = {}
-    for policy in cores:
-        if checked.sysfs:
-            sel = select_cores(session, policy)
-        else:
-            sel = unverified_selection(policy, checked.ncpu)
-        masks[policy] = str(sel.mask)
-        cpus[policy] = [int(c) for c in sel.cpus]
-        # `verified`: the topology showed these CPUs are what the policy means.
-        cores_meta[policy] = CoreChoice(
-            mask=str(sel.mask), cpus=tuple(cpus[policy]), verified=sel.verified, reason=sel.reason
+    # The binary's probe (its sha256 and --help, the longest call here) needs nothing the
+    # reads below find: it runs beside them, and its error, if any, comes after theirs.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"probe-{serial}") as pool:
+        probing = pool.submit(
+            prepare_binary, session, str(benchmark_binary) if benchmark_binary else None
         )
-        for w in (*sel.warnings, *([sel.reason] if sel.reason else [])):
-            warnings.append(f"{serial}: cores {policy}: {w}")
-    binary = prepare_binary(session, str(benchmark_binary) if benchmark_binary else None)
+        checked = preflight.check(session)
+        warnings: list[str] = [f"{serial}: {w}" for w in checked.warnings]
+        info = read_info(session)
+        masks: dict[str, str] = {}
+        cpus: dict[str, list[int]] = {}
+        cores_meta: dict[str, CoreChoice] = {}
+        for policy in cores:
+            if checked.sysfs:
+                sel = select_cores(session, policy)
+            else:
+                sel = unverified_selection(policy, checked.ncpu)
+            masks[policy] = str(sel.mask)
+            cpus[policy] = [int(c) for c in sel.cpus]
+            # `verified`: the topology showed these CPUs are what the policy means.
+            cores_meta[policy] = CoreChoice(
+                mask=str(sel.mask),
+                cpus=tuple(cpus[policy]),
+                verified=sel.verified,
+                reason=sel.reason,
+            )
+            for w in (*sel.warnings, *([sel.reason] if sel.reason else [])):
+                warnings.append(f"{serial}: cores {policy}: {w}")
+        binary = probing.result()
     return Identified(info, binary, checked, masks, cpus, cores_meta, warnings)
 
 

@@ -50,6 +50,7 @@ from harness.compare.sequential import (
     ab_codes,
     decide_pairs,
     half_width,
+    pairs_half_width,
 )
 from harness.compare.stats import _t_quantile
 from harness.results.summary import NOISY_CV
@@ -187,7 +188,8 @@ def sequential(d: Array) -> tuple[npt.NDArray[np.int8], Array]:
     """Each run's verdict and pairs spent: a look after every block, at most MAX_TRIALS pairs."""
     n, mean, ss = running(d[:, :MAX_TRIALS])
     looks = BLOCKS[BLOCKS < MAX_TRIALS]
-    codes = ab_codes(mean, half_width(n, ss, confidence=CONFIDENCE), margin=MARGIN)[:, looks]
+    half = pairs_half_width(n, ss, confidence=CONFIDENCE, horizon=MAX_TRIALS)
+    codes = ab_codes(mean, half, margin=MARGIN)[:, looks]
     stop = first(codes != 0)
     return codes[np.arange(len(d)), stop], 2.0 * (stop + 1)
 

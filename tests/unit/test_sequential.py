@@ -179,7 +179,7 @@ def test_clear_changes_are_slower_or_faster_with_bounds_beyond_one() -> None:
     assert (slow.verdict, slow.stop_reason) == ("slower", "decided")
     assert slow.ratio == pytest.approx(1.20, rel=0.01)
     assert slow.low is not None and slow.low > 1.0
-    assert re.match(r"slower by \+20\.\d% \(always-valid 99% bounds \+", slow.reason)
+    assert re.match(r"slower by \+20\.\d% \(group sequential 99% bounds \+", slow.reason)
     assert "pairs n=6" in slow.reason
     fast = decide_pairs(pairs_of(0.80, 6))
     assert fast.verdict == "faster" and fast.high is not None and fast.high < 1.0

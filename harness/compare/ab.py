@@ -182,9 +182,7 @@ def judge_pairs(
     if not a_ok or not b_ok:
         return row("missing", f"no ok trial of arm {la if not a_ok else lb} (none ran)")
     if always_valid and pairs:
-        seq = decide_pairs(
-            pairs, margin=threshold, confidence=confidence, max_pairs=max_pairs
-        )
+        seq = decide_pairs(pairs, margin=threshold, confidence=confidence, max_pairs=max_pairs)
         done = row(_SEQUENTIAL_VERDICTS[seq.verdict], seq.reason.replace(": add a block", ""))
         return dataclasses.replace(done, ratio=seq.ratio, ci_low=seq.low, ci_high=seq.high)
     eff = paired_effect(pairs)

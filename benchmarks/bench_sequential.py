@@ -1,16 +1,18 @@
 """Sequential trials: the phone time, false alarms and power of `harness.compare.sequential`.
 
-Seeded simulations judged by the module's own rules (`half_width`, `ab_codes`;
-the fixed design by the paired t interval `harness check --ab` uses, read by the
-same `ab_codes`, which are `stats.decide`'s rules). Prints:
+Seeded simulations judged by the module's own rules (`pairs_half_width` for A/B,
+`half_width` for precision, `ab_codes`; the fixed design by the paired t interval
+`harness check --ab` uses, read by the same `ab_codes`, which are `stats.decide`'s
+rules). Prints:
 
 1. A/B that decides (`decide_pairs`, equivalence margin 2%, confidence 99%,
    a look after every ABBA block, at most MAX_TRIALS pairs): how often each
    verdict comes and after how many pairs, for identical arms and B 5% or 10%
    slower; against the fixed design with the same power (the fewest whole
    blocks at which `check --ab` on the same data gives the right verdict at
-   least as often), the phone time needed; the false-alarm rate, and that of
-   naive repeated testing (the fixed test after every block on the same data);
+   least as often), the phone time needed, and a floor on what any design with
+   that power could need (`least`); the false-alarm rate, and that of naive
+   repeated testing (the fixed test after every block on the same data);
 2. `precision` (target ±2%): trials until confident and how often the interval
    then holds the true median, against a fixed interval re-checked each trial.
 

@@ -36,8 +36,8 @@ Why these and not others: docs/ci.md "Sequential trials",
 benchmarks/bench_sequential.py.
 
 Pure: numbers in, decisions out; the caller measures and keeps the budget.
-`half_width` and `ab_codes` take numpy arrays so the benchmark runs the very
-rules the decisions use.
+`half_width`, `pairs_half_width` and `ab_codes` take numpy arrays so the
+benchmark runs the very rules the decisions use.
 """
 
 from __future__ import annotations

@@ -19,8 +19,10 @@ from scipy import integrate, stats
 from harness.compare.ab import paired_effect
 from harness.compare.sequential import (
     AB_VERDICTS,
+    CALIBRATED,
     MIXTURE,
     ab_codes,
+    calibrate,
     decide_pairs,
     half_width,
     nominal_level,
@@ -211,6 +213,16 @@ def test_the_boundary_is_the_t_quantile_at_one_nominal_level() -> None:
     assert b[2] == pytest.approx(490, rel=0.05) and b[80] == pytest.approx(3.33, abs=0.02)
     assert nominal_level(0.99, 80) == p  # seeded: the same boundary in every run and resume
     assert nominal_level(0.99, 20) > p  # fewer looks, less to split the error over
+
+
+@pytest.mark.parametrize("settings", sorted(CALIBRATED))
+def test_the_recorded_levels_are_what_the_calibration_gives(settings: tuple[float, int]) -> None:
+    """The recorded levels spare runs the calibration; they must be its answers. Within 10%
+    (the Monte Carlo error of the level is ~2.3%): a numpy whose random stream changed still
+    agrees, while another design or horizon would not."""
+    calibrate.cache_clear()
+    assert calibrate(*settings) == pytest.approx(CALIBRATED[settings], rel=0.10)
+    assert nominal_level(*settings) == CALIBRATED[settings]
 
 
 def t_paths(seed: int, runs: int, pairs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,16 +1,18 @@
 """Sequential trials: the phone time, false alarms and power of `harness.compare.sequential`.
 
-Seeded simulations judged by the module's own rules (`half_width`, `ab_codes`;
-the fixed design by the paired t interval `harness check --ab` uses, read by the
-same `ab_codes`, which are `stats.decide`'s rules). Prints:
+Seeded simulations judged by the module's own rules (`pairs_half_width` for A/B,
+`half_width` for precision, `ab_codes`; the fixed design by the paired t interval
+`harness check --ab` uses, read by the same `ab_codes`, which are `stats.decide`'s
+rules). Prints:
 
 1. A/B that decides (`decide_pairs`, equivalence margin 2%, confidence 99%,
    a look after every ABBA block, at most MAX_TRIALS pairs): how often each
    verdict comes and after how many pairs, for identical arms and B 5% or 10%
    slower; against the fixed design with the same power (the fewest whole
    blocks at which `check --ab` on the same data gives the right verdict at
-   least as often), the phone time needed; the false-alarm rate, and that of
-   naive repeated testing (the fixed test after every block on the same data);
+   least as often), the phone time needed, and a floor on what any design with
+   that power could need (`least`); the false-alarm rate, and that of naive
+   repeated testing (the fixed test after every block on the same data);
 2. `precision` (target ±2%): trials until confident and how often the interval
    then holds the true median, against a fixed interval re-checked each trial.
 
@@ -50,6 +52,7 @@ from harness.compare.sequential import (
     ab_codes,
     decide_pairs,
     half_width,
+    pairs_half_width,
 )
 from harness.compare.stats import _t_quantile
 from harness.results.summary import NOISY_CV
@@ -172,22 +175,36 @@ class Case:
     def rate(self, verdict: str) -> float:
         return float(np.mean(self.verdict == AB_VERDICTS.index(verdict)))
 
-    def matched(self, weights: Array) -> tuple[npt.NDArray[np.int64], Array]:
+    def matched(self, weights: Array) -> tuple[npt.NDArray[np.int64], Array, Array]:
         """Per row of weights over the runs: the pairs of the fixed design with the same
-        power (POWER_CAP at most; 0: none up to FIXED_CAP), and the sequential mean pairs."""
+        power (POWER_CAP at most; 0: none up to FIXED_CAP), the sequential mean pairs, and
+        the fewest mean pairs any design with that power could spend (`least`)."""
         total = weights.sum(axis=1)
         power = np.minimum(weights @ self.seq_right / total, POWER_CAP)
         fixed_power = weights @ self.fixed_right / total[:, None]
         reach = fixed_power >= power[:, None] - 1e-12
         n_fixed = np.where(reach.any(axis=1), 2 * (reach.argmax(axis=1) + 1), 0)
-        return n_fixed, weights @ self.pairs / total
+        return n_fixed, weights @ self.pairs / total, least(power, fixed_power)
+
+
+def least(power: Array, fixed_power: Array) -> Array:
+    """A floor on the mean pairs of any sequential design with this power, looking after
+    every block: by a look after n pairs it can have given the right verdict no more often
+    than the fixed test on those n pairs does (the test at the full 1% on all the data so
+    far; a look at n that did better would be a better fixed test). A run goes on past a
+    block while it is not yet right or among the (1 - power) that end otherwise, so
+    mean pairs >= 2 * sum over blocks k >= 0 of max(0, power - fixed power after k blocks).
+    """
+    before = np.hstack([np.zeros((len(power), 1)), fixed_power[:, : MAX_TRIALS // 2 - 1]])
+    return 2.0 * np.maximum(power[:, None] - before, 0.0).sum(axis=1)
 
 
 def sequential(d: Array) -> tuple[npt.NDArray[np.int8], Array]:
     """Each run's verdict and pairs spent: a look after every block, at most MAX_TRIALS pairs."""
     n, mean, ss = running(d[:, :MAX_TRIALS])
     looks = BLOCKS[BLOCKS < MAX_TRIALS]
-    codes = ab_codes(mean, half_width(n, ss, confidence=CONFIDENCE), margin=MARGIN)[:, looks]
+    half = pairs_half_width(n, ss, confidence=CONFIDENCE, horizon=MAX_TRIALS)
+    codes = ab_codes(mean, half, margin=MARGIN)[:, looks]
     stop = first(codes != 0)
     return codes[np.arange(len(d)), stop], 2.0 * (stop + 1)
 
@@ -215,20 +232,20 @@ def ab_tables(reps: int, seed: int) -> None:
     print()
     print(
         "| trial noise | B against A | slower | faster | equivalent | undecided | pairs "
-        "| fixed design, same power | phone time vs fixed |"
+        "| fixed design, same power | phone time vs fixed | least any design needs |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     errors, single = [], []
     for label, noise in NOISES.items():
         cases = {c: Case(rng, noise, c, reps) for c in CHANGES}
         matched = {c: case.matched(weights) for c, case in cases.items()}
         for change, case in cases.items():
-            n_fixed, n_seq = matched[change]
+            n_fixed, n_seq, floor = matched[change]
             fixed = f"{n_fixed[0]}" if n_fixed[0] else f"> {FIXED_CAP}"
             cells = [pct(case.rate(v), reps) for v in AB_VERDICTS[1:] + AB_VERDICTS[:1]]
             print(
                 f"| {label} | {_where(change)} | {' | '.join(cells)} | {mean_ci(case.pairs)} "
-                f"| {fixed} | {_ratio(n_seq, n_fixed)} |"
+                f"| {fixed} | {_ratio(n_seq, n_fixed)} | {_ratio(floor, n_fixed)} |"
             )
         # One fixed design must serve every change, not knowing which: the largest of the three.
         n_all = np.max([np.where(m[0] > 0, m[0], FIXED_CAP) for m in matched.values()], axis=0)

@@ -326,7 +326,7 @@ def run_cmd(
         typer.Option(
             help="A/B run of two arms: after the planned trials, add ABBA blocks to each "
             "configuration until arm B is slower, faster or within --equivalence of arm A "
-            "(always-valid 99% bounds on the pairs), --max-trials pairs or --budget."
+            "(group sequential 99% bounds on the pairs), --max-trials pairs or --budget."
         ),
     ] = DEFAULTS.until_decided,
     equivalence: Annotated[

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.compare.comparison import Comparison, ComparisonRow, Side, as_energy
-from harness.compare.sequential import decide_pairs
+from harness.compare.sequential import MAX_TRIALS, decide_pairs
 from harness.compare.source import METRICS
 from harness.compare.stats import (
     MIN_TRIALS,
@@ -42,10 +42,11 @@ METHOD = (
     "mean ratio B/A, must also exceed the threshold"
 )
 # A run that added ABBA blocks until decided (`harness run --until-decided`) looked after
-# every block: its verdict is read off the always-valid interval that decided it.
+# every block: its verdict is read off the group sequential interval that decided it.
 SEQUENTIAL_METHOD = (
-    "always-valid interval (Lai's confidence sequence) on log(B/A) of the paired A and B "
-    "trials, which holds at every block the run looked at (harness.compare.sequential); "
+    "group sequential paired t interval (Pocock, calibrated for the run's max_trials) on "
+    "log(B/A) of the paired A and B trials, which holds at every block the run looked at "
+    "(harness.compare.sequential); "
     "effect = geometric mean ratio B/A, must also exceed the threshold"
 )
 _SEQUENTIAL_VERDICTS: dict[str, Verdict] = {
@@ -135,9 +136,11 @@ def judge_pairs(
     metric: str,
     labels: tuple[str, str],
     always_valid: bool = False,
+    max_pairs: int = MAX_TRIALS,
 ) -> ComparisonRow:
     """One configuration on one device: B's trials against the A trials beside them
-    (`always_valid`: read off the sequential interval, for a run that stopped on it)."""
+    (`always_valid`: read off the sequential interval, for a run that stopped on it, whose
+    horizon is the run's `max_pairs`)."""
     la, lb = labels
     a_ok = {r.trial_index: v for r in a_rows if (v := r.value(metric)) is not None}
     b_ok = {r.trial_index: v for r in b_rows if (v := r.value(metric)) is not None}
@@ -179,9 +182,7 @@ def judge_pairs(
     if not a_ok or not b_ok:
         return row("missing", f"no ok trial of arm {la if not a_ok else lb} (none ran)")
     if always_valid and pairs:
-        seq = decide_pairs(
-            pairs, margin=threshold, confidence=confidence, max_pairs=max(2, len(pairs) + 1)
-        )
+        seq = decide_pairs(pairs, margin=threshold, confidence=confidence, max_pairs=max_pairs)
         done = row(_SEQUENTIAL_VERDICTS[seq.verdict], seq.reason.replace(": add a block", ""))
         return dataclasses.replace(done, ratio=seq.ratio, ci_low=seq.low, ci_high=seq.high)
     eff = paired_effect(pairs)
@@ -254,6 +255,7 @@ def compare_arms(
             metric=metric,
             labels=(la, lb),
             always_valid=meta.settings.until_decided,
+            max_pairs=meta.settings.max_trials,
         )
         for (model, cid), g in sorted(groups.items())
     ]

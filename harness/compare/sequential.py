@@ -8,29 +8,41 @@ answered or the phone time runs out:
 
 A fixed-n interval re-checked after each trial is optimistic: stopping the
 first time it looks narrow (or significant) picks the luckiest of many looks.
-Both questions therefore read one always-valid interval, Lai's confidence
-sequence for a normal mean with unknown variance (T. L. Lai, "On confidence
-sequences", Ann. Statist. 1976): with x_1..x_n the log latencies (or log
-ratios B/A of pairs), S = sum(x_i - mu) and V = sum((x_i - mu)^2),
+
+`precision` reads an interval that holds at every look with no horizon, Lai's
+confidence sequence for a normal mean with unknown variance (T. L. Lai, "On
+confidence sequences", Ann. Statist. 1976): with x_1..x_n the log latencies,
+S = sum(x_i - mu) and V = sum((x_i - mu)^2),
 
     M_n(mu) = sqrt(c / (n + c)) * (1 - S^2 / ((n + c) V)) ** (-n / 2)
 
 is the likelihood ratio of the scale-free part of the data (the mixture over a
 N(0, 1/c) standardized effect), a martingale under mu for any variance, so by
 Ville's inequality P(M_n(mu) >= 1/alpha for some n) <= alpha. The interval at
-n is {mu : M_n(mu) < 1/alpha}, symmetric about the mean of the logs, with the
-closed-form half-width of `half_width`. As in `harness.compare.stats`, each
-end is a one-sided `confidence` bound (alpha = 2 (1 - confidence), split
-between the ends by symmetry). Why this and not group sequential designs, and
-what it costs: docs/ci.md "Sequential trials", benchmarks/bench_sequential.py.
+n is {mu : M_n(mu) < 1/alpha}, with the closed-form half-width of
+`half_width`. A configuration may get more trials in a later `--more` pass, so
+its looks have no last one.
+
+`decide_pairs` has a last look, `max_pairs`, and spends its error exactly
+over the looks up to it: a group sequential paired t test (Pocock's constant
+nominal level, for unknown variance), whose repeated confidence interval
+mean +- b_n * se_n holds at every n from 2 to max_pairs at once. The t
+statistic's path is pivotal under normal values (its law is the same for
+every variance), so the one nominal level is calibrated exactly, up to a
+stated Monte Carlo error, by a seeded simulation of it (`pairs_boundary`).
+
+As in `harness.compare.stats`, each end is a one-sided `confidence` bound.
+Why these and not others: docs/ci.md "Sequential trials",
+benchmarks/bench_sequential.py.
 
 Pure: numbers in, decisions out; the caller measures and keeps the budget.
-`half_width` and `ab_codes` take numpy arrays so the benchmark runs the very
-rules the decisions use.
+`half_width`, `pairs_half_width` and `ab_codes` take numpy arrays so the
+benchmark runs the very rules the decisions use.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +50,7 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
 from harness.compare.stats import (
     _logs,
@@ -57,6 +70,11 @@ from harness.vocab import SEQUENTIAL_MAX_TRIALS, StopReason
 MIXTURE = 1.0
 # Per configuration (trials) or per A/B configuration (pairs).
 MAX_TRIALS = SEQUENTIAL_MAX_TRIALS
+# The calibration of `pairs_boundary`: seeded, so the same settings give the same
+# boundary in every run and every resume; its size caps the normal values drawn.
+CALIBRATION_SEED = 20_260_625
+CALIBRATION_RUNS = 200_000
+CALIBRATION_VALUES = 16_000_000
 
 ABVerdict = Literal["undecided", "slower", "faster", "equivalent"]
 AB_VERDICTS: tuple[ABVerdict, ...] = ("undecided", "slower", "faster", "equivalent")
@@ -80,6 +98,89 @@ def half_width(
         room = n_ - q * (n_ + mixture)
         width = np.sqrt(q * (n_ + mixture) * ss_ / (n_ * room))
     return np.where((n_ >= 2) & (room > 0), width, np.inf)
+
+
+# `calibrate`'s answers for the settings most runs use (99%, `--max-trials` 80 and 20),
+# as computed here: a run or `check --ab` with them pays no calibration (~1 s), and
+# their boundary does not move with numpy's random streams. A unit test calibrates
+# them again.
+CALIBRATED: dict[tuple[float, int], float] = {
+    (0.99, 80): 0.0006425237147198471,
+    (0.99, 20): 0.0011454822606099555,
+}
+
+
+def nominal_level(confidence: float, horizon: int) -> float:
+    """The one-sided nominal level p of every look of `pairs_boundary` (recorded or
+    calibrated)."""
+    known = CALIBRATED.get((confidence, horizon))
+    return known if known is not None else calibrate(confidence, horizon)
+
+
+@functools.lru_cache(maxsize=16)
+def calibrate(confidence: float, horizon: int) -> float:
+    """The one-sided nominal level p of every look of `pairs_boundary`, by simulation.
+
+    The chance that the paired t statistic ever exceeds its 1 - p quantile
+    at some n in 2..horizon, under a true mean of 0 and normal values, is at
+    most alpha = 1 - confidence: p is the alpha quantile of each simulated
+    path's smallest nominal p-value, taken two Monte Carlo standard errors
+    low so the true rate stays under alpha (~0.96% at the defaults).
+    """
+    alpha = 1.0 - validate_confidence(confidence)
+    horizon = _check_max("max_pairs", horizon)
+    runs = max(20_000, min(CALIBRATION_RUNS, CALIBRATION_VALUES // horizon))
+    rng = np.random.Generator(np.random.PCG64(CALIBRATION_SEED))
+    n = np.arange(1, horizon + 1, dtype=np.float64)
+    df = np.maximum(n - 1.0, 1.0)
+    near = special.stdtrit(df, 1.0 - min(0.5, 10.0 * alpha))  # paths that may matter
+    smallest = []
+    for start in range(0, runs, max(1, 4_000_000 // horizon)):
+        rows = min(max(1, 4_000_000 // horizon), runs - start)
+        x = rng.standard_normal((rows, horizon))
+        total = np.cumsum(x, axis=1)
+        mean = total / n
+        ss = np.maximum(np.cumsum(x * x, axis=1) - total * mean, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.nan_to_num(mean / np.sqrt(ss / df / n), nan=-np.inf)
+        t[:, 0] = -np.inf  # n = 1: no look
+        row, col = np.nonzero(t > near)
+        p = np.ones(rows)
+        np.minimum.at(p, row, special.stdtr(df[col], -t[row, col]))
+        smallest.append(p)
+    ordered = np.sort(np.concatenate(smallest))
+    k = math.floor(alpha * runs - 2.0 * math.sqrt(alpha * (1.0 - alpha) * runs))
+    return float(ordered[max(k, 0)])
+
+
+@functools.lru_cache(maxsize=16)
+def pairs_boundary(confidence: float, horizon: int) -> npt.NDArray[np.float64]:
+    """b_n for n = 0..horizon: the paired t statistic's bound at a look after n pairs.
+
+    Every look has the same nominal level (`nominal_level`), Pocock's design
+    for looks at every n up to the horizon; the harness looks after every
+    block, a subset, so its error is at most alpha. inf for n < 2.
+    """
+    n = np.arange(horizon + 1, dtype=np.float64)
+    p = nominal_level(confidence, horizon)
+    out = np.full(horizon + 1, np.inf)
+    out[2:] = special.stdtrit(n[2:] - 1.0, 1.0 - p)
+    out.setflags(write=False)
+    return out
+
+
+def pairs_half_width(
+    n: npt.ArrayLike, ss: npt.ArrayLike, *, confidence: float, horizon: int
+) -> npt.NDArray[np.float64]:
+    """Half-width of the repeated confidence interval on the mean log ratio after n pairs
+    with sum of squared deviations ss: b_n * se_n; inf for n < 2 or n > horizon."""
+    n_ = np.asarray(n, dtype=np.float64)
+    ss_ = np.maximum(np.asarray(ss, dtype=np.float64), 0.0)
+    bound = pairs_boundary(confidence, horizon)
+    index = np.clip(n_, 0, horizon).astype(np.intp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        width = bound[index] * np.sqrt(ss_ / (n_ - 1.0) / n_)
+    return np.where((n_ >= 2) & (n_ <= horizon), width, np.inf)
 
 
 def ab_codes(mean: npt.ArrayLike, half: npt.ArrayLike, *, margin: float) -> npt.NDArray[np.int8]:
@@ -112,8 +213,8 @@ def _check_max(name: str, value: int) -> int:
     return value
 
 
-def _level(confidence: float) -> str:
-    return f"always-valid {confidence * 100:g}% bounds"
+def _level(confidence: float, kind: str = "always-valid") -> str:
+    return f"{kind} {confidence * 100:g}% bounds"
 
 
 @dataclass(frozen=True)
@@ -190,7 +291,7 @@ class ABDecision:
     """Arm B against arm A after the pairs so far, and whether to add an ABBA block.
 
     `stop_reason` None means: add a block. `ratio` is the geometric mean ratio
-    B/A of the pairs; `low`/`high` its always-valid bounds (None while unbounded).
+    B/A of the pairs; `low`/`high` its group sequential bounds (None while unbounded).
     """
 
     verdict: ABVerdict
@@ -212,8 +313,9 @@ def decide_pairs(
 ) -> ABDecision:
     """Sequential paired test on log(B/A) of (A, B) latency pairs; ask after every block.
 
-    slower / faster / equivalent as `ab_codes` reads the always-valid interval
-    (each false verdict at most 1 - confidence however often it is asked);
+    slower / faster / equivalent as `ab_codes` reads the group sequential
+    interval (`pairs_half_width`, horizon max_pairs or n if more; each false
+    verdict at most 1 - confidence however often it is asked up to max_pairs);
     otherwise undecided, stopped at max_pairs or when the budget is spent.
     """
     margin, confidence = validate_threshold(margin), validate_confidence(confidence)
@@ -224,15 +326,17 @@ def decide_pairs(
     n = len(ratios)
     ratio = low = high = None
     verdict: ABVerdict = "undecided"
-    bounds = f"{_level(confidence)} unbounded, pairs n={n}"
+    level = _level(confidence, "group sequential")
+    bounds = f"{level} unbounded, pairs n={n}"
     if n:
         mean, ss = _mean_var(ratios)
-        half = float(half_width(n, ss, confidence=confidence))
+        horizon = max(max_pairs, n)
+        half = float(pairs_half_width(n, ss, confidence=confidence, horizon=horizon))
         ratio = math.exp(mean)
         verdict = AB_VERDICTS[int(ab_codes(mean, half, margin=margin))]
         if math.isfinite(half):
             low, high = math.exp(mean - half), math.exp(mean + half)
-            bounds = f"{_level(confidence)} {_pct(low)} .. {_pct(high)}, pairs n={n}"
+            bounds = f"{level} {_pct(low)} .. {_pct(high)}, pairs n={n}"
     stop: StopReason | None = "decided"
     if verdict in ("slower", "faster") and ratio is not None:
         reason = f"{verdict} by {_pct(ratio)} ({bounds})"

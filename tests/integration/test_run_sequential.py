@@ -246,7 +246,7 @@ def test_until_decided_adds_abba_blocks_until_the_pairs_decide(
     doc = json.loads(capsys.readouterr().out)
     (verdict,) = doc["rows"]
     assert verdict["verdict"] == "regression" and 1.05 < verdict["ratio"] < 1.16, verdict
-    assert doc["method"].startswith("always-valid interval")
+    assert doc["method"].startswith("group sequential paired t interval")
     assert verdict["n_current"] == row["n_trials"] // 2
 
 

@@ -338,12 +338,16 @@ def decide_ab_(settings: RunSettings, records: list[TrialRecord]) -> list[Any]:
     return decide_ab(settings, records, [DEVICE], CONFIGS)
 
 
-def test_check_ab_reads_a_decided_run_off_the_always_valid_interval() -> None:
+def test_check_ab_reads_a_decided_run_off_the_sequential_interval() -> None:
     from harness.compare.ab import ArmTrial, judge_pairs
+    from harness.compare.sequential import decide_pairs
 
     cid = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
-    a = [ArmTrial(i, "ok", 10.0 * (1 + 0.002 * (-1) ** i)) for i in range(8)]
-    b = [ArmTrial(i, "ok", 11.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)]
+    pairs = [
+        (10.0 * (1 + 0.002 * (-1) ** i), 11.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)
+    ]
+    a = [ArmTrial(i, "ok", x) for i, (x, _) in enumerate(pairs)]
+    b = [ArmTrial(i, "ok", y) for i, (_, y) in enumerate(pairs)]
     same = [ArmTrial(i, "ok", 10.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)]
     kw: dict[str, Any] = {
         "threshold": 0.05,
@@ -355,5 +359,12 @@ def test_check_ab_reads_a_decided_run_off_the_always_valid_interval() -> None:
     assert row.verdict == "regression" and "slower by +10.0%" in row.reason
     assert row.ci_low is not None and row.ci_low > 1.0 and row.p_value is None
     assert judge_pairs(cid, "Pixel", a, same, always_valid=True, **kw).verdict == "unchanged"
-    few = judge_pairs(cid, "Pixel", a[:3], b[:3], always_valid=True, **kw)
+    few = judge_pairs(cid, "Pixel", a[:2], b[:2], always_valid=True, **kw)
     assert few.verdict == "inconclusive" and "add a block" not in few.reason
+    # The interval's last look is the run's --max-trials, as when the run decided on it.
+    for last in (20, 80):
+        run = decide_pairs(pairs, margin=0.05, max_pairs=last)
+        row = judge_pairs(cid, "Pixel", a, b, always_valid=True, max_pairs=last, **kw)
+        assert (row.ci_low, row.ci_high) == (run.low, run.high)
+    short = judge_pairs(cid, "Pixel", a, b, always_valid=True, max_pairs=20, **kw)
+    assert short.ci_low is not None and row.ci_low is not None and short.ci_low > row.ci_low

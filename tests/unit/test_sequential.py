@@ -14,15 +14,20 @@ import re
 
 import numpy as np
 import pytest
-from scipy import integrate
+from scipy import integrate, stats
 
 from harness.compare.ab import paired_effect
 from harness.compare.sequential import (
     AB_VERDICTS,
+    CALIBRATED,
     MIXTURE,
     ab_codes,
+    calibrate,
     decide_pairs,
     half_width,
+    nominal_level,
+    pairs_boundary,
+    pairs_half_width,
     precision,
     within_budget,
 )
@@ -179,16 +184,67 @@ def test_clear_changes_are_slower_or_faster_with_bounds_beyond_one() -> None:
     assert (slow.verdict, slow.stop_reason) == ("slower", "decided")
     assert slow.ratio == pytest.approx(1.20, rel=0.01)
     assert slow.low is not None and slow.low > 1.0
-    assert re.match(r"slower by \+20\.\d% \(always-valid 99% bounds \+", slow.reason)
+    assert re.match(r"slower by \+20\.\d% \(group sequential 99% bounds \+", slow.reason)
     assert "pairs n=6" in slow.reason
     fast = decide_pairs(pairs_of(0.80, 6))
     assert fast.verdict == "faster" and fast.high is not None and fast.high < 1.0
 
 
-def test_no_verdict_before_six_pairs_however_clear() -> None:
-    early = decide_pairs(pairs_of(1.20, 5))
+def test_a_first_block_decides_only_a_change_far_beyond_its_own_noise() -> None:
+    # Two pairs: the bound is ~495 standard errors (t with 1 df at the nominal level).
+    assert decide_pairs(pairs_of(1.20, 2, noise=0.0001)).verdict == "slower"
+    early = decide_pairs(pairs_of(1.20, 2))
     assert (early.verdict, early.stop_reason) == ("undecided", None)
-    assert early.ratio == pytest.approx(1.20, rel=0.01) and early.low is None
+    assert early.ratio == pytest.approx(1.20, rel=0.01) and early.low is not None
+    assert decide_pairs(pairs_of(1.20, 1)).low is None  # one pair: no spread, no bounds
+
+
+def test_the_boundary_is_the_t_quantile_at_one_nominal_level() -> None:
+    # Hand-computed: Pocock's constant nominal level for looks at n = 2..80 pairs at 1% one
+    # way is ~0.00065 (t statistic paths simulated apart from the module, another seed:
+    # 0.000655 at 200000 paths; the module's is two Monte Carlo errors lower, 0.00064), so
+    # b_2 = t_1 quantile ~490, b_80 = t_79 quantile ~3.33.
+    p = nominal_level(0.99, 80)
+    assert 0.0006 < p < 0.0007
+    b = pairs_boundary(0.99, 80)
+    assert np.isinf(b[:2]).all()
+    for n in (2, 6, 20, 80):
+        assert b[n] == pytest.approx(float(stats.t.isf(p, n - 1)), rel=1e-9)
+    assert b[2] == pytest.approx(490, rel=0.05) and b[80] == pytest.approx(3.33, abs=0.02)
+    assert nominal_level(0.99, 80) == p  # seeded: the same boundary in every run and resume
+    assert nominal_level(0.99, 20) > p  # fewer looks, less to split the error over
+
+
+@pytest.mark.parametrize("settings", sorted(CALIBRATED))
+def test_the_recorded_levels_are_what_the_calibration_gives(settings: tuple[float, int]) -> None:
+    """The recorded levels spare runs the calibration; they must be its answers. Within 10%
+    (the Monte Carlo error of the level is ~2.3%): a numpy whose random stream changed still
+    agrees, while another design or horizon would not."""
+    calibrate.cache_clear()
+    assert calibrate(*settings) == pytest.approx(CALIBRATED[settings], rel=0.10)
+    assert nominal_level(*settings) == CALIBRATED[settings]
+
+
+def t_paths(seed: int, runs: int, pairs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """n, mean and sum of squared deviations after every pair of normal paths, mean 0."""
+    x = np.random.default_rng(seed).standard_normal((runs, pairs))
+    n = np.arange(1, pairs + 1, dtype=np.float64)
+    total = np.cumsum(x, axis=1)
+    return n, total / n, np.cumsum(x * x, axis=1) - total * (total / n)
+
+
+def test_the_interval_spends_the_nominal_error_over_every_look() -> None:
+    # Looked at after every pair up to max_pairs, the lower bound passes the true mean in
+    # close to (not far under) the nominal 1% of paths: the error is spent, not wasted.
+    # Lai's mixture, the boundary before this one, spends ~0.2% here.
+    n, mean, ss = t_paths(seed=3, runs=40_000, pairs=80)
+    half = pairs_half_width(n, ss, confidence=0.99, horizon=80)
+    missed = float(np.mean((mean - half > 0).any(axis=1)))
+    assert 0.0075 < missed <= 0.0105  # 4 Monte Carlo sd either side of ~0.96%
+    lai = float(np.mean((mean - half_width(n, ss, confidence=0.99) > 0).any(axis=1)))
+    assert lai < 0.005
+    # Beyond the horizon the interval is not claimed: unbounded.
+    assert np.isinf(pairs_half_width(81, 1.0, confidence=0.99, horizon=80))
 
 
 def test_equivalence_needs_both_bounds_inside_the_margin() -> None:

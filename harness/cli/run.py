@@ -213,7 +213,12 @@ def run_cmd(
         bool,
         typer.Option(help="Afterwards, one op-profiling pass per configuration, stored apart."),
     ] = DEFAULTS.op_profile,
-    out: Annotated[Path, typer.Option(help="Folder for run folders.")] = DEFAULTS.out,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder: each run writes its run folder OUT/<run_id> in it."
+        ),
+    ] = DEFAULTS.out,
     resume: Annotated[
         Path | None,
         typer.Option(help="Continue RUN_DIR: skip stored trials, reuse its seed and settings."),

@@ -29,7 +29,7 @@ def report(
             "--out",
             "-o",
             "--output",  # the old spelling, still taken (harness.cli.helptext.HIDDEN_ALIASES)
-            help="File: the HTML report to write [default: RUN_DIR/report.html for one run, "
+            help="File: the HTML report [default: RUN_DIR/report.html for one run, "
             "./report.html for several].",
         ),
     ] = None,

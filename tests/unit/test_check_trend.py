@@ -96,9 +96,9 @@ def test_trend_orders_runs_by_time_and_handles_gaps(tmp_path: Path) -> None:
     result = trend(list(reversed(dirs)))
     assert [r[0] for r in result.runs] == [f"z{11 - i:02d}" for i in range(12)]
     (step,) = result.steps
-    assert step.variant == a and step.at_index == 5 and step.at_run_id == "z06"
+    assert step.config.variant == a and step.at_index == 5 and step.at_run_id == "z06"
     assert step.ratio == pytest.approx(0.8, rel=0.02)
-    series_b = next(s for s in result.series if s.variant == b)
+    series_b = next(s for s in result.series if s.config.variant == b)
     assert [p.median_ms is None for p in series_b.points] == [i % 4 == 0 for i in range(12)]
     assert series_b.segments[-1].end == 12 and series_b.segments[0].start == 1
     doc = result.to_dict()

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.trend import detect_steps, fit_segments, trend
+from harness.compare.trend import Step, Trend, detect_steps, fit_segments, trend
 from harness.errors import ResultsError
+from harness.vocab import Config
 from tests.support.synthetic import noisy_latencies, write_run
 
 
@@ -126,3 +127,13 @@ def test_bad_arguments() -> None:
         trend([])
     with pytest.raises(ResultsError):
         trend(["/nonexistent"], penalty=0)
+
+
+def test_a_units_open_slowdown_is_not_hidden_by_another_units_step() -> None:
+    # One model on the GPU got slower and stayed so; on the CPU it got faster later.
+    gpu = Config("mobilenet_v2_1.0_224", "fp32", 1, "big", "default", "gpu")
+    cpu = Config("mobilenet_v2_1.0_224", "fp32", 1, "big", "default", "cpu")
+    slower = Step("Pixel", gpu, "r3", 3, 10.0, 12.0, 1.2)
+    faster = Step("Pixel", cpu, "r5", 5, 10.0, 8.0, 0.8)
+    found = Trend(runs=[], series=[], steps=[slower, faster], penalty=4.0, min_step=0.05)
+    assert found.open_slowdowns() == [slower]

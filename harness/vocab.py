@@ -9,19 +9,23 @@ Docs, messages and new code use these words; the code's names for each are in pa
 - model: a variant converted at a quant, one `.tflite`. On the host a model file
   (`bench.target.ModelFile`, made by `convert.ConvertedModel`); on a phone a pushed model.
 - configuration: what a trial measures, whatever the device: variant, quant, threads,
-  cores, xnnpack (`Config`; the field names are `CONFIG_FIELDS`). In code, `config` and
-  `configs` name `Config`s.
+  cores, xnnpack, compute unit (`Config`; the field names are `CONFIG_FIELDS`). In code,
+  `config` and `configs` name `Config`s, and a `Config` keys a dict of configurations.
+  On one device model it is a `DeviceConfig` (`device_model` and `config`), the head of
+  compare's records (`ComparisonRow`, `ConfigSamples`, trend's `Series` and `Step`).
 - configuration key: a configuration as one string, `variant|quant|tN|cores|xnnpack=X`
-  (`config_key`, `Config.key`). Stored files name its column and field `config` (trials,
-  summaries, op profiles, `check --json`); stored names stay as they are.
+  (`.key`: `Config.key`, `DeviceConfig.key`, `TrialRecord.key`). Stored files name its
+  column and field `config` (trials, summaries, op profiles, `check --json`), and so do
+  the report's rows read from them; stored names stay as they are.
 - device: a phone, or the simulated one, named by its serial (`serial`; `device_serial` in
   records), reached through one session (`device.session.DeviceSession`) and described by
   `identity.DeviceInfo`. A device selection is what `--device` names (serials, names,
   aliases, `all`, `pool:`, `sim`).
 - device model: a device's model name, `ro.product.model` (`DeviceInfo.model`;
-  `device_model` in records, summaries and comparison rows). `check`, `trend` and the
-  report pair devices by it.
-- pushed model: a model file on a phone, under the harness's working folder there.
+  `device_model` in records, summaries, comparison rows and `DeviceTarget`). `check`,
+  `trend` and the report pair devices by it.
+- pushed model: a model file on a phone, under the harness's working folder there
+  (`bench.target.PushedModel`; `DeviceTarget.models` and `.arms` hold them).
 - binary: the benchmark_model a trial runs (`identity.BinaryInfo`; kinds `BINARY_KINDS`).
 - trial: one benchmark_model process on one device, measuring one configuration with its
   warm-up runs and then its timed runs (benchmark_model's own "runs": `--warmup`, `--runs`).
@@ -30,39 +34,31 @@ Docs, messages and new code use these words; the code's names for each are in pa
 - arm: in an A/B run, a label with its own binary and models (`ArmSpec`, `ArmRecord`,
   `TrialRecord.arm`); never part of the configuration key.
 - plan: every trial of a run, per device, in the seeded order (`bench.plan.Plan` of
-  `TrialSpec`s); stored as meta.json `order`.
+  `TrialSpec`s, each on a device's `serial`; `Plan.serials`); stored as meta.json `order`.
 - run: one `harness run` (or its `--resume`) from options to outcome, the act
   (`harness.run.run`, `RunSettings`, `RunOutcome`; named by its `run_id`).
 - run folder: what a run leaves, `OUT/<run_id>/` (`run_dir`; written by
   `results.store.RunStore`, its meta.json read as `results.meta.RunMeta`).
 - stage: one of a run's five steps, in order devices, plan, prepare, measure, finish: one
   module each in `harness.stages` (`settings`, `resume` and `label` there are helpers).
+  The measure stage's loop is `bench.workers.measure_plan` (one worker per phone), each
+  trial measured by `bench.trial.TrialRunner.measure`.
 - baseline: a run folder reduced to a JSON file by `harness baseline save`; one side of
   `harness check`.
 
-Old names still in the code (each disagrees with the words above; the next rename's list):
+Names that look like old ones but are kept, and why:
 
-- `DeviceConfig` repeats `Config`'s five fields beside `device_model` instead of holding a
-  `Config`; its `.configuration` is the `Config` and its `.config` the key.
-- Properties named `config` that give the key, not a `Config`: `TrialRecord.config`,
-  `ComparisonRow.config`, `DeviceConfig.config`.
-- `ConfigId` and `.config_id`: the configuration as a tuple (a `Config` is hashable and
-  could be the dict key); `compare/ab.py` spells `ConfigId` a second time.
 - `harness.config` (`HarnessConfig`, `load_config`, the `config=` of `device.select` and
-  `device.lab`) is the project settings file (`harness.toml`), not a configuration.
-- `bench.target.DeviceModel` is a pushed model, not a device model (`DeviceTarget.models`,
-  `DeviceTarget.arms`, `bench.prepare.prepare_arms` and `bench.record.Observed.model` hold
-  them); `DeviceTarget.model_name` is the device model.
-- "run" for what is not a run: `TrialRunner.run` measures one trial; `bench.runner` and
-  `run_plan` are the measure stage's loop over the plan; `report.runs.DeviceRun` is one
-  device of one run folder; `compare.source.read_run` and `results.load.run_dirs` read run
-  folders.
-- "devices" for three things: `TrialSpec.device`, `Plan.devices` and the `devices` of
-  `build_plan` and `build_arm_plan` are serials; `RunSettings.devices` and meta.json
-  `settings.devices` a device selection; `RunMeta.devices` maps serials to `DeviceInfo`.
-- "source" for three things: `device.sources` starts a device (`sim`);
+  `device.lab`) is the project settings file (`harness.toml`), not a configuration. Left
+  until the device resolvers are one (their callers change then, in one go).
+- "run" where it means a run folder: `report.runs.DeviceRun` (one device of one run
+  folder), `compare.source.read_run` and `results.load.run_dirs` read run folders.
+- "devices" where they are devices: `RunSettings.devices` and meta.json
+  `settings.devices` are a device selection (public and stored); `RunMeta.devices` maps
+  serials to `DeviceInfo` (stored as meta.json `devices`).
+- "source" for where something came from: `device.sources` starts a device (`sim`);
   `compare.source.Source` is one side of a comparison; `ConvertedModel.source` is where a
-  model came from.
+  model came from, stored so in the model cache and printed by `convert --json`.
 
 This module imports nothing from the harness, so every layer may use it.
 """
@@ -70,7 +66,7 @@ This module imports nothing from the harness, so every layer may use it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 # `fallback`: the compute unit asked for did not run the graph (its delegate was not
@@ -142,8 +138,6 @@ def is_simulated(props: Mapping[str, object], emulated: bool = False) -> bool:
 
 # What a configuration is, within one device: trials of one key are comparable.
 CONFIG_FIELDS: tuple[str, ...] = ("variant", "quant", "threads", "cores", "xnnpack", "accelerator")
-# (variant, quant, threads, cores, xnnpack, compute unit)
-ConfigId = tuple[str, str, int, str, str, str]
 
 
 # The compute unit of every configuration measured before units were an axis.
@@ -154,26 +148,10 @@ DEFAULT_ACCELERATOR = "cpu"
 OWN_FAMILY = "own"
 
 
-def config_key(
-    variant: str,
-    quant: str,
-    threads: int,
-    cores: str,
-    xnnpack: str,
-    accelerator: str = DEFAULT_ACCELERATOR,
-) -> str:
-    """The configuration a trial measures, as stored in the `config` column.
-
-    The CPU's key has no unit in it, so the keys (and trial ids) of runs stored
-    before units were an axis stay what they were.
-    """
-    key = f"{variant}|{quant}|t{threads}|{cores}|xnnpack={xnnpack}"
-    return key if accelerator == DEFAULT_ACCELERATOR else f"{key}|unit={accelerator}"
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Config:
-    """One measured configuration, independent of the device."""
+    """One measured configuration, independent of the device: hashable, so it keys dicts,
+    and ordered by its fields (variant first) for a stable order."""
 
     variant: str
     quant: str
@@ -184,15 +162,17 @@ class Config:
 
     @property
     def key(self) -> str:
-        """The stored configuration key (see `config_key`)."""
-        return config_key(
-            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
-        )
+        """The configuration as stored in the `config` column, `variant|quant|tN|cores|xnnpack=X`.
 
-    @property
-    def config_id(self) -> ConfigId:
-        """The configuration as a tuple (sorts and pairs without the device)."""
-        return (self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator)
+        The CPU's key has no unit in it, so the keys (and trial ids) of runs stored
+        before units were an axis stay what they were.
+        """
+        key = f"{self.variant}|{self.quant}|t{self.threads}|{self.cores}|xnnpack={self.xnnpack}"
+        return key if self.accelerator == DEFAULT_ACCELERATOR else f"{key}|unit={self.accelerator}"
+
+    def fields(self) -> dict[str, str | int]:
+        """The six fields by name, in `CONFIG_FIELDS` order (as records store them, flat)."""
+        return {name: getattr(self, name) for name in CONFIG_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -200,30 +180,16 @@ class DeviceConfig:
     """A configuration on one device model: the leading fields of compare's records."""
 
     device_model: str
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
-    # Keyword-only, so records built from a 5-field prefix stay as they were.
-    accelerator: str = field(default=DEFAULT_ACCELERATOR, kw_only=True)
+    config: Config
 
     @property
-    def configuration(self) -> Config:
-        """The configuration without the device (devices are paired separately)."""
-        return Config(
-            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
-        )
+    def key(self) -> str:
+        """The configuration key (`Config.key`); the device model is paired separately."""
+        return self.config.key
 
-    @property
-    def config(self) -> str:
-        """The configuration key shared with results (`config_key`)."""
-        return self.configuration.key
-
-    @property
-    def config_id(self) -> ConfigId:
-        """The configuration as a tuple, for pairing across runs."""
-        return self.configuration.config_id
+    def fields(self) -> dict[str, str | int]:
+        """`device_model` and the configuration's fields, flat, as stored and printed."""
+        return {"device_model": self.device_model, **self.config.fields()}
 
 
 # Proof flags a trial may carry (harness/bench/proof.py writes them; docs/run.md

@@ -37,7 +37,7 @@ def _blocks(arms: Sequence[str], trials: int, forward_first: bool) -> list[list[
 
 
 def build_arm_plan(
-    devices: Sequence[str],
+    serials: Sequence[str],
     configs: Sequence[Config],
     arms: Sequence[str],
     *,
@@ -50,7 +50,7 @@ def build_arm_plan(
     `build_plan` shuffles configurations), so drift is spread over configurations
     and, within a block, hits both arms alike. Every device gets the same order.
     """
-    base = build_plan(devices, configs, trials=trials, seed=seed)  # same input checks
+    base = build_plan(serials, configs, trials=trials, seed=seed)  # same input checks
     unique = list(dict.fromkeys(configs))
     rng = random.Random(seed)
     per_config = {c: _blocks(arms, trials, rng.random() < 0.5) for c in unique}
@@ -61,15 +61,15 @@ def build_arm_plan(
         for c in order:
             sequence.extend((c, arm, i) for arm, i in per_config[c][j])
     specs = tuple(
-        TrialSpec(device=d, config=c, trial_index=i, order_index=pos, arm=arm)
-        for d in devices
+        TrialSpec(serial=d, config=c, trial_index=i, order_index=pos, arm=arm)
+        for d in serials
         for pos, (c, arm, i) in enumerate(sequence)
     )
     return Plan(seed=base.seed, trials=specs)
 
 
 def plan_for(
-    devices: Sequence[str],
+    serials: Sequence[str],
     configs: Sequence[Config],
     arms: Sequence[ArmSpec],
     *,
@@ -78,5 +78,5 @@ def plan_for(
 ) -> Plan:
     """The run's plan: interleaved arms in an A/B run, else exactly `build_plan`'s."""
     if not arms:
-        return build_plan(devices, configs, trials=trials, seed=seed)
-    return build_arm_plan(devices, configs, [a["label"] for a in arms], trials=trials, seed=seed)
+        return build_plan(serials, configs, trials=trials, seed=seed)
+    return build_arm_plan(serials, configs, [a["label"] for a in arms], trials=trials, seed=seed)

@@ -36,7 +36,7 @@ def xnnpack_settings(choice: str) -> tuple[str, ...]:
 class TrialSpec:
     """One planned trial: a configuration, on a device, with its place in the order."""
 
-    device: str  # serial
+    serial: str  # the device's
     config: Config
     trial_index: int  # 0-based within (device, config[, arm])
     order_index: int  # position in this device's sequence
@@ -44,13 +44,13 @@ class TrialSpec:
 
     @property
     def trial_id(self) -> str:
-        """Stable id, unique within a run: device|config_key|trial_index (index `ARM:i` in A/B)."""
-        return trial_id(self.device, self.config.key, self.trial_index, self.arm)
+        """Stable id, unique within a run: serial|configuration key|trial_index (`ARM:i` in A/B)."""
+        return trial_id(self.serial, self.config.key, self.trial_index, self.arm)
 
 
-def trial_id(device: str, key: str, index: int, arm: str | None = None) -> str:
+def trial_id(serial: str, key: str, index: int, arm: str | None = None) -> str:
     """Compose a trial id; the single definition shared by planning and resuming."""
-    return f"{device}|{key}|{index if arm is None else f'{arm}:{index}'}"
+    return f"{serial}|{key}|{index if arm is None else f'{arm}:{index}'}"
 
 
 @dataclass(frozen=True)
@@ -66,13 +66,13 @@ class Plan:
         return [t.trial_id for t in self.trials]
 
     @property
-    def devices(self) -> list[str]:
+    def serials(self) -> list[str]:
         """Device serials in first-appearance order."""
-        return list(dict.fromkeys(t.device for t in self.trials))
+        return list(dict.fromkeys(t.serial for t in self.trials))
 
-    def for_device(self, device: str) -> list[TrialSpec]:
+    def for_device(self, serial: str) -> list[TrialSpec]:
         """The trials one device worker runs, in order."""
-        return [t for t in self.trials if t.device == device]
+        return [t for t in self.trials if t.serial == serial]
 
     def remaining(self, completed: Iterable[str]) -> list[TrialSpec]:
         """Trials whose ids are not in `completed` (resume skips the rest)."""
@@ -83,10 +83,10 @@ class Plan:
         """Distinct configurations in first-appearance order."""
         return list(dict.fromkeys(t.config for t in self.trials))
 
-    def only(self, devices: Iterable[str]) -> Plan:
+    def only(self, serials: Iterable[str]) -> Plan:
         """The trials of these devices alone (a resume with part of a run's phones)."""
-        keep = set(devices)
-        return Plan(seed=self.seed, trials=tuple(t for t in self.trials if t.device in keep))
+        keep = set(serials)
+        return Plan(seed=self.seed, trials=tuple(t for t in self.trials if t.serial in keep))
 
 
 def configurations(
@@ -142,7 +142,7 @@ def _round_order(
 
 
 def build_plan(
-    devices: Sequence[str],
+    serials: Sequence[str],
     configs: Sequence[Config],
     *,
     trials: int,
@@ -155,10 +155,10 @@ def build_plan(
     """
     if trials < 1:
         raise PlanError(f"--trials must be >= 1, got {trials}")
-    if not devices:
+    if not serials:
         raise PlanError("no devices to run on")
-    if len(set(devices)) != len(devices):
-        raise PlanError(f"a device is selected twice: {', '.join(devices)}")
+    if len(set(serials)) != len(serials):
+        raise PlanError(f"a device is selected twice: {', '.join(serials)}")
     unique = list(dict.fromkeys(configs))
     if not unique:
         raise PlanError("no configurations: the run would measure nothing")
@@ -170,8 +170,8 @@ def build_plan(
         sequence.extend((c, round_index) for c in order)
         previous = order[-1]
     specs = tuple(
-        TrialSpec(device=d, config=c, trial_index=i, order_index=pos)
-        for d in devices
+        TrialSpec(serial=d, config=c, trial_index=i, order_index=pos)
+        for d in serials
         for pos, (c, i) in enumerate(sequence)
     )
     return Plan(seed=seed, trials=specs)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.bench.command import build_command
 from harness.bench.remote import TrialRemote
-from harness.bench.target import DeviceModel, DeviceTarget, ModelFile
+from harness.bench.target import DeviceTarget, ModelFile, PushedModel
 from harness.device import files, preflight, thermal
 from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores, unverified_selection
@@ -161,7 +161,7 @@ def prepare_device(
     target = DeviceTarget(
         session=session,
         remote=remote,
-        model_name=str(info.model or serial),
+        device_model=str(info.model or serial),
         binary=binary,
         masks=identified.masks,
         cpus=identified.cpus,
@@ -195,7 +195,7 @@ def _notes(binary: BinaryInfo, configs: Iterable[Config], runs: int, warmup: int
 
 def _push_models(
     session: DeviceSession, models: Sequence[ModelFile]
-) -> dict[tuple[str, str], DeviceModel]:
+) -> dict[tuple[str, str], PushedModel]:
     """Push model files (skipped when the device's copy has the same sha256)."""
     names = [f"models/{m.sha256[:16]}-{m.path.name}" for m in models]
     outcomes = files.push_many(
@@ -204,7 +204,7 @@ def _push_models(
         known_sha256={name: m.sha256 for m, name in zip(models, names, strict=True)},
     )
     return {
-        (m.variant, m.quant): DeviceModel(path=o.remote, sha256=m.sha256)
+        (m.variant, m.quant): PushedModel(path=o.remote, sha256=m.sha256)
         for m, o in zip(models, outcomes, strict=True)
     }
 
@@ -217,14 +217,14 @@ def prepare_arms(
     configs: Sequence[Config],
     runs: int,
     warmup: int,
-) -> tuple[dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]], list[str]]:
+) -> tuple[dict[str, tuple[BinaryInfo, dict[tuple[str, str], PushedModel]]], list[str]]:
     """Push each arm's binary and models to one device; (label -> its target parts, notes).
 
     Pushes are hashed, so arms sharing a binary or a model cost one transfer.
     The notes are what a binary cannot do as asked, as `prepare_device` says
     for the run's own binary.
     """
-    out: dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]] = {}
+    out: dict[str, tuple[BinaryInfo, dict[tuple[str, str], PushedModel]]] = {}
     notes: dict[str, None] = {}
     for label, (binary_path, models) in arms.items():
         path = binary_path or default_binary

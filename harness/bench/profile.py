@@ -50,7 +50,7 @@ def _profile_one(runner: TrialRunner, cfg: Config, runs: int) -> ProfileRecord:
     parsed = parse(got.stdout or "", got.stderr or "", state.exit_code)
     return ProfileRecord(
         device_serial=runner.plan_serial,
-        device_model=target.model_name,
+        device_model=target.device_model,
         config=cfg.key,
         variant=cfg.variant,
         quant=cfg.quant,

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 
 from harness.bench.plan import TrialSpec
 from harness.bench.remote import TrialState
-from harness.bench.target import DeviceModel, DeviceTarget, TrialSettings
+from harness.bench.target import DeviceTarget, PushedModel, TrialSettings
 from harness.catalogue import Variant
 from harness.catalogue import get as get_variant
 from harness.device.thermal import DeviceState
@@ -33,7 +33,7 @@ class Observed:
     """What the host saw of one trial: its outputs, process state, times and device state."""
 
     mask: str
-    model: DeviceModel
+    model: PushedModel
     state: TrialState
     stdout: str
     stderr: str
@@ -102,8 +102,8 @@ def build_record(
     return TrialRecord(
         run_id=run_id,
         trial_id=spec.trial_id,
-        device_serial=spec.device,
-        device_model=target.model_name,
+        device_serial=spec.serial,
+        device_model=target.device_model,
         variant=cfg.variant,
         family=variant.family if variant else OWN_FAMILY,
         depth_multiplier=variant.depth_multiplier if variant else 0.0,  # unknown: sorts last

@@ -30,8 +30,8 @@ class ModelFile:
 
 
 @dataclass(frozen=True)
-class DeviceModel:
-    """A model file pushed to the device."""
+class PushedModel:
+    """A model file pushed to the phone (a pushed model): where it is there, and its hash."""
 
     path: str
     sha256: str
@@ -57,15 +57,15 @@ class DeviceTarget:
 
     session: DeviceSession
     remote: TrialRemote
-    model_name: str  # ro.product.model, for the record
+    device_model: str  # the phone's model name, ro.product.model, for the record
     binary: BinaryInfo
     masks: dict[str, str]  # cores policy -> hex mask
     cpus: dict[str, list[int]]  # cores policy -> cpu numbers (for snapshots)
-    models: dict[tuple[str, str], DeviceModel]  # (variant, quant) -> file on the device
+    models: dict[tuple[str, str], PushedModel]  # (variant, quant) -> file on the device
     cluster_max_khz: dict[int, int] = field(default_factory=dict)  # cpu -> cpuinfo max
     logs_dir: Path | None = None  # host folder for raw outputs (RUN_DIR/logs)
     # A/B runs: arm label -> (its binary, its models on the device); harness.bench.arms.
-    arms: dict[str, tuple[BinaryInfo, dict[tuple[str, str], DeviceModel]]] = field(
+    arms: dict[str, tuple[BinaryInfo, dict[tuple[str, str], PushedModel]]] = field(
         default_factory=dict
     )
 

@@ -117,7 +117,7 @@ class TrialRunner:
         return result.cooled, float(result.waited_s), result.reason
 
     # -- one trial -----------------------------------------------------------------------
-    def run(self, spec: TrialSpec, order_index: int | None = None) -> TrialRecord:
+    def measure(self, spec: TrialSpec, order_index: int | None = None) -> TrialRecord:
         """Measure one planned trial. Raises only DeviceLostError (nothing recorded then)."""
         cfg = spec.config
         target = self.target.for_arm(spec.arm)

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import typer
 
 from harness import __version__
-from harness.cli.helptext import plain_metavars
+from harness.cli.helptext import hide_aliases, plain_metavars
 from harness.cli.paths import refuse_empty_paths
 from harness.errors import (
     EXIT_INPUT,
@@ -99,10 +99,12 @@ for _name in COMMAND_MODULES:
 
 @functools.lru_cache(maxsize=1)
 def command() -> Any:
-    """The click command `main` runs: the app, with words for metavars (see helptext) and
-    path parameters that refuse an empty value (see paths)."""
+    """The click command `main` runs: the app, with words for metavars and old option
+    spellings left out of `--help` (see helptext), and path parameters that refuse an
+    empty value (see paths)."""
     cmd = typer.main.get_command(app)
     plain_metavars(cmd)
+    hide_aliases(cmd)
     refuse_empty_paths(cmd)
     return cmd
 

@@ -22,7 +22,7 @@ baseline_app = typer.Typer(
 def save(
     run_dir: Annotated[Path, typer.Argument(help="A run folder made by `harness run`.")],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Baseline file to write (JSON; commit it).")
+        Path, typer.Option("--out", "-o", help="File: the baseline to write (JSON; commit it).")
     ],
 ) -> None:
     """Write the run's trial latencies and context as a diff-friendly baseline file."""

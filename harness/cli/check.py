@@ -95,10 +95,12 @@ def check(
         ),
     ] = "5%",
     junit: Annotated[
-        Path | None, typer.Option("--junit", help="Write JUnit XML (one testcase per config).")
+        Path | None,
+        typer.Option("--junit", help="File: JUnit XML to write (one testcase per config)."),
     ] = None,
     markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Write a markdown table (CI summary, PR).")
+        Path | None,
+        typer.Option("--markdown", help="File: a markdown table to write (CI summary, PR)."),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the comparison as JSON on stdout.")

@@ -91,7 +91,10 @@ def convert(
         str, typer.Option("--quant", help="Comma list of fp32, int8, dynamic, fp16.")
     ] = "fp32",
     out: Annotated[
-        Path | None, typer.Option("--out", help="Also place the files here as <id>_<quant>.tflite.")
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Folder: also place the files in it as <id>_<quant>.tflite."
+        ),
     ] = None,
     jobs: Annotated[
         int | None,

@@ -7,6 +7,9 @@ help text a narrow column when an option name is long; rich markup also eats
 layout (`rich_markup_mode=None` on every Typer app) and names each value with
 a word, as click does: INTEGER, FLOAT, TEXT, PATH. An option that sets its own
 metavar (`LIST` for comma lists, `SEED`, ...) keeps it.
+
+An option renamed for one vocabulary still takes its old spelling, left out of
+`--help` (`HIDDEN_ALIASES`), so scripts written for the old name keep working.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ WORDS = {
     "directory": "PATH",
     "bool": "BOOLEAN",
 }
+# Old spellings options still take but `--help` no longer shows: `report --output` is
+# `report -o/--out` (every option naming an output is `-o/--out`).
+HIDDEN_ALIASES = frozenset({"--output"})
 _LABEL = re.compile(r"^<(?:list\[)?(?P<label>[^\]>]*)\]?>$")
 
 
@@ -55,3 +61,23 @@ def plain_metavars(command: Any, ctx: Any = None) -> None:
         param.display_type = lambda _ctx, _word=word: _word
     for name, sub in getattr(command, "commands", {}).items():
         plain_metavars(sub, typer.Context(sub, parent=context, info_name=name))
+
+
+def hide_aliases(command: Any) -> None:
+    """Leave `HIDDEN_ALIASES` out of the `--help` of every option under `command`."""
+    for param in getattr(command, "params", []):
+        if not set(getattr(param, "opts", ())) & HIDDEN_ALIASES:
+            continue
+        record = param.get_help_record
+
+        def shown(ctx: Any, _param: Any = param, _record: Any = record) -> Any:
+            opts = _param.opts
+            _param.opts = [o for o in opts if o not in HIDDEN_ALIASES]
+            try:
+                return _record(ctx)
+            finally:
+                _param.opts = opts
+
+        param.get_help_record = shown
+    for sub in getattr(command, "commands", {}).values():
+        hide_aliases(sub)

@@ -26,9 +26,10 @@ def report(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--output",
+            "--out",
             "-o",
-            help="HTML file to write [default: RUN_DIR/report.html for one run, "
+            "--output",  # the old spelling, still taken (harness.cli.helptext.HIDDEN_ALIASES)
+            help="File: the HTML report [default: RUN_DIR/report.html for one run, "
             "./report.html for several].",
         ),
     ] = None,
@@ -44,7 +45,7 @@ def report(
     ] = False,
     pdf: Annotated[
         Path | None,
-        typer.Option("--pdf", help="Also print the report to this PDF file (needs Chromium)."),
+        typer.Option("--pdf", help="File: also print the report to this PDF (needs Chromium)."),
     ] = None,
 ) -> None:
     """Write the HTML report: measured beside the published Pixel-1 column, for people."""
@@ -53,7 +54,7 @@ def report(
     from harness.report.render import build
 
     if out is not None:
-        output_file(out, "--output")
+        output_file(out, "--out")
     if pdf is not None:
         output_file(pdf, "--pdf")
     rendered = build(run_dirs, baseline, out, threshold=parse_fraction(threshold))

@@ -22,6 +22,7 @@ from harness.results.summary import status_notes
 from harness.selection import split_list
 from harness.stages.settings import DEFAULTS, RANGES, RunSettings, ignored_on_resume
 from harness.textsafe import echo
+from harness.texttable import Column, draw
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,10 +92,10 @@ def summary_table(summary: pd.DataFrame) -> str:
         if several:
             row.insert(0, str(r.get("device_model") or r["device_serial"]))
         rows.append(row)
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    return "\n".join(lines)
+    # Single figures right-aligned, the rest left, as `harness check` draws its table.
+    figures = {"median ms", "cv %", "pixel1 ms", "ratio", "mJ/inf"}
+    columns = [Column(h, "right" if h in figures else "left") for h in head]
+    return "\n".join(draw(columns, rows))
 
 
 def delegated(row: Mapping[Hashable, Any]) -> str:
@@ -212,7 +213,12 @@ def run_cmd(
         bool,
         typer.Option(help="Afterwards, one op-profiling pass per configuration, stored apart."),
     ] = DEFAULTS.op_profile,
-    out: Annotated[Path, typer.Option(help="Folder for run folders.")] = DEFAULTS.out,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", "-o", help="Folder: each run writes its run folder OUT/<run_id> in it."
+        ),
+    ] = DEFAULTS.out,
     resume: Annotated[
         Path | None,
         typer.Option(help="Continue RUN_DIR: skip stored trials, reuse its seed and settings."),

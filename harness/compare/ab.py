@@ -34,7 +34,7 @@ from harness.compare.stats import (
 from harness.errors import PlanError, ResultsError, StatsInputError
 from harness.results.load import load, load_meta
 from harness.results.meta import RunMeta
-from harness.vocab import FAILED_STATUSES, ConfigId
+from harness.vocab import FAILED_STATUSES, Config
 
 METHOD = (
     "paired Student t on log(B/A) of the A and B trials the plan put next to each other "
@@ -126,7 +126,7 @@ def paired_effect(pairs: list[tuple[float, float]]) -> Effect | None:
 
 
 def judge_pairs(
-    cid: ConfigId,
+    cid: Config,
     model: str,
     a_rows: list[ArmTrial],
     b_rows: list[ArmTrial],
@@ -151,8 +151,8 @@ def judge_pairs(
 
     def row(verdict: Verdict, reason: str, res: StatResult | None = None) -> ComparisonRow:
         return ComparisonRow(
-            *cid[:5],
             model,
+            cid,
             verdict,
             a_med,
             b_med,
@@ -165,7 +165,6 @@ def judge_pairs(
             threshold,
             reason,
             n_failed=b_failed,
-            accelerator=cid[5],
         )
 
     if not b_ok and b_failed:
@@ -225,11 +224,11 @@ def compare_arms(
     meta = load_meta(run_dir)
     la, lb = pick_arms(run_arms(meta), a, b, run_dir)
     trials = load(run_dir)
-    groups: dict[tuple[str, ConfigId], dict[str, list[ArmTrial]]] = {}
+    groups: dict[tuple[str, Config], dict[str, list[ArmTrial]]] = {}
     for r in trials.to_dict(orient="records"):  # the table's rows, read once into ArmTrials
         if r["arm"] not in (la, lb):
             continue
-        cid: ConfigId = (
+        cid = Config(
             str(r["variant"]), str(r["quant"]), int(r["threads"]), str(r["cores"]),
             str(r["xnnpack"]), str(r["accelerator"]),
         )  # fmt: skip
@@ -278,8 +277,7 @@ def compare_arms(
     # A configuration's energy row right after its latency row.
     rows.sort(
         key=lambda r: (
-            r.device_model, (r.variant, r.quant, r.threads, r.cores, r.xnnpack),
-            r.quantity != "latency",
+            r.device_model, dataclasses.astuple(r.config)[:5], r.quantity != "latency",
         )
     )  # fmt: skip
     warnings = []

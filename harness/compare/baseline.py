@@ -67,7 +67,8 @@ def save_baseline(run_dir: str | Path, out: str | Path) -> tuple[Path, list[str]
         for c in confs.values():
             if len(c.latency_ms) < 2:
                 warnings.append(
-                    f"{model} {c.variant} {c.quant}: only {len(c.latency_ms)} ok trial(s); "
+                    f"{model} {c.config.variant} {c.config.quant}: "
+                    f"only {len(c.latency_ms)} ok trial(s); "
                     "checks against it will be inconclusive"
                 )
     text = dumps_baseline(baseline_dict(source))

@@ -43,7 +43,7 @@ from harness.compare.stats import (
 )
 from harness.errors import ContextMismatchError, StatsInputError
 from harness.results.summary import NOISY_CV, is_noisy
-from harness.vocab import ConfigId
+from harness.vocab import Config
 
 __all__ = [
     "COMPARISON_SCHEMA_VERSION",
@@ -95,12 +95,8 @@ def _one_sided_row(
         reason = "measured in the current run, not in the baseline"
     med = median(c.latency_ms)
     return ComparisonRow(
-        c.variant,
-        c.quant,
-        c.threads,
-        c.cores,
-        c.xnnpack,
         model,
+        c.config,
         verdict,
         med if verdict == "missing" else None,
         med if verdict == "new" else None,
@@ -113,7 +109,6 @@ def _one_sided_row(
         threshold,
         reason,
         n_failed=c.failed if verdict == "new" else 0,
-        accelerator=c.accelerator,
     )
 
 
@@ -134,21 +129,23 @@ def _fell_back_row(
     return dataclasses.replace(
         _one_sided_row(b, "missing", threshold, model),
         verdict="failed",
-        reason=f"{c.fell_back} current trial(s) fell back to the CPU: {c.accelerator} did "
+        reason=f"{c.fell_back} current trial(s) fell back to the CPU: {c.config.accelerator} did "
         "not run the graph (trials.jsonl delegation says why)",
         n_failed=c.failed,
     )
 
 
 def unit_differences(
-    base: Mapping[ConfigId, ConfigSamples], cur: Mapping[ConfigId, ConfigSamples]
+    base: Mapping[Config, ConfigSamples], cur: Mapping[Config, ConfigSamples]
 ) -> list[str]:
     """Configurations measured on one compute unit in the baseline and only on others now:
     a context difference (a GPU figure is no baseline for a CPU one), one line each."""
     units: dict[tuple[object, ...], tuple[set[str], set[str]]] = {}
     for side, configs in enumerate((base, cur)):
-        for cid in configs:
-            units.setdefault(cid[:5], (set(), set()))[side].add(cid[5])
+        for config in configs:
+            units.setdefault(dataclasses.astuple(config)[:5], (set(), set()))[side].add(
+                config.accelerator
+            )
     out = []
     for (variant, quant, threads, cores, xnnpack), (was, now) in sorted(
         units.items(), key=lambda kv: str(kv[0])
@@ -198,8 +195,8 @@ def _with_shift(raw: StatResult, own: StatResult, shift: float) -> tuple[Verdict
 
 
 def judge_configs(
-    base: dict[ConfigId, ConfigSamples],
-    cur: dict[ConfigId, ConfigSamples],
+    base: dict[Config, ConfigSamples],
+    cur: dict[Config, ConfigSamples],
     model: str,
     *,
     threshold: float,
@@ -212,9 +209,9 @@ def judge_configs(
     power simulations (`tests.support.power`) run exactly this code.
     """
     rows = []
-    measured: list[tuple[ConfigId, ConfigSamples, ConfigSamples, float, Effect]] = []
+    measured: list[tuple[Config, ConfigSamples, ConfigSamples, float, Effect]] = []
     for cid in sorted(set(base) | set(cur)):
-        t = threshold_for(cid[0], threshold, thresholds)
+        t = threshold_for(cid.variant, threshold, thresholds)
         b, c = base.get(cid), cur.get(cid)
         if b is not None and c is None:
             rows.append(_one_sided_row(b, "missing", t, model))
@@ -263,8 +260,8 @@ def judge_configs(
 
 
 def judge_energy(
-    base: Mapping[ConfigId, ConfigSamples],
-    cur: Mapping[ConfigId, ConfigSamples],
+    base: Mapping[Config, ConfigSamples],
+    cur: Mapping[Config, ConfigSamples],
     model: str,
     *,
     threshold: float,
@@ -287,8 +284,8 @@ def judge_energy(
 
 
 def _energy_rows(
-    base: Mapping[ConfigId, ConfigSamples],
-    cur: Mapping[ConfigId, ConfigSamples],
+    base: Mapping[Config, ConfigSamples],
+    cur: Mapping[Config, ConfigSamples],
     model: str,
     differences: list[str],
     *,
@@ -308,8 +305,8 @@ def _energy_rows(
         b, c = base[cid], cur[cid]
         rows.append(
             ComparisonRow(
-                *cid[:5],
                 model,
+                cid,
                 "inconclusive",
                 median(b.energy_mj),
                 median(c.energy_mj),
@@ -321,7 +318,6 @@ def _energy_rows(
                 len(c.energy_mj),
                 threshold,
                 why,
-                accelerator=cid[5],
                 quantity="energy",
                 refused=True,
             )
@@ -330,7 +326,7 @@ def _energy_rows(
 
 
 def _row(
-    cid: ConfigId,
+    cid: Config,
     model: str,
     b: ConfigSamples,
     c: ConfigSamples,
@@ -343,8 +339,8 @@ def _row(
         reason += f"; {c.failed} of {c.failed + len(c.latency_ms)} current trials failed"
     noise = _noise_note(b, c)
     return ComparisonRow(
-        *cid[:5],
         model,
+        cid,
         verdict,
         median(b.latency_ms),
         median(c.latency_ms),
@@ -358,7 +354,6 @@ def _row(
         reason + noise,
         n_failed=c.failed,
         noisy=bool(noise),
-        accelerator=cid[5],
     )
 
 
@@ -502,12 +497,14 @@ def compare_runs(
         elif bm is not None:
             warnings.append(f"{bm}: in the baseline, absent from the current run")
             rows += [
-                _one_sided_row(c, "missing", threshold_for(c.variant, threshold, thresholds), bm)
+                _one_sided_row(
+                    c, "missing", threshold_for(c.config.variant, threshold, thresholds), bm
+                )
                 for _, c in sorted(base.configs.get(bm, {}).items())
             ]
         elif cm is not None:
             rows += [
-                _one_sided_row(c, "new", threshold_for(c.variant, threshold, thresholds), cm)
+                _one_sided_row(c, "new", threshold_for(c.config.variant, threshold, thresholds), cm)
                 for _, c in sorted(cur.configs.get(cm, {}).items())
             ]
     differences = list(dict.fromkeys(differences))
@@ -524,8 +521,8 @@ def compare_runs(
     rows.sort(
         key=lambda r: (
             r.device_model,
-            config_size_key(r.variant, r.quant, r.threads, r.cores, r.xnnpack),
-            r.accelerator,
+            config_size_key(*dataclasses.astuple(r.config)[:5]),
+            r.config.accelerator,
             r.quantity != "latency",  # a configuration's energy row after its latency row
         )
     )

@@ -14,22 +14,47 @@ from typing import Any
 from harness.compare.context import DeviceContext, not_a_phone
 from harness.compare.stats import METHOD, VERDICTS, Verdict
 from harness.errors import EXIT_FAILURES, EXIT_INPUT, EXIT_OK
-from harness.results.schema import config_key
-from harness.vocab import DEFAULT_ACCELERATOR
+from harness.vocab import DeviceConfig
 
 COMPARISON_SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True)
-class ComparisonRow:
-    """One configuration's verdict (fields documented in docs/design.md "compare")."""
+# The keys of a row in `check --json`, in the order it has always printed them.
+ROW_KEYS = (
+    "variant",
+    "quant",
+    "threads",
+    "cores",
+    "xnnpack",
+    "device_model",
+    "verdict",
+    "baseline_median_ms",
+    "current_median_ms",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_baseline",
+    "n_current",
+    "threshold",
+    "reason",
+    "n_failed",
+    "shift",
+    "own_ratio",
+    "own_ci_low",
+    "own_ci_high",
+    "noisy",
+    "accelerator",
+    "quantity",
+    "refused",
+    "config",
+)
 
-    variant: str
-    quant: str
-    threads: int
-    cores: str
-    xnnpack: str
-    device_model: str
+
+@dataclass(frozen=True)
+class ComparisonRow(DeviceConfig):
+    """One configuration's verdict on one device model (fields: docs/design.md "compare")."""
+
     verdict: Verdict
     baseline_median_ms: float | None
     current_median_ms: float | None
@@ -51,7 +76,6 @@ class ComparisonRow:
     # Either side's trials disagree beyond NOISY_CV (docs/results.md): the verdict rests
     # on figures not to be trusted, and its reason says so.
     noisy: bool = False
-    accelerator: str = field(default=DEFAULT_ACCELERATOR, kw_only=True)  # the compute unit
     # What the row judges: `latency` (ms), or `energy` (`harness run --energy`): then its
     # medians are mJ per inference and `threshold` is the energy threshold.
     quantity: str = "latency"
@@ -64,16 +88,11 @@ class ComparisonRow:
         """The unit of the row's medians: ms, or mJ per inference for an energy row."""
         return "mJ" if self.quantity == "energy" else "ms"
 
-    @property
-    def config(self) -> str:
-        """The configuration key shared with results (`config_key`)."""
-        return config_key(
-            self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
-        )
-
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict, with the configuration key added."""
-        return {**dataclasses.asdict(self), "config": self.config}
+        """JSON-ready dict: the configuration's fields flat, and its key as `config`."""
+        own = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        flat = {**own, **self.fields(), "config": self.key}
+        return {k: flat[k] for k in ROW_KEYS}
 
 
 def as_energy(row: ComparisonRow) -> ComparisonRow:
@@ -159,7 +178,7 @@ class Comparison:
     def inconclusive(self) -> list[str]:
         """The configuration keys found `inconclusive`, once each: what
         `harness run --resume RUN_DIR --more CONFIGS --until-confident` measures again."""
-        return list(dict.fromkeys(r.config for r in self.rows if r.verdict == "inconclusive"))
+        return list(dict.fromkeys(r.key for r in self.rows if r.verdict == "inconclusive"))
 
     def to_dict(self) -> dict[str, Any]:
         """What `harness check --json` prints."""

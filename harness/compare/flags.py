@@ -16,21 +16,23 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from harness.compare.comparison import ComparisonRow
     from harness.compare.source import ConfigSamples
-    from harness.vocab import ConfigId
+    from harness.vocab import Config
 
 
 def downgrade(
     rows: Sequence[ComparisonRow],
-    base: Mapping[ConfigId, ConfigSamples],
-    cur: Mapping[ConfigId, ConfigSamples],
+    base: Mapping[Config, ConfigSamples],
+    cur: Mapping[Config, ConfigSamples],
 ) -> list[ComparisonRow]:
     """`rows` with each regression on flagged trials made inconclusive, with the reason."""
     out = []
     for row in rows:
-        cid = (row.variant, row.quant, row.threads, row.cores, row.xnnpack, row.accelerator)
         sides = [
             f"{name} {', '.join(samples.flagged)}"
-            for name, samples in (("current", cur.get(cid)), ("baseline", base.get(cid)))
+            for name, samples in (
+                ("current", cur.get(row.config)),
+                ("baseline", base.get(row.config)),
+            )
             if samples is not None and samples.flagged
         ]
         if row.verdict == "regression" and sides:

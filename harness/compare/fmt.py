@@ -35,5 +35,6 @@ def trials(row: ComparisonRow) -> str:
 
 def config_label(row: ComparisonRow) -> str:
     """A short human name for a configuration: `mobilenet_v2_1.0_224 fp32 t1 big xnnpack=on`."""
-    label = f"{row.variant} {row.quant} t{row.threads} {row.cores} xnnpack={row.xnnpack}"
+    c = row.config
+    label = f"{c.variant} {c.quant} t{c.threads} {c.cores} xnnpack={c.xnnpack}"
     return f"{label} energy (mJ/inference)" if row.quantity == "energy" else label

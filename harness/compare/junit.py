@@ -109,7 +109,7 @@ def build_junit(comparison: Comparison, *, timestamp: datetime | None = None) ->
                 "testcase",
                 {
                     # A configuration's energy verdict is a testcase of its own.
-                    "name": _clean(row.config + ("|energy" if row.quantity == "energy" else "")),
+                    "name": _clean(row.key + ("|energy" if row.quantity == "energy" else "")),
                     "classname": classname,
                     "time": "0",
                 },

@@ -29,7 +29,7 @@ from harness.vocab import (
     FAILED_STATUSES,
     FLAG_FIELDS,
     SYNTHETIC_MARK,
-    ConfigId,
+    Config,
     DeviceConfig,
     is_simulated,
 )
@@ -70,13 +70,7 @@ class ConfigSamples(DeviceConfig):
     def to_dict(self) -> dict[str, Any]:
         """The baseline file's per-configuration record."""
         return {
-            "device_model": self.device_model,
-            "variant": self.variant,
-            "quant": self.quant,
-            "threads": self.threads,
-            "cores": self.cores,
-            "xnnpack": self.xnnpack,
-            "accelerator": self.accelerator,
+            **self.fields(),
             "latency_ms": list(self.latency_ms),
             "median_ms": list(self.median_ms),
             "min_ms": list(self.min_ms),
@@ -96,7 +90,7 @@ class Source:
     created_at: str | None
     status: str | None  # the run's meta status (complete, interrupted, ...)
     contexts: dict[str, DeviceContext]  # device_model -> what it measured with
-    configs: dict[str, dict[ConfigId, ConfigSamples]] = field(default_factory=dict)
+    configs: dict[str, dict[Config, ConfigSamples]] = field(default_factory=dict)
     harness_version: str | None = None
 
     def models(self) -> list[str]:
@@ -188,7 +182,7 @@ def _energy_context(trials: pd.DataFrame) -> _EnergyContext:
     }
 
 
-def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
+def _configs(model: str, recs: pd.DataFrame) -> dict[Config, ConfigSamples]:
     # Plain lists, not a pandas groupby per configuration: 10x faster for 150 configs.
     # A table from before compute units were an axis ran on the CPU, and proved nothing.
     absent = {"accelerator": DEFAULT_ACCELERATOR, "delegation": None}
@@ -207,14 +201,14 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
         )
     }
     energy = recs["energy_mj"].tolist() if "energy_mj" in recs.columns else [None] * len(recs)
-    values: dict[ConfigId, list[tuple[int, int, float, float | None, float | None]]] = {}
-    energies: dict[ConfigId, list[tuple[int, int, float]]] = {}
-    failed: dict[ConfigId, int] = {}
+    values: dict[Config, list[tuple[int, int, float, float | None, float | None]]] = {}
+    energies: dict[Config, list[tuple[int, int, float]]] = {}
+    failed: dict[Config, int] = {}
     flag_cols = {c: recs[c].tolist() for c in FLAG_FIELDS if c in recs.columns}
-    flagged: dict[ConfigId, list[str]] = {}
-    fell_back: dict[ConfigId, int] = {}
+    flagged: dict[Config, list[str]] = {}
+    fell_back: dict[Config, int] = {}
     for i in range(len(recs)):
-        cid: ConfigId = (
+        cid = Config(
             str(cols["variant"][i]),
             str(cols["quant"][i]),
             int(cols["threads"][i]),
@@ -252,8 +246,7 @@ def _configs(model: str, recs: pd.DataFrame) -> dict[ConfigId, ConfigSamples]:
         trials = sorted(values[cid], key=lambda v: v[:2])
         out[cid] = ConfigSamples(
             model,
-            *cid[:5],
-            accelerator=cid[5],
+            cid,
             latency_ms=tuple(t[2] for t in trials),
             failed=failed[cid],
             # Only strictly positive figures: a 0 us minimum is a timer artefact, not a value.
@@ -283,7 +276,7 @@ def read_run(run_dir: str | Path) -> Source:
     meta = load_meta(run_dir)
     trials = load(run_dir)
     contexts: dict[str, DeviceContext] = {}
-    configs: dict[str, dict[ConfigId, ConfigSamples]] = {}
+    configs: dict[str, dict[Config, ConfigSamples]] = {}
     for model, recs in trials.groupby("device_model", sort=True):
         model = str(model)
         serial = str(recs["device_serial"].iloc[0])
@@ -366,12 +359,14 @@ def _config_from_dict(data: Any, path: Path, i: int) -> ConfigSamples:
         raise refuse(f"failed {failed} is negative")
     return ConfigSamples(
         data["device_model"],
-        data["variant"],
-        data["quant"],
-        data["threads"],
-        data["cores"],
-        data["xnnpack"],
-        accelerator=data.get("accelerator", DEFAULT_ACCELERATOR),
+        Config(
+            data["variant"],
+            data["quant"],
+            data["threads"],
+            data["cores"],
+            data["xnnpack"],
+            data.get("accelerator", DEFAULT_ACCELERATOR),
+        ),
         latency_ms=lists["latency_ms"],
         failed=failed,
         median_ms=lists["median_ms"],
@@ -404,19 +399,20 @@ def read_baseline(path: Path) -> Source:
     problem = _baseline_problem(data)
     if problem:
         raise ResultsError(problem, path=str(path))
-    configs: dict[str, dict[ConfigId, ConfigSamples]] = {}
-    first: dict[tuple[str, ConfigId], int] = {}
+    configs: dict[str, dict[Config, ConfigSamples]] = {}
+    first: dict[tuple[str, Config], int] = {}
     for i, item in enumerate(raw):
         c = _config_from_dict(item, path, i)
-        seen = first.setdefault((c.device_model, c.config_id), i)
+        seen = first.setdefault((c.device_model, c.config), i)
         if seen != i:  # two entries for one configuration: which would the check believe?
             raise ResultsError(
                 f"configs[{i}] repeats the configuration of configs[{seen}] "
-                f"({c.device_model} {c.variant} {c.quant} t{c.threads} {c.cores})",
+                f"({c.device_model} {c.config.variant} {c.config.quant} t{c.config.threads} "
+                f"{c.config.cores})",
                 path=str(path),
                 hint="keep one line per configuration (`harness baseline save` writes one)",
             )
-        configs.setdefault(c.device_model, {})[c.config_id] = c
+        configs.setdefault(c.device_model, {})[c.config] = c
     # Every context key, None where the file has none; keys this harness does not know go.
     ctxs = {
         str(m): DeviceContext.from_dict({k: v.get(k) for k in DeviceContext.field_types()})

@@ -9,69 +9,52 @@ from __future__ import annotations
 from harness.compare import fmt
 from harness.compare.check import Comparison
 from harness.textsafe import printable
+from harness.texttable import Column, draw
 
-
-def _cell(text: str) -> str:
-    """A device-supplied cell, printable and on one line (a newline would break the rows)."""
-    return " ".join(printable(text).split())
-
-
-HEADERS = (
-    "verdict",
-    "device",
-    "variant",
-    "quant",
-    "thr",
-    "cores",
-    "xnnpack",
-    "base ms",
-    "cur ms",
-    "change",
-    "bounds",
-    "p",
-    "n",
+# Figures (the latencies, the change and p) right-aligned, words left.
+COLUMNS = tuple(
+    Column(title, "right" if title in ("base ms", "cur ms", "change", "p") else "left")
+    for title in (
+        "verdict",
+        "device",
+        "variant",
+        "quant",
+        "thr",
+        "cores",
+        "xnnpack",
+        "base ms",
+        "cur ms",
+        "change",
+        "bounds",
+        "p",
+        "n",
+    )
 )
 
 
 def render_table(comparison: Comparison) -> str:
     """Plain-text table with aligned columns, warnings and a verdict count underneath."""
-    body = [
-        tuple(
-            _cell(cell)
-            for cell in (
-                r.verdict.upper() if comparison.fails(r) else r.verdict,
-                r.device_model,
-                r.variant,
-                r.quant,
-                str(r.threads),
-                r.cores,
-                r.xnnpack,
-                fmt.ms(r.baseline_median_ms),
-                fmt.ms(r.current_median_ms),
-                fmt.change(r.ratio),
-                fmt.bounds(r),
-                fmt.p_value(r.p_value),
-                fmt.trials(r),
-            )
+    rows = [
+        (
+            r.verdict.upper() if comparison.fails(r) else r.verdict,
+            r.device_model,
+            r.config.variant,
+            r.config.quant,
+            str(r.config.threads),
+            r.config.cores,
+            r.config.xnnpack,
+            fmt.ms(r.baseline_median_ms),
+            fmt.ms(r.current_median_ms),
+            fmt.change(r.ratio),
+            fmt.bounds(r),
+            fmt.p_value(r.p_value),
+            fmt.trials(r),
         )
         for r in comparison.rows
     ]
-    widths = [
-        max(len(h), *(len(row[i]) for row in body)) if body else len(h)
-        for i, h in enumerate(HEADERS)
-    ]
-    numeric = {7, 8, 9, 11}
-
-    def line(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in numeric else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
     # A run that was not a phone with benchmark_model says so above its columns.
-    out = [f"harness check: {comparison.stand_in}"] if comparison.stand_in else []
-    out += [line(HEADERS), line(tuple("-" * w for w in widths))]
-    out += [line(row) for row in body]
+    title = f"harness check: {comparison.stand_in}" if comparison.stand_in else None
+    out = draw(COLUMNS, rows, title=title)
     # A missing row says all there is in its table row: it is not repeated as a line.
     for r in comparison.rows:
         if r.verdict in ("regression", "inconclusive", "failed") or r.n_failed:

@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.catalogue.order import config_size_key
+from harness.catalogue.order import SizeKey, config_size_key
 from harness.compare.source import Source, read_run
 from harness.compare.stats import median
 from harness.errors import ResultsError
 from harness.ranges import TREND
 from harness.results.load import run_dirs as expand_run_dirs
-from harness.vocab import ConfigId, DeviceConfig
+from harness.vocab import Config, DeviceConfig
 
 DEFAULT_PENALTY = 4.0
 DEFAULT_MIN_STEP = 0.05
@@ -138,9 +138,9 @@ class Trend:
 
     def open_slowdowns(self) -> list[Step]:
         """Slower steps that are each series' latest step: the latency is still up now."""
-        latest: dict[tuple[str, str, str, int, str, str], Step] = {}
+        latest: dict[tuple[str, Config], Step] = {}
         for st in self.steps:
-            latest[(st.device_model, st.variant, st.quant, st.threads, st.cores, st.xnnpack)] = st
+            latest[(st.device_model, st.config)] = st
         return [st for st in latest.values() if st.ratio > 1.0]
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,11 +148,21 @@ class Trend:
         return {
             "penalty": self.penalty,
             "min_step": self.min_step,
-            "open_slowdowns": [asdict(s) for s in self.open_slowdowns()],
+            "open_slowdowns": [_flat(s) for s in self.open_slowdowns()],
             "runs": [{"run_id": r, "created_at": c, "path": p} for r, c, p in self.runs],
-            "series": [asdict(s) for s in self.series],
-            "steps": [asdict(s) for s in self.steps],
+            "series": [_flat(s) for s in self.series],
+            "steps": [_flat(s) for s in self.steps],
         }
+
+
+def _size(c: Config) -> SizeKey:
+    return config_size_key(c.variant, c.quant, c.threads, c.cores, c.xnnpack)
+
+
+def _flat(record: DeviceConfig) -> dict[str, Any]:
+    """A step or a series as `--json` prints it: the configuration's fields flat, first."""
+    rest = {k: v for k, v in asdict(record).items() if k not in ("device_model", "config")}
+    return {**record.fields(), **rest}
 
 
 def _within_sigma(values: Sequence[float]) -> float | None:
@@ -185,18 +195,18 @@ def trend(
             f"penalty {why}" if why else f"min_step must be in [0, 1), got {min_step}"
         )
     sources = order_runs([read_run(p) for p in expand_run_dirs(list(run_dirs))])
-    keys: set[tuple[str, ConfigId]] = {
-        (m, cid) for s in sources for m, confs in s.configs.items() for cid in confs
+    keys: set[tuple[str, Config]] = {
+        (m, config) for s in sources for m, confs in s.configs.items() for config in confs
     }
     series: list[Series] = []
     steps: list[Step] = []
-    for model, cid in sorted(keys, key=lambda k: (k[0], config_size_key(*k[1][:5]))):
+    for model, config in sorted(keys, key=lambda k: (k[0], _size(k[1]))):
         points: list[TrendPoint] = []
         logs: list[float] = []
         within: list[float] = []
         idx: list[int] = []  # point index of each value in `logs`
         for s in sources:
-            c = s.configs.get(model, {}).get(cid)
+            c = s.configs.get(model, {}).get(config)
             values = list(c.latency_ms) if c else []
             med = median(values)
             points.append(TrendPoint(s.run_ids[0], s.created_at, med, len(values)))
@@ -210,15 +220,14 @@ def trend(
             Segment(idx[g.start], idx[g.end - 1] + 1, math.exp(g.level))
             for g in detect_steps(logs, within=within, penalty=penalty)
         ]
-        series.append(Series(model, *cid[:5], accelerator=cid[5], points=points, segments=segments))
+        series.append(Series(model, config, points=points, segments=segments))
         for a, b in itertools.pairwise(segments):
             ratio = b.level / a.level
             if abs(ratio - 1.0) >= min_step:
                 steps.append(
                     Step(
                         model,
-                        *cid[:5],
-                        accelerator=cid[5],
+                        config,
                         at_run_id=points[b.start].run_id,
                         at_index=b.start,
                         before_ms=a.level,
@@ -241,9 +250,10 @@ def render_trend(result: Trend) -> str:
         )
     for st in result.steps:
         kind = "slower" if st.ratio > 1 else "faster"
+        c = st.config
         lines.append(
-            f"step {kind} {(st.ratio - 1) * 100:+.1f}%: {st.device_model} {st.variant} {st.quant} "
-            f"t{st.threads} {st.cores} xnnpack={st.xnnpack}: {st.before_ms:.2f} -> "
+            f"step {kind} {(st.ratio - 1) * 100:+.1f}%: {st.device_model} {c.variant} {c.quant} "
+            f"t{c.threads} {c.cores} xnnpack={c.xnnpack}: {st.before_ms:.2f} -> "
             f"{st.after_ms:.2f} ms from run {st.at_run_id} (#{st.at_index})"
         )
     return "\n".join(lines) + "\n"

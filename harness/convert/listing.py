@@ -14,6 +14,7 @@ from typing import Any
 from harness.catalogue import Variant
 from harness.convert.analysis import ModelAnalysis
 from harness.convert.core import ConvertedModel, cached_model
+from harness.texttable import Column, draw
 
 
 @dataclass(frozen=True)
@@ -54,38 +55,66 @@ def _fmt(value: object, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _match(model: ConvertedModel | None) -> str:
+    """Whether a model's own figures match the published ones, in both tables' words."""
+    return "-" if model is None else "yes" if model.matches_published else "MISMATCH"
+
+
 def format_variant_table(rows: Sequence[VariantListing]) -> str:
     """Published figures, with the cached model's own beside them (`pub/calc`)."""
-    header = (
-        f"{'id':<24} {'MACs(M) pub/calc':>17} {'params(M) pub/calc':>19} "
-        f"{'top1':>5} {'top5':>5} {'pixel1 ms':>9}"
-    )
-    lines = [header]
+    columns = [
+        Column("id"),
+        Column("MACs(M) pub/calc", "right"),
+        Column("params(M) pub/calc", "right"),
+        Column("top1", "right"),
+        Column("top5", "right"),
+        Column("pixel1 ms", "right"),
+        Column("match"),
+    ]
+    table = []
     for row in rows:
         pub, model = row.variant.published, row.model
-        flag = "" if model is None or model.matches_published else "  MISMATCH"
-        macs = f"{pub.macs_m} / {_fmt(model.macs_m if model else None)}"
-        params = f"{pub.params_m:.2f} / {_fmt(model.params_m if model else None, '.2f')}"
-        lines.append(
-            f"{row.variant.id:<24} {macs:>17} {params:>19} {pub.top1:>5.1f} {pub.top5:>5.1f} "
-            f"{_fmt(pub.pixel1_ms, '.1f'):>9}{flag}"
+        table.append(
+            (
+                row.variant.id,
+                f"{pub.macs_m} / {_fmt(model.macs_m if model else None)}",
+                f"{pub.params_m:.2f} / {_fmt(model.params_m if model else None, '.2f')}",
+                f"{pub.top1:.1f}",
+                f"{pub.top5:.1f}",
+                _fmt(pub.pixel1_ms, ".1f"),
+                _match(model),
+            )
         )
     cached = sum(1 for row in rows if row.model is not None)
+    lines = draw(columns, table)
     lines.append(f"{len(rows)} variants, {cached} with computed figures (converted, in the cache)")
     return "\n".join(lines) + "\n"
 
 
 def format_models_table(models: Sequence[ConvertedModel]) -> str:
     """One line per converted model: size, MACs, params, match, cache hit, path."""
-    lines = [f"{'id':<24} {'quant':<7} {'MB':>6} {'MACs(M)':>7} {'params(M)':>9} {'match':<5} path"]
-    for m in models:
-        match = "yes" if m.matches_published else "NO"
-        origin = "cached" if m.cached else "new"
-        lines.append(
-            f"{m.variant.id:<24} {m.quant:<7} {m.size_bytes / 1e6:>6.2f} {m.macs_m:>7} "
-            f"{m.params_m:>9.2f} {match:<5} {m.path} ({origin})"
+    columns = [
+        Column("id"),
+        Column("quant"),
+        Column("MB", "right"),
+        Column("MACs(M)", "right"),
+        Column("params(M)", "right"),
+        Column("match"),
+        Column("path"),
+    ]
+    rows = [
+        (
+            m.variant.id,
+            m.quant,
+            f"{m.size_bytes / 1e6:.2f}",
+            str(m.macs_m),
+            f"{m.params_m:.2f}",
+            _match(m),
+            f"{m.path} ({'cached' if m.cached else 'new'})",
         )
-    return "\n".join(lines) + "\n"
+        for m in models
+    ]
+    return "\n".join(draw(columns, rows)) + "\n"
 
 
 def format_analysis(path: Path, analysis: ModelAnalysis) -> str:

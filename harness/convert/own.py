@@ -27,6 +27,7 @@ from harness.convert.parallel import ProgressBar, default_jobs, run_tasks
 from harness.convert.tflite import QUANT_SETTINGS
 from harness.convert.worker import ConvertResult, ConvertTask, convert_task, init_worker
 from harness.errors import ConversionError, InputFileError, ModelError, StorageError
+from harness.texttable import Column, draw
 from harness.vocab import OWN_FAMILY
 
 SAVED_MODEL_PB = "saved_model.pb"
@@ -253,15 +254,26 @@ def convert_source(
 
 def format_table(models: Sequence[OwnConverted]) -> str:
     """One line per converted model, then the `harness run` option that measures each."""
-    lines = [f"{'model':<24} {'quant':<7} {'MB':>6} {'MACs(M)':>7} {'input':<18} path"]
-    for m in models:
-        origin = "cached" if m.cached else "new"
-        shape = "x".join(str(d) for d in m.analysis.input_shape)
-        lines.append(
-            f"{m.label:<24} {m.quant:<7} {m.size_bytes / 1e6:>6.2f} "
-            f"{m.analysis.macs / 1e6:>7.2f} {shape + ' ' + m.analysis.input_dtype:<18} "
-            f"{m.path} ({origin})"
+    columns = [
+        Column("model"),
+        Column("quant"),
+        Column("MB", "right"),
+        Column("MACs(M)", "right"),
+        Column("input"),
+        Column("path"),
+    ]
+    rows = [
+        (
+            m.label,
+            m.quant,
+            f"{m.size_bytes / 1e6:.2f}",
+            f"{m.analysis.macs / 1e6:.2f}",
+            "x".join(str(d) for d in m.analysis.input_shape) + " " + m.analysis.input_dtype,
+            f"{m.path} ({'cached' if m.cached else 'new'})",
         )
+        for m in models
+    ]
+    lines = draw(columns, rows)
     if models:
         lines.append("measure with: harness run " + " ".join(m.run_option for m in models))
     return "\n".join(lines) + "\n"

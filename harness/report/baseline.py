@@ -85,9 +85,9 @@ def change_row(row: ComparisonRow) -> ChangeRow:
     """One harness.compare ComparisonRow as the report shows it (ratios as % change)."""
     verdict = str(row.verdict)
     return ChangeRow(
-        config=str(row.config),
-        variant=str(row.variant),
-        quant=str(row.quant),
+        config=row.key,
+        variant=row.config.variant,
+        quant=row.config.quant,
         baseline_ms=row.baseline_median_ms,
         current_ms=row.current_median_ms,
         change_pct=_pct(row.ratio),

@@ -70,7 +70,7 @@ def build_rows(run: DeviceRun) -> list[VariantRow]:
     setups = {(s.threads, s.cores, s.xnnpack) for s in run.summary}
     by_config: dict[str, list[TrialRecord]] = defaultdict(list)
     for t in run.trials:
-        by_config[t.config].append(t)
+        by_config[t.key].append(t)
     rows: list[VariantRow] = []
     for s in run.summary:
         config = s.config

@@ -83,8 +83,9 @@ def run_labels(runs: Sequence[DeviceRun]) -> list[str]:
 
 
 def _config(s: Series, many_setups: bool) -> str:
-    setup = f" t{s.threads} {s.cores} xnnpack={s.xnnpack}" if many_setups else ""
-    return f"{s.variant} {s.quant}{setup}"
+    c = s.config
+    setup = f" t{c.threads} {c.cores} xnnpack={c.xnnpack}" if many_setups else ""
+    return f"{c.variant} {c.quant}{setup}"
 
 
 def how_sure(ratio: float, sigma: float, before: int, after: int) -> str:
@@ -150,16 +151,20 @@ def build_history(index: int, key: GroupKey, members: Sequence[DeviceRun]) -> Hi
     labels = run_labels(ordered)
     series = sorted(
         (s for s in found.series if s.device_model == model),
-        key=lambda s: variant_size_key(s.variant, s.quant, f"{s.threads}{s.cores}{s.xnnpack}"),
+        key=lambda s: variant_size_key(
+            s.config.variant,
+            s.config.quant,
+            f"{s.config.threads}{s.config.cores}{s.config.xnnpack}",
+        ),
     )
-    many_setups = len({(s.threads, s.cores, s.xnnpack) for s in series}) > 1
+    many_setups = len({(s.config.threads, s.config.cores, s.config.xnnpack) for s in series}) > 1
     steps, marks = _steps(found, series, labels, many_setups)
     prov = Provenance(simulated, any(Provenance.of(r).stand_in for r in members))
     anchor = f"hist{index + 1}"
     lines = [
         HistoryLine(
             _config(s, many_setups),
-            depth_multiplier(s.variant),
+            depth_multiplier(s.config.variant),
             tuple(p.median_ms for p in s.points),
         )
         for s in series

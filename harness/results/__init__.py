@@ -8,7 +8,7 @@ reduces trials to one row per device x configuration.
 from __future__ import annotations
 
 from harness.results.load import load, load_meta
-from harness.results.schema import SCHEMA_VERSION, TrialRecord, config_key
+from harness.results.schema import SCHEMA_VERSION, TrialRecord
 from harness.results.store import RunStore, new_run_id
 from harness.results.summary import summarize
 
@@ -16,7 +16,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "RunStore",
     "TrialRecord",
-    "config_key",
     "load",
     "load_meta",
     "new_run_id",

@@ -22,7 +22,6 @@ from harness.errors import HarnessError, ResultsError
 from harness.results.files import is_run_file
 from harness.results.frame import TRIAL_DTYPES, coerce, trials_frame
 from harness.results.meta import RunMeta
-from harness.results.schema import config_key
 from harness.results.store import (
     META_FILE,
     TRIALS_FILE,
@@ -33,6 +32,7 @@ from harness.results.store import (
     write_cache,
 )
 from harness.stored import Stored
+from harness.vocab import Config
 
 if TYPE_CHECKING:  # pandas is imported when a table is read, not by every importer
     import pandas as pd
@@ -144,7 +144,7 @@ def _join_meta(frame: pd.DataFrame, meta: RunMeta) -> pd.DataFrame:
     frame["run_id"] = frame["run_id"].fillna(meta.run_id)
     frame["config"] = pd.Series(
         [
-            config_key(str(v), str(q), int(t), str(c), str(x), str(a))
+            Config(str(v), str(q), int(t), str(c), str(x), str(a)).key
             for v, q, t, c, x, a in zip(
                 frame["variant"],
                 frame["quant"],

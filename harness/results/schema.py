@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.logs.proof import Verdict
-from harness.vocab import TRIAL_STATUSES, BinaryKind, EnergySource, TrialStatus, config_key
+from harness.vocab import TRIAL_STATUSES, BinaryKind, Config, EnergySource, TrialStatus
 
 SCHEMA_VERSION = 1
 
@@ -25,7 +25,6 @@ __all__ = [
     "Figures",
     "TrialRecord",
     "TrialStatus",
-    "config_key",
 ]
 
 
@@ -97,7 +96,7 @@ class TrialRecord:
     """
 
     run_id: str
-    trial_id: str  # unique within a run: device|config_key|trial_index
+    trial_id: str  # unique within a run: device|configuration key|trial_index
     device_serial: str
     device_model: str
     variant: str
@@ -184,11 +183,11 @@ class TrialRecord:
             raise ValueError(f"latency_ms must be positive, got {self.latency_ms}")
 
     @property
-    def config(self) -> str:
-        """This trial's configuration key (see `config_key`)."""
-        return config_key(
+    def key(self) -> str:
+        """This trial's configuration key (`Config.key`)."""
+        return Config(
             self.variant, self.quant, self.threads, self.cores, self.xnnpack, self.accelerator
-        )
+        ).key
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (one line of trials.jsonl): the figures flattened in."""

@@ -23,7 +23,7 @@ from harness.results.energy_summary import (
     energy_notes,
 )
 from harness.results.flags import flagged_trials
-from harness.vocab import FAILED_STATUSES, config_key
+from harness.vocab import FAILED_STATUSES, Config
 
 if TYPE_CHECKING:  # pandas is imported when a summary is computed
     import pandas as pd
@@ -243,9 +243,9 @@ def _row(key: tuple[Any, ...], group: list[dict[str, Any]]) -> SummaryRow:
         cores=str(cores),
         xnnpack=str(xnnpack),
         device_model=str(models[0]) if models else None,
-        config=config_key(
+        config=Config(
             str(variant), str(quant), int(threads), str(cores), str(xnnpack), str(accelerator)
-        ),
+        ).key,
         n_trials=len(group),
         n_ok=n_ok,
         n_failed=n_failed,

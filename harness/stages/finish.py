@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.bench.arms import arm_note
-from harness.bench.runner import WorkerOutcome
+from harness.bench.workers import WorkerOutcome
 from harness.errors import EXIT_DEVICE, EXIT_FAILURES, EXIT_OK, HarnessError
 from harness.results.frame import json_safe
 from harness.results.meta import RunMeta

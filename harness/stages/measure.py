@@ -1,6 +1,6 @@
 """Stage 4, measure: one trial runner per device works through the shuffled plan.
 
-Every trial is stored the moment it ends (harness.bench.runner), so whatever
+Every trial is stored the moment it ends (harness.bench.workers), so whatever
 stops this stage leaves a run folder that `--resume` completes.
 """
 
@@ -16,9 +16,9 @@ from harness.bench.plan import Plan
 from harness.bench.prepare import PreparedDevice
 from harness.bench.profile import run_profiles
 from harness.bench.remote import KillOutcome
-from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.target import TrialSettings
 from harness.bench.trial import TrialRunner
+from harness.bench.workers import WorkerOutcome, measure_plan
 from harness.errors import HarnessError
 from harness.stages.settings import RunSettings
 from harness.vocab import RunStatus
@@ -50,7 +50,7 @@ def measure(
     plan = plan.only(r.plan_serial for r in runners)
     if store.meta.status != "running":
         store.update_meta(status="running")
-    workers = run_plan(list(runners), plan, store, emit=emit, stop=stop)
+    workers = measure_plan(list(runners), plan, store, emit=emit, stop=stop)
     lost = [w for w in workers if w.lost or w.error]
     if (settings.until_confident or settings.until_decided) and not lost:
         # Its statistics load scipy (~0.5 s): only a sequential run pays for it.

@@ -28,8 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harness.bench.plan import Plan, TrialSpec, added_round, trial_id
-from harness.bench.runner import WorkerOutcome, run_plan
 from harness.bench.trial import TrialRunner
+from harness.bench.workers import WorkerOutcome, measure_plan
 from harness.compare.sequential import decide_pairs, precision, within_budget
 from harness.results.meta import ConfigStop, RunMeta, SequentialRecord
 from harness.results.schema import TrialRecord
@@ -291,7 +291,9 @@ def more_trials(
                 else f"until confident: round {rounds}, {len(specs)} more trial(s): "
                 f"{undecided} configuration(s) not yet within ±{settings.target_ci * 100:g}%"
             )
-        done = run_plan(list(runners), Plan(plan.seed, tuple(specs)), store, emit=emit, stop=stop)
+        done = measure_plan(
+            list(runners), Plan(plan.seed, tuple(specs)), store, emit=emit, stop=stop
+        )
         for w in done:
             _add(totals.setdefault(w.serial, WorkerOutcome(serial=w.serial, planned=0)), w)
         if any(w.lost or w.error for w in done):

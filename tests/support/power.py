@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from harness.compare.check import judge_configs, judge_energy
 from harness.compare.source import ConfigSamples
 from harness.compare.stats import compare_samples
-from harness.vocab import ConfigId
+from harness.vocab import Config
 
 BASE_MS = 20.0
 DETECTION_TARGET = 0.95  # the acceptance criterion: flagged in >= 95% of repetitions
@@ -143,7 +143,7 @@ def _draw_run(
     noise: RunNoise,
     scale: dict[int, float],
     energy: bool = False,
-) -> dict[ConfigId, ConfigSamples]:
+) -> dict[Config, ConfigSamples]:
     """One run's trials: every configuration moved by the run's shift (see RunNoise).
     With `energy`, the draws are each trial's energy per inference (latency steady)."""
     shift = _run_shift(rng, noise)
@@ -151,13 +151,11 @@ def _draw_run(
     for j, mean in enumerate(means):
         level = shift * (1.0 + rng.gauss(0.0, noise.share_sd)) + rng.gauss(0.0, noise.config_sd)
         values = draw_trials(rng, n, noise.cv, scale.get(j, 1.0) * math.exp(level) * mean / BASE_MS)
-        cid: ConfigId = (f"config{j}", "fp32", 1, "big", "default", "cpu")
+        cid = Config(f"config{j}", "fp32", 1, "big", "default", "cpu")
         if energy:
-            out[cid] = ConfigSamples(
-                "sim", *cid[:5], latency_ms=(mean,) * n, energy_mj=tuple(values)
-            )
+            out[cid] = ConfigSamples("sim", cid, latency_ms=(mean,) * n, energy_mj=tuple(values))
         else:
-            out[cid] = ConfigSamples("sim", *cid[:5], latency_ms=tuple(values))
+            out[cid] = ConfigSamples("sim", cid, latency_ms=tuple(values))
     return out
 
 
@@ -202,7 +200,7 @@ def check_rates(
             rows, _ = judge_configs(
                 base, cur, "sim", threshold=threshold, confidence=confidence, thresholds=None
             )
-        by_variant = {r.variant: r.verdict for r in rows}
+        by_variant = {r.config.variant: r.verdict for r in rows}
         same = [by_variant[f"config{j}"] for j in range(slowed, configs)]
         false_cfg += sum(v in ("regression", "improvement") for v in same)
         false_chk += any(v == "regression" for v in same)
@@ -217,7 +215,7 @@ def check_rates(
                 confidence=confidence,
             ).verdict
             for c in sorted(base)
-            if int(c[0][6:]) >= slowed
+            if int(c.variant[6:]) >= slowed
         ]
         raw_chk += any(v == "regression" for v in raw)
     unchanged = reps * (configs - slowed)

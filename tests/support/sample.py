@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalogue
-from harness.results import TrialRecord, config_key
+from harness.results import TrialRecord
 from harness.results.profiles import ProfileRecord, write_profiles
 from harness.results.schema import BinaryKind, Figures
-from harness.vocab import EnergySource
+from harness.vocab import Config, EnergySource
 from tests.support.fabricate import PIXEL1_DEVICE, write_run_folder
 
 
@@ -258,7 +258,7 @@ def _write_profiles(
                     {
                         "device_serial": serial,
                         "device_model": model,
-                        "config": config_key(v.id, quant, 1, "big", "default"),
+                        "config": Config(v.id, quant, 1, "big", "default").key,
                         "variant": v.id,
                         "quant": quant,
                         "threads": 1,

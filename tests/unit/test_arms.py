@@ -19,6 +19,7 @@ from harness.cli.arm_options import parse_arms
 from harness.compare.ab import ArmTrial, judge_pairs, paired_effect, pick_arms
 from harness.errors import PlanError
 from harness.stages.settings import check_arms
+from harness.vocab import Config
 
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128", "mobilenet_v2_0.5_96"]
 CONFIGS = configurations(VARIANTS, ["fp32"], ["default"], [1], ["big"])
@@ -76,7 +77,7 @@ def test_model_folder_names_by_variant_and_quant(tmp_path: Path) -> None:
 def test_arm_plan_pairs_every_trial_with_a_neighbour_of_the_other_arm(trials: int) -> None:
     plan = build_arm_plan(["D1", "D2"], CONFIGS, ["A", "B"], trials=trials, seed=3)
     assert len({t.trial_id for t in plan.trials}) == len(plan.trials) == 2 * 3 * 2 * trials
-    counts = Counter((t.device, t.config, t.arm) for t in plan.trials)
+    counts = Counter((t.serial, t.config, t.arm) for t in plan.trials)
     assert set(counts.values()) == {trials}  # --trials N means N per arm
     for device in ("D1", "D2"):
         seq = plan.for_device(device)
@@ -121,7 +122,7 @@ def _rows(values: list[float | None]) -> list[ArmTrial]:
     ]
 
 
-CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
+CID = Config("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
 
 
 def _judge(a: list[float | None], b: list[float | None]) -> Any:

@@ -27,7 +27,7 @@ def current(tmp_path: Path, scale: dict[str, float] | None = None, **kwargs: obj
 
 
 def verdicts(comparison: object) -> dict[str, str]:
-    return {r.variant: r.verdict for r in comparison.rows}  # type: ignore[attr-defined]
+    return {r.config.variant: r.verdict for r in comparison.rows}  # type: ignore[attr-defined]
 
 
 def test_same_setup_is_unchanged_and_exits_0(tmp_path: Path, base: Path) -> None:
@@ -41,13 +41,13 @@ def test_slowdown_is_a_regression_and_exits_1(tmp_path: Path, base: Path) -> Non
     comp = compare_runs(base, current(tmp_path, scale={A: 1.25, C: 0.8}))
     assert verdicts(comp) == {A: "regression", B: "unchanged", C: "improvement"}
     assert comp.exit_code == 1
-    row = next(r for r in comp.rows if r.variant == A)
+    row = next(r for r in comp.rows if r.config.variant == A)
     assert row.ratio == pytest.approx(1.25, rel=0.03)
     assert row.ci_low is not None and row.ci_low > 1.0
     assert (row.n_baseline, row.n_current) == (5, 5)
     assert row.baseline_median_ms is not None and row.current_median_ms is not None
     assert row.current_median_ms / row.baseline_median_ms == pytest.approx(1.25, rel=0.03)
-    assert row.config == f"{A}|fp32|t1|big|xnnpack=default"
+    assert row.key == f"{A}|fp32|t1|big|xnnpack=default"
     assert comp.counts() == {
         "regression": 1,
         "improvement": 1,
@@ -98,7 +98,7 @@ def test_missing_and_new_configurations(tmp_path: Path, base: Path) -> None:
     comp = compare_runs(base, cur)
     v = verdicts(comp)
     assert v[C] == "missing" and v["mobilenet_v2_1.4_224"] == "new"
-    missing = next(r for r in comp.rows if r.variant == C)
+    missing = next(r for r in comp.rows if r.config.variant == C)
     assert missing.n_current == 0 and missing.current_median_ms is None
     # A configuration of the baseline that the current run lacks fails the gate...
     assert comp.exit_code == 1
@@ -137,7 +137,7 @@ def test_all_trials_failed_is_failed_and_fails_the_gate(tmp_path: Path, base: Pa
     lat[C] = []
     cur = write_run(tmp_path / "cur", lat, failed={C: 5})
     comp = compare_runs(base, cur)
-    row = next(r for r in comp.rows if r.variant == C)
+    row = next(r for r in comp.rows if r.config.variant == C)
     assert row.verdict == "failed"
     assert row.n_failed == 5 and row.n_current == 0
     assert "all 5 current trial(s) failed" in row.reason
@@ -151,7 +151,7 @@ def test_some_failed_trials_are_counted(tmp_path: Path, base: Path) -> None:
     lat = noisy_latencies([A, B, C], n=5, cv=0.01, seed=3)
     lat[A] = lat[A][:3]
     comp = compare_runs(base, write_run(tmp_path / "cur", lat, failed={A: 2}))
-    row = next(r for r in comp.rows if r.variant == A)
+    row = next(r for r in comp.rows if r.config.variant == A)
     assert row.n_current == 3 and row.n_failed == 2
     assert "2 of 5 current trials failed" in row.reason
     assert row.to_dict()["n_failed"] == 2
@@ -251,7 +251,7 @@ def test_per_variant_thresholds(tmp_path: Path) -> None:
         d: "unchanged",
         e: "unchanged",
     }
-    assert next(r for r in comp.rows if r.variant == A).threshold == 0.15
+    assert next(r for r in comp.rows if r.config.variant == A).threshold == 0.15
 
 
 def test_most_of_the_run_moving_alike_is_inconclusive(tmp_path: Path, base: Path) -> None:
@@ -259,7 +259,7 @@ def test_most_of_the_run_moving_alike_is_inconclusive(tmp_path: Path, base: Path
     # device change makes just as well (docs/ci.md "Between-run noise").
     comp = compare_runs(base, current(tmp_path, scale={A: 1.08, B: 1.08}))
     assert verdicts(comp) == {A: "inconclusive", B: "inconclusive", C: "unchanged"}
-    row = next(r for r in comp.rows if r.variant == A)
+    row = next(r for r in comp.rows if r.config.variant == A)
     assert "cannot tell these apart" in row.reason
     assert row.shift == pytest.approx(1.08, rel=0.02)
     assert row.own_ratio == pytest.approx(1.0, abs=0.02)
@@ -463,7 +463,7 @@ def test_a_slowdown_hidden_by_a_faster_device_is_still_flagged(tmp_path: Path) -
     comp = compare_runs(
         b, write_run(tmp_path / "c", noisy_latencies(FIVE, n=5, cv=0.01, seed=2, scale=scale))
     )
-    row = next(r for r in comp.rows if r.variant == A)
+    row = next(r for r in comp.rows if r.config.variant == A)
     assert row.ratio is not None and row.ratio < 1.0  # measured faster...
     assert row.verdict == "regression"  # ...but slower than everything else moved
     assert row.own_ratio == pytest.approx(1.2, rel=0.03)

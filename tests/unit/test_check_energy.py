@@ -16,10 +16,11 @@ from harness.compare.junit import junit_xml
 from harness.compare.markdown import render_markdown
 from harness.compare.source import ConfigSamples, Source, _config_from_dict, read_baseline
 from harness.compare.table import render_table
+from harness.vocab import Config
 from tests.support.power import check_rates, energy_noise
 from tests.support.sample import SampleEnergy, SampleSpec, write_sample_run
 
-CID = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
+CID = Config("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
 
 
 def _noisy(centre: float, n: int, rng: random.Random) -> tuple[float, ...]:
@@ -29,7 +30,7 @@ def _noisy(centre: float, n: int, rng: random.Random) -> tuple[float, ...]:
 def _source(name: str, energy: float, seed: int, with_energy: bool = True) -> Source:
     rng = random.Random(seed)
     samples = ConfigSamples(
-        "Pixel 6", *CID[:5], latency_ms=_noisy(5.0, 10, rng),
+        "Pixel 6", CID, latency_ms=_noisy(5.0, 10, rng),
         energy_mj=_noisy(energy, 10, rng) if with_energy else (),
     )  # fmt: skip
     return Source(name, "run", (name,), None, "complete", {"Pixel 6": DeviceContext()},

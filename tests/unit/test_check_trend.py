@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.compare.trend import detect_steps, fit_segments, trend
+from harness.compare.trend import Step, Trend, detect_steps, fit_segments, trend
 from harness.errors import ResultsError
+from harness.vocab import Config
 from tests.support.synthetic import noisy_latencies, write_run
 
 
@@ -96,9 +97,9 @@ def test_trend_orders_runs_by_time_and_handles_gaps(tmp_path: Path) -> None:
     result = trend(list(reversed(dirs)))
     assert [r[0] for r in result.runs] == [f"z{11 - i:02d}" for i in range(12)]
     (step,) = result.steps
-    assert step.variant == a and step.at_index == 5 and step.at_run_id == "z06"
+    assert step.config.variant == a and step.at_index == 5 and step.at_run_id == "z06"
     assert step.ratio == pytest.approx(0.8, rel=0.02)
-    series_b = next(s for s in result.series if s.variant == b)
+    series_b = next(s for s in result.series if s.config.variant == b)
     assert [p.median_ms is None for p in series_b.points] == [i % 4 == 0 for i in range(12)]
     assert series_b.segments[-1].end == 12 and series_b.segments[0].start == 1
     doc = result.to_dict()
@@ -126,3 +127,13 @@ def test_bad_arguments() -> None:
         trend([])
     with pytest.raises(ResultsError):
         trend(["/nonexistent"], penalty=0)
+
+
+def test_a_units_open_slowdown_is_not_hidden_by_another_units_step() -> None:
+    # One model on the GPU got slower and stayed so; on the CPU it got faster later.
+    gpu = Config("mobilenet_v2_1.0_224", "fp32", 1, "big", "default", "gpu")
+    cpu = Config("mobilenet_v2_1.0_224", "fp32", 1, "big", "default", "cpu")
+    slower = Step("Pixel", gpu, "r3", 3, 10.0, 12.0, 1.2)
+    faster = Step("Pixel", cpu, "r5", 5, 10.0, 8.0, 0.8)
+    found = Trend(runs=[], series=[], steps=[slower, faster], penalty=4.0, min_step=0.05)
+    assert found.open_slowdowns() == [slower]

@@ -36,13 +36,16 @@ def test_a_baseline_on_another_unit_is_a_context_mismatch(tmp_path: Path) -> Non
     assert e.value.exit_code == 2
     # Allowed, the units are told apart: nothing is compared across them.
     rows = compare_runs(base, cur, allow_context_change=True).rows
-    assert sorted((r.accelerator, r.verdict) for r in rows) == [("cpu", "missing"), ("gpu", "new")]
+    assert sorted((r.config.accelerator, r.verdict) for r in rows) == [
+        ("cpu", "missing"),
+        ("gpu", "new"),
+    ]
 
 
 def test_the_same_unit_on_both_sides_is_compared(tmp_path: Path) -> None:
     base, cur = _run(tmp_path, "base", "gpu"), _run(tmp_path, "cur", "gpu")
     (row,) = compare_runs(base, cur).rows
-    assert row.accelerator == "gpu" and row.config.endswith("|unit=gpu")
+    assert row.config.accelerator == "gpu" and row.key.endswith("|unit=gpu")
     assert row.verdict in ("unchanged", "improvement", "regression", "inconclusive")
 
 

@@ -65,7 +65,7 @@ def test_metavars_are_words(
     text = capsys.readouterr().out
     # typer 0.29 writes a required argument {NAME} in the usage line, older typers NAME.
     assert re.search(r"\s\{?RUN_DIRS\}?\.\.\.", text) and "RUN_DIRS PATH" in text
-    assert "HTML file to write [default: RUN_DIR/report.html" in text
+    assert "File: the HTML report [default: RUN_DIR/report.html" in text
     main(["run", "--help"])
     assert re.search(r"^  --variants LIST\b", capsys.readouterr().out, re.M)
 

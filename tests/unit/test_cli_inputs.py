@@ -93,7 +93,7 @@ def test_baseline_and_report_output_naming_a_folder(
     assert main(["baseline", "save", str(runs["base"]), "-o", str(tmp_path)]) == EXIT_INPUT
     assert "--out names a folder" in one_error_line(capsys.readouterr().err)
     assert main(["report", str(runs["base"]), "-o", str(tmp_path)]) == EXIT_INPUT
-    assert "--output names a folder" in one_error_line(capsys.readouterr().err)
+    assert "--out names a folder" in one_error_line(capsys.readouterr().err)
 
 
 def _harness_in_tmpfs(mount: Path, options: str, command: str) -> subprocess.CompletedProcess[str]:

@@ -8,19 +8,20 @@ from harness.compare.check import ComparisonRow
 from harness.compare.flags import downgrade
 from harness.compare.source import ConfigSamples, _configs
 from harness.results.flags import trial_flags
+from harness.vocab import Config
 
-CID = ("mobilenet_v2_1.0_224", "fp32", 1, "big", "default", "cpu")
+CID = Config("mobilenet_v2_1.0_224", "fp32", 1, "big", "default", "cpu")
 
 
 def _row(verdict: str) -> ComparisonRow:
     return ComparisonRow(
-        *CID[:5], "Pixel", verdict, 10.0, 11.0, 1.1, 1.05, 1.15, 0.001, 5, 5, 0.05,  # type: ignore[arg-type]
+        "Pixel", CID, verdict, 10.0, 11.0, 1.1, 1.05, 1.15, 0.001, 5, 5, 0.05,  # type: ignore[arg-type]
         "slower by +10.0%",
     )  # fmt: skip
 
 
 def _samples(flagged: tuple[str, ...] = ()) -> ConfigSamples:
-    return ConfigSamples("Pixel", *CID[:5], latency_ms=(10.0,) * 5, flagged=flagged)
+    return ConfigSamples("Pixel", CID, latency_ms=(10.0,) * 5, flagged=flagged)
 
 
 def test_regression_on_flagged_trials_is_inconclusive_with_the_reason() -> None:
@@ -40,7 +41,7 @@ def test_flags_are_read_from_the_trials_table() -> None:
     assert trial_flags({"hot": True, "interfered": float("nan"), "throttled": pd.NA}) == ["hot"]
     assert trial_flags({"log_mismatch": "2 threads asked", "throttled": False}) == ["log_mismatch"]
     base = {
-        "device_model": "Pixel", "variant": CID[0], "quant": "fp32", "threads": 1,
+        "device_model": "Pixel", "variant": CID.variant, "quant": "fp32", "threads": 1,
         "cores": "big", "xnnpack": "default", "status": "ok", "latency_ms": 10.0,
         "median_us": 10000.0, "min_us": 9000.0, "order_index": 0,
     }  # fmt: skip
@@ -57,7 +58,7 @@ def test_summary_names_the_flagged_trials() -> None:
     from harness.results.summary import summarize
 
     base = {
-        "device_serial": "s", "device_model": "Pixel", "variant": CID[0], "quant": "fp32",
+        "device_serial": "s", "device_model": "Pixel", "variant": CID.variant, "quant": "fp32",
         "threads": 1, "cores": "big", "xnnpack": "default", "status": "ok", "latency_ms": 10.0,
     }  # fmt: skip
     rows = [

@@ -53,7 +53,7 @@ def test_check_says_a_verdict_rests_on_noisy_trials(tmp_path: Path) -> None:
     base = write_run(tmp_path / "b", {A: QUIET, B: QUIET})
     cur = write_run(tmp_path / "c", {A: [v * 1.5 for v in NOISY], B: QUIET})
     comparison = compare_runs(base, cur)
-    rows = {r.variant: r for r in comparison.rows}
+    rows = {r.config.variant: r for r in comparison.rows}
     assert rows[A].noisy and not rows[B].noisy
     assert "noisy trials (current CV 20%" in rows[A].reason
     assert "noisy" not in rows[B].reason

@@ -13,7 +13,6 @@ from harness.bench.plan import (
     configurations,
     xnnpack_settings,
 )
-from harness.results.schema import config_key
 
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128", "mobilenet_v2_0.5_96"]
 
@@ -27,7 +26,7 @@ def test_configurations_are_the_cross_product() -> None:
     configs = configurations(VARIANTS, ["fp32", "int8"], ["off", "on"], [1, 2], ["big"])
     assert len(configs) == 3 * 2 * 2 * 2
     assert len({c.key for c in configs}) == len(configs)
-    assert configs[0].key == config_key(VARIANTS[0], "fp32", 1, "big", "off")
+    assert configs[0].key == f"{VARIANTS[0]}|fp32|t1|big|xnnpack=off"
 
 
 def test_every_config_gets_each_trial_index_once() -> None:
@@ -62,7 +61,7 @@ def test_trial_ids_are_stable_and_unique() -> None:
     assert len(ids) == len(set(ids)) == 2 * 9
     first = plan.for_device("127.0.0.1:40001")[0]
     assert first.trial_id == f"127.0.0.1:40001|{first.config.key}|{first.trial_index}"
-    assert plan.devices == ["127.0.0.1:40001", "serialB"]
+    assert plan.serials == ["127.0.0.1:40001", "serialB"]
     # Each device runs the same interleaved sequence of configurations.
     a = [(t.config, t.trial_index) for t in plan.for_device("127.0.0.1:40001")]
     b = [(t.config, t.trial_index) for t in plan.for_device("serialB")]

@@ -134,7 +134,7 @@ def test_the_summary_gives_energys_median_and_interval_like_latency(tmp_path: Pa
     assert row["power_median_mw"] == 300.0 and row["idle_median_mw"] == 400.0
     assert row["energy_biased_trials"] == 0
     table = summary_table(summary).splitlines()
-    assert "mJ/inf" in table[0] and "3.000" in table[1] and "2.100-3.900" in table[1]
+    assert "mJ/inf" in table[0] and "3.000" in table[2] and "2.100-3.900" in table[2]
     assert not any(n.startswith("biased") for n in status_notes(summary))
     # The dict column reads back as a dict from the parquet table too.
     store.finalize()

@@ -252,7 +252,7 @@ def test_check_lists_its_inconclusive_configurations_once() -> None:
 
     def row(variant: str, model: str, verdict: str) -> ComparisonRow:
         return ComparisonRow(
-            variant, "fp32", 1, "big", "default", model, verdict,  # type: ignore[arg-type]
+            model, Config(variant, "fp32", 1, "big", "default"), verdict,  # type: ignore[arg-type]
             None, None, None, None, None, None, 5, 3, 0.05, "",
         )  # fmt: skip
 
@@ -342,7 +342,7 @@ def test_check_ab_reads_a_decided_run_off_the_sequential_interval() -> None:
     from harness.compare.ab import ArmTrial, judge_pairs
     from harness.compare.sequential import decide_pairs
 
-    cid = ("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
+    cid = Config("mobilenet_v2_0.35_96", "fp32", 1, "big", "default", "cpu")
     pairs = [
         (10.0 * (1 + 0.002 * (-1) ** i), 11.0 * (1 + 0.002 * (-1) ** (i // 2))) for i in range(8)
     ]

@@ -54,7 +54,7 @@ def test_check_table_markdown_and_junit_are_by_size(tmp_path: Path) -> None:
     b = write_run(tmp_path / "b", noisy_latencies(SHUFFLED, n=5, cv=0.01, seed=1))
     c = write_run(tmp_path / "c", noisy_latencies(SHUFFLED, n=5, cv=0.01, seed=2))
     comparison = compare_runs(b, c)
-    assert [r.variant for r in comparison.rows] == BY_SIZE
+    assert [r.config.variant for r in comparison.rows] == BY_SIZE
     for text in (
         render_table(comparison),
         render_markdown(comparison),
@@ -69,7 +69,7 @@ def test_trend_series_are_by_size(tmp_path: Path) -> None:
         write_run(tmp_path / f"r{i}", noisy_latencies(SHUFFLED, n=3, cv=0.01, seed=i))
         for i in range(3)
     ]
-    assert [s.variant for s in trend(runs).series] == BY_SIZE
+    assert [s.config.variant for s in trend(runs).series] == BY_SIZE
 
 
 def test_variants_command_is_by_size(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,14 +12,14 @@ from harness.results import RunStore, load, summarize
 from harness.results.meta import RunMeta
 from harness.results.schema import TrialRecord
 from harness.stages.settings import RunSettings, settings_from_meta
-from harness.vocab import Config, config_key
+from harness.vocab import Config
 
 from .test_results_store import make_meta, make_record
 
 
 def test_the_cpus_key_is_the_key_runs_had_before_units() -> None:
     assert Config("v", "fp32", 1, "big", "off").key == "v|fp32|t1|big|xnnpack=off"
-    assert config_key("v", "fp32", 1, "big", "off", "cpu") == "v|fp32|t1|big|xnnpack=off"
+    assert Config("v", "fp32", 1, "big", "off", "cpu").key == "v|fp32|t1|big|xnnpack=off"
     gpu = Config("v", "fp32", 1, "big", "off", "gpu")
     assert gpu.key == "v|fp32|t1|big|xnnpack=off|unit=gpu" and gpu != Config(
         "v", "fp32", 1, "big", "off"
@@ -77,8 +77,7 @@ def test_records_from_before_units_read_as_cpu(tmp_path: Path) -> None:
     path.write_text(json.dumps(old) + "\n")
     record = TrialRecord.from_dict(old)
     assert (
-        record.accelerator == "cpu"
-        and record.config == "mobilenet_v2_1.0_224|fp32|t1|big|xnnpack=off"
+        record.accelerator == "cpu" and record.key == "mobilenet_v2_1.0_224|fp32|t1|big|xnnpack=off"
     )
     assert TrialRecord.from_dict({**old, "accelerator": None}).accelerator == "cpu"
     frame = load(store.run_dir)

@@ -1,4 +1,4 @@
-"""The run loop: one worker thread per device, each trial recorded the moment it ends.
+"""The measure stage's loop: one worker thread per device, each trial recorded the moment it ends.
 
 Devices are independent phones, so each gets its own worker working through
 its part of the plan; the store is thread-safe and fsyncs every record. A
@@ -101,7 +101,7 @@ def _work(
         if stop.is_set():
             break
         try:
-            record = runner.run(spec)
+            record = runner.measure(spec)
         except SessionAborted:
             break  # the run is stopping: nothing is recorded for this trial
         except DeviceLostError as exc:
@@ -125,7 +125,7 @@ def _work(
     return outcome
 
 
-def run_plan(
+def measure_plan(
     runners: Sequence[TrialRunner],
     plan: Plan,
     sink: RecordSink,
@@ -141,9 +141,9 @@ def run_plan(
     stop = stop or threading.Event()
     done = sink.completed_trial_ids()
     total = sum(1 for t in plan.trials if t.trial_id not in done)
-    progress = Progress(total, emit, several=len(plan.devices) > 1)
+    progress = Progress(total, emit, several=len(plan.serials) > 1)
     by_serial = {r.plan_serial: r for r in runners}
-    missing = [d for d in plan.devices if d not in by_serial]
+    missing = [d for d in plan.serials if d not in by_serial]
     if missing:
         raise HarnessError(f"no prepared device for {', '.join(missing)}")
     started = time.monotonic()
@@ -159,7 +159,7 @@ def run_plan(
 
     threads = [
         threading.Thread(target=worker, args=(serial,), name=f"device-{serial}", daemon=True)
-        for serial in plan.devices
+        for serial in plan.serials
     ]
     for t in threads:
         t.start()
@@ -177,7 +177,7 @@ def run_plan(
             t.join(STOP_JOIN_S)
         raise
     outcomes: list[WorkerOutcome] = []
-    for serial in plan.devices:
+    for serial in plan.serials:
         got = results.get(serial)
         if isinstance(got, WorkerOutcome):
             outcomes.append(got)

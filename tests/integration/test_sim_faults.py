@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -108,6 +110,20 @@ def test_offline_and_back(sim: SimDevice, adb_server) -> None:
     adb_server.wait_state(sim.serial, "device")
     sim.faults.go_offline(0.0)  # a timed spell: over at once, the device comes back by itself
     _wait_usable(adb_server, sim.serial)
+
+
+def test_an_offline_device_keeps_its_port_for_when_it_comes_back() -> None:
+    """Offline, the port refuses connections yet stays the device's: a free-port pick by
+    another program (another device, an adb server) cannot take it meanwhile."""
+    with SimDevice.start() as device:
+        device.faults.go_offline()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", device.port), timeout=10).close()
+        with socket.socket() as other, pytest.raises(OSError) as taken:
+            other.bind(("127.0.0.1", device.port))
+        assert taken.value.errno == errno.EADDRINUSE
+        device.faults.back_online()
+        socket.create_connection(("127.0.0.1", device.port), timeout=10).close()
 
 
 def test_faults_keyed_to_device_events(sim: SimDevice, adb_server) -> None:

@@ -47,12 +47,6 @@ RUN = ["--variants", VARIANT, "--runs", "2", "--warmup", "1", "--no-report", "--
 AdbServer = Any
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def second_server(adb_launcher: Any, tmp_path: Path) -> Iterator[AdbServer]:
     """A second adb server beside the session's (the bundled adb, `-P`)."""
@@ -166,8 +160,11 @@ def test_one_run_over_two_servers(
     assert len(trials) == 4 and {t["status"] for t in trials} == {"ok"}
     # `harness devices` lists both servers' phones, and names a server it cannot reach
     # without failing the others.
-    dead = f"127.0.0.1:{_free_port()}"
-    code, out, err = _finish(_harness("devices", "--json", *servers, "--adb-server", dead))
+    with socket.socket() as unreached:
+        # Bound, never listening: it refuses connections, and no other test takes the port.
+        unreached.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{unreached.getsockname()[1]}"
+        code, out, err = _finish(_harness("devices", "--json", *servers, "--adb-server", dead))
     assert code == 0, err
     listed = {(d["serial"], d["adb_server"]) for d in json.loads(out)}
     assert listed == {(a.serial, _spec(adb_server)), (b.serial, _spec(second_server))}

@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
 TINY_MODEL = Path(__file__).parents[1] / "data" / "convert" / "tiny_fp32.tflite"
 # A TCP device that comes back is re-attached by the adb server within ~5-10 s.
-REATTACH_TIMEOUT_S = 30.0
+REATTACH_TIMEOUT_S = 60.0
 
 
 def _wait_usable(adb_server, serial: str) -> None:

@@ -17,6 +17,10 @@ from harness.sim.events import DeviceEvent
 
 pytestmark = [pytest.mark.integration, pytest.mark.adb_protocol]
 
+# A trigger's `fired` is set once its action has returned, which may be just after the
+# client saw what the action did: wait for it (a ceiling, not a speed bound).
+FIRED_S = 60.0
+
 TINY_MODEL = Path(__file__).parents[1] / "data" / "convert" / "tiny_fp32.tflite"
 # A TCP device that comes back is re-attached by the adb server within ~5-10 s.
 REATTACH_TIMEOUT_S = 60.0
@@ -134,7 +138,7 @@ def test_faults_keyed_to_device_events(sim: SimDevice, adb_server) -> None:
     ran = sim.root / "data" / "local" / "tmp" / "ran"
     cut = sim.faults.on("command", lambda _e: sim.faults.drop_now(), match=r"touch .*/ran$")
     result = adb_server.run("-s", sim.serial, "shell", f"touch {tmp}/ran", timeout_s=30)
-    assert cut.fired.is_set()
+    assert cut.fired.wait(FIRED_S)
     # What proves it is the device: the command did not run. The client's exit code
     # differs: the bundled adb exits 1, Debian's adb 29 exits 0 when the connection
     # closes before any exit status (seen here), so it says nothing either way.

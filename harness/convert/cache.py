@@ -38,7 +38,7 @@ from harness.stored import OPTIONAL, Stored
 # Bump when harness code changes what a recipe produces (invalidates old entries).
 RECIPE_FORMAT = 1
 MODELS_SUBDIR = "models"
-LOCK_NAME = ".store.lock"  # hidden, as the temporary files: listings skip dot files
+LOCK_NAME = ".store.lock"  # hidden, like the temporary files; stores take it in turn
 
 
 def cache_dir() -> Path:

@@ -16,19 +16,29 @@ TEST_CACHE_ENV = "HARNESS_TEST_CACHE_DIR"
 CACHE_ENV = "HARNESS_CACHE_DIR"
 
 
-def _run_temp(factory: pytest.TempPathFactory) -> Path:
+def _run_temp(config: pytest.Config, factory: pytest.TempPathFactory) -> Path:
     """The temporary folder of this whole test run: with pytest-xdist, every worker's own
-    folder (`popen-gwN`) sits in it, so the workers share what is made there."""
+    folder (`popen-gwN`) sits in it, so the workers share what is made there.
+
+    A worker is known by the `workerinput` xdist gives its config, not by an
+    environment variable, which a child pytest started by a test would inherit.
+    """
     base = factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return base.parent if hasattr(config, "workerinput") else base
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _model_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def _model_cache(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
     """One cache per test run (conversions take ~9 s), shared by its workers, never the
     user's cache. Entries are written atomically, so workers may fill it at once."""
     preset = os.environ.get(TEST_CACHE_ENV)
-    path = Path(preset).expanduser() if preset else _run_temp(tmp_path_factory) / "harness-cache"
+    path = (
+        Path(preset).expanduser()
+        if preset
+        else _run_temp(request.config, tmp_path_factory) / "harness-cache"
+    )
     path.mkdir(parents=True, exist_ok=True)
     previous = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = str(path)

@@ -16,12 +16,13 @@ conversion leaves nothing a later run would trust.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -37,6 +38,7 @@ from harness.stored import OPTIONAL, Stored
 # Bump when harness code changes what a recipe produces (invalidates old entries).
 RECIPE_FORMAT = 1
 MODELS_SUBDIR = "models"
+LOCK_NAME = ".store.lock"  # hidden, like the temporary files; stores take it in turn
 
 
 def cache_dir() -> Path:
@@ -154,22 +156,44 @@ class ModelCache:
         return CacheEntry(model, facts)
 
     def store(self, stem: str, data: bytes, facts: EntryFacts) -> CacheEntry:
-        """Write the model, then its facts (the entry's commit mark)."""
+        """Write the model, then its facts (the entry's commit mark).
+
+        A complete entry already there wins: another process (a second run on
+        this cache) converted the same recipe first, and may be using its file.
+        Overwriting it would hand that process other bytes than the sha256 it
+        holds (random weights make each conversion's bytes differ). The check
+        and the writes happen under the cache's lock, one process at a time.
+        """
         model, meta_path = self.paths(stem)
         facts = facts.replace(sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data))
         try:
-            # Drop a stale commit mark first, so a crash between the two writes
-            # cannot pair an old .json with a new .tflite of the same size.
-            with contextlib.suppress(FileNotFoundError):
-                meta_path.unlink()
-            write_atomic(model, data)
-            text = json.dumps(facts.to_dict(), indent=1, sort_keys=True)
-            write_atomic(meta_path, text.encode("utf-8"))
+            with self._locked():
+                found = self.lookup(stem)
+                if found is not None:
+                    return found
+                # Drop a stale commit mark first, so a crash between the two writes
+                # cannot pair an old .json with a new .tflite of the same size.
+                with contextlib.suppress(FileNotFoundError):
+                    meta_path.unlink()
+                write_atomic(model, data)
+                text = json.dumps(facts.to_dict(), indent=1, sort_keys=True)
+                write_atomic(meta_path, text.encode("utf-8"))
         except OSError as exc:  # a full or read-only disk: the host's trouble (exit 3)
             raise StorageError(
                 f"cannot store a model in the cache: {exc.strerror or exc}", path=str(self.root)
             ) from None
         return CacheEntry(model, facts)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the cache's write lock (an flock on a hidden file, freed if the holder dies)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def check_writable(self) -> None:
         """Refuse (StorageError, exit 3) a cache folder that cannot take files, before any work."""

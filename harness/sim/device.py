@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
@@ -60,6 +61,9 @@ class _Core:
         # what `back_online` sets to end it early.
         self._offline: asyncio.Task[None] | None = None
         self._back: asyncio.Event | None = None
+        # While offline: the port, bound but not listening (connections are refused),
+        # so that no other program's free-port pick takes it before the device is back.
+        self._held: socket.socket | None = None
         self.port = 0
         self.host = "127.0.0.1"
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -141,11 +145,32 @@ class _Core:
 
     # -- listening -----------------------------------------------------------------
     async def listen(self, port: int) -> None:
+        held, self._held = self._held, None
         try:
-            self.server = await asyncio.start_server(self._accept, self.host, port)
+            if held is not None:  # back from offline: listen on the socket that kept the port
+                self.server = await asyncio.start_server(self._accept, sock=held)
+            else:
+                self.server = await asyncio.start_server(self._accept, self.host, port)
         except OSError as exc:
+            if held is not None:
+                held.close()
             raise SimulatorError(f"cannot listen on {self.host}:{port}: {exc.strerror}") from exc
         self.port = self.server.sockets[0].getsockname()[1]
+
+    def _hold_port(self) -> None:
+        """Keep the closed port bound, not listening, until the device listens again."""
+        if self._held is not None:
+            return
+        held = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the listener had
+            held.bind((self.host, self.port))
+        except OSError as exc:
+            held.close()
+            log.warning("simulated device cannot keep port %d while offline: %s", self.port, exc)
+            return
+        held.setblocking(False)
+        self._held = held
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = Connection(self, reader, writer)
@@ -168,6 +193,7 @@ class _Core:
         if self.server is not None:
             self.server.close()
             self.server = None
+            self._hold_port()
         self.drop_connections_now()
         if self._offline is not None:
             self._offline.cancel()
@@ -203,6 +229,9 @@ class _Core:
             self.server.close()
         if self._offline is not None:
             self._offline.cancel()  # stopping while offline: no listen() after the device is gone
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         self.drop_connections_now()
         await asyncio.to_thread(self.fs.agent.close)
         await self.spawner.close()

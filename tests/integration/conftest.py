@@ -25,9 +25,12 @@ local run. `sim`: a running Pixel-1 `SimDevice` already `adb connect`ed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,7 +49,7 @@ BUNDLED, DEBIAN = "bundled", "debian"
 DEBIAN_ADB = Path(os.environ.get("HARNESS_TEST_DEBIAN_ADB", "/usr/bin/adb"))
 SERVERS_ENV = "HARNESS_TEST_ADB_SERVERS"
 ADB_TIMEOUT_S = 30.0
-ATTACH_TIMEOUT_S = 20.0
+ATTACH_TIMEOUT_S = 60.0  # a ceiling for a stuck attach, not a speed bound (workers share the CPUs)
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,29 @@ def adb_binary(kind: str) -> str:
     return str(DEBIAN_ADB)
 
 
+def _adb_key() -> Path:
+    """The key every adb server of this user signs with (written by the first one started)."""
+    return Path.home() / ".android" / "adbkey"
+
+
+@contextlib.contextmanager
+def _key_written_once() -> Iterator[None]:
+    """While no adb key exists, one server at a time starts (a per-user lock).
+
+    A server that finds no `~/.android/adbkey` writes a new key pair as it
+    starts: test workers starting theirs at once would each write one, and a
+    server could then sign with a key other than the `adbkey.pub` left on disk.
+    """
+    key = _adb_key()
+    if key.is_file() and key.with_suffix(".pub").is_file():
+        yield
+        return
+    lock = Path(tempfile.gettempdir()) / f"harness-tests-adbkey-{os.getuid()}.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def launch_adb_server(
     adb: str, kind: str, log_path: Path, port: int | None = None
 ) -> tuple[AdbServer, subprocess.Popen[bytes]]:
@@ -150,29 +176,39 @@ def launch_adb_server(
     env = dict(
         os.environ, ADB_EMU="0", ADB_MDNS="0", ADB_USB="0", ANDROID_ADB_SERVER_PORT=str(port)
     )
-    with log_path.open("ab") as log_file:  # the child keeps its own descriptor
-        proc = subprocess.Popen(
-            [adb, "-P", str(port), "server", "nodaemon"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-            start_new_session=True,
-        )
     server = AdbServer(adb=adb, port=port, env=env, kind=kind)
+    with _key_written_once():
+        with log_path.open("ab") as log_file:  # the child keeps its own descriptor
+            proc = subprocess.Popen(
+                [adb, "-P", str(port), "server", "nodaemon"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+                start_new_session=True,
+            )
+        _wait_answering(server, proc, log_path)
+    return server, proc
+
+
+def _wait_answering(server: AdbServer, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Return once the server answers; RuntimeError (the server killed) if it never does."""
     deadline = time.monotonic() + ADB_TIMEOUT_S
     while True:
         try:
             # The port first, with a plain socket: adbutils, finding nothing there,
             # would run `adb start-server` (the first adb on PATH, default port 5037)
             # and leave a stray server behind.
-            socket.create_connection(("127.0.0.1", port), timeout=ADB_TIMEOUT_S).close()
+            socket.create_connection(("127.0.0.1", server.port), timeout=ADB_TIMEOUT_S).close()
             server.client().server_version()
-            return server, proc
+            return
         except Exception:
             if proc.poll() is not None or time.monotonic() > deadline:
                 err = log_path.read_text(errors="replace")[-2000:]
                 proc.kill()
-                raise RuntimeError(f"adb server did not start on port {port}: {err}") from None
+                proc.wait()
+                raise RuntimeError(
+                    f"adb server did not start on port {server.port}: {err}"
+                ) from None
             time.sleep(0.05)
 
 

@@ -25,10 +25,12 @@ KNOBS = ("HARNESS_TEST_ADB_SERVERS", "HARNESS_TEST_DEBIAN_ADB", "CI")
 
 
 def _pytest(test: Path = ADB_TEST, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in KNOBS}
+    # Not the xdist worker's variables either: the child is a run of its own, in one
+    # process (`-n 0`), so its `-v` lines read `test[server] PASSED`.
+    base = {k: v for k, v in os.environ.items() if k not in KNOBS and not k.startswith("PYTEST_")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", f"--rootdir={TESTS.parent}",
-         "-v", str(test)],
+         "-n", "0", "-v", str(test)],
         cwd=TESTS.parent, env={**base, **env}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 

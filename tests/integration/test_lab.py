@@ -36,6 +36,10 @@ from harness.sim.image import DEFAULT_ZONES
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
+# A trigger's `fired` is set once its action has returned, which may be just after the
+# client saw what the action did: wait for it (a ceiling, not a speed bound).
+FIRED_S = 60.0
+
 VARIANT = "mobilenet_v2_0.35_96"
 EVENT_TIMEOUT_S = 300.0  # a ceiling for a stuck run, not a speed bound
 # A trial's benchmark_model, in the device's events (preparation runs `--help` too).
@@ -45,12 +49,6 @@ RUN = ["--variants", VARIANT, "--runs", "2", "--warmup", "1", "--no-report", "--
 
 # The fixtures' AdbServer (tests/integration/conftest.py), by duck type.
 AdbServer = Any
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -166,8 +164,11 @@ def test_one_run_over_two_servers(
     assert len(trials) == 4 and {t["status"] for t in trials} == {"ok"}
     # `harness devices` lists both servers' phones, and names a server it cannot reach
     # without failing the others.
-    dead = f"127.0.0.1:{_free_port()}"
-    code, out, err = _finish(_harness("devices", "--json", *servers, "--adb-server", dead))
+    with socket.socket() as unreached:
+        # Bound, never listening: it refuses connections, and no other test takes the port.
+        unreached.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{unreached.getsockname()[1]}"
+        code, out, err = _finish(_harness("devices", "--json", *servers, "--adb-server", dead))
     assert code == 0, err
     listed = {(d["serial"], d["adb_server"]) for d in json.loads(out)}
     assert listed == {(a.serial, _spec(adb_server)), (b.serial, _spec(second_server))}
@@ -411,7 +412,7 @@ def test_a_server_that_drops_mid_run_is_a_phone_gone(
             str(out),
         )
         code, stdout, err = _finish(run)
-        assert gone.fired.is_set() and gone.errors == []
+        assert gone.fired.wait(FIRED_S) and gone.errors == []
         assert code == 3, err
         outcome = json.loads(stdout)
         assert outcome["status"] == "interrupted"

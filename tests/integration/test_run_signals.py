@@ -26,6 +26,17 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 WAIT_S = 240.0
 
 
+def _signals_as_from_a_terminal() -> None:
+    """In the child: SIGINT handled by default, whatever this test process inherited.
+
+    A shell without job control starts its background commands with SIGINT
+    ignored (POSIX), and a Python started with SIGINT ignored keeps ignoring it:
+    a suite launched that way would see the harness ignore Ctrl-C, which a user
+    at a terminal never does.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _records(out: Path) -> tuple[Path | None, int]:
     for run_dir in out.iterdir() if out.exists() else []:
         path = run_dir / "trials.jsonl"
@@ -51,7 +62,7 @@ def test_a_signal_stops_the_run_records_it_and_cleans_up(
     script = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen(
         [sys.executable, "-c", script, *argv], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_signals_as_from_a_terminal,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + WAIT_S
@@ -113,7 +124,7 @@ def test_a_signal_mid_trial_stops_the_trial_on_the_phone(
     script = "import sys; from harness.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen(
         [sys.executable, "-c", script, *argv], text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_signals_as_from_a_terminal,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + WAIT_S

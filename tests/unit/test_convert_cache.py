@@ -169,11 +169,25 @@ def test_killed_writer_leaves_nothing_a_lookup_trusts(tmp_path: Path) -> None:
 def test_restore_drops_a_stale_commit_mark_first(tmp_path: Path) -> None:
     cache = ModelCache(tmp_path)
     stem = base_recipe().stem()
-    cache.store(stem, TINY, EntryFacts.from_dict({"generation": 1}))
+    first = cache.store(stem, TINY, EntryFacts.from_dict({"generation": 1}))
+    first.path.write_bytes(TINY[: len(TINY) // 2])  # no longer trusted: converted again
     cache.store(stem, TINY + b"\0" * 8, EntryFacts.from_dict({"generation": 2}))
     entry = cache.lookup(stem, verify_hash=True)
     assert entry is not None
     assert entry.facts.extra["generation"] == 2
+
+
+def test_a_complete_entry_stored_again_keeps_the_first_conversion(tmp_path: Path) -> None:
+    """Two runs on one cache that convert the same recipe at once: the second store finds
+    the first's entry and keeps it, so the file never changes under the run using it (a
+    conversion's bytes differ each time: random weights)."""
+    cache = ModelCache(tmp_path)
+    stem = base_recipe().stem()
+    first = cache.store(stem, TINY, EntryFacts.from_dict({"generation": 1}))
+    second = cache.store(stem, TINY[:-1] + b"\x01", EntryFacts.from_dict({"generation": 2}))
+    assert second.path == first.path and second.facts == first.facts
+    assert first.path.read_bytes() == TINY
+    assert cache.lookup(stem, verify_hash=True) is not None
 
 
 def _seed_cache(root: Path, variant_id: str, quant: str) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 import importlib.metadata as metadata
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,14 @@ def imported_modules(files: Iterable[Path], local: set[str]) -> dict[str, set[Pa
     return found
 
 
+@cache  # it reads every installed distribution's file list: once per session, not per module
+def _packages_distributions() -> Mapping[str, list[str]]:
+    return metadata.packages_distributions()
+
+
 def distribution_of(module: str) -> set[str]:
     """The distributions that provide `module` here; its own name when none is installed."""
-    provided = metadata.packages_distributions().get(module)
+    provided = _packages_distributions().get(module)
     return {canonicalize_name(d) for d in provided} if provided else {canonicalize_name(module)}
 
 

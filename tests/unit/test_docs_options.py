@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ Command = Any
 Parameter = Any
 
 
+@cache  # building the click tree of every command takes a while; the tests only read it
 def _root() -> Command:
     group = typer.main.get_command(app)
     assert hasattr(group, "commands")

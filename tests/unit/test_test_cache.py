@@ -27,7 +27,8 @@ def test_probe_stores_a_model() -> None:
 
 def _run_probe(env: dict[str, str]) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        # One xdist worker: the session's fixtures run where they run in the suite.
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "1",
          f"--rootdir={TESTS.parent}", f"{Path(__file__)}::test_probe_stores_a_model"],
         cwd=TESTS.parent, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip

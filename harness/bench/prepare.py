@@ -128,31 +128,47 @@ def prepare_device(
     # and say once what an older binary cannot do as asked (fixed counts).
     warnings += [f"{serial}: {note}" for note in _notes(binary, configs, runs, warmup)]
     script = f"{files.ensure_scripts(session)}/{TRIAL_SCRIPT}"
-    on_event(f"{serial}: {len(models)} model file(s) (pushed only when the sha256 differs)")
-    pushed = _push_models(session, models)
-    arm_parts, arm_notes = prepare_arms(
+    remote = TrialRemote(
         session,
-        arms or {},
-        default_binary=benchmark_binary,
-        configs=list(configs),
-        runs=runs,
-        warmup=warmup,
+        script,
+        f"{script.rsplit('/', 2)[0]}/trials",
+        reconnect_timeout_s=reconnect_timeout_s,
+        on_event=on_event,
     )
-    warnings += [f"{serial}: {note}" for note in arm_notes]
-    fixed: bool | None = None
-    if fixed_performance:
-        sdk = info.sdk
-        fixed = sdk is not None and int(sdk) >= 30 and thermal.set_fixed_performance(session, True)
-        if not fixed:
-            warnings.append(f"{serial}: fixed performance mode unavailable (needs Android 11+)")
-    try:
-        remote = _ready_to_measure(
-            session, script, identified.cpus, warnings, reconnect_timeout_s, on_event
+    # Stopping an earlier run's leftovers and clearing its trial folders needs nothing the
+    # pushes do: it runs beside them, and is done before this device is called ready.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{serial}") as pool:
+        sweeping = pool.submit(remote.sweep)
+        on_event(f"{serial}: {len(models)} model file(s) (pushed only when the sha256 differs)")
+        pushed = _push_models(session, models)
+        arm_parts, arm_notes = prepare_arms(
+            session,
+            arms or {},
+            default_binary=benchmark_binary,
+            configs=list(configs),
+            runs=runs,
+            warmup=warmup,
         )
-    except BaseException:
-        if fixed:  # a failed preparation leaves the phone as it found it
-            _leave_fixed_performance(session)
-        raise
+        warnings += [f"{serial}: {note}" for note in arm_notes]
+        fixed: bool | None = None
+        if fixed_performance:
+            sdk = info.sdk
+            fixed = (
+                sdk is not None and int(sdk) >= 30 and thermal.set_fixed_performance(session, True)
+            )
+            if not fixed:
+                warnings.append(f"{serial}: fixed performance mode unavailable (needs Android 11+)")
+        try:
+            warnings += _conditions(session, identified.cpus)
+            swept = sweeping.result()
+        except BaseException:
+            if fixed:  # a failed preparation leaves the phone as it found it
+                _leave_fixed_performance(session)
+            raise
+    if not swept.strip().endswith(" 0"):
+        warnings.append(
+            f"{serial}: stopped benchmark processes left over from an earlier run ({swept.strip()})"
+        )
     cluster_max: dict[int, int] = {}
     for cluster in info.clusters:
         for cpu in cluster.cpus:
@@ -236,37 +252,16 @@ def prepare_arms(
     return out, list(notes)
 
 
-def _ready_to_measure(
-    session: DeviceSession,
-    script: str,
-    cpus: dict[str, list[int]],
-    warnings: list[str],
-    reconnect_timeout_s: float,
-    on_event: Callable[[str], None],
-) -> TrialRemote:
-    """Check the device's state (warnings only) and stop leftovers of an earlier run."""
+def _conditions(session: DeviceSession, cpus: dict[str, list[int]]) -> list[str]:
+    """Warnings about the device's state before the first trial (never a refusal)."""
     serial = session.serial
     big = sorted({c for cs in cpus.values() for c in cs})
     try:
-        warnings += [f"{serial}: {w}" for w in thermal.check_conditions(session, big)]
+        return [f"{serial}: {w}" for w in thermal.check_conditions(session, big)]
     except DeviceTimeoutError as exc:
         # Only warnings depend on it; a hung state read must not stop the run here
         # (each trial's own reads are bounded and end that trial as `timeout`).
-        warnings.append(f"{serial}: device state unreadable ({exc})")
-    workdir = script.rsplit("/", 2)[0]
-    remote = TrialRemote(
-        session,
-        script,
-        f"{workdir}/trials",
-        reconnect_timeout_s=reconnect_timeout_s,
-        on_event=on_event,
-    )
-    swept = remote.sweep()
-    if not swept.strip().endswith(" 0"):
-        warnings.append(
-            f"{serial}: stopped benchmark processes left over from an earlier run ({swept.strip()})"
-        )
-    return remote
+        return [f"{serial}: device state unreadable ({exc})"]
 
 
 def _leave_fixed_performance(session: DeviceSession) -> None:

@@ -350,15 +350,15 @@ def test_a_failed_preparation_leaves_fixed_performance_mode(
 
     def broken(session: Any, *args: Any, **kwargs: Any) -> Any:
         seen.append(state.read_text().strip())  # what the phone was in when it failed
-        raise DeviceError("the leftover sweep failed", serial=session.serial)
+        raise DeviceError("the state read failed", serial=session.serial)
 
     settings = RunSettings(
         devices=[phone.serial], variants=VARIANTS[:1], trials=1, runs=2, warmup=1,
         out=tmp_path, seed=2, report=False, fixed_performance=True,
     )  # fmt: skip
     with monkeypatch.context() as patch:
-        patch.setattr(bench_prepare, "_ready_to_measure", broken)
-        with pytest.raises(DeviceError, match="leftover sweep"):
+        patch.setattr(bench_prepare, "_conditions", broken)
+        with pytest.raises(DeviceError, match="state read failed"):
             run(settings, sessions=_sessions(phone.serial))
     assert seen == ["true"] and state.read_text().strip() == "false"
     outcome = run(settings, sessions=_sessions(phone.serial))

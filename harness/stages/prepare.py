@@ -13,6 +13,7 @@ import importlib.metadata
 import subprocess
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -44,10 +45,32 @@ T = TypeVar("T")
 
 @dataclass
 class Prepared:
-    """The prepare stage's output: the ready devices and what they warned about."""
+    """The prepare stage's output: the ready devices, what they warned about, and what a
+    new run folder records of the host (read while the phones were prepared)."""
 
     devices: list[PreparedDevice]
     warnings: list[str] = field(default_factory=list)
+    host: HostFacts | None = None
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """What meta.json records of the host side: two `git` processes and package metadata,
+    read in a thread beside the phones' preparation instead of after it."""
+
+    git_commit: str | None
+    label: str | None
+    tf_version: str | None
+
+
+def read_host_facts(label: str | None) -> HostFacts:
+    """The checkout's commit, the run's label (`label`, else `git describe` of the working
+    folder) and TensorFlow's version."""
+    return HostFacts(
+        git_commit=_git_commit(),
+        label=label if label is not None else default_label(Path.cwd()),
+        tf_version=_tf_version(),
+    )
 
 
 @dataclass
@@ -117,11 +140,14 @@ def prepare(
         ready.energy = energy
         return ready
 
-    devices = _in_parallel(sessions, one)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="host-facts") as pool:
+        host = pool.submit(read_host_facts, settings.label) if planned.store is None else None
+        devices = _in_parallel(sessions, one)
+        facts = host.result() if host is not None else None
     warnings = planned.arms.warnings + [w for p in devices for w in p.warnings]
     for w in warnings:
         emit(f"warning: {w}")
-    return Prepared(devices, warnings)
+    return Prepared(devices, warnings, facts)
 
 
 def open_store(planned: Planned, prepared: Prepared) -> Opened:
@@ -130,7 +156,9 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     serials = [p.target.session.serial for p in devices]
     store = planned.store
     if store is None:
-        store = create_store(planned, devices)
+        store = create_store(
+            planned, devices, prepared.host or read_host_facts(planned.settings.label)
+        )
         if planned.arms.meta:
             store.update_meta(arms=planned.arms.meta)
         for p in devices:
@@ -189,14 +217,14 @@ def _in_parallel(
     return [r for _i, r in sorted(results.items()) if isinstance(r, PreparedDevice)]
 
 
-def create_store(planned: Planned, prepared: list[PreparedDevice]) -> RunStore:
+def create_store(planned: Planned, prepared: list[PreparedDevice], host: HostFacts) -> RunStore:
     """A new run folder whose meta.json says what, where and with what this run measures."""
     settings, converted = planned.settings, planned.converted
     meta = RunMeta(
         seed=planned.seed,
-        git_commit=_git_commit(),
-        label=settings.label if settings.label is not None else default_label(Path.cwd()),
-        tf_version=_tf_version(),
+        git_commit=host.git_commit,
+        label=host.label,
+        tf_version=host.tf_version,
         converter="tf.lite.TFLiteConverter",
         harness_version=__version__,
         settings=settings.measured(),

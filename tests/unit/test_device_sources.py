@@ -8,11 +8,12 @@ the real package metadata (a dist-info folder on sys.path, as pip leaves one).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from harness.device.sources import GROUP, find_source, is_source, source_name
+from harness.device.sources import GROUP, _plugins, find_source, is_source, source_name
 from harness.errors import ConfigError
 
 PLUGIN = """
@@ -27,6 +28,13 @@ def start(token):
     yield "127.0.0.1:1"
     STARTED.append("stopped")
 """
+
+
+@pytest.fixture(autouse=True)
+def _fresh_plugin_list() -> Iterator[None]:
+    """No test here leaves its installed plugins in the process's list for the next test."""
+    yield
+    _plugins.cache_clear()
 
 
 def _install(root: Path, name: str, entry: str) -> None:
@@ -52,6 +60,7 @@ def test_a_plugin_source_is_found_through_its_entry_point(
     _install(tmp_path, "farm", "farm_source:start")
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
+    _plugins.cache_clear()  # installed "before this process": the list is read once a process
     assert is_source("farm:pixel4") and is_source("sim")
     with find_source("farm:pixel4")("farm:pixel4") as address:
         assert address == "127.0.0.1:1"
@@ -65,6 +74,7 @@ def test_a_source_that_cannot_load_is_one_clear_error(
     _install(tmp_path, "broken", "farm_source:nowhere")
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
+    _plugins.cache_clear()  # installed "before this process": the list is read once a process
     with pytest.raises(ConfigError, match="cannot be loaded"):
         find_source("broken")
     with pytest.raises(ConfigError, match="no device source"):

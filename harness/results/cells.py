@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+# One trials-table row, read only: column name -> cell.
+Row = Mapping[str, object]
 
 
 def given(value: object) -> bool:

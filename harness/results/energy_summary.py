@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from harness.results.cells import given, number, truthy
+from harness.results.cells import Row, given, number, truthy
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,7 +45,7 @@ class EnergyFigures(TypedDict, total=False):
     idle_median_mw: float
 
 
-def energy_figures(ok: Sequence[Mapping[str, Any]]) -> EnergyFigures:
+def energy_figures(ok: Sequence[Row]) -> EnergyFigures:
     """The summary's energy fields over a configuration's ok trials (rows as dicts)."""
     # numpy's median and percentiles, as pandas gives them.
     import numpy as np

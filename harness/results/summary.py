@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from harness import catalogue
 from harness.catalogue.order import config_size_key
 from harness.errors import UnknownVariantError
-from harness.results.cells import given, mode, number, truthy
+from harness.results.cells import Row, given, mode, number, truthy
 from harness.results.energy_summary import (
     ENERGY_DTYPES,
     energy_figures,
@@ -207,7 +207,7 @@ def _status(n_ok: int, n_failed: int, cv: float | None = None, fell_back: int = 
     return "failed" if n_failed else "skipped"
 
 
-def _row(key: tuple[Any, ...], group: list[dict[str, Any]]) -> SummaryRow:
+def _row(key: tuple[Any, ...], group: list[Row]) -> SummaryRow:
     # numpy's median and percentiles, as pandas gives them.
     import numpy as np
 
@@ -285,7 +285,7 @@ def _most(values: Iterable[object]) -> str | None:
     return None if top is None else str(top)
 
 
-def _delegation(group: list[dict[str, Any]]) -> tuple[str | None, int | None, int | None]:
+def _delegation(group: list[Row]) -> tuple[str | None, int | None, int | None]:
     """The delegate its trials name most often, and its node counts (delegated, total)."""
     top = _most(r.get("delegate") for r in group)
     if top is None:
@@ -314,7 +314,7 @@ def summary_rows(trials: pd.DataFrame) -> list[SummaryRow]:
     if missing:
         raise ValueError(f"not a trials table: missing columns {missing}")
     # One pass to plain dicts, then groups in Python (why: harness.results.cells).
-    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    groups: dict[tuple[Any, ...], list[Row]] = {}
     for record in trials.to_dict(orient="records"):
         row = {str(k): v for k, v in record.items()}
         if "accelerator" not in row:

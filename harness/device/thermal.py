@@ -145,17 +145,19 @@ def wait_cool(
     poll_s: float = POLL_S,
     sleep: Callable[[float], None] = time.sleep,
     read_timeout_s: float = STATE_TIMEOUT_S,
+    clock: Callable[[], float] = time.monotonic,
 ) -> CooldownResult:
     """Poll until the hottest CPU zone (or battery) is below `max_temp_c`.
 
     Gives up after `timeout_s` and says so (`cooled=False`). A device with no
     readable sensor is not waited for, and its cooldown is unknown
     (`cooled=None` with the reason): nothing showed that it was cool.
+    `sleep` and `clock` are the waiting and the time it counts (a test's own).
     """
-    started = time.monotonic()
+    started = clock()
     while True:
         state = read_state(session, ["none"], timeout_s=read_timeout_s)
-        waited = time.monotonic() - started
+        waited = clock() - started
         if state.max_temp_c is None:
             log.info("%s: %s; not waiting", session.serial, NO_TEMPERATURE)
             return CooldownResult(None, waited, None, NO_TEMPERATURE)

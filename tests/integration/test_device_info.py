@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import pytest
@@ -126,12 +125,17 @@ def test_wait_cool_gives_up_and_says_so(sim: SimDevice) -> None:
     naps: list[float] = []
 
     def nap(seconds: float) -> None:
-        naps.append(seconds)
-        time.sleep(seconds)
+        naps.append(seconds)  # the wait's own time passes only in its naps: no host speed
 
-    result = thermal.wait_cool(session, max_temp_c=40.0, timeout_s=1.0, poll_s=0.3, sleep=nap)
+    def clock() -> float:
+        return sum(naps)
+
+    result = thermal.wait_cool(
+        session, max_temp_c=40.0, timeout_s=1.0, poll_s=0.3, sleep=nap, clock=clock
+    )
     assert not result.cooled and result.temp_c == pytest.approx(48.0)
-    assert naps and set(naps) == {0.3}  # it polled at its interval before giving up
+    # It polled at its interval until one more nap would pass the timeout, then gave up.
+    assert naps == [0.3, 0.3, 0.3] and result.waited_s == pytest.approx(0.9)
     sim.faults.clear_thermal()
     cooled = thermal.wait_cool(session, max_temp_c=40.0, timeout_s=5.0, poll_s=0.3)
     assert cooled.cooled and cooled.temp_c is not None and cooled.temp_c < 40.0

@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict
 
 from harness.errors import SimulatorError
 from harness.sim import auth as authmod
@@ -42,6 +42,17 @@ FEATURES = ["shell_v2", "cmd", "stat_v2", "ls_v2", "fixed_push_mkdir", "apex", "
 RESERVED_PORTS = range(5554, 5586)
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+
+
+class AffinityRecord(TypedDict):
+    """One affinity change the device's taskset made (a line of state/affinity.jsonl)."""
+
+    pid: int
+    argv: list[str]
+    device_mask: str  # hex, as the phone's taskset takes it
+    device_cpus: list[int]
+    host_cpus: list[int]  # where the host's scheduler may run it
+    time: float
 
 
 class _Core:
@@ -371,10 +382,10 @@ class SimDevice:
         self._on_loop(self._core.back_online())
 
     # -- public API ---------------------------------------------------------------------
-    def affinity_records(self) -> list[dict[str, Any]]:
+    def affinity_records(self) -> list[AffinityRecord]:
         """Every affinity change made through the device's taskset, oldest first."""
         path = self.root / "state" / "affinity.jsonl"
-        records = []
+        records: list[AffinityRecord] = []
         for line in path.read_text().splitlines():
             if line.strip():
                 records.append(json.loads(line))

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,23 +39,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-# The same measure as bench_run's (this script's folder is on sys.path when it runs).
-from bench_run import around_ms
+# The same measure, child and phone as bench_run's (this script's folder is on sys.path).
+from bench_run import HARNESS, around_ms, sim_behind_adb
 
 A_TRIALS = 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _harness(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """`harness ARGS --json` as a child; its outcome (exit 1, a fallback, is an outcome too)."""
-    code = "import sys; from harness.cli import console; sys.exit(console())"
     proc = subprocess.run(
-        [sys.executable, "-c", code, *args, "--json"], env=env, capture_output=True, text=True
+        [sys.executable, "-c", HARNESS, *args, "--json"], env=env, capture_output=True, text=True
     )
     if proc.returncode not in (0, 1):
         raise SystemExit(f"harness run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -136,41 +127,21 @@ def main() -> None:
         raise SystemExit(f"--trials must be above {A_TRIALS}")
     units = [u.strip() for u in opts.units.split(",") if u.strip()]
 
-    import adbutils
-
-    from harness.sim import SimDevice
-
-    port = _free_port()
-    env = dict(
-        os.environ, ANDROID_ADB_SERVER_PORT=str(port), ADB_EMU="0", ADB_MDNS="0", ADB_USB="0"
-    )
-    adb = adbutils.adb_path()
-    subprocess.run([adb, "-P", str(port), "start-server"], env=env, check=True, capture_output=True)
-    sim = SimDevice.start()
     results: dict[str, dict[str, Any]] = {}
-    try:
-        subprocess.run(
-            [adb, "-P", str(port), "connect", sim.serial], env=env, check=True, capture_output=True
-        )
-        with tempfile.TemporaryDirectory(prefix="bench-units-") as tmp_name:
-            tmp = Path(tmp_name)
-            common = [
-                "run", "--device", sim.serial, "--variants", opts.variant, "--no-report",
-                "--runs", str(opts.runs), "--warmup", str(opts.warmup), "--seed", "1",
-                "--cooldown-temp", "0",
-            ]  # fmt: skip
-            print("warm-up pass (conversion and pushes; not measured)...", file=sys.stderr)
-            _harness([*common, "--accelerator", ",".join(units), "--trials", "1",
-                      "--out", str(tmp / "warm")], env)  # fmt: skip
-            for unit in units:
-                print(f"{unit}: {A_TRIALS} then {opts.trials} trials...", file=sys.stderr)
-                results[unit] = _unit_pass(unit, common, tmp, opts.trials, env, sim)
-                results[unit]["parse_us"] = _parse_costs(
-                    results[unit]["run_dir"], unit, opts.repeats
-                )
-    finally:
-        sim.stop()
-        subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
+    with sim_behind_adb() as (sim, env), tempfile.TemporaryDirectory(prefix="bench-units-") as t:
+        tmp = Path(t)
+        common = [
+            "run", "--device", sim.serial, "--variants", opts.variant, "--no-report",
+            "--runs", str(opts.runs), "--warmup", str(opts.warmup), "--seed", "1",
+            "--cooldown-temp", "0",
+        ]  # fmt: skip
+        print("warm-up pass (conversion and pushes; not measured)...", file=sys.stderr)
+        _harness([*common, "--accelerator", ",".join(units), "--trials", "1",
+                  "--out", str(tmp / "warm")], env)  # fmt: skip
+        for unit in units:
+            print(f"{unit}: {A_TRIALS} then {opts.trials} trials...", file=sys.stderr)
+            results[unit] = _unit_pass(unit, common, tmp, opts.trials, env, sim)
+            results[unit]["parse_us"] = _parse_costs(results[unit]["run_dir"], unit, opts.repeats)
 
     print(f"{opts.variant}, --trials {opts.trials} --runs {opts.runs} --warmup {opts.warmup}, "
           "simulated Pixel 1 (latencies: the stand-in's timing model, not a phone's)")  # fmt: skip

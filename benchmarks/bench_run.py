@@ -20,6 +20,7 @@ time around each process (target <= 40 ms), for the 0.35 variants and all.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -28,8 +29,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.sim import SimDevice
+
+
+# `harness ARGS` as a child process, through the installed command's own entry point.
+HARNESS = "import sys; from harness.cli import console; sys.exit(console())"
 
 
 def _free_port() -> int:
@@ -38,14 +47,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def sim_behind_adb() -> Iterator[tuple[SimDevice, dict[str, str]]]:
+    """A simulated Pixel 1 connected to a real adb server of its own; (the device, the
+    environment a harness child reaches that server with). Both are stopped on exit."""
+    import adbutils
+
+    from harness.sim import SimDevice
+
+    port = _free_port()
+    env = dict(
+        os.environ, ANDROID_ADB_SERVER_PORT=str(port), ADB_EMU="0", ADB_MDNS="0", ADB_USB="0"
+    )
+    adb = adbutils.adb_path()
+    subprocess.run([adb, "-P", str(port), "start-server"], env=env, check=True, capture_output=True)
+    sim = SimDevice.start()
+    try:
+        subprocess.run(
+            [adb, "-P", str(port), "connect", sim.serial], env=env, check=True, capture_output=True
+        )
+        yield sim, env
+    finally:
+        sim.stop()
+        subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
+
+
 def _harness(args: list[str], env: dict[str, str]) -> tuple[float, float, int, dict[str, Any], str]:
     """Run `harness ARGS --json` as a child: start epoch, wall s, peak RSS KiB, outcome, stderr."""
-    code = "import sys; from harness.cli import console; sys.exit(console())"
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         epoch = time.time()
         start = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-c", code, *args, "--json"], stdout=out, stderr=err, env=env
+            [sys.executable, "-c", HARNESS, *args, "--json"], stdout=out, stderr=err, env=env
         )
         # wait4: the resource usage of this child alone (and what it waited for).
         _pid, status, usage = os.wait4(proc.pid, 0)
@@ -85,40 +118,20 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     opts = parser.parse_args()
 
-    import adbutils
-
-    from harness.sim import SimDevice
-
-    port = _free_port()
-    env = dict(
-        os.environ, ANDROID_ADB_SERVER_PORT=str(port), ADB_EMU="0", ADB_MDNS="0", ADB_USB="0"
-    )
-    adb = adbutils.adb_path()
-    subprocess.run([adb, "-P", str(port), "start-server"], env=env, check=True, capture_output=True)
-    sim = SimDevice.start()
-    try:
-        subprocess.run(
-            [adb, "-P", str(port), "connect", sim.serial], env=env, check=True, capture_output=True
+    with sim_behind_adb() as (sim, env), tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
+        common = [
+            "run", "--device", sim.serial, "--variants", opts.variants, "--no-report",
+            "--runs", str(opts.runs), "--warmup", str(opts.warmup), "--seed", "1",
+        ]  # fmt: skip
+        # Warm pass: converts (cached afterwards) and pushes models (skipped afterwards).
+        print("warm-up pass (conversion and pushes; not measured)...", file=sys.stderr)
+        _harness([*common, "--trials", "1", "--runs", "1", "--warmup", "0",
+                  "--out", str(Path(tmp) / "warm")], env)  # fmt: skip
+        epoch, wall, peak_kib, outcome, _err = _harness(
+            [*common, "--trials", str(opts.trials), "--out", str(Path(tmp) / "measured")], env
         )
-        with tempfile.TemporaryDirectory(prefix="bench-run-") as tmp:
-            common = [
-                "run", "--device", sim.serial, "--variants", opts.variants, "--no-report",
-                "--runs", str(opts.runs), "--warmup", str(opts.warmup), "--seed", "1",
-            ]  # fmt: skip
-            # Warm pass: converts (cached afterwards) and pushes models (skipped afterwards).
-            print("warm-up pass (conversion and pushes; not measured)...", file=sys.stderr)
-            _harness([*common, "--trials", "1", "--runs", "1", "--warmup", "0",
-                      "--out", str(Path(tmp) / "warm")], env)  # fmt: skip
-            epoch, wall, peak_kib, outcome, _err = _harness(
-                [*common, "--trials", str(opts.trials), "--out", str(Path(tmp) / "measured")], env
-            )
-            run_dir = Path(outcome["run_dir"])
-            trials = [
-                json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines() if x
-            ]
-    finally:
-        sim.stop()
-        subprocess.run([adb, "-P", str(port), "kill-server"], env=env, capture_output=True)
+        run_dir = Path(outcome["run_dir"])
+        trials = [json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines() if x]
 
     process_s = sum(float(t["wall_s"]) for t in trials)
     first = min(_epoch(t["started_at"]) for t in trials)

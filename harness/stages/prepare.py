@@ -14,7 +14,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -43,16 +43,6 @@ from harness.stages.resume import (
 T = TypeVar("T")
 
 
-@dataclass
-class Prepared:
-    """The prepare stage's output: the ready devices, what they warned about, and what a
-    new run folder records of the host (read while the phones were prepared)."""
-
-    devices: list[PreparedDevice]
-    warnings: list[str] = field(default_factory=list)
-    host: HostFacts | None = None
-
-
 @dataclass(frozen=True)
 class HostFacts:
     """What meta.json records of the host side: two `git` processes and package metadata,
@@ -61,6 +51,16 @@ class HostFacts:
     git_commit: str | None
     label: str | None
     tf_version: str | None
+
+
+@dataclass
+class Prepared:
+    """The prepare stage's output: the ready devices, what they warned about, and what a
+    new run folder records of the host (read while the phones were prepared)."""
+
+    devices: list[PreparedDevice]
+    warnings: list[str]
+    host: HostFacts
 
 
 def read_host_facts(label: str | None) -> HostFacts:
@@ -141,9 +141,9 @@ def prepare(
         return ready
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="host-facts") as pool:
-        host = pool.submit(read_host_facts, settings.label) if planned.store is None else None
+        host = pool.submit(read_host_facts, settings.label)
         devices = _in_parallel(sessions, one)
-        facts = host.result() if host is not None else None
+        facts = host.result()
     warnings = planned.arms.warnings + [w for p in devices for w in p.warnings]
     for w in warnings:
         emit(f"warning: {w}")
@@ -156,9 +156,7 @@ def open_store(planned: Planned, prepared: Prepared) -> Opened:
     serials = [p.target.session.serial for p in devices]
     store = planned.store
     if store is None:
-        store = create_store(
-            planned, devices, prepared.host or read_host_facts(planned.settings.label)
-        )
+        store = create_store(planned, devices, prepared.host)
         if planned.arms.meta:
             store.update_meta(arms=planned.arms.meta)
         for p in devices:

@@ -166,21 +166,43 @@ listen() {
 
 # await CS BEAT_CS: block on fd 6 until the wrapper has ended (end of file;
 # returns 0) or CS hundredths of a second have passed (returns 1), printing
-# "alive" every BEAT_CS. The timer opens the bell read-write, so its write never
-# waits for a reader; lines that are not this shell's token (the wrapper's
-# `started`, a token of an earlier waiter) are passed over. A killed timer's
+# "alive" every BEAT_CS. Lines that are not this shell's (the wrapper's
+# `started`, a token of an earlier waiter's timer) are passed over. mksh's
+# `read -t` wakes for the beat with no process; a shell without it starts a
+# timer for each beat: a process that writes this shell's token into the bell
+# (opened read-write, so its write never waits for a reader). A killed timer's
 # `sleep` may outlive it by up to BEAT_CS, doing nothing.
 await() {
     uptime_cs
     _until=$((_cs + $1))
+    _next=$((_cs + $2))
     _tok="beat-$$"
+    if [ -z "$_readt" ]; then
+        _readt=no
+        { read -t 0.001 -r _x </dev/null; } 2>/dev/null
+        [ $? -le 1 ] && _readt=yes
+    fi
     while :; do
         uptime_cs
         _nap=$((_until - _cs))
         [ "$_nap" -gt 0 ] || return 1
-        [ "$2" -gt 0 ] && [ "$_nap" -gt "$2" ] && _nap=$2
-        sh -c 'sleep "$1" & wait $!; echo "$2" 1<>"$3"' timer \
-            "$((_nap / 100)).$((_nap / 10 % 10))$((_nap % 10))" "$_tok" "$_bell" \
+        if [ "$2" -gt 0 ]; then
+            if [ "$_cs" -ge "$_next" ]; then
+                echo alive
+                _next=$((_cs + $2))
+            fi
+            [ "$_nap" -gt $((_next - _cs)) ] && _nap=$((_next - _cs))
+        fi
+        _secs=$((_nap / 100)).$((_nap / 10 % 10))$((_nap % 10))
+        if [ "$_readt" = yes ]; then
+            _rc=0
+            read -t "$_secs" -r _l <&6 || _rc=$?
+            # Over 128: the time is up (a beat, or the end of the wait); else end of file.
+            [ "$_rc" -gt 128 ] && continue
+            [ "$_rc" = 0 ] || return 0
+            continue
+        fi
+        sh -c 'sleep "$1" & wait $!; echo "$2" 1<>"$3"' timer "$_secs" "$_tok" "$_bell" \
             </dev/null >/dev/null 2>&1 &
         _timer=$!
         _rang=0
@@ -194,9 +216,9 @@ await() {
             kill "$_timer" 2>/dev/null
             return 0
         fi
-        echo alive
     done
 }
+_readt=""
 
 # quick_state [CPU...]: state.sh's zone/freq/battery lines, without a fork.
 quick_state() {
@@ -223,6 +245,16 @@ quick_state() {
     fi
 }
 
+# marks DIR MARK: the marker files `collect`'s one `cat` reads between the
+# trial's files. `begin` writes them while the benchmark runs, not after it.
+marks() {
+    { echo; echo "$2 stderr"; } >"$1/.m-stderr"
+    { echo; echo "$2 samples"; } >"$1/.m-samples"
+    { echo; echo "$2 after"; } >"$1/.m-after"
+    _marked="$1 $2"
+}
+_marked=""
+
 # collect DIR MAX_CS BEAT_CS MARK [CPU...]   (`begin` has fd 6 listening already)
 collect() {
     _d=$1
@@ -243,9 +275,7 @@ collect() {
             # One `cat` for the three files: the marker lines between them are
             # files too. Each file is followed by one newline the host strips.
             echo "$_mark stdout"
-            { echo; echo "$_mark stderr"; } >"$_d/.m-stderr"
-            { echo; echo "$_mark samples"; } >"$_d/.m-samples"
-            { echo; echo "$_mark after"; } >"$_d/.m-after"
+            [ "$_marked" = "$_d $_mark" ] || marks "$_d" "$_mark"
             cat "$_d/stdout" "$_d/.m-stderr" "$_d/stderr" "$_d/.m-samples" \
                 "$_d/samples" "$_d/.m-after" 2>/dev/null
             quick_state "$@"
@@ -297,12 +327,20 @@ start() {
     _en=$3
     _idle=$4
     shift 4
-    # A fresh trial has no folder: no process for rm then.
-    if [ -e "$_d" ]; then rm -rf "$_d"; fi
-    mkdir -p "$_d" && mkfifo "$_d/bell" ${_en:+"$_d/nap"} || {
-        echo "cannot create $_d" >&2
-        exit 73
-    }
+    # `make` has usually made the folder and its bell before the run's first
+    # trial: then no process starts here. A folder a launch has used is made anew.
+    if [ -p "$_d/bell" ] && [ ! -e "$_d/wrapper_pid" ]; then
+        [ -z "$_en" ] || [ -p "$_d/nap" ] || mkfifo "$_d/nap" || {
+            echo "cannot create $_d/nap" >&2
+            exit 73
+        }
+    else
+        if [ -e "$_d" ]; then rm -rf "$_d"; fi
+        mkdir -p "$_d" && mkfifo "$_d/bell" ${_en:+"$_d/nap"} || {
+            echo "cannot create $_d" >&2
+            exit 73
+        }
+    fi
     if [ -n "$_en" ]; then
         # The idle power the host subtracts: the phone's draw just before the
         # launch, over IDLE_CS in which this shell only naps (no process).
@@ -768,6 +806,7 @@ begin)
     fi
     start "$dir" "$mask" "$energy" "$idle" "$cpus" "$@"
     echo "$mark started"
+    marks "$dir" "$mark"
     # shellcheck disable=SC2086
     collect "$dir" "$max" "$beat" "$mark" $cpus
     ;;
@@ -792,6 +831,22 @@ kill)
     fi
     [ "$said" = none ] || gone "$dir"
     echo "$said"
+    ;;
+make)
+    # make ROOT NAME...: each trial's folder and bell ahead of the trials, two
+    # processes for them all, so that a trial's launch starts none.
+    shift 2
+    for d in "$@"; do
+        case $d in ''|.|..|*/*) echo "make: bad name '$d'" >&2; exit 64 ;; esac
+    done
+    { [ -d "$dir" ] || mkdir -p "$dir"; } && cd "$dir" || exit 73
+    [ $# -gt 0 ] && { mkdir -p -- "$@" || exit 73; }
+    for d in "$@"; do
+        [ -p "$d/bell" ] || set -- "$@" "$d/bell"
+        shift
+    done
+    [ $# -gt 0 ] && { mkfifo -- "$@" || exit 73; }
+    echo "made $#"
     ;;
 sweep)
     n=0

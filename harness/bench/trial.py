@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from harness.bench.command import build_command
 from harness.bench.energy_record import with_energy
@@ -71,6 +71,11 @@ class TrialRunner:
         self.in_flight: str | None = None
         # Why the last trial timed out when it was not the benchmark's own slowness.
         self._hung: str | None = None
+
+    def make_ready(self, specs: Sequence[TrialSpec]) -> None:
+        """Make the device folders of these trials in one go, ahead of them, so that a
+        trial's launch starts no process for its folder (run_trial.sh `make`)."""
+        self.target.remote.make([spec.trial_id for spec in specs])
 
     # -- device state --------------------------------------------------------------------
     def _state(self, text: str | None) -> thermal.DeviceState | None:

@@ -97,6 +97,17 @@ def _work(
     done = sink.completed_trial_ids()
     todo = [s for s in specs if s.trial_id not in done]
     outcome = WorkerOutcome(serial=serial, planned=len(specs), skipped=len(specs) - len(todo))
+    try:
+        runner.make_ready(todo)
+    except SessionAborted:
+        return outcome  # the run is stopping
+    except DeviceLostError as exc:
+        outcome.lost = exc
+        progress.event(f"{serial}: {exc}; stopping this device's trials")
+        return outcome
+    except DeviceError:
+        # Each trial makes its own folder then; its launch meets whatever went wrong.
+        log.debug("%s: trial folders not made ahead", serial, exc_info=True)
     for spec in todo:
         if stop.is_set():
             break

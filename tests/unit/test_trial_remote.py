@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import time
 from pathlib import Path
@@ -132,9 +133,15 @@ def _scripts(tmp_path: Path) -> list[str]:
     return ["mksh", str(scripts / "run_trial.sh")]
 
 
-@pytest.mark.skipif(shutil.which("mksh") is None, reason="needs mksh")
-def test_a_waiting_collect_says_it_is_alive_and_wakes_at_the_end(tmp_path: Path) -> None:
-    """collect prints `alive` every beat while the trial runs, and answers once it ends."""
+@pytest.mark.parametrize("shell", ["mksh", "dash"])
+def test_a_waiting_collect_says_it_is_alive_and_wakes_at_the_end(
+    tmp_path: Path, shell: str
+) -> None:
+    """collect prints `alive` every beat while the trial runs, and answers once it ends:
+    with mksh's `read -t` (the phone's shell), and with a timer process where `read`
+    has no timeout (dash)."""
+    if shutil.which("mksh") is None or shutil.which(shell) is None:
+        pytest.skip(f"needs mksh and {shell}")
     cmd = _scripts(tmp_path)
     trial, go = tmp_path / "trials" / "t1", tmp_path / "go"
     job = f"i=0; while [ ! -e {go} ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"
@@ -145,11 +152,16 @@ def test_a_waiting_collect_says_it_is_alive_and_wakes_at_the_end(tmp_path: Path)
     # A wait of up to 60 s with a beat of 0.1 s: the trial ends when `go` is written,
     # which happens once collect has said it is alive.
     waiter = subprocess.Popen(
-        [*cmd, "collect", str(trial), "6000", "10", MARK], stdout=subprocess.PIPE, text=True
+        [shell, cmd[1], "collect", str(trial), "6000", "10", MARK],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert waiter.stdout is not None
         assert waiter.stdout.readline() == "alive\n"
+        if shell == "mksh":  # the phone's shell waits for the next beat with no process
+            children = Path(f"/proc/{waiter.pid}/task/{waiter.pid}/children").read_text()
+            assert children.split() == [], children
         go.write_text("")
         out, _ = waiter.communicate(timeout=30)
     finally:
@@ -218,6 +230,43 @@ def test_kill_stops_every_process_of_the_trial_and_a_late_launch_runs_nothing(
         capture_output=True, text=True, timeout=30,
     ).stdout  # fmt: skip
     assert parse_collected(out, MARK).state.exit_code == 4
+
+
+@pytest.mark.skipif(shutil.which("mksh") is None, reason="needs mksh")
+def test_folders_made_ahead_are_used_and_a_used_one_is_made_anew(tmp_path: Path) -> None:
+    """`make` gives each named trial its folder and bell in one call; a launch keeps such
+    a folder as it is (no process for it), and makes anew one an earlier launch used."""
+    cmd = _scripts(tmp_path)
+    root = tmp_path / "trials"
+    out = subprocess.run(
+        [*cmd, "make", str(root), "t1", "t2"], capture_output=True, text=True, timeout=30
+    )
+    assert out.stdout.strip() == "made 2", out.stderr
+    assert all(stat.S_ISFIFO((root / t / "bell").stat().st_mode) for t in ("t1", "t2"))
+    (root / "t1" / "mine").write_text("")  # gone only if the folder is made anew
+    # Again for one made and one new: only the new one's bell is made.
+    again = subprocess.run([*cmd, "make", str(root), "t1", "t3"], capture_output=True,
+                           text=True, timeout=30).stdout  # fmt: skip
+    assert again.strip() == "made 1"
+    begin = [*cmd, "begin", str(root / "t1"), "1", "6000", "200", MARK, "--no-before", "--"]
+    got = parse_collected(
+        subprocess.run([*begin, "sh", "-c", "echo one"], capture_output=True, text=True,
+                       timeout=30).stdout, MARK)  # fmt: skip
+    assert got.state.exit_code == 0 and got.stdout == "one\n"
+    assert (root / "t1" / "mine").exists()  # the folder made ahead, as it was
+    # A second launch in the same folder (--again) starts from an empty folder.
+    got = parse_collected(
+        subprocess.run([begin[0], begin[1], *begin[2:9], "--again", "--", "sh", "-c",
+                        "echo two"], capture_output=True, text=True, timeout=30).stdout,
+        MARK)  # fmt: skip
+    assert got.state.exit_code == 0 and got.stdout == "two\n"
+    assert not (root / "t1" / "mine").exists()
+    # Names are one folder each, never a path.
+    for bad in ("../x", "a/b", ".."):
+        refused = subprocess.run([*cmd, "make", str(root), bad], capture_output=True,
+                                 text=True, timeout=30)  # fmt: skip
+        assert refused.returncode == 64 and "bad name" in refused.stderr
+    assert not (tmp_path / "x").exists()
 
 
 def _alive(pid: int) -> bool:

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 # How long the main thread gives the workers to notice a stop (their calls
 # are cut at once, so they need only to unwind).
 STOP_JOIN_S = 1.0
+# Making trial folders ahead is one device call; a launch that finds its folder starts
+# two processes fewer. From this many trials on it pays (a late sequential round may
+# hold one or two).
+MAKE_AHEAD_FROM = 4
 
 
 class RecordSink(Protocol):
@@ -98,7 +102,8 @@ def _work(
     todo = [s for s in specs if s.trial_id not in done]
     outcome = WorkerOutcome(serial=serial, planned=len(specs), skipped=len(specs) - len(todo))
     try:
-        runner.make_ready(todo)
+        if len(todo) >= MAKE_AHEAD_FROM:
+            runner.make_ready(todo)
     except SessionAborted:
         return outcome  # the run is stopping
     except DeviceLostError as exc:

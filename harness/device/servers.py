@@ -123,12 +123,15 @@ def adb_connect(client: AdbClient, address: str, *, wait_s: float = ATTACH_WAIT_
     adbutils returns the server's text without raising ("failed to connect
     ..."): read it. The device then shows `offline` until its handshake lands.
     A phone that is not listening yet (rebooting, back in a few seconds) is
-    asked again until `wait_s` has passed.
+    asked again every RECONNECT_EVERY_S until `wait_s` has passed, with a
+    warning at the first refusal; between two asks nothing changes, so the
+    server is not polled.
     """
     deadline = time.monotonic() + wait_s
     state = "absent"
     asked = 0.0
     answer = ""
+    warned = False
     while True:
         now = time.monotonic()
         if now - asked >= RECONNECT_EVERY_S or not asked:
@@ -151,6 +154,15 @@ def adb_connect(client: AdbClient, address: str, *, wait_s: float = ATTACH_WAIT_
                     "adb server host?",
                 )
             break
+        if state == "absent" and answer.lstrip().startswith(("failed", "cannot")):
+            if not warned:
+                warned = True
+                log.warning(
+                    "adb connect %s: %s; asking again every %g s for up to %g s",
+                    address, answer.strip(), RECONNECT_EVERY_S, wait_s,
+                )  # fmt: skip
+            time.sleep(max(0.0, min(asked + RECONNECT_EVERY_S, deadline) - time.monotonic()))
+            continue
         time.sleep(ATTACH_POLL_S)
     if state != "device":
         raise_state(address, state)

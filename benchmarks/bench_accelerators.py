@@ -12,7 +12,8 @@ unmeasured pass that converts and pushes the model. Per unit it prints
   the next one's, less its process's wall time), median over the B trials;
 - device shell commands per trial: the simulated phone counts every shell
   command the host opens, and (commands of the B run - those of the A run) /
-  (B - A) leaves preparation out; of them, the trial calls (`run_trial.sh
+  (B - A) leaves preparation out (A is large enough that both runs make their
+  trial folders ahead, one call each); of them, the trial calls (`run_trial.sh
   begin`: launch, wait and collect in one round trip), which the device's
   command events name. The proof reads the log the trial collects anyway, so
   the trial calls must be one per trial on every unit (target: no extra round
@@ -23,7 +24,7 @@ unmeasured pass that converts and pushes the model. Per unit it prints
   record does (`harness.logs.parse` with the unit), and the proof step alone
   (`harness.logs.delegation.prove`), median per trial over --repeats.
 
-    python benchmarks/bench_accelerators.py [--trials 6] [--runs 20]
+    python benchmarks/bench_accelerators.py [--trials 8] [--runs 20]
         [--units cpu,gpu,gpu-fp32,nnapi,nnapi:qti-dsp]
 """
 
@@ -42,7 +43,9 @@ from typing import Any
 # The same measure, child and phone as bench_run's (this script's folder is on sys.path).
 from bench_run import HARNESS, around_ms, sim_behind_adb
 
-A_TRIALS = 2
+from harness.bench.workers import MAKE_AHEAD_FROM
+
+A_TRIALS = MAKE_AHEAD_FROM
 
 
 def _harness(args: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -118,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="mobilenet_v2_0.35_96")
     parser.add_argument("--units", default="cpu,gpu,gpu-fp32,nnapi,nnapi:qti-dsp")
-    parser.add_argument("--trials", type=int, default=6)
+    parser.add_argument("--trials", type=int, default=A_TRIALS + 4)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=200, help="parses per stored log")

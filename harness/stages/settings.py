@@ -16,6 +16,7 @@ from typing import Any
 from harness import catalogue, ranges
 from harness.bench import own_models
 from harness.bench.arms import model_path
+from harness.bench.own_models import OwnModel
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.convert.core import FILE_QUANT
 from harness.convert.tflite import QUANTS
@@ -115,37 +116,7 @@ class RunSettings:
         Raises PlanError, UnknownVariantError, UnknownQuantError or OutputPathError
         (exit code 2), or StorageError (exit 3) for an --out the host will not let us write.
         """
-        _refuse_out_of_bounds(self)
-        for q in self.quants:
-            if q not in QUANTS:
-                raise UnknownQuantError(q, QUANTS)
-        ids = [v.id for v in catalogue.select(self.variants)] if self.variants else []
-        check_arms(self.arms, ids, self.quants)
-        check_energy_options(self.energy, self.energy_on_usb, self.energy_rails)
-        _refuse_sequential_mix(self)
-        if self.more and (self.resume is None or not self.until_confident):
-            raise PlanError(
-                "--more measures configurations of a run again: it needs --resume RUN_DIR "
-                "and --until-confident"
-            )
-        # Each unit in its canonical spelling: `nnapi:qti-dsp` is stored and keyed as given.
-        units = [parse_accelerator(a, option="--accelerator").spec for a in self.accelerators]
-        xnnpack = xnnpack_settings(self.xnnpack)
-        # Read now: a file that is no model stops the run before a device is touched.
-        own = [m.label for m in own_models.load_all(self.own_models)]
-        configs = [
-            *(configurations(ids, self.quants, xnnpack, self.threads, self.cores, units)
-              if ids else []),
-            *(configurations(own, [FILE_QUANT], xnnpack, self.threads, self.cores, units)
-              if own else []),
-        ]  # fmt: skip
-        unknown = [k for k in self.more if k not in {c.key for c in configs}]
-        if unknown:
-            raise PlanError(
-                f"--more: {', '.join(unknown)} is not a configuration of this run",
-                hint="name configurations as `harness check --json` lists them (inconclusive)",
-            )
-        return configs
+        return validated(self).configs
 
     def measured(self) -> MeasuredSettings:
         """The settings meta.json stores: what the trials measure, and the devices asked for."""
@@ -177,6 +148,53 @@ class RunSettings:
             energy_on_usb=self.energy_on_usb,
             energy_rails=tuple(self.energy_rails),
         )
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The settings a run measures with, checked once, and what they select: the
+    configurations, and the user's own models, read (a file that is no model has
+    stopped the run already). Every stage after it takes this, not the raw settings."""
+
+    settings: RunSettings
+    configs: list[Config]
+    own: tuple[OwnModel, ...]
+
+
+def validated(settings: RunSettings) -> Checked:
+    """`settings` checked as `RunSettings.validate` says, with what they select."""
+    _refuse_out_of_bounds(settings)
+    for q in settings.quants:
+        if q not in QUANTS:
+            raise UnknownQuantError(q, QUANTS)
+    ids = [v.id for v in catalogue.select(settings.variants)] if settings.variants else []
+    check_arms(settings.arms, ids, settings.quants)
+    check_energy_options(settings.energy, settings.energy_on_usb, settings.energy_rails)
+    _refuse_sequential_mix(settings)
+    if settings.more and (settings.resume is None or not settings.until_confident):
+        raise PlanError(
+            "--more measures configurations of a run again: it needs --resume RUN_DIR "
+            "and --until-confident"
+        )
+    # Each unit in its canonical spelling: `nnapi:qti-dsp` is stored and keyed as given.
+    units = [parse_accelerator(a, option="--accelerator").spec for a in settings.accelerators]
+    xnnpack = xnnpack_settings(settings.xnnpack)
+    # Read now: a file that is no model stops the run before a device is touched.
+    own = own_models.load_all(settings.own_models)
+    labels = [m.label for m in own]
+    configs = [
+        *(configurations(ids, settings.quants, xnnpack, settings.threads, settings.cores, units)
+          if ids else []),
+        *(configurations(labels, [FILE_QUANT], xnnpack, settings.threads, settings.cores, units)
+          if labels else []),
+    ]  # fmt: skip
+    unknown = [k for k in settings.more if k not in {c.key for c in configs}]
+    if unknown:
+        raise PlanError(
+            f"--more: {', '.join(unknown)} is not a configuration of this run",
+            hint="name configurations as `harness check --json` lists them (inconclusive)",
+        )
+    return Checked(settings, configs, tuple(own))
 
 
 # The most trials per configuration `harness run` accepts (docs/run.md). A typo like
@@ -308,17 +326,14 @@ def _as_given(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def checked(settings: RunSettings) -> RunSettings:
+def checked(settings: RunSettings) -> Checked:
     """The settings a run will measure with (a resumed run's own, from its meta.json),
     validated: called before any device is opened, so a bad value touches no phone."""
     if settings.resume is None:
-        settings.validate()
-        return settings
+        return validated(settings)
 
     check_run_layout(Path(settings.resume))  # a linked .lock or logs/: refused before a device
-    resumed = settings_from_meta(read_meta(Path(settings.resume)), settings)
-    resumed.validate()
-    return resumed
+    return validated(settings_from_meta(read_meta(Path(settings.resume)), settings))
 
 
 DEFAULTS = RunSettings(devices=[])

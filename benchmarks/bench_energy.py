@@ -166,7 +166,7 @@ def script_cost(repeats: int) -> dict[float, tuple[float, float]]:
 
 def _prepared(serial: str, variants: list[str], runs: int) -> tuple[Any, Any]:
     """The device prepared as a run prepares it, with these fp32 models: (session, target)."""
-    from harness.bench.prepare import ModelFile, identify, prepare_device
+    from harness.bench.prepare import ModelFile, Preparation, identify, prepare_device
     from harness.catalogue import get
     from harness.convert import convert_many
     from harness.device.select import connect
@@ -179,11 +179,12 @@ def _prepared(serial: str, variants: list[str], runs: int) -> tuple[Any, Any]:
     ]
     configs = [Config(v, "fp32", 1, "big", "default") for v in variants]
     (session,) = connect([serial])
-    identified = identify(session, cores=["big"], benchmark_binary=None)
-    prepared = prepare_device(
-        session, identified, models=models, configs=configs, runs=runs, warmup=3,
-        benchmark_binary=None, reconnect_timeout_s=10, logs_dir=None,
+    prep = Preparation(
+        cores=("big",), benchmark_binary=None, models=tuple(models), configs=tuple(configs),
+        runs=runs, warmup=3, reconnect_timeout_s=10,
     )  # fmt: skip
+    identified = identify(session, prep)
+    prepared = prepare_device(session, identified, prep, logs_dir=None)
     return session, prepared.target
 
 

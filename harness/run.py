@@ -28,7 +28,7 @@ from harness.stages.measure import make_runners, measure, missing_trials, stop_i
 from harness.stages.plan import plan
 from harness.stages.preload import Preload
 from harness.stages.prepare import open_store, prepare
-from harness.stages.settings import RunSettings, checked
+from harness.stages.settings import Checked, RunSettings, checked
 
 # What a caller of `run` needs: the function, what it takes and what it returns.
 __all__ = ["RunOutcome", "RunSettings", "run"]
@@ -50,22 +50,23 @@ def run(
     to lease; `settings.devices` then only names them for `--resume`.
     """
     # Bad settings (or a resumed run's bad meta.json) fail before a phone is touched.
-    settings = checked(settings)
+    request = checked(settings)
     preload = Preload()  # the end's pandas and pyarrow, while the phones are opened
     if sessions is not None:
-        return _run(settings, Phones(list(sessions)), emit, stop, preload)
-    with open_devices(settings, emit) as phones:
-        return _run(settings, phones, emit, stop, preload)
+        return _run(request, Phones(list(sessions)), emit, stop, preload)
+    with open_devices(request.settings, emit) as phones:
+        return _run(request, phones, emit, stop, preload)
 
 
 def _run(
-    settings: RunSettings,
+    request: Checked,
     phones: Phones,
     emit: Callable[[str], None],
     stop: threading.Event | None,
     preload: Preload,
 ) -> RunOutcome:
-    planned = plan(settings, [s.serial for s in phones.sessions], emit)
+    settings = request.settings
+    planned = plan(request, [s.serial for s in phones.sessions], emit)
     prepared = prepare(planned, phones.sessions, emit)
     store: RunStore | None = planned.store
     runners: list[TrialRunner] = []

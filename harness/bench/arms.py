@@ -5,8 +5,8 @@ sides in one session, trial next to trial, lets the drift hit both alike
 (docs/run.md "A/B runs"). An arm is a label with a benchmark binary and a
 folder of models, each optional (missing: the run's default binary / the
 converted models). The command line reads arms from its options
-(`harness.cli.arm_options`), the settings check their files
-(`RunSettings.validate`), preparation pushes them (`harness.bench.prepare`), a
+(`harness.cli.arm_options`), `check_arms` checks their files with the
+other settings, preparation pushes them (`harness.bench.prepare`), a
 resume checks them (`harness.stages.resume`), and the interleaved trial order
 is `harness.bench.arm_plan`.
 """
@@ -49,6 +49,27 @@ def model_path(folder: Path, variant: str, quant: str) -> Path | None:
     names = [f"{variant}-{quant}.tflite"] + ([f"{variant}.tflite"] if quant == "fp32" else [])
     found: list[Path] = [folder / name for name in names if (folder / name).is_file()]
     return found[0] if found else None
+
+
+def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequence[str]) -> None:
+    """PlanError (exit 2) for an arm whose binary or model files are not there."""
+    for arm in arms:
+        if arm["binary"] is not None and not Path(arm["binary"]).is_file():
+            raise PlanError(f"arm {arm['label']}: benchmark binary {arm['binary']} is not a file")
+        if arm["models"] is None:
+            continue
+        folder = Path(arm["models"])
+        if not folder.is_dir():
+            raise PlanError(f"arm {arm['label']}: models folder {folder} is not a folder")
+        lacking = [
+            f"{v}-{q}.tflite" for v in variants for q in quants if model_path(folder, v, q) is None
+        ]
+        if lacking:
+            more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
+            raise PlanError(
+                f"arm {arm['label']}: {folder} lacks {', '.join(lacking[:3])}{more}",
+                hint="name files by variant id, ID.tflite (fp32) or ID-QUANT.tflite",
+            )
 
 
 def arm_models(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.bench.command import build_command
@@ -36,6 +36,23 @@ from harness.vocab import Config
 log = logging.getLogger(__name__)
 
 TRIAL_SCRIPT = "run_trial.sh"
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What every phone of a run is made ready for, built once from the run's settings and
+    plan: the same for each phone, read by `identify` and then `prepare_device`."""
+
+    cores: tuple[str, ...]  # `--cores` policies, each resolved to a mask per phone
+    benchmark_binary: Path | None  # None: the harness's own build for the phone's ABI
+    models: tuple[ModelFile, ...]  # pushed unless the phone has them (same sha256)
+    configs: tuple[Config, ...]  # refused now if the binary cannot run one
+    runs: int
+    warmup: int
+    reconnect_timeout_s: float  # how long a trial remote waits for a dropped phone
+    fixed_performance: bool = False
+    # An A/B run's arms: label -> (its binary, None for the run's; its models).
+    arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,9 +81,7 @@ class PreparedDevice:
     energy: EnergyRequest | None = None  # where its trials read energy (run --energy)
 
 
-def identify(
-    session: DeviceSession, *, cores: Sequence[str], benchmark_binary: Path | None
-) -> Identified:
+def identify(session: DeviceSession, prep: Preparation) -> Identified:
     """Preflight, identity, core masks and the benchmark binary of one device.
 
     Raises HarnessError subclasses: a phone that cannot run a trial says so
@@ -77,7 +92,7 @@ def identify(
     # reads below find: it runs beside them, and its error, if any, comes after theirs.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"probe-{serial}") as pool:
         probing = pool.submit(
-            prepare_binary, session, str(benchmark_binary) if benchmark_binary else None
+            prepare_binary, session, str(prep.benchmark_binary) if prep.benchmark_binary else None
         )
         checked = preflight.check(session)
         warnings: list[str] = [f"{serial}: {w}" for w in checked.warnings]
@@ -85,7 +100,7 @@ def identify(
         masks: dict[str, str] = {}
         cpus: dict[str, list[int]] = {}
         cores_meta: dict[str, CoreChoice] = {}
-        for policy in cores:
+        for policy in prep.cores:
             if checked.sysfs:
                 sel = select_cores(session, policy)
             else:
@@ -108,20 +123,14 @@ def identify(
 def prepare_device(
     session: DeviceSession,
     identified: Identified,
+    prep: Preparation,
     *,
-    models: Sequence[ModelFile],
-    configs: Iterable[Config],
-    runs: int,
-    warmup: int,
-    benchmark_binary: Path | None,
-    reconnect_timeout_s: float,
     logs_dir: Path | None,
-    fixed_performance: bool = False,
     on_event: Callable[[str], None] = lambda _msg: None,
-    arms: Mapping[str, tuple[Path | None, Sequence[ModelFile]]] | None = None,
 ) -> PreparedDevice:
     """Make an identified device ready; raises HarnessError subclasses (nothing measured yet)."""
     serial = session.serial
+    models, configs, runs, warmup = prep.models, prep.configs, prep.runs, prep.warmup
     info, binary = identified.info, identified.binary
     warnings = list(identified.warnings)
     # Refuse now, not trial by trial, a configuration this binary cannot run;
@@ -132,7 +141,7 @@ def prepare_device(
         session,
         script,
         f"{script.rsplit('/', 2)[0]}/trials",
-        reconnect_timeout_s=reconnect_timeout_s,
+        reconnect_timeout_s=prep.reconnect_timeout_s,
         on_event=on_event,
     )
     # Stopping an earlier run's leftovers and clearing its trial folders needs nothing the
@@ -143,15 +152,15 @@ def prepare_device(
         pushed = _push_models(session, models)
         arm_parts, arm_notes = prepare_arms(
             session,
-            arms or {},
-            default_binary=benchmark_binary,
-            configs=list(configs),
+            prep.arms,
+            default_binary=prep.benchmark_binary,
+            configs=configs,
             runs=runs,
             warmup=warmup,
         )
         warnings += [f"{serial}: {note}" for note in arm_notes]
         fixed: bool | None = None
-        if fixed_performance:
+        if prep.fixed_performance:
             sdk = info.sdk
             fixed = (
                 sdk is not None and int(sdk) >= 30 and thermal.set_fixed_performance(session, True)

@@ -1,10 +1,10 @@
 """Stage 2, plan: what this run measures, and in which order, before a phone is prepared.
 
-Opens the run folder of a resumed run, validates every option, converts the
-models and builds the one trial order (`Plan`) every later stage uses, so a
-typo or a broken conversion stops the run before a phone is prepared. The
-settings come in checked (`stages.settings.checked`): a resumed run's are its
-own, from its meta.json, seed included.
+Opens the run folder of a resumed run, converts the models and builds the one
+trial order (`Plan`) every later stage uses, so a broken conversion stops the
+run before a phone is prepared. The settings come in checked, with the
+configurations they select (`stages.settings.checked`): a resumed run's are
+its own, from its meta.json, seed included.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from pathlib import Path
 from harness import catalogue
 from harness.bench.arm_plan import plan_for
 from harness.bench.arms import ResolvedArms, resolve_arms
-from harness.bench.own_models import OwnModel, load_all
+from harness.bench.own_models import OwnModel
 from harness.bench.plan import Plan, new_seed
 from harness.bench.target import ModelFile
 from harness.convert import ConvertedModel, convert_many
 from harness.convert.cache import cache_dir
 from harness.results.meta import RunMeta
 from harness.results.store import RunStore
-from harness.stages.settings import RunSettings
+from harness.stages.settings import Checked, RunSettings
 from harness.vocab import Config
 
 
@@ -44,9 +44,12 @@ class Planned:
     own: tuple[OwnModel, ...] = ()  # the user's own models (`--model`), read and analysed
 
 
-def plan(settings: RunSettings, serials: Sequence[str], emit: Callable[[str], None]) -> Planned:
-    """Open a resumed run, validate, convert, order the trials of the devices `serials`
-    (a resumed run: of its own devices); raises HarnessError on bad input."""
+def plan(checked: Checked, serials: Sequence[str], emit: Callable[[str], None]) -> Planned:
+    """Open a resumed run, convert, order the trials of the devices `serials` (a resumed
+    run: of its own devices); raises HarnessError on bad input."""
+    settings = checked.settings
+    configs = checked.configs
+    own = list(checked.own)
     store: RunStore | None = None
     meta: RunMeta | None = None
     if settings.resume is not None:
@@ -58,8 +61,6 @@ def plan(settings: RunSettings, serials: Sequence[str], emit: Callable[[str], No
         serials = list(meta.devices)
         emit(f"resuming {store.run_dir} ({len(store.completed_trial_ids())} trial(s) stored)")
     seed = settings.seed if settings.seed is not None else new_seed()
-    configs = settings.validate()
-    own = load_all(settings.own_models)
     # Own models alone convert nothing; nor does an A/B run whose every arm brings its own.
     converting = bool(settings.variants) and (
         not settings.arms or any(a["models"] is None for a in settings.arms)

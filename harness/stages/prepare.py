@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from harness import __version__
 from harness.bench.prepare import (
+    Preparation,
     PreparedDevice,
     identify,
     prepare_device,
@@ -81,6 +82,23 @@ class Opened:
     plan_serials: list[str]
 
 
+def preparation(planned: Planned) -> Preparation:
+    """What every phone of the run is made ready for: the planned models and
+    configurations, with the settings that preparation reads."""
+    settings = planned.settings
+    return Preparation(
+        cores=tuple(settings.cores),
+        benchmark_binary=settings.benchmark_binary,
+        models=tuple(planned.models),
+        configs=tuple(planned.configs),
+        runs=settings.runs,
+        warmup=settings.warmup,
+        reconnect_timeout_s=settings.reconnect_timeout_s,
+        fixed_performance=settings.fixed_performance,
+        arms=planned.arms.files,
+    )
+
+
 def prepare(
     planned: Planned,
     sessions: Sequence[DeviceSession],
@@ -89,6 +107,7 @@ def prepare(
     """Prepare every device of `sessions` in parallel; warnings emitted."""
     settings = planned.settings
     logs_dir = (planned.store.run_dir / LOGS_DIR) if planned.store else None
+    prep = preparation(planned)
 
     def one(session: DeviceSession) -> PreparedDevice:
         emit(f"{session.serial}: preparing (identity, cores, binary, models)")
@@ -97,15 +116,15 @@ def prepare(
             # Preparation is repeatable (pushes skip what already matches): a drop costs a
             # wait and a second pass, never the run.
             return with_reconnect(
-                session, "preparation", call, reconnect_timeout_s=settings.reconnect_timeout_s,
-                on_event=emit, again="preparing again",
-            )  # fmt: skip
-
-        identified = again(
-            lambda: identify(
-                session, cores=settings.cores, benchmark_binary=settings.benchmark_binary
+                session,
+                "preparation",
+                call,
+                reconnect_timeout_s=prep.reconnect_timeout_s,
+                on_event=emit,
+                again="preparing again",
             )
-        )
+
+        identified = again(lambda: identify(session, prep))
         if planned.store is not None:
             # One phone against the run's phones, before its models are pushed;
             # open_store then maps all of them together.
@@ -122,20 +141,7 @@ def prepare(
                 )
             )
         ready = again(
-            lambda: prepare_device(
-                session,
-                identified,
-                models=planned.models,
-                configs=planned.configs,
-                runs=settings.runs,
-                warmup=settings.warmup,
-                benchmark_binary=settings.benchmark_binary,
-                reconnect_timeout_s=settings.reconnect_timeout_s,
-                logs_dir=logs_dir,
-                fixed_performance=settings.fixed_performance,
-                on_event=emit,
-                arms=planned.arms.files,
-            )
+            lambda: prepare_device(session, identified, prep, logs_dir=logs_dir, on_event=emit)
         )
         ready.energy = energy
         return ready

@@ -8,14 +8,14 @@ them), so a default changes here and nowhere else.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import catalogue, ranges
 from harness.bench import own_models
-from harness.bench.arms import model_path
+from harness.bench.arms import check_arms
+from harness.bench.own_models import OwnModel
 from harness.bench.plan import configurations, xnnpack_settings
 from harness.convert.core import FILE_QUANT
 from harness.convert.tflite import QUANTS
@@ -115,37 +115,7 @@ class RunSettings:
         Raises PlanError, UnknownVariantError, UnknownQuantError or OutputPathError
         (exit code 2), or StorageError (exit 3) for an --out the host will not let us write.
         """
-        _refuse_out_of_bounds(self)
-        for q in self.quants:
-            if q not in QUANTS:
-                raise UnknownQuantError(q, QUANTS)
-        ids = [v.id for v in catalogue.select(self.variants)] if self.variants else []
-        check_arms(self.arms, ids, self.quants)
-        check_energy_options(self.energy, self.energy_on_usb, self.energy_rails)
-        _refuse_sequential_mix(self)
-        if self.more and (self.resume is None or not self.until_confident):
-            raise PlanError(
-                "--more measures configurations of a run again: it needs --resume RUN_DIR "
-                "and --until-confident"
-            )
-        # Each unit in its canonical spelling: `nnapi:qti-dsp` is stored and keyed as given.
-        units = [parse_accelerator(a, option="--accelerator").spec for a in self.accelerators]
-        xnnpack = xnnpack_settings(self.xnnpack)
-        # Read now: a file that is no model stops the run before a device is touched.
-        own = [m.label for m in own_models.load_all(self.own_models)]
-        configs = [
-            *(configurations(ids, self.quants, xnnpack, self.threads, self.cores, units)
-              if ids else []),
-            *(configurations(own, [FILE_QUANT], xnnpack, self.threads, self.cores, units)
-              if own else []),
-        ]  # fmt: skip
-        unknown = [k for k in self.more if k not in {c.key for c in configs}]
-        if unknown:
-            raise PlanError(
-                f"--more: {', '.join(unknown)} is not a configuration of this run",
-                hint="name configurations as `harness check --json` lists them (inconclusive)",
-            )
-        return configs
+        return validated(self).configs
 
     def measured(self) -> MeasuredSettings:
         """The settings meta.json stores: what the trials measure, and the devices asked for."""
@@ -179,6 +149,66 @@ class RunSettings:
         )
 
 
+@dataclass(frozen=True)
+class Checked:
+    """The settings a run measures with, checked once, and what they select: the
+    configurations, and the user's own models, read (a file that is no model has
+    stopped the run already). Every stage after it takes this, not the raw settings."""
+
+    settings: RunSettings
+    configs: list[Config]
+    own: tuple[OwnModel, ...]
+
+
+def validated(settings: RunSettings) -> Checked:
+    """`settings` checked as `RunSettings.validate` says, with what they select.
+
+    The settings' own bounds and combinations first; then each part by the module
+    that owns it: the energy options, the arms' files, the configurations the axes
+    cross into, the core policies, the output folder, and last the user's model
+    files, read and analysed now (the slowest check: a file that is no model stops
+    the run before a device is touched).
+    """
+    # harness.device loads adbutils and checks the adb environment: the CLI reads these
+    # settings at start-up, before its one-line error handler is in place.
+    from harness.device.cores import check_policy
+
+    _refuse_out_of_bounds(settings)
+    _refuse_sequential_mix(settings)
+    for q in settings.quants:
+        if q not in QUANTS:
+            raise UnknownQuantError(q, QUANTS)
+    ids = [v.id for v in catalogue.select(settings.variants)] if settings.variants else []
+    if settings.more and (settings.resume is None or not settings.until_confident):
+        raise PlanError(
+            "--more measures configurations of a run again: it needs --resume RUN_DIR "
+            "and --until-confident"
+        )
+    check_energy_options(settings.energy, settings.energy_on_usb, settings.energy_rails)
+    check_arms(settings.arms, ids, settings.quants)
+    # Each unit in its canonical spelling: `nnapi:qti-dsp` is stored and keyed as given.
+    units = [parse_accelerator(a, option="--accelerator").spec for a in settings.accelerators]
+    xnnpack = xnnpack_settings(settings.xnnpack)
+    labels = [m["label"] for m in settings.own_models]  # an own model's label is its variant
+    configs = [
+        *(configurations(ids, settings.quants, xnnpack, settings.threads, settings.cores, units)
+          if ids else []),
+        *(configurations(labels, [FILE_QUANT], xnnpack, settings.threads, settings.cores, units)
+          if labels else []),
+    ]  # fmt: skip
+    unknown = [k for k in settings.more if k not in {c.key for c in configs}]
+    if unknown:
+        raise PlanError(
+            f"--more: {', '.join(unknown)} is not a configuration of this run",
+            hint="name configurations as `harness check --json` lists them (inconclusive)",
+        )
+    for policy in settings.cores:
+        check_policy(policy)  # CorePolicyError (exit 2): a mask no phone could take
+    output_folder(settings.out, "--out")
+    own = own_models.load_all(settings.own_models)
+    return Checked(settings, configs, tuple(own))
+
+
 # The most trials per configuration `harness run` accepts (docs/run.md). A typo like
 # 10^9 used to build a plan that ate memory for a minute before printing anything.
 RANGES = ranges.RUN
@@ -187,10 +217,6 @@ MAX_TRIALS = int(RANGES["trials"].hi)
 
 def _refuse_out_of_bounds(settings: RunSettings) -> None:
     """PlanError (exit 2) for option values that select nothing or lie outside RANGES."""
-    # harness.device loads adbutils and checks the adb environment: the CLI reads these
-    # settings at start-up, before its one-line error handler is in place.
-    from harness.device.cores import check_policy
-
     for option, values in (
         # Own models alone need no variant (`variants=[]`: instead of the catalogue's).
         ("--variants", settings.variants or [m["label"] for m in settings.own_models]),
@@ -206,9 +232,6 @@ def _refuse_out_of_bounds(settings: RunSettings) -> None:
         for one in value if isinstance(value, list) else [value]:
             if one is not None:
                 allowed.check(option_name(name), one)
-    for policy in settings.cores:
-        check_policy(policy)  # CorePolicyError (exit 2): a mask no phone could take
-    output_folder(settings.out, "--out")
 
 
 def _refuse_sequential_mix(settings: RunSettings) -> None:
@@ -240,27 +263,6 @@ def _refuse_sequential_mix(settings: RunSettings) -> None:
             raise PlanError(
                 "--until-decided decides arm B against arm A: it needs an A/B run of two arms",
                 hint="harness run --benchmark-binary base=PATH --benchmark-binary new=PATH ...",
-            )
-
-
-def check_arms(arms: Sequence[ArmSpec], variants: Sequence[str], quants: Sequence[str]) -> None:
-    """PlanError (exit 2) for an arm whose binary or model files are not there."""
-    for arm in arms:
-        if arm["binary"] is not None and not Path(arm["binary"]).is_file():
-            raise PlanError(f"arm {arm['label']}: benchmark binary {arm['binary']} is not a file")
-        if arm["models"] is None:
-            continue
-        folder = Path(arm["models"])
-        if not folder.is_dir():
-            raise PlanError(f"arm {arm['label']}: models folder {folder} is not a folder")
-        lacking = [
-            f"{v}-{q}.tflite" for v in variants for q in quants if model_path(folder, v, q) is None
-        ]
-        if lacking:
-            more = f" and {len(lacking) - 3} more" if len(lacking) > 3 else ""
-            raise PlanError(
-                f"arm {arm['label']}: {folder} lacks {', '.join(lacking[:3])}{more}",
-                hint="name files by variant id, ID.tflite (fp32) or ID-QUANT.tflite",
             )
 
 
@@ -308,17 +310,15 @@ def _as_given(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def checked(settings: RunSettings) -> RunSettings:
+def checked(settings: RunSettings) -> Checked:
     """The settings a run will measure with (a resumed run's own, from its meta.json),
     validated: called before any device is opened, so a bad value touches no phone."""
-    if settings.resume is None:
-        settings.validate()
-        return settings
-
-    check_run_layout(Path(settings.resume))  # a linked .lock or logs/: refused before a device
-    resumed = settings_from_meta(read_meta(Path(settings.resume)), settings)
-    resumed.validate()
-    return resumed
+    if settings.resume is not None:
+        # A linked .lock or logs/ is refused before a device is touched.
+        check_run_layout(Path(settings.resume))
+        meta = read_meta(Path(settings.resume))
+        settings = settings_from_meta(meta, settings)
+    return validated(settings)
 
 
 DEFAULTS = RunSettings(devices=[])

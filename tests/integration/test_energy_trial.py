@@ -17,7 +17,7 @@ import pytest
 
 from harness.bench.command import build_command
 from harness.bench.energy import TrialEnergy, trial_energy
-from harness.bench.prepare import ModelFile, identify, prepare_device
+from harness.bench.prepare import ModelFile, Preparation, identify, prepare_device
 from harness.bench.remote import Collected
 from harness.bench.trial import TrialRunner, TrialSettings
 from harness.device.energy import EnergyRequest, choose_energy, probe_energy
@@ -49,11 +49,12 @@ def _session(dev: SimDevice) -> Any:
 
 
 def _trial(session: Any, model: ModelFile, request: EnergyRequest, runs: int) -> Collected:
-    identified = identify(session, cores=["big"], benchmark_binary=None)
-    prepared = prepare_device(
-        session, identified, models=[model], configs=[CONFIG], runs=runs, warmup=WARMUP,
-        benchmark_binary=None, reconnect_timeout_s=10, logs_dir=None,
+    prep = Preparation(
+        cores=("big",), benchmark_binary=None, models=tuple([model]), configs=tuple([CONFIG]),
+        runs=runs, warmup=WARMUP, reconnect_timeout_s=10,
     )  # fmt: skip
+    identified = identify(session, prep)
+    prepared = prepare_device(session, identified, prep, logs_dir=None)
     target = prepared.target
     settings = TrialSettings(runs=runs, warmup=WARMUP, timeout_s=300, energy=request)
     command = build_command(

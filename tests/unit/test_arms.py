@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 
 from harness.bench.arm_plan import build_arm_plan, plan_for
-from harness.bench.arms import model_path
+from harness.bench.arms import check_arms, model_path
 from harness.bench.plan import build_plan, configurations
 from harness.cli import main
 from harness.cli.arm_options import parse_arms
 from harness.compare.ab import ArmTrial, judge_pairs, paired_effect, pick_arms
 from harness.errors import PlanError
-from harness.stages.settings import check_arms
 from harness.vocab import Config
 
 VARIANTS = ["mobilenet_v2_0.35_96", "mobilenet_v2_0.35_128", "mobilenet_v2_0.5_96"]

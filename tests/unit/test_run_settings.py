@@ -48,6 +48,39 @@ def test_validate_returns_the_configurations() -> None:
     assert {c.xnnpack for c in configs} == {"off", "on"}
 
 
+def test_the_settings_are_checked_once_into_what_the_stages_take(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`checked` gives the configurations and the user's models, each file read once:
+    what the plan stage takes instead of validating and reading the models again."""
+    import harness.bench.own_models as own_models
+    from harness.results.meta import OwnModelSpec
+    from harness.stages.settings import checked
+
+    tiny = Path(__file__).resolve().parents[1] / "data" / "convert" / "tiny_fp32.tflite"
+    reads: list[str] = []
+    real_load = own_models.load
+
+    def counted(one: OwnModelSpec) -> own_models.OwnModel:
+        reads.append(one["label"])
+        return real_load(one)
+
+    monkeypatch.setattr(own_models, "load", counted)
+    settings = RunSettings(
+        devices=["x"],
+        variants=["v2:0.35_96"],
+        threads=[1, 2],
+        own_models=[OwnModelSpec(label="tiny", path=str(tiny))],
+        out=tmp_path / "runs",
+    )
+    request = checked(settings)
+    assert reads == ["tiny"]
+    assert request.settings is settings
+    assert [m.label for m in request.own] == ["tiny"]
+    assert len(request.configs) == 2 * 2  # (variant, own model) x threads
+    assert request.configs == settings.validate()
+
+
 def test_validate_raises_typed_errors() -> None:
     with pytest.raises(UnknownQuantError):
         RunSettings(devices=["x"], quants=["fp64"]).validate()

@@ -128,251 +128,6 @@ uptime_cs() {
     _cs=$((_whole * 100 + ${_frac#0}))
 }
 
-# look DIR: sets _state to the trial's state line, from its files and whether
-# its wrapper lives (once the bell said it ended, it does not: a wrapper not
-# yet reaped still answers `kill -0`). No waiting, no fork.
-look() {
-    readf _rc "$1/exit_code"
-    if [ -z "$_rc" ]; then
-        readf _wpid "$1/wrapper_pid"
-        if [ -z "$_ended" ] && [ -n "$_wpid" ] && kill -0 "$_wpid" 2>/dev/null; then
-            _state=state=running
-            return
-        fi
-        readf _rc "$1/exit_code"  # the wrapper writes it just before it ends
-    fi
-    if [ -n "$_rc" ]; then
-        readf _st "$1/start"
-        readf _en "$1/end"
-        _state="state=done exit=$_rc start=$_st end=$_en"
-    elif [ -e "$1.stop" ]; then
-        _state="state=vanished reason=stopped"
-    elif [ -z "$_wpid" ]; then
-        _state="state=vanished reason=no-trial-folder"
-    else
-        _state="state=vanished reason=wrapper-gone"
-    fi
-}
-
-# listen DIR: open fd 6 on DIR's bell for reading. A writer of our own first, so
-# the open cannot block on a wrapper that has already gone; then closed, so the
-# wrapper's is the only writer left and its end is our end-of-file.
-listen() {
-    [ -p "$1/bell" ] || return 1
-    _bell=$1/bell
-    exec 5<>"$_bell" 6<"$_bell" 5>&-
-    _listening=1
-}
-
-# await CS BEAT_CS: block on fd 6 until the wrapper has ended (end of file;
-# returns 0) or CS hundredths of a second have passed (returns 1), printing
-# "alive" every BEAT_CS. Lines that are not this shell's (the wrapper's
-# `started`, a token of an earlier waiter's timer) are passed over. mksh's
-# `read -t` wakes for the beat with no process; a shell without it starts a
-# timer for each beat: a process that writes this shell's token into the bell
-# (opened read-write, so its write never waits for a reader). A killed timer's
-# `sleep` may outlive it by up to BEAT_CS, doing nothing.
-await() {
-    uptime_cs
-    _until=$((_cs + $1))
-    _next=$((_cs + $2))
-    _tok="beat-$$"
-    if [ -z "$_readt" ]; then
-        _readt=no
-        { read -t 0.001 -r _x </dev/null; } 2>/dev/null
-        [ $? -le 1 ] && _readt=yes
-    fi
-    while :; do
-        uptime_cs
-        _nap=$((_until - _cs))
-        [ "$_nap" -gt 0 ] || return 1
-        if [ "$2" -gt 0 ]; then
-            if [ "$_cs" -ge "$_next" ]; then
-                echo alive
-                _next=$((_cs + $2))
-            fi
-            [ "$_nap" -gt $((_next - _cs)) ] && _nap=$((_next - _cs))
-        fi
-        _secs=$((_nap / 100)).$((_nap / 10 % 10))$((_nap % 10))
-        if [ "$_readt" = yes ]; then
-            _rc=0
-            read -t "$_secs" -r _l <&6 || _rc=$?
-            # Over 128: the time is up (a beat, or the end of the wait); else end of file.
-            [ "$_rc" -gt 128 ] && continue
-            [ "$_rc" = 0 ] || return 0
-            continue
-        fi
-        sh -c 'sleep "$1" & wait $!; echo "$2" 1<>"$3"' timer "$_secs" "$_tok" "$_bell" \
-            </dev/null >/dev/null 2>&1 &
-        _timer=$!
-        _rang=0
-        while read -r _l <&6; do
-            if [ "$_l" = "$_tok" ]; then
-                _rang=1
-                break
-            fi
-        done
-        if [ "$_rang" = 0 ]; then
-            kill "$_timer" 2>/dev/null
-            return 0
-        fi
-    done
-}
-_readt=""
-
-# quick_state [CPU...]: state.sh's zone/freq/battery lines, without a fork.
-quick_state() {
-    for _z in /sys/class/thermal/thermal_zone*; do
-        readf _t "$_z/temp"
-        # A zone whose sensor is off reads EINVAL: skip it, do not report 0.
-        [ -n "$_t" ] || continue
-        readf _ty "$_z/type"
-        echo "zone=${_z##*/} temp=$_t type=$_ty"
-    done
-    for _c in "$@"; do
-        _f=/sys/devices/system/cpu/cpu$_c/cpufreq
-        readf _mx "$_f/scaling_max_freq"
-        readf _cu "$_f/scaling_cur_freq"
-        readf _gv "$_f/scaling_governor"
-        echo "freq=$_c max=$_mx cur=$_cu governor=$_gv"
-    done
-    _b=/sys/class/power_supply/battery
-    if [ -r "$_b/capacity" ]; then
-        readf _lv "$_b/capacity"
-        readf _bt "$_b/temp"
-        echo "battery_level=$_lv"
-        echo "battery_temp=$_bt"
-    fi
-}
-
-# marks DIR MARK: the marker files `collect`'s one `cat` reads between the
-# trial's files. `begin` writes them while the benchmark runs, not after it.
-marks() {
-    { echo; echo "$2 stderr"; } >"$1/.m-stderr"
-    { echo; echo "$2 samples"; } >"$1/.m-samples"
-    { echo; echo "$2 after"; } >"$1/.m-after"
-    _marked="$1 $2"
-}
-_marked=""
-
-# collect DIR MAX_CS BEAT_CS MARK [CPU...]   (`begin` has fd 6 listening already)
-collect() {
-    _d=$1
-    _max=$2
-    _beat=$3
-    _mark=$4
-    shift 4
-    look "$_d"
-    if [ "$_state" = state=running ] && [ "$_max" -gt 0 ]; then
-        if [ -n "$_listening" ] || listen "$_d"; then
-            await "$_max" "$_beat" && _ended=1
-            look "$_d"
-        fi
-    fi
-    echo "$_state"
-    case $_state in
-        state=done*)
-            # One `cat` for the three files: the marker lines between them are
-            # files too. Each file is followed by one newline the host strips.
-            echo "$_mark stdout"
-            [ "$_marked" = "$_d $_mark" ] || marks "$_d" "$_mark"
-            cat "$_d/stdout" "$_d/.m-stderr" "$_d/stderr" "$_d/.m-samples" \
-                "$_d/samples" "$_d/.m-after" 2>/dev/null
-            quick_state "$@"
-            ;;
-    esac
-}
-
-# stop_procs DIR: SIGKILL what is left of a trial, its wrapper first (killed
-# after its benchmark it would wake, stop the sampler itself and write into a
-# folder being removed). Sets _stopped to how many it killed, _killed to their pids.
-# gone DIR: waits, up to KILL_WAIT_CS more, until the trial's wrapper, sampler and
-# benchmark have ended (gone, or a zombie: dead, not yet reaped). A SIGKILL takes
-# effect when its target is next scheduled, so on a busy phone a process may
-# outlive the `kill -9` that ended it by a moment; `kill` answers only after.
-# Only the stop path polls; a trial's own path never comes here.
-gone() {
-    uptime_cs
-    _until=$((_cs + KILL_WAIT_CS))
-    for _f in wrapper_pid sampler_pid pid; do
-        readf _p "$1/$_f"
-        [ -n "$_p" ] || continue
-        while :; do
-            readf _ps "/proc/$_p/stat"
-            [ -n "$_ps" ] || break
-            case ${_ps##*) } in Z*) break ;; esac
-            uptime_cs
-            [ "$_cs" -lt "$_until" ] || break
-            sleep 0.01
-        done
-    done
-}
-
-stop_procs() {
-    _stopped=0
-    _killed=""
-    for _f in wrapper_pid sampler_pid pid; do
-        readf _p "$1/$_f"
-        if [ -n "$_p" ] && kill -9 "$_p" 2>/dev/null; then
-            _stopped=$((_stopped + 1))
-            _killed="$_killed $_p"
-        fi
-    done
-}
-
-# start DIR MASK ENERGY IDLE_CS CPUS BINARY [ARGS...]
-start() {
-    _d=$1
-    _mask=$2
-    _en=$3
-    _idle=$4
-    shift 4
-    # `make` has usually made the folder and its bell before the run's first
-    # trial: then no process starts here. A folder a launch has used is made anew.
-    if [ -p "$_d/bell" ] && [ ! -e "$_d/wrapper_pid" ]; then
-        [ -z "$_en" ] || [ -p "$_d/nap" ] || mkfifo "$_d/nap" || {
-            echo "cannot create $_d/nap" >&2
-            exit 73
-        }
-    else
-        if [ -e "$_d" ]; then rm -rf "$_d"; fi
-        mkdir -p "$_d" && mkfifo "$_d/bell" ${_en:+"$_d/nap"} || {
-            echo "cannot create $_d" >&2
-            exit 73
-        }
-    fi
-    if [ -n "$_en" ]; then
-        # The idle power the host subtracts: the phone's draw just before the
-        # launch, over IDLE_CS in which this shell only naps (no process).
-        energy_read idle0
-        echo "$_eline" >>"$_d/samples"
-        exec 7<>"$_d/nap"
-        nap "$((_idle / 100)).$((_idle / 10 % 10))$((_idle % 10))"
-        exec 7>&-
-        energy_read idle1
-        echo "$_eline" >>"$_d/samples"
-    fi
-    # setsid execs in place (a background job is no group leader), so $! is the
-    # wrapper itself. Without setsid the wrapper still ignores SIGHUP, but shares
-    # the launching shell's process group.
-    _setsid=""
-    command -v setsid >/dev/null 2>&1 && _setsid=setsid
-    $_setsid sh "$0" _wrap "$_d" "$_mask" "$_en" "$@" </dev/null >/dev/null 2>&1 4<>"$_d/bell" &
-    echo "$!" >"$_d/wrapper_pid"
-    # Our open of the bell waits for a writer, i.e. for the wrapper's (read-write,
-    # so that one never waits); then its `started` line, or its end.
-    _bell=$_d/bell
-    exec 6<"$_bell"
-    _listening=1
-    _ended=1
-    while read -r _l <&6; do
-        if [ "$_l" = started ]; then
-            _ended=""
-            break
-        fi
-    done
-}
-
 # counters [--clocks] CPU...: sets _line to "up=<uptime s> temp=<hottest zone,
 # millidegrees C> [f<cpu>=<cur kHz>...] s<cpu>=<busy ticks>,<total ticks>...",
 # read with builtins only. s<cpu> are the CPUs' /proc/stat counters: busy leaves
@@ -401,6 +156,9 @@ counters() {
         done
     fi
     while read -r _name _us _ni _sy _id _io _irq _si _st _rest; do
+        # The cpu lines come first; the rest (`intr`, thousands of numbers on a
+        # phone) is not read.
+        case $_name in cpu*) ;; *) break ;; esac
         for _c in "$@"; do
             if [ "$_name" = "cpu$_c" ]; then
                 _b=$((_us + _ni + _sy + _irq + _si + ${_st:-0}))
@@ -741,6 +499,9 @@ wrap() {
         counters $_cpus
         _exit="sample at=exit $_line self=$((_reaped - _before))"
     fi
+    # The benchmark's end and the exit look are taken: a waiter may read the
+    # phone's state now, while the sampler is stopped and the records written.
+    echo ended >&4
     if [ -n "$_sp" ]; then
         kill "$_sp" 2>/dev/null
         wait "$_sp" 2>/dev/null
@@ -751,19 +512,296 @@ wrap() {
     echo "$rc" >"$_d/exit_code"
 }
 
+# The detached wrapper and its sampler need nothing below: they stop reading here.
+case $1 in
+_wrap)
+    shift 1
+    wrap "$@"
+    exit
+    ;;
+_sample)
+    shift 1
+    sample "$@"
+    exit
+    ;;
+esac
+
+# look DIR: sets _state to the trial's state line, from its files and whether
+# its wrapper lives (once the bell said it ended, it does not: a wrapper not
+# yet reaped still answers `kill -0`). No waiting, no fork.
+look() {
+    readf _rc "$1/exit_code"
+    if [ -z "$_rc" ]; then
+        readf _wpid "$1/wrapper_pid"
+        if [ -z "$_ended" ] && [ -n "$_wpid" ] && kill -0 "$_wpid" 2>/dev/null; then
+            _state=state=running
+            return
+        fi
+        readf _rc "$1/exit_code"  # the wrapper writes it just before it ends
+    fi
+    if [ -n "$_rc" ]; then
+        readf _st "$1/start"
+        readf _en "$1/end"
+        _state="state=done exit=$_rc start=$_st end=$_en"
+    elif [ -e "$1.stop" ]; then
+        _state="state=vanished reason=stopped"
+    elif [ -z "$_wpid" ]; then
+        _state="state=vanished reason=no-trial-folder"
+    else
+        _state="state=vanished reason=wrapper-gone"
+    fi
+}
+
+# listen DIR: open fd 6 on DIR's bell for reading. A writer of our own first, so
+# the open cannot block on a wrapper that has already gone; then closed, so the
+# wrapper's is the only writer left and its end is our end-of-file.
+listen() {
+    [ -p "$1/bell" ] || return 1
+    _bell=$1/bell
+    exec 5<>"$_bell" 6<"$_bell" 5>&-
+    _listening=1
+}
+
+# await CS BEAT_CS: block on fd 6 until the wrapper has ended (end of file;
+# returns 0) or CS hundredths of a second have passed (returns 1), printing
+# "alive" every BEAT_CS; with _on_ended set, also until the wrapper says its
+# benchmark has `ended` (returns 2; it still finishes its records). Other
+# lines (the wrapper's `started`, a token of an earlier waiter's timer) are
+# passed over. mksh's
+# `read -t` wakes for the beat with no process; a shell without it starts a
+# timer for each beat: a process that writes this shell's token into the bell
+# (opened read-write, so its write never waits for a reader). A killed timer's
+# `sleep` may outlive it by up to BEAT_CS, doing nothing.
+await() {
+    uptime_cs
+    _until=$((_cs + $1))
+    _next=$((_cs + $2))
+    _tok="beat-$$"
+    if [ -z "$_readt" ]; then
+        _readt=no
+        { read -t 0.001 -r _x </dev/null; } 2>/dev/null
+        [ $? -le 1 ] && _readt=yes
+    fi
+    while :; do
+        uptime_cs
+        _nap=$((_until - _cs))
+        [ "$_nap" -gt 0 ] || return 1
+        if [ "$2" -gt 0 ]; then
+            if [ "$_cs" -ge "$_next" ]; then
+                echo alive
+                _next=$((_cs + $2))
+            fi
+            [ "$_nap" -gt $((_next - _cs)) ] && _nap=$((_next - _cs))
+        fi
+        _secs=$((_nap / 100)).$((_nap / 10 % 10))$((_nap % 10))
+        if [ "$_readt" = yes ]; then
+            _rc=0
+            read -t "$_secs" -r _l <&6 || _rc=$?
+            # Over 128: the time is up (a beat, or the end of the wait); else end of file.
+            [ "$_rc" -gt 128 ] && continue
+            [ "$_rc" = 0 ] || return 0
+            [ "$_l" = ended ] && [ -n "$_on_ended" ] && return 2
+            continue
+        fi
+        sh -c 'sleep "$1" & wait $!; echo "$2" 1<>"$3"' timer "$_secs" "$_tok" "$_bell" \
+            </dev/null >/dev/null 2>&1 &
+        _timer=$!
+        _rang=0
+        while read -r _l <&6; do
+            if [ "$_l" = "$_tok" ]; then
+                _rang=1
+                break
+            fi
+            if [ "$_l" = ended ] && [ -n "$_on_ended" ]; then
+                _rang=2
+                break
+            fi
+        done
+        if [ "$_rang" != 1 ]; then
+            kill "$_timer" 2>/dev/null
+            [ "$_rang" = 2 ] && return 2
+            return 0
+        fi
+    done
+}
+_readt=""
+_on_ended=""
+
+# quick_state [CPU...]: sets _qs to state.sh's zone/freq/battery lines, each
+# ending in a newline, without a fork.
+quick_state() {
+    _qs=""
+    for _z in /sys/class/thermal/thermal_zone*; do
+        readf _t "$_z/temp"
+        # A zone whose sensor is off reads EINVAL: skip it, do not report 0.
+        [ -n "$_t" ] || continue
+        readf _ty "$_z/type"
+        _qs="${_qs}zone=${_z##*/} temp=$_t type=$_ty$_nl"
+    done
+    for _c in "$@"; do
+        _f=/sys/devices/system/cpu/cpu$_c/cpufreq
+        readf _mx "$_f/scaling_max_freq"
+        readf _cu "$_f/scaling_cur_freq"
+        readf _gv "$_f/scaling_governor"
+        _qs="${_qs}freq=$_c max=$_mx cur=$_cu governor=$_gv$_nl"
+    done
+    _b=/sys/class/power_supply/battery
+    if [ -r "$_b/capacity" ]; then
+        readf _lv "$_b/capacity"
+        readf _bt "$_b/temp"
+        _qs="${_qs}battery_level=$_lv${_nl}battery_temp=$_bt$_nl"
+    fi
+}
+_nl='
+'
+
+# marks DIR MARK: the marker files `collect`'s one `cat` reads between the
+# trial's files. `begin` writes them while the benchmark runs, not after it.
+marks() {
+    { echo; echo "$2 stderr"; } >"$1/.m-stderr"
+    { echo; echo "$2 samples"; } >"$1/.m-samples"
+    { echo; echo "$2 after"; } >"$1/.m-after"
+    _marked="$1 $2"
+}
+_marked=""
+
+# collect DIR MAX_CS BEAT_CS MARK [CPU...]   (`begin` has fd 6 listening already)
+collect() {
+    _d=$1
+    _max=$2
+    _beat=$3
+    _mark=$4
+    shift 4
+    _after=""
+    look "$_d"
+    if [ "$_state" = state=running ] && [ "$_max" -gt 0 ]; then
+        if [ -n "$_listening" ] || listen "$_d"; then
+            # The state after the trial is read as soon as the benchmark has
+            # ended, while the wrapper takes its exit look and stops its sampler.
+            _on_ended=1
+            await "$_max" "$_beat"
+            _rc=$?
+            _on_ended=""
+            if [ "$_rc" = 2 ]; then
+                quick_state "$@"
+                _after=1
+                await "$_max" "$_beat"
+                _rc=$?
+            fi
+            [ "$_rc" = 0 ] && _ended=1
+            look "$_d"
+        fi
+    fi
+    echo "$_state"
+    case $_state in
+        state=done*)
+            # One `cat` for the three files: the marker lines between them are
+            # files too. Each file is followed by one newline the host strips.
+            echo "$_mark stdout"
+            [ "$_marked" = "$_d $_mark" ] || marks "$_d" "$_mark"
+            cat "$_d/stdout" "$_d/.m-stderr" "$_d/stderr" "$_d/.m-samples" \
+                "$_d/samples" "$_d/.m-after" 2>/dev/null
+            [ -n "$_after" ] || quick_state "$@"
+            [ -z "$_qs" ] || echo "${_qs%"$_nl"}"
+            ;;
+    esac
+}
+
+# stop_procs DIR: SIGKILL what is left of a trial, its wrapper first (killed
+# after its benchmark it would wake, stop the sampler itself and write into a
+# folder being removed). Sets _stopped to how many it killed, _killed to their pids.
+# gone DIR: waits, up to KILL_WAIT_CS more, until the trial's wrapper, sampler and
+# benchmark have ended (gone, or a zombie: dead, not yet reaped). A SIGKILL takes
+# effect when its target is next scheduled, so on a busy phone a process may
+# outlive the `kill -9` that ended it by a moment; `kill` answers only after.
+# Only the stop path polls; a trial's own path never comes here.
+gone() {
+    uptime_cs
+    _until=$((_cs + KILL_WAIT_CS))
+    for _f in wrapper_pid sampler_pid pid; do
+        readf _p "$1/$_f"
+        [ -n "$_p" ] || continue
+        while :; do
+            readf _ps "/proc/$_p/stat"
+            [ -n "$_ps" ] || break
+            case ${_ps##*) } in Z*) break ;; esac
+            uptime_cs
+            [ "$_cs" -lt "$_until" ] || break
+            sleep 0.01
+        done
+    done
+}
+
+stop_procs() {
+    _stopped=0
+    _killed=""
+    for _f in wrapper_pid sampler_pid pid; do
+        readf _p "$1/$_f"
+        if [ -n "$_p" ] && kill -9 "$_p" 2>/dev/null; then
+            _stopped=$((_stopped + 1))
+            _killed="$_killed $_p"
+        fi
+    done
+}
+
+# start DIR MASK ENERGY IDLE_CS CPUS BINARY [ARGS...]
+start() {
+    _d=$1
+    _mask=$2
+    _en=$3
+    _idle=$4
+    shift 4
+    # `make` has usually made the folder and its bell before the run's first
+    # trial: then no process starts here. A folder a launch has used is made anew.
+    if [ -p "$_d/bell" ] && [ ! -e "$_d/wrapper_pid" ]; then
+        [ -z "$_en" ] || [ -p "$_d/nap" ] || mkfifo "$_d/nap" || {
+            echo "cannot create $_d/nap" >&2
+            exit 73
+        }
+    else
+        if [ -e "$_d" ]; then rm -rf "$_d"; fi
+        mkdir -p "$_d" && mkfifo "$_d/bell" ${_en:+"$_d/nap"} || {
+            echo "cannot create $_d" >&2
+            exit 73
+        }
+    fi
+    if [ -n "$_en" ]; then
+        # The idle power the host subtracts: the phone's draw just before the
+        # launch, over IDLE_CS in which this shell only naps (no process).
+        energy_read idle0
+        echo "$_eline" >>"$_d/samples"
+        exec 7<>"$_d/nap"
+        nap "$((_idle / 100)).$((_idle / 10 % 10))$((_idle % 10))"
+        exec 7>&-
+        energy_read idle1
+        echo "$_eline" >>"$_d/samples"
+    fi
+    # setsid execs in place (a background job is no group leader), so $! is the
+    # wrapper itself. Without setsid the wrapper still ignores SIGHUP, but shares
+    # the launching shell's process group.
+    _setsid=""
+    command -v setsid >/dev/null 2>&1 && _setsid=setsid
+    $_setsid sh "$0" _wrap "$_d" "$_mask" "$_en" "$@" </dev/null >/dev/null 2>&1 4<>"$_d/bell" &
+    echo "$!" >"$_d/wrapper_pid"
+    # Our open of the bell waits for a writer, i.e. for the wrapper's (read-write,
+    # so that one never waits); then its `started` line, or its end.
+    _bell=$_d/bell
+    exec 6<"$_bell"
+    _listening=1
+    _ended=1
+    while read -r _l <&6; do
+        if [ "$_l" = started ]; then
+            _ended=""
+            break
+        fi
+    done
+}
+
 cmd=$1
 dir=$2
 [ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: run_trial.sh begin|collect|kill|sweep DIR ..." >&2; exit 64; }
 
 case $cmd in
-_sample)
-    shift 1
-    sample "$@"
-    ;;
-_wrap)
-    shift 1
-    wrap "$@"
-    ;;
 begin)
     mask=$3
     max=$4

@@ -24,6 +24,7 @@
 #       the files and a quick state snapshot, each after a "MARK name" line
 #   sh run_trial.sh kill DIR           -> "killed PID" | "ended" | "none"
 #   sh run_trial.sh sweep ROOT         -> "swept N"
+#   sh run_trial.sh make ROOT NAME...  -> "made N" (bells made)
 # MAX_CS and BEAT_CS are hundredths of a second.
 #
 # Waiting for a trial's end is event-driven, never a poll (the one short poll
@@ -32,10 +33,16 @@
 # The wrapper holds it open (read-write, so its open never waits) for its whole
 # life and starts its children without it; a waiter reads from it, and when the
 # wrapper ends the last writer is gone and the read returns end-of-file at once.
-# The waiter's only other wake-up is its timer, a process that writes the
-# waiter's token into the bell after BEAT_CS: the waiter then prints "alive"
-# (the host takes silence beyond its margin for a lost device or a hung call)
-# and naps again, until MAX_CS has passed.
+# The waiter's only other wake-up is its beat, every BEAT_CS (mksh's `read -t`
+# on the bell; elsewhere a timer process that writes the waiter's token into
+# it): the waiter then prints "alive" (the host takes silence beyond its margin
+# for a lost device or a hung call) and waits again, until MAX_CS has passed.
+# The wrapper also writes `ended` into the bell once its benchmark has ended
+# and its exit look is taken: the waiting call reads the phone's state then,
+# while the wrapper finishes its records.
+#
+# `make ROOT NAME...` makes trial folders and their bells ahead, for many
+# trials in one call, so that a launch starts no process for its folder.
 #
 # `kill` writes DIR.stop beside the folder before it kills, so that a launch
 # still on its way when the harness stopped (the signal cut its `begin`) sees
@@ -49,8 +56,9 @@
 # sampler_pid and samples (the proof, see `sample()`), started, start, end
 # (seconds since the epoch, or uptime seconds without EPOCHREALTIME or date
 # %N), bell, exit_code, written last: the trial is done once it is there and
-# not empty, and `collect`'s .m-* marker lines for its one `cat`. The full state snapshot before a trial comes from state.sh
-# beside this script (the device layer's key=value format); the one right
+# not empty, and `collect`'s .m-* marker lines for its one `cat` (`begin`
+# writes them while the benchmark runs). The full state snapshot before a
+# trial comes from state.sh beside this script (the device layer's key=value format); the one right
 # after a trial is `quick_state` below: the same lines for zones, the pinned
 # CPUs' clocks and a sysfs battery, read with shell builtins only. Between two
 # trials nothing forks that need not: every process started there is time
@@ -799,7 +807,7 @@ start() {
 
 cmd=$1
 dir=$2
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: run_trial.sh begin|collect|kill|sweep DIR ..." >&2; exit 64; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: run_trial.sh begin|collect|kill|sweep|make DIR ..." >&2; exit 64; }
 
 case $cmd in
 begin)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import lxml.html
 import pytest
 from lxml import etree
 
@@ -123,3 +124,45 @@ def test_ab_run_interleaves_records_arms_and_check_ab_gates(
     assert main(["check", "--ab", same, "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert row["verdict"] in ("unchanged", "inconclusive") and 0.95 < row["ratio"] < 1.05, row
+
+
+def test_ab_run_with_energy_reports_each_arms_energy(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --energy, the report's A/B section has the arms' energy per inference side by
+    side in a table of its own, judged as latency is, with each arm's figure its trials'."""
+    base, cand = tmp_path / "base", tmp_path / "cand"
+    base.mkdir()
+    cand.mkdir()
+    shutil.copyfile(TINY, base / f"{VARIANT}.tflite")
+    shutil.copyfile(TINY, cand / f"{VARIANT}-fp32.tflite")
+    sim = make_sim(profile="pixel6")
+    code = main(["run", "--device", sim.serial, "--variants", VARIANT, "--trials", "2",
+                 "--runs", "2000", "--warmup", "1", "--cooldown-temp", "0", "--seed", "5",
+                 "--energy", "--arm-models", f"base={base}", "--arm-models", f"cand={cand}",
+                 "--out", str(tmp_path / "runs"), "--no-report", "--json"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err[-2000:]
+    run_dir = Path(json.loads(captured.out)["run_dir"])
+    records = [json.loads(x) for x in (run_dir / "trials.jsonl").read_text().splitlines()]
+    energy = {arm: sorted(r["energy_mj"] for r in records if r["arm"] == arm)
+              for arm in ("base", "cand")}  # fmt: skip
+    assert all(len(v) == 2 and all(x > 0 for x in v) for v in energy.values()), energy
+
+    report = tmp_path / "ab.html"
+    assert main(["report", str(run_dir), "-o", str(report)]) == 0
+    capsys.readouterr()
+    page = lxml.html.parse(str(report)).getroot()
+    (table,) = page.xpath(
+        '//table[contains(@class, "energy-changes")][contains(@class, "energy-arms")]'
+    )
+    heads = [th.text_content().strip() for th in table.xpath("./thead//th")]
+    assert heads[2:4] == ["base mJ", "cand mJ"], heads
+    (row,) = table.xpath("./tbody/tr")
+    cells = [td.text_content().strip() for td in row.xpath("./td")]
+    assert cells[:2] == [VARIANT, "fp32"], cells
+    # Each arm's figure is the median of its trials' energy per inference.
+    shown = [float(td.get("data-value")) for td in row.xpath("./td")[2:4]]
+    for value, arm in zip(shown, ("base", "cand"), strict=True):
+        assert value == pytest.approx(sum(energy[arm]) / 2, rel=1e-3), (value, energy[arm])
+    assert cells[6] in ("unchanged", "inconclusive", "regression", "improvement"), cells

@@ -204,12 +204,20 @@ def release(session: DeviceSession, token: str | None) -> bool:
 
 
 def heartbeat(session: DeviceSession, token: str) -> bool:
-    """Refresh the heartbeat; False when the lease is no longer ours (it was broken)."""
+    """Refresh the heartbeat; False when the lease is no longer ours (it was broken).
+
+    It comes every HEARTBEAT_EVERY_S, so mostly while a trial runs: the owner file
+    is read and the time taken with shell builtins (mksh's EPOCHREALTIME; `date`
+    where the shell has none), so the phone starts one process (`mv`, for a
+    heartbeat file never seen half-written), not four.
+    """
     script = (
-        f"L={sh_quote(LEASE_DIR)}; "
-        f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {sh_quote(token)} ] || '
-        "{ echo lost; exit 0; }; "
-        'date +%s > "$L/heartbeat.tmp" && mv "$L/heartbeat.tmp" "$L/heartbeat" && echo ok'
+        f"L={sh_quote(LEASE_DIR)}; t=; "
+        'while IFS= read -r l; do case $l in token=*) t=${l#token=} ;; esac; '
+        'done 2>/dev/null <"$L/owner"; '
+        f'[ "$t" = {sh_quote(token)} ] || {{ echo lost; exit 0; }}; '
+        'n=${EPOCHREALTIME%%.*}; [ -n "$n" ] || n=$(date +%s); '
+        'echo "$n" > "$L/heartbeat.tmp" && mv "$L/heartbeat.tmp" "$L/heartbeat" && echo ok'
     )
     return session.shell(script, timeout_s=LEASE_CALL_TIMEOUT_S).stdout.startswith("ok")
 

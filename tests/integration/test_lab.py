@@ -28,6 +28,7 @@ from harness.device.lease import (
     Owner,
     acquire,
     break_stale,
+    heartbeat,
 )
 from harness.device.lease import try_take as take_lease
 from harness.device.select import connect
@@ -275,6 +276,28 @@ def test_a_stale_lease_is_broken_with_a_warning(
     )
     assert code == 0, err
     assert "broke a stale lease (host ci-7 pid 4242 run crashed-run since" in err
+
+
+def test_a_heartbeat_refreshes_only_our_own_lease(
+    adb_server: AdbServer, sims: list[SimDevice]
+) -> None:
+    """The heartbeat, read with shell builtins, moves the lease's heartbeat to the phone's
+    now while the lease is ours, and says so once another run holds it."""
+    phone = _sim(sims, adb_server)
+    [session] = connect([phone.serial])
+    ours = Owner.new("ours")
+    assert take_lease(session, ours) is None
+    beat = _lease_dir(phone) / "heartbeat"
+    beat.write_text("1000\n")
+    before = int(time.time())
+    assert heartbeat(session, ours.token) is True
+    assert before - 1 <= int(beat.read_text()) <= int(time.time()) + 1
+    beat.write_text("1000\n")
+    (_lease_dir(phone) / "owner").write_text("token=someone-else\nhost=x\npid=1\nrun=r\n")
+    assert heartbeat(session, ours.token) is False
+    assert beat.read_text() == "1000\n"
+    (_lease_dir(phone) / "owner").unlink()
+    assert heartbeat(session, ours.token) is False
 
 
 def test_only_one_of_two_breakers_wins(adb_server: AdbServer, sims: list[SimDevice]) -> None:

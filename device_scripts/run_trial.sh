@@ -684,8 +684,9 @@ collect() {
     look "$_d"
     if [ "$_state" = state=running ] && [ "$_max" -gt 0 ]; then
         if [ -n "$_listening" ] || listen "$_d"; then
-            # The state after the trial is read as soon as the benchmark has
-            # ended, while the wrapper takes its exit look and stops its sampler.
+            # The state after the trial is read as soon as the wrapper says the
+            # benchmark has `ended` (its exit look taken), while the wrapper
+            # stops its sampler and writes its records.
             _on_ended=1
             await "$_max" "$_beat"
             _rc=$?

@@ -114,6 +114,14 @@ _READ = (
 )
 
 
+# Sets `t` to the lease owner's token ("" when unreadable) with shell builtins only:
+# every lease call that checks whose lease it is reads it this way.
+_OWNER_TOKEN = (
+    "t=; while IFS= read -r l; do case $l in token=*) t=${l#token=} ;; esac; "
+    'done 2>/dev/null <"$L/owner"; '
+)
+
+
 def read_holder(session: DeviceSession) -> Holder | None:
     """The phone's lease holder, or None when the phone is free."""
     script = f'L={sh_quote(LEASE_DIR)}; if [ -d "$L" ]; then echo held; {_READ}; fi'
@@ -176,9 +184,9 @@ def break_stale(
     script = (
         f"L={sh_quote(LEASE_DIR)}; T={sh_quote(holder.token)}; "
         'mkdir "$L/break" 2>/dev/null || { echo lost; exit 0; }; '
-        'tok=$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null); '
+        f"{_OWNER_TOKEN}"
         'hb=$(cat "$L/heartbeat" 2>/dev/null); now=$(date +%s); '
-        f'if [ "$tok" = "$T" ] && [ $((now - ${{hb:-0}})) -gt {int(stale_after_s)} ]; then '
+        f'if [ "$t" = "$T" ] && [ $((now - ${{hb:-0}})) -gt {int(stale_after_s)} ]; then '
         'rm -rf "$L" && echo broken; else rmdir "$L/break"; echo lost; fi'
     )
     out = session.shell(script, timeout_s=LEASE_CALL_TIMEOUT_S).stdout
@@ -190,10 +198,7 @@ def release(session: DeviceSession, token: str | None) -> bool:
     check = (
         ""
         if token is None
-        else (
-            f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {sh_quote(token)} ] || '
-            "{ echo other; exit 0; }; "
-        )
+        else (f'{_OWNER_TOKEN}[ "$t" = {sh_quote(token)} ] || {{ echo other; exit 0; }}; ')
     )
     script = (
         f'L={sh_quote(LEASE_DIR)}; [ -d "$L" ] || {{ echo none; exit 0; }}; {check}'
@@ -212,9 +217,7 @@ def heartbeat(session: DeviceSession, token: str) -> bool:
     heartbeat file never seen half-written), not four.
     """
     script = (
-        f"L={sh_quote(LEASE_DIR)}; t=; "
-        'while IFS= read -r l; do case $l in token=*) t=${l#token=} ;; esac; '
-        'done 2>/dev/null <"$L/owner"; '
+        f"L={sh_quote(LEASE_DIR)}; {_OWNER_TOKEN}"
         f'[ "$t" = {sh_quote(token)} ] || {{ echo lost; exit 0; }}; '
         'n=${EPOCHREALTIME%%.*}; [ -n "$n" ] || n=$(date +%s); '
         'echo "$n" > "$L/heartbeat.tmp" && mv "$L/heartbeat.tmp" "$L/heartbeat" && echo ok'
@@ -312,8 +315,8 @@ class Lease:
         token = sh_quote(self.owner.token)
         script = (
             (
-                f"L={sh_quote(LEASE_DIR)}; "
-                f'[ "$(sed -n "s/^token=//p" "$L/owner" 2>/dev/null)" = {token} ]'
+                f"L={sh_quote(LEASE_DIR)}; {_OWNER_TOKEN}"
+                f'[ "$t" = {token} ]'
                 f' && sed "s/^run=.*/run={run_id}/" "$L/owner" > "$L/owner.tmp" && '
                 'mv "$L/owner.tmp" "$L/owner"'
             )

@@ -157,7 +157,11 @@ def test_check_hands_back_its_inconclusive_configurations_and_more_measures_just
 ) -> None:
     """The two-step CI job of docs/ci.md: check, measure what was in doubt again, check."""
     sim: SimDevice = make_sim(faults={"synthetic": 11}, env=QUIET)  # CV 2% between trials
-    base, _ = _run(sim.serial, tmp_path / "runs", capsys, "--trials", "5", threads="1")
+    # A baseline of 10 trials (docs/ci.md): the check's bounds hold the baseline's
+    # uncertainty too, which no trial of the current run narrows. With 5 at CV 2%
+    # the bounds of a pinned-down current can still reach past ±5% (seed 11 with
+    # freshly converted models did: -2.2% .. +5.3%).
+    base, _ = _run(sim.serial, tmp_path / "runs", capsys, "--trials", "10", threads="1")
     baseline = tmp_path / "pixel1.json"
     assert main(["baseline", "save", base["run_dir"], "-o", str(baseline)]) == 0
     capsys.readouterr()

@@ -221,6 +221,27 @@ def test_synthetic_mode_is_labelled_seeded_and_repeatable(
     assert "SYNTHETIC" not in real_line
 
 
+def test_synthetic_draws_ignore_the_content_and_recipe_hashes_in_a_model_name(
+    sim: SimDevice, adb_server, tiny_model: Path
+) -> None:
+    """A fresh conversion (other random weights, other TF) names the model anew, not its draws."""
+    models = "/data/local/tmp/harness/models"
+    names = ["0123456789abcdef-tiny-fp32-fedcba9876543210.tflite",
+             "aaaaaaaaaaaaaaaa-tiny-fp32-bbbbbbbbbbbbbbbb.tflite", "tiny-int8.tflite"]  # fmt: skip
+    for name in names:
+        pushed = adb_server.run("-s", sim.serial, "push", str(tiny_model), f"{models}/{name}")
+        assert pushed.returncode == 0, pushed.stderr
+    draws = []
+    try:
+        for name in names:
+            sim.faults.set_synthetic(5)  # each model's first trial
+            draws.append(_runs(adb_server, sim, f"{models}/{name}")[1])
+    finally:
+        sim.faults.set_synthetic(None)
+    assert draws[0] == draws[1]
+    assert draws[2] != draws[0]  # a name that differs in more than its hashes draws anew
+
+
 def test_synthetic_slowdown_applies_to_the_matching_models_only(
     sim: SimDevice, adb_server, tiny_model: Path
 ) -> None:

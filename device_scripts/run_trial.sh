@@ -718,11 +718,34 @@ collect() {
 
 # stop_procs DIR: SIGKILL what is left of a trial, its wrapper first (killed
 # after its benchmark it would wake, stop the sampler itself and write into a
-# folder being removed). Sets _stopped to how many it killed, _killed to their pids.
+# folder being removed). A wrapper that setsid made a group leader goes with its
+# whole group (_grp), so a benchmark it had started but not yet written to `pid`
+# goes too. Sets _stopped to how many it killed, _killed to their pids.
+stop_procs() {
+    _stopped=0
+    _grp=""
+    _killed=""
+    for _f in wrapper_pid sampler_pid pid; do
+        readf _p "$1/$_f"
+        [ -n "$_p" ] || continue
+        _g=$_p
+        if [ "$_f" = wrapper_pid ]; then
+            readf _ps "/proc/$_p/stat"
+            # shellcheck disable=SC2086 # split on purpose: state ppid pgrp ...
+            [ -n "$_ps" ] && set -- "$1" ${_ps##*) } && [ "${4:-}" = "$_p" ] && _g=-$_p _grp=$_p
+        fi
+        if kill -9 "$_g" 2>/dev/null; then
+            _stopped=$((_stopped + 1))
+            _killed="$_killed $_p"
+        fi
+    done
+}
+
 # gone DIR: waits, up to KILL_WAIT_CS more, until the trial's wrapper, sampler and
-# benchmark have ended (gone, or a zombie: dead, not yet reaped). A SIGKILL takes
-# effect when its target is next scheduled, so on a busy phone a process may
-# outlive the `kill -9` that ended it by a moment; `kill` answers only after.
+# benchmark, and the rest of a group stop_procs killed, have ended (gone, or a
+# zombie: dead, not yet reaped). A SIGKILL takes effect when its target is next
+# scheduled, so on a busy phone a process may outlive the `kill -9` that ended
+# it by a moment; `kill` answers only after.
 # Only the stop path polls; a trial's own path never comes here.
 gone() {
     uptime_cs
@@ -739,18 +762,46 @@ gone() {
             sleep 0.01
         done
     done
+    # The rest of a group stop_procs killed: a benchmark no file named.
+    while [ -n "$_grp" ] && in_group "$_grp"; do
+        uptime_cs
+        [ "$_cs" -lt "$_until" ] || break
+        sleep 0.01
+    done
 }
 
-stop_procs() {
-    _stopped=0
-    _killed=""
-    for _f in wrapper_pid sampler_pid pid; do
-        readf _p "$1/$_f"
-        if [ -n "$_p" ] && kill -9 "$_p" 2>/dev/null; then
-            _stopped=$((_stopped + 1))
-            _killed="$_killed $_p"
-        fi
+# in_group PGID: whether a live (not zombie) process is in that process group.
+in_group() {
+    for _s in /proc/[0-9]*/stat; do
+        readf _ps "$_s"
+        # shellcheck disable=SC2086 # split on purpose: state ppid pgrp ...
+        [ -n "$_ps" ] && set -- "$1" ${_ps##*) } && [ "$4" = "$1" ] && [ "$2" != Z ] && return 0
     done
+    return 1
+}
+
+# stop_trial DIR: `kill`'s work, for `sweep` too. The stop marker first, then
+# the benchmark, then the wrapper's own end: a wrapper between starting its
+# benchmark and writing `pid` sees the marker and kills the benchmark itself,
+# which killing the wrapper first would have left running with no pid file.
+# Sets `said`: "killed PID...", "ended" or "none".
+stop_trial() {
+    # `true`, not `:`: a failed redirection of a special builtin ends the shell.
+    { true >"$1.stop"; } 2>/dev/null || { mkdir -p "${1%/*}" && true >"$1.stop"; } 2>/dev/null
+    said=none
+    _grp=""
+    readf _bp "$1/pid"
+    if [ -n "$_bp" ] && kill -9 "$_bp" 2>/dev/null; then said="killed $_bp"; fi
+    # The wrapper records the end (exit code, exit look) and stops its sampler.
+    if listen "$1"; then await "$KILL_WAIT_CS" "$KILL_WAIT_CS" >/dev/null; fi
+    readf _rc "$1/exit_code"
+    if [ -z "$_rc" ]; then
+        stop_procs "$1"  # a wrapper that did not finish in time, and its sampler
+        [ "$_stopped" -gt 0 ] && [ "$said" = none ] && said="killed${_killed}"
+    elif [ "$said" = none ]; then
+        said=ended
+    fi
+    [ "$said" = none ] || gone "$1"
 }
 
 # start DIR MASK ENERGY IDLE_CS CPUS BINARY [ARGS...]
@@ -862,21 +913,7 @@ collect)
     collect "$dir" "$@"
     ;;
 kill)
-    # `true`, not `:`: a failed redirection of a special builtin ends the shell.
-    { true >"$dir.stop"; } 2>/dev/null || { mkdir -p "${dir%/*}" && true >"$dir.stop"; } 2>/dev/null
-    said=none
-    readf pid "$dir/pid"
-    if [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null; then said="killed $pid"; fi
-    # The wrapper records the end (exit code, exit look) and stops its sampler.
-    if listen "$dir"; then await "$KILL_WAIT_CS" "$KILL_WAIT_CS" >/dev/null; fi
-    readf rc "$dir/exit_code"
-    if [ -z "$rc" ]; then
-        stop_procs "$dir"  # a wrapper that did not finish in time, and its sampler
-        [ "$_stopped" -gt 0 ] && [ "$said" = none ] && said="killed${_killed}"
-    elif [ "$said" = none ]; then
-        said=ended
-    fi
-    [ "$said" = none ] || gone "$dir"
+    stop_trial "$dir"
     echo "$said"
     ;;
 make)
@@ -901,8 +938,12 @@ sweep)
         [ -d "$d" ] || continue
         readf rc "$d/exit_code"
         if [ -z "$rc" ]; then
-            stop_procs "$d"
-            n=$((n + _stopped))
+            # N counts the trial's processes alive when found, all stopped here.
+            for f in wrapper_pid sampler_pid pid; do
+                readf p "$d/$f"
+                [ -n "$p" ] && kill -0 "$p" 2>/dev/null && n=$((n + 1))
+            done
+            stop_trial "$d"
         fi
     done
     rm -rf "$dir"/* 2>/dev/null

@@ -232,6 +232,31 @@ def test_kill_stops_every_process_of_the_trial_and_a_late_launch_runs_nothing(
     assert parse_collected(out, MARK).state.exit_code == 4
 
 
+def test_sweep_stops_a_benchmark_its_wrapper_had_not_yet_recorded(tmp_path: Path) -> None:
+    """`harness clean` right after a launch: the benchmark had started, its `pid` not written.
+
+    Killing the wrapper alone left such a benchmark running with no file naming it
+    (a slow host showed it: `sleep 300` outlived `harness clean`); the wrapper is a
+    group leader (setsid), so sweep stops its group.
+    """
+    cmd = _scripts(tmp_path)
+    trial = tmp_path / "trials" / "t1"
+    subprocess.run(
+        [*cmd, "begin", str(trial), "1", "0", "200", MARK, "--no-before", "0", "--",
+         "sleep", "300"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    benchmark = int((trial / "pid").read_text())
+    wrapper = int((trial / "wrapper_pid").read_text())
+    (trial / "pid").unlink()  # the moment between its start and its record
+    swept = subprocess.run(
+        [*cmd, "sweep", str(tmp_path / "trials")], capture_output=True, text=True, timeout=30
+    ).stdout
+    assert swept.strip() == "swept 2"  # the wrapper and its sampler were found
+    assert not _alive(benchmark) and not _alive(wrapper)
+    assert list((tmp_path / "trials").iterdir()) == []
+
+
 @pytest.mark.skipif(shutil.which("mksh") is None, reason="needs mksh")
 def test_folders_made_ahead_are_used_and_a_used_one_is_made_anew(tmp_path: Path) -> None:
     """`make` gives each named trial its folder and bell in one call; a launch keeps such

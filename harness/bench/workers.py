@@ -90,13 +90,14 @@ class Progress:
         self._emit(message)
 
 
-def _work(
+def work(
     runner: TrialRunner,
     specs: Sequence[TrialSpec],
     sink: RecordSink,
     progress: Progress,
     stop: threading.Event,
 ) -> WorkerOutcome:
+    """One device's trials in order, each recorded as it ends; stops with the device."""
     serial = runner.plan_serial
     done = sink.completed_trial_ids()
     todo = [s for s in specs if s.trial_id not in done]
@@ -158,24 +159,43 @@ def measure_plan(
     done = sink.completed_trial_ids()
     total = sum(1 for t in plan.trials if t.trial_id not in done)
     progress = Progress(total, emit, several=len(plan.serials) > 1)
+    started = time.monotonic()
+
+    def job(runner: TrialRunner) -> WorkerOutcome:
+        return work(runner, plan.for_device(runner.plan_serial), sink, progress, stop)
+
+    outcomes = on_each_device(runners, plan.serials, job, stop)
+    log.info("trials finished in %.1f s", time.monotonic() - started)
+    return outcomes
+
+
+def on_each_device(
+    runners: Sequence[TrialRunner],
+    serials: Sequence[str],
+    job: Callable[[TrialRunner], WorkerOutcome],
+    stop: threading.Event,
+) -> list[WorkerOutcome]:
+    """`job` on each of these devices' runners at once, a daemon thread each, watched from here.
+
+    The outcomes come back in `serials` order; a job's HarnessError becomes its
+    outcome's `error`. On Ctrl-C, SIGTERM or a bug in a job, every device call
+    in flight is cut (module docstring) and the exception goes on.
+    """
     by_serial = {r.plan_serial: r for r in runners}
-    missing = [d for d in plan.serials if d not in by_serial]
+    missing = [d for d in serials if d not in by_serial]
     if missing:
         raise HarnessError(f"no prepared device for {', '.join(missing)}")
-    started = time.monotonic()
     results: dict[str, WorkerOutcome | BaseException] = {}
 
     def worker(serial: str) -> None:
         try:
-            results[serial] = _work(
-                by_serial[serial], plan.for_device(serial), sink, progress, stop
-            )
+            results[serial] = job(by_serial[serial])
         except BaseException as exc:  # handed to the main thread
             results[serial] = exc
 
     threads = [
         threading.Thread(target=worker, args=(serial,), name=f"device-{serial}", daemon=True)
-        for serial in plan.serials
+        for serial in serials
     ]
     for t in threads:
         t.start()
@@ -193,7 +213,7 @@ def measure_plan(
             t.join(STOP_JOIN_S)
         raise
     outcomes: list[WorkerOutcome] = []
-    for serial in plan.serials:
+    for serial in serials:
         got = results.get(serial)
         if isinstance(got, WorkerOutcome):
             outcomes.append(got)
@@ -202,5 +222,4 @@ def measure_plan(
         elif isinstance(got, BaseException):
             stop.set()
             raise got
-    log.info("trials finished in %.1f s", time.monotonic() - started)
     return outcomes

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 
 from harness.bench.plan import Plan, TrialSpec, added_round, trial_id
 from harness.bench.trial import TrialRunner
-from harness.bench.workers import WorkerOutcome, measure_plan
+from harness.bench.workers import Progress, WorkerOutcome, on_each_device, work
 from harness.compare.sequential import decide_pairs, precision, within_budget
+from harness.errors import HarnessError
 from harness.results.meta import ConfigStop, RunMeta, SequentialRecord
 from harness.results.schema import TrialRecord
 from harness.results.store import RunStore
@@ -178,7 +179,9 @@ def next_round(
         mine = [t for t in order if _device(t) == device]
         previous = known.get(_key(mine[-1]).split("|", 1)[1]) if mine else None
         by_config = {d.config: d for d in wants}
-        configs = added_round(list(by_config), seed=seed, salt=len(order), previous=previous)
+        # Salted with this device's trials so far: a device's rounds are the same
+        # whenever another device's rounds come in between.
+        configs = added_round(list(by_config), seed=seed, salt=len(mine), previous=previous)
         used = spent.get(device, 0.0)
         for config in configs:
             d = by_config[config]
@@ -250,54 +253,81 @@ def more_trials(
 ) -> list[WorkerOutcome]:
     """Add rounds of trials until every configuration of these devices has stopped.
 
-    `workers`: what the planned trials' workers did; returned with the added
-    trials' counts (and a lost device) added to them.
+    Each device goes through its rounds on its own: it decides from its own
+    records and runs its next round as soon as its last one ended, never
+    waiting for a slower phone's round. `workers`: what the planned trials'
+    workers did; returned with the added trials' counts (and a lost device)
+    added to them.
     """
     stop = stop or threading.Event()
-    devices = [r.plan_serial for r in runners]
     meta = store.meta
     if settings.more:
         meta = start_more(settings, store)
     since = meta.sequential.since if meta.sequential is not None else 0
     scope = meta.sequential.configs if meta.sequential is not None else None
     configs = [c for c in plan.configs() if scope is None or c.key in scope]
-    totals = {w.serial: w for w in workers}
-    rounds = 0
-    while not stop.is_set():
-        order = store.meta.order
-        specs = pending(order, plan, store.completed_trial_ids(), devices)
-        if not specs:
+    several = len(runners) > 1
+    # One device at a time reads meta.json `order` and appends its round to it.
+    turn = threading.Lock()
+
+    def next_trials(device: str, rounds: int) -> tuple[list[TrialSpec], bool]:
+        """This device's trials still to run: a stopped round's, else a new round's (True)."""
+        with turn:
+            order = store.meta.order
+            specs = pending(order, plan, store.completed_trial_ids(), [device])
+            if specs:
+                return specs, False
             records = store.records()
             judge = decide_ab if settings.until_decided else decide
-            decisions = judge(settings, records, devices, configs)
+            decisions = judge(settings, records, [device], configs)
             spent = spent_s(records, order, since)
             specs, stops = next_round(settings, decisions, order, spent, plan.seed)
-            # This pass decides for its configurations on the devices at hand; the
-            # others keep what they had.
-            before = meta.sequential.stops if meta.sequential is not None else {}
-            kept = {k: v for k, v in before.items() if not _ours(k, devices, scope)}
+            # This pass decides for its configurations on this device; the others
+            # keep what they had.
+            current = store.meta.sequential
+            kept = {
+                k: v
+                for k, v in (current.stops if current is not None else {}).items()
+                if not _ours(k, [device], scope)
+            }
             kept.update(stops)
             added = tuple(s.trial_id for s in specs)
-            record = SequentialRecord(since, kept, scope)
-            meta = store.update_meta(order=order + added, sequential=record)
-            if not specs:
-                break
-            rounds += 1
+            store.update_meta(order=order + added, sequential=SequentialRecord(since, kept, scope))
+        if specs:
+            who = f"{device}: " if several else ""
             undecided = len({s.config for s in specs})
             emit(
-                f"until decided: round {rounds}, {undecided} ABBA block(s) where arm B against "
-                f"arm A is neither slower, faster nor within ±{settings.equivalence * 100:g}%"
+                f"{who}until decided: round {rounds}, {undecided} ABBA block(s) where arm B "
+                f"against arm A is neither slower, faster nor within "
+                f"±{settings.equivalence * 100:g}%"
                 if settings.until_decided
-                else f"until confident: round {rounds}, {len(specs)} more trial(s): "
+                else f"{who}until confident: round {rounds}, {len(specs)} more trial(s): "
                 f"{undecided} configuration(s) not yet within ±{settings.target_ci * 100:g}%"
             )
-        done = measure_plan(
-            list(runners), Plan(plan.seed, tuple(specs)), store, emit=emit, stop=stop
-        )
-        for w in done:
-            _add(totals.setdefault(w.serial, WorkerOutcome(serial=w.serial, planned=0)), w)
-        if any(w.lost or w.error for w in done):
-            break
+        return specs, True
+
+    def rounds_on(runner: TrialRunner) -> WorkerOutcome:
+        total = WorkerOutcome(serial=runner.plan_serial, planned=0)
+        rounds = 0
+        while not stop.is_set():
+            specs, new = next_trials(runner.plan_serial, rounds + 1)
+            if not specs:
+                break
+            rounds += new
+            try:
+                done = work(runner, specs, store, Progress(len(specs), emit, several=several), stop)
+            except HarnessError as exc:  # this device's rounds end; the others go on
+                total.error = exc
+                break
+            _add(total, done)
+            if done.lost:
+                break
+        return total
+
+    serials = [r.plan_serial for r in runners]
+    totals = {w.serial: w for w in workers}
+    for more in on_each_device(runners, serials, rounds_on, stop):
+        _add(totals.setdefault(more.serial, WorkerOutcome(serial=more.serial, planned=0)), more)
     return list(totals.values())
 
 

@@ -17,8 +17,10 @@ the host (a budget smaller than any trial).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -137,6 +139,59 @@ def test_until_confident_leaves_fewer_noisy_configurations_in_the_same_trials(
         t.replace(seq["summary"][0]["device_serial"], again["summary"][0]["device_serial"], 1)
         for t in added
     ]
+
+
+def test_each_phone_goes_through_its_rounds_without_waiting_for_the_others(
+    make_sim: Callable[..., Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Phone A's first added trial is held open until phone B starts its second added round:
+    B's rounds must not wait for A's (rounds were once shared by all phones)."""
+    a: SimDevice = make_sim(faults={"synthetic": 3}, env=QUIET)  # CV 2%: rounds to go
+    b: SimDevice = make_sim(faults={"synthetic": 4}, env=QUIET)
+    planned = 3 * len(VARIANTS)  # 3 trials of each configuration, t1 only
+    # Under 6 trials no interval is bounded (docs/ci.md): every round 1 has each configuration.
+    second_round = planned + len(VARIANTS) + 1
+    released = threading.Event()
+    ended_by: list[str] = []
+
+    def release(why: str) -> None:
+        if not released.is_set():
+            ended_by.append(why)
+            released.set()
+            a.faults.set_hold(False)
+
+    starts_a = itertools.count(1)
+    starts_b = itertools.count(1)
+
+    def on_a(_event: object) -> None:
+        if next(starts_a) == planned + 1:
+            a.faults.set_hold(True)
+
+    def on_b(_event: object) -> None:
+        if next(starts_b) == second_round:
+            release("phone B's second added round")
+
+    a.faults.on("benchmark_start", on_a, every=True, match="--graph")
+    b.faults.on("benchmark_start", on_b, every=True, match="--graph")
+    # Should B never get there, A goes on after a while and the test fails, not hangs.
+    ceiling = threading.Timer(300, release, args=("the ceiling",))
+    ceiling.start()
+    try:
+        outcome, err = _run(f"{a.serial},{b.serial}", tmp_path / "runs", capsys, "--trials",
+                            "3", "--until-confident", threads="1")  # fmt: skip
+    finally:
+        ceiling.cancel()
+        release("the end of the run")
+    assert ended_by == ["phone B's second added round"], err[-3000:]
+    assert f"{b.serial}: until confident: round 2" in err
+    for row in outcome["summary"]:
+        assert row["stop_reason"] == "confident" and row["n_trials"] >= 6, row
+    meta = _meta(outcome)
+    records = [
+        json.loads(x) for x in (Path(outcome["run_dir"]) / "trials.jsonl").read_text().splitlines()
+    ]
+    assert sorted(r["trial_id"] for r in records) == sorted(meta["order"])
+    assert len(meta["sequential"]["stops"]) == 2 * len(VARIANTS)
 
 
 def test_a_budget_smaller_than_a_trial_adds_nothing_and_says_so(

@@ -10,7 +10,7 @@ import pytest
 
 from harness.bench.plan import TrialSpec
 from harness.bench.trial import TrialRunner
-from harness.bench.workers import MAKE_AHEAD_FROM, Progress, WorkerOutcome, _work
+from harness.bench.workers import MAKE_AHEAD_FROM, Progress, WorkerOutcome, work
 from harness.errors import DeviceError, DeviceLostError, SessionAborted
 from harness.results.schema import TrialRecord
 from harness.vocab import Config
@@ -50,7 +50,7 @@ def _specs(n: int) -> list[TrialSpec]:
 
 
 def _run(runner: _Runner, n: int) -> WorkerOutcome:
-    return _work(
+    return work(
         cast(TrialRunner, runner), _specs(n), _Sink(), Progress(n, lambda _m: None),
         threading.Event(),
     )  # fmt: skip

@@ -13,6 +13,8 @@ runs the model changes only how long they last.
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +44,23 @@ def _records(run_dir: Path) -> list[dict[str, Any]]:
     return sorted((json.loads(line) for line in lines), key=lambda r: r["started_at"])
 
 
-def _truths_mj(dev: SimDevice, trials: int, runs: int) -> list[float]:
-    """What the model charged the last `trials` benchmark processes' timed runs, per run."""
+def _truths_mj(dev: SimDevice, records: list[dict[str, Any]], runs: int) -> list[float]:
+    """What the model charged each record's benchmark process for its timed runs, per run.
+
+    A record's process is the last one that started within the trial's span (a
+    trial launched again after its first process vanished has two): the ledger's
+    start is this host's monotonic clock, the record's span its wall clock.
+    """
     timed = [p for p in dev.power.processes() if p.cpu_ns_by_phase.get("timed", 0) > 0]
-    assert len(timed) >= trials
-    return [p.uws_by_phase["timed"] / 1000 / runs for p in timed[-trials:]]
+    wall_minus_mono = time.time() - time.monotonic()
+    truths = []
+    for record in records:
+        began = datetime.fromisoformat(record["started_at"]).timestamp()
+        ended = datetime.fromisoformat(record["finished_at"]).timestamp()
+        ours = [p for p in timed if began - 0.5 <= p.start / 1e9 + wall_minus_mono <= ended]
+        assert ours, (record["trial_id"], [p.start for p in timed])
+        truths.append(ours[-1].uws_by_phase["timed"] / 1000 / runs)
+    return truths
 
 
 def test_pixel6_run_records_each_trials_rail_energy(
@@ -58,7 +72,7 @@ def test_pixel6_run_records_each_trials_rail_energy(
     assert outcome.status == "complete" and outcome.exit_code == 0, outcome
     records = _records(outcome.run_dir)
     rails = [r.name for r in profiles.PIXEL6_POWER.rails]
-    for record, truth in zip(records, _truths_mj(dev, 2, runs), strict=True):
+    for record, truth in zip(records, _truths_mj(dev, records, runs), strict=True):
         assert record["energy_reason"] is None, record["energy_reason"]
         assert record["energy_source"] == "odpm" and record["energy_biased"] is False
         assert record["energy_mj"] == pytest.approx(truth, rel=0.05), record
@@ -184,7 +198,7 @@ def test_pixel1_unplugged_gauge_measures_the_timed_runs(make_sim, tmp_path: Path
     runs = 6000
     outcome = run(_settings(dev.serial, tmp_path, trials=1, runs=runs))
     (record,) = _records(outcome.run_dir)
-    (truth,) = _truths_mj(dev, 1, runs)
+    (truth,) = _truths_mj(dev, [record], runs)
     assert record["energy_reason"] is None, record["energy_reason"]
     assert record["energy_source"] == "fuel_gauge" and record["energy_biased"] is False
     assert record["energy_mj"] == pytest.approx(truth, rel=0.05), record

@@ -3,6 +3,9 @@
 `keras.applications.MobileNetV2` and `MobileNet` (V1) with the variant's depth
 multiplier (`alpha`) and a square input; random weights unless the user gives a
 local weights file, since latency and cost do not depend on the weight values.
+The random weights are seeded, so one recipe converts to the same file on every
+host with the same TensorFlow (its sha256 names the model on the phone and in
+the records).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from harness.errors import ModelError
 
 _BUILDERS = {"v1": "MobileNet", "v2": "MobileNetV2"}
+WEIGHTS_SEED = 0  # the random weights' seed, set before each build
 
 
 def build_keras_model(
@@ -30,6 +34,9 @@ def build_keras_model(
         builder = getattr(keras.applications, _BUILDERS[family])
     except KeyError:
         raise ValueError(f"unknown family {family!r}") from None
+    # Python's, NumPy's and the backend's generators: this runs in a conversion
+    # worker process (harness.convert.worker), so nothing else draws from them.
+    keras.utils.set_random_seed(WEIGHTS_SEED)
     model = builder(
         alpha=depth_multiplier,
         input_shape=(resolution, resolution, 3),

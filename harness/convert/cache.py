@@ -36,7 +36,9 @@ from harness.outputs import write_atomic
 from harness.stored import OPTIONAL, Stored
 
 # Bump when harness code changes what a recipe produces (invalidates old entries).
-RECIPE_FORMAT = 1
+# 2: random weights are seeded (harness.convert.build.WEIGHTS_SEED); a format-1
+# entry holds weights no other host can reproduce.
+RECIPE_FORMAT = 2
 MODELS_SUBDIR = "models"
 LOCK_NAME = ".store.lock"  # hidden, like the temporary files; stores take it in turn
 

@@ -191,6 +191,22 @@ ticks() {
     return 0
 }
 
+# proc_state STAT_FILE: sets _pst to a process's state letter and _pgrp to its
+# process group (proc(5) fields 3 and 5), both empty when it is gone.
+proc_state() {
+    _pst=""
+    _pgrp=""
+    readf _ps "$1"
+    [ -n "$_ps" ] || return 0
+    set -f
+    # shellcheck disable=SC2086
+    set -- ${_ps##*) }
+    set +f
+    _pst=$1
+    _pgrp=${3:-}
+    return 0
+}
+
 # reaped_ticks: sets _reaped to this shell's cutime + cstime (proc(5) fields 16
 # and 17): the CPU ticks of its children that have ended and been reaped.
 reaped_ticks() {
@@ -730,9 +746,8 @@ stop_procs() {
         [ -n "$_p" ] || continue
         _g=$_p
         if [ "$_f" = wrapper_pid ]; then
-            readf _ps "/proc/$_p/stat"
-            # shellcheck disable=SC2086 # split on purpose: state ppid pgrp ...
-            [ -n "$_ps" ] && set -- "$1" ${_ps##*) } && [ "${4:-}" = "$_p" ] && _g=-$_p _grp=$_p
+            proc_state "/proc/$_p/stat"
+            [ "$_pgrp" = "$_p" ] && _g=-$_p _grp=$_p
         fi
         if kill -9 "$_g" 2>/dev/null; then
             _stopped=$((_stopped + 1))
@@ -754,9 +769,8 @@ gone() {
         readf _p "$1/$_f"
         [ -n "$_p" ] || continue
         while :; do
-            readf _ps "/proc/$_p/stat"
-            [ -n "$_ps" ] || break
-            case ${_ps##*) } in Z*) break ;; esac
+            proc_state "/proc/$_p/stat"
+            [ -n "$_pst" ] && [ "$_pst" != Z ] || break
             uptime_cs
             [ "$_cs" -lt "$_until" ] || break
             sleep 0.01
@@ -773,9 +787,8 @@ gone() {
 # in_group PGID: whether a live (not zombie) process is in that process group.
 in_group() {
     for _s in /proc/[0-9]*/stat; do
-        readf _ps "$_s"
-        # shellcheck disable=SC2086 # split on purpose: state ppid pgrp ...
-        [ -n "$_ps" ] && set -- "$1" ${_ps##*) } && [ "$4" = "$1" ] && [ "$2" != Z ] && return 0
+        proc_state "$_s"
+        [ "$_pgrp" = "$1" ] && [ "$_pst" != Z ] && return 0
     done
     return 1
 }

@@ -125,6 +125,15 @@ def test_script_runs_detached_and_reports(tmp_path: Path) -> None:
     assert list((tmp_path / "trials").iterdir()) == []
 
 
+def _begin_detached(cmd: list[str], trial: Path) -> None:
+    """A trial of `sleep 300` left running detached, with its sampler (one cpu: 0)."""
+    subprocess.run(
+        [*cmd, "begin", str(trial), "1", "0", "200", MARK, "--no-before", "0", "--",
+         "sleep", "300"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+
+
 def _scripts(tmp_path: Path) -> list[str]:
     scripts = tmp_path / "scripts"
     scripts.mkdir()
@@ -196,11 +205,7 @@ def test_kill_stops_every_process_of_the_trial_and_a_late_launch_runs_nothing(
     after it (a launch that was on its way when the run stopped) starts nothing."""
     cmd = _scripts(tmp_path)
     trial = tmp_path / "trials" / "t1"
-    subprocess.run(
-        [*cmd, "begin", str(trial), "1", "0", "200", MARK, "--no-before", "0", "--",
-         "sleep", "300"],
-        capture_output=True, text=True, timeout=30, check=True,
-    )  # fmt: skip
+    _begin_detached(cmd, trial)
     pids = [int((trial / name).read_text()) for name in ("wrapper_pid", "sampler_pid", "pid")]
     said = subprocess.run(
         [*cmd, "kill", str(trial)], capture_output=True, text=True, timeout=30
@@ -232,6 +237,7 @@ def test_kill_stops_every_process_of_the_trial_and_a_late_launch_runs_nothing(
     assert parse_collected(out, MARK).state.exit_code == 4
 
 
+@pytest.mark.skipif(shutil.which("mksh") is None, reason="needs mksh")
 def test_sweep_stops_a_benchmark_its_wrapper_had_not_yet_recorded(tmp_path: Path) -> None:
     """`harness clean` right after a launch: the benchmark had started, its `pid` not written.
 
@@ -241,11 +247,7 @@ def test_sweep_stops_a_benchmark_its_wrapper_had_not_yet_recorded(tmp_path: Path
     """
     cmd = _scripts(tmp_path)
     trial = tmp_path / "trials" / "t1"
-    subprocess.run(
-        [*cmd, "begin", str(trial), "1", "0", "200", MARK, "--no-before", "0", "--",
-         "sleep", "300"],
-        capture_output=True, text=True, timeout=30, check=True,
-    )  # fmt: skip
+    _begin_detached(cmd, trial)
     benchmark = int((trial / "pid").read_text())
     wrapper = int((trial / "wrapper_pid").read_text())
     (trial / "pid").unlink()  # the moment between its start and its record

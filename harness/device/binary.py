@@ -8,7 +8,8 @@ the first line it prints and the flags its --help lists. So results always
 say what produced them, and a stand-in is never reported as the official
 tool: kind "stand-in" when it says so on its first line, "official" when its
 sha256 is one `harness fetch-binary` took from the official nightly bucket,
-"unknown" otherwise.
+"unknown" otherwise. LiteRT's CompiledModel tool, also named benchmark_model,
+is refused here: it is another measurement, which the harness does not read.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ DEVICE_NAME = "bin/benchmark_model"
 INSTALLED_CANDIDATES = ("/data/local/tmp/benchmark_model", "/system/bin/benchmark_model")
 PROBE_TIMEOUT_S = 60.0
 _BEGIN, _END = "__harness_help_begin__", "__harness_help_end__"
+# LiteRT also ships a `benchmark_model` built from `litert/tools/benchmark_litert_model`
+# (storage.googleapis.com/litert/binaries/..., the one LiteRT's own docs now name): it
+# runs models through the CompiledModel API, not the TFLite interpreter the harness
+# measures and proves, with other accelerator flags and another summary. Of the two
+# tools' --help listings only its own has these (LiteRT sources, 2025-2026).
+COMPILED_MODEL_FLAGS = frozenset({"dispatch_library_path", "compiler_plugin_library_path"})
 # A flag in a usage listing: "--num_runs=50  int32 ..." at the start of a line,
 # after the tool's optional log prefix (current builds log usage as "ERROR: ").
 _FLAG = re.compile(
@@ -152,6 +159,16 @@ def prepare_binary(
             serial=session.serial,
             command=f"{device_path} --help",
             hint="use a build for the device's ABI (`harness fetch-binary`) with "
+            "--benchmark-binary PATH",
+        )
+    if flags & COMPILED_MODEL_FLAGS:
+        raise BinaryError(
+            "is LiteRT's CompiledModel benchmark_model (its --help lists "
+            f"--{min(flags & COMPILED_MODEL_FLAGS)}), not the TFLite interpreter's "
+            "benchmark_model that the harness drives, reads and proves: its accelerator "
+            "flags and its summary differ, and so would what it measures",
+            path=device_path,
+            hint="run `harness fetch-binary` and pass the file it prints with "
             "--benchmark-binary PATH",
         )
     if not flags:

@@ -24,6 +24,8 @@ from harness.sim import SimDevice
 
 pytestmark = pytest.mark.integration
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
+
 
 def _open(sim: SimDevice) -> DeviceSession:
     [session] = connect([sim.serial])
@@ -63,6 +65,21 @@ def test_wrong_abi_is_refused_before_any_push(sim: SimDevice, tmp_path: Path) ->
     not_elf.write_text("#!/bin/sh\necho hi\n")
     with pytest.raises(BinaryError, match="not an ELF"):
         prepare_binary(session, not_elf)
+
+
+def test_litert_compiled_model_tool_is_refused_with_the_way_out(make_sim) -> None:
+    """LiteRT's other benchmark_model (CompiledModel API) is told apart by its --help."""
+    sim = make_sim()
+    listing = (DATA / "litert_compiled_model_help.txt").read_text()
+    tool = sim.root / "system" / "bin" / "benchmark_model"
+    # The device runs this file as its installed tool: it prints that tool's listing.
+    tool.write_text(f"#!/system/bin/sh\ncat <<'LISTING'\n{listing}LISTING\nexit 1\n")
+    session = _open(sim)
+    with pytest.raises(BinaryError, match="CompiledModel benchmark_model") as info:
+        prepare_binary(session, None)
+    assert "/system/bin/benchmark_model" in str(info.value)
+    assert "--compiler_plugin_library_path" in str(info.value)
+    assert "fetch-binary" in str(info.value)
 
 
 def test_pushed_binary_is_identified_from_the_device(

@@ -8,11 +8,15 @@ statistics line.
 
 from __future__ import annotations
 
+from harness.logs.verdict import COMPILED_MODEL_LOG
 from harness.results.schema import Figures
 
 
-def absent_figures(status: str, era: str | None, out: Figures) -> list[str]:
-    """One sentence per group of absent figures of a run that did measure a latency."""
+def absent_figures(
+    status: str, era: str | None, out: Figures, *, compiled_model: bool = False
+) -> list[str]:
+    """One sentence per group of absent figures of a run that did measure a latency
+    (`compiled_model`: LiteRT's CompiledModel tool printed the log)."""
     if status != "ok":
         return []  # a failed run's error says what happened; listing absent figures adds noise
     warnings: list[str] = []
@@ -30,14 +34,20 @@ def absent_figures(status: str, era: str | None, out: Figures) -> list[str]:
         # init_us and first_us may still come from the session line and the warm-up.
         names = ("init_us", "first_us", "warmup_avg_us", "inference_avg_us")
         missing = ", ".join(name for name in names if getattr(out, name) is None)
-        warnings.append(
-            f"{missing} absent: no summary line (Inference timings in us / Average inference "
-            "timings in us); the log was cut or filtered before it"
+        why = (
+            f"{COMPILED_MODEL_LOG}; the figures come from its count= lines"
+            if compiled_model
+            else "no summary line (Inference timings in us / Average inference timings in "
+            "us); the log was cut or filtered before it"
         )
+        warnings.append(f"{missing} absent: {why}")
     no_memory = out.mem_init_mb is None and out.mem_overall_mb is None
     if era == "2020+" and no_memory and out.peak_mem_mb is None:
-        warnings.append(
-            "mem_init_mb, mem_overall_mb absent: no memory footprint line (the tool prints "
-            "none where it cannot read its RSS, e.g. on Windows, or the log was cut)"
+        why = (
+            COMPILED_MODEL_LOG
+            if compiled_model
+            else "no memory footprint line (the tool prints none where it cannot read its "
+            "RSS, e.g. on Windows, or the log was cut)"
         )
+        warnings.append(f"mem_init_mb, mem_overall_mb absent: {why}")
     return warnings

@@ -16,6 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# The first line of the summary block of LiteRT's *CompiledModel* benchmark_model
+# (`litert/tools/benchmark_litert_model.h`), a tool of the same name whose shared base
+# prints the same `Running benchmark` and `count=` lines but no `Inference timings`.
+COMPILED_MODEL_SUMMARY = "========== BENCHMARK RESULTS =========="
+
 NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?nan|[-+]?inf"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")

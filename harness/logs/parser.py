@@ -41,7 +41,7 @@ from harness.logs.accelerator import Accelerator
 from harness.logs.delegates import ASKED, FAILED, DelegateLog
 from harness.logs.delegation import delegation_warnings, prove
 from harness.logs.figures import Era, ParsedOutput, PhaseStats
-from harness.logs.lineforms import COUNT, FORMS, RUNNING, normalise
+from harness.logs.lineforms import COMPILED_MODEL_SUMMARY, COUNT, FORMS, RUNNING, normalise
 from harness.logs.optable import OpTableReader
 from harness.logs.scan import (
     KEYWORDS,
@@ -124,6 +124,7 @@ class _Run:
         self.phases: list[PhaseStats | None] = []  # per Running line (None until its count=)
         self.loose: list[PhaseStats] = []  # count= lines before any Running line (grep'd logs)
         self.saw_start = self.saw_prefix = self.in_profile = False
+        self.compiled_model = False  # LiteRT's CompiledModel tool's summary block was seen
         self.ended = False  # its summary line was printed: what begins a run now is another's
         self.after = 0  # runs before it found by their summary, not by a STARTING! line
         self.never_started: str | None = None  # the shell's or linker's word, from the tail
@@ -260,6 +261,9 @@ class LogReader:
                 run.phases.append(None)
                 return
         if text[:1] in "=O" and ("Profiling Info" in text or text[:5] == "====="):
+            if text == COMPILED_MODEL_SUMMARY:
+                run.compiled_model = True
+                return
             run.in_profile = True
         if severity == "FATAL":
             _keep(run.fatal, text)
@@ -407,11 +411,14 @@ class LogReader:
         evidence = Evidence(
             run.fatal, run.hard, run.errors, run.running, run.saw_start, list(run.tail),
             unusable=dropped.get("avg_us"), never_started=run.never_started,
+            compiled_model=run.compiled_model,
         )  # fmt: skip
         out.status, out.error = verdict(out, exit_code, evidence)
         out.evidence = run.delegation.freeze(graph_ready=run.measured)
         proof = out.delegation = prove(out, accelerator)
-        warnings = [*absent_figures(out.status, out.era, out.figures)]
+        warnings = absent_figures(
+            out.status, out.era, out.figures, compiled_model=run.compiled_model
+        )
         warnings += delegation_warnings(out, proof)
         warnings += [f"{why}: left out" for why in dropped.values()]
         if out.invocations > 1:

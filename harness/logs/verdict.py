@@ -13,6 +13,12 @@ from dataclasses import dataclass
 
 from harness.logs.figures import Era, ParsedOutput
 
+# What a log of LiteRT's CompiledModel benchmark_model is, wherever the parser says so.
+COMPILED_MODEL_LOG = (
+    "LiteRT's CompiledModel benchmark_model printed this log (its BENCHMARK RESULTS block): "
+    "another tool than the TFLite interpreter's benchmark_model, whose summary the harness "
+    "does not read"
+)
 TIMEOUT_EXIT_CODE = 124  # what `timeout(1)` (toybox and coreutils) exits with
 # What the shell, toybox's taskset or bionic's linker says when the binary cannot start: mksh
 # (Android's /system/bin/sh) `inaccessible or not found`, `can't execute: Permission denied`,
@@ -65,6 +71,7 @@ class Evidence:
     tail: list[str]  # the last messages, for an error text
     unusable: str | None = None  # why the log's latency cannot be a result (inf, count=0)
     never_started: str | None = None  # the line saying the binary could not start
+    compiled_model: bool = False  # LiteRT's CompiledModel tool printed it (its summary block)
 
 
 def _tail(run: Evidence) -> str:
@@ -104,4 +111,6 @@ def verdict(out: ParsedOutput, exit_code: int | None, run: Evidence) -> tuple[st
             else "start-up"
         )
         return "parse_error", f"truncated output: stopped during {phase}; {_tail(run)}"
+    if run.compiled_model:
+        return "parse_error", f"{COMPILED_MODEL_LOG}, and no count= line; {_tail(run)}"
     return "parse_error", f"no benchmark_model output recognised; {_tail(run)}"

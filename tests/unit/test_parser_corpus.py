@@ -34,7 +34,7 @@ REQUIRED = {
     "crash-during-warmup": 1, "abort": 1, "truncated": 3, "crlf": 1, "sci-notation": 2,
     "count1-warmup": 2, "failed": 2, "era-2018": 2, "era-2019": 1,
     "logcat-android-studio-time": 2, "markdown-backticks": 1, "never-started": 3,
-    "delegate-failed": 3, "two-runs-no-starting": 1,
+    "delegate-failed": 3, "two-runs-no-starting": 1, "litert-compiled-model": 2,
 }  # fmt: skip
 
 

@@ -284,12 +284,15 @@ class LogReader:
         """A STARTING! line: a new invocation; the stand-in's identity line stays with it.
 
         Lines before the first STARTING! may hold a whole earlier run whose own
-        STARTING! was cut off a paste; that counts as a run too.
+        STARTING! was cut off a paste; that counts as a run too. Any later STARTING!
+        begins afresh, as the block reader does (it skips what lies between two
+        starts): nothing of the lines before it, nor their count, joins its run.
         """
         run = self.run
+        first = self.invocations == 0
         earlier = run.saw_start or bool(run.running or run.loose)
-        self.invocations += 1 + int(earlier and self.invocations == 0)
-        if earlier:
+        self.invocations += 1 + int(earlier and first)
+        if earlier or not first:
             mark = self._last_message.startswith(STAND_IN_MARK)
             self.run = _Run(self._last_message if mark else None)
             self._started_at = self._offset

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.logs.parser import parse
+from harness.logs.parser import parse, parse_lines
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
 
@@ -207,6 +208,19 @@ def test_merged_and_separate_streams_agree() -> None:
     separate = parse(stdout, stderr, exit_code=1).to_dict()
     merged = parse(stdout + stderr, "", exit_code=1).to_dict()
     assert separate == merged
+
+
+def test_lines_between_two_runs_join_neither_whichever_reader_reads_them() -> None:
+    """After a run's summary, a `Use gpu` echo and an error begin a run without STARTING!
+    (its other lines cut from a paste); the next STARTING! run is a CPU one on its own."""
+    first, _ = _read("era2020_ti_am62_xnnpack.log")
+    last, _ = _read("era2020_ti_am62_cpu.log")
+    text = first + "INFO: Use gpu: [1]\nERROR: Failed to create GPU delegate\n" + last
+    by_line = parse_lines(io.StringIO(text), exit_code=0)
+    by_block = parse(text, exit_code=0)
+    assert by_line.to_dict() == by_block.to_dict()
+    assert by_line.invocations == 2 and by_line.status == "ok"
+    assert by_line.delegation.accelerator == "cpu"  # not the cut run's `Use gpu`
 
 
 def test_log_of_several_runs_is_read_from_the_last() -> None:

@@ -7,10 +7,10 @@ open with `render()` at that moment: a read computes the value, nothing polls
 in between. `cat`, mksh's `read` and the sync service read it like a file.
 
 A reader sees the end of its answer only when no writer holds the fifo, so the
-next answer waits until every reader of this one has closed it: the kernel's
-own open and close events on the fifo (inotify) say when. A reader that is
-slow to read its end (a loaded host) would otherwise be handed the next answer
-too, as more of its file.
+next answer waits until the reader of this one has closed it: the kernel's own
+close event on the fifo (inotify) says when. A reader that is slow to read its
+end (a loaded host) would otherwise be handed the next answer too, as more of
+its file.
 """
 
 from __future__ import annotations
@@ -31,19 +31,19 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 2.0
 # A reader that holds the fifo this long after its answer is taken to be stuck (a
 # process that never closes it): the next reader is served rather than left waiting.
-STUCK_READER_S = 10.0
-# inotify(7): the events counted, and the queue's overflow.
-IN_CLOSE_WRITE, IN_CLOSE_NOWRITE, IN_OPEN, IN_Q_OVERFLOW = 0x08, 0x10, 0x20, 0x4000
+STUCK_READER_S = 60.0
+# inotify(7): a close of a read-only open, and the queue's overflow.
+IN_CLOSE_NOWRITE, IN_Q_OVERFLOW = 0x10, 0x4000
 IN_CLOEXEC = os.O_CLOEXEC
 _EVENT = struct.Struct("iIII")  # wd, mask, cookie, len (then len bytes of name)
 
 
-class OpenCount:
-    """How many opens of one path are not closed yet, from the kernel's inotify events.
+class ReaderCloses:
+    """How many times a reader has closed one path, from the kernel's inotify events.
 
-    Every open counts (the server's own too), and every close: the count is
-    the number of file descriptions that hold the path now, as far as the
-    events read so far tell.
+    Only closes of read-only opens count. Opens cannot be counted: inotify
+    merges two identical events in a row (the server's open and its reader's),
+    and a close of a reader always follows its own open.
     """
 
     def __init__(self, path: Path) -> None:
@@ -51,14 +51,12 @@ class OpenCount:
         fd = libc.inotify_init1(IN_CLOEXEC)
         if fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1")
-        mask = IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE
-        if libc.inotify_add_watch(fd, os.fsencode(path), mask) < 0:
+        if libc.inotify_add_watch(fd, os.fsencode(path), IN_CLOSE_NOWRITE) < 0:
             err = ctypes.get_errno()
             os.close(fd)
             raise OSError(err, f"inotify_add_watch {path}")
         self.fd = fd
-        self.held = 0
-        self.read_closes = 0  # closes of a read-only open: a reader done with its answer
+        self.count = 0
         self.overflowed = False
 
     def wait(self, timeout_s: float) -> None:
@@ -71,12 +69,8 @@ class OpenCount:
         while at + _EVENT.size <= len(data):
             _wd, mask, _cookie, length = _EVENT.unpack_from(data, at)
             at += _EVENT.size + length
-            if mask & IN_OPEN:
-                self.held += 1
-            if mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE):
-                self.held -= 1
             if mask & IN_CLOSE_NOWRITE:
-                self.read_closes += 1
+                self.count += 1  # two readers' closes in a row may come as one: one is enough
             if mask & IN_Q_OVERFLOW:
                 self.overflowed = True
 
@@ -87,14 +81,17 @@ class OpenCount:
 class LiveFile:
     """Serves one fifo at `path` with `render()` until stopped."""
 
-    def __init__(self, path: Path, render: Callable[[], str]) -> None:
+    def __init__(
+        self, path: Path, render: Callable[[], str], *, stuck_after_s: float | None = STUCK_READER_S
+    ) -> None:
         self.path = path
         self.render = render
+        self.stuck_after_s = stuck_after_s  # None: wait for every reader, however long
         self._stop = threading.Event()
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             os.mkfifo(path, 0o644)
-        self._opens = OpenCount(path)  # before the thread: no open goes uncounted
+        self._closes = ReaderCloses(path)  # before the thread: no close goes unseen
         self._thread = threading.Thread(
             target=self._serve, name=f"sim-live-{path.name}", daemon=True
         )
@@ -123,35 +120,27 @@ class LiveFile:
                     os.close(fd)
                 self._until_released()
         finally:
-            self._opens.close()
+            self._closes.close()
 
     def _until_released(self) -> None:
-        """Wait until the reader of the answer just given has closed the fifo, and nothing
-        else holds it (or the file stops).
-
-        A reader's open event may come after the server's own close (the kernel
-        reports an open once the opening thread runs on), so the count alone can
-        read zero too early: a reader's close must have been seen as well, and
-        a reader's open is always reported before its close.
-        """
+        """Wait until the reader of the answer just given has closed the fifo (or the file
+        stops). Readers that opened together share one answer and close in any order:
+        the first close ends the wait."""
         since = time.monotonic()
-        closes = self._opens.read_closes
-        while not self._stop.is_set():
-            self._opens.wait(1.0)  # returns at the first events: a close, typically
-            if self._opens.overflowed:
-                # Events were lost, so the count is unknown: start again from no open.
+        seen = self._closes.count
+        while not self._stop.is_set() and self._closes.count == seen:
+            self._closes.wait(1.0)  # returns at the first event: the reader's close
+            if self._closes.overflowed:
+                # Events were lost, the close among them perhaps: go on as if seen.
                 log.warning("live file %s: inotify queue overflowed", self.path)
-                self._opens.held, self._opens.overflowed = 0, False
-                return
-            if self._opens.held <= 0 and self._opens.read_closes > closes:
+                self._closes.overflowed = False
                 return
             waited = time.monotonic() - since
-            if waited >= STUCK_READER_S:
+            if self.stuck_after_s is not None and waited >= self.stuck_after_s:
                 log.warning(
                     "live file %s: a reader has held it %g s after its answer; serving on",
                     self.path, waited,
                 )  # fmt: skip
-                self._opens.held = 0
                 return
 
     @property

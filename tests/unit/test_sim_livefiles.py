@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import select
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ LOOK_S = 0.5
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[LiveFile]:
     count = itertools.count(1)
-    served = LiveFile(tmp_path / "counter", lambda: f"{next(count)}\n")
+    # No stuck-reader limit: a starved test thread must not look like a stuck reader.
+    served = LiveFile(tmp_path / "counter", lambda: f"{next(count)}\n", stuck_after_s=None)
     yield served
     served.stop()
 
@@ -35,6 +37,11 @@ def test_a_reader_that_holds_the_file_gets_its_end_not_the_next_answer(live: Liv
     first = os.open(live.path, os.O_RDONLY)
     try:
         assert os.read(first, 100) == b"1\n"
+        # The server has closed its end of the answer (a reader opening before that would
+        # join this answer, as with any fifo): the first reader's end hangs up.
+        hangup = select.poll()
+        hangup.register(first, select.POLLHUP)
+        assert hangup.poll(CEILING_S * 1000)
         got: list[str] = []
         served = threading.Event()
 

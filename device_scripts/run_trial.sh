@@ -176,47 +176,26 @@ counters() {
     done </proc/stat
 }
 
-# ticks PID: sets _self to PID's utime + stime (its CPU ticks so far, all its
-# threads), empty when it is gone. Fields after "(comm) " (comm may hold
-# spaces): state first, utime and stime 12th and 13th (14 and 15 of proc(5)).
-ticks() {
+# pid_stat STAT_FILE: reads a process's /proc/PID/stat once, the one reader of it:
+# _pst its state letter and _pgrp its process group (proc(5) fields 3 and 5), _self
+# its utime + stime (14 and 15: its CPU ticks so far, all its threads), _reaped its
+# cutime + cstime (16 and 17: the ticks of its children that have ended and been
+# reaped); all empty when it is gone. Fields are split after "(comm) " (comm may
+# hold spaces), so the state is the first.
+pid_stat() {
+    _pst=""
+    _pgrp=""
     _self=""
-    readf _ps "/proc/$1/stat"
+    _reaped=""
+    readf _ps "$1"
     [ -n "$_ps" ] || return 0
     set -f  # split on purpose, never globbed
     # shellcheck disable=SC2086
     set -- ${_ps##*) }
     set +f
-    [ $# -ge 13 ] && _self=$((${12} + ${13}))
-    return 0
-}
-
-# proc_state STAT_FILE: sets _pst to a process's state letter and _pgrp to its
-# process group (proc(5) fields 3 and 5), both empty when it is gone.
-proc_state() {
-    _pst=""
-    _pgrp=""
-    readf _ps "$1"
-    [ -n "$_ps" ] || return 0
-    set -f
-    # shellcheck disable=SC2086
-    set -- ${_ps##*) }
-    set +f
     _pst=$1
     _pgrp=${3:-}
-    return 0
-}
-
-# reaped_ticks: sets _reaped to this shell's cutime + cstime (proc(5) fields 16
-# and 17): the CPU ticks of its children that have ended and been reaped.
-reaped_ticks() {
-    _reaped=""
-    readf _ps "/proc/$$/stat"
-    [ -n "$_ps" ] || return 0
-    set -f
-    # shellcheck disable=SC2086
-    set -- ${_ps##*) }
-    set +f
+    [ $# -ge 13 ] && _self=$((${12} + ${13}))
     [ $# -ge 15 ] && _reaped=$((${14} + ${15}))
     return 0
 }
@@ -343,7 +322,7 @@ watch() {
             _due=$((_cs + SAMPLE_CS))
             kill -0 "$PPID" 2>/dev/null || break
             counters --clocks "$@"
-            ticks "$_p"
+            pid_stat "/proc/$_p/stat"
             [ -n "$_self" ] && echo "sample $_line self=$_self" >>"$_o"
         fi
         nap "$POLL_S"
@@ -401,7 +380,7 @@ sample() {
         [ "$_k" = Cpus_allowed_list: ] && _al=$_v
     done <"/proc/$_p/status" 2>/dev/null
     counters "$@"
-    ticks "$_p"
+    pid_stat "/proc/$_p/stat"
     if [ -n "$_self" ]; then
         echo "affinity mask=${_am##*: } list=$_al" >>"$_o"
         echo "sample at=start $_line self=$_self" >>"$_o"
@@ -418,7 +397,7 @@ sample() {
         # The wrapper gone (killed): no TERM will come.
         kill -0 "$PPID" 2>/dev/null || break
         counters --clocks "$@"
-        ticks "$_p"
+        pid_stat "/proc/$_p/stat"
         # Empty once the benchmark has ended: then only the wrapper's TERM is awaited.
         [ -n "$_self" ] && echo "sample $_line self=$_self" >>"$_o"
     done
@@ -488,7 +467,7 @@ wrap() {
     [ "$SAMPLE_S" != 0 ] && others_mask "$_mask" && [ -n "$_others" ] && _pin="taskset $_others"
     now >"$_d/start"
     if [ "$SAMPLE_S" != 0 ]; then
-        reaped_ticks  # after `now`, which may fork `date`
+        pid_stat "/proc/$$/stat"  # _reaped: after `now`, which may fork `date`
         _before=$_reaped
     fi
     taskset "$_mask" "$@" >"$_d/stdout" 2>"$_d/stderr" </dev/null 4>&- &
@@ -515,7 +494,7 @@ wrap() {
         energy_read exit
         _eexit=$_eline
     fi
-    [ -n "$_before" ] && reaped_ticks  # before `now`, which may fork `date`
+    [ -n "$_before" ] && pid_stat "/proc/$$/stat"  # _reaped: before `now`, which may fork `date`
     now >"$_d/end"
     _exit=""
     if [ -n "$_before" ] && [ -n "$_reaped" ]; then
@@ -746,7 +725,7 @@ stop_procs() {
         [ -n "$_p" ] || continue
         _g=$_p
         if [ "$_f" = wrapper_pid ]; then
-            proc_state "/proc/$_p/stat"
+            pid_stat "/proc/$_p/stat"
             [ "$_pgrp" = "$_p" ] && _g=-$_p _grp=$_p
         fi
         if kill -9 "$_g" 2>/dev/null; then
@@ -769,7 +748,7 @@ gone() {
         readf _p "$1/$_f"
         [ -n "$_p" ] || continue
         while :; do
-            proc_state "/proc/$_p/stat"
+            pid_stat "/proc/$_p/stat"
             [ -n "$_pst" ] && [ "$_pst" != Z ] || break
             uptime_cs
             [ "$_cs" -lt "$_until" ] || break
@@ -787,7 +766,7 @@ gone() {
 # in_group PGID: whether a live (not zombie) process is in that process group.
 in_group() {
     for _s in /proc/[0-9]*/stat; do
-        proc_state "$_s"
+        pid_stat "$_s"
         [ "$_pgrp" = "$1" ] && [ "$_pst" != Z ] && return 0
     done
     return 1

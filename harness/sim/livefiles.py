@@ -56,13 +56,15 @@ class ReaderCloses:
             os.close(fd)
             raise OSError(err, f"inotify_add_watch {path}")
         self.fd = fd
+        # poll, not select: a simulator process holds many fds, and select stops at 1024.
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
         self.count = 0
         self.overflowed = False
 
     def wait(self, timeout_s: float) -> None:
         """Read the events that arrive within `timeout_s` (at least one, unless it passes)."""
-        ready, _w, _x = select.select([self.fd], [], [], timeout_s)
-        if not ready:
+        if not self._poll.poll(timeout_s * 1000):
             return
         data = os.read(self.fd, 64 * _EVENT.size)
         at = 0

@@ -9,8 +9,9 @@ load, and nothing more: no home folders, no checkout, no host /tmp, /root or
 - the interpreter, run as the stand-in runs it (isolated, its site folders
   without .pth files, as the device's hold none), executes the tools' own
   import statements and reports its standard library, the packages those
-  imports loaded from site folders, its module files and the files it mapped
-  (extension modules, shared libraries, locale data);
+  imports loaded from site folders with their distributions' metadata (the
+  stand-in names its LiteRT version from it), its module files and the files
+  it mapped (extension modules, shared libraries, locale data);
 - `ldd` names the shared libraries of the programs, of the mapped files and of
   every shared object in those packages, as the dynamic loader finds them.
 
@@ -41,7 +42,7 @@ LOADER_FILES = ("/etc/ld.so.cache",)
 # Run by the interpreter under test: argv[1:] are import statements. The device's
 # site folders hold the needed packages only, so .pth files are not processed.
 _PROBE = r"""
-import json, os, site, sys, sysconfig
+import importlib.metadata, json, os, site, sys, sysconfig
 before = list(sys.path)
 site.addpackage = lambda sitedir, name, known_paths: known_paths
 site.main()
@@ -60,12 +61,20 @@ def in_site(path):
     path = os.path.realpath(path)
     return any(path == s or path.startswith(s + os.sep) for s in real_sites)
 
-packages, files = set(), set()
+packages, files, tops = set(), set(), set()
 for name, module in list(sys.modules.items()):
     if getattr(module, "__file__", None):
         files.add(module.__file__)
     if any(in_site(p) for p in locations(module)):
         packages.update(locations(sys.modules.get(name.partition(".")[0], module)))
+        tops.add(name.partition(".")[0])
+# The installed metadata of those packages' distributions (importlib.metadata reads it).
+metadata = set()
+owners = importlib.metadata.packages_distributions()
+for dist_name in sorted({d for top in tops for d in owners.get(top, [])}):
+    for f in importlib.metadata.distribution(dist_name).files or []:
+        if f.name == "METADATA" and f.parent.name.endswith((".dist-info", ".egg-info")):
+            metadata.add(str(f.locate().parent))
 mapped = set()
 with open("/proc/self/maps") as maps:
     for line in maps:
@@ -80,6 +89,7 @@ print(json.dumps({
     "sites": sites,
     "path": sys.path,
     "packages": sorted(packages),
+    "metadata": sorted(metadata),
     "modules": sorted(files),
     "mapped": sorted(p for p in mapped if os.path.isfile(p)),
     "venv": [p for p in configs if os.path.isfile(p)],
@@ -95,6 +105,7 @@ class Probe:
     sites: list[str]  # the site folders site.py added to sys.path
     path: list[str]  # the whole sys.path
     packages: list[str]  # top-level packages (folders) or modules (files) loaded from sites
+    metadata: list[str]  # their distributions' .dist-info folders (versions, entry points)
     modules: list[str]  # every loaded module's file
     mapped: list[str]  # every file mapped into its memory
     venv: list[str]  # pyvenv.cfg, when it is a venv
@@ -102,7 +113,7 @@ class Probe:
     @classmethod
     def from_json(cls, text: str) -> Probe:
         raw = json.loads(text)
-        fields = ("stdlib", "sites", "path", "packages", "modules", "mapped", "venv")
+        fields = ("stdlib", "sites", "path", "packages", "metadata", "modules", "mapped", "venv")
         return cls(*([str(v) for v in raw[name]] for name in fields))
 
 
@@ -290,7 +301,8 @@ def _build(programs: tuple[str, ...], python: str, imports: tuple[str, ...]) -> 
     sites = [real(p) for p in report.sites if os.path.isdir(p)]
     hidden = sorted(p for p in sites if _inside_any(p, stdlib))
     # Packages are bound whole (a lazy submodule must import too), so are their shared objects.
-    packages = _outermost([real(p) for p in report.packages if os.path.isdir(p)])
+    folders = [*report.packages, *report.metadata]
+    packages = _outermost([real(p) for p in folders if os.path.isdir(p)])
     shared_objects = [
         os.path.join(folder, name)
         for tree in packages

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import shutil
 import struct
@@ -46,6 +47,8 @@ def test_installed_stand_in_is_found_and_named_so(sim: SimDevice) -> None:
     assert info.device_path == "/system/bin/benchmark_model"
     assert info.kind == "stand-in"
     assert info.version_line and "stand-in" in info.version_line
+    # The LiteRT it runs is named from the package's metadata, which the phone's files hold.
+    assert f"(LiteRT {importlib.metadata.version('ai-edge-litert')})" in info.version_line
     assert {"graph", "num_runs", "warmup_runs", "num_threads"} <= info.flags
     on_host = hashlib.sha256((sim.root / "system/bin/benchmark_model").read_bytes()).hexdigest()
     assert info.sha256 == on_host

@@ -8,6 +8,7 @@ checkout, not even through a symlink made on the device.
 
 from __future__ import annotations
 
+import importlib.metadata
 import secrets
 import shutil
 import subprocess
@@ -153,7 +154,11 @@ def _run_in_view(view: hostfiles.HostView, argv: list[str]) -> subprocess.Comple
     )  # fmt: skip
 
 
-_STANDIN_IMPORTS = "import numpy; from ai_edge_litert import interpreter; print('imported')"
+_STANDIN_IMPORTS = (
+    "import numpy; from ai_edge_litert import interpreter; print('imported');"
+    # The stand-in names its LiteRT in every log's first line, from the package's metadata.
+    " import importlib.metadata as m; print(m.version('ai-edge-litert'))"
+)
 
 
 @pytest.mark.parametrize("kind", ["this interpreter", "a venv of it"])
@@ -172,7 +177,8 @@ def test_the_stand_ins_interpreter_runs_from_the_view_alone(kind: str, tmp_path:
     view = hostfiles.host_view(programs, python, tools.import_lines())
     result = _run_in_view(view, [python, "-I", "-c", _STANDIN_IMPORTS])
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "imported\n" and result.stderr == ""
+    litert = importlib.metadata.version("ai-edge-litert")
+    assert result.stdout == f"imported\n{litert}\n" and result.stderr == ""
     # The editable install's finder (a .pth in site-packages) and the checkout stay out.
     probe = "import sys; print(sys.path); import harness"
     result = _run_in_view(view, [python, "-I", "-c", probe])

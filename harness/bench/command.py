@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from harness.bench.units import unit_flags
+from harness.device.binary import COMPILED_MODEL_URL, compiled_model_flag
 from harness.errors import BinaryError
 from harness.logs.accelerator import parse_accelerator
 
@@ -106,14 +107,22 @@ def build_command(
         argv.append(f"--use_xnnpack={'true' if xnnpack == 'on' else 'false'}")
     elif xnnpack != "default":
         raise ValueError(f"xnnpack must be on, off or default, got {xnnpack!r}")
-    for name, value in unit_flags(parse_accelerator(accelerator)):
+    unit = parse_accelerator(accelerator)
+    _check_tool(binary, known, unit.unit, accelerator)
+    for name, value in unit_flags(unit):
         if name not in known:
             which = f"this release ({release})" if release else "this benchmark binary"
             raise BinaryError(
                 f"{which} has no --{name}: cannot run --accelerator {accelerator}",
                 path=binary,
-                hint="leave that unit out, or use a benchmark_model release that lists "
-                f"--{name} in its --help",
+                hint=(
+                    "LiteRT's NPU path is its CompiledModel benchmark_model "
+                    f"({COMPILED_MODEL_URL}): measure --accelerator npu alone with "
+                    "--benchmark-binary PATH to it"
+                    if unit.unit == "npu"
+                    else "leave that unit out, or use a benchmark_model release that lists "
+                    f"--{name} in its --help"
+                ),
             )
         argv.append(f"--{name}={value}")
     if op_profile:
@@ -121,3 +130,21 @@ def build_command(
             raise BinaryError("benchmark binary has no --enable_op_profiling", path=binary)
         argv.append("--enable_op_profiling=true")
     return BenchCommand(argv=argv, notes=notes)
+
+
+def _check_tool(binary: str, known: frozenset[str], unit: str, accelerator: str) -> None:
+    """LiteRT's CompiledModel benchmark_model measures the NPU, which the interpreter's
+    tool cannot reach; every other unit is measured with the interpreter's, as the
+    published column was, so the CompiledModel tool is refused for it."""
+    marker = compiled_model_flag(known)
+    if marker is None or unit == "npu":
+        return
+    raise BinaryError(
+        f"is LiteRT's CompiledModel benchmark_model (its --help lists --{marker}), which "
+        "the harness runs for --accelerator npu alone: --accelerator "
+        f"{accelerator} is measured with the TFLite interpreter's benchmark_model, as the "
+        "published column was (the CompiledModel API would be another measurement)",
+        path=binary,
+        hint="run `harness fetch-binary` and pass the file it prints with "
+        "--benchmark-binary PATH, or measure only --accelerator npu with this one",
+    )

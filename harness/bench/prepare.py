@@ -22,7 +22,7 @@ from harness.bench.command import build_command
 from harness.bench.remote import TrialRemote
 from harness.bench.target import DeviceTarget, ModelFile, PushedModel
 from harness.device import files, preflight, thermal
-from harness.device.binary import prepare_binary
+from harness.device.binary import compiled_model_flag, prepare_binary
 from harness.device.cores import select_cores, unverified_selection
 from harness.device.energy import EnergyRequest
 from harness.device.info import read_info
@@ -215,6 +215,9 @@ def _notes(binary: BinaryInfo, configs: Iterable[Config], runs: int, warmup: int
             release=binary.version_line,
         )  # fmt: skip
         notes.update(dict.fromkeys(command.notes))
+    if compiled_model_flag(binary.flags):  # build_command let it through: npu alone
+        notes["benchmark_model is LiteRT's CompiledModel tool (its NPU path): its figures "
+              "are the CompiledModel API's, not the TFLite interpreter's"] = None  # fmt: skip
     return list(notes)
 
 

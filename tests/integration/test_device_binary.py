@@ -15,7 +15,7 @@ import pytest
 
 from harness.cli import main
 from harness.device import download
-from harness.device.binary import prepare_binary
+from harness.device.binary import compiled_model_flag, prepare_binary
 from harness.device.cores import select_cores
 from harness.device.files import WORKDIR, clean, push_many
 from harness.device.select import connect
@@ -70,19 +70,20 @@ def test_wrong_abi_is_refused_before_any_push(sim: SimDevice, tmp_path: Path) ->
         prepare_binary(session, not_elf)
 
 
-def test_litert_compiled_model_tool_is_refused_with_the_way_out(make_sim) -> None:
-    """LiteRT's other benchmark_model (CompiledModel API) is told apart by its --help."""
+def test_litert_compiled_model_tool_is_identified_by_its_help(make_sim) -> None:
+    """LiteRT's other benchmark_model (CompiledModel API) is told apart by its --help;
+    which units it may run is `build_command`'s (tests/unit/test_units_command.py)."""
     sim = make_sim()
     listing = (DATA / "litert_compiled_model_help.txt").read_text()
     tool = sim.root / "system" / "bin" / "benchmark_model"
     # The device runs this file as its installed tool: it prints that tool's listing.
     tool.write_text(f"#!/system/bin/sh\ncat <<'LISTING'\n{listing}LISTING\nexit 1\n")
     session = _open(sim)
-    with pytest.raises(BinaryError, match="CompiledModel benchmark_model") as info:
-        prepare_binary(session, None)
-    assert "/system/bin/benchmark_model" in str(info.value)
-    assert "--compiler_plugin_library_path" in str(info.value)
-    assert "fetch-binary" in str(info.value)
+    info = prepare_binary(session, None)
+    assert info.device_path == "/system/bin/benchmark_model" and info.kind == "unknown"
+    assert compiled_model_flag(info.flags) == "compiler_plugin_library_path"
+    assert {"use_npu", "use_cpu", "num_runs", "graph"} <= info.flags
+    assert compiled_model_flag(prepare_binary(_open(make_sim()), None).flags) is None
 
 
 def test_pushed_binary_is_identified_from_the_device(

@@ -110,3 +110,46 @@ def test_a_unit_the_binary_lacks_is_refused_before_any_model_is_pushed(
     ):
         run(_settings(sim, tmp_path, ["cpu", "hexagon"]), sessions=_sessions(sim))
     assert not list((sim.root / "data/local/tmp/harness").glob("models/*"))
+
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "benchmark_model"
+
+
+def _install_compiled_model_tool(sim: Any) -> None:
+    """LiteRT's CompiledModel benchmark_model as the phone's tool: its --help listing,
+    and for a run the corpus's NPU log with the run count asked for."""
+    listing = (DATA / "litert_compiled_model_help.txt").read_text()
+    log = (DATA / "litert_compiled_model_npu.log").read_text()
+    assert "$" not in log and "`" not in log  # the here-document below expands only $runs
+    script = (
+        "#!/system/bin/sh\n"
+        f"case \"$*\" in *--help*) cat <<'LISTING'\n{listing}LISTING\nexit 1;; esac\n"
+        "runs=0\n"
+        'for a in "$@"; do case $a in --num_runs=*) runs=${a#--num_runs=};; esac; done\n'
+        f"cat <<LOG\n{log.replace('count=843', 'count=$runs')}LOG\n"
+    )
+    (sim.root / "system" / "bin" / "benchmark_model").write_text(script)
+
+
+def test_npu_runs_on_litert_s_compiled_model_tool_and_no_other_unit_does(
+    make_sim: Any, tmp_path: Path
+) -> None:
+    sim = make_sim()
+    _install_compiled_model_tool(sim)
+    # The CPU is measured with the interpreter's tool, as the published column was:
+    # refused before any model reaches the phone.
+    with pytest.raises(BinaryError, match="CompiledModel benchmark_model") as refused:
+        run(_settings(sim, tmp_path / "both", ["cpu", "npu"]), sessions=_sessions(sim))
+    assert "npu alone" in str(refused.value) and refused.value.exit_code == 2
+    assert not list((sim.root / "data/local/tmp/harness").glob("models/*"))
+
+    messages: list[str] = []
+    settings = _settings(sim, tmp_path / "npu", ["npu"])
+    outcome = run(settings, sessions=_sessions(sim), emit=messages.append)
+    assert outcome.status == "complete" and outcome.exit_code == 0, messages
+    (npu,) = _records(outcome.run_dir).values()
+    assert npu["accelerator"] == "npu" and npu["status"] == "ok"
+    assert (npu["delegate"], npu["delegation"]) == ("NPU", "applied")
+    assert (npu["delegated_nodes"], npu["total_nodes"], npu["partitions"]) == (1, 1, 1)
+    assert npu["latency_ms"] == pytest.approx(1.186)  # the count= line's avg, in ms
+    assert any("LiteRT's CompiledModel tool" in m for m in messages)

@@ -69,3 +69,32 @@ def test_gpu_fp32_needs_the_precision_flag_too() -> None:
 def test_external_options_take_the_tools_form() -> None:
     assert external_options(None) is None and external_options("") is None
     assert external_options("a=1&b=x:y&flag") == "a:1;b:x:y;flag"
+
+
+# LiteRT's CompiledModel benchmark_model, as its --help lists its flags
+# (tests/data/benchmark_model/litert_compiled_model_help.txt).
+COMPILED_MODEL = {
+    "num_runs", "min_secs", "max_secs", "run_delay", "num_threads", "warmup_runs",
+    "warmup_min_secs", "verbose", "graph", "signature_to_run_for", "use_cpu", "use_gpu",
+    "use_npu", "dispatch_library_path", "compiler_plugin_library_path",
+    "require_full_delegation", "use_profiler", "gpu_backend", "allow_fp16", "result_file_path",
+}  # fmt: skip
+
+
+def test_the_compiled_model_tool_measures_the_npu() -> None:
+    assert _unit_args("npu", COMPILED_MODEL) == ["--use_npu=true"]
+
+
+@pytest.mark.parametrize("unit", ["cpu", "gpu", "nnapi", "external:/d/libqnn.so"])
+def test_the_compiled_model_tool_is_refused_for_every_other_unit(unit: str) -> None:
+    with pytest.raises(BinaryError, match="CompiledModel benchmark_model") as e:
+        _unit_args(unit, COMPILED_MODEL)
+    text = str(e.value)
+    assert "--compiler_plugin_library_path" in text and "npu alone" in text
+    assert "fetch-binary" in text and e.value.exit_code == 2
+
+
+def test_npu_on_the_interpreters_tool_points_to_litert_s_own() -> None:
+    with pytest.raises(BinaryError, match="has no --use_npu") as e:
+        _unit_args("npu", DELEGATES)
+    assert "storage.googleapis.com/litert/binaries" in str(e.value)

@@ -80,7 +80,7 @@ def render_text(result: dict[str, object], *, top_ops: int = 10) -> str:
 
 def _delegation_lines(proof: dict[str, object]) -> list[str]:
     """The accelerator, the delegate that ran and on how much, and the verdict."""
-    how = "read from the log's flags" if proof.get("inferred") else "as given"
+    how = "read from the log" if proof.get("inferred") else "as given"
     lines = [f"accelerator: {proof.get('accelerator')} ({how})"]
     if proof.get("delegate"):
         nodes, total = proof.get("delegated_nodes"), proof.get("total_nodes")

@@ -123,7 +123,7 @@ def test_parse_text_shows_the_unit_the_delegate_and_the_verdict(
     log = DATA / "tf56747_inference_diff_glog_hexagon_replacing.log"
     main(["parse", str(log)])
     out = capsys.readouterr().out
-    assert "accelerator: hexagon (read from the log's flags)" in out
+    assert "accelerator: hexagon (read from the log)" in out
     assert "delegate:    Hexagon, 136 of 139 nodes in 2 partitions (graph cut in 5 parts)" in out
     assert "delegation:  partial: Hexagon delegate took only 136 of 139 nodes" in out
 

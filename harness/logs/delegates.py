@@ -35,12 +35,14 @@ _ALIASES = (
 )  # fmt: skip
 BUILTIN = frozenset(short for _, short in _ALIASES) | {"EXTERNAL"}
 # A delegate that failed to apply (benchmark_tflite_model.cc, subgraph.cc, LiteRT's dispatch
-# delegate), or failed while running; the tool's and the runtime's words.
+# delegate), failed while running, or whose library did not load (external_delegate.cc:
+# the tool then runs without it); the tool's and the runtime's words.
 FAILED = re.compile(
     r"Failed to apply (?P<apply>.+?) delegate"
     r"|Node number \d+ \((?P<node>[^)]*)\) failed to (?P<what>prepare|invoke)"
     r"|(?P<restored>Restored original execution plan after delegate application failure)"
     r"|(?P<dispatch>Failed to create a dispatch delegate kernel)"
+    r"|(?P<unloaded>Unable to load external delegate from)"
 )
 _KEEP = 256  # count lines kept per delegate: every subgraph of a model, bounded for app logs
 
@@ -221,6 +223,8 @@ class DelegateLog:
             self.failed(match.group("apply"), line)
         elif match.group("dispatch") is not None:
             self.failed("NPU", line)
+        elif match.group("unloaded") is not None:
+            self.failed("EXTERNAL", line)
         else:
             self.failed(None, line)
 

@@ -318,6 +318,7 @@ class SimDevice:
         )
         self.power = power.PowerModel(self.root, self.topology, chosen.power)
         powerfiles.write_state(self.root, self.power)
+        image.write_state(self.root, "nnapi", "".join(f"{d}\n" for d in chosen.nnapi))
         self.faults = Faults(self.root, self.topology, self.power)
         self.faults.set_auth(policy)
         self._live = [

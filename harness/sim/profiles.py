@@ -26,6 +26,9 @@ class Profile:
     props: Callable[[], dict[str, str]]
     topology: dict[str, Any]
     power: PowerSpec
+    # NNAPI's devices as the phone lists them, its default driver first (the
+    # stand-in's models of them: docs/sim.md "Delegates").
+    nnapi: tuple[str, ...] = ("qti-default", "qti-dsp", "qti-gpu", "nnapi-reference")
 
 
 def pixel6_props() -> dict[str, str]:
@@ -124,7 +127,15 @@ PIXEL1_POWER = PowerSpec(
 
 PROFILES: dict[str, Profile] = {
     "pixel1": Profile("pixel1", propmod.pixel1_props, topomod.PIXEL1, PIXEL1_POWER),
-    "pixel6": Profile("pixel6", pixel6_props, PIXEL6_TOPOLOGY, PIXEL6_POWER),
+    # Tensor's NNAPI drivers: the Mali GPU's through Arm NN and the TPU's (as
+    # `google-armnn` and `google-edgetpu` appear in public Pixel logs).
+    "pixel6": Profile(
+        "pixel6",
+        pixel6_props,
+        PIXEL6_TOPOLOGY,
+        PIXEL6_POWER,
+        nnapi=("google-armnn", "google-edgetpu", "nnapi-reference"),
+    ),
 }
 DEFAULT = "pixel1"
 

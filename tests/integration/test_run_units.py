@@ -153,3 +153,21 @@ def test_npu_runs_on_litert_s_compiled_model_tool_and_no_other_unit_does(
     assert (npu["delegated_nodes"], npu["total_nodes"], npu["partitions"]) == (1, 1, 1)
     assert npu["latency_ms"] == pytest.approx(1.186)  # the count= line's avg, in ms
     assert any("LiteRT's CompiledModel tool" in m for m in messages)
+
+
+def test_a_pixel_6_lists_tensor_s_nnapi_drivers_not_a_pixel_1_s(
+    make_sim: Any, tmp_path: Path
+) -> None:
+    sim = make_sim(profile="pixel6")
+    units = ["nnapi", "nnapi:google-edgetpu", "nnapi:qti-dsp"]
+    outcome = run(_settings(sim, tmp_path, units), sessions=_sessions(sim))
+    got = _records(outcome.run_dir)
+    # No name: the default driver, the Mali GPU's (Arm NN), leaves the head on the CPU.
+    assert got["nnapi"]["status"] == "ok" and got["nnapi"]["delegation"] == "partial"
+    # The TPU's driver takes no node of a float model: the CPU ran it.
+    tpu = got["nnapi:google-edgetpu"]
+    assert tpu["status"] == "fallback" and tpu["delegated_nodes"] == 0
+    # A Qualcomm driver is not on this phone, and the tool says which are.
+    dsp = got["nnapi:qti-dsp"]
+    assert dsp["status"] == "failed"
+    assert "Must be one of: {google-armnn,google-edgetpu,nnapi-reference}" in dsp["error"]

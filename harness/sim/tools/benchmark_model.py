@@ -568,16 +568,30 @@ class Unit:
 
 
 GPU_UNITS = {True: Unit(0.35), False: Unit(0.6)}  # by --gpu_precision_loss_allowed
-# NNAPI's devices in the order it lists them. Without --nnapi_accelerator_name the
-# stand-in models NNAPI as its default vendor driver.
+# What each NNAPI driver a simulated phone may list takes, and how fast. The phone's
+# own list (its profile's, in the state folder) names its devices in the order NNAPI
+# lists them; without --nnapi_accelerator_name the stand-in models NNAPI as the first,
+# its default vendor driver. A stand-in run outside a device lists a Pixel 1's.
 _NNAPI_CPU_OPS = frozenset({"MEAN", "SOFTMAX"})
-NNAPI_DEVICES = {
+NNAPI_UNITS = {
     "qti-default": Unit(0.5, _NNAPI_CPU_OPS),
     "qti-dsp": Unit(0.3, quantized_only=True),
     "qti-gpu": Unit(0.45, _NNAPI_CPU_OPS),
+    "google-armnn": Unit(0.45, _NNAPI_CPU_OPS),
+    "google-edgetpu": Unit(0.2, quantized_only=True),
     "nnapi-reference": Unit(3.0),
 }
-NNAPI_DEFAULT = "qti-default"
+PIXEL1_NNAPI = ("qti-default", "qti-dsp", "qti-gpu", "nnapi-reference")
+
+
+def nnapi_devices() -> tuple[str, ...]:
+    """The NNAPI devices this phone lists (its state folder's `nnapi`), default first."""
+    try:
+        with open(os.path.join(STATE, "nnapi")) as fh:
+            names = tuple(n for n in (line.strip() for line in fh) if n in NNAPI_UNITS)
+    except OSError:
+        return PIXEL1_NNAPI
+    return names or PIXEL1_NNAPI
 
 
 @dataclass(frozen=True)
@@ -655,7 +669,9 @@ def create_delegates(values: dict[str, Any], argv: list[str]) -> list[Delegate]:
     name = values["nnapi_accelerator_name"]
     if values["use_nnapi"]:
         runtime("INFO", "Created TensorFlow Lite delegate for NNAPI.")
-        unit = NNAPI_DEVICES.get(name or NNAPI_DEFAULT)
+        listed = nnapi_devices()
+        chosen = name or listed[0]  # no name: the default vendor driver
+        unit = NNAPI_UNITS[chosen] if chosen in listed else None
         created(Delegate("NNAPI", NNAPI_KERNEL, unit, flag_rank(argv, "use_nnapi"), name))
     elif name:
         sys.stdout.write(
@@ -798,7 +814,7 @@ def apply_delegates(delegates: list[Delegate], nodes: list[Node]) -> Delegation:
     for delegate in delegates:
         unit = delegate.unit
         if unit is None:
-            devices = ",".join(NNAPI_DEVICES)
+            devices = ",".join(nnapi_devices())
             runtime(
                 "ERROR",
                 f"Could not find the specified NNAPI accelerator: {delegate.accelerator}. "
@@ -908,7 +924,7 @@ def echo_params(values: dict[str, Any], given: set[str]) -> None:
             if name == "num_threads":
                 info(f"#threads used for CPU inference: [{shown}]")
         if name == "nnapi_accelerator_name":
-            info(f"NNAPI accelerators available: [{','.join(NNAPI_DEVICES)}]")
+            info(f"NNAPI accelerators available: [{','.join(nnapi_devices())}]")
 
 
 def main(argv: list[str]) -> int:

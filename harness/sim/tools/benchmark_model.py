@@ -532,8 +532,9 @@ def hold() -> None:
 
 # -- delegates (docs/sim.md "Delegates") ------------------------------------------------
 # The phone this stand-in plays: a Pixel 1 (Adreno 530 GPU; Android 10's NNAPI with
-# Qualcomm's drivers). Which nodes each unit takes and every factor below are the
-# stand-in's own invention: nothing here was measured on a Pixel 1. The lines printed
+# Qualcomm's drivers), or the NNAPI drivers its profile lists (a Pixel 6's: Tensor's).
+# Which nodes each unit takes and every factor below are the stand-in's own
+# invention: nothing here was measured on a phone. The lines printed
 # around them are the real tool's (benchmark_tflite_model.cc, delegates/*_provider.cc,
 # the GPU and NNAPI delegates, subgraph.cc), on the streams the stand-in uses for
 # them: the tool's INFO lines on stdout, the runtime's lines and all errors on stderr.

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from harness.bench.units import unit_flags
-from harness.device.binary import COMPILED_MODEL_URL, compiled_model_flag
+from harness.bench.units import COMPILED_MODEL_URL, compiled_model_flag, unit_flags
 from harness.errors import BinaryError
 from harness.logs.accelerator import parse_accelerator
 

@@ -21,8 +21,9 @@ from pathlib import Path
 from harness.bench.command import build_command
 from harness.bench.remote import TrialRemote
 from harness.bench.target import DeviceTarget, ModelFile, PushedModel
+from harness.bench.units import compiled_model_flag
 from harness.device import files, preflight, thermal
-from harness.device.binary import compiled_model_flag, prepare_binary
+from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores, unverified_selection
 from harness.device.energy import EnergyRequest
 from harness.device.info import read_info

@@ -14,6 +14,21 @@ from __future__ import annotations
 
 from harness.logs.accelerator import Accelerator
 
+# LiteRT also ships a `benchmark_model` built from `litert/tools/benchmark_litert_model`
+# (storage.googleapis.com/litert/binaries/..., the one LiteRT's own docs now name): it
+# runs models through the CompiledModel API, not the TFLite interpreter that measured
+# the published column, with other accelerator flags and another summary; its
+# `--use_npu` is LiteRT's NPU path. Of the two tools' --help listings only its own
+# has these (LiteRT sources, 2025-2026).
+COMPILED_MODEL_FLAGS = frozenset({"dispatch_library_path", "compiler_plugin_library_path"})
+COMPILED_MODEL_URL = "storage.googleapis.com/litert/binaries/VERSION/android_arm64/benchmark_model"
+
+
+def compiled_model_flag(flags: frozenset[str]) -> str | None:
+    """The flag that shows a --help listing is LiteRT's CompiledModel tool's, if one does."""
+    found = flags & COMPILED_MODEL_FLAGS
+    return min(found) if found else None
+
 
 def unit_flags(unit: Accelerator) -> list[tuple[str, str]]:
     """(flag name, value) pairs that select `unit`; none for the CPU (XNNPACK as

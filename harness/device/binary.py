@@ -9,9 +9,8 @@ say what produced them, and a stand-in is never reported as the official
 tool: kind "stand-in" when it says so on its first line, "official" when its
 sha256 is one `harness fetch-binary` took from the official nightly bucket,
 "unknown" otherwise. LiteRT's CompiledModel tool, also named benchmark_model,
-is told apart by its --help (`compiled_model_flag`): it is LiteRT's NPU path,
-which the interpreter's tool lacks, and a run uses it for `--accelerator npu`
-alone (`harness.bench.command` refuses it for every other unit).
+is told apart by the flags its --help lists (`harness.bench.units`): it is
+LiteRT's NPU path, and a run uses it for `--accelerator npu` alone.
 """
 
 from __future__ import annotations
@@ -36,25 +35,11 @@ DEVICE_NAME = "bin/benchmark_model"
 INSTALLED_CANDIDATES = ("/data/local/tmp/benchmark_model", "/system/bin/benchmark_model")
 PROBE_TIMEOUT_S = 60.0
 _BEGIN, _END = "__harness_help_begin__", "__harness_help_end__"
-# LiteRT also ships a `benchmark_model` built from `litert/tools/benchmark_litert_model`
-# (storage.googleapis.com/litert/binaries/..., the one LiteRT's own docs now name): it
-# runs models through the CompiledModel API, not the TFLite interpreter that measured
-# the published column, with other accelerator flags and another summary. Of the two
-# tools' --help listings only its own has these (LiteRT sources, 2025-2026).
-COMPILED_MODEL_FLAGS = frozenset({"dispatch_library_path", "compiler_plugin_library_path"})
-COMPILED_MODEL_URL = "storage.googleapis.com/litert/binaries/VERSION/android_arm64/benchmark_model"
-
 # A flag in a usage listing: "--num_runs=50  int32 ..." at the start of a line,
 # after the tool's optional log prefix (current builds log usage as "ERROR: ").
 _FLAG = re.compile(
     r"^(?:(?:INFO|WARN|WARNING|ERROR|VERBOSE|FATAL):)?\s*--([A-Za-z][A-Za-z0-9_]*)", re.MULTILINE
 )
-
-
-def compiled_model_flag(flags: frozenset[str]) -> str | None:
-    """The flag that shows a --help listing is LiteRT's CompiledModel tool's, if one does."""
-    found = flags & COMPILED_MODEL_FLAGS
-    return min(found) if found else None
 
 
 def classify(sha256: str, version_line: str | None) -> BinaryKind:

@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from harness.bench.units import compiled_model_flag
 from harness.cli import main
 from harness.device import download
-from harness.device.binary import compiled_model_flag, prepare_binary
+from harness.device.binary import prepare_binary
 from harness.device.cores import select_cores
 from harness.device.files import WORKDIR, clean, push_many
 from harness.device.select import connect

@@ -348,7 +348,8 @@ def run_cmd(
         typer.Option(
             metavar="LIST",
             help=f"Compute units (comma list): {SPELLINGS}; each trial proves from its "
-            "own log which delegate ran it. Default: cpu.",
+            "own log which delegate ran it. npu needs LiteRT's CompiledModel benchmark_model "
+            "(--benchmark-binary), which runs npu alone. Default: cpu.",
         ),
     ] = None,
     allow_fallback: Annotated[

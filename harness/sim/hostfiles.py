@@ -69,10 +69,18 @@ for name, module in list(sys.modules.items()):
         packages.update(locations(sys.modules.get(name.partition(".")[0], module)))
         tops.add(name.partition(".")[0])
 # The installed metadata of those packages' distributions (importlib.metadata reads it).
+# Best effort: a distribution the machine cannot describe only loses its version there.
 metadata = set()
-owners = importlib.metadata.packages_distributions()
+try:
+    owners = importlib.metadata.packages_distributions()
+except Exception:
+    owners = {}
 for dist_name in sorted({d for top in tops for d in owners.get(top, [])}):
-    for f in importlib.metadata.distribution(dist_name).files or []:
+    try:
+        recorded = importlib.metadata.distribution(dist_name).files or []
+    except Exception:
+        continue
+    for f in recorded:
         if f.name == "METADATA" and f.parent.name.endswith((".dist-info", ".egg-info")):
             metadata.add(str(f.locate().parent))
 mapped = set()

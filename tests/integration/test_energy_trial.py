@@ -77,6 +77,14 @@ def _truth_mj(dev: SimDevice, runs: int) -> tuple[float, tuple[int, ...]]:
 
 
 def _close(energy: TrialEnergy, truth: float) -> None:
+    """Within 5% of the model's charge, and the harness's own bound under 5%.
+
+    The start of the timed runs is placed in the sampler's bracket (it looks every
+    5 ms); on a busy test host the sampler can be starved for a second, and the
+    bracket with it. A timed phase of many seconds keeps that to a few percent: a
+    3000-run phase (4 s) once came out 6.5% high, with a bound of 6.1%, while other
+    test workers loaded the host's two cores.
+    """
     assert energy.reason is None, energy.reason
     assert energy.energy_mj is not None and energy.bound_pct is not None
     assert energy.energy_mj == pytest.approx(truth, rel=0.05), energy
@@ -91,7 +99,7 @@ def test_pixel6_rails_measure_the_timed_runs(make_sim, model: ModelFile) -> None
     assert {r.name: r.subsystem for r in probe.rails}["S2M_VDD_CPUCL2"] == "CPU(BIG)"
     request = choose_energy(probe, serial=dev.serial)
     assert (request.source, request.all_rails, request.on_usb) == ("odpm", True, True)
-    runs = 3000
+    runs = 9000  # long beside the sampler's bracket (see _close)
     energy = trial_energy(_trial(session, model, request, runs), request)
     truth, cpus = _truth_mj(dev, runs)
     _close(energy, truth)
@@ -113,7 +121,7 @@ def test_pixel1_unplugged_gauge_measures_the_timed_runs(make_sim, model: ModelFi
     assert (request.source, request.on_usb, request.biased) == ("fuel_gauge", False, False)
     # About 0.3 mJ a run on a gold core of this host's speed: a few thousand runs
     # hold the gauge's 1 uAh (15 mJ) steps to a small share.
-    runs = 6000
+    runs = 18000
     energy = trial_energy(_trial(session, model, request, runs), request)
     truth, _ = _truth_mj(dev, runs)
     _close(energy, truth)

@@ -67,7 +67,7 @@ def test_pixel6_run_records_each_trials_rail_energy(
     make_sim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     dev = make_sim(profile="pixel6")
-    runs = 3000
+    runs = 9000  # long beside the sampler's bracket (test_energy_trial._close)
     outcome = run(_settings(dev.serial, tmp_path, trials=2, runs=runs))
     assert outcome.status == "complete" and outcome.exit_code == 0, outcome
     records = _records(outcome.run_dir)
@@ -196,7 +196,7 @@ def test_pixel1_unplugged_gauge_measures_the_timed_runs(make_sim, tmp_path: Path
     dev.faults.set_usb_power(False)
     # About 0.3 mJ a run on a gold core of this host's speed: a few thousand runs
     # hold the gauge's 1 uAh (15 mJ) steps to a small share.
-    runs = 6000
+    runs = 10000  # --runs' maximum: long beside the sampler's bracket
     outcome = run(_settings(dev.serial, tmp_path, trials=1, runs=runs))
     (record,) = _records(outcome.run_dir)
     (truth,) = _truths_mj(dev, [record], runs)

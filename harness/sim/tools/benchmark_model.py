@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import fnmatch
+import functools
 import importlib.metadata
 import json
 import math
@@ -585,6 +586,7 @@ NNAPI_UNITS = {
 PIXEL1_NNAPI = ("qti-default", "qti-dsp", "qti-gpu", "nnapi-reference")
 
 
+@functools.cache  # the phone's list, read once per run (parameters, delegates, errors)
 def nnapi_devices() -> tuple[str, ...]:
     """The NNAPI devices this phone lists (its state folder's `nnapi`), default first."""
     try:

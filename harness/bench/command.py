@@ -114,14 +114,9 @@ def build_command(
             raise BinaryError(
                 f"{which} has no --{name}: cannot run --accelerator {accelerator}",
                 path=binary,
-                hint=(
-                    "LiteRT's NPU path is its CompiledModel benchmark_model "
-                    f"({COMPILED_MODEL_URL}): measure --accelerator npu alone with "
-                    "--benchmark-binary PATH to it"
-                    if unit.unit == "npu"
-                    else "leave that unit out, or use a benchmark_model release that lists "
-                    f"--{name} in its --help"
-                ),
+                hint=_OTHER_TOOL.get(unit.unit)
+                or f"leave that unit out, or use a benchmark_model release that lists --{name} "
+                "in its --help",
             )
         argv.append(f"--{name}={value}")
     if op_profile:
@@ -129,6 +124,13 @@ def build_command(
             raise BinaryError("benchmark binary has no --enable_op_profiling", path=binary)
         argv.append("--enable_op_profiling=true")
     return BenchCommand(argv=argv, notes=notes)
+
+
+# Units only another tool than TFLite's interpreter benchmark_model can run: where it is.
+_OTHER_TOOL = {
+    "npu": f"LiteRT's NPU path is its CompiledModel benchmark_model ({COMPILED_MODEL_URL}): "
+    "measure --accelerator npu alone with --benchmark-binary PATH to it",
+}
 
 
 def _check_tool(binary: str, known: frozenset[str], unit: str, accelerator: str) -> None:
